@@ -1,0 +1,97 @@
+"""Shared benchmark plumbing: the figure type, the context, and the timing helpers.
+
+Every benchmark module is ``benchmarks/bench_<name>.py`` and defines::
+
+    def run(ctx: BenchContext) -> list[Figure]: ...
+
+The harness (``python -m benchmarks``) discovers those modules, runs them, and writes the
+figures to JSON and Markdown. Benchmarks never assert timings: they measure and report.
+Medians are quoted, with min/max as the spread, over ``ctx.repeats`` timed runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One measured figure: the median of ``samples`` plus enough context to read it."""
+
+    benchmark: str  # e.g. "identifiers.phone_national"
+    metric: str  # e.g. "ops_per_s", "p99_us", "bytes_per_identifier"
+    value: float  # the median
+    unit: str  # e.g. "ops/s", "us", "B", "s"
+    size: int | None = None  # identifiers in the data set, where that matters
+    samples: tuple[float, ...] = ()
+    target: str | None = None  # the issue's target, e.g. ">= 300000", for the report
+    note: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        return (min(self.samples), max(self.samples)) if self.samples else (self.value, self.value)
+
+
+@dataclass(slots=True)
+class BenchContext:
+    """What every benchmark gets: sizes to run, where to write, and the repeat policy."""
+
+    sizes: list[int]
+    workdir: Path
+    quick: bool = False
+    seed: int = 20261126
+    repeats: int = 5
+    warmup: int = 1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def time_runs(fn: Callable[[], object], *, repeats: int, warmup: int) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    out: list[float] = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def rate_figure(
+    benchmark: str,
+    fn: Callable[[], object],
+    items: int,
+    ctx: BenchContext,
+    *,
+    size: int | None = None,
+    target: str | None = None,
+    note: str = "",
+    unit: str = "ops/s",
+) -> Figure:
+    """Items per second of ``fn`` (which processes ``items`` items per call): median of runs."""
+    secs = time_runs(fn, repeats=ctx.repeats, warmup=ctx.warmup)
+    rates = tuple(items / s for s in secs)
+    return Figure(
+        benchmark=benchmark,
+        metric="rate",
+        value=statistics.median(rates),
+        unit=unit,
+        size=size,
+        samples=rates,
+        target=target,
+        note=note,
+    )
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of an already sorted list."""
+    if not sorted_values:
+        raise ValueError("percentile of an empty list")
+    k = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]

@@ -1,0 +1,87 @@
+"""Identifier value types and the stable 8-byte key.
+
+Responsibility: the :class:`Kind` enumeration, the :class:`Identifier` value and the key
+function every other layer uses to find an identifier in a snapshot.
+
+Key (documented byte for byte in ``docs/identifiers.md``, pinned by ``tests/golden``)::
+
+    key = xxh3_64( tag || utf8(canonical) )  as 8 bytes, big-endian
+
+where ``tag`` is one fixed byte per kind (:data:`KIND_TAGS`) or per internal namespace
+(:data:`NAMESPACE_URL_EXPRESSION` for Safe Browsing lookup expressions). ``xxhash``'s
+``digest()`` is already the canonical big-endian form, so no byte swapping happens here.
+Tags are part of the on-disk format: never renumber one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import xxhash
+
+_xxh3_64_digest = xxhash.xxh3_64_digest
+
+
+class Kind(StrEnum):
+    """The identifier kinds Scameter answers for."""
+
+    PHONE = "phone"
+    URL = "url"
+    DOMAIN = "domain"
+    EMAIL = "email"
+    FPS_ID = "fps_id"
+    BANK_ACCOUNT = "bank_account"
+    PLATFORM_ACCOUNT = "platform_account"
+    CRYPTO_WALLET = "crypto_wallet"
+    IP = "ip"
+
+
+#: One byte per kind, prefixed to the canonical value before hashing. Part of the format.
+KIND_TAGS: dict[Kind, bytes] = {
+    Kind.PHONE: b"\x01",
+    Kind.URL: b"\x02",
+    Kind.DOMAIN: b"\x03",
+    Kind.EMAIL: b"\x04",
+    Kind.FPS_ID: b"\x05",
+    Kind.BANK_ACCOUNT: b"\x06",
+    Kind.PLATFORM_ACCOUNT: b"\x07",
+    Kind.CRYPTO_WALLET: b"\x08",
+    Kind.IP: b"\x09",
+}
+
+#: Namespace tag for Safe Browsing lookup expressions (``evil.example/``, ``bit.ly/abc``).
+NAMESPACE_URL_EXPRESSION = b"\x10"
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A canonical identifier.
+
+    ``value`` is the canonical form for ``kind`` (see ``docs/identifiers.md``). ``valid`` is
+    ``False`` only for values that are well-formed but not known to be allocated, such as a
+    phone number of possible length in an unallocated range: scammers use those, so they are
+    kept and flagged rather than rejected.
+    """
+
+    kind: Kind
+    value: str
+    valid: bool = True
+
+    @property
+    def key(self) -> bytes:
+        """The 8-byte big-endian xxh3_64 key of this identifier."""
+        return _xxh3_64_digest(KIND_TAGS[self.kind] + self.value.encode("utf-8"))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def identifier_key(kind: Kind, canonical: str) -> bytes:
+    """Key of an already-canonical value of ``kind``: 8 bytes, big-endian xxh3_64."""
+    return _xxh3_64_digest(KIND_TAGS[kind] + canonical.encode("utf-8"))
+
+
+def expression_key(expression: str) -> bytes:
+    """Key of a Safe Browsing lookup expression such as ``evil.example/``."""
+    return _xxh3_64_digest(NAMESPACE_URL_EXPRESSION + expression.encode("utf-8"))

@@ -1,0 +1,5 @@
+"""Compiled snapshots: format, builder, reader, near-match indexes, bitmaps, hot swap."""
+
+from scameter.index.record import Record
+
+__all__ = ["Record"]

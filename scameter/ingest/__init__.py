@@ -1,0 +1,1 @@
+"""Ingest: read reports, feeds, allowlists and delistings; apply policy; publish snapshots."""

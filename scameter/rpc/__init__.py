@@ -1,0 +1,1 @@
+"""The gRPC service (proto package ``scameter.v1``): servicer, server, client."""
