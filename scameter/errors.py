@@ -61,7 +61,9 @@ class SnapshotStale(SnapshotError):
 class IngestError(ScameterError):
     """An ingest run cannot go on. ``file`` and ``line`` locate the cause where known."""
 
-    def __init__(self, message: str, file: Path | str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self, message: str, file: Path | str | None = None, line: int | None = None
+    ) -> None:
         self.file = None if file is None else Path(file)
         self.line = line
         where = ""

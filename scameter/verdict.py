@@ -191,6 +191,19 @@ class Verdict:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """Where a lookup comes from, when the caller says.
+
+    ``channel``: ``incoming_call``, ``sms``, ``browse``, ``payment`` or ``None``.
+    ``overseas``: the call or message arrived over an international route. A ``+852`` number
+    presented on an overseas incoming call gets ``OVERSEAS_CALL_LOCAL_NUMBER``.
+    """
+
+    channel: str | None = None
+    overseas: bool = False
+
+
 def worst(verdicts: list[Verdict]) -> Verdict:
     """The most severe verdict (first one wins ties, so callers order by likelihood)."""
     best = verdicts[0]
@@ -205,6 +218,7 @@ __all__ = [
     "LEVEL_LABELS",
     "REASON_TEXT",
     "SEVERITY",
+    "CheckContext",
     "Level",
     "Reason",
     "ReasonCode",
