@@ -1,0 +1,250 @@
+"""The one seeded data generator every benchmark draws from.
+
+Responsibility: give each benchmark the same data for the same ``(n, seed)``, fast enough that
+generating 10^6 identifiers costs about a second, so that figures from different modules (and
+different runs) are about the same identifiers and can be set side by side.
+
+Two layers:
+
+* :func:`reports` / :func:`write_reports` delegate to :mod:`scameter.sample` (the project's
+  sample-data generator: realistic HK-flavoured reports from every source). Benchmarks that
+  need *reports* (ingest, bulk) use these.
+* The identifier helpers (:func:`phones`, :func:`domains`, :func:`urls`, :func:`emails`,
+  :func:`fps_ids`, :func:`ips`, :func:`identifiers`, :func:`hits_and_misses`) return *canonical*
+  values directly, with no normaliser in the loop, for lookup benchmarks that need N distinct
+  identifiers of one kind at any size up to 10^7. :func:`raw_phone_forms` turns canonical
+  phones back into what people type, for normalisation and bulk benchmarks.
+
+Invariants:
+
+* Deterministic: the same arguments give the same values in the same order, on every machine
+  (only :class:`random.Random` with an explicit seed; never the global generator, never
+  ``hash()`` of a string, which is salted per process).
+* Distinct: every list returned by an identifier helper has no duplicates, so a lookup of
+  ``n`` values is ``n`` different keys.
+* Canonical: values are in the canonical form of ``docs/identifiers.md`` (E.164 phones,
+  lower-case ASCII domains, ``http://host/path`` URLs...), so ``normalize(kind, v).value == v``
+  for the kinds whose normaliser is the identity on canonical input.
+* :func:`hits_and_misses` returns two disjoint lists drawn from one distinct population, so a
+  "miss" is never accidentally stored.
+* Results are cached (small LRU, immutable tuples): several benchmarks asking for the same
+  ``(n, seed)`` in one run share one copy instead of regenerating 10^7 strings.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import random
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from scameter.identifiers.model import Kind
+
+#: The seed every benchmark uses unless told otherwise (same as ``BenchContext.seed``).
+DEFAULT_SEED = 20261126
+
+# HK mobile number blocks (E.164 country code 852, 8-digit national significant numbers; OFCA's
+# numbering plan). Two-digit prefixes where >= ~80% of numbers are allocated according to
+# libphonenumber's metadata (measured with phonenumbers.is_valid_number over random samples);
+# a generated number may still fall into an unallocated sub-block, which is what real lists
+# contain too. 26 prefixes x 10^6 suffixes = 2.6 x 10^7 distinct numbers, enough for --with-1e7.
+_HK_MOBILE_PREFIXES: tuple[str, ...] = (
+    *("51", "52", "53", "54", "55", "56", "57", "59"),
+    *(f"6{d}" for d in range(10)),
+    *(f"9{d}" for d in range(9)),
+)
+_SUFFIX_SPACE = 10**6
+
+_WORDS: tuple[str, ...] = (
+    "secure", "login", "verify", "bank", "hk", "pay", "account", "update", "gift", "bonus",
+    "crypto", "invest", "fund", "parcel", "delivery", "customs", "tax", "refund", "shop", "deal",
+    "support", "service", "help", "wallet", "trade", "coin", "asia", "global", "prime", "smart",
+)  # fmt: skip
+_TLDS: tuple[str, ...] = ("com", "net", "top", "xyz", "shop", "info", "online", "com.hk", "cc")
+_PATH_WORDS: tuple[str, ...] = ("login", "verify", "pay", "account", "track", "claim", "form")
+_EMAIL_DOMAINS: tuple[str, ...] = ("gmail.com", "outlook.com", "yahoo.com.hk", "proton.me")
+
+
+def _distinct_ints(n: int, population: int, seed: int, salt: str) -> list[int]:
+    """``n`` distinct integers in ``range(population)`` in a seeded random order."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if n > population:
+        raise ValueError(f"asked for {n} distinct values but only {population} exist")
+    # random.sample over a range draws without materialising the range; seeding with a string
+    # is deterministic across processes (it is hashed with SHA-512, not the salted hash()).
+    return random.Random(f"{seed}:{salt}").sample(range(population), n)
+
+
+@functools.lru_cache(maxsize=8)
+def phones(n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct canonical HK mobile numbers in E.164 form (``+85291234567``)."""
+    prefixes = _HK_MOBILE_PREFIXES
+    out: list[str] = []
+    append = out.append
+    for i in _distinct_ints(n, len(prefixes) * _SUFFIX_SPACE, seed, "phone"):
+        block, suffix = divmod(i, _SUFFIX_SPACE)
+        append(f"+852{prefixes[block]}{suffix:06d}")
+    return tuple(out)
+
+
+def _b36(i: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    s = ""
+    while True:
+        i, r = divmod(i, 36)
+        s = digits[r] + s
+        if i == 0:
+            return s
+
+
+@functools.lru_cache(maxsize=8)
+def domains(n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct registrable scam-looking domains (``secure-pay-3kq1.top``)."""
+    rng = random.Random(f"{seed}:domain-words")
+    words, tlds = _WORDS, _TLDS
+    out: list[str] = []
+    # Distinct by construction: the base-36 tag is a distinct integer per domain.
+    for i in _distinct_ints(n, max(n * 4, 1000), seed, "domain"):
+        w1, w2, tld = rng.choice(words), rng.choice(words), rng.choice(tlds)
+        out.append(f"{w1}-{w2}-{_b36(i)}.{tld}")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def urls(n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct canonical URLs (``http://host/path``) on distinct scam domains."""
+    rng = random.Random(f"{seed}:url")
+    out: list[str] = []
+    for d in domains(n, seed):
+        host = d if rng.random() < 0.5 else f"www.{d}"
+        path = "/" if rng.random() < 0.3 else f"/{rng.choice(_PATH_WORDS)}/{rng.randrange(10**6)}"
+        out.append(f"http://{host}{path}")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def emails(n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct lower-case e-mail addresses."""
+    rng = random.Random(f"{seed}:email-words")
+    out: list[str] = []
+    for i in _distinct_ints(n, max(n * 4, 1000), seed, "email"):
+        out.append(f"{rng.choice(_WORDS)}.{_b36(i)}@{rng.choice(_EMAIL_DOMAINS)}")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def fps_ids(n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct FPS IDs: 7 digits (the HKMA FPS proxy id form), leading digit 1-9."""
+    return tuple(str(10**6 + i) for i in _distinct_ints(n, 9 * 10**6, seed, "fps"))
+
+
+@functools.lru_cache(maxsize=8)
+def ips(n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct IPv4 addresses in compressed dotted form, avoiding 0.x and 10.x..."""
+    out: list[str] = []
+    # Documentation-free, routable-looking space 11.0.0.0 .. 99.255.255.255.
+    base = 11 << 24
+    for i in _distinct_ints(n, 89 << 24, seed, "ip"):
+        v = base + i
+        out.append(f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}")
+    return tuple(out)
+
+
+_GENERATORS: dict[Kind, Callable[[int, int], tuple[str, ...]]] = {
+    Kind.PHONE: phones,
+    Kind.DOMAIN: domains,
+    Kind.URL: urls,
+    Kind.EMAIL: emails,
+    Kind.FPS_ID: fps_ids,
+    Kind.IP: ips,
+}
+
+#: The kinds :func:`identifiers` can generate.
+SUPPORTED_KINDS: tuple[Kind, ...] = tuple(_GENERATORS)
+
+
+def identifiers(kind: Kind, n: int, seed: int = DEFAULT_SEED) -> tuple[str, ...]:
+    """``n`` distinct canonical values of ``kind`` (see :data:`SUPPORTED_KINDS`)."""
+    try:
+        gen = _GENERATORS[Kind(kind)]
+    except KeyError:
+        raise ValueError(
+            f"datagen has no generator for {kind!r}; supported: {', '.join(SUPPORTED_KINDS)}"
+        ) from None
+    return gen(n, seed)
+
+
+def hits_and_misses(
+    kind: Kind, n_stored: int, n_probe: int, seed: int = DEFAULT_SEED
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(stored, hit_probes, miss_probes)`` for a lookup benchmark.
+
+    ``stored`` are the ``n_stored`` values to put in the store; ``hit_probes`` are
+    ``min(n_probe, n_stored)`` of them in a shuffled order (so the probe order is not the
+    insertion order); ``miss_probes`` are ``n_probe`` values of the same kind that are not
+    stored. ``stored`` is the same tuple :func:`identifiers` returns for ``n_stored``.
+    """
+    stored = identifiers(kind, n_stored, seed)
+    generate = _GENERATORS[Kind(kind)].__wrapped__  # type: ignore[attr-defined]
+    stored_set = set(stored)
+    misses: dict[str, None] = {}  # insertion-ordered set
+    attempt = 0
+    # Misses come from the same generator under derived seeds, minus anything stored: same
+    # shape of value, guaranteed absent. Loops only when the population is nearly exhausted.
+    while len(misses) < n_probe:
+        attempt += 1
+        for v in generate(2 * n_probe + 16, seed * 7919 + attempt):
+            if v not in stored_set:
+                misses[v] = None
+    del stored_set
+    rng = random.Random(f"{seed}:probe:{kind}:{n_stored}:{n_probe}")
+    hits = rng.sample(stored, min(n_probe, n_stored))
+    return stored, tuple(hits), tuple(misses)[:n_probe]
+
+
+_PHONE_FORMS: tuple[Callable[[str], str], ...] = (
+    lambda d: d,  # 91234567
+    lambda d: f"{d[:4]} {d[4:]}",  # 9123 4567
+    lambda d: f"{d[:4]}-{d[4:]}",  # 9123-4567
+    lambda d: f"+852 {d[:4]} {d[4:]}",  # +852 9123 4567
+    lambda d: f"+852{d}",  # +85291234567 (already E.164)
+    lambda d: f"852-{d}",  # 852-91234567
+    lambda d: f"(852) {d[:4]} {d[4:]}",  # (852) 9123 4567
+    lambda d: f"001 852 {d}",  # IDD prefix as dialled from HK
+)
+
+
+def raw_phone_forms(canonical: Sequence[str], seed: int = DEFAULT_SEED) -> list[str]:
+    """What people type for each canonical HK phone: a seeded mix of national and +852 forms.
+
+    Every output normalises (default region HK) back to the canonical input at the same index.
+    """
+    rng = random.Random(f"{seed}:raw-phone")
+    forms = _PHONE_FORMS
+    k = len(forms)
+    return [forms[rng.randrange(k)](c[4:]) for c in canonical]
+
+
+def _sample_module() -> Any:
+    """``scameter.sample`` if it is importable and implemented, else a clear error."""
+    try:
+        # Imported by name so this module type-checks and imports before the generator lands.
+        sample = importlib.import_module("scameter.sample")
+    except ImportError as exc:  # the sample generator has not landed yet
+        raise NotImplementedError(f"scameter.sample is not available: {exc}") from exc
+    return sample
+
+
+def reports(n: int, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
+    """``n`` realistic report rows from :func:`scameter.sample.generate` (the report schema)."""
+    gen: Iterator[dict[str, Any]] = _sample_module().generate(n, seed)
+    return gen
+
+
+def write_reports(path: Path, n: int, seed: int = DEFAULT_SEED) -> Path:
+    """Write ``n`` sample reports to ``path`` with :func:`scameter.sample.write_sample`."""
+    _sample_module().write_sample(path, n, seed)
+    return path
