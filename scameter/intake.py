@@ -1,0 +1,191 @@
+"""The durable report intake log: what the Report RPC writes and ingest reads.
+
+Responsibility: append public reports from the app to an LMDB environment and commit them to
+disk *before* the server acknowledges, then hand them to ingest as rows of the JSONL report
+schema (``docs/report-format.md``).
+
+Invariants:
+
+* ``append`` returns only after the write transaction committed with ``sync=True`` and
+  ``metasync=True`` (LMDB fsyncs the data and the meta page), so an acknowledged report survives
+  a crash or ``kill -9`` of the server the instant after.
+* Reporter ids are never stored in clear: callers pass :func:`hash_reporter` output.
+* A duplicate (same reporter hash, same identifier, same UTC day) stores nothing new; when every
+  identifier of a report is a duplicate the whole report is absorbed and the id of the earlier
+  report is returned with ``duplicate=True``.
+* Reports are kept in append order (8-byte big-endian sequence keys); ``iter_reports`` yields
+  them in that order, which makes an ingest of the log deterministic.
+
+Several server processes may append to one log: LMDB serialises writers across processes.
+Open the log after ``fork`` (LMDB environments must not cross a fork).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from scameter.errors import IngestError
+
+_SEQ = struct.Struct(">Q")
+_INITIAL_MAP_SIZE = 64 << 20
+_MAX_MAP_SIZE = 1 << 40
+_META_SEQ = b"seq"
+_META_FORMAT = b"format"
+FORMAT = b"scameter-intake/1"
+
+
+def hash_reporter(reporter: str, key: bytes) -> str:
+    """Keyed BLAKE2b-128 of a reporter id, as hex; the only form a reporter id is stored in.
+
+    Keyed (not a plain hash) so that a leaked log cannot be reversed by hashing every phone
+    number: without ``key`` the 10^8 possible HK numbers cannot be enumerated against it.
+    """
+    if not key:
+        raise ValueError("hash_reporter needs a non-empty key")
+    return hashlib.blake2b(reporter.encode("utf-8"), key=key[:64], digest_size=16).hexdigest()
+
+
+def _utc(ts: datetime) -> datetime:
+    if ts.tzinfo is None:
+        raise ValueError("reported_at must be timezone-aware")
+    return ts.astimezone(UTC)
+
+
+def _dedup_key(reporter_hash: str, kind: str | None, value: str, day: str) -> bytes:
+    # Hash so dedup keys stay under LMDB's 511-byte key limit whatever the value length.
+    raw = "\x1f".join((reporter_hash, kind or "", value.strip(), day)).encode("utf-8")
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+class IntakeLog:
+    """An append-only, fsynced log of app reports in one LMDB directory."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            if not readonly:
+                self.path.mkdir(parents=True, exist_ok=True)
+            self._env = lmdb.open(
+                str(self.path),
+                subdir=True,
+                map_size=_INITIAL_MAP_SIZE,
+                max_dbs=3,
+                sync=True,
+                metasync=True,
+                readonly=readonly,
+                lock=True,
+            )
+            self._reports = self._env.open_db(b"reports", create=not readonly)
+            self._dedup = self._env.open_db(b"dedup", create=not readonly)
+            self._meta = self._env.open_db(b"meta", create=not readonly)
+        except lmdb.Error as exc:
+            raise IngestError(f"cannot open intake log: {exc}", self.path) from exc
+        if not readonly:
+            with self._env.begin(write=True, db=self._meta) as txn:
+                fmt = txn.get(_META_FORMAT)
+                if fmt is None:
+                    txn.put(_META_FORMAT, FORMAT)
+                elif fmt != FORMAT:
+                    raise IngestError(f"unknown intake log format {fmt!r}", self.path)
+
+    def append(
+        self,
+        *,
+        identifiers: Sequence[tuple[str | None, str]],
+        category: str,
+        text: str,
+        reporter_hash: str,
+        source: str = "public",
+        reported_at: datetime,
+    ) -> tuple[str, bool]:
+        """Store one report durably; returns ``(report_id, duplicate)``.
+
+        Commits (fsync) before returning. ``identifiers`` are ``(kind or None, value)`` pairs,
+        ideally already canonical (the server normalises them) so that dedup sees one form.
+        """
+        if not identifiers:
+            raise ValueError("a report names at least one identifier")
+        when = _utc(reported_at)
+        day = when.strftime("%Y-%m-%d")
+        dkeys = [_dedup_key(reporter_hash, k, v, day) for k, v in identifiers]
+        row = {
+            "type": "report",
+            "source": source,
+            "status": "unverified",
+            "reported_at": when.isoformat().replace("+00:00", "Z"),
+            "reporter_hash": reporter_hash,
+            "category": category,
+            "text": text,
+            "identifiers": [{"kind": k, "value": v} if k else {"value": v} for k, v in identifiers],
+        }
+        while True:
+            try:
+                return self._append_txn(row, dkeys)
+            except lmdb.MapFullError:
+                self._grow()
+
+    def _append_txn(self, row: dict[str, Any], dkeys: list[bytes]) -> tuple[str, bool]:
+        with self._env.begin(write=True) as txn:
+            existing = [txn.get(k, db=self._dedup) for k in dkeys]
+            if all(e is not None for e in existing):
+                first = existing[0]
+                assert first is not None
+                return first.decode("ascii"), True
+            raw_seq = txn.get(_META_SEQ, db=self._meta)
+            seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
+            digest = hashlib.blake2b(
+                json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
+            ).hexdigest()
+            report_id = f"app-{seq:010d}-{digest}"
+            row = {**row, "id": report_id}
+            body = json.dumps(row, sort_keys=True).encode("utf-8")
+            txn.put(_SEQ.pack(seq), body, db=self._reports)
+            txn.put(_META_SEQ, _SEQ.pack(seq), db=self._meta)
+            for k, e in zip(dkeys, existing, strict=True):
+                if e is None:
+                    txn.put(k, report_id.encode("ascii"), db=self._dedup)
+        # Leaving the ``with`` commits; with sync=True the commit fsyncs before we return.
+        return report_id, False
+
+    def _grow(self) -> None:
+        size = self._env.info()["map_size"] * 2
+        if size > _MAX_MAP_SIZE:
+            raise IngestError("intake log exceeds the maximum map size", self.path)
+        self._env.set_mapsize(size)
+
+    def iter_reports(self) -> Iterator[dict[str, Any]]:
+        """Every stored report in append order, as ``report`` rows of the JSONL schema."""
+        with self._env.begin(db=self._reports, buffers=False) as txn:
+            for _key, value in txn.cursor():
+                row: dict[str, Any] = json.loads(value)
+                yield row
+
+    def count(self) -> int:
+        """Number of stored (non-duplicate) reports."""
+        with self._env.begin(db=self._reports) as txn:
+            return int(txn.stat(self._reports)["entries"])
+
+    def close(self) -> None:
+        self._env.close()
+
+    def __enter__(self) -> IntakeLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def is_intake_dir(path: Path) -> bool:
+    """Whether ``path`` looks like an intake log directory (an LMDB ``data.mdb`` inside)."""
+    return path.is_dir() and (path / "data.mdb").is_file()
+
+
+__all__ = ["FORMAT", "IntakeLog", "hash_reporter", "is_intake_dir"]
