@@ -1,0 +1,239 @@
+"""Runtime settings of the ``scameter`` command: one frozen value built at the entry point.
+
+Responsibility: turn command-line flags and ``SCAMETER_*`` environment variables into one
+:class:`Settings`, validated, that the CLI passes down to whatever it calls.
+
+Invariants:
+* Nothing here reads the environment at import time. :func:`load_settings` takes the
+  environment as an argument (the CLI passes ``os.environ``), so tests pass a plain dict.
+* Precedence for every setting: an explicit flag, then its ``SCAMETER_*`` variable, then the
+  default. ``NO_COLOR`` (https://no-color.org) is honoured as well as ``SCAMETER_COLOR``.
+* Every setting is listed in :data:`SETTINGS` and documented in ``docs/settings.md``; a test
+  fails when one is missing from the table.
+* A bad value raises :class:`~scameter.errors.ConfigError` naming the variable or flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from scameter.errors import ConfigError
+
+
+class Mode(StrEnum):
+    """A tri-state switch for terminal decorations (colour, progress bar)."""
+
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class SettingDoc:
+    """One documented setting: its field name, flag, variable, default and meaning."""
+
+    name: str
+    flag: str | None
+    env: str | None
+    default: str
+    doc: str
+
+
+#: The documented settings. ``docs/settings.md`` holds the same table for readers.
+SETTINGS: tuple[SettingDoc, ...] = (
+    SettingDoc(
+        "data_dir",
+        None,
+        "SCAMETER_DATA_DIR",
+        "per-user data dir (platformdirs)",
+        "Where scameter keeps its own files: default snapshots, the demo's data.",
+    ),
+    SettingDoc(
+        "snapshots",
+        "--snapshots",
+        "SCAMETER_SNAPSHOTS",
+        "<data_dir>/snapshots",
+        "Directory holding CURRENT and the snapshot directories.",
+    ),
+    SettingDoc(
+        "remote",
+        "--remote",
+        "SCAMETER_REMOTE",
+        "unset (local lookups)",
+        "HOST:PORT of a scameter gRPC server; when set, check/bulk/related ask it.",
+    ),
+    SettingDoc(
+        "api_key",
+        "--api-key",
+        "SCAMETER_API_KEY",
+        "unset",
+        "API key sent to the server with --remote.",
+    ),
+    SettingDoc(
+        "debug",
+        "--debug",
+        "SCAMETER_DEBUG",
+        "off",
+        "Show a full traceback on errors instead of one line.",
+    ),
+    SettingDoc(
+        "color",
+        "--color",
+        "SCAMETER_COLOR (and NO_COLOR)",
+        "auto",
+        "auto: ANSI colours only on a terminal; NO_COLOR set turns auto off.",
+    ),
+    SettingDoc(
+        "progress",
+        "--progress",
+        "SCAMETER_PROGRESS",
+        "auto",
+        "auto: progress bar on stderr only when stderr is a terminal.",
+    ),
+    SettingDoc(
+        "chunk_size",
+        "--chunk-size",
+        "SCAMETER_CHUNK_SIZE",
+        "10000",
+        "Rows per batch in bulk; bounds memory and sizes remote batches.",
+    ),
+    SettingDoc(
+        "workers",
+        "--workers",
+        "SCAMETER_WORKERS",
+        "0 (one per core, at most 4)",
+        "Worker processes for bulk against a local snapshot; 1 runs in-process.",
+    ),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings. ``snapshots_origin`` says where ``snapshots`` came from
+    (``flag``, ``env`` or ``default``) so error messages can tell the user what to change."""
+
+    data_dir: Path
+    snapshots: Path
+    snapshots_origin: str = "default"
+    remote: str | None = None
+    api_key: str | None = None
+    debug: bool = False
+    color: Mode = Mode.AUTO
+    no_color_env: bool = False
+    progress: Mode = Mode.AUTO
+    chunk_size: int = 10_000
+    workers: int = 0
+
+    def use_color(self, is_tty: bool) -> bool:
+        """Whether to write ANSI colours to a stream whose ``isatty()`` is ``is_tty``."""
+        if self.color is Mode.ALWAYS:
+            return True
+        if self.color is Mode.NEVER or self.no_color_env:
+            return False
+        return is_tty
+
+    def show_progress(self, is_tty: bool) -> bool:
+        """Whether to draw a progress bar on a stream whose ``isatty()`` is ``is_tty``."""
+        if self.progress is Mode.AUTO:
+            return is_tty
+        return self.progress is Mode.ALWAYS
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (e.g. ``~/.local/share/scameter`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("scameter", appauthor=False))
+
+
+def _bool(value: str, origin: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ConfigError(f"{origin}={value!r} is not a boolean; use 1/0, true/false, yes/no")
+
+
+def _mode(value: str, origin: str) -> Mode:
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        raise ConfigError(f"{origin}={value!r}: use one of auto, always, never") from None
+
+
+def _int(value: str, origin: str, minimum: int) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise ConfigError(f"{origin}={value!r} is not an integer") from None
+    if n < minimum:
+        raise ConfigError(f"{origin}={value!r} must be at least {minimum}")
+    return n
+
+
+def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """Build :class:`Settings` from parsed flags (``None`` = not given) and an environment.
+
+    ``flags`` keys are the setting names of :data:`SETTINGS`; missing keys count as not given.
+    """
+
+    def pick(name: str, var: str) -> tuple[Any, str] | None:
+        value = flags.get(name)
+        if value is not None and value is not False:
+            return value, f"--{name.replace('_', '-')}"
+        if env.get(var):
+            return env[var], var
+        return None
+
+    got = pick("data_dir", "SCAMETER_DATA_DIR")
+    data_dir = Path(got[0]).expanduser() if got else default_data_dir()
+
+    got = pick("snapshots", "SCAMETER_SNAPSHOTS")
+    if got is None:
+        snapshots, origin = data_dir / "snapshots", "default"
+    else:
+        snapshots = Path(got[0]).expanduser()
+        origin = "flag" if got[1].startswith("--") else "env"
+
+    got = pick("remote", "SCAMETER_REMOTE")
+    remote = str(got[0]) if got else None
+    got = pick("api_key", "SCAMETER_API_KEY")
+    api_key = str(got[0]) if got else None
+
+    debug = bool(flags.get("debug")) or _bool(env.get("SCAMETER_DEBUG", ""), "SCAMETER_DEBUG")
+
+    got = pick("color", "SCAMETER_COLOR")
+    color = _mode(str(got[0]), got[1]) if got else Mode.AUTO
+    got = pick("progress", "SCAMETER_PROGRESS")
+    progress = _mode(str(got[0]), got[1]) if got else Mode.AUTO
+
+    got = pick("chunk_size", "SCAMETER_CHUNK_SIZE")
+    chunk_size = _int(str(got[0]), got[1], 1) if got else 10_000
+    got = pick("workers", "SCAMETER_WORKERS")
+    workers = _int(str(got[0]), got[1], 0) if got else 0
+
+    return Settings(
+        data_dir=data_dir,
+        snapshots=snapshots,
+        snapshots_origin=origin,
+        remote=remote,
+        api_key=api_key,
+        debug=debug,
+        color=color,
+        # https://no-color.org: "when present and not an empty string".
+        no_color_env=bool(env.get("NO_COLOR")),
+        progress=progress,
+        chunk_size=chunk_size,
+        workers=workers,
+    )
+
+
+__all__ = ["SETTINGS", "Mode", "SettingDoc", "Settings", "default_data_dir", "load_settings"]
