@@ -7,6 +7,24 @@ Every benchmark module is ``benchmarks/bench_<name>.py`` and defines::
 The harness (``python -m benchmarks``) discovers those modules, runs them, and writes the
 figures to JSON and Markdown. Benchmarks never assert timings: they measure and report.
 Medians are quoted, with min/max as the spread, over ``ctx.repeats`` timed runs after a warm-up.
+
+Contract between the harness and each module:
+
+* ``ctx.sizes`` are the data-set sizes to run (identifiers or reports); ``ctx.workdir`` is a
+  fresh, empty directory private to the module (the harness deletes it afterwards).
+* Data comes from :mod:`benchmarks.datagen` with ``ctx.seed``, so every module measures the
+  same identifiers.
+* ``ctx.quick`` (``python -m benchmarks --quick``, run by ``.ci/run`` on every push): sizes are
+  tiny (a few thousand) and ``repeats`` is 2 with one warm-up. The whole quick suite must
+  finish well under a minute on 2 shared cores, so a module whose work does not scale with
+  ``ctx.sizes`` (offered-rate sweeps, worker scaling, server start-ups) must shrink itself
+  when ``ctx.quick`` is set: fewer steps, shorter durations, one worker count. Quick figures
+  only prove the benchmark still runs; they are never quoted.
+* Optional dependencies (a ``redis-server`` binary, a module that has not landed yet) are
+  not errors: return a :class:`Figure` whose ``metric`` is ``"skipped"`` and whose ``note``
+  says what is missing and how to get it. An exception escaping ``run`` is an error: the
+  harness records it, goes on with the next module, and exits non-zero at the end.
+* Never assert on timings; start servers on 127.0.0.1 only and always stop them.
 """
 
 from __future__ import annotations
@@ -95,3 +113,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
         raise ValueError("percentile of an empty list")
     k = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
+
+
+def skipped(benchmark: str, reason: str, *, size: int | None = None) -> Figure:
+    """A figure that says a benchmark did not run and why (missing optional dependency...)."""
+    return Figure(benchmark=benchmark, metric="skipped", value=0.0, unit="", size=size, note=reason)
