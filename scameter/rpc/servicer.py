@@ -1,0 +1,300 @@
+"""The ``scameter.v1.Scameter`` servicer: one method per RPC, thin over the snapshot.
+
+Responsibility: authorise each call, translate the request into a snapshot lookup or an intake
+append, and translate the answer (or the failure) back. The real work lives in
+:mod:`scameter.index` and :mod:`scameter.intake`; conversions in :mod:`scameter.rpc.convert`.
+
+Invariants:
+* Every RPC goes through :func:`_rpc`: authorisation (role per method, table below), metrics,
+  and the status mapping. ``Abort`` -> its code; ``InvalidIdentifier`` -> INVALID_ARGUMENT with
+  the reason (and kind/reason trailers for the client); ``SnapshotError`` -> UNAVAILABLE; any
+  other exception -> INTERNAL, logged by type only (a library message could hold the input).
+* A snapshot is held (``with source.acquire()``) for the whole lookup, so a hot swap in the
+  middle of a call never fails it.
+* Nothing here logs a queried identifier, a reporter id or a token.
+* Batches are capped (``max_batch``) and check the deadline between chunks, so a cancelled or
+  expired call stops working early instead of finishing for nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import grpc
+
+from scameter.errors import InvalidIdentifier, SnapshotError
+from scameter.rpc import convert
+from scameter.rpc.auth import Authorizer, Role
+from scameter.rpc.metrics import Metrics
+from scameter.rpc.payee import assess_payee
+from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
+from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
+from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
+from scameter.rpc.v1 import scameter_pb2 as pb
+from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
+from scameter.verdict import Level, Verdict
+
+log = logging.getLogger("scameter.rpc")
+
+#: Which role each RPC needs (admin has them all). Documented in docs/operations.md.
+ROLES: dict[str, Role] = {
+    "Check": Role.CHECK,
+    "CheckBatch": Role.BULK,
+    "CheckPayee": Role.PAYEE,
+    "Report": Role.REPORT,
+    "Related": Role.CHECK,
+    "GetSnapshotInfo": Role.CHECK,
+}
+
+DEFAULT_MAX_BATCH = 10_000
+DEFAULT_RELATED_LIMIT = 100
+MAX_REPORT_IDENTIFIERS = 20
+MAX_REPORT_TEXT = 4_000
+MAX_CATEGORY = 64
+_BATCH_CHUNK = 1_000
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Handler = Callable[["ScameterServicer", Any, grpc.ServicerContext], Any]
+
+#: Normalise one reported identifier: (kind or None, raw) -> (kind, canonical value).
+Normalizer = Callable[[str | None, str], tuple[str, str]]
+
+
+def default_normalizer(kind: str | None, raw: str) -> tuple[str, str]:
+    """The identifiers layer's canonical form, so intake dedup and ingest see one spelling."""
+    from scameter.identifiers import detect, normalize
+
+    if kind:
+        ident = normalize(kind, raw)
+    else:
+        found = detect(raw)
+        if not found:
+            raise InvalidIdentifier(None, "not a recognisable identifier; give its kind")
+        ident = found[0]
+    return str(ident.kind), ident.value
+
+
+def _rpc(name: str) -> Callable[[Handler], Handler]:
+    role = ROLES[name]
+
+    def wrap(fn: Handler) -> Handler:
+        def handler(self: ScameterServicer, request: Any, context: grpc.ServicerContext) -> Any:
+            t0 = time.perf_counter()
+            code = "OK"
+            # context.abort() raises a plain Exception; raised inside an except clause it
+            # propagates past the sibling clauses, so an abort is never re-mapped to INTERNAL.
+            try:
+                self._auth.authorize(context.invocation_metadata(), role)
+                return fn(self, request, context)
+            except Abort as e:
+                code = e.code.name
+                if e.trailers:
+                    context.set_trailing_metadata(e.trailers)
+                context.abort(e.code, e.details)
+            except InvalidIdentifier as e:
+                code = "INVALID_ARGUMENT"
+                context.set_trailing_metadata(
+                    ((INVALID_KIND_KEY, e.kind or ""), (INVALID_REASON_KEY, e.reason))
+                )
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            except SnapshotError:
+                code = "UNAVAILABLE"
+                context.abort(grpc.StatusCode.UNAVAILABLE, "no snapshot is loaded yet; retry")
+            except Exception as e:
+                code = "INTERNAL"
+                log.error("rpc failed", extra={"rpc": name, "error_type": type(e).__name__})
+                context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(e).__name__})")
+            finally:
+                self._metrics.observe(name, code, time.perf_counter() - t0)
+
+        handler.__name__ = name
+        handler.__doc__ = fn.__doc__
+        return handler
+
+    return wrap
+
+
+def _deadline_passed(context: grpc.ServicerContext) -> bool:
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
+class ScameterServicer(pb_grpc.ScameterServicer):
+    """The RPC handlers. Collaborators are injected (see :mod:`scameter.rpc.source`)."""
+
+    def __init__(
+        self,
+        source: SnapshotSource,
+        authorizer: Authorizer,
+        metrics: Metrics,
+        *,
+        intake: IntakeSink | None = None,
+        reporter_secret: bytes | None = None,
+        reporter_hasher: Callable[[str], str] | None = None,
+        normalizer: Normalizer = default_normalizer,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        related_limit: int = DEFAULT_RELATED_LIMIT,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._source = source
+        self._auth = authorizer
+        self._metrics = metrics
+        self._intake = intake
+        self._secret = reporter_secret
+        self._hasher = reporter_hasher
+        self._normalize = normalizer
+        self._max_batch = max_batch
+        self._related_limit = related_limit
+        self._clock = clock
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    @_rpc("Check")
+    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
+        ctx = convert.context_from_pb(request)
+        with self._source.acquire() as snap:
+            v = snap.check(request.identifier, request.kind or None, context=ctx)
+        self._metrics.verdict(v.level)
+        self._metrics.identifiers.inc()
+        return pb.CheckResponse(verdict=convert.verdict_to_pb(v))
+
+    @_rpc("CheckBatch")
+    def CheckBatch(
+        self, request: pb.CheckBatchRequest, context: grpc.ServicerContext
+    ) -> pb.CheckBatchResponse:
+        raws = request.identifiers
+        n = len(raws)
+        if n > self._max_batch:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
+            )
+        kind = request.kind or None
+        out = pb.CheckBatchResponse()
+        verdicts: list[Verdict] = []
+        with self._source.acquire() as snap:
+            for start in range(0, n, _BATCH_CHUNK):
+                if _deadline_passed(context):
+                    raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
+                verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
+        to_pb = convert.verdict_to_pb
+        out.verdicts.extend([to_pb(v) for v in verdicts])
+        for level, count in Counter(v.level for v in verdicts).items():
+            self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
+        self._metrics.identifiers.inc(n)
+        return out
+
+    @_rpc("CheckPayee")
+    def CheckPayee(
+        self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
+    ) -> pb.CheckPayeeResponse:
+        if not request.proxy_id and not request.account:
+            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a proxy_id, an account or both")
+        with self._source.acquire() as snap:
+            r = assess_payee(snap, request.proxy_id or None, request.account or None)
+        self._metrics.verdict(r.level)
+        return pb.CheckPayeeResponse(
+            alert=r.alert,
+            level=convert.level_to_pb(r.level),
+            triggered_by=r.triggered_by or "",
+            warning_en=r.warning_en or "",
+            warning_zh_hant=r.warning_zh_hant or "",
+            verdicts=[convert.verdict_to_pb(v) for v in r.verdicts],
+        )
+
+    @_rpc("Related")
+    def Related(
+        self, request: pb.RelatedRequest, context: grpc.ServicerContext
+    ) -> pb.RelatedResponse:
+        limit = min(request.limit or self._related_limit, self._related_limit)
+        with self._source.acquire() as snap:
+            vs = snap.related(request.identifier, request.kind or None, limit=limit)
+        return pb.RelatedResponse(verdicts=[convert.verdict_to_pb(v) for v in vs[:limit]])
+
+    @_rpc("GetSnapshotInfo")
+    def GetSnapshotInfo(
+        self, request: pb.GetSnapshotInfoRequest, context: grpc.ServicerContext
+    ) -> pb.GetSnapshotInfoResponse:
+        with self._source.acquire() as snap:
+            m = snap.manifest
+            counts = [
+                pb.LevelCount(kind=k, level=convert.level_to_pb(_level(lv)), count=n)
+                for k, levels in sorted(m.counts.items())
+                for lv, n in sorted(levels.items())
+            ]
+            return pb.GetSnapshotInfoResponse(
+                snapshot_id=m.snapshot_id,
+                parent_id=m.parent_id or "",
+                as_of=m.as_of,
+                built_at=m.built_at,
+                age_seconds=snapshot_age(m, self._clock()),
+                total=m.total,
+                counts=counts,
+            )
+
+    # -- intake -------------------------------------------------------------------------------
+
+    @_rpc("Report")
+    def Report(self, request: pb.ReportRequest, context: grpc.ServicerContext) -> pb.ReportResponse:
+        if self._intake is None or self._secret is None or self._hasher is None:
+            raise Abort(
+                grpc.StatusCode.UNIMPLEMENTED,
+                "this server takes no reports (start it with an intake log and a token secret)",
+            )
+        try:
+            claims = verify_reporter_token(
+                self._secret, request.reporter_token, now=self._clock().timestamp()
+            )
+        except ReporterTokenError as e:
+            raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
+        if not request.identifiers:
+            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "a report names at least one identifier")
+        if len(request.identifiers) > MAX_REPORT_IDENTIFIERS:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers",
+            )
+        category = request.category.strip()
+        if not category or len(category) > MAX_CATEGORY:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"category must be 1..{MAX_CATEGORY} characters",
+            )
+        if len(request.text) > MAX_REPORT_TEXT:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"text must be at most {MAX_REPORT_TEXT} characters",
+            )
+        idents: list[tuple[str | None, str]] = []
+        for item in request.identifiers:
+            kind, value = self._normalize(item.kind or None, item.value)
+            idents.append((kind, value))
+        # Dedup inside one report too: the same number typed twice is one identifier.
+        idents = list(dict.fromkeys(idents))
+        report_id, duplicate = self._intake.append(
+            identifiers=idents,
+            category=category,
+            text=request.text,
+            reporter_hash=self._hasher(claims.reporter),
+            source="public",
+            reported_at=self._clock(),
+        )
+        self._metrics.report(duplicate)
+        log.info("report accepted", extra={"report_id": report_id, "duplicate": duplicate})
+        return pb.ReportResponse(report_id=report_id, duplicate=duplicate)
+
+
+def _level(value: str) -> Level:
+    try:
+        return Level(value)
+    except ValueError:
+        return Level.NO_RECORD
+
+
+__all__ = ["DEFAULT_MAX_BATCH", "ROLES", "ScameterServicer", "default_normalizer"]
