@@ -1,0 +1,271 @@
+"""Phone numbers: E.164 via ``phonenumbers`` (libphonenumber), default region Hong Kong.
+
+Canonical forms (see ``docs/identifiers.md``):
+
+* a number of possible length for its country: E.164, ``+85291234567`` (ITU-T E.164:
+  ``+``, country code, national significant number, no separators);
+* an HK short code libphonenumber's short-number metadata knows (``18222``, ``999``,
+  ``1823``): its national digits, ``18222``. E.164 has no form for short codes, and the lack
+  of a leading ``+`` keeps the two forms apart. Short codes are taken at 3-6 digits only, so a
+  short code's canonical form never looks like an FPS ID (7 or 9 digits); their keys would not
+  collide anyway, as the kind tag differs.
+
+Validity: only *impossible* numbers (wrong length, unknown country code) raise
+:class:`InvalidIdentifier`. Numbers of possible length in unallocated ranges are kept with
+``valid=False`` because scammers use them.
+
+Fast path: the common HK spellings (``+85291234567``, ``91234567``, ``9123 4567``,
+``85291234567``) are decided with a few string operations and one regex compiled *at import
+time from phonenumbers' own HK metadata* (the general description plus every number type's
+national-number pattern that admits 8 digits), mirroring ``_number_type_helper`` and
+``_maybe_extract_country_code`` of phonenumbers. Anything the fast path is not certain of goes
+to the full parser. ``tests/property/test_identifier_properties.py`` checks agreement on
+generated numbers.
+
+Invariants: pure, no I/O; ``normalize_phone(normalize_phone(x).value) == normalize_phone(x)``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumberFormat, ValidationResult, shortnumberinfo
+
+from scameter.errors import InvalidIdentifier
+from scameter.identifiers._text import fold
+from scameter.identifiers.model import Identifier, Kind
+
+DEFAULT_REGION: Final = "HK"
+_HK_CC: Final = "852"
+_KIND: Final = Kind.PHONE
+
+#: Characters a person may type in a phone number besides digits: E.123 uses spaces and
+#: brackets, people add dashes, dots and slashes. ``+`` only leads. Letters (vanity numbers,
+#: extensions) are rejected: a reported number never needs them.
+_ALLOWED_PUNCT: Final = frozenset(" -.()/+")
+
+#: phonenumbers refuses longer input (``_MAX_INPUT_STRING_LENGTH``); refuse earlier with a reason.
+_MAX_RAW: Final = 64
+
+_PHONE_TYPE_DESCS: Final = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+def _hk_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(general, valid8) regexes from the HK metadata of the installed phonenumbers.
+
+    ``general`` full-matches the national numbers of the region's general description;
+    ``valid8`` full-matches exactly the 8-digit national numbers ``is_valid_number`` accepts:
+    the general pattern (as a lookahead) and any number type whose possible lengths admit 8.
+    """
+    meta = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
+    if meta is None:  # pragma: no cover - phonenumbers always ships HK
+        raise RuntimeError("phonenumbers has no metadata for HK")
+    general_desc = meta.general_desc
+    assert general_desc is not None
+    assert general_desc.national_number_pattern is not None
+    general = general_desc.national_number_pattern
+    if 8 not in general_desc.possible_length:  # pragma: no cover - HK numbers are 8 digits
+        raise RuntimeError("HK metadata no longer admits 8-digit numbers; review phone.py")
+    alternatives: list[str] = []
+    for name in _PHONE_TYPE_DESCS:
+        desc = getattr(meta, name)
+        if desc is None or desc.national_number_pattern is None:
+            continue
+        lengths = desc.possible_length or general_desc.possible_length
+        if 8 in lengths:
+            alternatives.append(f"(?:{desc.national_number_pattern})")
+    valid8 = f"(?=(?:{general})\\Z)(?:{'|'.join(alternatives)})"
+    return re.compile(general), re.compile(valid8)
+
+
+_GENERAL_RE, _VALID8_RE = _hk_patterns()
+
+# The frozen dataclass __init__ of Identifier goes through object.__setattr__ per field; the
+# E.164 fast path targets ~1 us per call, so it fills the slots directly. Same object, same
+# equality and hash: this only skips the frozen guard that exists to stop *later* mutation.
+_new = object.__new__
+_set_kind = Identifier.__dict__["kind"].__set__
+_set_value = Identifier.__dict__["value"].__set__
+_set_valid = Identifier.__dict__["valid"].__set__
+
+
+def _make(value: str, valid: bool) -> Identifier:
+    ident: Identifier = _new(Identifier)
+    _set_kind(ident, _KIND)
+    _set_value(ident, value)
+    _set_valid(ident, valid)
+    return ident
+
+
+_general_full = _GENERAL_RE.fullmatch
+_valid8_full = _VALID8_RE.fullmatch
+
+
+def _hk8(national: str) -> Identifier | None:
+    """Identifier for an 8-char candidate HK national number, or None if not certain.
+
+    Certain means: ASCII digits, no leading ``0`` (international prefix / Italian leading zero
+    rules) and no leading ``852`` (phonenumbers may strip it as a country code).
+    """
+    if (
+        national.isdigit()
+        and national.isascii()
+        and national[0] != "0"
+        and not national.startswith(_HK_CC)
+    ):
+        return _make("+852" + national, _valid8_full(national) is not None)
+    return None
+
+
+def _fast(raw: str) -> Identifier | None:
+    """The common HK spellings, or None to fall back to the full parser."""
+    n = len(raw)
+    if n == 12:
+        if raw[0] == "+" and raw[1:4] == _HK_CC:
+            national = raw[4:]
+            if national.isdigit() and national.isascii() and national[0] != "0":
+                # With a '+' the country code is explicit: no default-region stripping applies.
+                return _make(raw, _valid8_full(national) is not None)
+        return None
+    if n == 8:
+        return _hk8(raw)
+    if n == 9 and raw[4] == " ":
+        return _hk8(raw[:4] + raw[5:])
+    if n == 11 and raw.startswith(_HK_CC) and raw.isdigit() and raw.isascii():
+        national = raw[3:]
+        # phonenumbers strips a leading default country code only when the whole number
+        # does not match the general pattern but the rest does (11 digits is a possible HK
+        # length, so the TOO_LONG branch never applies).
+        if national[0] != "0" and not _general_full(raw) and _general_full(national):
+            return _make("+852" + national, _valid8_full(national) is not None)
+    return None
+
+
+_REASONS: Final = {
+    ValidationResult.TOO_SHORT: "too short to be a phone number",
+    ValidationResult.TOO_LONG: "too long to be a phone number",
+    ValidationResult.INVALID_LENGTH: "not a possible length for a number of that country",
+    ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "a local-only number: include the area code",
+}
+
+
+def _check_characters(text: str, raw: str) -> None:
+    for i, ch in enumerate(text):
+        if ch.isdigit():
+            if not ch.isascii():  # NFKC already folded full-width; others are not phone digits
+                raise InvalidIdentifier(_KIND, "contains non-ASCII digits", raw)
+        elif ch == "+":
+            if i != 0:
+                raise InvalidIdentifier(_KIND, "'+' may only lead a phone number", raw)
+        elif ch not in _ALLOWED_PUNCT:
+            raise InvalidIdentifier(
+                _KIND, "contains characters other than digits, spaces, dashes and brackets", raw
+            )
+
+
+def _short_code(digits: str) -> bool:
+    """True for an HK short code libphonenumber knows (``18222``, ``999``, ``1823``)."""
+    # libphonenumber's HK short-code metadata admits up to 7 digits, but 7 is an FPS ID
+    # length; the short codes people report (999, 1823, 18222, 18281) have 3-6.
+    if not 3 <= len(digits) <= 6:
+        return False
+    if digits[0] == "0":
+        return False  # HK short codes never lead with 0, and int() below would drop it
+    number = phonenumbers.PhoneNumber(country_code=852, national_number=int(digits))
+    return bool(shortnumberinfo.is_valid_short_number_for_region(number, DEFAULT_REGION))
+
+
+def _slow(raw: str, *, fast: bool = True) -> Identifier:
+    text = fold(raw)
+    if not text:
+        raise InvalidIdentifier(_KIND, "empty", raw)
+    if len(text) > _MAX_RAW:
+        raise InvalidIdentifier(_KIND, f"longer than {_MAX_RAW} characters", raw)
+    _check_characters(text, raw)
+    digits = "".join(c for c in text if c.isdigit())
+    if not digits:
+        raise InvalidIdentifier(_KIND, "contains no digits", raw)
+    if text[0] != "+" and _short_code(digits):
+        return Identifier(_KIND, digits, True)
+    if fast:
+        # Fast path again after folding: full-width and separated spellings of the common
+        # forms. Only separators were dropped, which phonenumbers ignores as well.
+        hit = _fast("+" + digits if text[0] == "+" else digits)
+        if hit is not None:
+            return hit
+    if text[0] != "+" and digits.startswith("00"):
+        # "00" is the international prefix of most of the world and how people in HK write
+        # "0086 ..." or "00852 ...". phonenumbers' HK metadata instead reads the carrier IDDs
+        # 001/002/0030/0050/0059/006-009, so "00852" would become Mexico (+52) and "0086"
+        # Australia (+61). Prefer the plain "00" reading when it yields a valid number.
+        try:
+            generic = _parse_possible("+" + digits[2:], raw)
+        except InvalidIdentifier:
+            generic = None
+        if generic is not None and generic.valid:
+            return generic
+        try:
+            carrier = _parse_possible(text, raw)
+        except InvalidIdentifier:
+            if generic is None:
+                raise
+            return generic
+        return carrier if carrier.valid or generic is None else generic
+    return _parse_possible(text, raw)
+
+
+def _parse_possible(text: str, raw: str) -> Identifier:
+    """phonenumbers' reading of ``text`` if it is a possible number; else InvalidIdentifier."""
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier(_KIND, _parse_reason(exc), raw) from exc
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != ValidationResult.IS_POSSIBLE:
+        raise InvalidIdentifier(_KIND, _REASONS.get(possible, "not a possible number"), raw)
+    value = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return Identifier(_KIND, value, bool(phonenumbers.is_valid_number(number)))
+
+
+def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
+    kinds = phonenumbers.NumberParseException
+    return {
+        kinds.INVALID_COUNTRY_CODE: "unknown country calling code",
+        kinds.NOT_A_NUMBER: "not a phone number",
+        kinds.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+        kinds.TOO_SHORT_NSN: "too short to be a phone number",
+        kinds.TOO_LONG: "too long to be a phone number",
+    }.get(exc.error_type, "not a phone number")
+
+
+def normalize_phone(raw: str) -> Identifier:
+    """Canonical phone identifier of ``raw`` (E.164, or an HK short code's digits).
+
+    Raises :class:`InvalidIdentifier` (kind ``phone``) for impossible numbers.
+    """
+    hit = _fast(raw)
+    if hit is not None:
+        return hit
+    return _slow(raw)
+
+
+def normalize_phone_slow(raw: str) -> Identifier:
+    """The reference path: :func:`normalize_phone` with no fast path at all (for tests)."""
+    return _slow(raw, fast=False)
+
+
+__all__ = ["DEFAULT_REGION", "normalize_phone", "normalize_phone_slow"]
