@@ -91,9 +91,10 @@ def sizes_for(args: argparse.Namespace) -> list[int]:
     return sorted(set(sizes))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, package: str = "benchmarks") -> int:
+    """The command; ``package`` lets tests point it at a package of fake benchmarks."""
     args = parser().parse_args(argv)
-    available = discover()
+    available = discover(package)
     if args.list:
         print("\n".join(available))
         return 0
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             repeats=repeats,
             warmup=1,
         )
-        result = run_suite(ctx, only=args.only, command=command, progress=progress)
+        result = run_suite(ctx, package=package, only=args.only, command=command, progress=progress)
     report = markdown(result)
     print(report)
     if args.markdown:
