@@ -72,8 +72,10 @@ def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> No
 def test_batch_gives_per_item_verdicts_and_errors(admin: Client) -> None:
     got = admin.check_batch(["+85291234567", "bad1", "nobody@example.com"])
     assert [v.level for v in got] == [Level.HIGH_RISK, Level.NO_RECORD, Level.NO_RECORD]
-    assert got[1].error is not None and "not a valid number" in got[1].error
-    assert got[0].error is None and got[2].kind == "email"
+    assert got[1].error is not None
+    assert "not a valid number" in got[1].error
+    assert got[0].error is None
+    assert got[2].kind == "email"
 
 
 def test_batch_over_the_cap_is_invalid_argument(admin: Client) -> None:
@@ -85,27 +87,34 @@ def test_batch_over_the_cap_is_invalid_argument(admin: Client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("proxy", "account", "alert", "level", "by"),
+    ("given", "want"),
     [
-        ("+85291234567", None, True, Level.HIGH_RISK, "proxy_id"),
-        (None, "123-456789-001", True, Level.HIGH_RISK, "account"),
-        ("+85261111111", "999-000000-000", False, Level.SUSPICIOUS, "proxy_id"),
-        ("+85261111111", "123-456789-001", True, Level.HIGH_RISK, "account"),
-        ("someone@example.com", None, False, Level.NO_RECORD, None),
+        (("+85291234567", None), (True, Level.HIGH_RISK, "proxy_id")),
+        ((None, "123-456789-001"), (True, Level.HIGH_RISK, "account")),
+        (("+85261111111", "999-000000-000"), (False, Level.SUSPICIOUS, "proxy_id")),
+        (("+85261111111", "123-456789-001"), (True, Level.HIGH_RISK, "account")),
+        (("someone@example.com", None), (False, Level.NO_RECORD, None)),
     ],
     ids=["proxy-high", "account-high", "suspicious-no-alert", "worst-wins", "no-record"],
 )
 def test_check_payee(
-    admin: Client, proxy: str | None, account: str | None, alert: bool, level: Level, by: str | None
+    admin: Client,
+    given: tuple[str | None, str | None],
+    want: tuple[bool, Level, str | None],
 ) -> None:
+    proxy, account = given
+    alert = want[0]
     r = admin.check_payee(proxy, account)
-    assert (r.alert, r.level, r.triggered_by) == (alert, level, by)
+    assert (r.alert, r.level, r.triggered_by) == want
     assert len(r.verdicts) == (proxy is not None) + (account is not None)
     if alert:
-        assert r.warning_en is not None and "HIGH RISK" in r.warning_en
-        assert r.warning_zh_hant is not None and "高危" in r.warning_zh_hant
+        assert r.warning_en is not None
+        assert "HIGH RISK" in r.warning_en
+        assert r.warning_zh_hant is not None
+        assert "高危" in r.warning_zh_hant
     else:
-        assert r.warning_en is None and r.warning_zh_hant is None
+        assert r.warning_en is None
+        assert r.warning_zh_hant is None
 
 
 def test_check_payee_needs_an_identifier(admin: Client) -> None:

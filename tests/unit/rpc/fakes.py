@@ -105,7 +105,9 @@ class FakeSnapshot:
                 out.append(Verdict.invalid(raw, str(e), e.kind))
         return out
 
-    def related(self, raw: str, kind: str | None = None, *, limit: int | None = None) -> list[Verdict]:
+    def related(
+        self, raw: str, kind: str | None = None, *, limit: int | None = None
+    ) -> list[Verdict]:
         base = self.check(raw, kind)
         others = [self.check(v) for v in sorted(self.listed) if v != base.canonical]
         others = [replace(v, cluster_size=len(others) + 1) for v in others]
