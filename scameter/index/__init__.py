@@ -1,5 +1,26 @@
-"""Compiled snapshots: format, builder, reader, near-match indexes, bitmaps, hot swap."""
+"""Compiled snapshots: format, builder, reader, near-match indexes, bitmaps, hot swap.
 
+Re-exports the public API only; see ``docs/snapshot-format.md`` for the format.
+"""
+
+from scameter.index.builder import SnapshotBuilder, current_id, publish
+from scameter.index.diff import DiffEntry, SnapshotDiff, diff_snapshots
+from scameter.index.format import FORMAT_VERSION, IndexPolicy, Manifest
+from scameter.index.reader import Snapshot
 from scameter.index.record import Record
+from scameter.index.swap import SnapshotManager
 
-__all__ = ["Record"]
+__all__ = [
+    "FORMAT_VERSION",
+    "DiffEntry",
+    "IndexPolicy",
+    "Manifest",
+    "Record",
+    "Snapshot",
+    "SnapshotBuilder",
+    "SnapshotDiff",
+    "SnapshotManager",
+    "current_id",
+    "diff_snapshots",
+    "publish",
+]

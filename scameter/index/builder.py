@@ -1,0 +1,559 @@
+"""Writing snapshots: :class:`SnapshotBuilder`, :func:`publish` and :func:`current_id`.
+
+Responsibility: turn a stream of already-decided :class:`Record` values (any order) into one
+immutable snapshot directory, and move the ``CURRENT`` pointer.
+
+Invariants:
+* Memory stays bounded: records, URL expressions, near-match variants and phone-range
+  prefixes go through :class:`ExternalSorter` (sorted runs spilled to disk, merged at build).
+  What stays in memory is per-cluster counters, per-bitmap ordinal arrays and the brand list.
+* Everything is written under ``root/.tmp-*`` and fsynced, then the directory is renamed to
+  ``root/<snapshot id>`` (rename is atomic on POSIX) and ``root`` is fsynced. A builder that
+  dies half way leaves only a ``.tmp-*`` directory, which no reader opens, and never touches
+  ``CURRENT``; :func:`publish` is a separate, explicit step.
+* Keys are appended in sorted order (``MDB_APPEND``), so pages are packed full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from array import array
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import lmdb
+from pyroaring import BitMap
+
+from scameter.errors import SnapshotCorrupt, SnapshotNotFound
+from scameter.identifiers import Kind, expression_key, registrable_domain
+from scameter.index import format as fmt
+from scameter.index.format import IndexPolicy, Manifest
+from scameter.index.near import (
+    NS_DOMAIN,
+    allowed_distance,
+    deletion_variants,
+    handle_namespace,
+    range_key,
+    split_registrable,
+    variant_key,
+)
+from scameter.index.record import Record
+from scameter.index.spill import ExternalSorter, grouped
+from scameter.verdict import SEVERITY, Level
+
+_LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
+_LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
+_BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
+
+
+def listing_expression(record: Record) -> str | None:
+    """The Safe Browsing expression a URL / domain record is stored under.
+
+    Ingest normally sets ``record.listing``; without it a domain is listed as ``domain/``
+    (every path and subdomain) and a URL as its own full expression (host + path + query).
+    """
+    ident = record.identifier
+    if record.listing is not None:
+        return record.listing
+    if ident.kind is Kind.DOMAIN:
+        return ident.value + "/"
+    if ident.kind is Kind.URL:
+        _, sep, rest = ident.value.partition("://")
+        return rest if sep else ident.value
+    return None
+
+
+def host_of_expression(expr: str) -> str | None:
+    """``evil.example`` for the host-level expression ``evil.example/``; else ``None``."""
+    if expr.endswith("/") and expr.count("/") == 1:
+        return expr[:-1]
+    return None
+
+
+class SnapshotBuilder:
+    """Build one snapshot under ``root`` from records added in any order.
+
+    ``parent``: ``"current"`` diffs against the snapshot ``CURRENT`` names (none if there is
+    no ``CURRENT``), a snapshot id diffs against that one, ``None`` builds without a parent.
+    :meth:`build` writes and returns the manifest but does not publish; call
+    :func:`publish`. Use as a context manager to :meth:`abort` on an exception.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        as_of: datetime,
+        parent: str | Literal["current"] | None = "current",
+        policy: IndexPolicy = IndexPolicy(),  # noqa: B008 - frozen, so a shared default is safe
+        ingest_policy: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, str] | None = None,
+        chunk: int = 500_000,
+    ) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware (UTC)")
+        self.as_of = as_of.astimezone(UTC)
+        self.policy = policy
+        self.ingest_policy = dict(ingest_policy or {})
+        self.inputs = dict(inputs or {})
+        if parent == "current":
+            try:
+                self.parent_id: str | None = current_id(self.root)
+            except SnapshotNotFound:
+                self.parent_id = None
+        else:
+            self.parent_id = parent
+        if self.parent_id is not None and not (self.root / self.parent_id).is_dir():
+            raise SnapshotNotFound(
+                self.root / self.parent_id, "parent snapshot not found; pass parent=None"
+            )
+        self._tmp = Path(tempfile.mkdtemp(prefix=fmt.TMP_PREFIX, dir=self.root))
+        self._spill = self._tmp / "spill"
+        self._spill.mkdir()
+        self._records = ExternalSorter(self._spill, "records", chunk=chunk)
+        self._urlexpr = ExternalSorter(self._spill, "urlexpr", chunk=chunk)
+        self._near = ExternalSorter(self._spill, "near", chunk=chunk * 4)
+        self._ranges = ExternalSorter(self._spill, "ranges", chunk=chunk * 2)
+        self._strings = fmt.StringTable()
+        self._clusters: dict[int, list[int]] = {}
+        self._brands: list[list[str | None]] = []
+        self._done = False
+
+    # -- adding ---------------------------------------------------------------------------
+
+    def add(self, record: Record) -> None:
+        """Queue one record. Records may arrive in any order; duplicates fail at build."""
+        if self._done:
+            raise RuntimeError("builder already built or aborted")
+        ident = record.identifier
+        level = record.level
+        if level is Level.NO_RECORD:
+            raise ValueError("a NO_RECORD record cannot be stored; leave it out")
+        table = fmt.TABLE_ALLOW if level is Level.VERIFIED else fmt.TABLE_RECORDS
+        st = self._strings
+        payload = fmt.encode_record(
+            kind=ident.kind,
+            canonical=ident.value,
+            valid=ident.valid,
+            level=level,
+            reason_ids=[st.id(r.value) for r in record.reasons],
+            category_ids=[st.id(c) for c in record.categories],
+            source_ids=[st.id(s) for s in record.sources],
+            report_count=record.report_count,
+            reporters=record.reporters,
+            first=record.first_reported,
+            last=record.last_reported,
+            cluster=record.cluster,
+            listing=record.listing,
+            owner=record.owner,
+        )
+        key = ident.key
+        self._records.add(key + bytes((table,)), bytes(payload))
+        sev = SEVERITY[level]
+        if record.cluster is not None:
+            c = self._clusters.get(record.cluster)
+            if c is None:
+                self._clusters[record.cluster] = [1, sev]
+            else:
+                c[0] += 1
+                c[1] = max(c[1], sev)
+        kind = ident.kind
+        if kind is Kind.URL or kind is Kind.DOMAIN:
+            self._add_url(record, key, table, sev)
+        elif kind is Kind.PHONE and level in _LISTED:
+            for d in self.policy.phone_range_digits:
+                self._ranges.add(range_key(ident.value, d), b"")
+        elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
+            platform, _, handle = ident.value.partition(":")
+            self._add_near(handle_namespace(platform), handle, key, handle)
+
+    def _add_url(self, record: Record, key: bytes, table: int, sev: int) -> None:
+        expr = listing_expression(record)
+        if expr is None:
+            return
+        count = min(record.report_count, 0xFFFFFFFF)
+        head = bytes((table, sev)) + fmt.U32.pack(count) + key
+        self._urlexpr.add(expression_key(expr), head + expr.encode("utf-8"))
+        if "/" in expr[:-1] and "?" not in expr and not expr.endswith("/"):
+            # A path listing covers that path and below (design section 5): Safe Browsing's
+            # prefix expressions end in "/", so store the directory form as well.
+            below = expr + "/"
+            self._urlexpr.add(expression_key(below), head + below.encode("utf-8"))
+        host = host_of_expression(expr)
+        if host is None:
+            return
+        reg = registrable_domain(host)
+        if reg is None or reg in self.policy.near_exempt_domains:
+            return
+        label, _ = split_registrable(reg)
+        if table == fmt.TABLE_ALLOW:
+            self._brands.append([label, reg, record.owner])
+        else:
+            self._add_near(NS_DOMAIN, label, key, reg)
+
+    def _add_near(self, namespace: bytes, text: str, key: bytes, stored: str) -> None:
+        p = self.policy
+        if len(text) < p.near_min_length:
+            return
+        k = allowed_distance(len(text), p.near_max_distance, p.near_distance2_min_length)
+        b = stored.encode("utf-8")[:255]
+        value = key + bytes((len(b),)) + b
+        for v in deletion_variants(text, k):
+            self._near.add(variant_key(namespace, v), value)
+
+    # -- building -------------------------------------------------------------------------
+
+    def __enter__(self) -> SnapshotBuilder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def abort(self) -> None:
+        """Remove every temporary file; the builder cannot be used afterwards."""
+        self._done = True
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def build(self) -> Manifest:
+        """Write the snapshot directory ``root/<id>`` and return its manifest (not published)."""
+        if self._done:
+            raise RuntimeError("builder already built or aborted")
+        try:
+            manifest = self._build()
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        return manifest
+
+    def _build(self) -> Manifest:
+        env = lmdb.open(
+            str(self._tmp),
+            subdir=True,
+            map_size=1 << 38,  # address space only; the file grows as pages are written
+            max_dbs=fmt.MAX_DBS,
+            lock=False,
+            sync=False,
+            metasync=False,
+        )
+        try:
+            dbs = {name: env.open_db(name) for name in fmt.ALL_DBS}
+            parent = self._open_parent()
+            try:
+                counts, total, bitmaps, collisions = self._write_records(env, dbs, parent)
+                if parent is not None:
+                    self._diff_bitmaps(parent, bitmaps)
+            finally:
+                if parent is not None:
+                    parent.close()
+            self._write_urlexpr(env, dbs[fmt.DB_URLEXPR])
+            self._write_near(env, dbs[fmt.DB_NEAR])
+            self._write_ranges(env, dbs[fmt.DB_PHONE_RANGES])
+            self._write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
+            meta = {
+                b"format_version": fmt.FORMAT_VERSION,
+                b"strings": self._strings.strings,
+                b"brands": self._brands,
+                b"policy": self.policy.to_dict(),
+                b"diff_parent": self.parent_id,
+                b"collisions": collisions,
+            }
+            with env.begin(write=True) as txn:
+                for k in sorted(meta):
+                    txn.put(k, json.dumps(meta[k]).encode("utf-8"), db=dbs[fmt.DB_META])
+            env.sync(True)
+        finally:
+            env.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
+        data = self._tmp / fmt.DATA_FILE
+        _fsync_file(data)
+        files = {fmt.DATA_FILE: {"size": data.stat().st_size, "sha256": _sha256(data)}}
+        body: dict[str, Any] = {
+            "format_version": fmt.FORMAT_VERSION,
+            "parent_id": self.parent_id,
+            "as_of": _iso(self.as_of),
+            "counts": counts,
+            "total": total,
+            "policy": self.policy.to_dict(),
+            "ingest_policy": self.ingest_policy,
+            "inputs": self.inputs,
+            "files": files,
+        }
+        checksum = fmt.content_checksum(body)
+        base = f"{self.as_of:%Y%m%dT%H%M%SZ}-{checksum[:12]}"
+        snapshot_id, n = base, 1
+        while (self.root / snapshot_id).exists():
+            n += 1
+            snapshot_id = f"{base}-{n}"
+        manifest = Manifest(
+            snapshot_id=snapshot_id,
+            built_at=_iso(datetime.now(UTC)),
+            checksum=checksum,
+            **body,
+        )
+        mpath = self._tmp / fmt.MANIFEST_FILE
+        mpath.write_text(manifest.to_json(), encoding="utf-8")
+        _fsync_file(mpath)
+        _fsync_dir(self._tmp)
+        os.rename(self._tmp, self.root / snapshot_id)
+        _fsync_dir(self.root)
+        return manifest
+
+    def _open_parent(self) -> Any:
+        if self.parent_id is None:
+            return None
+        from scameter.index.reader import Snapshot  # builder <-> reader: late to avoid a cycle
+
+        try:
+            return Snapshot.open(self.root / self.parent_id, verify=False)
+        except (SnapshotCorrupt, SnapshotNotFound):
+            # A damaged parent only costs the diff bitmaps; the new snapshot stands alone.
+            self.parent_id = None
+            return None
+
+    def _write_records(
+        self, env: Any, dbs: dict[bytes, Any], parent: Any
+    ) -> tuple[dict[str, dict[str, int]], int, dict[str, array[int]], int]:
+        counts: dict[str, dict[str, int]] = {}
+        bitmaps: dict[str, array[int]] = {}
+        strings = self._strings.strings
+        clusters = self._clusters
+        ordinal = 0
+        collisions = 0
+        prev: bytes | None = None
+        prev_canonical = ""
+        added = array("I")
+        changed = array("I")
+        self._parent_seen = BitMap()
+        dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
+        pending: list[tuple[int, bytes, bytes]] = []
+
+        def bm(name: str) -> array[int]:
+            a = bitmaps.get(name)
+            if a is None:
+                a = bitmaps[name] = array("I")
+            return a
+
+        for skey, value in self._records.sorted():
+            canonical = fmt.record_canonical(value)
+            if skey == prev:
+                if canonical == prev_canonical:
+                    raise ValueError(
+                        f"the same identifier was added twice (key {skey[:8].hex()}); "
+                        "ingest must aggregate one record per identifier and table"
+                    )
+                collisions += 1  # 64-bit key collision: the first one keeps the key
+                continue
+            prev, prev_canonical = skey, canonical
+            key, table = skey[:8], skey[8]
+            buf = bytearray(value)
+            fmt.U32.pack_into(buf, fmt.OFF_ORDINAL, ordinal)
+            if buf[2] & fmt.F_CLUSTER:
+                cluster = int.from_bytes(buf[fmt.HEADER.size - 8 : fmt.HEADER.size], "little")
+                size, worst = clusters[cluster]
+                fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, size)
+                buf[fmt.OFF_CLUSTER_WORST] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
+                bm(f"cluster:{cluster}").append(ordinal)
+            kind = fmt.KIND_BY_TAG[buf[0]]
+            level = fmt.LEVEL_BY_CODE[buf[1]]
+            per_kind = counts.setdefault(kind.value, {})
+            per_kind[level.value] = per_kind.get(level.value, 0) + 1
+            bm("all").append(ordinal)
+            bm(f"level:{level.value}").append(ordinal)
+            bm(f"kind:{kind.value}").append(ordinal)
+            nr, nc, ns = buf[4], buf[5], buf[6]
+            base = fmt.HEADER.size + 2 * nr
+            for i in range(nc):
+                (sid,) = fmt.U16.unpack_from(buf, base + 2 * i)
+                bm(f"category:{strings[sid]}").append(ordinal)
+            base += 2 * nc
+            for i in range(ns):
+                (sid,) = fmt.U16.unpack_from(buf, base + 2 * i)
+                bm(f"source:{strings[sid]}").append(ordinal)
+            if parent is not None:
+                old = parent._get(table, key)
+                if old is None or fmt.record_canonical(old) != canonical:
+                    added.append(ordinal)
+                else:
+                    self._parent_seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])
+                    if old[1] != buf[1]:
+                        changed.append(ordinal)
+            pending.append((table, key, bytes(buf)))
+            if len(pending) >= _BATCH:
+                self._flush_records(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
+                pending = []
+            ordinal += 1
+        if pending:
+            self._flush_records(env, dbs, dbmap, pending, ordinal - len(pending))
+        if parent is not None:
+            bitmaps["added"] = added
+            bitmaps["changed"] = changed
+        return counts, ordinal, bitmaps, collisions
+
+    @staticmethod
+    def _flush_records(
+        env: Any,
+        dbs: dict[bytes, Any],
+        dbmap: dict[int, Any],
+        pending: list[tuple[int, bytes, bytes]],
+        first_ordinal: int,
+    ) -> None:
+        with env.begin(write=True) as txn:
+            cursors = {t: txn.cursor(db) for t, db in dbmap.items()}
+            ocur = txn.cursor(dbs[fmt.DB_ORDINALS])
+            pack = fmt.ORDINAL_KEY.pack
+            for i, (table, key, buf) in enumerate(pending):
+                if not cursors[table].put(key, buf, append=True):
+                    raise RuntimeError("LMDB refused an appended record key")
+                ocur.put(pack(first_ordinal + i), bytes((table,)) + key, append=True)
+
+    def _diff_bitmaps(self, parent: Any, bitmaps: dict[str, array[int]]) -> None:
+        removed = parent.bitmap("all") - self._parent_seen
+        bitmaps["removed"] = array("I", removed)
+
+    def _write_urlexpr(self, env: Any, db: Any) -> None:
+        def items() -> Iterator[tuple[bytes, bytes]]:
+            for ekey, values in grouped(self._urlexpr.sorted()):
+                expr = values[0][14:]
+                best: tuple[int, int, bytes] | None = None
+                allow: bytes | None = None
+                for v in values:
+                    if v[14:] != expr:
+                        continue  # expression-key collision: the first expression keeps it
+                    table, sev = v[0], v[1]
+                    (count,) = fmt.U32.unpack_from(v, 2)
+                    rkey = v[6:14]
+                    if table == fmt.TABLE_ALLOW:
+                        allow = allow or rkey
+                    elif best is None or (sev, count) > best[:2]:
+                        best = (sev, count, rkey)
+                flags = (1 if best else 0) | (2 if allow else 0)
+                out = bytes((flags,)) + (best[2] if best else b"") + (allow or b"") + expr
+                yield ekey, out
+
+        _append_all(env, db, items())
+
+    def _write_near(self, env: Any, db: Any) -> None:
+        cap = self.policy.near_max_candidates
+
+        def items() -> Iterator[tuple[bytes, bytes]]:
+            for vkey, values in grouped(self._near.sorted()):
+                uniq = list(dict.fromkeys(values))[:cap]
+                yield vkey, b"".join(uniq)
+
+        _append_all(env, db, items())
+
+    def _write_ranges(self, env: Any, db: Any) -> None:
+        threshold = self.policy.phone_range_min_listed
+
+        def items() -> Iterator[tuple[bytes, bytes]]:
+            for rkey, values in grouped(self._ranges.sorted()):
+                if len(values) >= threshold:
+                    yield rkey, fmt.U32.pack(len(values))
+
+        _append_all(env, db, items())
+
+    @staticmethod
+    def _write_bitmaps(env: Any, db: Any, bitmaps: dict[str, array[int]]) -> None:
+        names = sorted(bitmaps, key=lambda n: n.encode("utf-8"))
+        items = ((n.encode("utf-8"), BitMap(bitmaps[n]).serialize()) for n in names)
+        _append_all(env, db, items)
+
+
+def _append_all(env: Any, db: Any, items: Iterator[tuple[bytes, bytes]]) -> None:
+    """Append key-ordered items in transactions of at most ``_BATCH`` entries."""
+    batch: list[tuple[bytes, bytes]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= _BATCH:
+            _put_batch(env, db, batch)
+            batch = []
+    if batch:
+        _put_batch(env, db, batch)
+
+
+def _put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
+    with env.begin(write=True) as txn:
+        _, added = txn.cursor(db).putmulti(batch, append=True)
+        if added != len(batch):
+            raise RuntimeError("LMDB refused appended keys (input not sorted?)")
+
+
+def publish(root: Path, snapshot_id: str) -> None:
+    """Make ``snapshot_id`` the live snapshot: ``CURRENT`` is replaced atomically.
+
+    Write-temp + fsync + rename + fsync of the directory, so a crash leaves either the old
+    or the new pointer, never a torn one.
+    """
+    root = Path(root)
+    target = root / snapshot_id
+    if not (target / fmt.MANIFEST_FILE).is_file():
+        raise SnapshotNotFound(target, "no built snapshot with this id; build it first")
+    fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=root)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(snapshot_id + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, root / fmt.CURRENT_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(root)
+
+
+def current_id(root: Path) -> str:
+    """The id ``root/CURRENT`` names. Raises :class:`SnapshotNotFound` if there is none."""
+    path = Path(root) / fmt.CURRENT_FILE
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise SnapshotNotFound(
+            path,
+            "no CURRENT snapshot pointer; run `scameter ingest` (or `scameter demo`) "
+            "to build and publish a snapshot",
+        ) from None
+    except (OSError, UnicodeError) as e:
+        raise SnapshotCorrupt(path, f"unreadable CURRENT pointer ({e}); re-publish") from e
+    if not text or "/" in text or text.startswith("."):
+        raise SnapshotCorrupt(path, "CURRENT does not name a snapshot; re-publish one")
+    return text
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,383 @@
+"""The snapshot's on-disk vocabulary: format version, sub-database names, the index policy,
+the manifest, and the packed record encoding.
+
+Responsibility: everything both the builder and the reader must agree on byte for byte.
+``docs/snapshot-format.md`` documents the same layout; change them together.
+
+Invariants:
+* Records are struct-packed (little-endian) with a per-snapshot string table for reason
+  codes, categories and sources; never pickle. Each record carries its canonical value so a
+  64-bit key collision is detected at lookup and answered as no match.
+* Level and kind codes below are part of the format: never renumber one.
+* The manifest checksum covers every manifest field except ``checksum``, ``snapshot_id`` and
+  ``built_at``, and (through ``files``) the sha256 of every data file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from scameter.identifiers.model import KIND_TAGS, Kind
+from scameter.verdict import Level
+
+#: ``major.minor``; a reader accepts any minor of a major it knows.
+FORMAT_VERSION = "1.0"
+SUPPORTED_MAJORS = frozenset({1})
+
+DATA_FILE = "data.mdb"
+MANIFEST_FILE = "manifest.json"
+CURRENT_FILE = "CURRENT"
+TMP_PREFIX = ".tmp-"
+
+# Named LMDB sub-databases (see docs/snapshot-format.md).
+DB_RECORDS = b"records"
+DB_ALLOW = b"allow"
+DB_URLEXPR = b"urlexpr"
+DB_NEAR = b"near"
+DB_PHONE_RANGES = b"phone_ranges"
+DB_ORDINALS = b"ordinals"
+DB_BITMAPS = b"bitmaps"
+DB_META = b"meta"
+ALL_DBS = (
+    DB_RECORDS,
+    DB_ALLOW,
+    DB_URLEXPR,
+    DB_NEAR,
+    DB_PHONE_RANGES,
+    DB_ORDINALS,
+    DB_BITMAPS,
+    DB_META,
+)
+MAX_DBS = 16
+
+#: Table tag stored in the ordinal map: which sub-db holds the record.
+TABLE_RECORDS = 0
+TABLE_ALLOW = 1
+
+#: Level codes (format): 0 is reserved for "none".
+LEVEL_CODES: dict[Level, int] = {
+    Level.NO_RECORD: 1,
+    Level.POSSIBLE: 2,
+    Level.SUSPICIOUS: 3,
+    Level.HIGH_RISK: 4,
+    Level.VERIFIED: 5,
+}
+LEVEL_BY_CODE: dict[int, Level] = {v: k for k, v in LEVEL_CODES.items()}
+KIND_BY_TAG: dict[int, Kind] = {tag[0]: kind for kind, tag in KIND_TAGS.items()}
+
+# Record flags.
+F_VALID = 0x01
+F_FIRST = 0x02
+F_LAST = 0x04
+F_CLUSTER = 0x08
+F_LISTING = 0x10
+F_OWNER = 0x20
+
+#: Record header: kind tag, level, flags, cluster worst level, n reasons, n categories,
+#: n sources, ordinal, report count, reporters, cluster size, first, last, cluster id.
+HEADER = struct.Struct("<BBBBBBBIIIIqqQ")
+OFF_ORDINAL = 7
+OFF_CLUSTER_SIZE = 7 + 12
+OFF_CLUSTER_WORST = 3
+U16 = struct.Struct("<H")
+U32 = struct.Struct("<I")
+ORDINAL_KEY = struct.Struct(">I")  # big-endian so LMDB's byte order is numeric order
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPolicy:
+    """Thresholds of the lookup signals; stored in the manifest of every snapshot.
+
+    * ``near_max_distance``: largest edit distance for a near match (domains, handles).
+    * ``near_min_length``: labels / handles shorter than this are never near-matched.
+    * ``near_distance2_min_length``: distance 2 only for listed labels at least this long;
+      shorter ones near-match at distance 1 (fewer false alarms on short names).
+    * ``brand_words``: words scammers glue to a brand (``hsbc-secure-login``).
+    * ``brand_min_length``: brand labels shorter than this are not used for impersonation.
+    * ``near_exempt_domains``: registrable domains never near-matched (popular platforms).
+    * ``phone_range_min_listed`` / ``phone_range_digits``: a number whose prefix (minus the
+      last 1 or 2 digits) is shared by at least that many listed numbers is POSSIBLE.
+    * ``overseas_min_level``: level given to a ``+852`` number on an overseas incoming call
+      when nothing worse is known.
+    * ``related_limit``: default bound of :meth:`Snapshot.related`.
+    * ``near_max_candidates``: cap on listed values kept per deletion variant.
+    """
+
+    near_max_distance: int = 2
+    near_min_length: int = 5
+    near_distance2_min_length: int = 8
+    brand_words: tuple[str, ...] = (
+        "login",
+        "secure",
+        "security",
+        "verify",
+        "verification",
+        "account",
+        "update",
+        "support",
+        "official",
+        "hk",
+        "online",
+        "service",
+        "services",
+        "bank",
+        "banking",
+        "app",
+        "auth",
+        "help",
+        "pay",
+        "web",
+    )
+    brand_min_length: int = 4
+    near_exempt_domains: tuple[str, ...] = ()
+    phone_range_min_listed: int = 3
+    phone_range_digits: tuple[int, ...] = (1, 2)
+    overseas_min_level: Level = Level.POSSIBLE
+    related_limit: int = 100
+    near_max_candidates: int = 32
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["overseas_min_level"] = self.overseas_min_level.value
+        for k, v in out.items():
+            if isinstance(v, tuple):
+                out[k] = list(v)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IndexPolicy:
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for k, v in data.items():
+            if k not in known:
+                continue  # a newer minor version may add settings; ignore them
+            value = tuple(v) if isinstance(v, list) else v
+            kwargs[k] = Level(str(value)) if k == "overseas_min_level" else value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """``manifest.json``: what a snapshot is, what built it, and how to verify it."""
+
+    format_version: str
+    snapshot_id: str
+    parent_id: str | None
+    as_of: str
+    built_at: str
+    counts: dict[str, dict[str, int]]
+    total: int
+    policy: dict[str, Any]
+    ingest_policy: dict[str, Any]
+    inputs: dict[str, str]
+    checksum: str
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def index_policy(self) -> IndexPolicy:
+        return IndexPolicy.from_dict(self.policy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in data and n != "files"]
+        if missing:
+            raise ValueError(f"manifest lacks {', '.join(missing)}")
+        return cls(**{n: data[n] for n in names if n in data})
+
+    def expected_checksum(self) -> str:
+        return content_checksum(self.to_dict())
+
+
+def content_checksum(manifest: Mapping[str, Any]) -> str:
+    """sha256 over the canonical JSON of the manifest minus id, build time and checksum."""
+    body = {k: v for k, v in manifest.items() if k not in ("checksum", "snapshot_id", "built_at")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def major_of(version: str) -> int:
+    try:
+        return int(version.split(".", 1)[0])
+    except ValueError:
+        return -1
+
+
+class StringTable:
+    """Interning of reason codes, categories and sources to u16 ids (build side)."""
+
+    __slots__ = ("_ids", "strings")
+
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def id(self, s: str) -> int:
+        i = self._ids.get(s)
+        if i is None:
+            i = len(self.strings)
+            if i > 0xFFFF:
+                raise ValueError("more than 65536 distinct categories/sources/reasons")
+            self._ids[s] = i
+            self.strings.append(s)
+        return i
+
+
+def encode_record(
+    *,
+    kind: Kind,
+    canonical: str,
+    valid: bool,
+    level: Level,
+    reason_ids: Sequence[int],
+    category_ids: Sequence[int],
+    source_ids: Sequence[int],
+    report_count: int,
+    reporters: int,
+    first: int | None,
+    last: int | None,
+    cluster: int | None,
+    listing: str | None,
+    owner: str | None,
+) -> bytearray:
+    """Pack one record; ordinal and cluster size/worst are patched in at write time."""
+    flags = F_VALID if valid else 0
+    if first is not None:
+        flags |= F_FIRST
+    if last is not None:
+        flags |= F_LAST
+    if cluster is not None:
+        flags |= F_CLUSTER
+    if listing is not None:
+        flags |= F_LISTING
+    if owner is not None:
+        flags |= F_OWNER
+    out = bytearray(
+        HEADER.pack(
+            KIND_TAGS[kind][0],
+            LEVEL_CODES[level],
+            flags,
+            0,
+            len(reason_ids),
+            len(category_ids),
+            len(source_ids),
+            0,
+            min(report_count, 0xFFFFFFFF),
+            min(reporters, 0xFFFFFFFF),
+            0,
+            first or 0,
+            last or 0,
+            cluster or 0,
+        )
+    )
+    n = len(reason_ids) + len(category_ids) + len(source_ids)
+    if n:
+        out += struct.pack(f"<{n}H", *reason_ids, *category_ids, *source_ids)
+    for s in (canonical, listing, owner):
+        if s is not None:
+            b = s.encode("utf-8")
+            if len(b) > 0xFFFF:
+                raise ValueError("identifier, listing or owner longer than 65535 bytes")
+            out += U16.pack(len(b))
+            out += b
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A decoded record as the reader sees it (string ids already resolved)."""
+
+    kind: Kind
+    canonical: str
+    valid: bool
+    level: Level
+    reasons: tuple[str, ...]
+    categories: tuple[str, ...]
+    sources: tuple[str, ...]
+    ordinal: int
+    report_count: int
+    reporters: int
+    first: int | None
+    last: int | None
+    cluster: int | None
+    cluster_size: int
+    cluster_worst: Level | None
+    listing: str | None
+    owner: str | None
+
+
+def decode_record(buf: bytes, strings: Sequence[str]) -> RawRecord:
+    """Unpack one record (inverse of :func:`encode_record`)."""
+    (
+        tag,
+        level,
+        flags,
+        cworst,
+        nr,
+        nc,
+        ns,
+        ordinal,
+        count,
+        reporters,
+        csize,
+        first,
+        last,
+        cluster,
+    ) = HEADER.unpack_from(buf, 0)
+    pos = HEADER.size
+    n = nr + nc + ns
+    ids: tuple[int, ...] = struct.unpack_from(f"<{n}H", buf, pos) if n else ()
+    pos += 2 * n
+    (ln,) = U16.unpack_from(buf, pos)
+    canonical = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+    pos += 2 + ln
+    listing = owner = None
+    if flags & F_LISTING:
+        (ln,) = U16.unpack_from(buf, pos)
+        listing = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+        pos += 2 + ln
+    if flags & F_OWNER:
+        (ln,) = U16.unpack_from(buf, pos)
+        owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+    return RawRecord(
+        kind=KIND_BY_TAG[tag],
+        canonical=canonical,
+        valid=bool(flags & F_VALID),
+        level=LEVEL_BY_CODE[level],
+        reasons=tuple(strings[i] for i in ids[:nr]),
+        categories=tuple(strings[i] for i in ids[nr : nr + nc]),
+        sources=tuple(strings[i] for i in ids[nr + nc :]),
+        ordinal=ordinal,
+        report_count=count,
+        reporters=reporters,
+        first=first if flags & F_FIRST else None,
+        last=last if flags & F_LAST else None,
+        cluster=cluster if flags & F_CLUSTER else None,
+        cluster_size=csize,
+        cluster_worst=LEVEL_BY_CODE.get(cworst),
+        listing=listing,
+        owner=owner,
+    )
+
+
+def record_canonical(buf: bytes) -> str:
+    """Only the canonical value of a packed record (the collision check, no full decode)."""
+    nr, nc, ns = buf[4], buf[5], buf[6]
+    pos = HEADER.size + 2 * (nr + nc + ns)
+    (ln,) = U16.unpack_from(buf, pos)
+    return buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+
+
+def record_level(buf: bytes) -> Level:
+    return LEVEL_BY_CODE[buf[1]]

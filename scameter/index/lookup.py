@@ -1,0 +1,570 @@
+"""Lookup rules: from a canonical identifier to a :class:`Verdict` (design section 5).
+
+Responsibility: the answer semantics, as methods mixed into :class:`Snapshot`:
+
+* Exact kinds: one probe of ``records`` (plus the in-memory allowlist key set). The
+  allowlist outranks public reports: an allowlisted identifier that is also reported stays
+  VERIFIED and gets ``SPOOF_ADVICE`` (scammers spoof official numbers and sender ids).
+* URLs: every Safe Browsing expression of the canonical URL is probed in ``urlexpr`` (one
+  ``getmulti``); the worst listing wins and ``matched`` names its expression. An allowlist
+  match outranks listings, except a HIGH RISK *path* listing (an expression with a path
+  other than ``/``), which wins for that path on an allowlisted platform host.
+* Domains: the ``http://<host>/`` expressions plus the domain's own record.
+* Near matches, only when nothing is listed exactly: brand impersonation / homograph of an
+  allowlisted official domain (SUSPICIOUS), edit distance 1..2 to a listed registrable
+  domain or platform handle (SUSPICIOUS near a HIGH RISK one, else POSSIBLE), phone ranges
+  (POSSIBLE). Each has its own reason code; none is silent.
+* Context: a ``+852`` number on an overseas incoming call gets
+  ``OVERSEAS_CALL_LOCAL_NUMBER`` and at least ``policy.overseas_min_level`` (POSSIBLE by
+  default); a VERIFIED number stays VERIFIED and also gets ``SPOOF_ADVICE``.
+
+Invariant: the hot path does no logging and no I/O beyond LMDB reads of a mapped file.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz.distance import Levenshtein
+
+from scameter.errors import InvalidIdentifier
+from scameter.identifiers import (
+    Identifier,
+    Kind,
+    detect,
+    expression_key,
+    expressions_for_canonical,
+    normalize,
+    registrable_domain,
+)
+from scameter.index import format as fmt
+from scameter.index.near import (
+    NS_DOMAIN,
+    allowed_distance,
+    deletion_variants,
+    handle_namespace,
+    label_distance,
+    range_key,
+    split_registrable,
+    variant_key,
+)
+from scameter.verdict import (
+    SEVERITY,
+    CheckContext,
+    Level,
+    Reason,
+    ReasonCode,
+    SimilarTo,
+    Verdict,
+    worst,
+)
+
+if TYPE_CHECKING:
+    from pyroaring import BitMap
+
+    from scameter.index.near import BrandIndex
+
+_HEADER = fmt.HEADER
+_HSIZE = fmt.HEADER.size
+_U16 = fmt.U16
+_LEVEL = fmt.LEVEL_BY_CODE
+_KIND_VALUE = {tag: kind.value for tag, kind in fmt.KIND_BY_TAG.items()}
+_EXACT_KINDS = frozenset(k for k in Kind if k not in (Kind.URL, Kind.DOMAIN))
+_NO_RECORD = (Reason.of(ReasonCode.NO_RECORD),)
+_DEFAULT_REASON = {
+    Level.HIGH_RISK: ReasonCode.POLICE_CONFIRMED,
+    Level.SUSPICIOUS: ReasonCode.PUBLIC_REPORTS,
+    Level.POSSIBLE: ReasonCode.PUBLIC_REPORTS,
+    Level.VERIFIED: ReasonCode.ALLOWLISTED,
+}
+_CODES = {c.value: c for c in ReasonCode}
+
+
+def iso(ts: int) -> str:
+    """ISO-8601 UTC of Unix seconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+class LookupMixin:
+    """Verdict logic; the host class provides the LMDB handles (see :class:`Snapshot`)."""
+
+    id: str
+    policy: fmt.IndexPolicy
+    _strings: tuple[str, ...]
+    _records: Any
+    _allow: Any
+    _urlexpr: Any
+    _near: Any
+    _ranges: Any
+    _allow_keys: frozenset[bytes]
+    _brands: BrandIndex
+    _near_exempt: frozenset[str]
+
+    # Provided by Snapshot (declared here for the type checker).
+    def _txn(self) -> Any:
+        raise NotImplementedError
+
+    def _by_ordinal(self, ordinal: int) -> tuple[int, bytes, bytes] | None:
+        raise NotImplementedError
+
+    def bitmap(self, name: str) -> BitMap:
+        raise NotImplementedError
+
+    def _init_lookup(self) -> None:
+        self._reason_cache: dict[tuple[tuple[int, ...], int], tuple[Reason, ...]] = {}
+        self._cat_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
+
+    # -- public API -----------------------------------------------------------------------
+
+    def check(
+        self,
+        raw: str,
+        kind: Kind | str | None = None,
+        *,
+        context: CheckContext | None = None,
+    ) -> Verdict:
+        """Normalise ``raw`` (as ``kind``, or every plausible kind) and answer.
+
+        Raises :class:`InvalidIdentifier` when ``raw`` is not a valid identifier (of
+        ``kind``); :meth:`check_many` returns invalid verdicts instead.
+        """
+        if kind is not None:
+            return self.check_identifier(normalize(kind, raw), raw=raw, context=context)
+        candidates = detect(raw)
+        if not candidates:
+            raise InvalidIdentifier(None, "not recognised as any identifier kind", raw)
+        if len(candidates) == 1:
+            return self.check_identifier(candidates[0], raw=raw, context=context)
+        return worst([self.check_identifier(c, raw=raw, context=context) for c in candidates])
+
+    def check_identifier(
+        self,
+        ident: Identifier,
+        *,
+        raw: str | None = None,
+        context: CheckContext | None = None,
+    ) -> Verdict:
+        """Answer for an already-canonical identifier."""
+        raw = ident.value if raw is None else raw
+        kind = ident.kind
+        if kind is Kind.URL:
+            return self._check_url(raw, ident.value, ident.value)
+        if kind is Kind.DOMAIN:
+            return self._check_url(raw, ident.value, f"http://{ident.value}/", domain=True)
+        key = ident.key
+        buf = self._txn().get(key, db=self._records)
+        if buf is not None and fmt.record_canonical(buf) != ident.value:
+            buf = None  # 64-bit key collision: never answer with someone else's record
+        return self._finish_exact(raw, ident, key, buf, context)
+
+    def check_many(self, raws: Sequence[str], kind: Kind | str | None = None) -> list[Verdict]:
+        """Bulk lookups: never raises per item (invalid input gives ``Verdict.invalid``).
+
+        Exact kinds are batched: keys are computed for the whole batch, sorted, probed with
+        one ``getmulti`` in key order inside one read transaction, and records decoded only
+        for hits. URLs and domains go through :meth:`check_identifier` one by one.
+        """
+        per_item: list[list[Identifier] | Verdict] = []
+        if kind is not None:
+            k = Kind(kind)
+            for raw in raws:
+                try:
+                    per_item.append([normalize(k, raw)])
+                except InvalidIdentifier as e:
+                    per_item.append(Verdict.invalid(raw, str(e), k.value))
+        else:
+            for raw in raws:
+                found = detect(raw)
+                per_item.append(
+                    found
+                    if found
+                    else Verdict.invalid(raw, "invalid identifier: not recognised as any kind")
+                )
+        keys = sorted(
+            {
+                ident.key
+                for item in per_item
+                if not isinstance(item, Verdict)
+                for ident in item
+                if ident.kind in _EXACT_KINDS
+            }
+        )
+        txn = self._txn()
+        hits: dict[bytes, bytes] = dict(txn.cursor(db=self._records).getmulti(keys)) if keys else {}
+        out: list[Verdict] = []
+        for raw, item in zip(raws, per_item, strict=True):
+            if isinstance(item, Verdict):
+                out.append(item)
+                continue
+            vs: list[Verdict] = []
+            for ident in item:
+                try:
+                    if ident.kind in _EXACT_KINDS:
+                        key = ident.key
+                        buf = hits.get(key)
+                        if buf is not None and fmt.record_canonical(buf) != ident.value:
+                            buf = None
+                        vs.append(self._finish_exact(raw, ident, key, buf, None))
+                    else:
+                        vs.append(self.check_identifier(ident, raw=raw))
+                except InvalidIdentifier as e:
+                    vs.append(Verdict.invalid(raw, str(e), ident.kind.value))
+            out.append(vs[0] if len(vs) == 1 else worst(vs))
+        return out
+
+    def related(
+        self, raw: str, kind: Kind | str | None = None, *, limit: int | None = None
+    ) -> list[Verdict]:
+        """Members of the identifier's cluster, worst first (bounded by ``limit``)."""
+        limit = self.policy.related_limit if limit is None else limit
+        idents = [normalize(kind, raw)] if kind is not None else detect(raw)
+        txn = self._txn()
+        for ident in idents:
+            key = ident.key
+            for db in (self._records, self._allow):
+                buf = txn.get(key, db=db)
+                if buf is None or fmt.record_canonical(buf) != ident.value:
+                    continue
+                if not buf[2] & fmt.F_CLUSTER:
+                    return []
+                cluster = int.from_bytes(buf[_HSIZE - 8 : _HSIZE], "little")
+                members: list[Verdict] = []
+                for ordinal in self.bitmap(f"cluster:{cluster}"):
+                    hit = self._by_ordinal(ordinal)
+                    if hit is not None:
+                        members.append(self._from_record(fmt.record_canonical(hit[2]), hit[2]))
+                members.sort(key=lambda v: (-v.severity, -v.report_count, v.canonical or ""))
+                return members[:limit]
+        return []
+
+    # -- verdict assembly -----------------------------------------------------------------
+
+    def _reasons(self, ids: tuple[int, ...], level_code: int) -> tuple[Reason, ...]:
+        cache_key = (ids, level_code)
+        reasons = self._reason_cache.get(cache_key)
+        if reasons is None:
+            codes = [_CODES[s] for s in (self._strings[i] for i in ids) if s in _CODES]
+            if not codes:
+                codes = [_DEFAULT_REASON[_LEVEL[level_code]]]
+            reasons = tuple(Reason.of(c) for c in codes)
+            self._reason_cache[cache_key] = reasons
+        return reasons
+
+    def _from_record(
+        self,
+        raw: str,
+        buf: bytes,
+        *,
+        canonical: str | None = None,
+        kind: str | None = None,
+        matched: str | None = None,
+    ) -> Verdict:
+        (tag, lvl, flags, cworst, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
+            _HEADER.unpack_from(buf, 0)
+        )
+        n = nr + nc + ns
+        ids: tuple[int, ...] = struct.unpack_from(f"<{n}H", buf, _HSIZE) if n else ()
+        pos = _HSIZE + 2 * n
+        (ln,) = _U16.unpack_from(buf, pos)
+        if canonical is None:
+            canonical = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+        pos += 2 + ln
+        owner = None
+        if flags & fmt.F_LISTING:
+            (ln,) = _U16.unpack_from(buf, pos)
+            pos += 2 + ln
+        if flags & fmt.F_OWNER:
+            (ln,) = _U16.unpack_from(buf, pos)
+            owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+        level = _LEVEL[lvl]
+        reasons = self._reasons(ids[:nr], lvl)
+        cats: tuple[str, ...] = ()
+        if nc:
+            cids = ids[nr : nr + nc]
+            cats_cached = self._cat_cache.get(cids)
+            if cats_cached is None:
+                cats_cached = self._cat_cache[cids] = tuple(self._strings[i] for i in cids)
+            cats = cats_cached
+        cluster_worst = None
+        if flags & fmt.F_CLUSTER:
+            cluster_worst = _LEVEL.get(cworst)
+            if cluster_worst is not None and SEVERITY[cluster_worst] > SEVERITY[level]:
+                reasons = (*reasons, Reason.of(ReasonCode.CLUSTER_LINK))
+        else:
+            csize = 0
+        if not flags & fmt.F_VALID:
+            reasons = (*reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER))
+        return Verdict(
+            input=raw,
+            kind=_KIND_VALUE[tag] if kind is None else kind,
+            canonical=canonical,
+            level=level,
+            reasons=reasons,
+            categories=cats,
+            report_count=count,
+            reporters=reporters,
+            first_reported=iso(first) if flags & fmt.F_FIRST else None,
+            last_reported=iso(last) if flags & fmt.F_LAST else None,
+            matched=matched,
+            cluster_size=csize,
+            cluster_worst=cluster_worst,
+            verified_owner=owner,
+            snapshot=self.id,
+        )
+
+    def _no_record(
+        self,
+        raw: str,
+        kind: str,
+        canonical: str,
+        *,
+        level: Level = Level.NO_RECORD,
+        reasons: tuple[Reason, ...] = _NO_RECORD,
+        similar: SimilarTo | None = None,
+        matched: str | None = None,
+    ) -> Verdict:
+        return Verdict(
+            input=raw,
+            kind=kind,
+            canonical=canonical,
+            level=level,
+            reasons=reasons,
+            similar_to=similar,
+            matched=matched,
+            snapshot=self.id,
+        )
+
+    def _finish_exact(
+        self,
+        raw: str,
+        ident: Identifier,
+        key: bytes,
+        buf: bytes | None,
+        context: CheckContext | None,
+    ) -> Verdict:
+        kind = ident.kind
+        allow = None
+        if key in self._allow_keys:
+            allow = self._txn().get(key, db=self._allow)
+            if allow is not None and fmt.record_canonical(allow) != ident.value:
+                allow = None
+        if allow is not None:
+            v = self._from_record(raw, allow)
+            if buf is not None:
+                reported = self._from_record(raw, buf)
+                v = _replace(
+                    v,
+                    reasons=(*v.reasons, Reason.of(ReasonCode.SPOOF_ADVICE)),
+                    report_count=reported.report_count,
+                    reporters=reported.reporters,
+                    categories=reported.categories,
+                    first_reported=reported.first_reported,
+                    last_reported=reported.last_reported,
+                )
+        elif buf is not None:
+            v = self._from_record(raw, buf)
+        elif kind is Kind.PHONE:
+            v = self._phone_miss(raw, ident)
+        elif kind is Kind.PLATFORM_ACCOUNT:
+            v = self._handle_miss(raw, ident)
+        else:
+            v = self._no_record(raw, kind.value, ident.value)
+        if not ident.valid and buf is None and allow is None:
+            v = _replace(v, reasons=(*v.reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER)))
+        if context is not None and kind is Kind.PHONE:
+            v = self._apply_context(v, ident, context)
+        return v
+
+    def _apply_context(self, v: Verdict, ident: Identifier, context: CheckContext) -> Verdict:
+        if not (
+            context.channel == "incoming_call"
+            and context.overseas
+            and ident.value.startswith("+852")
+        ):
+            return v
+        extra = [Reason.of(ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER)]
+        level = v.level
+        if level is Level.VERIFIED:
+            if all(r.code is not ReasonCode.SPOOF_ADVICE for r in v.reasons):
+                extra.append(Reason.of(ReasonCode.SPOOF_ADVICE))
+        elif SEVERITY[level] < SEVERITY[self.policy.overseas_min_level]:
+            level = self.policy.overseas_min_level
+        reasons = v.reasons
+        if level is not v.level and v.level is Level.NO_RECORD:
+            reasons = tuple(r for r in reasons if r.code is not ReasonCode.NO_RECORD)
+        return _replace(v, level=level, reasons=(*reasons, *extra))
+
+    # -- near-match signals ---------------------------------------------------------------
+
+    def _phone_miss(self, raw: str, ident: Identifier) -> Verdict:
+        txn = self._txn()
+        canonical = ident.value
+        for d in self.policy.phone_range_digits:
+            n = txn.get(range_key(canonical, d), db=self._ranges)
+            if n is not None:
+                (count,) = fmt.U32.unpack(n)
+                detail = f"{count} listed numbers share the prefix {canonical[:-d]}{'x' * d}."
+                return self._no_record(
+                    raw,
+                    Kind.PHONE.value,
+                    canonical,
+                    level=Level.POSSIBLE,
+                    reasons=(Reason.of(ReasonCode.PHONE_RANGE, detail),),
+                    matched=f"{canonical[:-d]}{'x' * d}",
+                )
+        return self._no_record(raw, Kind.PHONE.value, canonical)
+
+    def _near_candidates(self, namespace: bytes, text: str) -> list[tuple[bytes, str]]:
+        p = self.policy
+        if len(text) < p.near_min_length - 1:
+            return []
+        k = p.near_max_distance if len(text) >= p.near_distance2_min_length - 2 else 1
+        keys = [variant_key(namespace, v) for v in deletion_variants(text, min(k, 2))]
+        found = self._txn().cursor(db=self._near).getmulti(keys)
+        out: dict[bytes, str] = {}
+        for _, value in found:
+            pos, end = 0, len(value)
+            while pos < end:
+                rkey = value[pos : pos + 8]
+                ln = value[pos + 8]
+                out[rkey] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
+                pos += 9 + ln
+        return list(out.items())
+
+    def _best_near(
+        self, raw: str, kind: str, canonical: str, cands: list[tuple[bytes, int, str]]
+    ) -> Verdict | None:
+        """The worst-level, then closest, verified candidate as a NEAR_MATCH verdict."""
+        best: tuple[int, int, str, Level] | None = None
+        txn = self._txn()
+        for rkey, dist, listed in cands:
+            buf = txn.get(rkey, db=self._records)
+            if buf is None:
+                continue
+            level = fmt.record_level(buf)
+            rank = (SEVERITY[level], -dist)
+            if best is None or rank > (SEVERITY[best[3]], -best[1]):
+                best = (0, dist, listed, level)
+        if best is None:
+            return None
+        _, dist, listed, listed_level = best
+        level = Level.SUSPICIOUS if listed_level is Level.HIGH_RISK else Level.POSSIBLE
+        return self._no_record(
+            raw,
+            kind,
+            canonical,
+            level=level,
+            reasons=(Reason.of(ReasonCode.NEAR_MATCH, f"Similar to {listed}."),),
+            similar=SimilarTo(listed, dist, listed_level),
+        )
+
+    def _handle_miss(self, raw: str, ident: Identifier) -> Verdict:
+        platform, _, handle = ident.value.partition(":")
+        p = self.policy
+        cands: list[tuple[bytes, int, str]] = []
+        for rkey, listed in self._near_candidates(handle_namespace(platform), handle):
+            lim = allowed_distance(len(listed), p.near_max_distance, p.near_distance2_min_length)
+            d = Levenshtein.distance(handle, listed, score_cutoff=lim)
+            if 0 < d <= lim:
+                cands.append((rkey, d, f"{platform}:{listed}"))
+        v = self._best_near(raw, ident.kind.value, ident.value, cands) if cands else None
+        return v or self._no_record(raw, ident.kind.value, ident.value)
+
+    def _host_miss(self, raw: str, kind: str, canonical: str, host: str) -> Verdict:
+        reg = registrable_domain(host)
+        if reg is None or reg in self._near_exempt:
+            return self._no_record(raw, kind, canonical)
+        hit = self._brands.match(host, reg) if self._brands else None
+        if hit is not None:
+            b = hit.brand
+            who = f" ({b.owner})" if b.owner else ""
+            return self._no_record(
+                raw,
+                kind,
+                canonical,
+                level=Level.SUSPICIOUS,
+                reasons=(Reason.of(hit.code, f"Resembles {b.registrable}{who}."),),
+                similar=SimilarTo(b.registrable, hit.distance, Level.VERIFIED),
+            )
+        label, suffix = split_registrable(reg)
+        p = self.policy
+        cands: list[tuple[bytes, int, str]] = []
+        for rkey, listed in self._near_candidates(NS_DOMAIN, label):
+            if listed == reg:
+                continue
+            l_label, l_suffix = split_registrable(listed)
+            lim = allowed_distance(len(l_label), p.near_max_distance, p.near_distance2_min_length)
+            d = label_distance(label, suffix, l_label, l_suffix, lim)
+            if d is not None and d > 0:
+                cands.append((rkey, d, listed))
+        v = self._best_near(raw, kind, canonical, cands) if cands else None
+        return v or self._no_record(raw, kind, canonical)
+
+    # -- URLs and domains -----------------------------------------------------------------
+
+    def _check_url(self, raw: str, canonical: str, url: str, *, domain: bool = False) -> Verdict:
+        exprs = expressions_for_canonical(url)
+        kind = Kind.DOMAIN.value if domain else Kind.URL.value
+        txn = self._txn()
+        found = txn.cursor(db=self._urlexpr).getmulti([expression_key(e) for e in exprs])
+        best: tuple[int, bytes, str] | None = None
+        allow: tuple[bytes, str] | None = None
+        if found:
+            wanted = set(exprs)
+            for _, value in found:
+                flags = value[0]
+                pos = 1
+                lkey = akey = None
+                if flags & 1:
+                    lkey = value[pos : pos + 8]
+                    pos += 8
+                if flags & 2:
+                    akey = value[pos : pos + 8]
+                    pos += 8
+                expr = value[pos:].decode("utf-8")
+                if expr not in wanted:
+                    continue  # expression-key collision
+                if lkey is not None:
+                    buf = txn.get(lkey, db=self._records)
+                    if buf is not None:
+                        sev = SEVERITY[fmt.record_level(buf)]
+                        if best is None or sev > best[0]:
+                            best = (sev, buf, expr)
+                if akey is not None and allow is None:
+                    abuf = txn.get(akey, db=self._allow)
+                    if abuf is not None:
+                        allow = (abuf, expr)
+        if domain:
+            key = Identifier(Kind.DOMAIN, canonical).key
+            buf = txn.get(key, db=self._records)
+            if buf is not None and fmt.record_canonical(buf) == canonical:
+                sev = SEVERITY[fmt.record_level(buf)]
+                if best is None or sev > best[0]:
+                    best = (sev, buf, canonical + "/")
+            if allow is None and key in self._allow_keys:
+                abuf = txn.get(key, db=self._allow)
+                if abuf is not None and fmt.record_canonical(abuf) == canonical:
+                    allow = (abuf, canonical + "/")
+        if allow is not None and not (
+            best is not None and best[0] == SEVERITY[Level.HIGH_RISK] and _has_path(best[2])
+        ):
+            abuf, aexpr = allow
+            return self._from_record(raw, abuf, canonical=canonical, kind=kind, matched=aexpr)
+        if best is not None:
+            return self._from_record(raw, best[1], canonical=canonical, kind=kind, matched=best[2])
+        host = url.partition("://")[2].partition("/")[0]
+        return self._host_miss(raw, kind, canonical, host)
+
+
+def _has_path(expr: str) -> bool:
+    """``True`` for ``host/path...`` expressions, ``False`` for host-level ``host/``."""
+    return not expr.endswith("/") or expr.count("/") > 1 or "?" in expr
+
+
+def _replace(v: Verdict, **changes: Any) -> Verdict:
+    from dataclasses import replace
+
+    return replace(v, **changes)

@@ -1,0 +1,274 @@
+"""Near-match signals: deletion neighbourhoods, confusable skeletons, brand impersonation.
+
+Responsibility: the pure string logic behind "similar to reported data" (design section 5).
+The builder uses it to write the ``near`` sub-database; the reader uses the same functions
+to probe it, so both sides always agree on variants and keys.
+
+* Deletion neighbourhood (symmetric delete, as in SymSpell): two strings within edit distance
+  k share at least one string obtained by deleting at most k characters from each. Variants
+  are stored as 8-byte xxh3 keys under a namespace (``D`` domain labels, ``P<platform>\\0``
+  platform handles). Candidates are then verified with ``rapidfuzz`` (Levenshtein).
+* Skeletons (in the spirit of Unicode TS #39 "confusable detection"): punycode labels are
+  decoded (RFC 3492), accents stripped (NFKD), and a small table maps common Cyrillic / Greek
+  look-alikes and ASCII tricks (``0``->``o``, ``1``->``l``, ``rn``->``m``, ``vv``->``w``) to
+  Latin. This is deliberately a small, reviewed table, not the whole confusables.txt.
+* Brand impersonation compares a host against the allowlisted official registrable domains:
+  edit distance of the registrable label, brand label as a token of the host (possibly glued
+  to brand words: ``hsbc-secure-login.com``, ``hsbclogin.com``), and homograph skeletons.
+
+Invariant: nothing here does I/O; every function is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import xxhash
+from rapidfuzz.distance import Levenshtein
+
+from scameter.verdict import ReasonCode
+
+_xxh = xxhash.xxh3_64_digest
+
+NS_DOMAIN = b"D"
+NS_BRAND = b"B"
+
+
+def handle_namespace(platform: str) -> bytes:
+    return b"P" + platform.encode("utf-8") + b"\x00"
+
+
+def deletion_variants(s: str, k: int) -> set[str]:
+    """``s`` and every string obtained by deleting up to ``k`` characters."""
+    out = {s}
+    frontier = {s}
+    for _ in range(k):
+        nxt: set[str] = set()
+        for w in frontier:
+            for i in range(len(w)):
+                nxt.add(w[:i] + w[i + 1 :])
+        nxt -= out
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+def variant_key(namespace: bytes, variant: str) -> bytes:
+    return _xxh(namespace + variant.encode("utf-8"))
+
+
+def allowed_distance(length: int, max_distance: int, d2_min_length: int) -> int:
+    """Largest edit distance tolerated for a listed value of ``length`` characters."""
+    return min(max_distance, 2 if length >= d2_min_length else 1)
+
+
+def split_registrable(registrable: str) -> tuple[str, str]:
+    """``("hsbc", "com.hk")`` for ``hsbc.com.hk``."""
+    label, _, suffix = registrable.partition(".")
+    return label, suffix
+
+
+def label_distance(
+    q_label: str, q_suffix: str, l_label: str, l_suffix: str, cutoff: int
+) -> int | None:
+    """Distance between two registrable domains as label edits + 1 for another suffix.
+
+    ``None`` when it exceeds ``cutoff``. ``evil-shop.net`` is at distance 1 from a listed
+    ``evil-shop.com``: scammers rotate suffixes as readily as letters.
+    """
+    extra = 0 if q_suffix == l_suffix else 1
+    if extra > cutoff:
+        return None
+    d = Levenshtein.distance(q_label, l_label, score_cutoff=cutoff - extra)
+    total = d + extra
+    return total if total <= cutoff else None
+
+
+# --- confusable skeletons -------------------------------------------------------------------
+
+_CONFUSABLES = {
+    # Cyrillic
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ѕ": "s",
+    "ԁ": "d",
+    "һ": "h",
+    "ӏ": "l",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ɡ": "g",
+    # Greek
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    # Latin look-alikes outside ASCII
+    "ı": "i",
+    "ł": "l",
+    "ø": "o",
+    "ß": "ss",
+    # ASCII tricks
+    "0": "o",
+    "1": "l",
+}
+_SEQUENCES = (("rn", "m"), ("vv", "w"))
+
+
+def decode_label(label: str) -> str:
+    """Unicode form of a punycode (``xn--``) label; the label itself if not decodable."""
+    if label.startswith("xn--"):
+        try:
+            return label[4:].encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            return label
+    return label
+
+
+def skeleton(text: str) -> str:
+    """Latin skeleton of ``text``: accents stripped, look-alikes mapped (see module doc)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    chars = [
+        _CONFUSABLES.get(c, c) for c in decomposed if not unicodedata.category(c).startswith("M")
+    ]
+    out = "".join(chars)
+    for seq, rep in _SEQUENCES:
+        out = out.replace(seq, rep)
+    return out
+
+
+_TOKEN_SPLIT = re.compile(r"[.\-_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    """An allowlisted official registrable domain used for impersonation checks."""
+
+    label: str
+    registrable: str
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BrandHit:
+    code: ReasonCode
+    brand: Brand
+    distance: int
+
+
+class BrandIndex:
+    """In-memory index over the allowlisted official domains (a few thousand at most)."""
+
+    def __init__(
+        self,
+        brands: Iterable[Brand],
+        *,
+        brand_words: Iterable[str],
+        min_length: int,
+        max_distance: int,
+        d2_min_length: int,
+    ) -> None:
+        self.words = tuple(sorted(set(brand_words), key=len, reverse=True))
+        self.max_distance = max_distance
+        self.d2_min_length = d2_min_length
+        self.official: set[str] = set()
+        self.by_label: dict[str, Brand] = {}
+        self.by_variant: dict[str, list[Brand]] = {}
+        for b in brands:
+            self.official.add(b.registrable)
+            if len(b.label) < min_length or b.label in self.words:
+                continue
+            self.by_label.setdefault(b.label, b)
+            k = allowed_distance(len(b.label), max_distance, d2_min_length)
+            for v in deletion_variants(b.label, k):
+                self.by_variant.setdefault(v, []).append(b)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_label)
+
+    def _strip_words(self, token: str) -> str | None:
+        """The brand label inside ``token`` once brand words are peeled off, if any."""
+        seen = 0
+        while token and seen < 4:
+            if token in self.by_label:
+                return token
+            for w in self.words:
+                if token.startswith(w) and len(token) > len(w):
+                    token = token[len(w) :]
+                    break
+                if token.endswith(w) and len(token) > len(w):
+                    token = token[: -len(w)]
+                    break
+            else:
+                return None
+            seen += 1
+        return token if token in self.by_label else None
+
+    def match(self, host: str, registrable: str | None) -> BrandHit | None:
+        """Impersonation of an official domain by ``host`` (canonical ASCII), or ``None``."""
+        if not self.by_label or registrable is None or registrable in self.official:
+            return None
+        labels = host.split(".")
+        decoded = [decode_label(lb) for lb in labels]
+        homograph = any(d != lb for d, lb in zip(decoded, labels, strict=True)) or any(
+            not c.isascii() for c in host
+        )
+        reg_label = decode_label(registrable.partition(".")[0])
+        reg_skel = skeleton(reg_label)
+        # 1. Homograph: the registrable label's skeleton is a brand label.
+        b = self.by_label.get(reg_skel)
+        if b is not None and (homograph or reg_skel != reg_label):
+            return BrandHit(ReasonCode.HOMOGRAPH, b, Levenshtein.distance(reg_label, b.label))
+        # 2. Brand label as a token of the host, possibly glued to brand words.
+        uhost = skeleton(".".join(decoded))
+        for token in _TOKEN_SPLIT.split(uhost):
+            found = self._strip_words(token)
+            if found is not None:
+                b = self.by_label[found]
+                code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
+                return BrandHit(code, b, Levenshtein.distance(reg_skel, b.label))
+        # 3. Edit distance between the registrable label (skeleton) and a brand label.
+        k = allowed_distance(len(reg_skel), self.max_distance, self.d2_min_length)
+        best: BrandHit | None = None
+        for v in deletion_variants(reg_skel, k):
+            for b in self.by_variant.get(v, ()):
+                lim = allowed_distance(len(b.label), self.max_distance, self.d2_min_length)
+                d = Levenshtein.distance(reg_skel, b.label, score_cutoff=lim)
+                if d <= lim and (best is None or d < best.distance):
+                    code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
+                    best = BrandHit(code, b, max(d, 1))
+        return best
+
+
+def phone_prefix(canonical: str, digits: int) -> str:
+    """The number minus its last ``digits`` digits (``+8529123456`` for one digit)."""
+    return canonical[:-digits]
+
+
+def range_key(canonical: str, digits: int) -> bytes:
+    return f"{digits}:{phone_prefix(canonical, digits)}".encode("ascii")

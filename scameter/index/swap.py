@@ -1,0 +1,198 @@
+"""Hot swap: :class:`SnapshotManager` follows ``CURRENT`` without failing a lookup.
+
+Responsibility: hold the live :class:`Snapshot`, notice when ``CURRENT`` names another one,
+open and warm the new snapshot *before* swapping one reference, and close the old LMDB
+environment only once every lookup that acquired it has finished (reference counts).
+
+Invariants:
+* A lookup that entered :meth:`acquire` uses one snapshot for its whole duration, so each
+  answer comes wholly from one snapshot.
+* A snapshot that fails to open (corrupt, missing) is never swapped in; the old one stays
+  live and the error is kept on :attr:`last_error` (and raised by :meth:`refresh`'s caller
+  only on the very first load, when there is nothing to keep serving).
+* Mapped files are never rewritten: snapshots are immutable, we only open new directories.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from scameter.errors import SnapshotError, SnapshotNotFound, SnapshotStale
+from scameter.index.builder import current_id
+from scameter.index.reader import Snapshot
+
+
+class _Holder:
+    """A snapshot plus the number of lookups currently using it."""
+
+    __slots__ = ("refs", "retired", "snapshot")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.refs = 0
+        self.retired = False
+
+
+def _warm(snapshot: Snapshot) -> None:
+    """Touch the pages every lookup needs (meta, bitmap index, tree roots) before serving."""
+    snapshot.bitmap("all")
+    txn = snapshot._txn()
+    for db in (snapshot._records, snapshot._urlexpr, snapshot._near, snapshot._ranges):
+        with contextlib.suppress(Exception):
+            txn.get(b"\x00" * 8, db=db)
+
+
+class SnapshotManager:
+    """Serve the snapshot ``root/CURRENT`` names, swapping when it changes."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        poll_interval: float = 1.0,
+        max_age: timedelta | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.root = Path(root)
+        self.poll_interval = poll_interval
+        self.max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._holder: _Holder | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.on_swap: list[Callable[[Snapshot | None, Snapshot], None]] = []
+        self.last_error: SnapshotError | None = None
+        self.swaps = 0
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The live snapshot (loads it on first use). Prefer :meth:`acquire` for lookups."""
+        holder = self._holder
+        if holder is None:
+            self.refresh()
+            holder = self._holder
+            assert holder is not None
+        return holder.snapshot
+
+    @contextlib.contextmanager
+    def acquire(self) -> Iterator[Snapshot]:
+        """Use the live snapshot for one lookup (or a batch); it stays open until release."""
+        with self._lock:
+            holder = self._holder
+        if holder is None:
+            self.refresh()
+        with self._lock:
+            holder = self._holder
+            if holder is None:  # refresh raised or another thread closed us
+                raise SnapshotNotFound(self.root, "no snapshot loaded")
+            holder.refs += 1
+        try:
+            yield holder.snapshot
+        finally:
+            with self._lock:
+                holder.refs -= 1
+                close = holder.retired and holder.refs == 0
+            if close:
+                holder.snapshot.close()
+
+    def age(self) -> timedelta | None:
+        holder = self._holder
+        if holder is None:
+            return None
+        as_of = datetime.fromisoformat(holder.snapshot.manifest.as_of.replace("Z", "+00:00"))
+        return self._clock() - as_of
+
+    @property
+    def stale(self) -> bool:
+        age = self.age()
+        return self.max_age is not None and age is not None and age > self.max_age
+
+    def ensure_fresh(self) -> None:
+        """Raise :class:`SnapshotStale` when the live snapshot is older than ``max_age``."""
+        if self.stale:
+            holder = self._holder
+            assert holder is not None
+            raise SnapshotStale(
+                holder.snapshot.path,
+                f"snapshot as of {holder.snapshot.manifest.as_of} is older than "
+                f"{self.max_age}; run `scameter ingest` and publish a new one",
+            )
+
+    # -- swapping -------------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Check ``CURRENT`` now; open, warm and swap in a new snapshot. True if swapped.
+
+        Raises on the first load only; later failures keep the old snapshot and are kept
+        on :attr:`last_error`.
+        """
+        try:
+            sid = current_id(self.root)
+            holder = self._holder
+            if holder is not None and holder.snapshot.id == sid:
+                return False
+            new = Snapshot.open(self.root / sid)
+            _warm(new)
+        except SnapshotError as e:
+            self.last_error = e
+            if self._holder is None:
+                raise
+            return False
+        with self._lock:
+            old = self._holder
+            if old is not None and old.snapshot.id == new.id:
+                new.close()  # another thread swapped the same snapshot in first
+                return False
+            self._holder = _Holder(new)
+            close_old = False
+            if old is not None:
+                old.retired = True
+                close_old = old.refs == 0
+        self.last_error = None
+        self.swaps += 1
+        if close_old and old is not None:
+            old.snapshot.close()
+        for cb in self.on_swap:
+            cb(None if old is None else old.snapshot, new)
+        return True
+
+    def start(self) -> None:
+        """Start the background watcher (polls ``CURRENT`` every ``poll_interval`` s)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name="scameter-snapshot-watch")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            with contextlib.suppress(SnapshotError):
+                self.refresh()
+
+    def stop(self) -> None:
+        """Stop the watcher (waits for it) and close the live snapshot once idle."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            holder, self._holder = self._holder, None
+            close = holder is not None and holder.refs == 0
+            if holder is not None:
+                holder.retired = True
+        if close and holder is not None:
+            holder.snapshot.close()
+
+    def __enter__(self) -> SnapshotManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
