@@ -1,0 +1,150 @@
+"""The ``scameter`` command: one entry point for analysts, operators and the demo.
+
+Responsibility: parse the command line, build the one :class:`~scameter.settings.Settings`
+from flags and ``SCAMETER_*`` variables, run the subcommand, and map failures to one line on
+stderr and a non-zero exit status (a traceback only with ``--debug``).
+
+Subcommands live one family per module: ``check``/``related`` (check.py), ``bulk``,
+``ingest`` (ingest_cmd.py), ``snapshot`` (snapshot.py), ``serve`` (serve_cmd.py), ``demo``.
+
+Invariants:
+* :func:`main` never raises (except for interpreter exits it did not cause); it returns the
+  exit status, so tests call it in-process.
+* The environment is read here, once, and nowhere at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from scameter.cli import bulk, check, demo, ingest_cmd, serve_cmd, snapshot
+from scameter.cli.common import EXIT_FAILED, CommandError
+from scameter.errors import ScameterError
+from scameter.settings import load_settings
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("scameter")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "unknown"
+
+
+def _common_parent() -> argparse.ArgumentParser:
+    # SUPPRESS: an option the user did not give must not overwrite one given before the
+    # subcommand name (argparse copies sub-parser defaults over the parent namespace).
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("general options")
+    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks")
+    g.add_argument(
+        "--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS, help="colours"
+    )
+    g.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default=argparse.SUPPRESS,
+        help="progress bar on stderr (auto: on a terminal)",
+    )
+    return p
+
+
+def _lookup_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("where to look")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument(
+        "--snapshots",
+        metavar="DIR",
+        help="directory holding CURRENT (default: $SCAMETER_SNAPSHOTS, then the user data dir)",
+    )
+    where.add_argument("--remote", metavar="HOST:PORT", help="ask a scameter server instead")
+    g.add_argument("--api-key", metavar="KEY", help="API key for --remote ($SCAMETER_API_KEY)")
+    return p
+
+
+def _snapshots_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--snapshots",
+        metavar="DIR",
+        help="directory holding CURRENT (default: $SCAMETER_SNAPSHOTS, then the user data dir)",
+    )
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by the docs and the tests)."""
+    common = _common_parent()
+    parser = argparse.ArgumentParser(
+        prog="scameter",
+        parents=[common],
+        description=(
+            "Scam-intelligence lookups: check phone numbers, URLs, payees and accounts against "
+            "immutable snapshots, build snapshots from reports, serve them over gRPC."
+        ),
+        epilog="Start with 'scameter demo'. Settings: docs/settings.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"scameter {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    lookup = [common, _lookup_parent()]
+    local = [common, _snapshots_parent()]
+    check.add_parsers(sub, lookup)
+    bulk.add_parser(sub, lookup)
+    ingest_cmd.add_parser(sub, local)
+    snapshot.add_parser(sub, local)
+    serve_cmd.add_parser(sub, [common])
+    demo.add_parser(sub, [common])
+    return parser
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"scameter: error: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``scameter`` command with ``argv`` (default ``sys.argv[1:]``); return the status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(None if argv is None else list(argv))
+    except SystemExit as exc:  # --help, --version and usage errors (status 2)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else EXIT_FAILED
+    try:
+        settings = load_settings(vars(args), os.environ)
+    except ScameterError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    try:
+        status: int = args.func(args, settings)
+        return status
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error. Point stdout at devnull so the
+        # interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if settings.debug:
+            traceback.print_exc()
+        status = exc.status if isinstance(exc, CommandError) else EXIT_FAILED
+        if isinstance(exc, ScameterError):
+            _error(str(exc))
+        elif isinstance(exc, OSError):
+            _error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+        elif isinstance(exc, NotImplementedError):
+            _error(f"'{args.command}' is not available in this build yet ({exc or 'stub'})")
+        else:
+            hint = "" if settings.debug else " (run with --debug for the traceback)"
+            _error(f"internal error: {type(exc).__name__}: {exc}{hint}")
+        return status
+
+
+__all__ = ["build_parser", "main"]

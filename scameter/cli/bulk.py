@@ -1,0 +1,419 @@
+"""``scameter bulk``: annotate every row of a list (CSV, JSON Lines, plain text) with its verdict.
+
+Responsibility: stream an analyst's file through the lookup in chunks, in order, and write
+each row back with the verdict columns of :data:`scameter.cli.output.BULK_COLUMNS` added.
+
+Invariants:
+* Every input row comes out, in input order; a row that cannot be checked (bad value, broken
+  JSON, missing column) is marked with the reason in ``scameter_error``, never dropped.
+* Memory is bounded by the chunk size times the chunks in flight, whatever the file size: the
+  main process only splits bytes into chunks of whole rows and writes results back in order.
+* Parsing, lookups and formatting run in worker processes for large inputs against a local
+  snapshot (each worker opens the snapshot itself, after the fork); small inputs and
+  ``--remote`` run in-process.
+* CSV chunks end on a row boundary: a chunk is extended until its count of ``"`` is even, since
+  RFC 4180 doubles every quote inside a quoted field, so an odd count means a field is open.
+* The progress bar and the summary go to stderr; stdout carries only data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import multiprocessing
+import os
+import sys
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import IO, Any
+
+from scameter.cli.check import KIND_CHOICES
+from scameter.cli.common import (
+    EXIT_ALERT,
+    EXIT_INVALID,
+    Backend,
+    CommandError,
+    LocalBackend,
+    open_backend,
+    open_snapshot,
+)
+from scameter.cli.output import BULK_COLUMNS, bulk_values, summary_line
+from scameter.cli.progress import Progress
+from scameter.settings import Settings
+from scameter.verdict import Level, Verdict
+
+FORMATS = ("csv", "jsonl", "txt")
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
+#: CSV header names taken as the value column when --column is not given (case-insensitive).
+_VALUE_COLUMNS = (
+    "value",
+    "identifier",
+    "input",
+    "phone",
+    "number",
+    "url",
+    "domain",
+    "email",
+    "account",
+    "fps_id",
+    "payee",
+)
+_BOM = b"\xef\xbb\xbf"
+#: Chunks read ahead of the writer when workers run: bounds memory and keeps both cores busy.
+_IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One chunk of whole rows, as raw bytes, and how to read it."""
+
+    fmt: str
+    data: bytes
+    column: int | str | None  # CSV: column index; JSONL: field name; txt: None
+    kind: str | None
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    text: str
+    rows: int
+    counts: dict[str, int]
+
+
+class _ProcessState:
+    """The backend of this process: set in-process by run_bulk, or in a worker at start-up."""
+
+    backend: Backend | None = None
+
+    @classmethod
+    def close(cls) -> None:
+        if cls.backend is not None:
+            cls.backend.close()
+            cls.backend = None
+
+
+def _init_worker(settings: Settings) -> None:
+    _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots)
+
+
+def _check(values: list[str], kind: str | None) -> list[Verdict]:
+    backend = _ProcessState.backend
+    assert backend is not None, "bulk worker used before its backend was opened"
+    return backend.check_many(values, kind) if values else []
+
+
+def _count(counts: Counter[str], v: Verdict) -> None:
+    counts["invalid" if v.error is not None else v.level.value] += 1
+
+
+def _lines(data: bytes) -> list[str]:
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
+    lines = _lines(job.data)
+    values = [line.strip() for line in lines]
+    verdicts = _check(values, job.kind)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for line, v in zip(lines, verdicts, strict=True):
+        _count(counts, v)
+        writer.writerow([line, *bulk_values(v)])
+    return buf.getvalue(), len(lines)
+
+
+def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
+    assert isinstance(job.column, int)
+    col = job.column
+    rows = list(csv.reader(io.StringIO(job.data.decode("utf-8", errors="replace"), newline="")))
+    values = [row[col].strip() if col < len(row) else "" for row in rows]
+    verdicts = _check(values, job.kind)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row, verdict in zip(rows, verdicts, strict=True):
+        v = verdict if col < len(row) else Verdict.invalid("", f"row has no column {col + 1}")
+        _count(counts, v)
+        writer.writerow([*row, *bulk_values(v)])
+    return buf.getvalue(), len(rows)
+
+
+def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
+    field = job.column if isinstance(job.column, str) else "value"
+    lines = _lines(job.data)
+    objs: list[Any] = []
+    values: list[str] = []
+    problems: dict[int, str] = {}
+    for i, line in enumerate(lines):
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            obj, problems[i] = None, f"line {job.first_line + i} is not JSON: {exc.args[0]}"
+        if isinstance(obj, str):
+            value = obj
+        elif isinstance(obj, dict) and isinstance(obj.get(field), str):
+            value = obj[field]
+        else:
+            value = ""
+            problems.setdefault(i, f"line {job.first_line + i} has no string field {field!r}")
+        objs.append(obj)
+        values.append(value)
+    verdicts = _check(values, job.kind)
+    out: list[str] = []
+    for i, (obj, verdict) in enumerate(zip(objs, verdicts, strict=True)):
+        v = Verdict.invalid(values[i], problems[i]) if i in problems else verdict
+        _count(counts, v)
+        row = dict(obj) if isinstance(obj, dict) else {"input": obj if obj else lines[i]}
+        row["scameter"] = v.to_dict()
+        out.append(json.dumps(row, ensure_ascii=False))
+    return "".join(line + "\n" for line in out), len(lines)
+
+
+def process(job: Job) -> ChunkResult:
+    """Check one chunk and format its rows; runs in a worker or in-process."""
+    counts: Counter[str] = Counter()
+    if job.fmt == "txt":
+        text, rows = _process_txt(job, counts)
+    elif job.fmt == "csv":
+        text, rows = _process_csv(job, counts)
+    else:
+        text, rows = _process_jsonl(job, counts)
+    return ChunkResult(text, rows, dict(counts))
+
+
+def _resolve_format(fmt: str | None, path: str, first: bytes) -> str:
+    if fmt:
+        return fmt
+    ext = _EXTENSIONS.get(Path(path).suffix.lower()) if path != "-" else None
+    if ext:
+        return ext
+    return "jsonl" if first.lstrip().startswith((b"{", b'"')) else "txt"
+
+
+def _chunks(
+    stream: IO[bytes], first: bytes, size: int, csv_quotes: bool
+) -> Iterator[tuple[bytes, int, int]]:
+    """Yield (bytes of whole rows, lines in it, bytes read so far) from ``first`` + ``stream``."""
+    pending: list[bytes] = [first] if first else []
+    read = len(first)
+    for line in stream:
+        pending.append(line)
+        read += len(line)
+        if len(pending) >= size:
+            data = b"".join(pending)
+            if csv_quotes and data.count(b'"') % 2:
+                continue  # inside a quoted field that spans lines: keep reading
+            yield data, len(pending), read
+            pending = []
+    if pending:
+        yield b"".join(pending), len(pending), read
+
+
+def _read_header(stream: IO[bytes], first: bytes) -> tuple[bytes, list[str]]:
+    raw = first
+    while raw.count(b'"') % 2:
+        more = stream.readline()
+        if not more:
+            break
+        raw += more
+    header = next(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"))), [])
+    return raw, header
+
+
+def _pick_column(header: list[str], wanted: str | None) -> int:
+    if wanted is not None:
+        if wanted in header:
+            return header.index(wanted)
+        lowered = [h.strip().lower() for h in header]
+        if wanted.lower() in lowered:
+            return lowered.index(wanted.lower())
+        raise CommandError(f"no column {wanted!r} in the CSV header; columns: {', '.join(header)}")
+    lowered = [h.strip().lower() for h in header]
+    for name in _VALUE_COLUMNS:
+        if name in lowered:
+            return lowered.index(name)
+    return 0
+
+
+def _workers(settings: Settings, backend_is_remote: bool) -> int:
+    if backend_is_remote:
+        return 1
+    if settings.workers:
+        return settings.workers
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
+    src: IO[bytes]
+    if args.input == "-":
+        src, total = sys.stdin.buffer, None
+    else:
+        try:
+            src = open(args.input, "rb")  # noqa: SIM115 - closed in the finally below
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.input}: {exc.strerror}") from exc
+        total = os.fstat(src.fileno()).st_size or None
+    try:
+        first = src.readline()
+        if first.startswith(_BOM):
+            first = first[len(_BOM) :]
+        fmt = _resolve_format(args.format, args.input, first)
+        column: int | str | None = args.column if fmt == "jsonl" else None
+        header_text = ""
+        first_line = 1
+        if fmt == "csv":
+            raw_header, header = _read_header(src, first)
+            if not header:
+                raise CommandError(f"{args.input} is empty: a CSV needs a header row")
+            column = _pick_column(header, args.column)
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerow([*header, *BULK_COLUMNS])
+            header_text, first, first_line = buf.getvalue(), b"", 2
+            progress_start = len(raw_header)
+        elif fmt == "txt":
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
+            header_text, progress_start = buf.getvalue(), 0
+        else:
+            progress_start = 0
+
+        _ProcessState.backend = backend = open_backend(settings)
+        workers = _workers(settings, not isinstance(backend, LocalBackend))
+
+        out_stream: IO[str]
+        if args.output in (None, "-"):
+            out_stream = sys.stdout
+        else:
+            out_stream = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        counts: Counter[str] = Counter()
+        rows = 0
+        progress = Progress(
+            sys.stderr, enabled=settings.show_progress(sys.stderr.isatty()), total_bytes=total
+        )
+        progress.bytes_done = progress_start
+        try:
+            out_stream.write(header_text)
+            jobs = _jobs(
+                src,
+                first=first,
+                fmt=fmt,
+                column=column,
+                kind=args.kind,
+                size=settings.chunk_size,
+                first_line=first_line,
+            )
+            for result in _run_jobs(jobs, workers, settings):
+                out_stream.write(result[0].text)
+                counts.update(result[0].counts)
+                rows += result[0].rows
+                progress.update(result[0].rows, result[1])
+        finally:
+            progress.close()
+            if out_stream is not sys.stdout:
+                out_stream.close()
+            else:
+                out_stream.flush()
+            _ProcessState.close()
+    finally:
+        if src is not sys.stdin.buffer:
+            src.close()
+    where = "" if args.output in (None, "-") else f" -> {args.output}"
+    sys.stderr.write(f"bulk: {summary_line(dict(counts), rows)}{where}\n")
+    status = 0
+    if counts.get(Level.HIGH_RISK.value) or counts.get(Level.SUSPICIOUS.value):
+        status |= EXIT_ALERT
+    if counts.get("invalid"):
+        status |= EXIT_INVALID
+    return status
+
+
+def _jobs(
+    src: IO[bytes],
+    *,
+    first: bytes,
+    fmt: str,
+    column: int | str | None,
+    kind: str | None,
+    size: int,
+    first_line: int,
+) -> Iterator[tuple[Job, int]]:
+    line = first_line
+    for data, n, read in _chunks(src, first, size, fmt == "csv"):
+        yield Job(fmt, data, column, kind, line), read
+        line += n
+
+
+def _run_jobs(
+    jobs: Iterator[tuple[Job, int]], workers: int, settings: Settings
+) -> Iterator[tuple[ChunkResult, int]]:
+    """Results in job order; a process pool only once there is more than a couple of chunks."""
+    head: list[tuple[Job, int]] = []
+    for item in jobs:
+        head.append(item)
+        if len(head) > 2:
+            break
+    if workers <= 1 or len(head) <= 2:
+        for job, read in head:
+            yield process(job), read
+        if workers <= 1:
+            for job, read in jobs:
+                yield process(job), read
+        return
+    _ProcessState.close()  # each worker opens its own snapshot, after the fork
+    # fork where available: workers inherit the imported package, so start-up is cheap; nothing
+    # holds an LMDB environment or a thread at this point (the parent closed its snapshot).
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        pending: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
+        limit = workers * _IN_FLIGHT_PER_WORKER
+
+        def feed(item: tuple[Job, int]) -> None:
+            pending.append((pool.apply_async(process, (item[0],)), item[1]))
+
+        for item in head:
+            feed(item)
+        for item in jobs:
+            while len(pending) >= limit:
+                res, read = pending.popleft()
+                yield res.get(), read
+            feed(item)
+        while pending:
+            res, read = pending.popleft()
+            yield res.get(), read
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    p = sub.add_parser(
+        "bulk",
+        parents=parents,
+        help="annotate every row of a CSV / JSONL / text list with its verdict",
+        description=(
+            "Check every row of INPUT and write it out, in order, with the verdict columns "
+            f"({', '.join(BULK_COLUMNS)}) added. Invalid rows are marked, never dropped. "
+            "Text lists come out as CSV. '-' means stdin / stdout. Same exit bitmask as check."
+        ),
+    )
+    p.add_argument("input", metavar="INPUT", help="file to read, or - for stdin")
+    p.add_argument("-o", "--output", metavar="OUTPUT", help="file to write (default: stdout)")
+    p.add_argument("--column", metavar="NAME", help="CSV column / JSONL field holding the value")
+    p.add_argument("--kind", choices=KIND_CHOICES, help="kind of every value (default: detect)")
+    p.add_argument("--format", choices=FORMATS, help="input format (default: from the name)")
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: cores)")
+    p.add_argument("--chunk-size", type=int, metavar="N", help="rows per batch (default 10000)")
+    p.set_defaults(func=run_bulk)
+
+
+__all__ = ["FORMATS", "ChunkResult", "Job", "add_parser", "process", "run_bulk"]

@@ -1,0 +1,125 @@
+"""``scameter check`` and ``scameter related``: answers for a few values, for a person or a script.
+
+Responsibility: read values (arguments, else stdin lines), ask the backend (local snapshot or
+``--remote`` server), print a table or JSON lines, and turn the answers into the exit bitmask.
+
+Invariants:
+* One output row per input value, in input order; an invalid value is a row with its reason.
+* Exit status: 1 something HIGH RISK or SUSPICIOUS, 2 lookup failed, 4 some input invalid
+  (bits add up). A failed lookup is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from scameter.cli.common import Backend, CommandError, exit_status, open_backend
+from scameter.cli.output import render_json_lines, render_table
+from scameter.identifiers.model import Kind
+from scameter.settings import Settings
+from scameter.verdict import CheckContext, Verdict
+
+KIND_CHOICES = [k.value for k in Kind]
+CHANNELS = ("incoming_call", "sms", "browse", "payment")
+
+
+def _values(args_values: Sequence[str]) -> list[str]:
+    if args_values:
+        return list(args_values)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise CommandError("no values to check: give VALUE arguments or pipe one per line on stdin")
+    return [line.strip() for line in sys.stdin if line.strip()]
+
+
+def _lookup(backend: Backend, call: str, fn: Callable[[], list[Verdict]]) -> list[Verdict]:
+    """Run a lookup; any failure of the backend itself becomes one line and status 2."""
+    try:
+        return fn()
+    except CommandError:
+        raise
+    except Exception as exc:
+        raise CommandError(f"{call} failed against {backend.name}: {exc}") from exc
+
+
+def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Settings) -> None:
+    out = sys.stdout
+    if args.json:
+        out.write(render_json_lines(verdicts))
+    else:
+        out.write(render_table(verdicts, colour=settings.use_color(out.isatty())))
+    out.flush()
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    values = _values(args.values)
+    context = None
+    if args.context or args.overseas:
+        context = CheckContext(channel=args.context, overseas=bool(args.overseas))
+    backend = open_backend(settings)
+    try:
+        if context is not None:
+            verdicts = _lookup(
+                backend,
+                "check",
+                lambda: [backend.check(v, args.kind, context) for v in values],
+            )
+        else:
+            verdicts = _lookup(backend, "check", lambda: backend.check_many(values, args.kind))
+    finally:
+        backend.close()
+    _print(verdicts, args, settings)
+    return exit_status(verdicts)
+
+
+def run_related(args: argparse.Namespace, settings: Settings) -> int:
+    backend = open_backend(settings)
+    try:
+        verdicts = _lookup(
+            backend, "related", lambda: backend.related(args.value, args.kind, args.limit)
+        )
+    finally:
+        backend.close()
+    if not verdicts:
+        sys.stderr.write("no related identifiers: it is not in a cluster of the snapshot\n")
+        return 0
+    _print(verdicts, args, settings)
+    return exit_status(verdicts)
+
+
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    p = sub.add_parser(
+        "check",
+        parents=parents,
+        help="check phone numbers, URLs, accounts... (one line each)",
+        description=(
+            "Check values against the current snapshot (or --remote server). Values come from "
+            "the arguments, else one per line on stdin. Exit status: bitmask of 1 (HIGH RISK or "
+            "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid)."
+        ),
+    )
+    p.add_argument("values", nargs="*", metavar="VALUE")
+    p.add_argument("--kind", choices=KIND_CHOICES, help="kind of every value (default: detect)")
+    p.add_argument("--json", action="store_true", help="one JSON object per value")
+    p.add_argument("--context", choices=CHANNELS, help="where the value was seen")
+    p.add_argument("--overseas", action="store_true", help="the call or message came from overseas")
+    p.set_defaults(func=run_check)
+
+    r = sub.add_parser(
+        "related",
+        parents=parents,
+        help="identifiers reported together with VALUE (its cluster)",
+        description="List the cluster of VALUE: identifiers named in the same reports.",
+    )
+    r.add_argument("value", metavar="VALUE")
+    r.add_argument("--kind", choices=KIND_CHOICES)
+    r.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=run_related)
+
+
+__all__ = ["KIND_CHOICES", "add_parsers", "run_check", "run_related"]

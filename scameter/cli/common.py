@@ -1,0 +1,178 @@
+"""What every ``scameter`` subcommand shares: exit codes, the one-line error, the lookup backend.
+
+Responsibility: open the thing that answers lookups, local snapshot or remote server, behind
+one small :class:`Backend` protocol, so ``check``, ``bulk`` and ``related`` do not care which.
+
+Invariants:
+* Exit status is a bitmask (documented in ``docs/settings.md``): :data:`EXIT_ALERT` (1) when
+  something is HIGH RISK or SUSPICIOUS, :data:`EXIT_FAILED` (2) when a lookup or the command
+  failed, :data:`EXIT_INVALID` (4) when some input was invalid.
+* A missing snapshot is one actionable line, never a traceback.
+* Imports of the index and the rpc client are deferred to the command that needs them, so
+  ``scameter --help`` stays fast and a broken optional layer only breaks its own commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from scameter.errors import ScameterError
+from scameter.settings import Settings
+from scameter.verdict import CheckContext, Level, Verdict
+
+EXIT_OK = 0
+EXIT_ALERT = 1
+EXIT_FAILED = 2
+EXIT_INVALID = 4
+
+ALERT_LEVELS = frozenset({Level.HIGH_RISK, Level.SUSPICIOUS})
+
+
+class CommandError(ScameterError):
+    """A command cannot go on; the message is the one line the user sees."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def exit_status(verdicts: Sequence[Verdict]) -> int:
+    """The exit bitmask for a set of answers (see :data:`EXIT_ALERT`, :data:`EXIT_INVALID`)."""
+    status = EXIT_OK
+    for v in verdicts:
+        if v.error is not None:
+            status |= EXIT_INVALID
+        elif v.level in ALERT_LEVELS:
+            status |= EXIT_ALERT
+    return status
+
+
+class Backend(Protocol):
+    """Whatever answers lookups: a local snapshot or a remote server."""
+
+    @property
+    def name(self) -> str: ...
+
+    def check(self, raw: str, kind: str | None, context: CheckContext | None) -> Verdict: ...
+
+    def check_many(self, raws: Sequence[str], kind: str | None) -> list[Verdict]: ...
+
+    def related(self, raw: str, kind: str | None, limit: int | None) -> list[Verdict]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LocalBackend:
+    """Lookups against the snapshot ``CURRENT`` names under ``root``."""
+
+    snapshot: Any
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return f"snapshot {self.snapshot.manifest.snapshot_id} in {self.root}"
+
+    def check(self, raw: str, kind: str | None, context: CheckContext | None) -> Verdict:
+        result: Verdict = self.snapshot.check(raw, kind, context=context)
+        return result
+
+    def check_many(self, raws: Sequence[str], kind: str | None) -> list[Verdict]:
+        result: list[Verdict] = self.snapshot.check_many(list(raws), kind)
+        return result
+
+    def related(self, raw: str, kind: str | None, limit: int | None) -> list[Verdict]:
+        return list(self.snapshot.related(raw, kind, limit=limit))
+
+    def close(self) -> None:
+        self.snapshot.close()
+
+
+@dataclass(slots=True)
+class RemoteBackend:
+    """Lookups through a scameter gRPC server with :class:`scameter.rpc.Client`."""
+
+    client: Any
+    target: str
+    #: Items per CheckBatch call; the server caps batches (see docs/operations.md).
+    batch_cap: int = 1000
+
+    @property
+    def name(self) -> str:
+        return f"server {self.target}"
+
+    def check(self, raw: str, kind: str | None, context: CheckContext | None) -> Verdict:
+        result: Verdict = self.client.check(raw, kind, context=context)
+        return result
+
+    def check_many(self, raws: Sequence[str], kind: str | None) -> list[Verdict]:
+        out: list[Verdict] = []
+        for i in range(0, len(raws), self.batch_cap):
+            out.extend(self.client.check_batch(list(raws[i : i + self.batch_cap]), kind))
+        return out
+
+    def related(self, raw: str, kind: str | None, limit: int | None) -> list[Verdict]:
+        return list(self.client.related(raw, kind, limit=limit))
+
+    def close(self) -> None:
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+
+
+def no_snapshot_message(settings: Settings) -> str:
+    origin = {
+        "flag": "--snapshots",
+        "env": "SCAMETER_SNAPSHOTS",
+        "default": "the default location",
+    }[settings.snapshots_origin]
+    return (
+        f"no snapshot in {settings.snapshots} ({origin}): build one with "
+        f"'scameter ingest --snapshots {settings.snapshots} REPORTS.jsonl', "
+        "or run 'scameter demo' to build the sample one"
+    )
+
+
+def open_snapshot(settings: Settings, snapshot_id: str | None = None) -> Any:
+    """Open the current snapshot (or ``snapshot_id``) under ``settings.snapshots``."""
+    from scameter.errors import SnapshotNotFound
+    from scameter.index import Snapshot
+
+    root = settings.snapshots
+    try:
+        if snapshot_id is None:
+            return Snapshot.open_current(root)
+        return Snapshot.open(root / snapshot_id)
+    except SnapshotNotFound as exc:
+        if snapshot_id is not None:
+            raise CommandError(f"no snapshot {snapshot_id!r} in {root}: {exc}") from exc
+        raise CommandError(no_snapshot_message(settings)) from exc
+
+
+def open_backend(settings: Settings) -> Backend:
+    """The remote server when ``settings.remote`` is set, else the local current snapshot."""
+    if settings.remote:
+        from scameter.rpc import Client
+
+        return RemoteBackend(Client(settings.remote, api_key=settings.api_key), settings.remote)
+    return LocalBackend(open_snapshot(settings), settings.snapshots)
+
+
+__all__ = [
+    "ALERT_LEVELS",
+    "EXIT_ALERT",
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "Backend",
+    "CommandError",
+    "LocalBackend",
+    "RemoteBackend",
+    "exit_status",
+    "no_snapshot_message",
+    "open_backend",
+    "open_snapshot",
+]

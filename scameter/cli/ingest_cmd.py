@@ -1,0 +1,133 @@
+"""``scameter ingest``: build and publish a snapshot from report files, feeds and intake logs.
+
+Responsibility: the command-line front of :func:`scameter.ingest.run_ingest`: flags in, a
+progress bar on a terminal, the snapshot id and a summary out.
+
+Invariants: nothing is published on ``--dry-run`` or when the reject ratio is exceeded (the
+pipeline guarantees it; this module only reports); the summary goes to stdout, the progress
+bar to stderr and only on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scameter.cli.common import CommandError
+from scameter.cli.progress import Progress
+from scameter.settings import Settings
+
+
+def parse_as_of(text: str) -> datetime:
+    """ISO 8601 (``2026-11-01``, ``2026-11-01T08:00:00Z``...) as an aware UTC datetime."""
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z"
+        ) from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _ratio(text: str) -> float:
+    try:
+        r = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number between 0 and 1") from None
+    if not 0 <= r <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1")
+    return r
+
+
+def _summary(result: Any, dry_run: bool) -> str:
+    verb = "validated (dry run, nothing published)" if dry_run else "published"
+    if not dry_run and not getattr(result, "published", True):
+        verb = "built but NOT published"
+    lines = [
+        f"snapshot {result.snapshot_id} {verb}",
+        f"records read {result.records_read:,}, rejected {result.rejected:,}"
+        + (f" (see {result.rejects_path})" if result.rejected and result.rejects_path else ""),
+    ]
+    counts: dict[str, dict[str, int]] = result.counts or {}
+    for kind in sorted(counts):
+        per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)
+        lines.append(f"  {kind:<17} {per}")
+    lines.append(
+        f"vs parent: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
+    from scameter.ingest import load_policy, run_ingest
+
+    for path in args.inputs:
+        if str(path) != "-" and not Path(path).exists():
+            raise CommandError(f"input {path} does not exist")
+    policy = load_policy(Path(args.policy)) if args.policy else None
+    progress = Progress(
+        sys.stderr,
+        enabled=settings.show_progress(sys.stderr.isatty()),
+        unit="records",
+    )
+
+    def on_progress(done: int, *_: object) -> None:
+        progress.update(done - progress.items)
+
+    settings.snapshots.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run_ingest(
+            [Path(p) for p in args.inputs],
+            settings.snapshots,
+            as_of=args.as_of,
+            policy=policy,
+            dry_run=args.dry_run,
+            max_reject_ratio=args.max_reject_ratio,
+            input_format=args.format,
+            source=args.source,
+            category=args.category,
+            column=args.column,
+            progress=on_progress if progress.enabled else None,
+        )
+    finally:
+        progress.close()
+    sys.stdout.write(_summary(result, args.dry_run))
+    return 0
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    p = sub.add_parser(
+        "ingest",
+        parents=parents,
+        help="build a snapshot from reports, feeds, allowlists, delistings; publish it",
+        description=(
+            "Read INPUT files (report JSONL/CSV, feed dumps, allowlists, delistings, an intake "
+            "log directory), build a snapshot and make it CURRENT in --snapshots DIR. Bad rows "
+            "go to rejects.jsonl in the snapshot directory. Formats: docs/report-format.md."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--as-of", type=parse_as_of, metavar="ISO", help="'now' for ageing")
+    p.add_argument("--policy", metavar="FILE", help="TOML policy overriding the defaults")
+    p.add_argument("--dry-run", action="store_true", help="validate and build, do not publish")
+    p.add_argument(
+        "--max-reject-ratio",
+        type=_ratio,
+        default=0.05,
+        metavar="R",
+        help="fail without publishing when more rows are rejected (default 0.05)",
+    )
+    p.add_argument("--format", metavar="F", help="input format (default: detected per file)")
+    p.add_argument("--source", help="source for rows that do not say (e.g. feed, telecom)")
+    p.add_argument("--category", help="category for rows that do not say")
+    p.add_argument("--column", metavar="NAME", help="CSV column holding the identifier")
+    p.set_defaults(func=run_ingest_command)
+
+
+__all__ = ["add_parser", "parse_as_of", "run_ingest_command"]

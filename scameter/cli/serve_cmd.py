@@ -1,0 +1,53 @@
+"""``scameter serve``: run the gRPC service over the snapshots in a directory.
+
+Responsibility: wiring only. The flags, their validation and the server itself belong to
+:mod:`scameter.rpc.server` (``add_serve_arguments``, ``config_from_args``, ``serve``); this
+module puts them behind the ``serve`` subcommand so every front end shares one entry point.
+
+Invariant: grpc is imported only when ``serve`` runs, never for other subcommands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from scameter.settings import Settings
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from scameter.rpc.server import config_from_args, serve
+
+    return serve(config_from_args(args, os.environ))
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    p = sub.add_parser(
+        "serve",
+        parents=parents,
+        help="serve lookups, payee checks and reports over gRPC",
+        description=(
+            "Run the scameter.v1 gRPC service (health, reflection, hot swap on CURRENT). "
+            "Operations guide: docs/operations.md."
+        ),
+    )
+    try:
+        from scameter.rpc.server import add_serve_arguments
+    except ImportError as exc:  # the rpc layer is optional at import time for other commands
+        p.set_defaults(func=_unavailable(str(exc)))
+        return
+    add_serve_arguments(p)
+    p.set_defaults(func=run_serve)
+
+
+def _unavailable(reason: str) -> object:
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        raise NotImplementedError(f"the gRPC server cannot be loaded: {reason}")
+
+    return run
+
+
+__all__ = ["add_parser", "run_serve"]

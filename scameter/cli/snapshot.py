@@ -1,0 +1,189 @@
+"""``scameter snapshot info|diff|export|verify``: look at published snapshots.
+
+Responsibility: the analyst's and operator's view of the snapshot directory: what the live
+snapshot holds, what changed between two, a block list by level and kind, and an integrity
+check. All reads go through :mod:`scameter.index`; nothing here writes a snapshot.
+
+Invariants: snapshots are opened read-only and closed before the command returns; a missing
+or damaged snapshot is one line naming the path (the index's ``SnapshotError`` messages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from scameter.cli.check import KIND_CHOICES
+from scameter.cli.common import open_snapshot
+from scameter.settings import Settings
+from scameter.verdict import Level
+
+_LEVELS = [lv.value for lv in (Level.HIGH_RISK, Level.SUSPICIOUS, Level.POSSIBLE, Level.VERIFIED)]
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON data from dataclasses, enums, bitmaps and sets (for ``--json``)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, str | int | float | bool) or obj is None:
+        return obj
+    if isinstance(obj, Iterable):
+        return [_jsonable(v) for v in obj]
+    return str(obj)
+
+
+def _counts_table(counts: dict[str, dict[str, int]]) -> list[str]:
+    levels = _LEVELS + sorted({lv for c in counts.values() for lv in c} - set(_LEVELS))
+    width = max([len("kind"), *(len(k) for k in counts)])
+    head = "kind".ljust(width) + "".join(f"{lv:>12}" for lv in levels)
+    rows = [
+        k.ljust(width) + "".join(f"{counts[k].get(lv, 0):>12,}" for lv in levels)
+        for k in sorted(counts)
+    ]
+    return [head, *rows]
+
+
+def run_info(args: argparse.Namespace, settings: Settings) -> int:
+    snap = open_snapshot(settings, args.id)
+    try:
+        stats = snap.stats()
+    finally:
+        snap.close()
+    if args.json:
+        sys.stdout.write(json.dumps(_jsonable(stats), indent=2, sort_keys=True) + "\n")
+        return 0
+    lines = [
+        f"snapshot   {stats.get('snapshot')}",
+        f"parent     {stats.get('parent') or '-'}",
+        f"as of      {stats.get('as_of')}",
+        f"built at   {stats.get('built_at')}",
+        f"format     {stats.get('format_version')}",
+        f"total      {stats.get('total', 0):,} identifiers, {stats.get('clusters', 0):,} clusters",
+        "",
+        *_counts_table(stats.get("counts") or {}),
+    ]
+    for title in ("categories", "sources"):
+        sizes = stats.get(title) or {}
+        if sizes:
+            top = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
+            lines += ["", f"{title}: " + ", ".join(f"{k} {v:,}" for k, v in top)]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def run_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from scameter.index import diff_snapshots
+
+    old = open_snapshot(settings, args.a)
+    try:
+        new = open_snapshot(settings, args.b)
+        try:
+            diff = diff_snapshots(old, new)
+        finally:
+            new.close()
+    finally:
+        old.close()
+    data = diff.to_dict() if hasattr(diff, "to_dict") else _jsonable(diff)
+    if args.json:
+        sys.stdout.write(json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n")
+        return 0
+    lines = [f"diff {args.a} -> {args.b}"]
+    for name, value in data.items():
+        if isinstance(value, list):
+            lines.append(f"{name:<10} {len(value):,}")
+            lines += [f"  {_item(v)}" for v in value[: args.limit]]
+            if len(value) > args.limit:
+                lines.append(f"  ... {len(value) - args.limit:,} more (--limit, or --json)")
+        elif not isinstance(value, dict):
+            lines.append(f"{name:<10} {value}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _item(v: Any) -> str:
+    if isinstance(v, dict):
+        return " ".join(f"{k}={x}" for k, x in v.items() if x is not None)
+    return str(v)
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    snap = open_snapshot(settings, args.id)
+    out = sys.stdout
+    n = 0
+    try:
+        for record in snap.export(level=args.level, kind=args.kind):
+            ident = record.identifier
+            if args.json:
+                row = {
+                    "kind": str(ident.kind),
+                    "value": ident.value,
+                    "level": record.level.value,
+                    "categories": list(record.categories),
+                    "sources": list(record.sources),
+                    "report_count": record.report_count,
+                    "reporters": record.reporters,
+                    "listing": record.listing,
+                    "owner": record.owner,
+                }
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                # A block list: the listing expression for URLs/domains, else the canonical value.
+                out.write((record.listing or ident.value) + "\n")
+            n += 1
+    finally:
+        snap.close()
+    sys.stderr.write(f"exported {n:,} identifiers\n")
+    return 0
+
+
+def run_verify(args: argparse.Namespace, settings: Settings) -> int:
+    snap = open_snapshot(settings, args.id)
+    try:
+        snap.verify()
+        sid = snap.manifest.snapshot_id
+    finally:
+        snap.close()
+    sys.stdout.write(f"ok: snapshot {sid} is intact (checksums match its manifest)\n")
+    return 0
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    p = sub.add_parser("snapshot", help="inspect, compare, export and verify snapshots")
+    cmds = p.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
+
+    info = cmds.add_parser("info", parents=parents, help="what a snapshot holds (default: live)")
+    info.add_argument("id", nargs="?", metavar="ID")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=run_info)
+
+    diff = cmds.add_parser("diff", parents=parents, help="added / removed / changed from A to B")
+    diff.add_argument("a", metavar="A")
+    diff.add_argument("b", metavar="B")
+    diff.add_argument("--limit", type=int, default=20, help="items shown per list (default 20)")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(func=run_diff)
+
+    export = cmds.add_parser(
+        "export", parents=parents, help="one identifier per line, e.g. a telecom block list"
+    )
+    export.add_argument("--level", choices=[lv.value for lv in Level])
+    export.add_argument("--kind", choices=KIND_CHOICES)
+    export.add_argument("--id", metavar="ID", help="snapshot id (default: live)")
+    export.add_argument("--json", action="store_true", help="JSON lines with the record fields")
+    export.set_defaults(func=run_export)
+
+    verify = cmds.add_parser("verify", parents=parents, help="re-check a snapshot's checksums")
+    verify.add_argument("id", nargs="?", metavar="ID")
+    verify.set_defaults(func=run_verify)
+
+
+__all__ = ["add_parser", "run_diff", "run_export", "run_info", "run_verify"]
