@@ -137,7 +137,11 @@ class KeyStore:
             raise ConfigError(f"{path}: cannot read the API key file: {e.strerror}") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from e
-        return cls(_parse_keys(path, data), clock=clock)
+        keys = _parse_keys(path, data)
+        try:
+            return cls(keys, clock=clock)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from e
 
 
 def _parse_keys(path: Path, data: Mapping[str, object]) -> list[ApiKey]:

@@ -228,7 +228,7 @@ def _reserve_port(host: str) -> socket.socket:
 
 def run_worker(config: ServerConfig, index: int) -> int:
     """Run one worker in this process until SIGTERM/SIGINT; returns its exit code."""
-    from scameter.index import SnapshotManager  # type: ignore[attr-defined]  # H3 pending
+    from scameter.index import SnapshotManager
     from scameter.intake import IntakeLog, hash_reporter
     from scameter.rpc.auth import Authorizer, KeyStore, NoAuth
     from scameter.rpc.worker import start_worker

@@ -1,0 +1,143 @@
+"""Verdict <-> protobuf round trips, the flags of ``scameter serve``, payee proxy kinds."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from scameter.errors import ConfigError
+from scameter.rpc.convert import verdict_from_pb, verdict_to_pb
+from scameter.rpc.payee import proxy_kind
+from scameter.rpc.server import (
+    ServerConfig,
+    add_serve_arguments,
+    config_from_args,
+    parse_duration,
+    split_listen,
+)
+from scameter.verdict import Level, Reason, ReasonCode, SimilarTo, Verdict
+
+VERDICTS = {
+    "minimal": Verdict("x", None, None, Level.NO_RECORD),
+    "invalid": Verdict.invalid("bad", "invalid phone: too short", "phone"),
+    "full": Verdict(
+        input="+852 9123 4567",
+        kind="phone",
+        canonical="+85291234567",
+        level=Level.HIGH_RISK,
+        reasons=(Reason.of(ReasonCode.POLICE_CONFIRMED), Reason.of(ReasonCode.CLUSTER_LINK)),
+        categories=("investment", "romance"),
+        report_count=7,
+        reporters=5,
+        first_reported="2026-01-01T00:00:00Z",
+        last_reported="2026-11-01T00:00:00Z",
+        matched="evil.example/",
+        similar_to=SimilarTo("evil.example", 1, Level.SUSPICIOUS),
+        cluster_size=4,
+        cluster_worst=Level.HIGH_RISK,
+        verified_owner=None,
+        snapshot="20261126T000000Z-abc",
+        extra={"range": "+8529123"},
+    ),
+    "verified": Verdict(
+        "2823 8888", "phone", "+85228238888", Level.VERIFIED, verified_owner="HSBC"
+    ),
+    "empty-canonical": Verdict("", "domain", "", Level.POSSIBLE),
+}
+
+
+@pytest.mark.parametrize("v", VERDICTS.values(), ids=VERDICTS.keys())
+def test_round_trip(v: Verdict) -> None:
+    back = verdict_from_pb(verdict_to_pb(v))
+    assert back == v
+    assert back.extra == v.extra
+    assert back.to_dict() == v.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ("someone@example.com", "email"),
+        ("1234567", "fps_id"),
+        ("123 456 789", "fps_id"),
+        ("91234567", "phone"),
+        ("+852 9123 4567", "phone"),
+    ],
+    ids=["email", "fps-7", "fps-9", "mobile-8", "e164"],
+)
+def test_proxy_kind(raw: str, kind: str) -> None:
+    assert proxy_kind(raw) == kind
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    add_serve_arguments(p)
+    return p.parse_args(list(argv))
+
+
+def test_flags_to_config(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"0123456789abcdefXYZ\n")
+    ns = _parse(
+        "--snapshots", str(tmp_path), "--listen", "0.0.0.0:7000", "--workers", "2",
+        "--no-auth", "--intake-log", str(tmp_path / "in"),
+        "--reporter-secret-file", str(secret), "--max-snapshot-age", "36h",
+    )  # fmt: skip
+    cfg = config_from_args(ns)
+    assert cfg.workers == 2
+    assert cfg.reporter_token_secret == b"0123456789abcdefXYZ"
+    assert cfg.max_snapshot_age == timedelta(hours=36)
+    assert cfg.hash_key() is not None
+
+
+def test_secret_from_environment(tmp_path: Path) -> None:
+    ns = _parse("--snapshots", str(tmp_path), "--no-auth", "--intake-log", str(tmp_path / "i"))
+    cfg = config_from_args(ns, {"SCAMETER_REPORTER_SECRET": "an-environment-secret"})
+    assert cfg.reporter_token_secret == b"an-environment-secret"
+
+
+def test_auth_flags_are_exclusive_and_required(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        _parse("--snapshots", str(tmp_path))
+    with pytest.raises(SystemExit):
+        _parse("--snapshots", str(tmp_path), "--no-auth", "--auth-keys", "k.toml")
+
+
+BAD_CONFIGS = {
+    "no-auth-choice": {},
+    "both-auth": {"no_auth": True, "auth_keys": Path("k.toml")},
+    "cert-no-key": {"no_auth": True, "tls_cert": Path("c.pem")},
+    "ca-no-cert": {"no_auth": True, "tls_client_ca": Path("ca.pem")},
+    "zero-workers": {"no_auth": True, "workers": 0},
+    "intake-no-secret": {"no_auth": True, "intake_log": Path("i")},
+    "bad-listen": {"no_auth": True, "listen": "localhost"},
+}
+
+
+@pytest.mark.parametrize("kw", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
+def test_bad_configs(kw: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        ServerConfig(snapshots=Path("s"), **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("45m", 2700), ("36h", 129600), ("2d", 172800)]
+)
+def test_parse_duration(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "x", "-5", "0h"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("listen", "want"), [("127.0.0.1:0", ("127.0.0.1", 0)), ("[::1]:50051", ("::1", 50051))]
+)
+def test_split_listen(listen: str, want: tuple[str, int]) -> None:
+    assert split_listen(listen) == want
