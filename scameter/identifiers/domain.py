@@ -63,7 +63,13 @@ def normalize_host(raw: str) -> str:
     host name, IDNA failures and IP literals.
     """
     host = raw.strip()
-    host = host.lower() if host.isascii() else _map_unicode(host, raw)
+    if host.isascii():
+        host = host.lower()
+    else:
+        try:
+            host = ascii_host(host)
+        except InvalidIdentifier as exc:
+            raise InvalidIdentifier(_KIND, exc.reason, raw) from None
     if host.endswith("."):
         host = host[:-1]
     if not host:
@@ -85,19 +91,21 @@ def normalize_host(raw: str) -> str:
     return host
 
 
-def _map_unicode(host: str, raw: str) -> str:
-    """UTS #46-map a non-ASCII host and encode each non-ASCII label as an A-label.
+def ascii_host(host: str) -> str:
+    """UTS #46-map ``host`` and encode each non-ASCII label as an IDNA A-label (``xn--``).
 
-    ASCII labels are left to the caller's checks (so ``_`` survives, which IDNA 2008 would
-    refuse); only labels that still hold non-ASCII characters after mapping go through
-    ``idna.alabel`` (IDNA 2008 validity: contextual rules, bidi, disallowed code points).
+    ASCII labels and empty labels are left alone, so callers keep their own rules for them
+    (this module accepts ``_``, which IDNA 2008 would refuse; the URL layer accepts anything
+    Safe Browsing does). Only labels that still hold non-ASCII characters after mapping go
+    through ``idna.alabel`` (IDNA 2008 validity: contextual rules, bidi, disallowed code
+    points), falling back to IDNA 2003 for symbols. Raises :class:`InvalidIdentifier`.
     """
     host = host.translate(_UNICODE_DOTS)
     try:
-        # std3_rules=False: the ASCII character checks are ours (see module docstring).
+        # std3_rules=False: the ASCII character checks are the caller's (see module docstring).
         mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
-    except idna.IDNAError as exc:
-        raise InvalidIdentifier(_KIND, f"not a valid internationalised host ({exc})", raw) from exc
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise InvalidIdentifier(_KIND, f"not a valid internationalised host ({exc})") from exc
     labels = mapped.split(".")
     for i, label in enumerate(labels):
         if label.isascii():
@@ -105,11 +113,11 @@ def _map_unicode(host: str, raw: str) -> str:
         try:
             labels[i] = idna.alabel(label).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
-            labels[i] = _idna2003_label(label, exc, raw)
+            labels[i] = _idna2003_label(label, exc)
     return ".".join(labels)
 
 
-def _idna2003_label(label: str, error: Exception, raw: str) -> str:
+def _idna2003_label(label: str, error: Exception) -> str:
     """A-label by IDNA 2003 (RFC 3490, Python's ``idna`` codec) for a label IDNA 2008 refuses.
 
     IDNA 2008 disallows symbols such as emoji, but such names are registered (``xn--ls8h.la``)
@@ -118,9 +126,7 @@ def _idna2003_label(label: str, error: Exception, raw: str) -> str:
     try:
         return label.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise InvalidIdentifier(
-            _KIND, f"not a valid internationalised host ({error})", raw
-        ) from exc
+        raise InvalidIdentifier(_KIND, f"not a valid internationalised host ({error})") from exc
 
 
 def _check_a_label(label: str, raw: str) -> None:
@@ -231,4 +237,10 @@ def public_suffix(host: str) -> str | None:
     return None if parts is None else parts[0]
 
 
-__all__ = ["normalize_domain", "normalize_host", "public_suffix", "registrable_domain"]
+__all__ = [
+    "ascii_host",
+    "normalize_domain",
+    "normalize_host",
+    "public_suffix",
+    "registrable_domain",
+]
