@@ -1,0 +1,322 @@
+"""Streaming aggregation per identifier, then the policy decision, as sorted Records.
+
+Responsibility: fold worker events into one compact state per identifier (parallel ``array``s
+indexed by a dense id: no Python object per report), then apply delistings, the allowlist and
+the level rules of :class:`~scameter.ingest.policy.Policy` and yield
+:class:`~scameter.index.Record` values in sorted key order, with listings and cluster ids.
+
+Invariants:
+
+* Windows are applied as events arrive (``as_of`` is known up front): a report outside its
+  window, after ``as_of`` or with status ``rejected`` changes nothing but a counter.
+* Memory is O(distinct identifiers): per id a handful of array slots, one category bitmask and,
+  only for identifiers with two or more distinct public reporters, one small array (a set past
+  ``_SET_AFTER`` reporters).
+* The record stream is sorted by ``"kind:canonical"`` and every field is a deterministic
+  function of the event multiset (order-independent), so builds are reproducible.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from scameter.identifiers import Identifier, Kind
+from scameter.index import Record
+from scameter.ingest.clusters import cluster_ids
+from scameter.ingest.granularity import Granularity
+from scameter.ingest.policy import SOURCES, Policy
+from scameter.ingest.worker import EV_ALLOW, EV_DELIST, EV_REPORT, listing_for_key
+from scameter.verdict import SEVERITY, Level, ReasonCode
+
+F_POLICE_CONF = 1
+F_PARTNER_CONF = 2
+F_FEED = 4
+F_PARTNER_UNV = 8
+F_POLICE_UNV = 16
+F_PUBLIC = 32
+_DAY = 86400
+_SET_AFTER = 64
+_NEVER = -1
+_SRC_POLICE, _SRC_PUBLIC, _SRC_BANK, _SRC_TELECOM, _SRC_FEED = range(5)
+_ST_CONFIRMED, _ST_UNVERIFIED, _ST_REJECTED = range(3)
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters of what the policy did with the reports (for the summary)."""
+
+    reports: int = 0
+    counted: int = 0
+    aged_out: int = 0
+    future: int = 0
+    status_rejected: int = 0
+    allow: int = 0
+    delist: int = 0
+    delisted: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class Aggregator:
+    """Folds events; :meth:`records` decides and yields the snapshot's records."""
+
+    def __init__(self, policy: Policy, as_of: int) -> None:
+        self.policy = policy
+        self.as_of = as_of
+        self.public_start = as_of - policy.window_days * _DAY
+        self.conf_start = (
+            None if policy.confirmed_window_days is None
+            else as_of - policy.confirmed_window_days * _DAY
+        )  # fmt: skip
+        self.feed_start = (
+            None if policy.feed_window_days is None else as_of - policy.feed_window_days * _DAY
+        )
+        self.ids: dict[str, int] = {}
+        self.keys: list[str] = []
+        self.invalid: set[int] = set()
+        self.flags = bytearray()
+        self.srcs = bytearray()
+        self.count = array("I")
+        self.first = array("q")
+        self.last = array("q")
+        self.last_police = array("q")
+        self.last_partner = array("q")
+        self.cats: list[int] = []
+        self.rep1 = array("Q")
+        self.reps: dict[int, Any] = {}
+        self.groups = array("I")
+        self.allow: dict[int, str] = {}
+        self.delist: dict[int, int] = {}
+        self.category_bits: dict[str, int] = {}
+        self.stats = Stats()
+
+    def _id(self, key: str) -> int:
+        i = self.ids.get(key)
+        if i is not None:
+            return i
+        plain = key[1:] if key[0] == "~" else key
+        i = self.ids.get(plain)
+        if i is not None:
+            return i
+        i = len(self.keys)
+        self.ids[plain] = i
+        if plain is not key:
+            self.ids[key] = i
+            self.invalid.add(i)
+        self.keys.append(plain)
+        self.flags.append(0)
+        self.srcs.append(0)
+        self.count.append(0)
+        self.first.append(_NEVER)
+        self.last.append(_NEVER)
+        self.last_police.append(_NEVER)
+        self.last_partner.append(_NEVER)
+        self.cats.append(0)
+        self.rep1.append(0)
+        return i
+
+    def _flag(self, ts: int, src: int, status: int) -> int:
+        """The flag a report earns, or 0 when it does not count (window, status, future)."""
+        if status == _ST_REJECTED:
+            self.stats.status_rejected += 1
+            return 0
+        if ts > self.as_of:
+            self.stats.future += 1
+            return 0
+        start: int | None
+        if src == _SRC_PUBLIC:
+            flag, start = F_PUBLIC, self.public_start
+        elif src == _SRC_FEED:
+            flag, start = F_FEED, self.feed_start
+        elif status == _ST_CONFIRMED:
+            flag = F_POLICE_CONF if src == _SRC_POLICE else F_PARTNER_CONF
+            start = self.conf_start
+        else:
+            flag = F_POLICE_UNV if src == _SRC_POLICE else F_PARTNER_UNV
+            start = self.public_start
+        if start is not None and ts != _NEVER and ts < start:
+            self.stats.aged_out += 1
+            return 0
+        return flag
+
+    def add_events(self, events: list[tuple[Any, ...]]) -> None:
+        """Fold one chunk's events (in order)."""
+        stats = self.stats
+        for ev in events:
+            tag = ev[0]
+            if tag == EV_REPORT:
+                _, _line, ts, src, status, rep, category, keys = ev
+                stats.reports += 1
+                flag = self._flag(ts, src, status)
+                if not flag:
+                    continue
+                stats.counted += 1
+                cbit = 0
+                if category:
+                    cbit = self.category_bits.get(category, 0)
+                    if not cbit:
+                        cbit = self.category_bits[category] = 1 << len(self.category_bits)
+                sbit = 1 << src
+                ids = [self._id(k) for k in keys]
+                for i in ids:
+                    self._update(i, ts, flag, sbit, cbit, rep)
+                if 1 < len(ids) <= self.policy.max_linked_per_report:
+                    self.groups.append(len(ids))
+                    self.groups.extend(ids)
+            elif tag == EV_ALLOW:
+                stats.allow += 1
+                i = self._id(ev[2])
+                owner = ev[3]
+                # Several allow rows: keep the smallest owner name (order-independent).
+                prev = self.allow.get(i)
+                self.allow[i] = owner if prev is None or (owner and owner < prev) else prev
+            elif tag == EV_DELIST:
+                stats.delist += 1
+                i = self._id(ev[2])
+                at = ev[3] if ev[3] != _NEVER else self.as_of
+                self.delist[i] = max(at, self.delist.get(i, at))
+
+    def _update(self, i: int, ts: int, flag: int, sbit: int, cbit: int, rep: int) -> None:  # noqa: PLR0917
+        self.flags[i] |= flag
+        self.srcs[i] |= sbit
+        self.cats[i] |= cbit
+        self.count[i] += 1
+        if ts != _NEVER:
+            if self.first[i] == _NEVER or ts < self.first[i]:
+                self.first[i] = ts
+            self.last[i] = max(self.last[i], ts)
+        if flag == F_POLICE_CONF:
+            self.last_police[i] = max(self.last_police[i], ts)
+        elif flag == F_PARTNER_CONF:
+            self.last_partner[i] = max(self.last_partner[i], ts)
+        elif flag == F_PUBLIC:
+            r1 = self.rep1[i]
+            if r1 == 0:
+                self.rep1[i] = rep or 1  # anonymous public reports share one reporter
+            elif r1 != (rep or 1):
+                more = self.reps.get(i)
+                if more is None:
+                    self.reps[i] = array("Q", (rep or 1,))
+                elif (rep or 1) not in more:
+                    if isinstance(more, array) and len(more) >= _SET_AFTER:
+                        more = self.reps[i] = set(more)
+                    if isinstance(more, set):
+                        more.add(rep or 1)
+                    else:
+                        more.append(rep or 1)
+
+    def reporters(self, i: int) -> int:
+        if self.rep1[i] == 0:
+            return 0
+        more = self.reps.get(i)
+        return 1 + (len(more) if more is not None else 0)
+
+    # --- decision -------------------------------------------------------------------------
+
+    def _decide(self, i: int) -> tuple[Level, tuple[ReasonCode, ...]] | None:
+        p = self.policy
+        flags = self.flags[i]
+        owner = self.allow.get(i)
+        if owner is not None:
+            # The allowlist outranks public reports; keep the counts so the index can add the
+            # "call back on the official line" advice to a spoofed official number.
+            if self.count[i]:
+                return Level.VERIFIED, (ReasonCode.ALLOWLISTED, ReasonCode.SPOOF_ADVICE)
+            return Level.VERIFIED, (ReasonCode.ALLOWLISTED,)
+        at = self.delist.get(i)
+        if at is not None:
+            keep = 0
+            if p.relist_confirmed_after_delisting:
+                if self.last_police[i] > at:
+                    keep |= F_POLICE_CONF
+                if self.last_partner[i] > at:
+                    keep |= F_PARTNER_CONF
+            flags &= keep
+            if not flags:
+                self.stats.delisted += 1
+                return None
+        found: list[tuple[Level, ReasonCode]] = []
+        if flags & F_POLICE_CONF:
+            found.append((p.police_confirmed, ReasonCode.POLICE_CONFIRMED))
+        if flags & F_PARTNER_CONF:
+            found.append((p.partner_confirmed, ReasonCode.PARTNER_CONFIRMED))
+        if flags & F_FEED:
+            found.append((p.feed_level, ReasonCode.FEED_LISTING))
+        if flags & F_PARTNER_UNV:
+            found.append((p.partner_unverified, ReasonCode.FEED_LISTING))
+        if flags & F_POLICE_UNV:
+            found.append((p.police_unverified, ReasonCode.PUBLIC_REPORTS))
+        if flags & F_PUBLIC:
+            n = self.reporters(i)
+            if n >= p.public_threshold_suspicious:
+                found.append((Level.SUSPICIOUS, ReasonCode.PUBLIC_REPORTS))
+            elif n >= p.public_threshold_possible:
+                found.append((Level.POSSIBLE, ReasonCode.PUBLIC_REPORTS))
+        if not found:
+            return None
+        level = max((lv for lv, _ in found), key=SEVERITY.__getitem__)
+        reasons_list: list[ReasonCode] = []
+        for _, code in found:
+            if code not in reasons_list:
+                reasons_list.append(code)
+        return level, tuple(reasons_list)
+
+    def records(self, gran: Granularity) -> Iterator[Record]:
+        """Decide every identifier and yield the records, sorted by ``kind:canonical``."""
+        n = len(self.keys)
+        order = sorted(range(n), key=self.keys.__getitem__)
+        decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]] = {}
+        rank = array("I", bytes(4 * n))
+        for r, i in enumerate(order):
+            rank[i] = r
+            d = self._decide(i)
+            if d is not None:
+                decided[i] = d
+        hub = self.policy.hub_reports
+
+        def linkable(i: int) -> bool:
+            return i in decided and i not in self.allow and self.count[i] <= hub
+
+        clusters = cluster_ids(n, self.groups, linkable, rank)
+        cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
+        for r, i in enumerate(order):
+            d = decided.get(i)
+            if d is None:
+                continue
+            key = self.keys[i]
+            kind, _, value = key.partition(":")
+            listing = None
+            if kind in ("url", "domain"):
+                listing = (
+                    _allow_listing(kind, value, gran)
+                    if i in self.allow
+                    else listing_for_key(key, gran)
+                )
+            cbits, sbits = self.cats[i], self.srcs[i]
+            yield Record(
+                identifier=Identifier(Kind(kind), value, i not in self.invalid),
+                level=d[0],
+                reasons=d[1],
+                categories=tuple(sorted(nm for nm, bit in cat_names if cbits & bit)),
+                sources=tuple(sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)),
+                report_count=self.count[i],
+                reporters=self.reporters(i),
+                first_reported=None if self.first[i] == _NEVER else self.first[i],
+                last_reported=None if self.last[i] == _NEVER else self.last[i],
+                cluster=clusters.get(r),
+                listing=listing,
+                owner=self.allow.get(i),
+            )
+
+
+def _allow_listing(kind: str, value: str, gran: Granularity) -> str:
+    # An official domain is verified as the host it names (``hsbc.com.hk/``), even when it is a
+    # popular site; an official URL keeps the platform granularity.
+    if kind == "domain":
+        return value + "/"
+    return gran.listing_for_url(value) or value.split("://", 1)[-1]
+
+
+__all__ = ["Aggregator", "Stats"]

@@ -1,0 +1,329 @@
+"""The ingest pipeline: inputs in, one published snapshot (plus its rejects and diff) out.
+
+Responsibility: :func:`run_ingest` wires the stages of design.md section 2::
+
+    read (adapters, main process) -> parse + validate + normalise (worker pool, chunks)
+    -> aggregate per identifier (main, streaming) -> policy decision -> sorted Records
+    -> SnapshotBuilder.build -> rejects.jsonl beside it -> publish (atomic CURRENT swap)
+
+Invariants:
+
+* CURRENT changes only in the final :func:`publish` call, after the snapshot directory is
+  complete and fsynced. A crash, a kill, a reject ratio above the limit or any error before that
+  leaves the previous snapshot live; the builder leaves at most a ``.tmp-*`` directory.
+* Chunks are processed in parallel but their results are folded in input order, and the
+  aggregation is order-independent anyway: the same inputs, policy and ``as_of`` give the same
+  records and so the same content checksum.
+* Memory: at most ``2 * workers + 2`` chunks are in flight; aggregation keeps O(distinct
+  identifiers) compact state (see :mod:`scameter.ingest.aggregate`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scameter.errors import IngestError, PolicyError, RejectRatioExceeded
+from scameter.index import Record
+from scameter.index.builder import SnapshotBuilder, publish
+from scameter.index.format import IndexPolicy, Manifest
+from scameter.index.reader import Snapshot
+from scameter.ingest.adapters import (
+    FORMATS,
+    LINE_FORMATS,
+    AdapterOptions,
+    InputFile,
+    detect_format,
+    intake_chunks,
+    item_chunks,
+    line_blocks,
+)
+from scameter.ingest.aggregate import Aggregator, Stats
+from scameter.ingest.granularity import Granularity
+from scameter.ingest.policy import SOURCES, Policy
+from scameter.ingest.rejects import RejectWriter
+from scameter.ingest.worker import ChunkResult, process_chunk
+
+#: Default key for reporter hashes when the caller has none (tests, local files). Production
+#: deployments pass their own secret (``SCAMETER_REPORTER_KEY``) so hashes cannot be reversed.
+DEFAULT_REPORTER_KEY = b"scameter-reporter-hash-v1"
+CHUNK_ITEMS = 10_000
+#: Below this much input a pool costs more than it saves: run in-process.
+_POOL_MIN_BYTES = 4 << 20
+
+Progress = Callable[[int, int | None], None]
+Task = tuple[str, AdapterOptions, str, int, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one ingest did. ``counts`` is kind -> level -> identifiers in the snapshot."""
+
+    snapshot_id: str | None
+    published: bool
+    records_read: int
+    rejected: int
+    rejects_path: Path
+    counts: dict[str, dict[str, int]]
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    manifest: Manifest | None = None
+    ignored: int = 0
+    identifiers: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Inputs:
+    """The inputs of one run: names, formats, digests, and a byte-progress counter."""
+
+    paths: list[Path]
+    formats: list[str]
+    names: list[str]
+    digests: dict[str, str] = field(default_factory=dict)
+    total_bytes: int | None = 0
+    finished_bytes: int = 0
+    current: InputFile | None = None
+
+    @property
+    def done_bytes(self) -> int:
+        """Bytes read so far (reading runs at most a few chunks ahead of the results)."""
+        return self.finished_bytes + (self.current.consumed if self.current is not None else 0)
+
+
+def _plan(inputs: Sequence[Path], input_format: str | None) -> _Inputs:
+    if input_format is not None and input_format not in FORMATS:
+        raise IngestError(f"unknown format {input_format!r} (one of {', '.join(FORMATS)})")
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise IngestError("no input files")
+    formats, names, seen = [], [], set()
+    total: int | None = 0
+    for p in paths:
+        if not p.exists():
+            raise IngestError("input not found", p)
+        formats.append(input_format or detect_format(p))
+        name, n = p.name, 1
+        while name in seen:  # digests are keyed by file name: keep two "reports.jsonl" apart
+            n += 1
+            name = f"{p.name}#{n}"
+        seen.add(name)
+        names.append(name)
+        if total is not None:
+            total = total + p.stat().st_size if p.is_file() else None
+    return _Inputs(paths, formats, names, total_bytes=total)
+
+
+def _tasks(plan: _Inputs, opts: AdapterOptions) -> Iterator[Task]:
+    for path, fmt, name in zip(plan.paths, plan.formats, plan.names, strict=True):
+        label = str(path)
+        if fmt == "intake":
+            sha = hashlib.sha256()
+            for chunk in intake_chunks(path, CHUNK_ITEMS, sha):
+                yield fmt, opts, label, 0, chunk
+            plan.digests[name] = sha.hexdigest()
+            continue
+        inp = plan.current = InputFile(path)
+        try:
+            if fmt in LINE_FORMATS:
+                for first, block in line_blocks(inp):
+                    yield fmt, opts, label, first, block
+            else:
+                for chunk in item_chunks(fmt, inp, opts, CHUNK_ITEMS):
+                    yield fmt, opts, label, 0, chunk
+            plan.digests[name] = inp.digest()
+            plan.finished_bytes += inp.consumed
+        finally:
+            plan.current = None
+            inp.close()
+
+
+def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
+    """Chunk results in task order; a bounded number of chunks in flight."""
+    if workers <= 1:
+        for t in tasks:
+            yield process_chunk(*t)
+        return
+    # fork: workers inherit the imported modules and warm caches instead of re-importing.
+    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pending: deque[Future[ChunkResult]] = deque()
+    try:
+        for t in tasks:
+            pending.append(ex.submit(process_chunk, *t))
+            if len(pending) >= 2 * workers + 2:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _index_policy(policy: Policy) -> IndexPolicy:
+    try:
+        return IndexPolicy(**dict(policy.index))
+    except TypeError as exc:
+        raise PolicyError(f"[index] settings: {exc}") from exc
+
+
+def run_ingest(
+    inputs: Sequence[Path],
+    snapshots: Path,
+    *,
+    as_of: datetime | None = None,
+    policy: Policy | None = None,
+    dry_run: bool = False,
+    max_reject_ratio: float = 0.05,
+    input_format: str | None = None,
+    source: str | None = None,
+    category: str | None = None,
+    column: str | None = None,
+    kind: str | None = None,
+    workers: int | None = None,
+    reporter_key: bytes = DEFAULT_REPORTER_KEY,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Read ``inputs``, build a snapshot under ``snapshots`` and publish it as CURRENT.
+
+    ``source`` / ``category`` / ``kind`` are defaults for rows that do not say (list-style
+    feeds: source ``feed``); ``column`` names the identifier column of a plain CSV.
+    ``progress(done, total)`` is called after each chunk, in input bytes (``total`` None when
+    unknown). ``dry_run`` reads, validates and decides everything but builds nothing.
+    Raises :class:`RejectRatioExceeded` (nothing published) when more than
+    ``max_reject_ratio`` of the rows were rejected.
+    """
+    policy = policy or Policy()
+    if source is not None and source not in SOURCES:
+        raise IngestError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
+    when = (as_of or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    snapshots = Path(snapshots)
+    index_policy = _index_policy(policy)
+    plan = _plan(inputs, input_format)
+    opts = AdapterOptions(
+        source=source,
+        category=category,
+        column=column,
+        kind=kind,
+        reporter_key=reporter_key,
+        extra_platforms=policy.extra_shared_platforms,
+        extra_top_sites=policy.extra_top_sites,
+    )
+    if workers is None:
+        big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
+        workers = min(os.cpu_count() or 1, 4) if big else 1
+    snapshots.mkdir(parents=True, exist_ok=True)
+    agg = Aggregator(policy, int(when.timestamp()))
+    rejects = RejectWriter(snapshots)
+    rows = rejected_rows = 0
+    try:
+        for res in _results(_tasks(plan, opts), workers):
+            rows += res.rows
+            rejected_rows += res.rejected_rows
+            rejects.write(res.label, res.rejects, res.ignored)
+            agg.add_events(res.events)
+            if progress is not None:
+                progress(plan.done_bytes, plan.total_bytes)
+        rejects.close()
+        if rows == 0:
+            raise IngestError("the inputs hold no rows: refusing to publish an empty snapshot")
+        if rejected_rows > max_reject_ratio * rows:
+            raise RejectRatioExceeded(
+                f"{rejected_rows} of {rows} rows rejected ({rejected_rows / rows:.1%} > "
+                f"{max_reject_ratio:.1%}); nothing published, CURRENT unchanged; "
+                f"reasons in {rejects.path}",
+                rejects.path,
+            )
+        return _finish(agg, policy, index_policy, plan, when, snapshots, rejects, rows,
+                       rejected_rows, dry_run)  # fmt: skip
+    finally:
+        rejects.close()
+
+
+def _finish(  # noqa: PLR0917 - private, one call site
+    agg: Aggregator,
+    policy: Policy,
+    index_policy: IndexPolicy,
+    plan: _Inputs,
+    when: datetime,
+    snapshots: Path,
+    rejects: RejectWriter,
+    rows: int,
+    rejected_rows: int,
+    dry_run: bool,
+) -> IngestResult:
+    gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites)
+    counts: dict[str, dict[str, int]] = {}
+
+    def counted(records: Iterator[Record]) -> Iterator[Record]:
+        for rec in records:
+            per_kind = counts.setdefault(rec.identifier.kind.value, {})
+            per_kind[rec.level.value] = per_kind.get(rec.level.value, 0) + 1
+            yield rec
+
+    if dry_run:
+        n = sum(1 for _ in counted(agg.records(gran)))
+        return IngestResult(None, False, rows, rejected_rows, rejects.finish(None), counts,
+                            ignored=rejects.ignored, identifiers=n,
+                            stats=_stats(agg.stats))  # fmt: skip
+    builder = SnapshotBuilder(
+        snapshots,
+        as_of=when,
+        parent="current",
+        policy=index_policy,
+        ingest_policy=policy.to_dict(),
+        inputs=dict(sorted(plan.digests.items())),
+    )
+    n = 0
+    with builder:
+        for rec in counted(agg.records(gran)):
+            builder.add(rec)
+            n += 1
+        manifest = builder.build()
+    snap_dir = snapshots / manifest.snapshot_id
+    rejects_path = rejects.finish(snap_dir)
+    added = removed = changed = 0
+    if manifest.parent_id is not None:
+        with Snapshot.open(snap_dir, verify=False) as snap:
+            added, removed, changed = (
+                len(snap.bitmap(name)) for name in ("added", "removed", "changed")
+            )
+    publish(snapshots, manifest.snapshot_id)
+    return IngestResult(
+        snapshot_id=manifest.snapshot_id,
+        published=True,
+        records_read=rows,
+        rejected=rejected_rows,
+        rejects_path=rejects_path,
+        counts=counts,
+        added=added,
+        removed=removed,
+        changed=changed,
+        manifest=manifest,
+        ignored=rejects.ignored,
+        identifiers=n,
+        stats=_stats(agg.stats),
+    )
+
+
+def _stats(s: Stats) -> dict[str, int]:
+    return {
+        "reports": s.reports,
+        "counted": s.counted,
+        "aged_out": s.aged_out,
+        "future": s.future,
+        "status_rejected": s.status_rejected,
+        "allow": s.allow,
+        "delist": s.delist,
+        "delisted": s.delisted,
+    }
+
+
+__all__ = ["DEFAULT_REPORTER_KEY", "IngestResult", "run_ingest"]

@@ -1,0 +1,167 @@
+"""Rows of the report schema, before normalisation: the common shape every adapter produces.
+
+Responsibility: the :data:`RawRow` tuples (report / allow / delist), :class:`RowError` for a
+row that cannot be used, and the parsing shared by the JSONL, CSV and intake readers
+(:func:`row_from_mapping`) and timestamps (:func:`parse_time`). The schema is documented in
+``docs/report-format.md``.
+
+Rows are plain tuples, not dataclasses: millions of them cross process boundaries (pickled)
+and a tuple is the cheapest thing to build and pickle. Layouts::
+
+    (REPORT, id, source, status, reported_at, reporter, reporter_hash, category, idents)
+    (ALLOW, kind, value, owner)
+    (DELIST, kind, value, reason, at)
+
+``idents`` is a tuple of ``(kind or None, raw value)``; ``reported_at`` / ``at`` are Unix seconds
+(UTC) or ``None`` when the row has no date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+REPORT = 0
+ALLOW = 1
+DELIST = 2
+
+RawRow = tuple[Any, ...]
+Ident = tuple[str | None, str]
+
+
+class RowError(ValueError):
+    """This row cannot be used; ``reason`` is what goes into rejects.jsonl."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@lru_cache(maxsize=8192)
+def _parse_time_str(text: str) -> int:
+    text = text.strip()
+    if not text:
+        raise RowError("empty date")
+    if text.replace(".", "", 1).isdigit():
+        return int(float(text))
+    try:
+        # ISO 8601: "2026-11-01", "2026-11-01T09:30:00Z", "2026-11-01 09:30:00+08:00".
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise RowError(f"bad date {text[:40]!r}: use ISO 8601, e.g. 2026-11-01T09:30:00Z") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)  # documented: naive times are UTC
+    return int(dt.timestamp())
+
+
+def parse_time(value: object) -> int | None:
+    """Unix seconds of an ISO 8601 string or a number; ``None`` for a missing value."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RowError("bad date: a boolean")
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        return _parse_time_str(value)
+    raise RowError(f"bad date of type {type(value).__name__}")
+
+
+def _str(row: Mapping[str, Any], name: str, default: str | None = None) -> str | None:
+    value = row.get(name)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str | int):
+        raise RowError(f"field {name!r} must be a string")
+    return str(value)
+
+
+def _idents(row: Mapping[str, Any]) -> tuple[Ident, ...]:
+    items = row.get("identifiers")
+    if items is None:
+        value = _str(row, "value")
+        if value is None:
+            raise RowError("report names no identifier (no 'identifiers' and no 'value')")
+        return ((_str(row, "kind"), value),)
+    if not isinstance(items, list) or not items:
+        raise RowError("'identifiers' must be a non-empty list")
+    out: list[Ident] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append((None, item))
+            continue
+        if not isinstance(item, dict):
+            raise RowError("each identifier must be an object {kind, value} or a string")
+        value = _str(item, "value")
+        if value is None:
+            raise RowError("identifier without a value")
+        out.append((_str(item, "kind"), value))
+    return tuple(out)
+
+
+def row_from_mapping(
+    row: Mapping[str, Any], *, source: str | None = None, category: str | None = None
+) -> RawRow:
+    """A :data:`RawRow` from a schema object (JSONL line, CSV row, intake record).
+
+    ``source`` / ``category`` are the caller's defaults for rows that do not say.
+    """
+    kind_of_row = _str(row, "type", "report")
+    if kind_of_row == "report":
+        return (
+            REPORT,
+            _str(row, "id"),
+            _str(row, "source", source or "public"),
+            _str(row, "status", "unverified"),
+            parse_time(row.get("reported_at")),
+            _str(row, "reporter"),
+            _str(row, "reporter_hash"),
+            _str(row, "category", category or ""),
+            _idents(row),
+        )
+    if kind_of_row == "allow":
+        value = _str(row, "value")
+        if value is None:
+            raise RowError("allow row without a value")
+        return (ALLOW, _str(row, "kind"), value, _str(row, "owner", ""))
+    if kind_of_row == "delist":
+        value = _str(row, "value")
+        if value is None:
+            raise RowError("delist row without a value")
+        return (
+            DELIST,
+            _str(row, "kind"),
+            value,
+            _str(row, "reason", ""),
+            parse_time(row.get("at")),
+        )
+    raise RowError(f"unknown row type {kind_of_row!r} (report, allow or delist)")
+
+
+def feed_row(
+    value: str,
+    *,
+    kind: str | None,
+    source: str,
+    category: str,
+    status: str = "confirmed",
+    reported_at: int | None = None,
+    report_id: str | None = None,
+) -> RawRow:
+    """A one-identifier report from a list-style feed (the provider stands behind the list)."""
+    return (REPORT, report_id, source, status, reported_at, None, None, category, ((kind, value),))
+
+
+__all__ = [
+    "ALLOW",
+    "DELIST",
+    "REPORT",
+    "Ident",
+    "RawRow",
+    "RowError",
+    "feed_row",
+    "parse_time",
+    "row_from_mapping",
+]

@@ -1,0 +1,324 @@
+"""Worker side of ingest: parse one chunk, validate and normalise it, return compact events.
+
+Responsibility: :func:`process_chunk`, run in a process pool (or in-process for small runs).
+It turns the items of one chunk into *events* (what aggregation needs, nothing more) and
+*rejects* (what could not be used, with the reason), and never raises for a bad row.
+
+Wire format (plain tuples: cheap to build and to pickle back to the parent)::
+
+    (EV_REPORT, line, ts or -1, source index, status index, reporter int, category, keys)
+    (EV_ALLOW, line, key, owner)
+    (EV_DELIST, line, key, at or -1)
+
+A *key* is ``"kind:canonical"``; a leading ``~`` marks an identifier that is well formed but
+not known to be allocated (``Identifier.valid`` False). ``reporter int`` is the first 8 bytes of
+the keyed reporter hash (0: no reporter). Reject and ignore entries are ``(line, reason, raw)``.
+
+Invariants: output order follows input order; the same chunk always gives the same result.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from scameter.errors import InvalidIdentifier
+from scameter.identifiers import Kind, detect, normalize
+from scameter.ingest.adapters import AdapterOptions
+from scameter.ingest.granularity import Granularity
+from scameter.ingest.policy import SOURCES, STATUSES
+from scameter.ingest.rows import (
+    ALLOW,
+    REPORT,
+    RawRow,
+    RowError,
+    feed_row,
+    parse_time,
+    row_from_mapping,
+)
+from scameter.intake import hash_reporter
+
+EV_REPORT = 0
+EV_ALLOW = 1
+EV_DELIST = 2
+RAW_MAX = 300
+_SOURCE_INDEX = {s: i for i, s in enumerate(SOURCES)}
+_STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
+_HOSTS_IGNORED = frozenset(
+    {"localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost",
+     "ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters",
+     "ip6-allhosts", "0.0.0.0"}
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    """What one chunk gave: events for aggregation, rejects and ignores for rejects.jsonl."""
+
+    label: str
+    rows: int = 0
+    rejected_rows: int = 0
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)
+    ignored: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1 << 17)
+def _normalise(kind: str | None, raw: str) -> str:
+    """The wire key of one identifier; raises InvalidIdentifier / RowError."""
+    if kind is None:
+        found = detect(raw)
+        if not found:
+            raise RowError(f"cannot tell what kind of identifier {raw[:60]!r} is; give its kind")
+        ident = found[0]  # documented rule: the most likely kind (detect's first candidate)
+    else:
+        try:
+            kind_enum = Kind(kind.strip().lower())
+        except ValueError:
+            raise RowError(f"unknown kind {kind!r}") from None
+        ident = normalize(kind_enum, raw)
+    key = f"{ident.kind.value}:{ident.value}"
+    return key if ident.valid else "~" + key
+
+
+_granularity: dict[tuple[tuple[str, ...], tuple[str, ...]], Granularity] = {}
+
+
+def _gran(opts: AdapterOptions) -> Granularity:
+    k = (opts.extra_platforms, opts.extra_top_sites)
+    g = _granularity.get(k)
+    if g is None:
+        g = _granularity[k] = Granularity.default(*k)
+    return g
+
+
+@lru_cache(maxsize=1 << 16)
+def _reporter_int(reporter: str | None, reporter_hash: str | None, key: bytes) -> int:
+    if reporter_hash:
+        try:
+            return int(reporter_hash[:16], 16) or 1
+        except ValueError:
+            raise RowError("reporter_hash must be hex") from None
+    if reporter:
+        return int(hash_reporter(reporter, key)[:16], 16) or 1
+    return 0
+
+
+def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
+    if fmt == "jsonl":
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RowError(f"not valid JSON: {exc.msg} at column {exc.pos + 1}") from None
+        except ValueError as exc:  # e.g. invalid UTF-16 surrogates
+            raise RowError(f"not valid JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise RowError("a JSONL row must be an object")
+        return [row_from_mapping(obj, source=opts.source, category=opts.category)]
+    if fmt == "hosts":
+        parts = line.split()
+        try:
+            ipaddress.ip_address(parts[0])
+        except ValueError:
+            raise RowError("a hosts line starts with an IP address") from None
+        return [
+            feed_row(h, kind="domain", source=opts.source or "feed", category=opts.category or "")
+            for h in parts[1:]
+            if h.lower() not in _HOSTS_IGNORED
+        ]
+    # list / openphish: one identifier per line
+    kind = opts.kind or ("url" if fmt == "openphish" else None)
+    category = opts.category or ("phishing" if fmt == "openphish" else "")
+    return [feed_row(line, kind=kind, source=opts.source or "feed", category=category)]
+
+
+def _strip_comment(fmt: str, line: str) -> str:
+    if fmt == "jsonl":
+        return line.strip()
+    line = line.strip()
+    if line.startswith(("#", "!")):
+        return ""
+    # An inline comment needs whitespace before '#': URL fragments ("/#/login") never have it.
+    cut = line.find(" #")
+    cut_tab = line.find("\t#")
+    cuts = [c for c in (cut, cut_tab) if c >= 0]
+    return line[: min(cuts)].strip() if cuts else line
+
+
+def _parse_item(fmt: str, item: Any, opts: AdapterOptions) -> list[RawRow]:
+    source = opts.source or "feed"
+    if fmt == "csv":
+        tag, payload = item
+        if tag == "value":
+            if payload is None or not payload.strip():
+                raise RowError("empty identifier column")
+            return [feed_row(payload, kind=opts.kind, source=source, category=opts.category or "")]
+        group: list[dict[str, str]] = payload
+        first = row_from_mapping(group[0], source=opts.source, category=opts.category)
+        if len(group) == 1 or first[0] != REPORT:
+            return [first]
+        idents = list(first[8])
+        for rec in group[1:]:
+            idents.extend(row_from_mapping(rec)[8])
+        return [(*first[:8], tuple(idents))]
+    if fmt == "urlhaus":
+        url = item.get("url")
+        if not url:
+            raise RowError("URLhaus row without a url")
+        cat = opts.category or item.get("threat") or "malware"
+        ts = parse_time(item.get("dateadded"))
+        return [feed_row(url, kind="url", source=source, category=cat, reported_at=ts,
+                         report_id=f"urlhaus-{item.get('id', '')}")]  # fmt: skip
+    if fmt == "phishtank":
+        url = item.get("url")
+        if not url:
+            raise RowError("PhishTank row without a url")
+        verified = str(item.get("verified", "yes")).lower() in ("yes", "true", "1")
+        ts = parse_time(item.get("verification_time") or item.get("submission_time"))
+        return [feed_row(url, kind="url", source=source, category=opts.category or "phishing",
+                         status="confirmed" if verified else "unverified", reported_at=ts,
+                         report_id=f"phishtank-{item.get('phish_id', '')}")]  # fmt: skip
+    if fmt == "metamask":
+        part, domain = item
+        if not isinstance(domain, str):
+            raise RowError(f"{part} entry is not a string")
+        if part == "fuzzylist":
+            return [(ALLOW, "domain", domain, "metamask-fuzzylist")]
+        if part == "whitelisted":
+            raise _Ignored("on the MetaMask whitelist too: MetaMask does not block it")
+        cat = opts.category or "crypto_phishing"
+        return [feed_row(domain, kind="domain", source=source, category=cat)]
+    if fmt == "intake":
+        return [row_from_mapping(item, source="public")]
+    raise RowError(f"unknown format {fmt!r}")
+
+
+class _Ignored(Exception):
+    """Not an error in the input, but deliberately not listed (goes to rejects as ignored)."""
+
+
+def _raw_text(item: Any) -> str:
+    text = item if isinstance(item, str) else json.dumps(item, default=str, ensure_ascii=False)
+    return text[:RAW_MAX]
+
+
+def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions, raw: Any) -> bool:
+    """Append the events of one row; False when something of it was rejected."""
+    tag = row[0]
+    if tag == REPORT:
+        _, _rid, source, status, ts, reporter, reporter_hash, category, idents = row
+        src_i = _SOURCE_INDEX.get(source or "")
+        if src_i is None:
+            raise RowError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
+        st_i = _STATUS_INDEX.get(status or "")
+        if st_i is None:
+            raise RowError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+        if ts is None and source == "public":
+            raise RowError("a public report needs reported_at (it ages out of the window)")
+        rep = _reporter_int(reporter, reporter_hash, opts.reporter_key)
+        keys: list[str] = []
+        ok = True
+        for kind, value in idents:
+            try:
+                key = _normalise(kind, value)
+            except (InvalidIdentifier, RowError) as exc:
+                reason = exc.reason if isinstance(exc, RowError | InvalidIdentifier) else str(exc)
+                res.rejects.append((line, f"{exc.kind or 'identifier'}: {reason}"
+                                    if isinstance(exc, InvalidIdentifier) else reason,
+                                    _raw_text(value)))  # fmt: skip
+                ok = False
+                continue
+            plain = key.lstrip("~")
+            if plain.startswith(("url:", "domain:")) and _listing(plain, opts) is None:
+                res.ignored.append((line, _PLATFORM_REASON, _raw_text(value)))
+                continue
+            keys.append(key)
+        if keys:
+            res.events.append(
+                (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep, category or "",
+                 tuple(keys))
+            )  # fmt: skip
+        return ok
+    kind, value = row[1], row[2]
+    try:
+        key = _normalise(kind, value)
+    except InvalidIdentifier as exc:
+        raise RowError(f"{exc.kind or 'identifier'}: {exc.reason}") from None
+    if tag == ALLOW:
+        res.events.append((EV_ALLOW, line, key, row[3] or ""))
+    else:
+        at = row[4]
+        res.events.append((EV_DELIST, line, key, -1 if at is None else at))
+    return True
+
+
+_PLATFORM_REASON = (
+    "shared platform or popular site named without a path: listing it would flag every "
+    "user of the platform; report the page's full URL instead"
+)
+
+
+@lru_cache(maxsize=1 << 15)
+def _listing_cached(plain_key: str, opts: AdapterOptions) -> str | None:
+    return listing_for_key(plain_key, _gran(opts))
+
+
+def _listing(plain_key: str, opts: AdapterOptions) -> str | None:
+    return _listing_cached(plain_key, opts)
+
+
+def listing_for_key(plain_key: str, gran: Granularity) -> str | None:
+    """The listing expression of a ``url:`` / ``domain:`` key (None: not listable)."""
+    kind, _, value = plain_key.partition(":")
+    if kind == "url":
+        return gran.listing_for_url(value)
+    return gran.listing(value)
+
+
+def process_chunk(
+    fmt: str, opts: AdapterOptions, label: str, first_line: int, payload: Any
+) -> ChunkResult:
+    """Parse, validate and normalise one chunk (bytes block or ``(line, item)`` list)."""
+    res = ChunkResult(label)
+    if isinstance(payload, bytes):
+        text = payload.decode("utf-8", errors="replace")
+        items: Any = ((first_line + i, ln) for i, ln in enumerate(text.split("\n")))
+    else:
+        items = payload
+    for line, raw_item in items:
+        item = raw_item
+        parse: Callable[[str, Any, AdapterOptions], list[RawRow]]
+        if isinstance(item, str):
+            item = _strip_comment(fmt, item.lstrip("\ufeff"))
+            if not item:
+                continue
+            parse = _parse_line
+        else:
+            parse = _parse_item
+        res.rows += 1
+        try:
+            ok = True
+            for row in parse(fmt, item, opts):
+                ok = _emit(res, line, row, opts, item) and ok
+        except RowError as exc:
+            res.rejects.append((line, exc.reason, _raw_text(item)))
+            ok = False
+        except _Ignored as exc:
+            res.ignored.append((line, str(exc), _raw_text(item)))
+        if not ok:
+            res.rejected_rows += 1
+    return res
+
+
+__all__ = [
+    "EV_ALLOW",
+    "EV_DELIST",
+    "EV_REPORT",
+    "ChunkResult",
+    "listing_for_key",
+    "process_chunk",
+]
