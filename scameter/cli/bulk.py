@@ -77,6 +77,7 @@ class Job:
     column: int | str | None  # CSV: column index; JSONL: field name; txt: None
     kind: str | None
     first_line: int
+    width: int = 0  # CSV: header length; short rows are padded so verdict columns line up
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,8 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     for row, verdict in zip(rows, verdicts, strict=True):
         v = verdict if col < len(row) else Verdict.invalid("", f"row has no column {col + 1}")
         _count(counts, v)
-        writer.writerow([*row, *bulk_values(v)])
+        pad = [""] * (job.width - len(row))
+        writer.writerow([*row, *pad, *bulk_values(v)])
     return buf.getvalue(), len(rows)
 
 
@@ -269,12 +271,12 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         fmt = _resolve_format(args.format, args.input, first)
         column: int | str | None = args.column if fmt == "jsonl" else None
         header_text = ""
-        first_line = 1
+        first_line, width = 1, 0
         if fmt == "csv":
             raw_header, header = _read_header(src, first)
             if not header:
                 raise CommandError(f"{args.input} is empty: a CSV needs a header row")
-            column = _pick_column(header, args.column)
+            column, width = _pick_column(header, args.column), len(header)
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\n").writerow([*header, *BULK_COLUMNS])
             header_text, first, first_line = buf.getvalue(), b"", 2
@@ -310,6 +312,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 kind=args.kind,
                 size=settings.chunk_size,
                 first_line=first_line,
+                width=width,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -345,10 +348,11 @@ def _jobs(
     kind: str | None,
     size: int,
     first_line: int,
+    width: int,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line), read
+        yield Job(fmt, data, column, kind, line, width), read
         line += n
 
 

@@ -63,16 +63,18 @@ def details(v: Verdict) -> str:
         parts.append(f"{v.report_count} {reports} from {v.reporters} {who}.")
     if v.categories:
         parts.append(f"Categories: {', '.join(v.categories)}.")
-    if v.similar_to is not None:
+    if v.similar_to is not None and v.similar_to.canonical not in " ".join(parts):
         s = v.similar_to
         parts.append(
             f"Similar to {s.canonical} ({LEVEL_LABELS[s.level][0]}, distance {s.distance})."
         )
-    elif v.matched and v.matched != v.canonical:
+    if v.similar_to is None and v.matched and v.matched != v.canonical:
         parts.append(f"Matched {v.matched}.")
     if v.cluster_size > 1:
         worst = "" if v.cluster_worst is None else f", worst {LEVEL_LABELS[v.cluster_worst][0]}"
-        parts.append(f"Linked to {v.cluster_size - 1} other identifiers{worst}.")
+        others = v.cluster_size - 1
+        noun = "identifier" if others == 1 else "identifiers"
+        parts.append(f"Linked to {others} other {noun}{worst}.")
     return " ".join(parts)
 
 

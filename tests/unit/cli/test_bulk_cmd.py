@@ -1,0 +1,144 @@
+"""``scameter bulk`` in-process: every row out, in order, verdict columns added, bad rows marked."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from scameter.cli import main
+from scameter.cli.output import BULK_COLUMNS
+
+CSV_TEXT = (
+    "case,payee,note\n"
+    "A-1,6391 2745,police case\n"
+    'A-2,not a number!,"a note, with a comma"\n'
+    'A-3,18222,"a note\nspanning two lines"\n'
+    "A-4,9000 0000,\n"
+    "A-5\n"
+    "A-6,+852 5123 4567,reported\n"
+)
+CSV_LEVELS = ["high_risk", "invalid", "verified", "no_record", "invalid", "suspicious"]
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(
+    "extra", [[], ["--chunk-size", "2", "--workers", "1"], ["--chunk-size", "1", "--workers", "2"]]
+)
+def test_csv_with_chosen_column(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(CSV_TEXT, encoding="utf-8")
+    argv = ["bulk", str(src), "-o", str(out), "--column", "payee", "--snapshots", str(snapshots)]
+    status = main([*argv, *extra])
+    rows = _read_csv(out)
+    assert [r["case"] for r in rows] == ["A-1", "A-2", "A-3", "A-4", "A-5", "A-6"]
+    assert [r["scameter_level"] for r in rows] == CSV_LEVELS
+    assert rows[1]["note"] == "a note, with a comma"
+    assert rows[2]["note"] == "a note\nspanning two lines"
+    assert rows[0]["scameter_canonical"] == "+85263912745"
+    assert rows[1]["scameter_error"]  # the reason is kept
+    assert rows[4]["scameter_error"] == "row has no column 2"
+    assert status == 1 | 4
+    err = capsys.readouterr().err
+    assert "6 rows: 1 high_risk, 1 suspicious, 0 possible, 1 verified, 1 no_record, 2 invalid" in err
+    assert "\r" not in err  # no progress bar: stderr is not a terminal
+
+
+def test_csv_header_and_unknown_column(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(CSV_TEXT, encoding="utf-8")
+    assert main(["bulk", str(src), "-o", str(out), "--column", "nope", "--snapshots", str(snapshots)]) == 2
+    assert "no column 'nope'" in capsys.readouterr().err
+    main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)])
+    header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header == ["case", "payee", "note", *BULK_COLUMNS]
+    # 'payee' is among the recognised value column names, so it was picked without --column
+    assert _read_csv(out)[0]["scameter_level"] == "high_risk"
+
+
+def test_jsonl_rows_keep_fields_and_order(snapshots: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    lines = [
+        json.dumps({"id": 1, "value": "6391 2745"}),
+        "{broken json",
+        json.dumps({"id": 3, "other": "x"}),
+        json.dumps("18222"),
+        json.dumps({"id": 5, "value": "9000 0000"}),
+    ]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status = main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)])
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 5
+    assert rows[0]["id"] == 1
+    assert rows[0]["scameter"]["level"] == "high_risk"
+    assert "line 2 is not JSON" in rows[1]["scameter"]["error"]
+    assert rows[1]["input"] == "{broken json"
+    assert "no string field 'value'" in rows[2]["scameter"]["error"]
+    assert rows[3]["scameter"]["level"] == "verified"
+    assert rows[4]["scameter"]["level"] == "no_record"
+    assert status == 5
+
+
+def test_jsonl_column_field(snapshots: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"payee": "1684203"}) + "\n", encoding="utf-8")
+    main(["bulk", str(src), "-o", str(out), "--column", "payee", "--snapshots", str(snapshots)])
+    assert json.loads(out.read_text(encoding="utf-8"))["scameter"]["kind"] == "fps_id"
+
+
+def test_text_list_stdin_to_stdout(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = "6391 2745\r\n\n18222\n# not a comment, a value\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data.encode())))
+    status = main(["bulk", "-", "--snapshots", str(snapshots)])
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(captured.out)))
+    assert [r["input"] for r in rows] == ["6391 2745", "", "18222", "# not a comment, a value"]
+    assert [r["scameter_level"] for r in rows] == ["high_risk", "invalid", "verified", "invalid"]
+    assert "4 rows" in captured.err
+    assert status == 5
+
+
+def test_bom_and_format_flag(snapshots: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "payees.data", tmp_path / "out.csv"
+    src.write_bytes(b"\xef\xbb\xbfphone\n6391 2745\n")
+    main(["bulk", str(src), "-o", str(out), "--format", "csv", "--snapshots", str(snapshots)])
+    assert _read_csv(out) [0]["phone"] == "6391 2745"
+
+
+def test_progress_only_when_asked_or_terminal(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("18222\n" * 50, encoding="utf-8")
+    base = ["bulk", str(src), "-o", str(tmp_path / "o.csv"), "--snapshots", str(snapshots)]
+    main([*base, "--chunk-size", "10"])
+    assert capsys.readouterr().err.count("\r") == 0
+    main([*base, "--chunk-size", "10", "--progress", "always"])
+    err = capsys.readouterr().err
+    assert "rows/s" in err
+    assert "ETA" in err
+
+
+def test_missing_input_file(snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bulk", str(tmp_path / "nope.csv"), "--snapshots", str(snapshots)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_empty_csv(snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "empty.csv"
+    src.write_text("", encoding="utf-8")
+    assert main(["bulk", str(src), "--snapshots", str(snapshots)]) == 2
+    assert "needs a header row" in capsys.readouterr().err

@@ -1,0 +1,170 @@
+"""``scameter check`` / ``related`` in-process through ``main(argv)``: output and exit bitmask."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from scameter.cli import main
+from tests.unit.cli.conftest import EXPECTED
+
+EXIT_CASES = [
+    (["6391 2745"], 1),
+    (["5123 4567"], 1),
+    (["18222"], 0),
+    (["9000 0000"], 0),
+    (["not an identifier!"], 4),
+    (["6391 2745", "not an identifier!"], 5),
+    (["18222", "9000 0000", "x@"], 4),
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "status"), EXIT_CASES, ids=[" + ".join(v) for v, _ in EXIT_CASES]
+)
+def test_exit_bitmask(snapshots: Path, values: list[str], status: int) -> None:
+    assert main(["check", "--snapshots", str(snapshots), *values]) == status
+
+
+@pytest.mark.parametrize(("value", "level"), sorted(EXPECTED.items()))
+def test_json_level_per_input(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], value: str, level: str
+) -> None:
+    main(["check", "--json", "--snapshots", str(snapshots), value])
+    (line,) = capsys.readouterr().out.splitlines()
+    obj = json.loads(line)
+    assert obj["input"] == value
+    assert obj["level"] == level
+
+
+def test_json_fields_and_invalid(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", "--json", "--snapshots", str(snapshots), "6391 2745", "x@"])
+    good, bad = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    for name in ["input", "kind", "canonical", "level", "reasons", "categories", "report_count", "reporters", "first_reported", "last_reported", "matched", "similar_to", "cluster_size", "verified_owner", "snapshot"]:
+        assert name in good
+    assert good["canonical"] == "+85263912745"
+    assert good["reasons"][0]["code"] == "police_confirmed"
+    assert set(bad) == {"input", "kind", "error"}
+    assert bad["input"] == "x@"
+
+
+def test_table_has_level_and_reasons_without_colour(
+    snapshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["check", "--snapshots", str(snapshots), "6391 2745", "9000 0000", "18222"])
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["INPUT", "LEVEL", "KIND", "CANONICAL", "DETAILS"]
+    assert "HIGH RISK" in lines[1]
+    assert "Linked to a case investigated by the police." in lines[1]
+    assert "This does not mean it is safe." in lines[2]
+    assert "Hong Kong Police Force Anti-Scam Helpline" in lines[3]
+    assert "\x1b[" not in out  # captured stdout is not a terminal
+
+
+def test_colour_forced_and_no_color(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    main(["check", "--color", "always", "--snapshots", str(snapshots), "6391 2745"])
+    assert "\x1b[1;31mHIGH RISK" in capsys.readouterr().out
+    monkeypatch.setenv("SCAMETER_COLOR", "always")
+    main(["check", "--snapshots", str(snapshots), "6391 2745"])
+    assert "\x1b[" in capsys.readouterr().out
+    monkeypatch.setenv("SCAMETER_COLOR", "auto")
+    monkeypatch.setenv("NO_COLOR", "1")
+    main(["check", "--snapshots", str(snapshots), "6391 2745"])
+    assert "\x1b[" not in capsys.readouterr().out
+
+
+def test_values_from_stdin(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("6391 2745\n\n18222\n"))
+    status = main(["check", "--json", "--snapshots", str(snapshots)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["input"] for r in rows] == ["6391 2745", "18222"]
+    assert status == 1
+
+
+def test_kind_flag_restricts_detection(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["check", "--json", "--kind", "fps_id", "--snapshots", str(snapshots), "1684203"])
+    assert json.loads(capsys.readouterr().out)["kind"] == "fps_id"
+    assert status == 1
+
+
+def test_context_overseas_call(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["check", "--json", "--snapshots", str(snapshots)]
+    main([*args, "--context", "incoming_call", "--overseas", "9000 0000"])
+    obj = json.loads(capsys.readouterr().out)
+    assert "overseas_call_local_number" in [r["code"] for r in obj["reasons"]]
+
+
+def test_snapshots_from_environment(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCAMETER_SNAPSHOTS", str(snapshots))
+    assert main(["check", "18222"]) == 0
+    assert "VERIFIED" in capsys.readouterr().out
+
+
+def test_missing_snapshot_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["check", "--snapshots", str(tmp_path / "none"), "18222"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "scameter demo" in err
+    assert "scameter ingest --snapshots" in err
+
+
+def test_default_location_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "18222"]) == 2
+    assert "the default location" in capsys.readouterr().err
+
+
+def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--debug", "check", "--snapshots", str(tmp_path), "18222"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+    assert main(["check", "--snapshots", str(tmp_path), "18222"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["check", "--kind", "nope", "x"], ["nope"], [], ["check", "--snapshots", "a", "--remote", "b"]],
+    ids=["bad-kind", "bad-command", "no-command", "snapshots-and-remote"],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_bad_setting_is_one_line(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCAMETER_COLOR", "purple")
+    assert main(["check", "--snapshots", str(snapshots), "18222"]) == 2
+    assert "SCAMETER_COLOR" in capsys.readouterr().err
+
+
+def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "scameter demo" in capsys.readouterr().out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("scameter ")
+
+
+def test_related_lists_cluster(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["related", "--json", "--snapshots", str(snapshots), "6391 2745"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["canonical"] for r in rows} == {"+85263912745", "1684203"}
+    assert status == 1
+
+
+def test_related_of_lone_identifier(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["related", "--snapshots", str(snapshots), "18222"]) == 0
+    assert "no related identifiers" in capsys.readouterr().err
