@@ -43,7 +43,11 @@ def test_json_level_per_input(
 def test_json_fields_and_invalid(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["check", "--json", "--snapshots", str(snapshots), "6391 2745", "x@"])
     good, bad = (json.loads(line) for line in capsys.readouterr().out.splitlines())
-    for name in ["input", "kind", "canonical", "level", "reasons", "categories", "report_count", "reporters", "first_reported", "last_reported", "matched", "similar_to", "cluster_size", "verified_owner", "snapshot"]:
+    fields = (
+        "input kind canonical level reasons categories report_count reporters first_reported "
+        "last_reported matched similar_to cluster_size verified_owner snapshot"
+    )
+    for name in fields.split():
         assert name in good
     assert good["canonical"] == "+85263912745"
     assert good["reasons"][0]["code"] == "police_confirmed"
@@ -110,9 +114,7 @@ def test_snapshots_from_environment(
     assert "VERIFIED" in capsys.readouterr().out
 
 
-def test_missing_snapshot_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_snapshot_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["check", "--snapshots", str(tmp_path / "none"), "18222"])
     err = capsys.readouterr().err
     assert status == 2
@@ -135,7 +137,12 @@ def test_debug_shows_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize(
     "argv",
-    [["check", "--kind", "nope", "x"], ["nope"], [], ["check", "--snapshots", "a", "--remote", "b"]],
+    [
+        ["check", "--kind", "nope", "x"],
+        ["nope"],
+        [],
+        ["check", "--snapshots", "a", "--remote", "b"],
+    ],
     ids=["bad-kind", "bad-command", "no-command", "snapshots-and-remote"],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
