@@ -11,6 +11,7 @@ takes a fast path with no Unicode work.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Invisible characters that copy-paste from messaging apps leaves inside identifiers:
@@ -37,6 +38,8 @@ _INVISIBLE = dict.fromkeys(
     ]
 )
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
 #: Separators people put inside digit strings: space, dash, dot, slash, brackets.
 _DIGIT_SEPARATORS = str.maketrans("", "", " \t-./()")
 
@@ -48,7 +51,10 @@ def fold(raw: str) -> str:
     """NFKC-fold ``raw``, drop invisible format characters and dashes, strip whitespace."""
     if raw.isascii():
         return raw.strip()
-    text = unicodedata.normalize("NFKC", raw).translate(_INVISIBLE).translate(_DASHES)
+    # Lone surrogates (bytes decoded with surrogateescape) cannot be encoded to UTF-8 for the
+    # key; they become U+FFFD, which no normaliser accepts.
+    text = _SURROGATE_RE.sub("\ufffd", raw)
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_DASHES)
     # NFKC is not closed under removal of characters in rare combining cases; one more pass
     # keeps the function idempotent.
     return unicodedata.normalize("NFKC", text).strip()

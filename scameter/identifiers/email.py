@@ -37,8 +37,9 @@ _KIND: Final = Kind.EMAIL
 _MAX_LOCAL: Final = 64
 _MAX_ADDRESS: Final = 254
 
-# RFC 5322 section 3.2.3 atext, plus any non-ASCII non-space character (RFC 6531 UTF8-non-ascii).
-_ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
+# RFC 5322 section 3.2.3 atext, plus non-ASCII characters (RFC 6531 UTF8-non-ascii) except C1
+# controls, surrogates and U+FFFD (the replacement character marks text that was not UTF-8).
+_ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u00a0-\ud7ff\ue000-\ufffc\U00010000-\U0010ffff]+"
 _DOT_ATOM_RE: Final = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 
 

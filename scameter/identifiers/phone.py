@@ -163,18 +163,24 @@ _REASONS: Final = {
 }
 
 
-def _check_characters(text: str, raw: str) -> None:
-    for i, ch in enumerate(text):
+def _check_characters(text: str, raw: str) -> bool:
+    """Reject characters no phone number has; True when a leading ``+`` is present."""
+    plus = False
+    seen_digit = False
+    for ch in text:
         if ch.isdigit():
             if not ch.isascii():  # NFKC already folded full-width; others are not phone digits
                 raise InvalidIdentifier(_KIND, "contains non-ASCII digits", raw)
+            seen_digit = True
         elif ch == "+":
-            if i != 0:
+            if plus or seen_digit:
                 raise InvalidIdentifier(_KIND, "'+' may only lead a phone number", raw)
+            plus = True
         elif ch not in _ALLOWED_PUNCT:
             raise InvalidIdentifier(
                 _KIND, "contains characters other than digits, spaces, dashes and brackets", raw
             )
+    return plus
 
 
 def _short_code(digits: str) -> bool:
@@ -195,19 +201,19 @@ def _slow(raw: str, *, fast: bool = True) -> Identifier:
         raise InvalidIdentifier(_KIND, "empty", raw)
     if len(text) > _MAX_RAW:
         raise InvalidIdentifier(_KIND, f"longer than {_MAX_RAW} characters", raw)
-    _check_characters(text, raw)
+    plus = _check_characters(text, raw)
     digits = "".join(c for c in text if c.isdigit())
     if not digits:
         raise InvalidIdentifier(_KIND, "contains no digits", raw)
-    if text[0] != "+" and _short_code(digits):
+    if not plus and _short_code(digits):
         return Identifier(_KIND, digits, True)
     if fast:
         # Fast path again after folding: full-width and separated spellings of the common
         # forms. Only separators were dropped, which phonenumbers ignores as well.
-        hit = _fast("+" + digits if text[0] == "+" else digits)
+        hit = _fast("+" + digits if plus else digits)
         if hit is not None:
             return hit
-    if text[0] != "+" and digits.startswith("00"):
+    if not plus and digits.startswith("00"):
         # "00" is the international prefix of most of the world and how people in HK write
         # "0086 ..." or "00852 ...". phonenumbers' HK metadata instead reads the carrier IDDs
         # 001/002/0030/0050/0059/006-009, so "00852" would become Mexico (+52) and "0086"

@@ -83,9 +83,12 @@ def _reject(platform: str, rule: str, raw: str) -> InvalidIdentifier:
 
 def _phone_handle(platform: str, handle: str, raw: str) -> str:
     try:
-        return normalize_phone(handle).value
+        value = normalize_phone(handle).value
     except InvalidIdentifier as exc:
         raise _reject(platform, exc.reason, raw) from None
+    if not value.startswith("+"):
+        raise _reject(platform, "a short code is not an account; give the full number", raw)
+    return value
 
 
 def _looks_like_phone(handle: str) -> bool:

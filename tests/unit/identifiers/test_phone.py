@@ -1,0 +1,94 @@
+"""Vector table for the phone kind: E.164 canonical form, HK defaults, short codes, errors."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+
+from scameter.errors import InvalidIdentifier
+from scameter.identifiers import normalize
+from scameter.identifiers.model import Kind
+from scameter.identifiers.phone import normalize_phone, normalize_phone_slow
+
+# (raw, canonical, valid)
+VALID = [
+    ("+85291234567", "+85291234567", True),
+    ("91234567", "+85291234567", True),
+    ("9123 4567", "+85291234567", True),
+    ("9123-4567", "+85291234567", True),
+    ("9123.4567", "+85291234567", True),
+    ("85291234567", "+85291234567", True),
+    ("852 9123 4567", "+85291234567", True),
+    ("+852 9123 4567", "+85291234567", True),
+    ("+852-9123-4567", "+85291234567", True),
+    ("(852) 9123 4567", "+85291234567", True),
+    ("(+852) 9123-4567", "+85291234567", True),
+    ("00852 9123 4567", "+85291234567", True),
+    ("001 852 9123 4567", "+85291234567", True),
+    ("  9123 4567\t", "+85291234567", True),
+    ("９１２３ ４５６７", "+85291234567", True),
+    ("＋８５２ ９１２３ ４５６７", "+85291234567", True),
+    ("9123\u200b4567", "+85291234567", True),
+    ("2345 6789", "+85223456789", True),
+    ("+852 1234 5678", "+85212345678", False),
+    ("12345678", "+85212345678", False),
+    ("+44 20 7946 0958", "+442079460958", True),
+    ("0044 20 7946 0958", "+442079460958", True),
+    ("+86 138 1234 5678", "+8613812345678", True),
+    ("0086 138 1234 5678", "+8613812345678", True),
+    ("18222", "18222", True),
+    ("999", "999", True),
+    ("1823", "1823", True),
+]
+
+
+@pytest.mark.parametrize(("raw", "canonical", "valid"), VALID, ids=[v[0] for v in VALID])
+def test_canonical_form(raw: str, canonical: str, valid: bool) -> None:
+    ident = normalize(Kind.PHONE, raw)
+    assert ident.kind is Kind.PHONE
+    assert ident.value == canonical
+    assert ident.valid is valid
+    assert normalize_phone_slow(raw) == ident
+
+
+INVALID = [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("abc", "characters"),
+    ("9123 4567 ext 5", "characters"),
+    ("91+234567", "'+' may only lead"),
+    ("+852 123", "too short"),
+    ("+852 1234 5678 9012 3456", "too long"),
+    ("+999 1234 5678", "country"),
+    ("12", "too short"),
+    ("---", "no digits"),
+    ("1" * 80, "longer than"),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), INVALID, ids=[f"{v[1]}:{v[0]!r}" for v in INVALID])
+def test_impossible_numbers_are_rejected_with_a_reason(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        normalize("phone", raw)
+    assert info.value.kind == "phone"
+    assert reason in info.value.reason
+    assert str(info.value).startswith("invalid phone: ")
+    assert raw.strip() == "" or raw not in str(info.value)  # never the raw value in clear
+
+
+def test_e164_output_reparses_to_the_same_number() -> None:
+    ident = normalize_phone("9123 4567")
+    parsed = phonenumbers.parse(ident.value, None)
+    assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == ident.value
+
+
+def test_short_codes_stay_digits_and_fps_lengths_do_not() -> None:
+    # A 7-digit value is never taken as a short code, so it cannot look like an FPS ID.
+    assert normalize_phone("1234567").value == "+8521234567"
+    assert normalize_phone("18222").value == "18222"
+
+
+@pytest.mark.parametrize("raw", ["+85291234567", "91234567", "+852 1234 5678", "18222"])
+def test_idempotent(raw: str) -> None:
+    once = normalize_phone(raw)
+    assert normalize_phone(once.value) == once
