@@ -191,7 +191,8 @@ _PLATFORMS = (
     "tiktok",
     "carousell",
 )
-_SYLLABLES = ("ka", "wing", "hk", "lok", "man", "chi", "yan", "fat", "ming", "ho", "vip", "88")
+_LETTER_SYLLABLES = ("ka", "wing", "hk", "lok", "man", "chi", "yan", "fat", "ming", "ho", "vip")
+_SYLLABLES = (*_LETTER_SYLLABLES, "88")
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 #: Fixed entries the demo tour relies on; they lead every generated sample.
@@ -319,7 +320,15 @@ def _wallet(rng: random.Random) -> str:
 def _handle(platform: str, rng: random.Random, phone: str) -> str:
     if platform == "whatsapp":
         return f"whatsapp:+852{phone}"
-    name = _word(rng, rng.randrange(2, 4)) + rng.choice(("", "_hk", "_vip", str(rng.randrange(99))))
+    # Within every platform's handle rules (docs/identifiers.md): starts with a letter, 6-15
+    # characters of a-z 0-9 and one separator ("." on Facebook, which ignores dots; "_" else).
+    name = rng.choice(_LETTER_SYLLABLES) + _word(rng, rng.randrange(1, 3))
+    suffix = rng.choice(("", "hk", "vip", str(rng.randrange(10, 99))))
+    if suffix:
+        name += ("." if platform == "facebook" else "_") + suffix
+    name = name[:15].rstrip("._")
+    while len(name) < 6:
+        name += "hk"
     if platform in ("telegram", "instagram", "x", "tiktok"):
         return f"{platform}:@{name}"
     return f"{platform}:{name}"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import secrets
 import shutil
@@ -195,11 +196,14 @@ def _bulk_step(base: Path, target: str) -> None:
     ]
     src.write_text("".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
     _say(f"6. An analyst's list: scameter bulk {src.name} --column payee --remote {target}")
-    status = main(["bulk", str(src), "-o", str(out), "--column", "payee", "--remote", target])
+    summary = io.StringIO()
+    with contextlib.redirect_stderr(summary):  # keep the tour in one stream, in order
+        status = main(["bulk", str(src), "-o", str(out), "--column", "payee", "--remote", target])
     with out.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             level, error = row["scameter_level"], row["scameter_error"]
             _say(f"     {row['case']:<4} {row['payee']:<22} {level:<11} {error}".rstrip())
+    _say(f"   {summary.getvalue().strip()}")
     _say(f"   (exit status {status}: 1 = alerts found, 4 = invalid rows, bits add up)")
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import CommandError
 from scameter.cli.progress import Progress
 from scameter.settings import Settings
@@ -47,7 +48,7 @@ def _summary(result: Any, dry_run: bool) -> str:
     if not dry_run and not getattr(result, "published", True):
         verb = "built but NOT published"
     lines = [
-        f"snapshot {result.snapshot_id} {verb}",
+        f"snapshot {result.snapshot_id or '-'} {verb}",
         f"records read {result.records_read:,}, rejected {result.rejected:,}"
         + (f" (see {result.rejects_path})" if result.rejected and result.rejects_path else ""),
     ]
@@ -69,13 +70,13 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"input {path} does not exist")
     policy = load_policy(Path(args.policy)) if args.policy else None
     progress = Progress(
-        sys.stderr,
-        enabled=settings.show_progress(sys.stderr.isatty()),
-        unit="records",
+        sys.stderr, enabled=settings.show_progress(sys.stderr.isatty()), unit="bytes"
     )
 
-    def on_progress(done: int, *_: object) -> None:
-        progress.update(done - progress.items)
+    def on_progress(done: int, total: int | None) -> None:
+        # The pipeline reports input bytes read (and the total when every input is a file).
+        progress.set_total(total)
+        progress.update(done - progress.items, done)
 
     settings.snapshots.mkdir(parents=True, exist_ok=True)
     try:
@@ -90,12 +91,22 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             source=args.source,
             category=args.category,
             column=args.column,
+            kind=args.kind,
+            workers=settings.workers or None,
             progress=on_progress if progress.enabled else None,
         )
     finally:
         progress.close()
     sys.stdout.write(_summary(result, args.dry_run))
     return 0
+
+
+def _formats() -> list[str]:
+    try:
+        from scameter.ingest import FORMATS
+    except ImportError:  # pragma: no cover - the ingest layer failed to import
+        return []
+    return list(FORMATS)
 
 
 def add_parser(
@@ -123,7 +134,9 @@ def add_parser(
         metavar="R",
         help="fail without publishing when more rows are rejected (default 0.05)",
     )
-    p.add_argument("--format", metavar="F", help="input format (default: detected per file)")
+    p.add_argument("--format", choices=_formats(), help="input format (default: detected per file)")
+    p.add_argument("--kind", choices=KIND_CHOICES, help="kind for list rows that do not say")
+    p.add_argument("--workers", type=int, metavar="N", help="normalising processes")
     p.add_argument("--source", help="source for rows that do not say (e.g. feed, telecom)")
     p.add_argument("--category", help="category for rows that do not say")
     p.add_argument("--column", metavar="NAME", help="CSV column holding the identifier")

@@ -60,7 +60,10 @@ def details(v: Verdict) -> str:
     if v.report_count:
         reports = "report" if v.report_count == 1 else "reports"
         who = "reporter" if v.reporters == 1 else "reporters"
-        parts.append(f"{v.report_count} {reports} from {v.reporters} {who}.")
+        # ``reporters`` counts distinct verified public reporters; police or partner reports
+        # have none, and "from 0 reporters" would read as a contradiction.
+        by = f" from {v.reporters} {who}" if v.reporters else ""
+        parts.append(f"{v.report_count} {reports}{by}.")
     if v.categories:
         parts.append(f"Categories: {', '.join(v.categories)}.")
     if v.similar_to is not None and v.similar_to.canonical not in " ".join(parts):

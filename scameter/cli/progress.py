@@ -61,6 +61,10 @@ class Progress:
         self.items = 0
         self.bytes_done = 0
 
+    def set_total(self, total_bytes: int | None) -> None:
+        """Set (or learn late) the input size the ETA is computed from."""
+        self._total = total_bytes if total_bytes else None
+
     def update(self, items: int, bytes_done: int | None = None) -> None:
         """Add ``items`` done; ``bytes_done`` is the absolute input position, when known."""
         self.items += items
