@@ -68,6 +68,7 @@ def serve_fake(
     *,
     authorizer: Authorizer | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    normalizer: Callable[[str | None, str], tuple[str, str]] = fake_normalize,
     **config: Any,
 ) -> Iterator[Harness]:
     bucket_clock = FakeClock()
@@ -87,7 +88,7 @@ def serve_fake(
         authorizer=authorizer if authorizer is not None else keystore(bucket_clock),
         intake=intake,
         reporter_hasher=lambda r: hash_reporter(r, HASH_KEY),
-        normalizer=fake_normalize,
+        normalizer=normalizer,
         clock=clock,
     )
     try:
