@@ -73,7 +73,7 @@ def _ingest(inputs: list[Path], snapshots: Path) -> Any:
 
 
 @contextlib.contextmanager
-def _server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> Iterator[str]:
+def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> Iterator[str]:
     port = _free_port()
     target = f"127.0.0.1:{port}"
     cmd = [
@@ -145,7 +145,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     _say(f"1. Ingest: {first.records_read:,} sample reports and allowlist entries")
     _say(f"   -> snapshot {first.snapshot_id} ({first.manifest.total:,} identifiers) is CURRENT")
 
-    with _server(snapshots, intake, secret_file, base / "demo-server.log") as target:
+    with demo_server(snapshots, intake, secret_file, base / "demo-server.log") as target:
         client = Client(target)
         try:
             client.wait_ready(timeout=_SERVER_START_TIMEOUT)
@@ -248,4 +248,4 @@ def add_parser(
     p.set_defaults(func=run_demo)
 
 
-__all__ = ["NEW_SCAM_NUMBER", "add_parser", "run_demo"]
+__all__ = ["NEW_SCAM_NUMBER", "add_parser", "demo_server", "run_demo"]

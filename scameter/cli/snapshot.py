@@ -89,27 +89,24 @@ def run_diff(args: argparse.Namespace, settings: Settings) -> int:
             new.close()
     finally:
         old.close()
-    data = diff.to_dict() if hasattr(diff, "to_dict") else _jsonable(diff)
     if args.json:
-        sys.stdout.write(json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(json.dumps(_jsonable(diff), indent=2, sort_keys=True) + "\n")
         return 0
-    lines = [f"diff {args.a} -> {args.b}"]
-    for name, value in data.items():
-        if isinstance(value, list):
-            lines.append(f"{name:<10} {len(value):,}")
-            lines += [f"  {_item(v)}" for v in value[: args.limit]]
-            if len(value) > args.limit:
-                lines.append(f"  ... {len(value) - args.limit:,} more (--limit, or --json)")
-        elif not isinstance(value, dict):
-            lines.append(f"{name:<10} {value}")
+    counts = diff.counts()
+    lines = [
+        f"{diff.old_id} -> {diff.new_id}: {counts['added']:,} added, "
+        f"{counts['removed']:,} removed, {counts['changed']:,} changed"
+    ]
+    for mark, entries in (("+", diff.added), ("-", diff.removed), ("~", diff.changed)):
+        for e in entries[: args.limit]:
+            old = "" if e.old_level is None else e.old_level.value
+            new = "" if e.new_level is None else e.new_level.value
+            change = f"{old} -> {new}" if old and new else old or new
+            lines.append(f"{mark} {e.kind:<16} {e.canonical}  {change}")
+        if len(entries) > args.limit:
+            lines.append(f"{mark} ... {len(entries) - args.limit:,} more (--limit N, or --json)")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
-
-
-def _item(v: Any) -> str:
-    if isinstance(v, dict):
-        return " ".join(f"{k}={x}" for k, x in v.items() if x is not None)
-    return str(v)
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:

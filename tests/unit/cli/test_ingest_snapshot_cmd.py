@@ -1,0 +1,154 @@
+"""``scameter ingest`` and ``scameter snapshot info|diff|export|verify`` in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scameter.cli import main
+
+REPORTS: list[dict[str, object]] = [
+    {
+        "type": "report",
+        "id": "p1",
+        "source": "police",
+        "status": "confirmed",
+        "reported_at": "2026-10-01T00:00:00Z",
+        "reporter": "hkpf:adcc",
+        "category": "investment",
+        "identifiers": [{"kind": "phone", "value": "6391 2745"}, {"value": "1684203"}],
+    },
+    {"type": "allow", "kind": "phone", "value": "18222", "owner": "HKPF Anti-Scam Helpline"},
+]
+MORE: dict[str, object] = {
+    "type": "report",
+    "id": "t1",
+    "source": "telecom",
+    "status": "confirmed",
+    "reported_at": "2026-10-02T00:00:00Z",
+    "reporter": "telecom:csl",
+    "category": "phishing_sms",
+    "identifiers": [{"kind": "url", "value": "https://hkpost-redelivery.top/track"}],
+}
+
+
+def _write(path: Path, rows: list[dict[str, object]], extra: str = "") -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + extra, encoding="utf-8")
+    return path
+
+
+def _ingest(snaps: Path, *inputs: Path, extra: tuple[str, ...] = ()) -> int:
+    return main(
+        ["ingest", "--snapshots", str(snaps), "--as-of", "2026-11-01", *extra, *map(str, inputs)]
+    )
+
+
+def _published(out: str) -> str:
+    first = out.splitlines()[0]
+    assert first.endswith(" published"), out
+    return first.split()[1]
+
+
+def test_ingest_then_check_info_export_verify_diff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snaps = tmp_path / "snaps"
+    one = _write(tmp_path / "one.jsonl", REPORTS)
+    assert _ingest(snaps, one) == 0
+    out = capsys.readouterr()
+    first = _published(out.out)
+    assert "records read 2, rejected 0" in out.out
+    assert "\r" not in out.err  # no progress bar off a terminal
+
+    assert main(["check", "--snapshots", str(snaps), "6391 2745"]) == 1
+    assert "HIGH RISK" in capsys.readouterr().out
+
+    assert main(["snapshot", "info", "--snapshots", str(snaps)]) == 0
+    info = capsys.readouterr().out
+    assert f"snapshot   {first}" in info
+    assert "total      3 identifiers" in info
+    assert main(["snapshot", "info", "--json", "--snapshots", str(snaps), first]) == 0
+    assert json.loads(capsys.readouterr().out)["snapshot"] == first
+
+    main(
+        ["snapshot", "export", "--level", "high_risk", "--kind", "phone", "--snapshots", str(snaps)]
+    )
+    assert capsys.readouterr().out.splitlines() == ["+85263912745"]
+    main(["snapshot", "export", "--json", "--snapshots", str(snaps)])
+    exported = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {(r["kind"], r["level"]) for r in exported} == {
+        ("phone", "high_risk"),
+        ("fps_id", "high_risk"),
+        ("phone", "verified"),
+    }
+
+    assert main(["snapshot", "verify", "--snapshots", str(snaps)]) == 0
+    assert f"ok: snapshot {first} is intact" in capsys.readouterr().out
+
+    two = _write(tmp_path / "two.jsonl", [*REPORTS, MORE])
+    assert _ingest(snaps, two) == 0
+    second = _published(capsys.readouterr().out)
+    assert main(["snapshot", "diff", "--snapshots", str(snaps), first, second]) == 0
+    diff = capsys.readouterr().out.splitlines()
+    assert diff[0] == f"{first} -> {second}: 1 added, 0 removed, 0 changed"
+    assert diff[1].split() == ["+", "url", "https://hkpost-redelivery.top/track", "high_risk"]
+
+
+def test_dry_run_publishes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snaps = tmp_path / "snaps"
+    assert _ingest(snaps, _write(tmp_path / "r.jsonl", REPORTS), extra=("--dry-run",)) == 0
+    assert "dry run, nothing published" in capsys.readouterr().out
+    assert not (snaps / "CURRENT").exists()
+
+
+def test_reject_ratio_fails_without_publishing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snaps = tmp_path / "snaps"
+    bad = _write(tmp_path / "r.jsonl", REPORTS, extra="{not json\n{not json either\n")
+    status = _ingest(snaps, bad, extra=("--max-reject-ratio", "0.1"))
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1
+    assert not (snaps / "CURRENT").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ingest", "--snapshots", "s", "missing.jsonl"], "does not exist"),
+        (["ingest", "--as-of", "yesterday", "--snapshots", "s", "x"], "ISO 8601"),
+        (["ingest", "--max-reject-ratio", "2", "--snapshots", "s", "x"], "between 0 and 1"),
+        (["snapshot", "info", "--snapshots", "nowhere"], "scameter demo"),
+        (["snapshot", "verify", "--snapshots", "nowhere", "abc"], "no snapshot 'abc'"),
+    ],
+    ids=["missing-input", "bad-as-of", "bad-ratio", "no-snapshot", "unknown-id"],
+)
+def test_errors_are_one_line(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_verify_detects_damage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snaps = tmp_path / "snaps"
+    _ingest(snaps, _write(tmp_path / "r.jsonl", REPORTS))
+    sid = _published(capsys.readouterr().out)
+    manifest = snaps / sid / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["total"] = 999
+    manifest.write_text(json.dumps(data))
+    assert main(["snapshot", "verify", "--snapshots", str(snaps), sid]) == 2
+    err = capsys.readouterr().err
+    assert str(snaps / sid) in err
+    assert len(err.strip().splitlines()) == 1
