@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,57 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
     return manifest
 
 
+class _EnvRegistry:
+    """One LMDB environment per snapshot directory per process, reference counted.
+
+    LMDB forbids opening one environment twice in a process (py-lmdb refuses it), yet a
+    server may reopen a snapshot it still holds: CURRENT can flip back to a snapshot whose
+    old :class:`Snapshot` is still serving in-flight lookups. Snapshots share the
+    environment and it closes when the last one does.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_path: dict[str, tuple[Any, int]] = {}
+        self._path_of: dict[int, str] = {}
+
+    def acquire(self, path: Path, data: Path) -> Any:
+        real = os.path.realpath(path)
+        with self._lock:
+            entry = self._by_path.get(real)
+            if entry is not None:
+                self._by_path[real] = (entry[0], entry[1] + 1)
+                return entry[0]
+            try:
+                env = lmdb.open(
+                    real,
+                    subdir=True,
+                    readonly=True,
+                    lock=False,
+                    max_dbs=fmt.MAX_DBS,
+                    readahead=False,  # random point lookups: read-ahead evicts useful pages
+                )
+            except lmdb.Error as e:
+                raise SnapshotCorrupt(data, f"not a readable LMDB file ({e}); {_ACTION}") from e
+            self._by_path[real] = (env, 1)
+            self._path_of[id(env)] = real
+            return env
+
+    def release(self, env: Any) -> None:
+        with self._lock:
+            real = self._path_of[id(env)]
+            env_, refs = self._by_path[real]
+            if refs > 1:
+                self._by_path[real] = (env_, refs - 1)
+                return
+            del self._by_path[real]
+            del self._path_of[id(env)]
+        env.close()
+
+
+_ENVS = _EnvRegistry()
+
+
 class Snapshot(LookupMixin):
     """One open, immutable snapshot. Thread-safe; close it (or use ``with``) when done."""
 
@@ -87,7 +139,6 @@ class Snapshot(LookupMixin):
             self._db = {n: env.open_db(n, create=False) for n in fmt.ALL_DBS}
             meta = self._load_meta()
         except (lmdb.Error, ValueError, KeyError, TypeError) as e:
-            env.close()
             raise SnapshotCorrupt(path / fmt.DATA_FILE, f"unreadable index ({e}); {_ACTION}") from e
         self._records = self._db[fmt.DB_RECORDS]
         self._allow = self._db[fmt.DB_ALLOW]
@@ -135,18 +186,12 @@ class Snapshot(LookupMixin):
                 f"data file is {size} bytes but the manifest says {expected} "
                 f"(truncated or replaced); {_ACTION}",
             )
+        env = _ENVS.acquire(path, data)
         try:
-            env = lmdb.open(
-                str(path),
-                subdir=True,
-                readonly=True,
-                lock=False,
-                max_dbs=fmt.MAX_DBS,
-                readahead=False,  # random point lookups: read-ahead only evicts useful pages
-            )
-        except lmdb.Error as e:
-            raise SnapshotCorrupt(data, f"not a readable LMDB file ({e}); {_ACTION}") from e
-        return cls(path, manifest, env)
+            return cls(path, manifest, env)
+        except BaseException:
+            _ENVS.release(env)
+            raise
 
     @classmethod
     def open_current(cls, root: Path) -> Snapshot:
@@ -183,7 +228,7 @@ class Snapshot(LookupMixin):
     def close(self) -> None:
         env, self._env = self._env, None
         if env is not None:
-            env.close()
+            _ENVS.release(env)
 
     @property
     def closed(self) -> bool:

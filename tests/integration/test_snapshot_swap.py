@@ -1,0 +1,157 @@
+"""Hot swap under load: lookups on threads while CURRENT flips many times.
+
+Each snapshot carries its own generation marker (a category and a report count), so a test
+can tell that every answer came wholly from one snapshot: the verdict's snapshot id, its
+category and its count must all name the same generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from scameter.identifiers import Identifier, Kind
+from scameter.index import Record, Snapshot, SnapshotManager, publish
+from scameter.verdict import Level
+from tests.unit.index.helpers import build
+
+PHONES = [f"+8529123{i:04d}" for i in range(50)]
+GENERATIONS = 4
+FLIPS = 60
+READERS = 4
+
+
+def _generation(root: Path, gen: int) -> str:
+    records = [
+        Record(
+            Identifier(Kind.PHONE, p),
+            Level.SUSPICIOUS,
+            categories=(f"gen{gen}",),
+            report_count=gen + 1,
+        )
+        for p in PHONES
+    ]
+    return build(root, records, publish_it=False)
+
+
+def _closed(snap: Snapshot) -> bool:
+    return snap.closed
+
+
+@pytest.fixture(scope="module")
+def generations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    root = tmp_path_factory.mktemp("swap")
+    ids = {_generation(root, g): g for g in range(GENERATIONS)}
+    assert len(ids) == GENERATIONS
+    return root, ids
+
+
+def test_lookups_never_fail_and_never_mix_snapshots(
+    generations: tuple[Path, dict[str, int]],
+) -> None:
+    root, ids = generations
+    order = list(ids)
+    publish(root, order[0])
+    manager = SnapshotManager(root)
+    manager.refresh()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    seen: set[str] = set()
+    counts = [0] * READERS
+
+    def reader(n: int) -> None:
+        try:
+            i = 0
+            while not stop.is_set():
+                with manager.acquire() as snap:
+                    if i % 3 == 0:
+                        batch = snap.check_many(PHONES[:10], Kind.PHONE)
+                    else:
+                        batch = [snap.check(PHONES[i % len(PHONES)], Kind.PHONE)]
+                for v in batch:
+                    gen = ids[v.snapshot or ""]
+                    assert v.categories == (f"gen{gen}",)
+                    assert v.report_count == gen + 1
+                    assert v.snapshot == batch[0].snapshot
+                    seen.add(v.snapshot or "")
+                counts[n] += 1
+                i += 1
+        except BaseException as e:  # reported to the main thread
+            errors.append(e)
+            stop.set()
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(READERS)]
+    for t in threads:
+        t.start()
+    try:
+        for flip in range(1, FLIPS + 1):
+            publish(root, order[flip % GENERATIONS])
+            assert manager.refresh(), manager.last_error
+            if errors:
+                break
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        manager.stop()
+    assert not errors, errors[0]
+    assert manager.swaps == FLIPS + 1
+    assert all(counts), counts
+    assert seen <= set(ids)
+
+
+def test_old_snapshot_closes_only_after_in_flight_lookups(
+    generations: tuple[Path, dict[str, int]],
+) -> None:
+    root, ids = generations
+    order = list(ids)
+    publish(root, order[0])
+    swapped: list[tuple[Snapshot | None, Snapshot]] = []
+    with SnapshotManager(root) as manager:
+        manager.on_swap.append(lambda old, new: swapped.append((old, new)))
+        with manager.acquire() as held:
+            publish(root, order[1])
+            assert manager.refresh()
+            assert manager.snapshot.id == order[1]
+            assert not _closed(held)  # still in use: must stay open
+            assert held.check(PHONES[0], Kind.PHONE).snapshot == order[0]
+        assert _closed(held)
+        assert not manager.refresh()  # CURRENT unchanged
+        assert [(o.id if o else None, n.id) for o, n in swapped] == [
+            (None, order[0]),
+            (order[0], order[1]),
+        ]
+
+
+def test_watcher_thread_follows_current(generations: tuple[Path, dict[str, int]]) -> None:
+    root, ids = generations
+    order = list(ids)
+    publish(root, order[2])
+    swapped = threading.Event()
+    manager = SnapshotManager(root, poll_interval=0.01)
+    manager.refresh()
+    manager.on_swap.append(lambda old, new: swapped.set())
+    manager.start()
+    try:
+        publish(root, order[3])
+        assert swapped.wait(timeout=30)
+        with manager.acquire() as snap:
+            assert snap.id == order[3]
+    finally:
+        manager.stop()
+
+
+def test_bad_new_snapshot_keeps_the_old_one(generations: tuple[Path, dict[str, int]]) -> None:
+    root, ids = generations
+    order = list(ids)
+    publish(root, order[0])
+    with SnapshotManager(root) as manager:
+        manager.refresh()
+        (root / "CURRENT").write_text("does-not-exist\n")
+        assert not manager.refresh()
+        assert manager.last_error is not None
+        with manager.acquire() as snap:
+            assert snap.id == order[0]
+    publish(root, order[0])
