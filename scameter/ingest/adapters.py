@@ -92,6 +92,12 @@ class _HashingReader(io.RawIOBase):
         return n
 
     def close(self) -> None:
+        # Deliberately a no-op: a text or CSV wrapper closes its buffer chain when it is
+        # garbage-collected, but the digest still needs the rest of the file. ``release``
+        # closes the file for real.
+        pass
+
+    def release(self) -> None:
         self._raw.close()
         super().close()
 
@@ -125,7 +131,7 @@ class InputFile:
 
     def close(self) -> None:
         self.stream.close()
-        self._hashing.close()
+        self._hashing.release()
 
 
 def _is_gzip(path: Path) -> bool:
