@@ -17,7 +17,11 @@ row, beside our ``check_many`` on the same raw rows.
 What the figures mean (see ``docs/benchmarks.md``): the baselines get *precomputed* keys, so
 they measure only the store; ours starts from the canonical string and includes hashing the
 key, decoding the record and building a :class:`~scameter.verdict.Verdict`. The ratios are
-therefore conservative for us. Rates are single-threaded, per core. The Redis per-core rate
+therefore conservative for us. Rates are single-threaded, per core.
+
+The in-process loops (dict, LMDB, SQLite, ours) are measured *interleaved*: each round runs
+every loop once, so that a burst of load from other processes on a shared machine hits all of
+them alike, and each ratio is the median of the per-round ratios. The Redis per-core rate
 divides the operations by the CPU seconds of client *and* server, because a Redis lookup
 spends two processes' time. Latencies are per call, measured with ``perf_counter_ns`` around
 each call (which adds ~0.05 us).
@@ -28,7 +32,9 @@ Invariants: missing optional parts (``redis-server``, the index before it lands)
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -39,7 +45,7 @@ from typing import Any
 import phonenumbers
 
 from benchmarks import datagen, stores
-from benchmarks.core import BenchContext, Figure, percentile, rate_figure, skipped, time_runs
+from benchmarks.core import BenchContext, Figure, percentile, skipped, time_runs
 from scameter.identifiers.model import Identifier, Kind, identifier_key
 from scameter.index.record import Record
 from scameter.verdict import Level, ReasonCode
@@ -50,6 +56,7 @@ REDIS_ONE_BY_ONE_PROBES = 20_000  # ~1 s per run at redis-py's ~20k round trips/
 BULK_ROWS = 20_000
 QUICK_PROBES = 2_000
 
+AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)  # fixed, so snapshots are reproducible
 TARGET_FLOOR = "<= 3 (issue 7)"
 TARGET_REDIS = ">= 5 (issue 7)"
 TARGET_BYTES = "< 1 (issue 7)"
@@ -66,8 +73,9 @@ class Data:
     pairs: list[tuple[bytes, bytes]]
     hit_keys: list[bytes]
     miss_keys: list[bytes]
-    # headline numbers by name, for the ratios at the end
+    # medians by name (rates, bytes per identifier) and per-round rates, for the ratios
     got: dict[str, float] = field(default_factory=dict)
+    rounds: dict[str, list[float]] = field(default_factory=dict)
 
 
 def make_data(ctx: BenchContext, size: int) -> Data:
@@ -85,23 +93,50 @@ def make_data(ctx: BenchContext, size: int) -> Data:
     )
 
 
-def _rate(
-    ctx: BenchContext,
-    data: Data,
-    what: str,
-    fn: Callable[[], object],
-    n: int,
-    *,
-    note: str = "",
-    unit: str = "lookups/s",
-) -> Figure:
-    fig = rate_figure(f"{NAME}.{what}", fn, n, ctx, size=data.size, note=note, unit=unit)
-    data.got[what] = fig.value
-    return fig
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """One timed loop: ``fn`` processes ``items`` items per call."""
+
+    fn: Callable[[], object]
+    items: int
+    note: str = ""
+    unit: str = "lookups/s"
+
+
+def interleaved(ctx: BenchContext, data: Data, loops: dict[str, Loop]) -> list[Figure]:
+    """Rates of several loops measured round-robin: warm-up each, then ``ctx.repeats`` rounds
+    in which every loop runs once. Medians go to ``data.got``, rounds to ``data.rounds``."""
+    for loop in loops.values():
+        for _ in range(ctx.warmup):
+            loop.fn()
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    clock = time.perf_counter
+    for _ in range(ctx.repeats):
+        for name, loop in loops.items():
+            t0 = clock()
+            loop.fn()
+            rates[name].append(loop.items / (clock() - t0))
+    figs = []
+    for name, loop in loops.items():
+        median = statistics.median(rates[name])
+        data.got[name] = median
+        data.rounds[name] = rates[name]
+        figs.append(
+            Figure(
+                f"{NAME}.{name}",
+                "rate",
+                median,
+                loop.unit,
+                size=data.size,
+                samples=tuple(rates[name]),
+                note=loop.note,
+            )
+        )
+    return figs
 
 
 def _latency(
-    ctx: BenchContext, data: Data, what: str, call: Callable[[Any], object], items: Sequence[Any]
+    data: Data, what: str, call: Callable[[Any], object], items: Sequence[Any]
 ) -> list[Figure]:
     """p50 / p99 / p99.9 of single calls (one pass after a warm-up pass)."""
     ns = time.perf_counter_ns
@@ -114,10 +149,10 @@ def _latency(
         call(x)
         append((ns() - t0) / 1000.0)
     lat.sort()
-    out = []
-    for q, metric in ((50, "p50_us"), (99, "p99_us"), (99.9, "p999_us")):
-        out.append(Figure(f"{NAME}.{what}", metric, percentile(lat, q), "us", size=data.size))
-    return out
+    return [
+        Figure(f"{NAME}.{what}", metric, percentile(lat, q), "us", size=data.size)
+        for q, metric in ((50, "p50_us"), (99, "p99_us"), (99.9, "p999_us"))
+    ]
 
 
 def _bytes(data: Data, what: str, total: int, note: str) -> Figure:
@@ -134,60 +169,96 @@ def _bytes(data: Data, what: str, total: int, note: str) -> Figure:
     )
 
 
-# -- (1) the floor ----------------------------------------------------------------------------
+# -- (1) floor, (3) SQLite, (4) ours: in process, interleaved -------------------------------
 
 
-def bench_floor(ctx: BenchContext, data: Data, workdir: Path) -> list[Figure]:
+def bench_in_process(ctx: BenchContext, data: Data, workdir: Path) -> list[Figure]:
+    """Build every in-process store, then time their lookups round-robin."""
     figs: list[Figure] = []
-    table = dict(data.pairs)
-    dget = table.get
     hk, mk = data.hit_keys, data.miss_keys
 
-    def dict_hits() -> None:
-        for k in hk:
-            dget(k)
+    lmdb_path, sqlite_path = workdir / "floor.lmdb", workdir / "ids.sqlite"
+    figs.append(
+        _bytes(
+            data, "lmdb.bytes", stores.build_lmdb(lmdb_path, data.pairs), "used pages x page size"
+        )
+    )
+    figs.append(
+        _bytes(
+            data,
+            "sqlite.bytes",
+            stores.build_sqlite(sqlite_path, data.pairs),
+            "WITHOUT ROWID, BLOB primary key; file size",
+        )
+    )
+    snap, ours_figs = open_ours(data, workdir)
+    figs += ours_figs
 
-    figs.append(_rate(ctx, data, "dict.get.hit", dict_hits, len(hk)))
-    del table
-
-    used = stores.build_lmdb(workdir / "floor.lmdb", data.pairs)
-    figs.append(_bytes(data, "lmdb.bytes", used, "used pages x page size"))
-    env = stores.open_lmdb(workdir / "floor.lmdb")
+    table = dict(data.pairs)
+    env = stores.open_lmdb(lmdb_path)
+    con = stores.open_sqlite(sqlite_path)
+    txn = env.begin()
     try:
-        with env.begin() as txn:
-            get = txn.get
+        dget, get, execute = table.get, txn.get, con.execute
+        sql = "SELECT v FROM ids WHERE k = ?"
+        key, phone = identifier_key, Kind.PHONE
 
-            def lmdb_hits() -> None:
-                for k in hk:
-                    get(k)
+        def loop(fn: Callable[[Any], object], items: Sequence[Any]) -> Callable[[], None]:
+            def run_all() -> None:
+                for x in items:
+                    fn(x)
 
-            def lmdb_misses() -> None:
-                for k in mk:
-                    get(k)
+            return run_all
 
-            def lmdb_key_and_get() -> None:
-                key = identifier_key
-                phone = Kind.PHONE
-                for v in data.hits:
-                    get(key(phone, v))
+        def sqlite_one(k: bytes) -> object:
+            return execute(sql, (k,)).fetchone()
 
-            figs.append(
-                _rate(ctx, data, "lmdb.get.hit", lmdb_hits, len(hk), note="precomputed keys")
+        loops = {
+            "dict.get.hit": Loop(loop(dget, hk), len(hk), "precomputed keys"),
+            "lmdb.get.hit": Loop(loop(get, hk), len(hk), "precomputed keys; the floor"),
+            "lmdb.get.miss": Loop(loop(get, mk), len(mk)),
+            "lmdb.key+get.hit": Loop(
+                loop(lambda v: get(key(phone, v)), data.hits),
+                len(hk),
+                "xxh3 key of the canonical string + get",
+            ),
+            "sqlite.select.hit": Loop(loop(sqlite_one, hk), len(hk)),
+            "sqlite.select.miss": Loop(loop(sqlite_one, mk), len(mk)),
+        }
+        latency: list[tuple[str, Callable[[Any], object], Sequence[Any]]] = [
+            ("lmdb.get.hit", get, hk),
+            ("sqlite.select.hit", sqlite_one, hk),
+        ]
+        if snap is not None:
+            idents = [Identifier(phone, v) for v in data.hits]
+            miss_idents = [Identifier(phone, v) for v in data.misses]
+            check_identifier, check = snap.check_identifier, snap.check
+
+            def check_phone(v: str) -> object:
+                return check(v, phone)
+
+            note = "Identifier -> Verdict: key, get, collision check, decode, verdict"
+            loops["ours.check_identifier.hit"] = Loop(loop(check_identifier, idents), len(hk), note)
+            loops["ours.check_identifier.miss"] = Loop(loop(check_identifier, miss_idents), len(mk))
+            loops["ours.check.hit"] = Loop(
+                loop(check_phone, data.hits),
+                len(hk),
+                "check(canonical, kind=phone): normalise + lookup + verdict",
             )
-            figs.append(_rate(ctx, data, "lmdb.get.miss", lmdb_misses, len(mk)))
-            figs.append(
-                _rate(
-                    ctx,
-                    data,
-                    "lmdb.key+get.hit",
-                    lmdb_key_and_get,
-                    len(hk),
-                    note="xxh3 key of the canonical string + get",
-                )
-            )
-            figs += _latency(ctx, data, "lmdb.get.hit", get, hk)
+            latency += [
+                ("ours.check_identifier.hit", check_identifier, idents),
+                ("ours.check.hit", check_phone, data.hits),
+            ]
+        figs += interleaved(ctx, data, loops)
+        for what, call, items in latency:
+            figs += _latency(data, what, call, items)
+        figs += bench_bulk(ctx, data, snap)
     finally:
+        txn.abort()
         env.close()
+        con.close()
+        if snap is not None:
+            snap.close()
     return figs
 
 
@@ -206,8 +277,7 @@ def _bench_redis(ctx: BenchContext, data: Data, h: stores.RedisHandle) -> list[F
     figs: list[Figure] = []
     r = h.client
     mem = stores.load_redis(r, data.pairs)
-    note = f"redis-server {h.version}, INFO used_memory growth"
-    figs.append(_bytes(data, "redis.memory", mem, note))
+    figs.append(_bytes(data, "redis.memory", mem, f"redis-server {h.version}, used_memory growth"))
 
     n1 = min(len(data.hit_keys), QUICK_PROBES if ctx.quick else REDIS_ONE_BY_ONE_PROBES)
     one_keys = data.hit_keys[:n1]
@@ -249,7 +319,7 @@ def _bench_redis(ctx: BenchContext, data: Data, h: stores.RedisHandle) -> list[F
             params={"cpu_seconds": cpu},
         )
     )
-    figs += _latency(ctx, data, "redis.get.hit", rget, one_keys)
+    figs += _latency(data, "redis.get.hit", rget, one_keys)
 
     batch = stores.REDIS_BATCH
     keys = data.hit_keys
@@ -261,46 +331,18 @@ def _bench_redis(ctx: BenchContext, data: Data, h: stores.RedisHandle) -> list[F
                 pipe.get(k)
             pipe.execute()
 
-    figs.append(
-        _rate(ctx, data, "redis.pipeline.hit", pipelined, len(keys), note=f"batches of {batch}")
-    )
-
     def mget() -> None:
         for i in range(0, len(keys), batch):
             r.mget(keys[i : i + batch])
 
-    figs.append(_rate(ctx, data, "redis.mget.hit", mget, len(keys), note=f"MGET of {batch} keys"))
-    return figs
-
-
-# -- (3) SQLite -------------------------------------------------------------------------------
-
-
-def bench_sqlite(ctx: BenchContext, data: Data, workdir: Path) -> list[Figure]:
-    path = workdir / "ids.sqlite"
-    size = stores.build_sqlite(path, data.pairs)
-    figs = [_bytes(data, "sqlite.bytes", size, "WITHOUT ROWID, BLOB primary key; file size")]
-    con = stores.open_sqlite(path)
-    try:
-        execute = con.execute
-        sql = "SELECT v FROM ids WHERE k = ?"
-
-        def one(k: bytes) -> object:
-            return execute(sql, (k,)).fetchone()
-
-        def hits() -> None:
-            for k in data.hit_keys:
-                execute(sql, (k,)).fetchone()
-
-        def misses() -> None:
-            for k in data.miss_keys:
-                execute(sql, (k,)).fetchone()
-
-        figs.append(_rate(ctx, data, "sqlite.select.hit", hits, len(data.hit_keys)))
-        figs.append(_rate(ctx, data, "sqlite.select.miss", misses, len(data.miss_keys)))
-        figs += _latency(ctx, data, "sqlite.select.hit", one, data.hit_keys)
-    finally:
-        con.close()
+    figs += interleaved(
+        ctx,
+        data,
+        {
+            "redis.pipeline.hit": Loop(pipelined, len(keys), f"GETs pipelined {batch} at a time"),
+            "redis.mget.hit": Loop(mget, len(keys), f"MGET of {batch} keys"),
+        },
+    )
     return figs
 
 
@@ -337,7 +379,7 @@ def records(stored: Sequence[str]) -> list[Record]:
 
 def build_snapshot(index: Any, root: Path, stored: Sequence[str]) -> Any:
     """Build and publish a snapshot of ``stored``; returns the open ``Snapshot``."""
-    builder = index.SnapshotBuilder(root, as_of=int(time.time()))
+    builder = index.SnapshotBuilder(root, as_of=AS_OF, parent=None)
     for rec in records(stored):
         builder.add(rec)
     manifest = builder.build()
@@ -345,16 +387,13 @@ def build_snapshot(index: Any, root: Path, stored: Sequence[str]) -> Any:
     return index.Snapshot.open_current(root)
 
 
-def bench_ours(ctx: BenchContext, data: Data, workdir: Path) -> list[Figure]:
+def open_ours(data: Data, workdir: Path) -> tuple[Any, list[Figure]]:
+    """Build, publish and open our snapshot of the stored set; ``(None, [skipped])`` while the
+    index has not landed."""
     index = _index()
     if index is None:
-        return [
-            skipped(
-                f"{NAME}.ours",
-                "scameter.index has no SnapshotBuilder/Snapshot/publish yet (issue 3)",
-                size=data.size,
-            )
-        ]
+        reason = "scameter.index has no SnapshotBuilder/Snapshot/publish yet (issue 3)"
+        return None, [skipped(f"{NAME}.ours", reason, size=data.size)]
     root = workdir / "snapshots"
     t0 = time.perf_counter()
     snap = build_snapshot(index, root, data.stored)
@@ -366,55 +405,16 @@ def bench_ours(ctx: BenchContext, data: Data, workdir: Path) -> list[Figure]:
             build_s,
             "s",
             size=data.size,
-            note="SnapshotBuilder.add x N + build + publish + open (one run)",
+            note="Record x N + SnapshotBuilder.add + build + publish + open (one run)",
+        ),
+        _bytes(
+            data,
+            "ours.bytes",
+            stores.disk_bytes(Path(getattr(snap, "path", root))),
+            "snapshot directory",
         ),
     ]
-    snap_dir = root / str(snap.snapshot_id) if hasattr(snap, "snapshot_id") else root
-    figs.append(_bytes(data, "ours.bytes", stores.disk_bytes(snap_dir), "snapshot directory"))
-    try:
-        idents = [Identifier(Kind.PHONE, v) for v in data.hits]
-        miss_idents = [Identifier(Kind.PHONE, v) for v in data.misses]
-        check_identifier = getattr(snap, "check_identifier", None)
-        if check_identifier is not None:
-
-            def ours_hits() -> None:
-                for ident in idents:
-                    check_identifier(ident)
-
-            def ours_misses() -> None:
-                for ident in miss_idents:
-                    check_identifier(ident)
-
-            note = "Identifier -> Verdict: key, get, decode, verdict"
-            figs.append(
-                _rate(ctx, data, "ours.check_identifier.hit", ours_hits, len(idents), note=note)
-            )
-            figs.append(_rate(ctx, data, "ours.check_identifier.miss", ours_misses, len(idents)))
-            figs += _latency(ctx, data, "ours.check_identifier.hit", check_identifier, idents)
-        check = snap.check
-        phone = Kind.PHONE
-
-        def check_hits() -> None:
-            for v in data.hits:
-                check(v, kind=phone)
-
-        figs.append(
-            _rate(
-                ctx,
-                data,
-                "ours.check.hit",
-                check_hits,
-                len(data.hits),
-                note="check(canonical, kind=phone): normalise + lookup + verdict",
-            )
-        )
-        figs += _latency(ctx, data, "ours.check.hit", lambda v: check(v, kind=phone), data.hits)
-        figs += bench_bulk(ctx, data, snap)
-    finally:
-        close = getattr(snap, "close", None)
-        if close is not None:
-            close()
-    return figs
+    return snap, figs
 
 
 # -- (5) naive bulk vs check_many -------------------------------------------------------------
@@ -426,7 +426,8 @@ def bulk_rows(ctx: BenchContext, data: Data) -> list[str]:
     return datagen.raw_phone_forms([*data.hits[:n], *data.misses[:n]], ctx.seed)
 
 
-def bench_naive(ctx: BenchContext, data: Data) -> list[Figure]:
+def bench_bulk(ctx: BenchContext, data: Data, snap: Any) -> list[Figure]:
+    """The naive script (``phonenumbers`` + a set) beside our ``check_many``, interleaved."""
     rows = bulk_rows(ctx, data)
     known = set(data.stored)
     parse, fmt, e164 = phonenumbers.parse, phonenumbers.format_number, 0  # PhoneNumberFormat.E164
@@ -442,77 +443,75 @@ def bench_naive(ctx: BenchContext, data: Data) -> list[Figure]:
                 pass
         return found
 
-    return [
-        _rate(
-            ctx,
-            data,
-            "naive_bulk.phonenumbers+set",
-            naive,
-            len(rows),
-            note="phonenumbers.parse + format E.164 + set lookup per raw row",
-            unit="rows/s",
+    loops = {
+        "naive_bulk.phonenumbers+set": Loop(
+            naive, len(rows), "phonenumbers.parse + format E.164 + set lookup per raw row", "rows/s"
         )
-    ]
-
-
-def bench_bulk(ctx: BenchContext, data: Data, snap: Any) -> list[Figure]:
+    }
     check_many = getattr(snap, "check_many", None)
-    if check_many is None:
-        return [skipped(f"{NAME}.ours.check_many", "Snapshot.check_many is missing")]
-    rows = bulk_rows(ctx, data)
-    return [
-        _rate(
-            ctx,
-            data,
-            "ours.check_many.raw_rows",
+    if check_many is not None:
+        loops["ours.check_many.raw_rows"] = Loop(
             lambda: check_many(rows, kind=Kind.PHONE),
             len(rows),
-            note="same raw rows as the naive baseline; verdicts with details",
-            unit="rows/s",
+            "same raw rows as the naive baseline; verdicts with details",
+            "rows/s",
         )
-    ]
+    return interleaved(ctx, data, loops)
 
 
 # -- ratios -----------------------------------------------------------------------------------
 
 
+def _ratio(data: Data, num: str, den: str) -> float | None:
+    """Median of per-round ratios when both were measured in the same rounds, else the ratio
+    of medians (Redis: measured apart, in its own server's rounds)."""
+    a, b = data.rounds.get(num), data.rounds.get(den)
+    if a and b and len(a) == len(b):
+        return statistics.median(x / y for x, y in zip(a, b, strict=True))
+    x, y = data.got.get(num), data.got.get(den)
+    if x is None or y is None or y == 0 or math.isnan(x) or math.isnan(y):
+        return None
+    return x / y
+
+
 def ratios(data: Data) -> list[Figure]:
     g = data.got
-    ours = g.get("ours.check_identifier.hit") or g.get("ours.check.hit")
-    if ours is None:
+    ours = "ours.check_identifier.hit" if "ours.check_identifier.hit" in g else "ours.check.hit"
+    if ours not in g:
         return []
-    which = "check_identifier" if "ours.check_identifier.hit" in g else "check"
-    specs: list[tuple[str, float | None, float | None, str | None, str]] = [
-        ("lmdb_floor_over_ours", g.get("lmdb.get.hit"), ours, TARGET_FLOOR,
-         f"bare LMDB get rate / our {which} rate (how many times slower than the floor)"),
-        ("dict_over_ours", g.get("dict.get.hit"), ours, None, "dict.get rate / ours"),
-        ("ours_over_redis_per_core", ours, g.get("redis.get.hit.per_core"), TARGET_REDIS,
+    specs: list[tuple[str, str, str, str | None, str]] = [
+        ("lmdb_floor_over_ours", "lmdb.get.hit", ours, TARGET_FLOOR,
+         "bare LMDB get rate / our check_identifier rate (times slower than the floor)"),
+        ("lmdb_key_get_over_ours", "lmdb.key+get.hit", ours, None,
+         "LMDB get with the key hashed in the loop / ours"),
+        ("dict_over_ours", "dict.get.hit", ours, None, "dict.get rate / ours"),
+        ("ours_over_redis_per_core", ours, "redis.get.hit.per_core", TARGET_REDIS,
          "ours (1 core) / Redis one-by-one per core (client + server CPU)"),
-        ("ours_over_redis_one_by_one", ours, g.get("redis.get.hit"), None, "wall-clock rates"),
-        ("ours_over_redis_pipelined", ours, g.get("redis.pipeline.hit"), None, "wall-clock"),
-        ("ours_over_sqlite", ours, g.get("sqlite.select.hit"), None, "wall-clock rates"),
-        ("snapshot_bytes_over_redis_memory", g.get("ours.bytes"), g.get("redis.memory"),
-         TARGET_BYTES, "snapshot disk bytes / Redis used_memory, per identifier"),
-        ("snapshot_bytes_over_sqlite_bytes", g.get("ours.bytes"), g.get("sqlite.bytes"), None,
+        ("ours_over_redis_one_by_one", ours, "redis.get.hit", None, "wall-clock rates"),
+        ("ours_over_redis_pipelined", ours, "redis.pipeline.hit", None, "wall-clock rates"),
+        ("ours_over_sqlite", ours, "sqlite.select.hit", None, "wall-clock rates"),
+        ("snapshot_bytes_over_redis_memory", "ours.bytes", "redis.memory", TARGET_BYTES,
+         "snapshot disk bytes / Redis used_memory, per identifier"),
+        ("snapshot_bytes_over_sqlite_bytes", "ours.bytes", "sqlite.bytes", None,
          "per identifier"),
-        ("check_many_over_naive_bulk", g.get("ours.check_many.raw_rows"),
-         g.get("naive_bulk.phonenumbers+set"), None, "rows/s on the same raw rows"),
+        ("check_many_over_naive_bulk", "ours.check_many.raw_rows",
+         "naive_bulk.phonenumbers+set", None, "rows/s on the same raw rows"),
     ]  # fmt: skip
     out = []
     for name, num, den, target, note in specs:
-        if num is None or den is None or den == 0:
-            continue
-        out.append(
-            Figure(
-                f"{NAME}.ratio.{name}",
-                "ratio",
-                num / den,
-                "x",
-                size=data.size,
-                target=target,
-                note=note,
+        value = _ratio(data, num, den)
+        if value is not None:
+            out.append(
+                Figure(
+                    f"{NAME}.ratio.{name}",
+                    "ratio",
+                    value,
+                    "x",
+                    size=data.size,
+                    target=target,
+                    note=note,
+                )
             )
-        )
     return out
 
 
@@ -522,10 +521,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         data = make_data(ctx, size)
         workdir = ctx.workdir / f"n{size}"
         workdir.mkdir(parents=True, exist_ok=True)
-        figs += bench_floor(ctx, data, workdir)
-        figs += bench_sqlite(ctx, data, workdir)
+        figs += bench_in_process(ctx, data, workdir)
         figs += bench_redis(ctx, data, workdir)
-        figs += bench_ours(ctx, data, workdir)
-        figs += bench_naive(ctx, data)
         figs += ratios(data)
     return figs
