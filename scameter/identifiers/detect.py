@@ -12,19 +12,20 @@ Rules, in the order they are tried (documented in ``docs/identifiers.md``):
    order of how often HK scam reports name them: telegram, instagram, x, tiktok. Every
    platform whose handle rules accept the value is returned.
 4. ``local@domain``: an e-mail address.
-5. Links (``scheme://``, ``host/path``): a profile link of a known platform gives the platform
-   account first, then the URL; any other link gives the URL.
-6. Digit strings (separators allowed, full-width folded):
+5. Values starting with a digit, ``+`` or ``(``: dotted-quad IPv4 -> ip; digit strings
+   (separators allowed, full-width folded):
    * ``+`` or ``00`` prefix: phone only.
    * 8 digits: phone (HK subscriber numbers are 8 digits; FPS IDs are 7 or 9, never 8).
-   * 7 or 9 digits: FPS ID, then phone if it is a *valid* number (``800123456`` is an HK
-     toll-free number, a 7-digit value may be a short code).
+   * 7 or 9 digits: FPS ID, then phone if it is a *valid* E.164 number (``800123456`` is an
+     HK toll-free number).
    * 3-6 digits: phone if libphonenumber knows it as an HK short code (``18222``, ``999``).
    * a first group of exactly 3 digits that is a known HK bank code, 12-18 digits in all
-     (``004-123-456789001``): bank account first (this beats the ``00`` rule), then phone.
+     (``004-123-456789001``): bank account only (this beats the ``00`` rule).
    * 12-18 digits starting with a known HK bank code: bank account, then phone if valid;
      otherwise phone if valid (as typed, else with ``+`` prepended: ``8613812345678``).
-7. IPv4/IPv6 literals: ip (dotted-quad IPv4 is tested before the digit rules).
+6. Links (``scheme://``, ``host/path``): a profile link of a known platform gives the platform
+   account first, then the URL; any other link gives the URL.
+7. IPv6 literals: ip.
 8. Base58/bech32 shapes (``1...``, ``3...``, ``bc1...``, ``T...``): bitcoin/tron wallets whose
    checksum verifies (a checksum is what makes a random word not an address).
 9. Bare host names with a dot: domain, then the URL ``http://host/``.
@@ -66,6 +67,7 @@ _IP_CHARS: Final = frozenset("0123456789abcdefABCDEF.:[]%")
 _BASE58ISH_RE: Final = re.compile(
     r"[13T][1-9A-HJ-NP-Za-km-z]{25,40}|[bB][cC]1[02-9ac-hj-np-zAC-HJ-NP-Z]{8,87}"
 )
+_FIRST_GROUP_RE: Final = re.compile(r"[\s\-./()]+")
 _IPV4_RE: Final = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _HOSTISH_RE: Final = re.compile(r"[^\s/@:]+\.[^\s/@:.]+\.?")
 
@@ -102,17 +104,23 @@ def _digits(text: str, raw: str) -> list[Identifier] | None:
         return None
     out: list[Identifier] = []
     n = len(digits)
-    first_group = re.split(r"[\s\-./()]+", text, maxsplit=1)[0]
-    if not plus and 12 <= n <= 18 and len(first_group) == 3 and first_group in HK_BANK_CODES:
-        # "004-123-456789001": a bank code written as its own group beats the "00" prefix.
+    if n == 8 and not plus:
+        # The commonest case first: HK subscriber numbers are 8 digits, FPS IDs never are.
+        _add(out, _try(normalize_phone, text))
+        return out
+    if (
+        not plus
+        and 12 <= n <= 18
+        and digits[:3] in HK_BANK_CODES
+        and _FIRST_GROUP_RE.split(text, maxsplit=1)[0] == digits[:3]
+    ):
+        # "004-123-456789001": a bank code written as its own group beats the "00" prefix;
+        # such a grouping is not how anyone writes a phone number, so no phone candidate.
         _add(out, _try(normalize_bank_account, digits))
-        _add(out, _valid_phone(text))
     elif plus or digits.startswith("00"):
         _add(out, _try(normalize_phone, text))
         if not out and not plus and 12 <= n <= 18 and digits[:3] in HK_BANK_CODES:
             _add(out, _try(normalize_bank_account, digits))
-    elif n == 8:
-        _add(out, _try(normalize_phone, digits))
     elif n in (7, 9):
         _add(out, _try(normalize_fps_id, digits))
         phone = _valid_phone(digits)
@@ -160,14 +168,20 @@ def _detect(raw: str) -> list[Identifier]:
     text = fold(raw)
     if not text or len(text) > _MAX_RAW:
         return []
-    head = text[:2]
-    if head in ("0x", "0X"):
+    first = text[0]
+    if text[:2] in ("0x", "0X"):
         return [i for i in (_try(normalize_crypto_wallet, text),) if i is not None]
+    if first.isdigit() or first in "+(":
+        if _IPV4_RE.fullmatch(text):
+            return [i for i in (_try(normalize_ip, text),) if i is not None]
+        digits = _digits(text, raw)
+        if digits is not None:
+            return digits
     if ":" in text and "://" not in text:
         found = _prefixed(text, raw)
         if found is not None:
             return found
-    if text[0] == "@":
+    if first == "@":
         out: list[Identifier] = []
         if "@" not in text[1:]:
             for platform in AT_HANDLE_PLATFORMS:
@@ -176,11 +190,6 @@ def _detect(raw: str) -> list[Identifier]:
         return out
     if "@" in text and "/" not in text:
         return [i for i in (_try(normalize_email, text),) if i is not None]
-    if _IPV4_RE.fullmatch(text):
-        return [i for i in (_try(normalize_ip, text),) if i is not None]
-    digits = _digits(text, raw)
-    if digits is not None:
-        return digits
     if "://" in text or "/" in text:
         return _link(text)
     if any(c.isspace() for c in text):

@@ -45,6 +45,7 @@ _KIND: Final = Kind.PHONE
 #: brackets, people add dashes, dots and slashes. ``+`` only leads. Letters (vanity numbers,
 #: extensions) are rejected: a reported number never needs them.
 _ALLOWED_PUNCT: Final = frozenset(" -.()/+")
+_DELETE_SEPARATORS: Final = str.maketrans("", "", " -.()/")
 
 #: phonenumbers refuses longer input (``_MAX_INPUT_STRING_LENGTH``); refuse earlier with a reason.
 _MAX_RAW: Final = 64
@@ -63,12 +64,14 @@ _PHONE_TYPE_DESCS: Final = (
 )
 
 
-def _hk_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """(general, valid8) regexes from the HK metadata of the installed phonenumbers.
+def _hk_patterns() -> tuple[re.Pattern[str], dict[int, re.Pattern[str]]]:
+    """(general, valid-by-length) regexes from the HK metadata of the installed phonenumbers.
 
-    ``general`` full-matches the national numbers of the region's general description;
-    ``valid8`` full-matches exactly the 8-digit national numbers ``is_valid_number`` accepts:
-    the general pattern (as a lookahead) and any number type whose possible lengths admit 8.
+    ``general`` full-matches the national numbers of the region's general description.
+    ``valid_by_length[L]`` exists for every length ``is_possible_number`` accepts for HK (the
+    general description's possible lengths, minus local-only ones) and full-matches exactly the
+    L-digit national numbers ``is_valid_number`` accepts: the general pattern (as a lookahead)
+    and any number type whose possible lengths admit L, as ``_number_type_helper`` checks them.
     """
     meta = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
     if meta is None:  # pragma: no cover - phonenumbers always ships HK
@@ -79,19 +82,30 @@ def _hk_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     general = general_desc.national_number_pattern
     if 8 not in general_desc.possible_length:  # pragma: no cover - HK numbers are 8 digits
         raise RuntimeError("HK metadata no longer admits 8-digit numbers; review phone.py")
-    alternatives: list[str] = []
-    for name in _PHONE_TYPE_DESCS:
-        desc = getattr(meta, name)
-        if desc is None or desc.national_number_pattern is None:
+    local_only = set(general_desc.possible_length_local_only or ())
+    by_length: dict[int, re.Pattern[str]] = {}
+    for length in general_desc.possible_length:
+        if length in local_only:
             continue
-        lengths = desc.possible_length or general_desc.possible_length
-        if 8 in lengths:
-            alternatives.append(f"(?:{desc.national_number_pattern})")
-    valid8 = f"(?=(?:{general})\\Z)(?:{'|'.join(alternatives)})"
-    return re.compile(general), re.compile(valid8)
+        alternatives: list[str] = []
+        for name in _PHONE_TYPE_DESCS:
+            desc = getattr(meta, name)
+            if desc is None or desc.national_number_pattern is None:
+                continue
+            if length in (desc.possible_length or general_desc.possible_length):
+                alternatives.append(f"(?:{desc.national_number_pattern})")
+        # With no alternatives, "(?:)" only matches the empty string: never valid, as wanted.
+        valid = f"(?=(?:{general})\\Z)(?:{'|'.join(alternatives)})"
+        by_length[length] = re.compile(valid)
+    return re.compile(general), by_length
 
 
-_GENERAL_RE, _VALID8_RE = _hk_patterns()
+_GENERAL_RE, _VALID_BY_LENGTH = _hk_patterns()
+_general_full = _GENERAL_RE.fullmatch
+#: Length -> fullmatch of the valid numbers of that length (possible lengths only).
+_VALID_FULL: Final = {length: rx.fullmatch for length, rx in _VALID_BY_LENGTH.items()}
+#: HK's longest possible national number: longer input takes libphonenumber's TOO_LONG branch.
+_MAX_LENGTH: Final = max(_VALID_BY_LENGTH)
 
 # The frozen dataclass __init__ of Identifier goes through object.__setattr__ per field; the
 # E.164 fast path targets ~1 us per call, so it fills the slots directly. Same object, same
@@ -110,47 +124,53 @@ def _make(value: str, valid: bool) -> Identifier:
     return ident
 
 
-_general_full = _GENERAL_RE.fullmatch
-_valid8_full = _VALID8_RE.fullmatch
+def _national(digits: str) -> Identifier | None:
+    """Identifier for bare ASCII ``digits`` read as an HK national number, or None if unsure.
 
-
-def _hk8(national: str) -> Identifier | None:
-    """Identifier for an 8-char candidate HK national number, or None if not certain.
-
-    Certain means: ASCII digits, no leading ``0`` (international prefix / Italian leading zero
-    rules) and no leading ``852`` (phonenumbers may strip it as a country code).
+    Sure means: at least 7 digits (3-6 may be short codes), no leading ``0`` (international
+    prefix, Italian leading zero), no leading ``852`` (phonenumbers may strip it as a country
+    code), and a length ``is_possible_number`` accepts (else the parser words the error).
     """
-    if (
-        national.isdigit()
-        and national.isascii()
-        and national[0] != "0"
-        and not national.startswith(_HK_CC)
-    ):
-        return _make("+852" + national, _valid8_full(national) is not None)
-    return None
+    if len(digits) < 7 or digits[0] == "0" or digits.startswith(_HK_CC):
+        return None
+    valid = _VALID_FULL.get(len(digits))
+    if valid is None:
+        return None
+    return _make("+852" + digits, valid(digits) is not None)
 
 
 def _fast(raw: str) -> Identifier | None:
-    """The common HK spellings, or None to fall back to the full parser."""
-    n = len(raw)
-    if n == 12:
-        if raw[0] == "+" and raw[1:4] == _HK_CC:
-            national = raw[4:]
-            if national.isdigit() and national.isascii() and national[0] != "0":
-                # With a '+' the country code is explicit: no default-region stripping applies.
-                return _make(raw, _valid8_full(national) is not None)
+    """The common HK spellings, or None to fall back to the full parser.
+
+    Agrees with phonenumbers by construction: every regex comes from its HK metadata, and each
+    branch mirrors a step of ``phonenumbers.parse`` for input of that exact shape.
+    """
+    if raw[:4] == "+852":
+        national = raw[4:]
+        if national.isdigit() and national.isascii() and national[0] != "0":
+            # With a '+' the country code is explicit: no default-region stripping applies.
+            valid = _VALID_FULL.get(len(national))
+            if valid is not None:
+                return _make(raw, valid(national) is not None)
         return None
-    if n == 8:
-        return _hk8(raw)
-    if n == 9 and raw[4] == " ":
-        return _hk8(raw[:4] + raw[5:])
-    if n == 11 and raw.startswith(_HK_CC) and raw.isdigit() and raw.isascii():
-        national = raw[3:]
-        # phonenumbers strips a leading default country code only when the whole number
-        # does not match the general pattern but the rest does (11 digits is a possible HK
-        # length, so the TOO_LONG branch never applies).
-        if national[0] != "0" and not _general_full(raw) and _general_full(national):
-            return _make("+852" + national, _valid8_full(national) is not None)
+    if raw.isdigit():
+        if not raw.isascii():
+            return None
+        if raw.startswith(_HK_CC) and len(raw) <= _MAX_LENGTH:
+            # phonenumbers strips a leading default country code when the whole number does
+            # not match the general pattern but the rest does (its other branch, a TOO_LONG
+            # whole number, needs more digits than HK's longest possible length).
+            national = raw[3:]
+            if national[:1] not in ("", "0") and not _general_full(raw) and _general_full(national):
+                valid = _VALID_FULL.get(len(national))
+                if valid is not None:
+                    return _make("+852" + national, valid(national) is not None)
+            return None
+        return _national(raw)
+    if len(raw) == 9 and raw[4] == " ":
+        digits = raw[:4] + raw[5:]
+        if digits.isdigit() and digits.isascii():
+            return _national(digits)
     return None
 
 
@@ -266,6 +286,13 @@ def normalize_phone(raw: str) -> Identifier:
     hit = _fast(raw)
     if hit is not None:
         return hit
+    if raw.isascii():
+        # Typed ASCII forms ("+852 9123-4567", "(852) 9123 4567"): deleting the separators
+        # _check_characters allows gives exactly the string _slow hands to _fast, whenever
+        # that string is all digits (with at most one leading '+'); anything else falls through.
+        hit = _fast(raw.translate(_DELETE_SEPARATORS))
+        if hit is not None:
+            return hit
     return _slow(raw)
 
 
