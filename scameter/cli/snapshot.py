@@ -64,7 +64,8 @@ def run_info(args: argparse.Namespace, settings: Settings) -> int:
         f"as of      {stats.get('as_of')}",
         f"built at   {stats.get('built_at')}",
         f"format     {stats.get('format_version')}",
-        f"total      {stats.get('total', 0):,} identifiers, {stats.get('clusters', 0):,} clusters",
+        f"total      {stats.get('total', 0):,} identifiers, "
+        f"{stats.get('clusters', 0):,} clusters of co-reported identifiers",
         "",
         *_counts_table(stats.get("counts") or {}),
     ]
@@ -135,7 +136,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             n += 1
     finally:
         snap.close()
-    sys.stderr.write(f"exported {n:,} identifiers\n")
+    sys.stderr.write(f"exported {n:,} identifier{'' if n == 1 else 's'}\n")
     return 0
 
 
