@@ -7,7 +7,7 @@ CheckPayee p99 <= 2 ms. Also: how the rate scales with workers.
 Method:
 * A snapshot of ``n`` HK mobile numbers (10^5 by default, the issue's size) is built once;
   probes are half hits, half misses, in the raw forms people type.
-* The server is a real ``python -m scameter.rpc.server`` subprocess (``--no-auth``).
+* The server is a real ``python -m scameter.rpc`` subprocess (``--no-auth``).
 * Load comes from client *processes* (spawned, so the client's Python does not share the GIL
   with the timer), each with several threads, one ``Client`` (TCP connection) per thread, so
   the kernel spreads connections over the workers (docs/operations.md, "Workers").
@@ -79,7 +79,7 @@ def build(root: Path, stored: Sequence[str]) -> None:
 
 @contextmanager
 def server(snapshots: Path, workers: int) -> Iterator[str]:
-    cmd = [sys.executable, "-m", "scameter.rpc.server", "--snapshots", str(snapshots)]
+    cmd = [sys.executable, "-m", "scameter.rpc", "--snapshots", str(snapshots)]
     cmd += ["--listen", "127.0.0.1:0", "--no-auth", "--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)

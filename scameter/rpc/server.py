@@ -356,18 +356,14 @@ def _with_listen(config: ServerConfig, listen: str) -> ServerConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m scameter.rpc.server``: the same flags as ``scameter serve``."""
-    parser = argparse.ArgumentParser(prog="python -m scameter.rpc.server")
+    """``python -m scameter.rpc``: the same flags as ``scameter serve``."""
+    parser = argparse.ArgumentParser(prog="python -m scameter.rpc")
     add_serve_arguments(parser)
     try:
         config = config_from_args(parser.parse_args(argv), os.environ)
     except ConfigError as e:
         parser.error(str(e))
     return serve(config)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 __all__ = [

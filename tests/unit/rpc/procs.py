@@ -78,8 +78,8 @@ def _read_until(stream: IO[str], name: str, seen: list[dict[str, Any]]) -> dict[
 def server_process(
     args: Sequence[str], *, code: str | None = None, env: dict[str, str] | None = None
 ) -> Iterator[ServerProcess]:
-    """Run ``python -m scameter.rpc.server ARGS`` (or ``python -c CODE ARGS``)."""
-    cmd = [sys.executable, *(["-c", code] if code else ["-m", "scameter.rpc.server"]), *args]
+    """Run ``python -m scameter.rpc ARGS`` (or ``python -c CODE ARGS``)."""
+    cmd = [sys.executable, *(["-c", code] if code else ["-m", "scameter.rpc"]), *args]
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     proc = subprocess.Popen(
         cmd,
