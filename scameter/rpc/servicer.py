@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import grpc
 
 from scameter.errors import InvalidIdentifier, SnapshotError
+from scameter.identifiers.model import Kind
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
@@ -120,6 +121,21 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
+_KINDS = frozenset(k.value for k in Kind)
+
+
+def _kind(value: str) -> str | None:
+    """The request's kind, ``None`` for "detect"; an unknown kind is the caller's error."""
+    if not value:
+        return None
+    if value not in _KINDS:
+        raise Abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"unknown identifier kind; use one of {', '.join(k.value for k in Kind)}",
+        )
+    return value
+
+
 def _deadline_passed(context: grpc.ServicerContext) -> bool:
     remaining = context.time_remaining()
     return remaining is not None and remaining <= 0
@@ -159,7 +175,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         ctx = convert.context_from_pb(request)
         with self._source.acquire() as snap:
-            v = snap.check(request.identifier, request.kind or None, context=ctx)
+            v = snap.check(request.identifier, _kind(request.kind), context=ctx)
         self._metrics.verdict(v.level)
         self._metrics.identifiers.inc()
         return pb.CheckResponse(verdict=convert.verdict_to_pb(v))
@@ -175,7 +191,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
             )
-        kind = request.kind or None
+        kind = _kind(request.kind)
         out = pb.CheckBatchResponse()
         verdicts: list[Verdict] = []
         with self._source.acquire() as snap:
@@ -214,7 +230,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     ) -> pb.RelatedResponse:
         limit = min(request.limit or self._related_limit, self._related_limit)
         with self._source.acquire() as snap:
-            vs = snap.related(request.identifier, request.kind or None, limit=limit)
+            vs = snap.related(request.identifier, _kind(request.kind), limit=limit)
         return pb.RelatedResponse(verdicts=[convert.verdict_to_pb(v) for v in vs[:limit]])
 
     @_rpc("GetSnapshotInfo")
@@ -273,7 +289,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         idents: list[tuple[str | None, str]] = []
         for item in request.identifiers:
-            kind, value = self._normalize(item.kind or None, item.value)
+            kind, value = self._normalize(_kind(item.kind), item.value)
             idents.append((kind, value))
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))

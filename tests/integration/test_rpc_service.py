@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -67,6 +67,22 @@ def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> No
     assert exc.value.kind == "phone"
     assert exc.value.reason == "not a valid number"
     assert exc.value.raw == "bad-number"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.check("+85291234567", "telex"),
+        lambda c: c.check_batch(["+85291234567"], "telex"),
+        lambda c: c.related("+85291234567", "telex"),
+    ],
+    ids=["check", "batch", "related"],
+)
+def test_unknown_kind_is_invalid_argument(admin: Client, call: Callable[[Client], object]) -> None:
+    with pytest.raises(RemoteError) as exc:
+        call(admin)
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "unknown identifier kind" in exc.value.details
 
 
 def test_batch_gives_per_item_verdicts_and_errors(admin: Client) -> None:
