@@ -5,8 +5,13 @@ The same functions serve ingest and lookups, so a report of ``9123 4567`` and a 
 List comes from tldextract's bundled snapshot) and is idempotent.
 """
 
+from scameter.identifiers.bank import HK_BANK_CODES, bank_name, normalize_bank_account
+from scameter.identifiers.crypto import normalize_crypto_wallet
 from scameter.identifiers.detect import detect
 from scameter.identifiers.domain import registrable_domain
+from scameter.identifiers.email import normalize_email
+from scameter.identifiers.fps import normalize_fps_id
+from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import (
     KIND_TAGS,
     Identifier,
@@ -15,18 +20,29 @@ from scameter.identifiers.model import (
     identifier_key,
 )
 from scameter.identifiers.normalize import normalize
+from scameter.identifiers.phone import normalize_phone
+from scameter.identifiers.platform import normalize_platform_account
 from scameter.identifiers.url import canonical_url, expressions_for_canonical, url_expressions
 
 __all__ = [
+    "HK_BANK_CODES",
     "KIND_TAGS",
     "Identifier",
     "Kind",
+    "bank_name",
     "canonical_url",
     "detect",
     "expression_key",
     "expressions_for_canonical",
     "identifier_key",
     "normalize",
+    "normalize_bank_account",
+    "normalize_crypto_wallet",
+    "normalize_email",
+    "normalize_fps_id",
+    "normalize_ip",
+    "normalize_phone",
+    "normalize_platform_account",
     "registrable_domain",
     "url_expressions",
 ]

@@ -50,14 +50,14 @@ from scameter.identifiers.domain import normalize_domain
 from scameter.identifiers.email import normalize_email
 from scameter.identifiers.fps import normalize_fps_id
 from scameter.identifiers.ip import normalize_ip
-from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.model import Identifier
 from scameter.identifiers.phone import normalize_phone
 from scameter.identifiers.platform import (
     PLATFORM_ALIASES,
     URL_HOSTS,
     normalize_platform_account,
 )
-from scameter.identifiers.url import canonical_url
+from scameter.identifiers.url import normalize_url
 
 #: Platforms tried for a bare ``@handle``, most likely first.
 AT_HANDLE_PLATFORMS: Final = ("telegram", "instagram", "x", "tiktok")
@@ -80,10 +80,7 @@ def _try(fn: Callable[[str], Identifier], raw: str) -> Identifier | None:
 
 
 def _url(raw: str) -> Identifier | None:
-    try:
-        return Identifier(Kind.URL, canonical_url(raw))
-    except InvalidIdentifier:
-        return None
+    return _try(normalize_url, raw)
 
 
 def _add(out: list[Identifier], ident: Identifier | None) -> None:

@@ -24,12 +24,7 @@ from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import Identifier, Kind
 from scameter.identifiers.phone import normalize_phone
 from scameter.identifiers.platform import normalize_platform_account
-from scameter.identifiers.url import canonical_url
-
-
-def normalize_url(raw: str) -> Identifier:
-    """Canonical ``url`` identifier: the Safe Browsing v4 canonical URL of ``raw``."""
-    return Identifier(Kind.URL, canonical_url(raw))
+from scameter.identifiers.url import normalize_url
 
 
 def _platform(raw: str) -> Identifier:
@@ -67,4 +62,4 @@ def normalize(kind: Kind | str, raw: str) -> Identifier:
     return fn(raw)
 
 
-__all__ = ["NORMALIZERS", "normalize", "normalize_url"]
+__all__ = ["NORMALIZERS", "normalize"]

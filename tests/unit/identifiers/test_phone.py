@@ -7,6 +7,7 @@ import pytest
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import normalize
+from scameter.identifiers import phone as phone_module
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import normalize_phone, normalize_phone_slow
 
@@ -92,3 +93,22 @@ def test_short_codes_stay_digits_and_fps_lengths_do_not() -> None:
 def test_idempotent(raw: str) -> None:
     once = normalize_phone(raw)
     assert normalize_phone(once.value) == once
+
+
+FAST_FORMS = ["+85291234567", "91234567", "9123 4567", "85291234567", "+85280012345", "800123456"]
+
+
+@pytest.mark.parametrize("raw", FAST_FORMS, ids=FAST_FORMS)
+def test_common_forms_take_the_fast_path(raw: str) -> None:
+    # The property test compares results; this one makes sure it is not comparing the slow
+    # path with itself.
+    hit = phone_module._fast(raw)
+    assert hit is not None
+    assert hit == normalize_phone_slow(raw)
+
+
+def test_fast_path_regexes_come_from_the_installed_metadata() -> None:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("HK")
+    assert meta is not None
+    assert meta.general_desc is not None
+    assert set(phone_module._VALID_BY_LENGTH) == set(meta.general_desc.possible_length)
