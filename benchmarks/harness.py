@@ -28,6 +28,7 @@ import math
 import os
 import pkgutil
 import platform
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -368,6 +369,47 @@ def markdown_table(figures: Sequence[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_TARGET = re.compile(r"^\s*(<=|>=|<|>)\s*([0-9][0-9_,]*(?:\.[0-9]+)?)")
+
+
+def target_status(f: Figure) -> str:
+    """``met`` / ``missed by N.Nx`` for a figure whose target reads like ``>= 300000`` or
+    ``< 1 (issue 7)``; ``""`` when there is no target, it cannot be parsed, or it did not run."""
+    m = _TARGET.match(f.target or "")
+    if m is None or f.metric in ("error", "skipped") or not math.isfinite(f.value):
+        return ""
+    op, bound = m.group(1), float(m.group(2).replace(",", "").replace("_", ""))
+    met = {
+        ">=": f.value >= bound,
+        ">": f.value > bound,
+        "<=": f.value <= bound,
+        "<": f.value < bound,
+    }[op]
+    if met:
+        return "met"
+    if bound == 0 or f.value == 0:
+        return "missed"
+    factor = bound / f.value if op in (">=", ">") else f.value / bound
+    return f"missed by {factor:.1f}x"
+
+
+def targets_table(figures: Sequence[Figure]) -> str:
+    """The figures that carry a target, with met / missed: the summary a reader wants first."""
+    rows = [f for f in figures if f.target]
+    if not rows:
+        return ""
+    lines = [
+        "| benchmark | size | metric | median | unit | target | status |",
+        "|---|---:|---|---:|---|---|---|",
+    ]
+    for f in rows:
+        size = f"{f.size:,}" if f.size is not None else ""
+        median = "-" if f.metric in ("error", "skipped") else fmt_number(f.value)
+        cells = [f.benchmark, size, f.metric, median, f.unit, f.target or "", target_status(f)]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(result: SuiteResult) -> str:
     """The full Markdown report: how it was run, on what, the table, and any errors."""
     env = result.environment
@@ -391,8 +433,11 @@ def markdown(result: SuiteResult) -> str:
         + ("; quick mode (figures only prove the benchmarks run)" if result.quick else "")
         + f"; total {result.seconds:.1f} s",
         "",
-        markdown_table(result.figures),
     ]
+    targets = targets_table(result.figures)
+    if targets:
+        out += ["Targets:", "", targets, "All figures:", ""]
+    out.append(markdown_table(result.figures))
     failed = [mod for mod in result.modules if not mod.ok]
     if failed:
         out.append("Errors:\n")

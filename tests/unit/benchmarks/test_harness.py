@@ -314,3 +314,31 @@ def test_baselines_quick_run(tmp_path: Path) -> None:
     assert redis_ran != redis_skipped
     assert redis_ran == (shutil.which("redis-server") is not None)
     assert all(f["value"] is None or f["value"] >= 0 for f in figs)
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "metric", "status"),
+    [
+        (350_000.0, ">= 300000", "rate", "met"),
+        (150_000.0, ">= 300,000", "rate", "missed by 2.0x"),
+        (0.4, "<= 0.5", "p50_ms", "met"),
+        (1.5, "<= 0.5", "p50_ms", "missed by 3.0x"),
+        (0.9, "< 1 (issue 7)", "ratio", "met"),
+        (1.0, "< 1 (issue 7)", "ratio", "missed by 1.0x"),
+        (2.0, "about right", "ratio", ""),
+        (0.0, ">= 5", "skipped", ""),
+        (1.0, None, "rate", ""),
+    ],
+    ids=["ge-met", "ge-missed", "le-met", "le-missed", "lt-met", "lt-boundary", "unparsed",
+         "skipped", "no-target"],
+)  # fmt: skip
+def test_target_status(value: float, target: str | None, metric: str, status: str) -> None:
+    fig = Figure("b", metric, value, "", target=target)
+    assert harness.target_status(fig) == status
+
+
+def test_markdown_lists_targets_first(fake_package: str, tmp_path: Path) -> None:
+    text = harness.markdown(harness.run_suite(_ctx(tmp_path), package=fake_package))
+    targets, _, rest = text.partition("All figures:")
+    assert "| good.rate | 100 | rate | 1,230,000 | ops/s | >= 1 | met |" in targets
+    assert "| good.nan |" in rest
