@@ -262,13 +262,24 @@ _PLATFORM_REASON = (
 )
 
 
-@lru_cache(maxsize=1 << 15)
-def _listing_cached(plain_key: str, opts: AdapterOptions) -> str | None:
-    return listing_for_key(plain_key, _gran(opts))
+_listings: dict[str, str | None] = {}
+_listings_for: list[Granularity] = []
 
 
 def _listing(plain_key: str, opts: AdapterOptions) -> str | None:
-    return _listing_cached(plain_key, opts)
+    # A plain dict cache keyed by the key alone (hashing ``opts`` per call costs more than the
+    # lookup); it is reset whenever the chunk's granularity tables differ from the cached ones.
+    gran = _gran(opts)
+    if not _listings_for or _listings_for[0] is not gran:
+        _listings.clear()
+        _listings_for[:] = [gran]
+    elif len(_listings) > 1 << 16:
+        _listings.clear()
+    try:
+        return _listings[plain_key]
+    except KeyError:
+        out = _listings[plain_key] = listing_for_key(plain_key, gran)
+        return out
 
 
 def listing_for_key(plain_key: str, gran: Granularity) -> str | None:
@@ -279,6 +290,56 @@ def listing_for_key(plain_key: str, gran: Granularity) -> str | None:
     return gran.listing(value)
 
 
+def _fast_report(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] | None:
+    """The event of a JSONL report in the usual shape, or None to take the general path.
+
+    The general path (:func:`row_from_mapping` then :func:`_emit`) handles every case and
+    every error message; this one only accepts rows it can handle exactly the same way (all
+    strings, known source and status, a date, ``{kind, value}`` phones / emails / ...), which
+    are nearly all rows of a big report file. It runs once per report: keep it lean.
+    """
+    get = obj.get
+    if get("type", "report") != "report":
+        return None
+    source = get("source") or opts.source or "public"
+    status = get("status") or "unverified"
+    when = get("reported_at")
+    category = get("category") or opts.category or ""
+    reporter = get("reporter")
+    reporter_hash = get("reporter_hash")
+    idents = get("identifiers")
+    if (
+        type(source) is not str
+        or type(status) is not str
+        or type(when) is not str
+        or type(category) is not str
+        or (reporter is not None and type(reporter) is not str)
+        or (reporter_hash is not None and type(reporter_hash) is not str)
+        or type(idents) is not list
+        or not idents
+    ):
+        return None
+    src_i = _SOURCE_INDEX.get(source)
+    st_i = _STATUS_INDEX.get(status)
+    if src_i is None or st_i is None or not when:
+        return None
+    keys = []
+    for item in idents:
+        if type(item) is not dict:
+            return None
+        kind = item.get("kind")
+        value = item.get("value")
+        if type(kind) is not str or type(value) is not str or kind in ("url", "domain"):
+            return None  # URLs and domains need the listing check: general path
+        try:
+            keys.append(_normalise(kind, value))
+        except (InvalidIdentifier, RowError):
+            return None  # the general path reports it with the right reason
+    ts = parse_time(when)
+    rep = _reporter_int(reporter, reporter_hash, opts.reporter_key)
+    return (EV_REPORT, 0, ts, src_i, st_i, rep, category, tuple(keys))
+
+
 def process_chunk(
     fmt: str, opts: AdapterOptions, label: str, first_line: int, payload: Any
 ) -> ChunkResult:
@@ -287,6 +348,8 @@ def process_chunk(
     if isinstance(payload, bytes):
         text = payload.decode("utf-8", errors="replace")
         items: Any = ((first_line + i, ln) for i, ln in enumerate(text.split("\n")))
+        if fmt == "jsonl":
+            items = _jsonl_fast(res, items, opts)
     else:
         items = payload
     for line, raw_item in items:
@@ -312,6 +375,26 @@ def process_chunk(
         if not ok:
             res.rejected_rows += 1
     return res
+
+
+def _jsonl_fast(res: ChunkResult, items: Any, opts: AdapterOptions) -> Any:
+    """Emit the common JSONL reports directly; yield every other line for the general path."""
+    loads = json.loads
+    events = res.events
+    for line, text in items:
+        if text[:1] != "{":
+            yield line, text
+            continue
+        try:
+            obj = loads(text)
+            ev = _fast_report(obj, opts) if type(obj) is dict else None
+        except (ValueError, RowError):
+            ev = None
+        if ev is None:
+            yield line, text
+        else:
+            res.rows += 1
+            events.append((EV_REPORT, line, *ev[2:]))
 
 
 __all__ = [
