@@ -341,14 +341,17 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] |
 
 
 def process_chunk(
-    fmt: str, opts: AdapterOptions, label: str, first_line: int, payload: Any
+    fmt: str, opts: AdapterOptions, label: str, first_line: int, payload: Any, *, fast: bool = True
 ) -> ChunkResult:
-    """Parse, validate and normalise one chunk (bytes block or ``(line, item)`` list)."""
+    """Parse, validate and normalise one chunk (bytes block or ``(line, item)`` list).
+
+    ``fast=False`` disables the JSONL fast path (tests check both paths agree).
+    """
     res = ChunkResult(label)
     if isinstance(payload, bytes):
         text = payload.decode("utf-8", errors="replace")
         items: Any = ((first_line + i, ln) for i, ln in enumerate(text.split("\n")))
-        if fmt == "jsonl":
+        if fmt == "jsonl" and fast:
             items = _jsonl_fast(res, items, opts)
     else:
         items = payload

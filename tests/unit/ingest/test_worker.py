@@ -1,0 +1,56 @@
+"""The worker: the JSONL fast path gives exactly the general path's events and rejects."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scameter.ingest.adapters import AdapterOptions
+from scameter.ingest.worker import process_chunk
+
+OPTS = AdapterOptions(reporter_key=b"k")
+
+_value = st.sampled_from(
+    ["9123 4567", "+852 6123 4567", "12", "agent@x.example", "http://x.example/a", "bit.ly",
+     "FPS 1234567", "", "@@@"]
+)  # fmt: skip
+_ident = st.one_of(
+    st.fixed_dictionaries({"kind": st.sampled_from(["phone", "email", "url", "nope"]),
+                           "value": _value}),
+    st.fixed_dictionaries({"value": _value}),
+    _value,
+    st.integers(),
+)  # fmt: skip
+_row = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["report", "allow", "x"]),
+        "source": st.sampled_from(["public", "police", "feed", "bogus", 3]),
+        "status": st.sampled_from(["confirmed", "unverified", "rejected", "maybe"]),
+        "reported_at": st.sampled_from(["2026-11-01", "2026-11-01T01:02:03Z", "bad", 5, ""]),
+        "reporter": st.sampled_from(["u1", "u2", None, 7]),
+        "category": st.sampled_from(["a", "", None]),
+        "identifiers": st.lists(_ident, max_size=3),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=12))
+def test_fast_path_matches_general_path(rows: list[dict[str, object]]) -> None:
+    block = ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
+    fast = process_chunk("jsonl", OPTS, "f", 1, block)
+    slow = process_chunk("jsonl", OPTS, "f", 1, block, fast=False)
+    assert fast.events == slow.events
+    assert fast.rejects == slow.rejects
+    assert fast.ignored == slow.ignored
+    assert (fast.rows, fast.rejected_rows) == (slow.rows, slow.rejected_rows)
+
+
+def test_lines_keep_their_numbers_across_blank_lines_and_comments() -> None:
+    block = b'\n{"source": "police", "identifiers": ["9123 4567"]}\n\nnot json\n'
+    res = process_chunk("jsonl", OPTS, "f", 10, block)
+    assert [ev[1] for ev in res.events] == [11]
+    assert [r[0] for r in res.rejects] == [13]
