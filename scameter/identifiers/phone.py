@@ -174,6 +174,36 @@ def _fast(raw: str) -> Identifier | None:
     return None
 
 
+def _nanp_max_length() -> int:
+    """Longest possible national number for country code 1, from the installed metadata."""
+    region = phonenumbers.region_code_for_country_code(1)
+    meta = PhoneMetadata.metadata_for_region(region)
+    assert meta is not None
+    assert meta.general_desc is not None
+    return max(meta.general_desc.possible_length)
+
+
+_NANP_MAX_LENGTH: Final = _nanp_max_length()
+
+
+def _fast_idd(digits: str) -> Identifier | None:
+    """``00852 ...`` and ``001 852 ...`` (ASCII digits only) without the parser, or None.
+
+    Mirrors :func:`_slow`'s "00" rule: the plain ``00`` reading (``+852...``) wins when it is a
+    valid number. For ``001852...`` the plain reading is ``+1 852...``, which is TOO_LONG for
+    country code 1 when it has more digits than NANP's longest possible number (no national
+    prefix is stripped, as the rest does not start with 1); the HK carrier reading then strips
+    the IDD ``001`` and yields ``+852...``, the form :func:`_fast` decides.
+    """
+    if digits.startswith("00852"):
+        hit = _fast("+" + digits[2:])
+        if hit is not None and hit.valid:
+            return hit
+    elif digits.startswith("001852") and len(digits) - 3 > _NANP_MAX_LENGTH:
+        return _fast("+" + digits[3:])
+    return None
+
+
 _REASONS: Final = {
     ValidationResult.TOO_SHORT: "too short to be a phone number",
     ValidationResult.TOO_LONG: "too long to be a phone number",
@@ -233,6 +263,10 @@ def _slow(raw: str, *, fast: bool = True) -> Identifier:
         hit = _fast("+" + digits if plus else digits)
         if hit is not None:
             return hit
+        if not plus and digits.startswith("00"):
+            hit = _fast_idd(digits)
+            if hit is not None:
+                return hit
     if not plus and digits.startswith("00"):
         # "00" is the international prefix of most of the world and how people in HK write
         # "0086 ..." or "00852 ...". phonenumbers' HK metadata instead reads the carrier IDDs
