@@ -32,10 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from scameter.errors import IngestError, PolicyError, RejectRatioExceeded
-from scameter.index import Record
-from scameter.index.builder import SnapshotBuilder, publish
-from scameter.index.format import IndexPolicy, Manifest
-from scameter.index.reader import Snapshot
+from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,

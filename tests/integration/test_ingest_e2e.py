@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from scameter.errors import RejectRatioExceeded
-from scameter.index.builder import current_id
-from scameter.index.reader import Snapshot
+from scameter.index import Snapshot, current_id
 from scameter.ingest import run_ingest
 from scameter.verdict import Level, ReasonCode
 

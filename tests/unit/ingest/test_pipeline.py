@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scameter.errors import IngestError
-from scameter.index.reader import Snapshot
+from scameter.index import Snapshot
 from scameter.ingest import Policy, detect_format, run_ingest
 from scameter.intake import IntakeLog, hash_reporter
 from scameter.verdict import Level
