@@ -30,8 +30,29 @@ _KIND: Final = Kind.IP
 _MAX_RAW: Final = 64
 
 
+def _dotted_quad(text: str) -> bool:
+    """True for an already-canonical IPv4 dotted quad (what ``ipaddress`` would print).
+
+    Four decimal octets 0..255 without leading zeros: exactly the strings
+    ``str(ipaddress.IPv4Address(text)) == text`` holds for, without building the object.
+    """
+    parts = text.split(".")
+    if len(parts) != 4:
+        return False
+    for part in parts:
+        if not (part.isascii() and part.isdigit()) or len(part) > 3:
+            return False
+        if part[0] == "0" and len(part) > 1:
+            return False
+        if int(part) > 255:
+            return False
+    return True
+
+
 def normalize_ip(raw: str) -> Identifier:
     """Canonical ``ip`` identifier of ``raw``; raises :class:`InvalidIdentifier`."""
+    if _dotted_quad(raw):
+        return Identifier(_KIND, raw)
     text = fold(raw)
     if not text:
         raise InvalidIdentifier(_KIND, "empty", raw)

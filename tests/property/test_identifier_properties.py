@@ -234,3 +234,15 @@ def test_random_text_only_raises_invalid_identifier(kind: Kind) -> None:
 def test_detect_never_raises_and_agrees_with_normalize(raw: str) -> None:
     for ident in detect(raw):
         assert normalize(ident.kind, ident.value) == ident
+
+
+@PROFILE
+@given(st.text(alphabet="0123456789.", max_size=16))
+def test_ipv4_fast_path_agrees_with_ipaddress(text: str) -> None:
+    from scameter.identifiers.ip import _dotted_quad
+
+    try:
+        canonical = str(ipaddress.IPv4Address(text)) == text
+    except ValueError:
+        canonical = False
+    assert _dotted_quad(text) is canonical

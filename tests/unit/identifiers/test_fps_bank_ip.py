@@ -107,3 +107,16 @@ IP_INVALID = ["256.1.1.1", "01.2.3.4", "1.2.3", "fe80::1%eth0", "example.com", "
 def test_ip_rejects(raw: str) -> None:
     with pytest.raises(InvalidIdentifier, match="invalid ip"):
         normalize("ip", raw)
+
+
+def test_ipv4_fast_path_agrees_with_ipaddress() -> None:
+    import ipaddress
+
+    from scameter.identifiers.ip import _dotted_quad
+
+    for text in ["0.0.0.0", "255.255.255.255", "1.02.3.4", "256.0.0.1", "1.2.3", "1.2.3.4.5"]:
+        try:
+            canonical = str(ipaddress.IPv4Address(text)) == text
+        except ValueError:
+            canonical = False
+        assert _dotted_quad(text) is canonical
