@@ -110,7 +110,8 @@ def _check(values: list[str], kind: str | None) -> list[Verdict]:
 
 
 def _count(counts: Counter[str], v: Verdict) -> None:
-    counts["invalid" if v.error is not None else v.level.value] += 1
+    # Level is a StrEnum: it hashes and compares as its value, so no ``.value`` per row.
+    counts["invalid" if v.error is not None else v.level] += 1
 
 
 def _lines(data: bytes) -> list[str]:
@@ -125,11 +126,11 @@ def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     lines = _lines(job.data)
     values = [line.strip() for line in lines]
     verdicts = _check(values, job.kind)
+    counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    for line, v in zip(lines, verdicts, strict=True):
-        _count(counts, v)
-        writer.writerow([line, *bulk_values(v)])
+    csv.writer(buf, lineterminator="\n").writerows(
+        [line, *bulk_values(v)] for line, v in zip(lines, verdicts, strict=True)
+    )
     return buf.getvalue(), len(lines)
 
 
