@@ -18,6 +18,8 @@ from scameter.settings import Settings
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.rpc.server import config_from_args, serve
 
+    if args.snapshots is None:  # same default as every other command (docs/settings.md)
+        args.snapshots = settings.snapshots
     return serve(config_from_args(args, os.environ))
 
 
@@ -40,6 +42,12 @@ def add_parser(
         p.set_defaults(func=_unavailable(str(exc)))
         return
     add_serve_arguments(p)
+    # --snapshots means the same everywhere: flag, then SCAMETER_SNAPSHOTS, then the user data
+    # dir. The rpc layer declares it required; relax that here and fill it in from Settings.
+    for action in p._actions:
+        if action.dest == "snapshots":
+            action.required = False
+            action.default = None
     p.set_defaults(func=run_serve)
 
 

@@ -175,3 +175,13 @@ def test_related_lists_cluster(snapshots: Path, capsys: pytest.CaptureFixture[st
 def test_related_of_lone_identifier(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["related", "--snapshots", str(snapshots), "18222"]) == 0
     assert "no related identifiers" in capsys.readouterr().err
+
+
+def test_serve_needs_an_auth_choice(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--listen", "127.0.0.1:0"]) == 2
+    assert "--auth-keys" in capsys.readouterr().err
+
+
+def test_demo_help_names_the_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--help"]) == 0
+    assert "--dir" in capsys.readouterr().out
