@@ -113,9 +113,11 @@ class InputFile:
         except OSError as exc:
             raise IngestError(f"cannot open input: {exc.strerror}", path) from exc
         buffered = io.BufferedReader(self._hashing, buffer_size=BLOCK_BYTES)
+        # Peek, never re-open: the input may be a pipe whose bytes can be read only once.
+        gz = buffered.peek(2)[:2] == b"\x1f\x8b"
         self.stream: IO[bytes] = (
             gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
-            if _is_gzip(path)
+            if gz
             else buffered
         )
 

@@ -209,7 +209,8 @@ _KILL_SCRIPT = textwrap.dedent(
             time.sleep(600)
 
     builder.SnapshotBuilder.add = add
-    run_ingest([Path(sys.argv[1])], Path(sys.argv[2]),
+    fmt = "list" if sys.argv[1].endswith(".list") else None  # a pipe cannot be sniffed
+    run_ingest([Path(sys.argv[1])], Path(sys.argv[2]), input_format=fmt,
                as_of=datetime(2026, 11, 21, tzinfo=UTC), workers=1)
     """
 )

@@ -86,3 +86,24 @@ def test_empty_input_refused(tmp_path: Path) -> None:
         run_ingest([empty], tmp_path / "s", as_of=AS_OF, workers=1)
     with pytest.raises(IngestError, match="unknown source"):
         run_ingest([empty], tmp_path / "s", source="friends")
+
+
+def test_pipe_input_with_explicit_format(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "feed.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as fh:
+            fh.write("http://pipe-scam.example/a\nhttp://pipe-scam2.example/b\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        res = run_ingest([fifo], tmp_path / "s", as_of=AS_OF, input_format="openphish")
+    finally:
+        writer.join(timeout=30)
+    assert res.records_read == 2
+    assert res.counts == {"url": {"suspicious": 2}}
