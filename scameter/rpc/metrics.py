@@ -64,8 +64,8 @@ class Metrics:
             registry=r,
         )
         self.identifiers = Counter(
-            "scameter_identifiers_checked",
-            "Identifiers looked up (Check counts 1, CheckBatch its items).",
+            "scameter_batch_identifiers",
+            "Identifiers looked up by CheckBatch (Check calls are in scameter_rpc_requests).",
             ["worker"],
             registry=r,
         ).labels(self.worker)

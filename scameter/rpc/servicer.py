@@ -177,8 +177,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         with self._source.acquire() as snap:
             v = snap.check(request.identifier, _kind(request.kind), context=ctx)
         self._metrics.verdict(v.level)
-        self._metrics.identifiers.inc()
-        return pb.CheckResponse(verdict=convert.verdict_to_pb(v))
+        resp = pb.CheckResponse()
+        convert.fill_verdict(resp.verdict, v)
+        return resp
 
     @_rpc("CheckBatch")
     def CheckBatch(
@@ -199,8 +200,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 if _deadline_passed(context):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
                 verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
-        to_pb = convert.verdict_to_pb
-        out.verdicts.extend([to_pb(v) for v in verdicts])
+        fill, add = convert.fill_verdict, out.verdicts.add
+        for v in verdicts:
+            fill(add(), v)
         for level, count in Counter(v.level for v in verdicts).items():
             self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
         self._metrics.identifiers.inc(n)
@@ -215,14 +217,16 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
         self._metrics.verdict(r.level)
-        return pb.CheckPayeeResponse(
+        resp = pb.CheckPayeeResponse(
             alert=r.alert,
             level=convert.level_to_pb(r.level),
             triggered_by=r.triggered_by or "",
             warning_en=r.warning_en or "",
             warning_zh_hant=r.warning_zh_hant or "",
-            verdicts=[convert.verdict_to_pb(v) for v in r.verdicts],
         )
+        for v in r.verdicts:
+            convert.fill_verdict(resp.verdicts.add(), v)
+        return resp
 
     @_rpc("Related")
     def Related(
@@ -231,7 +235,10 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         limit = min(request.limit or self._related_limit, self._related_limit)
         with self._source.acquire() as snap:
             vs = snap.related(request.identifier, _kind(request.kind), limit=limit)
-        return pb.RelatedResponse(verdicts=[convert.verdict_to_pb(v) for v in vs[:limit]])
+        resp = pb.RelatedResponse()
+        for v in vs[:limit]:
+            convert.fill_verdict(resp.verdicts.add(), v)
+        return resp
 
     @_rpc("GetSnapshotInfo")
     def GetSnapshotInfo(
