@@ -1,0 +1,290 @@
+"""Snapshot build and lookup throughput (issue 3's targets), per core.
+
+Responsibility: for each size in ``ctx.sizes`` build a snapshot from seeded records (80 %
+HK phones, 10 % scam domains, 10 % URLs, half of them listed at host + path), then time:
+
+* build seconds per 10^6 records and snapshot bytes per identifier;
+* ``check`` of a normalised HK phone, hit and miss (target >= 250k/s);
+* ``check_identifier`` of a phone (lookup + verdict, no normalisation), for the breakdown;
+* URL ``check`` (canonicalise + up to 30 expression probes) (target >= 40k/s);
+* ``check_many`` on a 10^5 phone batch, half hits (target >= 500k identifiers/s);
+* a near-match miss on a domain (a domain neither listed nor near one): median and p99 in us
+  (target < 50 us);
+* the raw floor: a bare LMDB ``get`` loop over the same phone keys, and the ratio of the
+  ``check`` rate to it.
+
+Invariants: data depends only on ``ctx.seed`` (:mod:`benchmarks.datagen`); single-threaded;
+figures are medians of ``ctx.repeats`` runs and are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from benchmarks import datagen
+from benchmarks.core import BenchContext, Figure, percentile, rate_figure
+from scameter.identifiers import Identifier, Kind
+from scameter.index import Record, Snapshot, SnapshotBuilder, publish
+from scameter.index.format import DATA_FILE
+from scameter.verdict import Level, ReasonCode
+
+NAME = "index"
+AS_OF_TS = 1_764_000_000
+PROBES = 20_000
+QUICK_PROBES = 500
+BATCH = 100_000
+QUICK_BATCH = 2_000
+_LEVELS = (Level.HIGH_RISK, Level.SUSPICIOUS, Level.SUSPICIOUS, Level.POSSIBLE)
+_CATEGORIES = ("investment", "shopping", "romance", "impersonation", "employment")
+_SOURCES = ("police", "public", "telecom", "bank")
+
+
+def records(n: int, seed: int) -> Iterator[Record]:
+    """Seeded records: 80 % phones, 10 % domains, 10 % URLs; some clustered."""
+    rng = random.Random(f"{seed}:bench-index")
+    n_dom = n // 10
+    n_url = n // 10
+    phones = datagen.phones(n - n_dom - n_url, seed)
+    for i, p in enumerate(phones):
+        yield Record(
+            Identifier(Kind.PHONE, p),
+            rng.choice(_LEVELS),
+            reasons=(ReasonCode.PUBLIC_REPORTS,),
+            categories=(rng.choice(_CATEGORIES),),
+            sources=(rng.choice(_SOURCES),),
+            report_count=1 + i % 13,
+            reporters=1 + i % 7,
+            first_reported=AS_OF_TS - 86_400 * (i % 300),
+            last_reported=AS_OF_TS - 86_400 * (i % 30),
+            cluster=i // 4 if i % 5 == 0 else None,
+        )
+    for d in datagen.domains(n_dom, seed):
+        yield Record(Identifier(Kind.DOMAIN, d), rng.choice(_LEVELS), sources=("feed",))
+    for u in datagen.urls(n_url, seed + 1):
+        rest = u.partition("://")[2]
+        path_listing = rng.random() < 0.5
+        listing = rest if path_listing else rest.partition("/")[0].removeprefix("www.") + "/"
+        yield Record(Identifier(Kind.URL, u), rng.choice(_LEVELS), listing=listing)
+
+
+def _us(samples: list[float]) -> tuple[float, float]:
+    s = sorted(samples)
+    return statistics.median(s) * 1e6, percentile(s, 99) * 1e6
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    figs: list[Figure] = []
+    for size in ctx.sizes:
+        figs += _run_size(ctx, size)
+    return figs
+
+
+def _run_size(ctx: BenchContext, size: int) -> list[Figure]:
+    root = ctx.workdir / f"snap-{size}"
+    probes = QUICK_PROBES if ctx.quick else PROBES
+    t0 = time.perf_counter()
+    from datetime import UTC, datetime
+
+    builder = SnapshotBuilder(root, as_of=datetime.fromtimestamp(AS_OF_TS, UTC), parent=None)
+    for r in records(size, ctx.seed):
+        builder.add(r)
+    manifest = builder.build()
+    build_s = time.perf_counter() - t0
+    publish(root, manifest.snapshot_id)
+    path = root / manifest.snapshot_id
+    nbytes = (path / DATA_FILE).stat().st_size
+    figs = [
+        Figure(
+            f"{NAME}.build",
+            "seconds_per_million",
+            build_s * 1e6 / size,
+            "s",
+            size=size,
+            samples=(build_s * 1e6 / size,),
+            note=f"one build of {size} records: {build_s:.2f} s",
+        ),
+        Figure(
+            f"{NAME}.bytes",
+            "bytes_per_identifier",
+            nbytes / size,
+            "B",
+            size=size,
+            samples=(nbytes / size,),
+            note=f"data.mdb {nbytes} bytes",
+        ),
+    ]
+    with Snapshot.open(path) as snap:
+        figs += _lookups(ctx, snap, size, probes)
+    return figs
+
+
+def _lookups(ctx: BenchContext, snap: Snapshot, size: int, probes: int) -> list[Figure]:
+    rng = random.Random(f"{ctx.seed}:bench-index-probes")
+    n_phone = size - 2 * (size // 10)
+    stored = datagen.phones(n_phone, ctx.seed)
+    hits = rng.sample(stored, min(probes, len(stored)))
+    stored_set = set(stored)
+    misses = [p for p in datagen.phones(n_phone + 2 * probes, ctx.seed + 17) if p not in stored_set]
+    misses = misses[:probes]
+    check = snap.check
+    phone = Kind.PHONE
+    figs: list[Figure] = []
+
+    def loop_check(items: list[str]) -> None:
+        for p in items:
+            check(p, phone)
+
+    figs.append(
+        rate_figure(
+            f"{NAME}.check.phone_hit",
+            lambda: loop_check(hits),
+            len(hits),
+            ctx,
+            size=size,
+            target=">= 250000",
+            note="check(e164, Kind.PHONE)",
+        )
+    )
+    figs.append(
+        rate_figure(
+            f"{NAME}.check.phone_miss",
+            lambda: loop_check(misses),
+            len(misses),
+            ctx,
+            size=size,
+            target=">= 250000",
+            note="includes phone-range probes",
+        )
+    )
+    idents = [Identifier(phone, p) for p in hits]
+    ci = snap.check_identifier
+
+    def loop_ident() -> None:
+        for ident in idents:
+            ci(ident)
+
+    figs.append(
+        rate_figure(
+            f"{NAME}.check_identifier.phone_hit",
+            loop_ident,
+            len(idents),
+            ctx,
+            size=size,
+            note="lookup + verdict, no normalisation",
+        )
+    )
+    # The raw floor: the same keys, a bare get in one read transaction.
+    keys = [ident.key for ident in idents]
+    txn = snap._txn()
+    db = snap._records
+
+    def floor() -> None:
+        get = txn.get
+        for k in keys:
+            get(k, db=db)
+
+    floor_fig = rate_figure(
+        f"{NAME}.floor.lmdb_get",
+        floor,
+        len(keys),
+        ctx,
+        size=size,
+        note="bare txn.get over precomputed keys",
+    )
+    figs.append(floor_fig)
+    hit_rate = figs[0].value
+    figs.append(
+        Figure(
+            f"{NAME}.floor.ratio",
+            "ratio",
+            floor_fig.value / hit_rate,
+            "x",
+            size=size,
+            samples=(floor_fig.value / hit_rate,),
+            note="LMDB get rate / check(phone hit) rate",
+        )
+    )
+    # URLs: half listed (host or path listings), half unlisted URLs on unlisted domains.
+    listed = list(datagen.urls(size // 10, ctx.seed + 1))
+    unlisted = list(datagen.urls(probes, ctx.seed + 99))
+    urls = rng.sample(listed, min(probes // 2, len(listed))) + unlisted[: probes // 2]
+    rng.shuffle(urls)
+
+    def loop_url() -> None:
+        for u in urls:
+            check(u, Kind.URL)
+
+    figs.append(
+        rate_figure(
+            f"{NAME}.check.url",
+            loop_url,
+            len(urls),
+            ctx,
+            size=size,
+            target=">= 40000",
+            note="canonicalise + expressions + probes; 50% hits",
+        )
+    )
+    batch_n = QUICK_BATCH if ctx.quick else BATCH
+    pool = list(stored[: batch_n // 2]) + misses
+    batch = [pool[i % len(pool)] for i in range(batch_n)]
+    rng.shuffle(batch)
+    figs.append(
+        rate_figure(
+            f"{NAME}.check_many.phone",
+            lambda: snap.check_many(batch, phone),
+            len(batch),
+            ctx,
+            size=size,
+            target=">= 500000",
+            note=f"{len(batch)} E.164 phones, about half hits",
+        )
+    )
+    # Near-match miss: domains that are neither listed nor near a listed one.
+    probe_domains = [f"harbour{i}-quiet-garden.org" for i in range(min(probes, 2000))]
+    for d in probe_domains[:20]:
+        assert snap.check(d, Kind.DOMAIN).level is Level.NO_RECORD, d
+    samples: list[float] = []
+    for _ in range(ctx.warmup):
+        for d in probe_domains:
+            check(d, Kind.DOMAIN)
+    for d in probe_domains:
+        t = time.perf_counter()
+        check(d, Kind.DOMAIN)
+        samples.append(time.perf_counter() - t)
+    med, p99 = _us(samples)
+    figs.append(
+        Figure(
+            f"{NAME}.near_miss.domain",
+            "median_us",
+            med,
+            "us",
+            size=size,
+            samples=tuple(s * 1e6 for s in samples[:1000]),
+            target="< 50",
+            note=f"check(domain) with no listing and no near match; p99 {p99:.1f} us",
+        )
+    )
+    return figs
+
+
+def main() -> None:  # pragma: no cover - manual runs: python -m benchmarks.bench_index
+    import sys
+    import tempfile
+
+    sizes = [int(s) for s in sys.argv[1:]] or [100_000]
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = BenchContext(sizes=sizes, workdir=Path(tmp), repeats=5, warmup=1)
+        for f in run(ctx):
+            print(
+                f"{f.benchmark:40s} {f.size!s:>8} {f.value:14.2f} {f.unit:6s} "
+                f"{f.target or '':>10}  {f.note}"
+            )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
