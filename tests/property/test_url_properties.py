@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scameter.errors import InvalidIdentifier
@@ -24,6 +24,8 @@ from scameter.identifiers.url import (
     url_expressions,
 )
 
+# Every property runs with deadline=None: the first call in a process loads the IDNA tables
+# and the bundled PSL (~0.3 s, once), which would trip hypothesis' per-example deadline.
 _LABEL = st.text(string.ascii_letters + string.digits, min_size=1, max_size=12)
 _HOST = st.lists(_LABEL, min_size=1, max_size=7).map(".".join)
 _UNRESERVED = string.ascii_letters + string.digits + "-._~"
@@ -47,6 +49,7 @@ def _canonical_or_none(raw: str | bytes) -> str | None:
         return None
 
 
+@settings(deadline=None)
 @given(st.one_of(_URLISH, st.text(max_size=80)))
 def test_canonical_url_is_idempotent_or_invalid(raw: str) -> None:
     canonical = _canonical_or_none(raw)
@@ -57,6 +60,7 @@ def test_canonical_url_is_idempotent_or_invalid(raw: str) -> None:
         assert not any(ch.isspace() for ch in canonical)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=80))
 def test_bytes_never_raise_anything_else(raw: bytes) -> None:
     canonical = _canonical_or_none(raw)
@@ -64,6 +68,7 @@ def test_bytes_never_raise_anything_else(raw: bytes) -> None:
         assert canonical_url(canonical) == canonical
 
 
+@settings(deadline=None)
 @given(
     st.one_of(_URLISH, st.text(max_size=80)).map("http://example.com/{}".format)
     | st.builds(lambda h, p: f"http://{h}{p}", _URLISH, _PATH)
@@ -88,6 +93,7 @@ def _percent_encode_some(text: str, mask: int) -> str:
     )
 
 
+@settings(deadline=None)
 @given(_HOST, _PATH, _QUERY, st.integers(min_value=0, max_value=2**60), st.booleans())
 def test_equivalent_spellings_share_one_key(
     host: str, path: str, query: str, mask: int, https: bool
@@ -107,6 +113,7 @@ def test_equivalent_spellings_share_one_key(
         assert ident.key == plain.key
 
 
+@settings(deadline=None)
 @given(_HOST, st.sampled_from([".", "\u3002", "\uff0e", "\uff61"]), st.booleans())
 def test_domain_spellings_share_one_key(host: str, dot: str, trailing: bool) -> None:
     if host.rsplit(".", 1)[-1].isdigit():
@@ -118,6 +125,7 @@ def test_domain_spellings_share_one_key(host: str, dot: str, trailing: bool) -> 
     assert normalize_domain(f"https://{host}/x").key == normalize_domain(canonical).key
 
 
+@settings(deadline=None)
 @given(st.text(max_size=40))
 def test_normalize_host_idempotent_or_invalid(raw: str) -> None:
     try:
