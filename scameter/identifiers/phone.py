@@ -15,25 +15,26 @@ Validity: only *impossible* numbers (wrong length, unknown country code) raise
 ``valid=False`` because scammers use them.
 
 Fast path: the common HK spellings (``+85291234567``, ``91234567``, ``9123 4567``,
-``85291234567``) are decided with a few string operations and one regex compiled *at import
-time from phonenumbers' own HK metadata* (the general description plus every number type's
-national-number pattern that admits 8 digits), mirroring ``_number_type_helper`` and
-``_maybe_extract_country_code`` of phonenumbers. Anything the fast path is not certain of goes
-to the full parser. ``tests/property/test_identifier_properties.py`` checks agreement on
-generated numbers.
+``85291234567``, ``+852 9123-4567``, ``00852 ...``, ``001 852 ...``) are decided with a few
+string operations and tables compiled *at import time from phonenumbers' own HK metadata*
+(:mod:`scameter.identifiers._phonemeta`: per-length validity regexes mirroring
+``_number_type_helper``, and a proven 4-digit prefix table for 8-digit numbers), with each
+branch mirroring a step of ``phonenumbers.parse`` (e.g. ``_maybe_extract_country_code``).
+Anything the fast path is not certain of goes to the full parser.
+``tests/property/test_identifier_properties.py`` checks agreement on generated numbers.
 
 Invariants: pure, no I/O; ``normalize_phone(normalize_phone(x).value) == normalize_phone(x)``.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, ValidationResult, shortnumberinfo
 
 from scameter.errors import InvalidIdentifier
+from scameter.identifiers import _phonemeta
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
 
@@ -50,62 +51,16 @@ _DELETE_SEPARATORS: Final = str.maketrans("", "", " -.()/")
 #: phonenumbers refuses longer input (``_MAX_INPUT_STRING_LENGTH``); refuse earlier with a reason.
 _MAX_RAW: Final = 64
 
-_PHONE_TYPE_DESCS: Final = (
-    "premium_rate",
-    "toll_free",
-    "shared_cost",
-    "voip",
-    "personal_number",
-    "pager",
-    "uan",
-    "voicemail",
-    "fixed_line",
-    "mobile",
-)
-
-
-def _hk_patterns() -> tuple[re.Pattern[str], dict[int, re.Pattern[str]]]:
-    """(general, valid-by-length) regexes from the HK metadata of the installed phonenumbers.
-
-    ``general`` full-matches the national numbers of the region's general description.
-    ``valid_by_length[L]`` exists for every length ``is_possible_number`` accepts for HK (the
-    general description's possible lengths, minus local-only ones) and full-matches exactly the
-    L-digit national numbers ``is_valid_number`` accepts: the general pattern (as a lookahead)
-    and any number type whose possible lengths admit L, as ``_number_type_helper`` checks them.
-    """
-    meta = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
-    if meta is None:  # pragma: no cover - phonenumbers always ships HK
-        raise RuntimeError("phonenumbers has no metadata for HK")
-    general_desc = meta.general_desc
-    assert general_desc is not None
-    assert general_desc.national_number_pattern is not None
-    general = general_desc.national_number_pattern
-    if 8 not in general_desc.possible_length:  # pragma: no cover - HK numbers are 8 digits
-        raise RuntimeError("HK metadata no longer admits 8-digit numbers; review phone.py")
-    local_only = set(general_desc.possible_length_local_only or ())
-    by_length: dict[int, re.Pattern[str]] = {}
-    for length in general_desc.possible_length:
-        if length in local_only:
-            continue
-        alternatives: list[str] = []
-        for name in _PHONE_TYPE_DESCS:
-            desc = getattr(meta, name)
-            if desc is None or desc.national_number_pattern is None:
-                continue
-            if length in (desc.possible_length or general_desc.possible_length):
-                alternatives.append(f"(?:{desc.national_number_pattern})")
-        # With no alternatives, "(?:)" only matches the empty string: never valid, as wanted.
-        valid = f"(?=(?:{general})\\Z)(?:{'|'.join(alternatives)})"
-        by_length[length] = re.compile(valid)
-    return re.compile(general), by_length
-
-
-_GENERAL_RE, _VALID_BY_LENGTH = _hk_patterns()
-_general_full = _GENERAL_RE.fullmatch
+_general_full = _phonemeta.GENERAL.fullmatch
 #: Length -> fullmatch of the valid numbers of that length (possible lengths only).
-_VALID_FULL: Final = {length: rx.fullmatch for length, rx in _VALID_BY_LENGTH.items()}
+_VALID_FULL: Final = {length: rx.fullmatch for length, rx in _phonemeta.VALID_BY_LENGTH.items()}
+_valid8_full = _VALID_FULL[8]
+#: 4-digit prefix -> validity of every 8-digit number under it (proven, see _phonemeta).
+_PREFIX8: Final = _phonemeta.PREFIX8
+_prefix8 = _PREFIX8.get
 #: HK's longest possible national number: longer input takes libphonenumber's TOO_LONG branch.
-_MAX_LENGTH: Final = max(_VALID_BY_LENGTH)
+_MAX_LENGTH: Final = _phonemeta.MAX_LENGTH
+
 
 # The frozen dataclass __init__ of Identifier goes through object.__setattr__ per field; the
 # E.164 fast path targets ~1 us per call, so it fills the slots directly. Same object, same
@@ -124,6 +79,16 @@ def _make(value: str, valid: bool) -> Identifier:
     return ident
 
 
+def _validity(national: str) -> bool | None:
+    """``is_valid_number`` of an HK national number of possible length; None otherwise."""
+    if len(national) == 8:
+        valid = _prefix8(national[:4])
+        if valid is not None:
+            return valid
+    full = _VALID_FULL.get(len(national))
+    return None if full is None else full(national) is not None
+
+
 def _national(digits: str) -> Identifier | None:
     """Identifier for bare ASCII ``digits`` read as an HK national number, or None if unsure.
 
@@ -133,10 +98,8 @@ def _national(digits: str) -> Identifier | None:
     """
     if len(digits) < 7 or digits[0] == "0" or digits.startswith(_HK_CC):
         return None
-    valid = _VALID_FULL.get(len(digits))
-    if valid is None:
-        return None
-    return _make("+852" + digits, valid(digits) is not None)
+    valid = _validity(digits)
+    return None if valid is None else _make("+852" + digits, valid)
 
 
 def _fast(raw: str) -> Identifier | None:
@@ -149,9 +112,9 @@ def _fast(raw: str) -> Identifier | None:
         national = raw[4:]
         if national.isdigit() and national.isascii() and national[0] != "0":
             # With a '+' the country code is explicit: no default-region stripping applies.
-            valid = _VALID_FULL.get(len(national))
+            valid = _validity(national)
             if valid is not None:
-                return _make(raw, valid(national) is not None)
+                return _make(raw, valid)
         return None
     if raw.isdigit():
         if not raw.isascii():
@@ -162,9 +125,9 @@ def _fast(raw: str) -> Identifier | None:
             # whole number, needs more digits than HK's longest possible length).
             national = raw[3:]
             if national[:1] not in ("", "0") and not _general_full(raw) and _general_full(national):
-                valid = _VALID_FULL.get(len(national))
+                valid = _validity(national)
                 if valid is not None:
-                    return _make("+852" + national, valid(national) is not None)
+                    return _make("+852" + national, valid)
             return None
         return _national(raw)
     if len(raw) == 9 and raw[4] == " ":
@@ -317,6 +280,14 @@ def normalize_phone(raw: str) -> Identifier:
 
     Raises :class:`InvalidIdentifier` (kind ``phone``) for impossible numbers.
     """
+    if len(raw) == 12 and raw[:4] == "+852":
+        # The E.164 form inline (no call): the commonest input of lookups.
+        national = raw[4:]
+        if national.isdigit() and national.isascii() and national[0] != "0":
+            valid = _prefix8(national[:4])
+            if valid is None:
+                valid = _valid8_full(national) is not None
+            return _make(raw, valid)
     hit = _fast(raw)
     if hit is not None:
         return hit

@@ -6,7 +6,7 @@ import phonenumbers
 import pytest
 
 from scameter.errors import InvalidIdentifier
-from scameter.identifiers import normalize
+from scameter.identifiers import _phonemeta, normalize
 from scameter.identifiers import phone as phone_module
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import normalize_phone, normalize_phone_slow
@@ -111,4 +111,13 @@ def test_fast_path_regexes_come_from_the_installed_metadata() -> None:
     meta = phonenumbers.PhoneMetadata.metadata_for_region("HK")
     assert meta is not None
     assert meta.general_desc is not None
-    assert set(phone_module._VALID_BY_LENGTH) == set(meta.general_desc.possible_length)
+    assert set(_phonemeta.VALID_BY_LENGTH) == set(meta.general_desc.possible_length)
+    # every 8-digit prefix's validity was proven independent of the last four digits
+    assert len(_phonemeta.PREFIX8) == 10_000
+
+
+@pytest.mark.parametrize("prefix", ["2345", "5123", "9123", "4060", "8100", "1234", "8528"])
+def test_prefix_table_agrees_with_the_regex(prefix: str) -> None:
+    full = _phonemeta.VALID_BY_LENGTH[8].fullmatch
+    for suffix in ("0000", "4567", "9999"):
+        assert _phonemeta.PREFIX8[prefix] is (full(prefix + suffix) is not None)
