@@ -256,9 +256,11 @@ class Aggregator:
                 found.append((Level.POSSIBLE, ReasonCode.PUBLIC_REPORTS))
         if not found:
             return None
-        level = max((lv for lv, _ in found), key=SEVERITY.__getitem__)
-        reasons_list: list[ReasonCode] = []
-        for _, code in found:
+        level = found[0][0]
+        reasons_list = [found[0][1]]
+        for lv, code in found[1:]:
+            if SEVERITY[lv] > SEVERITY[level]:
+                level = lv
             if code not in reasons_list:
                 reasons_list.append(code)
         return level, tuple(reasons_list)
@@ -281,6 +283,10 @@ class Aggregator:
 
         clusters = cluster_ids(n, self.groups, linkable, rank)
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
+        # Few distinct bitmasks in practice: build each names tuple once.
+        cat_cache: dict[int, tuple[str, ...]] = {}
+        src_cache: dict[int, tuple[str, ...]] = {}
+        kinds = {k.value: k for k in Kind}
         for r, i in enumerate(order):
             d = decided.get(i)
             if d is None:
@@ -295,12 +301,20 @@ class Aggregator:
                     else listing_for_key(key, gran)
                 )
             cbits, sbits = self.cats[i], self.srcs[i]
+            cats = cat_cache.get(cbits)
+            if cats is None:
+                cats = cat_cache[cbits] = tuple(sorted(nm for nm, b in cat_names if cbits & b))
+            srcs = src_cache.get(sbits)
+            if srcs is None:
+                srcs = src_cache[sbits] = tuple(
+                    sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)
+                )
             yield Record(
-                identifier=Identifier(Kind(kind), value, i not in self.invalid),
+                identifier=Identifier(kinds[kind], value, i not in self.invalid),
                 level=d[0],
                 reasons=d[1],
-                categories=tuple(sorted(nm for nm, bit in cat_names if cbits & bit)),
-                sources=tuple(sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)),
+                categories=cats,
+                sources=srcs,
                 report_count=self.count[i],
                 reporters=self.reporters(i),
                 first_reported=None if self.first[i] == _NEVER else self.first[i],

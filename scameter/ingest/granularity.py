@@ -85,13 +85,17 @@ class Granularity:
 
     def platform_mode(self, host: str) -> tuple[str, str] | None:
         """``(mode, entry)`` of the most specific platform entry covering ``host``, else None."""
+        rd = registrable_domain(host)
         labels = host.split(".")
         for i in range(len(labels) - 1):
             suffix = ".".join(labels[i:])
             mode = self.platforms.get(suffix)
             if mode is not None:
+                if rd is not None and len(rd) > len(suffix) and rd != "www." + suffix:
+                    # The PSL's private section makes each name under this platform its own
+                    # registrable domain (bucket.s3.amazonaws.com): one owner, not shared.
+                    return None
                 return mode, suffix
-        rd = registrable_domain(host)
         if rd is not None and rd in self.top_sites:
             return SHARED, rd
         return None

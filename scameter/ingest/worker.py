@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -72,6 +73,9 @@ def _normalise(kind: str | None, raw: str) -> str:
     """The wire key of one identifier; raises InvalidIdentifier / RowError."""
     if kind is None:
         found = detect(raw)
+        if not found and _HOST_PORT.match(raw.strip()):
+            # Feeds write "scam.example:8443/path" without a scheme; read it as an http URL.
+            found = detect("http://" + raw.strip())
         if not found:
             raise RowError(f"cannot tell what kind of identifier {raw[:60]!r} is; give its kind")
         ident = found[0]  # documented rule: the most likely kind (detect's first candidate)
@@ -83,6 +87,18 @@ def _normalise(kind: str | None, raw: str) -> str:
         ident = normalize(kind_enum, raw)
     key = f"{ident.kind.value}:{ident.value}"
     return key if ident.valid else "~" + key
+
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+:\d{1,5}(/\S*)?$")
+
+
+def _host_kind(value: str) -> str:
+    """``ip`` for an IP literal, else ``domain``: host lists mix both."""
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        return "domain"
+    return "ip"
 
 
 _granularity: dict[tuple[tuple[str, ...], tuple[str, ...]], Granularity] = {}
@@ -126,7 +142,9 @@ def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
         except ValueError:
             raise RowError("a hosts line starts with an IP address") from None
         return [
-            feed_row(h, kind="domain", source=opts.source or "feed", category=opts.category or "")
+            feed_row(
+                h, kind=_host_kind(h), source=opts.source or "feed", category=opts.category or ""
+            )
             for h in parts[1:]
             if h.lower() not in _HOSTS_IGNORED
         ]
@@ -191,7 +209,7 @@ def _parse_item(fmt: str, item: Any, opts: AdapterOptions) -> list[RawRow]:
         if part == "whitelisted":
             raise _Ignored("on the MetaMask whitelist too: MetaMask does not block it")
         cat = opts.category or "crypto_phishing"
-        return [feed_row(domain, kind="domain", source=source, category=cat)]
+        return [feed_row(domain, kind=_host_kind(domain), source=source, category=cat)]
     if fmt == "intake":
         return [row_from_mapping(item, source="public")]
     raise RowError(f"unknown format {fmt!r}")

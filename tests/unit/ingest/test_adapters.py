@@ -204,3 +204,12 @@ def test_unknown_format_and_missing_input(tmp_path: Path) -> None:
         _plan([FIXTURES / "list.txt"], "xml")
     with pytest.raises(IngestError, match="not found"):
         _plan([tmp_path / "nope.txt"], None)
+
+
+def test_host_port_lines_and_ip_hosts(tmp_path: Path) -> None:
+    lst = tmp_path / "l.txt"
+    lst.write_text("scam-casino.example:15888\n", encoding="utf-8")
+    assert read(lst).idents() == ["url:http://scam-casino.example/"]
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("0.0.0.0 198.51.100.7 evil.example\n", encoding="utf-8")
+    assert read(hosts, "hosts").idents() == ["ip:198.51.100.7", "domain:evil.example"]

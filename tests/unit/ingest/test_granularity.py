@@ -65,3 +65,17 @@ def test_bundled_data_is_sane() -> None:
     assert "google.com" in G.top_sites
     for host in ("bit.ly", "docs.google.com", "t.me", "wa.me", "linktr.ee", "github.io"):
         assert host in G.platforms
+
+
+PSL_PRIVATE = [
+    ("s3-bucket", "elonmusk-gives.s3.amazonaws.com", "elonmusk-gives.s3.amazonaws.com/"),
+    ("s3-endpoint-bare", "s3.amazonaws.com", None),
+    ("tripod-user", "someone.tripod.com", "someone.tripod.com/"),
+]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"), [c[1:] for c in PSL_PRIVATE], ids=[c[0] for c in PSL_PRIVATE]
+)
+def test_psl_private_names_under_a_platform_are_dedicated(host: str, expected: str | None) -> None:
+    assert G.listing(host, "/") == expected
