@@ -19,6 +19,7 @@ Invariants:
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import io
 import json
@@ -66,6 +67,8 @@ _VALUE_COLUMNS = (
 _BOM = b"\xef\xbb\xbf"
 #: Chunks read ahead of the writer when workers run: bounds memory and keeps both cores busy.
 _IN_FLIGHT_PER_WORKER = 2
+#: A CSV chunk waiting for a quoted field to close stops growing at this many times its size.
+_MAX_CHUNK_FACTOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class Job:
     kind: str | None
     first_line: int
     width: int = 0  # CSV: header length; short rows are padded so verdict columns line up
+    encoding: str = "utf-8"  # of the input; output is always UTF-8
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +118,8 @@ def _count(counts: Counter[str], v: Verdict) -> None:
     counts["invalid" if v.error is not None else v.level] += 1
 
 
-def _lines(data: bytes) -> list[str]:
-    text = data.decode("utf-8", errors="replace")
+def _lines(data: bytes, encoding: str) -> list[str]:
+    text = data.decode(encoding, errors="replace")
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()
@@ -123,7 +127,7 @@ def _lines(data: bytes) -> list[str]:
 
 
 def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
-    lines = _lines(job.data)
+    lines = _lines(job.data, job.encoding)
     values = [line.strip() for line in lines]
     verdicts = _check(values, job.kind)
     counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
@@ -137,7 +141,8 @@ def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
 def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     assert isinstance(job.column, int)
     col = job.column
-    rows = list(csv.reader(io.StringIO(job.data.decode("utf-8", errors="replace"), newline="")))
+    text = job.data.decode(job.encoding, errors="replace")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     values = [row[col].strip() if col < len(row) else "" for row in rows]
     verdicts = _check(values, job.kind)
     buf = io.StringIO()
@@ -152,7 +157,7 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
 
 def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
     field = job.column if isinstance(job.column, str) else "value"
-    lines = _lines(job.data)
+    lines = _lines(job.data, job.encoding)
     objs: list[Any] = []
     values: list[str] = []
     problems: dict[int, str] = {}
@@ -161,13 +166,15 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
             obj = json.loads(line)
         except ValueError as exc:
             obj, problems[i] = None, f"line {job.first_line + i} is not JSON: {exc.args[0]}"
-        if isinstance(obj, str):
-            value = obj
-        elif isinstance(obj, dict) and isinstance(obj.get(field), str):
-            value = obj[field]
+        # Numbers are common in exported data ({"phone": 91234567}); booleans are not values.
+        obj_value = obj.get(field) if isinstance(obj, dict) else obj
+        if isinstance(obj_value, str):
+            value = obj_value
+        elif isinstance(obj_value, int) and not isinstance(obj_value, bool):
+            value = str(obj_value)
         else:
             value = ""
-            problems.setdefault(i, f"line {job.first_line + i} has no string field {field!r}")
+            problems.setdefault(i, f"line {job.first_line + i} has no value in field {field!r}")
         objs.append(obj)
         values.append(value)
     verdicts = _check(values, job.kind)
@@ -205,30 +212,35 @@ def _resolve_format(fmt: str | None, path: str, first: bytes) -> str:
 def _chunks(
     stream: IO[bytes], first: bytes, size: int, csv_quotes: bool
 ) -> Iterator[tuple[bytes, int, int]]:
-    """Yield (bytes of whole rows, lines in it, bytes read so far) from ``first`` + ``stream``."""
+    """Yield (bytes of whole rows, lines in it, bytes read so far) from ``first`` + ``stream``.
+
+    For CSV a chunk only ends where the quote count so far is even (not inside a quoted
+    field), but at most :data:`_MAX_CHUNK_FACTOR` times ``size`` lines, so that one stray
+    quote in a malformed file cannot turn the rest of a huge file into one chunk.
+    """
     pending: list[bytes] = [first] if first else []
     read = len(first)
+    odd = csv_quotes and first.count(b'"') % 2 == 1
     for line in stream:
         pending.append(line)
         read += len(line)
-        if len(pending) >= size:
-            data = b"".join(pending)
-            if csv_quotes and data.count(b'"') % 2:
-                continue  # inside a quoted field that spans lines: keep reading
-            yield data, len(pending), read
-            pending = []
+        if csv_quotes and line.count(b'"') % 2:
+            odd = not odd
+        if len(pending) >= size and (not odd or len(pending) >= size * _MAX_CHUNK_FACTOR):
+            yield b"".join(pending), len(pending), read
+            pending, odd = [], False
     if pending:
         yield b"".join(pending), len(pending), read
 
 
-def _read_header(stream: IO[bytes], first: bytes) -> tuple[bytes, list[str]]:
+def _read_header(stream: IO[bytes], first: bytes, encoding: str) -> tuple[bytes, list[str]]:
     raw = first
     while raw.count(b'"') % 2:
         more = stream.readline()
         if not more:
             break
         raw += more
-    header = next(csv.reader(io.StringIO(raw.decode("utf-8", errors="replace"))), [])
+    header = next(csv.reader(io.StringIO(raw.decode(encoding, errors="replace"))), [])
     return raw, header
 
 
@@ -256,6 +268,10 @@ def _workers(settings: Settings, backend_is_remote: bool) -> int:
 
 
 def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        encoding = codecs.lookup(args.encoding).name
+    except LookupError:
+        raise CommandError(f"unknown --encoding {args.encoding!r} (e.g. utf-8, big5)") from None
     src: IO[bytes]
     if args.input == "-":
         src, total = sys.stdin.buffer, None
@@ -267,14 +283,14 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         total = os.fstat(src.fileno()).st_size or None
     try:
         first = src.readline()
-        if first.startswith(_BOM):
+        if encoding == "utf-8" and first.startswith(_BOM):
             first = first[len(_BOM) :]
         fmt = _resolve_format(args.format, args.input, first)
         column: int | str | None = args.column if fmt == "jsonl" else None
         header_text = ""
         first_line, width = 1, 0
         if fmt == "csv":
-            raw_header, header = _read_header(src, first)
+            raw_header, header = _read_header(src, first, encoding)
             if not header:
                 raise CommandError(f"{args.input} is empty: a CSV needs a header row")
             column, width = _pick_column(header, args.column), len(header)
@@ -314,6 +330,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 size=settings.chunk_size,
                 first_line=first_line,
                 width=width,
+                encoding=encoding,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -350,10 +367,11 @@ def _jobs(
     size: int,
     first_line: int,
     width: int,
+    encoding: str,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width), read
+        yield Job(fmt, data, column, kind, line, width, encoding), read
         line += n
 
 
@@ -416,6 +434,9 @@ def add_parser(
     p.add_argument("--column", metavar="NAME", help="CSV column / JSONL field holding the value")
     p.add_argument("--kind", choices=KIND_CHOICES, help="kind of every value (default: detect)")
     p.add_argument("--format", choices=FORMATS, help="input format (default: from the name)")
+    p.add_argument(
+        "--encoding", default="utf-8", help="input text encoding (default utf-8; e.g. big5)"
+    )
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: cores)")
     p.add_argument("--chunk-size", type=int, metavar="N", help="rows per batch (default 10000)")
     p.set_defaults(func=run_bulk)

@@ -86,7 +86,7 @@ def test_jsonl_rows_keep_fields_and_order(snapshots: Path, tmp_path: Path) -> No
     assert rows[0]["scameter"]["level"] == "high_risk"
     assert "line 2 is not JSON" in rows[1]["scameter"]["error"]
     assert rows[1]["input"] == "{broken json"
-    assert "no string field 'value'" in rows[2]["scameter"]["error"]
+    assert "no value in field 'value'" in rows[2]["scameter"]["error"]
     assert rows[3]["scameter"]["level"] == "verified"
     assert rows[4]["scameter"]["level"] == "no_record"
     assert status == 5
@@ -146,3 +146,27 @@ def test_empty_csv(snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     src.write_text("", encoding="utf-8")
     assert main(["bulk", str(src), "--snapshots", str(snapshots)]) == 2
     assert "needs a header row" in capsys.readouterr().err
+
+
+def test_big5_input_and_json_numbers(snapshots: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_bytes("名稱,電話\n陳大文,6391 2745\n".encode("big5"))
+    argv = ["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)]
+    assert main([*argv, "--encoding", "big5", "--column", "電話"]) == 1
+    (row,) = _read_csv(out)
+    assert row["名稱"] == "陳大文"
+    assert row["scameter_level"] == "high_risk"
+    jsrc, jout = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    jsrc.write_text('{"value": 63912745}\n18222\n{"value": true}\n', encoding="utf-8")
+    main(["bulk", str(jsrc), "-o", str(jout), "--snapshots", str(snapshots)])
+    levels = [json.loads(x)["scameter"].get("level") for x in jout.read_text().splitlines()]
+    assert levels == ["high_risk", "verified", None]
+
+
+def test_unknown_encoding(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("18222\n", encoding="utf-8")
+    assert main(["bulk", str(src), "--encoding", "klingon", "--snapshots", str(snapshots)]) == 2
+    assert "unknown --encoding" in capsys.readouterr().err
