@@ -44,6 +44,9 @@ log = logging.getLogger("scameter.rpc")
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024  # a 10,000-item batch response is ~1-2 MiB
+#: A worker restarted more than MAX_RESTARTS times within CRASH_WINDOW seconds stops the server.
+MAX_RESTARTS = 5
+CRASH_WINDOW = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +307,10 @@ def _supervise(config: ServerConfig) -> int:
     def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # child: no gRPC object exists yet in this process
+            # Drop the parent's handlers (they would signal our siblings); run_worker installs
+            # the worker's own at once.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
                 configure_logging(index)
@@ -326,6 +333,7 @@ def _supervise(config: ServerConfig) -> int:
     for i in range(config.workers):
         spawn(i)
     failed = False
+    restarts: dict[int, list[float]] = {}
     while children:
         try:
             pid, status = os.wait()
@@ -339,6 +347,17 @@ def _supervise(config: ServerConfig) -> int:
         code = os.waitstatus_to_exitcode(status)
         if stopping.is_set():
             failed |= code != 0
+            continue
+        now = time.monotonic()
+        recent = [t for t in restarts.get(index, []) if now - t < CRASH_WINDOW] + [now]
+        restarts[index] = recent
+        if len(recent) > MAX_RESTARTS:
+            log.error(
+                "worker keeps crashing; stopping the server",
+                extra={"worker_index": index, "code": code, "restarts": len(recent)},
+            )
+            failed = True
+            on_signal(signal.SIGTERM, None)
             continue
         log.error("worker exited; restarting", extra={"worker_index": index, "code": code})
         time.sleep(1.0)  # crash-loop brake, not synchronisation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -116,5 +117,23 @@ def test_workers_share_one_port(tmp_path: Path, workers: int) -> None:
         for t in threads:
             t.join()
         assert errors == []
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(60) == 0
+
+
+def test_a_killed_worker_is_restarted(tmp_path: Path) -> None:
+    snaps = tmp_path / "snapshots"
+    build_snapshot(snaps, [LISTED])
+    args = ["--snapshots", str(snaps), "--listen", "127.0.0.1:0", "--no-auth", "--workers", "2"]
+    with server_process(args) as srv:
+        second = srv.read_event("serving")
+        victim = int(second["pid"])
+        os.kill(victim, signal.SIGKILL)
+        srv.read_event("serving")  # the replacement announces itself
+        pids = [e["pid"] for e in srv.events if e.get("event") == "serving"]
+        assert len(pids) == 3
+        assert pids[-1] != victim
+        with Client(srv.target, timeout=10) as c:
+            assert c.check(LISTED).level is Level.HIGH_RISK
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(60) == 0
