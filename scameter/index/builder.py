@@ -38,14 +38,13 @@ from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.near import (
     NS_DOMAIN,
     allowed_distance,
-    deletion_variants,
     handle_namespace,
     range_key,
     split_registrable,
-    variant_key,
+    variant_keys,
 )
 from scameter.index.record import Record
-from scameter.index.spill import ExternalSorter, grouped
+from scameter.index.spill import ExternalSorter, FixedSorter, grouped
 from scameter.verdict import SEVERITY, Level
 
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
@@ -121,7 +120,7 @@ class SnapshotBuilder:
         self._spill.mkdir()
         self._records = ExternalSorter(self._spill, "records", chunk=chunk)
         self._urlexpr = ExternalSorter(self._spill, "urlexpr", chunk=chunk)
-        self._near = ExternalSorter(self._spill, "near", chunk=chunk * 4)
+        self._near = FixedSorter(self._spill, "near", width=16, chunk=chunk * 4)
         self._ranges = ExternalSorter(self._spill, "ranges", chunk=chunk * 2)
         self._strings = fmt.StringTable()
         self._clusters: dict[int, list[int]] = {}
@@ -174,7 +173,7 @@ class SnapshotBuilder:
                 self._ranges.add(range_key(ident.value, d), b"")
         elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
             platform, _, handle = ident.value.partition(":")
-            self._add_near(handle_namespace(platform), handle, key, handle)
+            self._add_near(handle_namespace(platform), handle, key)
 
     def _add_url(self, record: Record, key: bytes, table: int, sev: int) -> None:
         expr = listing_expression(record)
@@ -198,17 +197,14 @@ class SnapshotBuilder:
         if table == fmt.TABLE_ALLOW:
             self._brands.append([label, reg, record.owner])
         else:
-            self._add_near(NS_DOMAIN, label, key, reg)
+            self._add_near(NS_DOMAIN, label, key)
 
-    def _add_near(self, namespace: bytes, text: str, key: bytes, stored: str) -> None:
+    def _add_near(self, namespace: bytes, text: str, key: bytes) -> None:
         p = self.policy
         if len(text) < p.near_min_length:
             return
         k = allowed_distance(len(text), p.near_max_distance, p.near_distance2_min_length)
-        b = stored.encode("utf-8")[:255]
-        value = key + bytes((len(b),)) + b
-        for v in deletion_variants(text, k):
-            self._near.add(variant_key(namespace, v), value)
+        self._near.extend([vk + key for vk in variant_keys(namespace, text, k)])
 
     # -- building -------------------------------------------------------------------------
 
@@ -447,9 +443,18 @@ class SnapshotBuilder:
         cap = self.policy.near_max_candidates
 
         def items() -> Iterator[tuple[bytes, bytes]]:
-            for vkey, values in grouped(self._near.sorted()):
-                uniq = list(dict.fromkeys(values))[:cap]
-                yield vkey, b"".join(uniq)
+            prev = b""
+            keys: list[bytes] = []
+            for item in self._near.sorted():
+                vkey, rkey = item[:8], item[8:]
+                if vkey != prev:
+                    if keys:
+                        yield prev, b"".join(keys)
+                    prev, keys = vkey, [rkey]
+                elif rkey != keys[-1] and len(keys) < cap:
+                    keys.append(rkey)  # sorted, so duplicates are adjacent
+            if keys:
+                yield prev, b"".join(keys)
 
         _append_all(env, db, items())
 

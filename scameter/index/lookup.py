@@ -44,12 +44,11 @@ from scameter.index import format as fmt
 from scameter.index.near import (
     NS_DOMAIN,
     allowed_distance,
-    deletion_variants,
     handle_namespace,
     label_distance,
     range_key,
     split_registrable,
-    variant_key,
+    variant_keys,
 )
 from scameter.verdict import (
     SEVERITY,
@@ -81,11 +80,22 @@ _DEFAULT_REASON = {
     Level.VERIFIED: ReasonCode.ALLOWLISTED,
 }
 _CODES = {c.value: c for c in ReasonCode}
+#: Compiled structs for the string-id arrays (at most 3 x 255 ids per record).
+_IDS = [struct.Struct(f"<{n}H") for n in range(3 * 255 + 1)]
+
+
+_ISO_CACHE: dict[int, str] = {}
 
 
 def iso(ts: int) -> str:
-    """ISO-8601 UTC of Unix seconds."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    """ISO-8601 UTC of Unix seconds (memoised: report times repeat across records, and
+    ``strftime`` costs about as much as the LMDB probe itself)."""
+    s = _ISO_CACHE.get(ts)
+    if s is None:
+        if len(_ISO_CACHE) > 100_000:
+            _ISO_CACHE.clear()
+        s = _ISO_CACHE[ts] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return s
 
 
 class LookupMixin:
@@ -266,7 +276,7 @@ class LookupMixin:
             _HEADER.unpack_from(buf, 0)
         )
         n = nr + nc + ns
-        ids: tuple[int, ...] = struct.unpack_from(f"<{n}H", buf, _HSIZE) if n else ()
+        ids: tuple[int, ...] = _IDS[n].unpack_from(buf, _HSIZE) if n else ()
         pos = _HSIZE + 2 * n
         (ln,) = _U16.unpack_from(buf, pos)
         if canonical is None:
@@ -297,22 +307,24 @@ class LookupMixin:
             csize = 0
         if not flags & fmt.F_VALID:
             reasons = (*reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER))
+        # Positional, in Verdict's field order: measurably cheaper than keywords here.
         return Verdict(
-            input=raw,
-            kind=_KIND_VALUE[tag] if kind is None else kind,
-            canonical=canonical,
-            level=level,
-            reasons=reasons,
-            categories=cats,
-            report_count=count,
-            reporters=reporters,
-            first_reported=iso(first) if flags & fmt.F_FIRST else None,
-            last_reported=iso(last) if flags & fmt.F_LAST else None,
-            matched=matched,
-            cluster_size=csize,
-            cluster_worst=cluster_worst,
-            verified_owner=owner,
-            snapshot=self.id,
+            raw,
+            _KIND_VALUE[tag] if kind is None else kind,
+            canonical,
+            level,
+            reasons,
+            cats,
+            count,
+            reporters,
+            iso(first) if flags & fmt.F_FIRST else None,
+            iso(last) if flags & fmt.F_LAST else None,
+            matched,
+            None,
+            csize,
+            cluster_worst,
+            owner,
+            self.id,
         )
 
     def _no_record(
@@ -417,22 +429,28 @@ class LookupMixin:
                 )
         return self._no_record(raw, Kind.PHONE.value, canonical)
 
-    def _near_candidates(self, namespace: bytes, text: str) -> list[tuple[bytes, str]]:
+    def _near_candidates(self, namespace: bytes, text: str) -> list[tuple[bytes, bytes]]:
+        """Listed records sharing a deletion variant with ``text``: ``(key, record)``."""
         p = self.policy
         if len(text) < p.near_min_length - 1:
             return []
         k = p.near_max_distance if len(text) >= p.near_distance2_min_length - 2 else 1
-        keys = [variant_key(namespace, v) for v in deletion_variants(text, min(k, 2))]
-        found = self._txn().cursor(db=self._near).getmulti(keys)
-        out: dict[bytes, str] = {}
+        txn = self._txn()
+        found = txn.cursor(db=self._near).getmulti(variant_keys(namespace, text, min(k, 2)))
+        if not found:
+            return []
+        seen: set[bytes] = set()
+        out: list[tuple[bytes, bytes]] = []
         for _, value in found:
-            pos, end = 0, len(value)
-            while pos < end:
-                rkey = value[pos : pos + 8]
-                ln = value[pos + 8]
-                out[rkey] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
-                pos += 9 + ln
-        return list(out.items())
+            for i in range(0, len(value), 8):
+                rkey = value[i : i + 8]
+                if rkey in seen:
+                    continue
+                seen.add(rkey)
+                buf = txn.get(rkey, db=self._records)
+                if buf is not None:
+                    out.append((rkey, buf))
+        return out
 
     def _best_near(
         self, raw: str, kind: str, canonical: str, cands: list[tuple[bytes, int, str]]
@@ -465,11 +483,15 @@ class LookupMixin:
         platform, _, handle = ident.value.partition(":")
         p = self.policy
         cands: list[tuple[bytes, int, str]] = []
-        for rkey, listed in self._near_candidates(handle_namespace(platform), handle):
+        for rkey, buf in self._near_candidates(handle_namespace(platform), handle):
+            listed_canonical = fmt.record_canonical(buf)
+            l_platform, _, listed = listed_canonical.partition(":")
+            if l_platform != platform:
+                continue  # variant-key collision across namespaces
             lim = allowed_distance(len(listed), p.near_max_distance, p.near_distance2_min_length)
             d = Levenshtein.distance(handle, listed, score_cutoff=lim)
             if 0 < d <= lim:
-                cands.append((rkey, d, f"{platform}:{listed}"))
+                cands.append((rkey, d, listed_canonical))
         v = self._best_near(raw, ident.kind.value, ident.value, cands) if cands else None
         return v or self._no_record(raw, ident.kind.value, ident.value)
 
@@ -492,8 +514,9 @@ class LookupMixin:
         label, suffix = split_registrable(reg)
         p = self.policy
         cands: list[tuple[bytes, int, str]] = []
-        for rkey, listed in self._near_candidates(NS_DOMAIN, label):
-            if listed == reg:
+        for rkey, buf in self._near_candidates(NS_DOMAIN, label):
+            listed = self._listed_registrable(buf)
+            if listed is None or listed == reg:
                 continue
             l_label, l_suffix = split_registrable(listed)
             lim = allowed_distance(len(l_label), p.near_max_distance, p.near_distance2_min_length)
@@ -502,6 +525,16 @@ class LookupMixin:
                 cands.append((rkey, d, listed))
         v = self._best_near(raw, kind, canonical, cands) if cands else None
         return v or self._no_record(raw, kind, canonical)
+
+    def _listed_registrable(self, buf: bytes) -> str | None:
+        """Registrable domain of a host-level URL / domain listing (near-match candidates)."""
+        r = fmt.decode_record(buf, self._strings)
+        expr = r.listing
+        if expr is None:
+            expr = r.canonical + "/" if r.kind is Kind.DOMAIN else r.canonical.partition("://")[2]
+        if not expr.endswith("/") or expr.count("/") != 1:
+            return None
+        return registrable_domain(expr[:-1])
 
     # -- URLs and domains -----------------------------------------------------------------
 

@@ -42,18 +42,18 @@ def handle_namespace(platform: str) -> bytes:
 
 
 def deletion_variants(s: str, k: int) -> set[str]:
-    """``s`` and every string obtained by deleting up to ``k`` characters."""
-    out = {s}
-    frontier = {s}
-    for _ in range(k):
-        nxt: set[str] = set()
-        for w in frontier:
-            for i in range(len(w)):
-                nxt.add(w[:i] + w[i + 1 :])
-        nxt -= out
-        out |= nxt
-        frontier = nxt
+    """``s`` and every string obtained by deleting up to ``k`` characters (k <= 2)."""
+    d1 = {s[:i] + s[i + 1 :] for i in range(len(s))} if k >= 1 else set()
+    out = {s} | d1
+    if k >= 2:
+        for w in d1:
+            out.update(w[:j] + w[j + 1 :] for j in range(len(w)))
     return out
+
+
+def variant_keys(namespace: bytes, s: str, k: int) -> list[bytes]:
+    """The 8-byte keys of :func:`deletion_variants`, sorted (probe order = page order)."""
+    return sorted(_xxh(namespace + v.encode("utf-8")) for v in deletion_variants(s, k))
 
 
 def variant_key(namespace: bytes, variant: str) -> bytes:

@@ -93,3 +93,63 @@ def grouped(stream: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list
     """Group a key-ordered stream: ``(key, [values in order])``."""
     for key, items in itertools.groupby(stream, key=lambda kv: kv[0]):
         yield key, [v for _, v in items]
+
+
+class FixedSorter:
+    """External sort of fixed-width byte strings (``width`` bytes each), no tie-breaking.
+
+    Used for the near-match variants (8-byte variant key + 8-byte record key), which are by
+    far the most numerous items: plain ``bytes`` sort in C and spill as raw concatenation.
+    """
+
+    def __init__(self, workdir: Path, name: str, *, width: int, chunk: int = 2_000_000) -> None:
+        self._dir = workdir
+        self._name = name
+        self._width = width
+        self._chunk = chunk
+        self._buf: list[bytes] = []
+        self._runs: list[Path] = []
+        self.count = 0
+
+    def extend(self, items: list[bytes]) -> None:
+        self._buf += items
+        self.count += len(items)
+        if len(self._buf) >= self._chunk:
+            self._spill()
+
+    def _spill(self) -> None:
+        self._buf.sort()
+        path = self._dir / f"{self._name}.{len(self._runs)}.run"
+        path.write_bytes(b"".join(self._buf))
+        self._runs.append(path)
+        self._buf = []
+
+    def sorted(self) -> Iterator[bytes]:
+        """Every item, in byte order. Consumes the sorter."""
+        if not self._runs:
+            self._buf.sort()
+            buf, self._buf = self._buf, []
+            return iter(buf)
+        if self._buf:
+            self._spill()
+        return self._merge()
+
+    def _merge(self) -> Iterator[bytes]:
+        files = [p.open("rb") for p in self._runs]
+        try:
+            yield from heapq.merge(*(_read_fixed(f, self._width) for f in files))
+        finally:
+            for f in files:
+                f.close()
+            for p in self._runs:
+                p.unlink(missing_ok=True)
+
+
+def _read_fixed(f: BinaryIO, width: int) -> Iterator[bytes]:
+    read = f.read
+    while True:
+        block = read(width * 4096)
+        if not block:
+            return
+        for i in range(0, len(block), width):
+            yield block[i : i + width]
