@@ -200,9 +200,18 @@ def _extractor() -> tldextract.TLDExtract:
     )
 
 
-@functools.lru_cache(maxsize=_PSL_CACHE_SIZE)
 def _split(host: str) -> tuple[str, str] | None:
-    """``(public suffix, registrable domain or "")`` of a canonical host; None for an IP."""
+    """``(public suffix, registrable domain or "")`` of a canonical host; None for an IP.
+
+    Only hosts of legal DNS length are cached: URL hosts are not length-checked, and a cache
+    of 65,536 hostile 100 kB hosts would hold gigabytes.
+    """
+    if len(host) > _MAX_HOST:
+        return _split_uncached(host)
+    return _split_cached(host)
+
+
+def _split_uncached(host: str) -> tuple[str, str] | None:
     if not host or host.startswith("[") or host.rsplit(".", 1)[-1].isdigit():
         return None
     ext = _extractor()(host)
@@ -216,6 +225,9 @@ def _split(host: str) -> tuple[str, str] | None:
     else:
         domain = ext.domain
     return suffix, f"{domain}.{suffix}" if domain else ""
+
+
+_split_cached = functools.lru_cache(maxsize=_PSL_CACHE_SIZE)(_split_uncached)
 
 
 def registrable_domain(host: str) -> str | None:

@@ -145,3 +145,10 @@ def test_registrable_domain_offline() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["police.gov.hk", "foo.github.io"]
     assert "network disabled" not in done.stderr
+
+
+def test_registrable_domain_of_overlong_host() -> None:
+    """URL hosts are not length-checked; an overlong one still answers (and is not cached)."""
+    host = "a." * 50_000 + "com"
+    assert registrable_domain(host) == "a.com"
+    assert public_suffix(host) == "com"
