@@ -30,7 +30,10 @@ def _values(args_values: Sequence[str]) -> list[str]:
         return list(args_values)
     if sys.stdin is None or sys.stdin.isatty():
         raise CommandError("no values to check: give VALUE arguments or pipe one per line on stdin")
-    return [line.strip() for line in sys.stdin if line.strip()]
+    values = [line.strip() for line in sys.stdin if line.strip()]
+    if not values:
+        raise CommandError("no values to check: stdin was empty; give VALUE arguments")
+    return values
 
 
 def _lookup(backend: Backend, call: str, fn: Callable[[], list[Verdict]]) -> list[Verdict]:

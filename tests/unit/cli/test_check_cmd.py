@@ -185,3 +185,11 @@ def test_serve_needs_an_auth_choice(capsys: pytest.CaptureFixture[str]) -> None:
 def test_demo_help_names_the_directory(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--help"]) == 0
     assert "--dir" in capsys.readouterr().out
+
+
+def test_empty_stdin_is_an_error(
+    snapshots: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    assert main(["check", "--snapshots", str(snapshots)]) == 2
+    assert "stdin was empty" in capsys.readouterr().err
