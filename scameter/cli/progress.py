@@ -82,7 +82,10 @@ class Progress:
         now = self._clock() if now is None else now
         elapsed = max(now - self._start, 1e-9)
         rate = self.items / elapsed
-        text = f"{self.items:,} {self._unit}  {_human_rate(rate)} {self._unit}/s"
+        if self._unit == "bytes":
+            text = f"{self.items / 1e6:,.1f} MB  {rate / 1e6:.1f} MB/s"
+        else:
+            text = f"{self.items:,} {self._unit}  {_human_rate(rate)} {self._unit}/s"
         if self._total:
             frac = min(1.0, self.bytes_done / self._total)
             filled = int(frac * _BAR_WIDTH)

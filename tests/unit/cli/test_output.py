@@ -126,3 +126,12 @@ def test_progress_without_total_has_no_eta(total: int | None) -> None:
     clock.now = 1.0
     p.update(5)
     assert p.line() == "5 rows  5 rows/s"
+
+
+def test_progress_in_bytes() -> None:
+    clock = FakeClock()
+    p = Progress(io.StringIO(), enabled=True, unit="bytes", clock=clock)
+    p.set_total(4_000_000)
+    clock.now = 2.0
+    p.update(1_000_000, 1_000_000)
+    assert p.line() == " 25% [######------------------] 1.0 MB  0.5 MB/s  ETA 0:06"
