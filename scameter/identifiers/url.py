@@ -81,6 +81,9 @@ _DOTS_RE = re.compile(r"\.{2,}")
 _SAFE_IDNA_HOST_RE = re.compile(r"[a-z0-9._\-]*")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _MAX_PORT = 65535
+# A host of at most 253 ASCII characters (RFC 1035) comes from far fewer UTF-8 bytes than this
+# (UTS #46 deletes "ignored" code points such as U+00AD, but no real link carries 2 kB of them).
+_MAX_IDNA_HOST_BYTES = 2048
 _FAST_UNESCAPE_ROUNDS = 4
 # Safe Browsing v4, Suffix/Prefix Expressions: the exact host plus up to 4 suffixes formed
 # from the last 5 components; the exact path (with and without query) plus up to 4 prefixes.
@@ -200,6 +203,8 @@ def _host(authority: str, raw: _Raw) -> str:
 
 def _idna_host(host: str) -> str:
     """Punycode for a host whose bytes are UTF-8 text; the bytes unchanged otherwise."""
+    if len(host) > _MAX_IDNA_HOST_BYTES:
+        return host  # cannot become a DNS name of <= 253 characters; spare the IDNA work
     try:
         text = host.encode("latin-1").decode("utf-8")
         encoded = ascii_host(text)
