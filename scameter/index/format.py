@@ -252,6 +252,8 @@ def encode_record(
     owner: str | None,
 ) -> bytearray:
     """Pack one record; ordinal and cluster size/worst are patched in at write time."""
+    if max(len(reason_ids), len(category_ids), len(source_ids)) > 255:
+        raise ValueError("a record carries at most 255 reasons, categories and sources each")
     flags = F_VALID if valid else 0
     if first is not None:
         flags |= F_FIRST
