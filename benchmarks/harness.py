@@ -176,6 +176,7 @@ def run_suite(
     names = select(discover(package), only)
     say = progress or (lambda _msg: None)
     results: list[ModuleResult] = []
+    load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
     for name in names:
         workdir = ctx.workdir / name
@@ -191,9 +192,11 @@ def run_suite(
             say(result.error.rstrip())
         shutil.rmtree(workdir, ignore_errors=True)
         gc.collect()  # memory figures of the next module should not carry this one's garbage
+    env = environment()
+    env["machine"]["load_average_start"] = load_start
     return SuiteResult(
         modules=tuple(results),
-        environment=environment(),
+        environment=env,
         command=command,
         sizes=tuple(ctx.sizes),
         quick=ctx.quick,
@@ -410,6 +413,10 @@ def targets_table(figures: Sequence[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _loads(values: Sequence[float] | None) -> str:
+    return "unknown" if not values else " / ".join(f"{v:.2f}" for v in values)
+
+
 def markdown(result: SuiteResult) -> str:
     """The full Markdown report: how it was run, on what, the table, and any errors."""
     env = result.environment
@@ -426,7 +433,8 @@ def markdown(result: SuiteResult) -> str:
         f"* Date: {env.get('date')}; git commit {commit}",
         f"* Machine: {m.get('nproc')} CPUs ({m.get('cpu_model')}), "
         + (f"{mem / 2**30:.1f} GiB memory" if mem else "memory unknown")
-        + f", {m.get('platform')}, load average at the end {m.get('load_average')}",
+        + f", {m.get('platform')}; load average (1, 5, 15 min) at the start "
+        + f"{_loads(m.get('load_average_start'))}, at the end {_loads(m.get('load_average'))}",
         f"* Python {env.get('python', {}).get('version')}; {libs}",
         f"* Tools: {env.get('tools')}",
         f"* Sizes: {', '.join(f'{s:,}' for s in result.sizes)}"
