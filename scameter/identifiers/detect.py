@@ -28,7 +28,7 @@ Rules, in the order they are tried (documented in ``docs/identifiers.md``):
 7. IPv6 literals: ip.
 8. Base58/bech32 shapes (``1...``, ``3...``, ``bc1...``, ``T...``): bitcoin/tron wallets whose
    checksum verifies (a checksum is what makes a random word not an address).
-9. Bare host names with a dot: domain, then the URL ``http://host/``.
+9. Bare host names with a dot: domain, then the URL ``http://host/``; ``host:port``: the URL.
 
 Invariants: never raises (only :class:`InvalidIdentifier` is expected from the normalisers and
 it is swallowed); no duplicates; every returned identifier is what ``normalize(kind, raw)``
@@ -70,6 +70,7 @@ _BASE58ISH_RE: Final = re.compile(
 _FIRST_GROUP_RE: Final = re.compile(r"[\s\-./()]+")
 _IPV4_RE: Final = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _HOSTISH_RE: Final = re.compile(r"[^\s/@:]+\.[^\s/@:.]+\.?")
+_HOST_PORT_RE: Final = re.compile(r"[^\s/@:]+\.[^\s/@:.]+\.?:\d{1,5}")
 
 
 def _try(fn: Callable[[str], Identifier], raw: str) -> Identifier | None:
@@ -178,6 +179,8 @@ def _detect(raw: str) -> list[Identifier]:
         found = _prefixed(text, raw)
         if found is not None:
             return found
+        if _HOST_PORT_RE.fullmatch(text):
+            return _link(text)  # "evil.example:8080" is a site, not a domain
     if first == "@":
         out: list[Identifier] = []
         if "@" not in text[1:]:

@@ -78,6 +78,7 @@ DETECT = [
         ["platform_account:telegram:scam_king", "url:https://t.me/scam_king"],
     ),
     ("www.example.com/login", ["url:http://www.example.com/login"]),
+    ("evil.example:8080", ["url:http://evil.example/"]),
 ]
 
 
