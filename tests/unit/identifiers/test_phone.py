@@ -121,3 +121,35 @@ def test_prefix_table_agrees_with_the_regex(prefix: str) -> None:
     full = _phonemeta.VALID_BY_LENGTH[8].fullmatch
     for suffix in ("0000", "4567", "9999"):
         assert _phonemeta.PREFIX8[prefix] is (full(prefix + suffix) is not None)
+
+
+def test_fast_path_agrees_with_phonenumbers_on_every_4_digit_prefix() -> None:
+    # Deterministic sweep beside the hypothesis property: one 8-digit number per 4-digit
+    # prefix, as typed nationally and in E.164, against phonenumbers directly.
+    mismatches = []
+    for i in range(10_000):
+        national = f"{i:04d}{(i * 7919) % 10_000:04d}"
+        for raw in (national, "+852" + national):
+            if raw.startswith("00"):
+                continue  # the documented "00" international-prefix rule departs on purpose
+            try:
+                number = phonenumbers.parse(raw, "HK")
+                possible = phonenumbers.is_possible_number(number)
+                expected = (
+                    (
+                        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                        bool(phonenumbers.is_valid_number(number)),
+                    )
+                    if possible
+                    else None
+                )
+            except phonenumbers.NumberParseException:
+                expected = None
+            try:
+                ident = normalize_phone(raw)  # fast path (incl. the inline E.164 branch)
+                ours: tuple[str, bool] | None = (ident.value, ident.valid)
+            except InvalidIdentifier:
+                ours = None
+            if ours != expected:
+                mismatches.append(raw)
+    assert mismatches == []
