@@ -108,9 +108,20 @@ def _init_worker(settings: Settings) -> None:
 
 
 def _check(values: list[str], kind: str | None) -> list[Verdict]:
+    """Verdicts for ``values`` in order; each distinct raw value is looked up once.
+
+    Case lists repeat the same numbers many times; a verdict depends only on the raw string
+    (and the kind), so sharing it between equal rows changes nothing but the cost.
+    """
     backend = _ProcessState.backend
     assert backend is not None, "bulk worker used before its backend was opened"
-    return backend.check_many(values, kind) if values else []
+    if not values:
+        return []
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) == len(values):
+        return backend.check_many(values, kind)
+    answers = dict(zip(distinct, backend.check_many(distinct, kind), strict=True))
+    return [answers[v] for v in values]
 
 
 def _count(counts: Counter[str], v: Verdict) -> None:

@@ -170,3 +170,20 @@ def test_unknown_encoding(
     src.write_text("18222\n", encoding="utf-8")
     assert main(["bulk", str(src), "--encoding", "klingon", "--snapshots", str(snapshots)]) == 2
     assert "unknown --encoding" in capsys.readouterr().err
+
+
+def test_repeated_values_keep_every_row(snapshots: Path, tmp_path: Path) -> None:
+    src, out = tmp_path / "in.txt", tmp_path / "out.csv"
+    values = ["18222", "6391 2745", "18222", "x@", "6391 2745", "x@"]
+    src.write_text("\n".join(values) + "\n", encoding="utf-8")
+    assert main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)]) == 5
+    rows = _read_csv(out)
+    assert [r["input"] for r in rows] == values
+    assert [r["scameter_level"] for r in rows] == [
+        "verified",
+        "high_risk",
+        "verified",
+        "invalid",
+        "high_risk",
+        "invalid",
+    ]
