@@ -29,6 +29,8 @@ EXIT_FAILED = 2
 EXIT_INVALID = 4
 
 ALERT_LEVELS = frozenset({Level.HIGH_RISK, Level.SUSPICIOUS})
+#: Seconds each remote call may take (``--remote``).
+REMOTE_TIMEOUT = 30.0
 
 
 class CommandError(ScameterError):
@@ -157,7 +159,10 @@ def open_backend(settings: Settings) -> Backend:
     if settings.remote:
         from scameter.rpc import Client
 
-        return RemoteBackend(Client(settings.remote, api_key=settings.api_key), settings.remote)
+        # An analyst's tool, not the app's hot path: a deadline that survives a busy server
+        # and a 1,000-item batch, while an unreachable server still fails in bounded time.
+        client = Client(settings.remote, api_key=settings.api_key, timeout=REMOTE_TIMEOUT)
+        return RemoteBackend(client, settings.remote)
     return LocalBackend(open_snapshot(settings), settings.snapshots)
 
 

@@ -44,6 +44,7 @@ from scameter.verdict import CheckContext, Verdict
 NEW_SCAM_NUMBER = "5388 6120"
 _SERVER_START_TIMEOUT = 60.0
 _SWAP_TIMEOUT = 30.0
+_CALL_TIMEOUT = 30.0
 
 
 def _say(text: str = "") -> None:
@@ -146,7 +147,9 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     _say(f"   -> snapshot {first.snapshot_id} ({first.manifest.total:,} identifiers) is CURRENT")
 
     with demo_server(snapshots, intake, secret_file, base / "demo-server.log") as target:
-        client = Client(target)
+        # Generous deadline: the first calls warm the server's caches, and the demo may run
+        # on a busy machine (CI); the app's own deadlines are far tighter.
+        client = Client(target, timeout=_CALL_TIMEOUT)
         try:
             client.wait_ready(timeout=_SERVER_START_TIMEOUT)
             _say(f"2. Server: scameter serve on {target} (gRPC, no auth: local demo)")
