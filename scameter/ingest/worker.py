@@ -224,7 +224,11 @@ def _raw_text(item: Any) -> str:
     return text[:RAW_MAX]
 
 
-def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions, raw: Any) -> bool:
+def _invalid_reason(exc: InvalidIdentifier) -> str:
+    return f"{exc.kind or 'identifier'}: {exc.reason}"
+
+
+def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> bool:
     """Append the events of one row; False when something of it was rejected."""
     tag = row[0]
     if tag == REPORT:
@@ -243,14 +247,15 @@ def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions, raw: A
         for kind, value in idents:
             try:
                 key = _normalise(kind, value)
-            except (InvalidIdentifier, RowError) as exc:
-                reason = exc.reason if isinstance(exc, RowError | InvalidIdentifier) else str(exc)
-                res.rejects.append((line, f"{exc.kind or 'identifier'}: {reason}"
-                                    if isinstance(exc, InvalidIdentifier) else reason,
-                                    _raw_text(value)))  # fmt: skip
+            except InvalidIdentifier as exc:
+                res.rejects.append((line, _invalid_reason(exc), _raw_text(value)))
                 ok = False
                 continue
-            plain = key.lstrip("~")
+            except RowError as exc:
+                res.rejects.append((line, exc.reason, _raw_text(value)))
+                ok = False
+                continue
+            plain = key[1:] if key[0] == "~" else key
             if plain.startswith(("url:", "domain:")) and _listing(plain, opts) is None:
                 res.ignored.append((line, _PLATFORM_REASON, _raw_text(value)))
                 continue
@@ -265,7 +270,7 @@ def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions, raw: A
     try:
         key = _normalise(kind, value)
     except InvalidIdentifier as exc:
-        raise RowError(f"{exc.kind or 'identifier'}: {exc.reason}") from None
+        raise RowError(_invalid_reason(exc)) from None
     if tag == ALLOW:
         res.events.append((EV_ALLOW, line, key, row[3] or ""))
     else:
@@ -387,7 +392,7 @@ def process_chunk(
         try:
             ok = True
             for row in parse(fmt, item, opts):
-                ok = _emit(res, line, row, opts, item) and ok
+                ok = _emit(res, line, row, opts) and ok
         except RowError as exc:
             res.rejects.append((line, exc.reason, _raw_text(item)))
             ok = False
