@@ -65,9 +65,18 @@ def _summary(result: Any, dry_run: bool) -> str:
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.ingest import load_policy, run_ingest
 
+    inputs: list[Path] = []
     for path in args.inputs:
-        if str(path) != "-" and not Path(path).exists():
+        if path == "-":
+            # The pipeline reads paths; on POSIX stdin has one. A pipe cannot be sniffed for
+            # its format and read again, so the format must be given.
+            if not args.format:
+                raise CommandError("reading stdin ('-') needs --format, e.g. --format jsonl")
+            inputs.append(Path("/dev/stdin"))
+        elif not Path(path).exists():
             raise CommandError(f"input {path} does not exist")
+        else:
+            inputs.append(Path(path))
     policy = load_policy(Path(args.policy)) if args.policy else None
     progress = Progress(
         sys.stderr, enabled=settings.show_progress(sys.stderr.isatty()), unit="bytes"
@@ -81,7 +90,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     settings.snapshots.mkdir(parents=True, exist_ok=True)
     try:
         result = run_ingest(
-            [Path(p) for p in args.inputs],
+            inputs,
             settings.snapshots,
             as_of=args.as_of,
             policy=policy,
@@ -123,7 +132,7 @@ def add_parser(
             "go to rejects.jsonl in the snapshot directory. Formats: docs/report-format.md."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory, or - for stdin")
     p.add_argument("--as-of", type=parse_as_of, metavar="ISO", help="'now' for ageing")
     p.add_argument("--policy", metavar="FILE", help="TOML policy overriding the defaults")
     p.add_argument("--dry-run", action="store_true", help="validate and build, do not publish")

@@ -52,3 +52,28 @@ def test_python_dash_m(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("scameter: error: no snapshot in")
     assert proc.stdout == ""
+
+
+def test_ingest_from_stdin(tmp_path: Path) -> None:
+    report = (
+        '{"type": "report", "id": "p1", "source": "police", "status": "confirmed", '
+        '"reported_at": "2026-10-01T00:00:00Z", "reporter": "hkpf:adcc", "category": "loan", '
+        '"identifiers": [{"kind": "phone", "value": "6391 2745"}]}\n'
+    )
+    base = [sys.executable, "-m", "scameter", "ingest", "--snapshots", str(tmp_path)]
+    proc = subprocess.run(
+        [*base, "--format", "jsonl", "-"],
+        input=report,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "records read 1, rejected 0" in proc.stdout
+    assert (tmp_path / "CURRENT").is_file()
+    proc = subprocess.run(
+        [*base, "-"], input=report, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 2
+    assert "needs --format" in proc.stderr
