@@ -78,8 +78,9 @@ def _snapshots_parent() -> argparse.ArgumentParser:
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used by the docs and the tests)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser. Given the command line, subcommands it cannot be running are
+    built without their heavy imports (``serve`` needs grpc); without one, everything is."""
     common = _common_parent()
     parser = argparse.ArgumentParser(
         prog="scameter",
@@ -98,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     bulk.add_parser(sub, lookup)
     ingest_cmd.add_parser(sub, local)
     snapshot.add_parser(sub, local)
-    serve_cmd.add_parser(sub, [common])
+    serve_cmd.add_parser(sub, [common], full=argv is None or "serve" in argv)
     demo.add_parser(sub, [common])
     return parser
 
@@ -109,9 +110,10 @@ def _error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``scameter`` command with ``argv`` (default ``sys.argv[1:]``); return the status."""
-    parser = build_parser()
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(args_list)
     try:
-        args = parser.parse_args(None if argv is None else list(argv))
+        args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version and usage errors (status 2)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else EXIT_FAILED
     try:

@@ -63,7 +63,10 @@ def _summary(result: Any, dry_run: bool) -> str:
 
 
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
-    from scameter.ingest import load_policy, run_ingest
+    from scameter.ingest import FORMATS, load_policy, run_ingest
+
+    if args.format is not None and args.format not in FORMATS:
+        raise CommandError(f"unknown --format {args.format!r}; one of: {', '.join(FORMATS)}")
 
     inputs: list[Path] = []
     for path in args.inputs:
@@ -110,14 +113,6 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _formats() -> list[str]:
-    try:
-        from scameter.ingest import FORMATS
-    except ImportError:  # pragma: no cover - the ingest layer failed to import
-        return []
-    return list(FORMATS)
-
-
 def add_parser(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parents: list[argparse.ArgumentParser],
@@ -143,7 +138,12 @@ def add_parser(
         metavar="R",
         help="fail without publishing when more rows are rejected (default 0.05)",
     )
-    p.add_argument("--format", choices=_formats(), help="input format (default: detected per file)")
+    p.add_argument(
+        "--format",
+        metavar="F",
+        help="input format, default: detected per file (jsonl, csv, list, hosts, urlhaus, "
+        "phishtank, openphish, metamask, intake: docs/report-format.md)",
+    )
     p.add_argument("--kind", choices=KIND_CHOICES, help="kind for list rows that do not say")
     p.add_argument("--workers", type=int, metavar="N", help="normalising processes")
     p.add_argument("--source", help="source for rows that do not say (e.g. feed, telecom)")

@@ -26,7 +26,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 def add_parser(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     parents: list[argparse.ArgumentParser],
+    *,
+    full: bool = True,
 ) -> None:
+    """Add ``serve``; with ``full=False`` only its name and help (no grpc import), for
+    command lines that do not run ``serve``: that keeps ``scameter check`` quick to start."""
     p = sub.add_parser(
         "serve",
         parents=parents,
@@ -36,6 +40,8 @@ def add_parser(
             "Operations guide: docs/operations.md."
         ),
     )
+    if not full:
+        return
     try:
         from scameter.rpc.server import add_serve_arguments
     except ImportError as exc:  # the rpc layer is optional at import time for other commands
