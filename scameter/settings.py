@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,13 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "API key sent to the server with --remote.",
     ),
     SettingDoc(
+        "reporter_key",
+        None,
+        "SCAMETER_REPORTER_KEY",
+        "a fixed development key",
+        "Secret key of the reporter-id hashes ingest stores (set it in production).",
+    ),
+    SettingDoc(
         "debug",
         "--debug",
         "SCAMETER_DEBUG",
@@ -123,7 +130,8 @@ class Settings:
     snapshots: Path
     snapshots_origin: str = "default"
     remote: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    reporter_key: bytes | None = field(default=None, repr=False)
     debug: bool = False
     color: Mode = Mode.AUTO
     no_color_env: bool = False
@@ -208,6 +216,13 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     got = pick("api_key", "SCAMETER_API_KEY")
     api_key = str(got[0]) if got else None
 
+    # A secret: from the environment only (a flag would show in `ps`), never repr'd.
+    reporter_key = (
+        env["SCAMETER_REPORTER_KEY"].encode() if env.get("SCAMETER_REPORTER_KEY") else None
+    )
+    if reporter_key is not None and len(reporter_key) < 16:
+        raise ConfigError("SCAMETER_REPORTER_KEY must be at least 16 bytes")
+
     debug = bool(flags.get("debug")) or _bool(env.get("SCAMETER_DEBUG", ""), "SCAMETER_DEBUG")
 
     got = pick("color", "SCAMETER_COLOR")
@@ -226,6 +241,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         snapshots_origin=origin,
         remote=remote,
         api_key=api_key,
+        reporter_key=reporter_key,
         debug=debug,
         color=color,
         # https://no-color.org: "when present and not an empty string".

@@ -63,7 +63,7 @@ def _summary(result: Any, dry_run: bool) -> str:
 
 
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
-    from scameter.ingest import FORMATS, load_policy, run_ingest
+    from scameter.ingest import DEFAULT_REPORTER_KEY, FORMATS, load_policy, run_ingest
 
     if args.format is not None and args.format not in FORMATS:
         raise CommandError(f"unknown --format {args.format!r}; one of: {', '.join(FORMATS)}")
@@ -105,6 +105,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             column=args.column,
             kind=args.kind,
             workers=settings.workers or None,
+            reporter_key=settings.reporter_key or DEFAULT_REPORTER_KEY,
             progress=on_progress if progress.enabled else None,
         )
     finally:

@@ -87,3 +87,13 @@ def test_progress_decision() -> None:
 
 def test_debug_from_env() -> None:
     assert load_settings({}, {"SCAMETER_DATA_DIR": "/d", "SCAMETER_DEBUG": "yes"}).debug
+
+
+def test_reporter_key_is_a_secret() -> None:
+    env = {"SCAMETER_DATA_DIR": "/d", "SCAMETER_REPORTER_KEY": "k" * 32, "SCAMETER_API_KEY": "a"}
+    s = load_settings({}, env)
+    assert s.reporter_key == b"k" * 32
+    assert "kkkk" not in repr(s)
+    assert "api_key" not in repr(s)
+    with pytest.raises(ConfigError, match="at least 16 bytes"):
+        load_settings({}, {**env, "SCAMETER_REPORTER_KEY": "short"})
