@@ -44,7 +44,7 @@ from scameter.index.near import (
     variant_keys,
 )
 from scameter.index.record import Record
-from scameter.index.spill import ExternalSorter, FixedSorter, grouped
+from scameter.index.spill import BytesSorter, ExternalSorter, grouped
 from scameter.verdict import SEVERITY, Level
 
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
@@ -120,7 +120,7 @@ class SnapshotBuilder:
         self._spill.mkdir()
         self._records = ExternalSorter(self._spill, "records", chunk=chunk)
         self._urlexpr = ExternalSorter(self._spill, "urlexpr", chunk=chunk)
-        self._near = FixedSorter(self._spill, "near", width=16, chunk=chunk * 4)
+        self._near = BytesSorter(self._spill, "near", chunk=chunk * 4)
         self._ranges = ExternalSorter(self._spill, "ranges", chunk=chunk * 2)
         self._strings = fmt.StringTable()
         self._clusters: dict[int, list[int]] = {}
@@ -173,7 +173,7 @@ class SnapshotBuilder:
                 self._ranges.add(range_key(ident.value, d), b"")
         elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
             platform, _, handle = ident.value.partition(":")
-            self._add_near(handle_namespace(platform), handle, key)
+            self._add_near(handle_namespace(platform), handle, key, handle)
 
     def _add_url(self, record: Record, key: bytes, table: int, sev: int) -> None:
         expr = listing_expression(record)
@@ -197,14 +197,18 @@ class SnapshotBuilder:
         if table == fmt.TABLE_ALLOW:
             self._brands.append([label, reg, record.owner])
         else:
-            self._add_near(NS_DOMAIN, label, key)
+            self._add_near(NS_DOMAIN, label, key, reg)
 
-    def _add_near(self, namespace: bytes, text: str, key: bytes) -> None:
+    def _add_near(self, namespace: bytes, text: str, key: bytes, stored: str) -> None:
+        """Queue the deletion variants of ``text``; each entry carries ``stored`` (the listed
+        registrable domain or handle) so lookups verify candidates without a record fetch."""
         p = self.policy
         if len(text) < p.near_min_length:
             return
         k = allowed_distance(len(text), p.near_max_distance, p.near_distance2_min_length)
-        self._near.extend([vk + key for vk in variant_keys(namespace, text, k)])
+        b = stored.encode("utf-8")[:255]
+        entry = key + bytes((len(b),)) + b
+        self._near.extend([vk + entry for vk in variant_keys(namespace, text, k)])
 
     # -- building -------------------------------------------------------------------------
 
@@ -444,17 +448,17 @@ class SnapshotBuilder:
 
         def items() -> Iterator[tuple[bytes, bytes]]:
             prev = b""
-            keys: list[bytes] = []
+            entries: list[bytes] = []
             for item in self._near.sorted():
-                vkey, rkey = item[:8], item[8:]
+                vkey, entry = item[:8], item[8:]
                 if vkey != prev:
-                    if keys:
-                        yield prev, b"".join(keys)
-                    prev, keys = vkey, [rkey]
-                elif rkey != keys[-1] and len(keys) < cap:
-                    keys.append(rkey)  # sorted, so duplicates are adjacent
-            if keys:
-                yield prev, b"".join(keys)
+                    if entries:
+                        yield prev, b"".join(entries)
+                    prev, entries = vkey, [entry]
+                elif entry != entries[-1] and len(entries) < cap:
+                    entries.append(entry)  # sorted, so duplicates are adjacent
+            if entries:
+                yield prev, b"".join(entries)
 
         _append_all(env, db, items())
 

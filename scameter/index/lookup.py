@@ -429,27 +429,20 @@ class LookupMixin:
                 )
         return self._no_record(raw, Kind.PHONE.value, canonical)
 
-    def _near_candidates(self, namespace: bytes, text: str) -> list[tuple[bytes, bytes]]:
-        """Listed records sharing a deletion variant with ``text``: ``(key, record)``."""
+    def _near_candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
+        """Listed values sharing a deletion variant with ``text``: record key -> value."""
         p = self.policy
         if len(text) < p.near_min_length - 1:
-            return []
+            return {}
         k = p.near_max_distance if len(text) >= p.near_distance2_min_length - 2 else 1
-        txn = self._txn()
-        found = txn.cursor(db=self._near).getmulti(variant_keys(namespace, text, min(k, 2)))
-        if not found:
-            return []
-        seen: set[bytes] = set()
-        out: list[tuple[bytes, bytes]] = []
+        found = self._txn().cursor(db=self._near).getmulti(variant_keys(namespace, text, k))
+        out: dict[bytes, str] = {}
         for _, value in found:
-            for i in range(0, len(value), 8):
-                rkey = value[i : i + 8]
-                if rkey in seen:
-                    continue
-                seen.add(rkey)
-                buf = txn.get(rkey, db=self._records)
-                if buf is not None:
-                    out.append((rkey, buf))
+            pos, end = 0, len(value)
+            while pos < end:
+                ln = value[pos + 8]
+                out[value[pos : pos + 8]] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
+                pos += 9 + ln
         return out
 
     def _best_near(
@@ -483,15 +476,11 @@ class LookupMixin:
         platform, _, handle = ident.value.partition(":")
         p = self.policy
         cands: list[tuple[bytes, int, str]] = []
-        for rkey, buf in self._near_candidates(handle_namespace(platform), handle):
-            listed_canonical = fmt.record_canonical(buf)
-            l_platform, _, listed = listed_canonical.partition(":")
-            if l_platform != platform:
-                continue  # variant-key collision across namespaces
+        for rkey, listed in self._near_candidates(handle_namespace(platform), handle).items():
             lim = allowed_distance(len(listed), p.near_max_distance, p.near_distance2_min_length)
             d = Levenshtein.distance(handle, listed, score_cutoff=lim)
             if 0 < d <= lim:
-                cands.append((rkey, d, listed_canonical))
+                cands.append((rkey, d, f"{platform}:{listed}"))
         v = self._best_near(raw, ident.kind.value, ident.value, cands) if cands else None
         return v or self._no_record(raw, ident.kind.value, ident.value)
 
@@ -514,9 +503,8 @@ class LookupMixin:
         label, suffix = split_registrable(reg)
         p = self.policy
         cands: list[tuple[bytes, int, str]] = []
-        for rkey, buf in self._near_candidates(NS_DOMAIN, label):
-            listed = self._listed_registrable(buf)
-            if listed is None or listed == reg:
+        for rkey, listed in self._near_candidates(NS_DOMAIN, label).items():
+            if listed == reg:
                 continue
             l_label, l_suffix = split_registrable(listed)
             lim = allowed_distance(len(l_label), p.near_max_distance, p.near_distance2_min_length)
@@ -525,16 +513,6 @@ class LookupMixin:
                 cands.append((rkey, d, listed))
         v = self._best_near(raw, kind, canonical, cands) if cands else None
         return v or self._no_record(raw, kind, canonical)
-
-    def _listed_registrable(self, buf: bytes) -> str | None:
-        """Registrable domain of a host-level URL / domain listing (near-match candidates)."""
-        r = fmt.decode_record(buf, self._strings)
-        expr = r.listing
-        if expr is None:
-            expr = r.canonical + "/" if r.kind is Kind.DOMAIN else r.canonical.partition("://")[2]
-        if not expr.endswith("/") or expr.count("/") != 1:
-            return None
-        return registrable_domain(expr[:-1])
 
     # -- URLs and domains -----------------------------------------------------------------
 

@@ -95,17 +95,16 @@ def grouped(stream: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list
         yield key, [v for _, v in items]
 
 
-class FixedSorter:
-    """External sort of fixed-width byte strings (``width`` bytes each), no tie-breaking.
+class BytesSorter:
+    """External sort of plain byte strings (at most 65 535 bytes each), no tie-breaking.
 
-    Used for the near-match variants (8-byte variant key + 8-byte record key), which are by
-    far the most numerous items: plain ``bytes`` sort in C and spill as raw concatenation.
+    Used for the near-match variants, by far the most numerous items: ``bytes`` sort in C,
+    and runs are spilled as ``u16 length + item``.
     """
 
-    def __init__(self, workdir: Path, name: str, *, width: int, chunk: int = 2_000_000) -> None:
+    def __init__(self, workdir: Path, name: str, *, chunk: int = 2_000_000) -> None:
         self._dir = workdir
         self._name = name
-        self._width = width
         self._chunk = chunk
         self._buf: list[bytes] = []
         self._runs: list[Path] = []
@@ -120,7 +119,8 @@ class FixedSorter:
     def _spill(self) -> None:
         self._buf.sort()
         path = self._dir / f"{self._name}.{len(self._runs)}.run"
-        path.write_bytes(b"".join(self._buf))
+        with path.open("wb") as f:
+            f.write(b"".join(len(b).to_bytes(2, "little") + b for b in self._buf))
         self._runs.append(path)
         self._buf = []
 
@@ -137,7 +137,7 @@ class FixedSorter:
     def _merge(self) -> Iterator[bytes]:
         files = [p.open("rb") for p in self._runs]
         try:
-            yield from heapq.merge(*(_read_fixed(f, self._width) for f in files))
+            yield from heapq.merge(*(_read_items(f) for f in files))
         finally:
             for f in files:
                 f.close()
@@ -145,11 +145,10 @@ class FixedSorter:
                 p.unlink(missing_ok=True)
 
 
-def _read_fixed(f: BinaryIO, width: int) -> Iterator[bytes]:
+def _read_items(f: BinaryIO) -> Iterator[bytes]:
     read = f.read
     while True:
-        block = read(width * 4096)
-        if not block:
+        head = read(2)
+        if not head:
             return
-        for i in range(0, len(block), width):
-            yield block[i : i + width]
+        yield read(int.from_bytes(head, "little"))
