@@ -393,7 +393,7 @@ def target_status(f: Figure) -> str:
     if bound == 0 or f.value == 0:
         return "missed"
     factor = bound / f.value if op in (">=", ">") else f.value / bound
-    return f"missed by {factor:.1f}x"
+    return f"missed by {fmt_number(factor)}x"
 
 
 def targets_table(figures: Sequence[Figure]) -> str:
