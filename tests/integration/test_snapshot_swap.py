@@ -40,6 +40,10 @@ def _closed(snap: Snapshot) -> bool:
     return snap.closed
 
 
+def _stale(manager: SnapshotManager) -> bool:
+    return manager.stale
+
+
 @pytest.fixture(scope="module")
 def generations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     root = tmp_path_factory.mktemp("swap")
@@ -155,3 +159,22 @@ def test_bad_new_snapshot_keeps_the_old_one(generations: tuple[Path, dict[str, i
         with manager.acquire() as snap:
             assert snap.id == order[0]
     publish(root, order[0])
+
+
+def test_max_age_marks_the_snapshot_stale(generations: tuple[Path, dict[str, int]]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scameter.errors import SnapshotStale
+
+    root, ids = generations
+    publish(root, next(iter(ids)))
+    now = [datetime(2026, 11, 1, 12, tzinfo=UTC)]  # the snapshots are as of 2026-11-01 00:00
+    with SnapshotManager(root, max_age=timedelta(hours=24), clock=lambda: now[0]) as manager:
+        manager.refresh()
+        assert manager.age() == timedelta(hours=12)
+        assert not _stale(manager)
+        manager.ensure_fresh()
+        now[0] += timedelta(days=1)
+        assert _stale(manager)
+        with pytest.raises(SnapshotStale, match="older than"):
+            manager.ensure_fresh()
