@@ -287,20 +287,28 @@ class Aggregator:
         cat_cache: dict[int, tuple[str, ...]] = {}
         src_cache: dict[int, tuple[str, ...]] = {}
         kinds = {k.value: k for k in Kind}
+        # Locals: this loop runs once per identifier in the snapshot.
+        keys, allow, invalid = self.keys, self.allow, self.invalid
+        cats_of, srcs_of, count, first, last = (
+            self.cats,
+            self.srcs,
+            self.count,
+            self.first,
+            self.last,
+        )
+        rep1, reps = self.rep1, self.reps
         for r, i in enumerate(order):
             d = decided.get(i)
             if d is None:
                 continue
-            key = self.keys[i]
+            key = keys[i]
             kind, _, value = key.partition(":")
             listing = None
-            if kind in ("url", "domain"):
+            if kind in {"url", "domain"}:
                 listing = (
-                    _allow_listing(kind, value, gran)
-                    if i in self.allow
-                    else listing_for_key(key, gran)
+                    _allow_listing(kind, value, gran) if i in allow else listing_for_key(key, gran)
                 )
-            cbits, sbits = self.cats[i], self.srcs[i]
+            cbits, sbits = cats_of[i], srcs_of[i]
             cats = cat_cache.get(cbits)
             if cats is None:
                 cats = cat_cache[cbits] = tuple(sorted(nm for nm, b in cat_names if cbits & b))
@@ -309,19 +317,21 @@ class Aggregator:
                 srcs = src_cache[sbits] = tuple(
                     sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)
                 )
+            more = reps.get(i)
+            f, la = first[i], last[i]
             yield Record(
-                identifier=Identifier(kinds[kind], value, i not in self.invalid),
-                level=d[0],
-                reasons=d[1],
-                categories=cats,
-                sources=srcs,
-                report_count=self.count[i],
-                reporters=self.reporters(i),
-                first_reported=None if self.first[i] == _NEVER else self.first[i],
-                last_reported=None if self.last[i] == _NEVER else self.last[i],
-                cluster=clusters.get(r),
-                listing=listing,
-                owner=self.allow.get(i),
+                Identifier(kinds[kind], value, i not in invalid),
+                d[0],
+                d[1],
+                cats,
+                srcs,
+                count[i],
+                (1 + (len(more) if more is not None else 0)) if rep1[i] else 0,
+                None if f == _NEVER else f,
+                None if la == _NEVER else la,
+                clusters.get(r),
+                listing,
+                allow.get(i),
             )
 
 
