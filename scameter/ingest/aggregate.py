@@ -160,6 +160,10 @@ class Aggregator:
                         cbit = self.category_bits[category] = 1 << len(self.category_bits)
                 sbit = 1 << src
                 ids = [self._id(k) for k in keys]
+                if len(ids) > 1:
+                    # One report naming one identifier twice ("9123 4567", "+852 9123 4567")
+                    # counts once.
+                    ids = list(dict.fromkeys(ids))
                 for i in ids:
                     self._update(i, ts, flag, sbit, cbit, rep)
                 if 1 < len(ids) <= self.policy.max_linked_per_report:
