@@ -226,6 +226,10 @@ def _report_step(
     old = client.snapshot_info()["snapshot_id"]
     second = _ingest([*inputs, intake], snapshots)
     _say(f"8. Re-ingest with the intake log -> snapshot {second.snapshot_id}")
+    _say(
+        f"   vs the previous snapshot: {second.added} added, {second.removed} removed, "
+        f"{second.changed} changed (scameter snapshot diff shows which)"
+    )
     took = _wait_for_snapshot(client, second.snapshot_id)
     _say(f"9. Hot swap: the server moved from {old} to {second.snapshot_id} in {took:.1f}s")
     _say("   without a restart; the reported number now:")
