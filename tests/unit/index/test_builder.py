@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scameter.identifiers import Kind
+from scameter.identifiers import Identifier, Kind, identifier_key
 from scameter.index import (
     IndexPolicy,
     Manifest,
@@ -200,3 +200,26 @@ def test_parent_current_and_diff_bitmaps(tmp_path: Path) -> None:
             tuple(DiffEntry(e.kind, e.canonical, e.new_level, None) for e in d.added),
         )
         assert slow.counts() == {"added": 2, "removed": 1, "changed": 2}
+
+
+class _CollidingIdentifier(Identifier):
+    """An identifier whose 64-bit key collides with ``+85291234567``'s."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> bytes:
+        return identifier_key(Kind.PHONE, "+85291234567")
+
+
+@pytest.mark.parametrize("allowlisted", [False, True], ids=["listed", "allowlisted"])
+def test_key_collision_is_answered_as_no_record(tmp_path: Path, allowlisted: bool) -> None:
+    level = VE if allowlisted else HR
+    records = [rec(Kind.PHONE, "+85291234567", level, owner="Bank" if allowlisted else None)]
+    with Snapshot.open(tmp_path / build(tmp_path, records)) as s:
+        other = _CollidingIdentifier(Kind.PHONE, "+85290000000")
+        assert other.key == Identifier(Kind.PHONE, "+85291234567").key
+        v = s.check_identifier(other)
+        assert v.level is Level.NO_RECORD
+        assert v.canonical == "+85290000000"
+        assert s.check_identifier(Identifier(Kind.PHONE, "+85291234567")).level is level
