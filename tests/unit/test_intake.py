@@ -142,3 +142,29 @@ def test_acknowledged_report_survives_kill_9(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     with IntakeLog(path) as log:
         assert [r["id"] for r in log.iter_reports()] == [rid]
+
+
+def test_concurrent_appenders_in_two_processes(tmp_path: Path) -> None:
+    """Server workers append from several processes: LMDB serialises them, nothing is lost."""
+    path = tmp_path / "intake"
+    IntakeLog(path).close()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from datetime import UTC, datetime
+        from pathlib import Path
+        from scameter.intake import IntakeLog
+        log = IntakeLog(Path({str(path)!r}))
+        for i in range(40):
+            log.append(identifiers=[("phone", f"+8529{{sys.argv[1]}}{{i:06d}}")], category="c",
+                       text="", reporter_hash="h", reported_at=datetime(2026, 11, 1, tzinfo=UTC))
+        log.close()
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in (1, 2)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    with IntakeLog(path) as log:
+        ids = [r["id"] for r in log.iter_reports()]
+        assert log.count() == 80
+    assert len(set(ids)) == 80
