@@ -69,10 +69,20 @@ _ASCII_WHITESPACE = " \t\n\v\f\r"
 # Anything that needs the byte path: percent signs, controls, space and non-ASCII. A URL
 # without any of these needs neither unescaping nor escaping (the common case).
 _SLOW_RE = re.compile("[\x00-\x20\x7f-\U0010ffff%]")
+# The common shape: [scheme://]host[/path][?query], the host plain dotted labels, every char
+# printable ASCII other than '#' and '%' (path: also not '?').
+_FAST_RE = re.compile(
+    r"(?:([A-Za-z][A-Za-z0-9+.\-]*)://)?"
+    r"([A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)"
+    r'(/[!"$&->@-~]*)?'
+    r'(\?[!"$&-~]*)?'
+)
 _ESCAPE_SEQ_RE = re.compile(rb"%[0-9A-Fa-f]{2}")
-# Step 6: bytes <= 0x20, >= 0x7F, '#' and '%' (text here is Latin-1, one char per byte).
-_ESCAPE_RE = re.compile("[\x00-\x20\x7f-\xff#%]")
-_ESCAPES = {chr(b): f"%{b:02X}" for b in range(256) if b <= 0x20 or b >= 0x7F or b in b"#%"}
+# Step 6: bytes <= 0x20, >= 0x7F, '#' and '%' (text here is Latin-1, one char per byte), as
+# a str.translate table indexed by byte value.
+_ESCAPE_TABLE = [
+    f"%{b:02X}" if b <= 0x20 or b >= 0x7F or b in b"#%" else chr(b) for b in range(256)
+]
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # urls.go getScheme: "host:80/..." is a host and port, not a scheme named "host".
 _PORT_AFTER_RE = re.compile(r":[0-9]+(?:/|$)")
@@ -95,10 +105,6 @@ def _invalid(reason: str, raw: _Raw) -> InvalidIdentifier:
     """The error for ``raw``; bytes input is kept as text for display (never in the message)."""
     shown = raw if isinstance(raw, str) else raw.decode("utf-8", "backslashreplace")
     return InvalidIdentifier(_KIND, reason, shown)
-
-
-def _escape_match(match: re.Match[str]) -> str:
-    return _ESCAPES[match.group()]
 
 
 def _unescape_fully(data: bytes) -> bytes:
@@ -284,6 +290,17 @@ def canonical_url(raw: str | bytes) -> str:
     if hash_at >= 0:
         text = text[:hash_at]
     text = text.strip(whitespace)
+    fast = _FAST_RE.fullmatch(text)
+    if fast is not None:
+        # The common shape, all printable ASCII without '%': nothing to unescape or escape,
+        # no IDN, no user info, port or odd dots; the same result as _assemble, sooner.
+        scheme, host, path, query = fast.groups()
+        if host[0].isdigit() or host[-1].isdigit():
+            host = canonical_ipv4(host) or host
+        return (
+            f"{scheme.lower() if scheme else 'http'}://{host.lower()}"
+            f"{_clean_path(path) if path else '/'}{query or ''}"
+        )
     if _SLOW_RE.search(text) is None:
         # Printable ASCII without '%': nothing to unescape, nothing to escape, no IDN.
         return _assemble(text, raw)
@@ -294,7 +311,7 @@ def canonical_url(raw: str | bytes) -> str:
     if b"%" in data:
         data = _unescape_fully(data)
     canonical = _assemble(data.decode("latin-1"), raw)
-    return _ESCAPE_RE.sub(_escape_match, canonical)
+    return canonical.translate(_ESCAPE_TABLE)
 
 
 def split_canonical(canonical: str) -> tuple[str, str]:
