@@ -26,9 +26,9 @@ import json
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,25 +58,43 @@ def _show(v: Verdict) -> None:
     _say(f"       {details(v)}")
 
 
-def _free_port() -> int:
-    # Ask the kernel for a free port; the tiny window before the server binds it is acceptable
-    # for a local demo (the server fails loudly if it lost the race).
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _ingest(inputs: list[Path], snapshots: Path) -> Any:
     from scameter.ingest import run_ingest
 
     return run_ingest(inputs, snapshots, max_reject_ratio=0.2)
 
 
+class _ServerLog(threading.Thread):
+    """Copies the server's output to its log file and catches the port it reports.
+
+    The server listens on port 0 and logs ``{"event": "serving", "port": N}`` (one JSON object
+    per line, docs/operations.md): the kernel picks a free port and we learn which, with no
+    window in which another process could take a port we picked.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.log = proc, log
+        self.port: int | None = None
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        assert self.proc.stdout is not None
+        with self.log.open("wb") as out:
+            for line in self.proc.stdout:
+                out.write(line)
+                out.flush()
+                if self.port is None and b'"serving"' in line:
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        self.port = int(json.loads(line)["port"])
+                        self.ready.set()
+        self.ready.set()  # the server exited: wake the waiter
+
+
 @contextlib.contextmanager
 def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> Iterator[str]:
-    port = _free_port()
-    target = f"127.0.0.1:{port}"
+    """Run ``scameter serve`` on a free loopback port for the length of the block; yields its
+    ``host:port``. Stopped with SIGTERM (killed if the block raised)."""
     cmd = [
         sys.executable,
         "-m",
@@ -85,7 +103,7 @@ def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> 
         "--snapshots",
         str(snapshots),
         "--listen",
-        target,
+        "127.0.0.1:0",
         "--no-auth",
         "--intake-log",
         str(intake),
@@ -96,13 +114,19 @@ def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> 
         "--grace",
         "5",
     ]
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+    # The with-block closes the pipe and reaps the process whatever happens inside.
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        reader = _ServerLog(proc, log)
+        reader.start()
         try:
-            yield target
+            reader.ready.wait(_SERVER_START_TIMEOUT)
+            if reader.port is None:
+                raise CommandError(f"the demo server did not start; its log: {log}")
+            yield f"127.0.0.1:{reader.port}"
         except BaseException:
             proc.kill()
             proc.wait()
+            reader.join()
             raise
         proc.send_signal(signal.SIGTERM)
         try:
@@ -111,6 +135,8 @@ def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> 
             proc.kill()
             proc.wait()
             raise CommandError(f"the demo server did not stop on SIGTERM; log: {log}") from None
+        finally:
+            reader.join()
     _say(f"   server stopped (exit status {code}); its log: {log}")
 
 

@@ -68,3 +68,15 @@ def test_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert err.startswith("scameter: error: check failed against server")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_demo_server_that_cannot_start(tmp_path: Path) -> None:
+    from scameter.cli.common import CommandError
+
+    missing_secret = tmp_path / "no-such-secret"
+    with (
+        pytest.raises(CommandError, match="did not start"),
+        demo_server(tmp_path, tmp_path / "intake", missing_secret, tmp_path / "log"),
+    ):
+        pytest.fail("the block must not run")
+    assert "cannot read" in (tmp_path / "log").read_text()
