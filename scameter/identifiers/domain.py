@@ -51,6 +51,10 @@ _LABEL_RE = re.compile(r"[a-z0-9_-]+")
 # Dots that IDNA (RFC 3490 section 3.1, UTS #46 mapping) treats as label separators.
 _UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
+# IDNA's own messages quote the offending label, and error messages must not carry the
+# identifier (scameter.errors), so the reason is fixed; the library error stays chained.
+_IDNA_REASON = "the host name is not a valid internationalised domain name (IDNA)"
+
 # How many distinct hosts the PSL lookup remembers; hosts repeat heavily in lookups.
 _PSL_CACHE_SIZE = 65_536
 
@@ -105,7 +109,7 @@ def ascii_host(host: str) -> str:
         # std3_rules=False: the ASCII character checks are the caller's (see module docstring).
         mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
     except (idna.IDNAError, UnicodeError) as exc:
-        raise InvalidIdentifier(_KIND, f"not a valid internationalised host ({exc})") from exc
+        raise InvalidIdentifier(_KIND, _IDNA_REASON) from exc
     labels = mapped.split(".")
     for i, label in enumerate(labels):
         if label.isascii():
@@ -125,8 +129,8 @@ def _idna2003_label(label: str, error: Exception) -> str:
     """
     try:
         return label.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise InvalidIdentifier(_KIND, f"not a valid internationalised host ({error})") from exc
+    except UnicodeError:
+        raise InvalidIdentifier(_KIND, _IDNA_REASON) from error
 
 
 def _check_a_label(label: str, raw: str) -> None:

@@ -250,7 +250,9 @@ def _assemble(text: str, raw: _Raw) -> str:
     scheme, rest = _split_scheme(text)
     if scheme:
         if not rest.startswith("//"):
-            raise _invalid(f"a {scheme}: address is not a web URL (no '//' after the scheme)", raw)
+            raise _invalid(
+                "not a web URL: no '//' after the scheme (as in mailto: or javascript:)", raw
+            )
         rest = rest[2:]
     else:
         scheme = "http"

@@ -58,7 +58,7 @@ BAD_HOSTS = [
     ("ipv4", "1.2.3.4", "IP address"),
     ("ipv6", "[::1]", "IP address"),
     ("bad_punycode", "xn--zz.com", "punycode"),
-    ("lone_surrogate", "a\ud800.com", "internationalised"),
+    ("lone_surrogate", "a\ud800.com", "IDNA"),
 ]
 
 
@@ -87,6 +87,14 @@ def test_normalize_domain(raw: str, expected: str) -> None:
     assert ident.kind is Kind.DOMAIN
     assert ident.value == expected
     assert ident.valid
+
+
+def test_idna_error_message_does_not_quote_the_host() -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        normalize_host("a\u05d0.example")  # mixed-direction label: IDNA 2008 and 2003 refuse
+    assert "IDNA" in info.value.reason
+    assert "\u05d0" not in str(info.value)
+    assert info.value.raw == "a\u05d0.example"
 
 
 def test_normalize_domain_keeps_raw_on_error() -> None:
