@@ -205,7 +205,9 @@ class SnapshotBuilder:
         p = self.policy
         if len(text) < p.near_min_length:
             return
-        k = allowed_distance(len(text), p.near_max_distance, p.near_distance2_min_length)
+        k = allowed_distance(
+            len(text), p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
+        )
         b = stored.encode("utf-8")[:255]
         entry = key + bytes((len(b),)) + b
         self._near.extend([vk + entry for vk in variant_keys(namespace, text, k)])

@@ -95,8 +95,9 @@ class IndexPolicy:
 
     * ``near_max_distance``: largest edit distance for a near match (domains, handles).
     * ``near_min_length``: labels / handles shorter than this are never near-matched.
-    * ``near_distance2_min_length``: distance 2 only for listed labels at least this long;
-      shorter ones near-match at distance 1 (fewer false alarms on short names).
+    * ``near_distance2_min_length`` / ``near_distance2_max_length``: distance 2 only for
+      listed labels of a length in this range; others near-match at distance 1 (short names
+      would match too much; long ones would make the deletion index grow quadratically).
     * ``brand_words``: words scammers glue to a brand (``hsbc-secure-login``).
     * ``brand_min_length``: brand labels shorter than this are not used for impersonation.
     * ``near_exempt_domains``: registrable domains never near-matched (popular platforms).
@@ -111,6 +112,7 @@ class IndexPolicy:
     near_max_distance: int = 2
     near_min_length: int = 5
     near_distance2_min_length: int = 8
+    near_distance2_max_length: int = 12
     brand_words: tuple[str, ...] = (
         "login",
         "secure",

@@ -46,6 +46,7 @@ from scameter.index.near import (
     allowed_distance,
     handle_namespace,
     label_distance,
+    query_distance,
     range_key,
     split_registrable,
     variant_keys,
@@ -442,7 +443,9 @@ class LookupMixin:
         p = self.policy
         if len(text) < p.near_min_length - 1:
             return {}
-        k = p.near_max_distance if len(text) >= p.near_distance2_min_length - 2 else 1
+        k = query_distance(
+            len(text), p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
+        )
         found = self._txn().cursor(db=self._near).getmulti(variant_keys(namespace, text, k))
         out: dict[bytes, str] = {}
         for _, value in found:
@@ -452,6 +455,12 @@ class LookupMixin:
                 out[value[pos : pos + 8]] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
                 pos += 9 + ln
         return out
+
+    def _near_limit(self, length: int) -> int:
+        p = self.policy
+        return allowed_distance(
+            length, p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
+        )
 
     def _best_near(
         self, raw: str, kind: str, canonical: str, cands: list[tuple[bytes, int, str]]
@@ -482,10 +491,9 @@ class LookupMixin:
 
     def _handle_miss(self, raw: str, ident: Identifier) -> Verdict:
         platform, _, handle = ident.value.partition(":")
-        p = self.policy
         cands: list[tuple[bytes, int, str]] = []
         for rkey, listed in self._near_candidates(handle_namespace(platform), handle).items():
-            lim = allowed_distance(len(listed), p.near_max_distance, p.near_distance2_min_length)
+            lim = self._near_limit(len(listed))
             d = Levenshtein.distance(handle, listed, score_cutoff=lim)
             if 0 < d <= lim:
                 cands.append((rkey, d, f"{platform}:{listed}"))
@@ -509,13 +517,12 @@ class LookupMixin:
                 similar=SimilarTo(b.registrable, hit.distance, Level.VERIFIED),
             )
         label, suffix = split_registrable(reg)
-        p = self.policy
         cands: list[tuple[bytes, int, str]] = []
         for rkey, listed in self._near_candidates(NS_DOMAIN, label).items():
             if listed == reg:
                 continue
             l_label, l_suffix = split_registrable(listed)
-            lim = allowed_distance(len(l_label), p.near_max_distance, p.near_distance2_min_length)
+            lim = self._near_limit(len(l_label))
             d = label_distance(label, suffix, l_label, l_suffix, lim)
             if d is not None and d > 0:
                 cands.append((rkey, d, listed))

@@ -60,9 +60,25 @@ def variant_key(namespace: bytes, variant: str) -> bytes:
     return _xxh(namespace + variant.encode("utf-8"))
 
 
-def allowed_distance(length: int, max_distance: int, d2_min_length: int) -> int:
-    """Largest edit distance tolerated for a listed value of ``length`` characters."""
-    return min(max_distance, 2 if length >= d2_min_length else 1)
+def allowed_distance(
+    length: int, max_distance: int, d2_min_length: int, d2_max_length: int = 1 << 30
+) -> int:
+    """Largest edit distance tolerated for a listed value of ``length`` characters.
+
+    Distance 2 only inside ``[d2_min_length, d2_max_length]``: short names would match too
+    much, and a distance-2 deletion neighbourhood grows quadratically with the length
+    (1 + n + n(n-1)/2 variants), which sets both the index size and the probe count.
+    """
+    if d2_min_length <= length <= d2_max_length:
+        return min(max_distance, 2)
+    return min(max_distance, 1)
+
+
+def query_distance(length: int, max_distance: int, d2_min_length: int, d2_max_length: int) -> int:
+    """Deletions a query of ``length`` must probe to meet every listed value it may be near."""
+    if d2_min_length - 2 <= length <= d2_max_length + 2:
+        return min(max_distance, 2)
+    return min(max_distance, 1)
 
 
 def split_registrable(registrable: str) -> tuple[str, str]:

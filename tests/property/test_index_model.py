@@ -30,7 +30,7 @@ SETTINGS = settings(
 # Small spaces so that ranges, collisions of prefixes and near matches actually happen.
 phones = st.text("0159", min_size=4, max_size=4).map(lambda s: f"+8526123{s}")
 emails = st.text("abc", min_size=1, max_size=3).map(lambda s: f"{s}@example.com")
-labels = st.text("abcdefg", min_size=5, max_size=9)
+labels = st.text("abcdefg", min_size=5, max_size=14)
 domains = st.tuples(labels, st.sampled_from(["com", "net", "com.hk"])).map(".".join)
 levels = st.sampled_from(LISTED)
 
@@ -109,7 +109,8 @@ def model_domain(reported: dict[str, Level], query: str) -> tuple[Level, str | N
     best: tuple[int, int, str] | None = None
     for d, lv in reported.items():
         label, suffix = _split(d)
-        allowed = 2 if len(label) >= POLICY.near_distance2_min_length else 1
+        d2 = POLICY.near_distance2_min_length <= len(label) <= POLICY.near_distance2_max_length
+        allowed = 2 if d2 else 1
         dist = Levenshtein.distance(q_label, label) + (q_suffix != suffix)
         if 1 <= dist <= allowed:
             rank = (SEVERITY[lv], -dist, d)
