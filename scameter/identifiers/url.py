@@ -16,7 +16,7 @@ The steps, in the specification's order:
    followed by ``//`` (``mailto:``, ``javascript:``) is not a web URL and is rejected;
 4. host: IDN (valid UTF-8, non-ASCII) -> punycode; collapse runs of dots; strip leading and
    trailing dots; an IPv4 address in any legal encoding -> dotted quad (:mod:`._ipv4`); a
-   bracketed IPv6 address -> RFC 5952 compressed form; otherwise ASCII lower-case;
+   bracketed IPv6 address -> RFC 5952 compressed hex form; otherwise ASCII lower-case;
 5. path: resolve ``/./`` and ``/../``, collapse ``//``; keep a trailing slash; empty -> ``/``.
    The query is left as it is;
 6. percent-escape every byte <= 0x20, >= 0x7F, ``#`` and ``%`` with upper-case hex.
@@ -171,7 +171,35 @@ def _ipv6_host(authority: str, raw: _Raw) -> str:
         address = ipaddress.IPv6Address(authority[1:end])
     except ValueError as exc:
         raise _invalid("not a valid IPv6 address in brackets", raw) from exc
-    return f"[{address.compressed}]"
+    scope = f"%{address.scope_id}" if address.scope_id else ""
+    return f"[{_ipv6_text(address.packed)}{scope}]"
+
+
+def _ipv6_text(packed: bytes) -> str:
+    """RFC 5952 text of 16 address bytes: lower-case hex pieces, the first longest run of two
+    or more zero pieces as ``::``, and never dotted IPv4 (the WHATWG URL IPv6 serializer).
+
+    Written out rather than ``IPv6Address.compressed`` because Python 3.13 prints IPv4-mapped
+    addresses in dotted form, and a canonical form must not depend on the Python version.
+    """
+    pieces = [int.from_bytes(packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    best_start, best_len = -1, 1
+    i = 0
+    while i < 8:
+        if pieces[i]:
+            i += 1
+            continue
+        j = i
+        while j < 8 and not pieces[j]:
+            j += 1
+        if j - i > best_len:
+            best_start, best_len = i, j - i
+        i = j
+    if best_start < 0:
+        return ":".join(f"{p:x}" for p in pieces)
+    head = ":".join(f"{p:x}" for p in pieces[:best_start])
+    tail = ":".join(f"{p:x}" for p in pieces[best_start + best_len :])
+    return f"{head}::{tail}"
 
 
 def _host(authority: str, raw: _Raw) -> str:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import string
 
 from hypothesis import given, settings
@@ -21,6 +22,7 @@ from scameter.identifiers.model import Identifier, Kind
 from scameter.identifiers.url import (
     _FAST_RE,
     _assemble,
+    _ipv6_text,
     canonical_url,
     expressions_for_canonical,
     normalize_url,
@@ -166,3 +168,19 @@ def test_fast_path_agrees_with_general_parser(
     text = f"{scheme}{host}{path}{query}"
     assert _FAST_RE.fullmatch(text) is not None
     assert canonical_url(text) == _assemble(text, text)
+
+
+@given(
+    st.lists(
+        st.sampled_from([0, 0, 0, 1, 0xFFFF, 0xDB8]) | st.integers(0, 0xFFFF),
+        min_size=8,
+        max_size=8,
+    )
+)
+def test_ipv6_text_is_rfc5952(pieces: list[int]) -> None:
+    packed = b"".join(p.to_bytes(2, "big") for p in pieces)
+    address = ipaddress.IPv6Address(packed)
+    text = _ipv6_text(packed)
+    assert ipaddress.IPv6Address(text) == address
+    if address.ipv4_mapped is None:  # Python 3.13+ prints those in dotted form
+        assert text == address.compressed
