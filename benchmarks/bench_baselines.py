@@ -37,7 +37,7 @@ import importlib
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -382,10 +382,12 @@ def _index() -> Any:
     return mod if all(hasattr(mod, n) for n in needed) else None
 
 
-def records(stored: Sequence[str]) -> list[Record]:
-    """The same identifiers as the baselines, as SUSPICIOUS public reports."""
-    return [
-        Record(
+def records(stored: Sequence[str]) -> Iterator[Record]:
+    """The same identifiers as the baselines, as SUSPICIOUS public reports (a generator, so
+    10^7 records are never all in memory at once)."""
+    for i, v in enumerate(stored):
+        first = 1_730_000_000 + (i * 7919) % 31_000_000
+        yield Record(
             Identifier(Kind.PHONE, v),
             Level.SUSPICIOUS,
             reasons=(ReasonCode.PUBLIC_REPORTS,),
@@ -393,11 +395,9 @@ def records(stored: Sequence[str]) -> list[Record]:
             sources=("public",),
             report_count=3 + i % 11,
             reporters=3 + i % 7,
-            first_reported=1_730_000_000 + (i * 7919) % 31_000_000,
-            last_reported=1_730_086_400 + (i * 7919) % 31_000_000,
+            first_reported=first,
+            last_reported=first + 86_400,
         )
-        for i, v in enumerate(stored)
-    ]
 
 
 def build_snapshot(index: Any, root: Path, stored: Sequence[str]) -> Any:
