@@ -546,6 +546,13 @@ def ratios(data: Data) -> list[Figure]:
     out = []
     for name, num, den, target, note in specs:
         value = _ratio(data, num, den)
+        if value is None and target is not None:
+            # A target that could not be checked stays visible in the report's targets table.
+            missing = " and ".join(k for k in (num, den) if k not in g)
+            out.append(
+                Figure(f"{NAME}.ratio.{name}", "skipped", 0.0, "", size=data.size,
+                       target=target, note=f"not measured: no {missing} figure")
+            )  # fmt: skip
         if value is not None:
             out.append(
                 Figure(

@@ -154,7 +154,7 @@ def run_module(name: str, ctx: BenchContext, *, package: str = "benchmarks") -> 
         figures = run(ctx)
         if not isinstance(figures, list | tuple) or not all(isinstance(f, Figure) for f in figures):
             raise TypeError(f"{module.__name__}.run must return list[Figure], got {figures!r}")
-    except Exception as exc:  # isolation is the point: report it and go on
+    except (Exception, SystemExit) as exc:  # isolation is the point: report it and go on
         return ModuleResult(
             name=name,
             figures=(error_figure(name, exc),),
@@ -377,9 +377,12 @@ _TARGET = re.compile(r"^\s*(<=|>=|<|>)\s*([0-9][0-9_,]*(?:\.[0-9]+)?)")
 
 def target_status(f: Figure) -> str:
     """``met`` / ``missed by N.Nx`` for a figure whose target reads like ``>= 300000`` or
-    ``< 1 (issue 7)``; ``""`` when there is no target, it cannot be parsed, or it did not run."""
+    ``< 1 (issue 7)``; ``not measured`` for a skipped or failed figure; ``""`` when there is no
+    target or it cannot be parsed."""
+    if f.target and f.metric in ("error", "skipped"):
+        return "not measured"
     m = _TARGET.match(f.target or "")
-    if m is None or f.metric in ("error", "skipped") or not math.isfinite(f.value):
+    if m is None or not math.isfinite(f.value):
         return ""
     op, bound = m.group(1), float(m.group(2).replace(",", "").replace("_", ""))
     met = {

@@ -42,6 +42,12 @@ BOOM = """
 def run(ctx):
     raise RuntimeError("kaboom")
 """
+EXITS = """
+import sys
+
+def run(ctx):
+    sys.exit(3)
+"""
 BAD_RETURN = """
 def run(ctx):
     return "not a list"
@@ -62,6 +68,7 @@ def fake_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
         "bench_good": GOOD,
         "bench_boom": BOOM,
         "bench_bad_return": BAD_RETURN,
+        "bench_exits": EXITS,
         "helper": HELPER,
     }.items():
         (pkg / f"{module}.py").write_text(textwrap.dedent(text))
@@ -77,7 +84,7 @@ def _ctx(tmp_path: Path) -> BenchContext:
 
 
 def test_discover_finds_only_bench_modules(fake_package: str) -> None:
-    assert harness.discover(fake_package) == ["bad_return", "boom", "good"]
+    assert harness.discover(fake_package) == ["bad_return", "boom", "exits", "good"]
 
 
 def test_discover_the_real_suite_includes_the_baselines() -> None:
@@ -87,14 +94,14 @@ def test_discover_the_real_suite_includes_the_baselines() -> None:
 @pytest.mark.parametrize(
     ("only", "expected"),
     [
-        ((), ["bad_return", "boom", "good"]),
+        ((), ["bad_return", "boom", "exits", "good"]),
         (("good",), ["good"]),
         (("bench_good", "boom", "good"), ["good", "boom"]),
     ],
     ids=["all", "short-name", "prefixed-and-duplicate"],
 )
 def test_select(only: tuple[str, ...], expected: list[str]) -> None:
-    assert harness.select(["bad_return", "boom", "good"], only) == expected
+    assert harness.select(["bad_return", "boom", "exits", "good"], only) == expected
 
 
 def test_select_unknown_names_the_known_ones() -> None:
@@ -105,7 +112,7 @@ def test_select_unknown_names_the_known_ones() -> None:
 def test_one_crashing_module_does_not_stop_the_suite(fake_package: str, tmp_path: Path) -> None:
     result = harness.run_suite(_ctx(tmp_path), package=fake_package)
     by_name = {m.name: m for m in result.modules}
-    assert list(by_name) == ["bad_return", "boom", "good"]
+    assert list(by_name) == ["bad_return", "boom", "exits", "good"]
     assert result.failed
     assert by_name["good"].ok
     assert [f.benchmark for f in by_name["good"].figures] == ["good.rate", "good.nan"]
@@ -116,6 +123,7 @@ def test_one_crashing_module_does_not_stop_the_suite(fake_package: str, tmp_path
     assert [(f.benchmark, f.metric, f.note) for f in boom.figures] == [
         ("boom", "error", "RuntimeError: kaboom")
     ]
+    assert by_name["exits"].figures[0].note == "SystemExit: 3"
     bad = by_name["bad_return"]
     assert not bad.ok
     assert bad.figures[0].note.startswith("TypeError:")
@@ -157,7 +165,7 @@ def test_json_document_shape(fake_package: str, tmp_path: Path) -> None:
         assert lib in env["libraries"]
     assert env["libraries"]["lmdb"]  # installed, so a version string
     assert "commit" in env["git"]
-    assert [m["name"] for m in doc["modules"]] == ["bad_return", "boom", "good"]
+    assert [m["name"] for m in doc["modules"]] == ["bad_return", "boom", "exits", "good"]
     assert "kaboom" in doc["modules"][1]["error"]
     rate = next(f for f in doc["figures"] if f["benchmark"] == "good.rate")
     assert rate["value"] == 1234567.0
@@ -326,7 +334,7 @@ def test_baselines_quick_run(tmp_path: Path) -> None:
         (0.9, "< 1 (issue 7)", "ratio", "met"),
         (1.04, "< 1 (issue 7)", "ratio", "missed by 1.04x"),
         (2.0, "about right", "ratio", ""),
-        (0.0, ">= 5", "skipped", ""),
+        (0.0, ">= 5", "skipped", "not measured"),
         (1.0, None, "rate", ""),
     ],
     ids=["ge-met", "ge-missed", "le-met", "le-missed", "lt-met", "lt-missed", "unparsed",
