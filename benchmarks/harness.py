@@ -61,6 +61,10 @@ RESULTS_FORMAT = "1.0"
 
 MODULE_PREFIX = "bench_"
 
+#: Seconds one module may take under ``--quick`` before the harness warns (never fails): the
+#: whole quick suite must stay well under a minute on 2 cores because CI runs it on every push.
+QUICK_MODULE_BUDGET_S = 15.0
+
 
 @dataclass(frozen=True, slots=True)
 class ModuleResult:
@@ -190,6 +194,11 @@ def run_suite(
         say(f"[{name}] {status} in {result.seconds:.1f} s, {len(result.figures)} figure(s)")
         if result.error:
             say(result.error.rstrip())
+        if ctx.quick and result.seconds > QUICK_MODULE_BUDGET_S:
+            say(
+                f"[{name}] warning: {result.seconds:.0f} s in quick mode; a module should shrink "
+                f"itself under ctx.quick (budget ~{QUICK_MODULE_BUDGET_S:.0f} s, see core.py)"
+            )
         shutil.rmtree(workdir, ignore_errors=True)
         gc.collect()  # memory figures of the next module should not carry this one's garbage
     env = environment()

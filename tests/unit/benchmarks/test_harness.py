@@ -6,6 +6,7 @@ No test here judges a timing: figures are checked for shape and presence only.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -350,3 +351,16 @@ def test_markdown_lists_targets_first(fake_package: str, tmp_path: Path) -> None
     targets, _, rest = text.partition("All figures:")
     assert "| good.rate | 100 | rate | 1,230,000 | ops/s | >= 1 | met |" in targets
     assert "| good.nan |" in rest
+
+
+def test_quick_mode_warns_about_a_slow_module(
+    fake_package: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(harness, "QUICK_MODULE_BUDGET_S", -1.0)  # every module is "slow"
+    said: list[str] = []
+    harness.run_suite(_ctx(tmp_path), package=fake_package, only=["good"], progress=said.append)
+    assert any(m.startswith("[good] warning:") and "quick mode" in m for m in said)
+    said.clear()
+    full = dataclasses.replace(_ctx(tmp_path), quick=False)
+    harness.run_suite(full, package=fake_package, only=["good"], progress=said.append)
+    assert not any("warning" in m for m in said)
