@@ -24,6 +24,7 @@ Invariant: the hot path does no logging and no I/O beyond LMDB reads of a mapped
 from __future__ import annotations
 
 import struct
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,8 @@ _HSIZE = fmt.HEADER.size
 _U16 = fmt.U16
 _LEVEL = fmt.LEVEL_BY_CODE
 _KIND_VALUE = {tag: kind.value for tag, kind in fmt.KIND_BY_TAG.items()}
+_URL = Kind.URL
+_DOMAIN = Kind.DOMAIN
 _EXACT_KINDS = frozenset(k for k in Kind if k not in (Kind.URL, Kind.DOMAIN))
 _NO_RECORD = (Reason.of(ReasonCode.NO_RECORD),)
 _DEFAULT_REASON = {
@@ -113,6 +116,7 @@ class LookupMixin:
     _allow_keys: frozenset[bytes]
     _brands: BrandIndex
     _near_exempt: frozenset[str]
+    _local: threading.local
 
     # Provided by Snapshot (declared here for the type checker).
     def _txn(self) -> Any:
@@ -126,7 +130,9 @@ class LookupMixin:
 
     def _init_lookup(self) -> None:
         self._reason_cache: dict[tuple[tuple[int, ...], int], tuple[Reason, ...]] = {}
-        self._cat_cache: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self._trait_cache: dict[
+            bytes, tuple[Level, tuple[Reason, ...], tuple[str, ...], Level | None]
+        ] = {}
 
     # -- public API -----------------------------------------------------------------------
 
@@ -161,12 +167,16 @@ class LookupMixin:
         """Answer for an already-canonical identifier."""
         raw = ident.value if raw is None else raw
         kind = ident.kind
-        if kind is Kind.URL:
+        if kind is _URL:
             return self._check_url(raw, ident.value, ident.value)
-        if kind is Kind.DOMAIN:
+        if kind is _DOMAIN:
             return self._check_url(raw, ident.value, f"http://{ident.value}/", domain=True)
         key = ident.key
-        buf = self._txn().get(key, db=self._records)
+        try:
+            txn = self._local.txn  # inlined _txn(): this is the hot path
+        except AttributeError:
+            txn = self._txn()
+        buf = txn.get(key, db=self._records)
         if buf is not None:
             if context is None and ident.valid and key not in self._allow_keys:
                 # Fast path (a plain listed hit): the verdict decodes the canonical anyway,
@@ -272,6 +282,37 @@ class LookupMixin:
             self._reason_cache[cache_key] = reasons
         return reasons
 
+    def _traits(
+        self, buf: bytes, nr: int, nc: int
+    ) -> tuple[Level, tuple[Reason, ...], tuple[str, ...], Level | None]:
+        """Level, reasons, categories and cluster worst level of a packed record.
+
+        Memoised on the bytes that decide them (level, flags, cluster worst, counts and the
+        reason / category ids): records share a few hundred combinations at most, and this
+        keeps string-table work off the hot path.
+        """
+        cache_key = buf[1:7] + buf[_HSIZE : _HSIZE + 2 * (nr + nc)]
+        hit = self._trait_cache.get(cache_key)
+        if hit is not None:
+            return hit
+        lvl, flags, cworst = buf[1], buf[2], buf[3]
+        ids: tuple[int, ...] = _IDS[nr + nc].unpack_from(buf, _HSIZE)
+        level = _LEVEL[lvl]
+        reasons = self._reasons(ids[:nr], lvl)
+        cats = tuple(self._strings[i] for i in ids[nr:])
+        cluster_worst = None
+        if flags & fmt.F_CLUSTER:
+            cluster_worst = _LEVEL.get(cworst)
+            if cluster_worst is not None and SEVERITY[cluster_worst] > SEVERITY[level]:
+                reasons = (*reasons, Reason.of(ReasonCode.CLUSTER_LINK))
+        if not flags & fmt.F_VALID:
+            reasons = (*reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER))
+        if len(self._trait_cache) > 100_000:
+            self._trait_cache.clear()
+        out = (level, reasons, cats, cluster_worst)
+        self._trait_cache[cache_key] = out
+        return out
+
     def _from_record(
         self,
         raw: str,
@@ -281,41 +322,21 @@ class LookupMixin:
         kind: str | None = None,
         matched: str | None = None,
     ) -> Verdict:
-        (tag, lvl, flags, cworst, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
+        (tag, _l, flags, _w, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
             _HEADER.unpack_from(buf, 0)
         )
-        n = nr + nc + ns
-        ids: tuple[int, ...] = _IDS[n].unpack_from(buf, _HSIZE) if n else ()
-        pos = _HSIZE + 2 * n
-        (ln,) = _U16.unpack_from(buf, pos)
+        level, reasons, cats, cluster_worst = self._traits(buf, nr, nc)
+        pos = _HSIZE + 2 * (nr + nc + ns)
+        ln = buf[pos] | buf[pos + 1] << 8
         if canonical is None:
             canonical = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
-        pos += 2 + ln
         owner = None
-        if flags & fmt.F_LISTING:
-            (ln,) = _U16.unpack_from(buf, pos)
-            pos += 2 + ln
         if flags & fmt.F_OWNER:
-            (ln,) = _U16.unpack_from(buf, pos)
+            pos += 2 + ln
+            if flags & fmt.F_LISTING:
+                pos += 2 + (buf[pos] | buf[pos + 1] << 8)
+            ln = buf[pos] | buf[pos + 1] << 8
             owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
-        level = _LEVEL[lvl]
-        reasons = self._reasons(ids[:nr], lvl)
-        cats: tuple[str, ...] = ()
-        if nc:
-            cids = ids[nr : nr + nc]
-            cats_cached = self._cat_cache.get(cids)
-            if cats_cached is None:
-                cats_cached = self._cat_cache[cids] = tuple(self._strings[i] for i in cids)
-            cats = cats_cached
-        cluster_worst = None
-        if flags & fmt.F_CLUSTER:
-            cluster_worst = _LEVEL.get(cworst)
-            if cluster_worst is not None and SEVERITY[cluster_worst] > SEVERITY[level]:
-                reasons = (*reasons, Reason.of(ReasonCode.CLUSTER_LINK))
-        else:
-            csize = 0
-        if not flags & fmt.F_VALID:
-            reasons = (*reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER))
         # Positional, in Verdict's field order: measurably cheaper than keywords here.
         return Verdict(
             raw,
@@ -330,7 +351,7 @@ class LookupMixin:
             iso(last) if flags & fmt.F_LAST else None,
             matched,
             None,
-            csize,
+            csize if flags & fmt.F_CLUSTER else 0,
             cluster_worst,
             owner,
             self.id,
