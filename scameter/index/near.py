@@ -43,21 +43,34 @@ def handle_namespace(platform: str) -> bytes:
 
 def deletion_variants(s: str, k: int) -> set[str]:
     """``s`` and every string obtained by deleting up to ``k`` characters (k <= 2)."""
-    d1 = {s[:i] + s[i + 1 :] for i in range(len(s))} if k >= 1 else set()
-    out = {s} | d1
+    n = len(s)
+    out = {s}
+    if k >= 1:
+        out.update([s[:i] + s[i + 1 :] for i in range(n)])
     if k >= 2:
-        for w in d1:
-            out.update(w[:j] + w[j + 1 :] for j in range(len(w)))
+        out.update([s[:i] + s[i + 1 : j] + s[j + 1 :] for i in range(n) for j in range(i + 1, n)])
     return out
 
 
 def variant_keys(namespace: bytes, s: str, k: int) -> list[bytes]:
-    """The 8-byte keys of :func:`deletion_variants`, sorted (probe order = page order)."""
-    return sorted(_xxh(namespace + v.encode("utf-8")) for v in deletion_variants(s, k))
+    """The 8-byte keys ``xxh3_64(namespace || utf8(variant))`` of :func:`deletion_variants`.
 
-
-def variant_key(namespace: bytes, variant: str) -> bytes:
-    return _xxh(namespace + variant.encode("utf-8"))
+    ASCII text (every punycode label) is cut as bytes: one encode instead of one per variant.
+    """
+    xxh = _xxh
+    if s.isascii():
+        b = namespace + s.encode("ascii")
+        m = len(namespace)
+        n = len(b)
+        out = {b}
+        if k >= 1:
+            out.update([b[:i] + b[i + 1 :] for i in range(m, n)])
+        if k >= 2:
+            out.update(
+                [b[:i] + b[i + 1 : j] + b[j + 1 :] for i in range(m, n) for j in range(i + 1, n)]
+            )
+        return [xxh(v) for v in out]
+    return [xxh(namespace + v.encode("utf-8")) for v in deletion_variants(s, k)]
 
 
 def allowed_distance(
