@@ -192,56 +192,72 @@ class LookupMixin:
     def check_many(self, raws: Sequence[str], kind: Kind | str | None = None) -> list[Verdict]:
         """Bulk lookups: never raises per item (invalid input gives ``Verdict.invalid``).
 
-        Exact kinds are batched: keys are computed for the whole batch, sorted, probed with
-        one ``getmulti`` in key order inside one read transaction, and records decoded only
-        for hits. URLs and domains go through :meth:`check_identifier` one by one.
+        Exact kinds are batched: the whole batch is normalised and keyed first, the distinct
+        keys are sorted and probed with one ``getmulti`` (key order, so LMDB pages are visited
+        in order) inside one read transaction, and records are decoded only for hits. URLs and
+        domains go through :meth:`check_identifier` one by one. Output order = input order.
         """
-        per_item: list[list[Identifier] | Verdict] = []
+        # (raw, [(identifier, key or None)]) per input, or a ready invalid verdict.
+        items: list[tuple[str, list[tuple[Identifier, bytes | None]]] | Verdict] = []
+        exact = _EXACT_KINDS
         if kind is not None:
             k = Kind(kind)
+            keyed = k in exact
             for raw in raws:
                 try:
-                    per_item.append([normalize(k, raw)])
+                    ident = normalize(k, raw)
                 except InvalidIdentifier as e:
-                    per_item.append(Verdict.invalid(raw, str(e), k.value))
+                    items.append(Verdict.invalid(raw, str(e), k.value))
+                    continue
+                items.append((raw, [(ident, ident.key if keyed else None)]))
         else:
             for raw in raws:
                 found = detect(raw)
-                per_item.append(
-                    found
-                    if found
-                    else Verdict.invalid(raw, "invalid identifier: not recognised as any kind")
-                )
+                if not found:
+                    items.append(
+                        Verdict.invalid(raw, "invalid identifier: not recognised as any kind")
+                    )
+                    continue
+                items.append((raw, [(i, i.key if i.kind in exact else None) for i in found]))
         keys = sorted(
             {
-                ident.key
-                for item in per_item
+                key
+                for item in items
                 if not isinstance(item, Verdict)
-                for ident in item
-                if ident.kind in _EXACT_KINDS
+                for _, key in item[1]
+                if key is not None
             }
         )
         txn = self._txn()
         hits: dict[bytes, bytes] = dict(txn.cursor(db=self._records).getmulti(keys)) if keys else {}
+        allow = self._allow_keys
+        from_record = self._from_record
         out: list[Verdict] = []
-        for raw, item in zip(raws, per_item, strict=True):
+        append = out.append
+        for item in items:
             if isinstance(item, Verdict):
-                out.append(item)
+                append(item)
                 continue
+            raw, idents = item
             vs: list[Verdict] = []
-            for ident in item:
+            for ident, key in idents:
                 try:
-                    if ident.kind in _EXACT_KINDS:
-                        key = ident.key
-                        buf = hits.get(key)
-                        if buf is not None and fmt.record_canonical(buf) != ident.value:
-                            buf = None
-                        vs.append(self._finish_exact(raw, ident, key, buf, None))
-                    else:
+                    if key is None:
                         vs.append(self.check_identifier(ident, raw=raw))
+                        continue
+                    buf = hits.get(key)
+                    if buf is not None and ident.valid and key not in allow:
+                        v = from_record(raw, buf)  # the plain listed hit, as in check_identifier
+                        if v.canonical == ident.value:
+                            vs.append(v)
+                            continue
+                        buf = None
+                    elif buf is not None and fmt.record_canonical(buf) != ident.value:
+                        buf = None
+                    vs.append(self._finish_exact(raw, ident, key, buf, None))
                 except InvalidIdentifier as e:
                     vs.append(Verdict.invalid(raw, str(e), ident.kind.value))
-            out.append(vs[0] if len(vs) == 1 else worst(vs))
+            append(vs[0] if len(vs) == 1 else worst(vs))
         return out
 
     def related(
