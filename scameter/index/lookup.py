@@ -23,6 +23,7 @@ Invariant: the hot path does no logging and no I/O beyond LMDB reads of a mapped
 
 from __future__ import annotations
 
+import gc
 import struct
 import threading
 import time
@@ -197,6 +198,18 @@ class LookupMixin:
         in order) inside one read transaction, and records are decoded only for hits. URLs and
         domains go through :meth:`check_identifier` one by one. Output order = input order.
         """
+        # The batch allocates a few objects per item and none of them forms a cycle; left on,
+        # the cyclic GC would rescan the growing result list over and over (measured: a third
+        # of the time). Paused for the batch only, and re-enabled even on error.
+        if not gc.isenabled():
+            return self._check_many(raws, kind)
+        gc.disable()
+        try:
+            return self._check_many(raws, kind)
+        finally:
+            gc.enable()
+
+    def _check_many(self, raws: Sequence[str], kind: Kind | str | None) -> list[Verdict]:
         # (raw, [(identifier, key or None)]) per input, or a ready invalid verdict.
         items: list[tuple[str, list[tuple[Identifier, bytes | None]]] | Verdict] = []
         exact = _EXACT_KINDS
