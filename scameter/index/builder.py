@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
+import struct
 import tempfile
 from array import array
 from collections.abc import Iterator, Mapping
@@ -121,7 +123,9 @@ class SnapshotBuilder:
         self._records = ExternalSorter(self._spill, "records", chunk=chunk)
         self._urlexpr = ExternalSorter(self._spill, "urlexpr", chunk=chunk)
         self._near = BytesSorter(self._spill, "near", chunk=chunk * 4)
-        self._ranges = ExternalSorter(self._spill, "ranges", chunk=chunk * 2)
+        self._ranges = BytesSorter(self._spill, "ranges", chunk=chunk * 2)
+        self._range_digits = tuple(policy.phone_range_digits)
+        self._near_exempt = frozenset(policy.near_exempt_domains)
         self._strings = fmt.StringTable()
         self._clusters: dict[int, list[int]] = {}
         self._brands: list[list[str | None]] = []
@@ -169,8 +173,8 @@ class SnapshotBuilder:
         if kind is Kind.URL or kind is Kind.DOMAIN:
             self._add_url(record, key, table, sev)
         elif kind is Kind.PHONE and level in _LISTED:
-            for d in self.policy.phone_range_digits:
-                self._ranges.add(range_key(ident.value, d), b"")
+            value = ident.value
+            self._ranges.extend([range_key(value, d) for d in self._range_digits])
         elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
             platform, _, handle = ident.value.partition(":")
             self._add_near(handle_namespace(platform), handle, key, handle)
@@ -191,7 +195,7 @@ class SnapshotBuilder:
         if host is None:
             return
         reg = registrable_domain(host)
-        if reg is None or reg in self.policy.near_exempt_domains:
+        if reg is None or reg in self._near_exempt:
             return
         label, _ = split_registrable(reg)
         if table == fmt.TABLE_ALLOW:
@@ -346,8 +350,27 @@ class SnapshotBuilder:
                 a = bitmaps[name] = array("I")
             return a
 
+        # Per-record bitmap bookkeeping is the hot loop of a build: the arrays a record's
+        # shape (kind, level) and string ids append to are looked up once per distinct shape
+        # or id, never through per-record f-strings or enum attribute lookups.
+        shapes: dict[int, tuple[array[int], array[int], array[int], list[int]]] = {}
+        by_category: dict[int, array[int]] = {}
+        by_source: dict[int, array[int]] = {}
+        by_cluster: dict[int, array[int]] = {}
+        u16s: dict[int, struct.Struct] = {}
+        header_size = fmt.HEADER.size
+        pack_into = fmt.U32.pack_into
+        off_ordinal, off_csize, off_cworst = (
+            fmt.OFF_ORDINAL,
+            fmt.OFF_CLUSTER_SIZE,
+            fmt.OFF_CLUSTER_WORST,
+        )
+        f_cluster = fmt.F_CLUSTER
+        canonical_of = fmt.record_canonical
+        flush = self._flush_records
+
         for skey, value in self._records.sorted():
-            canonical = fmt.record_canonical(value)
+            canonical = canonical_of(value)
             if skey == prev:
                 if canonical == prev_canonical:
                     raise ValueError(
@@ -359,32 +382,53 @@ class SnapshotBuilder:
             prev, prev_canonical = skey, canonical
             key, table = skey[:8], skey[8]
             buf = bytearray(value)
-            fmt.U32.pack_into(buf, fmt.OFF_ORDINAL, ordinal)
-            if buf[2] & fmt.F_CLUSTER:
-                cluster = int.from_bytes(buf[fmt.HEADER.size - 8 : fmt.HEADER.size], "little")
+            pack_into(buf, off_ordinal, ordinal)
+            if buf[2] & f_cluster:
+                cluster = int.from_bytes(buf[header_size - 8 : header_size], "little")
                 size, worst = clusters[cluster]
-                fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, size)
-                buf[fmt.OFF_CLUSTER_WORST] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
-                bm(f"cluster:{cluster}").append(ordinal)
-            kind = fmt.KIND_BY_TAG[buf[0]]
-            level = fmt.LEVEL_BY_CODE[buf[1]]
-            per_kind = counts.setdefault(kind.value, {})
-            per_kind[level.value] = per_kind.get(level.value, 0) + 1
-            bm("all").append(ordinal)
-            bm(f"level:{level.value}").append(ordinal)
-            bm(f"kind:{kind.value}").append(ordinal)
+                pack_into(buf, off_csize, size)
+                buf[off_cworst] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
+                ca = by_cluster.get(cluster)
+                if ca is None:
+                    ca = by_cluster[cluster] = bm(f"cluster:{cluster}")
+                ca.append(ordinal)
+            shape_id = buf[0] << 8 | buf[1]
+            shape = shapes.get(shape_id)
+            if shape is None:
+                kind = fmt.KIND_BY_TAG[buf[0]]
+                level = fmt.LEVEL_BY_CODE[buf[1]]
+                counts.setdefault(kind.value, {}).setdefault(level.value, 0)
+                shape = shapes[shape_id] = (
+                    bm("all"),
+                    bm(f"level:{level.value}"),
+                    bm(f"kind:{kind.value}"),
+                    [0],
+                )
+            a_all, a_level, a_kind, tally = shape
+            tally[0] += 1
+            a_all.append(ordinal)
+            a_level.append(ordinal)
+            a_kind.append(ordinal)
             nr, nc, ns = buf[4], buf[5], buf[6]
-            base = fmt.HEADER.size + 2 * nr
-            for i in range(nc):
-                (sid,) = fmt.U16.unpack_from(buf, base + 2 * i)
-                bm(f"category:{strings[sid]}").append(ordinal)
-            base += 2 * nc
-            for i in range(ns):
-                (sid,) = fmt.U16.unpack_from(buf, base + 2 * i)
-                bm(f"source:{strings[sid]}").append(ordinal)
+            if nc or ns:
+                n = nc + ns
+                u16 = u16s.get(n)
+                if u16 is None:
+                    u16 = u16s[n] = struct.Struct(f"<{n}H")
+                ids = u16.unpack_from(buf, header_size + 2 * nr)
+                for i, sid in enumerate(ids):
+                    if i < nc:
+                        a = by_category.get(sid)
+                        if a is None:
+                            a = by_category[sid] = bm(f"category:{strings[sid]}")
+                    else:
+                        a = by_source.get(sid)
+                        if a is None:
+                            a = by_source[sid] = bm(f"source:{strings[sid]}")
+                    a.append(ordinal)
             if parent is not None:
                 old = parent._get(table, key)
-                if old is None or fmt.record_canonical(old) != canonical:
+                if old is None or canonical_of(old) != canonical:
                     added.append(ordinal)
                 else:
                     self._parent_seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])
@@ -392,9 +436,13 @@ class SnapshotBuilder:
                         changed.append(ordinal)
             pending.append((table, key, bytes(buf)))
             if len(pending) >= _BATCH:
-                self._flush_records(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
+                flush(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
                 pending = []
             ordinal += 1
+        for shape_id, (*_, tally) in shapes.items():
+            kind = fmt.KIND_BY_TAG[shape_id >> 8]
+            level = fmt.LEVEL_BY_CODE[shape_id & 0xFF]
+            counts[kind.value][level.value] = tally[0]
         if pending:
             self._flush_records(env, dbs, dbmap, pending, ordinal - len(pending))
         if parent is not None:
@@ -468,9 +516,11 @@ class SnapshotBuilder:
         threshold = self.policy.phone_range_min_listed
 
         def items() -> Iterator[tuple[bytes, bytes]]:
-            for rkey, values in grouped(self._ranges.sorted()):
-                if len(values) >= threshold:
-                    yield rkey, fmt.U32.pack(len(values))
+            pack = fmt.U32.pack
+            for rkey, same in itertools.groupby(self._ranges.sorted()):
+                n = sum(1 for _ in same)
+                if n >= threshold:
+                    yield rkey, pack(n)
 
         _append_all(env, db, items())
 

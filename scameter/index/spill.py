@@ -15,10 +15,12 @@ import heapq
 import itertools
 import struct
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
 _LEN = struct.Struct("<II")
+_KEY = itemgetter(0)
 
 
 class ExternalSorter:
@@ -28,36 +30,40 @@ class ExternalSorter:
         self._dir = workdir
         self._name = name
         self._chunk = chunk
-        self._buf: list[tuple[bytes, int, bytes]] = []
+        self._buf: list[tuple[bytes, bytes]] = []
         self._runs: list[Path] = []
-        self._seq = itertools.count()
-        self.count = 0
+        self._spilled = 0
+
+    @property
+    def count(self) -> int:
+        """Pairs added so far."""
+        return self._spilled + len(self._buf)
 
     def add(self, key: bytes, value: bytes) -> None:
-        self._buf.append((key, next(self._seq), value))
-        self.count += 1
-        if len(self._buf) >= self._chunk:
+        buf = self._buf
+        buf.append((key, value))
+        if len(buf) >= self._chunk:
             self._spill()
 
     def _spill(self) -> None:
-        self._buf.sort()
+        # Sorting on the key alone is stable (list.sort), so equal keys keep insertion
+        # order without a sequence number, and no value bytes are ever compared.
+        self._buf.sort(key=_KEY)
         path = self._dir / f"{self._name}.{len(self._runs)}.run"
+        pack = _LEN.pack
         with path.open("wb") as f:
-            write = f.write
-            pack = _LEN.pack
-            for key, _, value in self._buf:
-                write(pack(len(key), len(value)))
-                write(key)
-                write(value)
+            f.write(b"".join([pack(len(k), len(v)) + k + v for k, v in self._buf]))
+        self._spilled += len(self._buf)
         self._runs.append(path)
         self._buf = []
 
     def sorted(self) -> Iterator[tuple[bytes, bytes]]:
         """Every pair added, in key order (stable for equal keys). Consumes the sorter."""
         if not self._runs:
-            self._buf.sort()
+            self._spilled += len(self._buf)
+            self._buf.sort(key=_KEY)
             buf, self._buf = self._buf, []
-            return ((k, v) for k, _, v in buf)
+            return iter(buf)
         if self._buf:
             self._spill()
         return self._merge()
@@ -65,10 +71,9 @@ class ExternalSorter:
     def _merge(self) -> Iterator[tuple[bytes, bytes]]:
         files = [p.open("rb") for p in self._runs]
         try:
-            # The run index breaks ties so equal keys keep insertion order across runs.
-            streams = [_read_run(f, i) for i, f in enumerate(files)]
-            for key, _, value in heapq.merge(*streams):
-                yield key, value
+            # heapq.merge breaks ties between equal keys by stream position, so equal keys
+            # keep insertion order across runs (runs are spilled in insertion order).
+            yield from heapq.merge(*(_read_run(f) for f in files), key=_KEY)
         finally:
             for f in files:
                 f.close()
@@ -76,7 +81,7 @@ class ExternalSorter:
                 p.unlink(missing_ok=True)
 
 
-def _read_run(f: BinaryIO, run: int) -> Iterator[tuple[bytes, int, bytes]]:
+def _read_run(f: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
     read = f.read
     size = _LEN.size
     unpack = _LEN.unpack
@@ -85,8 +90,7 @@ def _read_run(f: BinaryIO, run: int) -> Iterator[tuple[bytes, int, bytes]]:
         if not head:
             return
         kl, vl = unpack(head)
-        key = read(kl)
-        yield key, run, read(vl)
+        yield read(kl), read(vl)
 
 
 def grouped(stream: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
@@ -108,11 +112,21 @@ class BytesSorter:
         self._chunk = chunk
         self._buf: list[bytes] = []
         self._runs: list[Path] = []
-        self.count = 0
+        self._spilled = 0
+
+    @property
+    def count(self) -> int:
+        """Items added so far."""
+        return self._spilled + len(self._buf)
+
+    def add(self, item: bytes) -> None:
+        buf = self._buf
+        buf.append(item)
+        if len(buf) >= self._chunk:
+            self._spill()
 
     def extend(self, items: list[bytes]) -> None:
         self._buf += items
-        self.count += len(items)
         if len(self._buf) >= self._chunk:
             self._spill()
 
@@ -120,13 +134,15 @@ class BytesSorter:
         self._buf.sort()
         path = self._dir / f"{self._name}.{len(self._runs)}.run"
         with path.open("wb") as f:
-            f.write(b"".join(len(b).to_bytes(2, "little") + b for b in self._buf))
+            f.write(b"".join([len(b).to_bytes(2, "little") + b for b in self._buf]))
+        self._spilled += len(self._buf)
         self._runs.append(path)
         self._buf = []
 
     def sorted(self) -> Iterator[bytes]:
         """Every item, in byte order. Consumes the sorter."""
         if not self._runs:
+            self._spilled += len(self._buf)
             self._buf.sort()
             buf, self._buf = self._buf, []
             return iter(buf)
