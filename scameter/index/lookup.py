@@ -61,6 +61,7 @@ from scameter.verdict import (
     ReasonCode,
     SimilarTo,
     Verdict,
+    make_verdict,
     worst,
 )
 
@@ -366,8 +367,7 @@ class LookupMixin:
                 pos += 2 + (buf[pos] | buf[pos + 1] << 8)
             ln = buf[pos] | buf[pos + 1] << 8
             owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
-        # Positional, in Verdict's field order: measurably cheaper than keywords here.
-        return Verdict(
+        return make_verdict(
             raw,
             _KIND_VALUE[tag] if kind is None else kind,
             canonical,
@@ -397,16 +397,10 @@ class LookupMixin:
         similar: SimilarTo | None = None,
         matched: str | None = None,
     ) -> Verdict:
-        return Verdict(
-            input=raw,
-            kind=kind,
-            canonical=canonical,
-            level=level,
-            reasons=reasons,
-            similar_to=similar,
-            matched=matched,
-            snapshot=self.id,
-        )
+        return make_verdict(
+            raw, kind, canonical, level, reasons, (), 0, 0, None, None, matched, similar, 0,
+            None, None, self.id,
+        )  # fmt: skip
 
     def _finish_exact(
         self,
