@@ -195,12 +195,14 @@ class SnapshotBuilder:
         if host is None:
             return
         reg = registrable_domain(host)
-        if reg is None or reg in self._near_exempt:
+        if reg is None:
             return
         label, _ = split_registrable(reg)
         if table == fmt.TABLE_ALLOW:
+            # An allowlisted popular domain (a bank among the top sites) stays a brand: the
+            # exemption is about fuzzy matching *of* it, not impersonation of it.
             self._brands.append([label, reg, record.owner])
-        else:
+        elif reg not in self._near_exempt:
             self._add_near(NS_DOMAIN, label, key, reg)
 
     def _add_near(self, namespace: bytes, text: str, key: bytes, stored: str) -> None:

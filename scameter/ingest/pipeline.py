@@ -26,12 +26,13 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scameter.errors import IngestError, PolicyError, RejectRatioExceeded
+from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.ingest.adapters import (
     FORMATS,
@@ -165,10 +166,27 @@ def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
 
 
 def _index_policy(policy: Policy) -> IndexPolicy:
+    """The index settings of ``policy``, plus every popular registrable domain exempted from
+    near matching.
+
+    Shared platforms and top sites (the tables granularity uses) are looked up far more often
+    than any lookalike is listed: without the exemption a listed ``goog1e.com`` would make a
+    lookup of ``google.com`` answer "similar to a reported domain" (design section 5). The
+    exemption only stops *querying* them fuzzily (and indexing them as listed neighbours);
+    exact listings, the lookalike itself and other near misses still match.
+    """
     try:
-        return IndexPolicy(**dict(policy.index))
+        base = IndexPolicy(**dict(policy.index))
     except TypeError as exc:
         raise PolicyError(f"[index] settings: {exc}") from exc
+    gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites)
+    exempt = set(base.near_exempt_domains)
+    for host in (*gran.platforms, *gran.top_sites):
+        reg = registrable_domain(host)
+        if reg is not None:
+            exempt.add(reg)
+    # Sorted: the policy is part of the manifest, so its order must not depend on set order.
+    return replace(base, near_exempt_domains=tuple(sorted(exempt)))
 
 
 def run_ingest(
