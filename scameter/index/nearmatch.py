@@ -1,0 +1,184 @@
+"""Near-match signals for lookups that found no exact listing (design section 5).
+
+Responsibility: the "nothing listed exactly, but..." answers, as methods mixed into
+:class:`~scameter.index.reader.Snapshot` through :class:`~scameter.index.lookup.LookupMixin`:
+
+* phone ranges: a number whose prefix (minus its last 1 or 2 digits) holds many listed
+  numbers is POSSIBLE (``PHONE_RANGE``), probed in the ``ranges`` sub-database;
+* brand impersonation / homograph of an allowlisted official domain (SUSPICIOUS), from the
+  in-memory :class:`~scameter.index.near.BrandIndex`;
+* edit distance 1..2 to a listed registrable domain or platform handle (SUSPICIOUS near a
+  HIGH RISK one, else POSSIBLE): candidates share a deletion variant (one sorted ``getmulti``
+  on ``near``), then are verified with Levenshtein and re-read from ``records``.
+
+Invariants: each signal has its own reason code and none is silent; the variant keys probed
+are exactly the ones :mod:`scameter.index.near` derives for the builder; no logging, no I/O
+beyond LMDB reads of a mapped file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz.distance import Levenshtein
+
+from scameter.identifiers import Identifier, Kind, registrable_domain
+from scameter.index import format as fmt
+from scameter.index.near import (
+    NS_DOMAIN,
+    allowed_distance,
+    handle_namespace,
+    label_distance,
+    query_distance,
+    range_key,
+    split_registrable,
+    variant_keys,
+)
+from scameter.verdict import SEVERITY, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
+
+if TYPE_CHECKING:
+    from scameter.index.near import BrandIndex
+
+_NO_RECORD = (Reason.of(ReasonCode.NO_RECORD),)
+_PHONE = Kind.PHONE.value
+
+
+class NearMatchMixin:
+    """Near-match logic; the host class provides the LMDB handles (see ``Snapshot``)."""
+
+    id: str
+    policy: fmt.IndexPolicy
+    _records: Any
+    _near: Any
+    _ranges: Any
+    _brands: BrandIndex
+    _near_exempt: frozenset[str]
+
+    # Provided by Snapshot (declared here for the type checker).
+    def _txn(self) -> Any:
+        raise NotImplementedError
+
+    def _no_record(
+        self,
+        raw: str,
+        kind: str,
+        canonical: str,
+        *,
+        level: Level = Level.NO_RECORD,
+        reasons: tuple[Reason, ...] = _NO_RECORD,
+        similar: SimilarTo | None = None,
+        matched: str | None = None,
+    ) -> Verdict:
+        return make_verdict(
+            raw, kind, canonical, level, reasons, (), 0, 0, None, None, matched, similar, 0,
+            None, None, self.id,
+        )  # fmt: skip
+
+    def _phone_miss(self, raw: str, ident: Identifier) -> Verdict:
+        txn = self._txn()
+        canonical = ident.value
+        for d in self.policy.phone_range_digits:
+            n = txn.get(range_key(canonical, d), db=self._ranges)
+            if n is not None:
+                (count,) = fmt.U32.unpack(n)
+                detail = f"{count} listed numbers share the prefix {canonical[:-d]}{'x' * d}."
+                return self._no_record(
+                    raw,
+                    Kind.PHONE.value,
+                    canonical,
+                    level=Level.POSSIBLE,
+                    reasons=(Reason.of(ReasonCode.PHONE_RANGE, detail),),
+                    matched=f"{canonical[:-d]}{'x' * d}",
+                )
+        return self._no_record(raw, Kind.PHONE.value, canonical)
+
+    def _near_candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
+        """Listed values sharing a deletion variant with ``text``: record key -> value."""
+        p = self.policy
+        if len(text) < p.near_min_length - 1:
+            return {}
+        k = query_distance(
+            len(text), p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
+        )
+        found = self._txn().cursor(db=self._near).getmulti(variant_keys(namespace, text, k))
+        out: dict[bytes, str] = {}
+        for _, value in found:
+            pos, end = 0, len(value)
+            while pos < end:
+                ln = value[pos + 8]
+                out[value[pos : pos + 8]] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
+                pos += 9 + ln
+        return out
+
+    def _near_limit(self, length: int) -> int:
+        p = self.policy
+        return allowed_distance(
+            length, p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
+        )
+
+    def _best_near(
+        self, raw: str, kind: str, canonical: str, cands: list[tuple[bytes, int, str]]
+    ) -> Verdict | None:
+        """The worst-level, then closest, verified candidate as a NEAR_MATCH verdict."""
+        best: tuple[int, int, str, Level] | None = None
+        txn = self._txn()
+        for rkey, dist, listed in cands:
+            buf = txn.get(rkey, db=self._records)
+            if buf is None:
+                continue
+            level = fmt.record_level(buf)
+            rank = (SEVERITY[level], -dist)
+            if best is None or rank > (SEVERITY[best[3]], -best[1]):
+                best = (0, dist, listed, level)
+        if best is None:
+            return None
+        _, dist, listed, listed_level = best
+        level = Level.SUSPICIOUS if listed_level is Level.HIGH_RISK else Level.POSSIBLE
+        return self._no_record(
+            raw,
+            kind,
+            canonical,
+            level=level,
+            reasons=(Reason.of(ReasonCode.NEAR_MATCH, f"Similar to {listed}."),),
+            similar=SimilarTo(listed, dist, listed_level),
+        )
+
+    def _handle_miss(self, raw: str, ident: Identifier) -> Verdict:
+        platform, _, handle = ident.value.partition(":")
+        cands: list[tuple[bytes, int, str]] = []
+        for rkey, listed in self._near_candidates(handle_namespace(platform), handle).items():
+            lim = self._near_limit(len(listed))
+            d = Levenshtein.distance(handle, listed, score_cutoff=lim)
+            if 0 < d <= lim:
+                cands.append((rkey, d, f"{platform}:{listed}"))
+        v = self._best_near(raw, ident.kind.value, ident.value, cands) if cands else None
+        return v or self._no_record(raw, ident.kind.value, ident.value)
+
+    def _host_miss(self, raw: str, kind: str, canonical: str, host: str) -> Verdict:
+        reg = registrable_domain(host)
+        if reg is None or reg in self._near_exempt:
+            return self._no_record(raw, kind, canonical)
+        hit = self._brands.match(host, reg) if self._brands else None
+        if hit is not None:
+            b = hit.brand
+            who = f" ({b.owner})" if b.owner else ""
+            return self._no_record(
+                raw,
+                kind,
+                canonical,
+                level=Level.SUSPICIOUS,
+                reasons=(Reason.of(hit.code, f"Resembles {b.registrable}{who}."),),
+                similar=SimilarTo(b.registrable, hit.distance, Level.VERIFIED),
+            )
+        label, suffix = split_registrable(reg)
+        cands: list[tuple[bytes, int, str]] = []
+        for rkey, listed in self._near_candidates(NS_DOMAIN, label).items():
+            if listed == reg:
+                continue
+            l_label, l_suffix = split_registrable(listed)
+            lim = self._near_limit(len(l_label))
+            d = label_distance(label, suffix, l_label, l_suffix, lim)
+            if d is not None and d > 0:
+                cands.append((rkey, d, listed))
+        v = self._best_near(raw, kind, canonical, cands) if cands else None
+        return v or self._no_record(raw, kind, canonical)
