@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import operator
 import os
 import shutil
 import struct
@@ -52,6 +53,7 @@ from scameter.verdict import SEVERITY, Level
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
 _BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
+_VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
 
 
 def listing_expression(record: Record) -> str | None:
@@ -499,18 +501,15 @@ class SnapshotBuilder:
         cap = self.policy.near_max_candidates
 
         def items() -> Iterator[tuple[bytes, bytes]]:
-            prev = b""
-            entries: list[bytes] = []
-            for item in self._near.sorted():
-                vkey, entry = item[:8], item[8:]
-                if vkey != prev:
-                    if entries:
-                        yield prev, b"".join(entries)
-                    prev, entries = vkey, [entry]
-                elif entry != entries[-1] and len(entries) < cap:
-                    entries.append(entry)  # sorted, so duplicates are adjacent
-            if entries:
-                yield prev, b"".join(entries)
+            # Grouping on the 8-byte variant key runs in C (groupby + itemgetter); most
+            # groups hold one entry, so the Python loop body runs once per variant key.
+            for vkey, group in itertools.groupby(self._near.sorted(), key=_VARIANT_KEY):
+                entries = [next(group)[8:]]
+                for item in group:  # noqa: B031 - the rest of the group, once
+                    entry = item[8:]
+                    if entry != entries[-1] and len(entries) < cap:
+                        entries.append(entry)  # sorted, so duplicates are adjacent
+                yield vkey, entries[0] if len(entries) == 1 else b"".join(entries)
 
         _append_all(env, db, items())
 
@@ -535,13 +534,7 @@ class SnapshotBuilder:
 
 def _append_all(env: Any, db: Any, items: Iterator[tuple[bytes, bytes]]) -> None:
     """Append key-ordered items in transactions of at most ``_BATCH`` entries."""
-    batch: list[tuple[bytes, bytes]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= _BATCH:
-            _put_batch(env, db, batch)
-            batch = []
-    if batch:
+    while batch := list(itertools.islice(items, _BATCH)):
         _put_batch(env, db, batch)
 
 
