@@ -129,6 +129,10 @@ class SnapshotBuilder:
         self._range_digits = tuple(policy.phone_range_digits)
         self._near_exempt = frozenset(policy.near_exempt_domains)
         self._strings = fmt.StringTable()
+        self._label_ids: dict[
+            tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+            tuple[list[int], list[int], list[int]],
+        ] = {}
         self._clusters: dict[int, list[int]] = {}
         self._brands: list[list[str | None]] = []
         self._done = False
@@ -144,15 +148,25 @@ class SnapshotBuilder:
         if level is Level.NO_RECORD:
             raise ValueError("a NO_RECORD record cannot be stored; leave it out")
         table = fmt.TABLE_ALLOW if level is Level.VERIFIED else fmt.TABLE_RECORDS
-        st = self._strings
+        # Records share a handful of (reasons, categories, sources) combinations: intern
+        # each combination once (string ids are assigned in first-seen order either way).
+        labels = (record.reasons, record.categories, record.sources)
+        ids = self._label_ids.get(labels)
+        if ids is None:
+            st = self._strings
+            ids = self._label_ids[labels] = (
+                [st.id(r.value) for r in record.reasons],
+                [st.id(c) for c in record.categories],
+                [st.id(s) for s in record.sources],
+            )
         payload = fmt.encode_record(
             kind=ident.kind,
             canonical=ident.value,
             valid=ident.valid,
             level=level,
-            reason_ids=[st.id(r.value) for r in record.reasons],
-            category_ids=[st.id(c) for c in record.categories],
-            source_ids=[st.id(s) for s in record.sources],
+            reason_ids=ids[0],
+            category_ids=ids[1],
+            source_ids=ids[2],
             report_count=record.report_count,
             reporters=record.reporters,
             first=record.first_reported,
