@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,3 +55,23 @@ def test_lines_keep_their_numbers_across_blank_lines_and_comments() -> None:
     res = process_chunk("jsonl", OPTS, "f", 10, block)
     assert [ev[1] for ev in res.events] == [11]
     assert [r[0] for r in res.rejects] == [13]
+
+
+_ROW = '{"source": "police", "reported_at": "2026-11-01", "identifiers": ["9123 4567"]}'
+# Lines the fast path's direct JSON scan does not consume exactly: the general path decides.
+ODD_LINES = [
+    pytest.param(_ROW + "\r", id="crlf"),
+    pytest.param(_ROW + "   ", id="trailing-space"),
+    pytest.param(_ROW + " " + _ROW, id="extra-data"),
+    pytest.param(_ROW[:-1], id="truncated"),
+    pytest.param('{"source": "police", "source": "bank", ' + _ROW[1:], id="duplicate-key"),
+]
+
+
+@pytest.mark.parametrize("line", ODD_LINES)
+def test_fast_path_matches_general_path_on_odd_lines(line: str) -> None:
+    block = (line + "\n" + _ROW + "\n").encode()
+    fast = process_chunk("jsonl", OPTS, "f", 1, block)
+    slow = process_chunk("jsonl", OPTS, "f", 1, block, fast=False)
+    assert (fast.events, fast.rejects, fast.ignored) == (slow.events, slow.rejects, slow.ignored)
+    assert (fast.rows, fast.rejected_rows) == (slow.rows, slow.rejected_rows)
