@@ -30,8 +30,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import xxhash
+
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import (
+    KIND_TAGS,
     Identifier,
     Kind,
     detect,
@@ -39,6 +42,7 @@ from scameter.identifiers import (
     expressions_for_canonical,
     normalize,
 )
+from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index import format as fmt
 from scameter.index.nearmatch import NearMatchMixin
 from scameter.verdict import (
@@ -55,6 +59,7 @@ from scameter.verdict import (
 if TYPE_CHECKING:
     from pyroaring import BitMap
 
+_xxh3 = xxhash.xxh3_64_digest  # = Identifier.key's hash (identifiers/model.py)
 _HEADER = fmt.HEADER
 _HSIZE = fmt.HEADER.size
 _U16 = fmt.U16
@@ -188,6 +193,77 @@ class LookupMixin(NearMatchMixin):
             gc.enable()
 
     def _check_many(self, raws: Sequence[str], kind: Kind | str | None) -> list[Verdict]:
+        # Bulk files repeat themselves: each distinct input is answered once and its (immutable)
+        # verdict shared by its repeats. Only when every item is text: ``1 == True`` would
+        # otherwise merge two different invalid inputs.
+        if len(raws) > 1 and set(map(type, raws)) == {str}:
+            distinct = list(dict.fromkeys(raws))
+            if len(distinct) < len(raws):
+                by_raw = dict(zip(distinct, self._check_distinct(distinct, kind), strict=True))
+                return [by_raw[r] for r in raws]
+        return self._check_distinct(raws, kind)
+
+    def _check_distinct(self, raws: Sequence[str], kind: Kind | str | None) -> list[Verdict]:
+        if kind is not None:
+            k = Kind(kind)
+            if k in _EXACT_KINDS:
+                return self._check_many_exact(raws, k)
+        return self._check_many_general(raws, kind)
+
+    def _check_many_exact(self, raws: Sequence[str], k: Kind) -> list[Verdict]:
+        """One exact kind: normalise and key everything, one sorted ``getmulti`` on
+        ``records``; phone misses then share one sorted ``getmulti`` on ``ranges``. Each item
+        gets exactly the verdict :meth:`check_identifier` gives (same branches, same order)."""
+        norm = NORMALIZERS[k]
+        kv = k.value
+        tag = KIND_TAGS[k]
+        xxh = _xxh3
+        out: list[Verdict | None] = []
+        pending: list[tuple[int, str, Identifier, bytes]] = []
+        for raw in raws:
+            try:
+                ident = norm(raw) if raw.__class__ is str else normalize(k, raw)
+            except InvalidIdentifier as e:
+                out.append(Verdict.invalid(raw, str(e), kv))
+                continue
+            pending.append((len(out), raw, ident, xxh(tag + ident.value.encode("utf-8"))))
+            out.append(None)
+        keys = sorted({p[3] for p in pending})
+        txn = self._txn()
+        hits: dict[bytes, bytes] = dict(txn.cursor(db=self._records).getmulti(keys)) if keys else {}
+        allow = self._allow_keys
+        from_record = self._from_record
+        phone = k is Kind.PHONE
+        misses: list[tuple[int, str, Identifier]] = []
+        for i, raw, ident, key in pending:
+            buf = hits.get(key)
+            if buf is not None:
+                if ident.valid and key not in allow:
+                    v = from_record(raw, buf)  # the plain listed hit, as in check_identifier
+                    if v.canonical == ident.value:
+                        out[i] = v
+                        continue
+                    buf = None  # 64-bit key collision
+                elif fmt.record_canonical(buf) != ident.value:
+                    buf = None
+            if buf is None and phone and key not in allow:
+                misses.append((i, raw, ident))  # answered below, from one ranges probe
+                continue
+            try:
+                out[i] = self._finish_exact(raw, ident, key, buf, None)
+            except InvalidIdentifier as e:
+                out[i] = Verdict.invalid(raw, str(e), kv)
+        if misses:
+            ranges = self._range_hits([m[2].value for m in misses])
+            phone_miss = self._phone_miss
+            for i, raw, ident in misses:
+                v = phone_miss(raw, ident, ranges)
+                if not ident.valid:  # as _finish_exact: no record, no allowlist entry
+                    v = _replace(v, reasons=(*v.reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER)))
+                out[i] = v
+        return out  # type: ignore[return-value]  # every None slot was filled above
+
+    def _check_many_general(self, raws: Sequence[str], kind: Kind | str | None) -> list[Verdict]:
         # (raw, [(identifier, key or None)]) per input, or a ready invalid verdict.
         items: list[tuple[str, list[tuple[Identifier, bytes | None]]] | Verdict] = []
         exact = _EXACT_KINDS

@@ -18,6 +18,7 @@ beyond LMDB reads of a mapped file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
@@ -74,23 +75,67 @@ class NearMatchMixin:
             None, None, self.id,
         )  # fmt: skip
 
-    def _phone_miss(self, raw: str, ident: Identifier) -> Verdict:
-        txn = self._txn()
+    def _phone_miss(
+        self, raw: str, ident: Identifier, ranges: dict[str, tuple[int, bytes]] | None = None
+    ) -> Verdict:
+        """NO RECORD, or POSSIBLE with ``PHONE_RANGE`` when a prefix block holds many listed
+        numbers (the first of ``policy.phone_range_digits`` that does wins).
+
+        ``ranges``: batches pass :meth:`_range_hits` of their numbers (one ``getmulti``);
+        ``None`` probes here.
+        """
         canonical = ident.value
-        for d in self.policy.phone_range_digits:
-            n = txn.get(range_key(canonical, d), db=self._ranges)
-            if n is not None:
-                (count,) = fmt.U32.unpack(n)
-                detail = f"{count} listed numbers share the prefix {canonical[:-d]}{'x' * d}."
-                return self._no_record(
-                    raw,
-                    Kind.PHONE.value,
-                    canonical,
-                    level=Level.POSSIBLE,
-                    reasons=(Reason.of(ReasonCode.PHONE_RANGE, detail),),
-                    matched=f"{canonical[:-d]}{'x' * d}",
-                )
-        return self._no_record(raw, Kind.PHONE.value, canonical)
+        found: tuple[int, bytes] | None = None
+        if ranges is None:
+            txn, db = self._txn(), self._ranges
+            for d in self.policy.phone_range_digits:
+                n = txn.get(range_key(canonical, d), db=db)
+                if n is not None:
+                    found = (d, n)
+                    break
+        else:
+            found = ranges.get(canonical)
+        if found is None:
+            return make_verdict(
+                raw, _PHONE, canonical, Level.NO_RECORD, _NO_RECORD, (), 0, 0, None, None,
+                None, None, 0, None, None, self.id,
+            )  # fmt: skip
+        d, n = found
+        (count,) = fmt.U32.unpack(n)
+        block = f"{canonical[:-d]}{'x' * d}"
+        detail = f"{count} listed numbers share the prefix {block}."
+        return self._no_record(
+            raw,
+            _PHONE,
+            canonical,
+            level=Level.POSSIBLE,
+            reasons=(Reason.of(ReasonCode.PHONE_RANGE, detail),),
+            matched=block,
+        )
+
+    def _range_hits(self, canonicals: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """Number -> (digits, ``ranges`` value) of its first listed prefix block, in the order
+        of ``policy.phone_range_digits``; numbers in no block are absent.
+
+        All the blocks' keys are probed with one sorted ``getmulti`` (key order visits the
+        B-tree's pages once each, in order): a batch's misses cost one call, not two each.
+        """
+        digits = self.policy.phone_range_digits
+        keyed = [(c, [(d, range_key(c, d)) for d in digits]) for c in canonicals]
+        keys = sorted({k for _, ks in keyed for _, k in ks})
+        if not keys:
+            return {}
+        found = dict(self._txn().cursor(db=self._ranges).getmulti(keys))
+        if not found:
+            return {}
+        out: dict[str, tuple[int, bytes]] = {}
+        for c, ks in keyed:
+            for d, k in ks:
+                n = found.get(k)
+                if n is not None:
+                    out[c] = (d, n)
+                    break
+        return out
 
     def _near_candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
         """Listed values sharing a deletion variant with ``text``: record key -> value."""
