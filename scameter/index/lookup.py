@@ -61,6 +61,15 @@ if TYPE_CHECKING:
 
 _xxh3 = xxhash.xxh3_64_digest  # = Identifier.key's hash (identifiers/model.py)
 _HEADER = fmt.HEADER
+_F_OWNER, _F_LISTING, _F_FIRST, _F_LAST, _F_CLUSTER = (
+    fmt.F_OWNER,
+    fmt.F_LISTING,
+    fmt.F_FIRST,
+    fmt.F_LAST,
+    fmt.F_CLUSTER,
+)
+_KIND_TAGS = KIND_TAGS
+_NORMALIZERS = NORMALIZERS
 _HSIZE = fmt.HEADER.size
 _U16 = fmt.U16
 _LEVEL = fmt.LEVEL_BY_CODE
@@ -133,13 +142,18 @@ class LookupMixin(NearMatchMixin):
         ``kind``); :meth:`check_many` returns invalid verdicts instead.
         """
         if kind is not None:
-            return self.check_identifier(normalize(kind, raw), raw=raw, context=context)
+            # The kind's normaliser directly (normalize() adds a dispatch and a type check:
+            # a tenth of a phone check); anything unusual takes normalize() and its errors.
+            norm = _NORMALIZERS.get(kind)
+            if norm is not None and raw.__class__ is str:
+                return self._answer(norm(raw), raw, context)
+            return self._answer(normalize(kind, raw), raw, context)
         candidates = detect(raw)
         if not candidates:
             raise InvalidIdentifier(None, "not recognised as any identifier kind", raw)
         if len(candidates) == 1:
-            return self.check_identifier(candidates[0], raw=raw, context=context)
-        return worst([self.check_identifier(c, raw=raw, context=context) for c in candidates])
+            return self._answer(candidates[0], raw, context)
+        return worst([self._answer(c, raw, context) for c in candidates])
 
     def check_identifier(
         self,
@@ -149,13 +163,16 @@ class LookupMixin(NearMatchMixin):
         context: CheckContext | None = None,
     ) -> Verdict:
         """Answer for an already-canonical identifier."""
-        raw = ident.value if raw is None else raw
+        return self._answer(ident, ident.value if raw is None else raw, context)
+
+    def _answer(self, ident: Identifier, raw: str, context: CheckContext | None) -> Verdict:
         kind = ident.kind
+        value = ident.value
         if kind is _URL:
-            return self._check_url(raw, ident.value, ident.value)
+            return self._check_url(raw, value, value)
         if kind is _DOMAIN:
-            return self._check_url(raw, ident.value, f"http://{ident.value}/", domain=True)
-        key = ident.key
+            return self._check_url(raw, value, f"http://{value}/", domain=True)
+        key = _xxh3(_KIND_TAGS[kind] + value.encode("utf-8"))  # = ident.key, inlined
         try:
             txn = self._local.txn  # inlined _txn(): this is the hot path
         except AttributeError:
@@ -166,10 +183,10 @@ class LookupMixin(NearMatchMixin):
                 # Fast path (a plain listed hit): the verdict decodes the canonical anyway,
                 # so the collision check rides along instead of parsing the record twice.
                 v = self._from_record(raw, buf)
-                if v.canonical == ident.value:
+                if v.canonical == value:
                     return v
                 buf = None  # 64-bit key collision: never answer with someone else's record
-            elif fmt.record_canonical(buf) != ident.value:
+            elif fmt.record_canonical(buf) != value:
                 buf = None
         return self._finish_exact(raw, ident, key, buf, context)
 
@@ -310,7 +327,7 @@ class LookupMixin(NearMatchMixin):
             for ident, key in idents:
                 try:
                     if key is None:
-                        vs.append(self.check_identifier(ident, raw=raw))
+                        vs.append(self._answer(ident, raw, None))
                         continue
                     buf = hits.get(key)
                     if buf is not None and ident.valid and key not in allow:
@@ -408,15 +425,19 @@ class LookupMixin(NearMatchMixin):
         (tag, _l, flags, _w, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
             _HEADER.unpack_from(buf, 0)
         )
-        level, reasons, cats, cluster_worst = self._traits(buf, nr, nc)
+        # The memo lookup of _traits, inlined (this runs once per hit).
+        traits = self._trait_cache.get(buf[1:7] + buf[_HSIZE : _HSIZE + 2 * (nr + nc)])
+        if traits is None:
+            traits = self._traits(buf, nr, nc)
+        level, reasons, cats, cluster_worst = traits
         pos = _HSIZE + 2 * (nr + nc + ns)
         ln = buf[pos] | buf[pos + 1] << 8
         if canonical is None:
             canonical = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
         owner = None
-        if flags & fmt.F_OWNER:
+        if flags & _F_OWNER:
             pos += 2 + ln
-            if flags & fmt.F_LISTING:
+            if flags & _F_LISTING:
                 pos += 2 + (buf[pos] | buf[pos + 1] << 8)
             ln = buf[pos] | buf[pos + 1] << 8
             owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
@@ -429,11 +450,11 @@ class LookupMixin(NearMatchMixin):
             cats,
             count,
             reporters,
-            iso(first) if flags & fmt.F_FIRST else None,
-            iso(last) if flags & fmt.F_LAST else None,
+            (_ISO_CACHE.get(first) or iso(first)) if flags & _F_FIRST else None,
+            (_ISO_CACHE.get(last) or iso(last)) if flags & _F_LAST else None,
             matched,
             None,
-            csize if flags & fmt.F_CLUSTER else 0,
+            csize if flags & _F_CLUSTER else 0,
             cluster_worst,
             owner,
             self.id,

@@ -35,10 +35,13 @@ def test_make_verdict_equals_the_dataclass_constructor(args: tuple[object, ...])
     assert fast.extra is NO_EXTRA
     assert fast.to_dict() == slow.to_dict()
     assert hash(fast) == hash(slow)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.level = Level.NO_RECORD  # type: ignore[misc]
+    assert dataclasses.replace(fast, report_count=9).report_count == 9
 
 
 def test_slots_follow_field_order() -> None:
-    # make_verdict binds the slot descriptors by position.
+    # make_verdict fills a writable twin with the same slots, then retypes it as a Verdict.
     assert Verdict.__slots__ == tuple(f.name for f in dataclasses.fields(Verdict))
 
 
