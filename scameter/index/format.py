@@ -20,6 +20,7 @@ import json
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 from scameter.identifiers.model import KIND_TAGS, Kind
@@ -236,6 +237,12 @@ class StringTable:
         return i
 
 
+@lru_cache(maxsize=64)
+def _u16_array(n: int) -> struct.Struct:
+    """``n`` little-endian u16s (compiled once per length: encode runs once per record)."""
+    return struct.Struct(f"<{n}H")
+
+
 def encode_record(
     *,
     kind: Kind,
@@ -287,7 +294,7 @@ def encode_record(
     )
     n = len(reason_ids) + len(category_ids) + len(source_ids)
     if n:
-        out += struct.pack(f"<{n}H", *reason_ids, *category_ids, *source_ids)
+        out += _u16_array(n).pack(*reason_ids, *category_ids, *source_ids)
     for s in (canonical, listing, owner):
         if s is not None:
             b = s.encode("utf-8")
