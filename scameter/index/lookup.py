@@ -122,6 +122,7 @@ class LookupMixin(NearMatchMixin):
         raise NotImplementedError
 
     def _init_lookup(self) -> None:
+        self._near_cache = {}
         self._reason_cache: dict[tuple[tuple[int, ...], int], tuple[Reason, ...]] = {}
         self._trait_cache: dict[
             bytes, tuple[Level, tuple[Reason, ...], tuple[str, ...], Level | None]

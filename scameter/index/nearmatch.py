@@ -30,7 +30,6 @@ from scameter.index.near import (
     allowed_distance,
     handle_namespace,
     label_distance,
-    query_distance,
     range_key,
     split_registrable,
     variant_keys,
@@ -42,6 +41,28 @@ if TYPE_CHECKING:
 
 _NO_RECORD = (Reason.of(ReasonCode.NO_RECORD),)
 _PHONE = Kind.PHONE.value
+#: Distinct (namespace, text) near-candidate answers kept per snapshot.
+NEAR_CACHE_SIZE = 8192
+
+
+def query_deletions(length: int, policy: fmt.IndexPolicy) -> int:
+    """Deletions a query of ``length`` characters must probe (0, 1 or 2).
+
+    Why this suffices: a listed value L within distance ``d`` = s + a + b of the query Q (s
+    substitutions, a deletions and b insertions turning Q into L) shares with Q the string
+    left after s + a deletions from Q and s + b from L; the builder stored L's variants up to
+    ``allowed_distance(len(L))`` deletions. Two query deletions (s + a = 2) need d = 2 and
+    len(L) = len(Q) - a in [len(Q) - 2, len(Q)], so only when that interval meets the
+    distance-2 band ``[near_distance2_min_length, near_distance2_max_length]``. This is
+    tighter than :func:`scameter.index.near.query_distance` below the band (a 6- or
+    7-letter query probes 1 + n variants, not 1 + n + n(n-1)/2) and equal elsewhere.
+    """
+    if (
+        policy.near_max_distance >= 2
+        and policy.near_distance2_min_length <= length <= policy.near_distance2_max_length + 2
+    ):
+        return 2
+    return min(policy.near_max_distance, 1)
 
 
 class NearMatchMixin:
@@ -54,6 +75,7 @@ class NearMatchMixin:
     _ranges: Any
     _brands: BrandIndex
     _near_exempt: frozenset[str]
+    _near_cache: dict[tuple[bytes, str], dict[bytes, str]]
 
     # Provided by Snapshot (declared here for the type checker).
     def _txn(self) -> Any:
@@ -138,21 +160,29 @@ class NearMatchMixin:
         return out
 
     def _near_candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
-        """Listed values sharing a deletion variant with ``text``: record key -> value."""
+        """Listed values sharing a deletion variant with ``text``: record key -> value.
+
+        Memoised per snapshot (it is immutable): traffic repeats hosts and handles, and a
+        miss costs one random B-tree probe per deletion variant (79 for a 12-letter label).
+        """
+        cache_key = (namespace, text)
+        out = self._near_cache.get(cache_key)
+        if out is not None:
+            return out
+        out = {}
         p = self.policy
-        if len(text) < p.near_min_length - 1:
-            return {}
-        k = query_distance(
-            len(text), p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
-        )
-        found = self._txn().cursor(db=self._near).getmulti(variant_keys(namespace, text, k))
-        out: dict[bytes, str] = {}
-        for _, value in found:
-            pos, end = 0, len(value)
-            while pos < end:
-                ln = value[pos + 8]
-                out[value[pos : pos + 8]] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
-                pos += 9 + ln
+        if len(text) >= p.near_min_length - 1:
+            k = query_deletions(len(text), p)
+            found = self._txn().cursor(db=self._near).getmulti(variant_keys(namespace, text, k))
+            for _, value in found:
+                pos, end = 0, len(value)
+                while pos < end:
+                    ln = value[pos + 8]
+                    out[value[pos : pos + 8]] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
+                    pos += 9 + ln
+        if len(self._near_cache) >= NEAR_CACHE_SIZE:
+            self._near_cache.clear()  # crude bound; a full LRU costs more than it saves here
+        self._near_cache[cache_key] = out
         return out
 
     def _near_limit(self, length: int) -> int:
