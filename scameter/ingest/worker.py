@@ -315,7 +315,7 @@ def listing_for_key(plain_key: str, gran: Granularity) -> str | None:
     return gran.listing(value)
 
 
-def _fast_report(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] | None:
+def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[Any, ...] | None:
     """The event of a JSONL report in the usual shape, or None to take the general path.
 
     The general path (:func:`row_from_mapping` then :func:`_emit`) handles every case and
@@ -362,7 +362,7 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] |
             return None  # the general path reports it with the right reason
     ts = parse_time(when)
     rep = _reporter_int(reporter, reporter_hash, opts.reporter_key)
-    return (EV_REPORT, 0, ts, src_i, st_i, rep, category, tuple(keys))
+    return (EV_REPORT, line, ts, src_i, st_i, rep, category, tuple(keys))
 
 
 def process_chunk(
@@ -419,14 +419,14 @@ def _jsonl_fast(res: ChunkResult, items: Any, opts: AdapterOptions) -> Any:
             continue
         try:
             obj, end = scan(text, 0)
-            ev = _fast_report(obj, opts) if end == len(text) and type(obj) is dict else None
+            ev = _fast_report(obj, opts, line) if end == len(text) and type(obj) is dict else None
         except (ValueError, StopIteration, RowError):
             ev = None
         if ev is None:
             yield line, text
         else:
             res.rows += 1
-            events.append((EV_REPORT, line, *ev[2:]))
+            events.append(ev)
 
 
 __all__ = [
