@@ -6,44 +6,54 @@ CheckPayee p99 <= 2 ms. Also: how the rate scales with workers.
 
 Method:
 * A snapshot of ``n`` HK mobile numbers (10^5 by default, the issue's size) is built once;
-  probes are half hits, half misses, in the raw forms people type.
-* The server is a real ``python -m scameter.rpc`` subprocess (``--no-auth``).
-* Load comes from client *processes* (spawned, so the client's Python does not share the GIL
-  with the timer), each with several threads, one ``Client`` (TCP connection) per thread, so
-  the kernel spreads connections over the workers (docs/operations.md, "Workers").
-* The app and the FPS hook know what they hold, so calls pass ``kind="phone"``.
-* Max rate: closed loop for ``seconds``. Latency: open loop at a fixed offered rate, each call
-  timed from its *scheduled* start (no coordinated omission), then p50/p90/p99/p99.9.
-* The client shares the 2 cores with the server, so every figure includes the client's CPU.
+  probes are raw forms people type, hits and misses. The app and the FPS hook know what they
+  hold, so calls pass ``kind="phone"``.
+* The server is a real ``python -m scameter.rpc`` subprocess (``--no-auth``, default threads).
+* Load comes from ``h2load`` (C, nghttp2; :mod:`benchmarks.h2load`) so the client costs a few
+  us per call instead of Python's ~200 us on the same 2 cores. h2load repeats one body per
+  run, so each run probes one identifier: runs alternate a hit and a miss (different numbers
+  each run) and the figure is the median over runs. gRPC status is invisible to h2load: each
+  body is first called once from Python (must succeed), and each run checks the DATA bytes
+  against the expected response size (a shortfall counts as errors in the note).
+* Max rate: closed loop, ``CONNS`` connections x ``STREAMS`` streams in flight. Latency: open
+  loop (``--rps``) at half the max rate, p50/p90/p99/p99.9 from h2load's per-request log.
+* The floor: a bare grpcio server (generic handler echoing the request bytes, same thread
+  pool) in its own process, loaded the same way; figures carry ``floor_ratio`` in ``params``.
+* Without h2load (``apt-get install nghttp2-client``) the module falls back to Python client
+  processes (:mod:`benchmarks.rpc_pyload`) and says so in every note.
 
-Run: ``.venv/bin/python -m benchmarks --only rpc`` (``--quick``: 10^4 phones, 1 worker, short).
+Run: ``.venv/bin/python -m benchmarks --only rpc`` (``--quick``: 10^3 phones, 1 worker, short).
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import datagen
+import grpc
+
+from benchmarks import datagen, h2load
 from benchmarks.core import BenchContext, Figure, percentile
+from benchmarks.rpc_pyload import BATCH, lat_figures, load
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record, SnapshotBuilder, publish
+from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.verdict import Level, ReasonCode
 
 REPO = Path(__file__).resolve().parents[1]
-BATCH = 10_000
+THREADS = 16  # the server's default --threads; the floor uses the same pool
 
 
 def machine() -> dict[str, Any]:
@@ -109,124 +119,253 @@ def server(snapshots: Path, workers: int) -> Iterator[str]:
             proc.wait()
 
 
-def _client_proc(job: tuple[str, str, list[str], int, float, float]) -> dict[str, Any]:
-    """One load process: ``threads`` clients; closed loop (rate 0) or paced at ``rate``/s.
-    ``job`` is ``(mode, target, values, threads, seconds, rate)``."""
-    mode, target, values, threads, seconds, rate = job
-    from scameter.rpc import Client
-
-    lat: list[list[float]] = [[] for _ in range(threads)]
-    counts = [0] * threads
-    finished = [0.0] * threads
-    errors = [0] * threads
-    start_at = time.perf_counter() + 0.2
-    batch = min(BATCH, len(values))
-
-    def run(t: int) -> None:
-        with Client(target, timeout=10) as c:
-            c.wait_ready(10)
-            call: Any = {
-                "check": lambda v: c.check(v, "phone"),
-                "payee": c.check_payee,
-                "batch": lambda _v: c.check_batch(values[:batch], "phone"),
-            }[mode]
-            c.check(values[t], "phone")  # warm the connection
-            n = len(values)
-            i = t * 7919
-            interval = threads / rate if rate else 0.0
-            now = time.perf_counter()
-            while now < start_at:
-                time.sleep(start_at - now)
-                now = time.perf_counter()
-            end = start_at + seconds
-            scheduled = start_at + (t / threads) * interval
-            out, count, err = lat[t], 0, 0
-            while True:
-                if interval:
-                    now = time.perf_counter()
-                    if scheduled > now:
-                        time.sleep(scheduled - now)
-                    t0 = scheduled
-                    scheduled += interval
-                else:
-                    t0 = time.perf_counter()
-                if t0 >= end:
-                    break
-                try:
-                    call(values[i % n])
-                except Exception:
-                    err += 1
-                out.append(time.perf_counter() - t0)
-                count += 1
-                i += 1
-            counts[t], errors[t], finished[t] = count, err, time.perf_counter()
-
-    ts = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
-    return {
-        "lat": [x for sub in lat for x in sub],
-        "count": sum(counts),
-        "errors": sum(errors),
-        # Calls started before the end finish after it: divide by the real span.
-        "elapsed": max(finished) - start_at,
-    }
+#: Closed-loop shape: enough connections that SO_REUSEPORT spreads them over 2 workers, and
+#: in-flight calls (CONNS x STREAMS) well under the server's maximum_concurrent_rpcs (256).
+CONNS = 8
+STREAMS = 4
+#: Open-loop shape: one call in flight per connection, since h2load --rps with -m > 1 starts
+#: calls in bursts (measured: -c1 -m4 at 600/s gave p50 1.4 ms, -c1 -m1 at 1,200/s 0.32 ms on
+#: the echo floor). With 16 connections a call waits for the previous one on its connection
+#: only when that one took longer than 16 / rate (13 ms at 1,200/s).
+OPEN_CONNS = 16
+PAYEE_RATE = 1_000.0
+METHOD = "/scameter.v1.Scameter/"
 
 
-def load(
-    mode: str,
-    target: str,
-    values: list[str],
-    *,
-    procs: int,
-    threads: int,
-    seconds: float,
-    rate: float = 0.0,
-) -> tuple[float, list[float], int]:
-    """(calls/s, sorted latencies in s, errors) over ``procs`` x ``threads`` clients."""
-    ctx = mp.get_context("spawn")
-    per_proc_rate = rate / procs if rate else 0.0
-    with ctx.Pool(procs) as pool:
-        results = pool.map(
-            _client_proc,
-            [(mode, target, values, threads, seconds, per_proc_rate)] * procs,
+def _call(target: str, method: str, body: bytes) -> bytes:
+    """One raw call from Python: proves the body gets an OK status before h2load sends it."""
+    with grpc.insecure_channel(target) as ch:
+        fn = ch.unary_unary(METHOD + method, None, None)  # raw bytes both ways
+        out: bytes = fn(body, timeout=30)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    method: str
+    request: bytes
+    label: str  # "hit", "miss", "1000 ids", ...
+
+
+def _bodies(hits: Sequence[str], misses: Sequence[str], runs: int) -> dict[str, list[Body]]:
+    """Bodies per figure; Check rotates hit/miss over ``runs`` runs, one number each."""
+    checks = [
+        Body(
+            "Check",
+            pb.CheckRequest(
+                identifier=(hits if i % 2 == 0 else misses)[i], kind="phone"
+            ).SerializeToString(),
+            "hit" if i % 2 == 0 else "miss",
         )
-    rate = sum(r["count"] / r["elapsed"] for r in results)
-    lat = sorted(x for r in results for x in r["lat"])
-    return rate, lat, sum(r["errors"] for r in results)
+        for i in range(runs)
+    ]
+    payee = [
+        Body("CheckPayee", pb.CheckPayeeRequest(proxy_id=hits[i]).SerializeToString(), "hit")
+        for i in range(max(1, runs // 2))
+    ]
+    mixed = [v for pair in zip(hits, misses, strict=False) for v in pair]
+    batches = [
+        Body(
+            "CheckBatch",
+            pb.CheckBatchRequest(identifiers=mixed[:size], kind="phone").SerializeToString(),
+            f"{size} ids",
+        )
+        for size in (1_000, 10_000)
+        if size <= len(mixed)
+    ]
+    return {"check": checks, "payee": payee, "batch": batches}
 
 
-def _lat_figures(
-    name: str, lat: list[float], size: int, params: dict[str, Any], targets: dict[float, str]
+class _Loader:
+    """Runs h2load against one target, after one Python call per body (must be OK)."""
+
+    def __init__(self, target: str, seconds: float) -> None:
+        self.target = target
+        self.seconds = seconds
+        self.sizes: dict[bytes, int] = {}
+
+    def __call__(
+        self, body: Body, *, rps: float = 0.0, conns: int = CONNS, streams: int = STREAMS
+    ) -> h2load.H2Result:
+        if body.request not in self.sizes:
+            self.sizes[body.request] = len(_call(self.target, body.method, body.request))
+        return h2load.run(
+            f"http://{self.target}{METHOD}{body.method}",
+            body.request,
+            clients=conns,
+            streams=streams,
+            seconds=self.seconds,
+            rps=rps,
+            response_size=self.sizes[body.request],
+            # A few calls per connection; 200 batches of 10,000 would take seconds.
+            warmup=conns * streams * (2 if body.method == "CheckBatch" else 10),
+        )
+
+
+def _measure(
+    load: _Loader, bodies: dict[str, list[Body]], quick: bool, half: float | None
+) -> dict[str, Any]:
+    """Max rate, latency at ``half`` (default: half this target's max), payee, batches."""
+    out: dict[str, Any] = {"errors": 0, "client_cpu_us": []}
+
+    def note(r: h2load.H2Result) -> h2load.H2Result:
+        out["errors"] += r.errors
+        out["client_cpu_us"].append(r.client_cpu_us)
+        return r
+
+    maxes = [note(load(b)).rate for b in bodies["check"]]
+    out["max_rate"], out["max_samples"] = statistics.median(maxes), tuple(maxes)
+    out["half"] = half or out["max_rate"] / 2
+    lat: list[float] = []
+    for b in bodies["check"][: 1 if quick else 2]:  # one hit, one miss
+        lat += note(load(b, rps=out["half"], conns=OPEN_CONNS, streams=1)).latencies
+    out["lat"] = sorted(lat)
+    payee: list[float] = []
+    for b in bodies["payee"][:1]:
+        payee += note(load(b, rps=PAYEE_RATE, conns=OPEN_CONNS, streams=1)).latencies
+    out["payee"] = sorted(payee)
+    out["batch"] = {}
+    for b in bodies["batch"][: 1 if quick else 2]:
+        ids = int(b.label.split()[0])
+        # One call in flight per connection: a batch is already a lot of work per call.
+        out["batch"][ids] = note(load(b, conns=2, streams=1)).rate * ids
+    return out
+
+
+def _run_h2load(
+    ctx: BenchContext, root: Path, n: int, hits: Sequence[str], misses: Sequence[str]
 ) -> list[Figure]:
-    out = []
-    for q, label in ((50, "p50"), (90, "p90"), (99, "p99"), (99.9, "p99.9")):
-        out.append(
+    seconds = 0.2 if ctx.quick else 4.0
+    runs = 2 if ctx.quick else 6
+    worker_counts = (1,) if ctx.quick else (1, 2)
+    bodies = _bodies(hits, misses, runs)
+    env = {**machine(), "load": f"h2load {CONNS}x{STREAMS}"}
+    results: dict[int, dict[str, Any]] = {}
+    for workers in worker_counts:
+        with server(root, workers) as target:
+            results[workers] = _measure(_Loader(target, seconds), bodies, ctx.quick, None)
+    with h2load.echo_server(THREADS) as port:
+        floor = _measure(
+            _Loader(f"127.0.0.1:{port}", seconds),
+            bodies,
+            ctx.quick,
+            results[1]["half"],
+        )
+    return _figures(n, env, results, floor)
+
+
+def _figures(
+    n: int, env: dict[str, Any], results: dict[int, dict[str, Any]], floor: dict[str, Any]
+) -> list[Figure]:
+    figures: list[Figure] = []
+
+    def ratio(ours: float, base: float) -> float:
+        return round(ours / base, 2) if base else 0.0
+
+    for workers, r in [*results.items(), (0, floor)]:
+        name = "rpc.floor_echo" if workers == 0 else "rpc"
+        params = {**env, "workers": workers or 1}
+        cpu = statistics.median(r["client_cpu_us"])
+        common = f"errors={r['errors']}; h2load CPU {cpu:.1f} us/call"
+        fr = {} if workers == 0 else {"floor_ratio": ratio(floor["max_rate"], r["max_rate"])}
+        figures.append(
             Figure(
-                benchmark=name,
-                metric=f"{label}_ms",
-                value=percentile(lat, q) * 1e3,
-                unit="ms",
-                size=size,
-                target=targets.get(q),
-                params=params,
+                f"{name}.check",
+                "max_rate",
+                r["max_rate"],
+                "calls/s",
+                size=n,
+                samples=r["max_samples"],
+                target=None if workers == 0 else ">= 5000",
+                note=f"closed loop {CONNS}x{STREAMS}; {common}"
+                + ("" if workers == 0 else "; floor_ratio = floor rate / ours"),
+                params={**params, **fr},
             )
         )
-    return out
+        for q, label in ((50, "p50"), (90, "p90"), (99, "p99"), (99.9, "p99.9")):
+            v = percentile(r["lat"], q) * 1e3
+            fr = (
+                {} if workers == 0 else {"floor_ratio": ratio(v, percentile(floor["lat"], q) * 1e3)}
+            )
+            figures.append(
+                Figure(
+                    f"{name}.check_half_rate",
+                    f"{label}_ms",
+                    v,
+                    "ms",
+                    size=n,
+                    target=None if workers == 0 else {50.0: "<= 0.5", 99.0: "<= 2"}.get(q),
+                    note=f"open loop at {r['half']:.0f}/s (hit + miss runs); {common}",
+                    params={**params, "offered_rate": round(r["half"]), **fr},
+                )
+            )
+        for q, label in ((50, "p50"), (99, "p99")):
+            v = percentile(r["payee"], q) * 1e3
+            fr = (
+                {}
+                if workers == 0
+                else {"floor_ratio": ratio(v, percentile(floor["payee"], q) * 1e3)}
+            )
+            figures.append(
+                Figure(
+                    f"{name}.check_payee",
+                    f"{label}_ms",
+                    v,
+                    "ms",
+                    size=n,
+                    target="<= 2" if q == 99 and workers else None,
+                    note=f"open loop at {PAYEE_RATE:.0f}/s, proxy id a listed phone; {common}",
+                    params={**params, "offered_rate": PAYEE_RATE, **fr},
+                )
+            )
+        for ids, rate in r["batch"].items():
+            fr = {} if workers == 0 else {"floor_ratio": ratio(floor["batch"][ids], rate)}
+            figures.append(
+                Figure(
+                    f"{name}.check_batch",
+                    f"ids_per_s_{ids}",
+                    rate,
+                    "ids/s",
+                    size=n,
+                    target=None if workers == 0 else ">= 250000",
+                    note=f"batches of {ids} (half hits), 2 connections x 1 call; {common}",
+                    params={**params, **fr},
+                )
+            )
+    if 2 in results:
+        figures.append(
+            Figure(
+                "rpc.check",
+                "scaling_2_vs_1_workers",
+                results[2]["max_rate"] / results[1]["max_rate"],
+                "x",
+                size=n,
+                params=env,
+                note="h2load max rate with 2 workers / with 1 (h2load shares the 2 cores)",
+            )
+        )
+    return figures
 
 
 def run(ctx: BenchContext) -> list[Figure]:
     # The issue fixes the snapshot at 10^5 phones; --quick only proves the benchmark runs.
     n = max(1_000, min(ctx.sizes)) if ctx.quick else 100_000
-    seconds = 0.5 if ctx.quick else 5.0
-    worker_counts = (1,) if ctx.quick else (1, 2)
     stored, hits, misses = datagen.hits_and_misses(Kind.PHONE, n, min(n, 20_000), ctx.seed)
-    probes = [v for pair in zip(hits, misses, strict=False) for v in pair]
-    raw = datagen.raw_phone_forms(probes, ctx.seed)
+    raw_hits = datagen.raw_phone_forms(hits, ctx.seed)
+    raw_misses = datagen.raw_phone_forms(misses, ctx.seed + 1)
     root = ctx.workdir / "rpc-snapshots"
     build(root, stored)
+    if h2load.available():
+        return _run_h2load(ctx, root, n, raw_hits, raw_misses)
+    raw = [v for pair in zip(raw_hits, raw_misses, strict=False) for v in pair]
+    note = "h2load absent (apt-get install nghttp2-client): Python clients, their CPU included"
+    return _run_python(ctx, root, n, raw, note)
+
+
+def _run_python(ctx: BenchContext, root: Path, n: int, raw: list[str], note: str) -> list[Figure]:
+    """The Python-client path (no h2load): the figures include the clients' CPU."""
+    seconds = 0.5 if ctx.quick else 5.0
+    worker_counts = (1,) if ctx.quick else (1, 2)
     env = machine()
     figures: list[Figure] = []
     for workers in worker_counts:
@@ -245,7 +384,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                     "checks/s",
                     size=n,
                     target=">= 5000",
-                    note=f"closed loop, {procs}x{threads} client threads, errors={errs}",
+                    note=f"closed loop, {procs}x{threads} client threads, errors={errs}; {note}",
                     params=params,
                 )
             )
@@ -253,7 +392,7 @@ def run(ctx: BenchContext) -> list[Figure]:
             _r, lat, errs = load(
                 "check", target, raw, procs=procs, threads=threads, seconds=seconds, rate=half
             )
-            figures += _lat_figures(
+            figures += lat_figures(
                 "rpc.check_half_rate",
                 lat,
                 n,
@@ -279,7 +418,7 @@ def run(ctx: BenchContext) -> list[Figure]:
             _r, lat, errs = load(
                 "payee", target, raw, procs=1, threads=2, seconds=seconds, rate=payee_rate
             )
-            figures += _lat_figures(
+            figures += lat_figures(
                 "rpc.check_payee",
                 lat,
                 n,
