@@ -45,7 +45,7 @@ from typing import Any
 import grpc
 
 from benchmarks import datagen, h2load
-from benchmarks.core import BenchContext, Figure, percentile
+from benchmarks.core import BenchContext, Figure, percentile, skipped
 from benchmarks.rpc_pyload import BATCH, lat_figures, load
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record, SnapshotBuilder, publish
@@ -359,7 +359,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         return _run_h2load(ctx, root, n, raw_hits, raw_misses)
     raw = [v for pair in zip(raw_hits, raw_misses, strict=False) for v in pair]
     note = "h2load absent (apt-get install nghttp2-client): Python clients, their CPU included"
-    return _run_python(ctx, root, n, raw, note)
+    return [skipped("rpc.h2load", note, size=n), *_run_python(ctx, root, n, raw, note)]
 
 
 def _run_python(ctx: BenchContext, root: Path, n: int, raw: list[str], note: str) -> list[Figure]:
