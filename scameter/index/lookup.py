@@ -5,10 +5,11 @@ Responsibility: the answer semantics, as methods mixed into :class:`Snapshot`:
 * Exact kinds: one probe of ``records`` (plus the in-memory allowlist key set). The
   allowlist outranks public reports: an allowlisted identifier that is also reported stays
   VERIFIED and gets ``SPOOF_ADVICE`` (scammers spoof official numbers and sender ids).
-* URLs: every Safe Browsing expression of the canonical URL is probed in ``urlexpr`` (one
-  ``getmulti``); the worst listing wins and ``matched`` names its expression. An allowlist
-  match outranks listings, except a HIGH RISK *path* listing (an expression with a path
-  other than ``/``), which wins for that path on an allowlisted platform host.
+* URLs (``urlmatch.py``): every Safe Browsing expression of the canonical URL is probed in
+  ``urlexpr`` (one ``getmulti``); the worst listing wins and ``matched`` names its
+  expression. An allowlist match outranks listings, except a HIGH RISK *path* listing (an
+  expression with a path other than ``/``), which wins for that path on an allowlisted
+  platform host.
 * Domains: the ``http://<host>/`` expressions plus the domain's own record.
 * Near matches, only when nothing is listed exactly (``nearmatch.py``): brand impersonation
   / homograph of an allowlisted official domain (SUSPICIOUS), edit distance 1..2 to a listed
@@ -38,13 +39,11 @@ from scameter.identifiers import (
     Identifier,
     Kind,
     detect,
-    expression_key,
-    expressions_for_canonical,
     normalize,
 )
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index import format as fmt
-from scameter.index.nearmatch import NearMatchMixin
+from scameter.index.urlmatch import UrlMatchMixin
 from scameter.verdict import (
     SEVERITY,
     CheckContext,
@@ -102,7 +101,7 @@ def iso(ts: int) -> str:
     return s
 
 
-class LookupMixin(NearMatchMixin):
+class LookupMixin(UrlMatchMixin):
     """Verdict logic; the host class provides the LMDB handles (see :class:`Snapshot`)."""
 
     id: str
@@ -194,10 +193,12 @@ class LookupMixin(NearMatchMixin):
     def check_many(self, raws: Sequence[str], kind: Kind | str | None = None) -> list[Verdict]:
         """Bulk lookups: never raises per item (invalid input gives ``Verdict.invalid``).
 
-        Exact kinds are batched: the whole batch is normalised and keyed first, the distinct
-        keys are sorted and probed with one ``getmulti`` (key order, so LMDB pages are visited
-        in order) inside one read transaction, and records are decoded only for hits. URLs and
-        domains go through :meth:`check_identifier` one by one. Output order = input order.
+        Each distinct input is answered once (repeats share its immutable verdict). A batch of
+        one exact kind is normalised and keyed first, the distinct keys are sorted and probed
+        with one ``getmulti`` (key order, so LMDB pages are visited in order) inside one read
+        transaction, records are decoded only for hits, and phone misses share one sorted
+        ``getmulti`` on ``ranges``. Detected kinds, URLs and domains go through the
+        single-item path. Output order = input order.
         """
         # The batch allocates a few objects per item and none of them forms a cycle; left on,
         # the cyclic GC would rescan the growing result list over and over (measured: a third
@@ -520,66 +521,6 @@ class LookupMixin(NearMatchMixin):
         if level is not v.level and v.level is Level.NO_RECORD:
             reasons = tuple(r for r in reasons if r.code is not ReasonCode.NO_RECORD)
         return _replace(v, level=level, reasons=(*reasons, *extra))
-
-    # -- URLs and domains -----------------------------------------------------------------
-
-    def _check_url(self, raw: str, canonical: str, url: str, *, domain: bool = False) -> Verdict:
-        exprs = expressions_for_canonical(url)
-        kind = Kind.DOMAIN.value if domain else Kind.URL.value
-        txn = self._txn()
-        found = txn.cursor(db=self._urlexpr).getmulti([expression_key(e) for e in exprs])
-        best: tuple[int, bytes, str] | None = None
-        allow: tuple[bytes, str] | None = None
-        if found:
-            wanted = set(exprs)
-            for _, value in found:
-                flags = value[0]
-                pos = 1
-                lkey = akey = None
-                if flags & 1:
-                    lkey = value[pos : pos + 8]
-                    pos += 8
-                if flags & 2:
-                    akey = value[pos : pos + 8]
-                    pos += 8
-                expr = value[pos:].decode("utf-8")
-                if expr not in wanted:
-                    continue  # expression-key collision
-                if lkey is not None:
-                    buf = txn.get(lkey, db=self._records)
-                    if buf is not None:
-                        sev = SEVERITY[fmt.record_level(buf)]
-                        if best is None or sev > best[0]:
-                            best = (sev, buf, expr)
-                if akey is not None and allow is None:
-                    abuf = txn.get(akey, db=self._allow)
-                    if abuf is not None:
-                        allow = (abuf, expr)
-        if domain:
-            key = Identifier(Kind.DOMAIN, canonical).key
-            buf = txn.get(key, db=self._records)
-            if buf is not None and fmt.record_canonical(buf) == canonical:
-                sev = SEVERITY[fmt.record_level(buf)]
-                if best is None or sev > best[0]:
-                    best = (sev, buf, canonical + "/")
-            if allow is None and key in self._allow_keys:
-                abuf = txn.get(key, db=self._allow)
-                if abuf is not None and fmt.record_canonical(abuf) == canonical:
-                    allow = (abuf, canonical + "/")
-        if allow is not None and not (
-            best is not None and best[0] == SEVERITY[Level.HIGH_RISK] and _has_path(best[2])
-        ):
-            abuf, aexpr = allow
-            return self._from_record(raw, abuf, canonical=canonical, kind=kind, matched=aexpr)
-        if best is not None:
-            return self._from_record(raw, best[1], canonical=canonical, kind=kind, matched=best[2])
-        host = url.partition("://")[2].partition("/")[0]
-        return self._host_miss(raw, kind, canonical, host)
-
-
-def _has_path(expr: str) -> bool:
-    """``True`` for ``host/path...`` expressions, ``False`` for host-level ``host/``."""
-    return not expr.endswith("/") or expr.count("/") > 1 or "?" in expr
 
 
 def _replace(v: Verdict, **changes: Any) -> Verdict:
