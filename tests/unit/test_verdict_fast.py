@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
+import pickle
 
 import pytest
 
 from scameter.verdict import NO_EXTRA, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
+
+RC = ReasonCode.POLICE_CONFIRMED
 
 CASES = {
     "hit": (
@@ -53,3 +58,17 @@ def test_extra_is_immutable_and_shared_by_default() -> None:
     with pytest.raises(TypeError):
         a.extra["k"] = 1  # type: ignore[index]
     assert Verdict("x", None, None, Level.NO_RECORD, extra={"k": 1}).extra == {"k": 1}
+
+
+def test_default_extra_behaves_like_an_empty_dict() -> None:
+    v = Verdict("x", "phone", "+85291234567", Level.HIGH_RISK, reasons=(Reason.of(RC),))
+    fast = make_verdict(*[getattr(v, f.name) for f in dataclasses.fields(Verdict)][:16])
+    for w in (v, fast):
+        assert w.extra == {}
+        assert {} == w.extra  # noqa: SIM300 - the reflected comparison on purpose
+        assert repr(w).endswith("extra={})")
+        assert pickle.loads(pickle.dumps(w)) == w
+        assert pickle.loads(pickle.dumps(w)).extra is NO_EXTRA
+        assert copy.deepcopy(w) == w
+        assert dataclasses.asdict(w)["extra"] == {}
+        assert json.dumps(dict(w.extra)) == "{}"
