@@ -24,6 +24,7 @@ import operator
 import os
 import shutil
 import struct
+import sys
 import tempfile
 from array import array
 from collections.abc import Iterator, Mapping
@@ -281,7 +282,7 @@ class SnapshotBuilder:
                 if parent is not None:
                     parent.close()
             self._write_urlexpr(env, dbs[fmt.DB_URLEXPR])
-            self._write_near(env, dbs[fmt.DB_NEAR])
+            bitmaps[fmt.NEAR_FILTER] = self._write_near(env, dbs[fmt.DB_NEAR])
             self._write_ranges(env, dbs[fmt.DB_PHONE_RANGES])
             self._write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
             meta = {
@@ -511,13 +512,18 @@ class SnapshotBuilder:
 
         _append_all(env, db, items())
 
-    def _write_near(self, env: Any, db: Any) -> None:
+    def _write_near(self, env: Any, db: Any) -> array[int]:
+        """Write ``near``; return the pre-filter's values (:data:`fmt.NEAR_PREFIX` of each
+        distinct variant key, ascending) for the ``near_filter`` bitmap."""
         cap = self.policy.near_max_candidates
+        prefixes = bytearray()
+        keep = prefixes.extend
 
         def items() -> Iterator[tuple[bytes, bytes]]:
             # Grouping on the 8-byte variant key runs in C (groupby + itemgetter); most
             # groups hold one entry, so the Python loop body runs once per variant key.
             for vkey, group in itertools.groupby(self._near.sorted(), key=_VARIANT_KEY):
+                keep(vkey[:4])
                 entries = [next(group)[8:]]
                 for item in group:  # noqa: B031 - the rest of the group, once
                     entry = item[8:]
@@ -526,6 +532,11 @@ class SnapshotBuilder:
                 yield vkey, entries[0] if len(entries) == 1 else b"".join(entries)
 
         _append_all(env, db, items())
+        out = array("I")
+        out.frombytes(bytes(prefixes))  # 4 big-endian bytes per key, read as native u32
+        if sys.byteorder == "little":
+            out.byteswap()
+        return out
 
     def _write_ranges(self, env: Any, db: Any) -> None:
         threshold = self.policy.phone_range_min_listed

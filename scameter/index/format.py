@@ -27,7 +27,8 @@ from scameter.identifiers.model import KIND_TAGS, Kind
 from scameter.verdict import Level
 
 #: ``major.minor``; a reader accepts any minor of a major it knows.
-FORMAT_VERSION = "1.0"
+#: 1.1 added the ``near_filter`` bitmap (optional: a 1.0 snapshot is probed without it).
+FORMAT_VERSION = "1.1"
 SUPPORTED_MAJORS = frozenset({1})
 
 DATA_FILE = "data.mdb"
@@ -87,6 +88,11 @@ OFF_CLUSTER_SIZE = 7 + 12
 OFF_CLUSTER_WORST = 3
 U16 = struct.Struct("<H")
 U32 = struct.Struct("<I")
+#: ``bitmaps`` entry holding the near-key pre-filter: a roaring bitmap of :data:`NEAR_PREFIX`
+#: of every distinct ``near`` key. Not an ordinal bitmap (its values are hash prefixes).
+NEAR_FILTER = "near_filter"
+#: The filter's 32-bit value of a near key: its first 4 bytes, big-endian (the xxh3 high half).
+NEAR_PREFIX = struct.Struct(">I")
 ORDINAL_KEY = struct.Struct(">I")  # big-endian so LMDB's byte order is numeric order
 
 

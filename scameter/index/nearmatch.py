@@ -8,8 +8,9 @@ Responsibility: the "nothing listed exactly, but..." answers, as methods mixed i
 * brand impersonation / homograph of an allowlisted official domain (SUSPICIOUS), from the
   in-memory :class:`~scameter.index.near.BrandIndex`;
 * edit distance 1..2 to a listed registrable domain or platform handle (SUSPICIOUS near a
-  HIGH RISK one, else POSSIBLE): candidates share a deletion variant (one sorted ``getmulti``
-  on ``near``), then are verified with Levenshtein and re-read from ``records``.
+  HIGH RISK one, else POSSIBLE): candidates share a deletion variant (the variant keys that
+  pass the in-memory ``near_filter`` bitmap, in one sorted ``getmulti`` on ``near``), then
+  are verified with Levenshtein and re-read from ``records``.
 
 Invariants: each signal has its own reason code and none is silent; the variant keys probed
 are exactly the ones :mod:`scameter.index.near` derives for the builder; no logging, no I/O
@@ -37,10 +38,13 @@ from scameter.index.near import (
 from scameter.verdict import SEVERITY, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
 
 if TYPE_CHECKING:
+    from pyroaring import FrozenBitMap
+
     from scameter.index.near import BrandIndex
 
 _NO_RECORD = (Reason.of(ReasonCode.NO_RECORD),)
 _PHONE = Kind.PHONE.value
+_PREFIX = fmt.NEAR_PREFIX.unpack_from
 #: Distinct (namespace, text) near-candidate answers kept per snapshot.
 NEAR_CACHE_SIZE = 8192
 
@@ -75,6 +79,7 @@ class NearMatchMixin:
     _ranges: Any
     _brands: BrandIndex
     _near_exempt: frozenset[str]
+    _near_filter: FrozenBitMap | None
     _near_cache: dict[tuple[bytes, str], dict[bytes, str]]
 
     # Provided by Snapshot (declared here for the type checker).
@@ -172,8 +177,15 @@ class NearMatchMixin:
         out = {}
         p = self.policy
         if len(text) >= p.near_min_length - 1:
-            k = query_deletions(len(text), p)
-            found = self._txn().cursor(db=self._near).getmulti(variant_keys(namespace, text, k))
+            keys = variant_keys(namespace, text, query_deletions(len(text), p))
+            f = self._near_filter
+            if f is not None:
+                # Pre-filter (format 1.1): a key whose 32-bit prefix is not in the filter is
+                # not in ``near``; false positives only cost a probe, false negatives cannot
+                # happen (the filter holds every stored key's prefix).
+                inf, pre = f.__contains__, _PREFIX
+                keys = [vk for vk in keys if inf(pre(vk)[0])]
+            found = self._txn().cursor(db=self._near).getmulti(sorted(keys)) if keys else ()
             for _, value in found:
                 pos, end = 0, len(value)
                 while pos < end:

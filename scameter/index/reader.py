@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 import lmdb
-from pyroaring import BitMap
+from pyroaring import BitMap, FrozenBitMap
 
 from scameter.errors import SnapshotCorrupt, SnapshotNotFound, UnsupportedSnapshotVersion
 from scameter.identifiers import Identifier, Kind
@@ -117,7 +117,10 @@ class _EnvRegistry:
                 return
             del self._by_path[real]
             del self._path_of[id(env)]
-        env.close()
+            # Close under the lock: py-lmdb refuses to open a path it still holds, so an
+            # acquire of the same snapshot racing with a close outside the lock would fail
+            # with "already open in this process" (seen in the swap stress test).
+            env.close()
 
 
 _ENVS = _EnvRegistry()
@@ -138,6 +141,7 @@ class Snapshot(LookupMixin):
         try:
             self._db = {n: env.open_db(n, create=False) for n in fmt.ALL_DBS}
             meta = self._load_meta()
+            near_filter = self._load_near_filter()
         except (lmdb.Error, ValueError, KeyError, TypeError) as e:
             raise SnapshotCorrupt(path / fmt.DATA_FILE, f"unreadable index ({e}); {_ACTION}") from e
         self._records = self._db[fmt.DB_RECORDS]
@@ -159,6 +163,7 @@ class Snapshot(LookupMixin):
             d2_min_length=p.near_distance2_min_length,
         )
         self._near_exempt = frozenset(p.near_exempt_domains) | self._brands.official
+        self._near_filter = near_filter
         self._init_lookup()
 
     # -- opening --------------------------------------------------------------------------
@@ -208,6 +213,13 @@ class Snapshot(LookupMixin):
         if fmt.major_of(str(out.get("format_version", ""))) not in fmt.SUPPORTED_MAJORS:
             raise ValueError("format version in the index does not match a supported one")
         return out
+
+    def _load_near_filter(self) -> FrozenBitMap | None:
+        """The ``near`` pre-filter (format 1.1+), deserialised once; ``None`` for a 1.0
+        snapshot, whose near probes then all go to LMDB as before."""
+        with self._env.begin(db=self._db[fmt.DB_BITMAPS]) as txn:
+            raw = txn.get(fmt.NEAR_FILTER.encode("ascii"))
+            return None if raw is None else FrozenBitMap.deserialize(raw)
 
     def _load_allow_keys(self) -> frozenset[bytes]:
         with self._env.begin(db=self._allow) as txn:

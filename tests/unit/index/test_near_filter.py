@@ -1,0 +1,123 @@
+"""The ``near_filter`` pre-filter (format 1.1) skips probes, never candidates.
+
+The filter is a roaring bitmap of the 32-bit prefix of every ``near`` key; the lookup drops a
+variant key whose prefix is absent before probing LMDB. These tests check that it holds every
+stored key's prefix (so no false negative is possible), that filtered and unfiltered lookups
+find the same candidates on random snapshots, and that a 1.0 snapshot without the filter
+still near-matches.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scameter.identifiers import Kind
+from scameter.index import SnapshotBuilder
+from scameter.index import format as fmt
+from scameter.index.near import NS_DOMAIN, handle_namespace
+from scameter.verdict import Level, ReasonCode
+from tests.unit.index.helpers import open_built, rec
+
+D = Kind.DOMAIN
+P = Kind.PLATFORM_ACCOUNT
+RECORDS = [
+    rec(D, "evil-lender.com", Level.HIGH_RISK, reasons=(ReasonCode.POLICE_CONFIRMED,)),
+    rec(D, "harbourquest.org", Level.SUSPICIOUS),
+    rec(D, "quickloans.net", Level.POSSIBLE),
+    rec(P, "telegram:fastmoneyhk", Level.HIGH_RISK),
+]
+
+
+def test_filter_holds_the_prefix_of_every_near_key(tmp_path: Path) -> None:
+    with open_built(tmp_path, RECORDS) as snap:
+        assert snap.manifest.format_version == fmt.FORMAT_VERSION == "1.1"
+        f = snap._near_filter
+        assert f is not None
+        with snap._env.begin(db=snap._near) as txn:
+            keys = [bytes(k) for k in txn.cursor().iternext(values=False)]
+        assert keys
+        assert set(f) == {fmt.NEAR_PREFIX.unpack_from(k)[0] for k in keys}
+        # Stored in ``bitmaps`` under its documented name, in the portable roaring format.
+        assert snap.bitmap(fmt.NEAR_FILTER) == f
+
+
+@pytest.mark.parametrize(
+    ("query", "kind", "similar"),
+    [
+        ("evil-lenders.com", D, "evil-lender.com"),
+        ("harbourqeust.org", D, "harbourquest.org"),
+        ("quikloans.net", D, "quickloans.net"),
+        ("telegram:fastmoneyhkk", P, "telegram:fastmoneyhk"),
+    ],
+    ids=["insert", "transpose", "delete", "handle"],
+)
+def test_near_matches_with_and_without_the_filter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str, kind: Kind, similar: str
+) -> None:
+    """A 1.0 snapshot (no ``near_filter``, older version) answers like a 1.1 one."""
+    with open_built(tmp_path / "new", RECORDS) as snap:
+        assert snap._near_filter is not None
+        filtered = snap.check(query, kind)
+    # An older builder: no filter bitmap, format 1.0.
+    real = SnapshotBuilder._write_bitmaps
+
+    def without_filter(env: object, db: object, bitmaps: dict[str, object]) -> None:
+        real(env, db, {n: b for n, b in bitmaps.items() if n != fmt.NEAR_FILTER})  # type: ignore[misc]
+
+    monkeypatch.setattr(SnapshotBuilder, "_write_bitmaps", staticmethod(without_filter))
+    monkeypatch.setattr(fmt, "FORMAT_VERSION", "1.0")
+    with open_built(tmp_path / "old", RECORDS) as old:
+        assert old.manifest.format_version == "1.0"
+        assert old._near_filter is None
+        unfiltered = old.check(query, kind)
+    assert filtered.similar_to is not None
+    assert filtered.similar_to.canonical == similar
+    assert unfiltered.level is filtered.level is not Level.NO_RECORD
+    assert unfiltered.similar_to == filtered.similar_to
+
+
+_LABEL = st.text("abcdeq-", min_size=5, max_size=15).filter(
+    lambda s: not s.startswith("-") and not s.endswith("-") and "--" not in s
+)
+
+
+@st.composite
+def _edits(draw: st.DrawFn, base: str) -> str:
+    s = base
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(s)))
+        c = draw(st.sampled_from("abcdeqx"))
+        op = draw(st.sampled_from(["sub", "ins", "del"]))
+        if op == "ins":
+            s = s[:i] + c + s[i:]
+        elif i < len(s):
+            s = s[:i] + (c if op == "sub" else "") + s[i + 1 :]
+    return s
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+@given(labels=st.lists(_LABEL, min_size=1, max_size=12, unique=True), data=st.data())
+def test_filtered_candidates_equal_unfiltered(labels: list[str], data: st.DataObject) -> None:
+    records = [rec(D, f"{lb}.com", Level.HIGH_RISK) for lb in labels]
+    records += [rec(P, f"telegram:{lb}", Level.SUSPICIOUS) for lb in labels[:4]]
+    queries = [data.draw(_edits(lb)) for lb in labels] + data.draw(st.lists(_LABEL, max_size=4))
+    ns_tg = handle_namespace("telegram")
+    with tempfile.TemporaryDirectory() as tmp, open_built(Path(tmp), records) as snap:
+        f = snap._near_filter
+        assert f is not None
+        for q in queries:
+            for ns in (NS_DOMAIN, ns_tg):
+                snap._near_cache.clear()
+                with_filter = snap._near_candidates(ns, q)
+                snap._near_filter = None
+                snap._near_cache.clear()
+                without = snap._near_candidates(ns, q)
+                snap._near_filter = f
+                assert with_filter == without, (q, ns)
