@@ -64,11 +64,15 @@ def variant_keys(namespace: bytes, s: str, k: int) -> list[bytes]:
         n = len(b)
         out = {b}
         if k >= 1:
-            out.update([b[:i] + b[i + 1 :] for i in range(m, n)])
-        if k >= 2:
-            out.update(
-                [b[:i] + b[i + 1 : j] + b[j + 1 :] for i in range(m, n) for j in range(i + 1, n)]
-            )
+            singles = [b[:i] + b[i + 1 :] for i in range(m, n)]
+            out.update(singles)
+            if k >= 2:
+                # Second deletion from each single one: deleting position j >= i of ``t``
+                # (``b`` minus position i) removes ``b``'s position j + 1 > i, so every pair
+                # i < j' is produced once, with 2 slices instead of 3 (the lookup hot path).
+                out.update(
+                    [t[:j] + t[j + 1 :] for i, t in enumerate(singles, m) for j in range(i, n - 1)]
+                )
         return [xxh(v) for v in out]
     return [xxh(namespace + v.encode("utf-8")) for v in deletion_variants(s, k)]
 

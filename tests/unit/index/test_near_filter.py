@@ -13,13 +13,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scameter.identifiers import Kind
 from scameter.index import SnapshotBuilder
 from scameter.index import format as fmt
-from scameter.index.near import NS_DOMAIN, handle_namespace
+from scameter.index.near import NS_DOMAIN, deletion_variants, handle_namespace, variant_keys
 from scameter.verdict import Level, ReasonCode
 from tests.unit.index.helpers import open_built, rec
 
@@ -121,3 +122,19 @@ def test_filtered_candidates_equal_unfiltered(labels: list[str], data: st.DataOb
                 without = snap._near_candidates(ns, q)
                 snap._near_filter = f
                 assert with_filter == without, (q, ns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(st.sampled_from("abcq-é1"), max_size=14),
+    k=st.integers(0, 2),
+    ns=st.sampled_from([NS_DOMAIN, b"Ptelegram\x00"]),
+)
+def test_variant_keys_are_the_hashed_deletion_variants(text: str, k: int, ns: bytes) -> None:
+    """The bytes fast path of ``variant_keys`` (builder and lookup share it) produces exactly
+    the keys of :func:`deletion_variants`, each once."""
+    keys = variant_keys(ns, text, k)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {
+        xxhash.xxh3_64_digest(ns + v.encode("utf-8")) for v in deletion_variants(text, k)
+    }
