@@ -22,6 +22,7 @@ import argparse
 import codecs
 import csv
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -43,7 +44,7 @@ from scameter.cli.common import (
     open_backend,
     open_snapshot,
 )
-from scameter.cli.output import BULK_COLUMNS, bulk_values, summary_line
+from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, summary_line
 from scameter.cli.progress import Progress
 from scameter.settings import Settings
 from scameter.verdict import Level, Verdict
@@ -139,14 +140,12 @@ def _lines(data: bytes, encoding: str) -> list[str]:
 
 def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     lines = _lines(job.data, job.encoding)
-    values = [line.strip() for line in lines]
-    verdicts = _check(values, job.kind)
+    verdicts = _check([line.strip() for line in lines], job.kind)
     counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(
-        [line, *bulk_values(v)] for line, v in zip(lines, verdicts, strict=True)
-    )
-    return buf.getvalue(), len(lines)
+    # A line holds no "\n" (split on it); without "," or '"' anywhere in the chunk no line
+    # needs CSV quoting, so one scan of the chunk spares a check per line.
+    heads = [csv_cell(line) for line in lines] if b"," in job.data or b'"' in job.data else lines
+    return bulk_rows(heads, verdicts), len(lines)
 
 
 def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
@@ -155,15 +154,21 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     text = job.data.decode(job.encoding, errors="replace")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     values = [row[col].strip() if col < len(row) else "" for row in rows]
-    verdicts = _check(values, job.kind)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    for row, verdict in zip(rows, verdicts, strict=True):
-        v = verdict if col < len(row) else Verdict.invalid("", f"row has no column {col + 1}")
-        _count(counts, v)
-        pad = [""] * (job.width - len(row))
-        writer.writerow([*row, *pad, *bulk_values(v)])
-    return buf.getvalue(), len(rows)
+    verdicts = list(_check(values, job.kind))  # a copy: rows without the column are replaced
+    # Without a '"' in the chunk no field was quoted, so none holds "," or a newline and the
+    # fields are joined as read; otherwise each field is re-quoted as csv.writer would.
+    quoted = b'"' in job.data
+    width = job.width
+    heads: list[str] = []
+    for i, row in enumerate(rows):
+        if col >= len(row):
+            verdicts[i] = Verdict.invalid("", f"row has no column {col + 1}")
+        # A blank line reads as []: csv.writer writes its padding as empty fields.
+        fields = ([csv_cell(field) for field in row] if quoted else row) or [""]
+        pad = "," * (width - len(fields)) if len(fields) < width else ""
+        heads.append(",".join(fields) + pad)
+    counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
+    return bulk_rows(heads, verdicts), len(rows)
 
 
 def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
@@ -230,18 +235,32 @@ def _chunks(
     quote in a malformed file cannot turn the rest of a huge file into one chunk.
     """
     pending: list[bytes] = [first] if first else []
-    read = len(first)
+    read = 0
     odd = csv_quotes and first.count(b'"') % 2 == 1
-    for line in stream:
-        pending.append(line)
-        read += len(line)
-        if csv_quotes and line.count(b'"') % 2:
-            odd = not odd
-        if len(pending) >= size and (not odd or len(pending) >= size * _MAX_CHUNK_FACTOR):
-            yield b"".join(pending), len(pending), read
-            pending, odd = [], False
-    if pending:
-        yield b"".join(pending), len(pending), read
+    while True:
+        # islice pulls whole lines in C: no Python-level step per line.
+        want = size - len(pending)
+        block = list(itertools.islice(stream, want)) if want > 0 else []
+        pending += block
+        if not pending:
+            return
+        if csv_quotes:
+            if block:
+                odd ^= b"".join(block).count(b'"') % 2 == 1
+            # A quoted field is still open: take line by line until it closes (or the cap).
+            while odd and len(pending) < size * _MAX_CHUNK_FACTOR:
+                line = stream.readline()
+                if not line:
+                    break
+                pending.append(line)
+                if line.count(b'"') % 2:
+                    odd = False
+        data = b"".join(pending)
+        read += len(data)
+        yield data, len(pending), read
+        if len(pending) < size:
+            return  # islice came back short: the stream is at its end
+        pending, odd = [], False
 
 
 def _read_header(stream: IO[bytes], first: bytes, encoding: str) -> tuple[bytes, list[str]]:
@@ -275,7 +294,13 @@ def _workers(settings: Settings, backend_is_remote: bool) -> int:
         return 1
     if settings.workers:
         return settings.workers
-    return max(1, min(4, os.cpu_count() or 1))
+    # The cores this process may run on (a container or taskset may allow fewer than the
+    # machine has); cpu_count where the platform cannot tell.
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def run_bulk(args: argparse.Namespace, settings: Settings) -> int:

@@ -42,6 +42,14 @@ BULK_COLUMNS: tuple[str, ...] = (
     "scameter_error",
 )
 
+#: Commas in the joined :data:`BULK_COLUMNS` cells when no cell needs quoting.
+_BULK_COMMAS = len(BULK_COLUMNS) - 1
+#: The cells after ``scameter_canonical`` of a plain NO RECORD verdict, and the row's end.
+_NO_RECORD_ROW_TAIL = ",no_record,,0,,,,\n"
+# Module constants: reading a member off an Enum class costs a descriptor call per row.
+_NO_RECORD_LEVEL = Level.NO_RECORD
+_NO_RECORD_CODE = ReasonCode.NO_RECORD
+
 _TABLE_HEAD = ("INPUT", "LEVEL", "KIND", "CANONICAL", "DETAILS")
 
 
@@ -136,6 +144,93 @@ def bulk_values(v: Verdict) -> list[object]:
     ]
 
 
+def csv_cell(text: str) -> str:
+    """``text`` as one CSV field, exactly as ``csv.writer`` (QUOTE_MINIMAL, ``,``, ``"``,
+    line terminator ``\\n``) writes it: quoted, with quotes doubled, only when it holds a
+    delimiter, a quote or a newline (RFC 4180 section 2, rules 6-7). ``\\r`` alone is not
+    quoted by ``csv`` with a ``\\n`` terminator, so it is not quoted here either.
+    """
+    if "," in text or '"' in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def bulk_cells(v: Verdict) -> str:
+    """:func:`bulk_values` as one CSV fragment (the cells joined by ``,``, quoted as needed).
+
+    The cells are joined directly and only re-encoded cell by cell when one of them holds a
+    ``,``, ``"`` or newline (an error message, an owner, a URL), which the count of commas and
+    a scan for ``"``/``\\n`` show.
+    """
+    # str.join takes the StrEnum members (level, kind, reason codes) as the strings they are;
+    # an f-string would call Enum.__format__, a Python-level call per cell.
+    if v.error is None:
+        reasons = v.reasons
+        s = v.similar_to
+        count = v.report_count
+        text = ",".join(
+            (
+                v.level,
+                v.kind or "",
+                v.canonical or "",
+                reasons[0].code if len(reasons) == 1 else " ".join([r.code for r in reasons]),
+                " ".join(v.categories),
+                str(count) if count else "0",
+                v.matched or "",
+                "" if s is None else f"{s.canonical} (distance {s.distance})",
+                v.verified_owner or "",
+                "",
+            )
+        )
+    else:
+        text = ",".join(("invalid", v.kind or "", "", "", "", "", "", "", "", v.error))
+    if text.count(",") == _BULK_COMMAS and '"' not in text and "\n" not in text:
+        return text
+    return ",".join([csv_cell(str(cell)) for cell in bulk_values(v)])
+
+
+def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict]) -> str:
+    """CSV rows ``head,<bulk cells>\\n``, one per (head, verdict) pair, in order.
+
+    ``heads`` are the input's own cells, already CSV-encoded (a row may hold several). The hot
+    path of ``bulk``: a plain NO RECORD verdict (most rows of a list) varies only in its kind
+    and canonical value, so its row is assembled from fixed pieces without building its cells
+    as a string; those two values are then checked once for the whole batch, and any ``,``,
+    ``"`` or newline in one of them (never in a phone number) sends the batch through
+    :func:`bulk_cells`, which quotes as ``csv.writer`` does.
+    """
+    no_record, no_record_code, tail = _NO_RECORD_LEVEL, _NO_RECORD_CODE, _NO_RECORD_ROW_TAIL
+    parts: list[str] = []
+    extend = parts.extend
+    plain: list[str] = []  # kinds and canonical values written unchecked
+    keep = plain.append
+    for head, v in zip(heads, verdicts, strict=True):
+        reasons = v.reasons
+        if (
+            v.level is no_record
+            and len(reasons) == 1
+            and reasons[0].code is no_record_code
+            and v.error is None
+            and v.similar_to is None
+            and not v.report_count
+            and not v.categories
+            and not v.matched
+            and not v.verified_owner
+        ):
+            kind, canonical = v.kind or "", v.canonical or ""
+            extend((head, ",no_record,", kind, ",", canonical, tail))
+            keep(kind)
+            keep(canonical)
+        else:
+            extend((head, ",", bulk_cells(v), "\n"))
+    unchecked = "".join(plain)
+    if "," in unchecked or '"' in unchecked or "\n" in unchecked:
+        return "".join(
+            [f"{head},{bulk_cells(v)}\n" for head, v in zip(heads, verdicts, strict=True)]
+        )
+    return "".join(parts)
+
+
 def summary_line(counts: dict[str, int], rows: int) -> str:
     """``1,000 rows: 3 high_risk, 10 suspicious, ... 2 invalid``: every level, worst first."""
     order = [lv.value for lv in (Level.HIGH_RISK, Level.SUSPICIOUS, Level.POSSIBLE)]
@@ -147,7 +242,10 @@ def summary_line(counts: dict[str, int], rows: int) -> str:
 __all__ = [
     "BULK_COLUMNS",
     "INVALID_LABEL",
+    "bulk_cells",
+    "bulk_rows",
     "bulk_values",
+    "csv_cell",
     "details",
     "level_label",
     "render_json_lines",
