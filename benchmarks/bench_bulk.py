@@ -87,6 +87,21 @@ def _naive(path: Path, listed: set[str]) -> int:
     return hits
 
 
+def _lookup_only(snaps: Path, path: Path, chunk: int) -> None:
+    """``Snapshot.check_many`` over the list's stripped lines in ``chunk``-row batches, distinct
+    values only (as bulk asks): the lookup share of one bulk process, with no I/O or output."""
+    from scameter.index import Snapshot
+
+    with path.open(encoding="utf-8") as f:
+        values = [line.strip() for line in f]
+    snap = Snapshot.open_current(snaps)
+    try:
+        for i in range(0, len(values), chunk):
+            snap.check_many(list(dict.fromkeys(values[i : i + chunk])), None)
+    finally:
+        snap.close()
+
+
 def run(ctx: BenchContext) -> list[Figure]:
     from scameter.identifiers import normalize
 
@@ -115,6 +130,24 @@ def run(ctx: BenchContext) -> list[Figure]:
                     f"median of {repeats}, {statistics.median(secs):.2f} s",
                 )
             )
+        secs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            _lookup_only(snaps, src, 10_000)
+            secs.append(time.perf_counter() - t0)
+        rates = tuple(rows / s for s in secs)
+        figures.append(
+            Figure(
+                benchmark="bulk.lookup_only_1_process",
+                metric="rate",
+                value=statistics.median(rates),
+                unit="rows/s",
+                size=rows,
+                samples=rates,
+                note="Snapshot.check_many alone on the same list (10,000-row batches, distinct "
+                "values), reading the list included, no output: the ceiling of one bulk process",
+            )
+        )
         secs = []
         for _ in range(repeats):
             t0 = time.perf_counter()
