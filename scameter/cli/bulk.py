@@ -13,6 +13,9 @@ Invariants:
   ``--remote`` run in-process.
 * CSV chunks end on a row boundary: a chunk is extended until its count of ``"`` is even, since
   RFC 4180 doubles every quote inside a quoted field, so an odd count means a field is open.
+* CSV output is byte for byte what ``csv.writer`` (minimal quoting, ``\\n`` rows) writes:
+  cells are joined directly only where a scan of the chunk (or of the cell) shows that no
+  field holds ``,``, ``"`` or a newline, and quoted by :func:`csv_cell` otherwise.
 * The progress bar and the summary go to stderr; stdout carries only data.
 """
 

@@ -8,6 +8,8 @@ Invariants:
   :meth:`scameter.settings.Settings.use_color`); the text is identical otherwise.
 * NO RECORD is never worded as safe: its detail is the fixed sentence of ``REASON_TEXT``.
 * JSON is exactly :meth:`Verdict.to_dict`, one object per line, UTF-8 (no ASCII escaping).
+* The ``bulk`` CSV helpers (:func:`csv_cell`, :func:`bulk_cells`, :func:`bulk_rows`) produce
+  exactly what ``csv.writer`` would for the same cells (pinned by tests/unit/cli/test_bulk_format).
 """
 
 from __future__ import annotations
