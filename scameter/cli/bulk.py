@@ -27,7 +27,6 @@ import csv
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 from collections import Counter, deque
@@ -49,6 +48,7 @@ from scameter.cli.common import (
 )
 from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, summary_line
 from scameter.cli.progress import Progress
+from scameter.processes import worker_context
 from scameter.settings import Settings
 from scameter.verdict import Level, Verdict
 
@@ -431,10 +431,9 @@ def _run_jobs(
                 yield process(job), read
         return
     _ProcessState.close()  # each worker opens its own snapshot, after the fork
-    # fork where available: workers inherit the imported package, so start-up is cheap; nothing
-    # holds an LMDB environment or a thread at this point (the parent closed its snapshot).
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx = multiprocessing.get_context(method)
+    # fork when safe (workers inherit the imported package, so start-up is cheap; the parent
+    # closed its snapshot above), forkserver when this process runs other threads.
+    ctx = worker_context()
     with ctx.Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
         pending: deque[tuple[AsyncResult[ChunkResult], int]] = deque()
         limit = workers * _IN_FLIGHT_PER_WORKER

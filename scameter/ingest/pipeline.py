@@ -21,7 +21,6 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +48,7 @@ from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import RejectWriter
 from scameter.ingest.worker import ChunkResult, process_chunk
+from scameter.processes import worker_context
 
 #: Default key for reporter hashes when the caller has none (tests, local files). Production
 #: deployments pass their own secret (``SCAMETER_REPORTER_KEY``) so hashes cannot be reversed.
@@ -151,8 +151,9 @@ def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
         for t in tasks:
             yield process_chunk(*t)
         return
-    # fork: workers inherit the imported modules and warm caches instead of re-importing.
-    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    # fork when this process is single-threaded (cheap: workers inherit the imported modules);
+    # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
+    ex = ProcessPoolExecutor(workers, mp_context=worker_context())
     pending: deque[Future[ChunkResult]] = deque()
     try:
         for t in tasks:
