@@ -33,7 +33,6 @@ Invariants: missing optional parts (``redis-server``, the index before it lands)
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import math
 import statistics
 import time
@@ -47,7 +46,7 @@ import phonenumbers
 from benchmarks import datagen, stores
 from benchmarks.core import BenchContext, Figure, percentile, skipped, time_runs
 from scameter.identifiers.model import Identifier, Kind, identifier_key
-from scameter.index.record import Record
+from scameter.index import Record, Snapshot
 from scameter.verdict import Level, ReasonCode
 
 NAME = "baselines"
@@ -249,29 +248,28 @@ def bench_in_process(ctx: BenchContext, data: Data, workdir: Path) -> list[Figur
             ("lmdb.get.hit", get, hk),
             ("sqlite.select.hit", sqlite_one, hk),
         ]
-        if snap is not None:
-            idents = [Identifier(phone, v) for v in data.hits]
-            miss_idents = [Identifier(phone, v) for v in data.misses]
-            check_identifier, check = snap.check_identifier, snap.check
+        idents = [Identifier(phone, v) for v in data.hits]
+        miss_idents = [Identifier(phone, v) for v in data.misses]
+        check_identifier, check = snap.check_identifier, snap.check
 
-            def check_phone(v: str) -> object:
-                return check(v, phone)
+        def check_phone(v: str) -> object:
+            return check(v, phone)
 
-            note = "Identifier -> Verdict: key, get, collision check, decode, verdict"
-            loops["ours.check_identifier.hit"] = Loop(
-                loop(check_identifier, idents), len(hk), note, show_cpu=True
-            )
-            loops["ours.check_identifier.miss"] = Loop(loop(check_identifier, miss_idents), len(mk))
-            loops["ours.check.hit"] = Loop(
-                loop(check_phone, data.hits),
-                len(hk),
-                "check(canonical, kind=phone): normalise + lookup + verdict",
-                show_cpu=True,
-            )
-            latency += [
-                ("ours.check_identifier.hit", check_identifier, idents),
-                ("ours.check.hit", check_phone, data.hits),
-            ]
+        note = "Identifier -> Verdict: key, get, collision check, decode, verdict"
+        loops["ours.check_identifier.hit"] = Loop(
+            loop(check_identifier, idents), len(hk), note, show_cpu=True
+        )
+        loops["ours.check_identifier.miss"] = Loop(loop(check_identifier, miss_idents), len(mk))
+        loops["ours.check.hit"] = Loop(
+            loop(check_phone, data.hits),
+            len(hk),
+            "check(canonical, kind=phone): normalise + lookup + verdict",
+            show_cpu=True,
+        )
+        latency += [
+            ("ours.check_identifier.hit", check_identifier, idents),
+            ("ours.check.hit", check_phone, data.hits),
+        ]
         figs += interleaved(ctx, data, loops)
         for what, call, items in latency:
             figs += _latency(data, what, call, items)
@@ -280,8 +278,7 @@ def bench_in_process(ctx: BenchContext, data: Data, workdir: Path) -> list[Figur
         txn.abort()
         env.close()
         con.close()
-        if snap is not None:
-            snap.close()
+        snap.close()
     return figs
 
 
@@ -372,16 +369,6 @@ def _bench_redis(ctx: BenchContext, data: Data, h: stores.RedisHandle) -> list[F
 # -- (4) ours ---------------------------------------------------------------------------------
 
 
-def _index() -> Any:
-    """``scameter.index`` with the builder/reader API, or ``None`` while it has not landed."""
-    try:
-        mod = importlib.import_module("scameter.index")
-    except ImportError:
-        return None
-    needed = ("SnapshotBuilder", "Snapshot", "publish")
-    return mod if all(hasattr(mod, n) for n in needed) else None
-
-
 def records(stored: Sequence[str]) -> Iterator[Record]:
     """The same identifiers as the baselines, as SUSPICIOUS public reports (a generator, so
     10^7 records are never all in memory at once)."""
@@ -400,26 +387,12 @@ def records(stored: Sequence[str]) -> Iterator[Record]:
         )
 
 
-def build_snapshot(index: Any, root: Path, stored: Sequence[str]) -> Any:
-    """Build and publish a snapshot of ``stored``; returns the open ``Snapshot``."""
-    builder = index.SnapshotBuilder(root, as_of=AS_OF, parent=None)
-    for rec in records(stored):
-        builder.add(rec)
-    manifest = builder.build()
-    index.publish(root, manifest.snapshot_id)
-    return index.Snapshot.open_current(root)
-
-
-def open_ours(data: Data, workdir: Path) -> tuple[Any, list[Figure]]:
-    """Build, publish and open our snapshot of the stored set; ``(None, [skipped])`` while the
-    index has not landed."""
-    index = _index()
-    if index is None:
-        reason = "scameter.index has no SnapshotBuilder/Snapshot/publish yet (issue 3)"
-        return None, [skipped(f"{NAME}.ours", reason, size=data.size)]
+def open_ours(data: Data, workdir: Path) -> tuple[Snapshot, list[Figure]]:
+    """Build, publish and open our snapshot of the stored set, with its build time and size."""
     root = workdir / "snapshots"
     t0 = time.perf_counter()
-    snap = build_snapshot(index, root, data.stored)
+    datagen.publish_records(root, records(data.stored), as_of=AS_OF)
+    snap = Snapshot.open_current(root)
     build_s = time.perf_counter() - t0
     figs = [
         Figure(
@@ -433,7 +406,7 @@ def open_ours(data: Data, workdir: Path) -> tuple[Any, list[Figure]]:
         _bytes(
             data,
             "ours.bytes",
-            stores.disk_bytes(Path(getattr(snap, "path", root))),
+            stores.disk_bytes(snap.path),
             "snapshot directory",
         ),
     ]
@@ -449,7 +422,7 @@ def bulk_rows(ctx: BenchContext, data: Data) -> list[str]:
     return datagen.raw_phone_forms([*data.hits[:n], *data.misses[:n]], ctx.seed)
 
 
-def bench_bulk(ctx: BenchContext, data: Data, snap: Any) -> list[Figure]:
+def bench_bulk(ctx: BenchContext, data: Data, snap: Snapshot) -> list[Figure]:
     """The naive script (``phonenumbers`` + a set) beside our ``check_many``, interleaved."""
     rows = bulk_rows(ctx, data)
     known = set(data.stored)
@@ -471,14 +444,12 @@ def bench_bulk(ctx: BenchContext, data: Data, snap: Any) -> list[Figure]:
             naive, len(rows), "phonenumbers.parse + format E.164 + set lookup per raw row", "rows/s"
         )
     }
-    check_many = getattr(snap, "check_many", None)
-    if check_many is not None:
-        loops["ours.check_many.raw_rows"] = Loop(
-            lambda: check_many(rows, kind=Kind.PHONE),
-            len(rows),
-            "same raw rows as the naive baseline; verdicts with details",
-            "rows/s",
-        )
+    loops["ours.check_many.raw_rows"] = Loop(
+        lambda: snap.check_many(rows, kind=Kind.PHONE),
+        len(rows),
+        "same raw rows as the naive baseline; verdicts with details",
+        "rows/s",
+    )
     return interleaved(ctx, data, loops)
 
 

@@ -24,12 +24,13 @@ import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import datagen
 from benchmarks.core import BenchContext, Figure, percentile, rate_figure
 from scameter.identifiers import Identifier, Kind
-from scameter.index import Record, Snapshot, SnapshotBuilder, publish
+from scameter.index import Record, Snapshot
 from scameter.index.format import DATA_FILE
 from scameter.verdict import Level, ReasonCode
 
@@ -130,14 +131,10 @@ def _run_size(ctx: BenchContext, size: int) -> list[Figure]:
     root = ctx.workdir / f"snap-{size}"
     probes = QUICK_PROBES if ctx.quick else PROBES
     t0 = time.perf_counter()
-    from datetime import UTC, datetime
-
-    builder = SnapshotBuilder(root, as_of=datetime.fromtimestamp(AS_OF_TS, UTC), parent=None)
-    for r in records(size, ctx.seed):
-        builder.add(r)
-    manifest = builder.build()
-    build_s = time.perf_counter() - t0
-    publish(root, manifest.snapshot_id)
+    manifest = datagen.publish_records(
+        root, records(size, ctx.seed), as_of=datetime.fromtimestamp(AS_OF_TS, UTC)
+    )
+    build_s = time.perf_counter() - t0  # includes publishing CURRENT: one small fsync'd file
     path = root / manifest.snapshot_id
     nbytes = (path / DATA_FILE).stat().st_size
     figs = [

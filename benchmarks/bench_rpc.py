@@ -48,7 +48,7 @@ from benchmarks import datagen, h2load
 from benchmarks.core import BenchContext, Figure, percentile, skipped
 from benchmarks.rpc_pyload import BATCH, lat_figures, load
 from scameter.identifiers import Identifier, Kind
-from scameter.index import Record, SnapshotBuilder, publish
+from scameter.index import Record
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.verdict import Level, ReasonCode
 
@@ -69,22 +69,23 @@ def machine() -> dict[str, Any]:
 
 
 def build(root: Path, stored: Sequence[str]) -> None:
-    with SnapshotBuilder(root, as_of=datetime.now(UTC), parent=None) as b:
-        for i, phone in enumerate(stored):
-            level = (Level.HIGH_RISK, Level.SUSPICIOUS, Level.POSSIBLE)[i % 3]
-            b.add(
-                Record(
-                    Identifier(Kind.PHONE, phone),
-                    level,
-                    reasons=(ReasonCode.PUBLIC_REPORTS,),
-                    categories=("investment",),
-                    sources=("public",),
-                    report_count=3,
-                    reporters=3,
-                )
+    levels = (Level.HIGH_RISK, Level.SUSPICIOUS, Level.POSSIBLE)
+    datagen.publish_records(
+        root,
+        (
+            Record(
+                Identifier(Kind.PHONE, phone),
+                levels[i % 3],
+                reasons=(ReasonCode.PUBLIC_REPORTS,),
+                categories=("investment",),
+                sources=("public",),
+                report_count=3,
+                reporters=3,
             )
-        manifest = b.build()
-    publish(root, manifest.snapshot_id)
+            for i, phone in enumerate(stored)
+        ),
+        as_of=datetime.now(UTC),
+    )
 
 
 @contextmanager

@@ -35,12 +35,17 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import random
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scameter.identifiers.model import Kind
+
+if TYPE_CHECKING:
+    from scameter.index import Manifest, Record
 
 #: The seed every benchmark uses unless told otherwise (same as ``BenchContext.seed``).
 DEFAULT_SEED = 20261126
@@ -248,3 +253,74 @@ def write_reports(path: Path, n: int, seed: int = DEFAULT_SEED) -> Path:
     """Write ``n`` sample reports to ``path`` with :func:`scameter.sample.write_sample`."""
     _sample_module().write_sample(path, n, seed)
     return path
+
+
+_PHONE_REPORT_FORMS = (
+    lambda d: f"{d[:4]} {d[4:]}",
+    lambda d: f"+852 {d[:4]} {d[4:]}",
+    lambda d: d,
+    lambda d: f"+852{d}",
+    lambda d: f"852-{d[:4]}-{d[4:]}",
+)
+_PHONE_REPORT_SOURCES = (("public", "unverified"),) * 18 + (
+    ("police", "confirmed"),
+    ("bank", "confirmed"),
+)
+_PHONE_REPORT_CATEGORIES = ("investment", "impersonation", "shopping", "romance", "job", "phishing")
+
+
+def write_phone_reports(path: Path, n: int, seed: int, *, as_of: datetime) -> Path:
+    """``n`` phone-heavy report rows of the JSONL schema, deterministic for ``seed``: a pool of
+    n/4 HK mobiles in the forms people type (heavy-tailed reuse), n/2 reporters, 90 % public
+    reports dated over the year before ``as_of``, one report in ten also naming a URL (the
+    ingest benchmark's input; faster to write at 10^7 than :func:`write_reports`)."""
+    rng = random.Random(seed)
+    pool = [f"{rng.choice('569')}{rng.randrange(10**7):07d}" for _ in range(max(1, n // 4))]
+    reporters = max(1, n // 2)
+    end = int(as_of.timestamp())
+    dumps = json.dumps
+    with open(path, "w", encoding="utf-8") as fh:
+        batch: list[str] = []
+        for i in range(n):
+            digits = pool[
+                int(rng.paretovariate(1.2)) % len(pool) if i % 3 else rng.randrange(len(pool))
+            ]
+            idents: list[dict[str, str]] = [
+                {"kind": "phone", "value": _PHONE_REPORT_FORMS[i % 5](digits)}
+            ]
+            if i % 10 == 0:
+                idents.append(
+                    {"kind": "url", "value": f"http://scam{rng.randrange(n // 20 + 1)}.example/pay"}
+                )
+            source, status = _PHONE_REPORT_SOURCES[rng.randrange(len(_PHONE_REPORT_SOURCES))]
+            ts = end - rng.randrange(365 * 86400)
+            row = {
+                "type": "report",
+                "id": f"r{i}",
+                "source": source,
+                "status": status,
+                "reported_at": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "reporter": f"u{rng.randrange(reporters)}",
+                "category": _PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
+                "identifiers": idents,
+            }
+            batch.append(dumps(row))
+            if len(batch) >= 10_000:
+                fh.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            fh.write("\n".join(batch) + "\n")
+    return path
+
+
+def publish_records(root: Path, records: Iterator[Record], *, as_of: datetime) -> Manifest:
+    """Build a snapshot of ``records`` under ``root`` (no parent) and publish it as CURRENT:
+    the one way the lookup benchmarks (index, baselines, rpc) make their snapshots."""
+    from scameter.index import SnapshotBuilder, publish
+
+    with SnapshotBuilder(root, as_of=as_of, parent=None) as builder:
+        for record in records:
+            builder.add(record)
+        manifest = builder.build()
+    publish(root, manifest.snapshot_id)
+    return manifest
