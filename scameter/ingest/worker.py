@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Kind, detect, normalize
 from scameter.ingest.adapters import AdapterOptions
@@ -49,8 +51,6 @@ EV_DELIST = 2
 RAW_MAX = 300
 _SOURCE_INDEX = {s: i for i, s in enumerate(SOURCES)}
 _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
-# What json.loads uses with a default decoder (typeshed does not declare the attribute).
-_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _HOSTS_IGNORED = frozenset(
     {"localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost",
      "ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters",
@@ -373,11 +373,13 @@ def process_chunk(
     ``fast=False`` disables the JSONL fast path (tests check both paths agree).
     """
     res = ChunkResult(label)
+    items: Any
     if isinstance(payload, bytes):
-        text = payload.decode("utf-8", errors="replace")
-        items: Any = ((first_line + i, ln) for i, ln in enumerate(text.split("\n")))
         if fmt == "jsonl" and fast:
-            items = _jsonl_fast(res, items, opts)
+            items = _jsonl_fast(res, first_line, payload, opts)
+        else:
+            text = payload.decode("utf-8", errors="replace")
+            items = ((first_line + i, ln) for i, ln in enumerate(text.split("\n")))
     else:
         items = payload
     for line, raw_item in items:
@@ -405,28 +407,31 @@ def process_chunk(
     return res
 
 
-def _jsonl_fast(res: ChunkResult, items: Any, opts: AdapterOptions) -> Any:
-    """Emit the common JSONL reports directly; yield every other line for the general path."""
-    # The C scanner behind json.loads, called directly: json.loads adds two Python frames
-    # and two whitespace regex matches per line. A line the scanner does not consume exactly
-    # (surrounding whitespace, "\r", extra data, bad JSON) takes the general path, which
-    # parses it with json.loads as before, so results and error messages are unchanged.
-    scan = _SCAN_ONCE
+def _jsonl_fast(res: ChunkResult, first_line: int, block: bytes, opts: AdapterOptions) -> Any:
+    """Emit the common JSONL reports directly; yield every other line for the general path.
+
+    Lines are parsed from their UTF-8 bytes by ``orjson`` (about twice the speed of the
+    standard library's scanner on report rows). Anything it refuses (bad UTF-8, lone
+    surrogates, NaN, bad JSON) or that :func:`_fast_report` declines goes to the general path
+    as text decoded exactly as before (per line, ``errors="replace"``: UTF-8 never hides a
+    newline inside a multi-byte sequence, so this equals decoding the block, then splitting),
+    where ``json.loads`` parses it and gives the usual results and error messages.
+    """
+    loads = orjson.loads
     events = res.events
-    for line, text in items:
-        if text[:1] != "{":
-            yield line, text
-            continue
-        try:
-            obj, end = scan(text, 0)
-            ev = _fast_report(obj, opts, line) if end == len(text) and type(obj) is dict else None
-        except (ValueError, StopIteration, RowError):
-            ev = None
-        if ev is None:
-            yield line, text
-        else:
-            res.rows += 1
-            events.append(ev)
+    for i, raw in enumerate(block.split(b"\n")):
+        line = first_line + i
+        if raw[:1] == b"{":
+            try:
+                obj = loads(raw)
+                ev = _fast_report(obj, opts, line) if type(obj) is dict else None
+            except (ValueError, RowError):
+                ev = None
+            if ev is not None:
+                res.rows += 1
+                events.append(ev)
+                continue
+        yield line, raw.decode("utf-8", errors="replace")
 
 
 __all__ = [

@@ -58,14 +58,28 @@ def test_lines_keep_their_numbers_across_blank_lines_and_comments() -> None:
 
 
 _ROW = '{"source": "police", "reported_at": "2026-11-01", "identifiers": ["9123 4567"]}'
-# Lines the fast path's direct JSON scan does not consume exactly: the general path decides.
+# Lines the fast path's parser (orjson) refuses or reads differently from ``json``, and lines
+# with surrounding whitespace: the results must still be the general path's.
 ODD_LINES = [
+    pytest.param(_ROW[:-1] + ', "score": NaN}', id="nan-json-accepts-orjson-refuses"),
+    pytest.param(_ROW[:-1] + ', "note": "\\ud800"}', id="lone-surrogate"),
+    pytest.param(_ROW[:-1] + ', "id": 123456789012345678901234567890}', id="huge-int"),
+    pytest.param(_ROW[:-1] + ', "category": 1e400}', id="float-overflow"),
     pytest.param(_ROW + "\r", id="crlf"),
     pytest.param(_ROW + "   ", id="trailing-space"),
     pytest.param(_ROW + " " + _ROW, id="extra-data"),
     pytest.param(_ROW[:-1], id="truncated"),
     pytest.param('{"source": "police", "source": "bank", ' + _ROW[1:], id="duplicate-key"),
 ]
+
+
+def test_invalid_utf8_is_read_as_replaced_text_on_both_paths() -> None:
+    block = _ROW.replace("police", "poli\xffce").encode("latin-1") + b"\n" + _ROW.encode() + b"\n"
+    fast = process_chunk("jsonl", OPTS, "f", 1, block)
+    slow = process_chunk("jsonl", OPTS, "f", 1, block, fast=False)
+    assert (fast.events, fast.rejects) == (slow.events, slow.rejects)
+    assert [r[0] for r in fast.rejects] == [1]  # "poli\ufffdce" is no known source
+    assert "unknown source" in fast.rejects[0][1]
 
 
 @pytest.mark.parametrize("line", ODD_LINES)
