@@ -1,38 +1,211 @@
-"""External sort of (key, value) byte pairs for the snapshot builder.
+"""External sort of byte strings and ``(key, value)`` byte pairs for the snapshot builder.
 
-Responsibility: let :class:`SnapshotBuilder` accept records in any order with bounded memory.
-Pairs are buffered up to ``chunk`` items, sorted, and spilled to a run file in the builder's
-temporary directory; :meth:`ExternalSorter.sorted` k-way merges the runs (``heapq.merge``).
+Responsibility: let :class:`SnapshotBuilder` accept records, URL expressions, near-match
+variants and phone ranges in any order with bounded memory. Items are buffered up to ``chunk``;
+while everything fits one chunk, :meth:`sorted` is a plain in-memory ``list.sort``.
 
-Invariants: the merged stream is ordered by key bytes, then by insertion order among equal
-keys (runs are written in insertion order and merged stably), so callers can group equal keys.
-Run files are length-prefixed: ``u32 key length, u32 value length, key, value``.
+Past one chunk the sorters run a *distribution* (bucket) sort rather than a k-way merge, whose
+Python-level ``heapq.merge`` cost ~1-1.5 us an item. Each full buffer is partitioned, unsorted,
+into up to 256 key ranges ("buckets") and every bucket's share is appended to that bucket's file
+with one write. :meth:`sorted` then reads one bucket file whole, splits it into items, sorts that
+bucket in memory and yields it, bucket after bucket in key order. Every per-item step apart from
+the partition loop runs in C (``bytes.join``, ``bytes.split``, ``zip``, ``list.sort``).
+
+Buckets: by default the first byte of the key. Most keys the builder sorts start with an xxh3
+hash, so a bucket holds ~1/256 of the items and memory at merge time is ~total/256 items. When
+the first spilled chunk shows first bytes far from uniform (the phone range keys are ASCII
+``"digits:prefix"``), the sorter switches, once and for all, to 255 splitter keys drawn as
+quantiles of that chunk and buckets by ``bisect``; this costs more per item but keeps buckets
+small for any key distribution resembling the first chunk's. Correctness never depends on the
+distribution: a bucket of any size (all items equal, or all in one range) is sorted correctly,
+it just needs that much memory.
+
+Invariants:
+* :class:`ExternalSorter` yields pairs ordered by key bytes, then by insertion order among equal
+  keys (the builder groups on it). Equal keys always land in the same bucket; a bucket file is
+  appended in spill order and each spill's share keeps buffer order, and the in-bucket
+  ``list.sort`` on the key alone is stable.
+* :class:`BytesSorter` yields items in byte order; items are at most 65 535 bytes
+  (``ValueError`` otherwise, raised by ``add``/``extend``).
+* Bucket file segments are either ``SEP``-terminated items (``SEP.join(items) + SEP``, split
+  back by ``bytes.split`` in C) or, if an item happens to contain ``SEP``, length-framed
+  (``u32 length + item`` each). ``SEP`` has no border (its first byte occurs nowhere else in it),
+  so its occurrences never overlap: ``blob.count(SEP) == len(items)`` after joining proves that
+  every occurrence is a separator, and the split is exact. A pair is stored as two items.
+* :meth:`sorted` consumes the sorter: a second call yields nothing. Bucket files are unlinked as
+  soon as they are read, and the rest when the merge ends or is closed early.
 """
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import itertools
 import struct
 from collections.abc import Iterator
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO
 
-_LEN = struct.Struct("<II")
+from scameter.errors import SnapshotError
+
 _KEY = itemgetter(0)
+_U32 = struct.Struct("<I")
+_MAX_ITEM = 0xFFFF
+_BUCKETS = 256
+
+# No byte of SEP equals its first byte, so SEP has no border and occurrences cannot overlap
+# (see the module invariants). 0xFF, 0xFE, 0xC0, 0xC1 and 0xF5-0xFD never occur in UTF-8, so
+# text never contains it; binary hash bytes match it with probability 2**-64 per position.
+SEP = b"\xff\xfe\xc0\xc1\xf5\xf8\xfb\xfd"
+
+# Switch to sampled splitters when the first spill's largest first-byte bucket exceeds 8 times
+# the uniform share (a hashed 2M chunk has ~7 800 +- 90 per byte, far below), and is not tiny.
+_SKEW_FACTOR = 8
+_SKEW_FLOOR = 1024
+_SAMPLE = 64 * _BUCKETS
+
+
+class _Buckets:
+    """The bucket files of one sorter: partition bounds, per-bucket segments, read-back."""
+
+    __slots__ = ("_dir", "_name", "_paths", "_segs", "splitters")
+
+    def __init__(self, workdir: Path, name: str) -> None:
+        self._dir = workdir
+        self._name = name
+        # None: bucket = first byte of the key. A list: bucket = bisect_right(splitters, key).
+        self.splitters: list[bytes] | None = None
+        # Per bucket: (byte size, item count, framed) of each segment appended to its file.
+        self._segs: list[list[tuple[int, int, bool]]] = [[] for _ in range(_BUCKETS)]
+        self._paths: list[Path | None] = [None] * _BUCKETS
+
+    def choose(self, keys: list[bytes], sizes: list[int]) -> list[bytes] | None:
+        """Pick splitters if the first spill's first-byte ``sizes`` are skewed (else None)."""
+        if max(sizes) <= max(_SKEW_FLOOR, _SKEW_FACTOR * len(keys) // _BUCKETS):
+            return None
+        step = max(1, len(keys) // _SAMPLE)
+        sample = sorted(keys[::step])
+        picks = {sample[len(sample) * j // _BUCKETS] for j in range(1, _BUCKETS)}
+        self.splitters = sorted(picks)
+        return self.splitters
+
+    def append(self, bucket: int, items: list[bytes]) -> None:
+        """Append one segment (``items``, in order) to ``bucket``'s file."""
+        blob = SEP.join(items) + SEP
+        framed = blob.count(SEP) != len(items)
+        if framed:  # an item contains SEP: frame this segment by lengths instead
+            pack = _U32.pack
+            blob = b"".join([pack(len(x)) + x for x in items])
+        path = self._paths[bucket]
+        if path is None:
+            path = self._paths[bucket] = self._dir / f"{self._name}.{bucket:03d}.bucket"
+        with path.open("ab") as f:
+            f.write(blob)
+        self._segs[bucket].append((len(blob), len(items), framed))
+
+    def take(self, bucket: int) -> list[bytes]:
+        """Every item appended to ``bucket``, in append order; removes its file."""
+        path = self._paths[bucket]
+        if path is None:
+            return []
+        self._paths[bucket] = None
+        data = path.read_bytes()
+        path.unlink()
+        segs = self._segs[bucket]
+        expected = sum(n for _, n, _ in segs)
+        if any(framed for _, _, framed in segs):
+            items = _parse_segments(data, segs)
+        else:
+            items = data.split(SEP)
+            items.pop()  # the empty tail after the last SEP
+        if len(items) != expected or len(data) != sum(size for size, _, _ in segs):
+            raise SnapshotError(path, "spill bucket file does not read back; rebuild")
+        return items
+
+    def discard(self) -> None:
+        """Remove bucket files not read (a merge closed early)."""
+        for i, path in enumerate(self._paths):
+            if path is not None:
+                path.unlink(missing_ok=True)
+                self._paths[i] = None
+
+
+def _parse_segments(data: bytes, segs: list[tuple[int, int, bool]]) -> list[bytes]:
+    out: list[bytes] = []
+    pos = 0
+    unpack = _U32.unpack_from
+    for size, count, framed in segs:
+        end = pos + size
+        if not framed:
+            part = data[pos:end].split(SEP)
+            part.pop()
+            out += part
+        else:
+            for _ in range(count):
+                (n,) = unpack(data, pos)
+                pos += 4
+                out.append(data[pos : pos + n])
+                pos += n
+        pos = end
+    return out
+
+
+def _by_first_byte(buf: list[bytes]) -> list[list[bytes]]:
+    lists: list[list[bytes]] = [[] for _ in range(_BUCKETS)]
+    apps = [b.append for b in lists]
+    it = iter(buf)
+    while True:
+        try:
+            for b in it:
+                apps[b[0]](b)
+            return lists
+        except IndexError:  # b"" sorts first: bucket 0; the loop resumes after it
+            apps[0](b)
+
+
+def _by_first_key_byte(buf: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes, bytes]]]:
+    lists: list[list[tuple[bytes, bytes]]] = [[] for _ in range(_BUCKETS)]
+    apps = [b.append for b in lists]
+    it = iter(buf)
+    while True:
+        try:
+            for kv in it:
+                apps[kv[0][0]](kv)
+            return lists
+        except IndexError:  # empty key
+            apps[0](kv)
+
+
+def _by_splitters(buf: list[bytes], splitters: list[bytes]) -> list[list[bytes]]:
+    lists: list[list[bytes]] = [[] for _ in range(_BUCKETS)]
+    apps = [b.append for b in lists]
+    find = bisect.bisect_right
+    for b in buf:
+        apps[find(splitters, b)](b)
+    return lists
+
+
+def _by_key_splitters(
+    buf: list[tuple[bytes, bytes]], splitters: list[bytes]
+) -> list[list[tuple[bytes, bytes]]]:
+    lists: list[list[tuple[bytes, bytes]]] = [[] for _ in range(_BUCKETS)]
+    apps = [b.append for b in lists]
+    find = bisect.bisect_right
+    for kv in buf:
+        apps[find(splitters, kv[0])](kv)
+    return lists
 
 
 class ExternalSorter:
-    """Sort an unbounded stream of ``(key, value)`` pairs, spilling sorted runs to disk."""
+    """Sort an unbounded stream of ``(key, value)`` pairs, stable for equal keys."""
 
     def __init__(self, workdir: Path, name: str, *, chunk: int = 500_000) -> None:
         self._dir = workdir
         self._name = name
         self._chunk = chunk
         self._buf: list[tuple[bytes, bytes]] = []
-        self._runs: list[Path] = []
+        self._buckets = _Buckets(workdir, name)
         self._spilled = 0
+        self._spills = 0
 
     @property
     def count(self) -> int:
@@ -45,65 +218,72 @@ class ExternalSorter:
         if len(buf) >= self._chunk:
             self._spill()
 
+    def _partition(self) -> list[list[tuple[bytes, bytes]]]:
+        buf, self._buf = self._buf, []
+        store = self._buckets
+        if store.splitters is not None:
+            return _by_key_splitters(buf, store.splitters)
+        lists = _by_first_key_byte(buf)
+        if self._spills == 0:
+            splitters = store.choose([kv[0] for kv in buf], [len(x) for x in lists])
+            if splitters is not None:
+                return _by_key_splitters(buf, splitters)
+        return lists
+
     def _spill(self) -> None:
-        # Sorting on the key alone is stable (list.sort), so equal keys keep insertion
-        # order without a sequence number, and no value bytes are ever compared.
-        self._buf.sort(key=_KEY)
-        path = self._dir / f"{self._name}.{len(self._runs)}.run"
-        pack = _LEN.pack
-        with path.open("wb") as f:
-            f.write(b"".join([pack(len(k), len(v)) + k + v for k, v in self._buf]))
-        self._spilled += len(self._buf)
-        self._runs.append(path)
-        self._buf = []
+        n = len(self._buf)
+        lists = self._partition()
+        append = self._buckets.append
+        chain = itertools.chain.from_iterable
+        for i, pairs in enumerate(lists):
+            if pairs:
+                append(i, list(chain(pairs)))
+        self._spilled += n
+        self._spills += 1
 
     def sorted(self) -> Iterator[tuple[bytes, bytes]]:
         """Every pair added, in key order (stable for equal keys). Consumes the sorter."""
-        if not self._runs:
+        if not self._spills:
             self._spilled += len(self._buf)
             self._buf.sort(key=_KEY)
             buf, self._buf = self._buf, []
             return iter(buf)
-        if self._buf:
-            self._spill()
-        return self._merge()
+        self._spilled += len(self._buf)
+        # The last partial buffer is partitioned but kept in memory: it joins each bucket after
+        # that bucket's file items, which is its insertion order.
+        rest = self._partition()
+        self._spills = 0  # consumed: a second call sees an empty in-memory sorter
+        store, self._buckets = self._buckets, _Buckets(self._dir, self._name)
+        return self._merge(store, rest)
 
-    def _merge(self) -> Iterator[tuple[bytes, bytes]]:
-        files = [p.open("rb") for p in self._runs]
+    @staticmethod
+    def _merge(
+        store: _Buckets, rest: list[list[tuple[bytes, bytes]]]
+    ) -> Iterator[tuple[bytes, bytes]]:
         try:
-            # heapq.merge breaks ties between equal keys by stream position, so equal keys
-            # keep insertion order across runs (runs are spilled in insertion order).
-            yield from heapq.merge(*(_read_run(f) for f in files), key=_KEY)
+            for i in range(_BUCKETS):
+                flat = store.take(i)
+                it = iter(flat)
+                pairs = list(zip(it, it, strict=False))
+                del flat, it
+                pairs += rest[i]
+                rest[i] = []
+                pairs.sort(key=_KEY)
+                yield from pairs
         finally:
-            for f in files:
-                f.close()
-            for p in self._runs:
-                p.unlink(missing_ok=True)
-
-
-def _read_run(f: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
-    read = f.read
-    size = _LEN.size
-    unpack = _LEN.unpack
-    while True:
-        head = read(size)
-        if not head:
-            return
-        kl, vl = unpack(head)
-        yield read(kl), read(vl)
+            store.discard()
 
 
 def grouped(stream: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:
     """Group a key-ordered stream: ``(key, [values in order])``."""
-    for key, items in itertools.groupby(stream, key=lambda kv: kv[0]):
+    for key, items in itertools.groupby(stream, key=_KEY):
         yield key, [v for _, v in items]
 
 
 class BytesSorter:
     """External sort of plain byte strings (at most 65 535 bytes each), no tie-breaking.
 
-    Used for the near-match variants, by far the most numerous items: ``bytes`` sort in C,
-    and runs are spilled as ``u16 length + item``.
+    Used for the near-match variants, by far the most numerous items: ``bytes`` sort in C.
     """
 
     def __init__(self, workdir: Path, name: str, *, chunk: int = 2_000_000) -> None:
@@ -111,8 +291,9 @@ class BytesSorter:
         self._name = name
         self._chunk = chunk
         self._buf: list[bytes] = []
-        self._runs: list[Path] = []
+        self._buckets = _Buckets(workdir, name)
         self._spilled = 0
+        self._spills = 0
 
     @property
     def count(self) -> int:
@@ -120,51 +301,63 @@ class BytesSorter:
         return self._spilled + len(self._buf)
 
     def add(self, item: bytes) -> None:
+        if len(item) > _MAX_ITEM:
+            raise ValueError(f"BytesSorter items are at most {_MAX_ITEM} bytes, got {len(item)}")
         buf = self._buf
         buf.append(item)
         if len(buf) >= self._chunk:
             self._spill()
 
     def extend(self, items: list[bytes]) -> None:
+        if items and max(map(len, items)) > _MAX_ITEM:
+            raise ValueError(f"BytesSorter items are at most {_MAX_ITEM} bytes")
         self._buf += items
         if len(self._buf) >= self._chunk:
             self._spill()
 
+    def _partition(self) -> list[list[bytes]]:
+        buf, self._buf = self._buf, []
+        store = self._buckets
+        if store.splitters is not None:
+            return _by_splitters(buf, store.splitters)
+        lists = _by_first_byte(buf)
+        if self._spills == 0:
+            splitters = store.choose(buf, [len(x) for x in lists])
+            if splitters is not None:
+                return _by_splitters(buf, splitters)
+        return lists
+
     def _spill(self) -> None:
-        self._buf.sort()
-        path = self._dir / f"{self._name}.{len(self._runs)}.run"
-        with path.open("wb") as f:
-            f.write(b"".join([len(b).to_bytes(2, "little") + b for b in self._buf]))
-        self._spilled += len(self._buf)
-        self._runs.append(path)
-        self._buf = []
+        n = len(self._buf)
+        lists = self._partition()
+        append = self._buckets.append
+        for i, items in enumerate(lists):
+            if items:
+                append(i, items)
+        self._spilled += n
+        self._spills += 1
 
     def sorted(self) -> Iterator[bytes]:
         """Every item, in byte order. Consumes the sorter."""
-        if not self._runs:
+        if not self._spills:
             self._spilled += len(self._buf)
             self._buf.sort()
             buf, self._buf = self._buf, []
             return iter(buf)
-        if self._buf:
-            self._spill()
-        return self._merge()
+        self._spilled += len(self._buf)
+        rest = self._partition()
+        self._spills = 0
+        store, self._buckets = self._buckets, _Buckets(self._dir, self._name)
+        return self._merge(store, rest)
 
-    def _merge(self) -> Iterator[bytes]:
-        files = [p.open("rb") for p in self._runs]
+    @staticmethod
+    def _merge(store: _Buckets, rest: list[list[bytes]]) -> Iterator[bytes]:
         try:
-            yield from heapq.merge(*(_read_items(f) for f in files))
+            for i in range(_BUCKETS):
+                items = store.take(i)
+                items += rest[i]
+                rest[i] = []
+                items.sort()
+                yield from items
         finally:
-            for f in files:
-                f.close()
-            for p in self._runs:
-                p.unlink(missing_ok=True)
-
-
-def _read_items(f: BinaryIO) -> Iterator[bytes]:
-    read = f.read
-    while True:
-        head = read(2)
-        if not head:
-            return
-        yield read(int.from_bytes(head, "little"))
+            store.discard()
