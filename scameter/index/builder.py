@@ -16,18 +16,13 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import itertools
 import json
-import operator
 import os
 import shutil
 import struct
-import sys
 import tempfile
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -47,14 +42,20 @@ from scameter.index.near import (
     split_registrable,
     variant_keys,
 )
+from scameter.index.publish import current_id, fsync_dir, fsync_file, sha256_file
 from scameter.index.record import Record
-from scameter.index.spill import BytesSorter, ExternalSorter, grouped
+from scameter.index.spill import BytesSorter, ExternalSorter
+from scameter.index.writers import (
+    BATCH,
+    write_bitmaps,
+    write_near,
+    write_ranges,
+    write_urlexpr,
+)
 from scameter.verdict import SEVERITY, Level
 
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
-_BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
-_VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
 
 
 def listing_expression(record: Record) -> str | None:
@@ -177,7 +178,9 @@ class SnapshotBuilder:
             owner=record.owner,
         )
         key = ident.key
-        self._records.add(key + bytes((table,)), bytes(payload))
+        # The canonical value rides in the sort key so that a (64-bit, practically never seen)
+        # key collision is settled by value, not by which record was added first.
+        self._records.add(key + bytes((table,)) + ident.value.encode("utf-8"), bytes(payload))
         sev = SEVERITY[level]
         if record.cluster is not None:
             c = self._clusters.get(record.cluster)
@@ -281,14 +284,18 @@ class SnapshotBuilder:
             finally:
                 if parent is not None:
                     parent.close()
-            self._write_urlexpr(env, dbs[fmt.DB_URLEXPR])
-            bitmaps[fmt.NEAR_FILTER] = self._write_near(env, dbs[fmt.DB_NEAR])
-            self._write_ranges(env, dbs[fmt.DB_PHONE_RANGES])
-            self._write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
+            write_urlexpr(env, dbs[fmt.DB_URLEXPR], self._urlexpr)
+            bitmaps[fmt.NEAR_FILTER] = write_near(
+                env, dbs[fmt.DB_NEAR], self._near, self.policy.near_max_candidates
+            )
+            write_ranges(
+                env, dbs[fmt.DB_PHONE_RANGES], self._ranges, self.policy.phone_range_min_listed
+            )
+            write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
             meta = {
                 b"format_version": fmt.FORMAT_VERSION,
                 b"strings": self._strings.strings,
-                b"brands": self._brands,
+                b"brands": sorted(self._brands, key=_brand_order),
                 b"policy": self.policy.to_dict(),
                 b"diff_parent": self.parent_id,
                 b"collisions": collisions,
@@ -301,8 +308,8 @@ class SnapshotBuilder:
             env.close()
         shutil.rmtree(self._spill, ignore_errors=True)
         data = self._tmp / fmt.DATA_FILE
-        _fsync_file(data)
-        files = {fmt.DATA_FILE: {"size": data.stat().st_size, "sha256": _sha256(data)}}
+        fsync_file(data)
+        files = {fmt.DATA_FILE: {"size": data.stat().st_size, "sha256": sha256_file(data)}}
         body: dict[str, Any] = {
             "format_version": fmt.FORMAT_VERSION,
             "parent_id": self.parent_id,
@@ -328,10 +335,10 @@ class SnapshotBuilder:
         )
         mpath = self._tmp / fmt.MANIFEST_FILE
         mpath.write_text(manifest.to_json(), encoding="utf-8")
-        _fsync_file(mpath)
-        _fsync_dir(self._tmp)
+        fsync_file(mpath)
+        fsync_dir(self._tmp)
         os.rename(self._tmp, self.root / snapshot_id)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         return manifest
 
     def _open_parent(self) -> Any:
@@ -390,15 +397,16 @@ class SnapshotBuilder:
 
         for skey, value in self._records.sorted():
             canonical = canonical_of(value)
-            if skey == prev:
+            head = skey[:9]
+            if head == prev:
                 if canonical == prev_canonical:
                     raise ValueError(
                         f"the same identifier was added twice (key {skey[:8].hex()}); "
                         "ingest must aggregate one record per identifier and table"
                     )
-                collisions += 1  # 64-bit key collision: the first one keeps the key
+                collisions += 1  # 64-bit key collision: the smallest value keeps the key
                 continue
-            prev, prev_canonical = skey, canonical
+            prev, prev_canonical = head, canonical
             key, table = skey[:8], skey[8]
             buf = bytearray(value)
             pack_into(buf, off_ordinal, ordinal)
@@ -454,7 +462,7 @@ class SnapshotBuilder:
                     if old[1] != buf[1]:
                         changed.append(ordinal)
             pending.append((table, key, bytes(buf)))
-            if len(pending) >= _BATCH:
+            if len(pending) >= BATCH:
                 flush(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
                 pending = []
             ordinal += 1
@@ -490,151 +498,11 @@ class SnapshotBuilder:
         removed = parent.bitmap("all") - self._parent_seen
         bitmaps["removed"] = array("I", removed)
 
-    def _write_urlexpr(self, env: Any, db: Any) -> None:
-        def items() -> Iterator[tuple[bytes, bytes]]:
-            for ekey, values in grouped(self._urlexpr.sorted()):
-                expr = values[0][14:]
-                best: tuple[int, int, bytes] | None = None
-                allow: bytes | None = None
-                for v in values:
-                    if v[14:] != expr:
-                        continue  # expression-key collision: the first expression keeps it
-                    table, sev = v[0], v[1]
-                    (count,) = fmt.U32.unpack_from(v, 2)
-                    rkey = v[6:14]
-                    if table == fmt.TABLE_ALLOW:
-                        allow = allow or rkey
-                    elif best is None or (sev, count) > best[:2]:
-                        best = (sev, count, rkey)
-                flags = (1 if best else 0) | (2 if allow else 0)
-                out = bytes((flags,)) + (best[2] if best else b"") + (allow or b"") + expr
-                yield ekey, out
 
-        _append_all(env, db, items())
-
-    def _write_near(self, env: Any, db: Any) -> array[int]:
-        """Write ``near``; return the pre-filter's values (:data:`fmt.NEAR_PREFIX` of each
-        distinct variant key, ascending) for the ``near_filter`` bitmap."""
-        cap = self.policy.near_max_candidates
-        prefixes = bytearray()
-        keep = prefixes.extend
-
-        def items() -> Iterator[tuple[bytes, bytes]]:
-            # Grouping on the 8-byte variant key runs in C (groupby + itemgetter); most
-            # groups hold one entry, so the Python loop body runs once per variant key.
-            for vkey, group in itertools.groupby(self._near.sorted(), key=_VARIANT_KEY):
-                keep(vkey[:4])
-                entries = [next(group)[8:]]
-                for item in group:  # noqa: B031 - the rest of the group, once
-                    entry = item[8:]
-                    if entry != entries[-1] and len(entries) < cap:
-                        entries.append(entry)  # sorted, so duplicates are adjacent
-                yield vkey, entries[0] if len(entries) == 1 else b"".join(entries)
-
-        _append_all(env, db, items())
-        out = array("I")
-        out.frombytes(bytes(prefixes))  # 4 big-endian bytes per key, read as native u32
-        if sys.byteorder == "little":
-            out.byteswap()
-        return out
-
-    def _write_ranges(self, env: Any, db: Any) -> None:
-        threshold = self.policy.phone_range_min_listed
-
-        def items() -> Iterator[tuple[bytes, bytes]]:
-            pack = fmt.U32.pack
-            for rkey, same in itertools.groupby(self._ranges.sorted()):
-                n = len(list(same))  # counted in C; a group is one prefix's numbers
-                if n >= threshold:
-                    yield rkey, pack(n)
-
-        _append_all(env, db, items())
-
-    @staticmethod
-    def _write_bitmaps(env: Any, db: Any, bitmaps: dict[str, array[int]]) -> None:
-        names = sorted(bitmaps, key=lambda n: n.encode("utf-8"))
-        items = ((n.encode("utf-8"), BitMap(bitmaps[n]).serialize()) for n in names)
-        _append_all(env, db, items)
-
-
-def _append_all(env: Any, db: Any, items: Iterator[tuple[bytes, bytes]]) -> None:
-    """Append key-ordered items in transactions of at most ``_BATCH`` entries."""
-    while batch := list(itertools.islice(items, _BATCH)):
-        _put_batch(env, db, batch)
-
-
-def _put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
-    with env.begin(write=True) as txn:
-        _, added = txn.cursor(db).putmulti(batch, append=True)
-        if added != len(batch):
-            raise RuntimeError("LMDB refused appended keys (input not sorted?)")
-
-
-def publish(root: Path, snapshot_id: str) -> None:
-    """Make ``snapshot_id`` the live snapshot: ``CURRENT`` is replaced atomically.
-
-    Write-temp + fsync + rename + fsync of the directory, so a crash leaves either the old
-    or the new pointer, never a torn one.
-    """
-    root = Path(root)
-    target = root / snapshot_id
-    if not (target / fmt.MANIFEST_FILE).is_file():
-        raise SnapshotNotFound(target, "no built snapshot with this id; build it first")
-    fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=root)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(snapshot_id + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, root / fmt.CURRENT_FILE)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(root)
-
-
-def current_id(root: Path) -> str:
-    """The id ``root/CURRENT`` names. Raises :class:`SnapshotNotFound` if there is none."""
-    path = Path(root) / fmt.CURRENT_FILE
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        raise SnapshotNotFound(
-            path,
-            "no CURRENT snapshot pointer; run `scameter ingest` (or `scameter demo`) "
-            "to build and publish a snapshot",
-        ) from None
-    except (OSError, UnicodeError) as e:
-        raise SnapshotCorrupt(path, f"unreadable CURRENT pointer ({e}); re-publish") from e
-    if not text or "/" in text or text.startswith("."):
-        raise SnapshotCorrupt(path, "CURRENT does not name a snapshot; re-publish one")
-    return text
+def _brand_order(brand: list[str | None]) -> tuple[str, str, str]:
+    label, reg, owner = brand
+    return reg or "", label or "", owner or ""
 
 
 def _iso(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

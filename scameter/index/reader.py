@@ -33,6 +33,7 @@ from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.lookup import LookupMixin
 from scameter.index.near import Brand, BrandIndex
+from scameter.index.publish import current_id, sha256_file
 from scameter.index.record import Record
 from scameter.verdict import ReasonCode
 
@@ -201,8 +202,6 @@ class Snapshot(LookupMixin):
     @classmethod
     def open_current(cls, root: Path) -> Snapshot:
         """Open the snapshot ``root/CURRENT`` names."""
-        from scameter.index.builder import current_id
-
         return cls.open(Path(root) / current_id(Path(root)))
 
     def _load_meta(self) -> dict[str, Any]:
@@ -227,14 +226,12 @@ class Snapshot(LookupMixin):
 
     def verify(self) -> None:
         """Full verification: manifest checksum and sha256 of every data file."""
-        from scameter.index.builder import _sha256
-
         read_manifest(self.path / fmt.MANIFEST_FILE, verify=True)
         for name, info in self.manifest.files.items():
             f = self.path / name
             if not f.is_file():
                 raise SnapshotNotFound(f, f"snapshot file missing; {_ACTION}")
-            if f.stat().st_size != info.get("size") or _sha256(f) != info.get("sha256"):
+            if f.stat().st_size != info.get("size") or sha256_file(f) != info.get("sha256"):
                 raise SnapshotCorrupt(f, f"checksum mismatch; {_ACTION}")
 
     def close(self) -> None:

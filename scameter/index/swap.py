@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scameter.errors import SnapshotError, SnapshotNotFound, SnapshotStale
-from scameter.index.builder import current_id
+from scameter.index.publish import current_id
 from scameter.index.reader import Snapshot
 
 

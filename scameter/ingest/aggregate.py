@@ -59,6 +59,16 @@ class Stats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Decisions:
+    """The serial part of the output: identifier ids in record order, the decided ones, and
+    the cluster id of each linked record position."""
+
+    order: list[int]
+    decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]]
+    clusters: dict[int, int]
+
+
 class Aggregator:
     """Folds events; :meth:`records` decides and yields the snapshot's records."""
 
@@ -269,23 +279,49 @@ class Aggregator:
                 reasons_list.append(code)
         return level, tuple(reasons_list)
 
-    def records(self, gran: Granularity) -> Iterator[Record]:
-        """Decide every identifier and yield the records, sorted by ``kind:canonical``."""
+    def decide(self) -> Decisions:
+        """Decide every identifier and link the clusters (the serial part of the output)."""
         n = len(self.keys)
         order = sorted(range(n), key=self.keys.__getitem__)
         decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]] = {}
         rank = array("I", bytes(4 * n))
+        decide = self._decide
         for r, i in enumerate(order):
             rank[i] = r
-            d = self._decide(i)
+            d = decide(i)
             if d is not None:
                 decided[i] = d
         hub = self.policy.hub_reports
+        allow, count = self.allow, self.count
 
         def linkable(i: int) -> bool:
-            return i in decided and i not in self.allow and self.count[i] <= hub
+            return i in decided and i not in allow and count[i] <= hub
 
-        clusters = cluster_ids(n, self.groups, linkable, rank)
+        return Decisions(order, decided, cluster_ids(n, self.groups, linkable, rank))
+
+    def strings(self) -> list[str]:
+        """Every reason, category and source name a record can carry, in a fixed order (for
+        :meth:`~scameter.index.SnapshotBuilder.intern`: string ids then do not depend on which
+        record comes first, so sharded and serial builds write the same bytes)."""
+        return [
+            *(code.value for code in ReasonCode),
+            *sorted(self.category_bits),
+            *SOURCES,
+        ]
+
+    def records(
+        self, gran: Granularity, decisions: Decisions | None = None, *, shard: int = 0,
+        shards: int = 1,
+    ) -> Iterator[Record]:  # fmt: skip
+        """The decided records, sorted by ``kind:canonical``.
+
+        With ``shards`` > 1 only every ``shards``-th record from position ``shard`` on: the
+        shards together are exactly the unsharded stream (each record is a function of the
+        identifier's own state and ``decisions`` only).
+        """
+        if decisions is None:
+            decisions = self.decide()
+        decided, clusters = decisions.decided, decisions.clusters
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
         # Few distinct bitmasks in practice: build each names tuple once.
         cat_cache: dict[int, tuple[str, ...]] = {}
@@ -301,7 +337,9 @@ class Aggregator:
             self.last,
         )
         rep1, reps = self.rep1, self.reps
-        for r, i in enumerate(order):
+        order = decisions.order
+        for r in range(shard, len(order), shards):
+            i = order[r]
             d = decided.get(i)
             if d is None:
                 continue
@@ -347,4 +385,4 @@ def _allow_listing(kind: str, value: str, gran: Granularity) -> str:
     return gran.listing_for_url(value) or value.split("://", 1)[-1]
 
 
-__all__ = ["Aggregator", "Stats"]
+__all__ = ["Aggregator", "Decisions", "Stats"]

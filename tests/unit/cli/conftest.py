@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from scameter.identifiers import normalize
-from scameter.index import Record
-from scameter.index.builder import SnapshotBuilder, publish
+from scameter.index import Record, SnapshotBuilder, publish
 from scameter.verdict import Level, ReasonCode
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

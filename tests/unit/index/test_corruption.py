@@ -160,12 +160,12 @@ def test_builder_killed_mid_build(tmp_path: Path) -> None:
         from scameter.index import builder as b
         from scameter.verdict import Level
 
-        real = b.SnapshotBuilder._write_near
-        def stall(self, env, db):
+        real = b.write_near
+        def stall(*args):
             print("writing", flush=True)
             sys.stdin.read()  # wait here until killed
-            real(self, env, db)
-        b.SnapshotBuilder._write_near = stall
+            return real(*args)
+        b.write_near = stall
         sb = SnapshotBuilder(Path({str(tmp_path)!r}), as_of=datetime.now(UTC))
         for i in range(5000):
             sb.add(Record(Identifier(Kind.PHONE, f"+8526{{i:07d}}"), Level.SUSPICIOUS))

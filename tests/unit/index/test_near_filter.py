@@ -10,6 +10,7 @@ still near-matches.
 from __future__ import annotations
 
 import tempfile
+from array import array
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scameter.identifiers import Kind
-from scameter.index import SnapshotBuilder
+from scameter.index import builder as builder_module
 from scameter.index import format as fmt
+from scameter.index import writers
 from scameter.index.near import NS_DOMAIN, deletion_variants, handle_namespace, variant_keys
 from scameter.verdict import Level, ReasonCode
 from tests.unit.index.helpers import open_built, rec
@@ -65,12 +67,12 @@ def test_near_matches_with_and_without_the_filter(
         assert snap._near_filter is not None
         filtered = snap.check(query, kind)
     # An older builder: no filter bitmap, format 1.0.
-    real = SnapshotBuilder._write_bitmaps
+    real = writers.write_bitmaps
 
-    def without_filter(env: object, db: object, bitmaps: dict[str, object]) -> None:
-        real(env, db, {n: b for n, b in bitmaps.items() if n != fmt.NEAR_FILTER})  # type: ignore[misc]
+    def without_filter(env: object, db: object, bitmaps: dict[str, array[int]]) -> None:
+        real(env, db, {n: b for n, b in bitmaps.items() if n != fmt.NEAR_FILTER})
 
-    monkeypatch.setattr(SnapshotBuilder, "_write_bitmaps", staticmethod(without_filter))
+    monkeypatch.setattr(builder_module, "write_bitmaps", without_filter)
     monkeypatch.setattr(fmt, "FORMAT_VERSION", "1.0")
     with open_built(tmp_path / "old", RECORDS) as old:
         assert old.manifest.format_version == "1.0"

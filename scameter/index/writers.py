@@ -1,0 +1,129 @@
+"""The snapshot builder's writers: sorted streams appended into LMDB sub-databases.
+
+Responsibility: turn the builder's externally sorted streams (URL expressions, near-match
+variants, phone-range prefixes, bitmaps) into the key-ordered entries of ``urlexpr``, ``near``,
+``phone_ranges`` and ``bitmaps`` (format: docs/snapshot-format.md).
+
+Invariants: entries are appended in key order (``MDB_APPEND``: pages packed full) in
+transactions of at most ``BATCH`` entries; every choice between entries sharing a key is made
+by value, never by arrival order, so the bytes written do not depend on how many processes fed
+the builder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import sys
+from array import array
+from collections.abc import Iterator
+from typing import Any
+
+from pyroaring import BitMap
+
+from scameter.index import format as fmt
+from scameter.index.spill import BytesSorter, ExternalSorter, grouped
+
+BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
+_VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
+
+
+def write_urlexpr(env: Any, db: Any, sorter: ExternalSorter) -> None:
+    """Write ``urlexpr``: per expression key, the worst listed record and the allowlisted one."""
+
+    def items() -> Iterator[tuple[bytes, bytes]]:
+        # Ties are settled by value, never by insertion order, so that a build fed from
+        # several processes writes the same bytes as a serial one.
+        for ekey, values in grouped(sorter.sorted()):
+            # expression-key collision (64-bit): the smallest expression keeps the key
+            expr = values[0][14:] if len(values) == 1 else min(v[14:] for v in values)
+            best: tuple[int, int, bytes] | None = None
+            allow: bytes | None = None
+            for v in values:
+                if v[14:] != expr:
+                    continue
+                table, sev = v[0], v[1]
+                (count,) = fmt.U32.unpack_from(v, 2)
+                rkey = v[6:14]
+                if table == fmt.TABLE_ALLOW:
+                    allow = rkey if allow is None else min(allow, rkey)
+                elif (
+                    best is None
+                    or (sev, count) > best[:2]
+                    or ((sev, count) == best[:2] and rkey < best[2])
+                ):
+                    best = (sev, count, rkey)
+            flags = (1 if best else 0) | (2 if allow else 0)
+            out = bytes((flags,)) + (best[2] if best else b"") + (allow or b"") + expr
+            yield ekey, out
+
+    append_all(env, db, items())
+
+
+def write_near(env: Any, db: Any, sorter: BytesSorter, cap: int) -> array[int]:
+    """Write ``near``; return the pre-filter's values (:data:`fmt.NEAR_PREFIX` of each
+    distinct variant key, ascending) for the ``near_filter`` bitmap."""
+    prefixes = bytearray()
+    keep = prefixes.extend
+
+    def items() -> Iterator[tuple[bytes, bytes]]:
+        # Grouping on the 8-byte variant key runs in C (groupby + itemgetter); most
+        # groups hold one entry, so the Python loop body runs once per variant key.
+        for vkey, group in itertools.groupby(sorter.sorted(), key=_VARIANT_KEY):
+            keep(vkey[:4])
+            entries = [next(group)[8:]]
+            for item in group:  # noqa: B031 - the rest of the group, once
+                entry = item[8:]
+                if entry != entries[-1] and len(entries) < cap:
+                    entries.append(entry)  # sorted, so duplicates are adjacent
+            yield vkey, entries[0] if len(entries) == 1 else b"".join(entries)
+
+    append_all(env, db, items())
+    out = array("I")
+    out.frombytes(bytes(prefixes))  # 4 big-endian bytes per key, read as native u32
+    if sys.byteorder == "little":
+        out.byteswap()
+    return out
+
+
+def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None:
+    """Write ``phone_ranges``: every prefix with at least ``threshold`` listed numbers."""
+
+    def items() -> Iterator[tuple[bytes, bytes]]:
+        pack = fmt.U32.pack
+        for rkey, same in itertools.groupby(sorter.sorted()):
+            n = len(list(same))  # counted in C; a group is one prefix's numbers
+            if n >= threshold:
+                yield rkey, pack(n)
+
+    append_all(env, db, items())
+
+
+def write_bitmaps(env: Any, db: Any, bitmaps: dict[str, array[int]]) -> None:
+    names = sorted(bitmaps, key=lambda n: n.encode("utf-8"))
+    items = ((n.encode("utf-8"), BitMap(bitmaps[n]).serialize()) for n in names)
+    append_all(env, db, items)
+
+
+def append_all(env: Any, db: Any, items: Iterator[tuple[bytes, bytes]]) -> None:
+    """Append key-ordered items in transactions of at most ``BATCH`` entries."""
+    while batch := list(itertools.islice(items, BATCH)):
+        put_batch(env, db, batch)
+
+
+def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
+    with env.begin(write=True) as txn:
+        _, added = txn.cursor(db).putmulti(batch, append=True)
+        if added != len(batch):
+            raise RuntimeError("LMDB refused appended keys (input not sorted?)")
+
+
+__all__ = [
+    "BATCH",
+    "append_all",
+    "put_batch",
+    "write_bitmaps",
+    "write_near",
+    "write_ranges",
+    "write_urlexpr",
+]
