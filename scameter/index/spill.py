@@ -4,8 +4,9 @@ Responsibility: let :class:`SnapshotBuilder` accept records, URL expressions, ne
 variants and phone ranges in any order with bounded memory. Items are buffered up to ``chunk``;
 while everything fits one chunk, :meth:`sorted` is a plain in-memory ``list.sort``.
 
-Past one chunk the sorters run a *distribution* (bucket) sort rather than a k-way merge, whose
-Python-level ``heapq.merge`` cost ~1-1.5 us an item. Each full buffer is partitioned, unsorted,
+Past one chunk the sorters run a *distribution* (bucket) sort rather than sorting each spilled
+run and ``heapq.merge``-ing the runs in Python (~1.5 us an item in all, measured at 2*10^7
+33-byte items; this design is about half that). Each full buffer is partitioned, unsorted,
 into up to 256 key ranges ("buckets") and every bucket's share is appended to that bucket's file
 with one write. :meth:`sorted` then reads one bucket file whole, splits it into items, sorts that
 bucket in memory and yields it, bucket after bucket in key order. Every per-item step apart from
@@ -32,6 +33,11 @@ Invariants:
   (``u32 length + item`` each). ``SEP`` has no border (its first byte occurs nowhere else in it),
   so its occurrences never overlap: ``blob.count(SEP) == len(items)`` after joining proves that
   every occurrence is a separator, and the split is exact. A pair is stored as two items.
+* ``detach`` spills everything and hands the bucket files over as :class:`SpilledRuns` (plain
+  data: a part fed in a forked process sends it back by pickle); ``adopt`` takes them in as if
+  their items were added at that moment. Same bucketing: the files join the buckets as they
+  are (own files are sealed first, so each bucket's file order is insertion order); other
+  splitters: they are read and re-bucketed, one of their buckets at a time.
 * :meth:`sorted` consumes the sorter: a second call yields nothing. Bucket files are unlinked as
   soon as they are read, and the rest when the merge ends or is closed early.
 """
@@ -42,6 +48,7 @@ import bisect
 import itertools
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
@@ -64,22 +71,48 @@ _SKEW_FLOOR = 1024
 _SAMPLE = 64 * _BUCKETS
 
 
-class _Buckets:
-    """The bucket files of one sorter: partition bounds, per-bucket segments, read-back."""
+_Seg = tuple[int, int, bool]  # one appended segment: (byte size, item count, framed)
 
-    __slots__ = ("_dir", "_name", "_paths", "_segs", "splitters")
+
+@dataclass(frozen=True, slots=True)
+class SpilledRuns:
+    """A detached sorter's items, in its bucket files, for another sorter to :meth:`adopt`.
+
+    Plain data (it crosses a process boundary by pickle): ``count`` items; the bucketing
+    (``splitters``, ``None`` for first-byte buckets); per bucket, its files in order, each with
+    its segments. The files belong to whoever adopts this.
+    """
+
+    count: int  # pairs or items, as the sorter counts them
+    splitters: tuple[bytes, ...] | None
+    buckets: tuple[tuple[tuple[Path, tuple[_Seg, ...]], ...], ...]
+
+
+class _Buckets:
+    """The bucket files of one sorter: bucketing, per-bucket files and segments, read-back.
+
+    A bucket is a list of files read in order; the sorter's own spills append to one file
+    per bucket, until files are adopted: then own files are sealed and later spills start new
+    ones, so a bucket's file order stays insertion order.
+    """
+
+    __slots__ = ("_active", "_dir", "_gen", "_name", "decided", "items", "pieces", "splitters")
 
     def __init__(self, workdir: Path, name: str) -> None:
         self._dir = workdir
         self._name = name
         # None: bucket = first byte of the key. A list: bucket = bisect_right(splitters, key).
         self.splitters: list[bytes] | None = None
-        # Per bucket: (byte size, item count, framed) of each segment appended to its file.
-        self._segs: list[list[tuple[int, int, bool]]] = [[] for _ in range(_BUCKETS)]
-        self._paths: list[Path | None] = [None] * _BUCKETS
+        self.decided = False  # bucketing fixed (first spill or first adoption)
+        self.items = 0  # items in files (flat: a pair is two items here)
+        self.pieces: list[list[tuple[Path, list[_Seg]]]] = [[] for _ in range(_BUCKETS)]
+        self._active: list[Path | None] = [None] * _BUCKETS
+        self._gen = 0
 
     def choose(self, keys: list[bytes], sizes: list[int]) -> list[bytes] | None:
-        """Pick splitters if the first spill's first-byte ``sizes`` are skewed (else None)."""
+        """Fix the bucketing from the first spill: splitters if its first-byte ``sizes`` are
+        skewed (returned), else first bytes (``None``)."""
+        self.decided = True
         if max(sizes) <= max(_SKEW_FLOOR, _SKEW_FACTOR * len(keys) // _BUCKETS):
             return None
         step = max(1, len(keys) // _SAMPLE)
@@ -89,47 +122,75 @@ class _Buckets:
         return self.splitters
 
     def append(self, bucket: int, items: list[bytes]) -> None:
-        """Append one segment (``items``, in order) to ``bucket``'s file."""
+        """Append one segment (``items``, in order) to ``bucket``'s own file."""
         blob = SEP.join(items) + SEP
         framed = blob.count(SEP) != len(items)
         if framed:  # an item contains SEP: frame this segment by lengths instead
             pack = _U32.pack
             blob = b"".join([pack(len(x)) + x for x in items])
-        path = self._paths[bucket]
+        path = self._active[bucket]
         if path is None:
-            path = self._paths[bucket] = self._dir / f"{self._name}.{bucket:03d}.bucket"
+            path = self._dir / f"{self._name}.{self._gen}.{bucket:03d}.bucket"
+            self._active[bucket] = path
+            self.pieces[bucket].append((path, []))
         with path.open("ab") as f:
             f.write(blob)
-        self._segs[bucket].append((len(blob), len(items), framed))
+        self.pieces[bucket][-1][1].append((len(blob), len(items), framed))
+        self.items += len(items)
 
     def take(self, bucket: int) -> list[bytes]:
-        """Every item appended to ``bucket``, in append order; removes its file."""
-        path = self._paths[bucket]
-        if path is None:
-            return []
-        self._paths[bucket] = None
-        data = path.read_bytes()
-        path.unlink()
-        segs = self._segs[bucket]
-        expected = sum(n for _, n, _ in segs)
-        if any(framed for _, _, framed in segs):
-            items = _parse_segments(data, segs)
-        else:
-            items = data.split(SEP)
-            items.pop()  # the empty tail after the last SEP
-        if len(items) != expected or len(data) != sum(size for size, _, _ in segs):
-            raise SnapshotError(path, "spill bucket file does not read back; rebuild")
-        return items
+        """Every item of ``bucket``, in append order; removes its files."""
+        pieces = self.pieces[bucket]
+        self.pieces[bucket] = []
+        self._active[bucket] = None
+        out: list[bytes] = []
+        for path, segs in pieces:
+            out += _read_piece(path, segs)
+        return out
+
+    def export(self, count: int) -> SpilledRuns:
+        """Every file (``count`` sorter items), for the sorter to hand over and forget."""
+        return SpilledRuns(
+            count,
+            None if self.splitters is None else tuple(self.splitters),
+            tuple(tuple((p, tuple(segs)) for p, segs in b) for b in self.pieces),
+        )
+
+    def same_bucketing(self, runs: SpilledRuns) -> bool:
+        mine = None if self.splitters is None else tuple(self.splitters)
+        return mine == runs.splitters
+
+    def graft(self, runs: SpilledRuns) -> None:
+        """Adopt ``runs`` (same bucketing) after every item spilled so far."""
+        for mine, theirs in zip(self.pieces, runs.buckets, strict=True):
+            mine.extend((path, list(segs)) for path, segs in theirs)
+        self._active = [None] * _BUCKETS  # seal: later spills go to new files
+        self._gen += 1
+        self.items += sum(n for b in runs.buckets for _, segs in b for _, n, _ in segs)
 
     def discard(self) -> None:
-        """Remove bucket files not read (a merge closed early)."""
-        for i, path in enumerate(self._paths):
-            if path is not None:
+        """Remove every file not read (a merge closed early)."""
+        for i, pieces in enumerate(self.pieces):
+            for path, _ in pieces:
                 path.unlink(missing_ok=True)
-                self._paths[i] = None
+            self.pieces[i] = []
 
 
-def _parse_segments(data: bytes, segs: list[tuple[int, int, bool]]) -> list[bytes]:
+def _read_piece(path: Path, segs: list[_Seg] | tuple[_Seg, ...]) -> list[bytes]:
+    """The items of one bucket file (then removed), checked against its segment list."""
+    data = path.read_bytes()
+    path.unlink()
+    if any(framed for _, _, framed in segs):
+        items = _parse_segments(data, segs)
+    else:
+        items = data.split(SEP)
+        items.pop()  # the empty tail after the last SEP
+    if len(items) != sum(n for _, n, _ in segs) or len(data) != sum(z for z, _, _ in segs):
+        raise SnapshotError(path, "spill bucket file does not read back; rebuild")
+    return items
+
+
+def _parse_segments(data: bytes, segs: list[_Seg] | tuple[_Seg, ...]) -> list[bytes]:
     out: list[bytes] = []
     pos = 0
     unpack = _U32.unpack_from
@@ -205,11 +266,10 @@ class ExternalSorter:
         self._buf: list[tuple[bytes, bytes]] = []
         self._buckets = _Buckets(workdir, name)
         self._spilled = 0
-        self._spills = 0
 
     @property
     def count(self) -> int:
-        """Pairs added so far."""
+        """Pairs added (or adopted) so far, less any detached."""
         return self._spilled + len(self._buf)
 
     def add(self, key: bytes, value: bytes) -> None:
@@ -221,13 +281,14 @@ class ExternalSorter:
     def _partition(self) -> list[list[tuple[bytes, bytes]]]:
         buf, self._buf = self._buf, []
         store = self._buckets
-        if store.splitters is not None:
-            return _by_key_splitters(buf, store.splitters)
+        if store.decided:
+            if store.splitters is not None:
+                return _by_key_splitters(buf, store.splitters)
+            return _by_first_key_byte(buf)
         lists = _by_first_key_byte(buf)
-        if self._spills == 0:
-            splitters = store.choose([kv[0] for kv in buf], [len(x) for x in lists])
-            if splitters is not None:
-                return _by_key_splitters(buf, splitters)
+        splitters = store.choose([kv[0] for kv in buf], [len(x) for x in lists])
+        if splitters is not None:
+            return _by_key_splitters(buf, splitters)
         return lists
 
     def _spill(self) -> None:
@@ -239,11 +300,44 @@ class ExternalSorter:
             if pairs:
                 append(i, list(chain(pairs)))
         self._spilled += n
-        self._spills += 1
+
+    def detach(self) -> SpilledRuns:
+        """Spill everything and hand the files over (for :meth:`adopt`, possibly in another
+        process sharing ``workdir``); this sorter is then empty."""
+        if self._buf:
+            self._spill()
+        runs = self._buckets.export(self._spilled)
+        self._buckets = _Buckets(self._dir, self._name)
+        self._spilled = 0
+        return runs
+
+    def adopt(self, runs: SpilledRuns) -> None:
+        """Take in a detached sorter's pairs as if added now (after every pair so far)."""
+        if not runs.count:
+            return
+        if self._buf:
+            self._spill()  # what was added before comes first among equal keys
+        store = self._buckets
+        if not store.decided:
+            store.decided = True
+            store.splitters = None if runs.splitters is None else list(runs.splitters)
+        if store.same_bucketing(runs):
+            store.graft(runs)
+            self._spilled += runs.count
+            return
+        for pieces in runs.buckets:  # other splitters: re-bucket, one of theirs at a time
+            flat: list[bytes] = []
+            for path, segs in pieces:
+                flat += _read_piece(path, segs)
+            it = iter(flat)
+            self._buf = list(zip(it, it, strict=False))
+            if self._buf:
+                self._spill()
 
     def sorted(self) -> Iterator[tuple[bytes, bytes]]:
         """Every pair added, in key order (stable for equal keys). Consumes the sorter."""
-        if not self._spills:
+        store = self._buckets
+        if not store.items:
             self._spilled += len(self._buf)
             self._buf.sort(key=_KEY)
             buf, self._buf = self._buf, []
@@ -252,8 +346,7 @@ class ExternalSorter:
         # The last partial buffer is partitioned but kept in memory: it joins each bucket after
         # that bucket's file items, which is its insertion order.
         rest = self._partition()
-        self._spills = 0  # consumed: a second call sees an empty in-memory sorter
-        store, self._buckets = self._buckets, _Buckets(self._dir, self._name)
+        self._buckets = _Buckets(self._dir, self._name)  # consumed: a second call is empty
         return self._merge(store, rest)
 
     @staticmethod
@@ -293,11 +386,10 @@ class BytesSorter:
         self._buf: list[bytes] = []
         self._buckets = _Buckets(workdir, name)
         self._spilled = 0
-        self._spills = 0
 
     @property
     def count(self) -> int:
-        """Items added so far."""
+        """Items added (or adopted) so far, less any detached."""
         return self._spilled + len(self._buf)
 
     def add(self, item: bytes) -> None:
@@ -318,13 +410,14 @@ class BytesSorter:
     def _partition(self) -> list[list[bytes]]:
         buf, self._buf = self._buf, []
         store = self._buckets
-        if store.splitters is not None:
-            return _by_splitters(buf, store.splitters)
+        if store.decided:
+            if store.splitters is not None:
+                return _by_splitters(buf, store.splitters)
+            return _by_first_byte(buf)
         lists = _by_first_byte(buf)
-        if self._spills == 0:
-            splitters = store.choose(buf, [len(x) for x in lists])
-            if splitters is not None:
-                return _by_splitters(buf, splitters)
+        splitters = store.choose(buf, [len(x) for x in lists])
+        if splitters is not None:
+            return _by_splitters(buf, splitters)
         return lists
 
     def _spill(self) -> None:
@@ -335,19 +428,47 @@ class BytesSorter:
             if items:
                 append(i, items)
         self._spilled += n
-        self._spills += 1
+
+    def detach(self) -> SpilledRuns:
+        """Spill everything and hand the files over (see :meth:`ExternalSorter.detach`)."""
+        if self._buf:
+            self._spill()
+        runs = self._buckets.export(self._spilled)
+        self._buckets = _Buckets(self._dir, self._name)
+        self._spilled = 0
+        return runs
+
+    def adopt(self, runs: SpilledRuns) -> None:
+        """Take in a detached sorter's items."""
+        if not runs.count:
+            return
+        if self._buf:
+            self._spill()
+        store = self._buckets
+        if not store.decided:
+            store.decided = True
+            store.splitters = None if runs.splitters is None else list(runs.splitters)
+        if store.same_bucketing(runs):
+            store.graft(runs)
+            self._spilled += runs.count
+            return
+        for pieces in runs.buckets:  # other splitters: re-bucket, one of theirs at a time
+            for path, segs in pieces:
+                self._buf += _read_piece(path, segs)
+            if self._buf:
+                self._spill()
 
     def sorted(self) -> Iterator[bytes]:
         """Every item, in byte order. Consumes the sorter."""
-        if not self._spills:
+        store = self._buckets
+        if not store.items:
             self._spilled += len(self._buf)
             self._buf.sort()
             buf, self._buf = self._buf, []
             return iter(buf)
         self._spilled += len(self._buf)
         rest = self._partition()
-        self._spills = 0
-        store, self._buckets = self._buckets, _Buckets(self._dir, self._name)
+        self._buckets = _Buckets(self._dir, self._name)
         return self._merge(store, rest)
 
     @staticmethod

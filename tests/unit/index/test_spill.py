@@ -7,6 +7,8 @@ buckets and the sampled splitters.
 
 from __future__ import annotations
 
+import itertools
+import pickle
 import random
 from operator import itemgetter
 from pathlib import Path
@@ -178,3 +180,87 @@ def test_a_damaged_bucket_file_is_reported(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes() + b"junk" + SEP)
     with pytest.raises(SnapshotError, match="does not read back"):
         list(s.sorted())
+
+
+# -- detach / adopt: parts fed in other processes (pickled across), then taken in -----------
+
+
+@settings(max_examples=100)
+@given(parts=st.lists(_pairs, min_size=3, max_size=3), chunks=st.tuples(_chunks, _chunks))
+def test_adopted_pairs_count_as_added_at_adoption(
+    tmp_path_factory: pytest.TempPathFactory,
+    parts: list[list[tuple[bytes, bytes]]],
+    chunks: tuple[int, int],
+) -> None:
+    d = tmp_path_factory.mktemp("spill")
+    main = ExternalSorter(d, "main", chunk=chunks[0])
+    other = ExternalSorter(d, "part", chunk=chunks[1])
+    for k, v in parts[0]:
+        main.add(k, v)
+    for k, v in parts[1]:
+        other.add(k, v)
+    runs = pickle.loads(pickle.dumps(other.detach()))
+    assert (other.count, list(other.sorted())) == (0, [])
+    main.adopt(runs)
+    for k, v in parts[2]:
+        main.add(k, v)
+    everything = parts[0] + parts[1] + parts[2]
+    assert main.count == len(everything)
+    assert list(main.sorted()) == sorted(everything, key=_KEY)
+    assert _files(d) == []
+
+
+@settings(max_examples=100)
+@given(parts=st.lists(st.lists(_keys, max_size=30), min_size=3, max_size=3), chunk=_chunks)
+def test_adopted_items_are_sorted_in(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[list[bytes]], chunk: int
+) -> None:
+    d = tmp_path_factory.mktemp("spill")
+    main = BytesSorter(d, "main", chunk=chunk)
+    main.extend(parts[0])
+    for n, items in enumerate(parts[1:]):
+        other = BytesSorter(d, f"part{n}", chunk=chunk + n)
+        other.extend(items)
+        main.adopt(pickle.loads(pickle.dumps(other.detach())))
+    assert main.count == sum(map(len, parts))
+    assert list(main.sorted()) == sorted(itertools.chain.from_iterable(parts))
+    assert _files(d) == []
+
+
+@pytest.mark.parametrize(
+    ("main_prefix", "part_prefix"),
+    [(b"", b"8:+65"), (b"8:+65", b""), (b"8:+65", b"4:+852"), (None, b"8:+65")],
+    ids=["bytes-takes-splitters", "splitters-take-bytes", "other-splitters", "undecided"],
+)
+def test_adopting_other_bucketing_rebuckets(
+    tmp_path: Path, main_prefix: bytes | None, part_prefix: bytes
+) -> None:
+    mine = [] if main_prefix is None else _seeded(3000, 1, 10, main_prefix)
+    theirs = _seeded(3000, 2, 10, part_prefix)
+    b_main = BytesSorter(tmp_path, "bm", chunk=2500)
+    b_main.extend(mine)
+    b_part = BytesSorter(tmp_path, "bp", chunk=2500)
+    b_part.extend(theirs)
+    b_main.adopt(b_part.detach())
+    assert list(b_main.sorted()) == sorted(mine + theirs)
+    e_main = ExternalSorter(tmp_path, "em", chunk=2500)
+    e_part = ExternalSorter(tmp_path, "ep", chunk=2500)
+    for sorter, items in ((e_main, mine), (e_part, theirs)):
+        for i, k in enumerate(items):
+            sorter.add(k[:6], i.to_bytes(2, "big"))
+    e_main.adopt(e_part.detach())
+    expected = sorted(
+        [(k[:6], i.to_bytes(2, "big")) for i, k in enumerate(mine)]
+        + [(k[:6], i.to_bytes(2, "big")) for i, k in enumerate(theirs)],
+        key=_KEY,
+    )
+    assert list(e_main.sorted()) == expected
+    assert _files(tmp_path) == []
+
+
+def test_adopting_an_empty_part_changes_nothing(tmp_path: Path) -> None:
+    main = BytesSorter(tmp_path, "m", chunk=10)
+    main.extend([b"b", b"a"])
+    main.adopt(BytesSorter(tmp_path, "p", chunk=10).detach())
+    assert _files(tmp_path) == []  # still in memory
+    assert list(main.sorted()) == [b"a", b"b"]
