@@ -23,6 +23,11 @@ def _single_threaded() -> bool:
         return threading.active_count() == 1
 
 
+def can_fork() -> bool:
+    """True when forking this process, now, is safe (``fork`` exists; one thread runs)."""
+    return "fork" in multiprocessing.get_all_start_methods() and _single_threaded()
+
+
 def worker_context() -> BaseContext:
     """The multiprocessing context to start workers with from this process, now."""
     methods = multiprocessing.get_all_start_methods()

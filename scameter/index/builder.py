@@ -22,7 +22,8 @@ import shutil
 import struct
 import tempfile
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -42,9 +43,17 @@ from scameter.index.near import (
     split_registrable,
     variant_keys,
 )
-from scameter.index.publish import current_id, fsync_dir, fsync_file, sha256_file
+from scameter.index.publish import (
+    LOCK_FILE,
+    current_id,
+    fsync_dir,
+    fsync_file,
+    lock_build,
+    remove_stale_builds,
+    sha256_file,
+)
 from scameter.index.record import Record
-from scameter.index.spill import BytesSorter, ExternalSorter
+from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     BATCH,
     write_bitmaps,
@@ -80,6 +89,17 @@ def host_of_expression(expr: str) -> str | None:
     if expr.endswith("/") and expr.count("/") == 1:
         return expr[:-1]
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class BuilderPart:
+    """What one feeding process added (see :meth:`SnapshotBuilder.start_part`): its spilled
+    sorter files (records and URL expressions; near variants and phone ranges) and counters."""
+
+    pairs: tuple[SpilledRuns, SpilledRuns]
+    items: tuple[SpilledRuns, SpilledRuns]
+    clusters: dict[int, list[int]]
+    brands: list[list[str | None]]
 
 
 class SnapshotBuilder:
@@ -121,13 +141,13 @@ class SnapshotBuilder:
             raise SnapshotNotFound(
                 self.root / self.parent_id, "parent snapshot not found; pass parent=None"
             )
+        remove_stale_builds(self.root)
         self._tmp = Path(tempfile.mkdtemp(prefix=fmt.TMP_PREFIX, dir=self.root))
+        self._lock = lock_build(self._tmp)
         self._spill = self._tmp / "spill"
         self._spill.mkdir()
-        self._records = ExternalSorter(self._spill, "records", chunk=chunk)
-        self._urlexpr = ExternalSorter(self._spill, "urlexpr", chunk=chunk)
-        self._near = BytesSorter(self._spill, "near", chunk=chunk * 4)
-        self._ranges = BytesSorter(self._spill, "ranges", chunk=chunk * 2)
+        self._chunk = chunk
+        self._new_sorters("")
         self._range_digits = tuple(policy.phone_range_digits)
         self._near_exempt = frozenset(policy.near_exempt_domains)
         self._strings = fmt.StringTable()
@@ -137,7 +157,71 @@ class SnapshotBuilder:
         ] = {}
         self._clusters: dict[int, list[int]] = {}
         self._brands: list[list[str | None]] = []
+        self._part_strings: int | None = None
         self._done = False
+
+    def _new_sorters(self, tag: str) -> None:
+        chunk = self._chunk
+        self._records = ExternalSorter(self._spill, f"records{tag}", chunk=chunk)
+        self._urlexpr = ExternalSorter(self._spill, f"urlexpr{tag}", chunk=chunk)
+        self._near = BytesSorter(self._spill, f"near{tag}", chunk=chunk * 4)
+        self._ranges = BytesSorter(self._spill, f"ranges{tag}", chunk=chunk * 2)
+
+    # -- feeding from several processes ---------------------------------------------------
+
+    def intern(self, strings: Iterable[str]) -> None:
+        """Assign string ids to ``strings`` now, in this order (first-seen order otherwise).
+
+        Call it before :meth:`start_part` with every reason, category and source the records
+        can carry: the ids are then the same whichever process adds which record.
+        """
+        for text in strings:
+            self._strings.id(text)
+
+    def start_part(self, tag: str) -> None:
+        """In a process forked from the one that will :meth:`build`: collect the records
+        added from now on apart, for :meth:`finish_part` to hand back and :meth:`adopt` to
+        take in. ``tag`` keeps this part's spill files apart from every other part's."""
+        if not tag or not tag.isalnum():
+            raise ValueError("a part tag is a non-empty alphanumeric string")
+        self._new_sorters("-" + tag)
+        self._clusters = {}
+        self._brands = []
+        self._part_strings = len(self._strings.strings)
+
+    def finish_part(self) -> BuilderPart:
+        """The part collected since :meth:`start_part`: sorted spill files and counters."""
+        if self._part_strings is None:
+            raise RuntimeError("finish_part() without start_part()")
+        if len(self._strings.strings) != self._part_strings:
+            raise RuntimeError(
+                "a record carried a reason, category or source not interned before the part "
+                "started; intern() every label first"
+            )
+        self._done = True  # this copy of the builder must not build
+        return BuilderPart(
+            (self._records.detach(), self._urlexpr.detach()),
+            (self._near.detach(), self._ranges.detach()),
+            self._clusters,
+            self._brands,
+        )
+
+    def adopt(self, part: BuilderPart) -> None:
+        """Take in the records of a part finished in another process."""
+        if self._done:
+            raise RuntimeError("builder already built or aborted")
+        self._records.adopt(part.pairs[0])
+        self._urlexpr.adopt(part.pairs[1])
+        self._near.adopt(part.items[0])
+        self._ranges.adopt(part.items[1])
+        for cluster, (size, worst) in part.clusters.items():
+            c = self._clusters.get(cluster)
+            if c is None:
+                self._clusters[cluster] = [size, worst]
+            else:
+                c[0] += size
+                c[1] = max(c[1], worst)
+        self._brands.extend(part.brands)
 
     # -- adding ---------------------------------------------------------------------------
 
@@ -251,6 +335,12 @@ class SnapshotBuilder:
         """Remove every temporary file; the builder cannot be used afterwards."""
         self._done = True
         shutil.rmtree(self._tmp, ignore_errors=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def build(self) -> Manifest:
         """Write the snapshot directory ``root/<id>`` and return its manifest (not published)."""
@@ -336,8 +426,10 @@ class SnapshotBuilder:
         mpath = self._tmp / fmt.MANIFEST_FILE
         mpath.write_text(manifest.to_json(), encoding="utf-8")
         fsync_file(mpath)
+        (self._tmp / LOCK_FILE).unlink(missing_ok=True)  # not part of the snapshot
         fsync_dir(self._tmp)
         os.rename(self._tmp, self.root / snapshot_id)
+        self._unlock()
         fsync_dir(self.root)
         return manifest
 

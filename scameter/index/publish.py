@@ -3,21 +3,43 @@
 Responsibility: :func:`publish` (make a built snapshot live), :func:`current_id` (which one is),
 and the small durable-file helpers the builder uses before its final rename.
 
-Invariant: ``CURRENT`` is only ever replaced whole (write a temporary file, fsync, rename over,
-fsync the directory): a crash leaves the old pointer or the new one, never a torn one, and it
-never names a directory that is not a complete snapshot.
+Invariants:
+
+* ``CURRENT`` is only ever replaced whole (write a temporary file, fsync, rename over, fsync the
+  directory): a crash leaves the old pointer or the new one, never a torn one, and it never
+  names a directory that is not a complete snapshot.
+* A build in progress holds an exclusive ``flock`` on ``.tmp-*/.lock`` for its whole life; the
+  kernel drops it when the process ends, however it ends (even ``SIGKILL``). So a ``.tmp-*``
+  directory whose lock can be taken belongs to a dead build, and :func:`remove_stale_builds`
+  deletes it; one whose lock is held is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from scameter.errors import SnapshotCorrupt, SnapshotNotFound
 from scameter.index import format as fmt
+
+try:
+    import fcntl
+
+    _FLOCK = True
+except ImportError:  # not POSIX: no build locks, so stale builds are left for the operator
+    _FLOCK = False
+
+LOCK_FILE = ".lock"
+#: A ``.tmp-*`` directory without a lock file is only removed past this age: a build creates
+#: its lock right after its directory, and removes it just before renaming into place.
+UNLOCKED_GRACE_S = 3600.0
+_log = logging.getLogger(__name__)
 
 
 def publish(root: Path, snapshot_id: str) -> None:
@@ -86,4 +108,54 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["current_id", "fsync_dir", "fsync_file", "publish", "sha256_file"]
+def lock_build(tmp: Path) -> int | None:
+    """Take the lock that marks ``tmp`` as a live build; returns the descriptor to close
+    when the build ends (``None`` where ``flock`` does not exist)."""
+    if not _FLOCK:
+        return None
+    fd = os.open(tmp / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def remove_stale_builds(root: Path) -> list[Path]:
+    """Delete the ``.tmp-*`` directories of builds that died (killed, crashed, power lost)
+    under ``root``; a live build's directory is never touched. Returns what was removed."""
+    if not _FLOCK:
+        return []
+    removed: list[Path] = []
+    for tmp in sorted(Path(root).glob(fmt.TMP_PREFIX + "*")):
+        if not tmp.is_dir() or tmp.is_symlink():
+            continue
+        try:
+            fd = os.open(tmp / LOCK_FILE, os.O_RDWR)
+        except FileNotFoundError:
+            try:
+                young = time.time() - tmp.stat().st_mtime < UNLOCKED_GRACE_S
+            except FileNotFoundError:
+                continue  # renamed into place meanwhile
+            if young:
+                continue  # a build between mkdir and lock, or about to rename
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live build holds it
+            finally:
+                os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+        _log.info("removed the temporary directory of a build that did not finish: %s", tmp)
+        removed.append(tmp)
+    return removed
+
+
+__all__ = [
+    "LOCK_FILE",
+    "current_id",
+    "fsync_dir",
+    "fsync_file",
+    "lock_build",
+    "publish",
+    "remove_stale_builds",
+    "sha256_file",
+]

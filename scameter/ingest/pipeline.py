@@ -47,6 +47,7 @@ from scameter.ingest.aggregate import Aggregator, Stats
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import RejectWriter
+from scameter.ingest.shards import feed_builder, shard_count
 from scameter.ingest.worker import ChunkResult, process_chunk
 from scameter.processes import worker_context
 
@@ -258,7 +259,7 @@ def run_ingest(
                 rejects.path,
             )
         return _finish(agg, policy, index_policy, plan, when, snapshots, rejects, rows,
-                       rejected_rows, dry_run)  # fmt: skip
+                       rejected_rows, dry_run, workers)  # fmt: skip
     finally:
         rejects.close()
 
@@ -274,6 +275,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     rows: int,
     rejected_rows: int,
     dry_run: bool,
+    workers: int,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites)
     counts: dict[str, dict[str, int]] = {}
@@ -297,12 +299,13 @@ def _finish(  # noqa: PLR0917 - private, one call site
         ingest_policy=policy.to_dict(),
         inputs=dict(sorted(plan.digests.items())),
     )
-    n = 0
     with builder:
-        for rec in counted(agg.records(gran)):
-            builder.add(rec)
-            n += 1
+        decisions = agg.decide()
+        shards = shard_count(len(decisions.decided), workers)
+        feed_builder(builder, agg, gran, decisions, shards)
         manifest = builder.build()
+    counts = {kind: dict(levels) for kind, levels in manifest.counts.items()}
+    n = manifest.total
     snap_dir = snapshots / manifest.snapshot_id
     rejects_path = rejects.finish(snap_dir)
     added = removed = changed = 0

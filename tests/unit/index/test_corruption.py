@@ -199,3 +199,16 @@ def test_builder_killed_mid_build(tmp_path: Path) -> None:
             Snapshot.open(tmp_path / name)
     with Snapshot.open_current(tmp_path) as s:
         assert s.id == first
+    # The next build takes the dead build's directory away (its lock died with it), but never
+    # the directory of a build still running beside it.
+    with SnapshotBuilder(tmp_path, as_of=AS_OF, parent=None) as live:
+        live_tmp = [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+        assert len(live_tmp) == 1
+        assert live_tmp[0].name not in leftovers
+        with SnapshotBuilder(tmp_path, as_of=AS_OF, parent=None) as other:
+            assert live_tmp[0].is_dir()
+            other.abort()
+        live.add(RECORDS[0])
+        second = live.build().snapshot_id
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["CURRENT", first, second])
+    assert ".lock" not in [p.name for p in (tmp_path / second).iterdir()]

@@ -1,0 +1,128 @@
+"""Feeding the snapshot builder from several processes at once.
+
+Responsibility: :func:`feed_builder` turns the aggregator's decisions into records and adds
+them to a :class:`~scameter.index.SnapshotBuilder`, split over ``shards`` processes. Building a
+record (its listing, its encoded bytes, its near-match variants and range keys) is the largest
+per-identifier cost of an ingest and is independent from record to record, so on a machine with
+two cores the work halves. This process feeds shard 0 itself while forked children feed the
+others into their own spill files; then it adopts their parts and builds.
+
+Invariants:
+
+* The snapshot is byte-identical whatever the number of shards: the records are the same
+  (each is a function of its identifier's state and the serial decisions), string ids are
+  interned up front in a fixed order, and the builder settles every tie by value.
+* Children are forked only from a single-threaded process (:func:`scameter.processes.
+  can_fork`); otherwise, and for one shard, everything runs here, serially.
+* A child that fails or dies makes the ingest fail (nothing is published); its files are in
+  the builder's temporary directory, which the builder removes on abort.
+* A child never runs the parent's clean-up code: it leaves through ``os._exit`` (what
+  ``multiprocessing`` does for forked children), so the builder's ``with`` block, open reject
+  files and buffered output stay the parent's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+from scameter.errors import IngestError
+from scameter.index import SnapshotBuilder
+from scameter.index.builder import BuilderPart
+from scameter.ingest.aggregate import Aggregator, Decisions
+from scameter.ingest.granularity import Granularity
+from scameter.processes import can_fork
+
+#: Below this many identifiers a forked child costs more than it saves.
+MIN_PER_SHARD = 50_000
+
+
+def shard_count(identifiers: int, workers: int) -> int:
+    """How many processes should feed the builder: one per worker, at most one per
+    :data:`MIN_PER_SHARD` identifiers, and one when forking is not safe here."""
+    if workers <= 1 or identifiers < 2 * MIN_PER_SHARD or not can_fork():
+        return 1
+    return max(1, min(workers, identifiers // MIN_PER_SHARD))
+
+
+def feed_builder(
+    builder: SnapshotBuilder,
+    agg: Aggregator,
+    gran: Granularity,
+    decisions: Decisions,
+    shards: int = 1,
+) -> None:
+    """Add every decided record to ``builder`` (the caller then builds)."""
+    builder.intern(agg.strings())
+    if shards > 1 and not can_fork():
+        shards = 1
+    children: list[tuple[Any, Connection]] = []
+    if shards > 1:
+        ctx = multiprocessing.get_context("fork")
+        # Anything buffered would be written twice: by this process and by a child's exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for k in range(1, shards):
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(
+                target=_feed_part,
+                args=(builder, agg, gran, decisions, k, shards, send),
+                name=f"scameter-build-{k}",
+                daemon=True,
+            )
+            proc.start()
+            send.close()
+            children.append((proc, recv))
+    try:
+        for record in agg.records(gran, decisions, shard=0, shards=shards):
+            builder.add(record)
+        for k, (proc, recv) in enumerate(children, 1):
+            builder.adopt(_receive(k, proc, recv))
+    finally:
+        for proc, recv in children:
+            recv.close()
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+
+
+def _receive(k: int, proc: Any, recv: Connection) -> BuilderPart:
+    try:
+        part = recv.recv()
+    except EOFError:
+        proc.join()
+        raise IngestError(
+            f"build process {k} ended without its records (exit code {proc.exitcode}); "
+            "nothing published"
+        ) from None
+    if isinstance(part, str):
+        raise IngestError(f"build process {k} failed: {part}; nothing published")
+    if not isinstance(part, BuilderPart):
+        raise IngestError(f"build process {k} sent {type(part).__name__}, not its records")
+    return part
+
+
+def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionally
+    builder: SnapshotBuilder,
+    agg: Aggregator,
+    gran: Granularity,
+    decisions: Decisions,
+    shard: int,
+    shards: int,
+    send: Connection,
+) -> None:
+    """Child: feed one shard into a part of the (forked copy of the) builder, send it back."""
+    try:
+        builder.start_part(f"p{shard}")
+        for record in agg.records(gran, decisions, shard=shard, shards=shards):
+            builder.add(record)
+        part: BuilderPart | str = builder.finish_part()
+    except Exception as exc:
+        part = f"{type(exc).__name__}: {exc}"
+    send.send(part)
+    send.close()
+
+
+__all__ = ["MIN_PER_SHARD", "feed_builder", "shard_count"]
