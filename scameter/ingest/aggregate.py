@@ -61,11 +61,13 @@ class Stats:
 
 @dataclass(slots=True)
 class Decisions:
-    """The serial part of the output: identifier ids in record order, the decided ones, and
-    the cluster id of each linked record position."""
+    """The serial part of the output: identifier ids in record order, the decisions taken
+    early (for ``early``: every identifier named together with another), and the cluster id
+    of each linked record position."""
 
     order: list[int]
     decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]]
+    early: frozenset[int]
     clusters: dict[int, int]
 
 
@@ -280,14 +282,26 @@ class Aggregator:
         return level, tuple(reasons_list)
 
     def decide(self) -> Decisions:
-        """Decide every identifier and link the clusters (the serial part of the output)."""
+        """Sort the identifiers and link the clusters: the serial part of the output.
+
+        Only identifiers named together with another are decided here (a cluster links
+        listed identifiers only); :meth:`records` decides the rest as it goes, so that part
+        of the work is spread over the shards.
+        """
         n = len(self.keys)
         order = sorted(range(n), key=self.keys.__getitem__)
-        decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]] = {}
         rank = array("I", bytes(4 * n))
-        decide = self._decide
         for r, i in enumerate(order):
             rank[i] = r
+        groups, members = self.groups, set[int]()
+        g, total = 0, len(groups)
+        while g < total:
+            size = groups[g]
+            members.update(groups[g + 1 : g + 1 + size])
+            g += 1 + size
+        decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]] = {}
+        decide = self._decide
+        for i in sorted(members):
             d = decide(i)
             if d is not None:
                 decided[i] = d
@@ -297,7 +311,8 @@ class Aggregator:
         def linkable(i: int) -> bool:
             return i in decided and i not in allow and count[i] <= hub
 
-        return Decisions(order, decided, cluster_ids(n, self.groups, linkable, rank))
+        clusters = cluster_ids(n, groups, linkable, rank)
+        return Decisions(order, decided, frozenset(members), clusters)
 
     def strings(self) -> list[str]:
         """Every reason, category and source name a record can carry, in a fixed order (for
@@ -321,7 +336,8 @@ class Aggregator:
         """
         if decisions is None:
             decisions = self.decide()
-        decided, clusters = decisions.decided, decisions.clusters
+        decided, clusters, early = decisions.decided, decisions.clusters, decisions.early
+        decide = self._decide
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
         # Few distinct bitmasks in practice: build each names tuple once.
         cat_cache: dict[int, tuple[str, ...]] = {}
@@ -340,7 +356,7 @@ class Aggregator:
         order = decisions.order
         for r in range(shard, len(order), shards):
             i = order[r]
-            d = decided.get(i)
+            d = decided.get(i) if i in early else decide(i)
             if d is None:
                 continue
             key = keys[i]

@@ -301,7 +301,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     )
     with builder:
         decisions = agg.decide()
-        shards = shard_count(len(decisions.decided), workers)
+        shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)
         manifest = builder.build()
     counts = {kind: dict(levels) for kind, levels in manifest.counts.items()}

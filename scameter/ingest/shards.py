@@ -79,7 +79,9 @@ def feed_builder(
         for record in agg.records(gran, decisions, shard=0, shards=shards):
             builder.add(record)
         for k, (proc, recv) in enumerate(children, 1):
-            builder.adopt(_receive(k, proc, recv))
+            part, delisted = _receive(k, proc, recv)
+            builder.adopt(part)
+            agg.stats.delisted += delisted  # decided (and counted) in the child
     finally:
         for proc, recv in children:
             recv.close()
@@ -88,20 +90,21 @@ def feed_builder(
             proc.join()
 
 
-def _receive(k: int, proc: Any, recv: Connection) -> BuilderPart:
+def _receive(k: int, proc: Any, recv: Connection) -> tuple[BuilderPart, int]:
     try:
-        part = recv.recv()
+        got = recv.recv()
     except EOFError:
         proc.join()
         raise IngestError(
             f"build process {k} ended without its records (exit code {proc.exitcode}); "
             "nothing published"
         ) from None
-    if isinstance(part, str):
-        raise IngestError(f"build process {k} failed: {part}; nothing published")
+    if isinstance(got, str):
+        raise IngestError(f"build process {k} failed: {got}; nothing published")
+    part, delisted = got
     if not isinstance(part, BuilderPart):
         raise IngestError(f"build process {k} sent {type(part).__name__}, not its records")
-    return part
+    return part, delisted
 
 
 def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionally
@@ -114,14 +117,16 @@ def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionall
     send: Connection,
 ) -> None:
     """Child: feed one shard into a part of the (forked copy of the) builder, send it back."""
+    out: tuple[BuilderPart, int] | str
     try:
+        delisted = agg.stats.delisted
         builder.start_part(f"p{shard}")
         for record in agg.records(gran, decisions, shard=shard, shards=shards):
             builder.add(record)
-        part: BuilderPart | str = builder.finish_part()
+        out = builder.finish_part(), agg.stats.delisted - delisted
     except Exception as exc:
-        part = f"{type(exc).__name__}: {exc}"
-    send.send(part)
+        out = f"{type(exc).__name__}: {exc}"
+    send.send(out)
     send.close()
 
 

@@ -12,13 +12,16 @@ Wire format (plain tuples: cheap to build and to pickle back to the parent)::
 
 A *key* is ``"kind:canonical"``; a leading ``~`` marks an identifier that is well formed but
 not known to be allocated (``Identifier.valid`` False). ``reporter int`` is the first 8 bytes of
-the keyed reporter hash (0: no reporter). Reject and ignore entries are ``(line, reason, raw)``.
+the keyed reporter hash (0: no reporter;
+always 0 for a report of another source without a ``reporter_hash``: only public reports'
+reporters are counted). Reject and ignore entries are ``(line, reason, raw)``.
 
 Invariants: output order follows input order; the same chunk always gives the same result.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import re
@@ -50,6 +53,8 @@ EV_ALLOW = 1
 EV_DELIST = 2
 RAW_MAX = 300
 _SOURCE_INDEX = {s: i for i, s in enumerate(SOURCES)}
+_PUBLIC = _SOURCE_INDEX["public"]
+_LISTED_PREFIXES = ("url:", "domain:", "~url:", "~domain:")
 _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 _HOSTS_IGNORED = frozenset(
     {"localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost",
@@ -114,16 +119,30 @@ def _gran(opts: AdapterOptions) -> Granularity:
     return g
 
 
-@lru_cache(maxsize=1 << 16)
 def _reporter_int(reporter: str | None, reporter_hash: str | None, key: bytes) -> int:
+    """The first 8 bytes of the keyed reporter hash as an int (0: no reporter).
+
+    Only public reports carry one into the events: distinct reporters are what the policy
+    counts for them, and for them alone. ``hash_reporter(reporter, key)[:16]`` read as hex,
+    computed from a keyed BLAKE2b state copied per call (a fresh keyed state costs more).
+    """
     if reporter_hash:
         try:
             return int(reporter_hash[:16], 16) or 1
         except ValueError:
             raise RowError("reporter_hash must be hex") from None
     if reporter:
-        return int(hash_reporter(reporter, key)[:16], 16) or 1
+        base = _KEYED.get(key)
+        if base is None:
+            hash_reporter("", key)  # validates the key exactly as the stored hashes do
+            base = _KEYED[key] = hashlib.blake2b(key=key[:64], digest_size=16)
+        h = base.copy()
+        h.update(reporter.encode("utf-8"))
+        return int.from_bytes(h.digest()[:8], "big") or 1
     return 0
+
+
+_KEYED: dict[bytes, Any] = {}
 
 
 def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
@@ -243,7 +262,11 @@ def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> boo
             raise RowError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
         if ts is None and source == "public":
             raise RowError("a public report needs reported_at (it ages out of the window)")
-        rep = _reporter_int(reporter, reporter_hash, opts.reporter_key)
+        rep = (
+            _reporter_int(reporter, reporter_hash, opts.reporter_key)
+            if src_i == _PUBLIC or reporter_hash
+            else 0
+        )
         keys: list[str] = []
         ok = True
         for kind, value in idents:
@@ -354,14 +377,21 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
             return None
         kind = item.get("kind")
         value = item.get("value")
-        if type(kind) is not str or type(value) is not str or kind in ("url", "domain"):
-            return None  # URLs and domains need the listing check: general path
+        if type(kind) is not str or type(value) is not str:
+            return None
         try:
-            keys.append(_normalise(kind, value))
+            key = _normalise(kind, value)
         except (InvalidIdentifier, RowError):
             return None  # the general path reports it with the right reason
+        if key.startswith(_LISTED_PREFIXES) and _listing(key.lstrip("~"), opts) is None:
+            return None  # the general path records why it is ignored
+        keys.append(key)
     ts = parse_time(when)
-    rep = _reporter_int(reporter, reporter_hash, opts.reporter_key)
+    rep = (
+        _reporter_int(reporter, reporter_hash, opts.reporter_key)
+        if src_i == _PUBLIC or reporter_hash
+        else 0
+    )
     return (EV_REPORT, line, ts, src_i, st_i, rep, category, tuple(keys))
 
 

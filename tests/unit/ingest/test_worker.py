@@ -89,3 +89,30 @@ def test_fast_path_matches_general_path_on_odd_lines(line: str) -> None:
     slow = process_chunk("jsonl", OPTS, "f", 1, block, fast=False)
     assert (fast.events, fast.rejects, fast.ignored) == (slow.events, slow.rejects, slow.ignored)
     assert (fast.rows, fast.rejected_rows) == (slow.rows, slow.rejected_rows)
+
+
+@pytest.mark.parametrize("reporter", ["u1", "+852 9123 4567", "渠道", "x" * 300])
+def test_reporter_int_is_the_stored_hash_prefix(reporter: str) -> None:
+    from scameter.ingest.worker import _reporter_int
+    from scameter.intake import hash_reporter
+
+    expected = int(hash_reporter(reporter, b"k")[:16], 16)
+    assert _reporter_int(reporter, None, b"k") == expected
+    assert _reporter_int(None, hash_reporter(reporter, b"k"), b"k") == expected
+    assert _reporter_int(reporter, None, b"other") != expected
+
+
+def test_only_public_reports_carry_their_reporter() -> None:
+    rows = [
+        {"source": src, "reported_at": "2026-11-01", "reporter": "u1", "identifiers": ["9123 4567"]}
+        for src in ("public", "police", "bank")
+    ]
+    block = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    for fast in (True, False):
+        res = process_chunk("jsonl", OPTS, "f", 1, block, fast=fast)
+        assert [ev[5] != 0 for ev in res.events] == [True, False, False]
+    bad = {"source": "police", "reported_at": "2026-11-01", "reporter_hash": "zz",
+           "identifiers": ["9123 4567"]}  # fmt: skip
+    for fast in (True, False):
+        res = process_chunk("jsonl", OPTS, "f", 1, (json.dumps(bad) + "\n").encode(), fast=fast)
+        assert [r[1] for r in res.rejects] == ["reporter_hash must be hex"]
