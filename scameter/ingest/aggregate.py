@@ -40,6 +40,7 @@ F_PUBLIC = 32
 _DAY = 86400
 _SET_AFTER = 64
 _NEVER = -1
+_ALWAYS = -(1 << 63)  # window start of reports that never age out
 _SRC_POLICE, _SRC_PUBLIC, _SRC_BANK, _SRC_TELECOM, _SRC_FEED = range(5)
 _ST_CONFIRMED, _ST_UNVERIFIED, _ST_REJECTED = range(3)
 
@@ -129,99 +130,128 @@ class Aggregator:
         self.rep1.append(0)
         return i
 
-    def _flag(self, ts: int, src: int, status: int) -> int:
-        """The flag a report earns, or 0 when it does not count (window, status, future)."""
-        if status == _ST_REJECTED:
-            self.stats.status_rejected += 1
-            return 0
-        if ts > self.as_of:
-            self.stats.future += 1
-            return 0
-        start: int | None
-        if src == _SRC_PUBLIC:
-            flag, start = F_PUBLIC, self.public_start
-        elif src == _SRC_FEED:
-            flag, start = F_FEED, self.feed_start
-        elif status == _ST_CONFIRMED:
-            flag = F_POLICE_CONF if src == _SRC_POLICE else F_PARTNER_CONF
-            start = self.conf_start
-        else:
-            flag = F_POLICE_UNV if src == _SRC_POLICE else F_PARTNER_UNV
-            start = self.public_start
-        if start is not None and ts != _NEVER and ts < start:
-            self.stats.aged_out += 1
-            return 0
-        return flag
+    def _rules(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """``(source, status) -> (flag, window start)`` for every pair; flag 0 for status
+        ``rejected``, start :data:`_ALWAYS` when that kind of report never ages out."""
+        out: dict[tuple[int, int], tuple[int, int]] = {}
+        for src in range(len(SOURCES)):
+            for status in (_ST_CONFIRMED, _ST_UNVERIFIED, _ST_REJECTED):
+                start: int | None
+                if status == _ST_REJECTED:
+                    flag, start = 0, None
+                elif src == _SRC_PUBLIC:
+                    flag, start = F_PUBLIC, self.public_start
+                elif src == _SRC_FEED:
+                    flag, start = F_FEED, self.feed_start
+                elif status == _ST_CONFIRMED:
+                    flag = F_POLICE_CONF if src == _SRC_POLICE else F_PARTNER_CONF
+                    start = self.conf_start
+                else:
+                    flag = F_POLICE_UNV if src == _SRC_POLICE else F_PARTNER_UNV
+                    start = self.public_start
+                out[src, status] = flag, _ALWAYS if start is None else start
+        return out
 
     def add_events(self, events: list[tuple[Any, ...]]) -> None:
-        """Fold one chunk's events (in order)."""
+        """Fold one chunk's events (in order).
+
+        This loop runs once per report in the main process while the workers parse: the
+        per-identifier update is written out inline, with the state arrays in locals.
+        """
         stats = self.stats
+        ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of
+        cat_bits, groups = self.category_bits, self.groups
+        max_linked = self.policy.max_linked_per_report
+        flags, srcs, cats, count = self.flags, self.srcs, self.cats, self.count
+        first, last, last_police, last_partner = (
+            self.first,
+            self.last,
+            self.last_police,
+            self.last_partner,
+        )
+        rep1, add_reporter = self.rep1, self._add_reporter
         for ev in events:
             tag = ev[0]
             if tag == EV_REPORT:
                 _, _line, ts, src, status, rep, category, keys = ev
                 stats.reports += 1
-                flag = self._flag(ts, src, status)
+                # What the report earns, or nothing (status, after as_of, out of its window).
+                flag, start = rules[src, status]
                 if not flag:
+                    stats.status_rejected += 1
+                    continue
+                if ts > as_of:
+                    stats.future += 1
+                    continue
+                if ts < start and ts != _NEVER:
+                    stats.aged_out += 1
                     continue
                 stats.counted += 1
                 cbit = 0
                 if category:
-                    cbit = self.category_bits.get(category, 0)
+                    cbit = cat_bits.get(category, 0)
                     if not cbit:
-                        cbit = self.category_bits[category] = 1 << len(self.category_bits)
+                        cbit = cat_bits[category] = 1 << len(cat_bits)
                 sbit = 1 << src
-                ids = [self._id(k) for k in keys]
-                if len(ids) > 1:
+                ids: Any
+                if len(keys) == 1:
+                    i = ids_of.get(keys[0])
+                    ids = (new_id(keys[0]) if i is None else i,)
+                else:
                     # One report naming one identifier twice ("9123 4567", "+852 9123 4567")
                     # counts once.
-                    ids = list(dict.fromkeys(ids))
+                    ids = list(dict.fromkeys([new_id(k) for k in keys]))
+                    if 1 < len(ids) <= max_linked:
+                        groups.append(len(ids))
+                        groups.extend(ids)
+                rep = rep or 1  # anonymous public reports share one reporter
                 for i in ids:
-                    self._update(i, ts, flag, sbit, cbit, rep)
-                if 1 < len(ids) <= self.policy.max_linked_per_report:
-                    self.groups.append(len(ids))
-                    self.groups.extend(ids)
+                    flags[i] |= flag
+                    srcs[i] |= sbit
+                    cats[i] |= cbit
+                    count[i] += 1
+                    if ts != _NEVER:
+                        f = first[i]
+                        if f == _NEVER or ts < f:
+                            first[i] = ts
+                        if ts > last[i]:  # noqa: PLR1730 - cheaper than max() per report
+                            last[i] = ts
+                    if flag == F_PUBLIC:
+                        r1 = rep1[i]
+                        if r1 == 0:
+                            rep1[i] = rep
+                        elif r1 != rep:
+                            add_reporter(i, rep)
+                    elif flag == F_POLICE_CONF:
+                        if ts > last_police[i]:  # noqa: PLR1730 - as above
+                            last_police[i] = ts
+                    elif flag == F_PARTNER_CONF and ts > last_partner[i]:
+                        last_partner[i] = ts
             elif tag == EV_ALLOW:
                 stats.allow += 1
-                i = self._id(ev[2])
+                i = new_id(ev[2])
                 owner = ev[3]
                 # Several allow rows: keep the smallest owner name (order-independent).
                 prev = self.allow.get(i)
                 self.allow[i] = owner if prev is None or (owner and owner < prev) else prev
             elif tag == EV_DELIST:
                 stats.delist += 1
-                i = self._id(ev[2])
+                i = new_id(ev[2])
                 at = ev[3] if ev[3] != _NEVER else self.as_of
                 self.delist[i] = max(at, self.delist.get(i, at))
 
-    def _update(self, i: int, ts: int, flag: int, sbit: int, cbit: int, rep: int) -> None:  # noqa: PLR0917
-        self.flags[i] |= flag
-        self.srcs[i] |= sbit
-        self.cats[i] |= cbit
-        self.count[i] += 1
-        if ts != _NEVER:
-            if self.first[i] == _NEVER or ts < self.first[i]:
-                self.first[i] = ts
-            self.last[i] = max(self.last[i], ts)
-        if flag == F_POLICE_CONF:
-            self.last_police[i] = max(self.last_police[i], ts)
-        elif flag == F_PARTNER_CONF:
-            self.last_partner[i] = max(self.last_partner[i], ts)
-        elif flag == F_PUBLIC:
-            r1 = self.rep1[i]
-            if r1 == 0:
-                self.rep1[i] = rep or 1  # anonymous public reports share one reporter
-            elif r1 != (rep or 1):
-                more = self.reps.get(i)
-                if more is None:
-                    self.reps[i] = array("Q", (rep or 1,))
-                elif (rep or 1) not in more:
-                    if isinstance(more, array) and len(more) >= _SET_AFTER:
-                        more = self.reps[i] = set(more)
-                    if isinstance(more, set):
-                        more.add(rep or 1)
-                    else:
-                        more.append(rep or 1)
+    def _add_reporter(self, i: int, rep: int) -> None:
+        """A public reporter other than identifier ``i``'s first one."""
+        more = self.reps.get(i)
+        if more is None:
+            self.reps[i] = array("Q", (rep,))
+        elif rep not in more:
+            if isinstance(more, array) and len(more) >= _SET_AFTER:
+                more = self.reps[i] = set(more)
+            if isinstance(more, set):
+                more.add(rep)
+            else:
+                more.append(rep)
 
     def reporters(self, i: int) -> int:
         if self.rep1[i] == 0:
