@@ -10,9 +10,12 @@ Otherwise ``forkserver`` (a clean server process forks the workers) or ``spawn``
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.context import BaseContext
 
 
@@ -36,3 +39,37 @@ def worker_context() -> BaseContext:
     if "forkserver" in methods:
         return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
+
+
+#: Generation-0 threshold while a bulk job runs (CPython's default is 700 allocations).
+BULK_GC_THRESHOLD = 50_000
+
+
+def tune_gc_for_bulk() -> None:
+    """Make the cyclic garbage collector cheap for a bulk job in this process.
+
+    Ingest allocates millions of short-lived tuples (events, keys) and creates no reference
+    cycles on purpose, while the modules it imports leave ~10^5 long-lived objects (numbering
+    metadata, the suffix list). With the default thresholds the collector runs every 700
+    allocations and each full collection walks all of them: a quarter of an ingest's time.
+    :func:`gc.freeze` moves what exists now out of every collection (and keeps a forked
+    worker from copying those pages when the collector would have touched them), and a higher
+    threshold makes collections rare. Cycles are still collected, only less often.
+    """
+    gc.freeze()
+    _, g1, g2 = gc.get_threshold()
+    gc.set_threshold(BULK_GC_THRESHOLD, g1, g2)
+
+
+@contextmanager
+def gc_tuned_for_bulk() -> Iterator[None]:
+    """:func:`tune_gc_for_bulk` for the duration of a ``with`` block, then the previous
+    thresholds, with the frozen objects collectable again (a long-lived process such as the
+    demo's server must not keep garbage it happened to hold when the job began)."""
+    before = gc.get_threshold()
+    tune_gc_for_bulk()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
