@@ -56,13 +56,18 @@ from scameter.index.record import Record
 from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     BATCH,
+    NearJob,
     write_bitmaps,
     write_near,
     write_ranges,
     write_urlexpr,
 )
+from scameter.processes import can_fork
 from scameter.verdict import SEVERITY, Level
 
+#: Near-match variants past which a build sorts and groups them in a forked process while it
+#: writes the records (:class:`~scameter.index.writers.NearJob`); below it forking costs more.
+NEAR_FORK_MIN = 500_000
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
 
@@ -355,6 +360,20 @@ class SnapshotBuilder:
         return manifest
 
     def _build(self) -> Manifest:
+        # Forked before LMDB is opened: the child never holds the environment.
+        near_job = (
+            NearJob(self._near, self.policy.near_max_candidates, self._spill / "near.grouped")
+            if self._near.count >= NEAR_FORK_MIN and can_fork()
+            else None
+        )
+        try:
+            return self._write(near_job)
+        except BaseException:
+            if near_job is not None:
+                near_job.cancel()
+            raise
+
+    def _write(self, near_job: NearJob | None) -> Manifest:
         env = lmdb.open(
             str(self._tmp),
             subdir=True,
@@ -375,11 +394,13 @@ class SnapshotBuilder:
                 if parent is not None:
                     parent.close()
             write_urlexpr(env, dbs[fmt.DB_URLEXPR], self._urlexpr)
-            bitmaps[fmt.NEAR_FILTER] = write_near(
-                env, dbs[fmt.DB_NEAR], self._near, self.policy.near_max_candidates
-            )
             write_ranges(
                 env, dbs[fmt.DB_PHONE_RANGES], self._ranges, self.policy.phone_range_min_listed
+            )
+            bitmaps[fmt.NEAR_FILTER] = (
+                write_near(env, dbs[fmt.DB_NEAR], self._near, self.policy.near_max_candidates)
+                if near_job is None
+                else near_job.finish(env, dbs[fmt.DB_NEAR])
             )
             write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
             meta = {

@@ -12,15 +12,22 @@ the builder.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
+import os
+import pickle
+import signal
 import sys
+import traceback
 from array import array
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from pyroaring import BitMap
 
+from scameter.errors import SnapshotError
 from scameter.index import format as fmt
 from scameter.index.spill import BytesSorter, ExternalSorter, grouped
 
@@ -60,30 +67,96 @@ def write_urlexpr(env: Any, db: Any, sorter: ExternalSorter) -> None:
     append_all(env, db, items())
 
 
+def _near_groups(
+    stream: Iterator[bytes], cap: int, prefixes: bytearray
+) -> Iterator[tuple[bytes, bytes]]:
+    """``(variant key, entries)`` of a sorted stream of near items; appends each variant
+    key's :data:`fmt.NEAR_PREFIX` bytes to ``prefixes`` (the ``near_filter`` values)."""
+    keep = prefixes.extend
+    # Grouping on the 8-byte variant key runs in C (groupby + itemgetter); most groups hold
+    # one entry, so the Python loop body runs once per variant key.
+    for vkey, group in itertools.groupby(stream, key=_VARIANT_KEY):
+        keep(vkey[:4])
+        entries = [next(group)[8:]]
+        for item in group:  # noqa: B031 - the rest of the group, once
+            entry = item[8:]
+            if entry != entries[-1] and len(entries) < cap:
+                entries.append(entry)  # sorted, so duplicates are adjacent
+        yield vkey, entries[0] if len(entries) == 1 else b"".join(entries)
+
+
+def _filter_values(prefixes: bytes) -> array[int]:
+    out = array("I")
+    out.frombytes(prefixes)  # 4 big-endian bytes per key, read as native u32
+    if sys.byteorder == "little":
+        out.byteswap()
+    return out
+
+
 def write_near(env: Any, db: Any, sorter: BytesSorter, cap: int) -> array[int]:
     """Write ``near``; return the pre-filter's values (:data:`fmt.NEAR_PREFIX` of each
     distinct variant key, ascending) for the ``near_filter`` bitmap."""
     prefixes = bytearray()
-    keep = prefixes.extend
+    append_all(env, db, _near_groups(sorter.sorted(), cap, prefixes))
+    return _filter_values(bytes(prefixes))
 
-    def items() -> Iterator[tuple[bytes, bytes]]:
-        # Grouping on the 8-byte variant key runs in C (groupby + itemgetter); most
-        # groups hold one entry, so the Python loop body runs once per variant key.
-        for vkey, group in itertools.groupby(sorter.sorted(), key=_VARIANT_KEY):
-            keep(vkey[:4])
-            entries = [next(group)[8:]]
-            for item in group:  # noqa: B031 - the rest of the group, once
-                entry = item[8:]
-                if entry != entries[-1] and len(entries) < cap:
-                    entries.append(entry)  # sorted, so duplicates are adjacent
-            yield vkey, entries[0] if len(entries) == 1 else b"".join(entries)
 
-    append_all(env, db, items())
-    out = array("I")
-    out.frombytes(bytes(prefixes))  # 4 big-endian bytes per key, read as native u32
-    if sys.byteorder == "little":
-        out.byteswap()
-    return out
+class NearJob:
+    """:func:`write_near`'s sorting and grouping, run by a forked process while this one
+    writes the other sub-databases; :meth:`finish` then only appends the result.
+
+    The near variants are the most numerous items of a build (tens per listed domain) and
+    their sort and grouping cost more than writing every record, so on two cores this takes
+    them off the serial path. The child writes pickled batches of grouped entries, then the
+    prefix bytes, to ``out``; it touches neither the LMDB environment nor any other file.
+    """
+
+    def __init__(self, sorter: BytesSorter, cap: int, out: Path) -> None:
+        self.out = out
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
+            _near_child(sorter, cap, out)
+        self.pid = pid
+
+    def finish(self, env: Any, db: Any) -> array[int]:
+        """Wait for the child, append its groups to ``db``; the ``near_filter`` values."""
+        _, status = os.waitpid(self.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise SnapshotError(self.out, f"near-match build process failed (exit {code})")
+        with self.out.open("rb") as f:
+            load = pickle.load
+            while True:
+                batch = load(f)
+                if isinstance(batch, bytes):  # the prefixes come last
+                    break
+                put_batch(env, db, batch)
+        self.out.unlink()
+        return _filter_values(batch)
+
+    def cancel(self) -> None:
+        """Stop the child (the build failed elsewhere)."""
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+def _near_child(sorter: BytesSorter, cap: int, out: Path) -> NoReturn:  # pragma: no cover
+    code = 1
+    try:
+        prefixes = bytearray()
+        groups = _near_groups(sorter.sorted(), cap, prefixes)
+        with out.open("wb") as f:
+            while batch := list(itertools.islice(groups, BATCH)):
+                pickle.dump(batch, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(bytes(prefixes), f, protocol=pickle.HIGHEST_PROTOCOL)
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
 
 
 def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None:
@@ -120,6 +193,7 @@ def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
 
 __all__ = [
     "BATCH",
+    "NearJob",
     "append_all",
     "put_batch",
     "write_bitmaps",
