@@ -58,6 +58,7 @@ _KEY = itemgetter(0)
 _U32 = struct.Struct("<I")
 _MAX_ITEM = 0xFFFF
 _BUCKETS = 256
+BUCKETS = _BUCKETS  # key ranges a spilled sorter is split into (BytesSorter.sorted parts)
 
 # No byte of SEP equals its first byte, so SEP has no border and occurrences cannot overlap
 # (see the module invariants). 0xFF, 0xFE, 0xC0, 0xC1 and 0xF5-0xFD never occur in UTF-8, so
@@ -168,10 +169,10 @@ class _Buckets:
         self._gen += 1
         self.items += sum(n for b in runs.buckets for _, segs in b for _, n, _ in segs)
 
-    def discard(self) -> None:
-        """Remove every file not read (a merge closed early)."""
-        for i, pieces in enumerate(self.pieces):
-            for path, _ in pieces:
+    def discard(self, buckets: range = range(_BUCKETS)) -> None:
+        """Remove the files of ``buckets`` not read (a merge closed early)."""
+        for i in buckets:
+            for path, _ in self.pieces[i]:
                 path.unlink(missing_ok=True)
             self.pieces[i] = []
 
@@ -458,10 +459,19 @@ class BytesSorter:
             if self._buf:
                 self._spill()
 
-    def sorted(self) -> Iterator[bytes]:
-        """Every item, in byte order. Consumes the sorter."""
+    def sorted(self, part: int = 0, parts: int = 1) -> Iterator[bytes]:
+        """Every item, in byte order. Consumes the sorter.
+
+        With ``parts`` > 1 only part ``part`` of the key space: the buckets
+        ``[part * B / parts, (part + 1) * B / parts)`` of :data:`BUCKETS`. Every key of one
+        bucket sorts before every key of the next, so the parts in order are the whole
+        stream. This is for forked processes that each sort one part of the same (copied)
+        sorter: a part reads and removes only its own bucket files.
+        """
+        if not 0 <= part < parts <= _BUCKETS:
+            raise ValueError(f"part {part} of {parts} does not exist")
         store = self._buckets
-        if not store.items:
+        if not store.items and parts == 1:
             self._spilled += len(self._buf)
             self._buf.sort()
             buf, self._buf = self._buf, []
@@ -469,16 +479,17 @@ class BytesSorter:
         self._spilled += len(self._buf)
         rest = self._partition()
         self._buckets = _Buckets(self._dir, self._name)
-        return self._merge(store, rest)
+        lo, hi = part * _BUCKETS // parts, (part + 1) * _BUCKETS // parts
+        return self._merge(store, rest, range(lo, hi))
 
     @staticmethod
-    def _merge(store: _Buckets, rest: list[list[bytes]]) -> Iterator[bytes]:
+    def _merge(store: _Buckets, rest: list[list[bytes]], buckets: range) -> Iterator[bytes]:
         try:
-            for i in range(_BUCKETS):
+            for i in buckets:
                 items = store.take(i)
                 items += rest[i]
                 rest[i] = []
                 items.sort()
                 yield from items
         finally:
-            store.discard()
+            store.discard(buckets)

@@ -102,52 +102,71 @@ def write_near(env: Any, db: Any, sorter: BytesSorter, cap: int) -> array[int]:
 
 
 class NearJob:
-    """:func:`write_near`'s sorting and grouping, run by a forked process while this one
-    writes the other sub-databases; :meth:`finish` then only appends the result.
+    """:func:`write_near`'s sorting and grouping, run by ``parts`` forked processes while
+    this one writes the other sub-databases; :meth:`finish` then only appends the results.
 
     The near variants are the most numerous items of a build (tens per listed domain) and
-    their sort and grouping cost more than writing every record, so on two cores this takes
-    them off the serial path. The child writes pickled batches of grouped entries, then the
-    prefix bytes, to ``out``; it touches neither the LMDB environment nor any other file.
+    their sort and grouping cost more than writing every record, so this takes them off the
+    serial path. Child ``k`` sorts key range ``k`` of ``parts`` (:meth:`BytesSorter.sorted`)
+    and writes pickled batches of grouped entries, then its prefix bytes, to ``out.k``; it
+    touches neither the LMDB environment nor any other file. A variant key's entries all
+    fall in one range, so the ranges' groups, appended in order, are the serial groups.
     """
 
-    def __init__(self, sorter: BytesSorter, cap: int, out: Path) -> None:
-        self.out = out
+    def __init__(self, sorter: BytesSorter, cap: int, out: Path, parts: int = 2) -> None:
+        self.outs = [out.with_name(f"{out.name}.{k}") for k in range(parts)]
+        self.pids: list[int] = []
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
-            _near_child(sorter, cap, out)
-        self.pid = pid
+        for k, path in enumerate(self.outs):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
+                _near_child(sorter.sorted(k, parts), cap, path)
+            self.pids.append(pid)
 
     def finish(self, env: Any, db: Any) -> array[int]:
-        """Wait for the child, append its groups to ``db``; the ``near_filter`` values."""
-        _, status = os.waitpid(self.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            raise SnapshotError(self.out, f"near-match build process failed (exit {code})")
-        with self.out.open("rb") as f:
-            load = pickle.load
-            while True:
-                batch = load(f)
-                if isinstance(batch, bytes):  # the prefixes come last
-                    break
-                put_batch(env, db, batch)
-        self.out.unlink()
-        return _filter_values(batch)
+        """Wait for the children, append their groups to ``db``; the ``near_filter`` values."""
+        prefixes = bytearray()
+        failed = []
+        for pid in self.pids:
+            _, status = os.waitpid(pid, 0)
+            failed.append(os.waitstatus_to_exitcode(status))
+        self.pids = []
+        if any(failed):
+            raise SnapshotError(
+                self.outs[0], f"near-match build process failed (exit {max(failed)})"
+            )
+
+        def groups() -> Iterator[tuple[bytes, bytes]]:
+            for path in self.outs:
+                with path.open("rb") as f:
+                    while True:
+                        batch = pickle.load(f)
+                        if isinstance(batch, bytes):  # the prefixes come last
+                            prefixes.extend(batch)
+                            break
+                        yield from batch
+                path.unlink()
+
+        # Re-batched exactly as the serial path batches them: transaction boundaries shape
+        # the pages of data.mdb, and the snapshot's checksum covers its bytes.
+        append_all(env, db, groups())
+        return _filter_values(bytes(prefixes))
 
     def cancel(self) -> None:
-        """Stop the child (the build failed elsewhere)."""
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
+        """Stop the children (the build failed elsewhere)."""
+        for pid in self.pids:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        self.pids = []
 
 
-def _near_child(sorter: BytesSorter, cap: int, out: Path) -> NoReturn:  # pragma: no cover
+def _near_child(stream: Iterator[bytes], cap: int, out: Path) -> NoReturn:  # pragma: no cover
     code = 1
     try:
         prefixes = bytearray()
-        groups = _near_groups(sorter.sorted(), cap, prefixes)
+        groups = _near_groups(stream, cap, prefixes)
         with out.open("wb") as f:
             while batch := list(itertools.islice(groups, BATCH)):
                 pickle.dump(batch, f, protocol=pickle.HIGHEST_PROTOCOL)

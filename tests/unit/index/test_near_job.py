@@ -27,12 +27,14 @@ RECORDS = [
 ]
 
 
+@pytest.mark.parametrize("parts", [1, 2, 3])
 @pytest.mark.parametrize("chunk", [500_000, 333], ids=["in-memory", "spilled"])
 def test_forked_near_build_writes_the_serial_snapshot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, parts: int
 ) -> None:
     serial = build(tmp_path / "serial", RECORDS, chunk=chunk)
     monkeypatch.setattr(builder_module, "NEAR_FORK_MIN", 0)
+    monkeypatch.setattr(builder_module, "NEAR_PARTS", parts)
     forked = build(tmp_path / "forked", RECORDS, chunk=chunk)
     assert forked == serial  # the id carries the content checksum
     with Snapshot.open(tmp_path / "forked" / forked) as snap:

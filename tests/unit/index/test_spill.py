@@ -8,6 +8,7 @@ buckets and the sampled splitters.
 from __future__ import annotations
 
 import itertools
+import os
 import pickle
 import random
 from operator import itemgetter
@@ -264,3 +265,41 @@ def test_adopting_an_empty_part_changes_nothing(tmp_path: Path) -> None:
     main.adopt(BytesSorter(tmp_path, "p", chunk=10).detach())
     assert _files(tmp_path) == []  # still in memory
     assert list(main.sorted()) == [b"a", b"b"]
+
+
+@pytest.mark.parametrize("chunk", [1_000_000, 500], ids=["in-memory", "spilled"])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_parts_sorted_in_forked_processes_make_the_whole(
+    tmp_path: Path, chunk: int, parts: int
+) -> None:
+    """What NearJob does: each forked copy sorts one key range of the same sorter (its
+    files included); the ranges in order are the whole stream, and no range removes the
+    files of another before that one is read."""
+    rng = random.Random(7)
+    items = [rng.randbytes(rng.randrange(8, 20)) for _ in range(3000)]
+    items += [b"\x00" + x for x in items[:50]]  # a few keys skewed into bucket 0
+    s = BytesSorter(tmp_path, "near", chunk=chunk)
+    s.extend(items)
+    outs = [tmp_path / f"out.{k}" for k in range(parts)]
+    pids = []
+    for k in range(1, parts):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                outs[k].write_bytes(pickle.dumps(list(s.sorted(k, parts))))
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    got = list(s.sorted(0, parts))
+    for path in outs[1:]:
+        got += pickle.loads(path.read_bytes())
+        path.unlink()
+    assert got == sorted(items)
+    assert list(tmp_path.iterdir()) == []  # every bucket file read and removed
+
+
+def test_a_part_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="part 2 of 2"):
+        BytesSorter(tmp_path, "x").sorted(2, 2)
