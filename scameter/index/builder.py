@@ -33,13 +33,13 @@ from pyroaring import BitMap
 
 from scameter.errors import SnapshotCorrupt, SnapshotNotFound
 from scameter.identifiers import Kind, expression_key, registrable_domain
+from scameter.identifiers.model import KIND_TAGS
 from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.near import (
     NS_DOMAIN,
     allowed_distance,
     handle_namespace,
-    range_key,
     split_registrable,
     variant_keys,
 )
@@ -63,7 +63,7 @@ from scameter.index.writers import (
     write_urlexpr,
 )
 from scameter.processes import can_fork
-from scameter.verdict import SEVERITY, Level
+from scameter.verdict import SEVERITY, Level, ReasonCode
 
 #: Near-match variants past which a build sorts and groups them in a forked process while it
 #: writes the records (:class:`~scameter.index.writers.NearJob`); below it forking costs more.
@@ -71,6 +71,8 @@ NEAR_FORK_MIN = 500_000
 #: How many processes share that sort (each takes a key range): the cores the writer leaves
 #: (measured on 2 cores: a second sorting process only slowed the writer as much).
 NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
+_KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
+_TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
 
@@ -156,12 +158,12 @@ class SnapshotBuilder:
         self._spill.mkdir()
         self._chunk = chunk
         self._new_sorters("")
-        self._range_digits = tuple(policy.phone_range_digits)
+        self._range_heads = tuple((f"{d}:".encode("ascii"), d) for d in policy.phone_range_digits)
         self._near_exempt = frozenset(policy.near_exempt_domains)
         self._strings = fmt.StringTable()
         self._label_ids: dict[
-            tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
-            tuple[list[int], list[int], list[int]],
+            tuple[tuple[ReasonCode, ...], tuple[str, ...], tuple[str, ...]],
+            tuple[int, int, int, bytes],
         ] = {}
         self._clusters: dict[int, list[int]] = {}
         self._brands: list[list[str | None]] = []
@@ -245,50 +247,52 @@ class SnapshotBuilder:
         # Records share a handful of (reasons, categories, sources) combinations: intern
         # each combination once (string ids are assigned in first-seen order either way).
         labels = (record.reasons, record.categories, record.sources)
-        ids = self._label_ids.get(labels)
-        if ids is None:
+        block = self._label_ids.get(labels)
+        if block is None:
             st = self._strings
-            ids = self._label_ids[labels] = (
+            block = self._label_ids[labels] = fmt.label_block(
                 [st.id(r.value) for r in record.reasons],
                 [st.id(c) for c in record.categories],
                 [st.id(s) for s in record.sources],
             )
-        payload = fmt.encode_record(
-            kind=ident.kind,
-            canonical=ident.value,
-            valid=ident.valid,
-            level=level,
-            reason_ids=ids[0],
-            category_ids=ids[1],
-            source_ids=ids[2],
-            report_count=record.report_count,
-            reporters=record.reporters,
-            first=record.first_reported,
-            last=record.last_reported,
-            cluster=record.cluster,
-            listing=record.listing,
-            owner=record.owner,
+        kind = ident.kind
+        value = ident.value
+        canonical = value.encode("utf-8")
+        cluster = record.cluster
+        payload = fmt.pack_record(
+            _KIND_TAG[kind],
+            fmt.LEVEL_CODES[level],
+            canonical,
+            ident.valid,
+            block,
+            record.report_count,
+            record.reporters,
+            record.first_reported,
+            record.last_reported,
+            cluster,
+            record.listing,
+            record.owner,
         )
         key = ident.key
         # The canonical value rides in the sort key so that a (64-bit, practically never seen)
         # key collision is settled by value, not by which record was added first.
-        self._records.add(key + bytes((table,)) + ident.value.encode("utf-8"), bytes(payload))
+        self._records.add(key + _TABLE_BYTE[table] + canonical, payload)
         sev = SEVERITY[level]
-        if record.cluster is not None:
-            c = self._clusters.get(record.cluster)
+        if cluster is not None:
+            c = self._clusters.get(cluster)
             if c is None:
-                self._clusters[record.cluster] = [1, sev]
+                self._clusters[cluster] = [1, sev]
             else:
                 c[0] += 1
                 c[1] = max(c[1], sev)
-        kind = ident.kind
-        if kind is Kind.URL or kind is Kind.DOMAIN:
+        if kind is Kind.PHONE:
+            if level in _LISTED:
+                # range_key(value, d) for each d, from the already encoded (ASCII) number
+                self._ranges.extend([head + canonical[:-d] for head, d in self._range_heads])
+        elif kind is Kind.URL or kind is Kind.DOMAIN:
             self._add_url(record, key, table, sev)
-        elif kind is Kind.PHONE and level in _LISTED:
-            value = ident.value
-            self._ranges.extend([range_key(value, d) for d in self._range_digits])
         elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
-            platform, _, handle = ident.value.partition(":")
+            platform, _, handle = value.partition(":")
             self._add_near(handle_namespace(platform), handle, key, handle)
 
     def _add_url(self, record: Record, key: bytes, table: int, sev: int) -> None:

@@ -87,6 +87,7 @@ OFF_ORDINAL = 7
 OFF_CLUSTER_SIZE = 7 + 12
 OFF_CLUSTER_WORST = 3
 U16 = struct.Struct("<H")
+_U16_PACK = U16.pack
 U32 = struct.Struct("<I")
 #: ``bitmaps`` entry holding the near-key pre-filter: a roaring bitmap of :data:`NEAR_PREFIX`
 #: of every distinct ``near`` key. Not an ordinal bitmap (its values are hash prefixes).
@@ -267,8 +268,51 @@ def encode_record(
     owner: str | None,
 ) -> bytearray:
     """Pack one record; ordinal and cluster size/worst are patched in at write time."""
-    if max(len(reason_ids), len(category_ids), len(source_ids)) > 255:
+    return bytearray(
+        pack_record(
+            KIND_TAGS[kind][0],
+            LEVEL_CODES[level],
+            canonical.encode("utf-8"),
+            valid,
+            label_block(reason_ids, category_ids, source_ids),
+            report_count,
+            reporters,
+            first,
+            last,
+            cluster,
+            listing,
+            owner,
+        )
+    )
+
+
+def label_block(
+    reason_ids: Sequence[int], category_ids: Sequence[int], source_ids: Sequence[int]
+) -> tuple[int, int, int, bytes]:
+    """The string-id part of a record: the three counts and the packed u16 ids (a builder
+    computes it once per distinct combination)."""
+    nr, nc, ns = len(reason_ids), len(category_ids), len(source_ids)
+    if max(nr, nc, ns) > 255:
         raise ValueError("a record carries at most 255 reasons, categories and sources each")
+    n = nr + nc + ns
+    return nr, nc, ns, _u16_array(n).pack(*reason_ids, *category_ids, *source_ids) if n else b""
+
+
+def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpose
+    kind_tag: int,
+    level_code: int,
+    canonical: bytes,
+    valid: bool,
+    labels: tuple[int, int, int, bytes],
+    report_count: int,
+    reporters: int,
+    first: int | None,
+    last: int | None,
+    cluster: int | None,
+    listing: str | None,
+    owner: str | None,
+) -> bytes:
+    """:func:`encode_record` from pre-encoded parts, as ``bytes``."""
     flags = F_VALID if valid else 0
     if first is not None:
         flags |= F_FIRST
@@ -276,39 +320,39 @@ def encode_record(
         flags |= F_LAST
     if cluster is not None:
         flags |= F_CLUSTER
-    if listing is not None:
-        flags |= F_LISTING
-    if owner is not None:
-        flags |= F_OWNER
-    out = bytearray(
-        HEADER.pack(
-            KIND_TAGS[kind][0],
-            LEVEL_CODES[level],
-            flags,
-            0,
-            len(reason_ids),
-            len(category_ids),
-            len(source_ids),
-            0,
-            min(report_count, 0xFFFFFFFF),
-            min(reporters, 0xFFFFFFFF),
-            0,
-            first or 0,
-            last or 0,
-            cluster or 0,
-        )
-    )
-    n = len(reason_ids) + len(category_ids) + len(source_ids)
-    if n:
-        out += _u16_array(n).pack(*reason_ids, *category_ids, *source_ids)
-    for s in (canonical, listing, owner):
+    nr, nc, ns, ids = labels
+    if len(canonical) > 0xFFFF:
+        raise ValueError("identifier, listing or owner longer than 65535 bytes")
+    parts = [
+        b"",
+        ids,
+        _U16_PACK(len(canonical)),
+        canonical,
+    ]
+    for s, flag in ((listing, F_LISTING), (owner, F_OWNER)):
         if s is not None:
             b = s.encode("utf-8")
             if len(b) > 0xFFFF:
                 raise ValueError("identifier, listing or owner longer than 65535 bytes")
-            out += U16.pack(len(b))
-            out += b
-    return out
+            parts += (_U16_PACK(len(b)), b)
+            flags |= flag
+    parts[0] = HEADER.pack(
+        kind_tag,
+        level_code,
+        flags,
+        0,
+        nr,
+        nc,
+        ns,
+        0,
+        min(report_count, 0xFFFFFFFF),
+        min(reporters, 0xFFFFFFFF),
+        0,
+        first or 0,
+        last or 0,
+        cluster or 0,
+    )
+    return b"".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
