@@ -107,6 +107,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             workers=settings.workers or None,
             reporter_key=settings.reporter_key or DEFAULT_REPORTER_KEY,
             progress=on_progress if progress.enabled else None,
+            stage=progress.stage if progress.enabled else None,
         )
     finally:
         progress.close()

@@ -58,8 +58,16 @@ class Progress:
         self._start = clock()
         self._last = float("-inf")
         self._drawn = False
+        self._stage = ""
         self.items = 0
         self.bytes_done = 0
+
+    def stage(self, text: str) -> None:
+        """Show what the job is doing now, after the figures (e.g. once the input is read:
+        "building the snapshot"), redrawn at once."""
+        self._stage = text
+        if self.enabled:
+            self._draw(self._clock())
 
     def set_total(self, total_bytes: int | None) -> None:
         """Set (or learn late) the input size the ETA is computed from."""
@@ -91,7 +99,11 @@ class Progress:
             filled = int(frac * _BAR_WIDTH)
             bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
             eta = elapsed * (1 - frac) / frac if frac > 0 else 0.0
-            text = f"{frac * 100:3.0f}% [{bar}] {text}  ETA {_clock_text(eta)}"
+            text = f"{frac * 100:3.0f}% [{bar}] {text}"
+            if not self._stage:
+                text += f"  ETA {_clock_text(eta)}"
+        if self._stage:
+            text += f"  {self._stage}"
         return text
 
     def _draw(self, now: float) -> None:

@@ -208,13 +208,15 @@ def run_ingest(
     workers: int | None = None,
     reporter_key: bytes = DEFAULT_REPORTER_KEY,
     progress: Progress | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots`` and publish it as CURRENT.
 
     ``source`` / ``category`` / ``kind`` are defaults for rows that do not say (list-style
     feeds: source ``feed``); ``column`` names the identifier column of a plain CSV.
     ``progress(done, total)`` is called after each chunk, in input bytes (``total`` None when
-    unknown). ``dry_run`` reads, validates and decides everything but builds nothing.
+    unknown); ``stage(text)`` when reading is over and the snapshot is being built.
+    ``dry_run`` reads, validates and decides everything but builds nothing.
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
@@ -259,6 +261,9 @@ def run_ingest(
                 f"reasons in {rejects.path}",
                 rejects.path,
             )
+        if stage is not None:
+            what = "deciding" if dry_run else "building the snapshot:"
+            stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots, rejects, rows,
                        rejected_rows, dry_run, workers)  # fmt: skip
     finally:

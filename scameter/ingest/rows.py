@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 REPORT = 0
@@ -39,24 +38,7 @@ class RowError(ValueError):
         self.reason = reason
 
 
-@lru_cache(maxsize=4096)
-def _midnight(date: str) -> int:
-    """Unix seconds of 00:00 UTC on ``date`` (``YYYY-MM-DD``); ValueError when it is none."""
-    return int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp())
-
-
 def _parse_time_str(text: str) -> int:
-    # The shape nearly every report has, ``2026-11-01T09:30:00Z``: the date from a small cache
-    # and the time from three int() calls, exactly what fromisoformat gives for it.
-    if len(text) == 20 and text[10] == "T" and text[19] == "Z" and text[13] == text[16] == ":":
-        hh, mm, ss = text[11:13], text[14:16], text[17:19]
-        if (hh + mm + ss).isdigit() and (hh + mm + ss).isascii():
-            h, m, sec = int(hh), int(mm), int(ss)
-            if h < 24 and m < 60 and sec < 60:
-                try:
-                    return _midnight(text[:10]) + h * 3600 + m * 60 + sec
-                except ValueError:
-                    pass  # not a date: the general path below words the error
     text = text.strip()
     if not text:
         raise RowError("empty date")

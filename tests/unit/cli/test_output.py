@@ -135,3 +135,17 @@ def test_progress_in_bytes() -> None:
     clock.now = 2.0
     p.update(1_000_000, 1_000_000)
     assert p.line() == " 25% [######------------------] 1.0 MB  0.5 MB/s  ETA 0:06"
+
+
+def test_progress_stage_replaces_the_eta_and_redraws_at_once() -> None:
+    out, clock = io.StringIO(), FakeClock()
+    p = Progress(out, enabled=True, unit="bytes", clock=clock, interval=60.0)
+    p.set_total(4_000_000)
+    clock.now = 2.0
+    p.update(4_000_000, 4_000_000)
+    clock.now = 2.1  # inside the redraw interval: a stage is drawn anyway
+    p.stage("building the snapshot: 12 identifiers")
+    assert p.line() == (
+        "100% [########################] 4.0 MB  1.9 MB/s  building the snapshot: 12 identifiers"
+    )
+    assert out.getvalue().endswith(p.line() + "\x1b[K")

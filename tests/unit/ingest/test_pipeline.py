@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,14 +50,17 @@ def _reports(path: Path, n: int) -> Path:
 def test_pool_and_in_process_agree_and_progress_reaches_total(tmp_path: Path) -> None:
     data = _reports(tmp_path / "r.jsonl", 3000)
     seen: list[tuple[int, int | None]] = []
+    stages: list[str] = []
     a = run_ingest([data], tmp_path / "a", as_of=AS_OF, workers=1,
-                   progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+                   progress=lambda d, t: seen.append((d, t)), stage=stages.append)  # fmt: skip
     b = run_ingest([data], tmp_path / "b", as_of=AS_OF, workers=2)
     assert a.manifest is not None
     assert b.manifest is not None
     assert a.manifest.checksum == b.manifest.checksum
     assert seen
     assert seen[-1] == (data.stat().st_size, data.stat().st_size)
+    assert len(stages) == 1
+    assert re.fullmatch(r"building the snapshot: [\d,]+ identifiers seen", stages[0])
 
 
 def test_reporter_ids_never_stored_in_clear(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from scameter.ingest.rows import ALLOW, DELIST, REPORT, RowError, parse_time, row_from_mapping
 
@@ -68,37 +66,3 @@ BAD = [
 def test_bad_rows(obj: dict[str, object], match: str) -> None:
     with pytest.raises(RowError, match=match):
         row_from_mapping(obj)
-
-
-def _reference_time(text: str) -> int | str:
-    """What parse_time gave before its fast path: datetime.fromisoformat, UTC if naive."""
-    from datetime import UTC, datetime
-
-    try:
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return "error"
-    return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
-
-
-_two = st.one_of(st.integers(0, 99).map(lambda n: f"{n:02d}"), st.sampled_from(["٣٣", "+1", " 1"]))
-_stamp = st.builds(
-    lambda y, mo, d, h, mi, s: f"{y}-{mo}-{d}T{h}:{mi}:{s}Z",
-    st.sampled_from(["2026", "1969", "0001", "2024", "20x6"]),
-    _two,
-    _two,
-    _two,
-    _two,
-    _two,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(_stamp)
-def test_the_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
-    expected = _reference_time(text)
-    try:
-        got: int | str = parse_time(text) or 0
-    except RowError:
-        got = "error"
-    assert got == expected
