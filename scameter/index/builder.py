@@ -68,9 +68,13 @@ from scameter.verdict import SEVERITY, Level, ReasonCode
 #: Near-match variants past which a build sorts and groups them in a forked process while it
 #: writes the records (:class:`~scameter.index.writers.NearJob`); below it forking costs more.
 NEAR_FORK_MIN = 500_000
-#: How many processes share that sort (each takes a key range): the cores the writer leaves
-#: (measured on 2 cores: a second sorting process only slowed the writer as much).
+#: How many forked processes share that sort (each takes a key range): the cores the writer
+#: leaves (measured on 2 cores: a second sorting process only slowed the writer as much).
 NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
+#: Relative costs (dev VM) of writing one record (with its URL expressions and ranges) and of
+#: sorting + grouping one near variant: the writer's own share of the variants is sized so
+#: that it ends when the forked processes do.
+_WRITE_COST, _NEAR_COST = 6.0, 0.85
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
@@ -368,16 +372,16 @@ class SnapshotBuilder:
 
     def _build(self) -> Manifest:
         # Forked before LMDB is opened: the child never holds the environment.
-        near_job = (
-            NearJob(
+        near_job = None
+        if self._near.count >= NEAR_FORK_MIN and can_fork():
+            children = NEAR_PARTS
+            near_job = NearJob(
                 self._near,
                 self.policy.near_max_candidates,
                 self._spill / "near.grouped",
-                NEAR_PARTS,
+                children,
+                _own_near_share(self._records.count, self._near.count, children),
             )
-            if self._near.count >= NEAR_FORK_MIN and can_fork()
-            else None
-        )
         try:
             return self._write(near_job)
         except BaseException:
@@ -622,6 +626,14 @@ class SnapshotBuilder:
     def _diff_bitmaps(self, parent: Any, bitmaps: dict[str, array[int]]) -> None:
         removed = parent.bitmap("all") - self._parent_seen
         bitmaps["removed"] = array("I", removed)
+
+
+def _own_near_share(records: int, variants: int, children: int) -> float:
+    """The writer's share of the near variants: with ``p`` of ``N`` variants itself, it ends
+    with its children when ``O + p N = (1 - p) N / k`` (``O``: its other writing)."""
+    n = variants * _NEAR_COST / children
+    share = (n - records * _WRITE_COST) / (n + variants * _NEAR_COST)
+    return min(0.5, max(0.0, share))
 
 
 def _brand_order(brand: list[str | None]) -> tuple[str, str, str]:

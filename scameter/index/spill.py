@@ -58,7 +58,7 @@ _KEY = itemgetter(0)
 _U32 = struct.Struct("<I")
 _MAX_ITEM = 0xFFFF
 _BUCKETS = 256
-BUCKETS = _BUCKETS  # key ranges a spilled sorter is split into (BytesSorter.sorted parts)
+BUCKETS = _BUCKETS  # key ranges a sorter is split into (BytesSorter.sorted(buckets))
 
 # No byte of SEP equals its first byte, so SEP has no border and occurrences cannot overlap
 # (see the module invariants). 0xFF, 0xFE, 0xC0, 0xC1 and 0xF5-0xFD never occur in UTF-8, so
@@ -459,19 +459,21 @@ class BytesSorter:
             if self._buf:
                 self._spill()
 
-    def sorted(self, part: int = 0, parts: int = 1) -> Iterator[bytes]:
+    def sorted(self, buckets: range | None = None) -> Iterator[bytes]:
         """Every item, in byte order. Consumes the sorter.
 
-        With ``parts`` > 1 only part ``part`` of the key space: the buckets
-        ``[part * B / parts, (part + 1) * B / parts)`` of :data:`BUCKETS`. Every key of one
-        bucket sorts before every key of the next, so the parts in order are the whole
-        stream. This is for forked processes that each sort one part of the same (copied)
-        sorter: a part reads and removes only its own bucket files.
+        With ``buckets`` (a sub-range of ``range(BUCKETS)``), only the items of those key
+        ranges: every key of one bucket sorts before every key of the next, so consecutive
+        ranges in order are the whole stream. This is for forked processes that each sort
+        one range of the same (copied) sorter: a range reads and removes only its own files.
         """
-        if not 0 <= part < parts <= _BUCKETS:
-            raise ValueError(f"part {part} of {parts} does not exist")
+        whole = buckets is None
+        if buckets is None:
+            buckets = range(_BUCKETS)
+        elif buckets.step != 1 or not 0 <= buckets.start <= buckets.stop <= _BUCKETS:
+            raise ValueError(f"buckets {buckets} is not a range within 0..{_BUCKETS}")
         store = self._buckets
-        if not store.items and parts == 1:
+        if not store.items and whole:
             self._spilled += len(self._buf)
             self._buf.sort()
             buf, self._buf = self._buf, []
@@ -479,8 +481,7 @@ class BytesSorter:
         self._spilled += len(self._buf)
         rest = self._partition()
         self._buckets = _Buckets(self._dir, self._name)
-        lo, hi = part * _BUCKETS // parts, (part + 1) * _BUCKETS // parts
-        return self._merge(store, rest, range(lo, hi))
+        return self._merge(store, rest, buckets)
 
     @staticmethod
     def _merge(store: _Buckets, rest: list[list[bytes]], buckets: range) -> Iterator[bytes]:

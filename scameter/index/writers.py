@@ -29,7 +29,7 @@ from pyroaring import BitMap
 
 from scameter.errors import SnapshotError
 from scameter.index import format as fmt
-from scameter.index.spill import BytesSorter, ExternalSorter, grouped
+from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, grouped
 
 BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
 _VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
@@ -102,31 +102,42 @@ def write_near(env: Any, db: Any, sorter: BytesSorter, cap: int) -> array[int]:
 
 
 class NearJob:
-    """:func:`write_near`'s sorting and grouping, run by ``parts`` forked processes while
-    this one writes the other sub-databases; :meth:`finish` then only appends the results.
+    """:func:`write_near`'s sorting and grouping, shared by forked processes and this one.
 
     The near variants are the most numerous items of a build (tens per listed domain) and
-    their sort and grouping cost more than writing every record, so this takes them off the
-    serial path. Child ``k`` sorts key range ``k`` of ``parts`` (:meth:`BytesSorter.sorted`)
-    and writes pickled batches of grouped entries, then its prefix bytes, to ``out.k``; it
-    touches neither the LMDB environment nor any other file. A variant key's entries all
-    fall in one range, so the ranges' groups, appended in order, are the serial groups.
+    their sort and grouping cost more than writing every record. ``children`` forked
+    processes each sort and group one key range (:meth:`BytesSorter.sorted`) while this
+    process writes the other sub-databases; then, in :meth:`finish`, it sorts the last range
+    itself (``own_share`` of the key space, sized so that both sides end at about the same
+    time), and appends everything in key order. A child writes pickled batches of groups and
+    then its prefix bytes to its own file; it touches neither LMDB nor any other file. A
+    variant key's entries all fall in one range, so the ranges' groups, in order, are the
+    serial groups.
     """
 
-    def __init__(self, sorter: BytesSorter, cap: int, out: Path, parts: int = 2) -> None:
-        self.outs = [out.with_name(f"{out.name}.{k}") for k in range(parts)]
+    def __init__(
+        self, sorter: BytesSorter, cap: int, out: Path, children: int = 1, own_share: float = 0.0
+    ) -> None:
+        self.sorter = sorter
+        self.cap = cap
+        own = min(BUCKETS - 1, max(0, round(BUCKETS * own_share)))
+        cuts = [(BUCKETS - own) * k // children for k in range(children + 1)]
+        self.own = range(BUCKETS - own, BUCKETS)
+        self.outs = [out.with_name(f"{out.name}.{k}") for k in range(children)]
         self.pids: list[int] = []
         sys.stdout.flush()
         sys.stderr.flush()
         for k, path in enumerate(self.outs):
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
-                _near_child(sorter.sorted(k, parts), cap, path)
+                _near_child(sorter.sorted(range(cuts[k], cuts[k + 1])), cap, path)
             self.pids.append(pid)
 
     def finish(self, env: Any, db: Any) -> array[int]:
-        """Wait for the children, append their groups to ``db``; the ``near_filter`` values."""
-        prefixes = bytearray()
+        """Sort this process's range, wait for the children, append every group to ``db``
+        in key order; returns the ``near_filter`` values."""
+        own_prefixes = bytearray()
+        own = list(_near_groups(self.sorter.sorted(self.own), self.cap, own_prefixes))
         failed = []
         for pid in self.pids:
             _, status = os.waitpid(pid, 0)
@@ -136,6 +147,7 @@ class NearJob:
             raise SnapshotError(
                 self.outs[0], f"near-match build process failed (exit {max(failed)})"
             )
+        prefixes = bytearray()
 
         def groups() -> Iterator[tuple[bytes, bytes]]:
             for path in self.outs:
@@ -147,6 +159,8 @@ class NearJob:
                             break
                         yield from batch
                 path.unlink()
+            prefixes.extend(own_prefixes)
+            yield from own
 
         # Re-batched exactly as the serial path batches them: transaction boundaries shape
         # the pages of data.mdb, and the snapshot's checksum covers its bytes.

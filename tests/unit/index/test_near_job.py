@@ -27,14 +27,16 @@ RECORDS = [
 ]
 
 
-@pytest.mark.parametrize("parts", [1, 2, 3])
+@pytest.mark.parametrize(("parts", "own"), [(1, 0.0), (1, 0.3), (2, 0.5), (3, 0.1)])
 @pytest.mark.parametrize("chunk", [500_000, 333], ids=["in-memory", "spilled"])
 def test_forked_near_build_writes_the_serial_snapshot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, parts: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, parts: int, own: float
 ) -> None:
     serial = build(tmp_path / "serial", RECORDS, chunk=chunk)
     monkeypatch.setattr(builder_module, "NEAR_FORK_MIN", 0)
     monkeypatch.setattr(builder_module, "NEAR_PARTS", parts)
+    # The writer's own share: none, some, and the most it takes.
+    monkeypatch.setattr(builder_module, "_own_near_share", lambda *a: own)
     forked = build(tmp_path / "forked", RECORDS, chunk=chunk)
     assert forked == serial  # the id carries the content checksum
     with Snapshot.open(tmp_path / "forked" / forked) as snap:
@@ -48,11 +50,28 @@ def test_forked_near_build_writes_the_serial_snapshot(
 def test_a_failing_near_process_fails_the_build_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(stream: object, cap: int, prefixes: bytearray) -> object:
+    def crash(stream: object, cap: int, out: Path) -> None:
         os._exit(7)  # the child dies half way; the parent must not publish
 
     monkeypatch.setattr(builder_module, "NEAR_FORK_MIN", 0)
-    monkeypatch.setattr(writers, "_near_groups", crash)
+    monkeypatch.setattr(writers, "_near_child", crash)
     with pytest.raises(SnapshotError, match=r"near-match build process failed \(exit 7\)"):
         build(tmp_path, RECORDS)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("records", "variants", "children", "expected"),
+    [
+        (1_600_000, 21_000_000, 1, 0.23),  # the 10^7-report benchmark: the writer takes ~1/4
+        (1_600_000, 600_000, 1, 0.0),  # few variants: the child does them all
+        (0, 21_000_000, 1, 0.5),  # nothing else to write: half each
+        (0, 21_000_000, 3, 0.25),  # ... a quarter each with three children
+    ],
+)
+def test_the_writer_takes_the_share_that_ends_with_its_children(
+    records: int, variants: int, children: int, expected: float
+) -> None:
+    assert builder_module._own_near_share(records, variants, children) == pytest.approx(
+        expected, abs=0.01
+    )

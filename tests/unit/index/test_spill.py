@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scameter.errors import SnapshotError
-from scameter.index.spill import SEP, BytesSorter, ExternalSorter, grouped
+from scameter.index.spill import BUCKETS, SEP, BytesSorter, ExternalSorter, grouped
 
 _KEY = itemgetter(0)
 
@@ -281,18 +281,20 @@ def test_parts_sorted_in_forked_processes_make_the_whole(
     s = BytesSorter(tmp_path, "near", chunk=chunk)
     s.extend(items)
     outs = [tmp_path / f"out.{k}" for k in range(parts)]
+    cuts = [*(0, 7, 200)[:parts], BUCKETS]  # uneven ranges, one of them tiny
+    ranges = [range(a, b) for a, b in itertools.pairwise(cuts)]
     pids = []
     for k in range(1, parts):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             try:
-                outs[k].write_bytes(pickle.dumps(list(s.sorted(k, parts))))
+                outs[k].write_bytes(pickle.dumps(list(s.sorted(ranges[k]))))
             finally:
                 os._exit(0)
         pids.append(pid)
     for pid in pids:
         os.waitpid(pid, 0)
-    got = list(s.sorted(0, parts))
+    got = list(s.sorted(ranges[0]))
     for path in outs[1:]:
         got += pickle.loads(path.read_bytes())
         path.unlink()
@@ -300,6 +302,7 @@ def test_parts_sorted_in_forked_processes_make_the_whole(
     assert list(tmp_path.iterdir()) == []  # every bucket file read and removed
 
 
-def test_a_part_that_does_not_exist_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="part 2 of 2"):
-        BytesSorter(tmp_path, "x").sorted(2, 2)
+@pytest.mark.parametrize("buckets", [range(0, BUCKETS + 1), range(-1, 3), range(0, 9, 2)])
+def test_a_bucket_range_that_does_not_exist_is_refused(tmp_path: Path, buckets: range) -> None:
+    with pytest.raises(ValueError, match="is not a range within"):
+        BytesSorter(tmp_path, "x").sorted(buckets)
