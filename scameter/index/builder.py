@@ -123,6 +123,8 @@ class SnapshotBuilder:
     no ``CURRENT``), a snapshot id diffs against that one, ``None`` builds without a parent.
     :meth:`build` writes and returns the manifest but does not publish; call
     :func:`publish`. Use as a context manager to :meth:`abort` on an exception.
+    ``parallel=False`` keeps the whole build in this process (it otherwise forks helpers for
+    the near-match variants when there are many and forking is safe); the bytes are the same.
     """
 
     def __init__(
@@ -135,8 +137,10 @@ class SnapshotBuilder:
         ingest_policy: Mapping[str, Any] | None = None,
         inputs: Mapping[str, str] | None = None,
         chunk: int = 500_000,
+        parallel: bool = True,
     ) -> None:
         self.root = Path(root)
+        self.parallel = parallel
         self.root.mkdir(parents=True, exist_ok=True)
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
@@ -373,7 +377,7 @@ class SnapshotBuilder:
     def _build(self) -> Manifest:
         # Forked before LMDB is opened: the child never holds the environment.
         near_job = None
-        if self._near.count >= NEAR_FORK_MIN and can_fork():
+        if self.parallel and self._near.count >= NEAR_FORK_MIN and can_fork():
             children = NEAR_PARTS
             near_job = NearJob(
                 self._near,

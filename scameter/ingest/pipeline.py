@@ -304,6 +304,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         policy=index_policy,
         ingest_policy=policy.to_dict(),
         inputs=dict(sorted(plan.digests.items())),
+        parallel=workers > 1,
     )
     with builder:
         decisions = agg.decide()

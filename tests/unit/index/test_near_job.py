@@ -9,11 +9,11 @@ import pytest
 
 from scameter.errors import SnapshotError
 from scameter.identifiers import Kind
-from scameter.index import Snapshot, writers
+from scameter.index import Snapshot, SnapshotBuilder, writers
 from scameter.index import builder as builder_module
 from scameter.processes import can_fork
 from scameter.verdict import Level
-from tests.unit.index.helpers import build, rec
+from tests.unit.index.helpers import AS_OF, build, rec
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="needs fork (Linux, one thread)")
 
@@ -75,3 +75,19 @@ def test_the_writer_takes_the_share_that_ends_with_its_children(
     assert builder_module._own_near_share(records, variants, children) == pytest.approx(
         expected, abs=0.01
     )
+
+
+def test_parallel_false_keeps_the_build_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork(*args: object) -> None:
+        raise AssertionError("forked although parallel=False")
+
+    reference = build(tmp_path / "reference", RECORDS, publish_it=False)
+    monkeypatch.setattr(builder_module, "NEAR_FORK_MIN", 0)
+    monkeypatch.setattr(builder_module, "NearJob", no_fork)
+    with SnapshotBuilder(tmp_path, as_of=AS_OF, parent=None, parallel=False) as b:
+        for r in RECORDS:
+            b.add(r)
+        manifest = b.build()
+    assert manifest.snapshot_id == reference
