@@ -208,15 +208,27 @@ _KILL_SCRIPT = textwrap.dedent(
             sys.stdout.flush()
             time.sleep(600)
 
-    builder.SnapshotBuilder.add = add
+    def adopt(self, part):  # sharded: the forked part is done; hang before taking it in
+        sys.stdout.write("adopting\\n")
+        sys.stdout.flush()
+        time.sleep(600)
+
+    workers = 1
+    if sys.argv[3] == "sharded":
+        import scameter.ingest.shards as shards
+        shards.MIN_PER_SHARD = 1
+        builder.SnapshotBuilder.adopt = adopt
+        workers = 2
+    else:
+        builder.SnapshotBuilder.add = add
     fmt = "list" if sys.argv[1].endswith(".list") else None  # a pipe cannot be sniffed
     run_ingest([Path(sys.argv[1])], Path(sys.argv[2]), input_format=fmt,
-               as_of=datetime(2026, 11, 21, tzinfo=UTC), workers=1)
+               as_of=datetime(2026, 11, 21, tzinfo=UTC), workers=workers)
     """
 )
 
 
-@pytest.mark.parametrize("stage", ["reading", "building"])
+@pytest.mark.parametrize("stage", ["reading", "building", "sharded"])
 def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
     root = tmp_path / "snaps"
     first = run_ingest([RULES], root, as_of=AS_OF, workers=1)
@@ -228,7 +240,7 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
     else:
         src = RULES
     proc = subprocess.Popen(
-        [sys.executable, "-c", _KILL_SCRIPT, str(src), str(root)],
+        [sys.executable, "-c", _KILL_SCRIPT, str(src), str(root), stage],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -240,7 +252,7 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
                 fifo.flush()
                 os.kill(proc.pid, signal.SIGKILL)
         else:
-            assert proc.stdout.readline().strip() == "building"
+            assert proc.stdout.readline().strip() == stage.replace("sharded", "adopting")
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
@@ -256,3 +268,7 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
     assert [p for p in after if p not in before and p != ".rejects"] == []
     with Snapshot.open_current(root) as s:
         assert s.check("9011 2345", "phone").level is Level.HIGH_RISK
+    # The next ingest removes what the killed one left under .tmp-* and publishes.
+    again = run_ingest([RULES], root, as_of=AS_OF, workers=1)
+    assert current_id(root) == again.snapshot_id
+    assert [p.name for p in root.iterdir() if p.name.startswith(".tmp-")] == []
