@@ -19,9 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
 import tempfile
-from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,10 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lmdb
-from pyroaring import BitMap
 
 from scameter.errors import SnapshotCorrupt, SnapshotNotFound
-from scameter.identifiers import Kind, expression_key, registrable_domain
+from scameter.identifiers import Kind, expression_key, identifier_key, registrable_domain
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
@@ -55,11 +52,11 @@ from scameter.index.publish import (
 from scameter.index.record import Record
 from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
-    BATCH,
     NearJob,
     write_bitmaps,
     write_near,
     write_ranges,
+    write_records,
     write_urlexpr,
 )
 from scameter.processes import can_fork
@@ -87,14 +84,17 @@ def listing_expression(record: Record) -> str | None:
     Ingest normally sets ``record.listing``; without it a domain is listed as ``domain/``
     (every path and subdomain) and a URL as its own full expression (host + path + query).
     """
-    ident = record.identifier
-    if record.listing is not None:
-        return record.listing
-    if ident.kind is Kind.DOMAIN:
-        return ident.value + "/"
-    if ident.kind is Kind.URL:
-        _, sep, rest = ident.value.partition("://")
-        return rest if sep else ident.value
+    return _expression(record.identifier.kind, record.identifier.value, record.listing)
+
+
+def _expression(kind: Kind, value: str, listing: str | None) -> str | None:
+    if listing is not None:
+        return listing
+    if kind is Kind.DOMAIN:
+        return value + "/"
+    if kind is Kind.URL:
+        _, sep, rest = value.partition("://")
+        return rest if sep else value
     return None
 
 
@@ -245,43 +245,79 @@ class SnapshotBuilder:
 
     def add(self, record: Record) -> None:
         """Queue one record. Records may arrive in any order; duplicates fail at build."""
+        ident = record.identifier
+        self.add_fields(
+            ident.kind,
+            ident.value,
+            ident.valid,
+            record.level,
+            record.reasons,
+            record.categories,
+            record.sources,
+            record.report_count,
+            record.reporters,
+            record.first_reported,
+            record.last_reported,
+            record.cluster,
+            record.listing,
+            record.owner,
+            ident.key,
+        )
+
+    def add_fields(  # noqa: PLR0917 - a Record's fields, positional: the ingest hot path
+        self,
+        kind: Kind,
+        value: str,
+        valid: bool,
+        level: Level,
+        reasons: tuple[ReasonCode, ...],
+        categories: tuple[str, ...],
+        sources: tuple[str, ...],
+        report_count: int,
+        reporters: int,
+        first: int | None,
+        last: int | None,
+        cluster: int | None,
+        listing: str | None,
+        owner: str | None,
+        key: bytes | None = None,
+    ) -> None:
+        """:meth:`add` given a :class:`Record`'s fields in order (identifier as kind, value,
+        valid), without building the object: ingest adds millions. ``key`` defaults to the
+        identifier's key."""
         if self._done:
             raise RuntimeError("builder already built or aborted")
-        ident = record.identifier
-        level = record.level
         if level is Level.NO_RECORD:
             raise ValueError("a NO_RECORD record cannot be stored; leave it out")
         table = fmt.TABLE_ALLOW if level is Level.VERIFIED else fmt.TABLE_RECORDS
         # Records share a handful of (reasons, categories, sources) combinations: intern
         # each combination once (string ids are assigned in first-seen order either way).
-        labels = (record.reasons, record.categories, record.sources)
+        labels = (reasons, categories, sources)
         block = self._label_ids.get(labels)
         if block is None:
             st = self._strings
             block = self._label_ids[labels] = fmt.label_block(
-                [st.id(r.value) for r in record.reasons],
-                [st.id(c) for c in record.categories],
-                [st.id(s) for s in record.sources],
+                [st.id(r.value) for r in reasons],
+                [st.id(c) for c in categories],
+                [st.id(s) for s in sources],
             )
-        kind = ident.kind
-        value = ident.value
         canonical = value.encode("utf-8")
-        cluster = record.cluster
         payload = fmt.pack_record(
             _KIND_TAG[kind],
             fmt.LEVEL_CODES[level],
             canonical,
-            ident.valid,
+            valid,
             block,
-            record.report_count,
-            record.reporters,
-            record.first_reported,
-            record.last_reported,
+            report_count,
+            reporters,
+            first,
+            last,
             cluster,
-            record.listing,
-            record.owner,
+            listing,
+            owner,
         )
-        key = ident.key
+        if key is None:
+            key = identifier_key(kind, value)
         # The canonical value rides in the sort key so that a (64-bit, practically never seen)
         # key collision is settled by value, not by which record was added first.
         self._records.add(key + _TABLE_BYTE[table] + canonical, payload)
@@ -298,16 +334,18 @@ class SnapshotBuilder:
                 # range_key(value, d) for each d, from the already encoded (ASCII) number
                 self._ranges.extend([head + canonical[:-d] for head, d in self._range_heads])
         elif kind is Kind.URL or kind is Kind.DOMAIN:
-            self._add_url(record, key, table, sev)
+            self._add_url(_expression(kind, value, listing), report_count, owner, key, table, sev)
         elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
             platform, _, handle = value.partition(":")
             self._add_near(handle_namespace(platform), handle, key, handle)
 
-    def _add_url(self, record: Record, key: bytes, table: int, sev: int) -> None:
-        expr = listing_expression(record)
+    def _add_url(  # noqa: PLR0917 - private
+        self, expr: str | None, report_count: int, owner: str | None, key: bytes, table: int,
+        sev: int,
+    ) -> None:  # fmt: skip
         if expr is None:
             return
-        count = min(record.report_count, 0xFFFFFFFF)
+        count = min(report_count, 0xFFFFFFFF)
         head = bytes((table, sev)) + fmt.U32.pack(count) + key
         self._urlexpr.add(expression_key(expr), head + expr.encode("utf-8"))
         if "/" in expr[:-1] and "?" not in expr and not expr.endswith("/"):
@@ -325,7 +363,7 @@ class SnapshotBuilder:
         if table == fmt.TABLE_ALLOW:
             # An allowlisted popular domain (a bank among the top sites) stays a brand: the
             # exemption is about fuzzy matching *of* it, not impersonation of it.
-            self._brands.append([label, reg, record.owner])
+            self._brands.append([label, reg, owner])
         elif reg not in self._near_exempt:
             self._add_near(NS_DOMAIN, label, key, reg)
 
@@ -407,9 +445,9 @@ class SnapshotBuilder:
             dbs = {name: env.open_db(name) for name in fmt.ALL_DBS}
             parent = self._open_parent()
             try:
-                counts, total, bitmaps, collisions = self._write_records(env, dbs, parent)
-                if parent is not None:
-                    self._diff_bitmaps(parent, bitmaps)
+                counts, total, bitmaps, collisions = write_records(
+                    env, dbs, self._records, self._strings.strings, self._clusters, parent
+                )
             finally:
                 if parent is not None:
                     parent.close()
@@ -485,151 +523,6 @@ class SnapshotBuilder:
             # A damaged parent only costs the diff bitmaps; the new snapshot stands alone.
             self.parent_id = None
             return None
-
-    def _write_records(
-        self, env: Any, dbs: dict[bytes, Any], parent: Any
-    ) -> tuple[dict[str, dict[str, int]], int, dict[str, array[int]], int]:
-        counts: dict[str, dict[str, int]] = {}
-        bitmaps: dict[str, array[int]] = {}
-        strings = self._strings.strings
-        clusters = self._clusters
-        ordinal = 0
-        collisions = 0
-        prev: bytes | None = None
-        prev_canonical = ""
-        added = array("I")
-        changed = array("I")
-        self._parent_seen = BitMap()
-        dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
-        pending: list[tuple[int, bytes, bytes]] = []
-
-        def bm(name: str) -> array[int]:
-            a = bitmaps.get(name)
-            if a is None:
-                a = bitmaps[name] = array("I")
-            return a
-
-        # Per-record bitmap bookkeeping is the hot loop of a build: the arrays a record's
-        # shape (kind, level) and string ids append to are looked up once per distinct shape
-        # or id, never through per-record f-strings or enum attribute lookups.
-        shapes: dict[int, tuple[array[int], array[int], array[int], list[int]]] = {}
-        by_category: dict[int, array[int]] = {}
-        by_source: dict[int, array[int]] = {}
-        by_cluster: dict[int, array[int]] = {}
-        u16s: dict[int, struct.Struct] = {}
-        header_size = fmt.HEADER.size
-        pack_into = fmt.U32.pack_into
-        off_ordinal, off_csize, off_cworst = (
-            fmt.OFF_ORDINAL,
-            fmt.OFF_CLUSTER_SIZE,
-            fmt.OFF_CLUSTER_WORST,
-        )
-        f_cluster = fmt.F_CLUSTER
-        canonical_of = fmt.record_canonical
-        flush = self._flush_records
-
-        for skey, value in self._records.sorted():
-            canonical = canonical_of(value)
-            head = skey[:9]
-            if head == prev:
-                if canonical == prev_canonical:
-                    raise ValueError(
-                        f"the same identifier was added twice (key {skey[:8].hex()}); "
-                        "ingest must aggregate one record per identifier and table"
-                    )
-                collisions += 1  # 64-bit key collision: the smallest value keeps the key
-                continue
-            prev, prev_canonical = head, canonical
-            key, table = skey[:8], skey[8]
-            buf = bytearray(value)
-            pack_into(buf, off_ordinal, ordinal)
-            if buf[2] & f_cluster:
-                cluster = int.from_bytes(buf[header_size - 8 : header_size], "little")
-                size, worst = clusters[cluster]
-                pack_into(buf, off_csize, size)
-                buf[off_cworst] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
-                ca = by_cluster.get(cluster)
-                if ca is None:
-                    ca = by_cluster[cluster] = bm(f"cluster:{cluster}")
-                ca.append(ordinal)
-            shape_id = buf[0] << 8 | buf[1]
-            shape = shapes.get(shape_id)
-            if shape is None:
-                kind = fmt.KIND_BY_TAG[buf[0]]
-                level = fmt.LEVEL_BY_CODE[buf[1]]
-                counts.setdefault(kind.value, {}).setdefault(level.value, 0)
-                shape = shapes[shape_id] = (
-                    bm("all"),
-                    bm(f"level:{level.value}"),
-                    bm(f"kind:{kind.value}"),
-                    [0],
-                )
-            a_all, a_level, a_kind, tally = shape
-            tally[0] += 1
-            a_all.append(ordinal)
-            a_level.append(ordinal)
-            a_kind.append(ordinal)
-            nr, nc, ns = buf[4], buf[5], buf[6]
-            if nc or ns:
-                n = nc + ns
-                u16 = u16s.get(n)
-                if u16 is None:
-                    u16 = u16s[n] = struct.Struct(f"<{n}H")
-                ids = u16.unpack_from(buf, header_size + 2 * nr)
-                for i, sid in enumerate(ids):
-                    if i < nc:
-                        a = by_category.get(sid)
-                        if a is None:
-                            a = by_category[sid] = bm(f"category:{strings[sid]}")
-                    else:
-                        a = by_source.get(sid)
-                        if a is None:
-                            a = by_source[sid] = bm(f"source:{strings[sid]}")
-                    a.append(ordinal)
-            if parent is not None:
-                old = parent._get(table, key)
-                if old is None or canonical_of(old) != canonical:
-                    added.append(ordinal)
-                else:
-                    self._parent_seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])
-                    if old[1] != buf[1]:
-                        changed.append(ordinal)
-            pending.append((table, key, bytes(buf)))
-            if len(pending) >= BATCH:
-                flush(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
-                pending = []
-            ordinal += 1
-        for shape_id, (*_, tally) in shapes.items():
-            kind = fmt.KIND_BY_TAG[shape_id >> 8]
-            level = fmt.LEVEL_BY_CODE[shape_id & 0xFF]
-            counts[kind.value][level.value] = tally[0]
-        if pending:
-            self._flush_records(env, dbs, dbmap, pending, ordinal - len(pending))
-        if parent is not None:
-            bitmaps["added"] = added
-            bitmaps["changed"] = changed
-        return counts, ordinal, bitmaps, collisions
-
-    @staticmethod
-    def _flush_records(
-        env: Any,
-        dbs: dict[bytes, Any],
-        dbmap: dict[int, Any],
-        pending: list[tuple[int, bytes, bytes]],
-        first_ordinal: int,
-    ) -> None:
-        with env.begin(write=True) as txn:
-            cursors = {t: txn.cursor(db) for t, db in dbmap.items()}
-            ocur = txn.cursor(dbs[fmt.DB_ORDINALS])
-            pack = fmt.ORDINAL_KEY.pack
-            for i, (table, key, buf) in enumerate(pending):
-                if not cursors[table].put(key, buf, append=True):
-                    raise RuntimeError("LMDB refused an appended record key")
-                ocur.put(pack(first_ordinal + i), bytes((table,)) + key, append=True)
-
-    def _diff_bitmaps(self, parent: Any, bitmaps: dict[str, array[int]]) -> None:
-        removed = parent.bitmap("all") - self._parent_seen
-        bitmaps["removed"] = array("I", removed)
 
 
 def _own_near_share(records: int, variants: int, children: int) -> float:

@@ -1,8 +1,9 @@
 """The snapshot builder's writers: sorted streams appended into LMDB sub-databases.
 
-Responsibility: turn the builder's externally sorted streams (URL expressions, near-match
-variants, phone-range prefixes, bitmaps) into the key-ordered entries of ``urlexpr``, ``near``,
-``phone_ranges`` and ``bitmaps`` (format: docs/snapshot-format.md).
+Responsibility: turn the builder's externally sorted streams (records, URL expressions,
+near-match variants, phone-range prefixes, bitmaps) into the key-ordered entries of
+``records``/``allow``/``ordinals``, ``urlexpr``, ``near``, ``phone_ranges`` and ``bitmaps``
+(format: docs/snapshot-format.md).
 
 Invariants: entries are appended in key order (``MDB_APPEND``: pages packed full) in
 transactions of at most ``BATCH`` entries; every choice between entries sharing a key is made
@@ -18,6 +19,7 @@ import operator
 import os
 import pickle
 import signal
+import struct
 import sys
 import traceback
 from array import array
@@ -30,9 +32,161 @@ from pyroaring import BitMap
 from scameter.errors import SnapshotError
 from scameter.index import format as fmt
 from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, grouped
+from scameter.verdict import SEVERITY
 
 BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
 _VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
+_LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
+
+
+def write_records(  # noqa: PLR0917 - one call site, the builder
+    env: Any,
+    dbs: dict[bytes, Any],
+    sorter: ExternalSorter,
+    strings: list[str],
+    clusters: dict[int, list[int]],
+    parent: Any,
+) -> tuple[dict[str, dict[str, int]], int, dict[str, array[int]], int]:
+    """Write ``records``, ``allow`` and ``ordinals`` from the sorted records, in key order;
+    return the counts per kind and level, the total, the ordinal bitmaps (with ``added``,
+    ``changed`` and ``removed`` against ``parent``, an open parent snapshot or None) and the
+    number of 64-bit key collisions (the smallest value keeps the key)."""
+    counts: dict[str, dict[str, int]] = {}
+    bitmaps: dict[str, array[int]] = {}
+    ordinal = 0
+    collisions = 0
+    prev: bytes | None = None
+    prev_canonical = ""
+    added = array("I")
+    changed = array("I")
+    parent_seen = BitMap()
+    dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
+    pending: list[tuple[int, bytes, bytes]] = []
+
+    def bm(name: str) -> array[int]:
+        a = bitmaps.get(name)
+        if a is None:
+            a = bitmaps[name] = array("I")
+        return a
+
+    # Per-record bitmap bookkeeping is the hot loop of a build: the arrays a record's
+    # shape (kind, level) and string ids append to are looked up once per distinct shape
+    # or id, never through per-record f-strings or enum attribute lookups.
+    shapes: dict[int, tuple[array[int], array[int], array[int], list[int]]] = {}
+    by_category: dict[int, array[int]] = {}
+    by_source: dict[int, array[int]] = {}
+    by_cluster: dict[int, array[int]] = {}
+    u16s: dict[int, struct.Struct] = {}
+    header_size = fmt.HEADER.size
+    pack_into = fmt.U32.pack_into
+    off_ordinal, off_csize, off_cworst = (
+        fmt.OFF_ORDINAL,
+        fmt.OFF_CLUSTER_SIZE,
+        fmt.OFF_CLUSTER_WORST,
+    )
+    f_cluster = fmt.F_CLUSTER
+    canonical_of = fmt.record_canonical
+    flush = _flush_records
+
+    for skey, value in sorter.sorted():
+        canonical = canonical_of(value)
+        head = skey[:9]
+        if head == prev:
+            if canonical == prev_canonical:
+                raise ValueError(
+                    f"the same identifier was added twice (key {skey[:8].hex()}); "
+                    "ingest must aggregate one record per identifier and table"
+                )
+            collisions += 1  # 64-bit key collision: the smallest value keeps the key
+            continue
+        prev, prev_canonical = head, canonical
+        key, table = skey[:8], skey[8]
+        buf = bytearray(value)
+        pack_into(buf, off_ordinal, ordinal)
+        if buf[2] & f_cluster:
+            cluster = int.from_bytes(buf[header_size - 8 : header_size], "little")
+            size, worst = clusters[cluster]
+            pack_into(buf, off_csize, size)
+            buf[off_cworst] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
+            ca = by_cluster.get(cluster)
+            if ca is None:
+                ca = by_cluster[cluster] = bm(f"cluster:{cluster}")
+            ca.append(ordinal)
+        shape_id = buf[0] << 8 | buf[1]
+        shape = shapes.get(shape_id)
+        if shape is None:
+            kind = fmt.KIND_BY_TAG[buf[0]]
+            level = fmt.LEVEL_BY_CODE[buf[1]]
+            counts.setdefault(kind.value, {}).setdefault(level.value, 0)
+            shape = shapes[shape_id] = (
+                bm("all"),
+                bm(f"level:{level.value}"),
+                bm(f"kind:{kind.value}"),
+                [0],
+            )
+        a_all, a_level, a_kind, tally = shape
+        tally[0] += 1
+        a_all.append(ordinal)
+        a_level.append(ordinal)
+        a_kind.append(ordinal)
+        nr, nc, ns = buf[4], buf[5], buf[6]
+        if nc or ns:
+            n = nc + ns
+            u16 = u16s.get(n)
+            if u16 is None:
+                u16 = u16s[n] = struct.Struct(f"<{n}H")
+            ids = u16.unpack_from(buf, header_size + 2 * nr)
+            for i, sid in enumerate(ids):
+                if i < nc:
+                    a = by_category.get(sid)
+                    if a is None:
+                        a = by_category[sid] = bm(f"category:{strings[sid]}")
+                else:
+                    a = by_source.get(sid)
+                    if a is None:
+                        a = by_source[sid] = bm(f"source:{strings[sid]}")
+                a.append(ordinal)
+        if parent is not None:
+            old = parent._get(table, key)
+            if old is None or canonical_of(old) != canonical:
+                added.append(ordinal)
+            else:
+                parent_seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])
+                if old[1] != buf[1]:
+                    changed.append(ordinal)
+        pending.append((table, key, bytes(buf)))
+        if len(pending) >= BATCH:
+            flush(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
+            pending = []
+        ordinal += 1
+    for shape_id, (*_, tally) in shapes.items():
+        kind = fmt.KIND_BY_TAG[shape_id >> 8]
+        level = fmt.LEVEL_BY_CODE[shape_id & 0xFF]
+        counts[kind.value][level.value] = tally[0]
+    if pending:
+        _flush_records(env, dbs, dbmap, pending, ordinal - len(pending))
+    if parent is not None:
+        bitmaps["added"] = added
+        bitmaps["changed"] = changed
+        bitmaps["removed"] = array("I", parent.bitmap("all") - parent_seen)
+    return counts, ordinal, bitmaps, collisions
+
+
+def _flush_records(
+    env: Any,
+    dbs: dict[bytes, Any],
+    dbmap: dict[int, Any],
+    pending: list[tuple[int, bytes, bytes]],
+    first_ordinal: int,
+) -> None:
+    with env.begin(write=True) as txn:
+        cursors = {t: txn.cursor(db) for t, db in dbmap.items()}
+        ocur = txn.cursor(dbs[fmt.DB_ORDINALS])
+        pack = fmt.ORDINAL_KEY.pack
+        for i, (table, key, buf) in enumerate(pending):
+            if not cursors[table].put(key, buf, append=True):
+                raise RuntimeError("LMDB refused an appended record key")
+            ocur.put(pack(first_ordinal + i), bytes((table,)) + key, append=True)
 
 
 def write_urlexpr(env: Any, db: Any, sorter: ExternalSorter) -> None:
@@ -232,5 +386,6 @@ __all__ = [
     "write_bitmaps",
     "write_near",
     "write_ranges",
+    "write_records",
     "write_urlexpr",
 ]

@@ -358,7 +358,18 @@ class Aggregator:
         self, gran: Granularity, decisions: Decisions | None = None, *, shard: int = 0,
         shards: int = 1,
     ) -> Iterator[Record]:  # fmt: skip
-        """The decided records, sorted by ``kind:canonical``.
+        """The decided records, sorted by ``kind:canonical`` (see :meth:`fields`)."""
+        for kind, value, valid, *rest in self.fields(gran, decisions, shard=shard, shards=shards):
+            yield Record(Identifier(kind, value, valid), *rest)
+
+    def fields(
+        self, gran: Granularity, decisions: Decisions | None = None, *, shard: int = 0,
+        shards: int = 1,
+    ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+        """Each decided record as the tuple ``(kind, value, valid, level, reasons, categories,
+        sources, report_count, reporters, first, last, cluster, listing, owner)``, sorted by
+        ``kind:canonical`` (what :meth:`SnapshotBuilder.add_fields` takes, without building
+        millions of objects).
 
         With ``shards`` > 1 only every ``shards``-th record from position ``shard`` on: the
         shards together are exactly the unsharded stream (each record is a function of the
@@ -368,13 +379,24 @@ class Aggregator:
             decisions = self.decide()
         decided, clusters, early = decisions.decided, decisions.clusters, decisions.early
         decide = self._decide
+        # Without an allowlist entry or a delisting, a decision depends only on the flags and
+        # (for public reports) on the reporter count up to the largest threshold: cached.
+        p = self.policy
+        cap = max(p.public_threshold_suspicious, p.public_threshold_possible)
+        by_shape: dict[tuple[int, int], tuple[Level, tuple[ReasonCode, ...]] | None] = {}
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
         # Few distinct bitmasks in practice: build each names tuple once.
         cat_cache: dict[int, tuple[str, ...]] = {}
         src_cache: dict[int, tuple[str, ...]] = {}
         kinds = {k.value: k for k in Kind}
         # Locals: this loop runs once per identifier in the snapshot.
-        keys, allow, invalid = self.keys, self.allow, self.invalid
+        keys, allow, delist, invalid, flags = (
+            self.keys,
+            self.allow,
+            self.delist,
+            self.invalid,
+            self.flags,
+        )
         cats_of, srcs_of, count, first, last = (
             self.cats,
             self.srcs,
@@ -386,7 +408,18 @@ class Aggregator:
         order = decisions.order
         for r in range(shard, len(order), shards):
             i = order[r]
-            d = decided.get(i) if i in early else decide(i)
+            more = reps.get(i)
+            reporters = (1 + (len(more) if more is not None else 0)) if rep1[i] else 0
+            if i in early:
+                d = decided.get(i)
+            elif i in allow or i in delist:
+                d = decide(i)
+            else:
+                shape = (flags[i], min(reporters, cap))
+                if shape in by_shape:
+                    d = by_shape[shape]
+                else:
+                    d = by_shape[shape] = decide(i)
             if d is None:
                 continue
             key = keys[i]
@@ -405,16 +438,17 @@ class Aggregator:
                 srcs = src_cache[sbits] = tuple(
                     sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)
                 )
-            more = reps.get(i)
             f, la = first[i], last[i]
-            yield Record(
-                Identifier(kinds[kind], value, i not in invalid),
+            yield (
+                kinds[kind],
+                value,
+                i not in invalid,
                 d[0],
                 d[1],
                 cats,
                 srcs,
                 count[i],
-                (1 + (len(more) if more is not None else 0)) if rep1[i] else 0,
+                reporters,
                 None if f == _NEVER else f,
                 None if la == _NEVER else la,
                 clusters.get(r),

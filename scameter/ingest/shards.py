@@ -76,8 +76,9 @@ def feed_builder(
             send.close()
             children.append((proc, recv))
     try:
-        for record in agg.records(gran, decisions, shard=0, shards=shards):
-            builder.add(record)
+        add = builder.add_fields
+        for fields in agg.fields(gran, decisions, shard=0, shards=shards):
+            add(*fields)
         for k, (proc, recv) in enumerate(children, 1):
             part, delisted = _receive(k, proc, recv)
             builder.adopt(part)
@@ -121,8 +122,9 @@ def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionall
     try:
         delisted = agg.stats.delisted
         builder.start_part(f"p{shard}")
-        for record in agg.records(gran, decisions, shard=shard, shards=shards):
-            builder.add(record)
+        add = builder.add_fields
+        for fields in agg.fields(gran, decisions, shard=shard, shards=shards):
+            add(*fields)
         out = builder.finish_part(), agg.stats.delisted - delisted
     except Exception as exc:
         out = f"{type(exc).__name__}: {exc}"

@@ -197,11 +197,11 @@ _KILL_SCRIPT = textwrap.dedent(
     import scameter.index.builder as builder
     from scameter.ingest import run_ingest
 
-    real_add = builder.SnapshotBuilder.add
+    real_add = builder.SnapshotBuilder.add_fields
     seen = [0]
 
-    def add(self, record):  # the injected hook: signal the parent, then hang mid-build
-        real_add(self, record)
+    def add(self, *fields):  # the injected hook: signal the parent, then hang mid-build
+        real_add(self, *fields)
         seen[0] += 1
         if seen[0] == 3:
             sys.stdout.write("building\\n")
@@ -220,7 +220,7 @@ _KILL_SCRIPT = textwrap.dedent(
         builder.SnapshotBuilder.adopt = adopt
         workers = 2
     else:
-        builder.SnapshotBuilder.add = add
+        builder.SnapshotBuilder.add_fields = add
     fmt = "list" if sys.argv[1].endswith(".list") else None  # a pipe cannot be sniffed
     run_ingest([Path(sys.argv[1])], Path(sys.argv[2]), input_format=fmt,
                as_of=datetime(2026, 11, 21, tzinfo=UTC), workers=workers)
