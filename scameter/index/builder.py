@@ -71,7 +71,7 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 #: Relative costs (dev VM) of writing one record (with its URL expressions and ranges) and of
 #: sorting + grouping one near variant: the writer's own share of the variants is sized so
 #: that it ends when the forked processes do.
-_WRITE_COST, _NEAR_COST = 6.0, 0.85
+_WRITE_COST, _NEAR_COST = 5.0, 0.85
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}

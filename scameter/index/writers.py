@@ -37,6 +37,7 @@ from scameter.verdict import SEVERITY
 BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
 _VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
+_BYTE = [bytes((i,)) for i in range(256)]
 
 
 def write_records(  # noqa: PLR0917 - one call site, the builder
@@ -56,7 +57,6 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     ordinal = 0
     collisions = 0
     prev: bytes | None = None
-    prev_canonical = ""
     added = array("I")
     changed = array("I")
     parent_seen = BitMap()
@@ -77,6 +77,7 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     by_source: dict[int, array[int]] = {}
     by_cluster: dict[int, array[int]] = {}
     u16s: dict[int, struct.Struct] = {}
+    label_targets: dict[bytes, list[array[int]]] = {}
     header_size = fmt.HEADER.size
     pack_into = fmt.U32.pack_into
     off_ordinal, off_csize, off_cworst = (
@@ -88,18 +89,19 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     canonical_of = fmt.record_canonical
     flush = _flush_records
 
+    # A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes.
+    prev_skey = b""
     for skey, value in sorter.sorted():
-        canonical = canonical_of(value)
         head = skey[:9]
         if head == prev:
-            if canonical == prev_canonical:
+            if skey == prev_skey:
                 raise ValueError(
                     f"the same identifier was added twice (key {skey[:8].hex()}); "
                     "ingest must aggregate one record per identifier and table"
                 )
             collisions += 1  # 64-bit key collision: the smallest value keeps the key
             continue
-        prev, prev_canonical = head, canonical
+        prev, prev_skey = head, skey
         key, table = skey[:8], skey[8]
         buf = bytearray(value)
         pack_into(buf, off_ordinal, ordinal)
@@ -131,24 +133,33 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
         a_kind.append(ordinal)
         nr, nc, ns = buf[4], buf[5], buf[6]
         if nc or ns:
-            n = nc + ns
-            u16 = u16s.get(n)
-            if u16 is None:
-                u16 = u16s[n] = struct.Struct(f"<{n}H")
-            ids = u16.unpack_from(buf, header_size + 2 * nr)
-            for i, sid in enumerate(ids):
-                if i < nc:
-                    a = by_category.get(sid)
-                    if a is None:
-                        a = by_category[sid] = bm(f"category:{strings[sid]}")
-                else:
-                    a = by_source.get(sid)
-                    if a is None:
-                        a = by_source[sid] = bm(f"source:{strings[sid]}")
+            # The category and source ids, as raw bytes: few distinct combinations, each
+            # resolved once to the bitmaps it adds the ordinal to.
+            start = header_size + 2 * nr
+            label = _BYTE[nc] + value[start : start + 2 * (nc + ns)]  # nc splits the ids
+            targets = label_targets.get(label)
+            if targets is None:
+                n = nc + ns
+                u16 = u16s.get(n)
+                if u16 is None:
+                    u16 = u16s[n] = struct.Struct(f"<{n}H")
+                targets = []
+                for i, sid in enumerate(u16.unpack_from(buf, start)):
+                    if i < nc:
+                        a = by_category.get(sid)
+                        if a is None:
+                            a = by_category[sid] = bm(f"category:{strings[sid]}")
+                    else:
+                        a = by_source.get(sid)
+                        if a is None:
+                            a = by_source[sid] = bm(f"source:{strings[sid]}")
+                    targets.append(a)
+                label_targets[label] = targets
+            for a in targets:
                 a.append(ordinal)
         if parent is not None:
             old = parent._get(table, key)
-            if old is None or canonical_of(old) != canonical:
+            if old is None or canonical_of(old) != canonical_of(value):
                 added.append(ordinal)
             else:
                 parent_seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])

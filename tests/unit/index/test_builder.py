@@ -224,3 +224,15 @@ def test_key_collision_is_answered_as_no_record(tmp_path: Path, allowlisted: boo
         assert v.level is Level.NO_RECORD
         assert v.canonical == "+85290000000"
         assert s.check_identifier(Identifier(Kind.PHONE, "+85291234567")).level is level
+
+
+def test_category_and_source_bitmaps_when_id_bytes_coincide(tmp_path: Path) -> None:
+    """Two records whose label ids are the same bytes but split differently between
+    categories and sources: each lands in its own bitmaps (the writer caches by both)."""
+    a = rec(Kind.PHONE, "+85291234567", SU, categories=("a",), sources=("b",))
+    b = rec(Kind.PHONE, "+85291234568", SU, categories=("a", "b"))
+    with Snapshot.open(tmp_path / build(tmp_path, [a, b])) as s:
+        ordinal = {r.identifier.value: o for o, r in enumerate(s.export())}
+        assert set(s.bitmap("category:b")) == {ordinal["+85291234568"]}
+        assert set(s.bitmap("source:b")) == {ordinal["+85291234567"]}
+        assert set(s.bitmap("category:a")) == set(ordinal.values())
