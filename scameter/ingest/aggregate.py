@@ -19,7 +19,7 @@ Invariants:
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,6 +261,27 @@ class Aggregator:
 
     # --- decision -------------------------------------------------------------------------
 
+    def _decider(self) -> Callable[[int, int], tuple[Level, tuple[ReasonCode, ...]] | None]:
+        """:meth:`_decide` as ``decide(i, reporters(i))``, cached by shape: without an
+        allowlist entry or a delisting, a decision depends only on the flags and (for public
+        reports) on the reporter count up to the largest threshold."""
+        p = self.policy
+        cap = max(p.public_threshold_suspicious, p.public_threshold_possible)
+        by_shape: dict[tuple[int, int], tuple[Level, tuple[ReasonCode, ...]] | None] = {}
+        allow, delist, flags, decide = self.allow, self.delist, self.flags, self._decide
+
+        def decide_cached(i: int, reporters: int) -> tuple[Level, tuple[ReasonCode, ...]] | None:
+            if i in allow or i in delist:
+                return decide(i)
+            shape = (flags[i], reporters if reporters < cap else cap)
+            try:
+                return by_shape[shape]
+            except KeyError:
+                d = by_shape[shape] = decide(i)
+                return d
+
+        return decide_cached
+
     def _decide(self, i: int) -> tuple[Level, tuple[ReasonCode, ...]] | None:
         p = self.policy
         flags = self.flags[i]
@@ -330,9 +351,9 @@ class Aggregator:
             members.update(groups[g + 1 : g + 1 + size])
             g += 1 + size
         decided: dict[int, tuple[Level, tuple[ReasonCode, ...]]] = {}
-        decide = self._decide
+        decide = self._decider()
         for i in sorted(members):
-            d = decide(i)
+            d = decide(i, self.reporters(i))
             if d is not None:
                 decided[i] = d
         hub = self.policy.hub_reports
@@ -378,25 +399,14 @@ class Aggregator:
         if decisions is None:
             decisions = self.decide()
         decided, clusters, early = decisions.decided, decisions.clusters, decisions.early
-        decide = self._decide
-        # Without an allowlist entry or a delisting, a decision depends only on the flags and
-        # (for public reports) on the reporter count up to the largest threshold: cached.
-        p = self.policy
-        cap = max(p.public_threshold_suspicious, p.public_threshold_possible)
-        by_shape: dict[tuple[int, int], tuple[Level, tuple[ReasonCode, ...]] | None] = {}
+        decide = self._decider()
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
         # Few distinct bitmasks in practice: build each names tuple once.
         cat_cache: dict[int, tuple[str, ...]] = {}
         src_cache: dict[int, tuple[str, ...]] = {}
         kinds = {k.value: k for k in Kind}
         # Locals: this loop runs once per identifier in the snapshot.
-        keys, allow, delist, invalid, flags = (
-            self.keys,
-            self.allow,
-            self.delist,
-            self.invalid,
-            self.flags,
-        )
+        keys, allow, invalid = self.keys, self.allow, self.invalid
         cats_of, srcs_of, count, first, last = (
             self.cats,
             self.srcs,
@@ -410,16 +420,7 @@ class Aggregator:
             i = order[r]
             more = reps.get(i)
             reporters = (1 + (len(more) if more is not None else 0)) if rep1[i] else 0
-            if i in early:
-                d = decided.get(i)
-            elif i in allow or i in delist:
-                d = decide(i)
-            else:
-                shape = (flags[i], min(reporters, cap))
-                if shape in by_shape:
-                    d = by_shape[shape]
-                else:
-                    d = by_shape[shape] = decide(i)
+            d = decided.get(i) if i in early else decide(i, reporters)
             if d is None:
                 continue
             key = keys[i]

@@ -121,3 +121,30 @@ def test_identifier_named_twice_in_one_report_counts_once() -> None:
     r = decide([rep(PHONE, keys=(PHONE, "~" + PHONE))])[PHONE]
     assert r.report_count == 1
     assert r.cluster is None
+
+
+def test_cached_decisions_equal_deciding_each_identifier() -> None:
+    """The decision cache (by flags and reporter count up to the thresholds) never changes a
+    level: random mixes of sources, statuses and reporter counts, some delisted or allowed."""
+    rng = random.Random(11)
+    events: list[tuple[Any, ...]] = []
+    for n in range(400):
+        key = f"phone:+8529{n:07d}"
+        for _ in range(rng.randrange(1, 6)):
+            src, status = rng.choice(SOURCES), rng.choice(STATUSES)
+            ts = AS_OF - rng.randrange(400) * DAY
+            events.append(rep(key, src=src, status=status, reporter=rng.randrange(1, 5), ts=ts))
+        if n % 37 == 0:
+            events.append((EV_DELIST, 1, key, AS_OF - DAY))
+        if n % 53 == 0:
+            events.append((EV_ALLOW, 1, key, "Bank"))
+    agg = Aggregator(Policy(), AS_OF)
+    agg.add_events(events)
+    got = {(f[1], f[3], f[4]) for f in agg.fields(G)}
+    expected = set()
+    for i, key in enumerate(agg.keys):
+        d = agg._decide(i)
+        if d is not None:
+            expected.add((key.partition(":")[2], d[0], d[1]))
+    assert got == expected
+    assert len({level for _, level, _ in got}) >= 3  # the mix reaches several levels
