@@ -51,10 +51,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from scameter.errors import SnapshotError
 
 _KEY = itemgetter(0)
+_T = TypeVar("_T")
 _U32 = struct.Struct("<I")
 _MAX_ITEM = 0xFFFF
 _BUCKETS = 256
@@ -257,21 +259,72 @@ def _by_key_splitters(
     return lists
 
 
-class ExternalSorter:
-    """Sort an unbounded stream of ``(key, value)`` pairs, stable for equal keys."""
+class _Sorter(Generic[_T]):
+    """What both sorters share: the buffer, the bucket files, handing them over and taking
+    them in (:meth:`detach` / :meth:`adopt`)."""
 
-    def __init__(self, workdir: Path, name: str, *, chunk: int = 500_000) -> None:
+    def __init__(self, workdir: Path, name: str, chunk: int) -> None:
         self._dir = workdir
         self._name = name
         self._chunk = chunk
-        self._buf: list[tuple[bytes, bytes]] = []
+        self._buf: list[_T] = []
         self._buckets = _Buckets(workdir, name)
         self._spilled = 0
 
     @property
     def count(self) -> int:
-        """Pairs added (or adopted) so far, less any detached."""
+        """Items added (or adopted) so far, less any detached."""
         return self._spilled + len(self._buf)
+
+    def _spill(self) -> None:
+        raise NotImplementedError
+
+    def _from_flat(self, flat: list[bytes]) -> list[_T]:
+        """Buffer items from a bucket file's flat item list."""
+        raise NotImplementedError
+
+    def detach(self) -> SpilledRuns:
+        """Spill everything and hand the files over (for :meth:`adopt`, possibly in another
+        process sharing ``workdir``); this sorter is then empty."""
+        if self._buf:
+            self._spill()
+        runs = self._buckets.export(self._spilled)
+        self._buckets = _Buckets(self._dir, self._name)
+        self._spilled = 0
+        return runs
+
+    def adopt(self, runs: SpilledRuns) -> None:
+        """Take in a detached sorter's items as if added now (after every item so far)."""
+        if not runs.count:
+            return
+        if self._buf:
+            self._spill()  # what was added before comes first among equal keys
+        store = self._buckets
+        if not store.decided:
+            store.decided = True
+            store.splitters = None if runs.splitters is None else list(runs.splitters)
+        if store.same_bucketing(runs):
+            store.graft(runs)
+            self._spilled += runs.count
+            return
+        for pieces in runs.buckets:  # other splitters: re-bucket, one of theirs at a time
+            flat: list[bytes] = []
+            for path, segs in pieces:
+                flat += _read_piece(path, segs)
+            self._buf = self._from_flat(flat)
+            if self._buf:
+                self._spill()
+
+
+class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
+    """Sort an unbounded stream of ``(key, value)`` pairs, stable for equal keys."""
+
+    def __init__(self, workdir: Path, name: str, *, chunk: int = 500_000) -> None:
+        super().__init__(workdir, name, chunk)
+
+    def _from_flat(self, flat: list[bytes]) -> list[tuple[bytes, bytes]]:
+        it = iter(flat)  # a pair is stored as two items
+        return list(zip(it, it, strict=False))
 
     def add(self, key: bytes, value: bytes) -> None:
         buf = self._buf
@@ -301,39 +354,6 @@ class ExternalSorter:
             if pairs:
                 append(i, list(chain(pairs)))
         self._spilled += n
-
-    def detach(self) -> SpilledRuns:
-        """Spill everything and hand the files over (for :meth:`adopt`, possibly in another
-        process sharing ``workdir``); this sorter is then empty."""
-        if self._buf:
-            self._spill()
-        runs = self._buckets.export(self._spilled)
-        self._buckets = _Buckets(self._dir, self._name)
-        self._spilled = 0
-        return runs
-
-    def adopt(self, runs: SpilledRuns) -> None:
-        """Take in a detached sorter's pairs as if added now (after every pair so far)."""
-        if not runs.count:
-            return
-        if self._buf:
-            self._spill()  # what was added before comes first among equal keys
-        store = self._buckets
-        if not store.decided:
-            store.decided = True
-            store.splitters = None if runs.splitters is None else list(runs.splitters)
-        if store.same_bucketing(runs):
-            store.graft(runs)
-            self._spilled += runs.count
-            return
-        for pieces in runs.buckets:  # other splitters: re-bucket, one of theirs at a time
-            flat: list[bytes] = []
-            for path, segs in pieces:
-                flat += _read_piece(path, segs)
-            it = iter(flat)
-            self._buf = list(zip(it, it, strict=False))
-            if self._buf:
-                self._spill()
 
     def sorted(self) -> Iterator[tuple[bytes, bytes]]:
         """Every pair added, in key order (stable for equal keys). Consumes the sorter."""
@@ -374,24 +394,17 @@ def grouped(stream: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list
         yield key, [v for _, v in items]
 
 
-class BytesSorter:
+class BytesSorter(_Sorter[bytes]):
     """External sort of plain byte strings (at most 65 535 bytes each), no tie-breaking.
 
     Used for the near-match variants, by far the most numerous items: ``bytes`` sort in C.
     """
 
     def __init__(self, workdir: Path, name: str, *, chunk: int = 2_000_000) -> None:
-        self._dir = workdir
-        self._name = name
-        self._chunk = chunk
-        self._buf: list[bytes] = []
-        self._buckets = _Buckets(workdir, name)
-        self._spilled = 0
+        super().__init__(workdir, name, chunk)
 
-    @property
-    def count(self) -> int:
-        """Items added (or adopted) so far, less any detached."""
-        return self._spilled + len(self._buf)
+    def _from_flat(self, flat: list[bytes]) -> list[bytes]:
+        return flat
 
     def add(self, item: bytes) -> None:
         if len(item) > _MAX_ITEM:
@@ -429,35 +442,6 @@ class BytesSorter:
             if items:
                 append(i, items)
         self._spilled += n
-
-    def detach(self) -> SpilledRuns:
-        """Spill everything and hand the files over (see :meth:`ExternalSorter.detach`)."""
-        if self._buf:
-            self._spill()
-        runs = self._buckets.export(self._spilled)
-        self._buckets = _Buckets(self._dir, self._name)
-        self._spilled = 0
-        return runs
-
-    def adopt(self, runs: SpilledRuns) -> None:
-        """Take in a detached sorter's items."""
-        if not runs.count:
-            return
-        if self._buf:
-            self._spill()
-        store = self._buckets
-        if not store.decided:
-            store.decided = True
-            store.splitters = None if runs.splitters is None else list(runs.splitters)
-        if store.same_bucketing(runs):
-            store.graft(runs)
-            self._spilled += runs.count
-            return
-        for pieces in runs.buckets:  # other splitters: re-bucket, one of theirs at a time
-            for path, segs in pieces:
-                self._buf += _read_piece(path, segs)
-            if self._buf:
-                self._spill()
 
     def sorted(self, buckets: range | None = None) -> Iterator[bytes]:
         """Every item, in byte order. Consumes the sorter.
