@@ -10,9 +10,11 @@ Otherwise ``forkserver`` (a clean server process forks the workers) or ``spawn``
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,3 +75,24 @@ def gc_tuned_for_bulk() -> Iterator[None]:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a forked helper: be killed when ``parent_pid`` dies, however it dies.
+
+    Ingest's helpers (build shards, near-variant sorters) only write files into the build's
+    temporary directory; if the main process is killed they must not run on for minutes
+    holding its lock. Linux delivers SIGKILL on the parent's death (``PR_SET_PDEATHSIG``);
+    elsewhere this does nothing and a helper finishes its share, then exits.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)

@@ -32,6 +32,7 @@ from pyroaring import BitMap
 from scameter.errors import SnapshotError
 from scameter.index import format as fmt
 from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, grouped
+from scameter.processes import die_with_parent
 from scameter.verdict import SEVERITY
 
 BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
@@ -292,10 +293,15 @@ class NearJob:
         self.pids: list[int] = []
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         for k, path in enumerate(self.outs):
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
-                _near_child(sorter.sorted(range(cuts[k], cuts[k + 1])), cap, path)
+                try:
+                    die_with_parent(parent)
+                    _near_child(sorter.sorted(range(cuts[k], cuts[k + 1])), cap, path)
+                finally:
+                    os._exit(1)  # _near_child exits itself; this catches what fails before
             self.pids.append(pid)
 
     def finish(self, env: Any, db: Any) -> array[int]:

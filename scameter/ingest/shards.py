@@ -16,6 +16,7 @@ Invariants:
   can_fork`); otherwise, and for one shard, everything runs here, serially.
 * A child that fails or dies makes the ingest fail (nothing is published); its files are in
   the builder's temporary directory, which the builder removes on abort.
+* A child dies with the main process (:func:`scameter.processes.die_with_parent`).
 * A child never runs the parent's clean-up code: it leaves through ``os._exit`` (what
   ``multiprocessing`` does for forked children), so the builder's ``with`` block, open reject
   files and buffered output stay the parent's.
@@ -24,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from multiprocessing.connection import Connection
 from typing import Any
@@ -33,7 +35,7 @@ from scameter.index import SnapshotBuilder
 from scameter.index.builder import BuilderPart
 from scameter.ingest.aggregate import Aggregator, Decisions
 from scameter.ingest.granularity import Granularity
-from scameter.processes import can_fork
+from scameter.processes import can_fork, die_with_parent
 
 #: Below this many identifiers a forked child costs more than it saves.
 MIN_PER_SHARD = 50_000
@@ -68,7 +70,7 @@ def feed_builder(
             recv, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(
                 target=_feed_part,
-                args=(builder, agg, gran, decisions, k, shards, send),
+                args=(builder, agg, gran, decisions, k, shards, send, os.getpid()),
                 name=f"scameter-build-{k}",
                 daemon=True,
             )
@@ -116,8 +118,10 @@ def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionall
     shard: int,
     shards: int,
     send: Connection,
+    parent: int,
 ) -> None:
     """Child: feed one shard into a part of the (forked copy of the) builder, send it back."""
+    die_with_parent(parent)
     out: tuple[BuilderPart, int] | str
     try:
         delisted = agg.stats.delisted

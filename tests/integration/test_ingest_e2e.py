@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,7 +192,7 @@ def test_dry_run_publishes_nothing(tmp_path: Path) -> None:
 
 _KILL_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from datetime import UTC, datetime
     from pathlib import Path
     import scameter.index.builder as builder
@@ -213,8 +214,18 @@ _KILL_SCRIPT = textwrap.dedent(
         sys.stdout.flush()
         time.sleep(600)
 
+    def stall_part(self):  # runs in the forked shard: say who it is, then work "forever"
+        sys.stdout.write(f"{os.getpid()}\\n")
+        sys.stdout.flush()
+        time.sleep(600)
+
     workers = 1
-    if sys.argv[3] == "sharded":
+    if sys.argv[3] == "shard-child":
+        import scameter.ingest.shards as shards
+        shards.MIN_PER_SHARD = 1
+        builder.SnapshotBuilder.finish_part = stall_part
+        workers = 2
+    elif sys.argv[3] == "sharded":
         import scameter.ingest.shards as shards
         shards.MIN_PER_SHARD = 1
         builder.SnapshotBuilder.adopt = adopt
@@ -272,3 +283,44 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
     again = run_ingest([RULES], root, as_of=AS_OF, workers=1)
     assert current_id(root) == again.snapshot_id
     assert [p.name for p in root.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie left for a reaper)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_forked_build_helpers_die_with_a_killed_ingest(tmp_path: Path) -> None:
+    """SIGKILL the main process while a forked shard is still building: the shard goes too
+    (it would otherwise work on for minutes, holding the dead build's directory)."""
+    root = tmp_path / "snaps"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILL_SCRIPT, str(RULES), str(root), "shard-child"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = 0
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        assert _alive(child)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if child and _alive(child):  # the test failed: do not leave the orphan behind
+            os.kill(child, signal.SIGKILL)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert not (root / "CURRENT").exists()
