@@ -38,7 +38,8 @@ class RowError(ValueError):
         self.reason = reason
 
 
-def _parse_time_str(text: str) -> int:
+def parse_time_text(text: str) -> int:
+    """Unix seconds of an ISO 8601 (or numeric) string; :class:`RowError` when it is none."""
     text = text.strip()
     if not text:
         raise RowError("empty date")
@@ -57,7 +58,7 @@ def _parse_time_str(text: str) -> int:
 def parse_time(value: object) -> int | None:
     """Unix seconds of an ISO 8601 string or a number; ``None`` for a missing value."""
     if type(value) is str:  # the common case first: this runs once per report
-        return _parse_time_str(value) if value else None
+        return parse_time_text(value) if value else None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -169,5 +170,6 @@ __all__ = [
     "RowError",
     "feed_row",
     "parse_time",
+    "parse_time_text",
     "row_from_mapping",
 ]

@@ -44,6 +44,7 @@ from scameter.ingest.rows import (
     RowError,
     feed_row,
     parse_time,
+    parse_time_text,
     row_from_mapping,
 )
 from scameter.intake import hash_reporter
@@ -87,15 +88,18 @@ def _normalise(kind: str | None, raw: str) -> str:
             raise RowError(f"cannot tell what kind of identifier {raw[:60]!r} is; give its kind")
         ident = found[0]  # documented rule: the most likely kind (detect's first candidate)
     else:
-        try:
-            kind_enum = Kind(kind.strip().lower())
-        except ValueError:
-            raise RowError(f"unknown kind {kind!r}") from None
+        kind_enum = _KIND_BY_NAME.get(kind)  # the exact name, as nearly every row writes it
+        if kind_enum is None:
+            try:
+                kind_enum = Kind(kind.strip().lower())
+            except ValueError:
+                raise RowError(f"unknown kind {kind!r}") from None
         ident = normalize(kind_enum, raw)
     key = f"{ident.kind.value}:{ident.value}"
     return key if ident.valid else "~" + key
 
 
+_KIND_BY_NAME = {k.value: k for k in Kind}
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+:\d{1,5}(/\S*)?$")
 
 
@@ -386,7 +390,7 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
         if key.startswith(_LISTED_PREFIXES) and _listing(key.lstrip("~"), opts) is None:
             return None  # the general path records why it is ignored
         keys.append(key)
-    ts = parse_time(when)
+    ts = parse_time_text(when)  # a non-empty str here: parse_time's own first branch
     rep = (
         _reporter_int(reporter, reporter_hash, opts.reporter_key)
         if src_i == _PUBLIC or reporter_hash
