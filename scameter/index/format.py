@@ -250,42 +250,6 @@ def _u16_array(n: int) -> struct.Struct:
     return struct.Struct(f"<{n}H")
 
 
-def encode_record(
-    *,
-    kind: Kind,
-    canonical: str,
-    valid: bool,
-    level: Level,
-    reason_ids: Sequence[int],
-    category_ids: Sequence[int],
-    source_ids: Sequence[int],
-    report_count: int,
-    reporters: int,
-    first: int | None,
-    last: int | None,
-    cluster: int | None,
-    listing: str | None,
-    owner: str | None,
-) -> bytearray:
-    """Pack one record; ordinal and cluster size/worst are patched in at write time."""
-    return bytearray(
-        pack_record(
-            KIND_TAGS[kind][0],
-            LEVEL_CODES[level],
-            canonical.encode("utf-8"),
-            valid,
-            label_block(reason_ids, category_ids, source_ids),
-            report_count,
-            reporters,
-            first,
-            last,
-            cluster,
-            listing,
-            owner,
-        )
-    )
-
-
 def label_block(
     reason_ids: Sequence[int], category_ids: Sequence[int], source_ids: Sequence[int]
 ) -> tuple[int, int, int, bytes]:
@@ -312,7 +276,8 @@ def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpo
     listing: str | None,
     owner: str | None,
 ) -> bytes:
-    """:func:`encode_record` from pre-encoded parts, as ``bytes``."""
+    """Pack one record; the writer patches in its ordinal and its cluster's size and worst
+    level. ``canonical`` is already UTF-8; ``labels`` is :func:`label_block` of its ids."""
     flags = F_VALID if valid else 0
     if first is not None:
         flags |= F_FIRST
@@ -379,7 +344,7 @@ class RawRecord:
 
 
 def decode_record(buf: bytes, strings: Sequence[str]) -> RawRecord:
-    """Unpack one record (inverse of :func:`encode_record`)."""
+    """Unpack one record (inverse of :func:`pack_record`)."""
     (
         tag,
         level,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scameter.identifiers import Identifier, Kind, identifier_key
+from scameter.identifiers.model import KIND_TAGS
 from scameter.index import (
     FORMAT_VERSION,
     IndexPolicy,
@@ -20,7 +21,7 @@ from scameter.index import (
     diff_snapshots,
 )
 from scameter.index.diff import DiffEntry
-from scameter.index.format import decode_record, encode_record
+from scameter.index.format import LEVEL_CODES, decode_record, label_block, pack_record
 from scameter.verdict import Level, ReasonCode
 from tests.unit.index.helpers import AS_OF, build, rec
 
@@ -33,23 +34,21 @@ def phones(n: int, level: Level, start: int = 0) -> list[Record]:
 
 def test_record_round_trip() -> None:
     strings = ["police_confirmed", "investment", "police"]
-    buf = encode_record(
-        kind=Kind.URL,
-        canonical="http://ex.com/ü",
-        valid=False,
-        level=SU,
-        reason_ids=[0],
-        category_ids=[1],
-        source_ids=[2],
-        report_count=7,
-        reporters=3,
-        first=None,
-        last=1_700_000_000,
-        cluster=2**40,
-        listing="ex.com/",
-        owner=None,
+    buf = pack_record(
+        KIND_TAGS[Kind.URL][0],
+        LEVEL_CODES[SU],
+        "http://ex.com/ü".encode(),
+        False,
+        label_block([0], [1], [2]),
+        7,
+        3,
+        None,
+        1_700_000_000,
+        2**40,
+        "ex.com/",
+        None,
     )
-    r = decode_record(bytes(buf), strings)
+    r = decode_record(buf, strings)
     assert (r.kind, r.canonical, r.valid, r.level) == (Kind.URL, "http://ex.com/ü", False, SU)
     assert (r.reasons, r.categories, r.sources) == (
         ("police_confirmed",),
