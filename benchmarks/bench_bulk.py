@@ -20,10 +20,12 @@ import io
 import itertools
 import statistics
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from benchmarks.core import BenchContext, Figure
+from benchmarks.core import BenchContext, Figure, rate_figure
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 _REPORTS = 20_000
@@ -130,38 +132,27 @@ def run(ctx: BenchContext) -> list[Figure]:
                     f"median of {repeats}, {statistics.median(secs):.2f} s",
                 )
             )
-        secs = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            _lookup_only(snaps, src, 10_000)
-            secs.append(time.perf_counter() - t0)
-        rates = tuple(rows / s for s in secs)
+        timed = replace(ctx, repeats=repeats, warmup=0)
         figures.append(
-            Figure(
-                benchmark="bulk.lookup_only_1_process",
-                metric="rate",
-                value=statistics.median(rates),
-                unit="rows/s",
+            rate_figure(
+                "bulk.lookup_only_1_process",
+                partial(_lookup_only, snaps, src, 10_000),
+                rows,
+                timed,
                 size=rows,
-                samples=rates,
+                unit="rows/s",
                 note="Snapshot.check_many alone on the same list (10,000-row batches, distinct "
                 "values), reading the list included, no output: the ceiling of one bulk process",
             )
         )
-        secs = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            _naive(src, canonical)
-            secs.append(time.perf_counter() - t0)
-        rates = tuple(rows / s for s in secs)
         figures.append(
-            Figure(
-                benchmark="bulk.naive_phonenumbers_set",
-                metric="rate",
-                value=statistics.median(rates),
-                unit="rows/s",
+            rate_figure(
+                "bulk.naive_phonenumbers_set",
+                partial(_naive, src, canonical),
+                rows,
+                timed,
                 size=rows,
-                samples=rates,
+                unit="rows/s",
                 note="baseline: phonenumbers.parse + format E.164 + set lookup per row, "
                 "no output written, listed/not only",
             )
