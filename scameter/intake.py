@@ -33,6 +33,7 @@ from typing import Any
 import lmdb
 
 from scameter.errors import IngestError
+from scameter.times import iso_utc
 
 _SEQ = struct.Struct(">Q")
 _INITIAL_MAP_SIZE = 64 << 20
@@ -120,7 +121,7 @@ class IntakeLog:
             "type": "report",
             "source": source,
             "status": "unverified",
-            "reported_at": when.isoformat().replace("+00:00", "Z"),
+            "reported_at": iso_utc(when),
             "reporter_hash": reporter_hash,
             "category": category,
             "text": text,

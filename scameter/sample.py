@@ -35,6 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from scameter.times import iso_utc
+
 #: Fixed "now" of the generated data, so that the sample is reproducible.
 DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -402,10 +404,6 @@ def _campaign(seed: int, index: int) -> _Campaign:
     )
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _story_reports(as_of: datetime) -> list[dict[str, Any]]:
     s = STORYLINE
     day = timedelta(days=1)
@@ -418,7 +416,7 @@ def _story_reports(as_of: datetime) -> list[dict[str, Any]]:
             "id": f"story-{i}",
             "source": source,
             "status": "confirmed",
-            "reported_at": _iso(as_of - (i + 3) * day),
+            "reported_at": iso_utc(as_of - (i + 3) * day),
             "reporter": reporter,
             "category": category,
             "identifiers": ids,
@@ -502,7 +500,7 @@ def generate(
             "id": f"{source}-{seed}-{i:08d}",
             "source": source,
             "status": status,
-            "reported_at": _iso(when),
+            "reported_at": iso_utc(when),
             "reporter": reporter,
             "category": camp.category,
             "identifiers": unique,

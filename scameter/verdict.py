@@ -282,16 +282,25 @@ def make_verdict(  # noqa: PLR0917 - positional on purpose: keywords cost more h
     return v  # type: ignore[no-any-return]
 
 
+class Channel(StrEnum):
+    """Where the caller saw the value being checked."""
+
+    INCOMING_CALL = "incoming_call"
+    SMS = "sms"
+    BROWSE = "browse"
+    PAYMENT = "payment"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     """Where a lookup comes from, when the caller says.
 
-    ``channel``: ``incoming_call``, ``sms``, ``browse``, ``payment`` or ``None``.
+    ``channel``: a :class:`Channel` or ``None``.
     ``overseas``: the call or message arrived over an international route. A ``+852`` number
     presented on an overseas incoming call gets ``OVERSEAS_CALL_LOCAL_NUMBER``.
     """
 
-    channel: str | None = None
+    channel: Channel | None = None
     overseas: bool = False
 
 
@@ -310,6 +319,7 @@ __all__ = [
     "NO_EXTRA",
     "REASON_TEXT",
     "SEVERITY",
+    "Channel",
     "CheckContext",
     "Level",
     "Reason",

@@ -19,10 +19,10 @@ from scameter.cli.common import Backend, CommandError, exit_status, open_backend
 from scameter.cli.output import render_json_lines, render_table
 from scameter.identifiers.model import Kind
 from scameter.settings import Settings
-from scameter.verdict import CheckContext, Verdict
+from scameter.verdict import Channel, CheckContext, Verdict
 
 KIND_CHOICES = [k.value for k in Kind]
-CHANNELS = ("incoming_call", "sms", "browse", "payment")
+CHANNELS = tuple(c.value for c in Channel)
 
 
 def _values(args_values: Sequence[str]) -> list[str]:
@@ -59,7 +59,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     values = _values(args.values)
     context = None
     if args.context or args.overseas:
-        context = CheckContext(channel=args.context, overseas=bool(args.overseas))
+        context = CheckContext(
+            channel=Channel(args.context) if args.context else None, overseas=bool(args.overseas)
+        )
     backend = open_backend(settings)
     try:
         if context is not None:

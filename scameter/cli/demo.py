@@ -38,7 +38,7 @@ from scameter.cli.common import CommandError
 from scameter.cli.output import details, level_label
 from scameter.sample import STORYLINE, bundled_sample_dir
 from scameter.settings import Settings
-from scameter.verdict import CheckContext, Verdict
+from scameter.verdict import Channel, CheckContext, Verdict
 
 #: A number that is not in the sample: the public reports it in step 5.
 NEW_SCAM_NUMBER = "5388 6120"
@@ -181,10 +181,10 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             _say(f"2. Server: scameter serve on {target} (gRPC, no auth: local demo)")
             _say()
             _say("3. The app checks incoming calls:")
-            call = CheckContext(channel="incoming_call")
+            call = CheckContext(channel=Channel.INCOMING_CALL)
             _show(client.check(STORYLINE["call_high_risk"], context=call))
             _show(client.check(STORYLINE["verified_phone"], context=call))
-            _show(client.check("+852 2527 7177", context=CheckContext("incoming_call", True)))
+            _show(client.check("+852 2527 7177", context=CheckContext(Channel.INCOMING_CALL, True)))
             _say()
             _say(
                 "4. A link in an SMS: a lookalike of a domain the police listed, and a short link:"

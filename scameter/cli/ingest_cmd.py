@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,17 @@ from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import CommandError
 from scameter.cli.progress import Progress
 from scameter.settings import Settings
+from scameter.times import parse_iso_utc
 
 
 def parse_as_of(text: str) -> datetime:
     """ISO 8601 (``2026-11-01``, ``2026-11-01T08:00:00Z``...) as an aware UTC datetime."""
     try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_iso_utc(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 time, e.g. 2026-11-01 or 2026-11-01T08:00:00Z"
         ) from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _ratio(text: str) -> float:

@@ -60,6 +60,7 @@ from scameter.index.writers import (
     write_urlexpr,
 )
 from scameter.processes import can_fork
+from scameter.times import iso_utc
 from scameter.verdict import SEVERITY, Level, ReasonCode
 
 #: Near-match variants past which a build sorts and groups them in a forked process while it
@@ -482,7 +483,7 @@ class SnapshotBuilder:
         body: dict[str, Any] = {
             "format_version": fmt.FORMAT_VERSION,
             "parent_id": self.parent_id,
-            "as_of": _iso(self.as_of),
+            "as_of": iso_utc(self.as_of),
             "counts": counts,
             "total": total,
             "policy": self.policy.to_dict(),
@@ -498,7 +499,7 @@ class SnapshotBuilder:
             snapshot_id = f"{base}-{n}"
         manifest = Manifest(
             snapshot_id=snapshot_id,
-            built_at=_iso(datetime.now(UTC)),
+            built_at=iso_utc(datetime.now(UTC)),
             checksum=checksum,
             **body,
         )
@@ -536,7 +537,3 @@ def _own_near_share(records: int, variants: int, children: int) -> float:
 def _brand_order(brand: list[str | None]) -> tuple[str, str, str]:
     label, reg, owner = brand
     return reg or "", label or "", owner or ""
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

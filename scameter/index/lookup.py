@@ -27,7 +27,6 @@ from __future__ import annotations
 import gc
 import struct
 import threading
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +43,11 @@ from scameter.identifiers import (
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index import format as fmt
 from scameter.index.urlmatch import UrlMatchMixin
+from scameter.times import _CACHE as _iso_cache
+from scameter.times import iso_utc
 from scameter.verdict import (
     SEVERITY,
+    Channel,
     CheckContext,
     Level,
     Reason,
@@ -85,20 +87,6 @@ _DEFAULT_REASON = {
 _CODES = {c.value: c for c in ReasonCode}
 #: Compiled structs for the string-id arrays (at most 3 x 255 ids per record).
 _IDS = [struct.Struct(f"<{n}H") for n in range(3 * 255 + 1)]
-
-
-_ISO_CACHE: dict[int, str] = {}
-
-
-def iso(ts: int) -> str:
-    """ISO-8601 UTC of Unix seconds (memoised: report times repeat across records, and
-    ``strftime`` costs about as much as the LMDB probe itself)."""
-    s = _ISO_CACHE.get(ts)
-    if s is None:
-        if len(_ISO_CACHE) > 100_000:
-            _ISO_CACHE.clear()
-        s = _ISO_CACHE[ts] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-    return s
 
 
 class LookupMixin(UrlMatchMixin):
@@ -452,8 +440,8 @@ class LookupMixin(UrlMatchMixin):
             cats,
             count,
             reporters,
-            (_ISO_CACHE.get(first) or iso(first)) if flags & _F_FIRST else None,
-            (_ISO_CACHE.get(last) or iso(last)) if flags & _F_LAST else None,
+            (_iso_cache.get(first) or iso_utc(first)) if flags & _F_FIRST else None,
+            (_iso_cache.get(last) or iso_utc(last)) if flags & _F_LAST else None,
             matched,
             None,
             csize if flags & _F_CLUSTER else 0,
@@ -505,7 +493,7 @@ class LookupMixin(UrlMatchMixin):
 
     def _apply_context(self, v: Verdict, ident: Identifier, context: CheckContext) -> Verdict:
         if not (
-            context.channel == "incoming_call"
+            context.channel is Channel.INCOMING_CALL
             and context.overseas
             and ident.value.startswith("+852")
         ):

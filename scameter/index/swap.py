@@ -24,6 +24,7 @@ from pathlib import Path
 from scameter.errors import SnapshotError, SnapshotNotFound, SnapshotStale
 from scameter.index.publish import current_id
 from scameter.index.reader import Snapshot
+from scameter.times import parse_iso_utc
 
 
 class _Holder:
@@ -106,7 +107,7 @@ class SnapshotManager:
         holder = self._holder
         if holder is None:
             return None
-        as_of = datetime.fromisoformat(holder.snapshot.manifest.as_of.replace("Z", "+00:00"))
+        as_of = parse_iso_utc(holder.snapshot.manifest.as_of)
         return self._clock() - as_of
 
     @property

@@ -17,8 +17,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import grpc
+
+from scameter.rpc.status import Abort
 from scameter.rpc.v1 import scameter_pb2 as pb
-from scameter.verdict import CheckContext, Level, Reason, ReasonCode, SimilarTo, Verdict
+from scameter.verdict import Channel, CheckContext, Level, Reason, ReasonCode, SimilarTo, Verdict
 
 _LEVEL_TO_PB: dict[Level, int] = {
     Level.NO_RECORD: pb.LEVEL_NO_RECORD,
@@ -28,6 +31,7 @@ _LEVEL_TO_PB: dict[Level, int] = {
     Level.VERIFIED: pb.LEVEL_VERIFIED,
 }
 _PB_TO_LEVEL: dict[int, Level] = {v: k for k, v in _LEVEL_TO_PB.items()}
+_CHANNELS = frozenset(c.value for c in Channel)
 
 
 def level_to_pb(level: Level) -> pb.Level.ValueType:
@@ -145,7 +149,12 @@ def context_from_pb(request: pb.CheckRequest) -> CheckContext | None:
     if not request.HasField("context"):
         return None
     c = request.context
-    return CheckContext(channel=c.channel or None, overseas=c.overseas)
+    if c.channel and c.channel not in _CHANNELS:
+        raise Abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"unknown context channel; use one of {', '.join(ch.value for ch in Channel)}",
+        )
+    return CheckContext(channel=Channel(c.channel) if c.channel else None, overseas=c.overseas)
 
 
 __all__ = [

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
+from scameter.times import parse_iso_utc
 from scameter.verdict import CheckContext, Verdict
 
 
@@ -70,15 +71,9 @@ class IntakeSink(Protocol):
     ) -> tuple[str, bool]: ...
 
 
-def parse_iso(text: str) -> datetime:
-    """An ISO-8601 time as an aware UTC datetime (``Z`` accepted; naive means UTC)."""
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def snapshot_age(manifest: ManifestView, now: datetime) -> float:
     """Seconds between the snapshot's data time (``as_of``) and ``now``."""
-    return (now - parse_iso(manifest.as_of)).total_seconds()
+    return (now - parse_iso_utc(manifest.as_of)).total_seconds()
 
 
 __all__ = [
@@ -86,6 +81,5 @@ __all__ = [
     "ManifestView",
     "SnapshotSource",
     "SnapshotView",
-    "parse_iso",
     "snapshot_age",
 ]

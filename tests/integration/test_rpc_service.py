@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from scameter.errors import InvalidIdentifier
 from scameter.rpc import Client, RemoteError, issue_reporter_token
-from scameter.verdict import CheckContext, Level, ReasonCode
+from scameter.verdict import Channel, CheckContext, Level, ReasonCode
 from tests.unit.rpc.fakes import FakeSnapshot, FakeSource
 from tests.unit.rpc.harness import SECRET, Harness, serve_fake
 
@@ -55,7 +55,7 @@ def test_check_returns_the_in_process_verdict(admin: Client, source: FakeSource)
 def test_check_passes_the_call_context(admin: Client) -> None:
     plain = admin.check("+85290000000", "phone")
     overseas = admin.check(
-        "+85290000000", "phone", context=CheckContext("incoming_call", overseas=True)
+        "+85290000000", "phone", context=CheckContext(Channel.INCOMING_CALL, overseas=True)
     )
     assert ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER not in {r.code for r in plain.reasons}
     assert ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER in {r.code for r in overseas.reasons}

@@ -12,7 +12,7 @@ import pytest
 from scameter.index import SnapshotManager
 from scameter.rpc import Client, issue_reporter_token
 from scameter.rpc.servicer import default_normalizer
-from scameter.verdict import CheckContext, Level
+from scameter.verdict import Channel, CheckContext, Level
 from tests.unit.rpc.harness import (
     NOT_SERVING,
     SECRET,
@@ -45,7 +45,7 @@ def test_remote_verdicts_equal_local_ones(tmp_path: Path, manager: SnapshotManag
         for raw in PROBES:
             assert c.check(raw) == local.check(raw)
             assert c.check(raw).to_dict() == local.check(raw).to_dict()
-        ctx = CheckContext("incoming_call", overseas=True)
+        ctx = CheckContext(Channel.INCOMING_CALL, overseas=True)
         assert c.check(PROBES[2], context=ctx) == local.check(PROBES[2], context=ctx)
         assert c.check_batch(PROBES) == local.check_many(PROBES)
         assert c.related(PROBES[0]) == local.related(PROBES[0], limit=100)

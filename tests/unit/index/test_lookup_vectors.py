@@ -10,7 +10,7 @@ import pytest
 
 from scameter.identifiers import Kind
 from scameter.index import Record, Snapshot
-from scameter.verdict import CheckContext, Level, ReasonCode
+from scameter.verdict import Channel, CheckContext, Level, ReasonCode
 from tests.unit.index.helpers import open_built, rec
 
 P, U, D, A, E = Kind.PHONE, Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT, Kind.EMAIL
@@ -244,40 +244,40 @@ CONTEXT_VECTORS = [
     (
         "overseas-unknown-local",
         "98765432",
-        CheckContext("incoming_call", True),
+        CheckContext(Channel.INCOMING_CALL, True),
         PO,
         {RC.OVERSEAS_CALL_LOCAL_NUMBER},
     ),
     (
         "overseas-verified",
         "2345 6789",
-        CheckContext("incoming_call", True),
+        CheckContext(Channel.INCOMING_CALL, True),
         VE,
         {RC.OVERSEAS_CALL_LOCAL_NUMBER, RC.SPOOF_ADVICE},
     ),
     (
         "overseas-verified-unreported",
         "3555 0000",
-        CheckContext("incoming_call", True),
+        CheckContext(Channel.INCOMING_CALL, True),
         VE,
         {RC.OVERSEAS_CALL_LOCAL_NUMBER, RC.SPOOF_ADVICE},
     ),
     (
         "overseas-high-risk-stays",
         "91234567",
-        CheckContext("incoming_call", True),
+        CheckContext(Channel.INCOMING_CALL, True),
         HR,
         {RC.OVERSEAS_CALL_LOCAL_NUMBER, RC.POLICE_CONFIRMED},
     ),
     (
         "overseas-foreign-number",
         "+44 20 7946 0000",
-        CheckContext("incoming_call", True),
+        CheckContext(Channel.INCOMING_CALL, True),
         NR,
         {RC.NO_RECORD},
     ),
-    ("local-call", "98765432", CheckContext("incoming_call", False), NR, {RC.NO_RECORD}),
-    ("overseas-sms", "98765432", CheckContext("sms", True), NR, {RC.NO_RECORD}),
+    ("local-call", "98765432", CheckContext(Channel.INCOMING_CALL, False), NR, {RC.NO_RECORD}),
+    ("overseas-sms", "98765432", CheckContext(Channel.SMS, True), NR, {RC.NO_RECORD}),
 ]
 
 
