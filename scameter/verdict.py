@@ -13,10 +13,12 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum, StrEnum
+from operator import attrgetter
+from types import NoneType, UnionType
+from typing import Any, Self, get_args, get_origin, get_type_hints, overload
 
 
 class Level(StrEnum):
@@ -57,58 +59,132 @@ LEVEL_COLOURS: dict[Level, str] = {
 }
 
 
+class Language(StrEnum):
+    """A language answers are written in, as a BCP 47 tag."""
+
+    EN = "en"
+    ZH_HANT = "zh-Hant"
+
+
+#: The languages the project supports: every reason must have a sentence in each (a test
+#: checks it). English is complete; the Traditional Chinese sentences come with issue 18.
+LANGUAGES: tuple[Language, ...] = tuple(Language)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentences:
+    """One reason's sentence in each language: one field per :class:`Language`, named after
+    the member (``Language.ZH_HANT`` -> ``zh_hant``). ``None`` marks a translation still
+    missing; English is never missing."""
+
+    en: str
+    zh_hant: str | None
+
+    def get(self, language: Language) -> str | None:
+        """The sentence in ``language``, or ``None`` while it is not translated yet."""
+        text: str | None = getattr(self, language.name.lower())
+        return text
+
+
 class ReasonCode(StrEnum):
-    """Why a verdict has its level. Each has a fixed human sentence in :data:`REASON_TEXT`."""
+    """Why a verdict has its level; each member is declared once, with its sentences.
 
-    POLICE_CONFIRMED = "police_confirmed"
-    PARTNER_CONFIRMED = "partner_confirmed"
-    PUBLIC_REPORTS = "public_reports"
-    FEED_LISTING = "feed_listing"
-    ALLOWLISTED = "allowlisted"
-    SPOOF_ADVICE = "spoof_advice"
-    NEAR_MATCH = "near_match"
-    BRAND_IMPERSONATION = "brand_impersonation"
-    HOMOGRAPH = "homograph"
-    PHONE_RANGE = "phone_range"
-    CLUSTER_LINK = "cluster_link"
-    UNALLOCATED_NUMBER = "unallocated_number"
-    OVERSEAS_CALL_LOCAL_NUMBER = "overseas_call_local_number"
-    NO_RECORD = "no_record"
+    ``code.sentences`` is the member's :class:`Sentences`. The value (``"police_confirmed"``)
+    is what snapshots store and the wire carries: never rename one.
+    """
+
+    sentences: Sentences
+
+    # Value lookups (``ReasonCode("no_record")``) never reach this __new__ at run time (Enum
+    # replaces it once the class is built); the overloads only tell mypy they exist.
+    @overload
+    def __new__(cls, value: str) -> Self: ...
+    @overload
+    def __new__(cls, value: str, sentences: Sentences) -> Self: ...
+    def __new__(cls, value: str, sentences: Sentences | None = None) -> Self:
+        if sentences is None:
+            raise TypeError(f"reason code {value!r} is declared without its sentences")
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.sentences = sentences
+        return member
+
+    # One declaration per code, laid out as a table (the formatter would wrap each in a tuple).
+    # fmt: off
+    POLICE_CONFIRMED = "police_confirmed", Sentences(
+        en="Linked to a case investigated by the police.",
+        zh_hant=None,
+    )
+    PARTNER_CONFIRMED = "partner_confirmed", Sentences(
+        en="Confirmed as fraudulent by a trusted partner (bank or telecom).",
+        zh_hant=None,
+    )
+    PUBLIC_REPORTS = "public_reports", Sentences(
+        en="Reported by members of the public.",
+        zh_hant=None,
+    )
+    FEED_LISTING = "feed_listing", Sentences(
+        en="Listed by a phishing or scam intelligence feed.",
+        zh_hant=None,
+    )
+    ALLOWLISTED = "allowlisted", Sentences(
+        en="Registered official entity.",
+        zh_hant=None,
+    )
+    SPOOF_ADVICE = "spoof_advice", Sentences(
+        en="Scammers can fake official numbers and sender ids: if in doubt, hang up and call "
+        "back on the official line.",
+        zh_hant=None,
+    )
+    NEAR_MATCH = "near_match", Sentences(
+        en="Very similar to an identifier linked to scams.",
+        zh_hant=None,
+    )
+    BRAND_IMPERSONATION = "brand_impersonation", Sentences(
+        en="Looks like an imitation of an official website.",
+        zh_hant=None,
+    )
+    HOMOGRAPH = "homograph", Sentences(
+        en="Uses look-alike characters to imitate an official website.",
+        zh_hant=None,
+    )
+    PHONE_RANGE = "phone_range", Sentences(
+        en="In a block of numbers where many have been linked to scams.",
+        zh_hant=None,
+    )
+    CLUSTER_LINK = "cluster_link", Sentences(
+        en="Named in the same reports as identifiers linked to scams.",
+        zh_hant=None,
+    )
+    UNALLOCATED_NUMBER = "unallocated_number", Sentences(
+        en="Not a number in an allocated range.",
+        zh_hant=None,
+    )
+    OVERSEAS_CALL_LOCAL_NUMBER = "overseas_call_local_number", Sentences(
+        en="A Hong Kong number shown on a call from overseas: the caller id is probably faked.",
+        zh_hant=None,
+    )
+    NO_RECORD = "no_record", Sentences(
+        en="No record found. This does not mean it is safe.",
+        zh_hant=None,
+    )
+    # fmt: on
 
 
-REASON_TEXT: dict[ReasonCode, str] = {
-    ReasonCode.POLICE_CONFIRMED: "Linked to a case investigated by the police.",
-    ReasonCode.PARTNER_CONFIRMED: "Confirmed as fraudulent by a trusted partner (bank or telecom).",
-    ReasonCode.PUBLIC_REPORTS: "Reported by members of the public.",
-    ReasonCode.FEED_LISTING: "Listed by a phishing or scam intelligence feed.",
-    ReasonCode.ALLOWLISTED: "Registered official entity.",
-    ReasonCode.SPOOF_ADVICE: (
-        "Scammers can fake official numbers and sender ids: if in doubt, hang up and call back "
-        "on the official line."
-    ),
-    ReasonCode.NEAR_MATCH: "Very similar to an identifier linked to scams.",
-    ReasonCode.BRAND_IMPERSONATION: "Looks like an imitation of an official website.",
-    ReasonCode.HOMOGRAPH: "Uses look-alike characters to imitate an official website.",
-    ReasonCode.PHONE_RANGE: "In a block of numbers where many have been linked to scams.",
-    ReasonCode.CLUSTER_LINK: "Named in the same reports as identifiers linked to scams.",
-    ReasonCode.UNALLOCATED_NUMBER: "Not a number in an allocated range.",
-    ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER: (
-        "A Hong Kong number shown on a call from overseas: the caller id is probably faked."
-    ),
-    ReasonCode.NO_RECORD: "No record found. This does not mean it is safe.",
-}
+#: Each code's English sentence (derived from the declarations above).
+REASON_TEXT: dict[ReasonCode, str] = {code: code.sentences.en for code in ReasonCode}
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """A reason code with its human sentence."""
+    """A reason code with its human sentence (English, plus an optional detail)."""
 
     code: ReasonCode
     text: str
 
     @classmethod
     def of(cls, code: ReasonCode, detail: str | None = None) -> Reason:
-        text = REASON_TEXT[code]
+        text = code.sentences.en
         return cls(code, f"{text} {detail}" if detail else text)
 
 
@@ -163,33 +239,62 @@ class Verdict:
         return cls(input=raw, kind=kind, canonical=None, level=Level.NO_RECORD, error=error)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape used by ``scameter check --json`` and ``bulk --format jsonl``."""
+        """The JSON shape used by ``scameter check --json`` and ``bulk --format jsonl``.
+
+        Every field but ``error`` and ``extra``, in declaration order, as JSON values (see
+        :func:`_json_value`); an invalid input is only its ``input``, ``kind`` and ``error``.
+        """
         if self.error is not None:
-            return {"input": self.input, "kind": self.kind, "error": self.error}
-        return {
-            "input": self.input,
-            "kind": self.kind,
-            "canonical": self.canonical,
-            "level": self.level.value,
-            "reasons": [{"code": r.code.value, "text": r.text} for r in self.reasons],
-            "categories": list(self.categories),
-            "report_count": self.report_count,
-            "reporters": self.reporters,
-            "first_reported": self.first_reported,
-            "last_reported": self.last_reported,
-            "matched": self.matched,
-            "similar_to": None
-            if self.similar_to is None
-            else {
-                "canonical": self.similar_to.canonical,
-                "distance": self.similar_to.distance,
-                "level": self.similar_to.level.value,
-            },
-            "cluster_size": self.cluster_size,
-            "cluster_worst": None if self.cluster_worst is None else self.cluster_worst.value,
-            "verified_owner": self.verified_owner,
-            "snapshot": self.snapshot,
+            return dict(zip(_INVALID_JSON_FIELDS, _invalid_json_values(self), strict=True))
+        out = dict(zip(_JSON_FIELDS, _json_values(self), strict=True))
+        for name, convert in _JSON_CONVERTERS:
+            out[name] = convert(out[name])
+        return out
+
+
+def _json_converter(t: Any) -> Callable[[Any], Any] | None:
+    """How a value of the declared type ``t`` becomes plain JSON data, or ``None`` when it
+    already is (text, numbers): enums by value, tuples as lists, nested value types
+    (:class:`Reason`, :class:`SimilarTo`) as objects of their fields in declaration order.
+
+    Built once per field at import: walking each value generically tripled the cost of
+    :meth:`Verdict.to_dict`, which the bulk JSON Lines output calls per row. A type it does
+    not know raises here, at import, rather than in some later ``--json`` output.
+    """
+    if t in (str, int, float, bool):
+        return None
+    if isinstance(t, UnionType):  # X | None: None stays None
+        (inner,) = (a for a in get_args(t) if a is not NoneType)
+        convert = _json_converter(inner)
+        if convert is None:
+            return None
+        return lambda v: None if v is None else convert(v)
+    if isinstance(t, type) and issubclass(t, Enum):
+        return _enum_value
+    if get_origin(t) is tuple:
+        item = _json_converter(get_args(t)[0])
+        return list if item is None else (lambda v: [item(x) for x in v])
+    if isinstance(t, type) and is_dataclass(t):
+        parts = [(name, _json_converter(h)) for name, h in get_type_hints(t).items()]
+        return lambda v: {
+            name: getattr(v, name) if convert is None else convert(getattr(v, name))
+            for name, convert in parts
         }
+    raise TypeError(f"Verdict.to_dict has no JSON form for the type {t!r}")
+
+
+_enum_value = attrgetter("_value_")
+#: The fields of :meth:`Verdict.to_dict`, derived from the dataclass, each with its converter
+#: when it needs one: a new field shows up in ``--json`` output without another list to edit.
+_JSON_FIELDS = tuple(f.name for f in fields(Verdict) if f.name not in ("error", "extra"))
+_INVALID_JSON_FIELDS = ("input", "kind", "error")
+_json_values = attrgetter(*_JSON_FIELDS)
+_invalid_json_values = attrgetter(*_INVALID_JSON_FIELDS)
+_JSON_CONVERTERS = tuple(
+    (name, convert)
+    for name in _JSON_FIELDS
+    if (convert := _json_converter(get_type_hints(Verdict)[name])) is not None
+)
 
 
 class _NoExtra(Mapping[str, Any]):
@@ -314,6 +419,7 @@ def worst(verdicts: list[Verdict]) -> Verdict:
 
 
 __all__ = [
+    "LANGUAGES",
     "LEVEL_COLOURS",
     "LEVEL_LABELS",
     "NO_EXTRA",
@@ -321,9 +427,11 @@ __all__ = [
     "SEVERITY",
     "Channel",
     "CheckContext",
+    "Language",
     "Level",
     "Reason",
     "ReasonCode",
+    "Sentences",
     "SimilarTo",
     "Verdict",
     "make_verdict",

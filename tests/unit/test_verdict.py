@@ -1,0 +1,140 @@
+"""Reason codes carry their sentences; ``Verdict.to_dict`` follows the dataclass's fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from scameter.verdict import (
+    LANGUAGES,
+    REASON_TEXT,
+    Language,
+    Level,
+    Reason,
+    ReasonCode,
+    Sentences,
+    SimilarTo,
+    Verdict,
+)
+
+CODES = list(ReasonCode)
+
+
+@pytest.mark.parametrize("code", CODES, ids=[c.value for c in CODES])
+def test_every_reason_has_an_english_sentence(code: ReasonCode) -> None:
+    text = code.sentences.get(Language.EN)
+    assert text is not None
+    assert text == text.strip()
+    assert text[:1].isupper(), "a sentence starts with a capital"
+    assert text.endswith("."), "a sentence ends with a full stop"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the Traditional Chinese reason sentences come with issue 18 (fresh and complete); "
+    "remove this mark when they land",
+)
+def test_every_reason_has_a_sentence_in_every_supported_language() -> None:
+    missing = [
+        f"{code.value} ({language.value})"
+        for code in ReasonCode
+        for language in LANGUAGES
+        if not code.sentences.get(language)
+    ]
+    assert not missing, "reasons without a sentence: " + ", ".join(missing)
+
+
+def test_sentences_have_one_field_per_language() -> None:
+    # Sentences.get finds a language's field by name: the two lists must not drift apart.
+    assert [f.name for f in dataclasses.fields(Sentences)] == [
+        lang.name.lower() for lang in Language
+    ]
+    assert tuple(Language) == LANGUAGES
+    assert Language.ZH_HANT.value == "zh-Hant"
+
+
+def test_reason_of_uses_the_english_sentence() -> None:
+    code = ReasonCode.NEAR_MATCH
+    assert Reason.of(code) == Reason(code, code.sentences.en)
+    assert Reason.of(code, "Similar to evil.example.").text == (
+        "Very similar to an identifier linked to scams. Similar to evil.example."
+    )
+    assert REASON_TEXT[code] == code.sentences.en
+    assert set(REASON_TEXT) == set(ReasonCode)
+
+
+def test_codes_are_looked_up_by_value() -> None:
+    assert ReasonCode("police_confirmed") is ReasonCode.POLICE_CONFIRMED
+    assert ReasonCode.POLICE_CONFIRMED.value == "police_confirmed"
+    assert isinstance(ReasonCode.POLICE_CONFIRMED, str)
+    with pytest.raises(ValueError, match="not_a_code"):
+        ReasonCode("not_a_code")
+
+
+FULL = Verdict(
+    input="evil-shap.com",
+    kind="domain",
+    canonical="evil-shap.com",
+    level=Level.SUSPICIOUS,
+    reasons=(Reason.of(ReasonCode.NEAR_MATCH, "Similar to evil-shop.com."),),
+    categories=("shopping", "phishing"),
+    report_count=2,
+    reporters=1,
+    first_reported="2026-01-01T00:00:00Z",
+    last_reported="2026-02-01T00:00:00Z",
+    matched="evil-shop.com/",
+    similar_to=SimilarTo("evil-shop.com", 1, Level.HIGH_RISK),
+    cluster_size=3,
+    cluster_worst=Level.HIGH_RISK,
+    verified_owner=None,
+    snapshot="20261101T000000Z-abc",
+    extra={"not": "in the JSON"},
+)
+
+
+def test_to_dict_is_every_field_but_error_and_extra_in_order() -> None:
+    d = FULL.to_dict()
+    names = [f.name for f in dataclasses.fields(Verdict)]
+    assert list(d) == [n for n in names if n not in ("error", "extra")]
+    assert d == {
+        "input": "evil-shap.com",
+        "kind": "domain",
+        "canonical": "evil-shap.com",
+        "level": "suspicious",
+        "reasons": [
+            {
+                "code": "near_match",
+                "text": "Very similar to an identifier linked to scams. Similar to evil-shop.com.",
+            }
+        ],
+        "categories": ["shopping", "phishing"],
+        "report_count": 2,
+        "reporters": 1,
+        "first_reported": "2026-01-01T00:00:00Z",
+        "last_reported": "2026-02-01T00:00:00Z",
+        "matched": "evil-shop.com/",
+        "similar_to": {"canonical": "evil-shop.com", "distance": 1, "level": "high_risk"},
+        "cluster_size": 3,
+        "cluster_worst": "high_risk",
+        "verified_owner": None,
+        "snapshot": "20261101T000000Z-abc",
+    }
+    # Plain JSON data: enums became their values, not str subclasses.
+    assert type(d["level"]) is str
+    assert type(d["reasons"][0]["code"]) is str
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_to_dict_of_an_invalid_input() -> None:
+    v = Verdict.invalid("12", "invalid phone: too short", "phone")
+    assert v.to_dict() == {"input": "12", "kind": "phone", "error": "invalid phone: too short"}
+
+
+def test_to_dict_of_no_record() -> None:
+    d = Verdict("x", None, None, Level.NO_RECORD).to_dict()
+    assert d["similar_to"] is None
+    assert d["cluster_worst"] is None
+    assert d["reasons"] == []
+    assert d["categories"] == []
