@@ -15,7 +15,9 @@ Invariants:
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Any, get_type_hints
 
 import grpc
 
@@ -43,59 +45,44 @@ def level_from_pb(value: int) -> Level:
     return _PB_TO_LEVEL.get(value, Level.NO_RECORD)
 
 
-def fill_verdict(msg: pb.Verdict, v: Verdict) -> pb.Verdict:
-    """Write ``v`` into ``msg`` (a fresh message, e.g. ``response.verdicts.add()``).
+# -- Verdict <-> pb.Verdict, generated from the dataclass's fields ---------------------------
+# Which fields there are comes from ``dataclasses.fields(Verdict)``; how one travels depends
+# only on its type (the rules below); its proto field has the same name (``extra`` alone is
+# renamed: it travels as JSON). So a new Verdict field of a known type needs only its line in
+# the .proto, and one of a new type fails at import until it has a rule here.
+#
+# The two functions are compiled once from these rules into straight-line code, as
+# :mod:`dataclasses` compiles ``__init__``: CheckBatch fills up to 10,000 verdicts per call, and
+# a loop calling one writer per field cost 3.6 us per verdict where the generated code costs
+# 2.3 us (the hand-written code it replaced: 2.0 us). ``_SOURCE`` shows what was generated.
 
-    Filling in place avoids the copy protobuf makes when a built message is assigned or
-    appended to a parent; a 10,000-item batch would otherwise copy every verdict once more.
-    """
-    msg.input = v.input
-    msg.level = _LEVEL_TO_PB[v.level]  # type: ignore[assignment]
-    if v.kind is not None:
-        msg.kind = v.kind
-    if v.canonical is not None:
-        msg.canonical = v.canonical
-    for r in v.reasons:
-        msg.reasons.add(code=r.code.value, text=r.text)
-    if v.categories:
-        msg.categories.extend(v.categories)
-    if v.report_count:
-        msg.report_count = v.report_count
-    if v.reporters:
-        msg.reporters = v.reporters
-    if v.first_reported is not None:
-        msg.first_reported = v.first_reported
-    if v.last_reported is not None:
-        msg.last_reported = v.last_reported
-    if v.matched is not None:
-        msg.matched = v.matched
-    if v.similar_to is not None:
-        sim = v.similar_to
-        msg.similar_to.canonical = sim.canonical
-        msg.similar_to.distance = sim.distance
-        msg.similar_to.level = _LEVEL_TO_PB[sim.level]  # type: ignore[assignment]
-    if v.cluster_size:
-        msg.cluster_size = v.cluster_size
-    if v.cluster_worst is not None:
-        msg.cluster_worst = _LEVEL_TO_PB[v.cluster_worst]  # type: ignore[assignment]
-    if v.verified_owner is not None:
-        msg.verified_owner = v.verified_owner
-    if v.snapshot is not None:
-        msg.snapshot = v.snapshot
-    if v.error is not None:
-        msg.error = v.error
-    if v.extra:
-        msg.extra_json = json.dumps(v.extra, sort_keys=True, separators=(",", ":"))
-    return msg
+#: Field type -> (statement writing ``value`` into the message field ``{f}``, expression
+#: reading it back). ``None`` never reaches a writer: leaving an ``optional`` field unset is how the
+#: wire says None, and proto3 drops zero and empty plain values by itself.
+_RULES: dict[object, tuple[str, str]] = {
+    str: ("msg.{f} = value", "msg.{f}"),
+    str | None: ("msg.{f} = value", "msg.{f} if msg.HasField('{f}') else None"),
+    int: ("msg.{f} = value", "msg.{f}"),
+    Level: ("msg.{f} = _LEVEL_TO_PB[value]", "level_from_pb(msg.{f})"),
+    Level | None: (
+        "msg.{f} = _LEVEL_TO_PB[value]",
+        "None if msg.{f} == pb.LEVEL_UNSPECIFIED else level_from_pb(msg.{f})",
+    ),
+    tuple[Reason, ...]: ("_add_reasons(msg.{f}, value)", "tuple(map(_reason, msg.{f}))"),
+    tuple[str, ...]: ("if value: msg.{f}.extend(value)", "tuple(msg.{f})"),
+    SimilarTo | None: (
+        "_fill_similar(msg.{f}, value)",
+        "_similar(msg.{f}) if msg.HasField('{f}') else None",
+    ),
+    Mapping[str, Any]: ("if value: msg.{f} = _extra_json(value)", "_extra(msg.{f})"),
+}
+_WIRE_NAMES = {"extra": "extra_json"}
 
 
-def verdict_to_pb(v: Verdict) -> pb.Verdict:
-    return fill_verdict(pb.Verdict(), v)
-
-
-def _opt(msg: pb.Verdict, name: str) -> str | None:
-    value: str = getattr(msg, name)
-    return value if msg.HasField(name) else None  # type: ignore[arg-type]
+def _add_reasons(container: Any, reasons: tuple[Reason, ...]) -> None:
+    add = container.add
+    for r in reasons:
+        add(code=r.code.value, text=r.text)
 
 
 def _reason(r: pb.Reason) -> Reason:
@@ -108,34 +95,73 @@ def _reason(r: pb.Reason) -> Reason:
     return Reason(code, r.text)
 
 
-def verdict_from_pb(msg: pb.Verdict) -> Verdict:
-    similar = None
-    if msg.HasField("similar_to"):
-        s = msg.similar_to
-        similar = SimilarTo(s.canonical, s.distance, level_from_pb(s.level))
-    extra: dict[str, Any] = json.loads(msg.extra_json) if msg.extra_json else {}
-    return Verdict(
-        input=msg.input,
-        kind=_opt(msg, "kind"),
-        canonical=_opt(msg, "canonical"),
-        level=level_from_pb(msg.level),
-        reasons=tuple(_reason(r) for r in msg.reasons),
-        categories=tuple(msg.categories),
-        report_count=msg.report_count,
-        reporters=msg.reporters,
-        first_reported=_opt(msg, "first_reported"),
-        last_reported=_opt(msg, "last_reported"),
-        matched=_opt(msg, "matched"),
-        similar_to=similar,
-        cluster_size=msg.cluster_size,
-        cluster_worst=None
-        if msg.cluster_worst == pb.LEVEL_UNSPECIFIED
-        else level_from_pb(msg.cluster_worst),
-        verified_owner=_opt(msg, "verified_owner"),
-        snapshot=_opt(msg, "snapshot"),
-        error=_opt(msg, "error"),
-        extra=extra,
+def _fill_similar(msg: pb.SimilarTo, s: SimilarTo) -> None:
+    msg.canonical = s.canonical
+    msg.distance = s.distance
+    msg.level = _LEVEL_TO_PB[s.level]  # type: ignore[assignment]
+
+
+def _similar(msg: pb.SimilarTo) -> SimilarTo:
+    return SimilarTo(msg.canonical, msg.distance, level_from_pb(msg.level))
+
+
+def _extra_json(extra: Mapping[str, Any]) -> str:
+    return json.dumps(extra, sort_keys=True, separators=(",", ":"))
+
+
+def _extra(text: str) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def _generated_source() -> str:
+    """The source of ``fill_verdict`` and ``verdict_from_pb``, one rule per Verdict field."""
+    hints = get_type_hints(Verdict)
+    writes: list[str] = []
+    reads: list[str] = []
+    for f in fields(Verdict):
+        rule = _RULES.get(hints[f.name])
+        if rule is None:
+            raise TypeError(
+                f"Verdict.{f.name} has the type {hints[f.name]!r}, which scameter/rpc/convert.py "
+                "cannot send yet: give that type a rule in _RULES"
+            )
+        wire = _WIRE_NAMES.get(f.name, f.name)
+        write, read = (part.format(f=wire) for part in rule)
+        writes += [f"    value = v.{f.name}", "    if value is not None:", f"        {write}"]
+        reads.append(f"        {f.name}={read},")
+    return "\n".join(
+        [
+            "def fill_verdict(msg, v):",
+            *writes,
+            "    return msg",
+            "",
+            "def verdict_from_pb(msg):",
+            "    return Verdict(",
+            *reads,
+            "    )",
+            "",
+        ]
     )
+
+
+_SOURCE = _generated_source()
+_compiled: dict[str, Any] = {}
+exec(
+    compile(_SOURCE, f"<{__name__}: generated from Verdict's fields>", "exec"), globals(), _compiled
+)
+
+fill_verdict: Callable[[pb.Verdict, Verdict], pb.Verdict] = _compiled["fill_verdict"]
+fill_verdict.__doc__ = """Write ``v`` into ``msg``, a fresh message (``response.verdicts.add()``).
+
+Filling in place avoids the copy protobuf makes when a built message is assigned or appended
+to a parent; a 10,000-item batch would otherwise copy every verdict once more."""
+
+verdict_from_pb: Callable[[pb.Verdict], Verdict] = _compiled["verdict_from_pb"]
+verdict_from_pb.__doc__ = "The Verdict a ``pb.Verdict`` carries (inverse of fill_verdict)."
+
+
+def verdict_to_pb(v: Verdict) -> pb.Verdict:
+    return fill_verdict(pb.Verdict(), v)
 
 
 def context_to_pb(ctx: CheckContext | None) -> pb.CheckContext | None:

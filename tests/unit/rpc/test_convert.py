@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from scameter.rpc.server import (
     parse_duration,
     split_listen,
 )
+from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.verdict import Level, Reason, ReasonCode, SimilarTo, Verdict
 
 VERDICTS = {
@@ -141,3 +143,17 @@ def test_parse_duration_rejects(text: str) -> None:
 )
 def test_split_listen(listen: str, want: tuple[str, int]) -> None:
     assert split_listen(listen) == want
+
+
+def test_every_verdict_field_has_its_proto_field() -> None:
+    # convert.py derives both directions from dataclasses.fields(Verdict); the .proto must
+    # name each field the same (extra travels as extra_json).
+    wire = {"extra": "extra_json"}
+    names = [wire.get(f.name, f.name) for f in dataclasses.fields(Verdict)]
+    assert names == [f.name for f in pb.Verdict.DESCRIPTOR.fields]
+
+
+def test_zero_and_empty_values_are_not_sent() -> None:
+    # proto3 plain fields at their default are absent from the wire, as before the rewrite.
+    msg = verdict_to_pb(Verdict("x", None, None, Level.NO_RECORD))
+    assert {f.name for f, _ in msg.ListFields()} == {"input", "level"}
