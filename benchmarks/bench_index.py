@@ -229,8 +229,8 @@ def _lookups(ctx: BenchContext, snap: Snapshot, size: int, probes: int) -> list[
     )
     # The raw floor: the same keys, a bare get in one read transaction.
     keys = [ident.key for ident in idents]
-    txn = snap._txn()
-    db = snap._records
+    txn = snap.reader.txn()
+    db = snap.reader.records
 
     def floor() -> None:
         get = txn.get
@@ -267,7 +267,7 @@ def _lookups(ctx: BenchContext, snap: Snapshot, size: int, probes: int) -> list[
     def loop_url() -> None:
         # Cold near-match memo each run: every URL here is distinct within a run, so this
         # measures the probes, not the memo (repeated hosts in real traffic are cheaper).
-        snap._near_cache.clear()
+        snap._near.clear_cache()
         for u in urls:
             check(u, Kind.URL)
 
@@ -347,7 +347,7 @@ def _near_miss(
         for d in probe_domains:
             check(d, Kind.DOMAIN)
     # Warm pages, cold memo: the near-candidate memo would otherwise answer every probe.
-    snap._near_cache.clear()
+    snap._near.clear_cache()
     samples: list[float] = []
     for d in probe_domains:
         t = time.perf_counter()

@@ -7,8 +7,8 @@ from scameter.index.builder import SnapshotBuilder
 from scameter.index.diff import DiffEntry, SnapshotDiff, diff_snapshots
 from scameter.index.format import FORMAT_VERSION, IndexPolicy, Manifest
 from scameter.index.publish import current_id, publish
-from scameter.index.reader import Snapshot
 from scameter.index.record import Record
+from scameter.index.snapshot import Snapshot
 from scameter.index.swap import SnapshotManager
 
 __all__ = [

@@ -7,8 +7,9 @@ Invariants:
 * Memory stays bounded: records, URL expressions, near-match variants and phone-range
   prefixes go through :class:`ExternalSorter` (sorted runs spilled to disk, merged at build).
   What stays in memory is per-cluster counters, per-bitmap ordinal arrays and the brand list.
-* Everything is written under ``root/.tmp-*`` and fsynced, then the directory is renamed to
-  ``root/<snapshot id>`` (rename is atomic on POSIX) and ``root`` is fsynced. A builder that
+* Everything is written under ``snapshots_root/.tmp-*`` and fsynced, then the directory is
+  renamed to ``snapshots_root/<snapshot id>`` (rename is atomic on POSIX) and
+  ``snapshots_root`` is fsynced. A builder that
   dies half way leaves only a ``.tmp-*`` directory, which no reader opens, and never touches
   ``CURRENT``; :func:`publish` is a separate, explicit step.
 * Keys are appended in sorted order (``MDB_APPEND``), so pages are packed full.
@@ -49,6 +50,7 @@ from scameter.index.publish import (
     remove_stale_builds,
     sha256_file,
 )
+from scameter.index.reader import SnapshotReader
 from scameter.index.record import Record
 from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
@@ -60,7 +62,7 @@ from scameter.index.writers import (
     write_urlexpr,
 )
 from scameter.processes import can_fork
-from scameter.times import iso_utc
+from scameter.times import iso_utc, utc_now
 from scameter.verdict import SEVERITY, Level, ReasonCode
 
 #: Near-match variants past which a build sorts and groups them in a forked process while it
@@ -75,20 +77,16 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 _WRITE_COST, _NEAR_COST = 5.0, 0.85
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
-_LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
 
 
-def listing_expression(record: Record) -> str | None:
+def _expression(kind: Kind, value: str, listing: str | None) -> str | None:
     """The Safe Browsing expression a URL / domain record is stored under.
 
-    Ingest normally sets ``record.listing``; without it a domain is listed as ``domain/``
-    (every path and subdomain) and a URL as its own full expression (host + path + query).
+    Ingest normally sets the record's ``listing``; without it a domain is listed as
+    ``domain/`` (every path and subdomain) and a URL as its own full expression (host + path
+    + query). ``None`` for the other kinds.
     """
-    return _expression(record.identifier.kind, record.identifier.value, record.listing)
-
-
-def _expression(kind: Kind, value: str, listing: str | None) -> str | None:
     if listing is not None:
         return listing
     if kind is Kind.DOMAIN:
@@ -118,7 +116,7 @@ class BuilderPart:
 
 
 class SnapshotBuilder:
-    """Build one snapshot under ``root`` from records added in any order.
+    """Build one snapshot under ``snapshots_root`` from records added in any order.
 
     ``parent``: ``"current"`` diffs against the snapshot ``CURRENT`` names (none if there is
     no ``CURRENT``), a snapshot id diffs against that one, ``None`` builds without a parent.
@@ -130,7 +128,7 @@ class SnapshotBuilder:
 
     def __init__(
         self,
-        root: Path,
+        snapshots_root: Path,
         *,
         as_of: datetime,
         parent: str | Literal["current"] | None = "current",
@@ -140,9 +138,9 @@ class SnapshotBuilder:
         chunk: int = 500_000,
         parallel: bool = True,
     ) -> None:
-        self.root = Path(root)
+        self.snapshots_root = snapshots_root = Path(snapshots_root)
         self.parallel = parallel
-        self.root.mkdir(parents=True, exist_ok=True)
+        snapshots_root.mkdir(parents=True, exist_ok=True)
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
         self.as_of = as_of.astimezone(UTC)
@@ -151,17 +149,17 @@ class SnapshotBuilder:
         self.inputs = dict(inputs or {})
         if parent == "current":
             try:
-                self.parent_id: str | None = current_id(self.root)
+                self.parent_id: str | None = current_id(snapshots_root)
             except SnapshotNotFound:
                 self.parent_id = None
         else:
             self.parent_id = parent
-        if self.parent_id is not None and not (self.root / self.parent_id).is_dir():
+        if self.parent_id is not None and not (snapshots_root / self.parent_id).is_dir():
             raise SnapshotNotFound(
-                self.root / self.parent_id, "parent snapshot not found; pass parent=None"
+                snapshots_root / self.parent_id, "parent snapshot not found; pass parent=None"
             )
-        remove_stale_builds(self.root)
-        self._tmp = Path(tempfile.mkdtemp(prefix=fmt.TMP_PREFIX, dir=self.root))
+        remove_stale_builds(snapshots_root)
+        self._tmp = Path(tempfile.mkdtemp(prefix=fmt.TMP_PREFIX, dir=snapshots_root))
         self._lock = lock_build(self._tmp)
         self._spill = self._tmp / "spill"
         self._spill.mkdir()
@@ -402,7 +400,8 @@ class SnapshotBuilder:
             self._lock = None
 
     def build(self) -> Manifest:
-        """Write the snapshot directory ``root/<id>`` and return its manifest (not published)."""
+        """Write the snapshot directory ``snapshots_root/<id>`` and return its manifest (not
+        published)."""
         if self._done:
             raise RuntimeError("builder already built or aborted")
         try:
@@ -492,14 +491,16 @@ class SnapshotBuilder:
             "files": files,
         }
         checksum = fmt.content_checksum(body)
-        base = f"{self.as_of:%Y%m%dT%H%M%SZ}-{checksum[:12]}"
+        # The id starts with as_of in ISO 8601's basic format (20261101T000000Z): the
+        # extended form iso_utc writes, without its separators.
+        base = f"{iso_utc(self.as_of).replace('-', '').replace(':', '')}-{checksum[:12]}"
         snapshot_id, n = base, 1
-        while (self.root / snapshot_id).exists():
+        while (self.snapshots_root / snapshot_id).exists():
             n += 1
             snapshot_id = f"{base}-{n}"
         manifest = Manifest(
             snapshot_id=snapshot_id,
-            built_at=iso_utc(datetime.now(UTC)),
+            built_at=iso_utc(utc_now()),
             checksum=checksum,
             **body,
         )
@@ -508,18 +509,16 @@ class SnapshotBuilder:
         fsync_file(mpath)
         (self._tmp / LOCK_FILE).unlink(missing_ok=True)  # not part of the snapshot
         fsync_dir(self._tmp)
-        os.rename(self._tmp, self.root / snapshot_id)
+        os.rename(self._tmp, self.snapshots_root / snapshot_id)
         self._unlock()
-        fsync_dir(self.root)
+        fsync_dir(self.snapshots_root)
         return manifest
 
-    def _open_parent(self) -> Any:
+    def _open_parent(self) -> SnapshotReader | None:
         if self.parent_id is None:
             return None
-        from scameter.index.reader import Snapshot  # builder <-> reader: late to avoid a cycle
-
         try:
-            return Snapshot.open(self.root / self.parent_id, verify=False)
+            return SnapshotReader.open(self.snapshots_root / self.parent_id, verify=False)
         except (SnapshotCorrupt, SnapshotNotFound):
             # A damaged parent only costs the diff bitmaps; the new snapshot stands alone.
             self.parent_id = None

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scameter.index import format as fmt
-from scameter.index.reader import Snapshot
+from scameter.index.snapshot import Snapshot
 from scameter.verdict import Level
 
 
@@ -54,13 +54,13 @@ def _entry(buf: bytes, old: Level | None, new: Level | None) -> DiffEntry:
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> SnapshotDiff:
     """What changed from ``old`` to ``new`` (sorted by kind, then canonical value)."""
-    if new._diff_parent == old.id and new.manifest.parent_id == old.id:
+    if new.reader.diff_parent == old.id and new.manifest.parent_id == old.id:
         return _from_bitmaps(old, new)
     added: list[DiffEntry] = []
     removed: list[DiffEntry] = []
     changed: list[DiffEntry] = []
     for table in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW):
-        for o, n in _merge(old._iter_table(table), new._iter_table(table)):
+        for o, n in _merge(old.reader.iter_table(table), new.reader.iter_table(table)):
             if o is None and n is not None:
                 added.append(_entry(n, None, fmt.record_level(n)))
             elif n is None and o is not None:
@@ -75,19 +75,19 @@ def _from_bitmaps(old: Snapshot, new: Snapshot) -> SnapshotDiff:
     removed: list[DiffEntry] = []
     changed: list[DiffEntry] = []
     for ordinal in new.bitmap("added"):
-        hit = new._by_ordinal(ordinal)
+        hit = new.reader.by_ordinal(ordinal)
         if hit is not None:
             added.append(_entry(hit[2], None, fmt.record_level(hit[2])))
     for ordinal in new.bitmap("changed"):
-        hit = new._by_ordinal(ordinal)
+        hit = new.reader.by_ordinal(ordinal)
         if hit is None:
             continue
         table, key, buf = hit
-        prev = old._get(table, key)
+        prev = old.reader.get(table, key)
         before = fmt.record_level(prev) if prev is not None else None
         changed.append(_entry(buf, before, fmt.record_level(buf)))
     for ordinal in new.bitmap("removed"):
-        hit = old._by_ordinal(ordinal)
+        hit = old.reader.by_ordinal(ordinal)
         if hit is not None:
             removed.append(_entry(hit[2], fmt.record_level(hit[2]), None))
     return _sorted(old.id, new.id, added, removed, changed, from_bitmaps=True)

@@ -1,7 +1,8 @@
 """Near-match signals for lookups that found no exact listing (design section 5).
 
-Responsibility: the "nothing listed exactly, but..." answers, as methods mixed into
-:class:`~scameter.index.reader.Snapshot` through :class:`~scameter.index.lookup.LookupMixin`:
+Responsibility: the "nothing listed exactly, but..." answers, read through a
+:class:`~scameter.index.reader.SnapshotReader` by :class:`NearRules`, which the exact rules
+(phone numbers, platform handles) and the URL rules (hosts) ask when they found no listing:
 
 * phone ranges: a number whose prefix (minus its last 1 or 2 digits) holds many listed
   numbers is POSSIBLE (``PHONE_RANGE``), probed in the ``ranges`` sub-database;
@@ -20,14 +21,15 @@ beyond LMDB reads of a mapped file.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
 
 from scameter.identifiers import Identifier, Kind, registrable_domain
 from scameter.index import format as fmt
+from scameter.index.assembly import NO_RECORD_REASONS, VerdictAssembler
 from scameter.index.near import (
     NS_DOMAIN,
+    BrandIndex,
     allowed_distance,
     handle_namespace,
     label_distance,
@@ -35,14 +37,9 @@ from scameter.index.near import (
     split_registrable,
     variant_keys,
 )
+from scameter.index.reader import SnapshotReader
 from scameter.verdict import SEVERITY, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
 
-if TYPE_CHECKING:
-    from pyroaring import FrozenBitMap
-
-    from scameter.index.near import BrandIndex
-
-_NO_RECORD = (Reason.of(ReasonCode.NO_RECORD),)
 _PHONE = Kind.PHONE.value
 _PREFIX = fmt.NEAR_PREFIX.unpack_from
 #: Distinct (namespace, text) near-candidate answers kept per snapshot.
@@ -69,52 +66,49 @@ def query_deletions(length: int, policy: fmt.IndexPolicy) -> int:
     return min(policy.near_max_distance, 1)
 
 
-class NearMatchMixin:
-    """Near-match logic; the host class provides the LMDB handles (see ``Snapshot``)."""
+class NearRules:
+    """The near-match signals of one snapshot; holds the brand index (built at open from the
+    allowlisted official domains) and the memo of near candidates."""
 
-    id: str
-    policy: fmt.IndexPolicy
-    _records: Any
-    _near: Any
-    _ranges: Any
-    _brands: BrandIndex
-    _near_exempt: frozenset[str]
-    _near_filter: FrozenBitMap | None
-    _near_cache: dict[tuple[bytes, str], dict[bytes, str]]
+    def __init__(self, reader: SnapshotReader, assemble: VerdictAssembler) -> None:
+        p = self.policy = reader.policy
+        self._reader = reader
+        self._assemble = assemble
+        self._snapshot_id = reader.id
+        self._records = reader.records
+        self._near = reader.near
+        self._ranges = reader.ranges
+        self._filter = reader.near_filter
+        self._brands = BrandIndex(
+            reader.brands,
+            brand_words=p.brand_words,
+            min_length=p.brand_min_length,
+            max_distance=p.near_max_distance,
+            d2_min_length=p.near_distance2_min_length,
+        )
+        # Popular platforms are never near-matched, and neither are the brands themselves.
+        self._exempt = frozenset(p.near_exempt_domains) | self._brands.official
+        self._cache: dict[tuple[bytes, str], dict[bytes, str]] = {}
 
-    # Provided by Snapshot (declared here for the type checker).
-    def _txn(self) -> Any:
-        raise NotImplementedError
+    def clear_cache(self) -> None:
+        """Forget the memoised near candidates (benchmarks measure cold probes)."""
+        self._cache.clear()
 
-    def _no_record(
-        self,
-        raw: str,
-        kind: str,
-        canonical: str,
-        *,
-        level: Level = Level.NO_RECORD,
-        reasons: tuple[Reason, ...] = _NO_RECORD,
-        similar: SimilarTo | None = None,
-        matched: str | None = None,
-    ) -> Verdict:
-        return make_verdict(
-            raw, kind, canonical, level, reasons, (), 0, 0, None, None, matched, similar, 0,
-            None, None, self.id,
-        )  # fmt: skip
+    # -- phone ranges ---------------------------------------------------------------------
 
-    def _phone_miss(
+    def phone_miss(
         self, raw: str, ident: Identifier, ranges: dict[str, tuple[int, bytes]] | None = None
     ) -> Verdict:
         """NO RECORD, or POSSIBLE with ``PHONE_RANGE`` when a prefix block holds many listed
         numbers (the first of ``policy.phone_range_digits`` that does wins).
 
-        ``ranges``: batches pass :meth:`_range_hits` of their numbers (one ``getmulti``);
+        ``ranges``: batches pass :meth:`range_hits` of their numbers (one ``getmulti``);
         ``None`` probes here.
         """
         canonical = ident.value
         found: tuple[int, bytes] | None = None
         if ranges is None:
-            txn, db = self._txn(), self._ranges
+            txn, db = self._reader.txn(), self._ranges
             for d in self.policy.phone_range_digits:
                 n = txn.get(range_key(canonical, d), db=db)
                 if n is not None:
@@ -124,14 +118,14 @@ class NearMatchMixin:
             found = ranges.get(canonical)
         if found is None:
             return make_verdict(
-                raw, _PHONE, canonical, Level.NO_RECORD, _NO_RECORD, (), 0, 0, None, None,
-                None, None, 0, None, None, self.id,
+                raw, _PHONE, canonical, Level.NO_RECORD, NO_RECORD_REASONS, (), 0, 0, None,
+                None, None, None, 0, None, None, self._snapshot_id,
             )  # fmt: skip
         d, n = found
         (count,) = fmt.U32.unpack(n)
         block = f"{canonical[:-d]}{'x' * d}"
         detail = f"{count} listed numbers share the prefix {block}."
-        return self._no_record(
+        return self._assemble.no_record(
             raw,
             _PHONE,
             canonical,
@@ -140,7 +134,7 @@ class NearMatchMixin:
             matched=block,
         )
 
-    def _range_hits(self, canonicals: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+    def range_hits(self, canonicals: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         """Number -> (digits, ``ranges`` value) of its first listed prefix block, in the order
         of ``policy.phone_range_digits``; numbers in no block are absent.
 
@@ -152,7 +146,7 @@ class NearMatchMixin:
         keys = sorted({k for _, ks in keyed for _, k in ks})
         if not keys:
             return {}
-        found = dict(self._txn().cursor(db=self._ranges).getmulti(keys))
+        found = dict(self._reader.txn().cursor(db=self._ranges).getmulti(keys))
         if not found:
             return {}
         out: dict[str, tuple[int, bytes]] = {}
@@ -164,51 +158,97 @@ class NearMatchMixin:
                     break
         return out
 
-    def _near_candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
+    # -- domains and handles --------------------------------------------------------------
+
+    def handle_miss(self, raw: str, ident: Identifier) -> Verdict:
+        """A platform handle with no record: NEAR_MATCH of a listed handle on the same
+        platform, or NO RECORD."""
+        platform, _, handle = ident.value.partition(":")
+        cands: list[tuple[bytes, int, str]] = []
+        for rkey, listed in self.candidates(handle_namespace(platform), handle).items():
+            lim = self._limit(len(listed))
+            d = Levenshtein.distance(handle, listed, score_cutoff=lim)
+            if 0 < d <= lim:
+                cands.append((rkey, d, f"{platform}:{listed}"))
+        v = self._best(raw, ident.kind.value, ident.value, cands) if cands else None
+        return v or self._assemble.no_record(raw, ident.kind.value, ident.value)
+
+    def host_miss(self, raw: str, kind: str, canonical: str, host: str) -> Verdict:
+        """A URL or domain with no listing: brand impersonation / homograph of an official
+        domain, NEAR_MATCH of a listed registrable domain, or NO RECORD."""
+        reg = registrable_domain(host)
+        if reg is None or reg in self._exempt:
+            return self._assemble.no_record(raw, kind, canonical)
+        hit = self._brands.match(host, reg) if self._brands else None
+        if hit is not None:
+            b = hit.brand
+            who = f" ({b.owner})" if b.owner else ""
+            return self._assemble.no_record(
+                raw,
+                kind,
+                canonical,
+                level=Level.SUSPICIOUS,
+                reasons=(Reason.of(hit.code, f"Resembles {b.registrable}{who}."),),
+                similar=SimilarTo(b.registrable, hit.distance, Level.VERIFIED),
+            )
+        label, suffix = split_registrable(reg)
+        cands: list[tuple[bytes, int, str]] = []
+        for rkey, listed in self.candidates(NS_DOMAIN, label).items():
+            if listed == reg:
+                continue
+            l_label, l_suffix = split_registrable(listed)
+            lim = self._limit(len(l_label))
+            d = label_distance(label, suffix, l_label, l_suffix, lim)
+            if d is not None and d > 0:
+                cands.append((rkey, d, listed))
+        v = self._best(raw, kind, canonical, cands) if cands else None
+        return v or self._assemble.no_record(raw, kind, canonical)
+
+    def candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
         """Listed values sharing a deletion variant with ``text``: record key -> value.
 
         Memoised per snapshot (it is immutable): traffic repeats hosts and handles, and a
         miss costs one random B-tree probe per deletion variant (79 for a 12-letter label).
         """
         cache_key = (namespace, text)
-        out = self._near_cache.get(cache_key)
+        out = self._cache.get(cache_key)
         if out is not None:
             return out
         out = {}
         p = self.policy
         if len(text) >= p.near_min_length - 1:
             keys = variant_keys(namespace, text, query_deletions(len(text), p))
-            f = self._near_filter
+            f = self._filter
             if f is not None:
                 # Pre-filter (format 1.1): a key whose 32-bit prefix is not in the filter is
                 # not in ``near``; false positives only cost a probe, false negatives cannot
                 # happen (the filter holds every stored key's prefix).
                 inf, pre = f.__contains__, _PREFIX
                 keys = [vk for vk in keys if inf(pre(vk)[0])]
-            found = self._txn().cursor(db=self._near).getmulti(sorted(keys)) if keys else ()
+            found = self._reader.txn().cursor(db=self._near).getmulti(sorted(keys)) if keys else ()
             for _, value in found:
                 pos, end = 0, len(value)
                 while pos < end:
                     ln = value[pos + 8]
                     out[value[pos : pos + 8]] = value[pos + 9 : pos + 9 + ln].decode("utf-8")
                     pos += 9 + ln
-        if len(self._near_cache) >= NEAR_CACHE_SIZE:
-            self._near_cache.clear()  # crude bound; a full LRU costs more than it saves here
-        self._near_cache[cache_key] = out
+        if len(self._cache) >= NEAR_CACHE_SIZE:
+            self._cache.clear()  # crude bound; a full LRU costs more than it saves here
+        self._cache[cache_key] = out
         return out
 
-    def _near_limit(self, length: int) -> int:
+    def _limit(self, length: int) -> int:
         p = self.policy
         return allowed_distance(
             length, p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
         )
 
-    def _best_near(
+    def _best(
         self, raw: str, kind: str, canonical: str, cands: list[tuple[bytes, int, str]]
     ) -> Verdict | None:
         """The worst-level, then closest, verified candidate as a NEAR_MATCH verdict."""
         best: tuple[int, int, str, Level] | None = None
-        txn = self._txn()
+        txn = self._reader.txn()
         for rkey, dist, listed in cands:
             buf = txn.get(rkey, db=self._records)
             if buf is None:
@@ -221,7 +261,7 @@ class NearMatchMixin:
             return None
         _, dist, listed, listed_level = best
         level = Level.SUSPICIOUS if listed_level is Level.HIGH_RISK else Level.POSSIBLE
-        return self._no_record(
+        return self._assemble.no_record(
             raw,
             kind,
             canonical,
@@ -230,42 +270,5 @@ class NearMatchMixin:
             similar=SimilarTo(listed, dist, listed_level),
         )
 
-    def _handle_miss(self, raw: str, ident: Identifier) -> Verdict:
-        platform, _, handle = ident.value.partition(":")
-        cands: list[tuple[bytes, int, str]] = []
-        for rkey, listed in self._near_candidates(handle_namespace(platform), handle).items():
-            lim = self._near_limit(len(listed))
-            d = Levenshtein.distance(handle, listed, score_cutoff=lim)
-            if 0 < d <= lim:
-                cands.append((rkey, d, f"{platform}:{listed}"))
-        v = self._best_near(raw, ident.kind.value, ident.value, cands) if cands else None
-        return v or self._no_record(raw, ident.kind.value, ident.value)
 
-    def _host_miss(self, raw: str, kind: str, canonical: str, host: str) -> Verdict:
-        reg = registrable_domain(host)
-        if reg is None or reg in self._near_exempt:
-            return self._no_record(raw, kind, canonical)
-        hit = self._brands.match(host, reg) if self._brands else None
-        if hit is not None:
-            b = hit.brand
-            who = f" ({b.owner})" if b.owner else ""
-            return self._no_record(
-                raw,
-                kind,
-                canonical,
-                level=Level.SUSPICIOUS,
-                reasons=(Reason.of(hit.code, f"Resembles {b.registrable}{who}."),),
-                similar=SimilarTo(b.registrable, hit.distance, Level.VERIFIED),
-            )
-        label, suffix = split_registrable(reg)
-        cands: list[tuple[bytes, int, str]] = []
-        for rkey, listed in self._near_candidates(NS_DOMAIN, label).items():
-            if listed == reg:
-                continue
-            l_label, l_suffix = split_registrable(listed)
-            lim = self._near_limit(len(l_label))
-            d = label_distance(label, suffix, l_label, l_suffix, lim)
-            if d is not None and d > 0:
-                cands.append((rkey, d, listed))
-        v = self._best_near(raw, kind, canonical, cands) if cands else None
-        return v or self._no_record(raw, kind, canonical)
+__all__ = ["NEAR_CACHE_SIZE", "NearRules", "query_deletions"]

@@ -42,33 +42,34 @@ UNLOCKED_GRACE_S = 3600.0
 _log = logging.getLogger(__name__)
 
 
-def publish(root: Path, snapshot_id: str) -> None:
-    """Make ``snapshot_id`` the live snapshot: ``CURRENT`` is replaced atomically.
+def publish(snapshots_root: Path, snapshot_id: str) -> None:
+    """Make ``snapshot_id`` (a directory under ``snapshots_root``) the live snapshot:
+    ``CURRENT`` is replaced atomically.
 
     Write-temp + fsync + rename + fsync of the directory, so a crash leaves either the old
     or the new pointer, never a torn one.
     """
-    root = Path(root)
-    target = root / snapshot_id
+    snapshots_root = Path(snapshots_root)
+    target = snapshots_root / snapshot_id
     if not (target / fmt.MANIFEST_FILE).is_file():
         raise SnapshotNotFound(target, "no built snapshot with this id; build it first")
-    fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=root)
+    fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=snapshots_root)
     try:
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(snapshot_id + "\n")
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, root / fmt.CURRENT_FILE)
+        os.replace(tmp, snapshots_root / fmt.CURRENT_FILE)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(root)
+    fsync_dir(snapshots_root)
 
 
-def current_id(root: Path) -> str:
-    """The id ``root/CURRENT`` names. Raises :class:`SnapshotNotFound` if there is none."""
-    path = Path(root) / fmt.CURRENT_FILE
+def current_id(snapshots_root: Path) -> str:
+    """The id ``snapshots_root/CURRENT`` names; :class:`SnapshotNotFound` if there is none."""
+    path = Path(snapshots_root) / fmt.CURRENT_FILE
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
@@ -118,13 +119,14 @@ def lock_build(tmp: Path) -> int | None:
     return fd
 
 
-def remove_stale_builds(root: Path) -> list[Path]:
+def remove_stale_builds(snapshots_root: Path) -> list[Path]:
     """Delete the ``.tmp-*`` directories of builds that died (killed, crashed, power lost)
-    under ``root``; a live build's directory is never touched. Returns what was removed."""
+    under ``snapshots_root``; a live build's directory is never touched. Returns what was
+    removed."""
     if not _FLOCK:
         return []
     removed: list[Path] = []
-    for tmp in sorted(Path(root).glob(fmt.TMP_PREFIX + "*")):
+    for tmp in sorted(Path(snapshots_root).glob(fmt.TMP_PREFIX + "*")):
         if not tmp.is_dir() or tmp.is_symlink():
             continue
         try:

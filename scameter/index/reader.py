@@ -1,8 +1,11 @@
-"""Reading snapshots: :class:`Snapshot` opens one directory and answers lookups.
+"""Reading snapshots: :class:`SnapshotReader` opens one directory and owns its database.
 
-Responsibility: open and validate a snapshot (manifest, version, sizes, checksums), and turn
-identifiers into :class:`Verdict` values following design section 5 (see ``lookup.py`` for
-the per-kind rules, which this class hosts as methods via :class:`LookupMixin`).
+Responsibility: open and validate a snapshot (manifest, version, sizes, checksums), hold its
+LMDB environment, sub-database handles and ``meta`` (string table, brands, diff parent), and
+give raw access to them: one read transaction per thread, records by table and key or by
+ordinal, bitmaps, whole-table iteration. It knows nothing of verdicts: the lookup rules
+(``exact.py``, ``urlmatch.py``, ``nearmatch.py``, ``assembly.py``) read through it, and
+:class:`~scameter.index.snapshot.Snapshot` puts the two together.
 
 Invariants:
 * The LMDB environment is opened ``readonly=True, lock=False``: snapshots are immutable once
@@ -10,31 +13,32 @@ Invariants:
   transaction per snapshot (``threading.local``), so a lookup costs no ``begin``.
 * The data file's size is always checked against the manifest before mapping: a truncated
   file would otherwise fault (SIGBUS) on first touch instead of raising.
-* A record whose stored canonical value differs from the queried one (a 64-bit key
-  collision) is treated as absent, never answered.
+* Everything a lookup needs from ``meta`` and the ``near_filter`` bitmap is read and checked
+  at open: a snapshot that opens does not fail on its first lookup.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import lmdb
 from pyroaring import BitMap, FrozenBitMap
 
 from scameter.errors import SnapshotCorrupt, SnapshotNotFound, UnsupportedSnapshotVersion
-from scameter.identifiers import Identifier, Kind
+from scameter.identifiers import Identifier
 from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
-from scameter.index.lookup import LookupMixin
-from scameter.index.near import Brand, BrandIndex
-from scameter.index.publish import current_id, sha256_file
+from scameter.index.near import Brand
+from scameter.index.publish import sha256_file
 from scameter.index.record import Record
+from scameter.times import parse_iso_utc
 from scameter.verdict import ReasonCode
 
 _ACTION = "rebuild it with `scameter ingest` (or `scameter demo`) or publish another snapshot"
@@ -66,7 +70,8 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
         )
     try:
         manifest = Manifest.from_dict(data)
-    except (TypeError, ValueError) as e:
+        parse_iso_utc(manifest.as_of)  # the reader keeps it as a datetime (SnapshotReader.as_of)
+    except (TypeError, ValueError, AttributeError) as e:
         raise SnapshotCorrupt(path, f"manifest is not valid ({e}); {_ACTION}") from e
     if verify and manifest.expected_checksum() != manifest.checksum:
         raise SnapshotCorrupt(path, f"manifest checksum mismatch (edited?); {_ACTION}")
@@ -127,8 +132,15 @@ class _EnvRegistry:
 _ENVS = _EnvRegistry()
 
 
-class Snapshot(LookupMixin):
-    """One open, immutable snapshot. Thread-safe; close it (or use ``with``) when done."""
+class SnapshotReader:
+    """The database of one open, immutable snapshot. Thread-safe; :meth:`close` it when done.
+
+    Attributes the lookup rules read on their hot paths are plain attributes: the
+    sub-database handles (``records``, ``allow``, ``urlexpr``, ``near``, ``ranges``,
+    ``ordinals``), ``local`` (its ``txn`` is this thread's read transaction once :meth:`txn`
+    has run here), ``strings`` (the string table), ``allow_keys`` (every allowlist key, in
+    memory), ``brands`` and ``near_filter``.
+    """
 
     def __init__(self, path: Path, manifest: Manifest, env: Any) -> None:
         self.path = path
@@ -136,41 +148,35 @@ class Snapshot(LookupMixin):
         self.id = manifest.snapshot_id
         self.policy = IndexPolicy.from_dict(manifest.policy)
         self._env = env
-        self._local = threading.local()
+        self.local = threading.local()
         self._bitmaps: dict[str, BitMap] = {}
         self._bitmap_lock = threading.Lock()
+        #: The data's reference time ("now" for the ingest that built it), aware UTC;
+        #: :func:`read_manifest` has checked that it parses.
+        self.as_of: datetime = parse_iso_utc(manifest.as_of)
         try:
-            self._db = {n: env.open_db(n, create=False) for n in fmt.ALL_DBS}
-            meta = self._load_meta()
-            near_filter = self._load_near_filter()
+            dbs = {n: env.open_db(n, create=False) for n in fmt.ALL_DBS}
+            self._bitmaps_db = dbs[fmt.DB_BITMAPS]
+            meta = self._load_meta(dbs[fmt.DB_META])
+            self.near_filter = self._load_near_filter()
+            self.strings: tuple[str, ...] = tuple(meta["strings"])
+            self.brands = tuple(Brand(label, reg, owner) for label, reg, owner in meta["brands"])
+            self.allow_keys = self._load_allow_keys(dbs[fmt.DB_ALLOW])
         except (lmdb.Error, ValueError, KeyError, TypeError) as e:
             raise SnapshotCorrupt(path / fmt.DATA_FILE, f"unreadable index ({e}); {_ACTION}") from e
-        self._records = self._db[fmt.DB_RECORDS]
-        self._allow = self._db[fmt.DB_ALLOW]
-        self._urlexpr = self._db[fmt.DB_URLEXPR]
-        self._near = self._db[fmt.DB_NEAR]
-        self._ranges = self._db[fmt.DB_PHONE_RANGES]
-        self._ordinals = self._db[fmt.DB_ORDINALS]
-        self._strings: tuple[str, ...] = tuple(meta["strings"])
-        self._diff_parent: str | None = meta.get("diff_parent")
-        self._allow_keys = self._load_allow_keys()
-        brands = [Brand(label, reg, owner) for label, reg, owner in meta["brands"]]
-        p = self.policy
-        self._brands = BrandIndex(
-            brands,
-            brand_words=p.brand_words,
-            min_length=p.brand_min_length,
-            max_distance=p.near_max_distance,
-            d2_min_length=p.near_distance2_min_length,
-        )
-        self._near_exempt = frozenset(p.near_exempt_domains) | self._brands.official
-        self._near_filter = near_filter
-        self._init_lookup()
+        self.records = dbs[fmt.DB_RECORDS]
+        self.allow = dbs[fmt.DB_ALLOW]
+        self.urlexpr = dbs[fmt.DB_URLEXPR]
+        self.near = dbs[fmt.DB_NEAR]
+        self.ranges = dbs[fmt.DB_PHONE_RANGES]
+        self.ordinals = dbs[fmt.DB_ORDINALS]
+        #: The parent the ``added`` / ``changed`` / ``removed`` bitmaps are relative to.
+        self.diff_parent: str | None = meta.get("diff_parent")
 
-    # -- opening --------------------------------------------------------------------------
+    # -- opening and closing --------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, verify: bool = True) -> Snapshot:
+    def open(cls, path: Path, *, verify: bool = True) -> SnapshotReader:
         """Open the snapshot directory ``path``.
 
         Always checks the manifest's version and the data file's size; with ``verify`` also
@@ -199,14 +205,9 @@ class Snapshot(LookupMixin):
             _ENVS.release(env)
             raise
 
-    @classmethod
-    def open_current(cls, root: Path) -> Snapshot:
-        """Open the snapshot ``root/CURRENT`` names."""
-        return cls.open(Path(root) / current_id(Path(root)))
-
-    def _load_meta(self) -> dict[str, Any]:
+    def _load_meta(self, db: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        with self._env.begin(db=self._db[fmt.DB_META]) as txn:
+        with self._env.begin(db=db) as txn:
             for k, v in txn.cursor():
                 out[bytes(k).decode("utf-8")] = json.loads(bytes(v))
         if fmt.major_of(str(out.get("format_version", ""))) not in fmt.SUPPORTED_MAJORS:
@@ -216,12 +217,12 @@ class Snapshot(LookupMixin):
     def _load_near_filter(self) -> FrozenBitMap | None:
         """The ``near`` pre-filter (format 1.1+), deserialised once; ``None`` for a 1.0
         snapshot, whose near probes then all go to LMDB as before."""
-        with self._env.begin(db=self._db[fmt.DB_BITMAPS]) as txn:
+        with self._env.begin(db=self._bitmaps_db) as txn:
             raw = txn.get(fmt.NEAR_FILTER.encode("ascii"))
             return None if raw is None else FrozenBitMap.deserialize(raw)
 
-    def _load_allow_keys(self) -> frozenset[bytes]:
-        with self._env.begin(db=self._allow) as txn:
+    def _load_allow_keys(self, db: Any) -> frozenset[bytes]:
+        with self._env.begin(db=db) as txn:
             return frozenset(bytes(k) for k in txn.cursor().iternext(keys=True, values=False))
 
     def verify(self) -> None:
@@ -234,6 +235,14 @@ class Snapshot(LookupMixin):
             if f.stat().st_size != info.get("size") or sha256_file(f) != info.get("sha256"):
                 raise SnapshotCorrupt(f, f"checksum mismatch; {_ACTION}")
 
+    def warm(self) -> None:
+        """Touch the pages every lookup needs (bitmap index, tree roots) before serving."""
+        self.bitmap("all")
+        txn = self.txn()
+        for db in (self.records, self.urlexpr, self.near, self.ranges):
+            with contextlib.suppress(lmdb.Error):
+                txn.get(b"\x00" * 8, db=db)
+
     def close(self) -> None:
         env, self._env = self._env, None
         if env is not None:
@@ -243,43 +252,32 @@ class Snapshot(LookupMixin):
     def closed(self) -> bool:
         return self._env is None
 
-    def __enter__(self) -> Snapshot:
-        return self
+    # -- reads ----------------------------------------------------------------------------
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Snapshot({self.id!r}, total={self.manifest.total})"
-
-    # -- low-level access (also used by builder, diff and export) -------------------------
-
-    def _txn(self) -> Any:
+    def txn(self) -> Any:
+        """This thread's read transaction on the snapshot (begun on first use)."""
         try:
-            return self._local.txn
+            return self.local.txn
         except AttributeError:
             if self._env is None:
                 raise SnapshotNotFound(self.path, "snapshot is closed") from None
-            txn = self._local.txn = self._env.begin(buffers=False)
+            txn = self.local.txn = self._env.begin(buffers=False)
             return txn
 
-    def _get(self, table: int, key: bytes) -> bytes | None:
-        db = self._allow if table == fmt.TABLE_ALLOW else self._records
-        value: bytes | None = self._txn().get(key, db=db)
+    def get(self, table: int, key: bytes) -> bytes | None:
+        """The packed record under ``key`` in ``table`` (:data:`fmt.TABLE_RECORDS` or
+        :data:`fmt.TABLE_ALLOW`), or ``None``."""
+        db = self.allow if table == fmt.TABLE_ALLOW else self.records
+        value: bytes | None = self.txn().get(key, db=db)
         return value
 
-    def _by_ordinal(self, ordinal: int) -> tuple[int, bytes, bytes] | None:
-        txn = self._txn()
-        ref = txn.get(fmt.ORDINAL_KEY.pack(ordinal), db=self._ordinals)
+    def by_ordinal(self, ordinal: int) -> tuple[int, bytes, bytes] | None:
+        """``(table, key, packed record)`` of the record with this ordinal, or ``None``."""
+        ref = self.txn().get(fmt.ORDINAL_KEY.pack(ordinal), db=self.ordinals)
         if ref is None:
             return None
         table, key = ref[0], ref[1:9]
-        buf = self._get(table, key)
+        buf = self.get(table, key)
         return None if buf is None else (table, key, buf)
 
     def bitmap(self, name: str) -> BitMap:
@@ -287,15 +285,14 @@ class Snapshot(LookupMixin):
         empty if the snapshot has none of that name. Cached; treat as read-only."""
         bm = self._bitmaps.get(name)
         if bm is None:
-            raw = self._txn().get(name.encode("utf-8"), db=self._db[fmt.DB_BITMAPS])
+            raw = self.txn().get(name.encode("utf-8"), db=self._bitmaps_db)
             bm = BitMap() if raw is None else BitMap.deserialize(raw)
             with self._bitmap_lock:
                 self._bitmaps[name] = bm
         return bm
 
     def bitmap_names(self, prefix: str = "") -> list[str]:
-        txn = self._txn()
-        cur = txn.cursor(db=self._db[fmt.DB_BITMAPS])
+        cur = self.txn().cursor(db=self._bitmaps_db)
         p = prefix.encode("utf-8")
         out: list[str] = []
         if not cur.set_range(p):
@@ -306,14 +303,15 @@ class Snapshot(LookupMixin):
             out.append(bytes(k).decode("utf-8"))
         return out
 
-    def _iter_table(self, table: int) -> Iterator[tuple[bytes, bytes]]:
-        db = self._allow if table == fmt.TABLE_ALLOW else self._records
+    def iter_table(self, table: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, packed record)`` of ``table``, in key order."""
+        db = self.allow if table == fmt.TABLE_ALLOW else self.records
         with self._env.begin(db=db, buffers=False) as txn:
             yield from txn.cursor()
 
     def to_record(self, buf: bytes) -> Record:
         """A stored record back as the :class:`Record` ingest handed in."""
-        r = fmt.decode_record(buf, self._strings)
+        r = fmt.decode_record(buf, self.strings)
         codes = tuple(ReasonCode(c) for c in r.reasons if c in ReasonCode.__members__.values())
         return Record(
             identifier=Identifier(r.kind, r.canonical, r.valid),
@@ -329,38 +327,3 @@ class Snapshot(LookupMixin):
             listing=r.listing,
             owner=r.owner,
         )
-
-    # -- bitmaps-based views --------------------------------------------------------------
-
-    def export(self, *, level: Any = None, kind: Kind | str | None = None) -> Iterator[Record]:
-        """Records by ordinal, filtered by level and/or kind through bitmap algebra."""
-        bm = self.bitmap("all")
-        if level is not None:
-            bm = bm & self.bitmap(f"level:{getattr(level, 'value', level)}")
-        if kind is not None:
-            bm = bm & self.bitmap(f"kind:{Kind(kind).value}")
-        for ordinal in bm:
-            hit = self._by_ordinal(ordinal)
-            if hit is not None:
-                yield self.to_record(hit[2])
-
-    def stats(self) -> dict[str, Any]:
-        """Counts from the manifest plus category and source sizes from the bitmaps."""
-        m = self.manifest
-        return {
-            "snapshot": self.id,
-            "parent": m.parent_id,
-            "as_of": m.as_of,
-            "built_at": m.built_at,
-            "format_version": m.format_version,
-            "total": m.total,
-            "counts": m.counts,
-            "categories": {
-                n.split(":", 1)[1]: len(self.bitmap(n)) for n in self.bitmap_names("category:")
-            },
-            "sources": {
-                n.split(":", 1)[1]: len(self.bitmap(n)) for n in self.bitmap_names("source:")
-            },
-            "clusters": len(self.bitmap_names("cluster:")),
-            "bytes": sum(int(f.get("size", 0)) for f in m.files.values()),
-        }

@@ -18,13 +18,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from scameter.errors import SnapshotError, SnapshotNotFound, SnapshotStale
 from scameter.index.publish import current_id
-from scameter.index.reader import Snapshot
-from scameter.times import parse_iso_utc
+from scameter.index.snapshot import Snapshot
+from scameter.times import iso_utc, utc_now
 
 
 class _Holder:
@@ -38,27 +38,18 @@ class _Holder:
         self.retired = False
 
 
-def _warm(snapshot: Snapshot) -> None:
-    """Touch the pages every lookup needs (meta, bitmap index, tree roots) before serving."""
-    snapshot.bitmap("all")
-    txn = snapshot._txn()
-    for db in (snapshot._records, snapshot._urlexpr, snapshot._near, snapshot._ranges):
-        with contextlib.suppress(Exception):
-            txn.get(b"\x00" * 8, db=db)
-
-
 class SnapshotManager:
-    """Serve the snapshot ``root/CURRENT`` names, swapping when it changes."""
+    """Serve the snapshot ``snapshots_root/CURRENT`` names, swapping when it changes."""
 
     def __init__(
         self,
-        root: Path,
+        snapshots_root: Path,
         *,
         poll_interval: float = 1.0,
         max_age: timedelta | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.root = Path(root)
+        self.snapshots_root = Path(snapshots_root)
         self.poll_interval = poll_interval
         self.max_age = max_age
         self._clock = clock
@@ -92,7 +83,7 @@ class SnapshotManager:
         with self._lock:
             holder = self._holder
             if holder is None:  # refresh raised or another thread closed us
-                raise SnapshotNotFound(self.root, "no snapshot loaded")
+                raise SnapshotNotFound(self.snapshots_root, "no snapshot loaded")
             holder.refs += 1
         try:
             yield holder.snapshot
@@ -107,8 +98,7 @@ class SnapshotManager:
         holder = self._holder
         if holder is None:
             return None
-        as_of = parse_iso_utc(holder.snapshot.manifest.as_of)
-        return self._clock() - as_of
+        return self._clock() - holder.snapshot.as_of
 
     @property
     def stale(self) -> bool:
@@ -122,7 +112,7 @@ class SnapshotManager:
             assert holder is not None
             raise SnapshotStale(
                 holder.snapshot.path,
-                f"snapshot as of {holder.snapshot.manifest.as_of} is older than "
+                f"snapshot as of {iso_utc(holder.snapshot.as_of)} is older than "
                 f"{self.max_age}; run `scameter ingest` and publish a new one",
             )
 
@@ -135,12 +125,12 @@ class SnapshotManager:
         on :attr:`last_error`.
         """
         try:
-            sid = current_id(self.root)
+            sid = current_id(self.snapshots_root)
             holder = self._holder
             if holder is not None and holder.snapshot.id == sid:
                 return False
-            new = Snapshot.open(self.root / sid)
-            _warm(new)
+            new = Snapshot.open(self.snapshots_root / sid)
+            new.reader.warm()
         except SnapshotError as e:
             self.last_error = e
             if self._holder is None:

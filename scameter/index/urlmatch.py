@@ -1,7 +1,7 @@
 """URL and domain lookups: Safe Browsing expressions against ``urlexpr`` (design section 5).
 
-Responsibility: the URL / domain half of the lookup rules, as methods mixed into
-:class:`~scameter.index.reader.Snapshot` through :class:`~scameter.index.lookup.LookupMixin`:
+Responsibility: the URL / domain rules, read through a
+:class:`~scameter.index.reader.SnapshotReader` by :class:`UrlRules`:
 
 * every Safe Browsing expression of the canonical URL (host suffixes x path prefixes, see
   :func:`scameter.identifiers.expressions_for_canonical`) is probed in ``urlexpr`` with one
@@ -9,95 +9,150 @@ Responsibility: the URL / domain half of the lookup rules, as methods mixed into
 * a domain is checked as ``http://<host>/`` plus its own record;
 * an allowlist match outranks listings, except a HIGH RISK *path* listing (an expression with
   a path other than ``/``), which wins for that path on an allowlisted platform host;
-* nothing listed: the near-match signals of :mod:`scameter.index.nearmatch`.
+* nothing listed: the near-match signals of :class:`~scameter.index.nearmatch.NearRules`.
 
 Invariants: an expression whose stored text differs from the probed one (a 64-bit key
-collision) is ignored; no logging, no I/O beyond LMDB reads of a mapped file.
+collision) is ignored, and so is a domain record whose canonical value differs; no logging,
+no I/O beyond LMDB reads of a mapped file.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from scameter.identifiers import Identifier, Kind, expression_key, expressions_for_canonical
-from scameter.index import format as fmt
-from scameter.index.nearmatch import NearMatchMixin
-from scameter.verdict import SEVERITY, Level, Verdict
+from scameter.index.assembly import VerdictAssembler
+from scameter.index.format import record_canonical, record_level
+from scameter.index.nearmatch import NearRules
+from scameter.index.reader import SnapshotReader
+from scameter.verdict import SEVERITY, CheckContext, Level, Verdict
+
+_URL = Kind.URL.value
+_DOMAIN = Kind.DOMAIN.value
+_HIGH_RISK = SEVERITY[Level.HIGH_RISK]
+#: ``urlexpr`` entry flags (docs/snapshot-format.md, "url-expression entry").
+_LISTED, _ALLOWED = 0x01, 0x02
 
 
-class UrlMatchMixin(NearMatchMixin):
-    """URL and domain answers; the host class provides the LMDB handles (``Snapshot``)."""
+class _Listing(NamedTuple):
+    """A listed record found under an expression, with its severity for "the worst wins"."""
 
-    _allow: Any
-    _urlexpr: Any
-    _allow_keys: frozenset[bytes]
+    severity: int
+    record: bytes
+    expression: str
 
-    # Provided by LookupMixin (declared here for the type checker).
-    def _from_record(
-        self,
-        raw: str,
-        buf: bytes,
-        *,
-        canonical: str | None = None,
-        kind: str | None = None,
-        matched: str | None = None,
-    ) -> Verdict:
-        raise NotImplementedError
 
-    def _check_url(self, raw: str, canonical: str, url: str, *, domain: bool = False) -> Verdict:
-        exprs = expressions_for_canonical(url)
-        kind = Kind.DOMAIN.value if domain else Kind.URL.value
-        txn = self._txn()
-        found = txn.cursor(db=self._urlexpr).getmulti([expression_key(e) for e in exprs])
-        best: tuple[int, bytes, str] | None = None
-        allow: tuple[bytes, str] | None = None
-        if found:
-            wanted = set(exprs)
-            for _, value in found:
-                flags = value[0]
-                pos = 1
-                lkey = akey = None
-                if flags & 1:
-                    lkey = value[pos : pos + 8]
-                    pos += 8
-                if flags & 2:
-                    akey = value[pos : pos + 8]
-                    pos += 8
-                expr = value[pos:].decode("utf-8")
-                if expr not in wanted:
-                    continue  # expression-key collision
-                if lkey is not None:
-                    buf = txn.get(lkey, db=self._records)
-                    if buf is not None:
-                        sev = SEVERITY[fmt.record_level(buf)]
-                        if best is None or sev > best[0]:
-                            best = (sev, buf, expr)
-                if akey is not None and allow is None:
-                    abuf = txn.get(akey, db=self._allow)
-                    if abuf is not None:
-                        allow = (abuf, expr)
-        if domain:
-            key = Identifier(Kind.DOMAIN, canonical).key
-            buf = txn.get(key, db=self._records)
-            if buf is not None and fmt.record_canonical(buf) == canonical:
-                sev = SEVERITY[fmt.record_level(buf)]
-                if best is None or sev > best[0]:
-                    best = (sev, buf, canonical + "/")
-            if allow is None and key in self._allow_keys:
-                abuf = txn.get(key, db=self._allow)
-                if abuf is not None and fmt.record_canonical(abuf) == canonical:
-                    allow = (abuf, canonical + "/")
-        if allow is not None and not (
-            best is not None and best[0] == SEVERITY[Level.HIGH_RISK] and _has_path(best[2])
-        ):
-            abuf, aexpr = allow
-            return self._from_record(raw, abuf, canonical=canonical, kind=kind, matched=aexpr)
-        if best is not None:
-            return self._from_record(raw, best[1], canonical=canonical, kind=kind, matched=best[2])
+class _Allowed(NamedTuple):
+    """An allowlisted record found under an expression."""
+
+    record: bytes
+    expression: str
+
+
+class UrlRules:
+    """URL and domain answers of one snapshot."""
+
+    def __init__(self, reader: SnapshotReader, assemble: VerdictAssembler, near: NearRules) -> None:
+        self._reader = reader
+        self._records = reader.records
+        self._allow = reader.allow
+        self._urlexpr = reader.urlexpr
+        self._allow_keys = reader.allow_keys
+        self._from_record = assemble.from_record
+        self._near = near
+
+    def answer_url(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        """The verdict of a canonical URL (``context`` does not change URL answers)."""
+        return self._answer(raw, ident.value, ident.value, _URL)
+
+    def answer_domain(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        """The verdict of a domain: its ``http://<host>/`` expressions and its own record."""
+        return self._answer(raw, ident.value, f"http://{ident.value}/", _DOMAIN)
+
+    def _answer(self, raw: str, canonical: str, url: str, kind: str) -> Verdict:
+        txn = self._reader.txn()
+        listing, allowed = self._probe(txn, expressions_for_canonical(url))
+        if kind == _DOMAIN:
+            listing, allowed = self._own_record(txn, canonical, listing, allowed)
+        if allowed is not None and not _path_listing_wins(listing):
+            return self._from_record(
+                raw, allowed.record, canonical=canonical, kind=kind, matched=allowed.expression
+            )
+        if listing is not None:
+            return self._from_record(
+                raw, listing.record, canonical=canonical, kind=kind, matched=listing.expression
+            )
         host = url.partition("://")[2].partition("/")[0]
-        return self._host_miss(raw, kind, canonical, host)
+        return self._near.host_miss(raw, kind, canonical, host)
+
+    def _probe(self, txn: Any, exprs: list[str]) -> tuple[_Listing | None, _Allowed | None]:
+        """The worst listing and the first allowlist entry under any of ``exprs`` (one
+        ``getmulti`` on ``urlexpr``, then the records they point to)."""
+        found = txn.cursor(db=self._urlexpr).getmulti([expression_key(e) for e in exprs])
+        listing: _Listing | None = None
+        allowed: _Allowed | None = None
+        if not found:
+            return listing, allowed
+        wanted = set(exprs)
+        for _, value in found:
+            lkey, akey, expr = _parse_entry(value)
+            if expr not in wanted:
+                continue  # expression-key collision
+            if lkey is not None:
+                buf = txn.get(lkey, db=self._records)
+                if buf is not None:
+                    listing = _worse(listing, _Listing(SEVERITY[record_level(buf)], buf, expr))
+            if akey is not None and allowed is None:
+                abuf = txn.get(akey, db=self._allow)
+                if abuf is not None:
+                    allowed = _Allowed(abuf, expr)
+        return listing, allowed
+
+    def _own_record(
+        self, txn: Any, canonical: str, listing: _Listing | None, allowed: _Allowed | None
+    ) -> tuple[_Listing | None, _Allowed | None]:
+        """A domain's own record (``records`` and ``allow``), matched as ``<domain>/``,
+        merged into what the expressions found."""
+        key = Identifier(Kind.DOMAIN, canonical).key
+        expr = canonical + "/"
+        buf = txn.get(key, db=self._records)
+        if buf is not None and record_canonical(buf) == canonical:
+            listing = _worse(listing, _Listing(SEVERITY[record_level(buf)], buf, expr))
+        if allowed is None and key in self._allow_keys:
+            abuf = txn.get(key, db=self._allow)
+            if abuf is not None and record_canonical(abuf) == canonical:
+                allowed = _Allowed(abuf, expr)
+        return listing, allowed
+
+
+def _parse_entry(value: bytes) -> tuple[bytes | None, bytes | None, str]:
+    """A ``urlexpr`` entry: (listed record key, allowlisted record key, expression)."""
+    flags = value[0]
+    pos = 1
+    lkey = akey = None
+    if flags & _LISTED:
+        lkey = value[pos : pos + 8]
+        pos += 8
+    if flags & _ALLOWED:
+        akey = value[pos : pos + 8]
+        pos += 8
+    return lkey, akey, value[pos:].decode("utf-8")
+
+
+def _worse(best: _Listing | None, candidate: _Listing) -> _Listing:
+    """The more severe of two listings (the first one found wins ties)."""
+    return candidate if best is None or candidate.severity > best.severity else best
+
+
+def _path_listing_wins(listing: _Listing | None) -> bool:
+    """A HIGH RISK listing of a *path* outranks an allowlisted host (a scam page hosted on an
+    official platform); a host-level listing never does."""
+    return listing is not None and listing.severity == _HIGH_RISK and _has_path(listing.expression)
 
 
 def _has_path(expr: str) -> bool:
     """``True`` for ``host/path...`` expressions, ``False`` for host-level ``host/``."""
     return not expr.endswith("/") or expr.count("/") > 1 or "?" in expr
+
+
+__all__ = ["UrlRules"]

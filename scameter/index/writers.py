@@ -159,7 +159,7 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
             for a in targets:
                 a.append(ordinal)
         if parent is not None:
-            old = parent._get(table, key)
+            old = parent.get(table, key)
             if old is None or canonical_of(old) != canonical_of(value):
                 added.append(ordinal)
             else:

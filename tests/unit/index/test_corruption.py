@@ -100,6 +100,28 @@ def test_newer_minor_version_is_read(built: Path) -> None:
         assert s.check("91230001", Kind.PHONE).level is Level.HIGH_RISK
 
 
+@pytest.mark.parametrize("as_of", ["yesterday", 1764000000, None], ids=["text", "int", "null"])
+def test_manifest_as_of_not_a_time(built: Path, as_of: object) -> None:
+    # Even with a checksum that matches: the reader keeps as_of as a datetime from open on.
+    from scameter.index.format import content_checksum
+
+    mpath = built / "manifest.json"
+    m = json.loads(mpath.read_text())
+    m["as_of"] = as_of
+    m["checksum"] = content_checksum(m)
+    mpath.write_text(json.dumps(m))
+    with pytest.raises(SnapshotCorrupt, match="manifest is not valid") as e:
+        Snapshot.open(built)
+    assert e.value.path == mpath
+
+
+def test_as_of_is_an_aware_datetime(built: Path) -> None:
+    with Snapshot.open(built) as s:
+        assert s.as_of.utcoffset() is not None
+        assert s.as_of == AS_OF
+        assert s.manifest.as_of == "2026-11-01T00:00:00Z"
+
+
 def test_missing_data_file(built: Path) -> None:
     (built / "data.mdb").unlink()
     with pytest.raises(SnapshotNotFound, match="data file missing"):

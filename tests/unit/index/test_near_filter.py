@@ -39,10 +39,10 @@ RECORDS = [
 def test_filter_holds_the_prefix_of_every_near_key(tmp_path: Path) -> None:
     with open_built(tmp_path, RECORDS) as snap:
         assert snap.manifest.format_version == fmt.FORMAT_VERSION == "1.1"
-        f = snap._near_filter
+        f = snap.reader.near_filter
         assert f is not None
-        with snap._env.begin(db=snap._near) as txn:
-            keys = [bytes(k) for k in txn.cursor().iternext(values=False)]
+        cursor = snap.reader.txn().cursor(db=snap.reader.near)
+        keys = [bytes(k) for k in cursor.iternext(values=False)]
         assert keys
         assert set(f) == {fmt.NEAR_PREFIX.unpack_from(k)[0] for k in keys}
         # Stored in ``bitmaps`` under its documented name, in the portable roaring format.
@@ -64,7 +64,7 @@ def test_near_matches_with_and_without_the_filter(
 ) -> None:
     """A 1.0 snapshot (no ``near_filter``, older version) answers like a 1.1 one."""
     with open_built(tmp_path / "new", RECORDS) as snap:
-        assert snap._near_filter is not None
+        assert snap.reader.near_filter is not None
         filtered = snap.check(query, kind)
     # An older builder: no filter bitmap, format 1.0.
     real = writers.write_bitmaps
@@ -76,7 +76,7 @@ def test_near_matches_with_and_without_the_filter(
     monkeypatch.setattr(fmt, "FORMAT_VERSION", "1.0")
     with open_built(tmp_path / "old", RECORDS) as old:
         assert old.manifest.format_version == "1.0"
-        assert old._near_filter is None
+        assert old.reader.near_filter is None
         unfiltered = old.check(query, kind)
     assert filtered.similar_to is not None
     assert filtered.similar_to.canonical == similar
@@ -113,16 +113,17 @@ def test_filtered_candidates_equal_unfiltered(labels: list[str], data: st.DataOb
     queries = [data.draw(_edits(lb)) for lb in labels] + data.draw(st.lists(_LABEL, max_size=4))
     ns_tg = handle_namespace("telegram")
     with tempfile.TemporaryDirectory() as tmp, open_built(Path(tmp), records) as snap:
-        f = snap._near_filter
+        near = snap._near
+        f = near._filter
         assert f is not None
         for q in queries:
             for ns in (NS_DOMAIN, ns_tg):
-                snap._near_cache.clear()
-                with_filter = snap._near_candidates(ns, q)
-                snap._near_filter = None
-                snap._near_cache.clear()
-                without = snap._near_candidates(ns, q)
-                snap._near_filter = f
+                near.clear_cache()
+                with_filter = near.candidates(ns, q)
+                near._filter = None
+                near.clear_cache()
+                without = near.candidates(ns, q)
+                near._filter = f
                 assert with_filter == without, (q, ns)
 
 

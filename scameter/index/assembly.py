@@ -1,0 +1,181 @@
+"""Verdict assembly: from a packed record (or from nothing found) to a :class:`Verdict`.
+
+Responsibility: the last step of every lookup rule. :meth:`VerdictAssembler.from_record`
+decodes a record of ``records`` or ``allow`` into its verdict (level, reasons with their
+sentences, categories, counts, times, cluster, owner); :meth:`VerdictAssembler.no_record`
+makes the verdicts of identifiers that are not stored (NO RECORD, or a near-match signal).
+
+Invariants:
+* A record's reasons are its stored reason ids that this reader knows (unknown ones, from a
+  newer builder, are skipped), or the level's default reason when none is known; a record in
+  a cluster whose worst level is worse than its own gets ``CLUSTER_LINK``; an invalid
+  (unallocated) number gets ``UNALLOCATED_NUMBER``.
+* Level, reasons, categories and cluster worst level are memoised per record *shape* (the
+  header bytes and string ids that decide them): records share a few hundred shapes, and
+  this keeps string-table work and ``Reason`` construction off the hot path.
+* Times are formatted by :func:`scameter.times.iso_utc` only (its memo is read inline).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from scameter.index.format import (
+    F_CLUSTER,
+    F_FIRST,
+    F_LAST,
+    F_LISTING,
+    F_OWNER,
+    F_VALID,
+    HEADER,
+    KIND_BY_TAG,
+    LEVEL_BY_CODE,
+)
+from scameter.index.reader import SnapshotReader
+from scameter.times import _CACHE as _iso_cache
+from scameter.times import iso_utc
+from scameter.verdict import (
+    SEVERITY,
+    Level,
+    Reason,
+    ReasonCode,
+    SimilarTo,
+    Verdict,
+    make_verdict,
+)
+
+_HSIZE = HEADER.size
+_unpack_header = HEADER.unpack_from
+_KIND_VALUE = {tag: kind.value for tag, kind in KIND_BY_TAG.items()}
+_CODES = {c.value: c for c in ReasonCode}
+_DEFAULT_REASON = {
+    Level.HIGH_RISK: ReasonCode.POLICE_CONFIRMED,
+    Level.SUSPICIOUS: ReasonCode.PUBLIC_REPORTS,
+    Level.POSSIBLE: ReasonCode.PUBLIC_REPORTS,
+    Level.VERIFIED: ReasonCode.ALLOWLISTED,
+}
+#: Compiled structs for the string-id arrays (at most 3 x 255 ids per record).
+_IDS = [struct.Struct(f"<{n}H") for n in range(3 * 255 + 1)]
+#: Distinct record shapes memoised per snapshot before the memo is dropped and refilled.
+TRAIT_CACHE_SIZE = 100_000
+#: The reasons of a verdict with nothing found.
+NO_RECORD_REASONS = (Reason.of(ReasonCode.NO_RECORD),)
+
+_Traits = tuple[Level, tuple[Reason, ...], tuple[str, ...], Level | None]
+
+
+class VerdictAssembler:
+    """Builds the verdicts of one snapshot (its string table, its id)."""
+
+    def __init__(self, reader: SnapshotReader) -> None:
+        self._strings = reader.strings
+        self._snapshot_id = reader.id
+        self._reason_cache: dict[tuple[tuple[int, ...], int], tuple[Reason, ...]] = {}
+        self._trait_cache: dict[bytes, _Traits] = {}
+
+    def from_record(
+        self,
+        raw: str,
+        buf: bytes,
+        *,
+        canonical: str | None = None,
+        kind: str | None = None,
+        matched: str | None = None,
+    ) -> Verdict:
+        """The verdict a packed record gives for the input ``raw``. ``canonical`` and
+        ``kind`` override the record's own (a URL answered by its domain's listing keeps the
+        URL); ``matched`` names the listing expression that matched."""
+        (tag, _l, flags, _w, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
+            _unpack_header(buf, 0)
+        )
+        # The memo lookup of _traits, inlined (this runs once per hit).
+        traits = self._trait_cache.get(buf[1:7] + buf[_HSIZE : _HSIZE + 2 * (nr + nc)])
+        if traits is None:
+            traits = self._traits(buf, nr, nc)
+        level, reasons, cats, cluster_worst = traits
+        pos = _HSIZE + 2 * (nr + nc + ns)
+        ln = buf[pos] | buf[pos + 1] << 8
+        if canonical is None:
+            canonical = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+        owner = None
+        if flags & F_OWNER:
+            pos += 2 + ln
+            if flags & F_LISTING:
+                pos += 2 + (buf[pos] | buf[pos + 1] << 8)
+            ln = buf[pos] | buf[pos + 1] << 8
+            owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+        return make_verdict(
+            raw,
+            _KIND_VALUE[tag] if kind is None else kind,
+            canonical,
+            level,
+            reasons,
+            cats,
+            count,
+            reporters,
+            (_iso_cache.get(first) or iso_utc(first)) if flags & F_FIRST else None,
+            (_iso_cache.get(last) or iso_utc(last)) if flags & F_LAST else None,
+            matched,
+            None,
+            csize if flags & F_CLUSTER else 0,
+            cluster_worst,
+            owner,
+            self._snapshot_id,
+        )
+
+    def no_record(
+        self,
+        raw: str,
+        kind: str,
+        canonical: str,
+        *,
+        level: Level = Level.NO_RECORD,
+        reasons: tuple[Reason, ...] = NO_RECORD_REASONS,
+        similar: SimilarTo | None = None,
+        matched: str | None = None,
+    ) -> Verdict:
+        """The verdict of an identifier that is not stored: NO RECORD by default, or the
+        ``level`` and ``reasons`` of a signal (near match, phone range)."""
+        return make_verdict(
+            raw, kind, canonical, level, reasons, (), 0, 0, None, None, matched, similar, 0,
+            None, None, self._snapshot_id,
+        )  # fmt: skip
+
+    def _traits(self, buf: bytes, nr: int, nc: int) -> _Traits:
+        """Level, reasons, categories and cluster worst level of a packed record (memoised
+        on the bytes that decide them: see the module invariants)."""
+        cache_key = buf[1:7] + buf[_HSIZE : _HSIZE + 2 * (nr + nc)]
+        hit = self._trait_cache.get(cache_key)
+        if hit is not None:
+            return hit
+        lvl, flags, cworst = buf[1], buf[2], buf[3]
+        ids: tuple[int, ...] = _IDS[nr + nc].unpack_from(buf, _HSIZE)
+        level = LEVEL_BY_CODE[lvl]
+        reasons = self._reasons(ids[:nr], lvl)
+        cats = tuple(self._strings[i] for i in ids[nr:])
+        cluster_worst = None
+        if flags & F_CLUSTER:
+            cluster_worst = LEVEL_BY_CODE.get(cworst)
+            if cluster_worst is not None and SEVERITY[cluster_worst] > SEVERITY[level]:
+                reasons = (*reasons, Reason.of(ReasonCode.CLUSTER_LINK))
+        if not flags & F_VALID:
+            reasons = (*reasons, Reason.of(ReasonCode.UNALLOCATED_NUMBER))
+        if len(self._trait_cache) > TRAIT_CACHE_SIZE:
+            self._trait_cache.clear()
+        out = (level, reasons, cats, cluster_worst)
+        self._trait_cache[cache_key] = out
+        return out
+
+    def _reasons(self, ids: tuple[int, ...], level_code: int) -> tuple[Reason, ...]:
+        cache_key = (ids, level_code)
+        reasons = self._reason_cache.get(cache_key)
+        if reasons is None:
+            codes = [_CODES[s] for s in (self._strings[i] for i in ids) if s in _CODES]
+            if not codes:
+                codes = [_DEFAULT_REASON[LEVEL_BY_CODE[level_code]]]
+            reasons = tuple(Reason.of(c) for c in codes)
+            self._reason_cache[cache_key] = reasons
+        return reasons
+
+
+__all__ = ["NO_RECORD_REASONS", "TRAIT_CACHE_SIZE", "VerdictAssembler"]

@@ -1,0 +1,156 @@
+"""Exact lookups: phone numbers, emails, FPS ids, bank accounts, handles, wallets, IPs.
+
+Responsibility: the rules for every kind that is answered by its own record (design section
+5), read through a :class:`~scameter.index.reader.SnapshotReader` by :class:`ExactRules`:
+
+* one probe of ``records`` (plus the in-memory allowlist key set); a plain listed hit is
+  the hot path and is answered from the record alone;
+* the allowlist outranks public reports: an allowlisted identifier that is also reported
+  stays VERIFIED, shows the report counts and gets ``SPOOF_ADVICE`` (scammers spoof official
+  numbers and sender ids);
+* nothing stored: a phone number may be in a listed range, a platform handle may be near a
+  listed one (:class:`~scameter.index.nearmatch.NearRules`); else NO RECORD. An unallocated
+  number with nothing stored also gets ``UNALLOCATED_NUMBER``;
+* context: a ``+852`` number on an overseas incoming call gets
+  ``OVERSEAS_CALL_LOCAL_NUMBER`` and at least ``policy.overseas_min_level`` (POSSIBLE by
+  default); a VERIFIED number stays VERIFIED and also gets ``SPOOF_ADVICE``.
+
+Invariants: a record whose stored canonical value differs from the queried one (a 64-bit key
+collision) is treated as absent, never answered; no logging, no I/O beyond LMDB reads of a
+mapped file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import xxhash
+
+from scameter.identifiers import KIND_TAGS, Identifier, Kind
+from scameter.index.assembly import VerdictAssembler
+from scameter.index.format import record_canonical
+from scameter.index.nearmatch import NearRules
+from scameter.index.reader import SnapshotReader
+from scameter.verdict import SEVERITY, Channel, CheckContext, Level, Reason, ReasonCode, Verdict
+
+_xxh3 = xxhash.xxh3_64_digest  # = Identifier.key's hash (identifiers/model.py)
+_SPOOF_ADVICE = Reason.of(ReasonCode.SPOOF_ADVICE)
+_UNALLOCATED = Reason.of(ReasonCode.UNALLOCATED_NUMBER)
+_OVERSEAS = Reason.of(ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER)
+
+
+class ExactRules:
+    """Exact-kind answers of one snapshot."""
+
+    def __init__(self, reader: SnapshotReader, assemble: VerdictAssembler, near: NearRules) -> None:
+        self._reader = reader
+        self._local = reader.local
+        self._records = reader.records
+        self._allow = reader.allow
+        self._allow_keys = reader.allow_keys
+        self._from_record = assemble.from_record
+        self._assemble = assemble
+        self._near = near
+        self._overseas_min_level = reader.policy.overseas_min_level
+
+    def answer(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        """The verdict of an identifier of an exact kind (see the module rules)."""
+        value = ident.value
+        key = _xxh3(KIND_TAGS[ident.kind] + value.encode("utf-8"))  # = ident.key, inlined
+        try:
+            txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
+        except AttributeError:
+            txn = self._reader.txn()
+        buf = txn.get(key, db=self._records)
+        if buf is not None:
+            if context is None and ident.valid and key not in self._allow_keys:
+                # Fast path (a plain listed hit): the verdict decodes the canonical anyway,
+                # so the collision check rides along instead of parsing the record twice.
+                v = self._from_record(raw, buf)
+                if v.canonical == value:
+                    return v
+                buf = None  # 64-bit key collision: never answer with someone else's record
+            elif record_canonical(buf) != value:
+                buf = None
+        return self.finish(raw, ident, key, buf, context)
+
+    def finish(
+        self,
+        raw: str,
+        ident: Identifier,
+        key: bytes,
+        buf: bytes | None,
+        context: CheckContext | None,
+    ) -> Verdict:
+        """Every case but the plain listed hit, given the identifier's key and its
+        collision-checked ``records`` value (``None``: not listed). Batches probe
+        ``records`` themselves and come here for the same answer as :meth:`answer`."""
+        kind = ident.kind
+        allow = self._allowed(key, ident.value)
+        if allow is not None:
+            v = self._from_record(raw, allow)
+            if buf is not None:
+                v = self._reported_official(raw, v, buf)
+        elif buf is not None:
+            v = self._from_record(raw, buf)
+        elif kind is Kind.PHONE:
+            v = self._near.phone_miss(raw, ident)
+        elif kind is Kind.PLATFORM_ACCOUNT:
+            v = self._near.handle_miss(raw, ident)
+        else:
+            v = self._assemble.no_record(raw, kind.value, ident.value)
+        if not ident.valid and buf is None and allow is None:
+            v = with_reasons(v, _UNALLOCATED)
+        if context is not None and kind is Kind.PHONE:
+            v = self._apply_context(v, ident, context)
+        return v
+
+    def _allowed(self, key: bytes, canonical: str) -> bytes | None:
+        """The allowlist record of ``key``, collision-checked, or ``None``."""
+        if key not in self._allow_keys:
+            return None
+        allow: bytes | None = self._reader.txn().get(key, db=self._allow)
+        if allow is not None and record_canonical(allow) != canonical:
+            return None
+        return allow
+
+    def _reported_official(self, raw: str, official: Verdict, reported_buf: bytes) -> Verdict:
+        """An allowlisted identifier that is also reported: still VERIFIED, with the report
+        counts and ``SPOOF_ADVICE``."""
+        reported = self._from_record(raw, reported_buf)
+        return replace(
+            official,
+            reasons=(*official.reasons, _SPOOF_ADVICE),
+            report_count=reported.report_count,
+            reporters=reported.reporters,
+            categories=reported.categories,
+            first_reported=reported.first_reported,
+            last_reported=reported.last_reported,
+        )
+
+    def _apply_context(self, v: Verdict, ident: Identifier, context: CheckContext) -> Verdict:
+        if not (
+            context.channel is Channel.INCOMING_CALL
+            and context.overseas
+            and ident.value.startswith("+852")
+        ):
+            return v
+        extra = [_OVERSEAS]
+        level = v.level
+        if level is Level.VERIFIED:
+            if all(r.code is not ReasonCode.SPOOF_ADVICE for r in v.reasons):
+                extra.append(_SPOOF_ADVICE)
+        elif SEVERITY[level] < SEVERITY[self._overseas_min_level]:
+            level = self._overseas_min_level
+        reasons = v.reasons
+        if level is not v.level and v.level is Level.NO_RECORD:
+            reasons = tuple(r for r in reasons if r.code is not ReasonCode.NO_RECORD)
+        return replace(v, level=level, reasons=(*reasons, *extra))
+
+
+def with_reasons(v: Verdict, *reasons: Reason) -> Verdict:
+    """``v`` with ``reasons`` appended."""
+    return replace(v, reasons=(*v.reasons, *reasons))
+
+
+__all__ = ["ExactRules", "with_reasons"]
