@@ -34,7 +34,6 @@ from scameter.verdict import ReasonCode
 _xxh = xxhash.xxh3_64_digest
 
 NS_DOMAIN = b"D"
-NS_BRAND = b"B"
 
 
 def handle_namespace(platform: str) -> bytes:

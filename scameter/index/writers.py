@@ -31,6 +31,7 @@ from pyroaring import BitMap
 
 from scameter.errors import SnapshotError
 from scameter.index import format as fmt
+from scameter.index.reader import SnapshotReader
 from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, grouped
 from scameter.processes import die_with_parent
 from scameter.verdict import SEVERITY
@@ -47,50 +48,27 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     sorter: ExternalSorter,
     strings: list[str],
     clusters: dict[int, list[int]],
-    parent: Any,
+    parent: SnapshotReader | None,
 ) -> tuple[dict[str, dict[str, int]], int, dict[str, array[int]], int]:
     """Write ``records``, ``allow`` and ``ordinals`` from the sorted records, in key order;
     return the counts per kind and level, the total, the ordinal bitmaps (with ``added``,
     ``changed`` and ``removed`` against ``parent``, an open parent snapshot or None) and the
     number of 64-bit key collisions (the smallest value keeps the key)."""
-    counts: dict[str, dict[str, int]] = {}
-    bitmaps: dict[str, array[int]] = {}
-    ordinal = 0
-    collisions = 0
-    prev: bytes | None = None
-    added = array("I")
-    changed = array("I")
-    parent_seen = BitMap()
+    maps = _OrdinalBitmaps(strings, clusters)
+    diff = None if parent is None else _ParentDiff(parent)
     dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
     pending: list[tuple[int, bytes, bytes]] = []
-
-    def bm(name: str) -> array[int]:
-        a = bitmaps.get(name)
-        if a is None:
-            a = bitmaps[name] = array("I")
-        return a
-
-    # Per-record bitmap bookkeeping is the hot loop of a build: the arrays a record's
-    # shape (kind, level) and string ids append to are looked up once per distinct shape
-    # or id, never through per-record f-strings or enum attribute lookups.
-    shapes: dict[int, tuple[array[int], array[int], array[int], list[int]]] = {}
-    by_category: dict[int, array[int]] = {}
-    by_source: dict[int, array[int]] = {}
-    by_cluster: dict[int, array[int]] = {}
-    u16s: dict[int, struct.Struct] = {}
-    label_targets: dict[bytes, list[array[int]]] = {}
+    ordinal = 0
+    collisions = 0
+    # This loop is the hot loop of a build: the arrays a record's ordinal goes to are looked
+    # up by its raw bytes here and resolved by _OrdinalBitmaps only on a first sight.
+    shapes, labels = maps.shapes, maps.labels
     header_size = fmt.HEADER.size
     pack_into = fmt.U32.pack_into
-    off_ordinal, off_csize, off_cworst = (
-        fmt.OFF_ORDINAL,
-        fmt.OFF_CLUSTER_SIZE,
-        fmt.OFF_CLUSTER_WORST,
-    )
+    off_ordinal = fmt.OFF_ORDINAL
     f_cluster = fmt.F_CLUSTER
-    canonical_of = fmt.record_canonical
-    flush = _flush_records
-
     # A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes.
+    prev: bytes | None = None
     prev_skey = b""
     for skey, value in sorter.sorted():
         head = skey[:9]
@@ -107,26 +85,10 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
         buf = bytearray(value)
         pack_into(buf, off_ordinal, ordinal)
         if buf[2] & f_cluster:
-            cluster = int.from_bytes(buf[header_size - 8 : header_size], "little")
-            size, worst = clusters[cluster]
-            pack_into(buf, off_csize, size)
-            buf[off_cworst] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
-            ca = by_cluster.get(cluster)
-            if ca is None:
-                ca = by_cluster[cluster] = bm(f"cluster:{cluster}")
-            ca.append(ordinal)
-        shape_id = buf[0] << 8 | buf[1]
-        shape = shapes.get(shape_id)
+            maps.add_to_cluster(buf, ordinal)
+        shape = shapes.get(buf[0] << 8 | buf[1])
         if shape is None:
-            kind = fmt.KIND_BY_TAG[buf[0]]
-            level = fmt.LEVEL_BY_CODE[buf[1]]
-            counts.setdefault(kind.value, {}).setdefault(level.value, 0)
-            shape = shapes[shape_id] = (
-                bm("all"),
-                bm(f"level:{level.value}"),
-                bm(f"kind:{kind.value}"),
-                [0],
-            )
+            shape = maps.new_shape(buf[0], buf[1])
         a_all, a_level, a_kind, tally = shape
         tally[0] += 1
         a_all.append(ordinal)
@@ -134,54 +96,110 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
         a_kind.append(ordinal)
         nr, nc, ns = buf[4], buf[5], buf[6]
         if nc or ns:
-            # The category and source ids, as raw bytes: few distinct combinations, each
-            # resolved once to the bitmaps it adds the ordinal to.
+            # The category and source ids, as raw bytes: few distinct combinations.
             start = header_size + 2 * nr
             label = _BYTE[nc] + value[start : start + 2 * (nc + ns)]  # nc splits the ids
-            targets = label_targets.get(label)
+            targets = labels.get(label)
             if targets is None:
-                n = nc + ns
-                u16 = u16s.get(n)
-                if u16 is None:
-                    u16 = u16s[n] = struct.Struct(f"<{n}H")
-                targets = []
-                for i, sid in enumerate(u16.unpack_from(buf, start)):
-                    if i < nc:
-                        a = by_category.get(sid)
-                        if a is None:
-                            a = by_category[sid] = bm(f"category:{strings[sid]}")
-                    else:
-                        a = by_source.get(sid)
-                        if a is None:
-                            a = by_source[sid] = bm(f"source:{strings[sid]}")
-                    targets.append(a)
-                label_targets[label] = targets
+                targets = maps.new_label(label, nc, ns)
             for a in targets:
                 a.append(ordinal)
-        if parent is not None:
-            old = parent.get(table, key)
-            if old is None or canonical_of(old) != canonical_of(value):
-                added.append(ordinal)
-            else:
-                parent_seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])
-                if old[1] != buf[1]:
-                    changed.append(ordinal)
+        if diff is not None:
+            diff.see(table, key, value, ordinal)
         pending.append((table, key, bytes(buf)))
         if len(pending) >= BATCH:
-            flush(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
+            _flush_records(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
             pending = []
         ordinal += 1
-    for shape_id, (*_, tally) in shapes.items():
-        kind = fmt.KIND_BY_TAG[shape_id >> 8]
-        level = fmt.LEVEL_BY_CODE[shape_id & 0xFF]
-        counts[kind.value][level.value] = tally[0]
     if pending:
         _flush_records(env, dbs, dbmap, pending, ordinal - len(pending))
-    if parent is not None:
-        bitmaps["added"] = added
-        bitmaps["changed"] = changed
-        bitmaps["removed"] = array("I", parent.bitmap("all") - parent_seen)
-    return counts, ordinal, bitmaps, collisions
+    bitmaps = maps.arrays
+    if diff is not None:
+        bitmaps.update(diff.bitmaps())
+    return maps.counts(), ordinal, bitmaps, collisions
+
+
+class _OrdinalBitmaps:
+    """The ordinal arrays of a build's bitmaps (``all``, ``level:*``, ``kind:*``,
+    ``category:*``, ``source:*``, ``cluster:*``), and which of them a record's ordinal goes
+    to, resolved once per distinct record shape (kind and level), label block (category and
+    source ids) and cluster: never through per-record f-strings or enum lookups."""
+
+    def __init__(self, strings: list[str], clusters: dict[int, list[int]]) -> None:
+        self.arrays: dict[str, array[int]] = {}
+        #: kind tag << 8 | level code -> (all, level, kind, [records of that shape]).
+        self.shapes: dict[int, tuple[array[int], array[int], array[int], list[int]]] = {}
+        #: count of categories + category and source ids (raw bytes) -> their arrays.
+        self.labels: dict[bytes, list[array[int]]] = {}
+        self._strings = strings
+        self._clusters = clusters
+        self._by_cluster: dict[int, array[int]] = {}
+
+    def named(self, name: str) -> array[int]:
+        a = self.arrays.get(name)
+        if a is None:
+            a = self.arrays[name] = array("I")
+        return a
+
+    def new_shape(
+        self, tag: int, level_code: int
+    ) -> tuple[array[int], array[int], array[int], list[int]]:
+        kind = fmt.KIND_BY_TAG[tag].value
+        level = fmt.LEVEL_BY_CODE[level_code].value
+        shape = (self.named("all"), self.named(f"level:{level}"), self.named(f"kind:{kind}"), [0])
+        self.shapes[tag << 8 | level_code] = shape
+        return shape
+
+    def new_label(self, label: bytes, nc: int, ns: int) -> list[array[int]]:
+        ids = struct.unpack_from(f"<{nc + ns}H", label, 1)
+        names = [f"category:{self._strings[i]}" for i in ids[:nc]]
+        names += [f"source:{self._strings[i]}" for i in ids[nc:]]
+        targets = self.labels[label] = [self.named(n) for n in names]
+        return targets
+
+    def add_to_cluster(self, buf: bytearray, ordinal: int) -> None:
+        """Patch the cluster's size and worst level into the record; add its ordinal."""
+        header_size = fmt.HEADER.size
+        cluster = int.from_bytes(buf[header_size - 8 : header_size], "little")
+        size, worst = self._clusters[cluster]
+        fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, size)
+        buf[fmt.OFF_CLUSTER_WORST] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
+        a = self._by_cluster.get(cluster)
+        if a is None:
+            a = self._by_cluster[cluster] = self.named(f"cluster:{cluster}")
+        a.append(ordinal)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Records per kind and level (the manifest's ``counts``)."""
+        out: dict[str, dict[str, int]] = {}
+        for shape_id, (*_, tally) in self.shapes.items():
+            kind = fmt.KIND_BY_TAG[shape_id >> 8].value
+            level = fmt.LEVEL_BY_CODE[shape_id & 0xFF].value
+            out.setdefault(kind, {})[level] = tally[0]
+        return out
+
+
+class _ParentDiff:
+    """The ``added``, ``changed`` and ``removed`` bitmaps against the parent snapshot."""
+
+    def __init__(self, parent: SnapshotReader) -> None:
+        self._parent = parent
+        self._added = array("I")
+        self._changed = array("I")
+        self._seen = BitMap()  # parent ordinals still present
+
+    def see(self, table: int, key: bytes, value: bytes, ordinal: int) -> None:
+        old = self._parent.get(table, key)
+        if old is None or fmt.record_canonical(old) != fmt.record_canonical(value):
+            self._added.append(ordinal)
+            return
+        self._seen.add(fmt.U32.unpack_from(old, fmt.OFF_ORDINAL)[0])
+        if old[1] != value[1]:  # the level code
+            self._changed.append(ordinal)
+
+    def bitmaps(self) -> dict[str, array[int]]:
+        removed = array("I", self._parent.bitmap("all") - self._seen)
+        return {"added": self._added, "changed": self._changed, "removed": removed}
 
 
 def _flush_records(
