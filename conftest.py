@@ -1,6 +1,6 @@
 """Runs the README's examples as tests (Sybil), so the tour never goes stale.
 
-Only ``README.md`` is collected. Two kinds of region are executed, in document order, in one
+Only ``README.md`` is collected. Three kinds of region are executed, in document order, in one
 temporary working directory per document:
 
 * ``<!-- file: NAME -->`` followed by a fenced block: the block's text is written to ``NAME``.
@@ -9,6 +9,8 @@ temporary working directory per document:
   runs in-process through :func:`scameter.cli.main`; ``cat FILE``, ``echo $?`` and
   ``export NAME=VALUE`` behave as in a shell. In expected output, ``...`` inside a line matches
   any text and a line that is only ``...`` matches any number of lines (for ids and times).
+* ```` ```python ```` blocks: doctests (Sybil's own parser), with the environment and working
+  directory the console blocks before them left, so they read the snapshots those built.
 
 The first ```` ```sh ```` block (the install commands ``.ci/run`` executes) is never run here.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sybil import Document, Example, Region, Sybil
+from sybil.parsers.markdown import PythonCodeBlockParser
 
 _FILE = re.compile(
     r"<!-- file: (?P<name>[\w./-]+) -->\s*\n```[^\n]*\n(?P<body>.*?)^```", re.M | re.S
@@ -124,5 +127,8 @@ def _teardown(ns: dict[str, Any]) -> None:
 
 
 pytest_collect_file = Sybil(
-    parsers=[_parse], patterns=["README.md"], setup=_setup, teardown=_teardown
+    parsers=[_parse, PythonCodeBlockParser()],
+    patterns=["README.md"],
+    setup=_setup,
+    teardown=_teardown,
 ).pytest()

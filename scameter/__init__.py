@@ -1,6 +1,11 @@
 """scameter: a high-throughput scam-intelligence lookup engine.
 
-This module only re-exports the public API.
+This module only re-exports the public API. To look a value up::
+
+    from scameter import open_snapshot
+
+    with open_snapshot() as snapshot:
+        verdict = snapshot.check("6391 2745")
 """
 
 from scameter.errors import (
@@ -12,6 +17,7 @@ from scameter.errors import (
     SnapshotNotFound,
     UnsupportedSnapshotVersion,
 )
+from scameter.facade import open_snapshot
 from scameter.identifiers import (
     Identifier,
     Kind,
@@ -39,5 +45,6 @@ __all__ = [
     "canonical_url",
     "detect",
     "normalize",
+    "open_snapshot",
     "url_expressions",
 ]
