@@ -18,7 +18,6 @@ is input order; an item's verdict equals what :meth:`Snapshot.check_identifier` 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import xxhash
 
@@ -182,7 +181,7 @@ class BatchRules:
         return planned
 
     def _answer_keyed(
-        self, raw: str, ident: Identifier, key: bytes | None, hits: dict[bytes, Any]
+        self, raw: str, ident: Identifier, key: bytes | None, hits: dict[bytes, bytes]
     ) -> Verdict:
         """One planned identifier: from the batch's probe when it was keyed, else from the
         single-item rule of its kind."""
