@@ -28,6 +28,7 @@ from Crypto.Hash import keccak
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.CRYPTO_WALLET
 
@@ -261,10 +262,25 @@ def normalize_crypto_wallet(raw: str) -> Identifier:
     return Identifier(_KIND, f"{chain}:{_CHAIN_CHECKS[chain](address, raw)}")
 
 
+def _evm_shape(text: str) -> bool:
+    """``0x...``: only EVM addresses are written so among the kinds (rule 1 of detect)."""
+    return text[:2] in ("0x", "0X")
+
+
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x08,
+    normalize=normalize_crypto_wallet,
+    display_name="crypto wallet",
+    detect_shape=_evm_shape,
+    detect_prefixes=frozenset(CHAIN_ALIASES),
+)
+
 __all__ = [
     "BITCOIN",
     "CHAIN_ALIASES",
     "ETHEREUM",
+    "SPEC",
     "TRON",
     "b58check_payload",
     "b58decode",

@@ -4,10 +4,13 @@ Responsibility: what Scameter's own search box does. ``detect(raw)`` never raise
 ``[]``. Each candidate is produced by the kind's own normaliser, so detection never invents a
 canonical form the normaliser would not give.
 
-Rules, in the order they are tried (documented in ``docs/identifiers.md``):
+Rules, in the order they are tried (documented in ``docs/identifiers.md``). Rules 1, 2 and 6
+use the hints each kind declares in its spec (:mod:`scameter.identifiers.registry`); the rest
+arbitrate between kinds that share a spelling, which only this module, seeing them all, can do.
 
-1. ``0x...``: an EVM wallet (``crypto_wallet``).
-2. ``prefix:rest`` with a known platform (``telegram:foo``), chain (``btc:...``) or ``mailto:``.
+1. A kind's exclusive shape (``detect_shape``): ``0x...`` is an EVM wallet (``crypto_wallet``).
+2. ``prefix:rest`` with a prefix some kind claims (``detect_prefixes``): a platform
+   (``telegram:foo``), a chain (``btc:...``) or ``mailto:``.
 3. ``@handle``: platform accounts on the platforms where handles are written with ``@``, in
    order of how often HK scam reports name them: telegram, instagram, x, tiktok. Every
    platform whose handle rules accept the value is returned.
@@ -23,8 +26,9 @@ Rules, in the order they are tried (documented in ``docs/identifiers.md``):
      (``004-123-456789001``): bank account only (this beats the ``00`` rule).
    * 12-18 digits starting with a known HK bank code: bank account, then phone if valid;
      otherwise phone if valid (as typed, else with ``+`` prepended: ``8613812345678``).
-6. Links (``scheme://``, ``host/path``): a profile link of a known platform gives the platform
-   account first, then the URL; any other link gives the URL.
+6. Links (``scheme://``, ``host/path``): a link to a host some kind claims
+   (``detect_link_hosts``: a platform's profile links) gives that kind first, then the URL; any
+   other link gives the URL.
 7. IPv6 literals: ip.
 8. Base58/bech32 shapes (``1...``, ``3...``, ``bc1...``, ``T...``): bitcoin/tron wallets whose
    checksum verifies (a checksum is what makes a random word not an address).
@@ -45,18 +49,15 @@ from typing import Final
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold, is_ascii_digits, strip_digit_separators
 from scameter.identifiers.bank import HK_BANK_CODES, normalize_bank_account
-from scameter.identifiers.crypto import CHAIN_ALIASES, normalize_crypto_wallet
+from scameter.identifiers.crypto import normalize_crypto_wallet
 from scameter.identifiers.domain import normalize_domain
 from scameter.identifiers.email import normalize_email
 from scameter.identifiers.fps import normalize_fps_id
 from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import Identifier
 from scameter.identifiers.phone import normalize_phone
-from scameter.identifiers.platform import (
-    PLATFORM_ALIASES,
-    URL_HOSTS,
-    normalize_platform_account,
-)
+from scameter.identifiers.platform import normalize_platform_account
+from scameter.identifiers.registry import DETECT_LINK_HOSTS, DETECT_PREFIXES, DETECT_SHAPES
 from scameter.identifiers.url import normalize_url
 
 #: Platforms tried for a bare ``@handle``, most likely first.
@@ -138,14 +139,10 @@ def _digits(text: str, raw: str) -> list[Identifier] | None:
 
 def _prefixed(text: str, raw: str) -> list[Identifier] | None:
     """Candidates for ``prefix:rest`` forms, or None when the prefix is not one we know."""
-    prefix = text.partition(":")[0].strip().lower()
-    if prefix in PLATFORM_ALIASES:
-        return [i for i in (_try(normalize_platform_account, text),) if i is not None]
-    if prefix in CHAIN_ALIASES:
-        return [i for i in (_try(normalize_crypto_wallet, text),) if i is not None]
-    if prefix == "mailto":
-        return [i for i in (_try(normalize_email, text),) if i is not None]
-    return None
+    fn = DETECT_PREFIXES.get(text.partition(":")[0].strip().lower())
+    if fn is None:
+        return None
+    return [i for i in (_try(fn, text),) if i is not None]
 
 
 def _link(text: str) -> list[Identifier]:
@@ -156,8 +153,9 @@ def _link(text: str) -> list[Identifier]:
         if host.startswith(sub):
             host = host[len(sub) :]
             break
-    if host in URL_HOSTS:
-        _add(out, _try(normalize_platform_account, text))
+    fn = DETECT_LINK_HOSTS.get(host)
+    if fn is not None:
+        _add(out, _try(fn, text))
     _add(out, _url(text))
     return out
 
@@ -167,8 +165,9 @@ def _detect(raw: str) -> list[Identifier]:
     if not text or len(text) > _MAX_RAW:
         return []
     first = text[0]
-    if text[:2] in ("0x", "0X"):
-        return [i for i in (_try(normalize_crypto_wallet, text),) if i is not None]
+    for shape, fn in DETECT_SHAPES:
+        if shape(text):
+            return [i for i in (_try(fn, text),) if i is not None]
     if first.isdigit() or first in "+(":
         if _IPV4_RE.fullmatch(text):
             return [i for i in (_try(normalize_ip, text),) if i is not None]

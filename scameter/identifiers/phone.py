@@ -37,6 +37,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers import _phonemeta
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 DEFAULT_REGION: Final = "HK"
 _HK_CC: Final = "852"
@@ -306,4 +307,12 @@ def normalize_phone_slow(raw: str) -> Identifier:
     return _slow(raw, fast=False)
 
 
-__all__ = ["DEFAULT_REGION", "normalize_phone", "normalize_phone_slow"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x01,
+    normalize=normalize_phone,
+    display_name="phone number",
+    column_hints=("phone", "number"),
+)
+
+__all__ = ["DEFAULT_REGION", "SPEC", "normalize_phone", "normalize_phone_slow"]

@@ -37,6 +37,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
 from scameter.identifiers.phone import normalize_phone
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.PLATFORM_ACCOUNT
 
@@ -262,4 +263,13 @@ def normalize_platform_account(raw: str, platform: str | None = None) -> Identif
     return Identifier(_KIND, f"{name}:{_RULES[name](handle, raw)}")
 
 
-__all__ = ["PLATFORMS", "PLATFORM_ALIASES", "URL_HOSTS", "normalize_platform_account"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x07,
+    normalize=normalize_platform_account,
+    display_name="platform account",
+    detect_prefixes=frozenset(PLATFORM_ALIASES),
+    detect_link_hosts=frozenset(URL_HOSTS),
+)
+
+__all__ = ["PLATFORMS", "PLATFORM_ALIASES", "SPEC", "URL_HOSTS", "normalize_platform_account"]
