@@ -262,17 +262,12 @@ def normalize_crypto_wallet(raw: str) -> Identifier:
     return Identifier(_KIND, f"{chain}:{_CHAIN_CHECKS[chain](address, raw)}")
 
 
-def _evm_shape(text: str) -> bool:
-    """``0x...``: only EVM addresses are written so among the kinds (rule 1 of detect)."""
-    return text[:2] in ("0x", "0X")
-
-
 SPEC: Final = KindSpec(
     kind=_KIND,
     tag=0x08,
     normalize=normalize_crypto_wallet,
     display_name="crypto wallet",
-    detect_shape=_evm_shape,
+    detect_leads=("0x", "0X"),  # among the kinds, only EVM addresses are written 0x...
     detect_prefixes=frozenset(CHAIN_ALIASES),
 )
 

@@ -14,7 +14,8 @@ Invariants, checked at import (a broken registry fails loudly, before any key is
 * :data:`KIND_SPECS` holds one spec per :class:`Kind` member, in the enum's order (which is the
   order of the tags, of ``--kind`` choices and of the documentation tables).
 * Tags are single bytes, unique, and none is an internal namespace tag.
-* No two kinds claim the same detection prefix, link host or CSV column hint.
+* No two kinds claim the same detection lead, prefix, link host or CSV column hint, and no
+  kind's lead starts another kind's lead.
 """
 
 from __future__ import annotations
@@ -70,12 +71,20 @@ def registry_problems(specs: tuple[KindSpec, ...]) -> list[str]:
             problems.append(f"{spec.name}: tag {spec.tag:#04x} is an internal namespace tag")
     claims: list[tuple[str, Callable[[KindSpec], Iterable[str]]]] = [
         ("tag", lambda s: [f"{s.tag:#04x}"]),
+        ("detection lead", lambda s: s.detect_leads),
         ("detection prefix", lambda s: s.detect_prefixes),
         ("link host", lambda s: s.detect_link_hosts),
         ("column hint", lambda s: s.column_hints),
     ]
     for what, values in claims:
         problems.extend(f"{what} {dup} claimed twice" for dup in _duplicates(specs, values))
+    leads = [(lead, spec.name) for spec in specs for lead in spec.detect_leads]
+    problems.extend(
+        f"detection lead {a!r} ({kind_a}) starts {b!r} ({kind_b})"
+        for a, kind_a in leads
+        for b, kind_b in leads
+        if kind_a != kind_b and b.startswith(a)
+    )
     return problems
 
 
@@ -108,9 +117,9 @@ NORMALIZERS: Final[dict[str, Normalizer]] = {spec.kind: spec.normalize for spec 
 #: CSV header names (lower case) that name a kind's column, in registry order.
 COLUMN_HINTS: Final[tuple[str, ...]] = tuple(h for spec in KIND_SPECS for h in spec.column_hints)
 
-#: ``(shape test, normaliser)`` of the kinds whose spelling alone names them, registry order.
-DETECT_SHAPES: Final[tuple[tuple[Callable[[str], bool], Normalizer], ...]] = tuple(
-    (spec.detect_shape, spec.normalize) for spec in KIND_SPECS if spec.detect_shape is not None
+#: ``(lead, normaliser)``: input starting with ``lead`` is that kind alone.
+DETECT_LEADS: Final[tuple[tuple[str, Normalizer], ...]] = tuple(
+    (lead, spec.normalize) for spec in KIND_SPECS for lead in spec.detect_leads
 )
 
 #: ``word`` of ``word:rest`` -> the normaliser of the kind it names.
@@ -125,9 +134,9 @@ DETECT_LINK_HOSTS: Final[Mapping[str, Normalizer]] = {
 
 __all__ = [
     "COLUMN_HINTS",
+    "DETECT_LEADS",
     "DETECT_LINK_HOSTS",
     "DETECT_PREFIXES",
-    "DETECT_SHAPES",
     "KIND_BY_TAG",
     "KIND_NAMES",
     "KIND_SPECS",

@@ -16,8 +16,8 @@ Invariants (the registry checks them when the package is imported; tests check t
   only :class:`~scameter.errors.InvalidIdentifier` for bad input.
 * The detection hints are facts about this kind alone (a word, a host, a shape that names it);
   how kinds compete for ambiguous input (``12345678``: phone or FPS ID?) is decided in
-  :mod:`scameter.identifiers.detect`, which sees them all. No two kinds claim the same prefix or
-  link host.
+  :mod:`scameter.identifiers.detect`, which sees them all. No two kinds claim the same lead,
+  prefix, link host or column hint, and no kind's lead starts another kind's lead.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ class KindSpec:
     * ``display_name``: how a person calls it (``"phone number"``), for texts and documents.
     * ``column_hints``: lower-case CSV header names that hold values of this kind; ``scameter
       bulk`` takes the first such column when ``--column`` is not given.
-    * ``detect_shape``: for a kind whose spelling alone names it (``0x...`` is an EVM wallet),
-      a cheap test of the folded text; when it holds, ``detect`` answers with this kind only.
+    * ``detect_leads``: for a kind whose spelling alone names it, the strings only its values
+      start with (``0x`` and ``0X``: EVM wallets); ``detect`` answers input starting so with
+      this kind alone, before any other rule.
     * ``detect_prefixes``: lower-case words that, written as ``word:rest``, name this kind
       (``telegram:``, ``btc:``, ``mailto:``).
     * ``detect_link_hosts``: hosts (``www.`` and similar dropped) whose links name an identifier
@@ -52,7 +53,7 @@ class KindSpec:
     normalize: Callable[[str], Identifier]
     display_name: str
     column_hints: tuple[str, ...] = ()
-    detect_shape: Callable[[str], bool] | None = None
+    detect_leads: tuple[str, ...] = ()
     detect_prefixes: frozenset[str] = frozenset()
     detect_link_hosts: frozenset[str] = frozenset()
 
