@@ -41,7 +41,7 @@ from scameter.times import iso_utc
 DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 # Three-digit prefixes whose every 8-digit number libphonenumber (HK metadata) classifies as
-# MOBILE resp. FIXED_LINE. Checked by tests/unit/cli/test_sample.py against phonenumbers.
+# MOBILE resp. FIXED_LINE. Checked by tests/unit/demo/test_generator.py against phonenumbers.
 _MOBILE_TEXT = (
     "510 511 512 513 514 516 517 518 519 520 521 522 523 524 526 527 528 529 530 531 532 533 "
     "534 536 537 538 539 540 541 542 543 544 546 547 548 549 550 551 552 553 554 556 557 558 "
@@ -547,7 +547,7 @@ def write_allowlist(path: Path | str) -> int:
 def bundled_sample_dir() -> Path:
     """The directory of the small sample shipped in the package (``reports.jsonl``,
     ``allowlist.jsonl``), used by ``scameter demo``."""
-    return Path(__file__).parent / "data" / "sample"
+    return Path(__file__).parent.parent / "data" / "sample"
 
 
 __all__ = [
@@ -568,7 +568,7 @@ __all__ = [
 ]
 
 
-if __name__ == "__main__":  # pragma: no cover - regenerates the bundled sample
+if __name__ == "__main__":  # pragma: no cover - python -m scameter.demo.generator
     target = bundled_sample_dir()
     target.mkdir(parents=True, exist_ok=True)
     write_sample(target / "reports.jsonl", 3000)

@@ -1,4 +1,4 @@
-"""The seeded sample generator: deterministic, schema-valid, realistic, and the bundled copy."""
+"""The seeded demo-data generator: deterministic, schema-valid, realistic, and the bundled copy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from scameter import sample
+from scameter import demo
+from scameter.demo import generator
 from scameter.identifiers import Kind, normalize
 
 REPORT_KEYS = {
@@ -26,25 +27,25 @@ REPORT_KEYS = {
 
 
 def test_deterministic_and_seeded() -> None:
-    assert list(sample.generate(300, 7)) == list(sample.generate(300, 7))
-    assert list(sample.generate(300, 7)) != list(sample.generate(300, 8))
-    assert len(list(sample.generate(123, 1))) == 123
-    assert list(sample.generate(2, 1)) == list(sample.generate(50, 1))[:2]
+    assert list(demo.generate(300, 7)) == list(demo.generate(300, 7))
+    assert list(demo.generate(300, 7)) != list(demo.generate(300, 8))
+    assert len(list(demo.generate(123, 1))) == 123
+    assert list(demo.generate(2, 1)) == list(demo.generate(50, 1))[:2]
 
 
 def test_reports_follow_the_schema() -> None:
-    categories = {name for name, _ in sample.CATEGORIES}
+    categories = {name for name, _ in demo.CATEGORIES}
     statuses = {"confirmed", "unverified", "rejected"}
-    earliest = sample.DEFAULT_AS_OF - timedelta(days=366)
+    earliest = demo.DEFAULT_AS_OF - timedelta(days=366)
     ids = set()
-    for row in sample.generate(2000, 3):
+    for row in demo.generate(2000, 3):
         assert set(row) == REPORT_KEYS
         assert row["type"] == "report"
-        assert row["source"] in sample.SOURCES
+        assert row["source"] in demo.SOURCES
         assert row["status"] in statuses
         assert row["category"] in categories
         when = datetime.fromisoformat(row["reported_at"].replace("Z", "+00:00"))
-        assert earliest <= when <= sample.DEFAULT_AS_OF
+        assert earliest <= when <= demo.DEFAULT_AS_OF
         assert row["identifiers"]
         ids.add(row["id"])
     assert len(ids) == 2000
@@ -53,21 +54,21 @@ def test_reports_follow_the_schema() -> None:
 def test_every_identifier_normalises_and_mix_is_realistic() -> None:
     kinds: Counter[str] = Counter()
     sources: Counter[str] = Counter()
-    for row in sample.generate(3000, 11):
+    for row in demo.generate(3000, 11):
         sources[row["source"]] += 1
         for ident in row["identifiers"]:
             normalize(ident["kind"], ident["value"])  # raises on anything invalid
             kinds[ident["kind"]] += 1
     assert set(kinds) == {k.value for k in Kind}
-    assert set(sources) == set(sample.SOURCES)
+    assert set(sources) == set(demo.SOURCES)
     assert kinds.most_common(1)[0][0] == "phone"  # phone-heavy, as the field is
 
 
 @pytest.mark.parametrize(
     ("prefixes", "kind"),
     [
-        (sample.MOBILE_PREFIXES, phonenumbers.PhoneNumberType.MOBILE),
-        (sample.FIXED_PREFIXES, phonenumbers.PhoneNumberType.FIXED_LINE),
+        (demo.MOBILE_PREFIXES, phonenumbers.PhoneNumberType.MOBILE),
+        (demo.FIXED_PREFIXES, phonenumbers.PhoneNumberType.FIXED_LINE),
     ],
     ids=["mobile", "fixed"],
 )
@@ -79,14 +80,14 @@ def test_phone_prefixes_are_real_ranges(prefixes: tuple[str, ...], kind: int) ->
 
 
 def test_phones_are_valid_hk_numbers() -> None:
-    for raw in sample.phones(500, 5):
+    for raw in demo.phones(500, 5):
         ident = normalize("phone", raw)
         assert ident.value.startswith("+852")
         assert ident.valid
 
 
 def test_allowlist_is_official_and_normalises() -> None:
-    rows = sample.allowlist()
+    rows = demo.allowlist()
     assert {r["type"] for r in rows} == {"allow"}
     values = {normalize(r["kind"], r["value"]).value for r in rows}
     assert {"18222", "999", "police.gov.hk", "adcc.gov.hk", "hsbc.com.hk"} <= values
@@ -94,19 +95,19 @@ def test_allowlist_is_official_and_normalises() -> None:
 
 
 def test_scam_number_blocks_are_consecutive() -> None:
-    campaign = next(c for c in (sample._campaign(1, i) for i in range(200)) if len(c.phones) > 3)
+    campaign = next(c for c in (generator._campaign(1, i) for i in range(200)) if len(c.phones) > 3)
     numbers = [int(p) for p in campaign.phones]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def test_write_sample_and_bundled_copy_match_the_generator(tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
-    assert sample.write_sample(out, 40, 9) == 40
+    assert demo.write_sample(out, 40, 9) == 40
     assert [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()] == list(
-        sample.generate(40, 9)
+        demo.generate(40, 9)
     )
-    bundled = sample.bundled_sample_dir()
+    bundled = demo.bundled_sample_dir()
     lines = (bundled / "reports.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(x) for x in lines] == list(sample.generate(len(lines)))
+    assert [json.loads(x) for x in lines] == list(demo.generate(len(lines)))
     allow = (bundled / "allowlist.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(x) for x in allow] == sample.allowlist()
+    assert [json.loads(x) for x in allow] == demo.allowlist()
