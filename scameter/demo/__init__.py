@@ -2,7 +2,8 @@
 
 This package only re-exports the public API of :mod:`scameter.demo.generator` (the seeded
 reports, allowlist and typed phone numbers behind ``scameter demo``, the tests and the
-benchmarks).
+benchmarks); :mod:`scameter.demo.vocabulary` holds the tables they are drawn from.
+``python -m scameter.demo`` rewrites the bundled sample in ``scameter/data/sample/``.
 """
 
 from scameter.demo.generator import (
@@ -12,6 +13,8 @@ from scameter.demo.generator import (
     DEFAULT_AS_OF,
     FIXED_PREFIXES,
     MOBILE_PREFIXES,
+    SAMPLE_REPORTS,
+    SAMPLE_SEED,
     SOURCES,
     STORYLINE,
     allowlist,
@@ -19,6 +22,7 @@ from scameter.demo.generator import (
     generate,
     phones,
     write_allowlist,
+    write_bundled_sample,
     write_sample,
 )
 
@@ -29,6 +33,8 @@ __all__ = [
     "DEFAULT_AS_OF",
     "FIXED_PREFIXES",
     "MOBILE_PREFIXES",
+    "SAMPLE_REPORTS",
+    "SAMPLE_SEED",
     "SOURCES",
     "STORYLINE",
     "allowlist",
@@ -36,5 +42,6 @@ __all__ = [
     "generate",
     "phones",
     "write_allowlist",
+    "write_bundled_sample",
     "write_sample",
 ]

@@ -2,7 +2,8 @@
 
 Responsibility: produce any number of reports in the report schema of ``docs/report-format.md``
 (``{"type": "report", "id", "source", "status", "reported_at", "reporter", "category",
-"identifiers": [{"kind", "value"}]}``) plus a small allowlist of real public official entities.
+"identifiers": [{"kind", "value"}]}``) plus a small allowlist of real public official entities,
+from the tables of :mod:`scameter.demo.vocabulary`.
 
 How the data looks like the field (public HK Police / ADCC reporting):
 * Reports come from every source (police, public, bank, telecom, feed) with the statuses each
@@ -16,197 +17,66 @@ How the data looks like the field (public HK Police / ADCC reporting):
 * Values are written the way people type them ("9123 4567", "+852-9123-4567", "(852) ...").
 * Phone numbers fall in ranges libphonenumber's HK metadata marks as mobile (5/6/7/9xxx xxxx)
   or fixed line (2/3xxx xxxx); a unit test checks every prefix against ``phonenumbers``.
+* Wallets carry valid checksums, made with the identifier layer's own EIP-55 and base58check.
 
-Invariants: the output depends only on ``(n_reports, seed, as_of)``; memory is bounded
-(campaigns are derived from their index on demand, a small cache keeps hot ones); nothing here
-reads the clock, the network or the environment. The :data:`ALLOWLIST` holds only real, public
-numbers and domains of official entities, as published on their own websites.
+Invariants: the output depends only on ``(n_reports, seed, as_of)``, byte for byte: every
+random draw happens in a fixed order, so the tables below that pick a spelling or a link
+(indexed by one ``randrange``) must keep their order and length, and each entry its own draws.
+``python -m scameter.demo`` rewrites the bundled sample (:data:`SAMPLE_SEED`,
+:data:`SAMPLE_REPORTS`), and a test checks that doing so reproduces the committed file. Memory
+is bounded (campaigns are derived from their index on demand, a small cache keeps hot ones);
+nothing here reads the clock, the network or the environment.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from scameter.demo.vocabulary import (
+    ALLOWLIST,
+    BANK_CODES,
+    BRANDS,
+    CAMPAIGN_PLATFORMS,
+    CATEGORIES,
+    FEEDS,
+    FIXED_PREFIXES,
+    LETTER_SYLLABLES,
+    LURES,
+    MOBILE_PREFIXES,
+    PAGE_PATHS,
+    POLICE_UNITS,
+    SOURCE_KINDS,
+    SOURCE_WEIGHTS,
+    SOURCES,
+    STORYLINE,
+    SYLLABLES,
+    TELECOMS,
+    TLDS,
+)
+from scameter.identifiers.crypto import (
+    B58_ALPHABET,
+    P2PKH_VERSION,
+    TRON_VERSION,
+    b58check_encode,
+    eip55_checksum,
+)
+from scameter.identifiers.detect import AT_HANDLE_PLATFORMS
+from scameter.identifiers.model import Kind
 from scameter.times import iso_utc
 
 #: Fixed "now" of the generated data, so that the sample is reproducible.
 DEFAULT_AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-
-# Three-digit prefixes whose every 8-digit number libphonenumber (HK metadata) classifies as
-# MOBILE resp. FIXED_LINE. Checked by tests/unit/demo/test_generator.py against phonenumbers.
-_MOBILE_TEXT = (
-    "510 511 512 513 514 516 517 518 519 520 521 522 523 524 526 527 528 529 530 531 532 533 "
-    "534 536 537 538 539 540 541 542 543 544 546 547 548 549 550 551 552 553 554 556 557 558 "
-    "559 560 561 562 563 564 566 568 569 570 571 572 574 576 577 578 579 590 591 592 593 594 "
-    "596 597 598 599 601 602 603 604 605 606 607 608 609 610 611 612 613 614 615 616 617 618 "
-    "619 620 621 622 623 624 625 627 628 629 630 631 632 633 634 635 636 637 638 639 640 641 "
-    "642 643 644 645 646 647 648 649 650 651 652 653 654 655 656 657 658 659 660 661 662 663 "
-    "664 665 667 668 669 670 671 672 673 674 675 676 677 679 680 681 682 683 684 685 687 688 "
-    "689 690 691 692 693 694 695 696 697 698 699 701 702 703 704 705 709 901 902 903 904 905 "
-    "906 907 908 909 910 912 913 914 915 916 917 918 919 920 921 922 923 924 925 926 927 928 "
-    "930 931 932 933 934 935 936 937 938 940 941 942 943 944 945 946 947 948 949 950 951 952 "
-    "953 954 955 956 957 958 960 961 962 963 964 965 966 967 968 969 970 971 972 973 974 975 "
-    "976 977 978 979 980 981 982 983 984 985 986 987 988"
-)
-_FIXED_TEXT = (
-    "210 211 212 213 214 215 216 217 218 219 220 221 223 224 225 226 227 228 229 230 231 232 "
-    "233 234 235 236 237 238 239 240 241 242 243 244 245 246 247 248 249 250 251 252 253 254 "
-    "255 256 257 258 259 260 261 262 263 264 265 266 267 268 269 270 271 272 273 274 275 276 "
-    "277 278 279 280 281 282 283 284 285 286 287 288 289 290 291 292 293 294 295 296 297 298 "
-    "299 310 311 312 314 315 316 317 318 319 340 341 342 344 346 347 348 349 350 351 352 354 "
-    "355 356 357 358 359 360 361 362 364 365 366 367 368 369 370 371 372 374 375 376 379 385 "
-    "387 389 390 391 392 394 395 396 397 398 399"
-)
-MOBILE_PREFIXES: tuple[str, ...] = tuple(_MOBILE_TEXT.split())
-FIXED_PREFIXES: tuple[str, ...] = tuple(_FIXED_TEXT.split())
-
-#: Bank codes of licensed banks in Hong Kong (HKICL clearing codes) used for mule accounts.
-BANK_CODES: tuple[str, ...] = (
-    "003",  # Standard Chartered Bank (Hong Kong)
-    "004",  # The Hongkong and Shanghai Banking Corporation
-    "009",  # China Construction Bank (Asia)
-    "012",  # Bank of China (Hong Kong)
-    "015",  # The Bank of East Asia
-    "016",  # DBS Bank (Hong Kong)
-    "024",  # Hang Seng Bank
-    "040",  # Dah Sing Bank
-    "041",  # Chong Hing Bank
-    "043",  # Nanyang Commercial Bank
-    "072",  # Industrial and Commercial Bank of China (Asia)
-    "250",  # Citibank (Hong Kong)
-    "387",  # ZA Bank
-    "388",  # Livi Bank
-    "389",  # Mox Bank
-    "390",  # WeLab Bank
-)
-
-#: Categories as the HK Police publish them, with rough relative frequencies of reports.
-CATEGORIES: tuple[tuple[str, int], ...] = (
-    ("online_shopping", 30),
-    ("employment", 15),
-    ("investment", 14),
-    ("phishing_sms", 12),
-    ("impersonation_of_officials", 8),
-    ("romance", 6),
-    ("loan", 5),
-    ("guess_who", 3),
-    ("ticketing", 3),
-    ("tech_support", 2),
-    ("rental", 2),
-)
-
-SOURCES: tuple[str, ...] = ("police", "public", "bank", "telecom", "feed")
-_SOURCE_WEIGHTS = (12, 60, 8, 10, 10)
-# Which identifier kinds each source reports (a bank sees payees, a telecom numbers and links).
-_SOURCE_KINDS: dict[str, tuple[str, ...]] = {
-    "police": (
-        "phone",
-        "url",
-        "fps_id",
-        "bank_account",
-        "platform_account",
-        "crypto_wallet",
-        "email",
-    ),
-    "public": ("phone", "phone", "phone", "url", "platform_account", "email", "fps_id"),
-    "bank": ("bank_account", "fps_id", "phone"),
-    "telecom": ("phone", "phone", "url"),
-    "feed": ("url", "url", "domain", "ip", "crypto_wallet"),
-}
-
-#: Real, public official entities (numbers and domains as published by their owners).
-ALLOWLIST: tuple[tuple[str, str, str], ...] = (
-    ("phone", "18222", "Hong Kong Police Force Anti-Scam Helpline"),
-    ("phone", "999", "Hong Kong emergency services"),
-    ("phone", "2527 7177", "Hong Kong Police Force Hotline"),
-    ("phone", "2233 3000", "HSBC Hong Kong customer service"),
-    ("phone", "2822 0228", "Hang Seng Bank customer service"),
-    ("phone", "3988 2388", "Bank of China (Hong Kong) customer service"),
-    ("phone", "2886 8888", "Standard Chartered Hong Kong customer service"),
-    ("phone", "2878 8196", "Hong Kong Monetary Authority public enquiries"),
-    ("phone", "2929 2222", "Consumer Council hotline"),
-    ("phone", "2526 6366", "ICAC report corruption hotline"),
-    ("domain", "police.gov.hk", "Hong Kong Police Force"),
-    ("domain", "adcc.gov.hk", "Anti-Deception Coordination Centre"),
-    ("domain", "cyberdefender.hk", "CyberDefender (Hong Kong Police Force)"),
-    ("domain", "gov.hk", "Government of the Hong Kong SAR"),
-    ("domain", "hkma.gov.hk", "Hong Kong Monetary Authority"),
-    ("domain", "hsbc.com.hk", "HSBC Hong Kong"),
-    ("domain", "hangseng.com", "Hang Seng Bank"),
-    ("domain", "bochk.com", "Bank of China (Hong Kong)"),
-    ("domain", "sc.com", "Standard Chartered"),
-    ("domain", "hongkongpost.hk", "Hongkong Post"),
-    ("domain", "icac.org.hk", "Independent Commission Against Corruption"),
-    ("domain", "consumer.org.hk", "Consumer Council"),
-)
-
-# Lookalike material: brands scammers imitate and the words they add.
-_BRANDS = (
-    "hsbc",
-    "hangseng",
-    "bochk",
-    "hkpost",
-    "sfexpress",
-    "hketoll",
-    "octopus",
-    "hkt",
-    "csl",
-    "smartone",
-    "payme",
-    "alipayhk",
-)
-_LURES = (
-    "secure",
-    "login",
-    "verify",
-    "refund",
-    "parcel",
-    "redelivery",
-    "pay",
-    "wallet",
-    "invest",
-    "vip",
-    "gold",
-    "support",
-    "update",
-    "account",
-    "bonus",
-    "job",
-)
-_TLDS = ("top", "xyz", "shop", "cc", "vip", "icu", "buzz", "online", "site", "com", "net", "info")
-_PLATFORMS = (
-    "telegram",
-    "whatsapp",
-    "wechat",
-    "line",
-    "instagram",
-    "facebook",
-    "x",
-    "tiktok",
-    "carousell",
-)
-_LETTER_SYLLABLES = ("ka", "wing", "hk", "lok", "man", "chi", "yan", "fat", "ming", "ho", "vip")
-_SYLLABLES = (*_LETTER_SYLLABLES, "88")
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-#: Fixed entries the demo tour relies on; they lead every generated sample.
-STORYLINE: dict[str, str] = {
-    "call_high_risk": "6391 2745",
-    "fps_high_risk": "1684203",
-    "account_high_risk": "004-512-338271-838",
-    "scam_domain": "hkpost-redelivery.top",
-    "near_match_url": "https://hkpost-redellvery.top/track?id=HK2211",
-    "verified_phone": "18222",
-    "platform_url": "https://bit.ly/3hkParcel",
-}
+#: The seed of every default draw, and of the bundled sample.
+SAMPLE_SEED: Final = 20261126
+#: Reports in the bundled sample (``scameter/data/sample/reports.jsonl``).
+SAMPLE_REPORTS: Final = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,24 +92,23 @@ class _Campaign:
     wallet: str
     ip: str
 
-    def pick(self, kind: str, rng: random.Random) -> dict[str, str]:
-        if kind == "phone":
-            return {"kind": "phone", "value": _spell_phone(rng.choice(self.phones), rng)}
-        if kind == "url":
-            return {"kind": "url", "value": rng.choice(self.urls)}
-        if kind == "domain":
-            return {"kind": "domain", "value": self.domain}
-        if kind == "fps_id":
-            return {"kind": "fps_id", "value": self.fps_id}
-        if kind == "bank_account":
-            return {"kind": "bank_account", "value": self.account}
-        if kind == "platform_account":
-            return {"kind": "platform_account", "value": rng.choice(self.handles)}
-        if kind == "email":
-            return {"kind": "email", "value": self.email}
-        if kind == "crypto_wallet":
-            return {"kind": "crypto_wallet", "value": self.wallet}
-        return {"kind": "ip", "value": self.ip}
+    def pick(self, kind: Kind, rng: random.Random) -> dict[str, str]:
+        """One of the campaign's identifiers of ``kind``, as a report names it."""
+        return {"kind": kind.value, "value": _PICKS[kind](self, rng)}
+
+
+#: Kind -> the campaign's value of that kind (drawing among several where it has several).
+_PICKS: Final[dict[Kind, Callable[[_Campaign, random.Random], str]]] = {
+    Kind.PHONE: lambda c, rng: _spell_phone(rng.choice(c.phones), rng),
+    Kind.URL: lambda c, rng: rng.choice(c.urls),
+    Kind.DOMAIN: lambda c, rng: c.domain,
+    Kind.FPS_ID: lambda c, rng: c.fps_id,
+    Kind.BANK_ACCOUNT: lambda c, rng: c.account,
+    Kind.PLATFORM_ACCOUNT: lambda c, rng: rng.choice(c.handles),
+    Kind.EMAIL: lambda c, rng: c.email,
+    Kind.CRYPTO_WALLET: lambda c, rng: c.wallet,
+    Kind.IP: lambda c, rng: c.ip,
+}
 
 
 def _weighted(options: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]:
@@ -248,22 +117,20 @@ def _weighted(options: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int
 
 _CAT_NAMES, _CAT_WEIGHTS = _weighted(CATEGORIES)
 
+#: How people write an HK number, given its 8 digits ("91234567"); one is drawn per mention.
+_PHONE_SPELLINGS: Final[tuple[Callable[[str], str], ...]] = (
+    lambda d: d,
+    lambda d: f"{d[:4]} {d[4:]}",
+    lambda d: f"+852 {d[:4]} {d[4:]}",
+    lambda d: f"+852-{d[:4]}-{d[4:]}",
+    lambda d: f"(852) {d}",
+    lambda d: f"852{d}",
+)
+
 
 def _spell_phone(digits8: str, rng: random.Random) -> str:
     """One HK number spelled as people type it."""
-    a, b = digits8[:4], digits8[4:]
-    form = rng.randrange(6)
-    if form == 0:
-        return digits8
-    if form == 1:
-        return f"{a} {b}"
-    if form == 2:
-        return f"+852 {a} {b}"
-    if form == 3:
-        return f"+852-{a}-{b}"
-    if form == 4:
-        return f"(852) {a}{b}"
-    return f"852{digits8}"
+    return _PHONE_SPELLINGS[rng.randrange(len(_PHONE_SPELLINGS))](digits8)
 
 
 def _mobile(rng: random.Random) -> str:
@@ -275,48 +142,25 @@ def _fixed(rng: random.Random) -> str:
 
 
 def _word(rng: random.Random, parts: int = 2) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(parts))
+    return "".join(rng.choice(SYLLABLES) for _ in range(parts))
 
 
 def _token(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(_B58) for _ in range(n))
+    """A short-link token: base58 letters, as bit.ly-style services use."""
+    return "".join(rng.choice(B58_ALPHABET) for _ in range(n))
 
 
-def _b58check(payload: bytes) -> str:
-    # Base58Check as Bitcoin and TRON use it: payload || first 4 bytes of sha256(sha256(payload)).
-    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    n = int.from_bytes(data, "big")
-    out = ""
-    while n:
-        n, r = divmod(n, 58)
-        out = _B58[r] + out
-    pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + out
-
-
-def _eip55(raw20: bytes) -> str:
-    # EIP-55: upper-case a hex letter when the matching nibble of keccak256(lower hex) >= 8.
-    from Crypto.Hash import keccak
-
-    hexaddr = raw20.hex()
-    digest = keccak.new(digest_bits=256, data=hexaddr.encode("ascii")).hexdigest()
-    return "0x" + "".join(
-        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(hexaddr)
-    )
-
-
-_TRON_VERSION = bytes([0x41])  # TRON mainnet address prefix
-_P2PKH_VERSION = bytes([0x00])  # Bitcoin mainnet pay-to-pubkey-hash
+#: A wallet on each chain, from 20 random bytes: EIP-55 ethereum, base58check tron and bitcoin.
+_WALLETS: Final[tuple[Callable[[bytes], str], ...]] = (
+    lambda raw: "ethereum:0x" + eip55_checksum(raw.hex()),
+    lambda raw: "tron:" + b58check_encode(bytes((TRON_VERSION,)) + raw),
+    lambda raw: "bitcoin:" + b58check_encode(bytes((P2PKH_VERSION,)) + raw),
+)
 
 
 def _wallet(rng: random.Random) -> str:
     raw = rng.randbytes(20)
-    chain = rng.randrange(3)
-    if chain == 0:
-        return f"ethereum:{_eip55(raw)}"
-    if chain == 1:
-        return "tron:" + _b58check(_TRON_VERSION + raw)
-    return "bitcoin:" + _b58check(_P2PKH_VERSION + raw)
+    return _WALLETS[rng.randrange(len(_WALLETS))](raw)
 
 
 def _handle(platform: str, rng: random.Random, phone: str) -> str:
@@ -324,42 +168,41 @@ def _handle(platform: str, rng: random.Random, phone: str) -> str:
         return f"whatsapp:+852{phone}"
     # Within every platform's handle rules (docs/identifiers.md): starts with a letter, 6-15
     # characters of a-z 0-9 and one separator ("." on Facebook, which ignores dots; "_" else).
-    name = rng.choice(_LETTER_SYLLABLES) + _word(rng, rng.randrange(1, 3))
+    name = rng.choice(LETTER_SYLLABLES) + _word(rng, rng.randrange(1, 3))
     suffix = rng.choice(("", "hk", "vip", str(rng.randrange(10, 99))))
     if suffix:
         name += ("." if platform == "facebook" else "_") + suffix
     name = name[:15].rstrip("._")
     while len(name) < 6:
         name += "hk"
-    if platform in ("telegram", "instagram", "x", "tiktok"):
-        return f"{platform}:@{name}"
-    return f"{platform}:{name}"
+    # Written with "@" on the platforms whose handles people write so (as detect reads them).
+    at = "@" if platform in AT_HANDLE_PLATFORMS else ""
+    return f"{platform}:{at}{name}"
 
 
 def _scam_domain(rng: random.Random) -> str:
-    brand, lure = rng.choice(_BRANDS), rng.choice(_LURES)
+    brand, lure = rng.choice(BRANDS), rng.choice(LURES)
     joiner = rng.choice(("-", "", "-hk-"))
     parts = (brand, lure) if rng.random() < 0.7 else (lure, brand)
-    return f"{parts[0]}{joiner}{parts[1]}.{rng.choice(_TLDS)}"
+    return f"{parts[0]}{joiner}{parts[1]}.{rng.choice(TLDS)}"
+
+
+#: Pages on shared platforms a campaign also uses (short links, forms, site builders, its
+#: Telegram channel, given the campaign's ``telegram:@handle``); one is drawn per campaign.
+_SHARED_URLS: Final[tuple[Callable[[random.Random, str], str], ...]] = (
+    lambda rng, handle: f"https://bit.ly/{_token(rng, 7)}",
+    lambda rng, handle: f"https://docs.google.com/forms/d/e/1FAIpQL{_token(rng, 20)}/viewform",
+    lambda rng, handle: f"https://sites.google.com/view/{_word(rng, 3)}",
+    lambda rng, handle: f"https://{_word(rng, 3)}.wixsite.com/{rng.choice(LURES)}",
+    lambda rng, handle: f"https://linktr.ee/{_word(rng, 3)}",
+    lambda rng, handle: f"https://t.me/{handle.split(':', 1)[1].lstrip('@')}",
+    lambda rng, handle: f"https://forms.gle/{_token(rng, 17)}",
+    lambda rng, handle: f"https://tinyurl.com/{_token(rng, 8).lower()}",
+)
 
 
 def _shared_url(rng: random.Random, handle: str) -> str:
-    choice = rng.randrange(8)
-    if choice == 0:
-        return f"https://bit.ly/{_token(rng, 7)}"
-    if choice == 1:
-        return f"https://docs.google.com/forms/d/e/1FAIpQL{_token(rng, 20)}/viewform"
-    if choice == 2:
-        return f"https://sites.google.com/view/{_word(rng, 3)}"
-    if choice == 3:
-        return f"https://{_word(rng, 3)}.wixsite.com/{rng.choice(_LURES)}"
-    if choice == 4:
-        return f"https://linktr.ee/{_word(rng, 3)}"
-    if choice == 5:
-        return f"https://t.me/{handle.split(':', 1)[1].lstrip('@')}"
-    if choice == 6:
-        return f"https://forms.gle/{_token(rng, 17)}"
-    return f"https://tinyurl.com/{_token(rng, 8).lower()}"
+    return _SHARED_URLS[rng.randrange(len(_SHARED_URLS))](rng, handle)
 
 
 def _public_ip(rng: random.Random) -> str:
@@ -377,9 +220,12 @@ def _campaign(seed: int, index: int) -> _Campaign:
     base = int(start[3:])
     phones = tuple(f"{start[:3]}{min(base + i, 99_999):05d}" for i in range(size))
     domain = _scam_domain(rng)
-    platform = rng.choice(_PLATFORMS)
-    handles = (_handle(platform, rng, phones[0]), _handle(rng.choice(_PLATFORMS), rng, phones[-1]))
-    path = rng.choice(("login", "verify", "track", "pay", "refund", "invest", "apply"))
+    platform = rng.choice(CAMPAIGN_PLATFORMS)
+    handles = (
+        _handle(platform, rng, phones[0]),
+        _handle(rng.choice(CAMPAIGN_PLATFORMS), rng, phones[-1]),
+    )
+    path = rng.choice(PAGE_PATHS)
     urls = (
         f"https://{domain}/{path}",
         f"http://{rng.choice(('www.', 'm.', ''))}{domain}/{path}?id={rng.randrange(10**6)}",
@@ -402,6 +248,42 @@ def _campaign(seed: int, index: int) -> _Campaign:
         wallet=_wallet(rng),
         ip=_public_ip(rng),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """How one source reports: who the reporter is, and the status its reports get."""
+
+    reporter: Callable[[random.Random, int], str]  # (rng, number of public reporters)
+    #: (chance, status with that chance, status otherwise); None: always ``unverified``, no draw.
+    status: tuple[float, str, str] | None
+
+
+_SOURCE_RULES: Final[dict[str, _Source]] = {
+    "public": _Source(
+        lambda rng, n_public: f"public:{rng.randrange(n_public):07d}",
+        (0.03, "rejected", "unverified"),
+    ),
+    "police": _Source(
+        lambda rng, _: f"hkpf:{rng.choice(POLICE_UNITS)}", (0.9, "confirmed", "unverified")
+    ),
+    "bank": _Source(
+        lambda rng, _: f"bank:{rng.choice(BANK_CODES)}", (0.85, "confirmed", "unverified")
+    ),
+    "telecom": _Source(
+        lambda rng, _: f"telecom:{rng.choice(TELECOMS)}", (0.85, "confirmed", "unverified")
+    ),
+    "feed": _Source(lambda rng, _: f"feed:{rng.choice(FEEDS)}", None),
+}
+
+
+def _reporter_and_status(source: str, rng: random.Random, n_public: int) -> tuple[str, str]:
+    rule = _SOURCE_RULES[source]
+    reporter = rule.reporter(rng, n_public)
+    if rule.status is None:
+        return reporter, "unverified"
+    chance, likely, otherwise = rule.status
+    return reporter, likely if rng.random() < chance else otherwise
 
 
 def _story_reports(as_of: datetime) -> list[dict[str, Any]]:
@@ -459,7 +341,7 @@ def _story_reports(as_of: datetime) -> list[dict[str, Any]]:
 
 
 def generate(
-    n_reports: int, seed: int = 20261126, *, as_of: datetime = DEFAULT_AS_OF
+    n_reports: int, seed: int = SAMPLE_SEED, *, as_of: datetime = DEFAULT_AS_OF
 ) -> Iterator[dict[str, Any]]:
     """Yield ``n_reports`` report objects (the first ones are the :data:`STORYLINE`).
 
@@ -474,23 +356,9 @@ def generate(
     for i in range(len(story), n_reports):
         # Skewed popularity: r**3 piles picks onto the low indexes (a few campaigns, many reports).
         camp = _campaign(seed, int(n_campaigns * rng.random() ** 3))
-        source = rng.choices(SOURCES, _SOURCE_WEIGHTS)[0]
-        if source == "public":
-            reporter = f"public:{rng.randrange(n_public):07d}"
-            status = "rejected" if rng.random() < 0.03 else "unverified"
-        elif source == "police":
-            reporter = f"hkpf:{rng.choice(('adcc', 'cyber', 'crime-kowloon', 'crime-hki'))}"
-            status = "confirmed" if rng.random() < 0.9 else "unverified"
-        elif source == "bank":
-            reporter = f"bank:{rng.choice(BANK_CODES)}"
-            status = "confirmed" if rng.random() < 0.85 else "unverified"
-        elif source == "telecom":
-            reporter = f"telecom:{rng.choice(('csl', 'hkt', 'smartone', 'cmhk', '3hk'))}"
-            status = "confirmed" if rng.random() < 0.85 else "unverified"
-        else:
-            reporter = f"feed:{rng.choice(('urlhaus', 'openphish', 'phishtank', 'partner-cert'))}"
-            status = "unverified"
-        kinds = _SOURCE_KINDS[source]
+        source = rng.choices(SOURCES, SOURCE_WEIGHTS)[0]
+        reporter, status = _reporter_and_status(source, rng, n_public)
+        kinds = SOURCE_KINDS[source]
         n_ids = 1 if rng.random() < 0.65 else rng.randrange(2, 4)
         ids = [camp.pick(rng.choice(kinds), rng) for _ in range(n_ids)]
         unique = list({(d["kind"], d["value"]): d for d in ids}.values())
@@ -515,7 +383,7 @@ def allowlist() -> list[dict[str, str]]:
     ]
 
 
-def phones(n: int, seed: int = 20261126) -> Iterator[str]:
+def phones(n: int, seed: int = SAMPLE_SEED) -> Iterator[str]:
     """``n`` random HK numbers (mobile and fixed) spelled as people type them."""
     rng = random.Random(seed)
     for _ in range(n):
@@ -533,7 +401,7 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]] | list[dict[str, str
 
 
 def write_sample(
-    path: Path | str, n: int, seed: int = 20261126, *, as_of: datetime = DEFAULT_AS_OF
+    path: Path | str, n: int, seed: int = SAMPLE_SEED, *, as_of: datetime = DEFAULT_AS_OF
 ) -> int:
     """Write ``n`` generated reports to ``path`` as JSON Lines; returns the row count."""
     return _write_jsonl(Path(path), generate(n, seed, as_of=as_of))
@@ -550,6 +418,14 @@ def bundled_sample_dir() -> Path:
     return Path(__file__).parent.parent / "data" / "sample"
 
 
+def write_bundled_sample(target: Path | str) -> None:
+    """Write the bundled sample's two files into ``target`` (``python -m scameter.demo``)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    write_sample(target / "reports.jsonl", SAMPLE_REPORTS, SAMPLE_SEED)
+    write_allowlist(target / "allowlist.jsonl")
+
+
 __all__ = [
     "ALLOWLIST",
     "BANK_CODES",
@@ -557,6 +433,8 @@ __all__ = [
     "DEFAULT_AS_OF",
     "FIXED_PREFIXES",
     "MOBILE_PREFIXES",
+    "SAMPLE_REPORTS",
+    "SAMPLE_SEED",
     "SOURCES",
     "STORYLINE",
     "allowlist",
@@ -564,12 +442,6 @@ __all__ = [
     "generate",
     "phones",
     "write_allowlist",
+    "write_bundled_sample",
     "write_sample",
 ]
-
-
-if __name__ == "__main__":  # pragma: no cover - python -m scameter.demo.generator
-    target = bundled_sample_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    write_sample(target / "reports.jsonl", 3000)
-    write_allowlist(target / "allowlist.jsonl")

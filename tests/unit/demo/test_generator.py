@@ -11,8 +11,9 @@ import phonenumbers
 import pytest
 
 from scameter import demo
-from scameter.demo import generator
-from scameter.identifiers import Kind, normalize
+from scameter.demo import generator, vocabulary
+from scameter.identifiers import HK_BANK_CODES, Kind, normalize
+from scameter.identifiers.platform import PLATFORMS
 
 REPORT_KEYS = {
     "type",
@@ -59,7 +60,9 @@ def test_every_identifier_normalises_and_mix_is_realistic() -> None:
         for ident in row["identifiers"]:
             normalize(ident["kind"], ident["value"])  # raises on anything invalid
             kinds[ident["kind"]] += 1
-    assert set(kinds) == {k.value for k in Kind}
+    # Every kind a source reports shows up; the demo need not cover a kind added later.
+    assert set(kinds) == {k.value for ks in vocabulary.SOURCE_KINDS.values() for k in ks}
+    assert set(kinds) <= {k.value for k in Kind}
     assert set(sources) == set(demo.SOURCES)
     assert kinds.most_common(1)[0][0] == "phone"  # phone-heavy, as the field is
 
@@ -100,14 +103,27 @@ def test_scam_number_blocks_are_consecutive() -> None:
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
-def test_write_sample_and_bundled_copy_match_the_generator(tmp_path: Path) -> None:
+def test_write_sample_matches_the_generator(tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     assert demo.write_sample(out, 40, 9) == 40
     assert [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()] == list(
         demo.generate(40, 9)
     )
+
+
+def test_regenerating_the_bundled_sample_reproduces_it_byte_for_byte(tmp_path: Path) -> None:
+    # What `python -m scameter.demo` writes, with the documented SAMPLE_SEED and SAMPLE_REPORTS:
+    # the committed files (the demo tour and the README depend on them) must be exactly that.
+    demo.write_bundled_sample(tmp_path)
     bundled = demo.bundled_sample_dir()
-    lines = (bundled / "reports.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(x) for x in lines] == list(demo.generate(len(lines)))
-    allow = (bundled / "allowlist.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(x) for x in allow] == demo.allowlist()
+    for name in ("reports.jsonl", "allowlist.jsonl"):
+        assert (tmp_path / name).read_bytes() == (bundled / name).read_bytes(), name
+    assert len((bundled / "reports.jsonl").read_bytes().splitlines()) == demo.SAMPLE_REPORTS
+
+
+def test_the_demo_draws_on_the_identifier_layers_tables() -> None:
+    # Bank codes and platforms come from scameter.identifiers; a typo in the demo's choice of
+    # banks would silently drop a bank from the filtered table, so the count is pinned too.
+    assert set(vocabulary.BANK_CODES) <= set(HK_BANK_CODES)
+    assert len(vocabulary.BANK_CODES) == 16
+    assert set(vocabulary.CAMPAIGN_PLATFORMS) <= set(PLATFORMS)
