@@ -38,7 +38,8 @@ class KindSpec:
     * ``normalize``: raw text -> canonical :class:`Identifier` of this kind.
     * ``display_name``: how a person calls it (``"phone number"``), for texts and documents.
     * ``column_hints``: lower-case CSV header names that hold values of this kind; ``scameter
-      bulk`` takes the first such column when ``--column`` is not given.
+      bulk`` looks for them (after the generic ``value``, ``identifier``, ``input``) to pick
+      the value column when ``--column`` is not given.
     * ``detect_leads``: for a kind whose spelling alone names it, the strings only its values
       start with (``0x`` and ``0X``: EVM wallets); ``detect`` answers input starting so with
       this kind alone, before any other rule.

@@ -71,6 +71,16 @@ BROKEN: list[tuple[str, tuple[KindSpec, ...], str]] = [
     ("tag zero", (_spec(tag=0), *KIND_SPECS[1:]), "not one byte"),
     ("namespace tag", (_spec(tag=0x10), *KIND_SPECS[1:]), "namespace tag"),
     (
+        "lead claimed twice",
+        (_spec(detect_leads=("0x",)), *KIND_SPECS[1:]),
+        "detection lead '0x' (phone, crypto_wallet) claimed twice",
+    ),
+    (
+        "lead starting another kind's lead",
+        (_spec(detect_leads=("0",)), *KIND_SPECS[1:]),
+        "detection lead '0' (phone) starts '0x' (crypto_wallet)",
+    ),
+    (
         "prefix claimed twice",
         (_spec(detect_prefixes=frozenset({"mailto"})), *KIND_SPECS[1:]),
         "detection prefix 'mailto'",
