@@ -6,8 +6,8 @@ different runs) are about the same identifiers and can be set side by side.
 
 Two layers:
 
-* :func:`reports` / :func:`write_reports` delegate to :mod:`scameter.sample` (the project's
-  sample-data generator: realistic HK-flavoured reports from every source). Benchmarks that
+* :func:`reports` / :func:`write_reports` delegate to :mod:`scameter.demo` (the project's
+  demo-data generator: realistic HK-flavoured reports from every source). Benchmarks that
   need *reports* (ingest, bulk) use these.
 * The identifier helpers (:func:`phones`, :func:`domains`, :func:`urls`, :func:`emails`,
   :func:`fps_ids`, :func:`ips`, :func:`identifiers`, :func:`hits_and_misses`) return *canonical*
@@ -34,7 +34,6 @@ Invariants:
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scameter import demo
 from scameter.identifiers.model import Kind
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ DEFAULT_SEED = 20261126
 # numbering plan). Two-digit prefixes where >= ~80% of numbers are allocated according to
 # libphonenumber's metadata (measured with phonenumbers.is_valid_number over random samples);
 # a generated number may still fall into an unallocated sub-block, which is what real lists
-# contain too. 26 prefixes x 10^6 suffixes = 2.6 x 10^7 distinct numbers, enough for --with-1e7.
+# contain too. 27 prefixes x 10^6 suffixes = 2.7 x 10^7 distinct numbers, enough for --with-1e7.
 _HK_MOBILE_PREFIXES: tuple[str, ...] = (
     *("51", "52", "53", "54", "55", "56", "57", "59"),
     *(f"6{d}" for d in range(10)),
@@ -233,25 +233,14 @@ def raw_phone_forms(canonical: Sequence[str], seed: int = DEFAULT_SEED) -> list[
     return [forms[rng.randrange(k)](c[4:]) for c in canonical]
 
 
-def _sample_module() -> Any:
-    """``scameter.sample`` if it is importable and implemented, else a clear error."""
-    try:
-        # Imported by name so this module type-checks and imports before the generator lands.
-        sample = importlib.import_module("scameter.sample")
-    except ImportError as exc:  # the sample generator has not landed yet
-        raise NotImplementedError(f"scameter.sample is not available: {exc}") from exc
-    return sample
-
-
 def reports(n: int, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
-    """``n`` realistic report rows from :func:`scameter.sample.generate` (the report schema)."""
-    gen: Iterator[dict[str, Any]] = _sample_module().generate(n, seed)
-    return gen
+    """``n`` realistic report rows from :func:`scameter.demo.generate` (the report schema)."""
+    return demo.generate(n, seed)
 
 
 def write_reports(path: Path, n: int, seed: int = DEFAULT_SEED) -> Path:
-    """Write ``n`` sample reports to ``path`` with :func:`scameter.sample.write_sample`."""
-    _sample_module().write_sample(path, n, seed)
+    """Write ``n`` demo reports to ``path`` with :func:`scameter.demo.write_sample`."""
+    demo.write_sample(path, n, seed)
     return path
 
 

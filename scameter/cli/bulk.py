@@ -48,26 +48,17 @@ from scameter.cli.common import (
 )
 from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, summary_line
 from scameter.cli.progress import Progress
+from scameter.identifiers.registry import COLUMN_HINTS
 from scameter.processes import worker_context
 from scameter.settings import Settings
 from scameter.verdict import Level, Verdict
 
 FORMATS = ("csv", "jsonl", "txt")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
-#: CSV header names taken as the value column when --column is not given (case-insensitive).
-_VALUE_COLUMNS = (
-    "value",
-    "identifier",
-    "input",
-    "phone",
-    "number",
-    "url",
-    "domain",
-    "email",
-    "account",
-    "fps_id",
-    "payee",
-)
+#: CSV header names taken as the value column when --column is not given (case-insensitive),
+#: first match wins: the generic names, each kind's own hints (its spec's ``column_hints``, in
+#: registry order), then "payee" (an FPS proxy id or an account).
+_VALUE_COLUMNS = ("value", "identifier", "input", *COLUMN_HINTS, "payee")
 _BOM = b"\xef\xbb\xbf"
 #: Chunks read ahead of the writer when workers run: bounds memory and keeps both cores busy.
 _IN_FLIGHT_PER_WORKER = 2

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 
 from scameter.cli.common import Backend, CommandError, exit_status, open_backend
 from scameter.cli.output import render_json_lines, render_table
-from scameter.identifiers.model import Kind
+from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Verdict
 
-KIND_CHOICES = [k.value for k in Kind]
+KIND_CHOICES = list(KIND_NAMES)
 CHANNELS = tuple(c.value for c in Channel)
 
 

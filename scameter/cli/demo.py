@@ -36,7 +36,7 @@ from typing import Any
 
 from scameter.cli.common import CommandError
 from scameter.cli.output import details, level_label
-from scameter.sample import STORYLINE, bundled_sample_dir
+from scameter.demo import STORYLINE, bundled_sample_dir
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Verdict
 

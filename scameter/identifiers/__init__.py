@@ -2,7 +2,9 @@
 
 The same functions serve ingest and lookups, so a report of ``9123 4567`` and a lookup of
 ``+852-9123-4567`` meet at one key. Every normaliser is pure, does no I/O (the Public Suffix
-List comes from tldextract's bundled snapshot) and is idempotent.
+List comes from tldextract's bundled snapshot) and is idempotent. Each kind is declared once,
+by the ``SPEC`` of its own module; :mod:`scameter.identifiers.registry` derives the per-kind
+tables from those specs.
 """
 
 from scameter.identifiers.bank import HK_BANK_CODES, bank_name, normalize_bank_account
@@ -22,13 +24,19 @@ from scameter.identifiers.model import (
 from scameter.identifiers.normalize import normalize
 from scameter.identifiers.phone import normalize_phone
 from scameter.identifiers.platform import normalize_platform_account
+from scameter.identifiers.registry import KIND_SPECS, NORMALIZERS, SPEC_BY_KIND
+from scameter.identifiers.spec import KindSpec
 from scameter.identifiers.url import canonical_url, expressions_for_canonical, url_expressions
 
 __all__ = [
     "HK_BANK_CODES",
+    "KIND_SPECS",
     "KIND_TAGS",
+    "NORMALIZERS",
+    "SPEC_BY_KIND",
     "Identifier",
     "Kind",
+    "KindSpec",
     "bank_name",
     "canonical_url",
     "detect",

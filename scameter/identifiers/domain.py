@@ -33,6 +33,7 @@ import idna
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 if TYPE_CHECKING:
     import tldextract
@@ -253,7 +254,16 @@ def public_suffix(host: str) -> str | None:
     return None if parts is None else parts[0]
 
 
+SPEC = KindSpec(
+    kind=Kind.DOMAIN,
+    tag=0x03,
+    normalize=normalize_domain,
+    display_name="domain name",
+    column_hints=("domain",),
+)
+
 __all__ = [
+    "SPEC",
     "ascii_host",
     "normalize_domain",
     "normalize_host",
