@@ -21,6 +21,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from scameter.identifiers import Identifier, Kind
@@ -75,16 +76,20 @@ class Decisions:
 class Aggregator:
     """Folds events; :meth:`records` decides and yields the snapshot's records."""
 
-    def __init__(self, policy: Policy, as_of: int) -> None:
+    def __init__(self, policy: Policy, as_of: datetime) -> None:
         self.policy = policy
         self.as_of = as_of
-        self.public_start = as_of - policy.window_days * _DAY
+        # Events carry Unix seconds (cheap to pickle back from the workers) and add_events
+        # compares each report's time with these bounds: the one place ingest turns the
+        # aware ``as_of`` into seconds, so the per-report loop compares ints.
+        now = self.as_of_ts = int(as_of.timestamp())
+        self.public_start = now - policy.window_days * _DAY
         self.conf_start = (
             None if policy.confirmed_window_days is None
-            else as_of - policy.confirmed_window_days * _DAY
+            else now - policy.confirmed_window_days * _DAY
         )  # fmt: skip
         self.feed_start = (
-            None if policy.feed_window_days is None else as_of - policy.feed_window_days * _DAY
+            None if policy.feed_window_days is None else now - policy.feed_window_days * _DAY
         )
         self.ids: dict[str, int] = {}
         self.keys: list[str] = []
@@ -159,7 +164,7 @@ class Aggregator:
         per-identifier update is written out inline, with the state arrays in locals.
         """
         stats = self.stats
-        ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of
+        ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of_ts
         cat_bits, groups = self.category_bits, self.groups
         max_linked = self.policy.max_linked_per_report
         flags, srcs, cats, count = self.flags, self.srcs, self.cats, self.count
@@ -237,7 +242,7 @@ class Aggregator:
             elif tag == EV_DELIST:
                 stats.delist += 1
                 i = new_id(ev[2])
-                at = ev[3] if ev[3] != _NEVER else self.as_of
+                at = ev[3] if ev[3] != _NEVER else self.as_of_ts
                 self.delist[i] = max(at, self.delist.get(i, at))
 
     def _add_reporter(self, i: int, rep: int) -> None:
