@@ -50,9 +50,9 @@ def _version() -> str:
 _SNAPSHOTS_HELP = "directory holding CURRENT (default: $SCAMETER_SNAPSHOTS, then the user data dir)"
 _MODES = ("auto", "always", "never")
 
-# Options every subcommand takes, before or after its name. SUPPRESS: an option the user did
-# not give must not overwrite one given before the subcommand name (argparse copies
-# sub-parser defaults over the parent namespace).
+#: Options every subcommand takes, before or after its name. SUPPRESS: an option the user did
+#: not give must not overwrite one given before the subcommand name (argparse copies
+#: sub-parser defaults over the parent namespace).
 GENERAL_ARGS: ArgTable = (
     Section(
         "general options",
