@@ -25,6 +25,7 @@ from scameter.identifiers.normalize import normalize
 from scameter.identifiers.phone import normalize_phone
 from scameter.identifiers.platform import normalize_platform_account
 from scameter.identifiers.registry import KIND_SPECS, NORMALIZERS, SPEC_BY_KIND
+from scameter.identifiers.sms_sender import normalize_sms_sender
 from scameter.identifiers.spec import KindSpec
 from scameter.identifiers.url import canonical_url, expressions_for_canonical, url_expressions
 
@@ -51,6 +52,7 @@ __all__ = [
     "normalize_ip",
     "normalize_phone",
     "normalize_platform_account",
+    "normalize_sms_sender",
     "registrable_domain",
     "url_expressions",
 ]
