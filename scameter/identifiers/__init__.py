@@ -12,6 +12,7 @@ from scameter.identifiers.crypto import normalize_crypto_wallet
 from scameter.identifiers.detect import detect
 from scameter.identifiers.domain import registrable_domain
 from scameter.identifiers.email import normalize_email
+from scameter.identifiers.extract import Extraction, Found, extract
 from scameter.identifiers.fps import normalize_fps_id
 from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import (
@@ -35,6 +36,8 @@ __all__ = [
     "KIND_TAGS",
     "NORMALIZERS",
     "SPEC_BY_KIND",
+    "Extraction",
+    "Found",
     "Identifier",
     "Kind",
     "KindSpec",
@@ -43,6 +46,7 @@ __all__ = [
     "detect",
     "expression_key",
     "expressions_for_canonical",
+    "extract",
     "identifier_key",
     "normalize",
     "normalize_bank_account",
