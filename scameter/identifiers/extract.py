@@ -170,7 +170,7 @@ _SENDER_LABEL_RE: Final = re.compile(
 )
 #: '。' between an ASCII label and a letters-only label that may be a public suffix.
 _IDEOGRAPHIC_DOT_RE: Final = re.compile(
-    r"(?<=[A-Za-z0-9\-])。(?=([A-Za-z]{2,63})(?![A-Za-z0-9\-]))"
+    r"。(?<=[A-Za-z0-9\-]。)(?=([A-Za-z]{2,63})(?![A-Za-z0-9\-]))"  # the literal first: fast scan
 )
 
 
@@ -227,6 +227,8 @@ def _sender(text: str, taken: _Taken) -> None:
     Elsewhere a ``#word`` is a hashtag (``#scam``, ``#HK``), never a sender id. A first line
     that is exactly a spaced id (``#Chong Hing``, pasted on its own line) is taken whole.
     """
+    if "#" not in text:
+        return
     first_line = text.split("\n", 1)[0].strip()
     if first_line.startswith("#") and " " in first_line:
         ident = _try(normalize_sms_sender, first_line)
