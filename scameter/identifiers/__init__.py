@@ -12,6 +12,7 @@ from scameter.identifiers.crypto import normalize_crypto_wallet
 from scameter.identifiers.detect import detect
 from scameter.identifiers.domain import registrable_domain
 from scameter.identifiers.email import normalize_email
+from scameter.identifiers.extract import Extraction, Found, extract
 from scameter.identifiers.fps import normalize_fps_id
 from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import (
@@ -25,6 +26,7 @@ from scameter.identifiers.normalize import normalize
 from scameter.identifiers.phone import normalize_phone
 from scameter.identifiers.platform import normalize_platform_account
 from scameter.identifiers.registry import KIND_SPECS, NORMALIZERS, SPEC_BY_KIND
+from scameter.identifiers.sms_sender import normalize_sms_sender
 from scameter.identifiers.spec import KindSpec
 from scameter.identifiers.url import canonical_url, expressions_for_canonical, url_expressions
 
@@ -34,6 +36,8 @@ __all__ = [
     "KIND_TAGS",
     "NORMALIZERS",
     "SPEC_BY_KIND",
+    "Extraction",
+    "Found",
     "Identifier",
     "Kind",
     "KindSpec",
@@ -42,6 +46,7 @@ __all__ = [
     "detect",
     "expression_key",
     "expressions_for_canonical",
+    "extract",
     "identifier_key",
     "normalize",
     "normalize_bank_account",
@@ -51,6 +56,7 @@ __all__ = [
     "normalize_ip",
     "normalize_phone",
     "normalize_platform_account",
+    "normalize_sms_sender",
     "registrable_domain",
     "url_expressions",
 ]

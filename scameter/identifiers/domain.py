@@ -248,6 +248,25 @@ def registrable_domain(host: str) -> str | None:
     return parts[1]
 
 
+def listed_suffix(host: str) -> str | None:
+    """Public suffix of a canonical host when a PSL rule lists it, else None.
+
+    Unlike :func:`public_suffix`, the PSL's default rule ``*`` does not count: ``file.txt``
+    has no listed suffix, ``hkpost.top`` has ``top``. Free text is full of ``word.word``
+    tokens; only a listed suffix makes one a plausible host (the message extractor's test).
+    """
+    if not host or len(host) > _MAX_HOST:
+        return None
+    return _listed_cached(host)
+
+
+@functools.lru_cache(maxsize=_PSL_CACHE_SIZE)
+def _listed_cached(host: str) -> str | None:
+    if host.startswith("[") or host.rsplit(".", 1)[-1].isdigit():
+        return None
+    return _extractor()(host).suffix or None
+
+
 def public_suffix(host: str) -> str | None:
     """Public suffix (PSL, private section included) of a canonical host; None for an IP."""
     parts = _split(host)
@@ -265,6 +284,7 @@ SPEC = KindSpec(
 __all__ = [
     "SPEC",
     "ascii_host",
+    "listed_suffix",
     "normalize_domain",
     "normalize_host",
     "public_suffix",

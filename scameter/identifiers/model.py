@@ -52,6 +52,7 @@ class Kind(StrEnum):
     PLATFORM_ACCOUNT = "platform_account"
     CRYPTO_WALLET = "crypto_wallet"
     IP = "ip"
+    SMS_SENDER = "sms_sender"
 
 
 #: One byte per kind, prefixed to the canonical value before hashing. Part of the format.

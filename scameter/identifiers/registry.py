@@ -23,7 +23,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
-from scameter.identifiers import bank, crypto, domain, email, fps, ip, phone, platform, url
+from scameter.identifiers import (
+    bank,
+    crypto,
+    domain,
+    email,
+    fps,
+    ip,
+    phone,
+    platform,
+    sms_sender,
+    url,
+)
 from scameter.identifiers.model import KIND_TAGS, NAMESPACE_TAGS, Identifier, Kind
 from scameter.identifiers.spec import KindSpec
 
@@ -41,6 +52,7 @@ KIND_SPECS: Final[tuple[KindSpec, ...]] = (
     platform.SPEC,
     crypto.SPEC,
     ip.SPEC,
+    sms_sender.SPEC,
 )
 
 

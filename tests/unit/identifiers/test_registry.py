@@ -55,7 +55,7 @@ def test_derived_tables_follow_the_specs() -> None:
     assert dict(fmt.KIND_BY_TAG) == {s.tag: s.kind for s in KIND_SPECS}
     assert list(KIND_CHOICES) == [k.value for k in Kind]
     # bulk's column guess takes the first hint present: phone's before url's, and so on.
-    hints = ["phone", "number", "url", "domain", "email", "fps_id", "account"]
+    hints = ["phone", "number", "url", "domain", "email", "fps_id", "account", "sms_sender"]
     assert list(reg.COLUMN_HINTS) == hints
 
 
