@@ -6,8 +6,8 @@ chunks, normalise, look up, format the verdict columns, write every row, in orde
 worker pool; and beside it the naive script most people would write: ``phonenumbers.parse``
 + E.164 formatting + a ``set`` lookup per row, which only says "listed or not".
 
-Data: a snapshot built by ingest from the seeded sample generator (:mod:`scameter.sample`),
-and a list of HK numbers spelled as people type them (:func:`scameter.sample.phones`) with
+Data: a snapshot built by ingest from the seeded demo-data generator (:mod:`scameter.demo`),
+and a list of HK numbers spelled as people type them (:func:`scameter.demo.phones`) with
 every tenth row a listed number, so hits and misses both cost what they cost.
 
 Target (issue 6): >= 300,000 rows/s on 2 cores. Never asserted: figures only.
@@ -32,17 +32,17 @@ _REPORTS = 20_000
 
 
 def _snapshot(ctx: BenchContext) -> tuple[Path, list[str]]:
-    from scameter import sample
+    from scameter import demo
     from scameter.ingest import run_ingest
 
     snaps = ctx.workdir / "bulk-snapshots"
     reports = ctx.workdir / "bulk-reports.jsonl"
     n = 2_000 if ctx.quick else _REPORTS
-    sample.write_sample(reports, n, ctx.seed)
+    demo.write_sample(reports, n, ctx.seed)
     run_ingest([reports], snaps, as_of=AS_OF, max_reject_ratio=1.0)
     listed = [
         str(ident["value"])
-        for row in sample.generate(n, ctx.seed)
+        for row in demo.generate(n, ctx.seed)
         for ident in row["identifiers"]
         if ident["kind"] == "phone"
     ]
@@ -50,11 +50,11 @@ def _snapshot(ctx: BenchContext) -> tuple[Path, list[str]]:
 
 
 def _phone_list(path: Path, rows: int, listed: list[str], seed: int) -> Path:
-    from scameter import sample
+    from scameter import demo
 
     hits = itertools.cycle(listed)
     with path.open("w", encoding="utf-8") as f:
-        for i, raw in enumerate(sample.phones(rows, seed)):
+        for i, raw in enumerate(demo.phones(rows, seed)):
             f.write((next(hits) if i % 10 == 0 else raw) + "\n")
     return path
 

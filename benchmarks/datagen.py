@@ -6,8 +6,8 @@ different runs) are about the same identifiers and can be set side by side.
 
 Two layers:
 
-* :func:`reports` / :func:`write_reports` delegate to :mod:`scameter.sample` (the project's
-  sample-data generator: realistic HK-flavoured reports from every source). Benchmarks that
+* :func:`reports` / :func:`write_reports` delegate to :mod:`scameter.demo` (the project's
+  demo-data generator: realistic HK-flavoured reports from every source). Benchmarks that
   need *reports* (ingest, bulk) use these.
 * The identifier helpers (:func:`phones`, :func:`domains`, :func:`urls`, :func:`emails`,
   :func:`fps_ids`, :func:`ips`, :func:`identifiers`, :func:`hits_and_misses`) return *canonical*
@@ -34,7 +34,6 @@ Invariants:
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scameter import demo
 from scameter.identifiers.model import Kind
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ DEFAULT_SEED = 20261126
 # numbering plan). Two-digit prefixes where >= ~80% of numbers are allocated according to
 # libphonenumber's metadata (measured with phonenumbers.is_valid_number over random samples);
 # a generated number may still fall into an unallocated sub-block, which is what real lists
-# contain too. 26 prefixes x 10^6 suffixes = 2.6 x 10^7 distinct numbers, enough for --with-1e7.
+# contain too. 27 prefixes x 10^6 suffixes = 2.7 x 10^7 distinct numbers, enough for --with-1e7.
 _HK_MOBILE_PREFIXES: tuple[str, ...] = (
     *("51", "52", "53", "54", "55", "56", "57", "59"),
     *(f"6{d}" for d in range(10)),
@@ -233,25 +233,85 @@ def raw_phone_forms(canonical: Sequence[str], seed: int = DEFAULT_SEED) -> list[
     return [forms[rng.randrange(k)](c[4:]) for c in canonical]
 
 
-def _sample_module() -> Any:
-    """``scameter.sample`` if it is importable and implemented, else a clear error."""
-    try:
-        # Imported by name so this module type-checks and imports before the generator lands.
-        sample = importlib.import_module("scameter.sample")
-    except ImportError as exc:  # the sample generator has not landed yet
-        raise NotImplementedError(f"scameter.sample is not available: {exc}") from exc
-    return sample
+# Bilingual SMS scam texts for the message-extraction benchmark: an opening in the style of the
+# HK Post / bank / tax / job / investment scams the police warn about, one or two calls to
+# action carrying identifiers, then filler sentences up to about 300 characters (a long SMS).
+_SMS_OPENINGS: tuple[str, ...] = (
+    "【HK Post】Your parcel is held at the depot due to an incomplete address. ",
+    "【香港郵政】您的包裹因地址不完整未能派送，請盡快更新資料。",
+    "HSBC: Your account has been suspended due to unusual activity. ",
+    "【中銀香港】閣下的網上銀行戶口已被凍結，請立即核實身份。",
+    "[GovHK] IRD: You have an unclaimed tax refund of HK$1,890. ",
+    "【兼職】在家工作日賺$800-$1500，無需經驗，名額有限！",
+    "💰 穩賺不賠！每日回報 5%，即加入VIP投資群組 📈 ",
+    "HKeToll: 你的車輛有未繳隧道費，請在48小時內繳費，否則罰款HK$400。",
+)
+_SMS_ACTIONS: tuple[str, ...] = (
+    "Pay at https://{domain}/{word} or call {local}. ",
+    "請到 {domain}/{word} 付款，查詢請致電 {local}。",
+    "Reply to {email} or WhatsApp {intl}. ",
+    "訂金請轉數快 {fps}，或存入戶口 004-{branch}-{account}，入數後WhatsApp {local}。",
+    "Verify now: hxxps://{defanged}/{word} ",
+    "立即登入ｈｔｔｐｓ：／／{fullwidth}／{word}查詢。",
+    "Join: wa.me/852{digits} or t.me/hk_vip_{branch} ",
+    "Visit www.{domain} today. ",
+)
+_SMS_FILLERS: tuple[str, ...] = (
+    "逾期未處理將被退回或收取額外費用。",
+    "Failure to respond within 24 hours will result in permanent closure. ",
+    "如有疑問請聯絡我們的客戶服務中心，謝謝合作。",
+    "Thank you for choosing our service, we value your trust. ",
+    "Ref no. HK2024-0612, valid until 30 June. ",
+    "請勿回覆此短訊。",
+)
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@functools.lru_cache(maxsize=4)
+def sms_messages(n: int, seed: int = DEFAULT_SEED, length: int = 300) -> tuple[str, ...]:
+    """``n`` seeded bilingual (English / Traditional Chinese) SMS scam texts of about ``length``
+    characters, with links (plain, schemeless, defanged, full-width), HK phones in local and
+    ``+852`` form, e-mails, a labelled FPS ID and bank account, ``wa.me``/``t.me`` links; one
+    in eight has no identifier at all. Identifiers come from the helpers above, so they are
+    the same distinct values other benchmarks use."""
+    rng = random.Random(f"{seed}:sms")
+    doms, tels, mails, fps = domains(n, seed), phones(n, seed), emails(n, seed), fps_ids(n, seed)
+    out: list[str] = []
+    for i in range(n):
+        text = rng.choice(_SMS_OPENINGS)
+        if i % 8:
+            for action in rng.sample(_SMS_ACTIONS, rng.choice((1, 1, 2))):
+                local = tels[i][4:]
+                text += action.format(
+                    domain=doms[i],
+                    defanged=doms[i].replace(".", "[.]"),
+                    fullwidth=_fullwidth(doms[i]),
+                    word=rng.choice(_PATH_WORDS),
+                    local=f"{local[:4]} {local[4:]}",
+                    intl=f"+852 {local[:4]} {local[4:]}",
+                    digits=local,
+                    email=mails[i],
+                    fps=fps[i],
+                    branch=f"{rng.randrange(1000):03d}",
+                    account=f"{rng.randrange(10**9):09d}",
+                )
+        while len(text) < length:
+            text += rng.choice(_SMS_FILLERS)
+        out.append(text[:length])
+    return tuple(out)
 
 
 def reports(n: int, seed: int = DEFAULT_SEED) -> Iterator[dict[str, Any]]:
-    """``n`` realistic report rows from :func:`scameter.sample.generate` (the report schema)."""
-    gen: Iterator[dict[str, Any]] = _sample_module().generate(n, seed)
-    return gen
+    """``n`` realistic report rows from :func:`scameter.demo.generate` (the report schema)."""
+    return demo.generate(n, seed)
 
 
 def write_reports(path: Path, n: int, seed: int = DEFAULT_SEED) -> Path:
-    """Write ``n`` sample reports to ``path`` with :func:`scameter.sample.write_sample`."""
-    _sample_module().write_sample(path, n, seed)
+    """Write ``n`` demo reports to ``path`` with :func:`scameter.demo.write_sample`."""
+    demo.write_sample(path, n, seed)
     return path
 
 

@@ -47,7 +47,7 @@ def open_snapshot(
     setting in ``env``.
     """
     if snapshots_root is None:
-        snapshots_root = load_settings({}, os.environ if env is None else env).snapshots
+        snapshots_root = load_settings({}, os.environ if env is None else env).snapshots_root
     from scameter.index import Snapshot  # here, not at import: see the module invariants
 
     return Snapshot.open_current(Path(snapshots_root).expanduser())

@@ -115,7 +115,7 @@ class IntakeLog:
         if not identifiers:
             raise ValueError("a report names at least one identifier")
         when = _utc(reported_at)
-        day = when.strftime("%Y-%m-%d")
+        day = iso_utc(when)[:10]  # the UTC calendar day, YYYY-MM-DD
         dkeys = [_dedup_key(reporter_hash, k, v, day) for k, v in identifiers]
         row = {
             "type": "report",

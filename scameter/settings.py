@@ -1,7 +1,10 @@
 """Runtime settings of the ``scameter`` command: one frozen value built at the entry point.
 
 Responsibility: turn command-line flags and ``SCAMETER_*`` environment variables into one
-:class:`Settings`, validated, that the CLI passes down to whatever it calls.
+:class:`Settings`, validated, that the CLI passes down to whatever it calls; and the small
+declarative vocabulary (:class:`Arg`, :class:`OneOf`, :class:`Section`) in which every command
+(``scameter ...`` and ``python -m scameter.rpc``) declares its flags as one table, so that the
+parsers are built from the same data the documentation is checked against.
 
 Invariants:
 * Nothing here reads the environment at import time. :func:`load_settings` takes the
@@ -11,11 +14,15 @@ Invariants:
 * Every setting is listed in :data:`SETTINGS` and documented in ``docs/settings.md``; a test
   fails when one is missing from the table.
 * A bad value raises :class:`~scameter.errors.ConfigError` naming the variable or flag.
+* The snapshots directory is ``snapshots_root`` inside the package (the :class:`Settings`
+  attribute and the argparse destination); users see it as the ``snapshots`` setting, the
+  ``--snapshots`` flag and ``SCAMETER_SNAPSHOTS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import argparse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -34,13 +41,23 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SettingDoc:
-    """One documented setting: its field name, flag, variable, default and meaning."""
+    """One documented setting: its name, flag, variable, default and meaning.
+
+    ``attribute`` is the :class:`Settings` field (and the argparse destination of ``flag``)
+    when the package's internal name differs from the documented one.
+    """
 
     name: str
     flag: str | None
     env: str | None
     default: str
     doc: str
+    attribute: str = ""
+
+    @property
+    def field_name(self) -> str:
+        """The :class:`Settings` attribute this setting fills."""
+        return self.attribute or self.name
 
 
 #: The documented settings. ``docs/settings.md`` holds the same table for readers.
@@ -58,6 +75,7 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "SCAMETER_SNAPSHOTS",
         "<data_dir>/snapshots",
         "Directory holding CURRENT and the snapshot directories.",
+        attribute="snapshots_root",
     ),
     SettingDoc(
         "remote",
@@ -117,17 +135,21 @@ SETTINGS: tuple[SettingDoc, ...] = (
     ),
 )
 
+#: Settings attribute -> the flag named in error messages (``--data-dir`` has no flag of its
+#: own but may be passed by a caller, so every attribute has one).
+_FLAGS = {s.field_name: s.flag or f"--{s.name.replace('_', '-')}" for s in SETTINGS}
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Resolved settings. ``snapshots_origin`` says where ``snapshots`` came from
+    """Resolved settings. ``snapshots_origin`` says where ``snapshots_root`` came from
     (``flag``, ``env`` or ``default``) so error messages can tell the user what to change."""
 
     data_dir: Path
-    snapshots: Path
+    snapshots_root: Path
     snapshots_origin: str = "default"
     remote: str | None = None
     api_key: str | None = field(default=None, repr=False)
@@ -190,13 +212,14 @@ def _int(value: str, origin: str, minimum: int) -> int:
 def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from parsed flags (``None`` = not given) and an environment.
 
-    ``flags`` keys are the setting names of :data:`SETTINGS`; missing keys count as not given.
+    ``flags`` keys are :class:`Settings` attributes (the argparse destinations, e.g.
+    ``snapshots_root`` for ``--snapshots``); missing keys count as not given.
     """
 
     def pick(name: str, var: str) -> tuple[Any, str] | None:
         value = flags.get(name)
         if value is not None and value is not False:
-            return value, f"--{name.replace('_', '-')}"
+            return value, _FLAGS[name]
         if env.get(var):
             return env[var], var
         return None
@@ -204,11 +227,11 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     got = pick("data_dir", "SCAMETER_DATA_DIR")
     data_dir = Path(got[0]).expanduser() if got else default_data_dir()
 
-    got = pick("snapshots", "SCAMETER_SNAPSHOTS")
+    got = pick("snapshots_root", "SCAMETER_SNAPSHOTS")
     if got is None:
-        snapshots, origin = data_dir / "snapshots", "default"
+        snapshots_root, origin = data_dir / "snapshots", "default"
     else:
-        snapshots = Path(got[0]).expanduser()
+        snapshots_root = Path(got[0]).expanduser()
         origin = "flag" if got[1].startswith("--") else "env"
 
     got = pick("remote", "SCAMETER_REMOTE")
@@ -237,7 +260,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
 
     return Settings(
         data_dir=data_dir,
-        snapshots=snapshots,
+        snapshots_root=snapshots_root,
         snapshots_origin=origin,
         remote=remote,
         api_key=api_key,
@@ -252,4 +275,106 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     )
 
 
-__all__ = ["SETTINGS", "Mode", "SettingDoc", "Settings", "default_data_dir", "load_settings"]
+# --- flags as data ---------------------------------------------------------------------------
+#
+# Every command declares its flags as one table of these values; ``add_arguments`` turns the
+# table into ``argparse`` calls, and the tests read the same tables to check the documentation
+# (docs/settings.md, docs/operations.md). They live here, below the CLI and the server, because
+# both ``scameter`` and ``python -m scameter.rpc`` declare flags with them.
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument, as ``parser.add_argument(*flags, **options)`` would take it.
+
+    Only the options that are set are passed on: argparse refuses some combinations that
+    would be harmless defaults here (``type`` with ``store_true``, ``required`` or ``dest``
+    for a positional), so a row reads like the call it stands for and nothing more.
+    """
+
+    flags: tuple[str, ...]
+    help: str | None = None
+    type: Callable[[str], Any] | None = None
+    default: Any = None
+    choices: Sequence[str] | None = None
+    metavar: str | None = None
+    nargs: str | None = None
+    action: str | None = None
+    required: bool = False
+    dest: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The destination attribute: ``dest``, else what argparse derives from the flags."""
+        if self.dest is not None:
+            return self.dest
+        long = next((f for f in self.flags if f.startswith("--")), self.flags[0])
+        return long.lstrip("-").replace("-", "_")
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of ``add_argument``: the options that are set."""
+        out: dict[str, Any] = {}
+        for key in ("help", "type", "default", "choices", "metavar", "nargs", "action", "dest"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.required:
+            out["required"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """Mutually exclusive arguments: at most one of them, exactly one when ``required``."""
+
+    args: tuple[Arg, ...]
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """Arguments listed under their own heading in ``--help``."""
+
+    title: str
+    items: tuple[Arg | OneOf, ...]
+
+
+ArgTable = tuple[Arg | OneOf | Section, ...]
+
+
+def add_arguments(parser: argparse._ActionsContainer, table: ArgTable) -> None:
+    """Declare every row of ``table`` on ``parser``, in order (``--help`` keeps that order)."""
+    for item in table:
+        if isinstance(item, Arg):
+            parser.add_argument(*item.flags, **item.options())
+        elif isinstance(item, OneOf):
+            add_arguments(parser.add_mutually_exclusive_group(required=item.required), item.args)
+        else:
+            add_arguments(parser.add_argument_group(item.title), item.items)
+
+
+def iter_args(table: Sequence[Arg | OneOf | Section]) -> Iterator[Arg]:
+    """Every :class:`Arg` of ``table``, groups and sections flattened, in order."""
+    for item in table:
+        if isinstance(item, Arg):
+            yield item
+        elif isinstance(item, OneOf):
+            yield from item.args
+        else:
+            yield from iter_args(item.items)
+
+
+__all__ = [
+    "SETTINGS",
+    "Arg",
+    "ArgTable",
+    "Mode",
+    "OneOf",
+    "Section",
+    "SettingDoc",
+    "Settings",
+    "add_arguments",
+    "default_data_dir",
+    "iter_args",
+    "load_settings",
+]

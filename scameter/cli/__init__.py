@@ -6,6 +6,9 @@ stderr and a non-zero exit status (a traceback only with ``--debug``).
 
 Subcommands live one family per module: ``check``/``related`` (check.py), ``bulk``,
 ``ingest`` (ingest_cmd.py), ``snapshot`` (snapshot.py), ``serve`` (serve_cmd.py), ``demo``.
+Each declares itself as a :class:`~scameter.cli.common.Command` whose arguments are one
+table; the options several commands share are the tables here (:data:`GENERAL_ARGS`,
+:data:`LOOKUP_ARGS`, :data:`SNAPSHOTS_ARGS`). ``docs/settings.md`` is checked against them.
 
 Invariants:
 * :func:`main` never raises (except for interpreter exits it did not cause); it returns the
@@ -22,7 +25,15 @@ import traceback
 from collections.abc import Sequence
 
 from scameter.cli import bulk, check, demo, ingest_cmd, serve_cmd, snapshot
-from scameter.cli.common import EXIT_FAILED, CommandError
+from scameter.cli.common import (
+    EXIT_FAILED,
+    Arg,
+    ArgTable,
+    CommandError,
+    OneOf,
+    Section,
+    add_arguments,
+)
 from scameter.errors import ScameterError
 from scameter.settings import load_settings
 
@@ -36,52 +47,57 @@ def _version() -> str:
         return "unknown"
 
 
-def _common_parent() -> argparse.ArgumentParser:
-    # SUPPRESS: an option the user did not give must not overwrite one given before the
-    # subcommand name (argparse copies sub-parser defaults over the parent namespace).
+_SNAPSHOTS_HELP = "directory holding CURRENT (default: $SCAMETER_SNAPSHOTS, then the user data dir)"
+_MODES = ("auto", "always", "never")
+
+#: Options every subcommand takes, before or after its name. SUPPRESS: an option the user did
+#: not give must not overwrite one given before the subcommand name (argparse copies
+#: sub-parser defaults over the parent namespace).
+GENERAL_ARGS: ArgTable = (
+    Section(
+        "general options",
+        (
+            Arg(("--debug",), action="store_true", default=argparse.SUPPRESS, help="tracebacks"),
+            Arg(("--color",), choices=_MODES, default=argparse.SUPPRESS, help="colours"),
+            Arg(("--progress",), choices=_MODES, default=argparse.SUPPRESS,
+                help="progress bar on stderr (auto: on a terminal)"),
+        ),
+    ),
+)  # fmt: skip
+
+#: Where ``check``, ``bulk`` and ``related`` look: a local snapshot or a server.
+LOOKUP_ARGS: ArgTable = (
+    Section(
+        "where to look",
+        (
+            OneOf(
+                (
+                    Arg(("--snapshots",), dest="snapshots_root", metavar="DIR",
+                        help=_SNAPSHOTS_HELP),
+                    Arg(("--remote",), metavar="HOST:PORT", help="ask a scameter server instead"),
+                )
+            ),
+            Arg(("--api-key",), metavar="KEY", help="API key for --remote ($SCAMETER_API_KEY)"),
+        ),
+    ),
+)  # fmt: skip
+
+#: Where ``ingest`` and ``snapshot`` work: a local snapshots directory.
+SNAPSHOTS_ARGS: ArgTable = (
+    Arg(("--snapshots",), dest="snapshots_root", metavar="DIR", help=_SNAPSHOTS_HELP),
+)
+
+
+def _parent(table: ArgTable) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("general options")
-    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks")
-    g.add_argument(
-        "--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS, help="colours"
-    )
-    g.add_argument(
-        "--progress",
-        choices=("auto", "always", "never"),
-        default=argparse.SUPPRESS,
-        help="progress bar on stderr (auto: on a terminal)",
-    )
-    return p
-
-
-def _lookup_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("where to look")
-    where = g.add_mutually_exclusive_group()
-    where.add_argument(
-        "--snapshots",
-        metavar="DIR",
-        help="directory holding CURRENT (default: $SCAMETER_SNAPSHOTS, then the user data dir)",
-    )
-    where.add_argument("--remote", metavar="HOST:PORT", help="ask a scameter server instead")
-    g.add_argument("--api-key", metavar="KEY", help="API key for --remote ($SCAMETER_API_KEY)")
-    return p
-
-
-def _snapshots_parent() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument(
-        "--snapshots",
-        metavar="DIR",
-        help="directory holding CURRENT (default: $SCAMETER_SNAPSHOTS, then the user data dir)",
-    )
+    add_arguments(p, table)
     return p
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser. Given the command line, subcommands it cannot be running are
     built without their heavy imports (``serve`` needs grpc); without one, everything is."""
-    common = _common_parent()
+    common = _parent(GENERAL_ARGS)
     parser = argparse.ArgumentParser(
         prog="scameter",
         parents=[common],
@@ -93,8 +109,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"scameter {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    lookup = [common, _lookup_parent()]
-    local = [common, _snapshots_parent()]
+    lookup = [common, _parent(LOOKUP_ARGS)]
+    local = [common, _parent(SNAPSHOTS_ARGS)]
     check.add_parsers(sub, lookup)
     bulk.add_parser(sub, lookup)
     ingest_cmd.add_parser(sub, local)
@@ -149,4 +165,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["GENERAL_ARGS", "LOOKUP_ARGS", "SNAPSHOTS_ARGS", "build_parser", "main"]

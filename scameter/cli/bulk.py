@@ -40,34 +40,28 @@ from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import (
     EXIT_ALERT,
     EXIT_INVALID,
+    Arg,
     Backend,
+    Command,
     CommandError,
     LocalBackend,
+    SubParsers,
     open_backend,
     open_snapshot,
 )
 from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, summary_line
 from scameter.cli.progress import Progress
+from scameter.identifiers.registry import COLUMN_HINTS
 from scameter.processes import worker_context
 from scameter.settings import Settings
 from scameter.verdict import Level, Verdict
 
 FORMATS = ("csv", "jsonl", "txt")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
-#: CSV header names taken as the value column when --column is not given (case-insensitive).
-_VALUE_COLUMNS = (
-    "value",
-    "identifier",
-    "input",
-    "phone",
-    "number",
-    "url",
-    "domain",
-    "email",
-    "account",
-    "fps_id",
-    "payee",
-)
+#: CSV header names taken as the value column when --column is not given (case-insensitive),
+#: first match wins: the generic names, each kind's own hints (its spec's ``column_hints``, in
+#: registry order), then "payee" (an FPS proxy id or an account).
+_VALUE_COLUMNS = ("value", "identifier", "input", *COLUMN_HINTS, "payee")
 _BOM = b"\xef\xbb\xbf"
 #: Chunks read ahead of the writer when workers run: bounds memory and keeps both cores busy.
 _IN_FLIGHT_PER_WORKER = 2
@@ -108,7 +102,7 @@ class _ProcessState:
 
 
 def _init_worker(settings: Settings) -> None:
-    _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots)
+    _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots_root)
 
 
 def _check(values: list[str], kind: str | None) -> list[Verdict]:
@@ -453,31 +447,31 @@ def _run_jobs(
             yield res.get(), read
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: list[argparse.ArgumentParser],
-) -> None:
-    p = sub.add_parser(
-        "bulk",
-        parents=parents,
-        help="annotate every row of a CSV / JSONL / text list with its verdict",
-        description=(
-            "Check every row of INPUT and write it out, in order, with the verdict columns "
-            f"({', '.join(BULK_COLUMNS)}) added. Invalid rows are marked, never dropped. "
-            "Text lists come out as CSV. '-' means stdin / stdout. Same exit bitmask as check."
-        ),
-    )
-    p.add_argument("input", metavar="INPUT", help="file to read, or - for stdin")
-    p.add_argument("-o", "--output", metavar="OUTPUT", help="file to write (default: stdout)")
-    p.add_argument("--column", metavar="NAME", help="CSV column / JSONL field holding the value")
-    p.add_argument("--kind", choices=KIND_CHOICES, help="kind of every value (default: detect)")
-    p.add_argument("--format", choices=FORMATS, help="input format (default: from the name)")
-    p.add_argument(
-        "--encoding", default="utf-8", help="input text encoding (default utf-8; e.g. big5)"
-    )
-    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: cores)")
-    p.add_argument("--chunk-size", type=int, metavar="N", help="rows per batch (default 10000)")
-    p.set_defaults(func=run_bulk)
+BULK = Command(
+    "bulk",
+    help="annotate every row of a CSV / JSONL / text list with its verdict",
+    description=(
+        "Check every row of INPUT and write it out, in order, with the verdict columns "
+        f"({', '.join(BULK_COLUMNS)}) added. Invalid rows are marked, never dropped. "
+        "Text lists come out as CSV. '-' means stdin / stdout. Same exit bitmask as check."
+    ),
+    run=run_bulk,
+    args=(
+        Arg(("input",), metavar="INPUT", help="file to read, or - for stdin"),
+        Arg(("-o", "--output"), metavar="OUTPUT", help="file to write (default: stdout)"),
+        Arg(("--column",), metavar="NAME", help="CSV column / JSONL field holding the value"),
+        Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
+        Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
+        Arg(("--encoding",), default="utf-8",
+            help="input text encoding (default utf-8; e.g. big5)"),
+        Arg(("--workers",), type=int, metavar="N", help="worker processes (default: cores)"),
+        Arg(("--chunk-size",), type=int, metavar="N", help="rows per batch (default 10000)"),
+    ),
+)  # fmt: skip
 
 
-__all__ = ["FORMATS", "ChunkResult", "Job", "add_parser", "process", "run_bulk"]
+def add_parser(sub: SubParsers, parents: list[argparse.ArgumentParser]) -> None:
+    BULK.add_to(sub, parents)
+
+
+__all__ = ["BULK", "FORMATS", "ChunkResult", "Job", "add_parser", "process", "run_bulk"]

@@ -15,13 +15,21 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from scameter.cli.common import Backend, CommandError, exit_status, open_backend
+from scameter.cli.common import (
+    Arg,
+    Backend,
+    Command,
+    CommandError,
+    SubParsers,
+    exit_status,
+    open_backend,
+)
 from scameter.cli.output import render_json_lines, render_table
-from scameter.identifiers.model import Kind
+from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Verdict
 
-KIND_CHOICES = [k.value for k in Kind]
+KIND_CHOICES = list(KIND_NAMES)
 CHANNELS = tuple(c.value for c in Channel)
 
 
@@ -93,38 +101,41 @@ def run_related(args: argparse.Namespace, settings: Settings) -> int:
     return exit_status(verdicts)
 
 
-def add_parsers(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: list[argparse.ArgumentParser],
-) -> None:
-    p = sub.add_parser(
-        "check",
-        parents=parents,
-        help="check phone numbers, URLs, accounts... (one line each)",
-        description=(
-            "Check values against the current snapshot (or --remote server). Values come from "
-            "the arguments, else one per line on stdin. Exit status: bitmask of 1 (HIGH RISK or "
-            "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid)."
-        ),
-    )
-    p.add_argument("values", nargs="*", metavar="VALUE")
-    p.add_argument("--kind", choices=KIND_CHOICES, help="kind of every value (default: detect)")
-    p.add_argument("--json", action="store_true", help="one JSON object per value")
-    p.add_argument("--context", choices=CHANNELS, help="where the value was seen")
-    p.add_argument("--overseas", action="store_true", help="the call or message came from overseas")
-    p.set_defaults(func=run_check)
+CHECK = Command(
+    "check",
+    help="check phone numbers, URLs, accounts... (one line each)",
+    description=(
+        "Check values against the current snapshot (or --remote server). Values come from "
+        "the arguments, else one per line on stdin. Exit status: bitmask of 1 (HIGH RISK or "
+        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid)."
+    ),
+    run=run_check,
+    args=(
+        Arg(("values",), nargs="*", metavar="VALUE"),
+        Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
+        Arg(("--json",), action="store_true", help="one JSON object per value"),
+        Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
+        Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+    ),
+)
 
-    r = sub.add_parser(
-        "related",
-        parents=parents,
-        help="identifiers reported together with VALUE (its cluster)",
-        description="List the cluster of VALUE: identifiers named in the same reports.",
-    )
-    r.add_argument("value", metavar="VALUE")
-    r.add_argument("--kind", choices=KIND_CHOICES)
-    r.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    r.add_argument("--json", action="store_true")
-    r.set_defaults(func=run_related)
+RELATED = Command(
+    "related",
+    help="identifiers reported together with VALUE (its cluster)",
+    description="List the cluster of VALUE: identifiers named in the same reports.",
+    run=run_related,
+    args=(
+        Arg(("value",), metavar="VALUE"),
+        Arg(("--kind",), choices=KIND_CHOICES),
+        Arg(("--limit",), type=int, default=50, help="at most this many (default 50)"),
+        Arg(("--json",), action="store_true"),
+    ),
+)
 
 
-__all__ = ["KIND_CHOICES", "add_parsers", "run_check", "run_related"]
+def add_parsers(sub: SubParsers, parents: list[argparse.ArgumentParser]) -> None:
+    CHECK.add_to(sub, parents)
+    RELATED.add_to(sub, parents)
+
+
+__all__ = ["CHECK", "KIND_CHOICES", "RELATED", "add_parsers", "run_check", "run_related"]

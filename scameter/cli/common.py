@@ -1,7 +1,10 @@
-"""What every ``scameter`` subcommand shares: exit codes, the one-line error, the lookup backend.
+"""What every ``scameter`` subcommand shares: exit codes, the one-line error, the lookup backend,
+and :class:`Command`, the declaration every subcommand makes of itself.
 
 Responsibility: open the thing that answers lookups, local snapshot or remote server, behind
-one small :class:`Backend` protocol, so ``check``, ``bulk`` and ``related`` do not care which.
+one small :class:`Backend` protocol, so ``check``, ``bulk`` and ``related`` do not care which;
+turn a :class:`Command` (name, help, one table of arguments, the function that runs it) into
+its ``argparse`` sub-parser.
 
 Invariants:
 * Exit status is a bitmask (documented in ``docs/settings.md``): :data:`EXIT_ALERT` (1) when
@@ -14,13 +17,18 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from scameter.errors import ScameterError
-from scameter.settings import Settings
+
+# Arg, OneOf, Section and add_arguments are the vocabulary every command's table is written
+# in. They are defined beside the settings because the server's flags (scameter.rpc.config)
+# use them too, which the CLI's own modules cannot; the subcommands take them from here.
+from scameter.settings import Arg, ArgTable, OneOf, Section, Settings, add_arguments
 from scameter.verdict import CheckContext, Level, Verdict
 
 EXIT_OK = 0
@@ -31,6 +39,35 @@ EXIT_INVALID = 4
 ALERT_LEVELS = frozenset({Level.HIGH_RISK, Level.SUSPICIOUS})
 #: Seconds each remote call may take (``--remote``).
 REMOTE_TIMEOUT = 30.0
+
+
+#: What a subcommand runs: parsed arguments and settings in, exit status out.
+Runner = Callable[[argparse.Namespace, Settings], int]
+# A string: argparse's action classes are not subscriptable at run time.
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand, declared as data: its arguments are one table (``args``), from which
+    the parser is built and against which docs/settings.md is checked."""
+
+    name: str
+    help: str
+    run: Runner
+    args: ArgTable = ()
+    description: str | None = None
+
+    def add_to(
+        self, sub: SubParsers, parents: Sequence[argparse.ArgumentParser]
+    ) -> argparse.ArgumentParser:
+        """Add this command's sub-parser to ``sub``; returns it."""
+        p = sub.add_parser(
+            self.name, parents=list(parents), help=self.help, description=self.description
+        )
+        add_arguments(p, self.args)
+        p.set_defaults(func=self.run)
+        return p
 
 
 class CommandError(ScameterError):
@@ -69,14 +106,14 @@ class Backend(Protocol):
 
 @dataclass(slots=True)
 class LocalBackend:
-    """Lookups against the snapshot ``CURRENT`` names under ``root``."""
+    """Lookups against the snapshot ``CURRENT`` names under ``snapshots_root``."""
 
     snapshot: Any
-    root: Path
+    snapshots_root: Path
 
     @property
     def name(self) -> str:
-        return f"snapshot {self.snapshot.manifest.snapshot_id} in {self.root}"
+        return f"snapshot {self.snapshot.manifest.snapshot_id} in {self.snapshots_root}"
 
     def check(self, raw: str, kind: str | None, context: CheckContext | None) -> Verdict:
         result: Verdict = self.snapshot.check(raw, kind, context=context)
@@ -132,25 +169,25 @@ def no_snapshot_message(settings: Settings) -> str:
         "default": "the default location",
     }[settings.snapshots_origin]
     return (
-        f"no snapshot in {settings.snapshots} ({origin}): build one with "
-        f"'scameter ingest --snapshots {settings.snapshots} REPORTS.jsonl', "
+        f"no snapshot in {settings.snapshots_root} ({origin}): build one with "
+        f"'scameter ingest --snapshots {settings.snapshots_root} REPORTS.jsonl', "
         "or run 'scameter demo' to build the sample one"
     )
 
 
 def open_snapshot(settings: Settings, snapshot_id: str | None = None) -> Any:
-    """Open the current snapshot (or ``snapshot_id``) under ``settings.snapshots``."""
+    """Open the current snapshot (or ``snapshot_id``) under ``settings.snapshots_root``."""
     from scameter.errors import SnapshotNotFound
     from scameter.index import Snapshot
 
-    root = settings.snapshots
+    snapshots_root = settings.snapshots_root
     try:
         if snapshot_id is None:
-            return Snapshot.open_current(root)
-        return Snapshot.open(root / snapshot_id)
+            return Snapshot.open_current(snapshots_root)
+        return Snapshot.open(snapshots_root / snapshot_id)
     except SnapshotNotFound as exc:
         if snapshot_id is not None:
-            raise CommandError(f"no snapshot {snapshot_id!r} in {root}: {exc}") from exc
+            raise CommandError(f"no snapshot {snapshot_id!r} in {snapshots_root}: {exc}") from exc
         raise CommandError(no_snapshot_message(settings)) from exc
 
 
@@ -163,7 +200,7 @@ def open_backend(settings: Settings) -> Backend:
         # and a 1,000-item batch, while an unreachable server still fails in bounded time.
         client = Client(settings.remote, api_key=settings.api_key, timeout=REMOTE_TIMEOUT)
         return RemoteBackend(client, settings.remote)
-    return LocalBackend(open_snapshot(settings), settings.snapshots)
+    return LocalBackend(open_snapshot(settings), settings.snapshots_root)
 
 
 __all__ = [
@@ -172,10 +209,18 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INVALID",
     "EXIT_OK",
+    "Arg",
+    "ArgTable",
     "Backend",
+    "Command",
     "CommandError",
     "LocalBackend",
+    "OneOf",
     "RemoteBackend",
+    "Runner",
+    "Section",
+    "SubParsers",
+    "add_arguments",
     "exit_status",
     "no_snapshot_message",
     "open_backend",

@@ -34,9 +34,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scameter.cli.common import CommandError
+from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.output import details, level_label
-from scameter.sample import STORYLINE, bundled_sample_dir
+from scameter.demo import STORYLINE, bundled_sample_dir
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Verdict
 
@@ -58,10 +58,10 @@ def _show(v: Verdict) -> None:
     _say(f"       {details(v)}")
 
 
-def _ingest(inputs: list[Path], snapshots: Path) -> Any:
+def _ingest(inputs: list[Path], snapshots_root: Path) -> Any:
     from scameter.ingest import run_ingest
 
-    return run_ingest(inputs, snapshots, max_reject_ratio=0.2)
+    return run_ingest(inputs, snapshots_root, max_reject_ratio=0.2)
 
 
 class _ServerLog(threading.Thread):
@@ -92,7 +92,7 @@ class _ServerLog(threading.Thread):
 
 
 @contextlib.contextmanager
-def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> Iterator[str]:
+def demo_server(snapshots_root: Path, intake: Path, secret_file: Path, log: Path) -> Iterator[str]:
     """Run ``scameter serve`` on a free loopback port for the length of the block; yields its
     ``host:port``. Stopped with SIGTERM (killed if the block raised)."""
     cmd = [
@@ -101,7 +101,7 @@ def demo_server(snapshots: Path, intake: Path, secret_file: Path, log: Path) -> 
         "scameter",
         "serve",
         "--snapshots",
-        str(snapshots),
+        str(snapshots_root),
         "--listen",
         "127.0.0.1:0",
         "--no-auth",
@@ -154,9 +154,9 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.monotonic()
     base = Path(args.dir).expanduser() if args.dir else settings.data_dir
-    snapshots, intake = base / "snapshots", base / "intake"
+    snapshots_root, intake = base / "snapshots", base / "intake"
     base.mkdir(parents=True, exist_ok=True)
-    snapshots.mkdir(exist_ok=True)
+    snapshots_root.mkdir(exist_ok=True)
     shutil.rmtree(intake, ignore_errors=True)
     secret_file = base / "reporter.secret"
     if not secret_file.exists():
@@ -168,11 +168,11 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     _say(f"scameter demo: everything under {base}")
     _say()
-    first = _ingest(inputs, snapshots)
+    first = _ingest(inputs, snapshots_root)
     _say(f"1. Ingest: {first.records_read:,} sample reports and allowlist entries")
     _say(f"   -> snapshot {first.snapshot_id} ({first.manifest.total:,} identifiers) is CURRENT")
 
-    with demo_server(snapshots, intake, secret_file, base / "demo-server.log") as target:
+    with demo_server(snapshots_root, intake, secret_file, base / "demo-server.log") as target:
         # Generous deadline: the first calls warm the server's caches, and the demo may run
         # on a busy machine (CI); the app's own deadlines are far tighter.
         client = Client(target, timeout=_CALL_TIMEOUT)
@@ -201,11 +201,11 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
             _say()
             _bulk_step(base, target)
             _say()
-            _report_step(client, secret, inputs, intake, snapshots)
+            _report_step(client, secret, inputs, intake, snapshots_root)
         finally:
             client.close()
     _say()
-    hint = "" if args.dir is None else f" --snapshots {snapshots}"
+    hint = "" if args.dir is None else f" --snapshots {snapshots_root}"
     _say(f"Done in {time.monotonic() - started:.1f}s. Try: scameter check{hint} '6391 2745'")
     return 0
 
@@ -237,7 +237,7 @@ def _bulk_step(base: Path, target: str) -> None:
 
 
 def _report_step(
-    client: Any, secret: bytes, inputs: list[Path], intake: Path, snapshots: Path
+    client: Any, secret: bytes, inputs: list[Path], intake: Path, snapshots_root: Path
 ) -> None:
     from scameter.rpc.tokens import issue_reporter_token
 
@@ -250,7 +250,7 @@ def _report_step(
         )
         _say(f"     report {report_id} acknowledged{' (duplicate)' if duplicate else ''}")
     old = client.snapshot_info()["snapshot_id"]
-    second = _ingest([*inputs, intake], snapshots)
+    second = _ingest([*inputs, intake], snapshots_root)
     _say(f"8. Re-ingest with the intake log -> snapshot {second.snapshot_id}")
     _say(
         f"   vs the previous snapshot: {second.added} added, {second.removed} removed, "
@@ -264,21 +264,20 @@ def _report_step(
     _say(f"   snapshot info: {json.dumps({k: info[k] for k in ('snapshot_id', 'total')})}")
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: list[argparse.ArgumentParser],
-) -> None:
-    p = sub.add_parser(
-        "demo",
-        parents=parents,
-        help="build the sample snapshot, start a server and tour the engine",
-        description=(
-            "Build a snapshot from the bundled Hong Kong sample, start the gRPC server on a "
-            "free loopback port, run a scripted tour through the real client, stop cleanly."
-        ),
-    )
-    p.add_argument("--dir", metavar="D", help="work directory (default: the user data dir)")
-    p.set_defaults(func=run_demo)
+DEMO = Command(
+    "demo",
+    help="build the sample snapshot, start a server and tour the engine",
+    description=(
+        "Build a snapshot from the bundled Hong Kong sample, start the gRPC server on a "
+        "free loopback port, run a scripted tour through the real client, stop cleanly."
+    ),
+    run=run_demo,
+    args=(Arg(("--dir",), metavar="D", help="work directory (default: the user data dir)"),),
+)
 
 
-__all__ = ["NEW_SCAM_NUMBER", "add_parser", "demo_server", "run_demo"]
+def add_parser(sub: SubParsers, parents: list[argparse.ArgumentParser]) -> None:
+    DEMO.add_to(sub, parents)
+
+
+__all__ = ["DEMO", "NEW_SCAM_NUMBER", "add_parser", "demo_server", "run_demo"]

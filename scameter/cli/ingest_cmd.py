@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scameter.cli.check import KIND_CHOICES
-from scameter.cli.common import CommandError
+from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.progress import Progress
 from scameter.settings import Settings
 from scameter.times import parse_iso_utc
@@ -90,11 +90,11 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         progress.set_total(total)
         progress.update(done - progress.items, done)
 
-    settings.snapshots.mkdir(parents=True, exist_ok=True)
+    settings.snapshots_root.mkdir(parents=True, exist_ok=True)
     try:
         result = run_ingest(
             inputs,
-            settings.snapshots,
+            settings.snapshots_root,
             as_of=args.as_of,
             policy=policy,
             dry_run=args.dry_run,
@@ -115,43 +115,36 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: list[argparse.ArgumentParser],
-) -> None:
-    p = sub.add_parser(
-        "ingest",
-        parents=parents,
-        help="build a snapshot from reports, feeds, allowlists, delistings; publish it",
-        description=(
-            "Read INPUT files (report JSONL/CSV, feed dumps, allowlists, delistings, an intake "
-            "log directory), build a snapshot and make it CURRENT in --snapshots DIR. Bad rows "
-            "go to rejects.jsonl in the snapshot directory. Formats: docs/report-format.md."
-        ),
-    )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory, or - for stdin")
-    p.add_argument("--as-of", type=parse_as_of, metavar="ISO", help="'now' for ageing")
-    p.add_argument("--policy", metavar="FILE", help="TOML policy overriding the defaults")
-    p.add_argument("--dry-run", action="store_true", help="validate and build, do not publish")
-    p.add_argument(
-        "--max-reject-ratio",
-        type=_ratio,
-        default=0.05,
-        metavar="R",
-        help="fail without publishing when more rows are rejected (default 0.05)",
-    )
-    p.add_argument(
-        "--format",
-        metavar="F",
-        help="input format, default: detected per file (jsonl, csv, list, hosts, urlhaus, "
-        "phishtank, openphish, metamask, intake: docs/report-format.md)",
-    )
-    p.add_argument("--kind", choices=KIND_CHOICES, help="kind for list rows that do not say")
-    p.add_argument("--workers", type=int, metavar="N", help="normalising processes")
-    p.add_argument("--source", help="source for rows that do not say (e.g. feed, telecom)")
-    p.add_argument("--category", help="category for rows that do not say")
-    p.add_argument("--column", metavar="NAME", help="CSV column holding the identifier")
-    p.set_defaults(func=run_ingest_command)
+INGEST = Command(
+    "ingest",
+    help="build a snapshot from reports, feeds, allowlists, delistings; publish it",
+    description=(
+        "Read INPUT files (report JSONL/CSV, feed dumps, allowlists, delistings, an intake "
+        "log directory), build a snapshot and make it CURRENT in --snapshots DIR. Bad rows "
+        "go to rejects.jsonl in the snapshot directory. Formats: docs/report-format.md."
+    ),
+    run=run_ingest_command,
+    args=(
+        Arg(("inputs",), nargs="+", metavar="INPUT", help="file, directory, or - for stdin"),
+        Arg(("--as-of",), type=parse_as_of, metavar="ISO", help="'now' for ageing"),
+        Arg(("--policy",), metavar="FILE", help="TOML policy overriding the defaults"),
+        Arg(("--dry-run",), action="store_true", help="validate and build, do not publish"),
+        Arg(("--max-reject-ratio",), type=_ratio, default=0.05, metavar="R",
+            help="fail without publishing when more rows are rejected (default 0.05)"),
+        Arg(("--format",), metavar="F",
+            help="input format, default: detected per file (jsonl, csv, list, hosts, urlhaus, "
+            "phishtank, openphish, metamask, intake: docs/report-format.md)"),
+        Arg(("--kind",), choices=KIND_CHOICES, help="kind for list rows that do not say"),
+        Arg(("--workers",), type=int, metavar="N", help="normalising processes"),
+        Arg(("--source",), help="source for rows that do not say (e.g. feed, telecom)"),
+        Arg(("--category",), help="category for rows that do not say"),
+        Arg(("--column",), metavar="NAME", help="CSV column holding the identifier"),
+    ),
+)  # fmt: skip
 
 
-__all__ = ["add_parser", "parse_as_of", "run_ingest_command"]
+def add_parser(sub: SubParsers, parents: list[argparse.ArgumentParser]) -> None:
+    INGEST.add_to(sub, parents)
+
+
+__all__ = ["INGEST", "add_parser", "parse_as_of", "run_ingest_command"]

@@ -1,30 +1,46 @@
 """``scameter serve``: run the gRPC service over the snapshots in a directory.
 
-Responsibility: wiring only. The flags, their validation and the server itself belong to
-:mod:`scameter.rpc.server` (``add_serve_arguments``, ``config_from_args``, ``serve``); this
-module puts them behind the ``serve`` subcommand so every front end shares one entry point.
+Responsibility: wiring only. The flags (:data:`scameter.rpc.config.SERVE_ARGS`), their
+validation and the server itself belong to :mod:`scameter.rpc`; this module puts them behind
+the ``serve`` subcommand so every front end shares one entry point.
 
-Invariant: grpc is imported only when ``serve`` runs, never for other subcommands.
+Invariants:
+* grpc is imported only when ``serve`` runs, never for other subcommands.
+* ``--snapshots`` means what it means for every other command: the flag, then
+  ``SCAMETER_SNAPSHOTS``, then the user data dir (docs/settings.md). ``python -m scameter.rpc``
+  requires it; here it is optional and filled in from :class:`Settings`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
+from scameter.cli.common import Arg, ArgTable, SubParsers, add_arguments
 from scameter.settings import Settings
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.rpc.server import config_from_args, serve
 
-    if args.snapshots is None:  # same default as every other command (docs/settings.md)
-        args.snapshots = settings.snapshots
+    if args.snapshots_root is None:  # same default as every other command (docs/settings.md)
+        args.snapshots_root = settings.snapshots_root
     return serve(config_from_args(args, os.environ))
 
 
+def _optional_snapshots(table: ArgTable) -> ArgTable:
+    """``table`` with ``--snapshots`` no longer required (Settings supplies the default)."""
+    return tuple(
+        dataclasses.replace(item, required=False)
+        if isinstance(item, Arg) and item.name == "snapshots_root"
+        else item
+        for item in table
+    )
+
+
 def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    sub: SubParsers,
     parents: list[argparse.ArgumentParser],
     *,
     full: bool = True,
@@ -43,17 +59,11 @@ def add_parser(
     if not full:
         return
     try:
-        from scameter.rpc.server import add_serve_arguments
+        from scameter.rpc.config import SERVE_ARGS
     except ImportError as exc:  # the rpc layer is optional at import time for other commands
         p.set_defaults(func=_unavailable(str(exc)))
         return
-    add_serve_arguments(p)
-    # --snapshots means the same everywhere: flag, then SCAMETER_SNAPSHOTS, then the user data
-    # dir. The rpc layer declares it required; relax that here and fill it in from Settings.
-    for action in p._actions:
-        if action.dest == "snapshots":
-            action.required = False
-            action.default = None
+    add_arguments(p, _optional_snapshots(SERVE_ARGS))
     p.set_defaults(func=run_serve)
 
 

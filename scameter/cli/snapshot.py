@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scameter.cli.check import KIND_CHOICES
-from scameter.cli.common import open_snapshot
+from scameter.cli.common import Arg, Command, SubParsers, open_snapshot
 from scameter.settings import Settings
 from scameter.verdict import Level
 
@@ -151,37 +151,50 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: list[argparse.ArgumentParser],
-) -> None:
+#: ``scameter snapshot ACTION``: one command per action.
+ACTIONS: tuple[Command, ...] = (
+    Command(
+        "info",
+        help="what a snapshot holds (default: live)",
+        run=run_info,
+        args=(Arg(("id",), nargs="?", metavar="ID"), Arg(("--json",), action="store_true")),
+    ),
+    Command(
+        "diff",
+        help="added / removed / changed from A to B",
+        run=run_diff,
+        args=(
+            Arg(("a",), metavar="A"),
+            Arg(("b",), metavar="B"),
+            Arg(("--limit",), type=int, default=20, help="items shown per list (default 20)"),
+            Arg(("--json",), action="store_true"),
+        ),
+    ),
+    Command(
+        "export",
+        help="one identifier per line, e.g. a telecom block list",
+        run=run_export,
+        args=(
+            Arg(("--level",), choices=[lv.value for lv in Level]),
+            Arg(("--kind",), choices=KIND_CHOICES),
+            Arg(("--id",), metavar="ID", help="snapshot id (default: live)"),
+            Arg(("--json",), action="store_true", help="JSON lines with the record fields"),
+        ),
+    ),
+    Command(
+        "verify",
+        help="re-check a snapshot's checksums",
+        run=run_verify,
+        args=(Arg(("id",), nargs="?", metavar="ID"),),
+    ),
+)
+
+
+def add_parser(sub: SubParsers, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("snapshot", help="inspect, compare, export and verify snapshots")
-    cmds = p.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
-
-    info = cmds.add_parser("info", parents=parents, help="what a snapshot holds (default: live)")
-    info.add_argument("id", nargs="?", metavar="ID")
-    info.add_argument("--json", action="store_true")
-    info.set_defaults(func=run_info)
-
-    diff = cmds.add_parser("diff", parents=parents, help="added / removed / changed from A to B")
-    diff.add_argument("a", metavar="A")
-    diff.add_argument("b", metavar="B")
-    diff.add_argument("--limit", type=int, default=20, help="items shown per list (default 20)")
-    diff.add_argument("--json", action="store_true")
-    diff.set_defaults(func=run_diff)
-
-    export = cmds.add_parser(
-        "export", parents=parents, help="one identifier per line, e.g. a telecom block list"
-    )
-    export.add_argument("--level", choices=[lv.value for lv in Level])
-    export.add_argument("--kind", choices=KIND_CHOICES)
-    export.add_argument("--id", metavar="ID", help="snapshot id (default: live)")
-    export.add_argument("--json", action="store_true", help="JSON lines with the record fields")
-    export.set_defaults(func=run_export)
-
-    verify = cmds.add_parser("verify", parents=parents, help="re-check a snapshot's checksums")
-    verify.add_argument("id", nargs="?", metavar="ID")
-    verify.set_defaults(func=run_verify)
+    actions = p.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
+    for action in ACTIONS:
+        action.add_to(actions, parents)
 
 
-__all__ = ["add_parser", "run_diff", "run_export", "run_info", "run_verify"]
+__all__ = ["ACTIONS", "add_parser", "run_diff", "run_export", "run_info", "run_verify"]

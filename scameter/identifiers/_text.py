@@ -68,8 +68,3 @@ def strip_digit_separators(text: str) -> str:
 def is_ascii_digits(text: str) -> bool:
     """True when ``text`` is non-empty and only ASCII ``0-9`` (``str.isdigit`` alone is not)."""
     return text.isascii() and text.isdigit()
-
-
-def has_whitespace(text: str) -> bool:
-    """True when ``text`` contains any whitespace character."""
-    return any(c.isspace() for c in text)

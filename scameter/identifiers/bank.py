@@ -29,6 +29,7 @@ from typing import Final
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold, is_ascii_digits, strip_digit_separators
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.BANK_ACCOUNT
 MIN_ACCOUNT_DIGITS: Final = 6
@@ -116,10 +117,19 @@ def normalize_bank_account(raw: str) -> Identifier:
     return Identifier(_KIND, value, code in HK_BANK_CODES)
 
 
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x06,
+    normalize=normalize_bank_account,
+    display_name="bank account",
+    column_hints=("account",),
+)
+
 __all__ = [
     "HK_BANK_CODES",
     "MAX_ACCOUNT_DIGITS",
     "MIN_ACCOUNT_DIGITS",
+    "SPEC",
     "bank_name",
     "normalize_bank_account",
 ]

@@ -28,6 +28,7 @@ from Crypto.Hash import keccak
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.CRYPTO_WALLET
 
@@ -60,8 +61,33 @@ CHAIN_ALIASES: Final[dict[str, str]] = {
 
 # --- base58check (Bitcoin's base58 alphabet; checksum = first 4 bytes of SHA256(SHA256(x))) ---
 
-_B58_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX: Final = {c: i for i, c in enumerate(_B58_ALPHABET)}
+B58_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX: Final = {c: i for i, c in enumerate(B58_ALPHABET)}
+
+#: base58check version bytes of the mainnet addresses accepted here.
+P2PKH_VERSION: Final = 0x00  # bitcoin pay-to-pubkey-hash, 1...
+P2SH_VERSION: Final = 0x05  # bitcoin pay-to-script-hash, 3...
+TRON_VERSION: Final = 0x41  # tron, T...
+
+
+def _b58_checksum(payload: bytes) -> bytes:
+    return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+
+
+def b58encode(data: bytes) -> str:
+    """Base58 of ``data``, each leading zero byte written as ``1`` (the inverse of b58decode)."""
+    value = int.from_bytes(data, "big")
+    digits: list[str] = []
+    while value:
+        value, digit = divmod(value, 58)
+        digits.append(B58_ALPHABET[digit])
+    pad = len(data) - len(data.lstrip(b"\0"))
+    return "1" * pad + "".join(reversed(digits))
+
+
+def b58check_encode(payload: bytes) -> str:
+    """base58check of ``payload`` (version byte + data): the inverse of b58check_payload."""
+    return b58encode(payload + _b58_checksum(payload))
 
 
 def b58decode(text: str) -> bytes | None:
@@ -85,7 +111,7 @@ def b58check_payload(text: str) -> bytes | None:
     if raw is None or len(raw) < 5:
         return None
     payload, check = raw[:-4], raw[-4:]
-    if hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] != check:
+    if _b58_checksum(payload) != check:
         return None
     return payload
 
@@ -206,7 +232,7 @@ def _bitcoin(address: str, raw: str) -> str:
     payload = b58check_payload(address)
     if payload is None:
         raise InvalidIdentifier(_KIND, "bad base58check bitcoin address or checksum", raw)
-    if len(payload) != 21 or payload[0] not in (0x00, 0x05):
+    if len(payload) != 21 or payload[0] not in (P2PKH_VERSION, P2SH_VERSION):
         raise InvalidIdentifier(
             _KIND, "not a mainnet P2PKH (1...) or P2SH (3...) bitcoin address", raw
         )
@@ -215,7 +241,7 @@ def _bitcoin(address: str, raw: str) -> str:
 
 def _tron(address: str, raw: str) -> str:
     payload = b58check_payload(address)
-    if payload is None or len(payload) != 21 or payload[0] != 0x41:
+    if payload is None or len(payload) != 21 or payload[0] != TRON_VERSION:
         raise InvalidIdentifier(_KIND, "bad tron address (base58check, T..., 34 chars)", raw)
     return address
 
@@ -261,13 +287,29 @@ def normalize_crypto_wallet(raw: str) -> Identifier:
     return Identifier(_KIND, f"{chain}:{_CHAIN_CHECKS[chain](address, raw)}")
 
 
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x08,
+    normalize=normalize_crypto_wallet,
+    display_name="crypto wallet",
+    detect_leads=("0x", "0X"),  # among the kinds, only EVM addresses are written 0x...
+    detect_prefixes=frozenset(CHAIN_ALIASES),
+)
+
 __all__ = [
+    "B58_ALPHABET",
     "BITCOIN",
     "CHAIN_ALIASES",
     "ETHEREUM",
+    "P2PKH_VERSION",
+    "P2SH_VERSION",
+    "SPEC",
     "TRON",
+    "TRON_VERSION",
+    "b58check_encode",
     "b58check_payload",
     "b58decode",
+    "b58encode",
     "bech32_decode",
     "eip55_checksum",
     "infer_chain",

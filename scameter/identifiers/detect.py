@@ -4,10 +4,13 @@ Responsibility: what Scameter's own search box does. ``detect(raw)`` never raise
 ``[]``. Each candidate is produced by the kind's own normaliser, so detection never invents a
 canonical form the normaliser would not give.
 
-Rules, in the order they are tried (documented in ``docs/identifiers.md``):
+Rules, in the order they are tried (documented in ``docs/identifiers.md``). Rules 1, 2 and 6
+use the hints each kind declares in its spec (:mod:`scameter.identifiers.registry`); the rest
+arbitrate between kinds that share a spelling, which only this module, seeing them all, can do.
 
-1. ``0x...``: an EVM wallet (``crypto_wallet``).
-2. ``prefix:rest`` with a known platform (``telegram:foo``), chain (``btc:...``) or ``mailto:``.
+1. A lead some kind claims (``detect_leads``): ``0x...`` is an EVM wallet (``crypto_wallet``).
+2. ``prefix:rest`` with a prefix some kind claims (``detect_prefixes``): a platform
+   (``telegram:foo``), a chain (``btc:...``) or ``mailto:``.
 3. ``@handle``: platform accounts on the platforms where handles are written with ``@``, in
    order of how often HK scam reports name them: telegram, instagram, x, tiktok. Every
    platform whose handle rules accept the value is returned.
@@ -23,8 +26,9 @@ Rules, in the order they are tried (documented in ``docs/identifiers.md``):
      (``004-123-456789001``): bank account only (this beats the ``00`` rule).
    * 12-18 digits starting with a known HK bank code: bank account, then phone if valid;
      otherwise phone if valid (as typed, else with ``+`` prepended: ``8613812345678``).
-6. Links (``scheme://``, ``host/path``): a profile link of a known platform gives the platform
-   account first, then the URL; any other link gives the URL.
+6. Links (``scheme://``, ``host/path``): a link to a host some kind claims
+   (``detect_link_hosts``: a platform's profile links) gives that kind first, then the URL; any
+   other link gives the URL.
 7. IPv6 literals: ip.
 8. Base58/bech32 shapes (``1...``, ``3...``, ``bc1...``, ``T...``): bitcoin/tron wallets whose
    checksum verifies (a checksum is what makes a random word not an address).
@@ -44,19 +48,21 @@ from typing import Final
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold, is_ascii_digits, strip_digit_separators
-from scameter.identifiers.bank import HK_BANK_CODES, normalize_bank_account
-from scameter.identifiers.crypto import CHAIN_ALIASES, normalize_crypto_wallet
+from scameter.identifiers.bank import (
+    HK_BANK_CODES,
+    MAX_ACCOUNT_DIGITS,
+    MIN_ACCOUNT_DIGITS,
+    normalize_bank_account,
+)
+from scameter.identifiers.crypto import normalize_crypto_wallet
 from scameter.identifiers.domain import normalize_domain
 from scameter.identifiers.email import normalize_email
 from scameter.identifiers.fps import normalize_fps_id
 from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import Identifier
 from scameter.identifiers.phone import normalize_phone
-from scameter.identifiers.platform import (
-    PLATFORM_ALIASES,
-    URL_HOSTS,
-    normalize_platform_account,
-)
+from scameter.identifiers.platform import LINK_SUBDOMAINS, normalize_platform_account
+from scameter.identifiers.registry import DETECT_LEADS, DETECT_LINK_HOSTS, DETECT_PREFIXES
 from scameter.identifiers.url import normalize_url
 
 #: Platforms tried for a bare ``@handle``, most likely first.
@@ -71,6 +77,15 @@ _FIRST_GROUP_RE: Final = re.compile(r"[\s\-./()]+")
 _IPV4_RE: Final = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _HOSTISH_RE: Final = re.compile(r"[^\s/@:]+\.[^\s/@:.]+\.?")
 _HOST_PORT_RE: Final = re.compile(r"[^\s/@:]+\.[^\s/@:.]+\.?:\d{1,5}")
+#: Lengths of a bank account's digits: 3 (bank code) + 3 (branch) + the account's 6..12.
+_BANK_DIGITS: Final = range(6 + MIN_ACCOUNT_DIGITS, 6 + MAX_ACCOUNT_DIGITS + 1)
+
+#: Every kind's leads, for one ``str.startswith`` test of rule 1.
+_LEADS: Final = tuple(lead for lead, _ in DETECT_LEADS)
+# Bound once: CPython 3.11 compiles ``NAME.get(...)`` on an imported name as an attribute load
+# plus a bound-method call.
+_prefix_kind: Final = DETECT_PREFIXES.get
+_link_kind: Final = DETECT_LINK_HOSTS.get
 
 
 def _try(fn: Callable[[str], Identifier], raw: str) -> Identifier | None:
@@ -80,8 +95,10 @@ def _try(fn: Callable[[str], Identifier], raw: str) -> Identifier | None:
         return None
 
 
-def _url(raw: str) -> Identifier | None:
-    return _try(normalize_url, raw)
+def _only(fn: Callable[[str], Identifier], raw: str) -> list[Identifier]:
+    """``[fn(raw)]``, or ``[]`` when ``raw`` is not valid for ``fn``'s kind."""
+    ident = _try(fn, raw)
+    return [] if ident is None else [ident]
 
 
 def _add(out: list[Identifier], ident: Identifier | None) -> None:
@@ -94,106 +111,125 @@ def _valid_phone(raw: str) -> Identifier | None:
     return ident if ident is not None and ident.valid else None
 
 
-def _digits(text: str, raw: str) -> list[Identifier] | None:
-    """Candidates for a digit string, or None when ``text`` is not one."""
-    plus = text.startswith("+")
-    digits = strip_digit_separators(text[1:] if plus else text)
-    if not is_ascii_digits(digits):
-        return None
-    out: list[Identifier] = []
-    n = len(digits)
-    if n == 8 and not plus:
-        # The commonest case first: HK subscriber numbers are 8 digits, FPS IDs never are.
-        _add(out, _try(normalize_phone, text))
-        return out
-    if (
-        not plus
-        and 12 <= n <= 18
-        and digits[:3] in HK_BANK_CODES
-        and _FIRST_GROUP_RE.split(text, maxsplit=1)[0] == digits[:3]
-    ):
-        # "004-123-456789001": a bank code written as its own group beats the "00" prefix;
-        # such a grouping is not how anyone writes a phone number, so no phone candidate.
+# --- rule 5: digit strings. One function per case, chosen by _digits in the documented order.
+
+
+def _bank_code_first(digits: str) -> bool:
+    return len(digits) in _BANK_DIGITS and digits[:3] in HK_BANK_CODES
+
+
+def _international(text: str, digits: str) -> list[Identifier]:
+    """``00...`` without ``+``: a phone by its international prefix, else a bank account."""
+    out = _only(normalize_phone, text)
+    if not out and _bank_code_first(digits):
         _add(out, _try(normalize_bank_account, digits))
-    elif plus or digits.startswith("00"):
-        _add(out, _try(normalize_phone, text))
-        if not out and not plus and 12 <= n <= 18 and digits[:3] in HK_BANK_CODES:
-            _add(out, _try(normalize_bank_account, digits))
-    elif n in (7, 9):
-        _add(out, _try(normalize_fps_id, digits))
-        phone = _valid_phone(digits)
-        if phone is not None and phone.value.startswith("+"):
-            _add(out, phone)
-    elif n <= 6:
-        _add(out, _valid_phone(digits))
-    else:
-        if 12 <= n <= 18 and digits[:3] in HK_BANK_CODES:
-            _add(out, _try(normalize_bank_account, digits))
-        phone = _valid_phone(digits)
-        if phone is None and n >= 10:
-            phone = _valid_phone("+" + digits)
+    return out
+
+
+def _fps_length(digits: str) -> list[Identifier]:
+    """7 or 9 digits: the FPS ID, then the phone if it is a valid E.164 number."""
+    out = _only(normalize_fps_id, digits)
+    phone = _valid_phone(digits)
+    if phone is not None and phone.value.startswith("+"):
         _add(out, phone)
     return out
 
 
-def _prefixed(text: str, raw: str) -> list[Identifier] | None:
-    """Candidates for ``prefix:rest`` forms, or None when the prefix is not one we know."""
-    prefix = text.partition(":")[0].strip().lower()
-    if prefix in PLATFORM_ALIASES:
-        return [i for i in (_try(normalize_platform_account, text),) if i is not None]
-    if prefix in CHAIN_ALIASES:
-        return [i for i in (_try(normalize_crypto_wallet, text),) if i is not None]
-    if prefix == "mailto":
-        return [i for i in (_try(normalize_email, text),) if i is not None]
-    return None
-
-
-def _link(text: str) -> list[Identifier]:
+def _long_digits(digits: str) -> list[Identifier]:
+    """10+ digits: a bank account by its code, then a phone as typed or with ``+`` prepended."""
     out: list[Identifier] = []
-    rest = text.split("://", 1)[-1]
-    host = rest.split("/", 1)[0].lower()
-    for sub in ("www.", "m.", "mobile.", "web."):
-        if host.startswith(sub):
-            host = host[len(sub) :]
-            break
-    if host in URL_HOSTS:
-        _add(out, _try(normalize_platform_account, text))
-    _add(out, _url(text))
+    if _bank_code_first(digits):
+        _add(out, _try(normalize_bank_account, digits))
+    phone = _valid_phone(digits)
+    if phone is None and len(digits) >= 10:
+        phone = _valid_phone("+" + digits)
+    _add(out, phone)
     return out
 
 
-def _detect(raw: str) -> list[Identifier]:
-    text = fold(raw)
-    if not text or len(text) > _MAX_RAW:
-        return []
-    first = text[0]
-    if text[:2] in ("0x", "0X"):
-        return [i for i in (_try(normalize_crypto_wallet, text),) if i is not None]
-    if first.isdigit() or first in "+(":
-        if _IPV4_RE.fullmatch(text):
-            return [i for i in (_try(normalize_ip, text),) if i is not None]
-        digits = _digits(text, raw)
-        if digits is not None:
-            return digits
-    if ":" in text and "://" not in text:
-        found = _prefixed(text, raw)
-        if found is not None:
-            return found
-        if _HOST_PORT_RE.fullmatch(text):
-            return _link(text)  # "evil.example:8080" is a site, not a domain
-    if first == "@":
-        out: list[Identifier] = []
-        if "@" not in text[1:]:
-            for platform in AT_HANDLE_PLATFORMS:
-                with contextlib.suppress(InvalidIdentifier):
-                    _add(out, normalize_platform_account(text, platform))
-        return out
-    if "@" in text and "/" not in text:
-        return [i for i in (_try(normalize_email, text),) if i is not None]
-    if "://" in text or "/" in text:
-        return _link(text)
+def _digits(text: str) -> list[Identifier] | None:
+    """Candidates for a digit string, or None when ``text`` is not one."""
+    plus = text[0] == "+"
+    digits = strip_digit_separators(text[1:] if plus else text)
+    if not is_ascii_digits(digits):
+        return None
+    if plus:
+        return _only(normalize_phone, text)
+    n = len(digits)
+    if n == 8:
+        # The commonest case first: HK subscriber numbers are 8 digits, FPS IDs never are.
+        return _only(normalize_phone, text)
+    if _bank_code_first(digits) and _FIRST_GROUP_RE.split(text, maxsplit=1)[0] == digits[:3]:
+        # "004-123-456789001": a bank code written as its own group beats the "00" prefix;
+        # such a grouping is not how anyone writes a phone number, so no phone candidate.
+        return _only(normalize_bank_account, digits)
+    if digits.startswith("00"):
+        return _international(text, digits)
+    if n in (7, 9):
+        return _fps_length(digits)
+    if n <= 6:
+        return [] if (phone := _valid_phone(digits)) is None else [phone]
+    return _long_digits(digits)
+
+
+# --- rules 1-9 (module docstring), one function per rule, then the dispatch that orders them.
+
+
+def _lead(text: str) -> list[Identifier]:
+    """Rule 1: text starting with a kind's lead is that kind alone."""
+    for lead, fn in DETECT_LEADS:
+        if text.startswith(lead):
+            return _only(fn, text)
+    return []  # not reached: _detect calls this only when some lead matched
+
+
+def _prefixed(text: str) -> list[Identifier] | None:
+    """Rule 2: ``word:rest`` with a word some kind claims; also ``host:port`` (rule 9)."""
+    fn = _prefix_kind(text.partition(":")[0].strip().lower())
+    if fn is not None:
+        return _only(fn, text)
+    if _HOST_PORT_RE.fullmatch(text):
+        return _link(text)  # "evil.example:8080" is a site, not a domain
+    return None
+
+
+def _at_handle(text: str) -> list[Identifier]:
+    """Rule 3: ``@handle`` on every platform whose rules accept it."""
+    out: list[Identifier] = []
+    if "@" not in text[1:]:
+        for platform in AT_HANDLE_PLATFORMS:
+            with contextlib.suppress(InvalidIdentifier):
+                _add(out, normalize_platform_account(text, platform))
+    return out
+
+
+def _numeric(text: str) -> list[Identifier] | None:
+    """Rule 5: a dotted-quad IPv4 address or a digit string; None for anything else."""
+    if _IPV4_RE.fullmatch(text):
+        return _only(normalize_ip, text)
+    return _digits(text)
+
+
+def _link(text: str) -> list[Identifier]:
+    """Rule 6: the identifier a link's host names (a profile), then the URL itself."""
+    out: list[Identifier] = []
+    host = text.split("://", 1)[-1].split("/", 1)[0].lower()
+    for sub in LINK_SUBDOMAINS:
+        if host.startswith(sub):
+            host = host[len(sub) :]
+            break
+    fn = _link_kind(host)
+    if fn is not None:
+        _add(out, _try(fn, text))
+    _add(out, _try(normalize_url, text))
+    return out
+
+
+def _bare(text: str) -> list[Identifier]:
+    """Rules 7-9, for a bare word (no ``/``, no e-mail, no known prefix): an IPv6 literal, a
+    checksummed bitcoin / tron address, else a host name."""
     if any(c.isspace() for c in text):
-        return []
+        return []  # words with spaces between them are no identifier of these kinds
     if _IP_CHARS.issuperset(text) and ("." in text or ":" in text):
         ip = _try(normalize_ip, text)
         if ip is not None:
@@ -202,14 +238,45 @@ def _detect(raw: str) -> list[Identifier]:
         wallet = _try(normalize_crypto_wallet, text)
         if wallet is not None:
             return [wallet]
-    if _HOSTISH_RE.fullmatch(text):
-        out = []
-        domain = _try(normalize_domain, text)
-        if domain is not None:
-            out.append(domain)
-            _add(out, _url(text))
-        return out
-    return []
+    return _host(text)
+
+
+def _host(text: str) -> list[Identifier]:
+    """Rule 9: a bare host name is a domain, then the site ``http://host/``."""
+    if not _HOSTISH_RE.fullmatch(text):
+        return []
+    domain = _try(normalize_domain, text)
+    if domain is None:
+        return []
+    out = [domain]
+    _add(out, _try(normalize_url, text))
+    return out
+
+
+def _detect(raw: str) -> list[Identifier]:
+    """The rules in the order they are tried; each guard is the rule's cheap precondition.
+
+    Rule 5 is tried right after rule 1: digit strings are the commonest input, and it cannot
+    change another rule's answer, as it answers only for digit strings and dotted quads, which
+    no prefix, ``@`` or e-mail rule accepts.
+    """
+    text = fold(raw)
+    if not text or len(text) > _MAX_RAW:
+        return []
+    if text.startswith(_LEADS):
+        return _lead(text)
+    first = text[0]
+    if (first.isdigit() or first in "+(") and (found := _numeric(text)) is not None:
+        return found
+    if ":" in text and "://" not in text and (found := _prefixed(text)) is not None:
+        return found
+    if first == "@":
+        return _at_handle(text)
+    if "@" in text and "/" not in text:
+        return _only(normalize_email, text)  # rule 4
+    if "/" in text:  # "scheme://..." or "host/path"
+        return _link(text)
+    return _bare(text)
 
 
 def detect(raw: str) -> list[Identifier]:

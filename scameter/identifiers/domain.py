@@ -33,6 +33,7 @@ import idna
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 if TYPE_CHECKING:
     import tldextract
@@ -247,14 +248,43 @@ def registrable_domain(host: str) -> str | None:
     return parts[1]
 
 
+def listed_suffix(host: str) -> str | None:
+    """Public suffix of a canonical host when a PSL rule lists it, else None.
+
+    Unlike :func:`public_suffix`, the PSL's default rule ``*`` does not count: ``file.txt``
+    has no listed suffix, ``hkpost.top`` has ``top``. Free text is full of ``word.word``
+    tokens; only a listed suffix makes one a plausible host (the message extractor's test).
+    """
+    if not host or len(host) > _MAX_HOST:
+        return None
+    return _listed_cached(host)
+
+
+@functools.lru_cache(maxsize=_PSL_CACHE_SIZE)
+def _listed_cached(host: str) -> str | None:
+    if host.startswith("[") or host.rsplit(".", 1)[-1].isdigit():
+        return None
+    return _extractor()(host).suffix or None
+
+
 def public_suffix(host: str) -> str | None:
     """Public suffix (PSL, private section included) of a canonical host; None for an IP."""
     parts = _split(host)
     return None if parts is None else parts[0]
 
 
+SPEC = KindSpec(
+    kind=Kind.DOMAIN,
+    tag=0x03,
+    normalize=normalize_domain,
+    display_name="domain name",
+    column_hints=("domain",),
+)
+
 __all__ = [
+    "SPEC",
     "ascii_host",
+    "listed_suffix",
     "normalize_domain",
     "normalize_host",
     "public_suffix",

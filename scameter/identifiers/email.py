@@ -32,6 +32,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold
 from scameter.identifiers.domain import normalize_host
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.EMAIL
 _MAX_LOCAL: Final = 64
@@ -82,4 +83,13 @@ def normalize_email(raw: str) -> Identifier:
     return Identifier(_KIND, value)
 
 
-__all__ = ["normalize_email"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x04,
+    normalize=normalize_email,
+    display_name="e-mail address",
+    column_hints=("email",),
+    detect_prefixes=frozenset({"mailto"}),  # RFC 6068 mailto: URIs
+)
+
+__all__ = ["SPEC", "normalize_email"]

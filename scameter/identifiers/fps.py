@@ -17,6 +17,7 @@ from typing import Final
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold, is_ascii_digits, strip_digit_separators
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.FPS_ID
 FPS_ID_LENGTHS: Final = frozenset({7, 9})
@@ -36,4 +37,12 @@ def normalize_fps_id(raw: str) -> Identifier:
     return Identifier(_KIND, digits)
 
 
-__all__ = ["FPS_ID_LENGTHS", "normalize_fps_id"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x05,
+    normalize=normalize_fps_id,
+    display_name="FPS ID",
+    column_hints=("fps_id",),
+)
+
+__all__ = ["FPS_ID_LENGTHS", "SPEC", "normalize_fps_id"]

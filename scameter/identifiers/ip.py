@@ -25,6 +25,7 @@ from typing import Final
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.IP
 _MAX_RAW: Final = 64
@@ -73,4 +74,11 @@ def normalize_ip(raw: str) -> Identifier:
     return Identifier(_KIND, str(address))
 
 
-__all__ = ["normalize_ip"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x09,
+    normalize=normalize_ip,
+    display_name="IP address",
+)
+
+__all__ = ["SPEC", "normalize_ip"]

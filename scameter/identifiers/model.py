@@ -11,12 +11,25 @@ where ``tag`` is one fixed byte per kind (:data:`KIND_TAGS`) or per internal nam
 (:data:`NAMESPACE_URL_EXPRESSION` for Safe Browsing lookup expressions). ``xxhash``'s
 ``digest()`` is already the canonical big-endian form, so no byte swapping happens here.
 Tags are part of the on-disk format: never renumber one.
+
+Why :class:`Kind` is written out here although each kind is declared by the ``SPEC`` in its own
+module: ``mypy --strict`` needs the members as literal class attributes to type ``Kind.PHONE``
+across the code base, and an enum built at run time from the registry would make every such use
+an error. So the enum stays a static list, and :mod:`scameter.identifiers.registry` refuses to
+import (and ``tests/unit/identifiers/test_registry.py`` fails) when it and the specs disagree.
+
+Why :data:`KIND_TAGS` starts empty: the tags are declared in the kind modules, which import this
+module for :class:`Kind` and :class:`Identifier`, so this module cannot import them back. The
+registry fills the table once, when the package is imported. Importing any module of the package
+imports the package first, so the table is complete before anyone can compute a key; no kind
+module computes one at import time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 import xxhash
 
@@ -24,7 +37,11 @@ _xxh3_64_digest = xxhash.xxh3_64_digest
 
 
 class Kind(StrEnum):
-    """The identifier kinds Scameter answers for."""
+    """The identifier kinds Scameter answers for, in tag order.
+
+    One member per ``SPEC`` of :mod:`scameter.identifiers.registry`, in the same order (checked
+    when the registry is imported); see the module docstring for why it is written out.
+    """
 
     PHONE = "phone"
     URL = "url"
@@ -35,23 +52,19 @@ class Kind(StrEnum):
     PLATFORM_ACCOUNT = "platform_account"
     CRYPTO_WALLET = "crypto_wallet"
     IP = "ip"
+    SMS_SENDER = "sms_sender"
 
 
 #: One byte per kind, prefixed to the canonical value before hashing. Part of the format.
-KIND_TAGS: dict[Kind, bytes] = {
-    Kind.PHONE: b"\x01",
-    Kind.URL: b"\x02",
-    Kind.DOMAIN: b"\x03",
-    Kind.EMAIL: b"\x04",
-    Kind.FPS_ID: b"\x05",
-    Kind.BANK_ACCOUNT: b"\x06",
-    Kind.PLATFORM_ACCOUNT: b"\x07",
-    Kind.CRYPTO_WALLET: b"\x08",
-    Kind.IP: b"\x09",
-}
+#: Filled from the kinds' specs (``SPEC.tag`` in each kind module) by the registry when the
+#: package is imported (see the module docstring); read-only everywhere else.
+KIND_TAGS: Final[dict[Kind, bytes]] = {}
 
 #: Namespace tag for Safe Browsing lookup expressions (``evil.example/``, ``bit.ly/abc``).
-NAMESPACE_URL_EXPRESSION = b"\x10"
+NAMESPACE_URL_EXPRESSION: Final = b"\x10"
+
+#: Tag bytes of the internal namespaces; no kind may take one.
+NAMESPACE_TAGS: Final = frozenset(NAMESPACE_URL_EXPRESSION)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers import _phonemeta
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 DEFAULT_REGION: Final = "HK"
 _HK_CC: Final = "852"
@@ -209,6 +210,21 @@ def _short_code(digits: str) -> bool:
 
 
 def _slow(raw: str, *, fast: bool = True) -> Identifier:
+    """Any spelling: fold, check, then short codes, the fast path again, ``00``, the parser."""
+    text, plus, digits = _folded(raw)
+    if not plus and _short_code(digits):
+        return Identifier(_KIND, digits, True)
+    if fast:
+        hit = _fast_folded(digits, plus)
+        if hit is not None:
+            return hit
+    if not plus and digits.startswith("00"):
+        return _double_zero(text, digits, raw)
+    return _parse_possible(text, raw)
+
+
+def _folded(raw: str) -> tuple[str, bool, str]:
+    """(folded text, has a leading ``+``, its digits); InvalidIdentifier for no phone at all."""
     text = fold(raw)
     if not text:
         raise InvalidIdentifier(_KIND, "empty", raw)
@@ -218,37 +234,39 @@ def _slow(raw: str, *, fast: bool = True) -> Identifier:
     digits = "".join(c for c in text if c.isdigit())
     if not digits:
         raise InvalidIdentifier(_KIND, "contains no digits", raw)
-    if not plus and _short_code(digits):
-        return Identifier(_KIND, digits, True)
-    if fast:
-        # Fast path again after folding: full-width and separated spellings of the common
-        # forms. Only separators were dropped, which phonenumbers ignores as well.
-        hit = _fast("+" + digits if plus else digits)
-        if hit is not None:
-            return hit
-        if not plus and digits.startswith("00"):
-            hit = _fast_idd(digits)
-            if hit is not None:
-                return hit
-    if not plus and digits.startswith("00"):
-        # "00" is the international prefix of most of the world and how people in HK write
-        # "0086 ..." or "00852 ...". phonenumbers' HK metadata instead reads the carrier IDDs
-        # 001/002/0030/0050/0059/006-009, so "00852" would become Mexico (+52) and "0086"
-        # Australia (+61). Prefer the plain "00" reading when it yields a valid number.
-        try:
-            generic = _parse_possible("+" + digits[2:], raw)
-        except InvalidIdentifier:
-            generic = None
-        if generic is not None and generic.valid:
-            return generic
-        try:
-            carrier = _parse_possible(text, raw)
-        except InvalidIdentifier:
-            if generic is None:
-                raise
-            return generic
-        return carrier if carrier.valid or generic is None else generic
-    return _parse_possible(text, raw)
+    return text, plus, digits
+
+
+def _fast_folded(digits: str, plus: bool) -> Identifier | None:
+    """The fast path again after folding: full-width and separated spellings of the common
+    forms. Only separators were dropped, which phonenumbers ignores as well."""
+    hit = _fast("+" + digits if plus else digits)
+    if hit is None and not plus and digits.startswith("00"):
+        hit = _fast_idd(digits)
+    return hit
+
+
+def _double_zero(text: str, digits: str, raw: str) -> Identifier:
+    """A number written with a leading ``00`` and no ``+``.
+
+    "00" is the international prefix of most of the world and how people in HK write
+    "0086 ..." or "00852 ...". phonenumbers' HK metadata instead reads the carrier IDDs
+    001/002/0030/0050/0059/006-009, so "00852" would become Mexico (+52) and "0086"
+    Australia (+61). Prefer the plain "00" reading when it yields a valid number.
+    """
+    try:
+        generic: Identifier | None = _parse_possible("+" + digits[2:], raw)
+    except InvalidIdentifier:
+        generic = None
+    if generic is not None and generic.valid:
+        return generic
+    try:
+        carrier = _parse_possible(text, raw)
+    except InvalidIdentifier:
+        if generic is None:
+            raise
+        return generic
+    return carrier if carrier.valid or generic is None else generic
 
 
 def _parse_possible(text: str, raw: str) -> Identifier:
@@ -306,4 +324,12 @@ def normalize_phone_slow(raw: str) -> Identifier:
     return _slow(raw, fast=False)
 
 
-__all__ = ["DEFAULT_REGION", "normalize_phone", "normalize_phone_slow"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x01,
+    normalize=normalize_phone,
+    display_name="phone number",
+    column_hints=("phone", "number"),
+)
+
+__all__ = ["DEFAULT_REGION", "SPEC", "normalize_phone", "normalize_phone_slow"]

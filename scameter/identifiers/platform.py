@@ -37,6 +37,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers._text import fold
 from scameter.identifiers.model import Identifier, Kind
 from scameter.identifiers.phone import normalize_phone
+from scameter.identifiers.spec import KindSpec
 
 _KIND: Final = Kind.PLATFORM_ACCOUNT
 
@@ -186,40 +187,80 @@ _RESERVED: Final[dict[str, frozenset[str]]] = {
 }
 
 
-def _from_url(text: str, raw: str) -> tuple[str, str] | None:
-    """(platform, handle) of a profile URL, None when the host is not a known platform."""
-    rest = text
-    scheme_end = rest.find("://")
-    if scheme_end != -1:
-        rest = rest[scheme_end + 3 :]
-    host, _, path = rest.partition("/")
-    host = host.lower().split(":", 1)[0]
-    for sub in ("www.", "m.", "mobile.", "web."):
-        if host.startswith(sub):
-            host = host[len(sub) :]
-            break
-    platform = URL_HOSTS.get(host)
-    if platform is None:
-        return None
-    path, _, query = path.partition("?")
-    path = path.split("#", 1)[0]
-    segments = [s for s in path.split("/") if s]
-    if platform == "facebook" and segments[:1] == ["profile.php"]:
-        for pair in query.split("&"):
-            key, _, value = pair.partition("=")
-            if key == "id" and value:
-                return platform, value
-        raise _reject(platform, "profile.php without an id", raw)
-    if platform == "carousell" and len(segments) >= 2 and segments[0] == "u":
-        segments = segments[1:]
-    if platform == "line" and segments[:2] == ["ti", "p"] and len(segments) >= 3:
-        handle = segments[2]
-        return platform, handle[1:] if handle.startswith("~") else handle
+#: Subdomains that do not change which profile a link names (``m.facebook.com/x``); the first
+#: one a host starts with is dropped before looking it up in :data:`URL_HOSTS`.
+LINK_SUBDOMAINS: Final = ("www.", "m.", "mobile.", "web.")
+
+
+def _profile_segment(platform: str, segments: list[str], raw: str) -> str:
+    """The usual profile path, ``host/handle``: the first segment, unless it is a site page."""
     if not segments or segments[0].lower() in _RESERVED.get(platform, frozenset()):
         raise _reject(platform, "this link is not a profile", raw)
     if segments[0].startswith("+"):
         raise _reject(platform, "invite links are not accounts", raw)
-    return platform, segments[0]
+    return segments[0]
+
+
+def _facebook_link(segments: list[str], query: str, raw: str) -> str | None:
+    """``profile.php?id=N`` names the numeric profile; other paths are handles."""
+    if segments[:1] != ["profile.php"]:
+        return None
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == "id" and value:
+            return value
+    raise _reject("facebook", "profile.php without an id", raw)
+
+
+def _carousell_link(segments: list[str], query: str, raw: str) -> str | None:
+    """``carousell.com.hk/u/name``: the handle follows ``u``."""
+    if len(segments) >= 2 and segments[0] == "u":
+        return _profile_segment("carousell", segments[1:], raw)
+    return None
+
+
+def _line_link(segments: list[str], query: str, raw: str) -> str | None:
+    """``line.me/ti/p/~id``: the LINE ID, without the ``~`` of personal IDs."""
+    if segments[:2] == ["ti", "p"] and len(segments) >= 3:
+        handle = segments[2]
+        return handle[1:] if handle.startswith("~") else handle
+    return None
+
+
+#: Platforms whose profile links have their own paths; None from one means "the usual path".
+_LINK_RULES: Final[dict[str, Callable[[list[str], str, str], str | None]]] = {
+    "facebook": _facebook_link,
+    "carousell": _carousell_link,
+    "line": _line_link,
+}
+
+
+def _link_parts(text: str) -> tuple[str, list[str], str]:
+    """(host without port or ``www.``-like prefix, path segments, query) of a link."""
+    scheme_end = text.find("://")
+    rest = text[scheme_end + 3 :] if scheme_end != -1 else text
+    host, _, path = rest.partition("/")
+    host = host.lower().split(":", 1)[0]
+    for sub in LINK_SUBDOMAINS:
+        if host.startswith(sub):
+            host = host[len(sub) :]
+            break
+    path, _, query = path.partition("?")
+    segments = [s for s in path.split("#", 1)[0].split("/") if s]
+    return host, segments, query
+
+
+def _from_url(text: str, raw: str) -> tuple[str, str] | None:
+    """(platform, handle) of a profile URL, None when the host is not a known platform."""
+    host, segments, query = _link_parts(text)
+    platform = URL_HOSTS.get(host)
+    if platform is None:
+        return None
+    special = _LINK_RULES.get(platform)
+    handle = None if special is None else special(segments, query, raw)
+    if handle is None:
+        handle = _profile_segment(platform, segments, raw)
+    return platform, handle
 
 
 def _split(text: str, raw: str, hint: str | None) -> tuple[str, str]:
@@ -262,4 +303,20 @@ def normalize_platform_account(raw: str, platform: str | None = None) -> Identif
     return Identifier(_KIND, f"{name}:{_RULES[name](handle, raw)}")
 
 
-__all__ = ["PLATFORMS", "PLATFORM_ALIASES", "URL_HOSTS", "normalize_platform_account"]
+SPEC: Final = KindSpec(
+    kind=_KIND,
+    tag=0x07,
+    normalize=normalize_platform_account,
+    display_name="platform account",
+    detect_prefixes=frozenset(PLATFORM_ALIASES),
+    detect_link_hosts=frozenset(URL_HOSTS),
+)
+
+__all__ = [
+    "LINK_SUBDOMAINS",
+    "PLATFORMS",
+    "PLATFORM_ALIASES",
+    "SPEC",
+    "URL_HOSTS",
+    "normalize_platform_account",
+]

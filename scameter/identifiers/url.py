@@ -54,6 +54,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers._ipv4 import canonical_ipv4
 from scameter.identifiers.domain import ascii_host
 from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.spec import KindSpec
 
 _KIND = "url"
 _Raw = str | bytes
@@ -433,7 +434,16 @@ def normalize_url(raw: str) -> Identifier:
     return Identifier(Kind.URL, canonical_url(raw))
 
 
+SPEC = KindSpec(
+    kind=Kind.URL,
+    tag=0x02,
+    normalize=normalize_url,
+    display_name="URL",
+    column_hints=("url",),
+)
+
 __all__ = [
+    "SPEC",
     "canonical_url",
     "expressions_for_canonical",
     "normalize_url",

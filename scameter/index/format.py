@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
-from scameter.identifiers.model import KIND_TAGS, Kind
+from scameter.identifiers import registry
+from scameter.identifiers.model import Kind
 from scameter.verdict import Level
 
 #: ``major.minor``; a reader accepts any minor of a major it knows.
@@ -70,7 +71,8 @@ LEVEL_CODES: dict[Level, int] = {
     Level.VERIFIED: 5,
 }
 LEVEL_BY_CODE: dict[int, Level] = {v: k for k, v in LEVEL_CODES.items()}
-KIND_BY_TAG: dict[int, Kind] = {tag[0]: kind for kind, tag in KIND_TAGS.items()}
+#: Kind tag byte -> kind: the tags each kind declares in its spec (scameter.identifiers.registry).
+KIND_BY_TAG: Mapping[int, Kind] = registry.KIND_BY_TAG
 
 # Record flags.
 F_VALID = 0x01

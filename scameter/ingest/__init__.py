@@ -2,7 +2,7 @@
 
 The public API (re-exports only; see :mod:`scameter.ingest.pipeline` for the stages)::
 
-    result = run_ingest([Path("reports.jsonl")], Path("snapshots"), as_of=..., policy=...)
+    result = run_ingest([Path("reports.jsonl")], snapshots_root, as_of=..., policy=...)
 """
 
 from scameter.ingest.adapters import FORMATS, detect_format

@@ -34,7 +34,7 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -175,25 +175,25 @@ def detect_format(path: Path) -> str:
         return "intake"
     if path.is_dir():
         raise IngestError("a directory that is not an intake log", path)
-    name = path.name.lower().removesuffix(".gz")
     head = _head(path)
     first_lines = [ln.strip() for ln in head.splitlines()[:-1] or head.splitlines()]
     content = [ln for ln in first_lines if ln and not ln.startswith("#")][:50]
+    return _sniff(path, path.name.lower().removesuffix(".gz"), head, content)
+
+
+def _sniff(path: Path, name: str, head: str, content: list[str]) -> str:
+    """The format rules in the order they apply: a name that says it, a dump's signature,
+    then the shape of the first non-comment lines; ``list`` when nothing else fits."""
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     if "urlhaus" in head[:1000].lower() or head.startswith("# id,dateadded"):
         return "urlhaus"
     if name.endswith(".json"):
-        if '"blacklist"' in head or '"fuzzylist"' in head:
-            return "metamask"
-        if '"phish_id"' in head:
-            return "phishtank"
-        if head.lstrip().startswith("{"):
-            return "jsonl"
-        raise IngestError("unknown JSON input: pass --format", path)
-    if content and content[0].startswith("phish_id,"):
+        return _json_format(path, head)
+    first = content[0] if content else ""
+    if first.startswith("phish_id,"):
         return "phishtank"
-    if content and content[0].startswith("{"):
+    if first.startswith("{"):
         return "jsonl"
     if name.endswith((".csv", ".tsv")):
         return "csv"
@@ -202,6 +202,17 @@ def detect_format(path: Path) -> str:
     if "openphish" in name:
         return "openphish"
     return "list"
+
+
+def _json_format(path: Path, head: str) -> str:
+    """A ``.json`` file: a MetaMask config, a PhishTank dump, or JSON Lines."""
+    if '"blacklist"' in head or '"fuzzylist"' in head:
+        return "metamask"
+    if '"phish_id"' in head:
+        return "phishtank"
+    if head.lstrip().startswith("{"):
+        return "jsonl"
+    raise IngestError("unknown JSON input: pass --format", path)
 
 
 # --- chunk readers (main process) ---------------------------------------------------------
@@ -281,71 +292,91 @@ def item_chunks(fmt: str, inp: InputFile, opts: AdapterOptions, size: int) -> It
 
 
 def _items(fmt: str, inp: InputFile, opts: AdapterOptions) -> Iterator[tuple[int, Item]]:
-    if fmt == "csv":
-        rows = _csv_rows(inp)
-        header_line, header = next(rows, (0, []))
-        header = [h.strip().lower() for h in header]
-        if opts.column is not None:
-            col = _column_index(header, opts.column, inp.path)
-            for line, row in rows:
-                yield line, ("value", row[col] if col < len(row) else None)
-            return
-        if "value" not in header and "identifiers" not in header:
-            raise IngestError(
-                "CSV has no 'value' column: name the identifier column with --column", inp.path
-            )
-        # Consecutive rows sharing a non-empty report id are one report naming several
-        # identifiers (they get linked); group them here, in input order.
-        group: list[dict[str, str]] = []
-        group_line = header_line
+    if fmt == "intake":
+        raise AssertionError("intake inputs are read with intake_chunks")
+    read = _ITEM_READERS.get(fmt)
+    if read is None:
+        raise IngestError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", inp.path)
+    return read(inp, opts)
+
+
+def _csv_items(inp: InputFile, opts: AdapterOptions) -> Iterator[tuple[int, Item]]:
+    """``("value", cell)`` per row with ``column=``, else ``("schema", rows)`` per report."""
+    rows = _csv_rows(inp)
+    header_line, header = next(rows, (0, []))
+    header = [h.strip().lower() for h in header]
+    if opts.column is not None:
+        col = _column_index(header, opts.column, inp.path)
         for line, row in rows:
-            if not any(cell.strip() for cell in row):
-                continue
-            rec = dict(zip(header, row, strict=False))
-            rid = rec.get("id", "")
-            if (
-                group
-                and rid
-                and rid == group[0].get("id")
-                and rec.get("type", "report")
-                in (
-                    "report",
-                    "",
-                )
-            ):
-                group.append(rec)
-                continue
-            if group:
-                yield group_line, ("schema", group)
-            group, group_line = [rec], line
+            yield line, ("value", row[col] if col < len(row) else None)
+        return
+    if "value" not in header and "identifiers" not in header:
+        raise IngestError(
+            "CSV has no 'value' column: name the identifier column with --column", inp.path
+        )
+    yield from _csv_reports(header, header_line, rows)
+
+
+def _csv_reports(
+    header: list[str], header_line: int, rows: Iterator[tuple[int, list[str]]]
+) -> Iterator[tuple[int, Item]]:
+    # Consecutive rows sharing a non-empty report id are one report naming several
+    # identifiers (they get linked); group them here, in input order.
+    group: list[dict[str, str]] = []
+    group_line = header_line
+    for line, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        rec = dict(zip(header, row, strict=False))
+        rid = rec.get("id", "")
+        same_report = rid and group and rid == group[0].get("id")
+        if same_report and rec.get("type", "report") in ("report", ""):
+            group.append(rec)
+            continue
         if group:
             yield group_line, ("schema", group)
-    elif fmt == "urlhaus":
-        columns, rows = _urlhaus_columns(inp)
-        for line, row in rows:
-            yield line, dict(zip(columns, row, strict=False))
-    elif fmt == "phishtank":
-        if _head(inp.path, 64).lstrip().startswith("["):
-            for i, obj in enumerate(_load_json(inp), start=1):
-                yield i, obj
-            return
-        rows = _csv_rows(inp)
-        _, header = next(rows, (0, []))
-        for line, row in rows:
-            yield line, dict(zip(header, row, strict=False))
-    elif fmt == "metamask":
-        doc = _load_json(inp)
-        if not isinstance(doc, dict) or "blacklist" not in doc:
-            raise IngestError("not an eth-phishing-detect config (no 'blacklist')", inp.path)
-        white = {str(d).lower() for d in doc.get("whitelist", [])}
-        for i, dom in enumerate(doc.get("fuzzylist", []), start=1):
-            yield i, ("fuzzylist", dom)
-        for i, dom in enumerate(doc.get("blacklist", []), start=1):
-            yield i, ("whitelisted" if str(dom).lower() in white else "blacklist", dom)
-    elif fmt == "intake":
-        raise AssertionError("intake inputs are read with intake_chunks")
-    else:
-        raise IngestError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})", inp.path)
+        group, group_line = [rec], line
+    if group:
+        yield group_line, ("schema", group)
+
+
+def _urlhaus_items(inp: InputFile, opts: AdapterOptions) -> Iterator[tuple[int, Item]]:
+    columns, rows = _urlhaus_columns(inp)
+    for line, row in rows:
+        yield line, dict(zip(columns, row, strict=False))
+
+
+def _phishtank_items(inp: InputFile, opts: AdapterOptions) -> Iterator[tuple[int, Item]]:
+    """The ``online-valid`` dump as JSON (an array) or CSV, one object per entry."""
+    if _head(inp.path, 64).lstrip().startswith("["):
+        yield from enumerate(_load_json(inp), start=1)
+        return
+    rows = _csv_rows(inp)
+    _, header = next(rows, (0, []))
+    for line, row in rows:
+        yield line, dict(zip(header, row, strict=False))
+
+
+def _metamask_items(inp: InputFile, opts: AdapterOptions) -> Iterator[tuple[int, Item]]:
+    """``(part, domain)``: the fuzzylist first, then the blacklist, its entries that the
+    whitelist also names marked ``whitelisted``."""
+    doc = _load_json(inp)
+    if not isinstance(doc, dict) or "blacklist" not in doc:
+        raise IngestError("not an eth-phishing-detect config (no 'blacklist')", inp.path)
+    white = {str(d).lower() for d in doc.get("whitelist", [])}
+    for i, dom in enumerate(doc.get("fuzzylist", []), start=1):
+        yield i, ("fuzzylist", dom)
+    for i, dom in enumerate(doc.get("blacklist", []), start=1):
+        yield i, ("whitelisted" if str(dom).lower() in white else "blacklist", dom)
+
+
+#: The item reader of each non-line format but ``intake`` (read by :func:`intake_chunks`).
+_ITEM_READERS: dict[str, Callable[[InputFile, AdapterOptions], Iterator[tuple[int, Item]]]] = {
+    "csv": _csv_items,
+    "urlhaus": _urlhaus_items,
+    "phishtank": _phishtank_items,
+    "metamask": _metamask_items,
+}
 
 
 def _column_index(header: list[str], column: str, path: Path) -> int:

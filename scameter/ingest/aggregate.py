@@ -21,6 +21,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from scameter.identifiers import Identifier, Kind
@@ -75,16 +76,20 @@ class Decisions:
 class Aggregator:
     """Folds events; :meth:`records` decides and yields the snapshot's records."""
 
-    def __init__(self, policy: Policy, as_of: int) -> None:
+    def __init__(self, policy: Policy, as_of: datetime) -> None:
         self.policy = policy
         self.as_of = as_of
-        self.public_start = as_of - policy.window_days * _DAY
+        # Events carry Unix seconds (cheap to pickle back from the workers) and add_events
+        # compares each report's time with these bounds: the one place ingest turns the
+        # aware ``as_of`` into seconds, so the per-report loop compares ints.
+        now = self.as_of_ts = int(as_of.timestamp())
+        self.public_start = now - policy.window_days * _DAY
         self.conf_start = (
             None if policy.confirmed_window_days is None
-            else as_of - policy.confirmed_window_days * _DAY
+            else now - policy.confirmed_window_days * _DAY
         )  # fmt: skip
         self.feed_start = (
-            None if policy.feed_window_days is None else as_of - policy.feed_window_days * _DAY
+            None if policy.feed_window_days is None else now - policy.feed_window_days * _DAY
         )
         self.ids: dict[str, int] = {}
         self.keys: list[str] = []
@@ -155,13 +160,69 @@ class Aggregator:
     def add_events(self, events: list[tuple[Any, ...]]) -> None:
         """Fold one chunk's events (in order).
 
-        This loop runs once per report in the main process while the workers parse: the
-        per-identifier update is written out inline, with the state arrays in locals.
+        Two passes over the chunk, both run once per report in the main process while the
+        workers parse: :meth:`_admit` decides which reports count and names their identifier
+        ids, :meth:`_count` folds those into the per-identifier arrays. Each loop keeps its
+        state in locals; splitting them costs one small tuple per counted report, less than a
+        call per report would.
         """
-        stats = self.stats
-        ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of
+        self._count(self._admit(events))
+
+    def _admit(self, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The counted reports of ``events`` as ``(ids, ts, flag, source bit, category bit,
+        reporter)``, in order; allow and delist events are applied on the way."""
+        ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of_ts
         cat_bits, groups = self.category_bits, self.groups
         max_linked = self.policy.max_linked_per_report
+        admitted: list[tuple[Any, ...]] = []
+        add = admitted.append
+        # Outcomes are counted in locals and added to the stats once per chunk: an attribute
+        # update per report costs more than the rest of a refused report's path.
+        status_rejected = future = aged_out = 0
+        for ev in events:
+            if ev[0] != EV_REPORT:
+                self._add_listing_event(ev)
+                continue
+            _, _line, ts, src, status, rep, category, keys = ev
+            # What the report earns, or nothing (status, after as_of, out of its window).
+            flag, start = rules[src, status]
+            if not flag:
+                status_rejected += 1
+                continue
+            if ts > as_of:
+                future += 1
+                continue
+            if ts < start and ts != _NEVER:
+                aged_out += 1
+                continue
+            cbit = 0
+            if category:
+                cbit = cat_bits.get(category, 0)
+                if not cbit:
+                    cbit = cat_bits[category] = 1 << len(cat_bits)
+            ids: Any
+            if len(keys) == 1:
+                i = ids_of.get(keys[0])
+                ids = (new_id(keys[0]) if i is None else i,)
+            else:
+                # One report naming one identifier twice ("9123 4567", "+852 9123 4567")
+                # counts once.
+                ids = list(dict.fromkeys([new_id(k) for k in keys]))
+                if 1 < len(ids) <= max_linked:
+                    groups.append(len(ids))
+                    groups.extend(ids)
+            # rep 0: anonymous public reports share one reporter.
+            add((ids, ts, flag, 1 << src, cbit, rep or 1))
+        stats = self.stats
+        stats.reports += len(admitted) + status_rejected + future + aged_out
+        stats.counted += len(admitted)
+        stats.status_rejected += status_rejected
+        stats.future += future
+        stats.aged_out += aged_out
+        return admitted
+
+    def _count(self, admitted: list[tuple[Any, ...]]) -> None:
+        """Fold admitted reports (see :meth:`_admit`) into the per-identifier arrays."""
         flags, srcs, cats, count = self.flags, self.srcs, self.cats, self.count
         first, last, last_police, last_partner = (
             self.first,
@@ -170,75 +231,43 @@ class Aggregator:
             self.last_partner,
         )
         rep1, add_reporter = self.rep1, self._add_reporter
-        for ev in events:
-            tag = ev[0]
-            if tag == EV_REPORT:
-                _, _line, ts, src, status, rep, category, keys = ev
-                stats.reports += 1
-                # What the report earns, or nothing (status, after as_of, out of its window).
-                flag, start = rules[src, status]
-                if not flag:
-                    stats.status_rejected += 1
-                    continue
-                if ts > as_of:
-                    stats.future += 1
-                    continue
-                if ts < start and ts != _NEVER:
-                    stats.aged_out += 1
-                    continue
-                stats.counted += 1
-                cbit = 0
-                if category:
-                    cbit = cat_bits.get(category, 0)
-                    if not cbit:
-                        cbit = cat_bits[category] = 1 << len(cat_bits)
-                sbit = 1 << src
-                ids: Any
-                if len(keys) == 1:
-                    i = ids_of.get(keys[0])
-                    ids = (new_id(keys[0]) if i is None else i,)
-                else:
-                    # One report naming one identifier twice ("9123 4567", "+852 9123 4567")
-                    # counts once.
-                    ids = list(dict.fromkeys([new_id(k) for k in keys]))
-                    if 1 < len(ids) <= max_linked:
-                        groups.append(len(ids))
-                        groups.extend(ids)
-                rep = rep or 1  # anonymous public reports share one reporter
-                for i in ids:
-                    flags[i] |= flag
-                    srcs[i] |= sbit
-                    cats[i] |= cbit
-                    count[i] += 1
-                    if ts != _NEVER:
-                        f = first[i]
-                        if f == _NEVER or ts < f:
-                            first[i] = ts
-                        if ts > last[i]:  # noqa: PLR1730 - cheaper than max() per report
-                            last[i] = ts
-                    if flag == F_PUBLIC:
-                        r1 = rep1[i]
-                        if r1 == 0:
-                            rep1[i] = rep
-                        elif r1 != rep:
-                            add_reporter(i, rep)
-                    elif flag == F_POLICE_CONF:
-                        if ts > last_police[i]:  # noqa: PLR1730 - as above
-                            last_police[i] = ts
-                    elif flag == F_PARTNER_CONF and ts > last_partner[i]:
-                        last_partner[i] = ts
-            elif tag == EV_ALLOW:
-                stats.allow += 1
-                i = new_id(ev[2])
-                owner = ev[3]
-                # Several allow rows: keep the smallest owner name (order-independent).
-                prev = self.allow.get(i)
-                self.allow[i] = owner if prev is None or (owner and owner < prev) else prev
-            elif tag == EV_DELIST:
-                stats.delist += 1
-                i = new_id(ev[2])
-                at = ev[3] if ev[3] != _NEVER else self.as_of
-                self.delist[i] = max(at, self.delist.get(i, at))
+        for ids, ts, flag, sbit, cbit, rep in admitted:
+            for i in ids:
+                flags[i] |= flag
+                srcs[i] |= sbit
+                cats[i] |= cbit
+                count[i] += 1
+                if ts != _NEVER:
+                    f = first[i]
+                    if f == _NEVER or ts < f:
+                        first[i] = ts
+                    if ts > last[i]:  # noqa: PLR1730 - cheaper than max() per report
+                        last[i] = ts
+                if flag == F_PUBLIC:
+                    r1 = rep1[i]
+                    if r1 == 0:
+                        rep1[i] = rep
+                    elif r1 != rep:
+                        add_reporter(i, rep)
+                elif flag == F_POLICE_CONF:
+                    if ts > last_police[i]:  # noqa: PLR1730 - as above
+                        last_police[i] = ts
+                elif flag == F_PARTNER_CONF and ts > last_partner[i]:
+                    last_partner[i] = ts
+
+    def _add_listing_event(self, ev: tuple[Any, ...]) -> None:
+        """An allow or a delist event (rare next to reports)."""
+        i = self._id(ev[2])
+        if ev[0] == EV_ALLOW:
+            self.stats.allow += 1
+            owner = ev[3]
+            # Several allow rows: keep the smallest owner name (order-independent).
+            prev = self.allow.get(i)
+            self.allow[i] = owner if prev is None or (owner and owner < prev) else prev
+        elif ev[0] == EV_DELIST:
+            self.stats.delist += 1
+            at = ev[3] if ev[3] != _NEVER else self.as_of_ts
+            self.delist[i] = max(at, self.delist.get(i, at))
 
     def _add_reporter(self, i: int, rep: int) -> None:
         """A public reporter other than identifier ``i``'s first one."""

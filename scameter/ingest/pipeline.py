@@ -50,6 +50,7 @@ from scameter.ingest.rejects import RejectWriter
 from scameter.ingest.shards import feed_builder, shard_count
 from scameter.ingest.worker import ChunkResult, process_chunk
 from scameter.processes import gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
+from scameter.times import utc_now
 
 #: Default key for reporter hashes when the caller has none (tests, local files). Production
 #: deployments pass their own secret (``SCAMETER_REPORTER_KEY``) so hashes cannot be reversed.
@@ -194,7 +195,7 @@ def _index_policy(policy: Policy) -> IndexPolicy:
 @gc_tuned_for_bulk()  # see scameter.processes: a quarter of the time otherwise
 def run_ingest(
     inputs: Sequence[Path],
-    snapshots: Path,
+    snapshots_root: Path,
     *,
     as_of: datetime | None = None,
     policy: Policy | None = None,
@@ -210,21 +211,22 @@ def run_ingest(
     progress: Progress | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> IngestResult:
-    """Read ``inputs``, build a snapshot under ``snapshots`` and publish it as CURRENT.
+    """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
     ``source`` / ``category`` / ``kind`` are defaults for rows that do not say (list-style
     feeds: source ``feed``); ``column`` names the identifier column of a plain CSV.
     ``progress(done, total)`` is called after each chunk, in input bytes (``total`` None when
     unknown); ``stage(text)`` when reading is over and the snapshot is being built.
-    ``dry_run`` reads, validates and decides everything but builds nothing.
+    ``dry_run`` reads, validates and decides everything but builds nothing. ``as_of`` (an
+    aware datetime, default now) is the instant the ageing windows end at.
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
     policy = policy or Policy()
     if source is not None and source not in SOURCES:
         raise IngestError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
-    when = (as_of or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    snapshots = Path(snapshots)
+    when = utc_now() if as_of is None else as_of.astimezone(UTC).replace(microsecond=0)
+    snapshots_root = Path(snapshots_root)
     index_policy = _index_policy(policy)
     plan = _plan(inputs, input_format)
     opts = AdapterOptions(
@@ -239,9 +241,9 @@ def run_ingest(
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
-    snapshots.mkdir(parents=True, exist_ok=True)
-    agg = Aggregator(policy, int(when.timestamp()))
-    rejects = RejectWriter(snapshots)
+    snapshots_root.mkdir(parents=True, exist_ok=True)
+    agg = Aggregator(policy, when)
+    rejects = RejectWriter(snapshots_root)
     rows = rejected_rows = 0
     try:
         for res in _results(_tasks(plan, opts), workers):
@@ -264,7 +266,7 @@ def run_ingest(
         if stage is not None:
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
-        return _finish(agg, policy, index_policy, plan, when, snapshots, rejects, rows,
+        return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
                        rejected_rows, dry_run, workers)  # fmt: skip
     finally:
         rejects.close()
@@ -276,7 +278,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     index_policy: IndexPolicy,
     plan: _Inputs,
     when: datetime,
-    snapshots: Path,
+    snapshots_root: Path,
     rejects: RejectWriter,
     rows: int,
     rejected_rows: int,
@@ -298,7 +300,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
                             ignored=rejects.ignored, identifiers=n,
                             stats=_stats(agg.stats))  # fmt: skip
     builder = SnapshotBuilder(
-        snapshots,
+        snapshots_root,
         as_of=when,
         parent="current",
         policy=index_policy,
@@ -313,15 +315,15 @@ def _finish(  # noqa: PLR0917 - private, one call site
         manifest = builder.build()
     counts = {kind: dict(levels) for kind, levels in manifest.counts.items()}
     n = manifest.total
-    snap_dir = snapshots / manifest.snapshot_id
-    rejects_path = rejects.finish(snap_dir)
+    snapshot_dir = snapshots_root / manifest.snapshot_id
+    rejects_path = rejects.finish(snapshot_dir)
     added = removed = changed = 0
     if manifest.parent_id is not None:
-        with Snapshot.open(snap_dir, verify=False) as snap:
+        with Snapshot.open(snapshot_dir, verify=False) as snap:
             added, removed, changed = (
                 len(snap.bitmap(name)) for name in ("added", "removed", "changed")
             )
-    publish(snapshots, manifest.snapshot_id)
+    publish(snapshots_root, manifest.snapshot_id)
     return IngestResult(
         snapshot_id=manifest.snapshot_id,
         published=True,

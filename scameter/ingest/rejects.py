@@ -1,6 +1,6 @@
 """``rejects.jsonl``: every row ingest did not use, with where it was and why.
 
-Responsibility: stream reject entries to a scratch file under the snapshots root while the
+Responsibility: stream reject entries to a scratch file under ``snapshots_root`` while the
 inputs are read, then move the file beside the snapshot it belongs to (or leave it, named, for a
 dry run or a failed build).
 
@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
+
+from scameter.times import iso_utc, utc_now
 
 REJECTS_FILE = "rejects.jsonl"
 SCRATCH_DIR = ".rejects"
@@ -30,10 +31,11 @@ SCRATCH_DIR = ".rejects"
 class RejectWriter:
     """Appends entries to a scratch file; :meth:`finish` moves it to its final place."""
 
-    def __init__(self, root: Path) -> None:
-        self.dir = root / SCRATCH_DIR
+    def __init__(self, snapshots_root: Path) -> None:
+        self.dir = snapshots_root / SCRATCH_DIR
         self.dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        # ISO 8601's basic format (no "-" or ":"), which every file system takes in a name.
+        stamp = iso_utc(utc_now()).replace("-", "").replace(":", "")
         self.path = self.dir / f"rejects-{stamp}-{os.getpid()}.jsonl"
         self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.rejected = 0

@@ -5,8 +5,9 @@ types (:class:`~scameter.verdict.Verdict`, :class:`PayeeResult`).
 """
 
 from scameter.rpc.client import Client, RemoteError
+from scameter.rpc.config import ServerConfig, add_serve_arguments, config_from_args
 from scameter.rpc.payee import PayeeResult
-from scameter.rpc.server import ServerConfig, add_serve_arguments, config_from_args, serve
+from scameter.rpc.server import serve
 from scameter.rpc.tokens import issue_reporter_token, verify_reporter_token
 
 __all__ = [

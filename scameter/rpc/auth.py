@@ -144,6 +144,9 @@ class KeyStore:
             raise ConfigError(f"{path}: {e}") from e
 
 
+_KEY_SETTINGS = frozenset({"name", "sha256", "roles", "rate", "burst"})
+
+
 def _parse_keys(path: Path, data: Mapping[str, object]) -> list[ApiKey]:
     entries = data.get("key", [])
     if not isinstance(entries, list) or not entries:
@@ -151,47 +154,61 @@ def _parse_keys(path: Path, data: Mapping[str, object]) -> list[ApiKey]:
     unknown = set(data) - {"key"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level setting(s): {sorted(unknown)}")
-    keys: list[ApiKey] = []
-    for i, entry in enumerate(entries, 1):
-        where = f"{path}: [[key]] #{i}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a table")
-        extra = set(entry) - {"name", "sha256", "roles", "rate", "burst"}
-        if extra:
-            raise ConfigError(f"{where}: unknown setting(s) {sorted(extra)}")
-        name, digest, roles = entry.get("name"), entry.get("sha256"), entry.get("roles")
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"{where}: 'name' must be a non-empty string")
-        if not isinstance(digest, str) or len(digest) != 64:
-            raise ConfigError(f"{where}: 'sha256' must be 64 hex digits (sha256 of the key)")
-        try:
-            bytes.fromhex(digest)
-        except ValueError as e:
-            raise ConfigError(f"{where}: 'sha256' is not hexadecimal") from e
-        if not isinstance(roles, list) or not roles:
-            raise ConfigError(
-                f"{where}: 'roles' must list one or more of {[r.value for r in Role]}"
-            )
-        try:
-            role_set = frozenset(Role(r) for r in roles)
-        except ValueError as e:
-            raise ConfigError(f"{where}: unknown role; use {[r.value for r in Role]}") from e
-        rate, burst = entry.get("rate"), entry.get("burst")
-        for label, val in (("rate", rate), ("burst", burst)):
-            if val is not None and (not isinstance(val, int | float) or val <= 0):
-                raise ConfigError(f"{where}: '{label}' must be a positive number")
-        if burst is not None and rate is None:
-            raise ConfigError(f"{where}: 'burst' needs 'rate'")
-        keys.append(
-            ApiKey(
-                name=name,
-                sha256=digest.lower(),
-                roles=role_set,
-                rate=None if rate is None else float(rate),
-                burst=None if burst is None else max(1.0, float(burst)),
-            )
-        )
-    return keys
+    return [_parse_key(f"{path}: [[key]] #{i}", entry) for i, entry in enumerate(entries, 1)]
+
+
+def _parse_key(where: str, entry: object) -> ApiKey:
+    """One ``[[key]]`` table; errors name the file and the entry (``where``)."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a table")
+    extra = set(entry) - _KEY_SETTINGS
+    if extra:
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(extra)}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: 'name' must be a non-empty string")
+    digest = _digest(where, entry.get("sha256"))
+    roles = _roles(where, entry.get("roles"))
+    rate, burst = _positive(where, entry, "rate"), _positive(where, entry, "burst")
+    if burst is not None and rate is None:
+        raise ConfigError(f"{where}: 'burst' needs 'rate'")
+    return ApiKey(
+        name=name,
+        sha256=digest,
+        roles=roles,
+        rate=rate,
+        burst=None if burst is None else max(1.0, burst),
+    )
+
+
+def _digest(where: str, digest: object) -> str:
+    """The key's SHA-256: 64 hex digits, stored lower-case."""
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise ConfigError(f"{where}: 'sha256' must be 64 hex digits (sha256 of the key)")
+    try:
+        bytes.fromhex(digest)
+    except ValueError as e:
+        raise ConfigError(f"{where}: 'sha256' is not hexadecimal") from e
+    return digest.lower()
+
+
+def _roles(where: str, roles: object) -> frozenset[Role]:
+    if not isinstance(roles, list) or not roles:
+        raise ConfigError(f"{where}: 'roles' must list one or more of {[r.value for r in Role]}")
+    try:
+        return frozenset(Role(r) for r in roles)
+    except ValueError as e:
+        raise ConfigError(f"{where}: unknown role; use {[r.value for r in Role]}") from e
+
+
+def _positive(where: str, entry: Mapping[str, object], label: str) -> float | None:
+    """``rate`` or ``burst``: absent, or a positive number."""
+    val = entry.get(label)
+    if val is None:
+        return None
+    if not isinstance(val, int | float) or val <= 0:
+        raise ConfigError(f"{where}: '{label}' must be a positive number")
+    return float(val)
 
 
 class NoAuth:

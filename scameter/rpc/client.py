@@ -23,8 +23,8 @@ import grpc
 
 from scameter.errors import InvalidIdentifier, ScameterError
 from scameter.rpc import convert
+from scameter.rpc.config import DEFAULT_MAX_MESSAGE
 from scameter.rpc.payee import PayeeResult
-from scameter.rpc.server import DEFAULT_MAX_MESSAGE
 from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc

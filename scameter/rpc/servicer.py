@@ -22,7 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -38,6 +38,7 @@ from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
+from scameter.times import utc_now
 from scameter.verdict import Level, Verdict
 
 log = logging.getLogger("scameter.rpc")
@@ -156,7 +157,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         normalizer: Normalizer = default_normalizer,
         max_batch: int = DEFAULT_MAX_BATCH,
         related_limit: int = DEFAULT_RELATED_LIMIT,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._source = source
         self._auth = authorizer

@@ -1,8 +1,9 @@
 """One serving process: the gRPC server, its health service, snapshot monitor and metrics.
 
 Responsibility: assemble and run a single gRPC server in the current process from a
-:class:`~scameter.rpc.server.ServerConfig` and injected collaborators. :mod:`scameter.rpc.server`
-forks several of these; tests start one in-process on ``127.0.0.1:0``.
+:class:`~scameter.rpc.config.ServerConfig` and injected collaborators. :mod:`scameter.rpc.server`
+runs one per process (the supervisor forks several); tests start one in-process on
+``127.0.0.1:0``.
 
 Invariants:
 * Health (``grpc.health.v1``, service ``""`` and ``scameter.v1.Scameter``) is NOT_SERVING until
@@ -21,8 +22,8 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -30,14 +31,13 @@ from grpc_reflection.v1alpha import reflection
 
 from scameter.errors import SnapshotError
 from scameter.rpc.auth import Authorizer
+from scameter.rpc.config import ServerConfig
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.servicer import ScameterServicer
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
-
-if TYPE_CHECKING:
-    from scameter.rpc.server import ServerConfig
+from scameter.times import utc_now
 
 log = logging.getLogger("scameter.rpc")
 
@@ -57,7 +57,7 @@ class HealthMonitor:
         *,
         max_age: timedelta | None,
         interval: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._source = source
         self._health = servicer
@@ -159,7 +159,7 @@ def start_worker(
     intake: IntakeSink | None = None,
     reporter_hasher: Callable[[str], str] | None = None,
     index: int = 0,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = utc_now,
     normalizer: Callable[[str | None, str], tuple[str, str]] | None = None,
 ) -> RunningServer:
     """Build, bind and start one gRPC server; returns once it accepts connections."""

@@ -55,6 +55,10 @@ INPUTS: list[tuple[Kind, str]] = [
     (Kind.IP, "192.0.2.1"),
     (Kind.IP, "2001:DB8:0:0:0:0:0:1"),
     (Kind.IP, "::ffff:192.0.2.1"),
+    (Kind.SMS_SENDER, "#HSBC"),
+    (Kind.SMS_SENDER, "#GovHK"),
+    (Kind.SMS_SENDER, "#Chong Hing"),
+    (Kind.SMS_SENDER, "＃ｈｋｐｏｓｔ"),
 ]
 
 

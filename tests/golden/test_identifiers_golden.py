@@ -62,6 +62,7 @@ def test_kind_tags_are_unchanged() -> None:
         "platform_account": "07",
         "crypto_wallet": "08",
         "ip": "09",
+        "sms_sender": "0a",
     }
 
 

@@ -53,7 +53,7 @@ def test_acknowledged_report_survives_kill_9_and_reaches_ingest(tmp_path: Path) 
 HOLD = """
 import sys, threading, contextlib
 import scameter.index as index
-from scameter.rpc.server import main
+import scameter.rpc.server as server
 
 class Held(index.SnapshotManager):
     @contextlib.contextmanager
@@ -64,8 +64,8 @@ class Held(index.SnapshotManager):
                 sys.stdin.readline()
             yield snap
 
-index.SnapshotManager = Held
-sys.exit(main(sys.argv[1:]))
+server.SnapshotManager = Held  # the manager run_worker creates
+sys.exit(server.main(sys.argv[1:]))
 """
 
 

@@ -186,6 +186,11 @@ KIND_INPUTS: dict[Kind, st.SearchStrategy[str]] = {
     Kind.URL: st.builds(
         lambda h, p: f"HTTP://{h}/{p}", hosts, st.text(alphabet="abc/%2E.?=&#", max_size=20)
     ),
+    Kind.SMS_SENDER: st.builds(
+        lambda lead, body: lead + body,
+        st.sampled_from(["#", "＃", "# ", ""]),
+        st.text(alphabet="abcXYZ019-_&. 　\t", min_size=0, max_size=14),
+    ),
 }
 
 

@@ -5,7 +5,8 @@ scameter.v1: the lookup, payee-check and report-intake API.
 
 Conventions:
 * Identifier kinds travel as the lowercase strings of scameter's Kind enum ("phone", "url",
-  "domain", "email", "fps_id", "bank_account", "platform_account", "crypto_wallet", "ip");
+  "domain", "email", "fps_id", "bank_account", "platform_account", "crypto_wallet", "ip",
+  "sms_sender");
   an empty string means "detect it".
 * Times are ISO-8601 UTC strings; absent optional fields mean "unknown".
 * Every RPC needs an API key in the "authorization: Bearer <key>" metadata unless the server

@@ -19,7 +19,14 @@ import pytest
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import normalize
-from scameter.identifiers.crypto import bech32_decode, eip55_checksum
+from scameter.identifiers.crypto import (
+    b58check_encode,
+    b58check_payload,
+    b58decode,
+    b58encode,
+    bech32_decode,
+    eip55_checksum,
+)
 
 EIP55_MIXED = [
     "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
@@ -144,3 +151,26 @@ def test_wallet_rejects(raw: str) -> None:
     with pytest.raises(InvalidIdentifier) as info:
         normalize("crypto_wallet", raw)
     assert info.value.kind == "crypto_wallet"
+
+
+BASE58CHECK = [
+    "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+    "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+    "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+]
+
+
+@pytest.mark.parametrize("address", BASE58CHECK, ids=BASE58CHECK)
+def test_b58check_encode_inverts_the_decoder(address: str) -> None:
+    payload = b58check_payload(address)
+    assert payload is not None
+    assert b58check_encode(payload) == address
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\0", b"\0\0\x01", b"\xff" * 25, bytes(range(1, 30))], ids=repr
+)
+def test_b58encode_round_trips_leading_zero_bytes(data: bytes) -> None:
+    text = b58encode(data)
+    assert b58decode(text) == data
+    assert text.startswith("1" * (len(data) - len(data.lstrip(b"\0"))))

@@ -79,6 +79,9 @@ DETECT = [
     ),
     ("www.example.com/login", ["url:http://www.example.com/login"]),
     ("evil.example:8080", ["url:http://evil.example/"]),
+    ("#HSBC", ["sms_sender:#HSBC"]),
+    ("#Chong Hing", ["sms_sender:#CHONGHING"]),
+    ("＃ＧｏｖＨＫ", ["sms_sender:#GOVHK"]),
 ]
 
 
@@ -105,6 +108,9 @@ JUNK = [
     "T",
     "\x00",
     "💣",
+    "#",
+    "#匯豐銀行",
+    "#twelve_chars",
 ]
 
 

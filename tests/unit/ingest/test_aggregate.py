@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from scameter.ingest.policy import SOURCES, STATUSES, Policy
 from scameter.ingest.worker import EV_ALLOW, EV_DELIST, EV_REPORT
 from scameter.verdict import Level, ReasonCode
 
-AS_OF = 1_800_000_000
+AS_OF = 1_800_000_000  # Unix seconds, as the events carry times
+AS_OF_TIME = datetime.fromtimestamp(AS_OF, UTC)
 DAY = 86400
 G = Granularity.default()
 PHONE = "phone:+85291234567"
@@ -35,7 +37,7 @@ def rep(
 
 
 def decide(events: list[tuple[Any, ...]], policy: Policy | None = None) -> dict[str, Any]:
-    agg = Aggregator(policy or Policy(), AS_OF)
+    agg = Aggregator(policy or Policy(), AS_OF_TIME)
     agg.add_events(events)
     return {f"{r.identifier.kind}:{r.identifier.value}": r for r in agg.records(G)}
 
@@ -138,7 +140,7 @@ def test_cached_decisions_equal_deciding_each_identifier() -> None:
             events.append((EV_DELIST, 1, key, AS_OF - DAY))
         if n % 53 == 0:
             events.append((EV_ALLOW, 1, key, "Bank"))
-    agg = Aggregator(Policy(), AS_OF)
+    agg = Aggregator(Policy(), AS_OF_TIME)
     agg.add_events(events)
     got = {(f[1], f[3], f[4]) for f in agg.fields(G)}
     expected = set()

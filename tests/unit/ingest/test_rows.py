@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scameter.ingest.rows import ALLOW, DELIST, REPORT, RowError, parse_time, row_from_mapping
+from scameter.times import parse_iso_utc
 
 TIMES = [
     ("date-only", "2026-11-01", 1793491200),
@@ -21,6 +22,21 @@ TIMES = [
 @pytest.mark.parametrize(("value", "ts"), [t[1:] for t in TIMES], ids=[t[0] for t in TIMES])
 def test_parse_time(value: object, ts: int | None) -> None:
     assert parse_time(value) == ts
+
+
+ISO = [
+    "2026-11-01",
+    "2026-11-01T09:30:00Z",
+    "2026-11-01T09:30:00z",
+    " 2026-11-01T09:30:00.5+08:00 ",
+    "2026-11-01 09:30:00",
+    "2026-11-01T09:30:00-05:30",
+]
+
+
+@pytest.mark.parametrize("text", ISO)
+def test_iso_times_are_the_instants_of_the_one_iso_parser(text: str) -> None:
+    assert parse_time(text) == int(parse_iso_utc(text).timestamp())
 
 
 @pytest.mark.parametrize("value", ["yesterday", "2026-13-01", True, [1]], ids=str)

@@ -56,7 +56,7 @@ def _aggregator() -> Aggregator:
     block = ("\n".join(json.dumps(r) for r in _rows()) + "\n").encode()
     res = process_chunk("jsonl", OPTS, "r.jsonl", 1, block)
     assert not res.rejects
-    agg = Aggregator(Policy(), int(AS_OF.timestamp()))
+    agg = Aggregator(Policy(), AS_OF)
     agg.add_events(res.events)
     return agg
 

@@ -73,7 +73,7 @@ def serve_fake(
 ) -> Iterator[Harness]:
     bucket_clock = FakeClock()
     cfg = ServerConfig(
-        snapshots=tmp / "snapshots",
+        snapshots_root=tmp / "snapshots",
         listen="127.0.0.1:0",
         no_auth=True,
         intake_log=tmp / "intake",

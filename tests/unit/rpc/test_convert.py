@@ -122,7 +122,7 @@ BAD_CONFIGS = {
 @pytest.mark.parametrize("kw", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
 def test_bad_configs(kw: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
-        ServerConfig(snapshots=Path("s"), **kw)  # type: ignore[arg-type]
+        ServerConfig(snapshots_root=Path("s"), **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

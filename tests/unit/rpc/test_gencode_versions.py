@@ -72,7 +72,8 @@ def test_protobuf_range_covers_the_generated_message_code() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["grpcio-tools", "mypy-protobuf", "ruff", "mypy", "import-linter", "types-protobuf"]
+    "name",
+    ["grpcio-tools", "mypy-protobuf", "ruff", "mypy", "import-linter", "types-protobuf", "radon"],
 )
 def test_generators_and_gate_tools_are_pinned_exactly(name: str) -> None:
     spec = _requirements()[name]
