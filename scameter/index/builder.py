@@ -18,6 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -29,7 +30,7 @@ from typing import Any, Literal
 
 import lmdb
 
-from scameter.errors import SnapshotCorrupt, SnapshotNotFound
+from scameter.errors import SnapshotError, SnapshotNotFound
 from scameter.identifiers import Kind, expression_key, identifier_key, registrable_domain
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import format as fmt
@@ -64,6 +65,8 @@ from scameter.index.writers import (
 from scameter.processes import can_fork
 from scameter.times import iso_utc, utc_now
 from scameter.verdict import SEVERITY, Level, ReasonCode
+
+_log = logging.getLogger(__name__)
 
 #: Near-match variants past which a build sorts and groups them in a forked process while it
 #: writes the records (:class:`~scameter.index.writers.NearJob`); below it forking costs more.
@@ -519,8 +522,10 @@ class SnapshotBuilder:
             return None
         try:
             return SnapshotReader.open(self.snapshots_root / self.parent_id, verify=False)
-        except (SnapshotCorrupt, SnapshotNotFound):
-            # A damaged parent only costs the diff bitmaps; the new snapshot stands alone.
+        except SnapshotError as e:
+            # A parent this version cannot read (damaged, or written by a newer scameter with
+            # another format major) only costs the diff bitmaps: the new snapshot stands alone.
+            _log.warning("building without a diff: parent %s unreadable (%s)", self.parent_id, e)
             self.parent_id = None
             return None
 

@@ -202,6 +202,23 @@ def test_parent_current_and_diff_bitmaps(tmp_path: Path) -> None:
         assert slow.counts() == {"added": 2, "removed": 1, "changed": 2}
 
 
+def test_parent_of_a_newer_format_is_skipped_not_fatal(tmp_path: Path) -> None:
+    """A CURRENT written by a newer scameter (another format major, as after a downgrade)
+    cannot be diffed against; the build goes on without a parent instead of failing."""
+    foreign = tmp_path / "20261206T073949Z-613929852aa0"
+    foreign.mkdir()
+    (foreign / "manifest.json").write_text('{"format_version": "99.0"}', encoding="utf-8")
+    (tmp_path / "CURRENT").write_text(foreign.name + "\n", encoding="utf-8")
+    b = SnapshotBuilder(tmp_path, as_of=AS_OF)  # parent="current"
+    assert b.parent_id == foreign.name
+    for r in phones(3, SU):
+        b.add(r)
+    manifest = b.build()
+    assert manifest.parent_id is None
+    with Snapshot.open(tmp_path / manifest.snapshot_id) as snap:
+        assert snap.manifest.total == 3
+
+
 class _CollidingIdentifier(Identifier):
     """An identifier whose 64-bit key collides with ``+85291234567``'s."""
 
