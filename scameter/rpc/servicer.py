@@ -34,7 +34,15 @@ from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import assess_payee
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
-from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
+from scameter.rpc.status import (
+    INVALID_KIND_KEY,
+    INVALID_REASON_KEY,
+    Abort,
+    RichStatus,
+    bad_request,
+    error_info,
+    rich_status,
+)
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
@@ -82,6 +90,31 @@ def default_normalizer(kind: str | None, raw: str) -> tuple[str, str]:
     return str(ident.kind), ident.value
 
 
+class InvalidAt(Exception):
+    """An invalid identifier in a named request field (``identifiers[2].value``)."""
+
+    def __init__(self, error: InvalidIdentifier, field: str) -> None:
+        self.error = error
+        self.field = field
+        super().__init__(str(error))
+
+
+def invalid_identifier_status(e: InvalidIdentifier, field: str) -> RichStatus:
+    """INVALID_ARGUMENT for an invalid identifier: BadRequest naming ``field``, ErrorInfo
+    ``INVALID_IDENTIFIER`` with the kind and reason, and the plain trailers older clients
+    read. The message is ``str(e)``, the CLI's wording too; never the input itself."""
+    kind = e.kind or ""
+    return rich_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        str(e),
+        (
+            bad_request(field, e.reason),
+            error_info("INVALID_IDENTIFIER", kind=kind, reason=e.reason),
+        ),
+        ((INVALID_KIND_KEY, kind), (INVALID_REASON_KEY, e.reason)),
+    )
+
+
 def _rpc(name: str) -> Callable[[Handler], Handler]:
     role = ROLES[name]
 
@@ -96,15 +129,17 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
                 return fn(self, request, context)
             except Abort as e:
                 code = e.code.name
+                if e.rich:
+                    context.abort_with_status(rich_status(e.code, e.details, e.rich, e.trailers))
                 if e.trailers:
                     context.set_trailing_metadata(e.trailers)
                 context.abort(e.code, e.details)
             except InvalidIdentifier as e:
                 code = "INVALID_ARGUMENT"
-                context.set_trailing_metadata(
-                    ((INVALID_KIND_KEY, e.kind or ""), (INVALID_REASON_KEY, e.reason))
-                )
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+                context.abort_with_status(invalid_identifier_status(e, "identifier"))
+            except InvalidAt as e:
+                code = "INVALID_ARGUMENT"
+                context.abort_with_status(invalid_identifier_status(e.error, e.field))
             except SnapshotError:
                 code = "UNAVAILABLE"
                 context.abort(grpc.StatusCode.UNAVAILABLE, "no snapshot is loaded yet; retry")
@@ -123,6 +158,12 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
 
 
 _KINDS = frozenset(k.value for k in Kind)
+_KIND_LIST = tuple(k.value for k in Kind)
+
+
+def invalid(field: str, message: str) -> Abort:
+    """INVALID_ARGUMENT with a ``google.rpc.BadRequest`` naming the request field at fault."""
+    return Abort(grpc.StatusCode.INVALID_ARGUMENT, message, rich=(bad_request(field, message),))
 
 
 def _kind(value: str) -> str | None:
@@ -130,10 +171,7 @@ def _kind(value: str) -> str | None:
     if not value:
         return None
     if value not in _KINDS:
-        raise Abort(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"unknown identifier kind; use one of {', '.join(k.value for k in Kind)}",
-        )
+        raise invalid("kind", f"unknown identifier kind; use one of {', '.join(_KIND_LIST)}")
     return value
 
 
@@ -159,6 +197,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         related_limit: int = DEFAULT_RELATED_LIMIT,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        self.source = source
         self._source = source
         self._auth = authorizer
         self._metrics = metrics
@@ -189,8 +228,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         raws = request.identifiers
         n = len(raws)
         if n > self._max_batch:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
+            raise invalid(
+                "identifiers",
                 f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
             )
         kind = _kind(request.kind)
@@ -214,7 +253,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
     ) -> pb.CheckPayeeResponse:
         if not request.proxy_id and not request.account:
-            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a proxy_id, an account or both")
+            raise invalid("proxy_id", "give a proxy_id, an account or both")
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
         self._metrics.verdict(r.level)
@@ -278,26 +317,22 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         except ReporterTokenError as e:
             raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
         if not request.identifiers:
-            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "a report names at least one identifier")
+            raise invalid("identifiers", "a report names at least one identifier")
         if len(request.identifiers) > MAX_REPORT_IDENTIFIERS:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers",
+            raise invalid(
+                "identifiers", f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers"
             )
         category = request.category.strip()
         if not category or len(category) > MAX_CATEGORY:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"category must be 1..{MAX_CATEGORY} characters",
-            )
+            raise invalid("category", f"category must be 1..{MAX_CATEGORY} characters")
         if len(request.text) > MAX_REPORT_TEXT:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"text must be at most {MAX_REPORT_TEXT} characters",
-            )
+            raise invalid("text", f"text must be at most {MAX_REPORT_TEXT} characters")
         idents: list[tuple[str | None, str]] = []
-        for item in request.identifiers:
-            kind, value = self._normalize(_kind(item.kind), item.value)
+        for i, item in enumerate(request.identifiers):
+            try:
+                kind, value = self._normalize(_kind(item.kind), item.value)
+            except InvalidIdentifier as e:
+                raise InvalidAt(e, f"identifiers[{i}].value") from None
             idents.append((kind, value))
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))
