@@ -27,7 +27,7 @@ from scameter.cli.common import (
 from scameter.cli.output import render_json_lines, render_table
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
-from scameter.verdict import Channel, CheckContext, Verdict
+from scameter.verdict import Channel, CheckContext, Language, Verdict, in_language, parse_language
 
 KIND_CHOICES = list(KIND_NAMES)
 CHANNELS = tuple(c.value for c in Channel)
@@ -56,11 +56,31 @@ def _lookup(backend: Backend, call: str, fn: Callable[[], list[Verdict]]) -> lis
 
 def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Settings) -> None:
     out = sys.stdout
+    language: Language = args.lang
+    verdicts = [in_language(v, language) for v in verdicts]
     if args.json:
         out.write(render_json_lines(verdicts))
     else:
-        out.write(render_table(verdicts, colour=settings.use_color(out.isatty())))
+        colour = settings.use_color(out.isatty())
+        out.write(render_table(verdicts, colour=colour, language=language))
     out.flush()
+
+
+def _language(text: str) -> Language:
+    try:
+        return parse_language(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+#: ``--lang``: the language of reason sentences and labels (check and related).
+LANG_ARG = Arg(
+    ("--lang",),
+    type=_language,
+    default=Language.EN,
+    metavar="TAG",
+    help="language of the answers: en (default) or zh-Hant (also zh-HK, zh-TW)",
+)
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,6 +136,7 @@ CHECK = Command(
         Arg(("--json",), action="store_true", help="one JSON object per value"),
         Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
         Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+        LANG_ARG,
     ),
 )
 
@@ -129,6 +150,7 @@ RELATED = Command(
         Arg(("--kind",), choices=KIND_CHOICES),
         Arg(("--limit",), type=int, default=50, help="at most this many (default 50)"),
         Arg(("--json",), action="store_true"),
+        LANG_ARG,
     ),
 )
 

@@ -103,16 +103,27 @@ class Client:
             raise RemoteError("UNAVAILABLE", "server not reachable in time") from e
 
     def check(
-        self, value: str, kind: str | None = None, *, context: CheckContext | None = None
+        self,
+        value: str,
+        kind: str | None = None,
+        *,
+        context: CheckContext | None = None,
+        language: str = "",
     ) -> Verdict:
+        """``language``: a BCP 47 tag for the reason sentences (empty: English)."""
         req = pb.CheckRequest(
-            identifier=value, kind=kind or "", context=convert.context_to_pb(context)
+            identifier=value,
+            kind=kind or "",
+            context=convert.context_to_pb(context),
+            language=language,
         )
         resp: pb.CheckResponse = self._call(self._stub.Check, req, value)
         return convert.verdict_from_pb(resp.verdict)
 
-    def check_batch(self, values: Sequence[str], kind: str | None = None) -> list[Verdict]:
-        req = pb.CheckBatchRequest(identifiers=values, kind=kind or "")
+    def check_batch(
+        self, values: Sequence[str], kind: str | None = None, *, language: str = ""
+    ) -> list[Verdict]:
+        req = pb.CheckBatchRequest(identifiers=values, kind=kind or "", language=language)
         resp: pb.CheckBatchResponse = self._call(self._stub.CheckBatch, req)
         return [convert.verdict_from_pb(v) for v in resp.verdicts]
 

@@ -39,7 +39,7 @@ from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.times import utc_now
-from scameter.verdict import Level, Verdict
+from scameter.verdict import Language, Level, Verdict, in_language, parse_language
 
 log = logging.getLogger("scameter.rpc")
 
@@ -137,6 +137,14 @@ def _kind(value: str) -> str | None:
     return value
 
 
+def _language(tag: str) -> Language:
+    """The request's ``language`` (empty: English); an unknown tag is the caller's error."""
+    try:
+        return parse_language(tag)
+    except ValueError as e:
+        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+
+
 def _deadline_passed(context: grpc.ServicerContext) -> bool:
     remaining = context.time_remaining()
     return remaining is not None and remaining <= 0
@@ -175,11 +183,12 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     @_rpc("Check")
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         ctx = convert.context_from_pb(request)
+        lang = _language(request.language)
         with self._source.acquire() as snap:
             v = snap.check(request.identifier, _kind(request.kind), context=ctx)
         self._metrics.verdict(v.level)
         resp = pb.CheckResponse()
-        convert.fill_verdict(resp.verdict, v)
+        convert.fill_verdict(resp.verdict, in_language(v, lang))
         return resp
 
     @_rpc("CheckBatch")
@@ -194,6 +203,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
             )
         kind = _kind(request.kind)
+        lang = _language(request.language)
         out = pb.CheckBatchResponse()
         verdicts: list[Verdict] = []
         with self._source.acquire() as snap:
@@ -203,7 +213,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
         fill, add = convert.fill_verdict, out.verdicts.add
         for v in verdicts:
-            fill(add(), v)
+            fill(add(), in_language(v, lang))
         for level, count in Counter(v.level for v in verdicts).items():
             self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
         self._metrics.identifiers.inc(n)
@@ -215,6 +225,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     ) -> pb.CheckPayeeResponse:
         if not request.proxy_id and not request.account:
             raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a proxy_id, an account or both")
+        lang = _language(request.language)
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
         self._metrics.verdict(r.level)
@@ -226,7 +237,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             warning_zh_hant=r.warning_zh_hant or "",
         )
         for v in r.verdicts:
-            convert.fill_verdict(resp.verdicts.add(), v)
+            convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
         return resp
 
     @_rpc("Related")
@@ -234,11 +245,12 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self, request: pb.RelatedRequest, context: grpc.ServicerContext
     ) -> pb.RelatedResponse:
         limit = min(request.limit or self._related_limit, self._related_limit)
+        lang = _language(request.language)
         with self._source.acquire() as snap:
             vs = snap.related(request.identifier, _kind(request.kind), limit=limit)
         resp = pb.RelatedResponse()
         for v in vs[:limit]:
-            convert.fill_verdict(resp.verdicts.add(), v)
+            convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
         return resp
 
     @_rpc("GetSnapshotInfo")

@@ -61,6 +61,19 @@ def test_check_passes_the_call_context(admin: Client) -> None:
     assert ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER in {r.code for r in overseas.reasons}
 
 
+def test_check_answers_in_the_language_asked(admin: Client) -> None:
+    english = admin.check("+852 9123 4567")
+    chinese = admin.check("+852 9123 4567", language="zh-HK")
+    assert [r.code for r in chinese.reasons] == [r.code for r in english.reasons]
+    assert chinese.reasons[0].text == english.reasons[0].code.sentences.zh_hant
+    batch = admin.check_batch(["+852 9123 4567", "+85290000001"], language="zh-Hant")
+    assert batch[1].reasons[0].text == ReasonCode.NO_RECORD.sentences.zh_hant
+    with pytest.raises(RemoteError) as exc:
+        admin.check("+852 9123 4567", language="fr")
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "one of: en, zh-Hant" in exc.value.details
+
+
 def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> None:
     with pytest.raises(InvalidIdentifier) as exc:
         admin.check("bad-number", "phone")

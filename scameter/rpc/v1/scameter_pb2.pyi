@@ -244,9 +244,12 @@ class CheckRequest(_message.Message):
     IDENTIFIER_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     kind: _builtins.str
     """empty: detect"""
+    language: _builtins.str
+    """BCP 47: "en" (default, also empty) or "zh-Hant" (zh-HK, zh-TW)"""
     @_builtins.property
     def context(self) -> Global___CheckContext: ...
     def __init__(
@@ -255,10 +258,11 @@ class CheckRequest(_message.Message):
         identifier: _builtins.str = ...,
         kind: _builtins.str = ...,
         context: Global___CheckContext | None = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier", b"identifier", "kind", b"kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier", b"identifier", "kind", b"kind", "language", b"language"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -292,8 +296,11 @@ class CheckBatchRequest(_message.Message):
 
     IDENTIFIERS_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """empty: detect each"""
+    language: _builtins.str
+    """as CheckRequest.language"""
     @_builtins.property
     def identifiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -301,10 +308,11 @@ class CheckBatchRequest(_message.Message):
         *,
         identifiers: _abc.Iterable[_builtins.str] | None = ...,
         kind: _builtins.str = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers", "kind", b"kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers", "kind", b"kind", "language", b"language"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -340,17 +348,21 @@ class CheckPayeeRequest(_message.Message):
 
     PROXY_ID_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     proxy_id: _builtins.str
     account: _builtins.str
+    language: _builtins.str
+    """of the verdicts' reasons; both warnings are always sent"""
     def __init__(
         self,
         *,
         proxy_id: _builtins.str = ...,
         account: _builtins.str = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "proxy_id", b"proxy_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "language", b"language", "proxy_id", b"proxy_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -480,20 +492,24 @@ class RelatedRequest(_message.Message):
     IDENTIFIER_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     kind: _builtins.str
     limit: _builtins.int
     """0: the server's default bound"""
+    language: _builtins.str
+    """as CheckRequest.language"""
     def __init__(
         self,
         *,
         identifier: _builtins.str = ...,
         kind: _builtins.str = ...,
         limit: _builtins.int = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "kind", b"kind", "limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "kind", b"kind", "language", b"language", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
