@@ -187,3 +187,25 @@ def test_snapshot_prune_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert left == set(ids) - set(result["removed"])
     assert main(["snapshot", "prune", "--keep", "0", "--snapshots", str(snaps)]) == 2
     assert "whole number of snapshots" in capsys.readouterr().err
+
+
+def test_forms_people_type_match_their_listing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A listed Google Form matches its other pages; a mainland mobile typed without 86."""
+    form = "https://docs.google.com/forms/d/e/1FAIpQLSfScamForm0001/viewform?usp=sf_link"
+    row = {
+        **REPORTS[0],
+        "identifiers": [{"kind": "url", "value": form}, {"value": "+86 138 1234 5678"}],
+    }
+    snaps = tmp_path / "snaps"
+    assert _ingest(snaps, _write(tmp_path / "r.jsonl", [row])) == 0
+    capsys.readouterr()
+    values = [
+        "https://docs.google.com/forms/u/0/d/e/1FAIpQLSfScamForm0001/formResponse",
+        "13812345678",
+        "https://docs.google.com/forms/d/e/1FAIpQLSfOtherForm999/viewform",
+    ]
+    assert main(["check", "--json", "--snapshots", str(snaps), *values]) == 1
+    got = [json.loads(x)["level"] for x in capsys.readouterr().out.splitlines()]
+    assert got == ["high_risk", "high_risk", "no_record"]
