@@ -130,14 +130,19 @@ class Client:
     def check_payee(self, proxy_id: str | None = None, account: str | None = None) -> PayeeResult:
         req = pb.CheckPayeeRequest(proxy_id=proxy_id or "", account=account or "")
         resp: pb.CheckPayeeResponse = self._call(self._stub.CheckPayee, req, proxy_id or account)
-        return PayeeResult(
-            alert=resp.alert,
-            level=convert.level_from_pb(resp.level),
-            triggered_by=resp.triggered_by or None,
-            warning_en=resp.warning_en or None,
-            warning_zh_hant=resp.warning_zh_hant or None,
-            verdicts=tuple(convert.verdict_from_pb(v) for v in resp.verdicts),
+        return _payee_result(resp)
+
+    def check_payee_batch(
+        self, payees: Sequence[tuple[str | None, str | None]], *, language: str = ""
+    ) -> list[PayeeResult]:
+        """One :class:`PayeeResult` per ``(proxy_id, account)`` pair, in order; a payee that
+        could not be checked has ``error`` set and never fails the call."""
+        req = pb.CheckPayeeBatchRequest(
+            payees=[pb.Payee(proxy_id=p or "", account=a or "") for p, a in payees],
+            language=language,
         )
+        resp: pb.CheckPayeeBatchResponse = self._call(self._stub.CheckPayeeBatch, req)
+        return [_payee_result(a.result, a.error or None) for a in resp.answers]
 
     def report(
         self,
@@ -190,6 +195,18 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _payee_result(resp: pb.CheckPayeeResponse, error: str | None = None) -> PayeeResult:
+    return PayeeResult(
+        alert=resp.alert,
+        level=convert.level_from_pb(resp.level),
+        triggered_by=resp.triggered_by or None,
+        warning_en=resp.warning_en or None,
+        warning_zh_hant=resp.warning_zh_hant or None,
+        verdicts=tuple(convert.verdict_from_pb(v) for v in resp.verdicts),
+        error=error,
+    )
 
 
 __all__ = ["Client", "RemoteError"]

@@ -32,7 +32,7 @@ from scameter.identifiers.model import Kind
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
-from scameter.rpc.payee import assess_payee
+from scameter.rpc.payee import PayeeResult, assess_payee
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
@@ -48,6 +48,7 @@ ROLES: dict[str, Role] = {
     "Check": Role.CHECK,
     "CheckBatch": Role.BULK,
     "CheckPayee": Role.PAYEE,
+    "CheckPayeeBatch": Role.PAYEE,
     "Report": Role.REPORT,
     "Related": Role.CHECK,
     "GetSnapshotInfo": Role.CHECK,
@@ -150,6 +151,16 @@ def _deadline_passed(context: grpc.ServicerContext) -> bool:
     return remaining is not None and remaining <= 0
 
 
+def _fill_payee(resp: pb.CheckPayeeResponse, r: PayeeResult, lang: Language) -> None:
+    resp.alert = r.alert
+    resp.level = convert.level_to_pb(r.level)
+    resp.triggered_by = r.triggered_by or ""
+    resp.warning_en = r.warning_en or ""
+    resp.warning_zh_hant = r.warning_zh_hant or ""
+    for v in r.verdicts:
+        convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
+
+
 class ScameterServicer(pb_grpc.ScameterServicer):
     """The RPC handlers. Collaborators are injected (see :mod:`scameter.rpc.source`)."""
 
@@ -229,16 +240,37 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
         self._metrics.verdict(r.level)
-        resp = pb.CheckPayeeResponse(
-            alert=r.alert,
-            level=convert.level_to_pb(r.level),
-            triggered_by=r.triggered_by or "",
-            warning_en=r.warning_en or "",
-            warning_zh_hant=r.warning_zh_hant or "",
-        )
-        for v in r.verdicts:
-            convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
+        resp = pb.CheckPayeeResponse()
+        _fill_payee(resp, r, lang)
         return resp
+
+    @_rpc("CheckPayeeBatch")
+    def CheckPayeeBatch(
+        self, request: pb.CheckPayeeBatchRequest, context: grpc.ServicerContext
+    ) -> pb.CheckPayeeBatchResponse:
+        n = len(request.payees)
+        if n > self._max_batch:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"batch of {n} payees exceeds the cap of {self._max_batch}; split it",
+            )
+        lang = _language(request.language)
+        out = pb.CheckPayeeBatchResponse()
+        with self._source.acquire() as snap:
+            for i, payee in enumerate(request.payees):
+                if i % _BATCH_CHUNK == 0 and _deadline_passed(context):
+                    raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
+                answer = out.answers.add()
+                try:
+                    r = assess_payee(snap, payee.proxy_id or None, payee.account or None)
+                except (InvalidIdentifier, ValueError) as e:
+                    answer.error = str(e)
+                    answer.result.level = convert.level_to_pb(Level.NO_RECORD)
+                    continue
+                self._metrics.verdict(r.level)
+                _fill_payee(answer.result, r, lang)
+        self._metrics.identifiers.inc(n)
+        return out
 
     @_rpc("Related")
     def Related(

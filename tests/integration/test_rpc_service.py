@@ -152,6 +152,49 @@ def test_check_payee_needs_an_identifier(admin: Client) -> None:
     assert exc.value.code == "INVALID_ARGUMENT"
 
 
+def test_check_payee_batch_answers_each_payee_in_order(harness: Harness) -> None:
+    payees: list[tuple[str | None, str | None]] = [
+        ("+85291234567", None),
+        (None, None),
+        ("+85261111111", "123-456789-001"),
+        ("bad-number", None),
+        ("someone@example.com", None),
+    ]
+    with Client(harness.target, "k-payee", timeout=10) as bank:
+        got = bank.check_payee_batch(payees, language="zh-Hant")
+        singles = [bank.check_payee(p, a) for p, a in (payees[0], payees[2], payees[4])]
+    assert [(r.alert, r.level, r.triggered_by) for r in got] == [
+        (True, Level.HIGH_RISK, "proxy_id"),
+        (False, Level.NO_RECORD, None),
+        (True, Level.HIGH_RISK, "account"),
+        (False, Level.NO_RECORD, None),
+        (False, Level.NO_RECORD, None),
+    ]
+    assert [r.error is not None for r in got] == [False, True, False, True, False]
+    assert got[1].error is not None
+    assert "proxy_id" in got[1].error
+    # Same answers as one CheckPayee each, reasons in the language asked.
+    for batch, single in zip((got[0], got[2], got[4]), singles, strict=True):
+        assert (batch.alert, batch.level, batch.warning_en) == (
+            single.alert,
+            single.level,
+            single.warning_en,
+        )
+        assert [v.level for v in batch.verdicts] == [v.level for v in single.verdicts]
+    first = got[0].verdicts[0].reasons[0]
+    assert first.text == first.code.sentences.zh_hant
+
+
+def test_check_payee_batch_needs_the_payee_role_and_respects_the_cap(harness: Harness) -> None:
+    with Client(harness.target, "k-check", timeout=10) as c, pytest.raises(RemoteError) as exc:
+        c.check_payee_batch([("+85291234567", None)])
+    assert exc.value.code == "PERMISSION_DENIED"
+    with Client(harness.target, "k-payee", timeout=10) as bank, pytest.raises(RemoteError) as exc:
+        bank.check_payee_batch([("+85291234567", None)] * 51)
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "cap of 50" in exc.value.details
+
+
 def test_report_is_logged_once_and_duplicates_absorbed(harness: Harness) -> None:
     token = issue_reporter_token(SECRET, "+85298765432", 600)
     with Client(harness.target, "k-report") as c:

@@ -410,6 +410,103 @@ class CheckPayeeResponse(_message.Message):
 Global___CheckPayeeResponse: _TypeAlias = CheckPayeeResponse  # noqa: Y015
 
 @_typing.final
+class Payee(_message.Message):
+    """One payee of a CheckPayeeBatch: the same fields as CheckPayeeRequest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROXY_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    proxy_id: _builtins.str
+    account: _builtins.str
+    def __init__(
+        self,
+        *,
+        proxy_id: _builtins.str = ...,
+        account: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "proxy_id", b"proxy_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Payee: _TypeAlias = Payee  # noqa: Y015
+
+@_typing.final
+class CheckPayeeBatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYEES_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """as CheckPayeeRequest.language"""
+    @_builtins.property
+    def payees(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payee]:
+        """at most the server's --max-batch"""
+
+    def __init__(
+        self,
+        *,
+        payees: _abc.Iterable[Global___Payee] | None = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "payees", b"payees"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckPayeeBatchRequest: _TypeAlias = CheckPayeeBatchRequest  # noqa: Y015
+
+@_typing.final
+class PayeeAnswer(_message.Message):
+    """One answer per payee, in request order. A payee with neither field or an invalid
+    identifier carries `error` (and level NO_RECORD, no alert); it never fails the call.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    error: _builtins.str
+    @_builtins.property
+    def result(self) -> Global___CheckPayeeResponse: ...
+    def __init__(
+        self,
+        *,
+        result: Global___CheckPayeeResponse | None = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayeeAnswer: _TypeAlias = PayeeAnswer  # noqa: Y015
+
+@_typing.final
+class CheckPayeeBatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___PayeeAnswer]: ...
+    def __init__(
+        self,
+        *,
+        answers: _abc.Iterable[Global___PayeeAnswer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckPayeeBatchResponse: _TypeAlias = CheckPayeeBatchResponse  # noqa: Y015
+
+@_typing.final
 class ReportedIdentifier(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
