@@ -58,36 +58,56 @@ class HttpClient:
                     raise InvalidIdentifier(meta.get("kind") or None, meta["reason"], raw)
         raise RemoteError(err["status"], err["message"])
 
-    @staticmethod
-    def _verdict(d: dict[str, Any]) -> Verdict:
-        return convert.verdict_from_pb(json_format.ParseDict(d, pb.Verdict()))
+    def _rpc(self, rpc: str, req: Any, resp: Any, raw: str | None = None) -> Any:
+        """Send ``req`` (a request message) as proto3 JSON; the response message parsed."""
+        body = json_format.MessageToDict(req)
+        return json_format.ParseDict(self._call(rpc, body, raw), resp)
 
     def check(
-        self, value: str, kind: str | None = None, *, context: CheckContext | None = None
+        self,
+        value: str,
+        kind: str | None = None,
+        *,
+        context: CheckContext | None = None,
+        language: str = "",
+        region: str = "",
     ) -> Verdict:
-        body: dict[str, Any] = {"identifier": value, "kind": kind or ""}
-        ctx = convert.context_to_pb(context)
-        if ctx is not None:
-            body["context"] = json_format.MessageToDict(ctx)
-        return self._verdict(self._call("check", body, value)["verdict"])
+        req = pb.CheckRequest(
+            identifier=value,
+            kind=kind or "",
+            context=convert.context_to_pb(context),
+            language=language,
+            region=region,
+        )
+        return convert.verdict_from_pb(self._rpc("check", req, pb.CheckResponse(), value).verdict)
 
-    def check_batch(self, values: Sequence[str], kind: str | None = None) -> list[Verdict]:
-        got = self._call("check-batch", {"identifiers": list(values), "kind": kind or ""})
-        return [self._verdict(v) for v in got.get("verdicts", [])]
+    def check_batch(
+        self,
+        values: Sequence[str],
+        kind: str | None = None,
+        *,
+        language: str = "",
+        region: str = "",
+    ) -> list[Verdict]:
+        req = pb.CheckBatchRequest(
+            identifiers=values, kind=kind or "", language=language, region=region
+        )
+        got = self._rpc("check-batch", req, pb.CheckBatchResponse())
+        return [convert.verdict_from_pb(v) for v in got.verdicts]
 
     def check_payee(self, proxy_id: str | None = None, account: str | None = None) -> PayeeResult:
-        r = self._call(
-            "check-payee", {"proxyId": proxy_id or "", "account": account or ""}, proxy_id
+        req = pb.CheckPayeeRequest(proxy_id=proxy_id or "", account=account or "")
+        return _payee(self._rpc("check-payee", req, pb.CheckPayeeResponse(), proxy_id))
+
+    def check_payee_batch(
+        self, payees: Sequence[tuple[str | None, str | None]], *, language: str = ""
+    ) -> list[PayeeResult]:
+        req = pb.CheckPayeeBatchRequest(
+            payees=[pb.Payee(proxy_id=p or "", account=a or "") for p, a in payees],
+            language=language,
         )
-        msg = json_format.ParseDict(r, pb.CheckPayeeResponse())
-        return PayeeResult(
-            alert=msg.alert,
-            level=convert.level_from_pb(msg.level),
-            triggered_by=msg.triggered_by or None,
-            warning_en=msg.warning_en or None,
-            warning_zh_hant=msg.warning_zh_hant or None,
-            verdicts=tuple(convert.verdict_from_pb(v) for v in msg.verdicts),
-        )
+        got = self._rpc("check-payee-batch", req, pb.CheckPayeeBatchResponse())
+        return [_payee(a.result, a.error or None) for a in got.answers]
 
     def report(
         self,
@@ -112,8 +132,9 @@ class HttpClient:
     def related(
         self, value: str, kind: str | None = None, limit: int | None = None
     ) -> list[Verdict]:
-        r = self._call("related", {"identifier": value, "kind": kind or "", "limit": limit or 0})
-        return [self._verdict(v) for v in r.get("verdicts", [])]
+        req = pb.RelatedRequest(identifier=value, kind=kind or "", limit=limit or 0)
+        got = self._rpc("related", req, pb.RelatedResponse(), value)
+        return [convert.verdict_from_pb(v) for v in got.verdicts]
 
     def snapshot_info(self) -> dict[str, Any]:
         r = self._call("get-snapshot-info", {})
@@ -139,3 +160,15 @@ class HttpClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _payee(msg: Any, error: str | None = None) -> PayeeResult:
+    return PayeeResult(
+        alert=msg.alert,
+        level=convert.level_from_pb(msg.level),
+        triggered_by=msg.triggered_by or None,
+        warning_en=msg.warning_en or None,
+        warning_zh_hant=msg.warning_zh_hant or None,
+        verdicts=tuple(convert.verdict_from_pb(v) for v in msg.verdicts),
+        error=error,
+    )
