@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from scameter.cli.common import (
+    REMOTE_TIMEOUT,
     Arg,
     Backend,
     Command,
@@ -25,6 +26,7 @@ from scameter.cli.common import (
     open_backend,
 )
 from scameter.cli.output import render_json_lines, render_table
+from scameter.errors import ScameterError
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Verdict
@@ -63,8 +65,33 @@ def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Sett
     out.flush()
 
 
+def _check_private(values: list[str], kind: str | None, settings: Settings) -> list[Verdict]:
+    """``check --private``: only hash prefixes leave this machine (docs/privacy.md)."""
+    from scameter.errors import InvalidIdentifier
+    from scameter.private import PrivateClient
+
+    if not settings.remote:
+        raise CommandError("--private asks a server: give --remote HOST:PORT")
+    out: list[Verdict] = []
+    with PrivateClient(settings.remote, settings.api_key, timeout=REMOTE_TIMEOUT) as client:
+        for v in values:
+            try:
+                out.append(client.check(v, kind))
+            except InvalidIdentifier as e:
+                out.append(Verdict.invalid(v, e.reason, e.kind))
+            except ScameterError as e:
+                raise CommandError(f"private check failed against {settings.remote}: {e}") from e
+    return out
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     values = _values(args.values)
+    if args.private:
+        if args.context or args.overseas:
+            raise CommandError("--context and --overseas need the value itself; drop --private")
+        verdicts = _check_private(values, args.kind, settings)
+        _print(verdicts, args, settings)
+        return exit_status(verdicts)
     context = None
     if args.context or args.overseas:
         context = CheckContext(
@@ -116,6 +143,11 @@ CHECK = Command(
         Arg(("--json",), action="store_true", help="one JSON object per value"),
         Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
         Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+        Arg(
+            ("--private",),
+            action="store_true",
+            help="with --remote: send only hash prefixes, match locally (docs/privacy.md)",
+        ),
     ),
 )
 

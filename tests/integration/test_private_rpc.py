@@ -4,6 +4,7 @@ server's logs, which must never hold a queried prefix or identifier."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -203,3 +204,24 @@ def test_device_update_full_then_delta(tmp_path: Path, served: tuple[str, Snapsh
         )
         assert unknown.full
         assert DeviceDatabase.from_bytes(unknown.data).info() == db2.info()
+
+
+def test_cli_check_private(
+    served: tuple[str, SnapshotManager], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scameter.cli import main
+
+    target, _ = served
+    values = ["9123 4567", "+85290000001", "https://x.evil-shop.example/a", "not an id at all"]
+    status = main(["check", "--json", "--private", "--remote", target, "--api-key", "k-check",
+                   *values])  # fmt: skip
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 5  # an alert and an invalid input
+    assert [r.get("level") for r in rows[:3]] == ["high_risk", "no_record", "high_risk"]
+    assert rows[3]["error"]
+    local = main(["check", "--json", "--snapshots", str(tmp_path / "snapshots"), *values[:3]])
+    assert local == 1
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["level"] for r in plain] == [r["level"] for r in rows[:3]]
+    assert main(["check", "--private", "9123 4567"]) == 2
+    assert "--remote" in capsys.readouterr().err
