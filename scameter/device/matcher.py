@@ -17,6 +17,7 @@ from bisect import bisect_left
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from scameter.device.dbfile import DeviceFile, apply_delta, decode, encode_file
 from scameter.device.rice import U32
@@ -37,6 +38,11 @@ class DeviceDatabase:
         self._lists: list[tuple[Level, U32, list[int]]] = [
             (level, lst.values, lst.values.tolist()) for level, lst in db.lists.items()
         ]
+        arrays = [lst.values for lst in db.lists.values()]
+        #: Every list's prefixes in one sorted array (and list): one binary search per probe
+        #: instead of one per level (measured: 4 bisects a probe gave 0.3 M probes/s).
+        self._any = np.unique(np.concatenate(arrays)) if arrays else np.empty(0, np.uint32)
+        self._any_list: list[int] = self._any.tolist()
 
     @classmethod
     def load(cls, path: Path) -> DeviceDatabase:
@@ -83,20 +89,18 @@ class DeviceDatabase:
 
     def contains(self, prefix: int) -> bool:
         """Whether any list holds ``prefix`` (the hot probe)."""
-        for _, _, values in self._lists:
-            i = bisect_left(values, prefix)
-            if i < len(values) and values[i] == prefix:
-                return True
-        return False
+        values = self._any_list
+        i = bisect_left(values, prefix)
+        return i < len(values) and values[i] == prefix
 
-    def contains_many(self, prefixes: U32) -> np.ndarray:
+    def contains_many(self, prefixes: U32) -> npt.NDArray[np.bool_]:
         """Vectorised :meth:`contains` over an array of uint32 prefixes."""
-        hit = np.zeros(prefixes.shape, dtype=bool)
-        for _, arr, _ in self._lists:
-            if arr.size:
-                i = np.searchsorted(arr, prefixes)
-                i[i == arr.size] = 0
-                hit |= arr[i] == prefixes
+        arr = self._any
+        if not arr.size:
+            return np.zeros(prefixes.shape, dtype=bool)
+        i = np.searchsorted(arr, prefixes)
+        i[i == arr.size] = 0
+        hit: npt.NDArray[np.bool_] = arr[i] == prefixes
         return hit
 
     def check_identifier(self, ident: Identifier) -> list[Level]:

@@ -20,7 +20,7 @@ from collections import OrderedDict
 import grpc
 
 from scameter.device.export import export_since
-from scameter.index.hashsearch import check_prefixes, search
+from scameter.index.hashsearch import NoHashTable, check_prefixes, search
 from scameter.index.snapshot import Snapshot
 from scameter.rpc import convert
 from scameter.rpc.status import Abort
@@ -71,9 +71,16 @@ def search_hashes(view: object, prefixes: object) -> pb.SearchHashesResponse:
         wanted = check_prefixes(prefixes)  # type: ignore[arg-type]
     except ValueError as e:
         raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+    try:
+        matches = search(snap.reader, wanted)
+    except NoHashTable:
+        raise Abort(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "the served snapshot has no hashes table (built before private lookups); rebuild it",
+        ) from None
     resp = pb.SearchHashesResponse(snapshot_id=snap.id)
     add = resp.full_hashes.add
-    for m in search(snap.reader, wanted):
+    for m in matches:
         add(
             full_hash=m.full_hash,
             kind=m.kind.value,
