@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from scameter.cli.common import (
     REMOTE_TIMEOUT,
@@ -27,6 +28,7 @@ from scameter.cli.common import (
 )
 from scameter.cli.output import render_json_lines, render_table
 from scameter.errors import ScameterError
+from scameter.identifiers.phone import DEFAULT_REGION, localize_phone, parse_region
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Language, Verdict, in_language, parse_language
@@ -104,12 +106,32 @@ LANG_ARG = Arg(
 )
 
 
+def _region(text: str) -> str:
+    try:
+        return parse_region(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def in_region(values: Sequence[str], region: str) -> list[str]:
+    """``values`` with local phone numbers of ``region`` given their country code."""
+    return list(values) if region == DEFAULT_REGION else [localize_phone(v, region) for v in values]
+
+
+def as_typed(verdicts: Sequence[Verdict], typed: Sequence[str]) -> list[Verdict]:
+    """``verdicts`` showing each input as the user typed it (undoing :func:`in_region`)."""
+    return [
+        v if v.input == t else replace(v, input=t) for v, t in zip(verdicts, typed, strict=True)
+    ]
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
-    values = _values(args.values)
+    typed = _values(args.values)
+    values = in_region(typed, args.region)
     if args.private:
         if args.context or args.overseas:
             raise CommandError("--context and --overseas need the value itself; drop --private")
-        verdicts = _check_private(values, args.kind, settings)
+        verdicts = as_typed(_check_private(values, args.kind, settings), typed)
         _print(verdicts, args, settings)
         return exit_status(verdicts)
     context = None
@@ -129,6 +151,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             verdicts = _lookup(backend, "check", lambda: backend.check_many(values, args.kind))
     finally:
         backend.close()
+    verdicts = as_typed(verdicts, typed)
     _print(verdicts, args, settings)
     return exit_status(verdicts)
 
@@ -169,6 +192,13 @@ CHECK = Command(
             help="with --remote: send only hash prefixes, match locally (docs/privacy.md)",
         ),
         LANG_ARG,
+        Arg(
+            ("--region",),
+            type=_region,
+            default=DEFAULT_REGION,
+            metavar="CC",
+            help="read local phone numbers as numbers of this country (default HK)",
+        ),
     ),
 )
 
