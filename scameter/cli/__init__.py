@@ -25,7 +25,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from scameter.cli import bulk, check, demo, device_cmd, ingest_cmd, serve_cmd, snapshot
+from scameter.cli import bulk, check, clusters, demo, device_cmd, ingest_cmd, serve_cmd, snapshot
 from scameter.cli.common import (
     EXIT_FAILED,
     Arg,
@@ -116,6 +116,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     bulk.add_parser(sub, lookup)
     ingest_cmd.add_parser(sub, local)
     snapshot.add_parser(sub, local)
+    clusters.add_parser(sub, local)
     serve_cmd.add_parser(sub, [common], full=argv is None or "serve" in argv)
     demo.add_parser(sub, [common])
     device_cmd.add_parser(sub, [common])
