@@ -64,6 +64,12 @@ def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Sett
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    if args.message:
+        from scameter.cli.messages import run_messages
+
+        return run_messages(args, settings)
+    if args.sender:
+        raise CommandError("--sender goes with --message: it is the sender of a message")
     values = _values(args.values)
     context = None
     if args.context or args.overseas:
@@ -107,7 +113,8 @@ CHECK = Command(
     description=(
         "Check values against the current snapshot (or --remote server). Values come from "
         "the arguments, else one per line on stdin. Exit status: bitmask of 1 (HIGH RISK or "
-        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid)."
+        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid). With --message each "
+        "VALUE is a whole message (- reads one from stdin), answered with every identifier in it."
     ),
     run=run_check,
     args=(
@@ -116,8 +123,13 @@ CHECK = Command(
         Arg(("--json",), action="store_true", help="one JSON object per value"),
         Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
         Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+        Arg(("--message",), action="store_true",
+            help="each VALUE is a message (SMS, WhatsApp, e-mail text; - for stdin): check "
+            "every identifier in it"),
+        Arg(("--sender",), metavar="ID",
+            help="with --message: the sender shown on the phone (#NAME, a number...)"),
     ),
-)
+)  # fmt: skip
 
 RELATED = Command(
     "related",
