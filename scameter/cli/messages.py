@@ -108,7 +108,7 @@ def _summary(n: int, answer: MessageAnswer | str, colour: bool) -> str:
     label = LEVEL_LABELS[answer.level][0]
     if colour:
         label = f"{_ANSI[answer.level]}{label}\x1b[0m"
-    if not answer.items:
+    if not found:
         return f"message {n}: {label}: no identifiers found\n"
     noun = "identifier" if found == 1 else "identifiers"
     line = f"message {n}: {label}: {found} {noun} found"
