@@ -27,7 +27,7 @@ from scameter.cli.common import (
 from scameter.cli.output import render_json_lines, render_table
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
-from scameter.verdict import Channel, CheckContext, Verdict
+from scameter.verdict import Channel, CheckContext, Language, Verdict, in_language, parse_language
 
 KIND_CHOICES = list(KIND_NAMES)
 CHANNELS = tuple(c.value for c in Channel)
@@ -56,11 +56,31 @@ def _lookup(backend: Backend, call: str, fn: Callable[[], list[Verdict]]) -> lis
 
 def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Settings) -> None:
     out = sys.stdout
+    language: Language = args.lang
+    verdicts = [in_language(v, language) for v in verdicts]
     if args.json:
         out.write(render_json_lines(verdicts))
     else:
-        out.write(render_table(verdicts, colour=settings.use_color(out.isatty())))
+        colour = settings.use_color(out.isatty())
+        out.write(render_table(verdicts, colour=colour, language=language))
     out.flush()
+
+
+def _language(text: str) -> Language:
+    try:
+        return parse_language(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+#: ``--lang``: the language of reason sentences and labels (check and related).
+LANG_ARG = Arg(
+    ("--lang",),
+    type=_language,
+    default=Language.EN,
+    metavar="TAG",
+    help="language of the answers: en (default) or zh-Hant (also zh-HK, zh-TW)",
+)
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,6 +148,7 @@ CHECK = Command(
             "every identifier in it"),
         Arg(("--sender",), metavar="ID",
             help="with --message: the sender shown on the phone (#NAME, a number...)"),
+        LANG_ARG,
     ),
 )  # fmt: skip
 
@@ -141,6 +162,7 @@ RELATED = Command(
         Arg(("--kind",), choices=KIND_CHOICES),
         Arg(("--limit",), type=int, default=50, help="at most this many (default 50)"),
         Arg(("--json",), action="store_true"),
+        LANG_ARG,
     ),
 )
 

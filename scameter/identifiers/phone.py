@@ -28,6 +28,7 @@ Invariants: pure, no I/O; ``normalize_phone(normalize_phone(x).value) == normali
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import phonenumbers
@@ -99,6 +100,8 @@ def _national(digits: str) -> Identifier | None:
     """
     if len(digits) < 7 or digits[0] == "0" or digits.startswith(_HK_CC):
         return None
+    if len(digits) == 11 and _MAINLAND_MOBILE.fullmatch(digits):
+        return None  # a mainland mobile without its 86: _slow reads it
     valid = _validity(digits)
     return None if valid is None else _make("+852" + digits, valid)
 
@@ -220,7 +223,17 @@ def _slow(raw: str, *, fast: bool = True) -> Identifier:
             return hit
     if not plus and digits.startswith("00"):
         return _double_zero(text, digits, raw)
+    if not plus and _MAINLAND_MOBILE.fullmatch(digits):
+        mainland = _parse_possible("+86" + digits, raw)
+        if mainland.valid:
+            return mainland
     return _parse_possible(text, raw)
+
+
+#: A mainland China mobile as people in Hong Kong type it, without ``86``: 11 digits from
+#: ``13`` to ``19``. No Hong Kong number has 11 digits, so the reading is unambiguous; it is
+#: taken only when libphonenumber confirms a valid +86 number.
+_MAINLAND_MOBILE: Final = re.compile(r"1[3-9]\d{9}")
 
 
 def _folded(raw: str) -> tuple[str, bool, str]:
