@@ -37,7 +37,7 @@ from scameter.cli.common import (
 from scameter.cli.output import render_table
 from scameter.identifiers.extract import visible
 from scameter.settings import Settings
-from scameter.verdict import LEVEL_LABELS, Channel, CheckContext, Level
+from scameter.verdict import LEVEL_LABELS, Channel, CheckContext, Language, Level, in_language
 
 if TYPE_CHECKING:
     from scameter.index.message import MessageAnswer
@@ -117,7 +117,17 @@ def _summary(n: int, answer: MessageAnswer | str, colour: bool) -> str:
     return line + "\n"
 
 
-def render_answers(answers: Sequence[MessageAnswer | str], *, colour: bool) -> str:
+def _in_language(answer: MessageAnswer | str, language: Language) -> MessageAnswer | str:
+    """The answer with its items' reason sentences in ``language`` (``--lang``)."""
+    if isinstance(answer, str) or language is Language.EN:
+        return answer
+    items = tuple(replace(i, verdict=in_language(i.verdict, language)) for i in answer.items)
+    return replace(answer, items=items)
+
+
+def render_answers(
+    answers: Sequence[MessageAnswer | str], *, colour: bool, language: Language = Language.EN
+) -> str:
     """Per message: its summary line, then the table of its items (inputs made visible)."""
     parts: list[str] = []
     for n, answer in enumerate(answers, 1):
@@ -133,7 +143,7 @@ def render_answers(answers: Sequence[MessageAnswer | str], *, colour: bool) -> s
             )
             for item in answer.items
         ]
-        parts.append(render_table(shown, colour=colour))
+        parts.append(render_table(shown, colour=colour, language=language))
     return "".join(parts)
 
 
@@ -161,6 +171,8 @@ def run_messages(args: argparse.Namespace, settings: Settings) -> int:
         answers = [_answer(backend, text, sender, context) for text in messages]
     finally:
         backend.close()
+    language: Language = getattr(args, "lang", Language.EN)
+    answers = [_in_language(a, language) for a in answers]
     out = sys.stdout
     if args.json:
         for text, answer in zip(messages, answers, strict=True):
@@ -171,7 +183,8 @@ def run_messages(args: argparse.Namespace, settings: Settings) -> int:
                 obj = answer.to_dict()
             out.write(json_line(obj))
     else:
-        out.write(render_answers(answers, colour=settings.use_color(out.isatty())))
+        colour = settings.use_color(out.isatty())
+        out.write(render_answers(answers, colour=colour, language=language))
     out.flush()
     return _status(answers)
 

@@ -207,3 +207,14 @@ def test_bulk_column_and_message_column_exclude_each_other(
     txt.write_text("hello\n", encoding="utf-8")
     assert _bulk(snapshots, str(txt), "--message-column", "x") == 2
     assert "--message-column needs a CSV or JSON Lines input" in capsys.readouterr().err
+
+
+def test_lang_translates_the_items(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--sender", "+852 9000 0000", "香港郵政：6391 2745")
+    assert _check(snapshots, "--lang", "zh-Hant", "--json", *args) == 1
+    (obj,) = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    sender, phone = obj["items"]
+    assert sender["reasons"][-1]["text"].startswith("訊息聲稱來自銀行或政府機構")
+    assert phone["reasons"][0]["text"] == "與警方調查的案件有關。"
+    assert _check(snapshots, "--lang", "zh-Hant", *args) == 1
+    assert "與警方調查的案件有關。" in capsys.readouterr().out
