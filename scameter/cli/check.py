@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from scameter.cli.common import (
     Arg,
@@ -25,6 +26,7 @@ from scameter.cli.common import (
     open_backend,
 )
 from scameter.cli.output import render_json_lines, render_table
+from scameter.identifiers.phone import DEFAULT_REGION, localize_phone, parse_region
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Language, Verdict, in_language, parse_language
@@ -83,6 +85,25 @@ LANG_ARG = Arg(
 )
 
 
+def _region(text: str) -> str:
+    try:
+        return parse_region(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def in_region(values: Sequence[str], region: str) -> list[str]:
+    """``values`` with local phone numbers of ``region`` given their country code."""
+    return list(values) if region == DEFAULT_REGION else [localize_phone(v, region) for v in values]
+
+
+def as_typed(verdicts: Sequence[Verdict], typed: Sequence[str]) -> list[Verdict]:
+    """``verdicts`` showing each input as the user typed it (undoing :func:`in_region`)."""
+    return [
+        v if v.input == t else replace(v, input=t) for v, t in zip(verdicts, typed, strict=True)
+    ]
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.message:
         from scameter.cli.messages import run_messages
@@ -90,7 +111,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         return run_messages(args, settings)
     if args.sender:
         raise CommandError("--sender goes with --message: it is the sender of a message")
-    values = _values(args.values)
+    typed = _values(args.values)
+    values = in_region(typed, args.region)
     context = None
     if args.context or args.overseas:
         context = CheckContext(
@@ -108,6 +130,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             verdicts = _lookup(backend, "check", lambda: backend.check_many(values, args.kind))
     finally:
         backend.close()
+    verdicts = as_typed(verdicts, typed)
     _print(verdicts, args, settings)
     return exit_status(verdicts)
 
@@ -149,6 +172,13 @@ CHECK = Command(
         Arg(("--sender",), metavar="ID",
             help="with --message: the sender shown on the phone (#NAME, a number...)"),
         LANG_ARG,
+        Arg(
+            ("--region",),
+            type=_region,
+            default=DEFAULT_REGION,
+            metavar="CC",
+            help="read local phone numbers as numbers of this country (default HK)",
+        ),
     ),
 )  # fmt: skip
 

@@ -337,6 +337,45 @@ def normalize_phone_slow(raw: str) -> Identifier:
     return _slow(raw, fast=False)
 
 
+#: What a local number of another region may look like: digits and the separators people
+#: type, nothing else (a URL, an email or an account id is never touched).
+_LOCAL_RE: Final = re.compile(r"[0-9 ()./-]{3,40}")
+
+
+def parse_region(text: str) -> str:
+    """An ISO 3166-1 alpha-2 region libphonenumber knows (``hk``, ``SG``, ``CN``...), upper
+    case; :class:`ValueError` with a hint otherwise."""
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"unknown region {text!r}: give an ISO 3166 two-letter code such as HK, SG, CN, GB"
+        )
+    return region
+
+
+def localize_phone(raw: str, region: str) -> str:
+    """``raw`` in E.164 when it is a local number of ``region`` (``"8123 4567"`` with ``SG``
+    -> ``"+6581234567"``), else ``raw`` unchanged.
+
+    For reading lists and reports from outside Hong Kong: the engine's default region is HK,
+    so a local number of another country must carry its country code before it reaches the
+    normal path. Values with a ``+`` or ``00`` already say their country; anything that is not
+    a plain digit string (URLs, emails, accounts) is returned as it is.
+    """
+    if region == DEFAULT_REGION:
+        return raw
+    text = fold(raw).strip()
+    if not text or text[0] == "+" or text.startswith("00") or not _LOCAL_RE.fullmatch(text):
+        return raw
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(number):
+        return raw
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
 SPEC: Final = KindSpec(
     kind=_KIND,
     tag=0x01,
@@ -345,4 +384,11 @@ SPEC: Final = KindSpec(
     column_hints=("phone", "number"),
 )
 
-__all__ = ["DEFAULT_REGION", "SPEC", "normalize_phone", "normalize_phone_slow"]
+__all__ = [
+    "DEFAULT_REGION",
+    "SPEC",
+    "localize_phone",
+    "normalize_phone",
+    "normalize_phone_slow",
+    "parse_region",
+]

@@ -110,21 +110,31 @@ class Client:
         *,
         context: CheckContext | None = None,
         language: str = "",
+        region: str = "",
     ) -> Verdict:
-        """``language``: a BCP 47 tag for the reason sentences (empty: English)."""
+        """``language``: a BCP 47 tag for the reason sentences (empty: English); ``region``:
+        the country of a local phone number (ISO 3166; empty: HK)."""
         req = pb.CheckRequest(
             identifier=value,
             kind=kind or "",
             context=convert.context_to_pb(context),
             language=language,
+            region=region,
         )
         resp: pb.CheckResponse = self._call(self._stub.Check, req, value)
         return convert.verdict_from_pb(resp.verdict)
 
     def check_batch(
-        self, values: Sequence[str], kind: str | None = None, *, language: str = ""
+        self,
+        values: Sequence[str],
+        kind: str | None = None,
+        *,
+        language: str = "",
+        region: str = "",
     ) -> list[Verdict]:
-        req = pb.CheckBatchRequest(identifiers=values, kind=kind or "", language=language)
+        req = pb.CheckBatchRequest(
+            identifiers=values, kind=kind or "", language=language, region=region
+        )
         resp: pb.CheckBatchResponse = self._call(self._stub.CheckBatch, req)
         return [convert.verdict_from_pb(v) for v in resp.verdicts]
 

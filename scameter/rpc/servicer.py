@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ import grpc
 from scameter.errors import InvalidIdentifier, InvalidMessage, SnapshotError
 from scameter.identifiers.extract import extract
 from scameter.identifiers.model import Kind
+from scameter.identifiers.phone import localize_phone, parse_region
 from scameter.index.message import check_message, message_size_error
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
@@ -149,6 +151,16 @@ def _language(tag: str) -> Language:
         raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
 
 
+def _in_region(value: str, region: str) -> str:
+    """``value`` with a local phone number of ``region`` (ISO 3166; empty: HK) in E.164."""
+    if not region:
+        return value
+    try:
+        return localize_phone(value, parse_region(region))
+    except ValueError as e:
+        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+
+
 def _deadline_passed(context: grpc.ServicerContext) -> bool:
     remaining = context.time_remaining()
     return remaining is not None and remaining <= 0
@@ -199,7 +211,10 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         ctx = convert.context_from_pb(request)
         lang = _language(request.language)
         with self._source.acquire() as snap:
-            v = snap.check(request.identifier, _kind(request.kind), context=ctx)
+            raw = _in_region(request.identifier, request.region)
+            v = snap.check(raw, _kind(request.kind), context=ctx)
+            if raw is not request.identifier:
+                v = replace(v, input=request.identifier)
         self._metrics.verdict(v.level)
         resp = pb.CheckResponse()
         convert.fill_verdict(resp.verdict, in_language(v, lang))
@@ -209,7 +224,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     def CheckBatch(
         self, request: pb.CheckBatchRequest, context: grpc.ServicerContext
     ) -> pb.CheckBatchResponse:
-        raws = request.identifiers
+        raws: Sequence[str] = request.identifiers
         n = len(raws)
         if n > self._max_batch:
             raise Abort(
@@ -218,6 +233,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         kind = _kind(request.kind)
         lang = _language(request.language)
+        if request.region:
+            raws = [_in_region(r, request.region) for r in raws]
         out = pb.CheckBatchResponse()
         verdicts: list[Verdict] = []
         with self._source.acquire() as snap:
@@ -226,6 +243,10 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
                 verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
         fill, add = convert.fill_verdict, out.verdicts.add
+        if request.region:
+            verdicts = [
+                replace(v, input=r) for v, r in zip(verdicts, request.identifiers, strict=True)
+            ]
         for v in verdicts:
             fill(add(), in_language(v, lang))
         for level, count in Counter(v.level for v in verdicts).items():
@@ -366,7 +387,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         truncated = False
         if request.identifiers:
             for item in request.identifiers:
-                kind, value = self._normalize(_kind(item.kind), item.value)
+                kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
                 idents.append((kind, value))
         else:
             # A text-only report: its identifiers are the ones extraction finds, already

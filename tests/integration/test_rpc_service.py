@@ -74,6 +74,20 @@ def test_check_answers_in_the_language_asked(admin: Client) -> None:
     assert "one of: en, zh-Hant" in exc.value.details
 
 
+def test_region_reads_local_numbers_of_that_country(admin: Client) -> None:
+    sg = admin.check("8123 4567", region="sg")
+    assert (sg.input, sg.canonical) == ("8123 4567", "+6581234567")
+    assert admin.check("8123 4567").canonical != "+6581234567"
+    batch = admin.check_batch(["8123 4567", "https://example.com/"], region="SG")
+    assert [v.input for v in batch] == ["8123 4567", "https://example.com/"]
+    assert batch[0].canonical == "+6581234567"
+    assert batch[1].kind in ("url", "domain")  # untouched by the region
+    with pytest.raises(RemoteError) as exc:
+        admin.check("8123 4567", region="XX")
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "unknown region" in exc.value.details
+
+
 def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> None:
     with pytest.raises(InvalidIdentifier) as exc:
         admin.check("bad-number", "phone")

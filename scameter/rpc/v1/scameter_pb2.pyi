@@ -245,11 +245,14 @@ class CheckRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     kind: _builtins.str
     """empty: detect"""
     language: _builtins.str
     """BCP 47: "en" (default, also empty) or "zh-Hant" (zh-HK, zh-TW)"""
+    region: _builtins.str
+    """ISO 3166 code: read a local phone number as one of this country (default HK)"""
     @_builtins.property
     def context(self) -> Global___CheckContext: ...
     def __init__(
@@ -259,10 +262,11 @@ class CheckRequest(_message.Message):
         kind: _builtins.str = ...,
         context: Global___CheckContext | None = ...,
         language: _builtins.str = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier", b"identifier", "kind", b"kind", "language", b"language"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier", b"identifier", "kind", b"kind", "language", b"language", "region", b"region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -297,10 +301,13 @@ class CheckBatchRequest(_message.Message):
     IDENTIFIERS_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """empty: detect each"""
     language: _builtins.str
     """as CheckRequest.language"""
+    region: _builtins.str
+    """as CheckRequest.region"""
     @_builtins.property
     def identifiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -309,10 +316,11 @@ class CheckBatchRequest(_message.Message):
         identifiers: _abc.Iterable[_builtins.str] | None = ...,
         kind: _builtins.str = ...,
         language: _builtins.str = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers", "kind", b"kind", "language", b"language"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers", "kind", b"kind", "language", b"language", "region", b"region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -512,18 +520,22 @@ class ReportedIdentifier(_message.Message):
 
     VALUE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     value: _builtins.str
     kind: _builtins.str
     """empty: detect"""
+    region: _builtins.str
+    """as CheckRequest.region"""
     def __init__(
         self,
         *,
         value: _builtins.str = ...,
         kind: _builtins.str = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "region", b"region", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

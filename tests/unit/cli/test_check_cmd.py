@@ -215,3 +215,19 @@ def test_empty_stdin_is_an_error(
     monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
     assert main(["check", "--snapshots", str(snapshots)]) == 2
     assert "stdin was empty" in capsys.readouterr().err
+
+
+def test_region_reads_local_numbers_and_shows_them_as_typed(
+    snapshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["check", "--snapshots", str(snapshots), "--json", "--region", "SG", "6391 2745"]) == 0
+    )
+    got = json.loads(capsys.readouterr().out)
+    assert (got["input"], got["canonical"], got["level"]) == (
+        "6391 2745",
+        "+6563912745",
+        "no_record",
+    )
+    assert main(["check", "--snapshots", str(snapshots), "--region", "ZZ", "6391 2745"]) == 2
+    assert "unknown region 'ZZ'" in capsys.readouterr().err
