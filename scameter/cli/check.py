@@ -126,6 +126,17 @@ def as_typed(verdicts: Sequence[Verdict], typed: Sequence[str]) -> list[Verdict]
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    if args.message:
+        if args.private:
+            raise CommandError(
+                "--private does not check messages: it would send the text; check the "
+                "identifiers in it one by one with --private"
+            )
+        from scameter.cli.messages import run_messages
+
+        return run_messages(args, settings)
+    if args.sender:
+        raise CommandError("--sender goes with --message: it is the sender of a message")
     typed = _values(args.values)
     values = in_region(typed, args.region)
     if args.private:
@@ -177,7 +188,8 @@ CHECK = Command(
     description=(
         "Check values against the current snapshot (or --remote server). Values come from "
         "the arguments, else one per line on stdin. Exit status: bitmask of 1 (HIGH RISK or "
-        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid)."
+        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid). With --message each "
+        "VALUE is a whole message (- reads one from stdin), answered with every identifier in it."
     ),
     run=run_check,
     args=(
@@ -191,6 +203,11 @@ CHECK = Command(
             action="store_true",
             help="with --remote: send only hash prefixes, match locally (docs/privacy.md)",
         ),
+        Arg(("--message",), action="store_true",
+            help="each VALUE is a message (SMS, WhatsApp, e-mail text; - for stdin): check "
+            "every identifier in it"),
+        Arg(("--sender",), metavar="ID",
+            help="with --message: the sender shown on the phone (#NAME, a number...)"),
         LANG_ARG,
         Arg(
             ("--region",),
@@ -200,7 +217,7 @@ CHECK = Command(
             help="read local phone numbers as numbers of this country (default HK)",
         ),
     ),
-)
+)  # fmt: skip
 
 RELATED = Command(
     "related",
