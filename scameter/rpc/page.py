@@ -8,8 +8,8 @@ one box that takes a phone number, link, account, e-mail, handle or a whole past
 rate limit (``--page-rate``), and it can only check.
 
 What the box takes: text that is one identifier is checked as one; otherwise, for a pasted
-message, every identifier :func:`~scameter.identifiers.extract.extract` finds in it is checked
-and the worst answer leads.
+message (more than one identifier, or more text than the one identifier), the ``CheckMessage``
+RPC checks every identifier found in it, and the worst answer leads.
 
 Invariants:
 * No identifier ever appears in a URL: the form posts (``method="post"``) to the page's own
@@ -229,19 +229,20 @@ class SearchPage:
 
         return endpoint
 
-    def _check(self, identifier: str, kind: str = "") -> Verdict:
-        """One ``Check`` through the servicer; a failed call raises :class:`Abort`."""
+    def _call(self, method: str, request: Any) -> Any:
+        """One RPC through the servicer; a failed call raises :class:`Abort`."""
         from scameter.rpc.http import CallFailed
 
         try:
-            resp = self._servicer.Check(
-                pb.CheckRequest(identifier=identifier, kind=kind), self._context(None)
-            )
+            return getattr(self._servicer, method)(request, self._context(None))
         except CallFailed as e:
             raise Abort(e.code, e.message) from None
-        return convert.verdict_from_pb(resp.verdict)
 
-    def verdicts(self, text: str) -> list[Verdict]:
+    def _check(self, identifier: str, language: Language) -> Verdict:
+        req = pb.CheckRequest(identifier=identifier, language=str(language))
+        return convert.verdict_from_pb(self._call("Check", req).verdict)
+
+    def verdicts(self, text: str, language: Language = Language.EN) -> list[Verdict]:
         """The verdicts for the box's text: one identifier, or each one in a message (when
         the text holds more than one identifier, or more than the one it holds)."""
         from scameter.identifiers.extract import extract
@@ -251,8 +252,9 @@ class SearchPage:
             return []
         found = extract(text, limit=MAX_MESSAGE_ITEMS).items
         if not found or (len(found) == 1 and found[0].raw == text):
-            return [self._check(text)]  # one identifier (or none we can find): Check it whole
-        out = [self._check(i.identifier.value, str(i.identifier.kind)) for i in found]
+            return [self._check(text, language)]  # one identifier (or none found): Check it
+        answer = self._call("CheckMessage", pb.CheckMessageRequest(text=text))
+        out = [convert.verdict_from_pb(item.verdict) for item in answer.items]
         return sorted(out, key=lambda v: -SEVERITY[v.level])
 
     def answer(self, text: str, language: Language) -> str:
@@ -260,7 +262,7 @@ class SearchPage:
         if len(text) > MAX_INPUT:
             return f'<p class="error">{html.escape(w.too_long)}</p>'
         try:
-            found = self.verdicts(text)
+            found = self.verdicts(text, language)
         except Abort as e:
             if e.code is grpc.StatusCode.INVALID_ARGUMENT:
                 msg = w.nothing
