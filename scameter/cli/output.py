@@ -14,9 +14,11 @@ Invariants:
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from scameter.index.batchpath import BatchAnswer
 from scameter.verdict import LEVEL_LABELS, REASON_TEXT, Level, ReasonCode, Verdict
 
 # ANSI SGR sequences for Scameter's colours; orange needs the 256-colour palette (208).
@@ -191,22 +193,42 @@ def bulk_cells(v: Verdict) -> str:
     return ",".join([csv_cell(str(cell)) for cell in bulk_values(v)])
 
 
-def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict]) -> str:
+def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict] | BatchAnswer) -> str:
     """CSV rows ``head,<bulk cells>\\n``, one per (head, verdict) pair, in order.
 
-    ``heads`` are the input's own cells, already CSV-encoded (a row may hold several). The hot
-    path of ``bulk``: a plain NO RECORD verdict (most rows of a list) varies only in its kind
-    and canonical value, so its row is assembled from fixed pieces without building its cells
-    as a string; those two values are then checked once for the whole batch, and any ``,``,
-    ``"`` or newline in one of them (never in a phone number) sends the batch through
-    :func:`bulk_cells`, which quotes as ``csv.writer`` does.
+    ``heads`` are the input's own cells, already CSV-encoded (a row may hold several);
+    ``verdicts`` a list of verdicts or a batch's columnar answer, whose plain misses carry no
+    verdict at all. The hot path of ``bulk``: a plain NO RECORD row (most rows of a list)
+    varies only in its kind and canonical value, so it is assembled from fixed pieces (the
+    one shared NO RECORD answer) without building its cells as a string; those two values
+    are then checked once for the whole batch, and any ``,``, ``"`` or newline in one of
+    them (never in a phone number) sends the batch through :func:`bulk_cells`, which quotes
+    as ``csv.writer`` does.
     """
+    vs: Sequence[Verdict | None]
+    kinds: Iterable[str | None]
+    canonicals: Iterable[str | None]
+    full: Callable[[int], Verdict]
+    if isinstance(verdicts, BatchAnswer):
+        vs, kinds, canonicals = verdicts.verdicts, verdicts.kinds, verdicts.canonicals
+        full = verdicts.verdict
+    else:
+        vs, kinds, canonicals = verdicts, itertools.repeat(None), itertools.repeat(None)
+        full = verdicts.__getitem__
+    if len(heads) != len(vs):
+        raise ValueError(f"{len(heads)} rows but {len(vs)} verdicts")
     no_record, no_record_code, tail = _NO_RECORD_LEVEL, _NO_RECORD_CODE, _NO_RECORD_ROW_TAIL
     parts: list[str] = []
     extend = parts.extend
     plain: list[str] = []  # kinds and canonical values written unchecked
     keep = plain.append
-    for head, v in zip(heads, verdicts, strict=True):
+    for head, v, pk, pc in zip(heads, vs, kinds, canonicals, strict=False):
+        if v is None:  # a plain miss of a batch answer
+            kind, canonical = pk or "", pc or ""
+            extend((head, ",no_record,", kind, ",", canonical, tail))
+            keep(kind)
+            keep(canonical)
+            continue
         reasons = v.reasons
         if (
             v.level is no_record
@@ -227,9 +249,7 @@ def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict]) -> str:
             extend((head, ",", bulk_cells(v), "\n"))
     unchecked = "".join(plain)
     if "," in unchecked or '"' in unchecked or "\n" in unchecked:
-        return "".join(
-            [f"{head},{bulk_cells(v)}\n" for head, v in zip(heads, verdicts, strict=True)]
-        )
+        return "".join([f"{head},{bulk_cells(full(i))}\n" for i, head in enumerate(heads)])
     return "".join(parts)
 
 
