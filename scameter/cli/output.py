@@ -205,52 +205,57 @@ def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict] | BatchAnswer) -
     them (never in a phone number) sends the batch through :func:`bulk_cells`, which quotes
     as ``csv.writer`` does.
     """
-    vs: Sequence[Verdict | None]
-    kinds: Iterable[str | None]
-    canonicals: Iterable[str | None]
-    full: Callable[[int], Verdict]
-    if isinstance(verdicts, BatchAnswer):
-        vs, kinds, canonicals = verdicts.verdicts, verdicts.kinds, verdicts.canonicals
-        full = verdicts.verdict
-    else:
-        vs, kinds, canonicals = verdicts, itertools.repeat(None), itertools.repeat(None)
-        full = verdicts.__getitem__
+    vs, kinds, canonicals, full = _columns(verdicts)
     if len(heads) != len(vs):
         raise ValueError(f"{len(heads)} rows but {len(vs)} verdicts")
-    no_record, no_record_code, tail = _NO_RECORD_LEVEL, _NO_RECORD_CODE, _NO_RECORD_ROW_TAIL
+    tail = _NO_RECORD_ROW_TAIL
     parts: list[str] = []
     extend = parts.extend
     plain: list[str] = []  # kinds and canonical values written unchecked
     keep = plain.append
-    for head, v, pk, pc in zip(heads, vs, kinds, canonicals, strict=False):
-        if v is None:  # a plain miss of a batch answer
-            kind, canonical = pk or "", pc or ""
-            extend((head, ",no_record,", kind, ",", canonical, tail))
-            keep(kind)
-            keep(canonical)
-            continue
-        reasons = v.reasons
-        if (
-            v.level is no_record
-            and len(reasons) == 1
-            and reasons[0].code is no_record_code
-            and v.error is None
-            and v.similar_to is None
-            and not v.report_count
-            and not v.categories
-            and not v.matched
-            and not v.verified_owner
-        ):
+    for head, v, miss_kind, miss_canonical in zip(heads, vs, kinds, canonicals, strict=False):
+        if v is None:  # a plain miss of a batch answer: no verdict object
+            kind, canonical = miss_kind or "", miss_canonical or ""
+        elif _plain_no_record(v):
             kind, canonical = v.kind or "", v.canonical or ""
-            extend((head, ",no_record,", kind, ",", canonical, tail))
-            keep(kind)
-            keep(canonical)
         else:
             extend((head, ",", bulk_cells(v), "\n"))
+            continue
+        extend((head, ",no_record,", kind, ",", canonical, tail))
+        keep(kind)
+        keep(canonical)
     unchecked = "".join(plain)
     if "," in unchecked or '"' in unchecked or "\n" in unchecked:
         return "".join([f"{head},{bulk_cells(full(i))}\n" for i, head in enumerate(heads)])
     return "".join(parts)
+
+
+def _columns(
+    verdicts: Sequence[Verdict] | BatchAnswer,
+) -> tuple[
+    Sequence[Verdict | None], Iterable[str | None], Iterable[str | None], Callable[[int], Verdict]
+]:
+    """(verdicts or None, kinds, canonical values, row -> full verdict) of either input."""
+    if isinstance(verdicts, BatchAnswer):
+        return verdicts.verdicts, verdicts.kinds, verdicts.canonicals, verdicts.verdict
+    none = itertools.repeat(None)
+    return verdicts, none, none, verdicts.__getitem__
+
+
+def _plain_no_record(v: Verdict) -> bool:
+    """NO RECORD with its one default reason and nothing else to show."""
+    reasons = v.reasons
+    return (
+        v.level is _NO_RECORD_LEVEL
+        and len(reasons) == 1
+        and reasons[0].code is _NO_RECORD_CODE
+        and v.error is None
+        and v.similar_to is None
+        and not v.report_count
+        and not v.categories
+        and not v.matched
+        and not v.verified_owner
+    )
 
 
 def summary_line(counts: dict[str, int], rows: int) -> str:
