@@ -27,13 +27,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks import datagen
 from benchmarks.core import BenchContext, Figure, percentile, rate_figure
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record, Snapshot
 from scameter.index.format import DATA_FILE
+from scameter.index.keyprobe import key_array
 from scameter.verdict import Level, ReasonCode
 
 NAME = "index"
@@ -361,7 +360,7 @@ def _lookups(ctx: BenchContext, snap: Snapshot, size: int, probes: int) -> list[
     )
     probe = snap.key_probe
     probe.ready()
-    qkeys = np.array([int.from_bytes(Identifier(phone, p).key, "big") for p in few], np.uint64)
+    qkeys = key_array(int.from_bytes(Identifier(phone, p).key, "big") for p in few)
     figs.append(
         _cpu_rate(
             f"{NAME}.floor.numpy_probe",

@@ -37,14 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import xxhash
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import KIND_TAGS, Identifier, Kind, detect
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import NO_RECORD_REASONS
-from scameter.index.keyprobe import KeyProbe
+from scameter.index.keyprobe import KeyProbe, hits, key_array
 from scameter.verdict import Level, Verdict, make_verdict, worst
 
 #: Kinds whose rows may be answered NO RECORD from the key probe alone (module docstring).
@@ -193,9 +192,9 @@ class BatchPath:
         """Probe the planned keys; send every row that may match down the full path."""
         full = plan.full
         if plan.hashes:
-            present = self._probe.present(np.array(plan.hashes, dtype=np.uint64))
+            present = self._probe.present(key_array(plan.hashes))
             owner = plan.owner
-            full.update(owner[j] for j in np.flatnonzero(present).tolist())
+            full.update(owner[j] for j in hits(present))
         phones = plan.phones
         for d, prefixes in self._probe.ranges:
             if prefixes and phones:

@@ -19,8 +19,17 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterable
 from typing import Any
+
+# numpy's bundled OpenBLAS starts a thread pool when numpy is imported; a process with more
+# than one thread may not fork (scameter.processes.worker_context then falls back to
+# forkserver, and the sharded ingest and bulk workers lose their cheap start-up). Nothing
+# here uses BLAS, so one thread is asked for before the import (unless the caller set it,
+# or imported numpy first). This module is the only one of the package that imports numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +53,17 @@ def table_keys(txn: Any, db: Any) -> U64Array | None:
         return None
     # LMDB returns keys in byte order, which for 8-byte big-endian keys is numeric order.
     return np.frombuffer(raw, dtype=_BE_U64).astype(np.uint64)
+
+
+def key_array(keys: Iterable[int]) -> U64Array:
+    """Integer keys (``xxh3_64_intdigest``) as the array :meth:`KeyProbe.present` takes."""
+    return np.array(list(keys), dtype=np.uint64)
+
+
+def hits(mask: npt.NDArray[np.bool_]) -> list[int]:
+    """Positions of the ``True`` entries of ``mask``, as a list."""
+    out: list[int] = np.flatnonzero(mask).tolist()
+    return out
 
 
 class KeyProbe:
@@ -115,4 +135,4 @@ def _range_prefixes(
     return tuple((d, frozenset(by_digits[d])) for d in digits)
 
 
-__all__ = ["KEY_BYTES", "KeyProbe", "U64Array", "table_keys"]
+__all__ = ["KEY_BYTES", "KeyProbe", "U64Array", "hits", "key_array", "table_keys"]

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.index import IndexPolicy, Record, Snapshot
+from scameter.index.keyprobe import key_array
 from scameter.verdict import SEVERITY, Level, Verdict
 from tests.unit.index.helpers import build
 
@@ -174,10 +174,10 @@ def test_key_probe_holds_every_stored_key(snap: Snapshot) -> None:
     probe = snap.key_probe
     assert probe.ready()
     stored = [r.identifier.key for r in _records()]
-    keys = np.array([int.from_bytes(k, "big") for k in stored], dtype=np.uint64)
+    keys = key_array(int.from_bytes(k, "big") for k in stored)
     assert probe.present(keys).all()
-    absent = np.array([int.from_bytes(Identifier(Kind.PHONE, "+85298765432").key, "big")],
-                      dtype=np.uint64)  # fmt: skip
+    missing = Identifier(Kind.PHONE, "+85298765432").key
+    absent = key_array([int.from_bytes(missing, "big")])
     assert not probe.present(absent).any()
     assert probe.size == len({bytes(k) for k in stored})
     assert dict(probe.ranges)[1] == {"+8526123015"}
