@@ -28,7 +28,8 @@ from typing import Any
 # than one thread may not fork (scameter.processes.worker_context then falls back to
 # forkserver, and the sharded ingest and bulk workers lose their cheap start-up). Nothing
 # here uses BLAS, so one thread is asked for before the import (unless the caller set it,
-# or imported numpy first). This module is the only one of the package that imports numpy.
+# or imported numpy first). The lookup paths import numpy through this module only
+# (scameter.device imports it for the device database).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
