@@ -40,7 +40,15 @@ from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import PayeeResult, assess_payee
 from scameter.rpc.private import DeviceUpdates, search_hashes
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
-from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
+from scameter.rpc.status import (
+    INVALID_KIND_KEY,
+    INVALID_REASON_KEY,
+    Abort,
+    RichStatus,
+    bad_request,
+    error_info,
+    rich_status,
+)
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
@@ -92,6 +100,31 @@ def default_normalizer(kind: str | None, raw: str) -> tuple[str, str]:
     return str(ident.kind), ident.value
 
 
+class InvalidAt(Exception):
+    """An invalid identifier in a named request field (``identifiers[2].value``)."""
+
+    def __init__(self, error: InvalidIdentifier, field: str) -> None:
+        self.error = error
+        self.field = field
+        super().__init__(str(error))
+
+
+def invalid_identifier_status(e: InvalidIdentifier, field: str) -> RichStatus:
+    """INVALID_ARGUMENT for an invalid identifier: BadRequest naming ``field``, ErrorInfo
+    ``INVALID_IDENTIFIER`` with the kind and reason, and the plain trailers older clients
+    read. The message is ``str(e)``, the CLI's wording too; never the input itself."""
+    kind = e.kind or ""
+    return rich_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        str(e),
+        (
+            bad_request(field, e.reason),
+            error_info("INVALID_IDENTIFIER", kind=kind, reason=e.reason),
+        ),
+        ((INVALID_KIND_KEY, kind), (INVALID_REASON_KEY, e.reason)),
+    )
+
+
 def _rpc(name: str) -> Callable[[Handler], Handler]:
     role = ROLES[name]
 
@@ -106,15 +139,17 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
                 return fn(self, request, context)
             except Abort as e:
                 code = e.code.name
+                if e.rich:
+                    context.abort_with_status(rich_status(e.code, e.details, e.rich, e.trailers))
                 if e.trailers:
                     context.set_trailing_metadata(e.trailers)
                 context.abort(e.code, e.details)
             except InvalidIdentifier as e:
                 code = "INVALID_ARGUMENT"
-                context.set_trailing_metadata(
-                    ((INVALID_KIND_KEY, e.kind or ""), (INVALID_REASON_KEY, e.reason))
-                )
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+                context.abort_with_status(invalid_identifier_status(e, "identifier"))
+            except InvalidAt as e:
+                code = "INVALID_ARGUMENT"
+                context.abort_with_status(invalid_identifier_status(e.error, e.field))
             except SnapshotError:
                 code = "UNAVAILABLE"
                 context.abort(grpc.StatusCode.UNAVAILABLE, "no snapshot is loaded yet; retry")
@@ -133,6 +168,12 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
 
 
 _KINDS = frozenset(k.value for k in Kind)
+_KIND_LIST = tuple(k.value for k in Kind)
+
+
+def invalid(field: str, message: str) -> Abort:
+    """INVALID_ARGUMENT with a ``google.rpc.BadRequest`` naming the request field at fault."""
+    return Abort(grpc.StatusCode.INVALID_ARGUMENT, message, rich=(bad_request(field, message),))
 
 
 def _kind(value: str) -> str | None:
@@ -140,10 +181,7 @@ def _kind(value: str) -> str | None:
     if not value:
         return None
     if value not in _KINDS:
-        raise Abort(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"unknown identifier kind; use one of {', '.join(k.value for k in Kind)}",
-        )
+        raise invalid("kind", f"unknown identifier kind; use one of {', '.join(_KIND_LIST)}")
     return value
 
 
@@ -152,7 +190,7 @@ def _language(tag: str) -> Language:
     try:
         return parse_language(tag)
     except ValueError as e:
-        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+        raise invalid("language", str(e)) from None
 
 
 def _in_region(value: str, region: str) -> str:
@@ -162,7 +200,7 @@ def _in_region(value: str, region: str) -> str:
     try:
         return localize_phone(value, parse_region(region))
     except ValueError as e:
-        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+        raise invalid("region", str(e)) from None
 
 
 def _deadline_passed(context: grpc.ServicerContext) -> bool:
@@ -197,6 +235,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         related_limit: int = DEFAULT_RELATED_LIMIT,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        self.source = source
         self._source = source
         self._auth = authorizer
         self._metrics = metrics
@@ -232,8 +271,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         raws: Sequence[str] = request.identifiers
         n = len(raws)
         if n > self._max_batch:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
+            raise invalid(
+                "identifiers",
                 f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
             )
         kind = _kind(request.kind)
@@ -290,7 +329,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
     ) -> pb.CheckPayeeResponse:
         if not request.proxy_id and not request.account:
-            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a proxy_id, an account or both")
+            raise invalid("proxy_id", "give a proxy_id, an account or both")
         lang = _language(request.language)
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
@@ -395,31 +434,28 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         except ReporterTokenError as e:
             raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
         if not request.identifiers and not request.text.strip():
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
+            raise invalid(
+                "identifiers",
                 "a report names at least one identifier, or has a text to find them in",
             )
         if len(request.identifiers) > MAX_REPORT_IDENTIFIERS:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers",
+            raise invalid(
+                "identifiers", f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers"
             )
         category = request.category.strip()
         if not category or len(category) > MAX_CATEGORY:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"category must be 1..{MAX_CATEGORY} characters",
-            )
+            raise invalid("category", f"category must be 1..{MAX_CATEGORY} characters")
         if len(request.text) > MAX_REPORT_TEXT:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"text must be at most {MAX_REPORT_TEXT} characters",
-            )
+            raise invalid("text", f"text must be at most {MAX_REPORT_TEXT} characters")
         idents: list[tuple[str | None, str]] = []
         truncated = False
         if request.identifiers:
-            for item in request.identifiers:
-                kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
+            for i, item in enumerate(request.identifiers):
+                try:
+                    raw = _in_region(item.value, item.region)
+                    kind, value = self._normalize(_kind(item.kind), raw)
+                except InvalidIdentifier as e:
+                    raise InvalidAt(e, f"identifiers[{i}].value") from None
                 idents.append((kind, value))
         else:
             # A text-only report: its identifiers are the ones extraction finds, already
