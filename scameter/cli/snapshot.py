@@ -154,7 +154,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
     ]
     where = f" to {args.output}" if args.output else ""
     extra = f" ({'; '.join(left)})" if left else ""
-    sys.stderr.write(f"exported {n:,} entr{'y' if n == 1 else 'ies'}{where}{extra}\n")
+    sys.stderr.write(f"exported {n:,} identifier{'' if n == 1 else 's'}{where}{extra}\n")
     return 0
 
 

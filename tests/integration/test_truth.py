@@ -48,6 +48,11 @@ LOOKALIKES = [
     ("suffix-in-host", "https://hsbc.com.hk-verify.top/", Level.SUSPICIOUS),
     ("swapped-character", "https://b0chk.com/", Level.SUSPICIOUS),  # bochk.com: bundled
     ("official-itself", "https://www.hsbc.com.hk/", Level.VERIFIED),
+    # Real banks of their own: the suffix is no token (info.gov.hk is bundled), and a brand's
+    # generic word is no likeness (chbank.com, Chong Hing Bank, is bundled).
+    ("suffix-not-a-token", "https://www.bankboc.info/", Level.NO_RECORD),
+    ("brand-word-only", "https://www.bhbank.net/", Level.NO_RECORD),
+    ("brand-core-typo", "https://llvibank.com/", Level.SUSPICIOUS),
     ("bundled-hotline", "18222", Level.VERIFIED),
 ]
 
