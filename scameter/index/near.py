@@ -308,11 +308,7 @@ class BrandIndex:
             return BrandHit(ReasonCode.HOMOGRAPH, b, Levenshtein.distance(reg_label, b.label))
         # 2. Brand label as a token of the host, possibly glued to brand words. The public
         # suffix is not a token: ``bank.info`` does not imitate ``info.gov.hk``.
-        suffix = registrable.partition(".")[2]
-        named = ".".join(decoded)
-        if suffix and named.endswith("." + suffix):
-            named = named[: -len(suffix) - 1]
-        uhost = skeleton(named)
+        uhost = skeleton(_without_suffix(".".join(decoded), registrable))
         for token in _TOKEN_SPLIT.split(uhost):
             found = self._strip_words(token)
             if found is not None:
@@ -320,20 +316,30 @@ class BrandIndex:
                 code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
                 return BrandHit(code, b, Levenshtein.distance(reg_skel, b.label))
         # 3. Edit distance between the registrable label (skeleton) and a brand label.
+        return self._nearest(reg_skel, homograph)
+
+    def _nearest(self, reg_skel: str, homograph: bool) -> BrandHit | None:
+        """The brand whose label is nearest to ``reg_skel`` within the allowed distance."""
         k = allowed_distance(len(reg_skel), self.max_distance, self.d2_min_length)
         best: BrandHit | None = None
+        code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
         for v in deletion_variants(reg_skel, k):
             for b in self.by_variant.get(v, ()):
                 lim = allowed_distance(len(b.label), self.max_distance, self.d2_min_length)
                 d = Levenshtein.distance(reg_skel, b.label, score_cutoff=lim)
-                if (
-                    d <= lim
-                    and not self._core_differs(reg_skel, b.label)
-                    and (best is None or d < best.distance)
-                ):
-                    code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
+                if d > lim or (best is not None and d >= best.distance):
+                    continue
+                if not self._core_differs(reg_skel, b.label):
                     best = BrandHit(code, b, max(d, 1))
         return best
+
+
+def _without_suffix(host: str, registrable: str) -> str:
+    """``host`` without the public suffix of its ``registrable`` domain."""
+    suffix = registrable.partition(".")[2]
+    if suffix and host.endswith("." + suffix):
+        return host[: -len(suffix) - 1]
+    return host
 
 
 def phone_prefix(canonical: str, digits: int) -> str:
