@@ -209,6 +209,12 @@ class ReasonCode(StrEnum):
         zh_hant="屬公共域名後綴（warninglist:second-level-tlds），由眾多持有人共用：單一未經"
         "證實的來源不足以將其列為可疑。",
     )
+    UNREGISTERED_SENDER = "unregistered_sender", Sentences(
+        en="The message names a bank or government body, but its sender is not a registered "
+        "SMS sender ID (registered IDs start with '#').",
+        zh_hant="訊息聲稱來自銀行或政府機構，但發送人並非已登記的短訊發送人名稱"
+        "（已登記名稱以「#」號開頭）。",
+    )
     NO_RECORD = "no_record", Sentences(
         en="No record found. This does not mean it is safe.",
         zh_hant="未有相關記錄。這不代表安全。",

@@ -17,6 +17,7 @@ Formats:
 lines    one entry a line: the listing expression for URLs and domains, else the canonical value
 json     JSON lines with the record's fields
 hosts    hosts-file lines ``0.0.0.0 host``
+device   the device database or a delta (binary, ``-o FILE``; ``scameter.device``)
 rpz      a DNS response policy zone (RFC-draft "DNS RPZ", as BIND, Unbound and PowerDNS load it):
          SOA and NS, then ``host CNAME .`` (NXDOMAIN) and ``*.host CNAME .`` for each host
 =======  =========================================================================================
@@ -141,9 +142,12 @@ def write_rpz(records: Iterable[Record], out: TextIO, n: ExportCounts, c: Export
 
 @dataclass(frozen=True, slots=True)
 class ExportFormat:
+    """One ``--format`` choice. ``write`` is None for ``device``, a binary database that
+    ``scameter snapshot export`` builds from the hash-prefix table, not from records."""
+
     name: str
     help: str
-    write: Writer
+    write: Writer | None
     block_list: bool = True
 
 
@@ -157,6 +161,9 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
         ExportFormat("json", "JSON lines with the record fields", write_json, block_list=False),
         ExportFormat("hosts", "hosts-file lines '0.0.0.0 host' (whole-host listings)", write_hosts),
         ExportFormat("rpz", "DNS response policy zone, 'host CNAME .' records", write_rpz),
+        ExportFormat(
+            "device", "Rice-coded hash prefixes for on-device matching (docs/privacy.md)", None
+        ),
     )
 }
 

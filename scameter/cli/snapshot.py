@@ -114,6 +114,33 @@ def run_diff(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_device(args: argparse.Namespace, settings: Settings) -> int:
+    """``export --format device -o FILE [--since ID]``: the device database or a delta."""
+    from scameter.device.dbfile import decode
+    from scameter.device.export import export_since
+
+    if not args.output:
+        raise CommandError("--format device writes a binary file: give -o FILE")
+    snap = open_snapshot(settings, args.id)
+    try:
+        data, full = export_since(snap.reader, snap.path.parent, args.since or "")
+    finally:
+        snap.close()
+    out = Path(args.output)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    db = decode(data)
+    what = "full database" if full else f"delta from {db.base}"
+    if args.since and full:
+        what += f" ({args.since} is not a snapshot here any more)"
+    sys.stderr.write(
+        f"exported device {what}: version {db.version}, {db.entries:,} entries, "
+        f"{len(data):,} bytes -> {out}\n"
+    )
+    return 0
+
+
 def _export_format(args: argparse.Namespace) -> ExportFormat:
     name = "json" if args.json else args.format
     if args.json and args.format not in (None, "json"):
@@ -128,6 +155,11 @@ def _export_format(args: argparse.Namespace) -> ExportFormat:
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     fmt = _export_format(args)
+    write = fmt.write
+    if write is None:  # device: a binary database, not records
+        return _export_device(args, settings)
+    if args.since:
+        raise CommandError("--since is for --format device")
     snap = open_snapshot(settings, args.id)
     counts = ExportCounts()
     ctx = ExportContext(snap.id, int(snap.as_of.timestamp()))
@@ -138,9 +170,9 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             if keep(r, fmt, counts, args.level)
         )
         if args.output is None:
-            fmt.write(records, sys.stdout, counts, ctx)
+            write(records, sys.stdout, counts, ctx)
         else:
-            _write_file(Path(args.output), lambda out: fmt.write(records, out, counts, ctx))
+            _write_file(Path(args.output), lambda out: write(records, out, counts, ctx))
     finally:
         snap.close()
     n = counts.written
@@ -247,7 +279,16 @@ ACTIONS: tuple[Command, ...] = (
                 + " (default lines)",
             ),
             Arg(("--json",), action="store_true", help="the same as --format json"),
-            Arg(("-o", "--output"), metavar="FILE", help="write here (default: stdout)"),
+            Arg(
+                ("-o", "--output"),
+                metavar="FILE",
+                help="write here (default: stdout; device: required)",
+            ),
+            Arg(
+                ("--since",),
+                metavar="SNAPSHOT_ID",
+                help="device: a delta from that snapshot (a full database if it is gone)",
+            ),
         ),
     ),
     Command(

@@ -174,10 +174,9 @@ class SnapshotReader:
         self.near = dbs[fmt.DB_NEAR]
         self.ranges = dbs[fmt.DB_PHONE_RANGES]
         self.ordinals = dbs[fmt.DB_ORDINALS]
-        try:
-            self._popular_db: Any = env.open_db(fmt.DB_POPULAR, create=False)
-        except lmdb.NotFoundError:
-            self._popular_db = None  # optional: older builds, or built without warninglists
+        #: The hash-prefix table of private lookups; ``None`` in a snapshot built before it.
+        self.hashes = self._open_optional(fmt.DB_HASHES)
+        self._popular_db: Any = self._open_optional(fmt.DB_POPULAR)
         self._popular: PopularSet | None = None
         #: The parent the ``added`` / ``changed`` / ``removed`` bitmaps are relative to.
         self.diff_parent: str | None = meta.get("diff_parent")
@@ -213,6 +212,12 @@ class SnapshotReader:
         except BaseException:
             _ENVS.release(env)
             raise
+
+    def _open_optional(self, name: bytes) -> Any:
+        try:
+            return self._env.open_db(name, create=False)
+        except lmdb.NotFoundError:
+            return None
 
     def _load_meta(self, db: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -209,3 +209,28 @@ def test_forms_people_type_match_their_listing(
     assert main(["check", "--json", "--snapshots", str(snaps), *values]) == 1
     got = [json.loads(x)["level"] for x in capsys.readouterr().out.splitlines()]
     assert got == ["high_risk", "high_risk", "no_record"]
+
+
+def test_clusters_by_size_and_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = {  # a public report naming three identifiers: one cluster of 3, POSSIBLE at most
+        **MORE,
+        "id": "u1",
+        "source": "public",
+        "status": "unverified",
+        "reporter": "+85290000001",
+        "identifiers": [{"value": "5111 0001"}, {"value": "5111 0002"}, {"value": "5111 0003"}],
+    }
+    snaps = tmp_path / "snaps"
+    assert _ingest(snaps, _write(tmp_path / "r.jsonl", [*REPORTS, big])) == 0
+    capsys.readouterr()
+    assert main(["clusters", "--json", "--snapshots", str(snaps)]) == 0
+    by_size = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [c["size"] for c in by_size] == [3, 2]
+    assert by_size[1]["worst"] == "high_risk"
+    assert by_size[1]["kinds"] == {"fps_id": 1, "phone": 1}
+    assert {m["canonical"] for m in by_size[1]["sample"]} == {"+85263912745", "1684203"}
+    assert main(["clusters", "--by", "level", "--limit", "1", "--snapshots", str(snaps)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 2
+    assert "HIGH RISK" in table[1]
+    assert "+85263912745" in table[1]
