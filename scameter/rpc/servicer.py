@@ -32,6 +32,7 @@ from scameter.errors import InvalidIdentifier, InvalidMessage, SnapshotError
 from scameter.identifiers.extract import extract
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import localize_phone, parse_region
+from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import check_message, message_size_error
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
@@ -44,7 +45,7 @@ from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.times import utc_now
-from scameter.verdict import Language, Level, Verdict, in_language, parse_language
+from scameter.verdict import Language, Level, in_language, parse_language
 
 log = logging.getLogger("scameter.rpc")
 
@@ -67,7 +68,7 @@ DEFAULT_RELATED_LIMIT = 100
 MAX_REPORT_IDENTIFIERS = 20
 MAX_REPORT_TEXT = 4_000
 MAX_CATEGORY = 64
-_BATCH_CHUNK = 1_000
+_BATCH_CHUNK = 2_000
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -240,21 +241,30 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         if request.region:
             raws = [_in_region(r, request.region) for r in raws]
         out = pb.CheckBatchResponse()
-        verdicts: list[Verdict] = []
+        answers: list[BatchAnswer] = []
+        # The batch hot path: plain misses (most items) carry no verdict object and are
+        # written from one pre-rendered NO RECORD message (convert.fill_batch).
         with self._source.acquire() as snap:
             for start in range(0, n, _BATCH_CHUNK):
                 if _deadline_passed(context):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
-                verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
-        fill, add = convert.fill_verdict, out.verdicts.add
-        if request.region:
-            verdicts = [
-                replace(v, input=r) for v, r in zip(verdicts, request.identifiers, strict=True)
-            ]
-        for v in verdicts:
-            fill(add(), in_language(v, lang))
-        for level, count in Counter(v.level for v in verdicts).items():
-            self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
+                answer = snap.check_batch(raws[start : start + _BATCH_CHUNK], kind)
+                if request.region:  # answer for the identifiers as the caller sent them
+                    sent = request.identifiers[start : start + _BATCH_CHUNK]
+                    answer.inputs = sent
+                    answer.verdicts = [
+                        None if v is None else replace(v, input=r)
+                        for v, r in zip(answer.verdicts, sent, strict=True)
+                    ]
+                answers.append(answer)
+        levels: Counter[Level] = Counter()
+        for answer in answers:
+            convert.fill_batch(out.verdicts, answer, lang)
+            levels.update(v.level for v in answer.verdicts if v is not None)
+            levels[Level.NO_RECORD] += answer.misses()
+        for level, count in levels.items():
+            if count:
+                self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
         self._metrics.identifiers.inc(n)
         return out
 
