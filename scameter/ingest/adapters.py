@@ -70,6 +70,10 @@ class AdapterOptions:
     reporter_key: bytes = b""
     extra_platforms: tuple[str, ...] = ()
     extra_top_sites: tuple[str, ...] = ()
+    #: Where the warninglists are ("" the bundled ones; None: none, as in unit tests).
+    warninglists: str | None = None
+    #: Who stands behind the rows that do not name a ``provider`` (ingest: the file name).
+    provider: str = ""
 
 
 class _HashingReader(io.RawIOBase):
