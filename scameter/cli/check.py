@@ -25,6 +25,7 @@ from scameter.cli.common import (
     open_backend,
 )
 from scameter.cli.output import render_json_lines, render_table
+from scameter.errors import InvalidIdentifier
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
 from scameter.verdict import Channel, CheckContext, Verdict
@@ -63,6 +64,20 @@ def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Sett
     out.flush()
 
 
+def _check_each(
+    backend: Backend, values: Sequence[str], kind: str | None, context: CheckContext
+) -> list[Verdict]:
+    """Each value with the call context (the batch forms take none): an invalid value is a
+    row with its reason, exactly as in a batch, and never stops the others."""
+    out: list[Verdict] = []
+    for value in values:
+        try:
+            out.append(backend.check(value, kind, context))
+        except InvalidIdentifier as exc:
+            out.append(Verdict.invalid(value, str(exc), exc.kind or None))
+    return out
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     values = _values(args.values)
     context = None
@@ -76,7 +91,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             verdicts = _lookup(
                 backend,
                 "check",
-                lambda: [backend.check(v, args.kind, context) for v in values],
+                lambda: _check_each(backend, values, args.kind, context),
             )
         else:
             verdicts = _lookup(backend, "check", lambda: backend.check_many(values, args.kind))
