@@ -15,9 +15,9 @@ Responsibility: the rules for every kind that is answered by its own record (des
   cannot be dialled from abroad at all) on an overseas incoming call gets
   ``OVERSEAS_CALL_LOCAL_NUMBER`` and at least ``policy.overseas_min_level`` (POSSIBLE by
   default); an allowlisted (VERIFIED) one is never VERIFIED there: it is SUSPICIOUS with
-  ``SPOOFED_OFFICIAL_NUMBER`` (an official number shown on a call from overseas means the
-  caller id is very likely spoofed; design section 5), its owner named in the reason and not
-  as ``verified_owner``.
+  ``SPOOFED_OFFICIAL_NUMBER`` instead of ``OVERSEAS_CALL_LOCAL_NUMBER`` (an official number
+  shown on a call from overseas means the caller id is very likely spoofed; design section
+  5), its owner named in the reason and not as ``verified_owner``.
 
 Invariants: a record whose stored canonical value differs from the queried one (a 64-bit key
 collision) is treated as absent, never answered; no logging, no I/O beyond LMDB reads of a
@@ -159,7 +159,8 @@ def _spoofed_official(v: Verdict) -> Verdict:
     return replace(
         v,
         level=_SPOOFED_LEVEL,
-        reasons=(Reason.of(ReasonCode.SPOOFED_OFFICIAL_NUMBER, detail), *reasons, _OVERSEAS),
+        # SPOOFED_OFFICIAL_NUMBER says all OVERSEAS_CALL_LOCAL_NUMBER would, and more.
+        reasons=(Reason.of(ReasonCode.SPOOFED_OFFICIAL_NUMBER, detail), *reasons),
         verified_owner=None,
     )
 
