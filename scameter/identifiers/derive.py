@@ -146,9 +146,25 @@ DERIVING_KINDS: Final = frozenset(k.value for k in _BY_SOURCE)
 INGEST_DERIVING_KINDS: Final = frozenset(d.source.value for d in DERIVATIONS if d.at_ingest)
 
 
+def _url_may_derive(url: str) -> bool:
+    """False when no URL row can match (the common case: a web page on a host name), from
+    one split of the URL: an IP host ends in a digit or is bracketed, the others are hosts of
+    :data:`URL_HOSTS`, :data:`_WHATSAPP_SEND_HOSTS` or ``whatsapp://send``."""
+    host = split_canonical(url)[0]
+    return (
+        host[-1:].isdigit()
+        or host[:1] == "["
+        or host in _WHATSAPP_SEND_HOSTS
+        or host == "send"
+        or _profile_host(host) in URL_HOSTS
+    )
+
+
 def derive(ident: Identifier, *, ingest: bool = False) -> list[tuple[Derivation, Identifier]]:
     """Every identifier ``ident`` implies, with the first row that led to it, nearest first
     (chains of rows up to :data:`MAX_DEPTH`). ``ingest``: only rows that hold at ingest."""
+    if ident.kind is Kind.URL and not _url_may_derive(ident.value):
+        return []  # keeps ordinary links' lookups from paying for the three URL rows
     out: list[tuple[Derivation, Identifier]] = []
     seen = {ident}
     frontier: list[tuple[Identifier, Derivation | None]] = [(ident, None)]
