@@ -34,6 +34,13 @@ class InvalidIdentifier(ScameterError, ValueError):
         super().__init__(f"invalid {label}: {reason}")
 
 
+class InvalidMessage(ScameterError, ValueError):
+    """A message cannot be checked as given (too long for one message check).
+
+    Like :class:`InvalidIdentifier`, ``str(error)`` never contains the message text.
+    """
+
+
 class SnapshotError(ScameterError):
     """A snapshot cannot be used. ``path`` names the file or directory at fault."""
 
@@ -56,6 +63,10 @@ class UnsupportedSnapshotVersion(SnapshotError):
 
 class SnapshotStale(SnapshotError):
     """The live snapshot is older than the configured maximum age."""
+
+
+class DeviceFileError(ScameterError, ValueError):
+    """A device database or delta is truncated, tampered with, or for another base version."""
 
 
 class IngestError(ScameterError):
@@ -86,8 +97,10 @@ class ConfigError(ScameterError):
 
 __all__ = [
     "ConfigError",
+    "DeviceFileError",
     "IngestError",
     "InvalidIdentifier",
+    "InvalidMessage",
     "PolicyError",
     "RejectRatioExceeded",
     "ScameterError",

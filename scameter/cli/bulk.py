@@ -36,6 +36,7 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, Any
 
+from scameter.cli.bulk_messages import MESSAGE_COLUMNS, process_messages
 from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import (
     EXIT_ALERT,
@@ -45,6 +46,7 @@ from scameter.cli.common import (
     Command,
     CommandError,
     LocalBackend,
+    OneOf,
     SubParsers,
     open_backend,
     open_snapshot,
@@ -52,6 +54,7 @@ from scameter.cli.common import (
 from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, summary_line
 from scameter.cli.progress import Progress
 from scameter.identifiers.registry import COLUMN_HINTS
+from scameter.index.batchpath import BatchAnswer
 from scameter.processes import worker_context
 from scameter.settings import Settings
 from scameter.verdict import Level, Verdict
@@ -80,6 +83,7 @@ class Job:
     first_line: int
     width: int = 0  # CSV: header length; short rows are padded so verdict columns line up
     encoding: str = "utf-8"  # of the input; output is always UTF-8
+    message: bool = False  # the column holds message texts (--message-column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,26 +109,40 @@ def _init_worker(settings: Settings) -> None:
     _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots_root)
 
 
-def _check(values: list[str], kind: str | None) -> list[Verdict]:
-    """Verdicts for ``values`` in order; each distinct raw value is looked up once.
+def _check(values: list[str], kind: str | None) -> BatchAnswer:
+    """The answers for ``values`` in order; each distinct raw value is looked up once.
 
-    Case lists repeat the same numbers many times; a verdict depends only on the raw string
-    (and the kind), so sharing it between equal rows changes nothing but the cost.
+    A local snapshot answers through its batch hot path (``Snapshot.check_batch``: plain
+    misses carry no verdict object); a remote one through ``CheckBatch``. Case lists repeat
+    the same numbers many times; a verdict depends only on the raw string (and the kind), so
+    sharing it between equal rows changes nothing but the cost.
     """
     backend = _ProcessState.backend
     assert backend is not None, "bulk worker used before its backend was opened"
-    if not values:
-        return []
+    if isinstance(backend, LocalBackend):
+        answer: BatchAnswer = backend.snapshot.check_batch(values, kind)
+        return answer
+    n = len(values)
     distinct = list(dict.fromkeys(values))
-    if len(distinct) == len(values):
-        return backend.check_many(values, kind)
-    answers = dict(zip(distinct, backend.check_many(distinct, kind), strict=True))
-    return [answers[v] for v in values]
+    if len(distinct) == n:
+        verdicts = backend.check_many(values, kind)
+    else:
+        answers = dict(zip(distinct, backend.check_many(distinct, kind), strict=True))
+        verdicts = [answers[v] for v in values]
+    return BatchAnswer(values, list(verdicts), [None] * n, [None] * n, "")
 
 
 def _count(counts: Counter[str], v: Verdict) -> None:
     # Level is a StrEnum: it hashes and compares as its value, so no ``.value`` per row.
     counts["invalid" if v.error is not None else v.level] += 1
+
+
+def _count_answer(counts: Counter[str], answer: BatchAnswer) -> None:
+    """Count every row of ``answer``: its plain misses are NO RECORD rows."""
+    counts.update(["invalid" if v.error is not None else v.level for v in answer.verdicts if v])
+    misses = answer.misses()
+    if misses:
+        counts[Level.NO_RECORD] += misses
 
 
 def _lines(data: bytes, encoding: str) -> list[str]:
@@ -138,7 +156,7 @@ def _lines(data: bytes, encoding: str) -> list[str]:
 def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     lines = _lines(job.data, job.encoding)
     verdicts = _check([line.strip() for line in lines], job.kind)
-    counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
+    _count_answer(counts, verdicts)
     # A line holds no "\n" (split on it); without "," or '"' anywhere in the chunk no line
     # needs CSV quoting, so one scan of the chunk spares a check per line.
     heads = [csv_cell(line) for line in lines] if b"," in job.data or b'"' in job.data else lines
@@ -151,7 +169,7 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     text = job.data.decode(job.encoding, errors="replace")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     values = [row[col].strip() if col < len(row) else "" for row in rows]
-    verdicts = list(_check(values, job.kind))  # a copy: rows without the column are replaced
+    verdicts = _check(values, job.kind)  # rows without the column are replaced below
     # Without a '"' in the chunk no field was quoted, so none holds "," or a newline and the
     # fields are joined as read; otherwise each field is re-quoted as csv.writer would.
     quoted = b'"' in job.data
@@ -159,12 +177,12 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     heads: list[str] = []
     for i, row in enumerate(rows):
         if col >= len(row):
-            verdicts[i] = Verdict.invalid("", f"row has no column {col + 1}")
+            verdicts.verdicts[i] = Verdict.invalid("", f"row has no column {col + 1}")
         # A blank line reads as []: csv.writer writes its padding as empty fields.
         fields = ([csv_cell(field) for field in row] if quoted else row) or [""]
         pad = "," * (width - len(fields)) if len(fields) < width else ""
         heads.append(",".join(fields) + pad)
-    counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
+    _count_answer(counts, verdicts)
     return bulk_rows(heads, verdicts), len(rows)
 
 
@@ -190,7 +208,7 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
             problems.setdefault(i, f"line {job.first_line + i} has no value in field {field!r}")
         objs.append(obj)
         values.append(value)
-    verdicts = _check(values, job.kind)
+    verdicts = _check(values, job.kind).to_list()
     out: list[str] = []
     for i, (obj, verdict) in enumerate(zip(objs, verdicts, strict=True)):
         v = Verdict.invalid(values[i], problems[i]) if i in problems else verdict
@@ -204,7 +222,11 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
 def process(job: Job) -> ChunkResult:
     """Check one chunk and format its rows; runs in a worker or in-process."""
     counts: Counter[str] = Counter()
-    if job.fmt == "txt":
+    if job.message:
+        backend = _ProcessState.backend
+        assert backend is not None, "bulk worker used before its backend was opened"
+        text, rows = process_messages(job, backend, counts)
+    elif job.fmt == "txt":
         text, rows = _process_txt(job, counts)
     elif job.fmt == "csv":
         text, rows = _process_csv(job, counts)
@@ -300,6 +322,45 @@ def _workers(settings: Settings, backend_is_remote: bool) -> int:
     return max(1, min(4, cores))
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How the input reads and the output starts: what :func:`run_bulk` learns from the first
+    line(s) and the flags."""
+
+    fmt: str
+    column: int | str | None
+    first: bytes  # the bytes read ahead that still belong to the rows
+    header_text: str
+    first_line: int
+    width: int
+    progress_start: int
+    message: bool
+
+
+def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: str) -> _Layout:
+    fmt = _resolve_format(args.format, args.input, first)
+    message = args.message_column is not None
+    if message and fmt == "txt":
+        raise CommandError("--message-column needs a CSV or JSON Lines input (a column name)")
+    wanted = args.message_column if message else args.column
+    if fmt == "csv":
+        raw_header, header = _read_header(src, first, encoding)
+        if not header:
+            raise CommandError(f"{args.input} is empty: a CSV needs a header row")
+        buf = io.StringIO()
+        columns = MESSAGE_COLUMNS if message else BULK_COLUMNS
+        csv.writer(buf, lineterminator="\n").writerow([*header, *columns])
+        return _Layout(
+            fmt, _pick_column(header, wanted), b"", buf.getvalue(), 2, len(header),
+            len(raw_header), message,
+        )  # fmt: skip
+    if fmt == "txt":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
+        return _Layout(fmt, None, first, buf.getvalue(), 1, 0, 0, message)
+    return _Layout(fmt, wanted, first, "", 1, 0, 0, message)
+
+
 def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
     try:
         encoding = codecs.lookup(args.encoding).name
@@ -318,25 +379,10 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         first = src.readline()
         if encoding == "utf-8" and first.startswith(_BOM):
             first = first[len(_BOM) :]
-        fmt = _resolve_format(args.format, args.input, first)
-        column: int | str | None = args.column if fmt == "jsonl" else None
-        header_text = ""
-        first_line, width = 1, 0
-        if fmt == "csv":
-            raw_header, header = _read_header(src, first, encoding)
-            if not header:
-                raise CommandError(f"{args.input} is empty: a CSV needs a header row")
-            column, width = _pick_column(header, args.column), len(header)
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow([*header, *BULK_COLUMNS])
-            header_text, first, first_line = buf.getvalue(), b"", 2
-            progress_start = len(raw_header)
-        elif fmt == "txt":
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
-            header_text, progress_start = buf.getvalue(), 0
-        else:
-            progress_start = 0
+        layout = _layout(args, src, first, encoding)
+        fmt, column, first = layout.fmt, layout.column, layout.first
+        header_text, first_line, width = layout.header_text, layout.first_line, layout.width
+        progress_start, message = layout.progress_start, layout.message
 
         _ProcessState.backend = backend = open_backend(settings)
         workers = _workers(settings, not isinstance(backend, LocalBackend))
@@ -364,6 +410,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 first_line=first_line,
                 width=width,
                 encoding=encoding,
+                message=message,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -401,10 +448,11 @@ def _jobs(
     first_line: int,
     width: int,
     encoding: str,
+    message: bool = False,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding), read
+        yield Job(fmt, data, column, kind, line, width, encoding, message), read
         line += n
 
 
@@ -459,7 +507,13 @@ BULK = Command(
     args=(
         Arg(("input",), metavar="INPUT", help="file to read, or - for stdin"),
         Arg(("-o", "--output"), metavar="OUTPUT", help="file to write (default: stdout)"),
-        Arg(("--column",), metavar="NAME", help="CSV column / JSONL field holding the value"),
+        OneOf((
+            Arg(("--column",), metavar="NAME", help="CSV column / JSONL field holding the value"),
+            Arg(("--message-column",), metavar="NAME",
+                help="CSV column / JSONL field holding a message text (SMS, e-mail...): each "
+                "row gets the message's worst level and the identifiers found in it; "
+                "excludes --column"),
+        )),
         Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
         Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
         Arg(("--encoding",), default="utf-8",

@@ -62,6 +62,12 @@ def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
         f"records read {result.records_read:,}, rejected {result.rejected:,}"
         + (f" (see {result.rejects_path})" if result.rejected and result.rejects_path else ""),
     ]
+    kept = getattr(result, "no_identifiers", 0)
+    if kept:
+        lines.append(
+            f"kept {kept:,} text-only report{'s' if kept != 1 else ''} with no identifiers "
+            f"(no_identifiers in {result.rejects_path})"
+        )
     counts: dict[str, dict[str, int]] = result.counts or {}
     for kind in sorted(counts):
         per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)

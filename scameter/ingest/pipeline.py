@@ -80,6 +80,8 @@ class IngestResult:
     ignored: int = 0
     identifiers: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    #: Text-only reports kept without identifiers (in ``rejects_path``, ``no_identifiers``).
+    no_identifiers: int = 0
 
 
 @dataclass(slots=True)
@@ -298,7 +300,8 @@ def _finish(  # noqa: PLR0917 - private, one call site
         n = sum(1 for _ in counted(agg.records(gran)))
         return IngestResult(None, False, rows, rejected_rows, rejects.finish(None), counts,
                             ignored=rejects.ignored, identifiers=n,
-                            stats=_stats(agg.stats))  # fmt: skip
+                            stats=_stats(agg.stats),
+                            no_identifiers=rejects.no_identifiers)  # fmt: skip
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
@@ -338,6 +341,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         ignored=rejects.ignored,
         identifiers=n,
         stats=_stats(agg.stats),
+        no_identifiers=rejects.no_identifiers,
     )
 
 

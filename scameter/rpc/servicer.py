@@ -28,20 +28,24 @@ from typing import Any, TypeVar
 
 import grpc
 
-from scameter.errors import InvalidIdentifier, SnapshotError
+from scameter.errors import InvalidIdentifier, InvalidMessage, SnapshotError
+from scameter.identifiers.extract import extract
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import localize_phone, parse_region
+from scameter.index.batchpath import BatchAnswer
+from scameter.index.message import check_message, message_size_error
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import PayeeResult, assess_payee
+from scameter.rpc.private import DeviceUpdates, search_hashes
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.times import utc_now
-from scameter.verdict import Language, Level, Verdict, in_language, parse_language
+from scameter.verdict import Language, Level, in_language, parse_language
 
 log = logging.getLogger("scameter.rpc")
 
@@ -54,6 +58,9 @@ ROLES: dict[str, Role] = {
     "Report": Role.REPORT,
     "Related": Role.CHECK,
     "GetSnapshotInfo": Role.CHECK,
+    "SearchHashes": Role.CHECK,
+    "GetDeviceUpdate": Role.CHECK,
+    "CheckMessage": Role.CHECK,
 }
 
 DEFAULT_MAX_BATCH = 10_000
@@ -61,7 +68,7 @@ DEFAULT_RELATED_LIMIT = 100
 MAX_REPORT_IDENTIFIERS = 20
 MAX_REPORT_TEXT = 4_000
 MAX_CATEGORY = 64
-_BATCH_CHUNK = 1_000
+_BATCH_CHUNK = 2_000
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -200,6 +207,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self._max_batch = max_batch
         self._related_limit = related_limit
         self._clock = clock
+        self._device = DeviceUpdates()
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -233,23 +241,49 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         if request.region:
             raws = [_in_region(r, request.region) for r in raws]
         out = pb.CheckBatchResponse()
-        verdicts: list[Verdict] = []
+        answers: list[BatchAnswer] = []
+        # The batch hot path: plain misses (most items) carry no verdict object and are
+        # written from one pre-rendered NO RECORD message (convert.fill_batch).
         with self._source.acquire() as snap:
             for start in range(0, n, _BATCH_CHUNK):
                 if _deadline_passed(context):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
-                verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
-        fill, add = convert.fill_verdict, out.verdicts.add
-        if request.region:
-            verdicts = [
-                replace(v, input=r) for v, r in zip(verdicts, request.identifiers, strict=True)
-            ]
-        for v in verdicts:
-            fill(add(), in_language(v, lang))
-        for level, count in Counter(v.level for v in verdicts).items():
-            self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
+                answer = snap.check_batch(raws[start : start + _BATCH_CHUNK], kind)
+                if request.region:  # answer for the identifiers as the caller sent them
+                    sent = request.identifiers[start : start + _BATCH_CHUNK]
+                    answer.inputs = sent
+                    answer.verdicts = [
+                        None if v is None else replace(v, input=r)
+                        for v, r in zip(answer.verdicts, sent, strict=True)
+                    ]
+                answers.append(answer)
+        levels: Counter[Level] = Counter()
+        for answer in answers:
+            convert.fill_batch(out.verdicts, answer, lang)
+            levels.update(v.level for v in answer.verdicts if v is not None)
+            levels[Level.NO_RECORD] += answer.misses()
+        for level, count in levels.items():
+            if count:
+                self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
         self._metrics.identifiers.inc(n)
         return out
+
+    @_rpc("CheckMessage")
+    def CheckMessage(
+        self, request: pb.CheckMessageRequest, context: grpc.ServicerContext
+    ) -> pb.CheckMessageResponse:
+        text = request.text
+        problem = message_size_error(text)
+        if problem is not None:
+            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        ctx = convert.context_from_pb(request)
+        with self._source.acquire() as snap:
+            try:
+                answer = check_message(snap, text, sender=request.sender or None, context=ctx)
+            except InvalidMessage as e:
+                raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from e
+        self._metrics.verdict(answer.level)
+        return convert.fill_message(pb.CheckMessageResponse(), answer)
 
     @_rpc("CheckPayee")
     def CheckPayee(
@@ -327,6 +361,24 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 counts=counts,
             )
 
+    # -- private lookups (docs/privacy.md) ------------------------------------------------------
+
+    @_rpc("SearchHashes")
+    def SearchHashes(
+        self, request: pb.SearchHashesRequest, context: grpc.ServicerContext
+    ) -> pb.SearchHashesResponse:
+        """Full hashes under the request's prefixes; never logs a prefix."""
+        with self._source.acquire() as snap:
+            return search_hashes(snap, request.hash_prefixes)
+
+    @_rpc("GetDeviceUpdate")
+    def GetDeviceUpdate(
+        self, request: pb.GetDeviceUpdateRequest, context: grpc.ServicerContext
+    ) -> pb.GetDeviceUpdateResponse:
+        with self._source.acquire() as snap:
+            data, full = self._device.update(snap, request.version)
+            return pb.GetDeviceUpdateResponse(version=snap.id, full=full, data=data)
+
     # -- intake -------------------------------------------------------------------------------
 
     @_rpc("Report")
@@ -342,8 +394,11 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         except ReporterTokenError as e:
             raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
-        if not request.identifiers:
-            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "a report names at least one identifier")
+        if not request.identifiers and not request.text.strip():
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "a report names at least one identifier, or has a text to find them in",
+            )
         if len(request.identifiers) > MAX_REPORT_IDENTIFIERS:
             raise Abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -361,9 +416,17 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 f"text must be at most {MAX_REPORT_TEXT} characters",
             )
         idents: list[tuple[str | None, str]] = []
-        for item in request.identifiers:
-            kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
-            idents.append((kind, value))
+        truncated = False
+        if request.identifiers:
+            for item in request.identifiers:
+                kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
+                idents.append((kind, value))
+        else:
+            # A text-only report: its identifiers are the ones extraction finds, already
+            # canonical; a text with none is kept as it is (ingest counts it: no_identifiers).
+            found = extract(request.text, limit=MAX_REPORT_IDENTIFIERS)
+            idents = [(str(i.kind), i.value) for i in found.identifiers()]
+            truncated = found.truncated
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))
         report_id, duplicate = self._intake.append(
@@ -376,7 +439,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         )
         self._metrics.report(duplicate)
         log.info("report accepted", extra={"report_id": report_id, "duplicate": duplicate})
-        return pb.ReportResponse(report_id=report_id, duplicate=duplicate)
+        return pb.ReportResponse(
+            report_id=report_id, duplicate=duplicate, identifiers=len(idents), truncated=truncated
+        )
 
 
 def _level(value: str) -> Level:
