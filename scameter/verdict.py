@@ -219,6 +219,15 @@ class ReasonCode(StrEnum):
         en="No record found. This does not mean it is safe.",
         zh_hant="未有相關記錄。這不代表安全。",
     )
+    DERIVED_MATCH = "derived_match", Sentences(
+        en="Contains or leads to an identifier linked to scams.",
+        zh_hant="包含或連結至與詐騙有關的電話號碼、網址、電郵或帳戶。",
+    )
+    SPOOFED_OFFICIAL_NUMBER = "spoofed_official_number", Sentences(
+        en="An official Hong Kong number shown on a call from overseas: the caller id is very "
+        "likely spoofed. Hang up and call the official line yourself.",
+        zh_hant="來自海外的來電顯示香港官方電話號碼：來電顯示極可能被偽冒。請掛斷電話，並自行致電官方熱線查證。",
+    )
     # fmt: on
 
 

@@ -27,7 +27,7 @@ from scameter.cli.common import (
     open_backend,
 )
 from scameter.cli.output import render_json_lines, render_table
-from scameter.errors import ScameterError
+from scameter.errors import InvalidIdentifier, ScameterError
 from scameter.identifiers.phone import DEFAULT_REGION, localize_phone, parse_region
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
@@ -68,6 +68,20 @@ def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Sett
         colour = settings.use_color(out.isatty())
         out.write(render_table(verdicts, colour=colour, language=language))
     out.flush()
+
+
+def _check_each(
+    backend: Backend, values: Sequence[str], kind: str | None, context: CheckContext
+) -> list[Verdict]:
+    """Each value with the call context (the batch forms take none): an invalid value is a
+    row with its reason, exactly as in a batch, and never stops the others."""
+    out: list[Verdict] = []
+    for value in values:
+        try:
+            out.append(backend.check(value, kind, context))
+        except InvalidIdentifier as exc:
+            out.append(Verdict.invalid(value, str(exc), exc.kind or None))
+    return out
 
 
 def _check_private(values: list[str], kind: str | None, settings: Settings) -> list[Verdict]:
@@ -156,7 +170,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             verdicts = _lookup(
                 backend,
                 "check",
-                lambda: [backend.check(v, args.kind, context) for v in values],
+                lambda: _check_each(backend, values, args.kind, context),
             )
         else:
             verdicts = _lookup(backend, "check", lambda: backend.check_many(values, args.kind))

@@ -23,6 +23,10 @@ branch mirroring a step of ``phonenumbers.parse`` (e.g. ``_maybe_extract_country
 Anything the fast path is not certain of goes to the full parser.
 ``tests/property/test_identifier_properties.py`` checks agreement on generated numbers.
 
+Links: ``tel:`` (RFC 3966), ``sms:`` and ``smsto:`` (RFC 5724) spell one number, so their
+number is read (``tel:+852-6391-2745;ext=1`` and ``sms:63912745?body=hi`` are ``+85263912745``;
+an ``sms:`` link to several numbers is refused: check each). Only the slow path looks at them.
+
 Invariants: pure, no I/O; ``normalize_phone(normalize_phone(x).value) == normalize_phone(x)``.
 """
 
@@ -212,9 +216,26 @@ def _short_code(digits: str) -> bool:
     return bool(shortnumberinfo.is_valid_short_number_for_region(number, DEFAULT_REGION))
 
 
+#: RFC 3966 / RFC 5724 link schemes that name one number (lower case, with the colon).
+URI_SCHEMES: Final = ("tel:", "sms:", "smsto:")
+
+
+def _uri_number(raw: str) -> str:
+    """The number of a ``tel:`` / ``sms:`` / ``smsto:`` link, else ``raw`` unchanged."""
+    head = raw[:7].lstrip().lower()
+    if not head.startswith(URI_SCHEMES):
+        return raw
+    number = raw.lstrip().partition(":")[2]
+    # tel: parameters follow ';' (RFC 3966 section 3), sms: fields follow '?' (RFC 5724).
+    number = number.split(";", 1)[0].split("?", 1)[0]
+    if "," in number:
+        raise InvalidIdentifier(_KIND, "a link to several numbers: check each number", raw)
+    return number
+
+
 def _slow(raw: str, *, fast: bool = True) -> Identifier:
     """Any spelling: fold, check, then short codes, the fast path again, ``00``, the parser."""
-    text, plus, digits = _folded(raw)
+    text, plus, digits = _folded(_uri_number(raw), raw)
     if not plus and _short_code(digits):
         return Identifier(_KIND, digits, True)
     if fast:
@@ -236,9 +257,10 @@ def _slow(raw: str, *, fast: bool = True) -> Identifier:
 _MAINLAND_MOBILE: Final = re.compile(r"1[3-9]\d{9}")
 
 
-def _folded(raw: str) -> tuple[str, bool, str]:
-    """(folded text, has a leading ``+``, its digits); InvalidIdentifier for no phone at all."""
-    text = fold(raw)
+def _folded(number: str, raw: str) -> tuple[str, bool, str]:
+    """(folded text, has a leading ``+``, its digits) of ``number`` (``raw`` without a link
+    scheme); InvalidIdentifier for no phone at all."""
+    text = fold(number)
     if not text:
         raise InvalidIdentifier(_KIND, "empty", raw)
     if len(text) > _MAX_RAW:
@@ -382,11 +404,13 @@ SPEC: Final = KindSpec(
     normalize=normalize_phone,
     display_name="phone number",
     column_hints=("phone", "number"),
+    detect_prefixes=frozenset(s.rstrip(":") for s in URI_SCHEMES),  # tel:, sms:, smsto: links
 )
 
 __all__ = [
     "DEFAULT_REGION",
     "SPEC",
+    "URI_SCHEMES",
     "localize_phone",
     "normalize_phone",
     "normalize_phone_slow",

@@ -11,9 +11,13 @@ Responsibility: the rules for every kind that is answered by its own record (des
 * nothing stored: a phone number may be in a listed range, a platform handle may be near a
   listed one (:class:`~scameter.index.nearmatch.NearRules`); else NO RECORD. An unallocated
   number with nothing stored also gets ``UNALLOCATED_NUMBER``;
-* context: a ``+852`` number on an overseas incoming call gets
+* context: a Hong Kong number (``+852...``, or an HK short code such as ``18222``, which
+  cannot be dialled from abroad at all) on an overseas incoming call gets
   ``OVERSEAS_CALL_LOCAL_NUMBER`` and at least ``policy.overseas_min_level`` (POSSIBLE by
-  default); a VERIFIED number stays VERIFIED and also gets ``SPOOF_ADVICE``.
+  default); an allowlisted (VERIFIED) one is never VERIFIED there: it is SUSPICIOUS with
+  ``SPOOFED_OFFICIAL_NUMBER`` instead of ``OVERSEAS_CALL_LOCAL_NUMBER`` (an official number
+  shown on a call from overseas means the caller id is very likely spoofed; design section
+  5), its owner named in the reason and not as ``verified_owner``.
 
 Invariants: a record whose stored canonical value differs from the queried one (a 64-bit key
 collision) is treated as absent, never answered; no logging, no I/O beyond LMDB reads of a
@@ -37,6 +41,7 @@ _xxh3 = xxhash.xxh3_64_digest  # = Identifier.key's hash (identifiers/model.py)
 _SPOOF_ADVICE = Reason.of(ReasonCode.SPOOF_ADVICE)
 _UNALLOCATED = Reason.of(ReasonCode.UNALLOCATED_NUMBER)
 _OVERSEAS = Reason.of(ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER)
+_SPOOFED_LEVEL = Level.SUSPICIOUS
 
 
 class ExactRules:
@@ -129,23 +134,35 @@ class ExactRules:
         )
 
     def _apply_context(self, v: Verdict, ident: Identifier, context: CheckContext) -> Verdict:
+        value = ident.value
         if not (
             context.channel is Channel.INCOMING_CALL
             and context.overseas
-            and ident.value.startswith("+852")
+            and (value.startswith("+852") or value[:1] != "+")  # E.164 HK, or an HK short code
         ):
             return v
-        extra = [_OVERSEAS]
         level = v.level
         if level is Level.VERIFIED:
-            if all(r.code is not ReasonCode.SPOOF_ADVICE for r in v.reasons):
-                extra.append(_SPOOF_ADVICE)
-        elif SEVERITY[level] < SEVERITY[self._overseas_min_level]:
+            return _spoofed_official(v)
+        if SEVERITY[level] < SEVERITY[self._overseas_min_level]:
             level = self._overseas_min_level
         reasons = v.reasons
         if level is not v.level and v.level is Level.NO_RECORD:
             reasons = tuple(r for r in reasons if r.code is not ReasonCode.NO_RECORD)
-        return replace(v, level=level, reasons=(*reasons, *extra))
+        return replace(v, level=level, reasons=(*reasons, _OVERSEAS))
+
+
+def _spoofed_official(v: Verdict) -> Verdict:
+    """An allowlisted number on an overseas call: SUSPICIOUS, never VERIFIED (module rules)."""
+    detail = f"Its registered owner: {v.verified_owner}." if v.verified_owner else None
+    reasons = tuple(r for r in v.reasons if r.code is not ReasonCode.ALLOWLISTED)
+    return replace(
+        v,
+        level=_SPOOFED_LEVEL,
+        # SPOOFED_OFFICIAL_NUMBER says all OVERSEAS_CALL_LOCAL_NUMBER would, and more.
+        reasons=(Reason.of(ReasonCode.SPOOFED_OFFICIAL_NUMBER, detail), *reasons),
+        verified_owner=None,
+    )
 
 
 def with_reasons(v: Verdict, *reasons: Reason) -> Verdict:

@@ -8,7 +8,10 @@ input (or detects its kinds) and hands each identifier to the rule of its kind:
 * every other kind: :class:`~scameter.index.exact.ExactRules` (its own record, the allowlist,
   the call context);
 * both fall back to :class:`~scameter.index.nearmatch.NearRules` when nothing is listed, and
-  end in :class:`~scameter.index.assembly.VerdictAssembler`, which makes the verdict.
+  end in :class:`~scameter.index.assembly.VerdictAssembler`, which makes the verdict;
+* then :class:`~scameter.index.derived.DerivedRules` answers what the input implies (an
+  e-mail's domain, a link's number or IP address...) and keeps the worst. Every lookup method
+  ends there, single or batched, so every entry point answers derived inputs alike.
 
 :meth:`Snapshot.check_batch` and :meth:`Snapshot.check_many` answer the same through the batch
 hot path (:mod:`scameter.index.batchpath`, with the key array of
@@ -32,9 +35,11 @@ from pyroaring import BitMap
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
+from scameter.identifiers.derive import DERIVING_KINDS
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.batchpath import BatchAnswer, BatchPath
+from scameter.index.derived import DerivedRules
 from scameter.index.exact import ExactRules
 from scameter.index.format import F_CLUSTER, HEADER, record_canonical
 from scameter.index.keyprobe import KeyProbe
@@ -74,6 +79,8 @@ class Snapshot:
         self._rules[Kind.DOMAIN] = urls.answer_domain
         #: Kind (or its value) -> (its normaliser, its rule): the path of ``check(raw, kind)``.
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
+        #: The last step of every lookup (over the rules above, which it never re-enters).
+        self._derived = DerivedRules(self._rules)
         #: The batch path: the snapshot's key array (built on the first batch) in front of
         #: the single-item path above.
         self.key_probe = KeyProbe(reader)
@@ -147,17 +154,22 @@ class Snapshot:
             path = self._paths.get(kind)
             if path is not None and raw.__class__ is str:
                 norm, rule = path
-                return rule(raw, norm(raw), context)
-            ident = normalize(kind, raw)
-            return self._rules[ident.kind](raw, ident, context)
-        candidates = detect(raw)
-        if not candidates:
-            raise InvalidIdentifier(None, "not recognised as any identifier kind", raw)
-        rules = self._rules
-        if len(candidates) == 1:
-            ident = candidates[0]
-            return rules[ident.kind](raw, ident, context)
-        return worst([rules[c.kind](raw, c, context) for c in candidates])
+                v = rule(raw, norm(raw), context)
+            else:
+                ident = normalize(kind, raw)
+                v = self._rules[ident.kind](raw, ident, context)
+        else:
+            candidates = detect(raw)
+            if not candidates:
+                raise InvalidIdentifier(None, "not recognised as any kind", raw)
+            rules = self._rules
+            if len(candidates) == 1:
+                ident = candidates[0]
+                v = rules[ident.kind](raw, ident, context)
+            else:
+                v = worst([rules[c.kind](raw, c, context) for c in candidates])
+        # Cross-kind derivation (module docstring): one set lookup for kinds that have none.
+        return self._derived.apply(v) if v.kind in DERIVING_KINDS else v
 
     def check_identifier(
         self,
@@ -167,10 +179,13 @@ class Snapshot:
         context: CheckContext | None = None,
     ) -> Verdict:
         """Answer for an already-canonical identifier."""
-        return self._rules[ident.kind](ident.value if raw is None else raw, ident, context)
+        v = self._rules[ident.kind](ident.value if raw is None else raw, ident, context)
+        return self._derived.apply(v) if v.kind in DERIVING_KINDS else v
 
     def _check_ident(self, ident: Identifier, raw: str) -> Verdict:
-        return self._rules[ident.kind](raw, ident, None)
+        # The batch path's full path for one identifier: derivation included, as in check.
+        v = self._rules[ident.kind](raw, ident, None)
+        return self._derived.apply(v) if v.kind in DERIVING_KINDS else v
 
     def check_many(self, raws: Sequence[str], kind: Kind | str | None = None) -> list[Verdict]:
         """Bulk lookups: never raises per item (invalid input gives ``Verdict.invalid``).

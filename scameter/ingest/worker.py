@@ -37,7 +37,8 @@ from typing import Any
 import orjson
 
 from scameter.errors import InvalidIdentifier
-from scameter.identifiers import Kind, detect, normalize
+from scameter.identifiers import Identifier, Kind, detect, normalize
+from scameter.identifiers.derive import INGEST_DERIVING_KINDS, derive
 from scameter.ingest.adapters import AdapterOptions
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, STATUSES
@@ -107,6 +108,37 @@ def _normalise(kind: str | None, raw: str) -> str:
 
 
 _KIND_BY_NAME = {k.value: k for k in Kind}
+#: Wire-key prefixes of the kinds that derive identifiers at ingest (with and without "~").
+_DERIVING_PREFIXES = tuple(
+    f"{tilde}{kind}:" for kind in sorted(INGEST_DERIVING_KINDS) for tilde in ("", "~")
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def _derived_keys(key: str) -> tuple[str, ...]:
+    """The wire keys of what the identifier of ``key`` derives at ingest (the derivation
+    table of :mod:`scameter.identifiers.derive`: a report of ``wa.me/85263912745`` lists the
+    number too). Only called for keys of :data:`_DERIVING_PREFIXES`."""
+    kind, _, value = key.lstrip("~").partition(":")
+    out = []
+    for _, ident in derive(Identifier(_KIND_BY_NAME[kind], value), ingest=True):
+        derived = f"{ident.kind.value}:{ident.value}"
+        out.append(derived if ident.valid else "~" + derived)
+    return tuple(out)
+
+
+def _with_derived(keys: list[str]) -> list[str]:
+    """``keys`` followed by what they derive at ingest, each once, in order."""
+    if not any(k.startswith(_DERIVING_PREFIXES) for k in keys):
+        return keys
+    out = [
+        d
+        for k in keys
+        for d in (k, *(_derived_keys(k) if k.startswith(_DERIVING_PREFIXES) else ()))
+    ]
+    return list(dict.fromkeys(out))
+
+
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+:\d{1,5}(/\S*)?$")
 
 
@@ -358,6 +390,7 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
             continue
         keys.append(key)
     if keys:
+        keys = _with_derived(keys)
         res.events.append(
             (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep, category or "",
              tuple(keys), provider)
@@ -460,7 +493,7 @@ def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
         if key.startswith(_LISTED_PREFIXES) and _listing(key.lstrip("~"), opts) is None:
             return None  # the general path records why it is ignored
         keys.append(key)
-    return keys
+    return _with_derived(keys)
 
 
 def process_chunk(

@@ -217,6 +217,44 @@ def test_empty_stdin_is_an_error(
     assert "stdin was empty" in capsys.readouterr().err
 
 
+def test_context_answers_every_value_and_marks_the_invalid_one(
+    snapshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 15 item 6: a context used to abort the whole run on the first invalid value.
+    args = ["check", "--json", "--snapshots", str(snapshots), "--context", "sms"]
+    status = main([*args, "not a number!", "5123 4567"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0] == {
+        "input": "not a number!",
+        "kind": None,
+        "error": "invalid identifier: not recognised as any kind",
+    }
+    assert rows[1]["level"] == "suspicious"
+    assert status == 1 | 4
+    main(["check", "--json", "--snapshots", str(snapshots), "not a number!"])
+    assert json.loads(capsys.readouterr().out) == rows[0]  # the same row as without a context
+    status = main([*args, "--overseas", "--kind", "phone", "12", "18222"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["kind"] == "phone"
+    assert rows[0]["error"].startswith("invalid phone:")
+    assert rows[1]["level"] == "verified"  # an SMS, not a call
+    assert status == 4
+
+
+def test_official_number_on_an_overseas_call_is_suspicious(
+    snapshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["check", "--json", "--snapshots", str(snapshots), "18222"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["level"] == "verified"
+    assert main([*args, "--context", "incoming_call", "--overseas"]) == 1
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["level"] == "suspicious"
+    assert obj["verified_owner"] is None
+    assert obj["reasons"][0]["code"] == "spoofed_official_number"
+    assert "very likely spoofed" in obj["reasons"][0]["text"]
+
+
 def test_region_reads_local_numbers_and_shows_them_as_typed(
     snapshots: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,7 @@ RECORDS: list[Record] = [
     rec(P, "+85223456789", VE, owner="Example Bank hotline"),
     rec(P, "+85223456789", SU, reasons=(RC.PUBLIC_REPORTS,), report_count=4, reporters=4),
     rec(P, "+85235550000", VE, owner="Government"),
+    rec(P, "18222", VE, owner="Anti-Scam Helpline"),
     rec(D, "evil-shop.com", HR, reasons=(RC.PARTNER_CONFIRMED,)),
     rec(D, "cheap-deals.net", PO, reasons=(RC.PUBLIC_REPORTS,)),
     rec(D, "hsbc.com.hk", VE, owner="HSBC"),
@@ -248,20 +249,37 @@ CONTEXT_VECTORS = [
         PO,
         {RC.OVERSEAS_CALL_LOCAL_NUMBER},
     ),
+    # An official number on a call from overseas is never VERIFIED (issue 15 item 5).
     (
         "overseas-verified",
         "2345 6789",
         CheckContext(Channel.INCOMING_CALL, True),
-        VE,
-        {RC.OVERSEAS_CALL_LOCAL_NUMBER, RC.SPOOF_ADVICE},
+        SU,
+        {RC.SPOOFED_OFFICIAL_NUMBER, RC.SPOOF_ADVICE},
     ),
     (
         "overseas-verified-unreported",
         "3555 0000",
         CheckContext(Channel.INCOMING_CALL, True),
-        VE,
-        {RC.OVERSEAS_CALL_LOCAL_NUMBER, RC.SPOOF_ADVICE},
+        SU,
+        {RC.SPOOFED_OFFICIAL_NUMBER},
     ),
+    (
+        "overseas-verified-short-code",
+        "18222",
+        CheckContext(Channel.INCOMING_CALL, True),
+        SU,
+        {RC.SPOOFED_OFFICIAL_NUMBER},
+    ),
+    (
+        "overseas-unknown-short-code",
+        "1823",
+        CheckContext(Channel.INCOMING_CALL, True),
+        PO,
+        {RC.OVERSEAS_CALL_LOCAL_NUMBER},
+    ),
+    ("local-call-verified", "18222", CheckContext(Channel.INCOMING_CALL, False), VE, set()),
+    ("overseas-sms-verified", "18222", CheckContext(Channel.SMS, True), VE, {RC.ALLOWLISTED}),
     (
         "overseas-high-risk-stays",
         "91234567",
@@ -297,6 +315,10 @@ def test_context(
         assert RC.OVERSEAS_CALL_LOCAL_NUMBER not in got
     if level is not NR:
         assert RC.NO_RECORD not in got
+    if RC.SPOOFED_OFFICIAL_NUMBER in codes:
+        assert RC.ALLOWLISTED not in got
+        assert v.verified_owner is None  # the owner is named in the reason, not as verified
+        assert "Its registered owner:" in v.reasons[0].text
 
 
 def test_related_lists_cluster_worst_first(snap: Snapshot) -> None:

@@ -137,8 +137,9 @@ def test_hosts_file() -> None:
 
 def test_urlhaus_dump() -> None:
     r = read(FIXTURES / "urlhaus.csv")
-    assert r.idents()[:3] == [
+    assert r.idents()[:4] == [
         "url:" + canonical_url("http://203.0.113.7:41234/i"),
+        "ip:203.0.113.7",  # the link's IP host, derived (docs/identifiers.md, url-ip)
         "url:https://bad-payload.example/x/update.exe",
         "url:https://drive.google.com/uc?id=1AbCdEf&export=download",
     ]
