@@ -35,7 +35,7 @@ from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.batch import EXACT_KINDS, BatchRules, Rule
 from scameter.index.exact import ExactRules
-from scameter.index.format import F_CLUSTER, HEADER, record_canonical
+from scameter.index.format import F_CLUSTER, HEADER, TABLE_ALLOW, record_canonical
 from scameter.index.nearmatch import NearRules
 from scameter.index.publish import current_id
 from scameter.index.reader import SnapshotReader
@@ -221,7 +221,8 @@ class Snapshot:
         for ordinal in self.reader.bitmap(f"cluster:{cluster}"):
             hit = self.reader.by_ordinal(ordinal)
             if hit is not None:
-                members.append(from_record(record_canonical(hit[2]), hit[2]))
+                allowed = hit[0] == TABLE_ALLOW
+                members.append(from_record(record_canonical(hit[2]), hit[2], allowed=allowed))
         members.sort(key=lambda v: (-v.severity, -v.report_count, v.canonical or ""))
         return members
 
@@ -246,7 +247,7 @@ class Snapshot:
         for ordinal in bm:
             hit = reader.by_ordinal(ordinal)
             if hit is not None:
-                yield reader.to_record(hit[2])
+                yield reader.to_record(hit[2], hit[0])
 
     def stats(self) -> dict[str, Any]:
         """Counts from the manifest plus category and source sizes from the bitmaps."""
