@@ -52,6 +52,10 @@ def _summary(result: Any, dry_run: bool) -> str:
         f"records read {result.records_read:,}, rejected {result.rejected:,}"
         + (f" (see {result.rejects_path})" if result.rejected and result.rejects_path else ""),
     ]
+    limits: dict[str, int] = getattr(result, "limits", None) or {}
+    if limits:
+        per = ", ".join(f"{name} {n:,}" for name, n in sorted(limits.items()))
+        lines.append(f"  rejected over a limit: {per}")
     counts: dict[str, dict[str, int]] = result.counts or {}
     for kind in sorted(counts):
         per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)

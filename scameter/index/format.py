@@ -104,6 +104,8 @@ NEAR_FILTER = "near_filter"
 #: The filter's 32-bit value of a near key: its first 4 bytes, big-endian (the xxh3 high half).
 NEAR_PREFIX = struct.Struct(">I")
 ORDINAL_KEY = struct.Struct(">I")  # big-endian so LMDB's byte order is numeric order
+#: Longest string of a record (canonical value, listing, owner): its u16 length prefix.
+MAX_STRING_BYTES = 0xFFFF
 #: Every stored record ends with ``zlib.crc32`` of the bytes before it, little-endian. CRC-32
 #: has a fixed residue: the CRC of (data + its CRC, little-endian) is this constant whatever
 #: the data, so a reader checks a record with one ``crc32`` call over the whole value.

@@ -80,6 +80,8 @@ class IngestResult:
     ignored: int = 0
     identifiers: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    #: Rejected rows per limit of scameter.ingest.limits (``{"date_range": 2}``).
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -237,6 +239,7 @@ def run_ingest(
         reporter_key=reporter_key,
         extra_platforms=policy.extra_shared_platforms,
         extra_top_sites=policy.extra_top_sites,
+        as_of=int(when.timestamp()),
     )
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
@@ -298,7 +301,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         n = sum(1 for _ in counted(agg.records(gran)))
         return IngestResult(None, False, rows, rejected_rows, rejects.finish(None), counts,
                             ignored=rejects.ignored, identifiers=n,
-                            stats=_stats(agg.stats))  # fmt: skip
+                            stats=_stats(agg.stats), limits=dict(rejects.limits))  # fmt: skip
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
@@ -338,6 +341,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         ignored=rejects.ignored,
         identifiers=n,
         stats=_stats(agg.stats),
+        limits=dict(rejects.limits),
     )
 
 

@@ -40,6 +40,8 @@ class RejectWriter:
         self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.rejected = 0
         self.ignored = 0
+        #: Rejects per limit of scameter.ingest.limits (their reasons start ``limit <name>:``).
+        self.limits: dict[str, int] = {}
 
     def write(
         self,
@@ -55,6 +57,10 @@ class RejectWriter:
         entries.sort(key=lambda e: e[0])  # stable: same-line entries keep their order
         self.rejected += len(rejects)
         self.ignored += len(ignored)
+        for _, reason, _ in rejects:
+            if reason.startswith("limit "):
+                name = reason[6:].partition(":")[0]
+                self.limits[name] = self.limits.get(name, 0) + 1
         dumps = json.dumps
         self._fh.write(
             "".join(

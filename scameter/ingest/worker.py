@@ -33,10 +33,20 @@ from typing import Any
 
 import orjson
 
+from scameter.categories import canonical_category
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Kind, detect, normalize
 from scameter.ingest.adapters import AdapterOptions
 from scameter.ingest.granularity import Granularity
+from scameter.ingest.limits import (
+    MAX_REPORT_IDENTIFIERS,
+    MAX_VALUE_BYTES,
+    MIN_TIME,
+    check_identifier_count,
+    check_json_depth,
+    check_time,
+    check_value,
+)
 from scameter.ingest.policy import SOURCES, STATUSES
 from scameter.ingest.rows import (
     ALLOW,
@@ -156,6 +166,7 @@ _U64 = struct.Struct(">Q")
 
 def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
     if fmt == "jsonl":
+        check_json_depth(line)  # before parsing: json.loads recurses per level
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -292,10 +303,15 @@ def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> boo
         key = _normalise(kind, value)
     except InvalidIdentifier as exc:
         raise RowError(_invalid_reason(exc)) from None
+    check_value("identifier", key)
     if row[0] == ALLOW:
-        res.events.append((EV_ALLOW, line, key, row[3] or ""))
+        owner = row[3] or ""
+        check_value("owner", owner)
+        res.events.append((EV_ALLOW, line, key, owner))
     else:
         at = row[4]
+        if at is not None:
+            check_time(at, opts.as_of)
         res.events.append((EV_DELIST, line, key, -1 if at is None else at))
     return True
 
@@ -312,6 +328,9 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
         raise RowError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     if ts is None and source == "public":
         raise RowError("a public report needs reported_at (it ages out of the window)")
+    if ts is not None:
+        check_time(ts, opts.as_of)
+    check_identifier_count(len(idents))
     rep = (
         _reporter_int(reporter, reporter_hash, opts.reporter_key)
         if src_i == _PUBLIC or reporter_hash
@@ -330,6 +349,12 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
             res.rejects.append((line, exc.reason, _raw_text(value)))
             ok = False
             continue
+        try:
+            check_value("identifier", key)
+        except RowError as exc:
+            res.rejects.append((line, exc.reason, _raw_text(value)))
+            ok = False
+            continue
         plain = key[1:] if key[0] == "~" else key
         if plain.startswith(("url:", "domain:")) and _listing(plain, opts) is None:
             res.ignored.append((line, _PLATFORM_REASON, _raw_text(value)))
@@ -337,8 +362,8 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
         keys.append(key)
     if keys:
         res.events.append(
-            (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep, category or "",
-             tuple(keys))
+            (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep,
+             canonical_category(category or ""), tuple(keys))
         )  # fmt: skip
     return ok
 
@@ -407,18 +432,20 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
     if keys is None:
         return None
     ts = parse_time_text(when)  # a non-empty str here: parse_time's own first branch
+    if ts < MIN_TIME or ts > opts.as_of + 86_400:
+        return None  # the general path rejects it with the date_range reason
     rep = (
         _reporter_int(reporter, reporter_hash, opts.reporter_key)
         if src_i == _PUBLIC or reporter_hash
         else 0
     )
-    return (EV_REPORT, line, ts, src_i, st_i, rep, category, tuple(keys))
+    return (EV_REPORT, line, ts, src_i, st_i, rep, canonical_category(category), tuple(keys))
 
 
 def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
     """The wire keys of a report's ``[{kind, value}, ...]``, or None when any of them needs
     the general path (another shape, an invalid value, a listing the policy ignores)."""
-    if type(idents) is not list or not idents:
+    if type(idents) is not list or not idents or len(idents) > MAX_REPORT_IDENTIFIERS:
         return None
     keys = []
     for item in idents:
@@ -426,8 +453,8 @@ def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
             return None
         kind = item.get("kind")
         value = item.get("value")
-        if type(kind) is not str or type(value) is not str:
-            return None
+        if type(kind) is not str or type(value) is not str or len(value) > MAX_VALUE_BYTES // 4:
+            return None  # (a long value: the general path checks its byte length)
         try:
             key = _normalise(kind, value)
         except (InvalidIdentifier, RowError):
