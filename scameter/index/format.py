@@ -41,6 +41,9 @@ DATA_FILE = "data.mdb"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 TMP_PREFIX = ".tmp-"
+#: Modes of a published snapshot: group-readable (a server of the same group), not world.
+DIR_MODE = 0o750
+FILE_MODE = 0o640
 
 # Named LMDB sub-databases (see docs/snapshot-format.md).
 DB_RECORDS = b"records"

@@ -49,7 +49,7 @@ from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import RejectWriter
 from scameter.ingest.shards import feed_builder, shard_count
 from scameter.ingest.worker import ChunkResult, process_chunk
-from scameter.processes import gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
+from scameter.processes import die_with_parent, gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
 from scameter.times import utc_now
 
 #: Default key for reporter hashes when the caller has none (tests, local files). Production
@@ -149,6 +149,13 @@ def _tasks(plan: _Inputs, opts: AdapterOptions) -> Iterator[Task]:
             inp.close()
 
 
+def _pool_worker_init() -> None:
+    """A pool worker dies with the process that started it (``PR_SET_PDEATHSIG``: after a
+    ``kill -9`` of ingest no worker lives on as an orphan), then tunes its GC for bulk."""
+    die_with_parent(os.getppid())
+    tune_gc_for_bulk()
+
+
 def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
     """Chunk results in task order; a bounded number of chunks in flight."""
     if workers <= 1:
@@ -157,7 +164,7 @@ def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
         return
     # fork when this process is single-threaded (cheap: workers inherit the imported modules);
     # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
-    ex = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=tune_gc_for_bulk)
+    ex = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_pool_worker_init)
     pending: deque[Future[ChunkResult]] = deque()
     try:
         for t in tasks:

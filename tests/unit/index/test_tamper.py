@@ -103,3 +103,14 @@ def test_seal_residue() -> None:
         sealed = bytearray(fmt.seal(body))
         sealed[-1] ^= 0x01
         assert not fmt.record_intact(bytes(sealed))
+
+
+def test_published_snapshot_is_group_readable(tmp_path: Path) -> None:
+    from scameter.index import publish
+
+    snap = tmp_path / build(tmp_path, RECORDS)
+    publish(tmp_path, snap.name)
+    assert snap.stat().st_mode & 0o777 == fmt.DIR_MODE
+    for f in snap.iterdir():
+        assert f.stat().st_mode & 0o777 == fmt.FILE_MODE
+    assert (tmp_path / fmt.CURRENT_FILE).stat().st_mode & 0o777 == fmt.FILE_MODE
