@@ -174,6 +174,7 @@ def start_worker(
         reporter_hasher=reporter_hasher,
         max_batch=config.max_batch,
         related_limit=config.related_limit,
+        max_message_bytes=config.max_message_bytes,
         clock=clock,
         **extra,
     )
