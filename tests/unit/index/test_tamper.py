@@ -114,3 +114,48 @@ def test_published_snapshot_is_group_readable(tmp_path: Path) -> None:
     for f in snap.iterdir():
         assert f.stat().st_mode & 0o777 == fmt.FILE_MODE
     assert (tmp_path / fmt.CURRENT_FILE).stat().st_mode & 0o777 == fmt.FILE_MODE
+
+
+def test_verifying_manager_never_swaps_to_a_tampered_snapshot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server (verify=True) keeps serving the previous snapshot when the new one fails
+    its content hash, even with a forged record CRC; logs both ids; counts the failure."""
+    from scameter.index import SnapshotManager, publish
+
+    first = build(tmp_path, RECORDS)
+    with SnapshotManager(tmp_path, verify=True) as m:
+        assert m.snapshot.id == first
+        extra = [rec(Kind.PHONE, "+85291239999", Level.POSSIBLE)]
+        second = build(tmp_path, [*RECORDS, *extra], publish_it=False)
+        edit(tmp_path / second, TARGET, Level.HIGH_RISK, 5, forge=True)
+        publish(tmp_path, second)
+        with caplog.at_level("ERROR", logger="scameter.index.swap"):
+            assert m.refresh() is False
+            assert m.refresh() is False  # not hashed, not logged again
+        assert m.snapshot.id == first
+        assert m.verify_failures == 1
+        assert m.last_error is not None
+        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1
+        assert errors[0].__dict__["snapshot"] == second
+        assert errors[0].__dict__["serving"] == first
+        with m.acquire() as snap:
+            assert snap.check(TARGET, Kind.PHONE).level is Level.HIGH_RISK
+
+
+@pytest.mark.parametrize("content", ["garbage\x00\n", "../../etc\n", "no-such-snapshot\n"])
+def test_unservable_current_is_logged_and_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: str
+) -> None:
+    from scameter.index import SnapshotManager
+
+    first = build(tmp_path, RECORDS)
+    with SnapshotManager(tmp_path, verify=True) as m:
+        assert m.snapshot.id == first
+        (tmp_path / fmt.CURRENT_FILE).write_text(content)
+        with caplog.at_level("ERROR", logger="scameter.index.swap"):
+            assert m.refresh() is False
+        assert m.snapshot.id == first
+        assert m.last_error is not None
+        assert any("CURRENT" in r.getMessage() for r in caplog.records)
