@@ -13,8 +13,9 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import Enum, StrEnum
 from operator import attrgetter
 from types import NoneType, UnionType
@@ -67,7 +68,7 @@ class Language(StrEnum):
 
 
 #: The languages the project supports: every reason must have a sentence in each (a test
-#: checks it). English is complete; the Traditional Chinese sentences come with issue 18.
+#: checks it).
 LANGUAGES: tuple[Language, ...] = tuple(Language)
 
 
@@ -113,60 +114,60 @@ class ReasonCode(StrEnum):
     # fmt: off
     POLICE_CONFIRMED = "police_confirmed", Sentences(
         en="Linked to a case investigated by the police.",
-        zh_hant=None,
+        zh_hant="與警方調查的案件有關。",
     )
     PARTNER_CONFIRMED = "partner_confirmed", Sentences(
         en="Confirmed as fraudulent by a trusted partner (bank or telecom).",
-        zh_hant=None,
+        zh_hant="經可信的合作機構（銀行或電訊商）確認涉及詐騙。",
     )
     PUBLIC_REPORTS = "public_reports", Sentences(
         en="Reported by members of the public.",
-        zh_hant=None,
+        zh_hant="曾被市民舉報。",
     )
     FEED_LISTING = "feed_listing", Sentences(
         en="Listed by a phishing or scam intelligence feed.",
-        zh_hant=None,
+        zh_hant="被網絡釣魚或詐騙情報來源列出。",
     )
     ALLOWLISTED = "allowlisted", Sentences(
         en="Registered official entity.",
-        zh_hant=None,
+        zh_hant="已登記的官方機構。",
     )
     SPOOF_ADVICE = "spoof_advice", Sentences(
         en="Scammers can fake official numbers and sender ids: if in doubt, hang up and call "
         "back on the official line.",
-        zh_hant=None,
+        zh_hant="騙徒可偽冒官方電話號碼及短訊發送人名稱：如有懷疑，請掛斷電話，再致電官方熱線查證。",
     )
     NEAR_MATCH = "near_match", Sentences(
         en="Very similar to an identifier linked to scams.",
-        zh_hant=None,
+        zh_hant="與涉及詐騙的資料非常相似。",
     )
     BRAND_IMPERSONATION = "brand_impersonation", Sentences(
         en="Looks like an imitation of an official website.",
-        zh_hant=None,
+        zh_hant="疑似仿冒官方網站。",
     )
     HOMOGRAPH = "homograph", Sentences(
         en="Uses look-alike characters to imitate an official website.",
-        zh_hant=None,
+        zh_hant="使用外形相似的字元仿冒官方網站。",
     )
     PHONE_RANGE = "phone_range", Sentences(
         en="In a block of numbers where many have been linked to scams.",
-        zh_hant=None,
+        zh_hant="所屬的號碼段中有多個號碼涉及詐騙。",
     )
     CLUSTER_LINK = "cluster_link", Sentences(
         en="Named in the same reports as identifiers linked to scams.",
-        zh_hant=None,
+        zh_hant="與涉及詐騙的資料在同一宗舉報中出現。",
     )
     UNALLOCATED_NUMBER = "unallocated_number", Sentences(
         en="Not a number in an allocated range.",
-        zh_hant=None,
+        zh_hant="不屬於已分配的號碼段。",
     )
     OVERSEAS_CALL_LOCAL_NUMBER = "overseas_call_local_number", Sentences(
         en="A Hong Kong number shown on a call from overseas: the caller id is probably faked.",
-        zh_hant=None,
+        zh_hant="來自海外的來電顯示香港號碼：來電顯示很可能是偽冒的。",
     )
     NO_RECORD = "no_record", Sentences(
         en="No record found. This does not mean it is safe.",
-        zh_hant=None,
+        zh_hant="未有相關記錄。這不代表安全。",
     )
     # fmt: on
 
@@ -411,6 +412,70 @@ class CheckContext:
     overseas: bool = False
 
 
+#: Tags accepted for each language, lower-cased: the BCP 47 tag itself, and the region tags
+#: people send for Traditional Chinese (Hong Kong, Taiwan, Macau) and for English.
+_LANGUAGE_TAGS: dict[str, Language] = {
+    "": Language.EN,
+    "en": Language.EN,
+    "en-hk": Language.EN,
+    "en-gb": Language.EN,
+    "en-us": Language.EN,
+    "zh-hant": Language.ZH_HANT,
+    "zh-hant-hk": Language.ZH_HANT,
+    "zh-hk": Language.ZH_HANT,
+    "zh-tw": Language.ZH_HANT,
+    "zh-mo": Language.ZH_HANT,
+}
+
+
+def parse_language(tag: str) -> Language:
+    """The :class:`Language` a BCP 47 tag asks for (case-insensitive; ``_`` read as ``-``;
+    empty is English). :class:`ValueError` names the choices for any other tag."""
+    lang = _LANGUAGE_TAGS.get(tag.strip().lower().replace("_", "-"))
+    if lang is None:
+        choices = ", ".join(lg.value for lg in LANGUAGES)
+        raise ValueError(f"unknown language {tag!r}; one of: {choices}")
+    return lang
+
+
+#: Detail phrases the index appends to a reason's sentence, and their Traditional Chinese.
+_DETAILS_ZH_HANT: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Similar to (.+)\.", re.S), "與 {0} 相似。"),
+    (re.compile(r"Resembles (.+)\.", re.S), "類似 {0}。"),
+    (
+        re.compile(r"(\d+) listed numbers share the prefix (\S+)\.", re.S),
+        "{0} 個已列出的號碼同屬 {1} 號碼段。",
+    ),
+)
+
+
+def _translated(reason: Reason, language: Language) -> Reason:
+    sentences = reason.code.sentences
+    text = sentences.get(language) or sentences.en
+    detail = (
+        reason.text[len(sentences.en) :].strip() if reason.text.startswith(sentences.en) else ""
+    )
+    if detail and language is Language.ZH_HANT:
+        for pattern, template in _DETAILS_ZH_HANT:
+            m = pattern.fullmatch(detail)
+            if m:
+                detail = template.format(*m.groups())
+                break
+    sep = "" if language is Language.ZH_HANT else " "
+    return Reason(reason.code, f"{text}{sep}{detail}" if detail else text)
+
+
+def in_language(v: Verdict, language: Language) -> Verdict:
+    """``v`` with its reason sentences in ``language`` (English: ``v`` itself, no copy).
+
+    A reason's detail (the values after its sentence) is translated where its phrase is known
+    and otherwise kept as written; values themselves (numbers, domains) never change.
+    """
+    if language is Language.EN or not v.reasons:
+        return v
+    return replace(v, reasons=tuple(_translated(r, language) for r in v.reasons))
+
+
 def worst(verdicts: list[Verdict]) -> Verdict:
     """The most severe verdict (first one wins ties, so callers order by likelihood)."""
     best = verdicts[0]
@@ -436,6 +501,8 @@ __all__ = [
     "Sentences",
     "SimilarTo",
     "Verdict",
+    "in_language",
     "make_verdict",
+    "parse_language",
     "worst",
 ]

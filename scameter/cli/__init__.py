@@ -24,7 +24,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from scameter.cli import bulk, check, demo, ingest_cmd, serve_cmd, snapshot
+from scameter.cli import bulk, check, clusters, demo, ingest_cmd, serve_cmd, snapshot
 from scameter.cli.common import (
     EXIT_FAILED,
     Arg,
@@ -115,6 +115,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     bulk.add_parser(sub, lookup)
     ingest_cmd.add_parser(sub, local)
     snapshot.add_parser(sub, local)
+    clusters.add_parser(sub, local)
     serve_cmd.add_parser(sub, [common], full=argv is None or "serve" in argv)
     demo.add_parser(sub, [common])
     return parser

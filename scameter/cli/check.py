@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from scameter.cli.common import (
     Arg,
@@ -25,9 +26,10 @@ from scameter.cli.common import (
     open_backend,
 )
 from scameter.cli.output import render_json_lines, render_table
+from scameter.identifiers.phone import DEFAULT_REGION, localize_phone, parse_region
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
-from scameter.verdict import Channel, CheckContext, Verdict
+from scameter.verdict import Channel, CheckContext, Language, Verdict, in_language, parse_language
 
 KIND_CHOICES = list(KIND_NAMES)
 CHANNELS = tuple(c.value for c in Channel)
@@ -56,15 +58,55 @@ def _lookup(backend: Backend, call: str, fn: Callable[[], list[Verdict]]) -> lis
 
 def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Settings) -> None:
     out = sys.stdout
+    language: Language = args.lang
+    verdicts = [in_language(v, language) for v in verdicts]
     if args.json:
         out.write(render_json_lines(verdicts))
     else:
-        out.write(render_table(verdicts, colour=settings.use_color(out.isatty())))
+        colour = settings.use_color(out.isatty())
+        out.write(render_table(verdicts, colour=colour, language=language))
     out.flush()
 
 
+def _language(text: str) -> Language:
+    try:
+        return parse_language(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+#: ``--lang``: the language of reason sentences and labels (check and related).
+LANG_ARG = Arg(
+    ("--lang",),
+    type=_language,
+    default=Language.EN,
+    metavar="TAG",
+    help="language of the answers: en (default) or zh-Hant (also zh-HK, zh-TW)",
+)
+
+
+def _region(text: str) -> str:
+    try:
+        return parse_region(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def in_region(values: Sequence[str], region: str) -> list[str]:
+    """``values`` with local phone numbers of ``region`` given their country code."""
+    return list(values) if region == DEFAULT_REGION else [localize_phone(v, region) for v in values]
+
+
+def as_typed(verdicts: Sequence[Verdict], typed: Sequence[str]) -> list[Verdict]:
+    """``verdicts`` showing each input as the user typed it (undoing :func:`in_region`)."""
+    return [
+        v if v.input == t else replace(v, input=t) for v, t in zip(verdicts, typed, strict=True)
+    ]
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
-    values = _values(args.values)
+    typed = _values(args.values)
+    values = in_region(typed, args.region)
     context = None
     if args.context or args.overseas:
         context = CheckContext(
@@ -82,6 +124,7 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
             verdicts = _lookup(backend, "check", lambda: backend.check_many(values, args.kind))
     finally:
         backend.close()
+    verdicts = as_typed(verdicts, typed)
     _print(verdicts, args, settings)
     return exit_status(verdicts)
 
@@ -116,6 +159,14 @@ CHECK = Command(
         Arg(("--json",), action="store_true", help="one JSON object per value"),
         Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
         Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+        LANG_ARG,
+        Arg(
+            ("--region",),
+            type=_region,
+            default=DEFAULT_REGION,
+            metavar="CC",
+            help="read local phone numbers as numbers of this country (default HK)",
+        ),
     ),
 )
 
@@ -129,6 +180,7 @@ RELATED = Command(
         Arg(("--kind",), choices=KIND_CHOICES),
         Arg(("--limit",), type=int, default=50, help="at most this many (default 50)"),
         Arg(("--json",), action="store_true"),
+        LANG_ARG,
     ),
 )
 

@@ -11,8 +11,9 @@ bar to stderr and only on a terminal.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.progress import Progress
 from scameter.settings import Settings
-from scameter.times import parse_iso_utc
+from scameter.times import iso_utc, parse_iso_utc
+
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_as_of(text: str) -> datetime:
-    """ISO 8601 (``2026-11-01``, ``2026-11-01T08:00:00Z``...) as an aware UTC datetime."""
+    """ISO 8601 (``2026-11-01``, ``2026-11-01T08:00:00Z``...) as an aware UTC datetime.
+
+    A bare date means the END of that day (23:59:59 UTC): ``--as-of 2026-11-01`` counts every
+    report made on 1 November, as a person asking "as of that day" expects.
+    """
     try:
+        if _BARE_DATE.fullmatch(text.strip()):
+            day = date.fromisoformat(text.strip())
+            return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
         return parse_iso_utc(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
@@ -43,7 +53,7 @@ def _ratio(text: str) -> float:
     return r
 
 
-def _summary(result: Any, dry_run: bool) -> str:
+def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
     verb = "validated (dry run, nothing published)" if dry_run else "published"
     if not dry_run and not getattr(result, "published", True):
         verb = "built but NOT published"
@@ -60,6 +70,12 @@ def _summary(result: Any, dry_run: bool) -> str:
     for kind in sorted(counts):
         per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)
         lines.append(f"  {kind:<17} {per}")
+    future = (result.stats or {}).get("future", 0)
+    if future:
+        lines.append(
+            f"reports dated after as_of ({as_of}): {future:,} left out "
+            "(a later --as-of counts them)"
+        )
     lines.append(
         f"vs parent: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed"
     )
@@ -115,7 +131,8 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     finally:
         progress.close()
-    sys.stdout.write(_summary(result, args.dry_run))
+    as_of = "now" if args.as_of is None else iso_utc(args.as_of)
+    sys.stdout.write(_summary(result, args.dry_run, as_of))
     return 0
 
 
@@ -130,7 +147,12 @@ INGEST = Command(
     run=run_ingest_command,
     args=(
         Arg(("inputs",), nargs="+", metavar="INPUT", help="file, directory, or - for stdin"),
-        Arg(("--as-of",), type=parse_as_of, metavar="ISO", help="'now' for ageing"),
+        Arg(
+            ("--as-of",),
+            type=parse_as_of,
+            metavar="ISO",
+            help="'now' for ageing; a bare date means the end of that day (23:59:59 UTC)",
+        ),
         Arg(("--policy",), metavar="FILE", help="TOML policy overriding the defaults"),
         Arg(("--dry-run",), action="store_true", help="validate and build, do not publish"),
         Arg(("--max-reject-ratio",), type=_ratio, default=0.05, metavar="R",

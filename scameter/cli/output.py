@@ -19,9 +19,10 @@ Invariants:
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 
-from scameter.verdict import LEVEL_LABELS, REASON_TEXT, Level, ReasonCode, Verdict
+from scameter.verdict import LEVEL_LABELS, REASON_TEXT, Language, Level, ReasonCode, Verdict
 
 # ANSI SGR sequences for Scameter's colours; orange needs the 256-colour palette (208).
 _ANSI: dict[Level, str] = {
@@ -90,40 +91,75 @@ def neutral_cell(text: str) -> str:
     return "'" + text
 
 
-def level_label(v: Verdict) -> str:
-    """``HIGH RISK``, ``NO RECORD``, ... or ``INVALID`` for an input that was not understood."""
-    return INVALID_LABEL if v.error is not None else LEVEL_LABELS[v.level][0]
+def level_label(v: Verdict, language: Language = Language.EN) -> str:
+    """``HIGH RISK``, ``NO RECORD``, ... or ``INVALID`` for an input that was not understood;
+    in Traditional Chinese the label is ``高危 HIGH RISK`` (both, as Scameter shows them)."""
+    if v.error is not None:
+        return INVALID_LABEL
+    en, zh = LEVEL_LABELS[v.level]
+    return en if language is Language.EN else f"{zh} {en}"
 
 
-def details(v: Verdict) -> str:
+#: The words ``details`` puts around the facts, per language (reason sentences come from
+#: :mod:`scameter.verdict`).
+_GLUE: dict[Language, dict[str, str]] = {
+    Language.EN: {
+        "owner": "Owner: {0}.",
+        "reports": "{0} {1}{2}.",
+        "categories": "Categories: {0}.",
+        "similar": "Similar to {0} ({1}, distance {2}).",
+        "matched": "Matched {0}.",
+        "linked": "Linked to {0} other {1}{2}.",
+    },
+    Language.ZH_HANT: {
+        "owner": "擁有者：{0}。",
+        "reports": "{0} 宗舉報{2}。",
+        "categories": "類別：{0}。",
+        "similar": "與 {0} 相似（{1}，距離 {2}）。",
+        "matched": "符合 {0}。",
+        "linked": "與另外 {0} 項資料有關{2}。",
+    },
+}
+
+
+def _reports(v: Verdict, glue: dict[str, str], language: Language) -> str:
+    if language is Language.ZH_HANT:
+        by = f"，來自 {v.reporters} 位舉報人" if v.reporters else ""
+        return glue["reports"].format(v.report_count, "", by)
+    reports = "report" if v.report_count == 1 else "reports"
+    who = "reporter" if v.reporters == 1 else "reporters"
+    # ``reporters`` counts distinct verified public reporters; police or partner reports
+    # have none, and "from 0 reporters" would read as a contradiction.
+    by = f" from {v.reporters} {who}" if v.reporters else ""
+    return glue["reports"].format(v.report_count, reports, by)
+
+
+def details(v: Verdict, language: Language = Language.EN) -> str:
     """The reasons and the facts behind them, in one line of words."""
     if v.error is not None:
         return v.error
-    parts = [r.text for r in v.reasons] or [REASON_TEXT[ReasonCode.NO_RECORD]]
+    glue = _GLUE[language]
+    no_record = ReasonCode.NO_RECORD.sentences.get(language) or REASON_TEXT[ReasonCode.NO_RECORD]
+    parts = [r.text for r in v.reasons] or [no_record]
     if v.verified_owner:
-        parts.append(f"Owner: {v.verified_owner}.")
+        parts.append(glue["owner"].format(v.verified_owner))
     if v.report_count:
-        reports = "report" if v.report_count == 1 else "reports"
-        who = "reporter" if v.reporters == 1 else "reporters"
-        # ``reporters`` counts distinct verified public reporters; police or partner reports
-        # have none, and "from 0 reporters" would read as a contradiction.
-        by = f" from {v.reporters} {who}" if v.reporters else ""
-        parts.append(f"{v.report_count} {reports}{by}.")
+        parts.append(_reports(v, glue, language))
     if v.categories:
-        parts.append(f"Categories: {', '.join(v.categories)}.")
+        parts.append(glue["categories"].format(", ".join(v.categories)))
     if v.similar_to is not None and v.similar_to.canonical not in " ".join(parts):
         s = v.similar_to
-        parts.append(
-            f"Similar to {s.canonical} ({LEVEL_LABELS[s.level][0]}, distance {s.distance})."
-        )
+        parts.append(glue["similar"].format(s.canonical, LEVEL_LABELS[s.level][0], s.distance))
     if v.similar_to is None and v.matched and v.matched != v.canonical:
-        parts.append(f"Matched {v.matched}.")
+        parts.append(glue["matched"].format(v.matched))
     if v.cluster_size > 1:
         worst = "" if v.cluster_worst is None else f", worst {LEVEL_LABELS[v.cluster_worst][0]}"
+        if language is Language.ZH_HANT and v.cluster_worst is not None:
+            worst = f"，最高為{LEVEL_LABELS[v.cluster_worst][1]}"
         others = v.cluster_size - 1
         noun = "identifier" if others == 1 else "identifiers"
-        parts.append(f"Linked to {others} other {noun}{worst}.")
-    return " ".join(parts)
+        parts.append(glue["linked"].format(others, noun, worst))
+    return ("" if language is Language.ZH_HANT else " ").join(parts)
 
 
 def _paint(text: str, level: Level | None, colour: bool) -> str:
@@ -132,21 +168,39 @@ def _paint(text: str, level: Level | None, colour: bool) -> str:
     return f"{_ANSI[level]}{text}{_RESET}"
 
 
-def render_table(verdicts: Sequence[Verdict], *, colour: bool) -> str:
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def render_table(
+    verdicts: Sequence[Verdict], *, colour: bool, language: Language = Language.EN
+) -> str:
     """An aligned table, one row per verdict, ending with a newline."""
     rows = [
-        (visible(v.input), level_label(v), v.kind or "-", visible(v.canonical or "-"),
-         visible(details(v)))
+        (
+            visible(v.input),
+            level_label(v, language),
+            v.kind or "-",
+            visible(v.canonical or "-"),
+            visible(details(v, language)),
+        )
         for v in verdicts
-    ]  # fmt: skip
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_TABLE_HEAD[:4])]
+    ]
+    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(_TABLE_HEAD[:4])]
     lines = [
-        "  ".join(h.ljust(w) for h, w in zip(_TABLE_HEAD[:4], widths, strict=True))
+        "  ".join(_pad(h, w) for h, w in zip(_TABLE_HEAD[:4], widths, strict=True))
         + "  "
         + _TABLE_HEAD[4]
     ]
     for v, row in zip(verdicts, rows, strict=True):
-        cells = [row[i].ljust(widths[i]) for i in range(4)]
+        cells = [_pad(row[i], widths[i]) for i in range(4)]
         cells[1] = _paint(cells[1], None if v.error else v.level, colour)
         lines.append("  ".join(cells) + "  " + row[4])
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -1,8 +1,9 @@
-"""``scameter snapshot info|diff|export|verify``: look at published snapshots.
+"""``scameter snapshot info|diff|export|verify|prune``: look at and tidy published snapshots.
 
 Responsibility: the analyst's and operator's view of the snapshot directory: what the live
 snapshot holds, what changed between two, a block list by level and kind, and an integrity
-check. All reads go through :mod:`scameter.index`; nothing here writes a snapshot.
+check. All reads go through :mod:`scameter.index`; nothing here writes a snapshot, and only
+``prune`` (through :mod:`scameter.index.prune`) removes one.
 
 Invariants: snapshots are opened read-only and closed before the command returns; a missing
 or damaged snapshot is one line naming the path (the index's ``SnapshotError`` messages).
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scameter.cli.check import KIND_CHOICES
-from scameter.cli.common import Arg, Command, SubParsers, open_snapshot
+from scameter.cli.common import Arg, Command, CommandError, SubParsers, open_snapshot
 from scameter.settings import Settings
 from scameter.verdict import Level
 
@@ -151,6 +152,36 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _keep(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of snapshots >= 1")
+    return n
+
+
+def run_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from scameter.index.prune import prune
+
+    root = settings.snapshots_root
+    if not root.is_dir():
+        raise CommandError(f"no snapshots directory at {root}")
+    result = prune(root, args.keep, dry_run=args.dry_run)
+    if args.json:
+        sys.stdout.write(json.dumps(_jsonable(result), sort_keys=True) + "\n")
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    lines = [f"{verb} {len(result.removed)} snapshot(s), kept {len(result.kept)}"]
+    lines += [f"  {verb}: {sid}" for sid in result.removed]
+    lines += [f"  in use by a running process, kept: {sid}" for sid in result.in_use]
+    if result.rejects_removed:
+        lines.append(f"{verb} {len(result.rejects_removed)} old scratch rejects file(s)")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
 #: ``scameter snapshot ACTION``: one command per action.
 ACTIONS: tuple[Command, ...] = (
     Command(
@@ -187,6 +218,22 @@ ACTIONS: tuple[Command, ...] = (
         run=run_verify,
         args=(Arg(("id",), nargs="?", metavar="ID"),),
     ),
+    Command(
+        "prune",
+        help="remove old snapshots (never CURRENT, its parent or one in use) and old rejects",
+        run=run_prune,
+        args=(
+            Arg(
+                ("--keep",),
+                type=_keep,
+                default=5,
+                metavar="N",
+                help="newest snapshots kept besides CURRENT and its parent (default 5)",
+            ),
+            Arg(("--dry-run",), action="store_true", help="say what would go; remove nothing"),
+            Arg(("--json",), action="store_true"),
+        ),
+    ),
 )
 
 
@@ -197,4 +244,12 @@ def add_parser(sub: SubParsers, parents: list[argparse.ArgumentParser]) -> None:
         action.add_to(actions, parents)
 
 
-__all__ = ["ACTIONS", "add_parser", "run_diff", "run_export", "run_info", "run_verify"]
+__all__ = [
+    "ACTIONS",
+    "add_parser",
+    "run_diff",
+    "run_export",
+    "run_info",
+    "run_prune",
+    "run_verify",
+]

@@ -28,6 +28,7 @@ Invariants: pure, no I/O; ``normalize_phone(normalize_phone(x).value) == normali
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import phonenumbers
@@ -99,6 +100,8 @@ def _national(digits: str) -> Identifier | None:
     """
     if len(digits) < 7 or digits[0] == "0" or digits.startswith(_HK_CC):
         return None
+    if len(digits) == 11 and _MAINLAND_MOBILE.fullmatch(digits):
+        return None  # a mainland mobile without its 86: _slow reads it
     valid = _validity(digits)
     return None if valid is None else _make("+852" + digits, valid)
 
@@ -220,7 +223,17 @@ def _slow(raw: str, *, fast: bool = True) -> Identifier:
             return hit
     if not plus and digits.startswith("00"):
         return _double_zero(text, digits, raw)
+    if not plus and _MAINLAND_MOBILE.fullmatch(digits):
+        mainland = _parse_possible("+86" + digits, raw)
+        if mainland.valid:
+            return mainland
     return _parse_possible(text, raw)
+
+
+#: A mainland China mobile as people in Hong Kong type it, without ``86``: 11 digits from
+#: ``13`` to ``19``. No Hong Kong number has 11 digits, so the reading is unambiguous; it is
+#: taken only when libphonenumber confirms a valid +86 number.
+_MAINLAND_MOBILE: Final = re.compile(r"1[3-9]\d{9}")
 
 
 def _folded(raw: str) -> tuple[str, bool, str]:
@@ -324,6 +337,45 @@ def normalize_phone_slow(raw: str) -> Identifier:
     return _slow(raw, fast=False)
 
 
+#: What a local number of another region may look like: digits and the separators people
+#: type, nothing else (a URL, an email or an account id is never touched).
+_LOCAL_RE: Final = re.compile(r"[0-9 ()./-]{3,40}")
+
+
+def parse_region(text: str) -> str:
+    """An ISO 3166-1 alpha-2 region libphonenumber knows (``hk``, ``SG``, ``CN``...), upper
+    case; :class:`ValueError` with a hint otherwise."""
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"unknown region {text!r}: give an ISO 3166 two-letter code such as HK, SG, CN, GB"
+        )
+    return region
+
+
+def localize_phone(raw: str, region: str) -> str:
+    """``raw`` in E.164 when it is a local number of ``region`` (``"8123 4567"`` with ``SG``
+    -> ``"+6581234567"``), else ``raw`` unchanged.
+
+    For reading lists and reports from outside Hong Kong: the engine's default region is HK,
+    so a local number of another country must carry its country code before it reaches the
+    normal path. Values with a ``+`` or ``00`` already say their country; anything that is not
+    a plain digit string (URLs, emails, accounts) is returned as it is.
+    """
+    if region == DEFAULT_REGION:
+        return raw
+    text = fold(raw).strip()
+    if not text or text[0] == "+" or text.startswith("00") or not _LOCAL_RE.fullmatch(text):
+        return raw
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(number):
+        return raw
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
 SPEC: Final = KindSpec(
     kind=_KIND,
     tag=0x01,
@@ -332,4 +384,11 @@ SPEC: Final = KindSpec(
     column_hints=("phone", "number"),
 )
 
-__all__ = ["DEFAULT_REGION", "SPEC", "normalize_phone", "normalize_phone_slow"]
+__all__ = [
+    "DEFAULT_REGION",
+    "SPEC",
+    "localize_phone",
+    "normalize_phone",
+    "normalize_phone_slow",
+    "parse_region",
+]

@@ -307,7 +307,41 @@ def canonical_url(raw: str | bytes) -> str:
 
     ``raw`` is text, or bytes taken as they are (the specification's examples are byte
     strings such as ``http://\\x01\\x80.com/``); text is encoded as UTF-8 first.
+
+    One platform rule follows the specification: the pages of one Google Form
+    (``viewform``, ``formResponse``, ``/u/0/`` account paths, any query) are one form, so
+    they share one canonical URL (see :func:`_google_form`).
     """
+    canonical = _sb_canonical(raw)
+    if _GOOGLE_FORMS in canonical:
+        return _google_form(canonical)
+    return canonical
+
+
+#: Google Forms: ``/forms/d/e/<published id>/<page>`` or ``/forms/d/<edit id>/<page>``,
+#: optionally under a signed-in account's ``/u/<n>/``. Every page of a form (the form, its
+#: answer endpoint, the closed and already-answered pages) names the same form.
+_GOOGLE_FORMS = "://docs.google.com/forms/"
+_GOOGLE_FORM_RE = re.compile(
+    r"(https?)://docs\.google\.com/forms(?:/u/\d+)?/d/(e/)?([A-Za-z0-9_-]{10,})"
+    r"/(?:viewform|formresponse|closedform|alreadyresponded)(?:\?.*)?",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _google_form(canonical: str) -> str:
+    """``https://docs.google.com/forms/d/e/<id>/viewform`` for any page of that form (the
+    id's case is kept: ids are case-sensitive); other Google Docs URLs are left alone."""
+    m = _GOOGLE_FORM_RE.fullmatch(canonical)
+    if m is None:
+        return canonical
+    scheme, published, form_id = m.groups()
+    return f"{scheme}://docs.google.com/forms/d/{published or ''}{form_id}/viewform"
+
+
+def _sb_canonical(raw: str | bytes) -> str:
+    """The Safe Browsing v4 canonicalisation itself (:func:`canonical_url` without the
+    platform rule)."""
     if isinstance(raw, bytes):
         # Latin-1 maps each byte to one char, so the text steps below act on the bytes.
         text = raw.decode("latin-1")

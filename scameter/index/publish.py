@@ -120,6 +120,34 @@ def lock_build(tmp: Path) -> int | None:
     return fd
 
 
+def hold_in_use(data: Path) -> int | None:
+    """Mark a snapshot as open by this process: a shared ``flock`` on its data file, held
+    until :func:`release_in_use`. ``scameter snapshot prune`` never removes a snapshot whose
+    data file it cannot lock exclusively, whichever user or process holds it open. The file
+    is opened read-only (a server of the snapshot group may not write it); ``None`` when
+    locks are unavailable."""
+    if not _FLOCK:
+        return None
+    try:
+        fd = os.open(data, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        # Only a prune holding the exclusive lock for its last instant: open anyway.
+        os.close(fd)
+        return None
+    return fd
+
+
+def release_in_use(fd: int | None) -> None:
+    """Drop the mark :func:`hold_in_use` took (closing the descriptor releases the lock)."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 def remove_stale_builds(snapshots_root: Path) -> list[Path]:
     """Delete the ``.tmp-*`` directories of builds that died (killed, crashed, power lost)
     under ``snapshots_root``; a live build's directory is never touched. Returns what was
@@ -157,8 +185,10 @@ __all__ = [
     "current_id",
     "fsync_dir",
     "fsync_file",
+    "hold_in_use",
     "lock_build",
     "publish",
+    "release_in_use",
     "remove_stale_builds",
     "sha256_file",
 ]

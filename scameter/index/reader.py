@@ -36,7 +36,7 @@ from scameter.identifiers import Identifier
 from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.near import Brand
-from scameter.index.publish import sha256_file
+from scameter.index.publish import hold_in_use, release_in_use, sha256_file
 from scameter.index.record import Record
 from scameter.times import parse_iso_utc
 from scameter.verdict import ReasonCode
@@ -91,6 +91,7 @@ class _EnvRegistry:
         self._lock = threading.Lock()
         self._by_path: dict[str, tuple[Any, int]] = {}
         self._path_of: dict[int, str] = {}
+        self._in_use: dict[str, int | None] = {}
 
     def acquire(self, path: Path, data: Path) -> Any:
         real = os.path.realpath(path)
@@ -112,6 +113,7 @@ class _EnvRegistry:
                 raise SnapshotCorrupt(data, f"not a readable LMDB file ({e}); {_ACTION}") from e
             self._by_path[real] = (env, 1)
             self._path_of[id(env)] = real
+            self._in_use[real] = hold_in_use(data)
             return env
 
     def release(self, env: Any) -> None:
@@ -123,6 +125,7 @@ class _EnvRegistry:
                 return
             del self._by_path[real]
             del self._path_of[id(env)]
+            release_in_use(self._in_use.pop(real, None))
             # Close under the lock: py-lmdb refuses to open a path it still holds, so an
             # acquire of the same snapshot racing with a close outside the lock would fail
             # with "already open in this process" (seen in the swap stress test).

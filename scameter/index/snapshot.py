@@ -215,6 +215,10 @@ class Snapshot:
                 return self._cluster(int.from_bytes(buf[_CLUSTER_ID], "little"))[:limit]
         return []
 
+    def cluster_members(self, cluster: int) -> list[Verdict]:
+        """Every member of cluster ``cluster``, worst first (see :meth:`related`)."""
+        return self._cluster(cluster)
+
     def _cluster(self, cluster: int) -> list[Verdict]:
         from_record = self._assemble.from_record
         members: list[Verdict] = []

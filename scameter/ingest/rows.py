@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from scameter.identifiers.phone import localize_phone, parse_region
 from scameter.times import parse_iso_utc
 
 REPORT = 0
@@ -61,7 +62,10 @@ def parse_time_text(text: str) -> int:
             dt = parse_iso_utc(text)
         except ValueError:
             if text.replace(".", "", 1).isdigit():
-                return int(float(text))
+                try:
+                    return int(float(text))
+                except (OverflowError, ValueError):
+                    raise RowError(f"bad date {text[:40]!r}") from None
             raise RowError(
                 f"bad date {text[:40]!r}: use ISO 8601, e.g. 2026-11-01T09:30:00Z"
             ) from None
@@ -79,7 +83,10 @@ def parse_time(value: object) -> int | None:
     if isinstance(value, bool):
         raise RowError("bad date: a boolean")
     if isinstance(value, int | float):
-        return int(value)
+        try:
+            return int(value)
+        except (OverflowError, ValueError):  # inf, nan: not a time
+            raise RowError(f"bad date {value!r}") from None
     raise RowError(f"bad date of type {type(value).__name__}")
 
 
@@ -94,7 +101,33 @@ def _str(row: Mapping[str, Any], name: str, default: str | None = None) -> str |
     return str(value)
 
 
+def _region(row: Mapping[str, Any]) -> str | None:
+    """The row's (or item's) ``region``: local phone numbers of that country (default HK)."""
+    text = _str(row, "region")
+    if text is None:
+        return None
+    try:
+        return parse_region(text)
+    except ValueError as e:
+        raise RowError(str(e)) from None
+
+
+def _localized(idents: tuple[Ident, ...], region: str | None) -> tuple[Ident, ...]:
+    if region is None:
+        return idents
+    return tuple(
+        (kind, localize_phone(value, region) if kind in (None, "phone") else value)
+        for kind, value in idents
+    )
+
+
 def _idents(row: Mapping[str, Any]) -> tuple[Ident, ...]:
+    if "region" in row:
+        return _localized(_idents_as_given(row), _region(row))
+    return _idents_as_given(row)
+
+
+def _idents_as_given(row: Mapping[str, Any]) -> tuple[Ident, ...]:
     items = row.get("identifiers")
     if items is None:
         value = _str(row, "value")
@@ -108,7 +141,12 @@ def _idents(row: Mapping[str, Any]) -> tuple[Ident, ...]:
         if type(item) is dict:
             value = item.get("value")
             kind = item.get("kind")
-            if type(value) is str and value and (kind is None or type(kind) is str):
+            if (
+                type(value) is str
+                and value
+                and (kind is None or type(kind) is str)
+                and "region" not in item
+            ):
                 out.append((kind or None, value))  # fast path: the usual {kind, value}
                 continue
         elif isinstance(item, str):
@@ -119,7 +157,7 @@ def _idents(row: Mapping[str, Any]) -> tuple[Ident, ...]:
         value = _str(item, "value")
         if value is None:
             raise RowError("identifier without a value")
-        out.append((_str(item, "kind"), value))
+        out.extend(_localized(((_str(item, "kind"), value),), _region(item)))
     return tuple(out)
 
 

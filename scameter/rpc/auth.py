@@ -25,7 +25,11 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import secrets
+import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,8 +40,10 @@ from typing import Protocol
 import grpc
 
 from scameter.errors import ConfigError
-from scameter.rpc.ratelimit import TokenBucket
+from scameter.rpc.ratelimit import SharedBucket, SharedBuckets, TokenBucket
 from scameter.rpc.status import Abort
+
+log = logging.getLogger("scameter.rpc")
 
 
 class Role(StrEnum):
@@ -88,15 +94,26 @@ def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
 class KeyStore:
     """The configured keys with one token bucket per rate-limited key."""
 
-    def __init__(self, keys: Iterable[ApiKey], *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        keys: Iterable[ApiKey],
+        *,
+        clock: Callable[[], float] | None = None,
+        shared: SharedBuckets | None = None,
+    ) -> None:
+        """``shared``: the server's bucket table, so a key's rate holds across all workers
+        (see :mod:`scameter.rpc.ratelimit`); without it each KeyStore has its own buckets."""
         self._keys: dict[str, ApiKey] = {}
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[str, TokenBucket | SharedBucket] = {}
         for key in keys:
             if key.sha256 in self._keys:
                 raise ConfigError(f"API key {key.name!r} has the same digest as another key")
             self._keys[key.sha256] = key
             if key.rate is not None:
                 burst = key.burst if key.burst is not None else max(key.rate, 1.0)
+                if shared is not None:
+                    self._buckets[key.sha256] = shared.bucket(key.sha256, key.rate, burst)
+                    continue
                 kw = {} if clock is None else {"clock": clock}
                 self._buckets[key.sha256] = TokenBucket(key.rate, burst, **kw)
 
@@ -129,7 +146,13 @@ class KeyStore:
         return key.name
 
     @classmethod
-    def load(cls, path: Path, *, clock: Callable[[], float] | None = None) -> KeyStore:
+    def load(
+        cls,
+        path: Path,
+        *,
+        clock: Callable[[], float] | None = None,
+        shared: SharedBuckets | None = None,
+    ) -> KeyStore:
         """Read a TOML key file (format in the module docstring)."""
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -139,8 +162,8 @@ class KeyStore:
             raise ConfigError(f"{path}: not valid TOML: {e}") from e
         keys = _parse_keys(path, data)
         try:
-            return cls(keys, clock=clock)
-        except ConfigError as e:
+            return cls(keys, clock=clock, shared=shared)
+        except (ConfigError, ValueError) as e:
             raise ConfigError(f"{path}: {e}") from e
 
 
@@ -211,6 +234,73 @@ def _positive(where: str, entry: Mapping[str, object], label: str) -> float | No
     return float(val)
 
 
+class ReloadingKeyStore:
+    """A :class:`KeyStore` that follows its file: re-read on :meth:`request_reload` (the
+    server calls it on SIGHUP) and when the file's size, mtime or inode changes (checked at
+    most every ``check_every`` seconds, with one ``stat``). A file that fails to load keeps
+    the keys in force and logs the error; the next change or SIGHUP tries again. Rate-limit
+    buckets live in the shared table by key digest, so a reload does not refill them.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        shared: SharedBuckets | None = None,
+        check_every: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self._shared = shared
+        self._check_every = check_every
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reload = False
+        self._store = KeyStore.load(path, shared=shared)
+        self._seen = self._signature()
+        self._next_check = clock() + check_every
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ino
+
+    def request_reload(self) -> None:
+        """Re-read the file at the next call (safe from a signal handler)."""
+        self._reload = True
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def _maybe_reload(self) -> None:
+        now = self._clock()
+        if not self._reload and now < self._next_check:
+            return
+        with self._lock:
+            self._next_check = now + self._check_every
+            sig = self._signature()
+            if not self._reload and sig == self._seen:
+                return
+            self._reload = False
+            self._seen = sig
+            try:
+                self._store = KeyStore.load(self.path, shared=self._shared)
+            except ConfigError as e:
+                log.error(
+                    "API key file not reloaded; the keys in force stay", extra={"error": str(e)}
+                )
+                return
+            log.info(
+                "API key file reloaded", extra={"event": "keys_reloaded", "keys": len(self._store)}
+            )
+
+    def authorize(self, metadata: Iterable[tuple[str, str | bytes]], role: Role) -> str:
+        self._maybe_reload()
+        return self._store.authorize(metadata, role)
+
+
 class NoAuth:
     """``--no-auth``: every call is allowed, as principal ``anonymous``."""
 
@@ -218,4 +308,13 @@ class NoAuth:
         return "anonymous"
 
 
-__all__ = ["ApiKey", "Authorizer", "KeyStore", "NoAuth", "Role", "generate_key", "hash_key"]
+__all__ = [
+    "ApiKey",
+    "Authorizer",
+    "KeyStore",
+    "NoAuth",
+    "ReloadingKeyStore",
+    "Role",
+    "generate_key",
+    "hash_key",
+]

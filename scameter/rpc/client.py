@@ -103,30 +103,56 @@ class Client:
             raise RemoteError("UNAVAILABLE", "server not reachable in time") from e
 
     def check(
-        self, value: str, kind: str | None = None, *, context: CheckContext | None = None
+        self,
+        value: str,
+        kind: str | None = None,
+        *,
+        context: CheckContext | None = None,
+        language: str = "",
+        region: str = "",
     ) -> Verdict:
+        """``language``: a BCP 47 tag for the reason sentences (empty: English); ``region``:
+        the country of a local phone number (ISO 3166; empty: HK)."""
         req = pb.CheckRequest(
-            identifier=value, kind=kind or "", context=convert.context_to_pb(context)
+            identifier=value,
+            kind=kind or "",
+            context=convert.context_to_pb(context),
+            language=language,
+            region=region,
         )
         resp: pb.CheckResponse = self._call(self._stub.Check, req, value)
         return convert.verdict_from_pb(resp.verdict)
 
-    def check_batch(self, values: Sequence[str], kind: str | None = None) -> list[Verdict]:
-        req = pb.CheckBatchRequest(identifiers=values, kind=kind or "")
+    def check_batch(
+        self,
+        values: Sequence[str],
+        kind: str | None = None,
+        *,
+        language: str = "",
+        region: str = "",
+    ) -> list[Verdict]:
+        req = pb.CheckBatchRequest(
+            identifiers=values, kind=kind or "", language=language, region=region
+        )
         resp: pb.CheckBatchResponse = self._call(self._stub.CheckBatch, req)
         return [convert.verdict_from_pb(v) for v in resp.verdicts]
 
     def check_payee(self, proxy_id: str | None = None, account: str | None = None) -> PayeeResult:
         req = pb.CheckPayeeRequest(proxy_id=proxy_id or "", account=account or "")
         resp: pb.CheckPayeeResponse = self._call(self._stub.CheckPayee, req, proxy_id or account)
-        return PayeeResult(
-            alert=resp.alert,
-            level=convert.level_from_pb(resp.level),
-            triggered_by=resp.triggered_by or None,
-            warning_en=resp.warning_en or None,
-            warning_zh_hant=resp.warning_zh_hant or None,
-            verdicts=tuple(convert.verdict_from_pb(v) for v in resp.verdicts),
+        return _payee_result(resp)
+
+    def check_payee_batch(
+        self, payees: Sequence[tuple[str | None, str | None]], *, language: str = ""
+    ) -> list[PayeeResult]:
+        """One :class:`PayeeResult` per ``(proxy_id, account)`` pair, in order; a payee that
+        could not be checked has ``error`` set and never fails the call."""
+        req = pb.CheckPayeeBatchRequest(
+            payees=[pb.Payee(proxy_id=p or "", account=a or "") for p, a in payees],
+            language=language,
         )
+        resp: pb.CheckPayeeBatchResponse = self._call(self._stub.CheckPayeeBatch, req)
+        return [_payee_result(a.result, a.error or None) for a in resp.answers]
 
     def report(
         self,
@@ -179,6 +205,18 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _payee_result(resp: pb.CheckPayeeResponse, error: str | None = None) -> PayeeResult:
+    return PayeeResult(
+        alert=resp.alert,
+        level=convert.level_from_pb(resp.level),
+        triggered_by=resp.triggered_by or None,
+        warning_en=resp.warning_en or None,
+        warning_zh_hant=resp.warning_zh_hant or None,
+        verdicts=tuple(convert.verdict_from_pb(v) for v in resp.verdicts),
+        error=error,
+    )
 
 
 __all__ = ["Client", "RemoteError"]

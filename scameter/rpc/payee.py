@@ -35,6 +35,9 @@ class PayeeResult:
     warning_en: str | None
     warning_zh_hant: str | None
     verdicts: tuple[Verdict, ...]
+    #: Set (and nothing listed) for a payee a batch could not check: neither field given, or
+    #: an invalid identifier. A single CheckPayee raises instead.
+    error: str | None = None
 
 
 def proxy_kind(raw: str) -> str:

@@ -22,6 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -30,7 +31,7 @@ import threading
 from scameter.errors import ConfigError, ScameterError
 from scameter.index import SnapshotManager
 from scameter.intake import IntakeLog, hash_reporter
-from scameter.rpc.auth import Authorizer, KeyStore, NoAuth
+from scameter.rpc.auth import Authorizer, NoAuth, ReloadingKeyStore
 from scameter.rpc.config import (
     ServerConfig,
     add_serve_arguments,
@@ -39,14 +40,19 @@ from scameter.rpc.config import (
     split_listen,
 )
 from scameter.rpc.logs import configure_logging
+from scameter.rpc.ratelimit import SharedBuckets
 from scameter.rpc.supervisor import supervise
 from scameter.rpc.worker import start_worker
 
 log = logging.getLogger("scameter.rpc")
 
 
-def run_worker(config: ServerConfig, index: int) -> int:
-    """Run one worker in this process until SIGTERM/SIGINT; returns its exit code."""
+def run_worker(config: ServerConfig, index: int, shared: SharedBuckets | None = None) -> int:
+    """Run one worker in this process until SIGTERM/SIGINT; returns its exit code.
+
+    ``shared``: the rate-limit buckets all workers share (made by :func:`serve` before the
+    fork). SIGHUP re-reads the API key file.
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -60,7 +66,9 @@ def run_worker(config: ServerConfig, index: int) -> int:
         authorizer = NoAuth()
     else:
         assert config.auth_keys is not None
-        authorizer = KeyStore.load(config.auth_keys)
+        keys = ReloadingKeyStore(config.auth_keys, shared=shared)
+        signal.signal(signal.SIGHUP, lambda _s, _f: keys.request_reload())
+        authorizer = keys
     # verify=True: a snapshot's content hash is checked before it is first served or swapped
     # in (docs/operations.md, "Tampered or damaged snapshots").
     manager = SnapshotManager(
@@ -101,9 +109,10 @@ def serve(config: ServerConfig) -> int:
     """Run ``scameter serve``; returns the process exit code (0 after a graceful stop)."""
     configure_logging(0)
     try:
+        shared = SharedBuckets()  # before any fork: every worker maps the same buckets
         if config.workers == 1:
-            return run_worker(config, 0)
-        return supervise(config, run_worker)
+            return run_worker(config, 0, shared)
+        return supervise(config, functools.partial(run_worker, shared=shared))
     except ScameterError as e:
         log.error("cannot serve", extra={"error": str(e)})
         return 2

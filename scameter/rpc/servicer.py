@@ -22,6 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,17 +30,18 @@ import grpc
 
 from scameter.errors import InvalidIdentifier, SnapshotError
 from scameter.identifiers.model import Kind
+from scameter.identifiers.phone import localize_phone, parse_region
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
-from scameter.rpc.payee import assess_payee
+from scameter.rpc.payee import PayeeResult, assess_payee
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.times import utc_now
-from scameter.verdict import Level, Verdict
+from scameter.verdict import Language, Level, Verdict, in_language, parse_language
 
 log = logging.getLogger("scameter.rpc")
 
@@ -48,6 +50,7 @@ ROLES: dict[str, Role] = {
     "Check": Role.CHECK,
     "CheckBatch": Role.BULK,
     "CheckPayee": Role.PAYEE,
+    "CheckPayeeBatch": Role.PAYEE,
     "Report": Role.REPORT,
     "Related": Role.CHECK,
     "GetSnapshotInfo": Role.CHECK,
@@ -137,9 +140,37 @@ def _kind(value: str) -> str | None:
     return value
 
 
+def _language(tag: str) -> Language:
+    """The request's ``language`` (empty: English); an unknown tag is the caller's error."""
+    try:
+        return parse_language(tag)
+    except ValueError as e:
+        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+
+
+def _in_region(value: str, region: str) -> str:
+    """``value`` with a local phone number of ``region`` (ISO 3166; empty: HK) in E.164."""
+    if not region:
+        return value
+    try:
+        return localize_phone(value, parse_region(region))
+    except ValueError as e:
+        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+
+
 def _deadline_passed(context: grpc.ServicerContext) -> bool:
     remaining = context.time_remaining()
     return remaining is not None and remaining <= 0
+
+
+def _fill_payee(resp: pb.CheckPayeeResponse, r: PayeeResult, lang: Language) -> None:
+    resp.alert = r.alert
+    resp.level = convert.level_to_pb(r.level)
+    resp.triggered_by = r.triggered_by or ""
+    resp.warning_en = r.warning_en or ""
+    resp.warning_zh_hant = r.warning_zh_hant or ""
+    for v in r.verdicts:
+        convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
 
 
 class ScameterServicer(pb_grpc.ScameterServicer):
@@ -177,18 +208,22 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     @_rpc("Check")
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         ctx = convert.context_from_pb(request)
+        lang = _language(request.language)
         with self._source.acquire() as snap:
-            v = snap.check(request.identifier, _kind(request.kind), context=ctx)
+            raw = _in_region(request.identifier, request.region)
+            v = snap.check(raw, _kind(request.kind), context=ctx)
+            if raw is not request.identifier:
+                v = replace(v, input=request.identifier)
         self._metrics.verdict(v.level)
         resp = pb.CheckResponse()
-        convert.fill_verdict(resp.verdict, v)
+        convert.fill_verdict(resp.verdict, in_language(v, lang))
         return resp
 
     @_rpc("CheckBatch")
     def CheckBatch(
         self, request: pb.CheckBatchRequest, context: grpc.ServicerContext
     ) -> pb.CheckBatchResponse:
-        raws = request.identifiers
+        raws: Sequence[str] = request.identifiers
         n = len(raws)
         if n > self._max_batch:
             raise Abort(
@@ -198,6 +233,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         if self._max_message is not None:
             _refuse_oversized_batch(raws, self._max_message)
         kind = _kind(request.kind)
+        lang = _language(request.language)
+        if request.region:
+            raws = [_in_region(r, request.region) for r in raws]
         out = pb.CheckBatchResponse()
         verdicts: list[Verdict] = []
         with self._source.acquire() as snap:
@@ -206,8 +244,12 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
                 verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
         fill, add = convert.fill_verdict, out.verdicts.add
+        if request.region:
+            verdicts = [
+                replace(v, input=r) for v, r in zip(verdicts, request.identifiers, strict=True)
+            ]
         for v in verdicts:
-            fill(add(), v)
+            fill(add(), in_language(v, lang))
         for level, count in Counter(v.level for v in verdicts).items():
             self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
         self._metrics.identifiers.inc(n)
@@ -219,30 +261,53 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     ) -> pb.CheckPayeeResponse:
         if not request.proxy_id and not request.account:
             raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a proxy_id, an account or both")
+        lang = _language(request.language)
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
         self._metrics.verdict(r.level)
-        resp = pb.CheckPayeeResponse(
-            alert=r.alert,
-            level=convert.level_to_pb(r.level),
-            triggered_by=r.triggered_by or "",
-            warning_en=r.warning_en or "",
-            warning_zh_hant=r.warning_zh_hant or "",
-        )
-        for v in r.verdicts:
-            convert.fill_verdict(resp.verdicts.add(), v)
+        resp = pb.CheckPayeeResponse()
+        _fill_payee(resp, r, lang)
         return resp
+
+    @_rpc("CheckPayeeBatch")
+    def CheckPayeeBatch(
+        self, request: pb.CheckPayeeBatchRequest, context: grpc.ServicerContext
+    ) -> pb.CheckPayeeBatchResponse:
+        n = len(request.payees)
+        if n > self._max_batch:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"batch of {n} payees exceeds the cap of {self._max_batch}; split it",
+            )
+        lang = _language(request.language)
+        out = pb.CheckPayeeBatchResponse()
+        with self._source.acquire() as snap:
+            for i, payee in enumerate(request.payees):
+                if i % _BATCH_CHUNK == 0 and _deadline_passed(context):
+                    raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
+                answer = out.answers.add()
+                try:
+                    r = assess_payee(snap, payee.proxy_id or None, payee.account or None)
+                except (InvalidIdentifier, ValueError) as e:
+                    answer.error = str(e)
+                    answer.result.level = convert.level_to_pb(Level.NO_RECORD)
+                    continue
+                self._metrics.verdict(r.level)
+                _fill_payee(answer.result, r, lang)
+        self._metrics.identifiers.inc(n)
+        return out
 
     @_rpc("Related")
     def Related(
         self, request: pb.RelatedRequest, context: grpc.ServicerContext
     ) -> pb.RelatedResponse:
         limit = min(request.limit or self._related_limit, self._related_limit)
+        lang = _language(request.language)
         with self._source.acquire() as snap:
             vs = snap.related(request.identifier, _kind(request.kind), limit=limit)
         resp = pb.RelatedResponse()
         for v in vs[:limit]:
-            convert.fill_verdict(resp.verdicts.add(), v)
+            convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
         return resp
 
     @_rpc("GetSnapshotInfo")
@@ -301,7 +366,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         idents: list[tuple[str | None, str]] = []
         for item in request.identifiers:
-            kind, value = self._normalize(_kind(item.kind), item.value)
+            kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
             idents.append((kind, value))
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))

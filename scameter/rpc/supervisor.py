@@ -11,7 +11,7 @@ Invariants:
 * With ``:0`` the parent first reserves a free port by binding (not listening) a
   ``SO_REUSEPORT`` socket, so every worker lands on the same port; it holds it until the end.
 * SIGTERM / SIGINT: the parent forwards SIGTERM to every worker, waits for all, and returns 0
-  when all exited 0.
+  when all exited 0. SIGHUP is forwarded as it is (workers re-read the API key file).
 * A worker that dies is restarted after :data:`RESTART_DELAY` seconds; one restarted more than
   :data:`MAX_RESTARTS` times within :data:`CRASH_WINDOW` seconds stops the whole server with
   exit code 1, so systemd or Kubernetes sees the failure instead of a silent loop.
@@ -81,6 +81,7 @@ class _Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGHUP, self.forward)
         for i in range(self.config.workers):
             self.spawn(i)
         while self.children:
@@ -106,6 +107,7 @@ class _Supervisor:
         # its own at once.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the worker installs its reload
         code = 1
         try:
             configure_logging(index)
@@ -115,6 +117,12 @@ class _Supervisor:
         finally:
             logging.shutdown()
             os._exit(code)
+
+    def forward(self, signum: int, _frame: object = None) -> None:
+        """Pass ``signum`` (SIGHUP: re-read the API key file) to every worker."""
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     def stop(self, signum: int = signal.SIGTERM, _frame: object = None) -> None:
         """Stop the server: no more restarts, SIGTERM to every worker (a signal handler)."""

@@ -137,3 +137,53 @@ def test_a_killed_worker_is_restarted(tmp_path: Path) -> None:
             assert c.check(LISTED).level is Level.HIGH_RISK
         srv.proc.send_signal(signal.SIGTERM)
         assert srv.proc.wait(60) == 0
+
+
+def _key_file(path: Path, *entries: tuple[str, str, str]) -> None:
+    """A key file of ``(name, key, extra TOML)`` entries."""
+    from scameter.rpc.auth import hash_key
+
+    path.write_text(
+        "".join(
+            f'[[key]]\nname = "{name}"\nsha256 = "{hash_key(key)}"\nroles = ["check"]\n{extra}\n'
+            for name, key, extra in entries
+        ),
+        encoding="utf-8",
+    )
+
+
+def _outcome(target: str, key: str) -> str:
+    try:
+        with Client(target, key, timeout=10) as c:
+            c.check(LISTED)
+    except Exception as e:
+        return getattr(e, "code", type(e).__name__)
+    return "OK"
+
+
+def test_rate_limit_holds_across_workers_and_sighup_reloads_keys(tmp_path: Path) -> None:
+    snaps, keys = tmp_path / "snapshots", tmp_path / "keys.toml"
+    build_snapshot(snaps, [LISTED])
+    _key_file(keys, ("slow", "sk_slow", "rate = 0.001\nburst = 3"), ("old", "sk_old", ""))
+    args = ["--snapshots", str(snaps), "--listen", "127.0.0.1:0", "--workers", "2"]
+    with server_process([*args, "--auth-keys", str(keys)]) as srv:
+        srv.read_event("serving")  # both workers are up
+        # A fresh connection per call lands on either worker (SO_REUSEPORT); with per-worker
+        # buckets up to 2 x 3 calls would pass.
+        outcomes = [_outcome(srv.target, "sk_slow") for _ in range(12)]
+        assert outcomes.count("OK") == 3
+        assert set(outcomes) == {"OK", "RESOURCE_EXHAUSTED"}
+        # Replace "old" by "new"; SIGHUP makes every worker re-read the file.
+        _key_file(keys, ("slow", "sk_slow", "rate = 0.001\nburst = 3"), ("new", "sk_new", ""))
+        srv.proc.send_signal(signal.SIGHUP)
+        got: list[str] = []
+        for _ in range(50):
+            got = [_outcome(srv.target, k) for k in ("sk_new", "sk_old") for _ in range(4)]
+            if got == ["OK"] * 4 + ["UNAUTHENTICATED"] * 4:
+                break
+            threading.Event().wait(0.2)
+        assert got == ["OK"] * 4 + ["UNAUTHENTICATED"] * 4
+        # The reload kept the slow key's empty bucket: no refill by reloading.
+        assert _outcome(srv.target, "sk_slow") == "RESOURCE_EXHAUSTED"
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(60) == 0

@@ -61,6 +61,33 @@ def test_check_passes_the_call_context(admin: Client) -> None:
     assert ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER in {r.code for r in overseas.reasons}
 
 
+def test_check_answers_in_the_language_asked(admin: Client) -> None:
+    english = admin.check("+852 9123 4567")
+    chinese = admin.check("+852 9123 4567", language="zh-HK")
+    assert [r.code for r in chinese.reasons] == [r.code for r in english.reasons]
+    assert chinese.reasons[0].text == english.reasons[0].code.sentences.zh_hant
+    batch = admin.check_batch(["+852 9123 4567", "+85290000001"], language="zh-Hant")
+    assert batch[1].reasons[0].text == ReasonCode.NO_RECORD.sentences.zh_hant
+    with pytest.raises(RemoteError) as exc:
+        admin.check("+852 9123 4567", language="fr")
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "one of: en, zh-Hant" in exc.value.details
+
+
+def test_region_reads_local_numbers_of_that_country(admin: Client) -> None:
+    sg = admin.check("8123 4567", region="sg")
+    assert (sg.input, sg.canonical) == ("8123 4567", "+6581234567")
+    assert admin.check("8123 4567").canonical != "+6581234567"
+    batch = admin.check_batch(["8123 4567", "https://example.com/"], region="SG")
+    assert [v.input for v in batch] == ["8123 4567", "https://example.com/"]
+    assert batch[0].canonical == "+6581234567"
+    assert batch[1].kind in ("url", "domain")  # untouched by the region
+    with pytest.raises(RemoteError) as exc:
+        admin.check("8123 4567", region="XX")
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "unknown region" in exc.value.details
+
+
 def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> None:
     with pytest.raises(InvalidIdentifier) as exc:
         admin.check("bad-number", "phone")
@@ -137,6 +164,49 @@ def test_check_payee_needs_an_identifier(admin: Client) -> None:
     with pytest.raises(RemoteError) as exc:
         admin.check_payee()
     assert exc.value.code == "INVALID_ARGUMENT"
+
+
+def test_check_payee_batch_answers_each_payee_in_order(harness: Harness) -> None:
+    payees: list[tuple[str | None, str | None]] = [
+        ("+85291234567", None),
+        (None, None),
+        ("+85261111111", "123-456789-001"),
+        ("bad-number", None),
+        ("someone@example.com", None),
+    ]
+    with Client(harness.target, "k-payee", timeout=10) as bank:
+        got = bank.check_payee_batch(payees, language="zh-Hant")
+        singles = [bank.check_payee(p, a) for p, a in (payees[0], payees[2], payees[4])]
+    assert [(r.alert, r.level, r.triggered_by) for r in got] == [
+        (True, Level.HIGH_RISK, "proxy_id"),
+        (False, Level.NO_RECORD, None),
+        (True, Level.HIGH_RISK, "account"),
+        (False, Level.NO_RECORD, None),
+        (False, Level.NO_RECORD, None),
+    ]
+    assert [r.error is not None for r in got] == [False, True, False, True, False]
+    assert got[1].error is not None
+    assert "proxy_id" in got[1].error
+    # Same answers as one CheckPayee each, reasons in the language asked.
+    for batch, single in zip((got[0], got[2], got[4]), singles, strict=True):
+        assert (batch.alert, batch.level, batch.warning_en) == (
+            single.alert,
+            single.level,
+            single.warning_en,
+        )
+        assert [v.level for v in batch.verdicts] == [v.level for v in single.verdicts]
+    first = got[0].verdicts[0].reasons[0]
+    assert first.text == first.code.sentences.zh_hant
+
+
+def test_check_payee_batch_needs_the_payee_role_and_respects_the_cap(harness: Harness) -> None:
+    with Client(harness.target, "k-check", timeout=10) as c, pytest.raises(RemoteError) as exc:
+        c.check_payee_batch([("+85291234567", None)])
+    assert exc.value.code == "PERMISSION_DENIED"
+    with Client(harness.target, "k-payee", timeout=10) as bank, pytest.raises(RemoteError) as exc:
+        bank.check_payee_batch([("+85291234567", None)] * 51)
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert "cap of 50" in exc.value.details
 
 
 def test_report_is_logged_once_and_duplicates_absorbed(harness: Harness) -> None:

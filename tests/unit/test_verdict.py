@@ -17,6 +17,8 @@ from scameter.verdict import (
     Sentences,
     SimilarTo,
     Verdict,
+    in_language,
+    parse_language,
 )
 
 CODES = list(ReasonCode)
@@ -31,11 +33,6 @@ def test_every_reason_has_an_english_sentence(code: ReasonCode) -> None:
     assert text.endswith("."), "a sentence ends with a full stop"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Traditional Chinese reason sentences come with issue 18 (fresh and complete); "
-    "remove this mark when they land",
-)
 def test_every_reason_has_a_sentence_in_every_supported_language() -> None:
     missing = [
         f"{code.value} ({language.value})"
@@ -138,3 +135,39 @@ def test_to_dict_of_no_record() -> None:
     assert d["cluster_worst"] is None
     assert d["reasons"] == []
     assert d["categories"] == []
+
+
+@pytest.mark.parametrize(
+    ("tag", "want"),
+    [("", Language.EN), ("en", Language.EN), ("EN-hk", Language.EN), ("zh-Hant", Language.ZH_HANT),
+     ("zh_HK", Language.ZH_HANT), ("zh-TW", Language.ZH_HANT)],
+)  # fmt: skip
+def test_parse_language(tag: str, want: Language) -> None:
+    assert parse_language(tag) is want
+
+
+def test_parse_language_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="unknown language 'fr'; one of: en, zh-Hant"):
+        parse_language("fr")
+
+
+def test_in_language_swaps_sentences_and_known_details() -> None:
+    v = Verdict(
+        "x",
+        "domain",
+        "x",
+        Level.SUSPICIOUS,
+        reasons=(
+            Reason.of(ReasonCode.NEAR_MATCH, "Similar to evil.example."),
+            Reason.of(ReasonCode.FEED_LISTING, "an unknown detail"),
+            Reason.of(ReasonCode.PUBLIC_REPORTS),
+        ),
+    )
+    assert in_language(v, Language.EN) is v
+    zh = in_language(v, Language.ZH_HANT)
+    assert [r.code for r in zh.reasons] == [r.code for r in v.reasons]
+    assert [r.text for r in zh.reasons] == [
+        "與涉及詐騙的資料非常相似。與 evil.example 相似。",
+        "被網絡釣魚或詐騙情報來源列出。an unknown detail",
+        "曾被市民舉報。",
+    ]

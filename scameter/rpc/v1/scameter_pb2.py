@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1escameter/rpc/v1/scameter.proto\x12\x0bscameter.v1\"$\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"S\n\tSimilarTo\x12\x11\n\tcanonical\x18\x01 \x01(\t\x12\x10\n\x08\x64istance\x18\x02 \x01(\x05\x12!\n\x05level\x18\x03 \x01(\x0e\x32\x12.scameter.v1.Level\"\xd3\x04\n\x07Verdict\x12\r\n\x05input\x18\x01 \x01(\t\x12\x11\n\x04kind\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tcanonical\x18\x03 \x01(\tH\x01\x88\x01\x01\x12!\n\x05level\x18\x04 \x01(\x0e\x32\x12.scameter.v1.Level\x12$\n\x07reasons\x18\x05 \x03(\x0b\x32\x13.scameter.v1.Reason\x12\x12\n\ncategories\x18\x06 \x03(\t\x12\x14\n\x0creport_count\x18\x07 \x01(\r\x12\x11\n\treporters\x18\x08 \x01(\r\x12\x1b\n\x0e\x66irst_reported\x18\t \x01(\tH\x02\x88\x01\x01\x12\x1a\n\rlast_reported\x18\n \x01(\tH\x03\x88\x01\x01\x12\x14\n\x07matched\x18\x0b \x01(\tH\x04\x88\x01\x01\x12*\n\nsimilar_to\x18\x0c \x01(\x0b\x32\x16.scameter.v1.SimilarTo\x12\x14\n\x0c\x63luster_size\x18\r \x01(\r\x12)\n\rcluster_worst\x18\x0e \x01(\x0e\x32\x12.scameter.v1.Level\x12\x1b\n\x0everified_owner\x18\x0f \x01(\tH\x05\x88\x01\x01\x12\x15\n\x08snapshot\x18\x10 \x01(\tH\x06\x88\x01\x01\x12\x12\n\x05\x65rror\x18\x11 \x01(\tH\x07\x88\x01\x01\x12\x12\n\nextra_json\x18\x12 \x01(\tB\x07\n\x05_kindB\x0c\n\n_canonicalB\x11\n\x0f_first_reportedB\x10\n\x0e_last_reportedB\n\n\x08_matchedB\x11\n\x0f_verified_ownerB\x0b\n\t_snapshotB\x08\n\x06_error\"1\n\x0c\x43heckContext\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x10\n\x08overseas\x18\x02 \x01(\x08\"\\\n\x0c\x43heckRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.scameter.v1.CheckContext\"6\n\rCheckResponse\x12%\n\x07verdict\x18\x01 \x01(\x0b\x32\x14.scameter.v1.Verdict\"6\n\x11\x43heckBatchRequest\x12\x13\n\x0bidentifiers\x18\x01 \x03(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\"<\n\x12\x43heckBatchResponse\x12&\n\x08verdicts\x18\x01 \x03(\x0b\x32\x14.scameter.v1.Verdict\"6\n\x11\x43heckPayeeRequest\x12\x10\n\x08proxy_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\"\xb1\x01\n\x12\x43heckPayeeResponse\x12\r\n\x05\x61lert\x18\x01 \x01(\x08\x12!\n\x05level\x18\x02 \x01(\x0e\x32\x12.scameter.v1.Level\x12\x14\n\x0ctriggered_by\x18\x03 \x01(\t\x12\x12\n\nwarning_en\x18\x04 \x01(\t\x12\x17\n\x0fwarning_zh_hant\x18\x05 \x01(\t\x12&\n\x08verdicts\x18\x06 \x03(\x0b\x32\x14.scameter.v1.Verdict\"1\n\x12ReportedIdentifier\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\"}\n\rReportRequest\x12\x34\n\x0bidentifiers\x18\x01 \x03(\x0b\x32\x1f.scameter.v1.ReportedIdentifier\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x16\n\x0ereporter_token\x18\x04 \x01(\t\"6\n\x0eReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"A\n\x0eRelatedRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"9\n\x0fRelatedResponse\x12&\n\x08verdicts\x18\x01 \x03(\x0b\x32\x14.scameter.v1.Verdict\"\x18\n\x16GetSnapshotInfoRequest\"L\n\nLevelCount\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12!\n\x05level\x18\x02 \x01(\x0e\x32\x12.scameter.v1.Level\x12\r\n\x05\x63ount\x18\x03 \x01(\x04\"\xaf\x01\n\x17GetSnapshotInfoResponse\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12\x10\n\x08\x62uilt_at\x18\x04 \x01(\t\x12\x13\n\x0b\x61ge_seconds\x18\x05 \x01(\x01\x12\r\n\x05total\x18\x06 \x01(\x04\x12\'\n\x06\x63ounts\x18\x07 \x03(\x0b\x32\x17.scameter.v1.LevelCount*\x86\x01\n\x05Level\x12\x15\n\x11LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLEVEL_NO_RECORD\x10\x01\x12\x12\n\x0eLEVEL_POSSIBLE\x10\x02\x12\x14\n\x10LEVEL_SUSPICIOUS\x10\x03\x12\x13\n\x0fLEVEL_HIGH_RISK\x10\x04\x12\x12\n\x0eLEVEL_VERIFIED\x10\x05\x32\xcf\x03\n\x08Scameter\x12>\n\x05\x43heck\x12\x19.scameter.v1.CheckRequest\x1a\x1a.scameter.v1.CheckResponse\x12M\n\nCheckBatch\x12\x1e.scameter.v1.CheckBatchRequest\x1a\x1f.scameter.v1.CheckBatchResponse\x12M\n\nCheckPayee\x12\x1e.scameter.v1.CheckPayeeRequest\x1a\x1f.scameter.v1.CheckPayeeResponse\x12\x41\n\x06Report\x12\x1a.scameter.v1.ReportRequest\x1a\x1b.scameter.v1.ReportResponse\x12\x44\n\x07Related\x12\x1b.scameter.v1.RelatedRequest\x1a\x1c.scameter.v1.RelatedResponse\x12\\\n\x0fGetSnapshotInfo\x12#.scameter.v1.GetSnapshotInfoRequest\x1a$.scameter.v1.GetSnapshotInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1escameter/rpc/v1/scameter.proto\x12\x0bscameter.v1\"$\n\x06Reason\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"S\n\tSimilarTo\x12\x11\n\tcanonical\x18\x01 \x01(\t\x12\x10\n\x08\x64istance\x18\x02 \x01(\x05\x12!\n\x05level\x18\x03 \x01(\x0e\x32\x12.scameter.v1.Level\"\xd3\x04\n\x07Verdict\x12\r\n\x05input\x18\x01 \x01(\t\x12\x11\n\x04kind\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tcanonical\x18\x03 \x01(\tH\x01\x88\x01\x01\x12!\n\x05level\x18\x04 \x01(\x0e\x32\x12.scameter.v1.Level\x12$\n\x07reasons\x18\x05 \x03(\x0b\x32\x13.scameter.v1.Reason\x12\x12\n\ncategories\x18\x06 \x03(\t\x12\x14\n\x0creport_count\x18\x07 \x01(\r\x12\x11\n\treporters\x18\x08 \x01(\r\x12\x1b\n\x0e\x66irst_reported\x18\t \x01(\tH\x02\x88\x01\x01\x12\x1a\n\rlast_reported\x18\n \x01(\tH\x03\x88\x01\x01\x12\x14\n\x07matched\x18\x0b \x01(\tH\x04\x88\x01\x01\x12*\n\nsimilar_to\x18\x0c \x01(\x0b\x32\x16.scameter.v1.SimilarTo\x12\x14\n\x0c\x63luster_size\x18\r \x01(\r\x12)\n\rcluster_worst\x18\x0e \x01(\x0e\x32\x12.scameter.v1.Level\x12\x1b\n\x0everified_owner\x18\x0f \x01(\tH\x05\x88\x01\x01\x12\x15\n\x08snapshot\x18\x10 \x01(\tH\x06\x88\x01\x01\x12\x12\n\x05\x65rror\x18\x11 \x01(\tH\x07\x88\x01\x01\x12\x12\n\nextra_json\x18\x12 \x01(\tB\x07\n\x05_kindB\x0c\n\n_canonicalB\x11\n\x0f_first_reportedB\x10\n\x0e_last_reportedB\n\n\x08_matchedB\x11\n\x0f_verified_ownerB\x0b\n\t_snapshotB\x08\n\x06_error\"1\n\x0c\x43heckContext\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x10\n\x08overseas\x18\x02 \x01(\x08\"~\n\x0c\x43heckRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12*\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x19.scameter.v1.CheckContext\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x0e\n\x06region\x18\x05 \x01(\t\"6\n\rCheckResponse\x12%\n\x07verdict\x18\x01 \x01(\x0b\x32\x14.scameter.v1.Verdict\"X\n\x11\x43heckBatchRequest\x12\x13\n\x0bidentifiers\x18\x01 \x03(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x0e\n\x06region\x18\x04 \x01(\t\"<\n\x12\x43heckBatchResponse\x12&\n\x08verdicts\x18\x01 \x03(\x0b\x32\x14.scameter.v1.Verdict\"H\n\x11\x43heckPayeeRequest\x12\x10\n\x08proxy_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\"\xb1\x01\n\x12\x43heckPayeeResponse\x12\r\n\x05\x61lert\x18\x01 \x01(\x08\x12!\n\x05level\x18\x02 \x01(\x0e\x32\x12.scameter.v1.Level\x12\x14\n\x0ctriggered_by\x18\x03 \x01(\t\x12\x12\n\nwarning_en\x18\x04 \x01(\t\x12\x17\n\x0fwarning_zh_hant\x18\x05 \x01(\t\x12&\n\x08verdicts\x18\x06 \x03(\x0b\x32\x14.scameter.v1.Verdict\"*\n\x05Payee\x12\x10\n\x08proxy_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\"N\n\x16\x43heckPayeeBatchRequest\x12\"\n\x06payees\x18\x01 \x03(\x0b\x32\x12.scameter.v1.Payee\x12\x10\n\x08language\x18\x02 \x01(\t\"M\n\x0bPayeeAnswer\x12/\n\x06result\x18\x01 \x01(\x0b\x32\x1f.scameter.v1.CheckPayeeResponse\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"D\n\x17\x43heckPayeeBatchResponse\x12)\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x18.scameter.v1.PayeeAnswer\"A\n\x12ReportedIdentifier\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06region\x18\x03 \x01(\t\"}\n\rReportRequest\x12\x34\n\x0bidentifiers\x18\x01 \x03(\x0b\x32\x1f.scameter.v1.ReportedIdentifier\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x16\n\x0ereporter_token\x18\x04 \x01(\t\"6\n\x0eReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"S\n\x0eRelatedRequest\x12\x12\n\nidentifier\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x10\n\x08language\x18\x04 \x01(\t\"9\n\x0fRelatedResponse\x12&\n\x08verdicts\x18\x01 \x03(\x0b\x32\x14.scameter.v1.Verdict\"\x18\n\x16GetSnapshotInfoRequest\"L\n\nLevelCount\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12!\n\x05level\x18\x02 \x01(\x0e\x32\x12.scameter.v1.Level\x12\r\n\x05\x63ount\x18\x03 \x01(\x04\"\xaf\x01\n\x17GetSnapshotInfoResponse\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\r\n\x05\x61s_of\x18\x03 \x01(\t\x12\x10\n\x08\x62uilt_at\x18\x04 \x01(\t\x12\x13\n\x0b\x61ge_seconds\x18\x05 \x01(\x01\x12\r\n\x05total\x18\x06 \x01(\x04\x12\'\n\x06\x63ounts\x18\x07 \x03(\x0b\x32\x17.scameter.v1.LevelCount*\x86\x01\n\x05Level\x12\x15\n\x11LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLEVEL_NO_RECORD\x10\x01\x12\x12\n\x0eLEVEL_POSSIBLE\x10\x02\x12\x14\n\x10LEVEL_SUSPICIOUS\x10\x03\x12\x13\n\x0fLEVEL_HIGH_RISK\x10\x04\x12\x12\n\x0eLEVEL_VERIFIED\x10\x05\x32\xad\x04\n\x08Scameter\x12>\n\x05\x43heck\x12\x19.scameter.v1.CheckRequest\x1a\x1a.scameter.v1.CheckResponse\x12M\n\nCheckBatch\x12\x1e.scameter.v1.CheckBatchRequest\x1a\x1f.scameter.v1.CheckBatchResponse\x12M\n\nCheckPayee\x12\x1e.scameter.v1.CheckPayeeRequest\x1a\x1f.scameter.v1.CheckPayeeResponse\x12\\\n\x0f\x43heckPayeeBatch\x12#.scameter.v1.CheckPayeeBatchRequest\x1a$.scameter.v1.CheckPayeeBatchResponse\x12\x41\n\x06Report\x12\x1a.scameter.v1.ReportRequest\x1a\x1b.scameter.v1.ReportResponse\x12\x44\n\x07Related\x12\x1b.scameter.v1.RelatedRequest\x1a\x1c.scameter.v1.RelatedResponse\x12\\\n\x0fGetSnapshotInfo\x12#.scameter.v1.GetSnapshotInfoRequest\x1a$.scameter.v1.GetSnapshotInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'scameter.rpc.v1.scameter_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LEVEL']._serialized_start=1966
-  _globals['_LEVEL']._serialized_end=2100
+  _globals['_LEVEL']._serialized_start=2359
+  _globals['_LEVEL']._serialized_end=2493
   _globals['_REASON']._serialized_start=47
   _globals['_REASON']._serialized_end=83
   _globals['_SIMILARTO']._serialized_start=85
@@ -42,33 +42,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKCONTEXT']._serialized_start=768
   _globals['_CHECKCONTEXT']._serialized_end=817
   _globals['_CHECKREQUEST']._serialized_start=819
-  _globals['_CHECKREQUEST']._serialized_end=911
-  _globals['_CHECKRESPONSE']._serialized_start=913
-  _globals['_CHECKRESPONSE']._serialized_end=967
-  _globals['_CHECKBATCHREQUEST']._serialized_start=969
-  _globals['_CHECKBATCHREQUEST']._serialized_end=1023
-  _globals['_CHECKBATCHRESPONSE']._serialized_start=1025
-  _globals['_CHECKBATCHRESPONSE']._serialized_end=1085
-  _globals['_CHECKPAYEEREQUEST']._serialized_start=1087
-  _globals['_CHECKPAYEEREQUEST']._serialized_end=1141
-  _globals['_CHECKPAYEERESPONSE']._serialized_start=1144
-  _globals['_CHECKPAYEERESPONSE']._serialized_end=1321
-  _globals['_REPORTEDIDENTIFIER']._serialized_start=1323
-  _globals['_REPORTEDIDENTIFIER']._serialized_end=1372
-  _globals['_REPORTREQUEST']._serialized_start=1374
-  _globals['_REPORTREQUEST']._serialized_end=1499
-  _globals['_REPORTRESPONSE']._serialized_start=1501
-  _globals['_REPORTRESPONSE']._serialized_end=1555
-  _globals['_RELATEDREQUEST']._serialized_start=1557
-  _globals['_RELATEDREQUEST']._serialized_end=1622
-  _globals['_RELATEDRESPONSE']._serialized_start=1624
-  _globals['_RELATEDRESPONSE']._serialized_end=1681
-  _globals['_GETSNAPSHOTINFOREQUEST']._serialized_start=1683
-  _globals['_GETSNAPSHOTINFOREQUEST']._serialized_end=1707
-  _globals['_LEVELCOUNT']._serialized_start=1709
-  _globals['_LEVELCOUNT']._serialized_end=1785
-  _globals['_GETSNAPSHOTINFORESPONSE']._serialized_start=1788
-  _globals['_GETSNAPSHOTINFORESPONSE']._serialized_end=1963
-  _globals['_SCAMETER']._serialized_start=2103
-  _globals['_SCAMETER']._serialized_end=2566
+  _globals['_CHECKREQUEST']._serialized_end=945
+  _globals['_CHECKRESPONSE']._serialized_start=947
+  _globals['_CHECKRESPONSE']._serialized_end=1001
+  _globals['_CHECKBATCHREQUEST']._serialized_start=1003
+  _globals['_CHECKBATCHREQUEST']._serialized_end=1091
+  _globals['_CHECKBATCHRESPONSE']._serialized_start=1093
+  _globals['_CHECKBATCHRESPONSE']._serialized_end=1153
+  _globals['_CHECKPAYEEREQUEST']._serialized_start=1155
+  _globals['_CHECKPAYEEREQUEST']._serialized_end=1227
+  _globals['_CHECKPAYEERESPONSE']._serialized_start=1230
+  _globals['_CHECKPAYEERESPONSE']._serialized_end=1407
+  _globals['_PAYEE']._serialized_start=1409
+  _globals['_PAYEE']._serialized_end=1451
+  _globals['_CHECKPAYEEBATCHREQUEST']._serialized_start=1453
+  _globals['_CHECKPAYEEBATCHREQUEST']._serialized_end=1531
+  _globals['_PAYEEANSWER']._serialized_start=1533
+  _globals['_PAYEEANSWER']._serialized_end=1610
+  _globals['_CHECKPAYEEBATCHRESPONSE']._serialized_start=1612
+  _globals['_CHECKPAYEEBATCHRESPONSE']._serialized_end=1680
+  _globals['_REPORTEDIDENTIFIER']._serialized_start=1682
+  _globals['_REPORTEDIDENTIFIER']._serialized_end=1747
+  _globals['_REPORTREQUEST']._serialized_start=1749
+  _globals['_REPORTREQUEST']._serialized_end=1874
+  _globals['_REPORTRESPONSE']._serialized_start=1876
+  _globals['_REPORTRESPONSE']._serialized_end=1930
+  _globals['_RELATEDREQUEST']._serialized_start=1932
+  _globals['_RELATEDREQUEST']._serialized_end=2015
+  _globals['_RELATEDRESPONSE']._serialized_start=2017
+  _globals['_RELATEDRESPONSE']._serialized_end=2074
+  _globals['_GETSNAPSHOTINFOREQUEST']._serialized_start=2076
+  _globals['_GETSNAPSHOTINFOREQUEST']._serialized_end=2100
+  _globals['_LEVELCOUNT']._serialized_start=2102
+  _globals['_LEVELCOUNT']._serialized_end=2178
+  _globals['_GETSNAPSHOTINFORESPONSE']._serialized_start=2181
+  _globals['_GETSNAPSHOTINFORESPONSE']._serialized_end=2356
+  _globals['_SCAMETER']._serialized_start=2496
+  _globals['_SCAMETER']._serialized_end=3053
 # @@protoc_insertion_point(module_scope)

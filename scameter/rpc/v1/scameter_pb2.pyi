@@ -244,9 +244,15 @@ class CheckRequest(_message.Message):
     IDENTIFIER_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     kind: _builtins.str
     """empty: detect"""
+    language: _builtins.str
+    """BCP 47: "en" (default, also empty) or "zh-Hant" (zh-HK, zh-TW)"""
+    region: _builtins.str
+    """ISO 3166 code: read a local phone number as one of this country (default HK)"""
     @_builtins.property
     def context(self) -> Global___CheckContext: ...
     def __init__(
@@ -255,10 +261,12 @@ class CheckRequest(_message.Message):
         identifier: _builtins.str = ...,
         kind: _builtins.str = ...,
         context: Global___CheckContext | None = ...,
+        language: _builtins.str = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier", b"identifier", "kind", b"kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier", b"identifier", "kind", b"kind", "language", b"language", "region", b"region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -292,8 +300,14 @@ class CheckBatchRequest(_message.Message):
 
     IDENTIFIERS_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """empty: detect each"""
+    language: _builtins.str
+    """as CheckRequest.language"""
+    region: _builtins.str
+    """as CheckRequest.region"""
     @_builtins.property
     def identifiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -301,10 +315,12 @@ class CheckBatchRequest(_message.Message):
         *,
         identifiers: _abc.Iterable[_builtins.str] | None = ...,
         kind: _builtins.str = ...,
+        language: _builtins.str = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers", "kind", b"kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers", "kind", b"kind", "language", b"language", "region", b"region"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -340,17 +356,21 @@ class CheckPayeeRequest(_message.Message):
 
     PROXY_ID_FIELD_NUMBER: _builtins.int
     ACCOUNT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     proxy_id: _builtins.str
     account: _builtins.str
+    language: _builtins.str
+    """of the verdicts' reasons; both warnings are always sent"""
     def __init__(
         self,
         *,
         proxy_id: _builtins.str = ...,
         account: _builtins.str = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "proxy_id", b"proxy_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "language", b"language", "proxy_id", b"proxy_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -398,23 +418,124 @@ class CheckPayeeResponse(_message.Message):
 Global___CheckPayeeResponse: _TypeAlias = CheckPayeeResponse  # noqa: Y015
 
 @_typing.final
+class Payee(_message.Message):
+    """One payee of a CheckPayeeBatch: the same fields as CheckPayeeRequest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROXY_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
+    proxy_id: _builtins.str
+    account: _builtins.str
+    def __init__(
+        self,
+        *,
+        proxy_id: _builtins.str = ...,
+        account: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "proxy_id", b"proxy_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Payee: _TypeAlias = Payee  # noqa: Y015
+
+@_typing.final
+class CheckPayeeBatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYEES_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    """as CheckPayeeRequest.language"""
+    @_builtins.property
+    def payees(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payee]:
+        """at most the server's --max-batch"""
+
+    def __init__(
+        self,
+        *,
+        payees: _abc.Iterable[Global___Payee] | None = ...,
+        language: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "payees", b"payees"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckPayeeBatchRequest: _TypeAlias = CheckPayeeBatchRequest  # noqa: Y015
+
+@_typing.final
+class PayeeAnswer(_message.Message):
+    """One answer per payee, in request order. A payee with neither field or an invalid
+    identifier carries `error` (and level NO_RECORD, no alert); it never fails the call.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    error: _builtins.str
+    @_builtins.property
+    def result(self) -> Global___CheckPayeeResponse: ...
+    def __init__(
+        self,
+        *,
+        result: Global___CheckPayeeResponse | None = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayeeAnswer: _TypeAlias = PayeeAnswer  # noqa: Y015
+
+@_typing.final
+class CheckPayeeBatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___PayeeAnswer]: ...
+    def __init__(
+        self,
+        *,
+        answers: _abc.Iterable[Global___PayeeAnswer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckPayeeBatchResponse: _TypeAlias = CheckPayeeBatchResponse  # noqa: Y015
+
+@_typing.final
 class ReportedIdentifier(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     VALUE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     value: _builtins.str
     kind: _builtins.str
     """empty: detect"""
+    region: _builtins.str
+    """as CheckRequest.region"""
     def __init__(
         self,
         *,
         value: _builtins.str = ...,
         kind: _builtins.str = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "region", b"region", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -480,20 +601,24 @@ class RelatedRequest(_message.Message):
     IDENTIFIER_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     identifier: _builtins.str
     kind: _builtins.str
     limit: _builtins.int
     """0: the server's default bound"""
+    language: _builtins.str
+    """as CheckRequest.language"""
     def __init__(
         self,
         *,
         identifier: _builtins.str = ...,
         kind: _builtins.str = ...,
         limit: _builtins.int = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "kind", b"kind", "limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "kind", b"kind", "language", b"language", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -49,6 +49,11 @@ class ScameterStub:
                 request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeRequest.SerializeToString,
                 response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeResponse.FromString,
                 _registered_method=True)
+        self.CheckPayeeBatch = channel.unary_unary(
+                '/scameter.v1.Scameter/CheckPayeeBatch',
+                request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeBatchRequest.SerializeToString,
+                response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeBatchResponse.FromString,
+                _registered_method=True)
         self.Report = channel.unary_unary(
                 '/scameter.v1.Scameter/Report',
                 request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.ReportRequest.SerializeToString,
@@ -82,6 +87,12 @@ class ScameterServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CheckPayee(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckPayeeBatch(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,6 +133,11 @@ def add_ScameterServicer_to_server(servicer, server):
                     servicer.CheckPayee,
                     request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeRequest.FromString,
                     response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeResponse.SerializeToString,
+            ),
+            'CheckPayeeBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckPayeeBatch,
+                    request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeBatchRequest.FromString,
+                    response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeBatchResponse.SerializeToString,
             ),
             'Report': grpc.unary_unary_rpc_method_handler(
                     servicer.Report,
@@ -220,6 +236,33 @@ class Scameter:
             '/scameter.v1.Scameter/CheckPayee',
             scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeRequest.SerializeToString,
             scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckPayeeBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scameter.v1.Scameter/CheckPayeeBatch',
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeBatchRequest.SerializeToString,
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckPayeeBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

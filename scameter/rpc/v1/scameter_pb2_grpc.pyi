@@ -44,6 +44,7 @@ class ScameterStub:
     Check: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckRequest, _scameter_pb2.CheckResponse]
     CheckBatch: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckBatchRequest, _scameter_pb2.CheckBatchResponse]
     CheckPayee: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckPayeeRequest, _scameter_pb2.CheckPayeeResponse]
+    CheckPayeeBatch: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckPayeeBatchRequest, _scameter_pb2.CheckPayeeBatchResponse]
     Report: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.ReportRequest, _scameter_pb2.ReportResponse]
     Related: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.RelatedRequest, _scameter_pb2.RelatedResponse]
     GetSnapshotInfo: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.GetSnapshotInfoRequest, _scameter_pb2.GetSnapshotInfoResponse]
@@ -54,6 +55,7 @@ class ScameterAsyncStub(ScameterStub):
     Check: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckRequest, _scameter_pb2.CheckResponse]  # type: ignore[assignment]
     CheckBatch: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckBatchRequest, _scameter_pb2.CheckBatchResponse]  # type: ignore[assignment]
     CheckPayee: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckPayeeRequest, _scameter_pb2.CheckPayeeResponse]  # type: ignore[assignment]
+    CheckPayeeBatch: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckPayeeBatchRequest, _scameter_pb2.CheckPayeeBatchResponse]  # type: ignore[assignment]
     Report: _aio.UnaryUnaryMultiCallable[_scameter_pb2.ReportRequest, _scameter_pb2.ReportResponse]  # type: ignore[assignment]
     Related: _aio.UnaryUnaryMultiCallable[_scameter_pb2.RelatedRequest, _scameter_pb2.RelatedResponse]  # type: ignore[assignment]
     GetSnapshotInfo: _aio.UnaryUnaryMultiCallable[_scameter_pb2.GetSnapshotInfoRequest, _scameter_pb2.GetSnapshotInfoResponse]  # type: ignore[assignment]
@@ -79,6 +81,13 @@ class ScameterServicer(metaclass=_abc_1.ABCMeta):
         request: _scameter_pb2.CheckPayeeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_scameter_pb2.CheckPayeeResponse, _abc.Awaitable[_scameter_pb2.CheckPayeeResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckPayeeBatch(
+        self,
+        request: _scameter_pb2.CheckPayeeBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scameter_pb2.CheckPayeeBatchResponse, _abc.Awaitable[_scameter_pb2.CheckPayeeBatchResponse]]: ...
 
     @_abc_1.abstractmethod
     def Report(

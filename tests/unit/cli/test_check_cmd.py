@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scameter.cli import main
+from scameter.cli.output import _width
 from tests.unit.cli.conftest import EXPECTED
 
 EXIT_CASES = [
@@ -67,6 +68,27 @@ def test_table_has_level_and_reasons_without_colour(
     assert "This does not mean it is safe." in lines[2]
     assert "Hong Kong Police Force Anti-Scam Helpline" in lines[3]
     assert "\x1b[" not in out  # captured stdout is not a terminal
+
+
+def test_lang_zh_hant_table_and_json(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["check", "--snapshots", str(snapshots), "--lang", "zh-Hant", "6391 2745", "9000 0000"]
+    main(argv)
+    lines = capsys.readouterr().out.splitlines()
+    assert "高危 HIGH RISK" in lines[1]
+    assert "與警方調查的案件有關。" in lines[1]
+    assert "未有相關記錄。這不代表安全。" in lines[2]
+    # Wide characters take two columns: the KIND column starts at the same column on each row.
+    kind_at = [_width(line[: line.index("phone")]) for line in lines[1:3]]
+    assert kind_at[0] == kind_at[1] == _width(lines[0][: lines[0].index("KIND")])
+    main([*argv, "--json"])
+    got = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert got[0]["reasons"][0]["text"] == "與警方調查的案件有關。"
+    assert got[0]["reasons"][0]["code"] == "police_confirmed"
+
+
+def test_lang_unknown_is_a_usage_error(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--snapshots", str(snapshots), "--lang", "fr", "9000 0000"]) == 2
+    assert "unknown language 'fr'; one of: en, zh-Hant" in capsys.readouterr().err
 
 
 def test_colour_forced_and_no_color(
@@ -193,3 +215,19 @@ def test_empty_stdin_is_an_error(
     monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
     assert main(["check", "--snapshots", str(snapshots)]) == 2
     assert "stdin was empty" in capsys.readouterr().err
+
+
+def test_region_reads_local_numbers_and_shows_them_as_typed(
+    snapshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["check", "--snapshots", str(snapshots), "--json", "--region", "SG", "6391 2745"]) == 0
+    )
+    got = json.loads(capsys.readouterr().out)
+    assert (got["input"], got["canonical"], got["level"]) == (
+        "6391 2745",
+        "+6563912745",
+        "no_record",
+    )
+    assert main(["check", "--snapshots", str(snapshots), "--region", "ZZ", "6391 2745"]) == 2
+    assert "unknown region 'ZZ'" in capsys.readouterr().err

@@ -152,3 +152,85 @@ def test_verify_detects_damage(tmp_path: Path, capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert str(snaps / sid) in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_bare_as_of_date_is_the_end_of_that_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report made at 10:00 on the as-of day counts; one the next day is left out, said so."""
+    snaps = tmp_path / "snaps"
+    rows = [
+        {**REPORTS[0], "reported_at": "2026-11-01T10:00:00Z"},
+        {**MORE, "reported_at": "2026-11-02T09:00:00Z"},
+    ]
+    assert _ingest(snaps, _write(tmp_path / "r.jsonl", rows)) == 0
+    out = capsys.readouterr().out
+    assert _published(out).startswith("20261101T235959Z-")
+    assert "reports dated after as_of (2026-11-01T23:59:59Z): 1 left out" in out
+    assert main(["check", "--snapshots", str(snaps), "6391 2745"]) == 1
+    assert "HIGH RISK" in capsys.readouterr().out
+
+
+def test_snapshot_prune_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snaps = tmp_path / "snaps"
+    one = _write(tmp_path / "one.jsonl", REPORTS)
+    two = _write(tmp_path / "two.jsonl", [MORE])
+    for extra in ((), (str(two),), (str(one),)):
+        assert _ingest(snaps, one, *map(Path, extra)) == 0
+    ids = sorted(p.name for p in snaps.iterdir() if not p.name.startswith(".") and p.is_dir())
+    capsys.readouterr()
+    assert main(["snapshot", "prune", "--keep", "1", "--json", "--snapshots", str(snaps)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["removed"]) == 1
+    assert len(result["kept"]) == 2
+    left = {p.name for p in snaps.iterdir() if not p.name.startswith(".") and p.is_dir()}
+    assert left == set(ids) - set(result["removed"])
+    assert main(["snapshot", "prune", "--keep", "0", "--snapshots", str(snaps)]) == 2
+    assert "whole number of snapshots" in capsys.readouterr().err
+
+
+def test_forms_people_type_match_their_listing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A listed Google Form matches its other pages; a mainland mobile typed without 86."""
+    form = "https://docs.google.com/forms/d/e/1FAIpQLSfScamForm0001/viewform?usp=sf_link"
+    row = {
+        **REPORTS[0],
+        "identifiers": [{"kind": "url", "value": form}, {"value": "+86 138 1234 5678"}],
+    }
+    snaps = tmp_path / "snaps"
+    assert _ingest(snaps, _write(tmp_path / "r.jsonl", [row])) == 0
+    capsys.readouterr()
+    values = [
+        "https://docs.google.com/forms/u/0/d/e/1FAIpQLSfScamForm0001/formResponse",
+        "13812345678",
+        "https://docs.google.com/forms/d/e/1FAIpQLSfOtherForm999/viewform",
+    ]
+    assert main(["check", "--json", "--snapshots", str(snaps), *values]) == 1
+    got = [json.loads(x)["level"] for x in capsys.readouterr().out.splitlines()]
+    assert got == ["high_risk", "high_risk", "no_record"]
+
+
+def test_clusters_by_size_and_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = {  # a public report naming three identifiers: one cluster of 3, POSSIBLE at most
+        **MORE,
+        "id": "u1",
+        "source": "public",
+        "status": "unverified",
+        "reporter": "+85290000001",
+        "identifiers": [{"value": "5111 0001"}, {"value": "5111 0002"}, {"value": "5111 0003"}],
+    }
+    snaps = tmp_path / "snaps"
+    assert _ingest(snaps, _write(tmp_path / "r.jsonl", [*REPORTS, big])) == 0
+    capsys.readouterr()
+    assert main(["clusters", "--json", "--snapshots", str(snaps)]) == 0
+    by_size = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [c["size"] for c in by_size] == [3, 2]
+    assert by_size[1]["worst"] == "high_risk"
+    assert by_size[1]["kinds"] == {"fps_id": 1, "phone": 1}
+    assert {m["canonical"] for m in by_size[1]["sample"]} == {"+85263912745", "1684203"}
+    assert main(["clusters", "--by", "level", "--limit", "1", "--snapshots", str(snaps)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 2
+    assert "HIGH RISK" in table[1]
+    assert "+85263912745" in table[1]

@@ -6,7 +6,7 @@ import phonenumbers
 import pytest
 
 from scameter.errors import InvalidIdentifier
-from scameter.identifiers import _phonemeta, normalize
+from scameter.identifiers import _phonemeta, detect, normalize
 from scameter.identifiers import phone as phone_module
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import normalize_phone, normalize_phone_slow
@@ -153,3 +153,20 @@ def test_fast_path_agrees_with_phonenumbers_on_every_4_digit_prefix() -> None:
             if ours != expected:
                 mismatches.append(raw)
     assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "raw", ["13812345678", "138 1234 5678", "138-1234-5678", "+86 138 1234 5678"]
+)
+def test_mainland_mobile_without_86_is_read_as_plus_86(raw: str) -> None:
+    """People in Hong Kong type mainland mobiles without the country code."""
+    for fn in (normalize_phone, normalize_phone_slow):
+        ident = fn(raw)
+        assert (ident.value, ident.valid) == ("+8613812345678", True)
+    assert [i.value for i in detect(raw)][:1] == ["+8613812345678"]
+
+
+def test_eleven_digits_that_are_not_a_mainland_mobile_keep_the_hk_reading() -> None:
+    # 12... is no mainland mobile prefix: the old reading (an impossible HK number) stands.
+    assert normalize_phone("12345678901").value == "+85212345678901"
+    assert not normalize_phone("12345678901").valid

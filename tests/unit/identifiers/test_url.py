@@ -353,3 +353,41 @@ def test_hostile_input_terminates(raw: str | bytes) -> None:
     assert canonical.isascii()
     assert "#" not in canonical
     assert len(url_expressions(raw)) <= 30
+
+
+_FORM = "1FAIpQLSfAbCdEf123_-xyz"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"https://docs.google.com/forms/d/e/{_FORM}/viewform",
+        f"https://docs.google.com/forms/d/e/{_FORM}/viewform?usp=sf_link",
+        f"https://docs.google.com/forms/d/e/{_FORM}/formResponse",
+        f"https://docs.google.com/forms/u/0/d/e/{_FORM}/viewform",
+        f"https://docs.google.com/forms/u/1/d/e/{_FORM}/formResponse?pli=1#top",
+        f"HTTPS://DOCS.GOOGLE.COM/forms/d/e/{_FORM}/closedform",
+    ],
+)
+def test_every_page_of_one_google_form_is_one_url(raw: str) -> None:
+    assert canonical_url(raw) == f"https://docs.google.com/forms/d/e/{_FORM}/viewform"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Another form stays another form; the id's case is kept (ids are case-sensitive).
+        (
+            "https://docs.google.com/forms/d/e/1FAIpQLSfOTHERform00/formResponse",
+            "https://docs.google.com/forms/d/e/1FAIpQLSfOTHERform00/viewform",
+        ),
+        # Other Google Docs URLs and unknown form pages are left to the specification.
+        ("https://docs.google.com/document/d/abc123/edit", "https://docs.google.com/document/d/abc123/edit"),
+        (
+            f"https://docs.google.com/forms/d/e/{_FORM}/edit",
+            f"https://docs.google.com/forms/d/e/{_FORM}/edit",
+        ),
+    ],
+)  # fmt: skip
+def test_google_form_rule_touches_nothing_else(raw: str, expected: str) -> None:
+    assert canonical_url(raw) == expected

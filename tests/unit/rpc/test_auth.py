@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import grpc
 import pytest
 
 from scameter.errors import ConfigError
-from scameter.rpc.auth import ApiKey, KeyStore, NoAuth, Role, generate_key, hash_key
-from scameter.rpc.ratelimit import TokenBucket
+from scameter.rpc.auth import (
+    ApiKey,
+    KeyStore,
+    NoAuth,
+    ReloadingKeyStore,
+    Role,
+    generate_key,
+    hash_key,
+)
+from scameter.rpc.ratelimit import SharedBuckets, TokenBucket
 from scameter.rpc.status import Abort
 
 KEY, DIGEST = "sk_test", hash_key("sk_test")
@@ -111,3 +120,68 @@ def test_token_bucket_refills_with_the_clock() -> None:
 def test_token_bucket_validates(rate: float, burst: float) -> None:
     with pytest.raises(ValueError, match="token bucket"):
         TokenBucket(rate, burst)
+
+
+def _keys(path: Path, *names: str) -> None:
+    path.write_text(
+        "".join(
+            f'[[key]]\nname = "{n}"\nsha256 = "{hash_key("sk_" + n)}"\nroles = ["check"]\n'
+            for n in names
+        ),
+        encoding="utf-8",
+    )
+
+
+def _code(store: ReloadingKeyStore, name: str) -> grpc.StatusCode | None:
+    try:
+        store.authorize(_meta("sk_" + name), Role.CHECK)
+    except Abort as e:
+        return e.code
+    return None
+
+
+def test_reloading_key_store_follows_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "keys.toml"
+    _keys(path, "a")
+    now = [0.0]
+    store = ReloadingKeyStore(path, check_every=1.0, clock=lambda: now[0])
+    assert _code(store, "a") is None
+    _keys(path, "bb")  # another size: seen by the next stat, once check_every has passed
+    assert _code(store, "bb") is grpc.StatusCode.UNAUTHENTICATED  # not checked yet
+    now[0] = 1.5
+    assert _code(store, "bb") is None
+    assert _code(store, "a") is grpc.StatusCode.UNAUTHENTICATED
+    # A broken file keeps the keys in force and says why.
+    path.write_text("not toml [", encoding="utf-8")
+    store.request_reload()
+    assert _code(store, "bb") is None
+    assert "API key file not reloaded" in caplog.text
+    # request_reload (SIGHUP) re-reads at once, without waiting for check_every.
+    _keys(path, "cc")
+    store.request_reload()
+    assert _code(store, "cc") is None
+
+
+def test_shared_buckets_are_shared_across_a_fork() -> None:
+    table = SharedBuckets(slots=8, clock=lambda: 100.0)
+    digest = hash_key("sk_x")
+    assert table.bucket(digest, 0.001, 3).try_take()
+    pid = os.fork()
+    if pid == 0:  # the child takes the two tokens left
+        ok = [table.bucket(digest, 0.001, 3).try_take() for _ in range(2)]
+        os._exit(0 if ok == [True, True] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    bucket = table.bucket(digest, 0.001, 3)
+    assert not bucket.try_take()
+    assert bucket.retry_after() == pytest.approx(1000.0)
+
+
+def test_shared_buckets_refuse_more_keys_than_slots() -> None:
+    table = SharedBuckets(slots=2)
+    table.bucket(hash_key("a"), 1, 1)
+    table.bucket(hash_key("b"), 1, 1)
+    with pytest.raises(ValueError, match="more than 2 rate-limited API keys"):
+        table.bucket(hash_key("c"), 1, 1)
