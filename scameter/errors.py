@@ -34,6 +34,13 @@ class InvalidIdentifier(ScameterError, ValueError):
         super().__init__(f"invalid {label}: {reason}")
 
 
+class InvalidMessage(ScameterError, ValueError):
+    """A message cannot be checked as given (too long for one message check).
+
+    Like :class:`InvalidIdentifier`, ``str(error)`` never contains the message text.
+    """
+
+
 class SnapshotError(ScameterError):
     """A snapshot cannot be used. ``path`` names the file or directory at fault."""
 
@@ -88,6 +95,7 @@ __all__ = [
     "ConfigError",
     "IngestError",
     "InvalidIdentifier",
+    "InvalidMessage",
     "PolicyError",
     "RejectRatioExceeded",
     "ScameterError",

@@ -112,9 +112,12 @@ class IntakeLog:
 
         Commits (fsync) before returning. ``identifiers`` are ``(kind or None, value)`` pairs,
         ideally already canonical (the server normalises them) so that dedup sees one form.
+        A report with no identifiers must have a ``text`` (a text-only report in which none
+        was found): it is kept, deduplicated on its text, and ingest counts it as
+        ``no_identifiers``.
         """
-        if not identifiers:
-            raise ValueError("a report names at least one identifier")
+        if not identifiers and not text.strip():
+            raise ValueError("a report names at least one identifier or has a text")
         when = _utc(reported_at)
         # The closed vocabulary (scameter.categories): an unknown category is stored as
         # ``other``; the original is kept, bounded, here only (never in a snapshot).
@@ -122,6 +125,8 @@ class IntakeLog:
         category = canonical_category(category)
         day = iso_utc(when)[:10]  # the UTC calendar day, YYYY-MM-DD
         dkeys = [_dedup_key(reporter_hash, k, v, day) for k, v in identifiers]
+        if not dkeys:
+            dkeys = [_dedup_key(reporter_hash, "text", text, day)]
         row = {
             "type": "report",
             "source": source,

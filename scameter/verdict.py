@@ -165,6 +165,12 @@ class ReasonCode(StrEnum):
         en="A Hong Kong number shown on a call from overseas: the caller id is probably faked.",
         zh_hant="來自海外的來電顯示香港號碼：來電顯示很可能是偽冒的。",
     )
+    UNREGISTERED_SENDER = "unregistered_sender", Sentences(
+        en="The message names a bank or government body, but its sender is not a registered "
+        "SMS sender ID (registered IDs start with '#').",
+        zh_hant="訊息聲稱來自銀行或政府機構，但發送人並非已登記的短訊發送人名稱"
+        "（已登記名稱以「#」號開頭）。",
+    )
     NO_RECORD = "no_record", Sentences(
         en="No record found. This does not mean it is safe.",
         zh_hant="未有相關記錄。這不代表安全。",

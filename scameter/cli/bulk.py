@@ -36,6 +36,7 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, Any
 
+from scameter.cli.bulk_messages import MESSAGE_COLUMNS, process_messages
 from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import (
     EXIT_ALERT,
@@ -45,6 +46,7 @@ from scameter.cli.common import (
     Command,
     CommandError,
     LocalBackend,
+    OneOf,
     SubParsers,
     open_backend,
     open_snapshot,
@@ -88,6 +90,7 @@ class Job:
     first_line: int
     width: int = 0  # CSV: header length; short rows are padded so verdict columns line up
     encoding: str = "utf-8"  # of the input; output is always UTF-8
+    message: bool = False  # the column holds message texts (--message-column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +223,11 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
 def process(job: Job) -> ChunkResult:
     """Check one chunk and format its rows; runs in a worker or in-process."""
     counts: Counter[str] = Counter()
-    if job.fmt == "txt":
+    if job.message:
+        backend = _ProcessState.backend
+        assert backend is not None, "bulk worker used before its backend was opened"
+        text, rows = process_messages(job, backend, counts)
+    elif job.fmt == "txt":
         text, rows = _process_txt(job, counts)
     elif job.fmt == "csv":
         text, rows = _process_csv(job, counts)
@@ -317,6 +324,45 @@ def _workers(settings: Settings, backend_is_remote: bool) -> int:
     return max(1, min(4, cores))
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How the input reads and the output starts: what :func:`run_bulk` learns from the first
+    line(s) and the flags."""
+
+    fmt: str
+    column: int | str | None
+    first: bytes  # the bytes read ahead that still belong to the rows
+    header_text: str
+    first_line: int
+    width: int
+    progress_start: int
+    message: bool
+
+
+def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: str) -> _Layout:
+    fmt = _resolve_format(args.format, args.input, first)
+    message = args.message_column is not None
+    if message and fmt == "txt":
+        raise CommandError("--message-column needs a CSV or JSON Lines input (a column name)")
+    wanted = args.message_column if message else args.column
+    if fmt == "csv":
+        raw_header, header = _read_header(src, first, encoding)
+        if not header:
+            raise CommandError(f"{args.input} is empty: a CSV needs a header row")
+        buf = io.StringIO()
+        columns = MESSAGE_COLUMNS if message else BULK_COLUMNS
+        csv.writer(buf, lineterminator="\n").writerow([*header, *columns])
+        return _Layout(
+            fmt, _pick_column(header, wanted), b"", buf.getvalue(), 2, len(header),
+            len(raw_header), message,
+        )  # fmt: skip
+    if fmt == "txt":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
+        return _Layout(fmt, None, first, buf.getvalue(), 1, 0, 0, message)
+    return _Layout(fmt, wanted, first, "", 1, 0, 0, message)
+
+
 def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
     try:
         encoding = codecs.lookup(args.encoding).name
@@ -335,25 +381,10 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         first = src.readline()
         if encoding == "utf-8" and first.startswith(_BOM):
             first = first[len(_BOM) :]
-        fmt = _resolve_format(args.format, args.input, first)
-        column: int | str | None = args.column if fmt == "jsonl" else None
-        header_text = ""
-        first_line, width = 1, 0
-        if fmt == "csv":
-            raw_header, header = _read_header(src, first, encoding)
-            if not header:
-                raise CommandError(f"{args.input} is empty: a CSV needs a header row")
-            column, width = _pick_column(header, args.column), len(header)
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow([*header, *BULK_COLUMNS])
-            header_text, first, first_line = buf.getvalue(), b"", 2
-            progress_start = len(raw_header)
-        elif fmt == "txt":
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
-            header_text, progress_start = buf.getvalue(), 0
-        else:
-            progress_start = 0
+        layout = _layout(args, src, first, encoding)
+        fmt, column, first = layout.fmt, layout.column, layout.first
+        header_text, first_line, width = layout.header_text, layout.first_line, layout.width
+        progress_start, message = layout.progress_start, layout.message
 
         _ProcessState.backend = backend = open_backend(settings)
         workers = _workers(settings, not isinstance(backend, LocalBackend))
@@ -381,6 +412,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 first_line=first_line,
                 width=width,
                 encoding=encoding,
+                message=message,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -418,10 +450,11 @@ def _jobs(
     first_line: int,
     width: int,
     encoding: str,
+    message: bool = False,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding), read
+        yield Job(fmt, data, column, kind, line, width, encoding, message), read
         line += n
 
 
@@ -476,7 +509,13 @@ BULK = Command(
     args=(
         Arg(("input",), metavar="INPUT", help="file to read, or - for stdin"),
         Arg(("-o", "--output"), metavar="OUTPUT", help="file to write (default: stdout)"),
-        Arg(("--column",), metavar="NAME", help="CSV column / JSONL field holding the value"),
+        OneOf((
+            Arg(("--column",), metavar="NAME", help="CSV column / JSONL field holding the value"),
+            Arg(("--message-column",), metavar="NAME",
+                help="CSV column / JSONL field holding a message text (SMS, e-mail...): each "
+                "row gets the message's worst level and the identifiers found in it; "
+                "excludes --column"),
+        )),
         Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
         Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
         Arg(("--encoding",), default="utf-8",

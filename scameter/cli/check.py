@@ -105,6 +105,12 @@ def as_typed(verdicts: Sequence[Verdict], typed: Sequence[str]) -> list[Verdict]
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    if args.message:
+        from scameter.cli.messages import run_messages
+
+        return run_messages(args, settings)
+    if args.sender:
+        raise CommandError("--sender goes with --message: it is the sender of a message")
     typed = _values(args.values)
     values = in_region(typed, args.region)
     context = None
@@ -150,7 +156,8 @@ CHECK = Command(
     description=(
         "Check values against the current snapshot (or --remote server). Values come from "
         "the arguments, else one per line on stdin. Exit status: bitmask of 1 (HIGH RISK or "
-        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid)."
+        "SUSPICIOUS found), 2 (lookup failed), 4 (some input invalid). With --message each "
+        "VALUE is a whole message (- reads one from stdin), answered with every identifier in it."
     ),
     run=run_check,
     args=(
@@ -159,6 +166,11 @@ CHECK = Command(
         Arg(("--json",), action="store_true", help="one JSON object per value"),
         Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
         Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+        Arg(("--message",), action="store_true",
+            help="each VALUE is a message (SMS, WhatsApp, e-mail text; - for stdin): check "
+            "every identifier in it"),
+        Arg(("--sender",), metavar="ID",
+            help="with --message: the sender shown on the phone (#NAME, a number...)"),
         LANG_ARG,
         Arg(
             ("--region",),
@@ -168,7 +180,7 @@ CHECK = Command(
             help="read local phone numbers as numbers of this country (default HK)",
         ),
     ),
-)
+)  # fmt: skip
 
 RELATED = Command(
     "related",

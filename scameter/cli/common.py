@@ -21,7 +21,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from scameter.errors import ScameterError
 
@@ -30,6 +30,9 @@ from scameter.errors import ScameterError
 # use them too, which the CLI's own modules cannot; the subcommands take them from here.
 from scameter.settings import Arg, ArgTable, OneOf, Section, Settings, add_arguments
 from scameter.verdict import CheckContext, Level, Verdict
+
+if TYPE_CHECKING:
+    from scameter.index.message import MessageAnswer
 
 EXIT_OK = 0
 EXIT_ALERT = 1
@@ -101,6 +104,10 @@ class Backend(Protocol):
 
     def related(self, raw: str, kind: str | None, limit: int | None) -> list[Verdict]: ...
 
+    def check_message(
+        self, text: str, sender: str | None, context: CheckContext | None
+    ) -> MessageAnswer: ...
+
     def close(self) -> None: ...
 
 
@@ -125,6 +132,13 @@ class LocalBackend:
 
     def related(self, raw: str, kind: str | None, limit: int | None) -> list[Verdict]:
         return list(self.snapshot.related(raw, kind, limit=limit))
+
+    def check_message(
+        self, text: str, sender: str | None, context: CheckContext | None
+    ) -> MessageAnswer:
+        from scameter.index.message import check_message
+
+        return check_message(self.snapshot, text, sender=sender, context=context)
 
     def close(self) -> None:
         self.snapshot.close()
@@ -155,6 +169,12 @@ class RemoteBackend:
 
     def related(self, raw: str, kind: str | None, limit: int | None) -> list[Verdict]:
         return list(self.client.related(raw, kind, limit=limit))
+
+    def check_message(
+        self, text: str, sender: str | None, context: CheckContext | None
+    ) -> MessageAnswer:
+        answer: MessageAnswer = self.client.check_message(text, sender=sender, context=context)
+        return answer
 
     def close(self) -> None:
         close = getattr(self.client, "close", None)

@@ -66,6 +66,12 @@ def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
     if limits:
         per = ", ".join(f"{name} {n:,}" for name, n in sorted(limits.items()))
         lines.append(f"  rejected over a limit: {per}")
+    kept = getattr(result, "no_identifiers", 0)
+    if kept:
+        lines.append(
+            f"kept {kept:,} text-only report{'s' if kept != 1 else ''} with no identifiers "
+            f"(no_identifiers in {result.rejects_path})"
+        )
     counts: dict[str, dict[str, int]] = result.counts or {}
     for kind in sorted(counts):
         per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)

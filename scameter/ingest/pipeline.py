@@ -82,6 +82,8 @@ class IngestResult:
     stats: dict[str, int] = field(default_factory=dict)
     #: Rejected rows per limit of scameter.ingest.limits (``{"date_range": 2}``).
     limits: dict[str, int] = field(default_factory=dict)
+    #: Text-only reports kept without identifiers (in ``rejects_path``, ``no_identifiers``).
+    no_identifiers: int = 0
 
 
 @dataclass(slots=True)
@@ -308,7 +310,8 @@ def _finish(  # noqa: PLR0917 - private, one call site
         n = sum(1 for _ in counted(agg.records(gran)))
         return IngestResult(None, False, rows, rejected_rows, rejects.finish(None), counts,
                             ignored=rejects.ignored, identifiers=n,
-                            stats=_stats(agg.stats), limits=dict(rejects.limits))  # fmt: skip
+                            stats=_stats(agg.stats), limits=dict(rejects.limits),
+                            no_identifiers=rejects.no_identifiers)  # fmt: skip
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
@@ -349,6 +352,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         identifiers=n,
         stats=_stats(agg.stats),
         limits=dict(rejects.limits),
+        no_identifiers=rejects.no_identifiers,
     )
 
 

@@ -11,7 +11,9 @@ One JSON object per line, in input order::
 
 ``action`` is ``rejected`` (bad input: counts towards ``--max-reject-ratio``) or ``ignored``
 (good input the policy deliberately does not list, e.g. a bare ``bit.ly``; never counted as an
-error). ``raw`` is truncated to 300 characters.
+error). ``raw`` is truncated to 300 characters, except for a text-only report in which no
+identifier was found (``ignored``, reason ``no_identifiers``): that row is written whole, since
+its text is all there is of it.
 
 Invariant: nothing is dropped silently: each rejected or ignored row or identifier has a line.
 """
@@ -22,6 +24,7 @@ import json
 import os
 from pathlib import Path
 
+from scameter.ingest.rows import NO_IDENTIFIERS
 from scameter.times import iso_utc, utc_now
 
 REJECTS_FILE = "rejects.jsonl"
@@ -42,6 +45,8 @@ class RejectWriter:
         self.ignored = 0
         #: Rejects per limit of scameter.ingest.limits (their reasons start ``limit <name>:``).
         self.limits: dict[str, int] = {}
+        #: Text-only reports in which no identifier was found (reason ``no_identifiers``).
+        self.no_identifiers = 0
 
     def write(
         self,
@@ -61,6 +66,7 @@ class RejectWriter:
             if reason.startswith("limit "):
                 name = reason[6:].partition(":")[0]
                 self.limits[name] = self.limits.get(name, 0) + 1
+        self.no_identifiers += sum(1 for entry in ignored if entry[1] == NO_IDENTIFIERS)
         dumps = json.dumps
         self._fh.write(
             "".join(

@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from scameter.identifiers.extract import extract
 from scameter.identifiers.phone import localize_phone, parse_region
+from scameter.index.message import message_size_error
 from scameter.times import parse_iso_utc
 
 REPORT = 0
@@ -39,6 +41,16 @@ class RowError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+#: The rejects.jsonl reason of a text-only report in which no identifier was found.
+NO_IDENTIFIERS = "no_identifiers"
+
+
+class TextOnlyReport(Exception):
+    """A text-only report in which no identifier was found: nothing to list, but the report
+    is kept (written whole to rejects.jsonl as ``ignored``, reason :data:`NO_IDENTIFIERS`,
+    and counted), never lost."""
 
 
 def parse_time_text(text: str) -> int:
@@ -129,11 +141,15 @@ def _idents(row: Mapping[str, Any]) -> tuple[Ident, ...]:
 
 def _idents_as_given(row: Mapping[str, Any]) -> tuple[Ident, ...]:
     items = row.get("identifiers")
-    if items is None:
+    if items is None or items == []:
         value = _str(row, "value")
-        if value is None:
-            raise RowError("report names no identifier (no 'identifiers' and no 'value')")
-        return ((_str(row, "kind"), value),)
+        if value is not None:
+            return ((_str(row, "kind"), value),)
+        text = row.get("text")
+        if isinstance(text, str) and text.strip():
+            return text_identifiers(text)
+        if items is None:
+            raise RowError("report names no identifier (no 'identifiers', 'value' or 'text')")
     if not isinstance(items, list) or not items:
         raise RowError("'identifiers' must be a non-empty list")
     out: list[Ident] = []
@@ -159,6 +175,22 @@ def _idents_as_given(row: Mapping[str, Any]) -> tuple[Ident, ...]:
             raise RowError("identifier without a value")
         out.extend(_localized(((_str(item, "kind"), value),), _region(item)))
     return tuple(out)
+
+
+def text_identifiers(text: str) -> tuple[Ident, ...]:
+    """The identifiers of a text-only report: those extraction finds in its text, as
+    ``(kind, canonical)`` pairs, which the normal canonical path then takes unchanged.
+
+    Raises :class:`RowError` for a text over the 64 KiB message limit and
+    :class:`TextOnlyReport` when the text names none.
+    """
+    problem = message_size_error(text)
+    if problem is not None:
+        raise RowError(f"text: {problem}")
+    found = extract(text).identifiers()
+    if not found:
+        raise TextOnlyReport(NO_IDENTIFIERS)
+    return tuple((i.kind.value, i.value) for i in found)
 
 
 def row_from_mapping(
@@ -217,12 +249,15 @@ def feed_row(
 __all__ = [
     "ALLOW",
     "DELIST",
+    "NO_IDENTIFIERS",
     "REPORT",
     "Ident",
     "RawRow",
     "RowError",
+    "TextOnlyReport",
     "feed_row",
     "parse_time",
     "parse_time_text",
     "row_from_mapping",
+    "text_identifiers",
 ]

@@ -53,6 +53,7 @@ from scameter.ingest.rows import (
     REPORT,
     RawRow,
     RowError,
+    TextOnlyReport,
     feed_row,
     parse_time,
     parse_time_text,
@@ -290,6 +291,19 @@ def _raw_text(item: Any) -> str:
     return text[:RAW_MAX]
 
 
+def _kept_text_row(item: Any, opts: AdapterOptions) -> str:
+    """A text-only report with no identifiers, as rejects.jsonl keeps it: whole (not cut to
+    :data:`RAW_MAX`: its text is all there is of it), its reporter id replaced by the keyed
+    hash ingest stores everywhere else."""
+    try:
+        obj = json.loads(item) if isinstance(item, str) else dict(item)
+    except (ValueError, TypeError):
+        return item if isinstance(item, str) else json.dumps(item, default=str)
+    if isinstance(obj, dict) and isinstance(obj.get("reporter"), str):
+        obj["reporter_hash"] = hash_reporter(obj.pop("reporter"), opts.reporter_key)
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
 def _invalid_reason(exc: InvalidIdentifier) -> str:
     return f"{exc.kind or 'identifier'}: {exc.reason}"
 
@@ -502,6 +516,8 @@ def process_chunk(
             ok = False
         except _Ignored as exc:
             res.ignored.append((line, str(exc), _raw_text(item)))
+        except TextOnlyReport as exc:
+            res.ignored.append((line, str(exc), _kept_text_row(item, opts)))
         if not ok:
             res.rejected_rows += 1
     return res

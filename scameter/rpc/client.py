@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from scameter.errors import InvalidIdentifier, ScameterError
+from scameter.errors import InvalidIdentifier, InvalidMessage, ScameterError
+from scameter.index.message import MessageAnswer
 from scameter.rpc import convert
 from scameter.rpc.config import DEFAULT_MAX_MESSAGE
 from scameter.rpc.payee import PayeeResult
@@ -137,6 +138,26 @@ class Client:
         resp: pb.CheckBatchResponse = self._call(self._stub.CheckBatch, req)
         return [convert.verdict_from_pb(v) for v in resp.verdicts]
 
+    def check_message(
+        self,
+        text: str,
+        *,
+        sender: str | None = None,
+        context: CheckContext | None = None,
+    ) -> MessageAnswer:
+        """Every identifier in ``text`` (and the sender), as :func:`check_message` answers
+        locally. A text the server refuses (over 64 KiB) raises :class:`InvalidMessage`."""
+        req = pb.CheckMessageRequest(
+            text=text, sender=sender or "", context=convert.context_to_pb(context)
+        )
+        try:
+            resp = self._stub.CheckMessage(req, timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as e:
+            if e.code() is grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidMessage(e.details() or "message refused") from None
+            raise _translate(e, None) from None
+        return convert.message_from_pb(text, resp)
+
     def check_payee(self, proxy_id: str | None = None, account: str | None = None) -> PayeeResult:
         req = pb.CheckPayeeRequest(proxy_id=proxy_id or "", account=account or "")
         resp: pb.CheckPayeeResponse = self._call(self._stub.CheckPayee, req, proxy_id or account)
@@ -172,6 +193,18 @@ class Client:
         )
         resp: pb.ReportResponse = self._call(self._stub.Report, req)
         return resp.report_id, resp.duplicate
+
+    def report_text(self, text: str, category: str, reporter_token: str) -> dict[str, Any]:
+        """Send a text-only report (identifiers are extracted from ``text`` by the server).
+        Returns ``{"report_id", "duplicate", "identifiers", "truncated"}``."""
+        req = pb.ReportRequest(category=category, text=text, reporter_token=reporter_token)
+        resp: pb.ReportResponse = self._call(self._stub.Report, req)
+        return {
+            "report_id": resp.report_id,
+            "duplicate": resp.duplicate,
+            "identifiers": resp.identifiers,
+            "truncated": resp.truncated,
+        }
 
     def related(
         self, value: str, kind: str | None = None, limit: int | None = None

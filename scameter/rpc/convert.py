@@ -21,6 +21,7 @@ from typing import Any, get_type_hints
 
 import grpc
 
+from scameter.index.message import MessageAnswer, MessageItem
 from scameter.rpc.status import Abort
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.verdict import Channel, CheckContext, Level, Reason, ReasonCode, SimilarTo, Verdict
@@ -170,7 +171,7 @@ def context_to_pb(ctx: CheckContext | None) -> pb.CheckContext | None:
     return pb.CheckContext(channel=ctx.channel or "", overseas=ctx.overseas)
 
 
-def context_from_pb(request: pb.CheckRequest) -> CheckContext | None:
+def context_from_pb(request: pb.CheckRequest | pb.CheckMessageRequest) -> CheckContext | None:
     """``None`` when the caller sent no context, so the index takes its context-free path."""
     if not request.HasField("context"):
         return None
@@ -183,12 +184,42 @@ def context_from_pb(request: pb.CheckRequest) -> CheckContext | None:
     return CheckContext(channel=Channel(c.channel) if c.channel else None, overseas=c.overseas)
 
 
+def fill_message(resp: pb.CheckMessageResponse, answer: MessageAnswer) -> pb.CheckMessageResponse:
+    """Write a message answer into ``resp`` (the level, every item with its span, truncated)."""
+    resp.level = _LEVEL_TO_PB[answer.level]  # type: ignore[assignment]
+    resp.truncated = answer.truncated
+    add = resp.items.add
+    for item in answer.items:
+        msg = add(sender=item.sender, defanged=item.defanged)
+        msg.controls_removed = item.controls_removed
+        if item.span is not None:
+            msg.start, msg.end = item.span
+        fill_verdict(msg.verdict, item.verdict)
+    return resp
+
+
+def message_from_pb(text: str, resp: pb.CheckMessageResponse) -> MessageAnswer:
+    """The :class:`MessageAnswer` a response carries, for the message ``text`` that was sent."""
+    items = tuple(
+        MessageItem(
+            verdict_from_pb(m.verdict),
+            None if m.sender else (m.start, m.end),
+            m.defanged,
+            m.controls_removed,
+        )
+        for m in resp.items
+    )
+    return MessageAnswer(text, level_from_pb(resp.level), items, resp.truncated)
+
+
 __all__ = [
     "context_from_pb",
     "context_to_pb",
+    "fill_message",
     "fill_verdict",
     "level_from_pb",
     "level_to_pb",
+    "message_from_pb",
     "verdict_from_pb",
     "verdict_to_pb",
 ]

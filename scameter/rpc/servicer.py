@@ -28,9 +28,11 @@ from typing import Any, TypeVar
 
 import grpc
 
-from scameter.errors import InvalidIdentifier, SnapshotError
+from scameter.errors import InvalidIdentifier, InvalidMessage, SnapshotError
+from scameter.identifiers.extract import extract
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import localize_phone, parse_region
+from scameter.index.message import check_message, message_size_error
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
@@ -54,6 +56,7 @@ ROLES: dict[str, Role] = {
     "Report": Role.REPORT,
     "Related": Role.CHECK,
     "GetSnapshotInfo": Role.CHECK,
+    "CheckMessage": Role.CHECK,
 }
 
 DEFAULT_MAX_BATCH = 10_000
@@ -255,6 +258,23 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self._metrics.identifiers.inc(n)
         return out
 
+    @_rpc("CheckMessage")
+    def CheckMessage(
+        self, request: pb.CheckMessageRequest, context: grpc.ServicerContext
+    ) -> pb.CheckMessageResponse:
+        text = request.text
+        problem = message_size_error(text)
+        if problem is not None:
+            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        ctx = convert.context_from_pb(request)
+        with self._source.acquire() as snap:
+            try:
+                answer = check_message(snap, text, sender=request.sender or None, context=ctx)
+            except InvalidMessage as e:
+                raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from e
+        self._metrics.verdict(answer.level)
+        return convert.fill_message(pb.CheckMessageResponse(), answer)
+
     @_rpc("CheckPayee")
     def CheckPayee(
         self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
@@ -346,8 +366,11 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         except ReporterTokenError as e:
             raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
-        if not request.identifiers:
-            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "a report names at least one identifier")
+        if not request.identifiers and not request.text.strip():
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "a report names at least one identifier, or has a text to find them in",
+            )
         if len(request.identifiers) > MAX_REPORT_IDENTIFIERS:
             raise Abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -365,9 +388,17 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 f"text must be at most {MAX_REPORT_TEXT} characters",
             )
         idents: list[tuple[str | None, str]] = []
-        for item in request.identifiers:
-            kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
-            idents.append((kind, value))
+        truncated = False
+        if request.identifiers:
+            for item in request.identifiers:
+                kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
+                idents.append((kind, value))
+        else:
+            # A text-only report: its identifiers are the ones extraction finds, already
+            # canonical; a text with none is kept as it is (ingest counts it: no_identifiers).
+            found = extract(request.text, limit=MAX_REPORT_IDENTIFIERS)
+            idents = [(str(i.kind), i.value) for i in found.identifiers()]
+            truncated = found.truncated
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))
         report_id, duplicate = self._intake.append(
@@ -380,7 +411,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         )
         self._metrics.report(duplicate)
         log.info("report accepted", extra={"report_id": report_id, "duplicate": duplicate})
-        return pb.ReportResponse(report_id=report_id, duplicate=duplicate)
+        return pb.ReportResponse(
+            report_id=report_id, duplicate=duplicate, identifiers=len(idents), truncated=truncated
+        )
 
 
 #: Worst-case bytes of one verdict in a CheckBatch answer besides the strings derived from

@@ -80,3 +80,32 @@ def test_demo_server_that_cannot_start(tmp_path: Path) -> None:
     ):
         pytest.fail("the block must not run")
     assert "cannot read" in (tmp_path / "log").read_text()
+
+
+def test_message_check_and_bulk_remote_equal_local(
+    served: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snaps, target = served
+    messages = [
+        "【HK Post】Pay at https://hkpost-redelivery.top/track or call 6391 2745",
+        "香港郵政 6391\u202e2745",
+        "x" * 70_000,
+    ]
+    args = ["check", "--json", "--message", "--sender", "+852 9000 0000", *messages]
+    local_status = main([*args[:1], "--snapshots", str(snaps), *args[1:]])
+    local = _json(capsys)
+    remote_status = main([*args[:1], "--remote", target, *args[1:]])
+    remote = _json(capsys)
+    assert remote == local
+    assert remote_status == local_status == 5
+    src = tmp_path / "sms.csv"
+    src.write_text("sms\n" + "\n".join(messages) + "\n", encoding="utf-8")
+    outs: list[str] = []
+    for where in (["--snapshots", str(snaps)], ["--remote", target]):
+        out = tmp_path / f"out{len(outs)}.csv"
+        assert main(["bulk", str(src), "--message-column", "sms", "-o", str(out), *where]) == 5
+        outs.append(out.read_text(encoding="utf-8"))
+    assert outs[0] == outs[1]
+    assert [line.split(",")[1] for line in outs[0].splitlines()[1:]] == [
+        "high_risk", "high_risk", "invalid"
+    ]  # fmt: skip

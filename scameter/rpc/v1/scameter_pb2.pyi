@@ -577,18 +577,28 @@ class ReportResponse(_message.Message):
 
     REPORT_ID_FIELD_NUMBER: _builtins.int
     DUPLICATE_FIELD_NUMBER: _builtins.int
+    IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
     duplicate: _builtins.bool
     """the same reporter already reported this today: absorbed, not counted"""
+    identifiers: _builtins.int
+    """How many identifiers the report names: those given, or (none given) those extracted from
+    its text. 0: a text-only report in which none was found; it is kept all the same.
+    """
+    truncated: _builtins.bool
+    """More identifiers were found in the text than a report may name: the first ones were kept."""
     def __init__(
         self,
         *,
         report_id: _builtins.str = ...,
         duplicate: _builtins.bool = ...,
+        identifiers: _builtins.int = ...,
+        truncated: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "report_id", b"report_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "identifiers", b"identifiers", "report_id", b"report_id", "truncated", b"truncated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -722,3 +732,107 @@ class GetSnapshotInfoResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSnapshotInfoResponse: _TypeAlias = GetSnapshotInfoResponse  # noqa: Y015
+
+@_typing.final
+class CheckMessageRequest(_message.Message):
+    """A whole message (SMS, WhatsApp, e-mail text): every identifier in it is checked.
+    Text over 64 KiB (UTF-8) is INVALID_ARGUMENT; more than 100 distinct identifiers checks the
+    first 100 and sets truncated.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    sender: _builtins.str
+    """the sender shown on the phone ("#HKPost", a number); empty: unknown"""
+    @_builtins.property
+    def context(self) -> Global___CheckContext: ...
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        sender: _builtins.str = ...,
+        context: Global___CheckContext | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "sender", b"sender", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckMessageRequest: _TypeAlias = CheckMessageRequest  # noqa: Y015
+
+@_typing.final
+class MessageItem(_message.Message):
+    """One identifier found in the message (or the sender), with its own verdict."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERDICT_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    SENDER_FIELD_NUMBER: _builtins.int
+    DEFANGED_FIELD_NUMBER: _builtins.int
+    CONTROLS_REMOVED_FIELD_NUMBER: _builtins.int
+    start: _builtins.int
+    """[start, end) in Unicode code points of the request's text; both 0 for the sender."""
+    end: _builtins.int
+    sender: _builtins.bool
+    """this item is the request's sender, not found in the text"""
+    defanged: _builtins.bool
+    """written defanged (hxxp, [.], full-width dots...)"""
+    controls_removed: _builtins.bool
+    """control or bidi characters inside the match were removed"""
+    @_builtins.property
+    def verdict(self) -> Global___Verdict:
+        """verdict.input is the original text of the match"""
+
+    def __init__(
+        self,
+        *,
+        verdict: Global___Verdict | None = ...,
+        start: _builtins.int = ...,
+        end: _builtins.int = ...,
+        sender: _builtins.bool = ...,
+        defanged: _builtins.bool = ...,
+        controls_removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["verdict", b"verdict"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["controls_removed", b"controls_removed", "defanged", b"defanged", "end", b"end", "sender", b"sender", "start", b"start", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MessageItem: _TypeAlias = MessageItem  # noqa: Y015
+
+@_typing.final
+class CheckMessageResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEVEL_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
+    level: Global___Level.ValueType
+    """the worst level of the items; NO_RECORD when none was found"""
+    truncated: _builtins.bool
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___MessageItem]:
+        """the sender first (when given), then in text order"""
+
+    def __init__(
+        self,
+        *,
+        level: Global___Level.ValueType = ...,
+        items: _abc.Iterable[Global___MessageItem] | None = ...,
+        truncated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "level", b"level", "truncated", b"truncated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckMessageResponse: _TypeAlias = CheckMessageResponse  # noqa: Y015

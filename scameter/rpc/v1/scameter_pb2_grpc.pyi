@@ -48,6 +48,7 @@ class ScameterStub:
     Report: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.ReportRequest, _scameter_pb2.ReportResponse]
     Related: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.RelatedRequest, _scameter_pb2.RelatedResponse]
     GetSnapshotInfo: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.GetSnapshotInfoRequest, _scameter_pb2.GetSnapshotInfoResponse]
+    CheckMessage: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckMessageRequest, _scameter_pb2.CheckMessageResponse]
 
 @_typing.type_check_only
 class ScameterAsyncStub(ScameterStub):
@@ -59,6 +60,7 @@ class ScameterAsyncStub(ScameterStub):
     Report: _aio.UnaryUnaryMultiCallable[_scameter_pb2.ReportRequest, _scameter_pb2.ReportResponse]  # type: ignore[assignment]
     Related: _aio.UnaryUnaryMultiCallable[_scameter_pb2.RelatedRequest, _scameter_pb2.RelatedResponse]  # type: ignore[assignment]
     GetSnapshotInfo: _aio.UnaryUnaryMultiCallable[_scameter_pb2.GetSnapshotInfoRequest, _scameter_pb2.GetSnapshotInfoResponse]  # type: ignore[assignment]
+    CheckMessage: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckMessageRequest, _scameter_pb2.CheckMessageResponse]  # type: ignore[assignment]
 
 class ScameterServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -109,5 +111,12 @@ class ScameterServicer(metaclass=_abc_1.ABCMeta):
         request: _scameter_pb2.GetSnapshotInfoRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_scameter_pb2.GetSnapshotInfoResponse, _abc.Awaitable[_scameter_pb2.GetSnapshotInfoResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckMessage(
+        self,
+        request: _scameter_pb2.CheckMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scameter_pb2.CheckMessageResponse, _abc.Awaitable[_scameter_pb2.CheckMessageResponse]]: ...
 
 def add_ScameterServicer_to_server(servicer: ScameterServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,6 +26,7 @@ EXPECTED = {
     "https://www.hkpost-redelivery.top/pay": "high_risk",
     "5123 4567": "suspicious",
     "9000 0000": "no_record",
+    "#HKPost": "verified",
 }
 
 
@@ -86,6 +87,14 @@ def build_fixture_snapshot(root: Path) -> str:
                 listing="hkpost-redelivery.top/",
             )
         )
+        b.add(
+            Record(
+                normalize("sms_sender", "#HKPost"),
+                Level.VERIFIED,
+                (ReasonCode.ALLOWLISTED,),
+                owner="Hongkong Post",
+            )
+        )
         manifest = b.build()
     publish(root, manifest.snapshot_id)
     return manifest.snapshot_id
@@ -93,7 +102,7 @@ def build_fixture_snapshot(root: Path) -> str:
 
 @pytest.fixture(scope="session")
 def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding CURRENT -> a five-record snapshot (read-only: do not publish here)."""
+    """A directory holding CURRENT -> a six-record snapshot (read-only: do not publish here)."""
     root = tmp_path_factory.mktemp("cli-snapshots")
     build_fixture_snapshot(root)
     return root

@@ -116,3 +116,37 @@ def test_only_public_reports_carry_their_reporter() -> None:
     for fast in (True, False):
         res = process_chunk("jsonl", OPTS, "f", 1, (json.dumps(bad) + "\n").encode(), fast=fast)
         assert [r[1] for r in res.rejects] == ["reporter_hash must be hex"]
+
+
+def _text_report(text: str, **extra: object) -> str:
+    row = {"source": "public", "reported_at": "2026-10-30T00:00:00Z", "reporter": "+85298765432",
+           "category": "phishing_sms", "text": text, **extra}  # fmt: skip
+    return json.dumps(row, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "general"])
+def test_text_only_reports(fast: bool) -> None:
+    long_text = "they were rude " * 40  # over 300 characters: kept whole all the same
+    lines = [
+        _text_report("【HK Post】pay at hkpost-redelivery[.]top/pay or 6391 2745"),
+        _text_report(long_text),
+        _text_report("call 6391 2745", identifiers=[]),
+        _text_report("x" * 70_000),
+        _text_report("   "),
+    ]
+    res = process_chunk("jsonl", OPTS, "f", 1, "\n".join(lines).encode(), fast=fast)
+    assert res.rows == 5
+    keys = [ev[7] for ev in res.events]
+    assert keys == [("url:http://hkpost-redelivery.top/pay", "phone:+85263912745"),
+                    ("phone:+85263912745",)]  # fmt: skip
+    ((line, reason, raw),) = res.ignored
+    assert (line, reason) == (2, "no_identifiers")
+    kept = json.loads(raw)
+    assert kept["text"] == long_text
+    assert "reporter" not in kept
+    assert "+85298765432" not in raw
+    assert len(kept["reporter_hash"]) == 32
+    assert [r[0] for r in res.rejects] == [4, 5]
+    assert res.rejects[1][1] == "report names no identifier (no 'identifiers', 'value' or 'text')"
+    assert "64 KiB" in res.rejects[0][1]
+    assert res.rejected_rows == 2
