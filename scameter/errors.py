@@ -65,6 +65,10 @@ class SnapshotStale(SnapshotError):
     """The live snapshot is older than the configured maximum age."""
 
 
+class DeviceFileError(ScameterError, ValueError):
+    """A device database or delta is truncated, tampered with, or for another base version."""
+
+
 class IngestError(ScameterError):
     """An ingest run cannot go on. ``file`` and ``line`` locate the cause where known."""
 
@@ -93,6 +97,7 @@ class ConfigError(ScameterError):
 
 __all__ = [
     "ConfigError",
+    "DeviceFileError",
     "IngestError",
     "InvalidIdentifier",
     "InvalidMessage",

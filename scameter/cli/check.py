@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from scameter.cli.common import (
+    REMOTE_TIMEOUT,
     Arg,
     Backend,
     Command,
@@ -26,6 +27,7 @@ from scameter.cli.common import (
     open_backend,
 )
 from scameter.cli.output import render_json_lines, render_table
+from scameter.errors import ScameterError
 from scameter.identifiers.phone import DEFAULT_REGION, localize_phone, parse_region
 from scameter.identifiers.registry import KIND_NAMES
 from scameter.settings import Settings
@@ -68,6 +70,25 @@ def _print(verdicts: Sequence[Verdict], args: argparse.Namespace, settings: Sett
     out.flush()
 
 
+def _check_private(values: list[str], kind: str | None, settings: Settings) -> list[Verdict]:
+    """``check --private``: only hash prefixes leave this machine (docs/privacy.md)."""
+    from scameter.errors import InvalidIdentifier
+    from scameter.private import PrivateClient
+
+    if not settings.remote:
+        raise CommandError("--private asks a server: give --remote HOST:PORT")
+    out: list[Verdict] = []
+    with PrivateClient(settings.remote, settings.api_key, timeout=REMOTE_TIMEOUT) as client:
+        for v in values:
+            try:
+                out.append(client.check(v, kind))
+            except InvalidIdentifier as e:
+                out.append(Verdict.invalid(v, e.reason, e.kind))
+            except ScameterError as e:
+                raise CommandError(f"private check failed against {settings.remote}: {e}") from e
+    return out
+
+
 def _language(text: str) -> Language:
     try:
         return parse_language(text)
@@ -106,6 +127,11 @@ def as_typed(verdicts: Sequence[Verdict], typed: Sequence[str]) -> list[Verdict]
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.message:
+        if args.private:
+            raise CommandError(
+                "--private does not check messages: it would send the text; check the "
+                "identifiers in it one by one with --private"
+            )
         from scameter.cli.messages import run_messages
 
         return run_messages(args, settings)
@@ -113,6 +139,12 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--sender goes with --message: it is the sender of a message")
     typed = _values(args.values)
     values = in_region(typed, args.region)
+    if args.private:
+        if args.context or args.overseas:
+            raise CommandError("--context and --overseas need the value itself; drop --private")
+        verdicts = as_typed(_check_private(values, args.kind, settings), typed)
+        _print(verdicts, args, settings)
+        return exit_status(verdicts)
     context = None
     if args.context or args.overseas:
         context = CheckContext(
@@ -166,6 +198,11 @@ CHECK = Command(
         Arg(("--json",), action="store_true", help="one JSON object per value"),
         Arg(("--context",), choices=CHANNELS, help="where the value was seen"),
         Arg(("--overseas",), action="store_true", help="the call or message came from overseas"),
+        Arg(
+            ("--private",),
+            action="store_true",
+            help="with --remote: send only hash prefixes, match locally (docs/privacy.md)",
+        ),
         Arg(("--message",), action="store_true",
             help="each VALUE is a message (SMS, WhatsApp, e-mail text; - for stdin): check "
             "every identifier in it"),

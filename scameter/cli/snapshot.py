@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import Arg, Command, CommandError, SubParsers, open_snapshot
@@ -111,9 +113,40 @@ def run_diff(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_export(args: argparse.Namespace, settings: Settings) -> int:
+def _export_device(args: argparse.Namespace, settings: Settings) -> int:
+    """``export --format device -o FILE [--since ID]``: the device database or a delta."""
+    from scameter.device.dbfile import decode
+    from scameter.device.export import export_since
+
+    if not args.output:
+        raise CommandError("--format device writes a binary file: give -o FILE")
     snap = open_snapshot(settings, args.id)
-    out = sys.stdout
+    try:
+        data, full = export_since(snap.reader, snap.path.parent, args.since or "")
+    finally:
+        snap.close()
+    out = Path(args.output)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    db = decode(data)
+    what = "full database" if full else f"delta from {db.base}"
+    if args.since and full:
+        what += f" ({args.since} is not a snapshot here any more)"
+    sys.stderr.write(
+        f"exported device {what}: version {db.version}, {db.entries:,} entries, "
+        f"{len(data):,} bytes -> {out}\n"
+    )
+    return 0
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.format == "device":
+        return _export_device(args, settings)
+    if args.since:
+        raise CommandError("--since is for --format device")
+    snap = open_snapshot(settings, args.id)
+    out: TextIO = sys.stdout if not args.output else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     n = 0
     try:
         for record in snap.export(level=args.level, kind=args.kind):
@@ -137,6 +170,8 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             n += 1
     finally:
         snap.close()
+        if out is not sys.stdout:
+            out.close()
     sys.stderr.write(f"exported {n:,} identifier{'' if n == 1 else 's'}\n")
     return 0
 
@@ -210,6 +245,19 @@ ACTIONS: tuple[Command, ...] = (
             Arg(("--kind",), choices=KIND_CHOICES),
             Arg(("--id",), metavar="ID", help="snapshot id (default: live)"),
             Arg(("--json",), action="store_true", help="JSON lines with the record fields"),
+            Arg(
+                ("--format",),
+                choices=("lines", "device"),
+                default="lines",
+                help="lines (default) or device: Rice-coded hash prefixes for on-device "
+                "matching (docs/privacy.md)",
+            ),
+            Arg(("-o", "--output"), metavar="FILE", help="write to FILE (device: required)"),
+            Arg(
+                ("--since",),
+                metavar="SNAPSHOT_ID",
+                help="device: a delta from that snapshot (a full database if it is gone)",
+            ),
         ),
     ),
     Command(

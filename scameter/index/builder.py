@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256 as _sha256
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +36,7 @@ from scameter.identifiers import Kind, expression_key, identifier_key, registrab
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
+from scameter.index.hashes import record_hashes
 from scameter.index.near import (
     NS_DOMAIN,
     allowed_distance,
@@ -57,6 +59,7 @@ from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     NearJob,
     write_bitmaps,
+    write_hashes,
     write_near,
     write_ranges,
     write_records,
@@ -79,6 +82,7 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 #: that it ends when the forked processes do.
 _WRITE_COST, _NEAR_COST = 5.0, 0.85
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
+_TAG_BYTES = KIND_TAGS
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
 _LISTED = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
 
@@ -113,7 +117,7 @@ class BuilderPart:
     sorter files (records and URL expressions; near variants and phone ranges) and counters."""
 
     pairs: tuple[SpilledRuns, SpilledRuns]
-    items: tuple[SpilledRuns, SpilledRuns]
+    items: tuple[SpilledRuns, SpilledRuns, SpilledRuns]
     clusters: dict[int, list[int]]
     brands: list[list[str | None]]
 
@@ -186,6 +190,7 @@ class SnapshotBuilder:
         self._urlexpr = ExternalSorter(self._spill, f"urlexpr{tag}", chunk=chunk)
         self._near = BytesSorter(self._spill, f"near{tag}", chunk=chunk * 4)
         self._ranges = BytesSorter(self._spill, f"ranges{tag}", chunk=chunk * 2)
+        self._hashes = BytesSorter(self._spill, f"hashes{tag}", chunk=chunk * 2)
 
     # -- feeding from several processes ---------------------------------------------------
 
@@ -221,7 +226,7 @@ class SnapshotBuilder:
         self._done = True  # this copy of the builder must not build
         return BuilderPart(
             (self._records.detach(), self._urlexpr.detach()),
-            (self._near.detach(), self._ranges.detach()),
+            (self._near.detach(), self._ranges.detach(), self._hashes.detach()),
             self._clusters,
             self._brands,
         )
@@ -234,6 +239,7 @@ class SnapshotBuilder:
         self._urlexpr.adopt(part.pairs[1])
         self._near.adopt(part.items[0])
         self._ranges.adopt(part.items[1])
+        self._hashes.adopt(part.items[2])
         for cluster, (size, worst) in part.clusters.items():
             c = self._clusters.get(cluster)
             if c is None:
@@ -331,6 +337,7 @@ class SnapshotBuilder:
             else:
                 c[0] += 1
                 c[1] = max(c[1], sev)
+        self._add_hashes(kind, value, canonical, listing, _TABLE_BYTE[table] + key)
         if kind is Kind.PHONE:
             if level in _LISTED:
                 # range_key(value, d) for each d, from the already encoded (ASCII) number
@@ -340,6 +347,16 @@ class SnapshotBuilder:
         elif kind is Kind.PLATFORM_ACCOUNT and table == fmt.TABLE_RECORDS:
             platform, _, handle = value.partition(":")
             self._add_near(handle_namespace(platform), handle, key, handle)
+
+    def _add_hashes(
+        self, kind: Kind, value: str, canonical: bytes, listing: str | None, ref: bytes
+    ) -> None:
+        """Queue the record's ``hashes`` entries: 4-byte hash prefix + table + key."""
+        if kind is Kind.URL or kind is Kind.DOMAIN:
+            for h in record_hashes(kind, value, listing):
+                self._hashes.add(h[:4] + ref)
+        else:  # hashes.identifier_hash, inlined (canonical is already UTF-8)
+            self._hashes.add(_sha256(_TAG_BYTES[kind] + canonical).digest()[:4] + ref)
 
     def _add_url(  # noqa: PLR0917 - private
         self, expr: str | None, report_count: int, owner: str | None, key: bytes, table: int,
@@ -445,7 +462,7 @@ class SnapshotBuilder:
             metasync=False,
         )
         try:
-            dbs = {name: env.open_db(name) for name in fmt.ALL_DBS}
+            dbs = {name: env.open_db(name) for name in fmt.BUILT_DBS}
             parent = self._open_parent()
             try:
                 counts, total, bitmaps, collisions = write_records(
@@ -464,6 +481,7 @@ class SnapshotBuilder:
                 else near_job.finish(env, dbs[fmt.DB_NEAR])
             )
             write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
+            write_hashes(env, dbs[fmt.DB_HASHES], self._hashes)
             meta = {
                 b"format_version": fmt.FORMAT_VERSION,
                 b"strings": self._strings.strings,

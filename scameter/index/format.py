@@ -54,6 +54,9 @@ DB_PHONE_RANGES = b"phone_ranges"
 DB_ORDINALS = b"ordinals"
 DB_BITMAPS = b"bitmaps"
 DB_META = b"meta"
+#: Optional (a reader opens a snapshot without it): the hash-prefix table of private lookups.
+DB_HASHES = b"hashes"
+#: Sub-databases every snapshot has.
 ALL_DBS = (
     DB_RECORDS,
     DB_ALLOW,
@@ -65,6 +68,12 @@ ALL_DBS = (
     DB_META,
 )
 MAX_DBS = 16
+#: Sub-databases a builder writes: the required ones and the optional ones.
+BUILT_DBS = (*ALL_DBS, DB_HASHES)
+#: ``hashes``: keys are the first HASH_BUCKET_BYTES of a full hash; each value is the sorted
+#: concatenation of HASH_ENTRY-byte entries: the next 2 hash bytes, table byte, 8-byte key.
+HASH_BUCKET_BYTES = 2
+HASH_ENTRY = 11
 
 #: Table tag stored in the ordinal map: which sub-db holds the record.
 TABLE_RECORDS = 0

@@ -173,6 +173,8 @@ class SnapshotReader:
         self.near = dbs[fmt.DB_NEAR]
         self.ranges = dbs[fmt.DB_PHONE_RANGES]
         self.ordinals = dbs[fmt.DB_ORDINALS]
+        #: The hash-prefix table of private lookups; ``None`` in a snapshot built before it.
+        self.hashes = self._open_optional(fmt.DB_HASHES)
         #: The parent the ``added`` / ``changed`` / ``removed`` bitmaps are relative to.
         self.diff_parent: str | None = meta.get("diff_parent")
 
@@ -207,6 +209,12 @@ class SnapshotReader:
         except BaseException:
             _ENVS.release(env)
             raise
+
+    def _open_optional(self, name: bytes) -> Any:
+        try:
+            return self._env.open_db(name, create=False)
+        except lmdb.NotFoundError:
+            return None
 
     def _load_meta(self, db: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}

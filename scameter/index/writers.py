@@ -40,6 +40,7 @@ BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
 _VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _BYTE = [bytes((i,)) for i in range(256)]
+_HASH_BUCKET = operator.itemgetter(slice(0, fmt.HASH_BUCKET_BYTES))
 
 
 def write_records(  # noqa: PLR0917 - one call site, the builder
@@ -395,6 +396,18 @@ def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None
     append_all(env, db, items())
 
 
+def write_hashes(env: Any, db: Any, sorter: BytesSorter) -> None:
+    """Write ``hashes``: one entry per 2-byte hash prefix, the sorted 11-byte entries (hash
+    bytes 2..3, table byte, 8-byte identifier key) of every record hashed under it."""
+
+    def items() -> Iterator[tuple[bytes, bytes]]:
+        head = fmt.HASH_BUCKET_BYTES
+        for bucket, same in itertools.groupby(sorter.sorted(), key=_HASH_BUCKET):
+            yield bucket, b"".join(item[head:] for item in dict.fromkeys(same))
+
+    append_all(env, db, items())
+
+
 def write_bitmaps(env: Any, db: Any, bitmaps: dict[str, array[int]]) -> None:
     names = sorted(bitmaps, key=lambda n: n.encode("utf-8"))
     items = ((n.encode("utf-8"), BitMap(bitmaps[n]).serialize()) for n in names)
@@ -420,6 +433,7 @@ __all__ = [
     "append_all",
     "put_batch",
     "write_bitmaps",
+    "write_hashes",
     "write_near",
     "write_ranges",
     "write_records",

@@ -37,6 +37,7 @@ from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import PayeeResult, assess_payee
+from scameter.rpc.private import DeviceUpdates, search_hashes
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
@@ -56,6 +57,8 @@ ROLES: dict[str, Role] = {
     "Report": Role.REPORT,
     "Related": Role.CHECK,
     "GetSnapshotInfo": Role.CHECK,
+    "SearchHashes": Role.CHECK,
+    "GetDeviceUpdate": Role.CHECK,
     "CheckMessage": Role.CHECK,
 }
 
@@ -205,6 +208,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self._max_message = max_message_bytes
         self._related_limit = related_limit
         self._clock = clock
+        self._device = DeviceUpdates()
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -350,6 +354,24 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 total=m.total,
                 counts=counts,
             )
+
+    # -- private lookups (docs/privacy.md) ------------------------------------------------------
+
+    @_rpc("SearchHashes")
+    def SearchHashes(
+        self, request: pb.SearchHashesRequest, context: grpc.ServicerContext
+    ) -> pb.SearchHashesResponse:
+        """Full hashes under the request's prefixes; never logs a prefix."""
+        with self._source.acquire() as snap:
+            return search_hashes(snap, request.hash_prefixes)
+
+    @_rpc("GetDeviceUpdate")
+    def GetDeviceUpdate(
+        self, request: pb.GetDeviceUpdateRequest, context: grpc.ServicerContext
+    ) -> pb.GetDeviceUpdateResponse:
+        with self._source.acquire() as snap:
+            data, full = self._device.update(snap, request.version)
+            return pb.GetDeviceUpdateResponse(version=snap.id, full=full, data=data)
 
     # -- intake -------------------------------------------------------------------------------
 

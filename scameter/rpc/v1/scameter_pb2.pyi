@@ -15,6 +15,7 @@ Conventions:
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -732,6 +733,168 @@ class GetSnapshotInfoResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSnapshotInfoResponse: _TypeAlias = GetSnapshotInfoResponse  # noqa: Y015
+
+@_typing.final
+class SearchHashesRequest(_message.Message):
+    """Private lookups (docs/privacy.md). Modelled on Safe Browsing v5 hashes.search: the client
+    sends only hash prefixes, each as long as its kind's prefix length (2 bytes for phone
+    numbers, FPS ids, IP addresses and sender ids, 3 for bank accounts, 4 for URLs, domains,
+    emails, handles and wallets); any other length is INVALID_ARGUMENT, as are more than 64.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HASH_PREFIXES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hash_prefixes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        hash_prefixes: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hash_prefixes", b"hash_prefixes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchHashesRequest: _TypeAlias = SearchHashesRequest  # noqa: Y015
+
+@_typing.final
+class FullHash(_message.Message):
+    """One listed full hash under a queried prefix and its verdict payload (never reporter data)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FULL_HASH_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    REASON_CODES_FIELD_NUMBER: _builtins.int
+    REPORT_COUNT_FIELD_NUMBER: _builtins.int
+    REPORTERS_FIELD_NUMBER: _builtins.int
+    full_hash: _builtins.bytes
+    """32 bytes of SHA-256 (docs/privacy.md, "Hashes")"""
+    kind: _builtins.str
+    level: Global___Level.ValueType
+    report_count: _builtins.int
+    reporters: _builtins.int
+    """distinct reporters: a count, never who"""
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def reason_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        full_hash: _builtins.bytes = ...,
+        kind: _builtins.str = ...,
+        level: Global___Level.ValueType = ...,
+        categories: _abc.Iterable[_builtins.str] | None = ...,
+        reason_codes: _abc.Iterable[_builtins.str] | None = ...,
+        report_count: _builtins.int = ...,
+        reporters: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["categories", b"categories", "full_hash", b"full_hash", "kind", b"kind", "level", b"level", "reason_codes", b"reason_codes", "report_count", b"report_count", "reporters", b"reporters"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FullHash: _TypeAlias = FullHash  # noqa: Y015
+
+@_typing.final
+class SearchHashesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FULL_HASHES_FIELD_NUMBER: _builtins.int
+    CACHE_DURATION_FIELD_NUMBER: _builtins.int
+    NEGATIVE_CACHE_DURATION_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_ID_FIELD_NUMBER: _builtins.int
+    PADDING_FIELD_NUMBER: _builtins.int
+    snapshot_id: _builtins.str
+    padding: _builtins.bytes
+    """Zero bytes that bring the encoded response to a size class (256, 512, 1024... bytes), so
+    its length does not tell how many hashes matched.
+    """
+    @_builtins.property
+    def full_hashes(self) -> _containers.RepeatedCompositeFieldContainer[Global___FullHash]: ...
+    @_builtins.property
+    def cache_duration(self) -> _duration_pb2.Duration:
+        """How long the client may answer from each returned full hash."""
+
+    @_builtins.property
+    def negative_cache_duration(self) -> _duration_pb2.Duration:
+        """How long the client may treat the queried prefixes as holding no other listed hash."""
+
+    def __init__(
+        self,
+        *,
+        full_hashes: _abc.Iterable[Global___FullHash] | None = ...,
+        cache_duration: _duration_pb2.Duration | None = ...,
+        negative_cache_duration: _duration_pb2.Duration | None = ...,
+        snapshot_id: _builtins.str = ...,
+        padding: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cache_duration", b"cache_duration", "negative_cache_duration", b"negative_cache_duration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_duration", b"cache_duration", "full_hashes", b"full_hashes", "negative_cache_duration", b"negative_cache_duration", "padding", b"padding", "snapshot_id", b"snapshot_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchHashesResponse: _TypeAlias = SearchHashesResponse  # noqa: Y015
+
+@_typing.final
+class GetDeviceUpdateRequest(_message.Message):
+    """The device database (docs/privacy.md, "Device database"): send the version (snapshot id) the
+    app holds, empty for none; the answer is a delta from it when the server still has that
+    snapshot, else a full database.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.str
+    def __init__(
+        self,
+        *,
+        version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDeviceUpdateRequest: _TypeAlias = GetDeviceUpdateRequest  # noqa: Y015
+
+@_typing.final
+class GetDeviceUpdateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    FULL_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    version: _builtins.str
+    """the snapshot id the app holds after applying data"""
+    full: _builtins.bool
+    """true: data is a full database; false: a delta from the request's version"""
+    data: _builtins.bytes
+    """the file `scameter snapshot export --format device [--since]` writes"""
+    def __init__(
+        self,
+        *,
+        version: _builtins.str = ...,
+        full: _builtins.bool = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "full", b"full", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDeviceUpdateResponse: _TypeAlias = GetDeviceUpdateResponse  # noqa: Y015
 
 @_typing.final
 class CheckMessageRequest(_message.Message):

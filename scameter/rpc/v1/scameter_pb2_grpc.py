@@ -69,6 +69,16 @@ class ScameterStub:
                 request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetSnapshotInfoRequest.SerializeToString,
                 response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetSnapshotInfoResponse.FromString,
                 _registered_method=True)
+        self.SearchHashes = channel.unary_unary(
+                '/scameter.v1.Scameter/SearchHashes',
+                request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.SearchHashesRequest.SerializeToString,
+                response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.SearchHashesResponse.FromString,
+                _registered_method=True)
+        self.GetDeviceUpdate = channel.unary_unary(
+                '/scameter.v1.Scameter/GetDeviceUpdate',
+                request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetDeviceUpdateRequest.SerializeToString,
+                response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetDeviceUpdateResponse.FromString,
+                _registered_method=True)
         self.CheckMessage = channel.unary_unary(
                 '/scameter.v1.Scameter/CheckMessage',
                 request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageRequest.SerializeToString,
@@ -121,6 +131,18 @@ class ScameterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchHashes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeviceUpdate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckMessage(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -164,6 +186,16 @@ def add_ScameterServicer_to_server(servicer, server):
                     servicer.GetSnapshotInfo,
                     request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetSnapshotInfoRequest.FromString,
                     response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetSnapshotInfoResponse.SerializeToString,
+            ),
+            'SearchHashes': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchHashes,
+                    request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.SearchHashesRequest.FromString,
+                    response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.SearchHashesResponse.SerializeToString,
+            ),
+            'GetDeviceUpdate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeviceUpdate,
+                    request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetDeviceUpdateRequest.FromString,
+                    response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetDeviceUpdateResponse.SerializeToString,
             ),
             'CheckMessage': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckMessage,
@@ -360,6 +392,60 @@ class Scameter:
             '/scameter.v1.Scameter/GetSnapshotInfo',
             scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetSnapshotInfoRequest.SerializeToString,
             scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetSnapshotInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchHashes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scameter.v1.Scameter/SearchHashes',
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.SearchHashesRequest.SerializeToString,
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.SearchHashesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeviceUpdate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scameter.v1.Scameter/GetDeviceUpdate',
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetDeviceUpdateRequest.SerializeToString,
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.GetDeviceUpdateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,8 @@ class ScameterStub:
     Report: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.ReportRequest, _scameter_pb2.ReportResponse]
     Related: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.RelatedRequest, _scameter_pb2.RelatedResponse]
     GetSnapshotInfo: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.GetSnapshotInfoRequest, _scameter_pb2.GetSnapshotInfoResponse]
+    SearchHashes: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.SearchHashesRequest, _scameter_pb2.SearchHashesResponse]
+    GetDeviceUpdate: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.GetDeviceUpdateRequest, _scameter_pb2.GetDeviceUpdateResponse]
     CheckMessage: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckMessageRequest, _scameter_pb2.CheckMessageResponse]
 
 @_typing.type_check_only
@@ -60,6 +62,8 @@ class ScameterAsyncStub(ScameterStub):
     Report: _aio.UnaryUnaryMultiCallable[_scameter_pb2.ReportRequest, _scameter_pb2.ReportResponse]  # type: ignore[assignment]
     Related: _aio.UnaryUnaryMultiCallable[_scameter_pb2.RelatedRequest, _scameter_pb2.RelatedResponse]  # type: ignore[assignment]
     GetSnapshotInfo: _aio.UnaryUnaryMultiCallable[_scameter_pb2.GetSnapshotInfoRequest, _scameter_pb2.GetSnapshotInfoResponse]  # type: ignore[assignment]
+    SearchHashes: _aio.UnaryUnaryMultiCallable[_scameter_pb2.SearchHashesRequest, _scameter_pb2.SearchHashesResponse]  # type: ignore[assignment]
+    GetDeviceUpdate: _aio.UnaryUnaryMultiCallable[_scameter_pb2.GetDeviceUpdateRequest, _scameter_pb2.GetDeviceUpdateResponse]  # type: ignore[assignment]
     CheckMessage: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckMessageRequest, _scameter_pb2.CheckMessageResponse]  # type: ignore[assignment]
 
 class ScameterServicer(metaclass=_abc_1.ABCMeta):
@@ -111,6 +115,20 @@ class ScameterServicer(metaclass=_abc_1.ABCMeta):
         request: _scameter_pb2.GetSnapshotInfoRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_scameter_pb2.GetSnapshotInfoResponse, _abc.Awaitable[_scameter_pb2.GetSnapshotInfoResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SearchHashes(
+        self,
+        request: _scameter_pb2.SearchHashesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scameter_pb2.SearchHashesResponse, _abc.Awaitable[_scameter_pb2.SearchHashesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDeviceUpdate(
+        self,
+        request: _scameter_pb2.GetDeviceUpdateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scameter_pb2.GetDeviceUpdateResponse, _abc.Awaitable[_scameter_pb2.GetDeviceUpdateResponse]]: ...
 
     @_abc_1.abstractmethod
     def CheckMessage(
