@@ -8,6 +8,14 @@ This module only re-exports the public API. To look a value up::
         verdict = snapshot.check("6391 2745")
 """
 
+import os as _os
+
+# numpy's OpenBLAS starts a pool of native threads when it is first imported. scameter uses
+# numpy only for array search and bit arithmetic (no BLAS), and any extra thread makes the
+# process unsafe to fork, so ingest and bulk would lose their worker pools
+# (scameter.processes.can_fork). Ask for a one-thread pool, unless the user already chose.
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from scameter.errors import (
     IngestError,
     InvalidIdentifier,

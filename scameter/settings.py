@@ -92,6 +92,27 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "API key sent to the server with --remote.",
     ),
     SettingDoc(
+        "tls_ca",
+        "--tls-ca",
+        "SCAMETER_TLS_CA",
+        "unset (plaintext)",
+        "PEM CA bundle: reach --remote over TLS, verifying the server against it.",
+    ),
+    SettingDoc(
+        "tls_cert",
+        "--tls-cert",
+        "SCAMETER_TLS_CERT",
+        "unset",
+        "PEM client certificate for a --remote server that requires mTLS (with --tls-key).",
+    ),
+    SettingDoc(
+        "tls_key",
+        "--tls-key",
+        "SCAMETER_TLS_KEY",
+        "unset",
+        "PEM private key of --tls-cert.",
+    ),
+    SettingDoc(
         "reporter_key",
         None,
         "SCAMETER_REPORTER_KEY",
@@ -153,6 +174,9 @@ class Settings:
     snapshots_origin: str = "default"
     remote: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     reporter_key: bytes | None = field(default=None, repr=False)
     debug: bool = False
     color: Mode = Mode.AUTO
@@ -238,6 +262,12 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     remote = str(got[0]) if got else None
     got = pick("api_key", "SCAMETER_API_KEY")
     api_key = str(got[0]) if got else None
+    tls = {}
+    for name in ("tls_ca", "tls_cert", "tls_key"):
+        got = pick(name, f"SCAMETER_{name.upper()}")
+        tls[name] = Path(str(got[0])).expanduser() if got else None
+    if (tls["tls_cert"] is None) != (tls["tls_key"] is None):
+        raise ConfigError("--tls-cert and --tls-key go together")
 
     # A secret: from the environment only (a flag would show in `ps`), never repr'd.
     reporter_key = (
@@ -264,6 +294,9 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         snapshots_origin=origin,
         remote=remote,
         api_key=api_key,
+        tls_ca=tls["tls_ca"],
+        tls_cert=tls["tls_cert"],
+        tls_key=tls["tls_key"],
         reporter_key=reporter_key,
         debug=debug,
         color=color,

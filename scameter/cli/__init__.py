@@ -79,6 +79,9 @@ LOOKUP_ARGS: ArgTable = (
                 )
             ),
             Arg(("--api-key",), metavar="KEY", help="API key for --remote ($SCAMETER_API_KEY)"),
+            Arg(("--tls-ca",), metavar="PEM", help="CA bundle: reach --remote over TLS"),
+            Arg(("--tls-cert",), metavar="PEM", help="client certificate for mTLS (--remote)"),
+            Arg(("--tls-key",), metavar="PEM", help="private key of --tls-cert"),
         ),
     ),
 )  # fmt: skip

@@ -54,6 +54,7 @@ from scameter.cli.common import (
 from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, neutral_cell, summary_line
 from scameter.cli.progress import Progress
 from scameter.identifiers.registry import COLUMN_HINTS
+from scameter.index.batchpath import BatchAnswer
 from scameter.processes import worker_context
 from scameter.settings import Settings
 from scameter.verdict import Level, Verdict
@@ -116,26 +117,40 @@ def _init_worker(settings: Settings) -> None:
     _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots_root)
 
 
-def _check(values: list[str], kind: str | None) -> list[Verdict]:
-    """Verdicts for ``values`` in order; each distinct raw value is looked up once.
+def _check(values: list[str], kind: str | None) -> BatchAnswer:
+    """The answers for ``values`` in order; each distinct raw value is looked up once.
 
-    Case lists repeat the same numbers many times; a verdict depends only on the raw string
-    (and the kind), so sharing it between equal rows changes nothing but the cost.
+    A local snapshot answers through its batch hot path (``Snapshot.check_batch``: plain
+    misses carry no verdict object); a remote one through ``CheckBatch``. Case lists repeat
+    the same numbers many times; a verdict depends only on the raw string (and the kind), so
+    sharing it between equal rows changes nothing but the cost.
     """
     backend = _ProcessState.backend
     assert backend is not None, "bulk worker used before its backend was opened"
-    if not values:
-        return []
+    if isinstance(backend, LocalBackend):
+        answer: BatchAnswer = backend.snapshot.check_batch(values, kind)
+        return answer
+    n = len(values)
     distinct = list(dict.fromkeys(values))
-    if len(distinct) == len(values):
-        return backend.check_many(values, kind)
-    answers = dict(zip(distinct, backend.check_many(distinct, kind), strict=True))
-    return [answers[v] for v in values]
+    if len(distinct) == n:
+        verdicts = backend.check_many(values, kind)
+    else:
+        answers = dict(zip(distinct, backend.check_many(distinct, kind), strict=True))
+        verdicts = [answers[v] for v in values]
+    return BatchAnswer(values, list(verdicts), [None] * n, [None] * n, "")
 
 
 def _count(counts: Counter[str], v: Verdict) -> None:
     # Level is a StrEnum: it hashes and compares as its value, so no ``.value`` per row.
     counts["invalid" if v.error is not None else v.level] += 1
+
+
+def _count_answer(counts: Counter[str], answer: BatchAnswer) -> None:
+    """Count every row of ``answer``: its plain misses are NO RECORD rows."""
+    counts.update(["invalid" if v.error is not None else v.level for v in answer.verdicts if v])
+    misses = answer.misses()
+    if misses:
+        counts[Level.NO_RECORD] += misses
 
 
 def _lines(data: bytes, encoding: str) -> list[str]:
@@ -149,7 +164,7 @@ def _lines(data: bytes, encoding: str) -> list[str]:
 def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     lines = _lines(job.data, job.encoding)
     verdicts = _check([line.strip() for line in lines], job.kind)
-    counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
+    _count_answer(counts, verdicts)
     # A line holds no "\n" (split on it); without "," or '"' anywhere in the chunk no line
     # needs CSV quoting, so one scan of the chunk spares a check per line.
     # The input column came from outside: neutralised against spreadsheet formulas (OWASP).
@@ -165,12 +180,13 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     csv.field_size_limit(_FIELD_LIMIT)  # no field size aborts a run: big fields are checked
     rows = list(csv.reader(io.StringIO(text, newline="")))
     values = [row[col].strip() if col < len(row) else "" for row in rows]
-    huge = {i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS}
+    huge = [i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS]
     for i in huge:
         values[i] = ""
-    verdicts = list(_check(values, job.kind))  # a copy: rows without the column are replaced
+    verdicts = _check(values, job.kind)  # rows without the column are replaced below
     for i in huge:
-        verdicts[i] = Verdict.invalid("", f"value longer than {MAX_VALUE_CHARS} characters")
+        too_long = f"value longer than {MAX_VALUE_CHARS} characters"
+        verdicts.verdicts[i] = Verdict.invalid("", too_long)
     # Without a '"' in the chunk no field was quoted, so none holds "," or a newline and the
     # fields are joined as read; otherwise each field is re-quoted as csv.writer would.
     quoted = b'"' in job.data
@@ -178,12 +194,12 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     heads: list[str] = []
     for i, row in enumerate(rows):
         if col >= len(row):
-            verdicts[i] = Verdict.invalid("", f"row has no column {col + 1}")
+            verdicts.verdicts[i] = Verdict.invalid("", f"row has no column {col + 1}")
         # A blank line reads as []: csv.writer writes its padding as empty fields.
         fields = ([csv_cell(field) for field in row] if quoted else row) or [""]
         pad = "," * (width - len(fields)) if len(fields) < width else ""
         heads.append(",".join(fields) + pad)
-    counts.update(["invalid" if v.error is not None else v.level for v in verdicts])
+    _count_answer(counts, verdicts)
     return bulk_rows(heads, verdicts), len(rows)
 
 
@@ -209,7 +225,7 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
             problems.setdefault(i, f"line {job.first_line + i} has no value in field {field!r}")
         objs.append(obj)
         values.append(value)
-    verdicts = _check(values, job.kind)
+    verdicts = _check(values, job.kind).to_list()
     out: list[str] = []
     for i, (obj, verdict) in enumerate(zip(objs, verdicts, strict=True)):
         v = Verdict.invalid(values[i], problems[i]) if i in problems else verdict

@@ -218,7 +218,14 @@ def open_backend(settings: Settings) -> Backend:
 
         # An analyst's tool, not the app's hot path: a deadline that survives a busy server
         # and a 1,000-item batch, while an unreachable server still fails in bounded time.
-        client = Client(settings.remote, api_key=settings.api_key, timeout=REMOTE_TIMEOUT)
+        client = Client(
+            settings.remote,
+            api_key=settings.api_key,
+            tls_ca=settings.tls_ca,
+            tls_cert=settings.tls_cert,
+            tls_key=settings.tls_key,
+            timeout=REMOTE_TIMEOUT,
+        )
         return RemoteBackend(client, settings.remote)
     return LocalBackend(open_snapshot(settings), settings.snapshots_root)
 

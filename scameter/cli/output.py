@@ -18,10 +18,12 @@ Invariants:
 
 from __future__ import annotations
 
+import itertools
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from scameter.index.batchpath import BatchAnswer
 from scameter.verdict import LEVEL_LABELS, REASON_TEXT, Language, Level, ReasonCode, Verdict
 
 # ANSI SGR sequences for Scameter's colours; orange needs the 256-colour palette (208).
@@ -284,46 +286,69 @@ def bulk_cells(v: Verdict) -> str:
     return ",".join([csv_cell(str(cell)) for cell in bulk_values(v)])
 
 
-def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict]) -> str:
+def bulk_rows(heads: Sequence[str], verdicts: Sequence[Verdict] | BatchAnswer) -> str:
     """CSV rows ``head,<bulk cells>\\n``, one per (head, verdict) pair, in order.
 
-    ``heads`` are the input's own cells, already CSV-encoded (a row may hold several). The hot
-    path of ``bulk``: a plain NO RECORD verdict (most rows of a list) varies only in its kind
-    and canonical value, so its row is assembled from fixed pieces without building its cells
-    as a string; those two values are then checked once for the whole batch, and any ``,``,
-    ``"`` or newline in one of them (never in a phone number) sends the batch through
-    :func:`bulk_cells`, which quotes as ``csv.writer`` does.
+    ``heads`` are the input's own cells, already CSV-encoded (a row may hold several);
+    ``verdicts`` a list of verdicts or a batch's columnar answer, whose plain misses carry no
+    verdict at all. The hot path of ``bulk``: a plain NO RECORD row (most rows of a list)
+    varies only in its kind and canonical value, so it is assembled from fixed pieces (the
+    one shared NO RECORD answer) without building its cells as a string; those two values
+    are then checked once for the whole batch, and any ``,``, ``"`` or newline in one of
+    them (never in a phone number) sends the batch through :func:`bulk_cells`, which quotes
+    as ``csv.writer`` does.
     """
-    no_record, no_record_code, tail = _NO_RECORD_LEVEL, _NO_RECORD_CODE, _NO_RECORD_ROW_TAIL
+    vs, kinds, canonicals, full = _columns(verdicts)
+    if len(heads) != len(vs):
+        raise ValueError(f"{len(heads)} rows but {len(vs)} verdicts")
+    tail = _NO_RECORD_ROW_TAIL
     parts: list[str] = []
     extend = parts.extend
     plain: list[str] = []  # kinds and canonical values written unchecked
     keep = plain.append
-    for head, v in zip(heads, verdicts, strict=True):
-        reasons = v.reasons
-        if (
-            v.level is no_record
-            and len(reasons) == 1
-            and reasons[0].code is no_record_code
-            and v.error is None
-            and v.similar_to is None
-            and not v.report_count
-            and not v.categories
-            and not v.matched
-            and not v.verified_owner
-        ):
+    for head, v, miss_kind, miss_canonical in zip(heads, vs, kinds, canonicals, strict=False):
+        if v is None:  # a plain miss of a batch answer: no verdict object
+            kind, canonical = miss_kind or "", miss_canonical or ""
+        elif _plain_no_record(v):
             kind, canonical = v.kind or "", v.canonical or ""
-            extend((head, ",no_record,", kind, ",", canonical, tail))
-            keep(kind)
-            keep(canonical)
         else:
             extend((head, ",", bulk_cells(v), "\n"))
+            continue
+        extend((head, ",no_record,", kind, ",", canonical, tail))
+        keep(kind)
+        keep(canonical)
     unchecked = "".join(plain)
     if "," in unchecked or '"' in unchecked or "\n" in unchecked:
-        return "".join(
-            [f"{head},{bulk_cells(v)}\n" for head, v in zip(heads, verdicts, strict=True)]
-        )
+        return "".join([f"{head},{bulk_cells(full(i))}\n" for i, head in enumerate(heads)])
     return "".join(parts)
+
+
+def _columns(
+    verdicts: Sequence[Verdict] | BatchAnswer,
+) -> tuple[
+    Sequence[Verdict | None], Iterable[str | None], Iterable[str | None], Callable[[int], Verdict]
+]:
+    """(verdicts or None, kinds, canonical values, row -> full verdict) of either input."""
+    if isinstance(verdicts, BatchAnswer):
+        return verdicts.verdicts, verdicts.kinds, verdicts.canonicals, verdicts.verdict
+    none = itertools.repeat(None)
+    return verdicts, none, none, verdicts.__getitem__
+
+
+def _plain_no_record(v: Verdict) -> bool:
+    """NO RECORD with its one default reason and nothing else to show."""
+    reasons = v.reasons
+    return (
+        v.level is _NO_RECORD_LEVEL
+        and len(reasons) == 1
+        and reasons[0].code is _NO_RECORD_CODE
+        and v.error is None
+        and v.similar_to is None
+        and not v.report_count
+        and not v.categories
+        and not v.matched
+        and not v.verified_owner
+    )
 
 
 def summary_line(counts: dict[str, int], rows: int) -> str:

@@ -10,8 +10,9 @@ input (or detects its kinds) and hands each identifier to the rule of its kind:
 * both fall back to :class:`~scameter.index.nearmatch.NearRules` when nothing is listed, and
   end in :class:`~scameter.index.assembly.VerdictAssembler`, which makes the verdict.
 
-:meth:`Snapshot.check_many` answers the same through
-:class:`~scameter.index.batch.BatchRules`; ``related``, ``export`` and ``stats`` are views over
+:meth:`Snapshot.check_batch` and :meth:`Snapshot.check_many` answer the same through the batch
+hot path (:mod:`scameter.index.batchpath`, with the key array of
+:mod:`scameter.index.keyprobe`); ``related``, ``export`` and ``stats`` are views over
 the reader's bitmaps.
 
 Invariants: the snapshot is immutable, so every rule may memoise per snapshot; a snapshot is
@@ -22,7 +23,7 @@ LMDB reads of a mapped file.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,9 +34,10 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import VerdictAssembler
-from scameter.index.batch import EXACT_KINDS, BatchRules, Rule
+from scameter.index.batchpath import BatchAnswer, BatchPath
 from scameter.index.exact import ExactRules
 from scameter.index.format import F_CLUSTER, HEADER, TABLE_ALLOW, record_canonical
+from scameter.index.keyprobe import KeyProbe
 from scameter.index.nearmatch import NearRules
 from scameter.index.publish import current_id
 from scameter.index.reader import SnapshotReader
@@ -43,6 +45,10 @@ from scameter.index.record import Record
 from scameter.index.urlmatch import UrlRules
 from scameter.verdict import CheckContext, Verdict, worst
 
+#: The single-item rule of a kind: (raw, identifier, context) -> verdict.
+Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
+#: Every kind answered by its own record (the others are URLs and domains).
+EXACT_KINDS = frozenset(k for k in Kind if k not in (Kind.URL, Kind.DOMAIN))
 _CLUSTER_ID = slice(HEADER.size - 8, HEADER.size)  # the record header's u64 cluster id
 
 
@@ -68,7 +74,10 @@ class Snapshot:
         self._rules[Kind.DOMAIN] = urls.answer_domain
         #: Kind (or its value) -> (its normaliser, its rule): the path of ``check(raw, kind)``.
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
-        self._batch = BatchRules(reader, assemble, exact, near, self._rules)
+        #: The batch path: the snapshot's key array (built on the first batch) in front of
+        #: the single-item path above.
+        self.key_probe = KeyProbe(reader)
+        self._batch = BatchPath(self.id, self.key_probe, self.check, self._check_ident)
 
     # -- opening and closing --------------------------------------------------------------
 
@@ -160,41 +169,34 @@ class Snapshot:
         """Answer for an already-canonical identifier."""
         return self._rules[ident.kind](ident.value if raw is None else raw, ident, context)
 
+    def _check_ident(self, ident: Identifier, raw: str) -> Verdict:
+        return self._rules[ident.kind](raw, ident, None)
+
     def check_many(self, raws: Sequence[str], kind: Kind | str | None = None) -> list[Verdict]:
         """Bulk lookups: never raises per item (invalid input gives ``Verdict.invalid``).
 
-        Each distinct input is answered once (repeats share its immutable verdict), through
-        :class:`~scameter.index.batch.BatchRules`: the LMDB probes of the batch are sorted
-        and made together. Output order = input order.
+        Output order = input order; each verdict equals the single-item answer (see
+        :meth:`check_batch`, which this materialises).
         """
+        return self.check_batch(raws, kind).to_list()
+
+    def check_batch(self, raws: Sequence[str], kind: Kind | str | None = None) -> BatchAnswer:
+        """Bulk lookups through the batch hot path (:mod:`scameter.index.batchpath`): the
+        batch is normalised and hashed, its keys tested at once against the snapshot's key
+        array, and only rows that may match get a verdict object; the rest are plain NO
+        RECORD rows (kind and canonical value only). Never raises per item; raises
+        ``ValueError`` for an unknown ``kind``."""
+        k = None if kind is None else Kind(kind)
         # The batch allocates a few objects per item and none of them forms a cycle; left on,
-        # the cyclic GC would rescan the growing result list over and over (measured: a third
+        # the cyclic GC would rescan the growing result lists over and over (measured: a third
         # of the time). Paused for the batch only, and re-enabled even on error.
         if not gc.isenabled():
-            return self._check_many(raws, kind)
+            return self._batch.answer(raws, k)
         gc.disable()
         try:
-            return self._check_many(raws, kind)
+            return self._batch.answer(raws, k)
         finally:
             gc.enable()
-
-    def _check_many(self, raws: Sequence[str], kind: Kind | str | None) -> list[Verdict]:
-        # Bulk files repeat themselves: each distinct input is answered once and its (immutable)
-        # verdict shared by its repeats. Only when every item is text: ``1 == True`` would
-        # otherwise merge two different invalid inputs.
-        if len(raws) > 1 and set(map(type, raws)) == {str}:
-            distinct = list(dict.fromkeys(raws))
-            if len(distinct) < len(raws):
-                by_raw = dict(zip(distinct, self._check_distinct(distinct, kind), strict=True))
-                return [by_raw[r] for r in raws]
-        return self._check_distinct(raws, kind)
-
-    def _check_distinct(self, raws: Sequence[str], kind: Kind | str | None) -> list[Verdict]:
-        if kind is not None:
-            k = Kind(kind)
-            if k in EXACT_KINDS:
-                return self._batch.exact_kind(raws, k)
-        return self._batch.any_kind(raws, kind)
 
     def related(
         self, raw: str, kind: Kind | str | None = None, *, limit: int | None = None

@@ -41,7 +41,7 @@ import grpc
 
 from scameter.errors import ConfigError
 from scameter.rpc.ratelimit import SharedBucket, SharedBuckets, TokenBucket
-from scameter.rpc.status import Abort
+from scameter.rpc.status import Abort, error_info, retry_info
 
 log = logging.getLogger("scameter.rpc")
 
@@ -138,10 +138,11 @@ class KeyStore:
             )
         bucket = self._buckets.get(digest)
         if bucket is not None and not bucket.try_take():
+            wait = bucket.retry_after()
             raise Abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"API key {key.name!r} is over its rate limit; retry after "
-                f"{bucket.retry_after():.3f}s",
+                f"API key {key.name!r} is over its rate limit; retry after {wait:.3f}s",
+                rich=(retry_info(wait), error_info("RATE_LIMITED", key=key.name)),
             )
         return key.name
 

@@ -58,6 +58,8 @@ class ServerConfig:
     max_snapshot_age: timedelta | None = None
     poll_interval: float = 1.0
     grace: float = 10.0
+    http: str | None = None
+    page_rate: float = 20.0
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -77,6 +79,10 @@ class ServerConfig:
         if (self.intake_log is None) != (self.reporter_token_secret is None):
             raise ConfigError("Report needs both --intake-log and a reporter token secret")
         split_listen(self.listen)
+        if self.http is not None:
+            split_listen(self.http, "--http")
+        if self.page_rate <= 0:
+            raise ConfigError("--page-rate must be positive")
 
     def hash_key(self) -> bytes | None:
         """Key for reporter hashes: configured, else derived from the token secret."""
@@ -89,11 +95,11 @@ class ServerConfig:
         ).digest()
 
 
-def split_listen(listen: str) -> tuple[str, int]:
+def split_listen(listen: str, flag: str = "--listen") -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` -> (host, port)."""
     host, sep, port = listen.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:50051")
+        raise ConfigError(f"{flag} {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:50051")
     return host.strip("[]"), int(port)
 
 
@@ -145,6 +151,10 @@ SERVE_ARGS: ArgTable = (
     Arg(("--max-snapshot-age",), type=parse_duration, help="NOT_SERVING beyond this (e.g. 36h)"),
     Arg(("--poll-interval",), type=float, default=1.0, help="seconds between CURRENT checks"),
     Arg(("--grace",), type=float, default=10.0, help="seconds in-flight calls get on shutdown"),
+    Arg(("--http",), metavar="HOST:PORT",
+        help="also serve the HTTP/JSON API, /openapi.json and the search page here"),
+    Arg(("--page-rate",), type=float, default=20.0,
+        help="searches per second the public search page answers (per worker)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

@@ -92,7 +92,12 @@ def run_worker(config: ServerConfig, index: int, shared: SharedBuckets | None = 
         raise
     log.info(
         "serving",
-        extra={"event": "serving", "port": running.port, "metrics_port": running.metrics_port},
+        extra={
+            "event": "serving",
+            "port": running.port,
+            "metrics_port": running.metrics_port,
+            "http_port": running.http_port,
+        },
     )
     while not stop.wait(3600):
         pass

@@ -32,6 +32,7 @@ from scameter.errors import InvalidIdentifier, InvalidMessage, SnapshotError
 from scameter.identifiers.extract import extract
 from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import localize_phone, parse_region
+from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import check_message, message_size_error
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
@@ -39,12 +40,20 @@ from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import PayeeResult, assess_payee
 from scameter.rpc.private import DeviceUpdates, search_hashes
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
-from scameter.rpc.status import INVALID_KIND_KEY, INVALID_REASON_KEY, Abort
+from scameter.rpc.status import (
+    INVALID_KIND_KEY,
+    INVALID_REASON_KEY,
+    Abort,
+    RichStatus,
+    bad_request,
+    error_info,
+    rich_status,
+)
 from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.times import utc_now
-from scameter.verdict import Language, Level, Verdict, in_language, parse_language
+from scameter.verdict import Language, Level, in_language, parse_language
 
 log = logging.getLogger("scameter.rpc")
 
@@ -67,7 +76,7 @@ DEFAULT_RELATED_LIMIT = 100
 MAX_REPORT_IDENTIFIERS = 20
 MAX_REPORT_TEXT = 4_000
 MAX_CATEGORY = 64
-_BATCH_CHUNK = 1_000
+_BATCH_CHUNK = 2_000
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -91,6 +100,31 @@ def default_normalizer(kind: str | None, raw: str) -> tuple[str, str]:
     return str(ident.kind), ident.value
 
 
+class InvalidAt(Exception):
+    """An invalid identifier in a named request field (``identifiers[2].value``)."""
+
+    def __init__(self, error: InvalidIdentifier, field: str) -> None:
+        self.error = error
+        self.field = field
+        super().__init__(str(error))
+
+
+def invalid_identifier_status(e: InvalidIdentifier, field: str) -> RichStatus:
+    """INVALID_ARGUMENT for an invalid identifier: BadRequest naming ``field``, ErrorInfo
+    ``INVALID_IDENTIFIER`` with the kind and reason, and the plain trailers older clients
+    read. The message is ``str(e)``, the CLI's wording too; never the input itself."""
+    kind = e.kind or ""
+    return rich_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        str(e),
+        (
+            bad_request(field, e.reason),
+            error_info("INVALID_IDENTIFIER", kind=kind, reason=e.reason),
+        ),
+        ((INVALID_KIND_KEY, kind), (INVALID_REASON_KEY, e.reason)),
+    )
+
+
 def _rpc(name: str) -> Callable[[Handler], Handler]:
     role = ROLES[name]
 
@@ -105,15 +139,17 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
                 return fn(self, request, context)
             except Abort as e:
                 code = e.code.name
+                if e.rich:
+                    context.abort_with_status(rich_status(e.code, e.details, e.rich, e.trailers))
                 if e.trailers:
                     context.set_trailing_metadata(e.trailers)
                 context.abort(e.code, e.details)
             except InvalidIdentifier as e:
                 code = "INVALID_ARGUMENT"
-                context.set_trailing_metadata(
-                    ((INVALID_KIND_KEY, e.kind or ""), (INVALID_REASON_KEY, e.reason))
-                )
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+                context.abort_with_status(invalid_identifier_status(e, "identifier"))
+            except InvalidAt as e:
+                code = "INVALID_ARGUMENT"
+                context.abort_with_status(invalid_identifier_status(e.error, e.field))
             except SnapshotError:
                 code = "UNAVAILABLE"
                 context.abort(grpc.StatusCode.UNAVAILABLE, "no snapshot is loaded yet; retry")
@@ -132,6 +168,12 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
 
 
 _KINDS = frozenset(k.value for k in Kind)
+_KIND_LIST = tuple(k.value for k in Kind)
+
+
+def invalid(field: str, message: str) -> Abort:
+    """INVALID_ARGUMENT with a ``google.rpc.BadRequest`` naming the request field at fault."""
+    return Abort(grpc.StatusCode.INVALID_ARGUMENT, message, rich=(bad_request(field, message),))
 
 
 def _kind(value: str) -> str | None:
@@ -139,10 +181,7 @@ def _kind(value: str) -> str | None:
     if not value:
         return None
     if value not in _KINDS:
-        raise Abort(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"unknown identifier kind; use one of {', '.join(k.value for k in Kind)}",
-        )
+        raise invalid("kind", f"unknown identifier kind; use one of {', '.join(_KIND_LIST)}")
     return value
 
 
@@ -151,7 +190,7 @@ def _language(tag: str) -> Language:
     try:
         return parse_language(tag)
     except ValueError as e:
-        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+        raise invalid("language", str(e)) from None
 
 
 def _in_region(value: str, region: str) -> str:
@@ -161,7 +200,7 @@ def _in_region(value: str, region: str) -> str:
     try:
         return localize_phone(value, parse_region(region))
     except ValueError as e:
-        raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+        raise invalid("region", str(e)) from None
 
 
 def _deadline_passed(context: grpc.ServicerContext) -> bool:
@@ -197,6 +236,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         clock: Callable[[], datetime] = utc_now,
         max_message_bytes: int | None = None,
     ) -> None:
+        self.source = source
         self._source = source
         self._auth = authorizer
         self._metrics = metrics
@@ -233,8 +273,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         raws: Sequence[str] = request.identifiers
         n = len(raws)
         if n > self._max_batch:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
+            raise invalid(
+                "identifiers",
                 f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
             )
         if self._max_message is not None:
@@ -244,21 +284,30 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         if request.region:
             raws = [_in_region(r, request.region) for r in raws]
         out = pb.CheckBatchResponse()
-        verdicts: list[Verdict] = []
+        answers: list[BatchAnswer] = []
+        # The batch hot path: plain misses (most items) carry no verdict object and are
+        # written from one pre-rendered NO RECORD message (convert.fill_batch).
         with self._source.acquire() as snap:
             for start in range(0, n, _BATCH_CHUNK):
                 if _deadline_passed(context):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
-                verdicts.extend(snap.check_many(raws[start : start + _BATCH_CHUNK], kind))
-        fill, add = convert.fill_verdict, out.verdicts.add
-        if request.region:
-            verdicts = [
-                replace(v, input=r) for v, r in zip(verdicts, request.identifiers, strict=True)
-            ]
-        for v in verdicts:
-            fill(add(), in_language(v, lang))
-        for level, count in Counter(v.level for v in verdicts).items():
-            self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
+                answer = snap.check_batch(raws[start : start + _BATCH_CHUNK], kind)
+                if request.region:  # answer for the identifiers as the caller sent them
+                    sent = request.identifiers[start : start + _BATCH_CHUNK]
+                    answer.inputs = sent
+                    answer.verdicts = [
+                        None if v is None else replace(v, input=r)
+                        for v, r in zip(answer.verdicts, sent, strict=True)
+                    ]
+                answers.append(answer)
+        levels: Counter[Level] = Counter()
+        for answer in answers:
+            convert.fill_batch(out.verdicts, answer, lang)
+            levels.update(v.level for v in answer.verdicts if v is not None)
+            levels[Level.NO_RECORD] += answer.misses()
+        for level, count in levels.items():
+            if count:
+                self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
         self._metrics.identifiers.inc(n)
         return out
 
@@ -284,7 +333,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
     ) -> pb.CheckPayeeResponse:
         if not request.proxy_id and not request.account:
-            raise Abort(grpc.StatusCode.INVALID_ARGUMENT, "give a proxy_id, an account or both")
+            raise invalid("proxy_id", "give a proxy_id, an account or both")
         lang = _language(request.language)
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
@@ -389,31 +438,28 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         except ReporterTokenError as e:
             raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
         if not request.identifiers and not request.text.strip():
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
+            raise invalid(
+                "identifiers",
                 "a report names at least one identifier, or has a text to find them in",
             )
         if len(request.identifiers) > MAX_REPORT_IDENTIFIERS:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers",
+            raise invalid(
+                "identifiers", f"a report names at most {MAX_REPORT_IDENTIFIERS} identifiers"
             )
         category = request.category.strip()
         if not category or len(category) > MAX_CATEGORY:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"category must be 1..{MAX_CATEGORY} characters",
-            )
+            raise invalid("category", f"category must be 1..{MAX_CATEGORY} characters")
         if len(request.text) > MAX_REPORT_TEXT:
-            raise Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"text must be at most {MAX_REPORT_TEXT} characters",
-            )
+            raise invalid("text", f"text must be at most {MAX_REPORT_TEXT} characters")
         idents: list[tuple[str | None, str]] = []
         truncated = False
         if request.identifiers:
-            for item in request.identifiers:
-                kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
+            for i, item in enumerate(request.identifiers):
+                try:
+                    raw = _in_region(item.value, item.region)
+                    kind, value = self._normalize(_kind(item.kind), raw)
+                except InvalidIdentifier as e:
+                    raise InvalidAt(e, f"identifiers[{i}].value") from None
                 idents.append((kind, value))
         else:
             # A text-only report: its identifiers are the ones extraction finds, already

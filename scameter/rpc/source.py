@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from scameter.index.batchpath import BatchAnswer
 from scameter.times import parse_iso_utc
 from scameter.verdict import CheckContext, Verdict
 
@@ -48,6 +49,8 @@ class SnapshotView(Protocol):
     ) -> Verdict: ...
 
     def check_many(self, raws: Sequence[str], kind: str | None = None) -> list[Verdict]: ...
+
+    def check_batch(self, raws: Sequence[str], kind: str | None = None) -> BatchAnswer: ...
 
     def related(
         self, raw: str, kind: str | None = None, *, limit: int | None = None

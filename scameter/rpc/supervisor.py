@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -46,17 +47,26 @@ WorkerMain = Callable[[ServerConfig, int], int]
 
 def supervise(config: ServerConfig, run_worker: WorkerMain) -> int:
     """Run ``config.workers`` forked workers until they stop; the server's exit code."""
-    host, port = split_listen(config.listen)
-    reserved = None
-    if port == 0:
-        reserved = _reserve_port(host)
-        port = reserved.getsockname()[1]
-        config = with_listen(config, f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    reserved: list[socket.socket] = []
+    config = with_listen(config, _fixed(config.listen, reserved))
+    if config.http is not None:
+        config = dataclasses.replace(config, http=_fixed(config.http, reserved))
     try:
         return _Supervisor(config, run_worker).run()
     finally:
-        if reserved is not None:
-            reserved.close()
+        for sock in reserved:
+            sock.close()
+
+
+def _fixed(listen: str, reserved: list[socket.socket]) -> str:
+    """``listen`` with port 0 replaced by a reserved free port (appended to ``reserved``)."""
+    host, port = split_listen(listen)
+    if port != 0:
+        return listen
+    sock = _reserve_port(host)
+    reserved.append(sock)
+    port = sock.getsockname()[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _reserve_port(host: str) -> socket.socket:

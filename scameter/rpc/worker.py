@@ -31,7 +31,8 @@ from grpc_reflection.v1alpha import reflection
 
 from scameter.errors import SnapshotError
 from scameter.rpc.auth import Authorizer
-from scameter.rpc.config import ServerConfig
+from scameter.rpc.config import ServerConfig, split_listen
+from scameter.rpc.http import HttpContext, HttpServer, build_app, ssl_options
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.servicer import ScameterServicer
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
@@ -120,11 +121,19 @@ class RunningServer:
     metrics: Metrics
     metrics_port: int | None
     _http: Any = None
+    web: HttpServer | None = None
+
+    @property
+    def http_port(self) -> int | None:
+        """The bound HTTP/JSON port (``--http``), ``None`` without one."""
+        return None if self.web is None else self.web.port
 
     def stop(self, grace: float | None) -> None:
         """Drain: NOT_SERVING, stop accepting, finish in-flight calls (up to ``grace`` s)."""
         self.monitor.stop()
         self.health.enter_graceful_shutdown()
+        if self.web is not None:
+            self.web.stop()
         self.server.stop(grace).wait()
         if self._http is not None:
             self._http.shutdown()
@@ -225,7 +234,50 @@ def start_worker(
         )
         metrics_port = int(http.server_address[1])
     server.start()
-    return RunningServer(server, port, health_servicer, monitor, metrics, metrics_port, http)
+    running = RunningServer(server, port, health_servicer, monitor, metrics, metrics_port, http)
+    if config.http is not None:
+        try:
+            running.web = _start_http(config, servicer, monitor, metrics, clock)
+        except Exception:
+            running.stop(None)
+            raise
+    return running
+
+
+def _start_http(
+    config: ServerConfig,
+    servicer: ScameterServicer,
+    monitor: HealthMonitor,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+) -> HttpServer:
+    """The HTTP/JSON API and search page of ``--http``, over the same servicer."""
+    from scameter.rpc.openapi import openapi_document
+    from scameter.rpc.page import PageAuth, SearchPage
+
+    assert config.http is not None
+    page_servicer = ScameterServicer(
+        servicer.source, PageAuth(config.page_rate), metrics, clock=clock
+    )
+    app = build_app(
+        servicer,
+        max_bytes=config.max_message_bytes,
+        threads=config.threads,
+        openapi=openapi_document,
+        health=lambda: monitor.status == _SERVING,
+        page=SearchPage(page_servicer, HttpContext),
+    )
+    host, port = split_listen(config.http, "--http")
+    web = HttpServer(
+        app,
+        host,
+        port,
+        reuse_port=config.workers > 1,
+        concurrency=config.max_concurrent_rpcs,
+        ssl=ssl_options(config.tls_cert, config.tls_key, config.tls_client_ca),
+    )
+    web.start()
+    return web
 
 
 __all__ = ["SERVICE_NAME", "HealthMonitor", "RunningServer", "server_options", "start_worker"]

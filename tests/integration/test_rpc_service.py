@@ -1,4 +1,8 @@
-"""Every RPC of scameter.v1 against an in-process server on 127.0.0.1:0 (fake snapshot)."""
+"""Every RPC of scameter.v1 against an in-process server on 127.0.0.1:0 (fake snapshot).
+
+Each test runs over both transports (``harness`` is parametrised): gRPC through
+:class:`scameter.rpc.Client` and HTTP/JSON through :class:`tests.unit.rpc.http_client.HttpClient`,
+so the two answer the same calls the same way (errors, roles, intake, metrics)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ from scameter.errors import InvalidIdentifier
 from scameter.rpc import Client, RemoteError, issue_reporter_token
 from scameter.verdict import Channel, CheckContext, Level, ReasonCode
 from tests.unit.rpc.fakes import FakeSnapshot, FakeSource
-from tests.unit.rpc.harness import SECRET, Harness, serve_fake
+from tests.unit.rpc.harness import SECRET, TRANSPORTS, Harness, serve_fake
+from tests.unit.rpc.http_client import HttpClient
+
+AnyClient = Client | HttpClient
 
 LISTED = {
     "+85291234567": Level.HIGH_RISK,
@@ -31,19 +38,21 @@ def source() -> FakeSource:
     return FakeSource(FakeSnapshot("snap-1", LISTED))
 
 
-@pytest.fixture
-def harness(tmp_path: Path, source: FakeSource) -> Iterator[Harness]:
-    with serve_fake(tmp_path, source, max_batch=50) as h:
+@pytest.fixture(params=TRANSPORTS)
+def harness(
+    request: pytest.FixtureRequest, tmp_path: Path, source: FakeSource
+) -> Iterator[Harness]:
+    with serve_fake(tmp_path, source, max_batch=50, transport=request.param) as h:
         yield h
 
 
 @pytest.fixture
-def admin(harness: Harness) -> Iterator[Client]:
-    with Client(harness.target, "k-admin", timeout=10) as c:
+def admin(harness: Harness) -> Iterator[AnyClient]:
+    with harness.client("k-admin", timeout=10) as c:
         yield c
 
 
-def test_check_returns_the_in_process_verdict(admin: Client, source: FakeSource) -> None:
+def test_check_returns_the_in_process_verdict(admin: AnyClient, source: FakeSource) -> None:
     got = admin.check("+852 9123 4567")
     with source.acquire() as snap:
         want = snap.check("+852 9123 4567")
@@ -52,7 +61,7 @@ def test_check_returns_the_in_process_verdict(admin: Client, source: FakeSource)
     assert got.snapshot == "snap-1"
 
 
-def test_check_passes_the_call_context(admin: Client) -> None:
+def test_check_passes_the_call_context(admin: AnyClient) -> None:
     plain = admin.check("+85290000000", "phone")
     overseas = admin.check(
         "+85290000000", "phone", context=CheckContext(Channel.INCOMING_CALL, overseas=True)
@@ -61,7 +70,7 @@ def test_check_passes_the_call_context(admin: Client) -> None:
     assert ReasonCode.OVERSEAS_CALL_LOCAL_NUMBER in {r.code for r in overseas.reasons}
 
 
-def test_check_answers_in_the_language_asked(admin: Client) -> None:
+def test_check_answers_in_the_language_asked(admin: AnyClient) -> None:
     english = admin.check("+852 9123 4567")
     chinese = admin.check("+852 9123 4567", language="zh-HK")
     assert [r.code for r in chinese.reasons] == [r.code for r in english.reasons]
@@ -74,7 +83,7 @@ def test_check_answers_in_the_language_asked(admin: Client) -> None:
     assert "one of: en, zh-Hant" in exc.value.details
 
 
-def test_region_reads_local_numbers_of_that_country(admin: Client) -> None:
+def test_region_reads_local_numbers_of_that_country(admin: AnyClient) -> None:
     sg = admin.check("8123 4567", region="sg")
     assert (sg.input, sg.canonical) == ("8123 4567", "+6581234567")
     assert admin.check("8123 4567").canonical != "+6581234567"
@@ -88,7 +97,7 @@ def test_region_reads_local_numbers_of_that_country(admin: Client) -> None:
     assert "unknown region" in exc.value.details
 
 
-def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> None:
+def test_invalid_identifier_is_invalid_argument_with_reason(admin: AnyClient) -> None:
     with pytest.raises(InvalidIdentifier) as exc:
         admin.check("bad-number", "phone")
     assert exc.value.kind == "phone"
@@ -105,14 +114,16 @@ def test_invalid_identifier_is_invalid_argument_with_reason(admin: Client) -> No
     ],
     ids=["check", "batch", "related"],
 )
-def test_unknown_kind_is_invalid_argument(admin: Client, call: Callable[[Client], object]) -> None:
+def test_unknown_kind_is_invalid_argument(
+    admin: AnyClient, call: Callable[[AnyClient], object]
+) -> None:
     with pytest.raises(RemoteError) as exc:
         call(admin)
     assert exc.value.code == "INVALID_ARGUMENT"
     assert "unknown identifier kind" in exc.value.details
 
 
-def test_batch_gives_per_item_verdicts_and_errors(admin: Client) -> None:
+def test_batch_gives_per_item_verdicts_and_errors(admin: AnyClient) -> None:
     got = admin.check_batch(["+85291234567", "bad1", "nobody@example.com"])
     assert [v.level for v in got] == [Level.HIGH_RISK, Level.NO_RECORD, Level.NO_RECORD]
     assert got[1].error is not None
@@ -121,7 +132,7 @@ def test_batch_gives_per_item_verdicts_and_errors(admin: Client) -> None:
     assert got[2].kind == "email"
 
 
-def test_batch_over_the_cap_is_invalid_argument(admin: Client) -> None:
+def test_batch_over_the_cap_is_invalid_argument(admin: AnyClient) -> None:
     assert len(admin.check_batch(["+8529000000"] * 50)) == 50
     with pytest.raises(RemoteError) as exc:
         admin.check_batch(["+8529000000"] * 51)
@@ -141,7 +152,7 @@ def test_batch_over_the_cap_is_invalid_argument(admin: Client) -> None:
     ids=["proxy-high", "account-high", "suspicious-no-alert", "worst-wins", "no-record"],
 )
 def test_check_payee(
-    admin: Client,
+    admin: AnyClient,
     given: tuple[str | None, str | None],
     want: tuple[bool, Level, str | None],
 ) -> None:
@@ -160,7 +171,7 @@ def test_check_payee(
         assert r.warning_zh_hant is None
 
 
-def test_check_payee_needs_an_identifier(admin: Client) -> None:
+def test_check_payee_needs_an_identifier(admin: AnyClient) -> None:
     with pytest.raises(RemoteError) as exc:
         admin.check_payee()
     assert exc.value.code == "INVALID_ARGUMENT"
@@ -174,7 +185,7 @@ def test_check_payee_batch_answers_each_payee_in_order(harness: Harness) -> None
         ("bad-number", None),
         ("someone@example.com", None),
     ]
-    with Client(harness.target, "k-payee", timeout=10) as bank:
+    with harness.client("k-payee", timeout=10) as bank:
         got = bank.check_payee_batch(payees, language="zh-Hant")
         singles = [bank.check_payee(p, a) for p, a in (payees[0], payees[2], payees[4])]
     assert [(r.alert, r.level, r.triggered_by) for r in got] == [
@@ -200,10 +211,10 @@ def test_check_payee_batch_answers_each_payee_in_order(harness: Harness) -> None
 
 
 def test_check_payee_batch_needs_the_payee_role_and_respects_the_cap(harness: Harness) -> None:
-    with Client(harness.target, "k-check", timeout=10) as c, pytest.raises(RemoteError) as exc:
+    with harness.client("k-check", timeout=10) as c, pytest.raises(RemoteError) as exc:
         c.check_payee_batch([("+85291234567", None)])
     assert exc.value.code == "PERMISSION_DENIED"
-    with Client(harness.target, "k-payee", timeout=10) as bank, pytest.raises(RemoteError) as exc:
+    with harness.client("k-payee", timeout=10) as bank, pytest.raises(RemoteError) as exc:
         bank.check_payee_batch([("+85291234567", None)] * 51)
     assert exc.value.code == "INVALID_ARGUMENT"
     assert "cap of 50" in exc.value.details
@@ -211,7 +222,7 @@ def test_check_payee_batch_needs_the_payee_role_and_respects_the_cap(harness: Ha
 
 def test_report_is_logged_once_and_duplicates_absorbed(harness: Harness) -> None:
     token = issue_reporter_token(SECRET, "+85298765432", 600)
-    with Client(harness.target, "k-report") as c:
+    with harness.client("k-report") as c:
         rid, dup = c.report(["+852 5555 0000"], "investment", "said he was a broker", token)
         rid2, dup2 = c.report([("phone", "+85255550000")], "investment", "again", token)
     assert (dup, dup2) == (False, True)
@@ -234,7 +245,7 @@ def test_report_is_logged_once_and_duplicates_absorbed(harness: Harness) -> None
     ids=["forged", "expired", "malformed", "missing"],
 )
 def test_report_refuses_bad_tokens(harness: Harness, token: str) -> None:
-    with Client(harness.target, "k-report") as c, pytest.raises(RemoteError) as exc:
+    with harness.client("k-report") as c, pytest.raises(RemoteError) as exc:
         c.report(["+85255550000"], "investment", "x", token)
     assert exc.value.code == "UNAUTHENTICATED"
     assert harness.intake.count() == 0
@@ -242,19 +253,19 @@ def test_report_refuses_bad_tokens(harness: Harness, token: str) -> None:
 
 def test_report_rejects_invalid_identifiers(harness: Harness) -> None:
     token = issue_reporter_token(SECRET, "r1", 600)
-    with Client(harness.target, "k-report") as c, pytest.raises(InvalidIdentifier):
+    with harness.client("k-report") as c, pytest.raises(InvalidIdentifier):
         c.report(["bad-one"], "investment", "x", token)
     assert harness.intake.count() == 0
 
 
-def test_related_is_bounded(admin: Client) -> None:
+def test_related_is_bounded(admin: AnyClient) -> None:
     got = admin.related("+85291234567", limit=2)
     assert len(got) == 2
     assert all(v.cluster_size == len(LISTED) for v in got)
     assert "+85291234567" not in {v.canonical for v in got}
 
 
-def test_snapshot_info(admin: Client) -> None:
+def test_snapshot_info(admin: AnyClient) -> None:
     info = admin.snapshot_info()
     assert info["snapshot_id"] == "snap-1"
     assert info["total"] == len(LISTED)
@@ -262,8 +273,12 @@ def test_snapshot_info(admin: Client) -> None:
     assert info["age_seconds"] > 0
 
 
-def test_no_snapshot_is_unavailable(tmp_path: Path) -> None:
-    with serve_fake(tmp_path, FakeSource()) as h, Client(h.target, "k-admin") as c:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_no_snapshot_is_unavailable(tmp_path: Path, transport: str) -> None:
+    with (
+        serve_fake(tmp_path, FakeSource(), transport=transport) as h,
+        h.client("k-admin") as c,
+    ):
         with pytest.raises(RemoteError) as exc:
             c.check("+85291234567")
         assert exc.value.code == "UNAVAILABLE"
@@ -280,7 +295,7 @@ def test_health_and_reflection_are_served(harness: Harness) -> None:
     assert "grpc.health.v1.Health" in services
 
 
-def test_metrics_count_requests_and_levels(harness: Harness, admin: Client) -> None:
+def test_metrics_count_requests_and_levels(harness: Harness, admin: AnyClient) -> None:
     admin.check("+85291234567")
     with pytest.raises(InvalidIdentifier):
         admin.check("bad", "phone")

@@ -116,3 +116,21 @@ def test_logs_never_hold_queried_identifiers(
         dumped = repr(record.__dict__)
         assert SECRET_NUMBER not in dumped
         assert "85212345678" not in dumped
+
+
+@needs_openssl
+def test_cli_remote_over_tls_and_mtls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scameter.cli import main
+
+    pki = make_pki(tmp_path)
+    source = FakeSource(FakeSnapshot("s", {"+85291234567": Level.HIGH_RISK}))
+    cert, key, ca = pki / "server.pem", pki / "server.key", pki / "ca.pem"
+    client = ["--tls-cert", str(pki / "client.pem"), "--tls-key", str(pki / "client.key")]
+    with serve_fake(
+        tmp_path / "m", source, authorizer=NoAuth(), tls_client_ca=ca, tls_cert=cert, tls_key=key
+    ) as h:
+        remote = ["check", "--json", "--remote", h.target, "--tls-ca", str(ca)]
+        assert main([*remote, *client, "+85291234567"]) == 1
+        assert '"level": "high_risk"' in capsys.readouterr().out
+        assert main([*remote, "+85291234567"]) == 2  # no client certificate: refused
+        capsys.readouterr()

@@ -16,10 +16,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from scameter.intake import IntakeLog, hash_reporter
 from scameter.rpc.auth import ApiKey, Authorizer, KeyStore, Role, hash_key
+from scameter.rpc.client import Client
 from scameter.rpc.server import ServerConfig
 from scameter.rpc.source import SnapshotSource
 from scameter.rpc.worker import RunningServer, start_worker
 from tests.unit.rpc.fakes import fake_normalize
+from tests.unit.rpc.http_client import HttpClient
+
+#: The transports integration tests run over.
+TRANSPORTS = ("grpc", "http")
 
 SECRET = b"test-reporter-secret-0123456789"
 HASH_KEY = b"test-reporter-hash-key"
@@ -59,6 +64,17 @@ class Harness:
     target: str
     intake: IntakeLog
     bucket_clock: FakeClock
+    transport: str = "grpc"
+
+    @property
+    def http_base(self) -> str:
+        return f"http://127.0.0.1:{self.running.http_port}"
+
+    def client(self, api_key: str | None = None, **kw: Any) -> Client | HttpClient:
+        """A client of this server over ``transport`` (``grpc`` or ``http``)."""
+        if self.transport == "http":
+            return HttpClient(self.http_base, api_key, **kw)
+        return Client(self.target, api_key, **kw)
 
 
 @contextmanager
@@ -69,6 +85,7 @@ def serve_fake(
     authorizer: Authorizer | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     normalizer: Callable[[str | None, str], tuple[str, str]] = fake_normalize,
+    transport: str = "grpc",
     **config: Any,
 ) -> Iterator[Harness]:
     bucket_clock = FakeClock()
@@ -79,6 +96,7 @@ def serve_fake(
         intake_log=tmp / "intake",
         reporter_token_secret=SECRET,
         poll_interval=config.pop("poll_interval", 0.02),
+        http=config.pop("http", "127.0.0.1:0" if transport == "http" else None),
         **config,
     )
     intake = IntakeLog(tmp / "intake")
@@ -92,7 +110,7 @@ def serve_fake(
         clock=clock,
     )
     try:
-        yield Harness(running, f"127.0.0.1:{running.port}", intake, bucket_clock)
+        yield Harness(running, f"127.0.0.1:{running.port}", intake, bucket_clock, transport)
     finally:
         running.stop(None)
         intake.close()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from scameter.errors import ConfigError
-from scameter.rpc.convert import verdict_from_pb, verdict_to_pb
+from scameter.index.batchpath import BatchAnswer
+from scameter.rpc.convert import fill_batch, verdict_from_pb, verdict_to_pb
 from scameter.rpc.payee import proxy_kind
 from scameter.rpc.server import (
     ServerConfig,
@@ -157,3 +158,25 @@ def test_zero_and_empty_values_are_not_sent() -> None:
     # proto3 plain fields at their default are absent from the wire, as before the rewrite.
     msg = verdict_to_pb(Verdict("x", None, None, Level.NO_RECORD))
     assert {f.name for f, _ in msg.ListFields()} == {"input", "level"}
+
+
+def test_fill_batch_writes_plain_misses_as_fill_verdict_would() -> None:
+    hit = Verdict(input="9123 4567", kind="phone", canonical="+85291234567",
+                  level=Level.HIGH_RISK, reasons=(Reason.of(ReasonCode.POLICE_CONFIRMED),),
+                  report_count=3, snapshot="s1")  # fmt: skip
+    answer = BatchAnswer(
+        ["98765432", "9123 4567", "1234567", "junk"],
+        [None, hit, None, Verdict.invalid("junk", "invalid phone: not a number", "phone")],
+        ["phone", None, "fps_id", None],
+        ["+85298765432", None, "1234567", None],
+        "s1",
+    )
+    out = pb.CheckBatchResponse()
+    fill_batch(out.verdicts, answer)
+    want = pb.CheckBatchResponse()
+    for v in answer.to_list():
+        want.verdicts.append(verdict_to_pb(v))
+    assert out == want
+    assert [verdict_from_pb(m) for m in out.verdicts] == answer.to_list()
+    assert out.verdicts[2].kind == "fps_id"
+    assert out.verdicts[0].level == pb.LEVEL_NO_RECORD
