@@ -165,6 +165,50 @@ class ReasonCode(StrEnum):
         en="A Hong Kong number shown on a call from overseas: the caller id is probably faked.",
         zh_hant="來自海外的來電顯示香港號碼：來電顯示很可能是偽冒的。",
     )
+    POLICE_UNVERIFIED = "police_unverified", Sentences(
+        en="Reported to the police; not yet confirmed by an investigation.",
+        zh_hant="已向警方舉報，但尚未經調查證實。",
+    )
+    PARTNER_UNVERIFIED = "partner_unverified", Sentences(
+        en="Reported by a trusted partner (bank or telecom); not yet confirmed.",
+        zh_hant="由可信合作機構（銀行或電訊商）舉報，但尚未證實。",
+    )
+    FEED_UNVERIFIED = "feed_unverified", Sentences(
+        en="Listed by a phishing or scam intelligence feed as not yet verified.",
+        zh_hant="被釣魚或詐騙情報來源列為未經核實。",
+    )
+    # A warninglist (MISP's lists of known-good and shared infrastructure) held a single
+    # unverified source back: the code names the list (docs/report-format.md, "Corroboration").
+    WARNINGLIST_TRANCO = "warninglist:tranco", Sentences(
+        en="A popular website (warninglist:tranco, Tranco top 1 million): one unconfirmed "
+        "source is not enough to call it suspicious.",
+        zh_hant="屬熱門網站（warninglist:tranco，Tranco 首一百萬位）：單一未經證實的來源不足以"
+        "將其列為可疑。",
+    )
+    WARNINGLIST_CRUX = "warninglist:crux", Sentences(
+        en="A popular website (warninglist:crux, Chrome top 1 million): one unconfirmed "
+        "source is not enough to call it suspicious.",
+        zh_hant="屬熱門網站（warninglist:crux，Chrome 首一百萬位）：單一未經證實的來源不足以"
+        "將其列為可疑。",
+    )
+    WARNINGLIST_SHORTENER = "warninglist:url-shortener", Sentences(
+        en="A shared link service (warninglist:url-shortener): only this link is listed, "
+        "and one unconfirmed source is not enough to call it suspicious.",
+        zh_hant="屬共用連結服務（warninglist:url-shortener）：只列出此連結，單一未經證實的來源"
+        "不足以將其列為可疑。",
+    )
+    WARNINGLIST_CLOUD = "warninglist:cloud", Sentences(
+        en="Shared cloud or CDN infrastructure (warninglist:cloud): one unconfirmed source "
+        "is not enough to call it suspicious.",
+        zh_hant="屬共用雲端或內容傳遞網絡設施（warninglist:cloud）：單一未經證實的來源不足以"
+        "將其列為可疑。",
+    )
+    WARNINGLIST_SLD = "warninglist:second-level-tlds", Sentences(
+        en="A public domain suffix (warninglist:second-level-tlds), shared by many owners: "
+        "one unconfirmed source is not enough to call it suspicious.",
+        zh_hant="屬公共域名後綴（warninglist:second-level-tlds），由眾多持有人共用：單一未經"
+        "證實的來源不足以將其列為可疑。",
+    )
     UNREGISTERED_SENDER = "unregistered_sender", Sentences(
         en="The message names a bank or government body, but its sender is not a registered "
         "SMS sender ID (registered IDs start with '#').",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,16 @@ def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
     lines.append(
         f"vs parent: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed"
     )
+    stats: dict[str, int] = getattr(result, "stats", None) or {}
+    demoted = {k.split(":", 1)[1]: n for k, n in stats.items() if k.startswith("demoted:")}
+    if demoted:
+        per = ", ".join(f"{n:,} warninglist:{name}" for name, n in sorted(demoted.items()))
+        lines.append(f"held at POSSIBLE by warninglists (one unconfirmed source): {per}")
     return "\n".join(lines) + "\n"
 
 
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
-    from scameter.ingest import DEFAULT_REPORTER_KEY, FORMATS, load_policy, run_ingest
+    from scameter.ingest import DEFAULT_REPORTER_KEY, FORMATS, Policy, load_policy, run_ingest
 
     if args.format is not None and args.format not in FORMATS:
         raise CommandError(f"unknown --format {args.format!r}; one of: {', '.join(FORMATS)}")
@@ -107,6 +113,8 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             inputs.append(Path(path))
     policy = load_policy(Path(args.policy)) if args.policy else None
+    if args.no_official_entities:
+        policy = replace(policy or Policy(), official_entities=False)
     progress = Progress(
         sys.stderr, enabled=settings.show_progress(sys.stderr.isatty()), unit="bytes"
     )
@@ -134,6 +142,8 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             reporter_key=settings.reporter_key or DEFAULT_REPORTER_KEY,
             progress=on_progress if progress.enabled else None,
             stage=progress.stage if progress.enabled else None,
+            provider=args.provider,
+            cache_dir=settings.data_dir / "cache",
         )
     finally:
         progress.close()
@@ -171,6 +181,12 @@ INGEST = Command(
         Arg(("--source",), help="source for rows that do not say (e.g. feed, telecom)"),
         Arg(("--category",), help="category for rows that do not say"),
         Arg(("--column",), metavar="NAME", help="CSV column holding the identifier"),
+        Arg(("--provider",), metavar="NAME",
+            help="who stands behind rows that do not say (default: each file's name); "
+            "distinct providers corroborate a listing"),
+        Arg(("--no-official-entities",), action="store_true",
+            help="do not load the bundled Hong Kong official entities (policy key "
+            "official_entities)"),
     ),
 )  # fmt: skip
 

@@ -16,12 +16,13 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
 from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import Arg, Command, CommandError, SubParsers, open_snapshot
+from scameter.cli.export import EXPORT_FORMATS, ExportContext, ExportCounts, ExportFormat, keep
 from scameter.settings import Settings
 from scameter.verdict import Level
 
@@ -140,40 +141,67 @@ def _export_device(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _export_format(args: argparse.Namespace) -> ExportFormat:
+    name = "json" if args.json else args.format
+    if args.json and args.format not in (None, "json"):
+        raise CommandError(
+            f"--json is --format json; it cannot be combined with --format {args.format}"
+        )
+    fmt = EXPORT_FORMATS[name or "lines"]
+    if fmt.name in ("hosts", "rpz") and args.level == Level.VERIFIED.value:
+        raise CommandError(f"--format {fmt.name} is a block list: it never holds VERIFIED entries")
+    return fmt
+
+
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    if args.format == "device":
+    fmt = _export_format(args)
+    write = fmt.write
+    if write is None:  # device: a binary database, not records
         return _export_device(args, settings)
     if args.since:
         raise CommandError("--since is for --format device")
     snap = open_snapshot(settings, args.id)
-    out: TextIO = sys.stdout if not args.output else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-    n = 0
+    counts = ExportCounts()
+    ctx = ExportContext(snap.id, int(snap.as_of.timestamp()))
     try:
-        for record in snap.export(level=args.level, kind=args.kind):
-            ident = record.identifier
-            if args.json:
-                row = {
-                    "kind": str(ident.kind),
-                    "value": ident.value,
-                    "level": record.level.value,
-                    "categories": list(record.categories),
-                    "sources": list(record.sources),
-                    "report_count": record.report_count,
-                    "reporters": record.reporters,
-                    "listing": record.listing,
-                    "owner": record.owner,
-                }
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                # A block list: the listing expression for URLs/domains, else the canonical value.
-                out.write((record.listing or ident.value) + "\n")
-            n += 1
+        records = (
+            r
+            for r in snap.export(level=args.level, kind=args.kind)
+            if keep(r, fmt, counts, args.level)
+        )
+        if args.output is None:
+            write(records, sys.stdout, counts, ctx)
+        else:
+            _write_file(Path(args.output), lambda out: write(records, out, counts, ctx))
     finally:
         snap.close()
-        if out is not sys.stdout:
-            out.close()
-    sys.stderr.write(f"exported {n:,} identifier{'' if n == 1 else 's'}\n")
+    n = counts.written
+    left = [
+        f"{v:,} {what}"
+        for v, what in (
+            (counts.verified, "VERIFIED (allowlisted) left out"),
+            (counts.duplicates, "duplicate entries written once"),
+            (counts.skipped, f"not whole-host listings, which --format {fmt.name} cannot express"),
+        )
+        if v
+    ]
+    where = f" to {args.output}" if args.output else ""
+    extra = f" ({'; '.join(left)})" if left else ""
+    sys.stderr.write(f"exported {n:,} identifier{'' if n == 1 else 's'}{where}{extra}\n")
     return 0
+
+
+def _write_file(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write through a temporary file beside ``path``, renamed into place when complete, so a
+    resolver reloading the file never reads half a list."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            write(out)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -238,21 +266,24 @@ ACTIONS: tuple[Command, ...] = (
     ),
     Command(
         "export",
-        help="one identifier per line, e.g. a telecom block list",
+        help="a block list (lines, hosts file, DNS RPZ) or JSON lines of the records",
         run=run_export,
         args=(
             Arg(("--level",), choices=[lv.value for lv in Level]),
             Arg(("--kind",), choices=KIND_CHOICES),
             Arg(("--id",), metavar="ID", help="snapshot id (default: live)"),
-            Arg(("--json",), action="store_true", help="JSON lines with the record fields"),
             Arg(
                 ("--format",),
-                choices=("lines", "device"),
-                default="lines",
-                help="lines (default) or device: Rice-coded hash prefixes for on-device "
-                "matching (docs/privacy.md)",
+                choices=list(EXPORT_FORMATS),
+                help="; ".join(f"{f.name}: {f.help}" for f in EXPORT_FORMATS.values())
+                + " (default lines)",
             ),
-            Arg(("-o", "--output"), metavar="FILE", help="write to FILE (device: required)"),
+            Arg(("--json",), action="store_true", help="the same as --format json"),
+            Arg(
+                ("-o", "--output"),
+                metavar="FILE",
+                help="write here (default: stdout; device: required)",
+            ),
             Arg(
                 ("--since",),
                 metavar="SNAPSHOT_ID",

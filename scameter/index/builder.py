@@ -44,6 +44,7 @@ from scameter.index.near import (
     split_registrable,
     variant_keys,
 )
+from scameter.index.popular import PopularSet
 from scameter.index.publish import (
     LOCK_FILE,
     current_id,
@@ -182,7 +183,14 @@ class SnapshotBuilder:
         self._clusters: dict[int, list[int]] = {}
         self._brands: list[list[str | None]] = []
         self._part_strings: int | None = None
+        self._popular: tuple[dict[str, bytes], dict[str, str]] | None = None
         self._done = False
+
+    def set_popular(self, popular: PopularSet, digests: Mapping[str, str]) -> None:
+        """Store ``popular`` (the optional ``popular`` sub-database) with the digests of the
+        list files it was compiled from, so the next build can reuse it."""
+        if popular:
+            self._popular = (popular.to_blobs(), dict(sorted(digests.items())))
 
     def _new_sorters(self, tag: str) -> None:
         chunk = self._chunk
@@ -481,6 +489,14 @@ class SnapshotBuilder:
                 else near_job.finish(env, dbs[fmt.DB_NEAR])
             )
             write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
+            if self._popular is not None:
+                blobs, digests = self._popular
+                pop = env.open_db(fmt.DB_POPULAR)
+                with env.begin(write=True, db=pop) as txn:
+                    txn.put(fmt.POPULAR_DIGESTS, json.dumps(digests).encode("utf-8"))
+                    for order, (name, blob) in enumerate(blobs.items()):
+                        # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
+                        txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
             write_hashes(env, dbs[fmt.DB_HASHES], self._hashes)
             meta = {
                 b"format_version": fmt.FORMAT_VERSION,

@@ -67,6 +67,13 @@ ALL_DBS = (
     DB_BITMAPS,
     DB_META,
 )
+#: Optional sub-databases: written when there is something to put in them; a reader opens a
+#: snapshot without them (older builds, ``warninglists = "none"``).
+#: ``popular``: the popular-site set (:mod:`scameter.index.popular`), list name -> blob.
+DB_POPULAR = b"popular"
+OPTIONAL_DBS = (DB_POPULAR,)
+#: ``popular`` key of the JSON object of the list digests the set was compiled from.
+POPULAR_DIGESTS = b"_digests"
 MAX_DBS = 16
 #: Sub-databases a builder writes: the required ones and the optional ones.
 BUILT_DBS = (*ALL_DBS, DB_HASHES)

@@ -226,6 +226,7 @@ class BrandIndex:
         d2_min_length: int,
     ) -> None:
         self.words = tuple(sorted(set(brand_words), key=len, reverse=True))
+        self.min_length = min_length
         self.max_distance = max_distance
         self.d2_min_length = d2_min_length
         self.official: set[str] = set()
@@ -261,6 +262,35 @@ class BrandIndex:
             seen += 1
         return token if token in self.by_label else None
 
+    def _core(self, label: str) -> str:
+        """``label`` without the brand words of 4+ letters at its ends (``chbank`` -> ``ch``;
+        ``bochk`` keeps its ``hk``: short words are too often part of the name)."""
+        for _ in range(4):
+            for w in self.words:
+                if len(w) < 4:
+                    continue
+                if label.endswith(w) and len(label) > len(w):
+                    label = label[: -len(w)]
+                    break
+                if label.startswith(w) and len(label) > len(w):
+                    label = label[len(w) :]
+                    break
+            else:
+                break
+        return label
+
+    def _core_differs(self, query: str, brand: str) -> bool:
+        """Whether an edit-distance hit on ``brand`` only matches its brand words: a brand
+        whose distinctive part (``ch`` of ``chbank``) is shorter than the minimum, or whose
+        part is not itself near the query's (``bhbank`` is another bank, not Chong Hing)."""
+        core = self._core(brand)
+        if core == brand:
+            return False
+        if len(core) < self.min_length:
+            return True
+        lim = allowed_distance(len(core), self.max_distance, self.d2_min_length)
+        return Levenshtein.distance(self._core(query), core, score_cutoff=lim) > lim
+
     def match(self, host: str, registrable: str | None) -> BrandHit | None:
         """Impersonation of an official domain by ``host`` (canonical ASCII), or ``None``."""
         if not self.by_label or registrable is None or registrable in self.official:
@@ -276,8 +306,9 @@ class BrandIndex:
         b = self.by_label.get(reg_skel)
         if b is not None and (homograph or reg_skel != reg_label):
             return BrandHit(ReasonCode.HOMOGRAPH, b, Levenshtein.distance(reg_label, b.label))
-        # 2. Brand label as a token of the host, possibly glued to brand words.
-        uhost = skeleton(".".join(decoded))
+        # 2. Brand label as a token of the host, possibly glued to brand words. The public
+        # suffix is not a token: ``bank.info`` does not imitate ``info.gov.hk``.
+        uhost = skeleton(_without_suffix(".".join(decoded), registrable))
         for token in _TOKEN_SPLIT.split(uhost):
             found = self._strip_words(token)
             if found is not None:
@@ -285,16 +316,30 @@ class BrandIndex:
                 code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
                 return BrandHit(code, b, Levenshtein.distance(reg_skel, b.label))
         # 3. Edit distance between the registrable label (skeleton) and a brand label.
+        return self._nearest(reg_skel, homograph)
+
+    def _nearest(self, reg_skel: str, homograph: bool) -> BrandHit | None:
+        """The brand whose label is nearest to ``reg_skel`` within the allowed distance."""
         k = allowed_distance(len(reg_skel), self.max_distance, self.d2_min_length)
         best: BrandHit | None = None
+        code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
         for v in deletion_variants(reg_skel, k):
             for b in self.by_variant.get(v, ()):
                 lim = allowed_distance(len(b.label), self.max_distance, self.d2_min_length)
                 d = Levenshtein.distance(reg_skel, b.label, score_cutoff=lim)
-                if d <= lim and (best is None or d < best.distance):
-                    code = ReasonCode.HOMOGRAPH if homograph else ReasonCode.BRAND_IMPERSONATION
+                if d > lim or (best is not None and d >= best.distance):
+                    continue
+                if not self._core_differs(reg_skel, b.label):
                     best = BrandHit(code, b, max(d, 1))
         return best
+
+
+def _without_suffix(host: str, registrable: str) -> str:
+    """``host`` without the public suffix of its ``registrable`` domain."""
+    suffix = registrable.partition(".")[2]
+    if suffix and host.endswith("." + suffix):
+        return host[: -len(suffix) - 1]
+    return host
 
 
 def phone_prefix(canonical: str, digits: int) -> str:

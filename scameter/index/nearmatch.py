@@ -177,17 +177,26 @@ class NearRules:
         """A URL or domain with no listing: brand impersonation / homograph of an official
         domain, NEAR_MATCH of a listed registrable domain, or NO RECORD."""
         reg = registrable_domain(host)
-        if reg is None or reg in self._exempt:
+        if reg is None or reg in self._exempt or self._reader.popular.which(reg) is not None:
+            # Real brands are spared: popular platforms, the official domains themselves and
+            # every registrable domain on a popularity warninglist (hsbc.com, hsbc.co.uk next
+            # to an allowlisted hsbc.com.hk) are never "similar to" anything.
             return self._assemble.no_record(raw, kind, canonical)
         hit = self._brands.match(host, reg) if self._brands else None
         if hit is not None:
             b = hit.brand
             who = f" ({b.owner})" if b.owner else ""
+            # The brand's own name under another suffix (hsbc.com.sg for hsbc.com.hk) may be
+            # the brand's too: at most POSSIBLE unless reported. Added words or swapped
+            # characters (hsbc-secure-login.com, b0chk.com) stay SUSPICIOUS.
+            same_name = hit.code is ReasonCode.BRAND_IMPERSONATION and (
+                split_registrable(reg)[0] == b.label
+            )
             return self._assemble.no_record(
                 raw,
                 kind,
                 canonical,
-                level=Level.SUSPICIOUS,
+                level=Level.POSSIBLE if same_name else Level.SUSPICIOUS,
                 reasons=(Reason.of(hit.code, f"Resembles {b.registrable}{who}."),),
                 similar=SimilarTo(b.registrable, hit.distance, Level.VERIFIED),
             )

@@ -36,6 +36,7 @@ from scameter.identifiers import Identifier
 from scameter.index import format as fmt
 from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.near import Brand
+from scameter.index.popular import PopularSet
 from scameter.index.publish import hold_in_use, release_in_use, sha256_file
 from scameter.index.record import Record
 from scameter.times import parse_iso_utc
@@ -175,6 +176,8 @@ class SnapshotReader:
         self.ordinals = dbs[fmt.DB_ORDINALS]
         #: The hash-prefix table of private lookups; ``None`` in a snapshot built before it.
         self.hashes = self._open_optional(fmt.DB_HASHES)
+        self._popular_db: Any = self._open_optional(fmt.DB_POPULAR)
+        self._popular: PopularSet | None = None
         #: The parent the ``added`` / ``changed`` / ``removed`` bitmaps are relative to.
         self.diff_parent: str | None = meta.get("diff_parent")
 
@@ -235,6 +238,31 @@ class SnapshotReader:
     def _load_allow_keys(self, db: Any) -> frozenset[bytes]:
         with self._env.begin(db=db) as txn:
             return frozenset(bytes(k) for k in txn.cursor().iternext(keys=True, values=False))
+
+    def popular_digests(self) -> dict[str, str] | None:
+        """Digests of the warninglist files the ``popular`` set was compiled from (None:
+        the snapshot has no popular set)."""
+        if self._popular_db is None:
+            return None
+        with self._env.begin(db=self._popular_db) as txn:
+            raw = txn.get(fmt.POPULAR_DIGESTS)
+        return None if raw is None else dict(json.loads(bytes(raw)))
+
+    @property
+    def popular(self) -> PopularSet:
+        """The popular-site set (empty without one), read on first use (16 MB for the two
+        top-1M lists: only the look-alike rules and the next build need it)."""
+        got = self._popular
+        if got is None:
+            blobs: list[tuple[str, bytes]] = []
+            if self._popular_db is not None:
+                with self._env.begin(db=self._popular_db) as txn:
+                    for k, v in txn.cursor():
+                        key = bytes(k)
+                        if key != fmt.POPULAR_DIGESTS:
+                            blobs.append((key[1:].decode("utf-8"), bytes(v)))
+            got = self._popular = PopularSet.from_blobs(blobs)
+        return got
 
     def verify(self) -> None:
         """Full verification: manifest checksum and sha256 of every data file."""

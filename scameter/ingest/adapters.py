@@ -72,6 +72,10 @@ class AdapterOptions:
     extra_top_sites: tuple[str, ...] = ()
     #: Unix seconds of the run's ``as_of`` (dates past it + 1 day are rejected).
     as_of: int = 4_102_444_800  # 2100-01-01: callers that build a snapshot pass theirs
+    #: Where the warninglists are ("" the bundled ones; None: none, as in unit tests).
+    warninglists: str | None = None
+    #: Who stands behind the rows that do not name a ``provider`` (ingest: the file name).
+    provider: str = ""
 
 
 class _HashingReader(io.RawIOBase):

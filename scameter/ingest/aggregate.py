@@ -27,8 +27,9 @@ from typing import Any
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
 from scameter.ingest.clusters import cluster_ids
-from scameter.ingest.granularity import Granularity
+from scameter.ingest.granularity import SUBDOMAINS, Granularity, split_canonical_url
 from scameter.ingest.policy import SOURCES, Policy
+from scameter.ingest.warninglists import NONE, REASONS, Warninglists
 from scameter.ingest.worker import EV_ALLOW, EV_DELIST, EV_REPORT, listing_for_key
 from scameter.verdict import SEVERITY, Level, ReasonCode
 
@@ -38,6 +39,11 @@ F_FEED = 4
 F_PARTNER_UNV = 8
 F_POLICE_UNV = 16
 F_PUBLIC = 32
+F_FEED_UNV = 64
+#: Single sources a warninglist holds back: feed rows (verified or not) and unverified partner
+#: reports, corroborated by distinct providers (docs/report-format.md, "Corroboration").
+F_CORROBORATE = F_FEED | F_FEED_UNV | F_PARTNER_UNV
+F_CONFIRMED = F_POLICE_CONF | F_PARTNER_CONF
 _DAY = 86400
 _SET_AFTER = 64
 _NEVER = -1
@@ -58,6 +64,8 @@ class Stats:
     allow: int = 0
     delist: int = 0
     delisted: int = 0
+    #: Listings a warninglist held back (at most POSSIBLE), per list short name.
+    demoted: dict[str, int] = field(default_factory=dict)
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -76,9 +84,11 @@ class Decisions:
 class Aggregator:
     """Folds events; :meth:`records` decides and yields the snapshot's records."""
 
-    def __init__(self, policy: Policy, as_of: datetime) -> None:
+    def __init__(self, policy: Policy, as_of: datetime, lists: Warninglists = NONE) -> None:
         self.policy = policy
         self.as_of = as_of
+        self.lists = lists
+        self._platforms = Granularity.default(policy.extra_shared_platforms)
         # Events carry Unix seconds (cheap to pickle back from the workers) and add_events
         # compares each report's time with these bounds: the one place ingest turns the
         # aware ``as_of`` into seconds, so the per-report loop compares ints.
@@ -108,6 +118,17 @@ class Aggregator:
         self.allow: dict[int, str] = {}
         self.delist: dict[int, int] = {}
         self.category_bits: dict[str, int] = {}
+        #: Distinct providers of feed / unverified partner reports: the first in ``prov1``
+        #: (0: none), the others in ``provs`` (rare).
+        self.provider_ids: dict[str, int] = {}
+        self.prov1 = array("I")
+        self.provs: dict[int, set[int]] = {}
+        #: Times of confirmed police / partner reports, kept for relisting after a delisting
+        #: (only reports dated after it count): id -> [(ts, flag), ...].
+        self.confirmed: dict[int, list[tuple[int, int]]] = {}
+        #: Warninglist short name of the identifiers it holds back (see :meth:`decide`).
+        self.warninglisted: dict[int, str] = {}
+        self._marked = False
         self.stats = Stats()
 
     def _id(self, key: str) -> int:
@@ -133,6 +154,7 @@ class Aggregator:
         self.last_partner.append(_NEVER)
         self.cats.append(0)
         self.rep1.append(0)
+        self.prov1.append(0)
         return i
 
     def _rules(self) -> dict[tuple[int, int], tuple[int, int]]:
@@ -147,7 +169,8 @@ class Aggregator:
                 elif src == _SRC_PUBLIC:
                     flag, start = F_PUBLIC, self.public_start
                 elif src == _SRC_FEED:
-                    flag, start = F_FEED, self.feed_start
+                    flag = F_FEED if status == _ST_CONFIRMED else F_FEED_UNV
+                    start = self.feed_start
                 elif status == _ST_CONFIRMED:
                     flag = F_POLICE_CONF if src == _SRC_POLICE else F_PARTNER_CONF
                     start = self.conf_start
@@ -172,7 +195,7 @@ class Aggregator:
         """The counted reports of ``events`` as ``(ids, ts, flag, source bit, category bit,
         reporter)``, in order; allow and delist events are applied on the way."""
         ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of_ts
-        cat_bits, groups = self.category_bits, self.groups
+        cat_bits, groups, provider_ids = self.category_bits, self.groups, self.provider_ids
         max_linked = self.policy.max_linked_per_report
         admitted: list[tuple[Any, ...]] = []
         add = admitted.append
@@ -183,7 +206,7 @@ class Aggregator:
             if ev[0] != EV_REPORT:
                 self._add_listing_event(ev)
                 continue
-            _, _line, ts, src, status, rep, category, keys = ev
+            _, _line, ts, src, status, rep, category, keys = ev[:8]
             # What the report earns, or nothing (status, after as_of, out of its window).
             flag, start = rules[src, status]
             if not flag:
@@ -211,6 +234,12 @@ class Aggregator:
                 if 1 < len(ids) <= max_linked:
                     groups.append(len(ids))
                     groups.extend(ids)
+            if flag & F_CORROBORATE:
+                # The provider stands in the reporter's place: distinct ones corroborate.
+                provider = ev[8] if len(ev) > 8 else ""
+                rep = provider_ids.get(provider)
+                if rep is None:
+                    rep = provider_ids[provider] = len(provider_ids) + 1
             # rep 0: anonymous public reports share one reporter.
             add((ids, ts, flag, 1 << src, cbit, rep or 1))
         stats = self.stats
@@ -231,6 +260,7 @@ class Aggregator:
             self.last_partner,
         )
         rep1, add_reporter = self.rep1, self._add_reporter
+        prov1, provs, confirmed = self.prov1, self.provs, self.confirmed
         for ids, ts, flag, sbit, cbit, rep in admitted:
             for i in ids:
                 flags[i] |= flag
@@ -249,11 +279,20 @@ class Aggregator:
                         rep1[i] = rep
                     elif r1 != rep:
                         add_reporter(i, rep)
+                elif flag & F_CORROBORATE:
+                    p1 = prov1[i]
+                    if p1 == 0:
+                        prov1[i] = rep
+                    elif p1 != rep:
+                        provs.setdefault(i, set()).add(rep)
                 elif flag == F_POLICE_CONF:
                     if ts > last_police[i]:  # noqa: PLR1730 - as above
                         last_police[i] = ts
-                elif flag == F_PARTNER_CONF and ts > last_partner[i]:
-                    last_partner[i] = ts
+                    confirmed.setdefault(i, []).append((ts, flag))
+                elif flag == F_PARTNER_CONF:
+                    if ts > last_partner[i]:  # noqa: PLR1730 - as above
+                        last_partner[i] = ts
+                    confirmed.setdefault(i, []).append((ts, flag))
 
     def _add_listing_event(self, ev: tuple[Any, ...]) -> None:
         """An allow or a delist event (rare next to reports)."""
@@ -282,6 +321,66 @@ class Aggregator:
             else:
                 more.append(rep)
 
+    def providers(self, i: int) -> int:
+        """Distinct providers of identifier ``i``'s feed and unverified partner reports."""
+        if self.prov1[i] == 0:
+            return 0
+        more = self.provs.get(i)
+        return 1 + (len(more) if more is not None else 0)
+
+    def after_delisting(self, i: int) -> tuple[int, int | None, int | None]:
+        """``(count, first, last)`` of the confirmed reports dated after ``i``'s delisting:
+        what a relisted identifier shows (the reports before it were appealed away)."""
+        at = self.delist[i]
+        times = [ts for ts, _ in self.confirmed.get(i, ()) if ts > at]
+        if not times:
+            return 0, None, None
+        return len(times), min(times), max(times)
+
+    def _relisted_counts(self, i: int) -> tuple[int, int, int, int]:
+        """``(count, first, last, reporters)`` of a relisted identifier (rare): its
+        confirmed reports after the delisting only, times as the arrays hold them."""
+        n, f, la = self.after_delisting(i)
+        return n, _NEVER if f is None else f, _NEVER if la is None else la, 0
+
+    def warninglist_of(self, key: str) -> str | None:
+        """The short name of the warninglist naming identifier ``key`` (``kind:canonical``)."""
+        kind, _, value = key.partition(":")
+        if kind == "url":
+            return self._for_host(split_canonical_url(value)[0])
+        if kind == "domain":
+            return self._for_host(value)
+        if kind == "ip":
+            return self.lists.for_ip(value)
+        return None
+
+    def _for_host(self, host: str) -> str | None:
+        hit = self._platforms.platform_mode(host)
+        if hit is not None and hit[0] == SUBDOMAINS and host not in (hit[1], "www." + hit[1]):
+            return None  # someone.wixsite.com is its owner's, not the popular platform's
+        return self.lists.for_host(host)
+
+    def _mark_warninglisted(self) -> None:
+        """Find the identifiers a warninglist holds back: those whose only listing sources
+        are feeds / unverified partners from fewer providers than the policy asks for.
+        Runs once, in the parent, before the shards fork (they inherit the result), and
+        counts the demotions per list for the summary."""
+        if not self.lists.enabled or self._marked:
+            return
+        self._marked = True
+        need = self.policy.warninglisted_providers_suspicious
+        flags, keys, found, demoted = self.flags, self.keys, self.warninglisted, self.stats.demoted
+        for i in range(len(keys)):
+            f = flags[i]
+            if not f & F_CORROBORATE or f & F_CONFIRMED or i in self.allow:
+                continue
+            if self.providers(i) >= need:
+                continue
+            wl = self.warninglist_of(keys[i])
+            if wl is not None:
+                found[i] = wl
+                demoted[wl] = demoted.get(wl, 0) + 1
+
     def reporters(self, i: int) -> int:
         if self.rep1[i] == 0:
             return 0
@@ -296,13 +395,15 @@ class Aggregator:
         reports) on the reporter count up to the largest threshold."""
         p = self.policy
         cap = max(p.public_threshold_suspicious, p.public_threshold_possible)
-        by_shape: dict[tuple[int, int], tuple[Level, tuple[ReasonCode, ...]] | None] = {}
         allow, delist, flags, decide = self.allow, self.delist, self.flags, self._decide
+        held = self.warninglisted
+        by_shape: dict[tuple[int, int, str | None], tuple[Level, tuple[ReasonCode, ...]] | None]
+        by_shape = {}
 
         def decide_cached(i: int, reporters: int) -> tuple[Level, tuple[ReasonCode, ...]] | None:
             if i in allow or i in delist:
                 return decide(i)
-            shape = (flags[i], reporters if reporters < cap else cap)
+            shape = (flags[i], reporters if reporters < cap else cap, held.get(i))
             try:
                 return by_shape[shape]
             except KeyError:
@@ -323,13 +424,7 @@ class Aggregator:
             return Level.VERIFIED, (ReasonCode.ALLOWLISTED,)
         at = self.delist.get(i)
         if at is not None:
-            keep = 0
-            if p.relist_confirmed_after_delisting:
-                if self.last_police[i] > at:
-                    keep |= F_POLICE_CONF
-                if self.last_partner[i] > at:
-                    keep |= F_PARTNER_CONF
-            flags &= keep
+            flags &= self._relisting_flags(i, at)
             if not flags:
                 self.stats.delisted += 1
                 return None
@@ -338,28 +433,44 @@ class Aggregator:
             found.append((p.police_confirmed, ReasonCode.POLICE_CONFIRMED))
         if flags & F_PARTNER_CONF:
             found.append((p.partner_confirmed, ReasonCode.PARTNER_CONFIRMED))
-        if flags & F_FEED:
-            found.append((p.feed_level, ReasonCode.FEED_LISTING))
-        if flags & F_PARTNER_UNV:
-            found.append((p.partner_unverified, ReasonCode.FEED_LISTING))
+        found.extend(self._single_sources(i, flags))
         if flags & F_POLICE_UNV:
-            found.append((p.police_unverified, ReasonCode.PUBLIC_REPORTS))
+            found.append((p.police_unverified, ReasonCode.POLICE_UNVERIFIED))
         if flags & F_PUBLIC:
             n = self.reporters(i)
             if n >= p.public_threshold_suspicious:
                 found.append((Level.SUSPICIOUS, ReasonCode.PUBLIC_REPORTS))
             elif n >= p.public_threshold_possible:
                 found.append((Level.POSSIBLE, ReasonCode.PUBLIC_REPORTS))
-        if not found:
-            return None
-        level = found[0][0]
-        reasons_list = [found[0][1]]
-        for lv, code in found[1:]:
-            if SEVERITY[lv] > SEVERITY[level]:
-                level = lv
-            if code not in reasons_list:
-                reasons_list.append(code)
-        return level, tuple(reasons_list)
+        return _worst(found, i in self.warninglisted) if found else None
+
+    def _relisting_flags(self, i: int, at: int) -> int:
+        """The flags that still count after a delisting at ``at``: confirmed police / partner
+        reports dated after it (a new investigation), when the policy relists."""
+        keep = 0
+        if self.policy.relist_confirmed_after_delisting:
+            if self.last_police[i] > at:
+                keep |= F_POLICE_CONF
+            if self.last_partner[i] > at:
+                keep |= F_PARTNER_CONF
+        return keep
+
+    def _single_sources(self, i: int, flags: int) -> list[tuple[Level, ReasonCode]]:
+        """Levels earned by feed rows and unverified partner reports: as the policy says,
+        unless a warninglist holds ``i`` back (then at most POSSIBLE, naming the list)."""
+        p = self.policy
+        out: list[tuple[Level, ReasonCode]] = []
+        if flags & F_FEED:
+            out.append((p.feed_level, ReasonCode.FEED_LISTING))
+        if flags & F_FEED_UNV:
+            out.append((p.feed_unverified_level, ReasonCode.FEED_UNVERIFIED))
+        if flags & F_PARTNER_UNV:
+            out.append((p.partner_unverified, ReasonCode.PARTNER_UNVERIFIED))
+        wl = self.warninglisted.get(i)
+        if wl is not None and out:
+            out = [(_at_most_possible(lv), code) for lv, code in out]
+            out.append((Level.POSSIBLE, REASONS[wl]))
+        return out
 
     def decide(self) -> Decisions:
         """Sort the identifiers and link the clusters: the serial part of the output.
@@ -369,6 +480,7 @@ class Aggregator:
         of the work is spread over the shards.
         """
         n = len(self.keys)
+        self._mark_warninglisted()
         order = sorted(range(n), key=self.keys.__getitem__)
         rank = array("I", bytes(4 * n))
         for r, i in enumerate(order):
@@ -435,7 +547,7 @@ class Aggregator:
         src_cache: dict[int, tuple[str, ...]] = {}
         kinds = {k.value: k for k in Kind}
         # Locals: this loop runs once per identifier in the snapshot.
-        keys, allow, invalid = self.keys, self.allow, self.invalid
+        keys, allow, invalid, delisted = self.keys, self.allow, self.invalid, self.delist
         cats_of, srcs_of, count, first, last = (
             self.cats,
             self.srcs,
@@ -468,7 +580,9 @@ class Aggregator:
                 srcs = src_cache[sbits] = tuple(
                     sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)
                 )
-            f, la = first[i], last[i]
+            f, la, n = first[i], last[i], count[i]
+            if i in delisted and i not in allow:
+                n, f, la, reporters = self._relisted_counts(i)
             yield (
                 kinds[kind],
                 value,
@@ -477,7 +591,7 @@ class Aggregator:
                 d[1],
                 cats,
                 srcs,
-                count[i],
+                n,
                 reporters,
                 None if f == _NEVER else f,
                 None if la == _NEVER else la,
@@ -485,6 +599,30 @@ class Aggregator:
                 listing,
                 allow.get(i),
             )
+
+
+_WARNINGLIST_CODES = frozenset(REASONS.values())
+
+
+def _worst(
+    found: list[tuple[Level, ReasonCode]], warninglisted: bool
+) -> tuple[Level, tuple[ReasonCode, ...]]:
+    """The worst level found, with every distinct reason in order."""
+    level = found[0][0]
+    reasons_list = [found[0][1]]
+    for lv, code in found[1:]:
+        if SEVERITY[lv] > SEVERITY[level]:
+            level = lv
+        if code not in reasons_list:
+            reasons_list.append(code)
+    if warninglisted and SEVERITY[level] > SEVERITY[Level.POSSIBLE]:
+        # Another rule (public reporters) reached the level: the list held nothing back.
+        reasons_list = [c for c in reasons_list if c not in _WARNINGLIST_CODES]
+    return level, tuple(reasons_list)
+
+
+def _at_most_possible(level: Level) -> Level:
+    return level if SEVERITY[level] <= SEVERITY[Level.POSSIBLE] else Level.POSSIBLE
 
 
 def _allow_listing(kind: str, value: str, gran: Granularity) -> str:

@@ -5,10 +5,11 @@ it under (design.md section 5, "URL listing granularity"):
 
 * a dedicated scam domain: its registrable domain + ``/`` (``evil.example/``), so every
   subdomain and path matches (Safe Browsing v4 host-suffix x path-prefix expressions);
-* a page on a shared platform or a popular site (``scameter/data/shared_platforms.txt``,
-  ``scameter/data/top_sites.txt``): ``host + path`` only, plus ``?query`` when the path alone is
-  generic (at most one segment, e.g. ``youtube.com/watch?v=...``, ``facebook.com/profile.php?
-  id=...``);
+* a page on a shared platform or a popular site (``scameter/data/shared_platforms.txt``, the
+  URL-shortener and link-in-bio warninglists, a registrable domain on the Tranco or Chrome CrUX
+  top-1M warninglist, the policy's ``extra_top_sites``): ``host + path`` only, plus ``?query``
+  when the path alone is generic (at most one segment, e.g. ``youtube.com/watch?v=...``,
+  ``facebook.com/profile.php?id=...``);
 * a subdomain of a platform whose subdomains belong to one owner each (site builders, static
   hosting: ``someone.wixsite.com``): that host + ``/``;
 * a bare shared host (``bit.ly``, ``docs.google.com``, ``www.facebook.com``, ``google.com``)
@@ -27,6 +28,7 @@ from functools import lru_cache
 from importlib import resources
 
 from scameter.identifiers import registrable_domain
+from scameter.ingest.warninglists import NONE, SHARED_HOST_LISTS, Warninglists
 
 SHARED = "shared"
 SUBDOMAINS = "subdomains"
@@ -62,41 +64,47 @@ def bundled_platforms() -> dict[str, str]:
     return parse_platform_lines(_data_lines("shared_platforms.txt"))
 
 
-@lru_cache(maxsize=1)
-def bundled_top_sites() -> frozenset[str]:
-    return frozenset(line.lower() for line in _data_lines("top_sites.txt"))
-
-
 @dataclass(frozen=True, slots=True)
 class Granularity:
-    """The platform tables in force for one build (bundled data plus the policy's extras)."""
+    """The platform tables in force for one build: the bundled shared-platform table plus the
+    policy's extras, and the warninglists (popular sites, URL shorteners)."""
 
     platforms: dict[str, str]
     top_sites: frozenset[str]
+    lists: Warninglists = NONE
 
     @classmethod
     def default(
-        cls, extra_platforms: Iterable[str] = (), extra_top: Iterable[str] = ()
+        cls,
+        extra_platforms: Iterable[str] = (),
+        extra_top: Iterable[str] = (),
+        lists: Warninglists = NONE,
     ) -> Granularity:
         platforms = dict(bundled_platforms())
         platforms.update(parse_platform_lines(extra_platforms))
-        top = bundled_top_sites() | frozenset(d.lower() for d in extra_top)
-        return cls(platforms, top)
+        return cls(platforms, frozenset(d.lower() for d in extra_top), lists)
+
+    def popular(self, registrable: str) -> bool:
+        """Whether ``registrable`` is a popular site (extra top sites, Tranco / CrUX)."""
+        return registrable in self.top_sites or self.lists.popular.which(registrable) is not None
 
     def platform_mode(self, host: str) -> tuple[str, str] | None:
         """``(mode, entry)`` of the most specific platform entry covering ``host``, else None."""
         rd = registrable_domain(host)
         labels = host.split(".")
+        hosts = self.lists.hosts
         for i in range(len(labels) - 1):
             suffix = ".".join(labels[i:])
             mode = self.platforms.get(suffix)
+            if mode is None and hosts.get(suffix) in SHARED_HOST_LISTS:
+                mode = SHARED
             if mode is not None:
                 if rd is not None and len(rd) > len(suffix) and rd != "www." + suffix:
                     # The PSL's private section makes each name under this platform its own
                     # registrable domain (bucket.s3.amazonaws.com): one owner, not shared.
                     return None
                 return mode, suffix
-        if rd is not None and rd in self.top_sites:
+        if rd is not None and self.popular(rd):
             return SHARED, rd
         return None
 

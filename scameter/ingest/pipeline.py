@@ -27,12 +27,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from scameter.errors import IngestError, PolicyError, RejectRatioExceeded
+from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, SnapshotError
 from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
+from scameter.index.popular import PopularSet
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,
@@ -48,6 +50,14 @@ from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import RejectWriter
 from scameter.ingest.shards import feed_builder, shard_count
+from scameter.ingest.warninglists import (
+    NONE,
+    POPULAR_LISTS,
+    Warninglists,
+    load_warninglists,
+    loaded,
+    remember,
+)
 from scameter.ingest.worker import ChunkResult, process_chunk
 from scameter.processes import die_with_parent, gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
 from scameter.times import utc_now
@@ -104,7 +114,24 @@ class _Inputs:
         return self.finished_bytes + (self.current.consumed if self.current is not None else 0)
 
 
-def _plan(inputs: Sequence[Path], input_format: str | None) -> _Inputs:
+def official_entities_file() -> Path:
+    """The package's hand-checked Hong Kong official entities (allow rows, JSONL)."""
+    return Path(str(resources.files("scameter").joinpath("data", "official_entities.jsonl")))
+
+
+def _check_readable(path: Path, what: str) -> None:
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except FileNotFoundError:
+        raise IngestError(f"{what} missing (reinstall scameter, or skip it)", path) from None
+    except OSError as exc:
+        raise IngestError(f"cannot read {what}: {exc.strerror}", path) from exc
+
+
+def _plan(
+    inputs: Sequence[Path], input_format: str | None, official: Path | None = None
+) -> _Inputs:
     if input_format is not None and input_format not in FORMATS:
         raise IngestError(f"unknown format {input_format!r} (one of {', '.join(FORMATS)})")
     paths = [Path(p) for p in inputs]
@@ -124,12 +151,20 @@ def _plan(inputs: Sequence[Path], input_format: str | None) -> _Inputs:
         names.append(name)
         if total is not None:
             total = total + p.stat().st_size if p.is_file() else None
+    if official is not None:
+        # Loaded like any allow file, whatever format the other inputs have.
+        _check_readable(official, "official entities file")
+        paths.append(official)
+        formats.append("jsonl")
+        names.append(official.name if official.name not in seen else f"{official.name}#pkg")
     return _Inputs(paths, formats, names, total_bytes=total)
 
 
-def _tasks(plan: _Inputs, opts: AdapterOptions) -> Iterator[Task]:
+def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
     for path, fmt, name in zip(plan.paths, plan.formats, plan.names, strict=True):
         label = str(path)
+        # Rows that name no provider are the file's: two files are two providers.
+        opts = replace(base, provider=base.provider or name)
         if fmt == "intake":
             sha = hashlib.sha256()
             for chunk in intake_chunks(path, CHUNK_ITEMS, sha):
@@ -194,6 +229,8 @@ def _index_policy(policy: Policy) -> IndexPolicy:
     except TypeError as exc:
         raise PolicyError(f"[index] settings: {exc}") from exc
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites)
+    # The popular-site warninglists are exempted at lookup time from the snapshot's
+    # ``popular`` set: two million names do not belong in the manifest.
     exempt = set(base.near_exempt_domains)
     for host in (*gran.platforms, *gran.top_sites):
         reg = registrable_domain(host)
@@ -221,6 +258,9 @@ def run_ingest(
     reporter_key: bytes = DEFAULT_REPORTER_KEY,
     progress: Progress | None = None,
     stage: Callable[[str], None] | None = None,
+    provider: str | None = None,
+    official_entities: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -229,7 +269,13 @@ def run_ingest(
     ``progress(done, total)`` is called after each chunk, in input bytes (``total`` None when
     unknown); ``stage(text)`` when reading is over and the snapshot is being built.
     ``dry_run`` reads, validates and decides everything but builds nothing. ``as_of`` (an
-    aware datetime, default now) is the instant the ageing windows end at.
+    aware datetime, default now) is the instant the ageing windows end at. ``provider``
+    names who stands behind rows that do not say (default: each input's file name).
+    ``official_entities`` replaces the package's official-entities file (loaded unless the
+    policy's ``official_entities`` is false). The policy's ``warninglists`` are read first;
+    a missing or unreadable list or official-entities file is an :class:`IngestError`
+    naming it. ``cache_dir`` keeps the compiled popular-site set between processes (the
+    command passes ``<data_dir>/cache``).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
@@ -239,7 +285,9 @@ def run_ingest(
     when = utc_now() if as_of is None else as_of.astimezone(UTC).replace(microsecond=0)
     snapshots_root = Path(snapshots_root)
     index_policy = _index_policy(policy)
-    plan = _plan(inputs, input_format)
+    official = (official_entities or official_entities_file()) if policy.official_entities else None
+    plan = _plan(inputs, input_format, official)
+    lists, lists_key = _warninglists(policy, snapshots_root, cache_dir)
     opts = AdapterOptions(
         source=source,
         category=category,
@@ -249,18 +297,22 @@ def run_ingest(
         extra_platforms=policy.extra_shared_platforms,
         extra_top_sites=policy.extra_top_sites,
         as_of=int(when.timestamp()),
+        warninglists=lists_key,
+        provider=provider or "",
     )
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
     snapshots_root.mkdir(parents=True, exist_ok=True)
-    agg = Aggregator(policy, when)
+    agg = Aggregator(policy, when, lists)
     rejects = RejectWriter(snapshots_root)
     rows = rejected_rows = 0
     try:
+        package_label = str(official) if official is not None else None
         for res in _results(_tasks(plan, opts), workers):
-            rows += res.rows
-            rejected_rows += res.rejected_rows
+            if res.label != package_label:  # the package's own rows are not the caller's
+                rows += res.rows
+                rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
             agg.add_events(res.events)
             if progress is not None:
@@ -279,7 +331,7 @@ def run_ingest(
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers)  # fmt: skip
+                       rejected_rows, dry_run, workers, lists)  # fmt: skip
     finally:
         rejects.close()
 
@@ -296,8 +348,9 @@ def _finish(  # noqa: PLR0917 - private, one call site
     rejected_rows: int,
     dry_run: bool,
     workers: int,
+    lists: Warninglists,
 ) -> IngestResult:
-    gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites)
+    gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
 
     def counted(records: Iterator[Record]) -> Iterator[Record]:
@@ -322,6 +375,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         parallel=workers > 1,
     )
     with builder:
+        builder.set_popular(lists.popular, lists.digests)
         decisions = agg.decide()
         shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)
@@ -356,8 +410,42 @@ def _finish(  # noqa: PLR0917 - private, one call site
     )
 
 
+def _warninglists(
+    policy: Policy, snapshots_root: Path, cache_dir: Path | None
+) -> tuple[Warninglists, str | None]:
+    """The policy's warninglists and the key workers find them under (None: none).
+
+    The popular set (the costly part) comes from the CURRENT snapshot when that one was
+    compiled from files with the same digests.
+    """
+    if policy.warninglists == "none":
+        return NONE, None
+    key = "" if policy.warninglists == "bundled" else policy.warninglists
+
+    def from_parent(digests: dict[str, str]) -> PopularSet | None:
+        try:
+            with Snapshot.open_current(snapshots_root) as snap:
+                reader = snap.reader
+                if reader.popular_digests() == dict(sorted(digests.items())):
+                    popular = reader.popular
+                    if list(popular.lists) == list(POPULAR_LISTS.values()):
+                        return popular
+        except (SnapshotError, OSError):
+            return None
+        return None
+
+    lists = loaded(key)  # this process's, e.g. an earlier ingest of a long-running caller
+    if lists is None:
+        lists = load_warninglists(
+            Path(key) if key else None, cached=from_parent, cache_dir=cache_dir
+        )
+        remember(key, lists)
+    return lists, key
+
+
 def _stats(s: Stats) -> dict[str, int]:
-    return {
+    demoted = {f"demoted:{name}": n for name, n in sorted(s.demoted.items())}
+    return demoted | {
         "reports": s.reports,
         "counted": s.counted,
         "aged_out": s.aged_out,

@@ -49,6 +49,17 @@ class Policy:
     partner_confirmed: Level = Level.HIGH_RISK
     partner_unverified: Level = Level.SUSPICIOUS
     feed_level: Level = Level.SUSPICIOUS
+    #: Level of a feed row the feed itself marks unverified (a PhishTank ``verified: no``).
+    feed_unverified_level: Level = Level.POSSIBLE
+    #: Corroboration: a listing on a popularity or infrastructure warninglist reaches
+    #: SUSPICIOUS from feeds / unverified partner reports only when this many distinct
+    #: providers name it (below that: at most POSSIBLE, with the list named).
+    warninglisted_providers_suspicious: int = 2
+    #: The MISP warninglists consulted: ``"bundled"`` (pymispwarninglists' offline copy),
+    #: ``"none"``, or a directory laid out as ``<list name>/list.json``.
+    warninglists: str = "bundled"
+    #: Load the package's hand-checked Hong Kong official entities as allow rows.
+    official_entities: bool = True
     #: A confirmed police / partner report dated after a delisting lists the identifier again
     #: (a new investigation); public reports and feeds never relist a delisted identifier.
     relist_confirmed_after_delisting: bool = True
@@ -71,6 +82,7 @@ class Policy:
             "partner_confirmed",
             "partner_unverified",
             "feed_level",
+            "feed_unverified_level",
         ):
             value = getattr(self, name)
             try:
@@ -80,7 +92,12 @@ class Policy:
             if level not in _REPORT_LEVELS:
                 raise PolicyError(f"{name}: reports can earn only high_risk/suspicious/possible")
             object.__setattr__(self, name, level)
-        for name in ("window_days", "public_threshold_suspicious", "public_threshold_possible"):
+        for name in (
+            "window_days",
+            "public_threshold_suspicious",
+            "public_threshold_possible",
+            "warninglisted_providers_suspicious",
+        ):
             if int(getattr(self, name)) < 1:
                 raise PolicyError(f"{name} must be at least 1")
         if self.public_threshold_possible > self.public_threshold_suspicious:
@@ -112,6 +129,10 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "partner_confirmed": str,
     "partner_unverified": str,
     "feed_level": str,
+    "feed_unverified_level": str,
+    "warninglisted_providers_suspicious": int,
+    "warninglists": str,
+    "official_entities": bool,
     "relist_confirmed_after_delisting": bool,
     "hub_reports": int,
     "max_linked_per_report": int,

@@ -8,7 +8,8 @@ row that cannot be used, and the parsing shared by the JSONL, CSV and intake rea
 Rows are plain tuples, not dataclasses: millions of them cross process boundaries (pickled)
 and a tuple is the cheapest thing to build and pickle. Layouts::
 
-    (REPORT, id, source, status, reported_at, reporter, reporter_hash, category, idents)
+    (REPORT, id, source, status, reported_at, reporter, reporter_hash, category, idents,
+     provider)
     (ALLOW, kind, value, owner)
     (DELIST, kind, value, reason, at)
 
@@ -202,16 +203,19 @@ def row_from_mapping(
     """
     kind_of_row = _str(row, "type", "report")
     if kind_of_row == "report":
+        src = _str(row, "source", source or "public")
         return (
             REPORT,
             _str(row, "id"),
-            _str(row, "source", source or "public"),
-            _str(row, "status", "unverified"),
+            src,
+            # A feed row is the feed's listing unless it says otherwise (docs/report-format.md).
+            _str(row, "status", "confirmed" if src == "feed" else "unverified"),
             parse_time(row.get("reported_at")),
             _str(row, "reporter"),
             _str(row, "reporter_hash"),
             _str(row, "category", category or ""),
             _idents(row),
+            _str(row, "provider"),
         )
     if kind_of_row == "allow":
         value = _str(row, "value")
@@ -243,7 +247,10 @@ def feed_row(
     report_id: str | None = None,
 ) -> RawRow:
     """A one-identifier report from a list-style feed (the provider stands behind the list)."""
-    return (REPORT, report_id, source, status, reported_at, None, None, category, ((kind, value),))
+    return (
+        REPORT, report_id, source, status, reported_at, None, None, category, ((kind, value),),
+        None,
+    )  # fmt: skip
 
 
 __all__ = [

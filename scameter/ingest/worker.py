@@ -6,7 +6,8 @@ It turns the items of one chunk into *events* (what aggregation needs, nothing m
 
 Wire format (plain tuples: cheap to build and to pickle back to the parent)::
 
-    (EV_REPORT, line, ts or -1, source index, status index, reporter int, category, keys)
+    (EV_REPORT, line, ts or -1, source index, status index, reporter int, category, keys,
+     provider)
     (EV_ALLOW, line, key, owner)
     (EV_DELIST, line, key, at or -1)
 
@@ -14,7 +15,9 @@ A *key* is ``"kind:canonical"``; a leading ``~`` marks an identifier that is wel
 not known to be allocated (``Identifier.valid`` False). ``reporter int`` is the first 8 bytes of
 the keyed reporter hash (0: no reporter;
 always 0 for a report of another source without a ``reporter_hash``: only public reports'
-reporters are counted). Reject and ignore entries are ``(line, reason, raw)``.
+reporters are counted). ``provider`` names who stands behind a feed or partner row (its
+``provider`` field, else the input file's name): distinct providers corroborate a listing.
+Reject and ignore entries are ``(line, reason, raw)``.
 
 Invariants: output order follows input order; the same chunk always gives the same result.
 """
@@ -59,6 +62,7 @@ from scameter.ingest.rows import (
     parse_time_text,
     row_from_mapping,
 )
+from scameter.ingest.warninglists import NONE, cached_warninglists
 from scameter.intake import hash_reporter
 
 EV_REPORT = 0
@@ -125,14 +129,17 @@ def _host_kind(value: str) -> str:
     return "ip"
 
 
-_granularity: dict[tuple[tuple[str, ...], tuple[str, ...]], Granularity] = {}
+_granularity: dict[tuple[tuple[str, ...], tuple[str, ...], str | None], Granularity] = {}
 
 
 def _gran(opts: AdapterOptions) -> Granularity:
-    k = (opts.extra_platforms, opts.extra_top_sites)
+    k = (opts.extra_platforms, opts.extra_top_sites, opts.warninglists)
     g = _granularity.get(k)
     if g is None:
-        g = _granularity[k] = Granularity.default(*k)
+        lists = NONE if opts.warninglists is None else cached_warninglists(opts.warninglists)
+        if len(_granularity) > 4:
+            _granularity.clear()
+        g = _granularity[k] = Granularity.default(k[0], k[1], lists)
     return g
 
 
@@ -224,7 +231,7 @@ def _csv_item(item: Any, opts: AdapterOptions) -> list[RawRow]:
     idents = list(first[8])
     for rec in group[1:]:
         idents.extend(row_from_mapping(rec)[8])
-    return [(*first[:8], tuple(idents))]
+    return [(*first[:8], tuple(idents), *first[9:])]
 
 
 def _urlhaus_item(item: Any, opts: AdapterOptions) -> list[RawRow]:
@@ -333,7 +340,8 @@ def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> boo
 def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> bool:
     """The general path of a report row (every case, every message; see :func:`_fast_report`):
     its event, plus a reject or ignore entry per identifier that cannot be listed."""
-    _, _rid, source, status, ts, reporter, reporter_hash, category, idents = row
+    _, _rid, source, status, ts, reporter, reporter_hash, category, idents, *more = row
+    provider = (more[0] if more else None) or opts.provider
     src_i = _SOURCE_INDEX.get(source or "")
     if src_i is None:
         raise RowError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
@@ -377,7 +385,7 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
     if keys:
         res.events.append(
             (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep,
-             canonical_category(category or ""), tuple(keys))
+             canonical_category(category or ""), tuple(keys), provider)
         )  # fmt: skip
     return ok
 
@@ -429,11 +437,14 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
     if get("type", "report") != "report":
         return None
     source = get("source") or opts.source or "public"
-    status = get("status") or "unverified"
+    status = get("status") or ("confirmed" if source == "feed" else "unverified")
     when = get("reported_at")
     category = get("category") or opts.category or ""
     reporter = get("reporter")
     reporter_hash = get("reporter_hash")
+    provider = get("provider") or opts.provider
+    if type(provider) is not str:
+        return None
     if not (type(source) is type(status) is type(when) is type(category) is str) or not when:
         return None
     if type(reporter) not in _STR_OR_NONE or type(reporter_hash) not in _STR_OR_NONE:
@@ -453,7 +464,9 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
         if src_i == _PUBLIC or reporter_hash
         else 0
     )
-    return (EV_REPORT, line, ts, src_i, st_i, rep, canonical_category(category), tuple(keys))
+    return (
+        EV_REPORT, line, ts, src_i, st_i, rep, canonical_category(category), tuple(keys), provider
+    )  # fmt: skip
 
 
 def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:

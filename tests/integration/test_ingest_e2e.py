@@ -62,7 +62,8 @@ LEVEL_CASES = [
         "shared-platform-exact-page",
         "https://docs.google.com/forms/d/e/1FAIpQLSfake/viewform",
         "url",
-        Level.SUSPICIOUS,
+        # One feed row on a popular site (google.com is on the Tranco warninglist).
+        Level.POSSIBLE,
     ),
     (
         "shared-platform-other-page",
@@ -84,6 +85,13 @@ LEVEL_CASES = [
 )
 def test_policy_rule_verdicts(snap: Snapshot, raw: str, kind: str, level: Level) -> None:
     assert snap.check(raw, kind).level is level
+
+
+def test_warninglist_named_in_the_verdict(snap: Snapshot) -> None:
+    v = snap.check("https://docs.google.com/forms/d/e/1FAIpQLSfake/viewform", "url")
+    codes = [r.code for r in v.reasons]
+    assert ReasonCode.WARNINGLIST_TRANCO in codes
+    assert any("warninglist:tranco" in r.text for r in v.reasons)
 
 
 def test_allowlisted_keeps_owner_and_report_counts(snap: Snapshot) -> None:

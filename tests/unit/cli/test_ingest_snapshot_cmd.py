@@ -56,7 +56,7 @@ def test_ingest_then_check_info_export_verify_diff(
 ) -> None:
     snaps = tmp_path / "snaps"
     one = _write(tmp_path / "one.jsonl", REPORTS)
-    assert _ingest(snaps, one) == 0
+    assert _ingest(snaps, one, extra=("--no-official-entities",)) == 0
     out = capsys.readouterr()
     first = _published(out.out)
     assert "records read 2, rejected 0" in out.out
@@ -88,7 +88,7 @@ def test_ingest_then_check_info_export_verify_diff(
     assert f"ok: snapshot {first} is intact" in capsys.readouterr().out
 
     two = _write(tmp_path / "two.jsonl", [*REPORTS, MORE])
-    assert _ingest(snaps, two) == 0
+    assert _ingest(snaps, two, extra=("--no-official-entities",)) == 0
     second = _published(capsys.readouterr().out)
     assert main(["snapshot", "diff", "--snapshots", str(snaps), first, second]) == 0
     diff = capsys.readouterr().out.splitlines()

@@ -85,10 +85,12 @@ def test_allow_owner_is_order_independent_and_spoof_advice() -> None:
     ("src", "status", "level", "reason"),
     [
         ("police", "confirmed", Level.HIGH_RISK, ReasonCode.POLICE_CONFIRMED),
-        ("police", "unverified", Level.POSSIBLE, ReasonCode.PUBLIC_REPORTS),
+        ("police", "unverified", Level.POSSIBLE, ReasonCode.POLICE_UNVERIFIED),
         ("bank", "confirmed", Level.HIGH_RISK, ReasonCode.PARTNER_CONFIRMED),
-        ("telecom", "unverified", Level.SUSPICIOUS, ReasonCode.FEED_LISTING),
-        ("feed", "unverified", Level.SUSPICIOUS, ReasonCode.FEED_LISTING),
+        ("telecom", "unverified", Level.SUSPICIOUS, ReasonCode.PARTNER_UNVERIFIED),
+        ("feed", "confirmed", Level.SUSPICIOUS, ReasonCode.FEED_LISTING),
+        # A feed row the feed itself marks unverified (PhishTank "verified: no").
+        ("feed", "unverified", Level.POSSIBLE, ReasonCode.FEED_UNVERIFIED),
     ],
     ids=str,
 )
@@ -98,7 +100,9 @@ def test_source_levels(src: str, status: str, level: Level, reason: ReasonCode) 
 
 
 def test_worst_level_wins_and_reasons_accumulate() -> None:
-    r = decide([rep(PHONE, src="feed"), rep(PHONE, src="police", status="confirmed")])[PHONE]
+    r = decide(
+        [rep(PHONE, src="feed", status="confirmed"), rep(PHONE, src="police", status="confirmed")]
+    )[PHONE]
     assert r.level is Level.HIGH_RISK
     assert r.reasons == (ReasonCode.POLICE_CONFIRMED, ReasonCode.FEED_LISTING)
 

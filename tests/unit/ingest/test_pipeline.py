@@ -32,7 +32,7 @@ def test_intake_log_is_an_input(tmp_path: Path) -> None:
     res = run_ingest([path], tmp_path / "snaps", as_of=AS_OF, workers=1)
     assert res.records_read == 4
     assert res.manifest is not None
-    assert list(res.manifest.inputs) == ["intake"]
+    assert list(res.manifest.inputs) == ["intake", "official_entities.jsonl"]
     with Snapshot.open_current(tmp_path / "snaps") as s:
         assert s.check("9123 4567", "phone").level is Level.SUSPICIOUS
         assert s.check("6123 4567", "phone").level is Level.POSSIBLE
@@ -51,9 +51,10 @@ def test_pool_and_in_process_agree_and_progress_reaches_total(tmp_path: Path) ->
     data = _reports(tmp_path / "r.jsonl", 3000)
     seen: list[tuple[int, int | None]] = []
     stages: list[str] = []
-    a = run_ingest([data], tmp_path / "a", as_of=AS_OF, workers=1,
+    own = Policy(official_entities=False)  # progress counts the caller's bytes only
+    a = run_ingest([data], tmp_path / "a", as_of=AS_OF, workers=1, policy=own,
                    progress=lambda d, t: seen.append((d, t)), stage=stages.append)  # fmt: skip
-    b = run_ingest([data], tmp_path / "b", as_of=AS_OF, workers=2)
+    b = run_ingest([data], tmp_path / "b", as_of=AS_OF, workers=2, policy=own)
     assert a.manifest is not None
     assert b.manifest is not None
     assert a.manifest.checksum == b.manifest.checksum
@@ -106,7 +107,8 @@ def test_pipe_input_with_explicit_format(tmp_path: Path) -> None:
     writer = threading.Thread(target=feed)
     writer.start()
     try:
-        res = run_ingest([fifo], tmp_path / "s", as_of=AS_OF, input_format="openphish")
+        res = run_ingest([fifo], tmp_path / "s", as_of=AS_OF, input_format="openphish",
+                         policy=Policy(official_entities=False))  # fmt: skip
     finally:
         writer.join(timeout=30)
     assert res.records_read == 2

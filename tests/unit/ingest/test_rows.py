@@ -52,7 +52,7 @@ def test_report_row_defaults_and_identifier_forms() -> None:
         category="c",
     )
     assert row[0] == REPORT
-    assert row[2:4] == ("feed", "unverified")
+    assert row[2:4] == ("feed", "confirmed")  # a feed row is the feed's listing unless it says
     assert row[7] == "c"
     assert row[8] == ((None, "9123 4567"), ("url", "http://x.example/"))
     single = row_from_mapping({"kind": "phone", "value": "9123 4567"})
