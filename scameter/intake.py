@@ -32,6 +32,7 @@ from typing import Any
 
 import lmdb
 
+from scameter.categories import MAX_ORIGINAL, canonical_category
 from scameter.errors import IngestError
 from scameter.times import iso_utc
 
@@ -118,6 +119,10 @@ class IntakeLog:
         if not identifiers and not text.strip():
             raise ValueError("a report names at least one identifier or has a text")
         when = _utc(reported_at)
+        # The closed vocabulary (scameter.categories): an unknown category is stored as
+        # ``other``; the original is kept, bounded, here only (never in a snapshot).
+        original = category
+        category = canonical_category(category)
         day = iso_utc(when)[:10]  # the UTC calendar day, YYYY-MM-DD
         dkeys = [_dedup_key(reporter_hash, k, v, day) for k, v in identifiers]
         if not dkeys:
@@ -132,6 +137,8 @@ class IntakeLog:
             "text": text,
             "identifiers": [{"kind": k, "value": v} if k else {"value": v} for k, v in identifiers],
         }
+        if category != original.strip():
+            row["category_original"] = original[:MAX_ORIGINAL]
         while True:
             try:
                 return self._append_txn(row, dkeys)

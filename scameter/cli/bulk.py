@@ -51,7 +51,7 @@ from scameter.cli.common import (
     open_backend,
     open_snapshot,
 )
-from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, summary_line
+from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, neutral_cell, summary_line
 from scameter.cli.progress import Progress
 from scameter.identifiers.registry import COLUMN_HINTS
 from scameter.index.batchpath import BatchAnswer
@@ -70,6 +70,14 @@ _BOM = b"\xef\xbb\xbf"
 _IN_FLIGHT_PER_WORKER = 2
 #: A CSV chunk waiting for a quoted field to close stops growing at this many times its size.
 _MAX_CHUNK_FACTOR = 4
+
+
+#: Longest identifier value bulk checks; a longer one marks its row invalid (the run goes on).
+MAX_VALUE_CHARS = 65_536
+#: csv's own field limit (128 KiB by default aborted a run and lost the rows before it):
+#: every field is read whole and the chunking bounds memory.
+_FIELD_LIMIT = 1 << 30
+_FORMULA_LEADS = frozenset("=@\t\r+-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +167,9 @@ def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     _count_answer(counts, verdicts)
     # A line holds no "\n" (split on it); without "," or '"' anywhere in the chunk no line
     # needs CSV quoting, so one scan of the chunk spares a check per line.
-    heads = [csv_cell(line) for line in lines] if b"," in job.data or b'"' in job.data else lines
+    # The input column came from outside: neutralised against spreadsheet formulas (OWASP).
+    cells = [neutral_cell(line) if line[:1] in _FORMULA_LEADS else line for line in lines]
+    heads = [csv_cell(c) for c in cells] if b"," in job.data or b'"' in job.data else cells
     return bulk_rows(heads, verdicts), len(lines)
 
 
@@ -167,9 +177,16 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     assert isinstance(job.column, int)
     col = job.column
     text = job.data.decode(job.encoding, errors="replace")
+    csv.field_size_limit(_FIELD_LIMIT)  # no field size aborts a run: big fields are checked
     rows = list(csv.reader(io.StringIO(text, newline="")))
     values = [row[col].strip() if col < len(row) else "" for row in rows]
+    huge = [i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS]
+    for i in huge:
+        values[i] = ""
     verdicts = _check(values, job.kind)  # rows without the column are replaced below
+    for i in huge:
+        too_long = f"value longer than {MAX_VALUE_CHARS} characters"
+        verdicts.verdicts[i] = Verdict.invalid("", too_long)
     # Without a '"' in the chunk no field was quoted, so none holds "," or a newline and the
     # fields are joined as read; otherwise each field is re-quoted as csv.writer would.
     quoted = b'"' in job.data
@@ -289,6 +306,7 @@ def _read_header(stream: IO[bytes], first: bytes, encoding: str) -> tuple[bytes,
         if not more:
             break
         raw += more
+    csv.field_size_limit(_FIELD_LIMIT)
     header = next(csv.reader(io.StringIO(raw.decode(encoding, errors="replace"))), [])
     return raw, header
 

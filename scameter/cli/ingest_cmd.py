@@ -54,39 +54,63 @@ def _ratio(text: str) -> float:
     return r
 
 
-def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
+def _head(result: Any, dry_run: bool) -> list[str]:
     verb = "validated (dry run, nothing published)" if dry_run else "published"
     if not dry_run and not getattr(result, "published", True):
         verb = "built but NOT published"
-    lines = [
+    return [
         f"snapshot {result.snapshot_id or '-'} {verb}",
         f"records read {result.records_read:,}, rejected {result.rejected:,}"
         + (f" (see {result.rejects_path})" if result.rejected and result.rejects_path else ""),
     ]
+
+
+def _set_aside(result: Any) -> list[str]:
+    """Rows over a limit and text-only reports: counted, never silently dropped."""
+    lines: list[str] = []
+    limits: dict[str, int] = getattr(result, "limits", None) or {}
+    if limits:
+        per = ", ".join(f"{name} {n:,}" for name, n in sorted(limits.items()))
+        lines.append(f"  rejected over a limit: {per}")
     kept = getattr(result, "no_identifiers", 0)
     if kept:
         lines.append(
             f"kept {kept:,} text-only report{'s' if kept != 1 else ''} with no identifiers "
             f"(no_identifiers in {result.rejects_path})"
         )
-    counts: dict[str, dict[str, int]] = result.counts or {}
-    for kind in sorted(counts):
-        per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)
-        lines.append(f"  {kind:<17} {per}")
-    future = (result.stats or {}).get("future", 0)
+    return lines
+
+
+def _policy_notes(result: Any, as_of: str) -> list[str]:
+    """Reports after as_of and warninglist demotions."""
+    stats: dict[str, int] = getattr(result, "stats", None) or {}
+    lines: list[str] = []
+    future = stats.get("future", 0)
     if future:
         lines.append(
             f"reports dated after as_of ({as_of}): {future:,} left out "
             "(a later --as-of counts them)"
         )
-    lines.append(
-        f"vs parent: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed"
-    )
-    stats: dict[str, int] = getattr(result, "stats", None) or {}
     demoted = {k.split(":", 1)[1]: n for k, n in stats.items() if k.startswith("demoted:")}
     if demoted:
         per = ", ".join(f"{n:,} warninglist:{name}" for name, n in sorted(demoted.items()))
         lines.append(f"held at POSSIBLE by warninglists (one unconfirmed source): {per}")
+    return lines
+
+
+def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
+    lines = _head(result, dry_run) + _set_aside(result)
+    counts: dict[str, dict[str, int]] = result.counts or {}
+    for kind in sorted(counts):
+        per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)
+        lines.append(f"  {kind:<17} {per}")
+    notes = _policy_notes(result, as_of)
+    future_first = [n for n in notes if n.startswith("reports dated after")]
+    lines += future_first
+    lines.append(
+        f"vs parent: {result.added:,} added, {result.removed:,} removed, {result.changed:,} changed"
+    )
+    lines += [n for n in notes if n not in future_first]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,10 @@ Invariants:
   :meth:`scameter.settings.Settings.use_color`); the text is identical otherwise.
 * NO RECORD is never worded as safe: its detail is the fixed sentence of ``REASON_TEXT``.
 * JSON is exactly :meth:`Verdict.to_dict`, one object per line, UTF-8 (no ASCII escaping).
+* Text that came from outside (inputs, owners, listings, error messages) is shown through
+  :func:`visible` on terminals (control characters and escape sequences made visible) and
+  written to CSV through :func:`neutral_cell` (OWASP CSV-injection advice); the columns
+  scameter computes (level, kind, canonical forms, reason codes, counts) are left alone.
 * The ``bulk`` CSV helpers (:func:`csv_cell`, :func:`bulk_cells`, :func:`bulk_rows`) produce
   exactly what ``csv.writer`` would for the same cells (pinned by tests/unit/cli/test_bulk_format).
 """
@@ -56,6 +60,37 @@ _NO_RECORD_LEVEL = Level.NO_RECORD
 _NO_RECORD_CODE = ReasonCode.NO_RECORD
 
 _TABLE_HEAD = ("INPUT", "LEVEL", "KIND", "CANONICAL", "DETAILS")
+
+# C0 and C1 controls, DEL, and the Unicode bidirectional overrides / isolates (which reorder
+# what a terminal shows): each is written as its escape, e.g. "\\x1b", "\\u202e".
+_INVISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_INVISIBLE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+_INVISIBLE.update({0x200B: "\\u200b", 0xFEFF: "\\ufeff"})
+#: First characters a spreadsheet reads as a formula (OWASP "CSV Injection").
+_FORMULA_START = frozenset("=@\t\r+-")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters and escape sequences made visible (``\\x1b[2J``):
+    for every string from outside that reaches a terminal."""
+    if text.isprintable():
+        return text
+    return text.translate(_INVISIBLE)
+
+
+def neutral_cell(text: str) -> str:
+    """A CSV cell from outside, neutralised as OWASP advises: a cell starting with ``=``,
+    ``@``, tab or CR, or with ``+`` / ``-`` without being a number, gets a leading ``'`` so
+    no spreadsheet runs it as a formula."""
+    if not text or text[0] not in _FORMULA_START:
+        return text
+    if text[0] in "+-":
+        try:
+            float(text.replace(" ", ""))
+        except ValueError:
+            return "'" + text
+        return text
+    return "'" + text
 
 
 def level_label(v: Verdict, language: Language = Language.EN) -> str:
@@ -152,11 +187,11 @@ def render_table(
     """An aligned table, one row per verdict, ending with a newline."""
     rows = [
         (
-            v.input,
+            visible(v.input),
             level_label(v, language),
             v.kind or "-",
-            v.canonical or "-",
-            details(v, language),
+            visible(v.canonical or "-"),
+            visible(details(v, language)),
         )
         for v in verdicts
     ]
@@ -185,7 +220,7 @@ def bulk_values(v: Verdict) -> list[object]:
     so ``csv`` writes it as its value) and no work for the empty columns of NO RECORD rows.
     """
     if v.error is not None:
-        return ["invalid", v.kind or "", "", "", "", "", "", "", "", v.error]
+        return ["invalid", v.kind or "", "", "", "", "", "", "", "", neutral_cell(v.error)]
     reasons = v.reasons
     similar = ""
     if v.similar_to is not None:
@@ -197,9 +232,9 @@ def bulk_values(v: Verdict) -> list[object]:
         " ".join([r.code for r in reasons]) if reasons else "",
         " ".join(v.categories),
         v.report_count,
-        v.matched or "",
-        similar,
-        v.verified_owner or "",
+        neutral_cell(v.matched or ""),
+        neutral_cell(similar),
+        neutral_cell(v.verified_owner or ""),
         "",
     ]
 
@@ -236,14 +271,16 @@ def bulk_cells(v: Verdict) -> str:
                 reasons[0].code if len(reasons) == 1 else " ".join([r.code for r in reasons]),
                 " ".join(v.categories),
                 str(count) if count else "0",
-                v.matched or "",
-                "" if s is None else f"{s.canonical} (distance {s.distance})",
-                v.verified_owner or "",
+                neutral_cell(v.matched or ""),
+                "" if s is None else neutral_cell(f"{s.canonical} (distance {s.distance})"),
+                neutral_cell(v.verified_owner or ""),
                 "",
             )
         )
     else:
-        text = ",".join(("invalid", v.kind or "", "", "", "", "", "", "", "", v.error))
+        text = ",".join(
+            ("invalid", v.kind or "", "", "", "", "", "", "", "", neutral_cell(v.error))
+        )
     if text.count(",") == _BULK_COMMAS and '"' not in text and "\n" not in text:
         return text
     return ",".join([csv_cell(str(cell)) for cell in bulk_values(v)])
@@ -331,7 +368,9 @@ __all__ = [
     "csv_cell",
     "details",
     "level_label",
+    "neutral_cell",
     "render_json_lines",
     "render_table",
     "summary_line",
+    "visible",
 ]

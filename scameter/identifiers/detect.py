@@ -263,6 +263,10 @@ def _detect(raw: str) -> list[Identifier]:
     text = fold(raw)
     if not text or len(text) > _MAX_RAW:
         return []
+    if text[0] == "=" or not text.isprintable():
+        # A spreadsheet formula (``=cmd|"/c calc"!A1``) or text with control characters
+        # (terminal escapes) names no identifier: no kind starts with "=" or holds controls.
+        return []
     if text.startswith(_LEADS):
         return _lead(text)
     first = text[0]

@@ -14,13 +14,20 @@ Invariants:
   header bytes and string ids that decide them): records share a few hundred shapes, and
   this keeps string-table work and ``Reason`` construction off the hot path.
 * Times are formatted by :func:`scameter.times.iso_utc` only (its memo is read inline).
+* A record is answered only if its CRC-32 holds and its values are possible: a known kind
+  tag and level code, VERIFIED only in ``allow`` and never in ``records``. Anything else
+  raises :class:`~scameter.errors.SnapshotCorrupt`: a tampered record is an error, never an
+  answer (format 2.0, docs/snapshot-format.md).
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 
+from scameter.errors import SnapshotCorrupt
 from scameter.index.format import (
+    CRC_RESIDUE,
     F_CLUSTER,
     F_FIRST,
     F_LAST,
@@ -30,6 +37,8 @@ from scameter.index.format import (
     HEADER,
     KIND_BY_TAG,
     LEVEL_BY_CODE,
+    LEVEL_CODES,
+    corrupt_record,
 )
 from scameter.index.reader import SnapshotReader
 from scameter.times import _CACHE as _iso_cache
@@ -45,6 +54,8 @@ from scameter.verdict import (
 )
 
 _HSIZE = HEADER.size
+_crc32 = zlib.crc32
+_VERIFIED_CODE = LEVEL_CODES[Level.VERIFIED]
 _unpack_header = HEADER.unpack_from
 _KIND_VALUE = {tag: kind.value for tag, kind in KIND_BY_TAG.items()}
 _CODES = {c.value: c for c in ReasonCode}
@@ -70,6 +81,7 @@ class VerdictAssembler:
     def __init__(self, reader: SnapshotReader) -> None:
         self._strings = reader.strings
         self._snapshot_id = reader.id
+        self._data_path = reader.path / "data.mdb"
         self._reason_cache: dict[tuple[tuple[int, ...], int], tuple[Reason, ...]] = {}
         self._trait_cache: dict[bytes, _Traits] = {}
 
@@ -81,10 +93,14 @@ class VerdictAssembler:
         canonical: str | None = None,
         kind: str | None = None,
         matched: str | None = None,
+        allowed: bool = False,
     ) -> Verdict:
         """The verdict a packed record gives for the input ``raw``. ``canonical`` and
         ``kind`` override the record's own (a URL answered by its domain's listing keeps the
-        URL); ``matched`` names the listing expression that matched."""
+        URL); ``matched`` names the listing expression that matched; ``allowed`` says the
+        record comes from ``allow`` (the only table where VERIFIED is possible)."""
+        if _crc32(buf) != CRC_RESIDUE or (buf[1] == _VERIFIED_CODE) is not allowed:
+            raise self._corrupt(buf)
         (tag, _l, flags, _w, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
             _unpack_header(buf, 0)
         )
@@ -104,9 +120,13 @@ class VerdictAssembler:
                 pos += 2 + (buf[pos] | buf[pos + 1] << 8)
             ln = buf[pos] | buf[pos + 1] << 8
             owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+        if kind is None:
+            kind = _KIND_VALUE.get(tag)
+            if kind is None:
+                raise corrupt_record(self._data_path, buf, "holds an unknown kind tag")
         return make_verdict(
             raw,
-            _KIND_VALUE[tag] if kind is None else kind,
+            kind,
             canonical,
             level,
             reasons,
@@ -150,7 +170,9 @@ class VerdictAssembler:
             return hit
         lvl, flags, cworst = buf[1], buf[2], buf[3]
         ids: tuple[int, ...] = _IDS[nr + nc].unpack_from(buf, _HSIZE)
-        level = LEVEL_BY_CODE[lvl]
+        level = LEVEL_BY_CODE.get(lvl)
+        if level is None or level is Level.NO_RECORD or (ids and max(ids) >= len(self._strings)):
+            raise corrupt_record(self._data_path, buf, "holds an impossible level or string id")
         reasons = self._reasons(ids[:nr], lvl)
         cats = tuple(self._strings[i] for i in ids[nr:])
         cluster_worst = None
@@ -165,6 +187,14 @@ class VerdictAssembler:
         out = (level, reasons, cats, cluster_worst)
         self._trait_cache[cache_key] = out
         return out
+
+    def _corrupt(self, buf: bytes) -> SnapshotCorrupt:
+        if _crc32(buf) != CRC_RESIDUE:
+            return corrupt_record(self._data_path, buf)
+        table = "records" if buf[1] == _VERIFIED_CODE else "allow"
+        return corrupt_record(
+            self._data_path, buf, f"has a level that is impossible in the {table} table"
+        )
 
     def _reasons(self, ids: tuple[int, ...], level_code: int) -> tuple[Reason, ...]:
         cache_key = (ids, level_code)

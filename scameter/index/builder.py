@@ -545,6 +545,12 @@ class SnapshotBuilder:
         mpath.write_text(manifest.to_json(), encoding="utf-8")
         fsync_file(mpath)
         (self._tmp / LOCK_FILE).unlink(missing_ok=True)  # not part of the snapshot
+        # Readable by the group (a server running as another user of the creating user's
+        # group), never by others; mkdtemp made the directory 0700 (docs/operations.md).
+        for f in self._tmp.iterdir():
+            if f.is_file():
+                f.chmod(fmt.FILE_MODE)
+        self._tmp.chmod(fmt.DIR_MODE)
         fsync_dir(self._tmp)
         os.rename(self._tmp, self.snapshots_root / snapshot_id)
         self._unlock()

@@ -93,7 +93,7 @@ class ExactRules:
         kind = ident.kind
         allow = self._allowed(key, ident.value)
         if allow is not None:
-            v = self._from_record(raw, allow)
+            v = self._from_record(raw, allow, allowed=True)
             if buf is not None:
                 v = self._reported_official(raw, v, buf)
         elif buf is not None:

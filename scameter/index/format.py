@@ -6,7 +6,9 @@ Responsibility: everything both the builder and the reader must agree on byte fo
 
 Invariants:
 * Records are struct-packed (little-endian) with a per-snapshot string table for reason
-  codes, categories and sources; never pickle. Each record carries its canonical value so a
+  codes, categories and sources; never pickle. Every stored record ends with the CRC-32 of
+  the bytes before it (format 2.0): a damaged or edited record is an error when it is read,
+  never an answer. Each record carries its canonical value so a
   64-bit key collision is detected at lookup and answered as no match.
 * Level and kind codes below are part of the format: never renumber one.
 * The manifest checksum covers every manifest field except ``checksum``, ``snapshot_id`` and
@@ -18,24 +20,30 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
+from scameter.errors import SnapshotCorrupt
 from scameter.identifiers import registry
 from scameter.identifiers.model import Kind
 from scameter.verdict import Level
 
 #: ``major.minor``; a reader accepts any minor of a major it knows.
 #: 1.1 added the ``near_filter`` bitmap (optional: a 1.0 snapshot is probed without it).
-FORMAT_VERSION = "1.1"
-SUPPORTED_MAJORS = frozenset({1})
+#: 2.0 adds a CRC-32 to every packed record; 1.x snapshots are refused (rebuild them).
+FORMAT_VERSION = "2.0"
+SUPPORTED_MAJORS = frozenset({2})
 
 DATA_FILE = "data.mdb"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 TMP_PREFIX = ".tmp-"
+#: Modes of a published snapshot: group-readable (a server of the same group), not world.
+DIR_MODE = 0o750
+FILE_MODE = 0o640
 
 # Named LMDB sub-databases (see docs/snapshot-format.md).
 DB_RECORDS = b"records"
@@ -87,6 +95,8 @@ LEVEL_CODES: dict[Level, int] = {
     Level.VERIFIED: 5,
 }
 LEVEL_BY_CODE: dict[int, Level] = {v: k for k, v in LEVEL_CODES.items()}
+#: Levels a stored record can have (NO RECORD is never stored).
+_STORED_LEVEL_CODES = frozenset(LEVEL_BY_CODE) - {LEVEL_CODES[Level.NO_RECORD]}
 #: Kind tag byte -> kind: the tags each kind declares in its spec (scameter.identifiers.registry).
 KIND_BY_TAG: Mapping[int, Kind] = registry.KIND_BY_TAG
 
@@ -113,6 +123,37 @@ NEAR_FILTER = "near_filter"
 #: The filter's 32-bit value of a near key: its first 4 bytes, big-endian (the xxh3 high half).
 NEAR_PREFIX = struct.Struct(">I")
 ORDINAL_KEY = struct.Struct(">I")  # big-endian so LMDB's byte order is numeric order
+#: Longest string of a record (canonical value, listing, owner): its u16 length prefix.
+MAX_STRING_BYTES = 0xFFFF
+#: Every stored record ends with ``zlib.crc32`` of the bytes before it, little-endian. CRC-32
+#: has a fixed residue: the CRC of (data + its CRC, little-endian) is this constant whatever
+#: the data, so a reader checks a record with one ``crc32`` call over the whole value.
+CRC_SIZE = 4
+CRC_RESIDUE = 0x2144DF1C
+_crc32 = zlib.crc32
+
+
+def seal(body: bytes | bytearray) -> bytes:
+    """A record as stored: ``body`` followed by its CRC-32 (little-endian)."""
+    return bytes(body) + _crc32(body).to_bytes(CRC_SIZE, "little")
+
+
+def record_intact(buf: bytes) -> bool:
+    """Whether a stored record's CRC-32 matches its bytes."""
+    return _crc32(buf) == CRC_RESIDUE
+
+
+def corrupt_record(
+    where: object, buf: bytes, why: str = "failed its CRC-32 check"
+) -> SnapshotCorrupt:
+    """The error for a damaged or edited record (never answered): names the file and the
+    record's ordinal, says what to do."""
+    ordinal = U32.unpack_from(buf, OFF_ORDINAL)[0] if len(buf) >= HEADER.size else -1
+    return SnapshotCorrupt(
+        str(where),
+        f"record with ordinal {ordinal} {why}: the snapshot is damaged or was tampered "
+        "with; run `scameter snapshot verify`, then rebuild it or publish another one",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +402,16 @@ class RawRecord:
     owner: str | None
 
 
-def decode_record(buf: bytes, strings: Sequence[str]) -> RawRecord:
-    """Unpack one record (inverse of :func:`pack_record`)."""
+def decode_record(buf: bytes, strings: Sequence[str], table: int | None = None) -> RawRecord:
+    """Unpack one stored record (inverse of :func:`pack_record` + :func:`seal`); a record
+    that fails its CRC or holds an unknown kind or level code (or, given its ``table``, a
+    level impossible there) raises SnapshotCorrupt."""
+    if _crc32(buf) != CRC_RESIDUE:
+        raise corrupt_record(DATA_FILE, buf)
+    if buf[0] not in KIND_BY_TAG or buf[1] not in _STORED_LEVEL_CODES:
+        raise corrupt_record(DATA_FILE, buf, "holds an unknown kind or level code")
+    if table is not None and (buf[1] == LEVEL_CODES[Level.VERIFIED]) != (table == TABLE_ALLOW):
+        raise corrupt_record(DATA_FILE, buf, "has a level that is impossible in its table")
     (
         tag,
         level,
@@ -424,4 +473,8 @@ def record_canonical(buf: bytes) -> str:
 
 
 def record_level(buf: bytes) -> Level:
-    return LEVEL_BY_CODE[buf[1]]
+    """The level of a stored record, CRC-checked (a tampered level is never used)."""
+    level = LEVEL_BY_CODE.get(buf[1])
+    if _crc32(buf) != CRC_RESIDUE or level is None:
+        raise corrupt_record(DATA_FILE, buf)
+    return level

@@ -55,6 +55,7 @@ def publish(snapshots_root: Path, snapshot_id: str) -> None:
         raise SnapshotNotFound(target, "no built snapshot with this id; build it first")
     fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=snapshots_root)
     try:
+        os.fchmod(fd, fmt.FILE_MODE)  # mkstemp's 0600 would hide CURRENT from the group
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(snapshot_id + "\n")
             f.flush()

@@ -348,9 +348,10 @@ class SnapshotReader:
         with self._env.begin(db=db, buffers=False) as txn:
             yield from txn.cursor()
 
-    def to_record(self, buf: bytes) -> Record:
-        """A stored record back as the :class:`Record` ingest handed in."""
-        r = fmt.decode_record(buf, self.strings)
+    def to_record(self, buf: bytes, table: int | None = None) -> Record:
+        """A stored record back as the :class:`Record` ingest handed in (CRC-checked; the
+        level checked against ``table`` when given)."""
+        r = fmt.decode_record(buf, self.strings, table)
         codes = tuple(ReasonCode(c) for c in r.reasons if c in ReasonCode.__members__.values())
         return Record(
             identifier=Identifier(r.kind, r.canonical, r.valid),

@@ -41,7 +41,7 @@ from scameter.index.assembly import VerdictAssembler
 from scameter.index.batchpath import BatchAnswer, BatchPath
 from scameter.index.derived import DerivedRules
 from scameter.index.exact import ExactRules
-from scameter.index.format import F_CLUSTER, HEADER, record_canonical
+from scameter.index.format import F_CLUSTER, HEADER, TABLE_ALLOW, record_canonical
 from scameter.index.keyprobe import KeyProbe
 from scameter.index.nearmatch import NearRules
 from scameter.index.publish import current_id
@@ -242,7 +242,8 @@ class Snapshot:
         for ordinal in self.reader.bitmap(f"cluster:{cluster}"):
             hit = self.reader.by_ordinal(ordinal)
             if hit is not None:
-                members.append(from_record(record_canonical(hit[2]), hit[2]))
+                allowed = hit[0] == TABLE_ALLOW
+                members.append(from_record(record_canonical(hit[2]), hit[2], allowed=allowed))
         members.sort(key=lambda v: (-v.severity, -v.report_count, v.canonical or ""))
         return members
 
@@ -267,7 +268,7 @@ class Snapshot:
         for ordinal in bm:
             hit = reader.by_ordinal(ordinal)
             if hit is not None:
-                yield reader.to_record(hit[2])
+                yield reader.to_record(hit[2], hit[0])
 
     def stats(self) -> dict[str, Any]:
         """Counts from the manifest plus category and source sizes from the bitmaps."""

@@ -10,21 +10,30 @@ Invariants:
 * A snapshot that fails to open (corrupt, missing) is never swapped in; the old one stays
   live and the error is kept on :attr:`last_error` (and raised by :meth:`refresh`'s caller
   only on the very first load, when there is nothing to keep serving).
+* With ``verify=True`` (servers) a snapshot's whole content hash is checked
+  (:meth:`Snapshot.verify`) before it is first served or swapped in, in the watcher thread,
+  while the previous one keeps serving. A snapshot that fails is never served: the error is
+  logged with both ids, counted on :attr:`verify_failures`, and that id is not hashed again
+  until ``CURRENT`` names another one. A ``CURRENT`` that is garbage or names an unloadable
+  snapshot is logged (once per distinct error) and kept on :attr:`last_error`.
 * Mapped files are never rewritten: snapshots are immutable, we only open new directories.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scameter.errors import SnapshotError, SnapshotNotFound, SnapshotStale
+from scameter.errors import SnapshotCorrupt, SnapshotError, SnapshotNotFound, SnapshotStale
 from scameter.index.publish import current_id
 from scameter.index.snapshot import Snapshot
 from scameter.times import iso_utc, utc_now
+
+log = logging.getLogger("scameter.index.swap")
 
 
 class _Holder:
@@ -48,8 +57,14 @@ class SnapshotManager:
         poll_interval: float = 1.0,
         max_age: timedelta | None = None,
         clock: Callable[[], datetime] = utc_now,
+        verify: bool = False,
     ) -> None:
         self.snapshots_root = Path(snapshots_root)
+        self.verify = verify
+        #: Snapshots refused because their content hash did not match (since start).
+        self.verify_failures = 0
+        self._refused: dict[str, SnapshotError] = {}  # id -> why (not re-hashed every poll)
+        self._logged: str | None = None
         self.poll_interval = poll_interval
         self.max_age = max_age
         self._clock = clock
@@ -129,10 +144,13 @@ class SnapshotManager:
             holder = self._holder
             if holder is not None and holder.snapshot.id == sid:
                 return False
-            new = Snapshot.open(self.snapshots_root / sid)
-            new.reader.warm()
+            refused = self._refused.get(sid)
+            if refused is not None:
+                raise refused
+            new = self._open_checked(sid)
         except SnapshotError as e:
             self.last_error = e
+            self._log_failure(e)
             if self._holder is None:
                 raise
             return False
@@ -147,12 +165,50 @@ class SnapshotManager:
                 old.retired = True
                 close_old = old.refs == 0
         self.last_error = None
+        self._logged = None
         self.swaps += 1
         if close_old and old is not None:
             old.snapshot.close()
         for cb in self.on_swap:
             cb(None if old is None else old.snapshot, new)
         return True
+
+    def _open_checked(self, sid: str) -> Snapshot:
+        """Open and warm ``sid``; with :attr:`verify`, hash its content first (see module)."""
+        new = Snapshot.open(self.snapshots_root / sid)
+        try:
+            if self.verify:
+                new.verify()
+            new.reader.warm()
+        except SnapshotError as e:
+            new.close()
+            if isinstance(e, SnapshotCorrupt):
+                self.verify_failures += 1
+                self._refused = {sid: e}  # only the latest: CURRENT moves on
+                holder = self._holder
+                log.error(
+                    "snapshot failed verification; not served",
+                    extra={
+                        "snapshot": sid,
+                        "serving": None if holder is None else holder.snapshot.id,
+                        "error": str(e),
+                    },
+                )
+                self._logged = str(e)
+            raise
+        return new
+
+    def _log_failure(self, e: SnapshotError) -> None:
+        """Log a CURRENT that cannot be served, once per distinct error."""
+        text = str(e)
+        if text == self._logged:
+            return
+        self._logged = text
+        holder = self._holder
+        log.error(
+            "CURRENT names no servable snapshot; keeping the live one",
+            extra={"serving": None if holder is None else holder.snapshot.id, "error": text},
+        )
 
     def start(self) -> None:
         """Start the background watcher (polls ``CURRENT`` every ``poll_interval`` s)."""

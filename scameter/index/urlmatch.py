@@ -76,7 +76,12 @@ class UrlRules:
             listing, allowed = self._own_record(txn, canonical, listing, allowed)
         if allowed is not None and not _path_listing_wins(listing):
             return self._from_record(
-                raw, allowed.record, canonical=canonical, kind=kind, matched=allowed.expression
+                raw,
+                allowed.record,
+                canonical=canonical,
+                kind=kind,
+                matched=allowed.expression,
+                allowed=True,
             )
         if listing is not None:
             return self._from_record(

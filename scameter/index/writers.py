@@ -68,6 +68,7 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     pack_into = fmt.U32.pack_into
     off_ordinal = fmt.OFF_ORDINAL
     f_cluster = fmt.F_CLUSTER
+    seal = fmt.seal
     # A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes.
     prev: bytes | None = None
     prev_skey = b""
@@ -107,7 +108,7 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
                 a.append(ordinal)
         if diff is not None:
             diff.see(table, key, value, ordinal)
-        pending.append((table, key, bytes(buf)))
+        pending.append((table, key, seal(buf)))  # the CRC covers the patched bytes
         if len(pending) >= BATCH:
             _flush_records(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
             pending = []

@@ -70,6 +70,8 @@ class AdapterOptions:
     reporter_key: bytes = b""
     extra_platforms: tuple[str, ...] = ()
     extra_top_sites: tuple[str, ...] = ()
+    #: Unix seconds of the run's ``as_of`` (dates past it + 1 day are rejected).
+    as_of: int = 4_102_444_800  # 2100-01-01: callers that build a snapshot pass theirs
     #: Where the warninglists are ("" the bundled ones; None: none, as in unit tests).
     warninglists: str | None = None
     #: Who stands behind the rows that do not name a ``provider`` (ingest: the file name).
@@ -397,6 +399,8 @@ def _load_json(inp: InputFile) -> Any:
         return json.load(inp.stream)
     except (ValueError, UnicodeDecodeError) as exc:
         raise IngestError(f"not valid JSON: {exc}", inp.path) from exc
+    except RecursionError:
+        raise IngestError("not valid JSON: nested too deep", inp.path) from None
 
 
 def intake_chunks(path: Path, size: int, sha: Any) -> Iterator[ItemChunk]:

@@ -59,7 +59,7 @@ from scameter.ingest.warninglists import (
     remember,
 )
 from scameter.ingest.worker import ChunkResult, process_chunk
-from scameter.processes import gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
+from scameter.processes import die_with_parent, gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
 from scameter.times import utc_now
 
 #: Default key for reporter hashes when the caller has none (tests, local files). Production
@@ -90,6 +90,8 @@ class IngestResult:
     ignored: int = 0
     identifiers: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    #: Rejected rows per limit of scameter.ingest.limits (``{"date_range": 2}``).
+    limits: dict[str, int] = field(default_factory=dict)
     #: Text-only reports kept without identifiers (in ``rejects_path``, ``no_identifiers``).
     no_identifiers: int = 0
 
@@ -184,6 +186,13 @@ def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
             inp.close()
 
 
+def _pool_worker_init() -> None:
+    """A pool worker dies with the process that started it (``PR_SET_PDEATHSIG``: after a
+    ``kill -9`` of ingest no worker lives on as an orphan), then tunes its GC for bulk."""
+    die_with_parent(os.getppid())
+    tune_gc_for_bulk()
+
+
 def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
     """Chunk results in task order; a bounded number of chunks in flight."""
     if workers <= 1:
@@ -192,7 +201,7 @@ def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
         return
     # fork when this process is single-threaded (cheap: workers inherit the imported modules);
     # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
-    ex = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=tune_gc_for_bulk)
+    ex = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_pool_worker_init)
     pending: deque[Future[ChunkResult]] = deque()
     try:
         for t in tasks:
@@ -287,6 +296,7 @@ def run_ingest(
         reporter_key=reporter_key,
         extra_platforms=policy.extra_shared_platforms,
         extra_top_sites=policy.extra_top_sites,
+        as_of=int(when.timestamp()),
         warninglists=lists_key,
         provider=provider or "",
     )
@@ -353,7 +363,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         n = sum(1 for _ in counted(agg.records(gran)))
         return IngestResult(None, False, rows, rejected_rows, rejects.finish(None), counts,
                             ignored=rejects.ignored, identifiers=n,
-                            stats=_stats(agg.stats),
+                            stats=_stats(agg.stats), limits=dict(rejects.limits),
                             no_identifiers=rejects.no_identifiers)  # fmt: skip
     builder = SnapshotBuilder(
         snapshots_root,
@@ -395,6 +405,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         ignored=rejects.ignored,
         identifiers=n,
         stats=_stats(agg.stats),
+        limits=dict(rejects.limits),
         no_identifiers=rejects.no_identifiers,
     )
 

@@ -43,6 +43,8 @@ class RejectWriter:
         self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.rejected = 0
         self.ignored = 0
+        #: Rejects per limit of scameter.ingest.limits (their reasons start ``limit <name>:``).
+        self.limits: dict[str, int] = {}
         #: Text-only reports in which no identifier was found (reason ``no_identifiers``).
         self.no_identifiers = 0
 
@@ -60,6 +62,10 @@ class RejectWriter:
         entries.sort(key=lambda e: e[0])  # stable: same-line entries keep their order
         self.rejected += len(rejects)
         self.ignored += len(ignored)
+        for _, reason, _ in rejects:
+            if reason.startswith("limit "):
+                name = reason[6:].partition(":")[0]
+                self.limits[name] = self.limits.get(name, 0) + 1
         self.no_identifiers += sum(1 for entry in ignored if entry[1] == NO_IDENTIFIERS)
         dumps = json.dumps
         self._fh.write(

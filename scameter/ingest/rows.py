@@ -75,7 +75,10 @@ def parse_time_text(text: str) -> int:
             dt = parse_iso_utc(text)
         except ValueError:
             if text.replace(".", "", 1).isdigit():
-                return int(float(text))
+                try:
+                    return int(float(text))
+                except (OverflowError, ValueError):
+                    raise RowError(f"bad date {text[:40]!r}") from None
             raise RowError(
                 f"bad date {text[:40]!r}: use ISO 8601, e.g. 2026-11-01T09:30:00Z"
             ) from None
@@ -93,7 +96,10 @@ def parse_time(value: object) -> int | None:
     if isinstance(value, bool):
         raise RowError("bad date: a boolean")
     if isinstance(value, int | float):
-        return int(value)
+        try:
+            return int(value)
+        except (OverflowError, ValueError):  # inf, nan: not a time
+            raise RowError(f"bad date {value!r}") from None
     raise RowError(f"bad date of type {type(value).__name__}")
 
 

@@ -36,11 +36,21 @@ from typing import Any
 
 import orjson
 
+from scameter.categories import canonical_category
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.identifiers.derive import INGEST_DERIVING_KINDS, derive
 from scameter.ingest.adapters import AdapterOptions
 from scameter.ingest.granularity import Granularity
+from scameter.ingest.limits import (
+    MAX_REPORT_IDENTIFIERS,
+    MAX_VALUE_BYTES,
+    MIN_TIME,
+    check_identifier_count,
+    check_json_depth,
+    check_time,
+    check_value,
+)
 from scameter.ingest.policy import SOURCES, STATUSES
 from scameter.ingest.rows import (
     ALLOW,
@@ -196,6 +206,7 @@ _U64 = struct.Struct(">Q")
 
 def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
     if fmt == "jsonl":
+        check_json_depth(line)  # before parsing: json.loads recurses per level
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -345,18 +356,24 @@ def _emit(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> boo
         key = _normalise(kind, value)
     except InvalidIdentifier as exc:
         raise RowError(_invalid_reason(exc)) from None
+    check_value("identifier", key)
     if row[0] == ALLOW:
-        res.events.append((EV_ALLOW, line, key, row[3] or ""))
+        owner = row[3] or ""
+        check_value("owner", owner)
+        res.events.append((EV_ALLOW, line, key, owner))
     else:
         at = row[4]
+        if at is not None:
+            check_time(at, opts.as_of)
         res.events.append((EV_DELIST, line, key, -1 if at is None else at))
     return True
 
 
-def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> bool:
-    """The general path of a report row (every case, every message; see :func:`_fast_report`):
-    its event, plus a reject or ignore entry per identifier that cannot be listed."""
-    _, _rid, source, status, ts, reporter, reporter_hash, category, idents, *more = row
+def _report_fields(row: RawRow, opts: AdapterOptions) -> tuple[int, int, int, str | None]:
+    """Source index, status index, reporter int and provider of a report row; RowError for
+    an unknown source or status, a public report without a date, a date out of bounds or too
+    many identifiers."""
+    _, _rid, source, status, ts, reporter, reporter_hash, _cat, idents, *more = row
     provider = (more[0] if more else None) or opts.provider
     src_i = _SOURCE_INDEX.get(source or "")
     if src_i is None:
@@ -366,34 +383,55 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
         raise RowError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     if ts is None and source == "public":
         raise RowError("a public report needs reported_at (it ages out of the window)")
+    if ts is not None:
+        check_time(ts, opts.as_of)
+    check_identifier_count(len(idents))
     rep = (
         _reporter_int(reporter, reporter_hash, opts.reporter_key)
         if src_i == _PUBLIC or reporter_hash
         else 0
     )
+    return src_i, st_i, rep, provider
+
+
+def _report_key(
+    res: ChunkResult, line: int, kind: str | None, value: str, opts: AdapterOptions
+) -> tuple[str | None, bool]:
+    """The key of one reported identifier and whether it was valid; ``(None, False)`` after a
+    reject entry, ``(None, True)`` after an ignore entry (a bare shared platform)."""
+    try:
+        key = _normalise(kind, value)
+        check_value("identifier", key)
+    except InvalidIdentifier as exc:
+        res.rejects.append((line, _invalid_reason(exc), _raw_text(value)))
+        return None, False
+    except RowError as exc:
+        res.rejects.append((line, exc.reason, _raw_text(value)))
+        return None, False
+    plain = key[1:] if key[0] == "~" else key
+    if plain.startswith(("url:", "domain:")) and _listing(plain, opts) is None:
+        res.ignored.append((line, _PLATFORM_REASON, _raw_text(value)))
+        return None, True
+    return key, True
+
+
+def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions) -> bool:
+    """The general path of a report row (every case, every message; see :func:`_fast_report`):
+    its event, plus a reject or ignore entry per identifier that cannot be listed."""
+    src_i, st_i, rep, provider = _report_fields(row, opts)
+    ts, category, idents = row[4], row[7], row[8]
     keys: list[str] = []
     ok = True
     for kind, value in idents:
-        try:
-            key = _normalise(kind, value)
-        except InvalidIdentifier as exc:
-            res.rejects.append((line, _invalid_reason(exc), _raw_text(value)))
-            ok = False
-            continue
-        except RowError as exc:
-            res.rejects.append((line, exc.reason, _raw_text(value)))
-            ok = False
-            continue
-        plain = key[1:] if key[0] == "~" else key
-        if plain.startswith(("url:", "domain:")) and _listing(plain, opts) is None:
-            res.ignored.append((line, _PLATFORM_REASON, _raw_text(value)))
-            continue
-        keys.append(key)
+        key, valid = _report_key(res, line, kind, value, opts)
+        ok &= valid
+        if key is not None:
+            keys.append(key)
     if keys:
         keys = _with_derived(keys)
         res.events.append(
-            (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep, category or "",
-             tuple(keys), provider)
+            (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep,
+             canonical_category(category or ""), tuple(keys), provider)
         )  # fmt: skip
     return ok
 
@@ -441,6 +479,29 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
     are nearly all rows of a big report file. It runs once per report: keep it lean (the
     type checks are chained comparisons and set lookups: no call, no branch per field).
     """
+    fields = _fast_fields(obj, opts)
+    if fields is None:
+        return None
+    src_i, st_i, when, category, reporter, reporter_hash, provider = fields
+    keys = _fast_keys(obj.get("identifiers"), opts)
+    if keys is None:
+        return None
+    ts = parse_time_text(when)  # a non-empty str here: parse_time's own first branch
+    if ts < MIN_TIME or ts > opts.as_of + 86_400:
+        return None  # the general path rejects it with the date_range reason
+    rep = (
+        _reporter_int(reporter, reporter_hash, opts.reporter_key)
+        if src_i == _PUBLIC or reporter_hash
+        else 0
+    )
+    return (
+        EV_REPORT, line, ts, src_i, st_i, rep, canonical_category(category), tuple(keys), provider
+    )  # fmt: skip
+
+
+def _fast_fields(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] | None:
+    """Source and status indices, date text, category, reporter, reporter hash and provider
+    of a report in the usual shape (all strings, known source and status), or None."""
     get = obj.get
     if get("type", "report") != "report":
         return None
@@ -461,22 +522,13 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
     st_i = _STATUS_INDEX.get(status)
     if src_i is None or st_i is None:
         return None
-    keys = _fast_keys(get("identifiers"), opts)
-    if keys is None:
-        return None
-    ts = parse_time_text(when)  # a non-empty str here: parse_time's own first branch
-    rep = (
-        _reporter_int(reporter, reporter_hash, opts.reporter_key)
-        if src_i == _PUBLIC or reporter_hash
-        else 0
-    )
-    return (EV_REPORT, line, ts, src_i, st_i, rep, category, tuple(keys), provider)
+    return src_i, st_i, when, category, reporter, reporter_hash, provider
 
 
 def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
     """The wire keys of a report's ``[{kind, value}, ...]``, or None when any of them needs
     the general path (another shape, an invalid value, a listing the policy ignores)."""
-    if type(idents) is not list or not idents:
+    if type(idents) is not list or not idents or len(idents) > MAX_REPORT_IDENTIFIERS:
         return None
     keys = []
     for item in idents:
@@ -484,8 +536,8 @@ def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
             return None
         kind = item.get("kind")
         value = item.get("value")
-        if type(kind) is not str or type(value) is not str:
-            return None
+        if type(kind) is not str or type(value) is not str or len(value) > MAX_VALUE_BYTES // 4:
+            return None  # (a long value: the general path checks its byte length)
         try:
             key = _normalise(kind, value)
         except (InvalidIdentifier, RowError):

@@ -87,6 +87,19 @@ class Metrics:
             ["worker"],
             registry=r,
         ).labels(self.worker)
+        self.verify_failures = Gauge(
+            "scameter_snapshot_verify_failures",
+            "Snapshots refused since start because their content hash did not match.",
+            ["worker"],
+            registry=r,
+        ).labels(self.worker)
+        self.current_unservable = Gauge(
+            "scameter_current_unservable",
+            "1 when CURRENT names a snapshot this worker cannot serve (garbage, missing, "
+            "corrupt, failed verification); the previous snapshot keeps serving.",
+            ["worker"],
+            registry=r,
+        ).labels(self.worker)
         self.snapshot_age.set(-1)
         self._req: dict[tuple[str, str], Counter] = {}
         self._lat: dict[str, Histogram] = {}

@@ -69,7 +69,11 @@ def run_worker(config: ServerConfig, index: int, shared: SharedBuckets | None = 
         keys = ReloadingKeyStore(config.auth_keys, shared=shared)
         signal.signal(signal.SIGHUP, lambda _s, _f: keys.request_reload())
         authorizer = keys
-    manager = SnapshotManager(config.snapshots_root, poll_interval=config.poll_interval)
+    # verify=True: a snapshot's content hash is checked before it is first served or swapped
+    # in (docs/operations.md, "Tampered or damaged snapshots").
+    manager = SnapshotManager(
+        config.snapshots_root, poll_interval=config.poll_interval, verify=True
+    )
     manager.start()
     intake = None if config.intake_log is None else IntakeLog(config.intake_log)
     key = config.hash_key()

@@ -234,6 +234,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         max_batch: int = DEFAULT_MAX_BATCH,
         related_limit: int = DEFAULT_RELATED_LIMIT,
         clock: Callable[[], datetime] = utc_now,
+        max_message_bytes: int | None = None,
     ) -> None:
         self.source = source
         self._source = source
@@ -244,6 +245,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self._hasher = reporter_hasher
         self._normalize = normalizer
         self._max_batch = max_batch
+        self._max_message = max_message_bytes
         self._related_limit = related_limit
         self._clock = clock
         self._device = DeviceUpdates()
@@ -275,6 +277,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 "identifiers",
                 f"batch of {n} identifiers exceeds the cap of {self._max_batch}; split it",
             )
+        if self._max_message is not None:
+            _refuse_oversized_batch(raws, self._max_message)
         kind = _kind(request.kind)
         lang = _language(request.language)
         if request.region:
@@ -478,6 +482,32 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         return pb.ReportResponse(
             report_id=report_id, duplicate=duplicate, identifiers=len(idents), truncated=truncated
         )
+
+
+#: Worst-case bytes of one verdict in a CheckBatch answer besides the strings derived from
+#: its input: reasons with their sentences, categories, dates, cluster, snapshot id, owner.
+VERDICT_FIXED_BYTES = 1400
+#: Strings derived from the input (input, canonical, matched / similar) are at most this many
+#: times its length.
+VERDICT_INPUT_FACTOR = 3
+#: What the response envelope and the per-item framing may add to the sum.
+_ENVELOPE_BYTES = 1024
+
+
+def _refuse_oversized_batch(raws: Sequence[str], max_message: int) -> None:
+    """INVALID_ARGUMENT before any work when the answer to ``raws`` could exceed the message
+    limit (items x worst-case verdict size), naming the largest batch that fits."""
+    budget = max_message - _ENVELOPE_BYTES
+    total = 0
+    for i, raw in enumerate(raws):
+        total += VERDICT_FIXED_BYTES + VERDICT_INPUT_FACTOR * len(raw.encode("utf-8"))
+        if total > budget:
+            raise Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the answer to {len(raws)} identifiers could exceed the {max_message}-byte "
+                f"message limit; send at most {i} of these in one batch (about "
+                f"{budget // VERDICT_FIXED_BYTES} short identifiers fit)",
+            )
 
 
 def _level(value: str) -> Level:

@@ -80,6 +80,10 @@ class HealthMonitor:
             serving = self._max_age is None or age <= self._max_age
         except SnapshotError:
             self._metrics.snapshot_age.set(-1)
+        # A SnapshotManager's view of CURRENT (fakes in tests have none).
+        self._metrics.verify_failures.set(getattr(self._source, "verify_failures", 0))
+        unservable = getattr(self._source, "last_error", None) is not None
+        self._metrics.current_unservable.set(1 if unservable else 0)
         status = _SERVING if serving else _NOT_SERVING
         if status != self.status and not self._stop.is_set():
             self.status = status
@@ -183,6 +187,7 @@ def start_worker(
         reporter_hasher=reporter_hasher,
         max_batch=config.max_batch,
         related_limit=config.related_limit,
+        max_message_bytes=config.max_message_bytes,
         clock=clock,
         **extra,
     )

@@ -8,6 +8,7 @@ a SIGKILL during a build leaving CURRENT untouched.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -287,10 +288,31 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
     assert [p for p in after if p not in before and p != ".rejects"] == []
     with Snapshot.open_current(root) as s:
         assert s.check("9011 2345", "phone").level is Level.HIGH_RISK
-    # The next ingest removes what the killed one left under .tmp-* and publishes.
+    # The killed run's pool workers die with it (PR_SET_PDEATHSIG), but asynchronously: one
+    # may hold the build lock for a moment more. Wait until no one does, then the next ingest
+    # removes what the killed one left under .tmp-* and publishes.
+    deadline = time.monotonic() + 30
+    while _build_locks_held(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
     again = run_ingest([RULES], root, as_of=AS_OF, workers=1)
     assert current_id(root) == again.snapshot_id
     assert [p.name for p in root.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def _build_locks_held(root: Path) -> bool:
+    """True while some process holds the lock of a ``.tmp-*`` build under ``root``."""
+    for lock in root.glob(".tmp-*/.lock"):
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+    return False
 
 
 def _alive(pid: int) -> bool:

@@ -310,3 +310,24 @@ def test_metrics_count_requests_and_levels(harness: Harness, admin: AnyClient) -
         "scameter_rpc_latency_seconds_count", {"worker": "0", "method": "Check"}
     )
     assert count == 2
+
+
+def test_batch_whose_answer_cannot_fit_is_refused_up_front(
+    tmp_path: Path, source: FakeSource
+) -> None:
+    """items x worst-case verdict size over --max-message-bytes: INVALID_ARGUMENT naming the
+    largest batch that fits, before any lookup (the fake source counts none)."""
+    from scameter.rpc.servicer import VERDICT_FIXED_BYTES, VERDICT_INPUT_FACTOR
+
+    limit = 64 * 1024
+    per_item = VERDICT_FIXED_BYTES + VERDICT_INPUT_FACTOR * len("+8529000000")
+    fits = (limit - 1024) // per_item
+    with (
+        serve_fake(tmp_path, source, max_batch=10_000, max_message_bytes=limit) as h,
+        Client(h.target, "k-admin", timeout=10) as c,
+    ):
+        assert len(c.check_batch(["+8529000000"] * fits)) == fits
+        with pytest.raises(RemoteError) as exc:
+            c.check_batch(["+8529000000"] * (fits + 1))
+    assert exc.value.code == "INVALID_ARGUMENT"
+    assert f"send at most {fits} of these" in exc.value.details

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scameter.cli import bulk
-from scameter.cli.output import bulk_cells, bulk_rows, bulk_values, csv_cell
+from scameter.cli.output import bulk_cells, bulk_rows, bulk_values, csv_cell, neutral_cell
 from scameter.verdict import Level, Reason, ReasonCode, SimilarTo, Verdict
 
 _NR = (Reason.of(ReasonCode.NO_RECORD),)
@@ -127,7 +127,7 @@ def _reference_txt(lines: list[str]) -> tuple[str, Counter[str]]:
     writer = csv.writer(buf, lineterminator="\n")
     for line, v in zip(lines, verdicts, strict=True):
         counts["invalid" if v.error is not None else v.level] += 1
-        writer.writerow([line, *bulk_values(v)])
+        writer.writerow([neutral_cell(line), *bulk_values(v)])
     return buf.getvalue(), counts
 
 

@@ -21,7 +21,7 @@ from scameter.index import (
     diff_snapshots,
 )
 from scameter.index.diff import DiffEntry
-from scameter.index.format import LEVEL_CODES, decode_record, label_block, pack_record
+from scameter.index.format import LEVEL_CODES, decode_record, label_block, pack_record, seal
 from scameter.verdict import Level, ReasonCode
 from tests.unit.index.helpers import AS_OF, build, rec
 
@@ -48,7 +48,7 @@ def test_record_round_trip() -> None:
         "ex.com/",
         None,
     )
-    r = decode_record(buf, strings)
+    r = decode_record(seal(buf), strings)
     assert (r.kind, r.canonical, r.valid, r.level) == (Kind.URL, "http://ex.com/ü", False, SU)
     assert (r.reasons, r.categories, r.sources) == (
         ("police_confirmed",),
@@ -86,7 +86,7 @@ def test_manifest_fields(tmp_path: Path) -> None:
         json.loads((tmp_path / m.snapshot_id / "manifest.json").read_text())
     )
     assert on_disk == m
-    assert m.format_version == FORMAT_VERSION == "1.1"
+    assert m.format_version == FORMAT_VERSION == "2.0"
     assert m.as_of == "2026-11-01T00:00:00Z"
     assert m.counts == {"phone": {"high_risk": 3, "verified": 1}}
     assert m.total == 4

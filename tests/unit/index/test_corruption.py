@@ -77,7 +77,7 @@ def test_unparseable_manifest(built: Path) -> None:
         Snapshot.open(built)
 
 
-@pytest.mark.parametrize("version", ["2.0", "0.9", "x"])
+@pytest.mark.parametrize("version", ["1.1", "3.0", "0.9", "x"])
 def test_wrong_major_version(built: Path, version: str) -> None:
     mpath = built / "manifest.json"
     m = json.loads(mpath.read_text())
@@ -91,7 +91,7 @@ def test_wrong_major_version(built: Path, version: str) -> None:
 def test_newer_minor_version_is_read(built: Path) -> None:
     mpath = built / "manifest.json"
     m = json.loads(mpath.read_text())
-    m["format_version"] = "1.7"
+    m["format_version"] = "2.7"
     from scameter.index.format import content_checksum
 
     m["checksum"] = content_checksum(m)

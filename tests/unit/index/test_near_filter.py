@@ -1,4 +1,4 @@
-"""The ``near_filter`` pre-filter (format 1.1) skips probes, never candidates.
+"""The ``near_filter`` pre-filter (format 1.1, kept in 2.0) skips probes, never candidates.
 
 The filter is a roaring bitmap of the 32-bit prefix of every ``near`` key; the lookup drops a
 variant key whose prefix is absent before probing LMDB. These tests check that it holds every
@@ -38,7 +38,7 @@ RECORDS = [
 
 def test_filter_holds_the_prefix_of_every_near_key(tmp_path: Path) -> None:
     with open_built(tmp_path, RECORDS) as snap:
-        assert snap.manifest.format_version == fmt.FORMAT_VERSION == "1.1"
+        assert snap.manifest.format_version == fmt.FORMAT_VERSION == "2.0"
         f = snap.reader.near_filter
         assert f is not None
         cursor = snap.reader.txn().cursor(db=snap.reader.near)
@@ -62,20 +62,19 @@ def test_filter_holds_the_prefix_of_every_near_key(tmp_path: Path) -> None:
 def test_near_matches_with_and_without_the_filter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str, kind: Kind, similar: str
 ) -> None:
-    """A 1.0 snapshot (no ``near_filter``, older version) answers like a 1.1 one."""
+    """A snapshot without ``near_filter`` (optional: a builder may leave it out) answers like
+    one with it."""
     with open_built(tmp_path / "new", RECORDS) as snap:
         assert snap.reader.near_filter is not None
         filtered = snap.check(query, kind)
-    # An older builder: no filter bitmap, format 1.0.
+    # A builder that leaves the filter out.
     real = writers.write_bitmaps
 
     def without_filter(env: object, db: object, bitmaps: dict[str, array[int]]) -> None:
         real(env, db, {n: b for n, b in bitmaps.items() if n != fmt.NEAR_FILTER})
 
     monkeypatch.setattr(builder_module, "write_bitmaps", without_filter)
-    monkeypatch.setattr(fmt, "FORMAT_VERSION", "1.0")
     with open_built(tmp_path / "old", RECORDS) as old:
-        assert old.manifest.format_version == "1.0"
         assert old.reader.near_filter is None
         unfiltered = old.check(query, kind)
     assert filtered.similar_to is not None

@@ -186,9 +186,9 @@ def test_metamask_config() -> None:
 
 
 def test_source_and_category_are_caller_settable() -> None:
-    r = read(FIXTURES / "openphish.txt", source="police", category="tax")
+    r = read(FIXTURES / "openphish.txt", source="police", category="impersonation_of_officials")
     assert r.sources() == {"police"}
-    assert r.categories() == {"tax"}
+    assert r.categories() == {"impersonation_of_officials"}
 
 
 def test_gzip_input_is_read_transparently(tmp_path: Path) -> None:
