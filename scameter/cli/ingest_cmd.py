@@ -114,6 +114,17 @@ def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _release_held(inputs: list[Path]) -> None:
+    """``--release-held``: move the burst-held reports of every intake log input into it."""
+    from scameter.intake import IntakeLog, is_intake_dir
+
+    for path in inputs:
+        if is_intake_dir(path):
+            with IntakeLog(path) as log:
+                n = log.release_held()
+            sys.stderr.write(f"ingest: released {n} held report(s) into {path}\n")
+
+
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.ingest import DEFAULT_REPORTER_KEY, FORMATS, Policy, load_policy, run_ingest
 
@@ -132,6 +143,8 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"input {path} does not exist")
         else:
             inputs.append(Path(path))
+    if args.release_held:
+        _release_held(inputs)
     policy = load_policy(Path(args.policy)) if args.policy else None
     if args.no_official_entities:
         policy = replace(policy or Policy(), official_entities=False)
@@ -190,6 +203,9 @@ INGEST = Command(
             help="'now' for ageing; a bare date means the end of that day (23:59:59 UTC)",
         ),
         Arg(("--policy",), metavar="FILE", help="TOML policy overriding the defaults"),
+        Arg(("--release-held",), action="store_true",
+            help="first move the reports held for review (burst hold, held.jsonl) into each "
+            "intake log input, so this run counts them"),
         Arg(("--dry-run",), action="store_true", help="validate and build, do not publish"),
         Arg(("--max-reject-ratio",), type=_ratio, default=0.05, metavar="R",
             help="fail without publishing when more rows are rejected (default 0.05)"),

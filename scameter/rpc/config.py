@@ -60,6 +60,9 @@ class ServerConfig:
     grace: float = 10.0
     http: str | None = None
     page_rate: float = 20.0
+    report_daily_cap: int = 20
+    report_burst: int = 10
+    report_burst_window: float = 3600.0  # seconds
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -83,6 +86,10 @@ class ServerConfig:
             split_listen(self.http, "--http")
         if self.page_rate <= 0:
             raise ConfigError("--page-rate must be positive")
+        if self.report_daily_cap < 0 or self.report_burst < 0 or self.report_burst_window <= 0:
+            raise ConfigError(
+                "--report-daily-cap/--report-burst must be >= 0, --report-burst-window > 0"
+            )
 
     def hash_key(self) -> bytes | None:
         """Key for reporter hashes: configured, else derived from the token secret."""
@@ -155,6 +162,14 @@ SERVE_ARGS: ArgTable = (
         help="also serve the HTTP/JSON API, /openapi.json and the search page here"),
     Arg(("--page-rate",), type=float, default=20.0,
         help="searches per second the public search page answers (per worker)"),
+    Arg(("--report-daily-cap",), type=int, default=20,
+        help="Report: stored reports per reporter per UTC day; beyond: RESOURCE_EXHAUSTED "
+        "(0: no cap)"),
+    Arg(("--report-burst",), type=int, default=10,
+        help="Report: this many reports from new reporters on one identifier within the "
+        "burst window start a hold for review (0: off)"),
+    Arg(("--report-burst-window",), type=float, default=3600.0, metavar="S",
+        help="Report: the burst window in seconds (default 3600)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

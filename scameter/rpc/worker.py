@@ -30,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from scameter.errors import SnapshotError
+from scameter.intake import IntakePolicy
 from scameter.rpc.auth import Authorizer
 from scameter.rpc.config import ServerConfig, split_listen
 from scameter.rpc.http import HttpContext, HttpServer, build_app, ssl_options
@@ -188,6 +189,11 @@ def start_worker(
         max_batch=config.max_batch,
         related_limit=config.related_limit,
         max_message_bytes=config.max_message_bytes,
+        intake_policy=IntakePolicy(
+            config.report_daily_cap,
+            config.report_burst,
+            timedelta(seconds=config.report_burst_window),
+        ),
         clock=clock,
         **extra,
     )
