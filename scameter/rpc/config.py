@@ -60,6 +60,7 @@ class ServerConfig:
     grace: float = 10.0
     http: str | None = None
     page_rate: float = 20.0
+    trust_key: Path | None = None
     report_daily_cap: int = 20
     report_burst: int = 10
     report_burst_window: float = 3600.0  # seconds
@@ -162,6 +163,8 @@ SERVE_ARGS: ArgTable = (
         help="also serve the HTTP/JSON API, /openapi.json and the search page here"),
     Arg(("--page-rate",), type=float, default=20.0,
         help="searches per second the public search page answers (per worker)"),
+    Arg(("--trust-key",), type=Path, metavar="FILE",
+        help="Ed25519 public key (PEM): serve only snapshots whose manifest it signed"),
     Arg(("--report-daily-cap",), type=int, default=20,
         help="Report: stored reports per reporter per UTC day; beyond: RESOURCE_EXHAUSTED "
         "(0: no cap)"),
