@@ -30,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from scameter.errors import SnapshotError
+from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer
 from scameter.rpc.config import ServerConfig, split_listen
 from scameter.rpc.http import HttpContext, HttpServer, build_app, ssl_options
@@ -177,6 +178,7 @@ def start_worker(
 ) -> RunningServer:
     """Build, bind and start one gRPC server; returns once it accepts connections."""
     metrics = Metrics(index)
+    convert.set_cache_durations(config.cache_seconds, config.no_record_cache_seconds)
     extra: dict[str, Any] = {} if normalizer is None else {"normalizer": normalizer}
     servicer = ScameterServicer(
         source,
