@@ -64,6 +64,8 @@ class ServerConfig:
     report_daily_cap: int = 20
     report_burst: int = 10
     report_burst_window: float = 3600.0  # seconds
+    cache_seconds: int = 300
+    no_record_cache_seconds: int = 60
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -87,6 +89,11 @@ class ServerConfig:
             split_listen(self.http, "--http")
         if self.page_rate <= 0:
             raise ConfigError("--page-rate must be positive")
+        self._check_report_policy()
+        if self.cache_seconds < 0 or self.no_record_cache_seconds < 0:
+            raise ConfigError("--cache-seconds and --no-record-cache-seconds must be >= 0")
+
+    def _check_report_policy(self) -> None:
         if self.report_daily_cap < 0 or self.report_burst < 0 or self.report_burst_window <= 0:
             raise ConfigError(
                 "--report-daily-cap/--report-burst must be >= 0, --report-burst-window > 0"
@@ -173,6 +180,10 @@ SERVE_ARGS: ArgTable = (
         "burst window start a hold for review (0: off)"),
     Arg(("--report-burst-window",), type=float, default=3600.0, metavar="S",
         help="Report: the burst window in seconds (default 3600)"),
+    Arg(("--cache-seconds",), type=int, default=300,
+        help="cache_duration of listed and verified verdicts (default %(default)s)"),
+    Arg(("--no-record-cache-seconds",), type=int, default=60,
+        help="cache_duration of NO RECORD and invalid verdicts (default %(default)s)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.
