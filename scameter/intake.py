@@ -197,21 +197,25 @@ class IntakeLog:
                 hold = self._apply_policy(txn, policy, row, when, identifiers or [])
                 if hold:
                     return self._hold(txn, row, dkeys, existing), False
-            raw_seq = txn.get(_META_SEQ, db=self._meta)
-            seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
-            digest = hashlib.blake2b(
-                json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
-            ).hexdigest()
-            report_id = f"app-{seq:010d}-{digest}"
-            row = {**row, "id": report_id}
-            body = json.dumps(row, sort_keys=True).encode("utf-8")
-            txn.put(_SEQ.pack(seq), body, db=self._reports)
-            txn.put(_META_SEQ, _SEQ.pack(seq), db=self._meta)
+            report_id = self._store(txn, row)
             for k, e in zip(dkeys, existing, strict=True):
                 if e is None:
                     txn.put(k, report_id.encode("ascii"), db=self._dedup)
         # Leaving the ``with`` commits; with sync=True the commit fsyncs before we return.
         return report_id, False
+
+    def _store(self, txn: lmdb.Transaction, row: dict[str, Any]) -> str:
+        """Put ``row`` under the next sequence number in ``txn``; returns its report id."""
+        raw_seq = txn.get(_META_SEQ, db=self._meta)
+        seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
+        digest = hashlib.blake2b(
+            json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
+        ).hexdigest()
+        report_id = f"app-{seq:010d}-{digest}"
+        body = json.dumps({**row, "id": report_id}, sort_keys=True).encode("utf-8")
+        txn.put(_SEQ.pack(seq), body, db=self._reports)
+        txn.put(_META_SEQ, _SEQ.pack(seq), db=self._meta)
+        return report_id
 
     def _apply_policy(
         self,
@@ -273,22 +277,32 @@ class IntakeLog:
         return report_id
 
     def release_held(self) -> int:
-        """Move every held report into the log (in the order held); returns how many."""
+        """Move every held report into the log (in the order held); returns how many.
+
+        Done in one write transaction, which a server needs too before it holds a report
+        (:meth:`_hold` runs inside its append transaction), so no report held meanwhile is
+        lost: the file is read, its rows stored and the file renamed aside, then committed.
+        """
+        while True:
+            try:
+                return self._release_txn()
+            except lmdb.MapFullError:
+                self._grow()
+
+    def _release_txn(self) -> int:
         held = self.path / HELD_FILE
-        try:
-            lines = held.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return 0
-        rows = [json.loads(line) for line in lines if line.strip()]
-        for row in rows:
-            row.pop("id", None)
-            while True:
-                try:
-                    self._append_txn(row, [])
-                    break
-                except lmdb.MapFullError:
-                    self._grow()
-        os.unlink(held)
+        aside = self.path / (HELD_FILE + ".released")
+        with self._env.begin(write=True) as txn:
+            try:
+                lines = held.read_text(encoding="utf-8").splitlines()
+            except FileNotFoundError:
+                return 0
+            rows = [json.loads(line) for line in lines if line.strip()]
+            for row in rows:
+                row.pop("id", None)
+                self._store(txn, row)
+            os.replace(held, aside)
+        aside.unlink()
         return len(rows)
 
     def _grow(self) -> None:
