@@ -13,6 +13,12 @@ Invariants:
 * A duplicate (same reporter hash, same identifier, same UTC day) stores nothing new; when every
   identifier of a report is a duplicate the whole report is absorbed and the id of the earlier
   report is returned with ``duplicate=True``.
+* Abuse policy (:class:`IntakePolicy`, ``docs/report-format.md``): a reporter over its daily
+  cap is refused with :class:`ReporterCapExceeded` (nothing stored); once ``burst`` reports
+  from *new* reporters (first seen within the last day) name one identifier within
+  ``burst_window``, that report and the next such ones are *held*: appended, fsynced, to
+  ``held.jsonl`` in the log directory instead of the log, so ingest counts them only after
+  ``scameter ingest --release-held`` moves them into the log (:meth:`IntakeLog.release_held`).
 * Reports are kept in append order (8-byte big-endian sequence keys); ``iter_reports`` yields
   them in that order, which makes an ingest of the log deterministic.
 
@@ -24,9 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +50,27 @@ _MAX_MAP_SIZE = 1 << 40
 _META_SEQ = b"seq"
 _META_FORMAT = b"format"
 FORMAT = b"scameter-intake/1"
+#: Held reports (the burst hold), one JSON row a line, in the intake log's directory.
+HELD_FILE = "held.jsonl"
+_DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class IntakePolicy:
+    """Limits on public reports (``serve --report-daily-cap/--report-burst/...``)."""
+
+    daily_cap: int = 20  # stored reports per reporter per UTC day; 0 = no cap
+    burst: int = 10  # reports from new reporters on one identifier that start a hold; 0 = off
+    burst_window: timedelta = timedelta(hours=1)
+
+
+class ReporterCapExceeded(Exception):
+    """The reporter already filed its daily cap of reports today (UTC)."""
+
+
+def _burst_key(kind: str | None, value: str) -> bytes:
+    raw = "\x1f".join((kind or "", value.strip())).encode("utf-8")
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def hash_reporter(reporter: str, key: bytes) -> str:
@@ -79,7 +108,7 @@ class IntakeLog:
                 str(self.path),
                 subdir=True,
                 map_size=_INITIAL_MAP_SIZE,
-                max_dbs=3,
+                max_dbs=6,
                 sync=True,
                 metasync=True,
                 readonly=readonly,
@@ -88,6 +117,9 @@ class IntakeLog:
             self._reports = self._env.open_db(b"reports", create=not readonly)
             self._dedup = self._env.open_db(b"dedup", create=not readonly)
             self._meta = self._env.open_db(b"meta", create=not readonly)
+            if not readonly:
+                self._reporters = self._env.open_db(b"reporters", create=True)
+                self._bursts = self._env.open_db(b"bursts", create=True)
         except lmdb.Error as exc:
             raise IngestError(f"cannot open intake log: {exc}", self.path) from exc
         if not readonly:
@@ -107,6 +139,7 @@ class IntakeLog:
         reporter_hash: str,
         source: str = "public",
         reported_at: datetime,
+        policy: IntakePolicy | None = None,
     ) -> tuple[str, bool]:
         """Store one report durably; returns ``(report_id, duplicate)``.
 
@@ -114,7 +147,8 @@ class IntakeLog:
         ideally already canonical (the server normalises them) so that dedup sees one form.
         A report with no identifiers must have a ``text`` (a text-only report in which none
         was found): it is kept, deduplicated on its text, and ingest counts it as
-        ``no_identifiers``.
+        ``no_identifiers``. With a ``policy``, raises :class:`ReporterCapExceeded` past the
+        daily cap and holds a burst report (its id then starts with ``held-``).
         """
         if not identifiers and not text.strip():
             raise ValueError("a report names at least one identifier or has a text")
@@ -141,32 +175,135 @@ class IntakeLog:
             row["category_original"] = original[:MAX_ORIGINAL]
         while True:
             try:
-                return self._append_txn(row, dkeys)
+                return self._append_txn(row, dkeys, policy, when, list(identifiers))
             except lmdb.MapFullError:
                 self._grow()
 
-    def _append_txn(self, row: dict[str, Any], dkeys: list[bytes]) -> tuple[str, bool]:
+    def _append_txn(
+        self,
+        row: dict[str, Any],
+        dkeys: list[bytes],
+        policy: IntakePolicy | None = None,
+        when: datetime | None = None,
+        identifiers: list[tuple[str | None, str]] | None = None,
+    ) -> tuple[str, bool]:
         with self._env.begin(write=True) as txn:
             existing = [txn.get(k, db=self._dedup) for k in dkeys]
-            if all(e is not None for e in existing):
+            if existing and all(e is not None for e in existing):
                 first = existing[0]
                 assert first is not None
                 return first.decode("ascii"), True
-            raw_seq = txn.get(_META_SEQ, db=self._meta)
-            seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
-            digest = hashlib.blake2b(
-                json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
-            ).hexdigest()
-            report_id = f"app-{seq:010d}-{digest}"
-            row = {**row, "id": report_id}
-            body = json.dumps(row, sort_keys=True).encode("utf-8")
-            txn.put(_SEQ.pack(seq), body, db=self._reports)
-            txn.put(_META_SEQ, _SEQ.pack(seq), db=self._meta)
+            if policy is not None and when is not None:
+                hold = self._apply_policy(txn, policy, row, when, identifiers or [])
+                if hold:
+                    return self._hold(txn, row, dkeys, existing), False
+            report_id = self._store(txn, row)
             for k, e in zip(dkeys, existing, strict=True):
                 if e is None:
                     txn.put(k, report_id.encode("ascii"), db=self._dedup)
         # Leaving the ``with`` commits; with sync=True the commit fsyncs before we return.
         return report_id, False
+
+    def _store(self, txn: lmdb.Transaction, row: dict[str, Any]) -> str:
+        """Put ``row`` under the next sequence number in ``txn``; returns its report id."""
+        raw_seq = txn.get(_META_SEQ, db=self._meta)
+        seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
+        digest = hashlib.blake2b(
+            json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
+        ).hexdigest()
+        report_id = f"app-{seq:010d}-{digest}"
+        body = json.dumps({**row, "id": report_id}, sort_keys=True).encode("utf-8")
+        txn.put(_SEQ.pack(seq), body, db=self._reports)
+        txn.put(_META_SEQ, _SEQ.pack(seq), db=self._meta)
+        return report_id
+
+    def _apply_policy(
+        self,
+        txn: lmdb.Transaction,
+        policy: IntakePolicy,
+        row: dict[str, Any],
+        when: datetime,
+        identifiers: list[tuple[str | None, str]],
+    ) -> bool:
+        """Count the report against its reporter's day (raising past the cap) and against
+        the bursts of its identifiers; True when it is to be held."""
+        reporter = str(row["reporter_hash"]).encode("ascii")
+        now = when.timestamp()
+        day = int(now // _DAY)
+        raw = txn.get(reporter, db=self._reporters)
+        first_seen, seen_day, count = (now, day, 0) if raw is None else json.loads(bytes(raw))
+        if seen_day != day:
+            seen_day, count = day, 0
+        if policy.daily_cap and count >= policy.daily_cap:
+            raise ReporterCapExceeded(f"at most {policy.daily_cap} reports a day per reporter")
+        txn.put(
+            reporter, json.dumps([first_seen, seen_day, count + 1]).encode(), db=self._reporters
+        )
+        if not policy.burst or now - first_seen >= _DAY:
+            return False
+        window = policy.burst_window.total_seconds()
+        hold = False
+        for kind, value in identifiers:
+            key = _burst_key(kind, value)
+            raw_times = txn.get(key, db=self._bursts)
+            times = [
+                t for t in (json.loads(bytes(raw_times)) if raw_times else []) if now - t < window
+            ]
+            times.append(now)
+            txn.put(key, json.dumps(times[-policy.burst :]).encode(), db=self._bursts)
+            hold = hold or len(times) >= policy.burst
+        return hold
+
+    def _hold(
+        self,
+        txn: lmdb.Transaction,
+        row: dict[str, Any],
+        dkeys: list[bytes],
+        existing: list[bytes | None],
+    ) -> str:
+        """Append ``row`` to the held file (fsynced) instead of the log; returns its id."""
+        digest = hashlib.blake2b(json.dumps(row, sort_keys=True).encode(), digest_size=8)
+        report_id = f"held-{digest.hexdigest()}"
+        line = json.dumps({**row, "id": report_id}, sort_keys=True) + "\n"
+        fd = os.open(self.path / HELD_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        for k, e in zip(dkeys, existing, strict=True):
+            if e is None:
+                txn.put(k, report_id.encode("ascii"), db=self._dedup)
+        return report_id
+
+    def release_held(self) -> int:
+        """Move every held report into the log (in the order held); returns how many.
+
+        Done in one write transaction, which a server needs too before it holds a report
+        (:meth:`_hold` runs inside its append transaction), so no report held meanwhile is
+        lost: the file is read, its rows stored and the file renamed aside, then committed.
+        """
+        while True:
+            try:
+                return self._release_txn()
+            except lmdb.MapFullError:
+                self._grow()
+
+    def _release_txn(self) -> int:
+        held = self.path / HELD_FILE
+        aside = self.path / (HELD_FILE + ".released")
+        with self._env.begin(write=True) as txn:
+            try:
+                lines = held.read_text(encoding="utf-8").splitlines()
+            except FileNotFoundError:
+                return 0
+            rows = [json.loads(line) for line in lines if line.strip()]
+            for row in rows:
+                row.pop("id", None)
+                self._store(txn, row)
+            os.replace(held, aside)
+        aside.unlink()
+        return len(rows)
 
     def _grow(self) -> None:
         size = self._env.info()["map_size"] * 2
@@ -201,4 +338,12 @@ def is_intake_dir(path: Path) -> bool:
     return path.is_dir() and (path / "data.mdb").is_file()
 
 
-__all__ = ["FORMAT", "IntakeLog", "hash_reporter", "is_intake_dir"]
+__all__ = [
+    "FORMAT",
+    "HELD_FILE",
+    "IntakeLog",
+    "IntakePolicy",
+    "ReporterCapExceeded",
+    "hash_reporter",
+    "is_intake_dir",
+]

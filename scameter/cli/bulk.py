@@ -51,7 +51,14 @@ from scameter.cli.common import (
     open_backend,
     open_snapshot,
 )
-from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, neutral_cell, summary_line
+from scameter.cli.output import (
+    BULK_COLUMNS,
+    bulk_rows,
+    csv_cell,
+    neutral_cell,
+    set_raw_cells,
+    summary_line,
+)
 from scameter.cli.progress import Progress
 from scameter.identifiers.registry import COLUMN_HINTS
 from scameter.index.batchpath import BatchAnswer
@@ -92,6 +99,7 @@ class Job:
     width: int = 0  # CSV: header length; short rows are padded so verdict columns line up
     encoding: str = "utf-8"  # of the input; output is always UTF-8
     message: bool = False  # the column holds message texts (--message-column)
+    raw: bool = False  # --raw: cells from outside are written without CSV neutralisation
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +177,7 @@ def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     # needs CSV quoting, so one scan of the chunk spares a check per line.
     # The input column came from outside: neutralised against spreadsheet formulas (OWASP).
     cells = [neutral_cell(line) if line[:1] in _FORMULA_LEADS else line for line in lines]
+    # (neutral_cell itself leaves them alone under --raw)
     heads = [csv_cell(c) for c in cells] if b"," in job.data or b'"' in job.data else cells
     return bulk_rows(heads, verdicts), len(lines)
 
@@ -239,6 +248,7 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
 def process(job: Job) -> ChunkResult:
     """Check one chunk and format its rows; runs in a worker or in-process."""
     counts: Counter[str] = Counter()
+    set_raw_cells(job.raw)
     if job.message:
         backend = _ProcessState.backend
         assert backend is not None, "bulk worker used before its backend was opened"
@@ -429,6 +439,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 width=width,
                 encoding=encoding,
                 message=message,
+                raw=args.raw,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -467,10 +478,11 @@ def _jobs(
     width: int,
     encoding: str,
     message: bool = False,
+    raw: bool = False,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding, message), read
+        yield Job(fmt, data, column, kind, line, width, encoding, message, raw), read
         line += n
 
 
@@ -538,6 +550,9 @@ BULK = Command(
             help="input text encoding (default utf-8; e.g. big5)"),
         Arg(("--workers",), type=int, metavar="N", help="worker processes (default: cores)"),
         Arg(("--chunk-size",), type=int, metavar="N", help="rows per batch (default 10000)"),
+        Arg(("--raw",), action="store_true",
+            help="write cells from outside exactly as they are, without the leading ' that "
+            "keeps a spreadsheet from running =, @, +, - cells as formulas"),
     ),
 )  # fmt: skip
 

@@ -21,6 +21,7 @@ from typing import Any
 from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.progress import Progress
+from scameter.index.signing import EccKey, load_private_key
 from scameter.settings import Settings
 from scameter.times import iso_utc, parse_iso_utc
 
@@ -114,6 +115,26 @@ def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sign_key(path: str | None) -> EccKey | None:
+    if path is None:
+        return None
+    try:
+        return load_private_key(Path(path))
+    except (OSError, ValueError) as e:
+        raise CommandError(f"--sign-key {path}: not a readable Ed25519 private key ({e})") from e
+
+
+def _release_held(inputs: list[Path]) -> None:
+    """``--release-held``: move the burst-held reports of every intake log input into it."""
+    from scameter.intake import IntakeLog, is_intake_dir
+
+    for path in inputs:
+        if is_intake_dir(path):
+            with IntakeLog(path) as log:
+                n = log.release_held()
+            sys.stderr.write(f"ingest: released {n} held report(s) into {path}\n")
+
+
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.ingest import DEFAULT_REPORTER_KEY, FORMATS, Policy, load_policy, run_ingest
 
@@ -132,7 +153,10 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"input {path} does not exist")
         else:
             inputs.append(Path(path))
+    if args.release_held:
+        _release_held(inputs)
     policy = load_policy(Path(args.policy)) if args.policy else None
+    sign_key = _sign_key(args.sign_key)
     if args.no_official_entities:
         policy = replace(policy or Policy(), official_entities=False)
     progress = Progress(
@@ -163,6 +187,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             progress=on_progress if progress.enabled else None,
             stage=progress.stage if progress.enabled else None,
             provider=args.provider,
+            sign_key=sign_key,
             cache_dir=settings.data_dir / "cache",
         )
     finally:
@@ -190,6 +215,11 @@ INGEST = Command(
             help="'now' for ageing; a bare date means the end of that day (23:59:59 UTC)",
         ),
         Arg(("--policy",), metavar="FILE", help="TOML policy overriding the defaults"),
+        Arg(("--sign-key",), metavar="FILE",
+            help="Ed25519 private key (PEM): sign the manifest (manifest.sig) before publishing"),
+        Arg(("--release-held",), action="store_true",
+            help="first move the reports held for review (burst hold, held.jsonl) into each "
+            "intake log input, so this run counts them"),
         Arg(("--dry-run",), action="store_true", help="validate and build, do not publish"),
         Arg(("--max-reject-ratio",), type=_ratio, default=0.05, metavar="R",
             help="fail without publishing when more rows are rejected (default 0.05)"),

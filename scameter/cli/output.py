@@ -78,11 +78,23 @@ def visible(text: str) -> str:
     return text.translate(_INVISIBLE)
 
 
+class _CsvMode:
+    """``bulk --raw`` switches neutralisation off for the process (and each worker's)."""
+
+    raw = False
+
+
+def set_raw_cells(raw: bool) -> None:
+    """``raw=True``: :func:`neutral_cell` returns every cell as it is (``bulk --raw``, for
+    analysts who need the values exactly as stored and open the file with care)."""
+    _CsvMode.raw = raw
+
+
 def neutral_cell(text: str) -> str:
     """A CSV cell from outside, neutralised as OWASP advises: a cell starting with ``=``,
     ``@``, tab or CR, or with ``+`` / ``-`` without being a number, gets a leading ``'`` so
-    no spreadsheet runs it as a formula."""
-    if not text or text[0] not in _FORMULA_START:
+    no spreadsheet runs it as a formula (unless :func:`set_raw_cells` turned this off)."""
+    if not text or text[0] not in _FORMULA_START or _CsvMode.raw:
         return text
     if text[0] in "+-":
         try:
@@ -371,6 +383,7 @@ __all__ = [
     "neutral_cell",
     "render_json_lines",
     "render_table",
+    "set_raw_cells",
     "summary_line",
     "visible",
 ]

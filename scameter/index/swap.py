@@ -30,6 +30,7 @@ from pathlib import Path
 
 from scameter.errors import SnapshotCorrupt, SnapshotError, SnapshotNotFound, SnapshotStale
 from scameter.index.publish import current_id
+from scameter.index.signing import EccKey, check_signature
 from scameter.index.snapshot import Snapshot
 from scameter.times import iso_utc, utc_now
 
@@ -58,8 +59,11 @@ class SnapshotManager:
         max_age: timedelta | None = None,
         clock: Callable[[], datetime] = utc_now,
         verify: bool = False,
+        trust_key: EccKey | None = None,
     ) -> None:
         self.snapshots_root = Path(snapshots_root)
+        #: With a key, only snapshots whose manifest it signed are served (index.signing).
+        self.trust_key = trust_key
         self.verify = verify
         #: Snapshots refused because their content hash did not match (since start).
         self.verify_failures = 0
@@ -185,6 +189,8 @@ class SnapshotManager:
         """Open and warm ``sid``; with :attr:`verify`, hash its content first (see module)."""
         new = Snapshot.open(self.snapshots_root / sid)
         try:
+            if self.trust_key is not None:
+                check_signature(self.snapshots_root / sid, self.trust_key)
             if self.verify:
                 new.verify()
             new.reader.warm()

@@ -35,6 +35,7 @@ from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, Snaps
 from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
+from scameter.index.signing import EccKey, sign_snapshot
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,
@@ -261,6 +262,7 @@ def run_ingest(
     provider: str | None = None,
     official_entities: Path | None = None,
     cache_dir: Path | None = None,
+    sign_key: EccKey | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -331,7 +333,7 @@ def run_ingest(
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers, lists)  # fmt: skip
+                       rejected_rows, dry_run, workers, lists, sign_key)  # fmt: skip
     finally:
         rejects.close()
 
@@ -349,6 +351,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     dry_run: bool,
     workers: int,
     lists: Warninglists,
+    sign_key: EccKey | None = None,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
@@ -390,6 +393,8 @@ def _finish(  # noqa: PLR0917 - private, one call site
             added, removed, changed = (
                 len(snap.bitmap(name)) for name in ("added", "removed", "changed")
             )
+    if sign_key is not None:  # before CURRENT names it: a trusting server never sees it unsigned
+        sign_snapshot(snapshot_dir, sign_key)
     publish(snapshots_root, manifest.snapshot_id)
     return IngestResult(
         snapshot_id=manifest.snapshot_id,

@@ -60,6 +60,10 @@ class ServerConfig:
     grace: float = 10.0
     http: str | None = None
     page_rate: float = 20.0
+    trust_key: Path | None = None
+    report_daily_cap: int = 20
+    report_burst: int = 10
+    report_burst_window: float = 3600.0  # seconds
     cache_seconds: int = 300
     no_record_cache_seconds: int = 60
 
@@ -85,8 +89,15 @@ class ServerConfig:
             split_listen(self.http, "--http")
         if self.page_rate <= 0:
             raise ConfigError("--page-rate must be positive")
+        self._check_report_policy()
         if self.cache_seconds < 0 or self.no_record_cache_seconds < 0:
             raise ConfigError("--cache-seconds and --no-record-cache-seconds must be >= 0")
+
+    def _check_report_policy(self) -> None:
+        if self.report_daily_cap < 0 or self.report_burst < 0 or self.report_burst_window <= 0:
+            raise ConfigError(
+                "--report-daily-cap/--report-burst must be >= 0, --report-burst-window > 0"
+            )
 
     def hash_key(self) -> bytes | None:
         """Key for reporter hashes: configured, else derived from the token secret."""
@@ -159,6 +170,16 @@ SERVE_ARGS: ArgTable = (
         help="also serve the HTTP/JSON API, /openapi.json and the search page here"),
     Arg(("--page-rate",), type=float, default=20.0,
         help="searches per second the public search page answers (per worker)"),
+    Arg(("--trust-key",), type=Path, metavar="FILE",
+        help="Ed25519 public key (PEM): serve only snapshots whose manifest it signed"),
+    Arg(("--report-daily-cap",), type=int, default=20,
+        help="Report: stored reports per reporter per UTC day; beyond: RESOURCE_EXHAUSTED "
+        "(0: no cap)"),
+    Arg(("--report-burst",), type=int, default=10,
+        help="Report: this many reports from new reporters on one identifier within the "
+        "burst window start a hold for review (0: off)"),
+    Arg(("--report-burst-window",), type=float, default=3600.0, metavar="S",
+        help="Report: the burst window in seconds (default 3600)"),
     Arg(("--cache-seconds",), type=int, default=300,
         help="cache_duration of listed and verified verdicts (default %(default)s)"),
     Arg(("--no-record-cache-seconds",), type=int, default=60,

@@ -30,6 +30,7 @@ import threading
 
 from scameter.errors import ConfigError, ScameterError
 from scameter.index import SnapshotManager
+from scameter.index.signing import load_public_key
 from scameter.intake import IntakeLog, hash_reporter
 from scameter.rpc.auth import Authorizer, NoAuth, ReloadingKeyStore
 from scameter.rpc.config import (
@@ -72,7 +73,10 @@ def run_worker(config: ServerConfig, index: int, shared: SharedBuckets | None = 
     # verify=True: a snapshot's content hash is checked before it is first served or swapped
     # in (docs/operations.md, "Tampered or damaged snapshots").
     manager = SnapshotManager(
-        config.snapshots_root, poll_interval=config.poll_interval, verify=True
+        config.snapshots_root,
+        poll_interval=config.poll_interval,
+        verify=True,
+        trust_key=None if config.trust_key is None else load_public_key(config.trust_key),
     )
     manager.start()
     intake = None if config.intake_log is None else IntakeLog(config.intake_log)

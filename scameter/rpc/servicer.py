@@ -34,6 +34,7 @@ from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import localize_phone, parse_region
 from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import check_message, message_size_error
+from scameter.intake import IntakePolicy, ReporterCapExceeded
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.logs import REQUEST_ID, next_request_id
@@ -238,7 +239,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         related_limit: int = DEFAULT_RELATED_LIMIT,
         clock: Callable[[], datetime] = utc_now,
         max_message_bytes: int | None = None,
+        intake_policy: IntakePolicy | None = None,
     ) -> None:
+        self._intake_policy = intake_policy
         self.source = source
         self._source = source
         self._auth = authorizer
@@ -472,14 +475,18 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             truncated = found.truncated
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))
-        report_id, duplicate = self._intake.append(
-            identifiers=idents,
-            category=category,
-            text=request.text,
-            reporter_hash=self._hasher(claims.reporter),
-            source="public",
-            reported_at=self._clock(),
-        )
+        try:
+            report_id, duplicate = self._intake.append(
+                identifiers=idents,
+                category=category,
+                text=request.text,
+                reporter_hash=self._hasher(claims.reporter),
+                source="public",
+                reported_at=self._clock(),
+                policy=self._intake_policy,
+            )
+        except ReporterCapExceeded as e:
+            raise Abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e)) from e
         self._metrics.report(duplicate)
         log.info("report accepted", extra={"report_id": report_id, "duplicate": duplicate})
         return pb.ReportResponse(

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from scameter.index.batchpath import BatchAnswer
+from scameter.intake import IntakePolicy
 from scameter.times import parse_iso_utc
 from scameter.verdict import CheckContext, Verdict
 
@@ -71,6 +72,7 @@ class IntakeSink(Protocol):
         reporter_hash: str,
         source: str,
         reported_at: datetime,
+        policy: IntakePolicy | None = None,
     ) -> tuple[str, bool]: ...
 
 

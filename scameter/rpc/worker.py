@@ -30,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from scameter.errors import SnapshotError
+from scameter.intake import IntakePolicy
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer
 from scameter.rpc.config import ServerConfig, split_listen
@@ -213,6 +214,11 @@ def start_worker(
         max_batch=config.max_batch,
         related_limit=config.related_limit,
         max_message_bytes=config.max_message_bytes,
+        intake_policy=IntakePolicy(
+            config.report_daily_cap,
+            config.report_burst,
+            timedelta(seconds=config.report_burst_window),
+        ),
         clock=clock,
         **extra,
     )

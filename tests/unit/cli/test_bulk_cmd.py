@@ -187,3 +187,19 @@ def test_repeated_values_keep_every_row(snapshots: Path, tmp_path: Path) -> None
         "high_risk",
         "invalid",
     ]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_raw_keeps_formula_cells_as_they_are(snapshots: Path, tmp_path: Path, workers: str) -> None:
+    """Outside cells starting with = / @ / - are neutralised by default and kept under --raw."""
+    src = tmp_path / "in.txt"
+    values = ['=HYPERLINK("http://evil","x")', "@SUM(A1)", "-cmd", "6391 2745"]
+    src.write_text("\n".join(values * 3) + "\n", encoding="utf-8")
+    base = ["bulk", str(src), "--snapshots", str(snapshots), "--chunk-size", "1"]
+    outputs = {}
+    for flag in ([], ["--raw"]):
+        out = tmp_path / f"out{len(flag)}.csv"
+        main([*base, "-o", str(out), "--workers", workers, *flag])
+        outputs[bool(flag)] = [r["input"] for r in _read_csv(out)]
+    assert outputs[False][:4] == ["'" + v for v in values[:3]] + ["6391 2745"]
+    assert outputs[True] == values * 3
