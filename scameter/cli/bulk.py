@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scameter.cli.bulk_messages import MESSAGE_COLUMNS, process_messages
+from scameter.cli.bulk_payee import PAYEE_COLUMNS, pick_payee_columns, process_payees
 from scameter.cli.check import KIND_CHOICES
 from scameter.cli.common import (
     EXIT_ALERT,
@@ -92,6 +93,7 @@ class Job:
     width: int = 0  # CSV: header length; short rows are padded so verdict columns line up
     encoding: str = "utf-8"  # of the input; output is always UTF-8
     message: bool = False  # the column holds message texts (--message-column)
+    payee: tuple[int, int] | None = None  # --payee: proxy id and account columns (-1: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,10 @@ def process(job: Job) -> ChunkResult:
         backend = _ProcessState.backend
         assert backend is not None, "bulk worker used before its backend was opened"
         text, rows = process_messages(job, backend, counts)
+    elif job.payee is not None:
+        backend = _ProcessState.backend
+        assert backend is not None, "bulk worker used before its backend was opened"
+        text, rows = process_payees(job, backend, counts)
     elif job.fmt == "txt":
         text, rows = _process_txt(job, counts)
     elif job.fmt == "csv":
@@ -312,6 +318,8 @@ def _read_header(stream: IO[bytes], first: bytes, encoding: str) -> tuple[bytes,
 
 
 def _pick_column(header: list[str], wanted: str | None) -> int:
+    """The value column: ``wanted`` by name, else the first known name (said on stderr, so
+    the analyst sees which column was read), else the first column (said too)."""
     if wanted is not None:
         if wanted in header:
             return header.index(wanted)
@@ -320,10 +328,12 @@ def _pick_column(header: list[str], wanted: str | None) -> int:
             return lowered.index(wanted.lower())
         raise CommandError(f"no column {wanted!r} in the CSV header; columns: {', '.join(header)}")
     lowered = [h.strip().lower() for h in header]
-    for name in _VALUE_COLUMNS:
-        if name in lowered:
-            return lowered.index(name)
-    return 0
+    col = next((lowered.index(n) for n in _VALUE_COLUMNS if n in lowered), None)
+    if col is None:
+        sys.stderr.write(f"bulk: no known column name; checking the first column {header[0]!r}\n")
+        return 0
+    sys.stderr.write(f"bulk: checking column {header[col]!r}\n")
+    return col
 
 
 def _workers(settings: Settings, backend_is_remote: bool) -> int:
@@ -353,6 +363,7 @@ class _Layout:
     width: int
     progress_start: int
     message: bool
+    payee: tuple[int, int] | None = None
 
 
 def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: str) -> _Layout:
@@ -361,10 +372,14 @@ def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: st
     if message and fmt == "txt":
         raise CommandError("--message-column needs a CSV or JSON Lines input (a column name)")
     wanted = args.message_column if message else args.column
+    if args.payee and fmt != "csv":
+        raise CommandError("--payee needs a CSV input with a header row")
     if fmt == "csv":
         raw_header, header = _read_header(src, first, encoding)
         if not header:
             raise CommandError(f"{args.input} is empty: a CSV needs a header row")
+        if args.payee:
+            return _payee_layout(args, header, len(raw_header))
         buf = io.StringIO()
         columns = MESSAGE_COLUMNS if message else BULK_COLUMNS
         csv.writer(buf, lineterminator="\n").writerow([*header, *columns])
@@ -377,6 +392,22 @@ def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: st
         csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
         return _Layout(fmt, None, first, buf.getvalue(), 1, 0, 0, message)
     return _Layout(fmt, wanted, first, "", 1, 0, 0, message)
+
+
+def _payee_layout(args: argparse.Namespace, header: list[str], header_bytes: int) -> _Layout:
+    if args.column is not None or args.message_column is not None:
+        raise CommandError("--payee reads --proxy-column / --account-column, not --column")
+    try:
+        proxy, account, words = pick_payee_columns(header, args.proxy_column, args.account_column)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.proxy_column is None or args.account_column is None:
+        sys.stderr.write(f"bulk: checking payees from the {words}\n")
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([*header, *PAYEE_COLUMNS])
+    return _Layout(
+        "csv", None, b"", buf.getvalue(), 2, len(header), header_bytes, False, (proxy, account)
+    )
 
 
 def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
@@ -429,6 +460,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 width=width,
                 encoding=encoding,
                 message=message,
+                payee=layout.payee,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -467,10 +499,11 @@ def _jobs(
     width: int,
     encoding: str,
     message: bool = False,
+    payee: tuple[int, int] | None = None,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding, message), read
+        yield Job(fmt, data, column, kind, line, width, encoding, message, payee), read
         line += n
 
 
@@ -532,6 +565,13 @@ BULK = Command(
                 "row gets the message's worst level and the identifiers found in it; "
                 "excludes --column"),
         )),
+        Arg(("--payee",), action="store_true",
+            help="each CSV row is a transfer payee (FPS proxy id and/or bank account): add "
+            f"the payee hook's answer ({', '.join(PAYEE_COLUMNS)})"),
+        Arg(("--proxy-column",), metavar="NAME",
+            help="with --payee: column of the FPS proxy id (default: proxy_id, proxy, fps_id...)"),
+        Arg(("--account-column",), metavar="NAME",
+            help="with --payee: column of the bank account (default: account, bank_account...)"),
         Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
         Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
         Arg(("--encoding",), default="utf-8",
