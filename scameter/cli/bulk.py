@@ -31,14 +31,14 @@ import os
 import sys
 from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, Any
 
 from scameter.cli.bulk_messages import MESSAGE_COLUMNS, process_messages
 from scameter.cli.bulk_payee import PAYEE_COLUMNS, pick_payee_columns, process_payees
-from scameter.cli.check import KIND_CHOICES
+from scameter.cli.check import KIND_CHOICES, in_region, region_arg
 from scameter.cli.common import (
     EXIT_ALERT,
     EXIT_INVALID,
@@ -54,6 +54,7 @@ from scameter.cli.common import (
 )
 from scameter.cli.output import BULK_COLUMNS, bulk_rows, csv_cell, neutral_cell, summary_line
 from scameter.cli.progress import Progress
+from scameter.identifiers.phone import DEFAULT_REGION
 from scameter.identifiers.registry import COLUMN_HINTS
 from scameter.index.batchpath import BatchAnswer
 from scameter.processes import worker_context
@@ -94,6 +95,7 @@ class Job:
     encoding: str = "utf-8"  # of the input; output is always UTF-8
     message: bool = False  # the column holds message texts (--message-column)
     payee: tuple[int, int] | None = None  # --payee: proxy id and account columns (-1: none)
+    region: str = DEFAULT_REGION  # --region: country of local phone numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +121,21 @@ def _init_worker(settings: Settings) -> None:
     _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots_root)
 
 
-def _check(values: list[str], kind: str | None) -> BatchAnswer:
+def _check(values: list[str], kind: str | None, region: str = DEFAULT_REGION) -> BatchAnswer:
+    """The answers for ``values``; with a ``region`` other than HK, local phone numbers of
+    that country are checked as such and every answer still shows the value as typed."""
+    if region == DEFAULT_REGION or kind not in (None, "phone"):
+        return _check_values(values, kind)
+    answer = _check_values(in_region(values, region), kind)
+    answer.inputs = values
+    answer.verdicts = [
+        v if v is None or v.input == t else replace(v, input=t)
+        for v, t in zip(answer.verdicts, values, strict=True)
+    ]
+    return answer
+
+
+def _check_values(values: list[str], kind: str | None) -> BatchAnswer:
     """The answers for ``values`` in order; each distinct raw value is looked up once.
 
     A local snapshot answers through its batch hot path (``Snapshot.check_batch``: plain
@@ -165,7 +181,7 @@ def _lines(data: bytes, encoding: str) -> list[str]:
 
 def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     lines = _lines(job.data, job.encoding)
-    verdicts = _check([line.strip() for line in lines], job.kind)
+    verdicts = _check([line.strip() for line in lines], job.kind, job.region)
     _count_answer(counts, verdicts)
     # A line holds no "\n" (split on it); without "," or '"' anywhere in the chunk no line
     # needs CSV quoting, so one scan of the chunk spares a check per line.
@@ -185,7 +201,7 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     huge = [i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS]
     for i in huge:
         values[i] = ""
-    verdicts = _check(values, job.kind)  # rows without the column are replaced below
+    verdicts = _check(values, job.kind, job.region)  # rows without the column are replaced below
     for i in huge:
         too_long = f"value longer than {MAX_VALUE_CHARS} characters"
         verdicts.verdicts[i] = Verdict.invalid("", too_long)
@@ -227,7 +243,7 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
             problems.setdefault(i, f"line {job.first_line + i} has no value in field {field!r}")
         objs.append(obj)
         values.append(value)
-    verdicts = _check(values, job.kind).to_list()
+    verdicts = _check(values, job.kind, job.region).to_list()
     out: list[str] = []
     for i, (obj, verdict) in enumerate(zip(objs, verdicts, strict=True)):
         v = Verdict.invalid(values[i], problems[i]) if i in problems else verdict
@@ -461,6 +477,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 encoding=encoding,
                 message=message,
                 payee=layout.payee,
+                region=args.region,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -500,10 +517,11 @@ def _jobs(
     encoding: str,
     message: bool = False,
     payee: tuple[int, int] | None = None,
+    region: str = DEFAULT_REGION,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding, message, payee), read
+        yield Job(fmt, data, column, kind, line, width, encoding, message, payee, region), read
         line += n
 
 
@@ -573,6 +591,9 @@ BULK = Command(
         Arg(("--account-column",), metavar="NAME",
             help="with --payee: column of the bank account (default: account, bank_account...)"),
         Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
+        Arg(("--region",), type=region_arg, default=DEFAULT_REGION, metavar="CC",
+            help="read local phone numbers as numbers of this country (default HK); the "
+            "output shows them as typed"),
         Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
         Arg(("--encoding",), default="utf-8",
             help="input text encoding (default utf-8; e.g. big5)"),

@@ -20,7 +20,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Final
 
 from scameter.errors import InvalidIdentifier
-from scameter.rpc.payee import PayeeResult, assess_payee
+from scameter.identifiers.phone import DEFAULT_REGION, localize_phone
+from scameter.rpc.payee import PayeeResult, assess_payee, proxy_kind
 
 if TYPE_CHECKING:
     from scameter.cli.bulk import Job
@@ -77,6 +78,14 @@ def _cell(row: list[str], col: int) -> str | None:
     return row[col].strip() or None if 0 <= col < len(row) else None
 
 
+def _proxy(row: list[str], col: int, region: str) -> str | None:
+    """The row's proxy id; a local phone number of ``region`` (``--region``) in E.164."""
+    raw = _cell(row, col)
+    if raw is None or region == DEFAULT_REGION or proxy_kind(raw) != "phone":
+        return raw
+    return localize_phone(raw, region)
+
+
 def _answers(backend: Backend, payees: list[tuple[str | None, str | None]]) -> list[Answer]:
     from scameter.cli.common import LocalBackend, RemoteBackend
 
@@ -117,7 +126,7 @@ def process_payees(job: Job, backend: Backend, counts: Counter[str]) -> tuple[st
     csv.field_size_limit(1 << 30)
     text = job.data.decode(job.encoding, errors="replace")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    payees = [(_cell(r, proxy_col), _cell(r, account_col)) for r in rows]
+    payees = [(_proxy(r, proxy_col, job.region), _cell(r, account_col)) for r in rows]
     answers = _answers(backend, payees)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -33,6 +33,7 @@ from typing import Any
 
 from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, SnapshotError
 from scameter.identifiers import registrable_domain
+from scameter.identifiers.phone import DEFAULT_REGION
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
 from scameter.ingest.adapters import (
@@ -261,6 +262,7 @@ def run_ingest(
     provider: str | None = None,
     official_entities: Path | None = None,
     cache_dir: Path | None = None,
+    region: str | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -275,7 +277,8 @@ def run_ingest(
     policy's ``official_entities`` is false). The policy's ``warninglists`` are read first;
     a missing or unreadable list or official-entities file is an :class:`IngestError`
     naming it. ``cache_dir`` keeps the compiled popular-site set between processes (the
-    command passes ``<data_dir>/cache``).
+    command passes ``<data_dir>/cache``). ``region`` (an ISO code such as ``SG``) reads the
+    local phone numbers of rows that name no ``region`` as numbers of that country.
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
@@ -299,6 +302,7 @@ def run_ingest(
         as_of=int(when.timestamp()),
         warninglists=lists_key,
         provider=provider or "",
+        region=None if region in (None, DEFAULT_REGION) else region,
     )
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES

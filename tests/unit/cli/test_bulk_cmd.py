@@ -187,3 +187,29 @@ def test_repeated_values_keep_every_row(snapshots: Path, tmp_path: Path) -> None
         "high_risk",
         "invalid",
     ]
+
+
+def test_region_reads_local_numbers_and_keeps_them_as_typed(
+    snapshots: Path, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(
+        json.dumps({"value": "6391 2745"}) + "\n" + json.dumps({"value": "+852 6391 2745"}) + "\n",
+        encoding="utf-8",
+    )
+    argv = ["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots), "--region", "SG"]
+    assert main(argv) == 1  # the +852 number is still the listed one
+    got = [json.loads(x)["scameter"] for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [(g["input"], g["canonical"], g["level"]) for g in got] == [
+        ("6391 2745", "+6563912745", "no_record"),
+        ("+852 6391 2745", "+85263912745", "high_risk"),
+    ]
+    txt, txt_out = tmp_path / "in.txt", tmp_path / "out.csv"
+    txt.write_text("6391 2745\n", encoding="utf-8")
+    assert main(["bulk", str(txt), "-o", str(txt_out), "--snapshots", str(snapshots),
+                 "--region", "SG"]) == 0  # fmt: skip
+    assert (
+        txt_out.read_text(encoding="utf-8")
+        .splitlines()[1]
+        .startswith("6391 2745,no_record,phone,+6563912745,")
+    )
