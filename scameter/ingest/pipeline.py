@@ -33,7 +33,6 @@ from typing import Any
 
 from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, SnapshotError
 from scameter.identifiers import registrable_domain
-from scameter.identifiers.phone import DEFAULT_REGION
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
 from scameter.ingest.adapters import (
@@ -302,7 +301,7 @@ def run_ingest(
         as_of=int(when.timestamp()),
         warninglists=lists_key,
         provider=provider or "",
-        region=None if region in (None, DEFAULT_REGION) else region,
+        region=region,
     )
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
