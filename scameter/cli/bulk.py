@@ -96,6 +96,7 @@ class Job:
     message: bool = False  # the column holds message texts (--message-column)
     payee: tuple[int, int] | None = None  # --payee: proxy id and account columns (-1: none)
     region: str = DEFAULT_REGION  # --region: country of local phone numbers
+    crlf: bool = False  # the input's lines end in CRLF: so do the output's
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +272,27 @@ def process(job: Job) -> ChunkResult:
         text, rows = _process_csv(job, counts)
     else:
         text, rows = _process_jsonl(job, counts)
+    if job.crlf:
+        text = crlf_rows(text, job.fmt == "jsonl")
     return ChunkResult(text, rows, dict(counts))
+
+
+def crlf_rows(text: str, json_lines: bool) -> str:
+    """``text`` (rows ending in ``\\n``) with every row ending in CRLF instead.
+
+    JSON Lines hold no raw newline inside a line, so each ``\\n`` ends a row. CSV cells may
+    hold newlines (quoted): the rows are read back and written with a CRLF terminator, as
+    ``csv.writer`` writes them (which also quotes a cell holding a lone CR). Only inputs
+    read with CRLF pay this.
+    """
+    if json_lines:
+        return text.replace("\n", "\r\n")
+    if '"' not in text:  # nothing quoted: no cell holds a newline
+        return text.replace("\n", "\r\n")
+    buf = io.StringIO()
+    csv.field_size_limit(_FIELD_LIMIT)
+    csv.writer(buf, lineterminator="\r\n").writerows(csv.reader(io.StringIO(text, newline="")))
+    return buf.getvalue()
 
 
 def _resolve_format(fmt: str | None, path: str, first: bytes) -> str:
@@ -442,8 +463,10 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         total = os.fstat(src.fileno()).st_size or None
     try:
         first = src.readline()
-        if encoding == "utf-8" and first.startswith(_BOM):
+        had_bom = encoding == "utf-8" and first.startswith(_BOM)
+        if had_bom:
             first = first[len(_BOM) :]
+        crlf = first.endswith(b"\r\n")
         layout = _layout(args, src, first, encoding)
         fmt, column, first = layout.fmt, layout.column, layout.first
         header_text, first_line, width = layout.header_text, layout.first_line, layout.width
@@ -464,7 +487,9 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         )
         progress.bytes_done = progress_start
         try:
-            out_stream.write(header_text)
+            if had_bom or args.excel:
+                out_stream.write("\ufeff")  # spreadsheets read the file as UTF-8 then
+            out_stream.write(crlf_rows(header_text, False) if crlf else header_text)
             jobs = _jobs(
                 src,
                 first=first,
@@ -478,6 +503,7 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 message=message,
                 payee=layout.payee,
                 region=args.region,
+                crlf=crlf,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -518,10 +544,12 @@ def _jobs(
     message: bool = False,
     payee: tuple[int, int] | None = None,
     region: str = DEFAULT_REGION,
+    crlf: bool = False,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding, message, payee, region), read
+        job = Job(fmt, data, column, kind, line, width, encoding, message, payee, region, crlf)
+        yield job, read
         line += n
 
 
@@ -597,6 +625,9 @@ BULK = Command(
         Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
         Arg(("--encoding",), default="utf-8",
             help="input text encoding (default utf-8; e.g. big5)"),
+        Arg(("--excel",), action="store_true",
+            help="start the output with a UTF-8 BOM, so that Excel reads Chinese text right "
+            "(done anyway when the input had one); CRLF line ends are kept as read"),
         Arg(("--workers",), type=int, metavar="N", help="worker processes (default: cores)"),
         Arg(("--chunk-size",), type=int, metavar="N", help="rows per batch (default 10000)"),
     ),
