@@ -253,3 +253,16 @@ def test_first_column_is_said_when_no_name_is_known(
     assert "no known column name; checking the first column 'who'" in capsys.readouterr().err
     main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots), "--column", "who"])
     assert "checking column" not in capsys.readouterr().err  # named: nothing to say
+
+
+def test_account_without_bank_code_is_marked_with_the_request(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.txt", tmp_path / "out.csv"
+    src.write_text("012-345678-001\n", encoding="utf-8")
+    assert main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)]) == 4
+    assert main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots),
+                 "--kind", "bank_account"]) == 4  # fmt: skip
+    assert "add the 3-digit bank code" in _read_csv(out)[0]["scameter_error"]
+    assert main(["check", "--snapshots", str(snapshots), "012-345678-001"]) == 4
+    assert "add the 3-digit bank code" in capsys.readouterr().out
