@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.bench_rpc import REPO, build
+from benchmarks.core import BenchContext, Figure
 
 PHONES = [f"+8526{n:07d}" for n in range(0, 10_000_000, 1000)]
 
@@ -61,42 +62,78 @@ def _time(call: Callable[[str], object], n: int) -> tuple[float, float, float]:
     return lat[len(lat) // 2] * 1e6, lat[int(len(lat) * 0.99)] * 1e6, n / wall
 
 
+def measure(calls: int, repeats: int, workdir: Path) -> dict[str, list[tuple[float, float, float]]]:
+    """Per transport, ``(p50 us, p99 us, calls/s)`` of each repeat, alternating transports."""
+    from scameter.rpc import Client
+
+    build(workdir, PHONES)
+    proc, port, http_port = _serve(workdir)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+        conn.connect()
+        # Headers and body leave in one segment anyway; no Nagle wait on the client side.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def http_check(v: str) -> object:
+            body = json.dumps({"identifier": v, "kind": "phone"}).encode()
+            conn.request("POST", "/v1/check", body, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            data = r.read()
+            assert r.status == 200, data
+            return json.loads(data)
+
+        with Client(f"127.0.0.1:{port}", timeout=10) as c:
+            c.wait_ready(10)
+            grpc_check: Callable[[str], object] = lambda v: c.check(v, "phone")  # noqa: E731
+            for f in (grpc_check, http_check):
+                _time(f, min(200, calls))  # warm up
+            res: dict[str, list[tuple[float, float, float]]] = {"grpc": [], "http": []}
+            for _ in range(repeats):
+                res["grpc"].append(_time(grpc_check, calls))
+                res["http"].append(_time(http_check, calls))
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    return res
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    """For ``python -m benchmarks``: p50/p99 and calls/s per transport, and the ratio."""
+    calls, repeats = (300, 1) if ctx.quick else (5000, 3)
+    res = measure(calls, repeats, ctx.workdir)
+    figures: list[Figure] = []
+    note = f"one sequential client per transport, {calls} calls x {repeats}, 10,000 phones"
+    for transport, runs in res.items():
+        for i, (metric, unit) in enumerate(
+            (("p50_us", "us"), ("p99_us", "us"), ("rate", "calls/s"))
+        ):
+            samples = tuple(r[i] for r in runs)
+            figures.append(
+                Figure(
+                    f"http.{transport}_check",
+                    metric,
+                    statistics.median(samples),
+                    unit,
+                    size=len(PHONES),
+                    samples=samples,
+                    note=note,
+                )
+            )
+    ratio = statistics.median(h[0] for h in res["http"]) / statistics.median(
+        g[0] for g in res["grpc"]
+    )
+    figures.append(Figure("http.vs_grpc", "p50_ratio", ratio, "x", target="<= 2", note=note))
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    from scameter.rpc import Client
-
     with tempfile.TemporaryDirectory() as tmp:
-        build(Path(tmp), PHONES)
-        proc, port, http_port = _serve(Path(tmp))
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
-            conn.connect()
-            # Headers and body leave in one segment anyway; no Nagle wait on the client side.
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def http_check(v: str) -> object:
-                body = json.dumps({"identifier": v, "kind": "phone"}).encode()
-                conn.request("POST", "/v1/check", body, {"Content-Type": "application/json"})
-                r = conn.getresponse()
-                data = r.read()
-                assert r.status == 200, data
-                return json.loads(data)
-
-            with Client(f"127.0.0.1:{port}", timeout=10) as c:
-                c.wait_ready(10)
-                grpc_check: Callable[[str], object] = lambda v: c.check(v, "phone")  # noqa: E731
-                for f in (grpc_check, http_check):
-                    _time(f, 200)  # warm up
-                res: dict[str, list[tuple[float, float, float]]] = {"grpc": [], "http": []}
-                for _ in range(args.repeats):
-                    res["grpc"].append(_time(grpc_check, args.calls))
-                    res["http"].append(_time(http_check, args.calls))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+        res = measure(args.calls, args.repeats, Path(tmp))
     med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}
     for k, (p50, p99, rate) in med.items():
         print(f"{k:5s} Check p50 {p50:7.0f} us  p99 {p99:7.0f} us  {rate:7.0f} calls/s")

@@ -14,19 +14,9 @@ import argparse
 import json
 import sys
 
-from scameter.cli.common import Arg, Command, SubParsers, open_snapshot
+from scameter.cli.common import Arg, Command, SubParsers, at_least_one, open_snapshot
 from scameter.settings import Settings
 from scameter.verdict import LEVEL_LABELS
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return n
 
 
 def run_clusters(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,8 +64,18 @@ CLUSTERS = Command(
     run=run_clusters,
     args=(
         Arg(("--by",), choices=("size", "level"), default="size", help="order (default size)"),
-        Arg(("--limit",), type=_positive, default=20, help="clusters shown (default 20)"),
-        Arg(("--sample",), type=_positive, default=5, help="members shown each (default 5)"),
+        Arg(
+            ("--limit",),
+            type=at_least_one("clusters"),
+            default=20,
+            help="clusters shown (default 20)",
+        ),
+        Arg(
+            ("--sample",),
+            type=at_least_one("members"),
+            default=5,
+            help="members shown each (default 5)",
+        ),
         Arg(("--id",), metavar="ID", help="snapshot id (default: live)"),
         Arg(("--json",), action="store_true", help="one JSON object per cluster"),
     ),

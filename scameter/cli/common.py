@@ -81,6 +81,21 @@ class CommandError(ScameterError):
         self.status = status
 
 
+def at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number >= 1, the error naming ``what`` it counts."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what} >= 1")
+        return n
+
+    return parse
+
+
 def exit_status(verdicts: Sequence[Verdict]) -> int:
     """The exit bitmask for a set of answers (see :data:`EXIT_ALERT`, :data:`EXIT_INVALID`)."""
     status = EXIT_OK
@@ -248,6 +263,7 @@ __all__ = [
     "Section",
     "SubParsers",
     "add_arguments",
+    "at_least_one",
     "exit_status",
     "no_snapshot_message",
     "open_backend",

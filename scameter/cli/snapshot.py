@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from scameter.cli.check import KIND_CHOICES
-from scameter.cli.common import Arg, Command, CommandError, SubParsers, open_snapshot
+from scameter.cli.common import (
+    Arg,
+    Command,
+    CommandError,
+    SubParsers,
+    at_least_one,
+    open_snapshot,
+)
 from scameter.cli.export import EXPORT_FORMATS, ExportContext, ExportCounts, ExportFormat, keep
 from scameter.settings import Settings
 from scameter.verdict import Level
@@ -215,16 +222,6 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _keep(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of snapshots >= 1")
-    return n
-
-
 def run_prune(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.index.prune import prune
 
@@ -304,7 +301,7 @@ ACTIONS: tuple[Command, ...] = (
         args=(
             Arg(
                 ("--keep",),
-                type=_keep,
+                type=at_least_one("snapshots"),
                 default=5,
                 metavar="N",
                 help="newest snapshots kept besides CURRENT and its parent (default 5)",

@@ -368,3 +368,16 @@ def test_quick_mode_warns_about_a_slow_module(
     full = dataclasses.replace(_ctx(tmp_path), quick=False)
     harness.run_suite(full, package=fake_package, only=["good"], progress=said.append)
     assert not any("warning" in m for m in said)
+
+
+def test_every_shipped_benchmark_module_has_run() -> None:
+    """``python -m benchmarks`` imports every ``bench_*`` module and calls ``run(ctx)``; one
+    without it fails the suite (and CI's ``--quick`` step), so catch it here first."""
+    from benchmarks.harness import discover
+
+    missing = [
+        name
+        for name in discover()
+        if not callable(getattr(importlib.import_module(f"benchmarks.bench_{name}"), "run", None))
+    ]
+    assert missing == []
