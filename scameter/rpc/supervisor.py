@@ -107,17 +107,24 @@ class _Supervisor:
         return 1 if self.failed else 0
 
     def spawn(self, index: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # child: no gRPC object exists yet in this process
-            self._child(index)
-        self.children[pid] = index
+        # SIGTERM/SIGINT wait until the child is in the table: a stop() between the fork and
+        # the bookkeeping would miss it, and the server would never finish stopping.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            pid = os.fork()
+            if pid == 0:  # child: no gRPC object exists yet in this process
+                self._child(index, blocked)
+            self.children[pid] = index
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
-    def _child(self, index: int) -> NoReturn:
-        # Drop the parent's handlers (they would signal our siblings); the worker installs
-        # its own at once.
+    def _child(self, index: int, mask: set[int | signal.Signals]) -> NoReturn:
+        # Drop the parent's handlers (they would signal our siblings), then take signals again
+        # (``mask``: the parent's mask before spawn blocked them); the worker installs its own.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the worker installs its reload
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         code = 1
         try:
             configure_logging(index)
