@@ -6,7 +6,7 @@ stderr and a non-zero exit status (a traceback only with ``--debug``).
 
 Subcommands live one family per module: ``check``/``related`` (check.py), ``bulk``,
 ``ingest`` (ingest_cmd.py), ``snapshot`` (snapshot.py), ``serve`` (serve_cmd.py), ``demo``,
-``device`` (device_cmd.py).
+``device`` (device_cmd.py), ``completion`` (completion.py).
 Each declares itself as a :class:`~scameter.cli.common.Command` whose arguments are one
 table; the options several commands share are the tables here (:data:`GENERAL_ARGS`,
 :data:`LOOKUP_ARGS`, :data:`SNAPSHOTS_ARGS`). ``docs/settings.md`` is checked against them.
@@ -25,7 +25,17 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from scameter.cli import bulk, check, clusters, demo, device_cmd, ingest_cmd, serve_cmd, snapshot
+from scameter.cli import (
+    bulk,
+    check,
+    clusters,
+    completion,
+    demo,
+    device_cmd,
+    ingest_cmd,
+    serve_cmd,
+    snapshot,
+)
 from scameter.cli.common import (
     EXIT_FAILED,
     Arg,
@@ -123,6 +133,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     serve_cmd.add_parser(sub, [common], full=argv is None or "serve" in argv)
     demo.add_parser(sub, [common])
     device_cmd.add_parser(sub, [common])
+    completion.add_parser(sub, [common])
     return parser
 
 

@@ -167,6 +167,14 @@ class SnapshotManager:
         self.last_error = None
         self._logged = None
         self.swaps += 1
+        log.info(
+            "snapshot swapped" if old is not None else "snapshot loaded",
+            extra={
+                "event": "snapshot_swap",
+                "old_snapshot": None if old is None else old.snapshot.id,
+                "new_snapshot": new.id,
+            },
+        )
         if close_old and old is not None:
             old.snapshot.close()
         for cb in self.on_swap:

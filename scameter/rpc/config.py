@@ -60,6 +60,8 @@ class ServerConfig:
     grace: float = 10.0
     http: str | None = None
     page_rate: float = 20.0
+    cache_seconds: int = 300
+    no_record_cache_seconds: int = 60
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -83,6 +85,8 @@ class ServerConfig:
             split_listen(self.http, "--http")
         if self.page_rate <= 0:
             raise ConfigError("--page-rate must be positive")
+        if self.cache_seconds < 0 or self.no_record_cache_seconds < 0:
+            raise ConfigError("--cache-seconds and --no-record-cache-seconds must be >= 0")
 
     def hash_key(self) -> bytes | None:
         """Key for reporter hashes: configured, else derived from the token secret."""
@@ -155,6 +159,10 @@ SERVE_ARGS: ArgTable = (
         help="also serve the HTTP/JSON API, /openapi.json and the search page here"),
     Arg(("--page-rate",), type=float, default=20.0,
         help="searches per second the public search page answers (per worker)"),
+    Arg(("--cache-seconds",), type=int, default=300,
+        help="cache_duration of listed and verified verdicts (default %(default)s)"),
+    Arg(("--no-record-cache-seconds",), type=int, default=60,
+        help="cache_duration of NO RECORD and invalid verdicts (default %(default)s)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

@@ -127,6 +127,21 @@ def _extra(text: str) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
 
+#: Seconds a client may cache a verdict, by level (``Verdict.cache_duration``, field 19): not a
+#: Verdict field but the server's policy, set once per worker by :func:`set_cache_durations`.
+DEFAULT_CACHE_SECONDS = 300
+DEFAULT_NO_RECORD_CACHE_SECONDS = 60
+_CACHE_SECONDS: dict[Level, int] = {}
+
+
+def set_cache_durations(listed: int, no_record: int) -> None:
+    """Cache durations written into every verdict from now on: ``listed`` seconds for every
+    level but NO RECORD (which also covers invalid items), ``no_record`` seconds for it."""
+    for level in Level:
+        _CACHE_SECONDS[level] = no_record if level is Level.NO_RECORD else listed
+    _MISS_TEMPLATES.clear()  # they carry the old duration
+
+
 def _generated_source() -> str:
     """The source of ``fill_verdict`` and ``verdict_from_pb``, one rule per Verdict field."""
     hints = get_type_hints(Verdict)
@@ -147,6 +162,7 @@ def _generated_source() -> str:
         [
             "def fill_verdict(msg, v):",
             *writes,
+            "    msg.cache_duration.seconds = _CACHE_SECONDS[v.level]",
             "    return msg",
             "",
             "def verdict_from_pb(msg):",
@@ -241,6 +257,9 @@ def fill_batch(msgs: Any, answer: BatchAnswer, lang: Language = Language.EN) -> 
         m.canonical = canonical
 
 
+set_cache_durations(DEFAULT_CACHE_SECONDS, DEFAULT_NO_RECORD_CACHE_SECONDS)
+
+
 def fill_message(resp: pb.CheckMessageResponse, answer: MessageAnswer) -> pb.CheckMessageResponse:
     """Write a message answer into ``resp`` (the level, every item with its span, truncated)."""
     resp.level = _LEVEL_TO_PB[answer.level]  # type: ignore[assignment]
@@ -270,6 +289,8 @@ def message_from_pb(text: str, resp: pb.CheckMessageResponse) -> MessageAnswer:
 
 
 __all__ = [
+    "DEFAULT_CACHE_SECONDS",
+    "DEFAULT_NO_RECORD_CACHE_SECONDS",
     "context_from_pb",
     "context_to_pb",
     "fill_batch",
@@ -278,6 +299,7 @@ __all__ = [
     "level_from_pb",
     "level_to_pb",
     "message_from_pb",
+    "set_cache_durations",
     "verdict_from_pb",
     "verdict_to_pb",
 ]

@@ -4,19 +4,43 @@ Responsibility: :func:`configure_logging` points the ``scameter`` logger of this
 stderr through :class:`JsonFormatter`; a forked worker calls it again with its own index.
 
 Invariants:
-* Every line is one JSON object with ``ts``, ``level``, ``logger``, ``worker``, ``pid`` and
-  ``msg``, plus the record's ``extra`` fields (``event``, ``port``, ``report_id``...).
+* Every line is one JSON object with ``ts`` (RFC 3339 UTC, milliseconds:
+  ``2026-12-06T20:10:00.123Z``), ``level``, ``logger``, ``worker``, ``pid`` and
+  ``msg``, plus the record's ``extra`` fields (``event``, ``port``, ``report_id``...), plus
+  ``request_id`` for a line logged while an RPC is handled (:data:`REQUEST_ID`, set by the
+  servicer per call: one id joins the lines of one call).
 * Nothing logged carries a queried identifier, a reporter id, a token or an API key: callers
   log events, ids and exception *types* (docs/operations.md, "Logs"). This module only formats.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import sys
+import time
+from contextvars import ContextVar
 from typing import Any
+
+#: The id of the RPC this thread is handling, or None outside one (see :func:`next_request_id`).
+REQUEST_ID: ContextVar[str | None] = ContextVar("scameter_request_id", default=None)
+_counter = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A new id, unique within this server: ``<pid hex>-<sequence hex>`` (no randomness to
+    pay for on the hot path; the pid tells workers apart)."""
+    return f"{os.getpid():x}-{next(_counter):x}"
+
+
+def rfc3339(created: float) -> str:
+    """``created`` (epoch seconds) as ``2026-12-06T20:10:00.123Z``."""
+    whole = int(created)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + (
+        f".{int((created - whole) * 1000):03d}Z"
+    )
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,13 +54,16 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": round(record.created, 3),
+            "ts": rfc3339(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "worker": self.worker,
             "pid": os.getpid(),
             "msg": record.getMessage(),
         }
+        rid = REQUEST_ID.get()
+        if rid is not None:
+            out["request_id"] = rid
         for k, v in record.__dict__.items():
             if k not in self._STD:
                 out[k] = v
@@ -53,4 +80,4 @@ def configure_logging(worker: int) -> None:
     logger.propagate = False
 
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["REQUEST_ID", "JsonFormatter", "configure_logging", "next_request_id", "rfc3339"]

@@ -17,7 +17,14 @@ Invariants:
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 from scameter.verdict import Level
 
@@ -100,6 +107,14 @@ class Metrics:
             ["worker"],
             registry=r,
         ).labels(self.worker)
+        self.snapshot_info = Gauge(
+            "scameter_snapshot_info",
+            "1 for the snapshot this worker serves (label snapshot_id); no series before one "
+            "is loaded.",
+            ["worker", "snapshot_id"],
+            registry=r,
+        )
+        self._live_snapshot: str | None = None
         self.snapshot_age.set(-1)
         self._req: dict[tuple[str, str], Counter] = {}
         self._lat: dict[str, Histogram] = {}
@@ -115,6 +130,16 @@ class Metrics:
             h = self._lat[method] = self.latency.labels(self.worker, method)
         h.observe(seconds)
 
+    def live_snapshot(self, snapshot_id: str | None) -> None:
+        """Point ``scameter_snapshot_info`` at ``snapshot_id`` (None: no snapshot loaded)."""
+        if snapshot_id == self._live_snapshot:
+            return
+        if self._live_snapshot is not None:
+            self.snapshot_info.remove(self.worker, self._live_snapshot)
+        if snapshot_id is not None:
+            self.snapshot_info.labels(self.worker, snapshot_id).set(1)
+        self._live_snapshot = snapshot_id
+
     def verdict(self, level: Level) -> None:
         self._lvl[level].inc()
 
@@ -122,4 +147,30 @@ class Metrics:
         self.reports.labels(self.worker, "true" if duplicate else "false").inc()
 
 
-__all__ = ["LATENCY_BUCKETS", "Metrics"]
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not logged (the access log would be every 15 s per worker)."""
+
+
+class _V6Server(ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
+def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> ThreadingWSGIServer:
+    """Serve ``registry`` at ``/metrics`` (and nowhere else: 404) on ``host:port`` in a daemon
+    thread; ``port`` 0 picks a free one (``server_address[1]``)."""
+    inner = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found: the metrics are at /metrics\n"]
+        return inner(environ, start_response)  # type: ignore[no-any-return]
+
+    server_class = _V6Server if ":" in host else ThreadingWSGIServer
+    httpd = make_server(host.strip("[]"), port, app, server_class, handler_class=_QuietHandler)
+    threading.Thread(target=httpd.serve_forever, name="scameter-metrics", daemon=True).start()
+    return httpd
+
+
+__all__ = ["LATENCY_BUCKETS", "Metrics", "start_metrics_server"]

@@ -36,6 +36,7 @@ from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import check_message, message_size_error
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
+from scameter.rpc.logs import REQUEST_ID, next_request_id
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import PayeeResult, assess_payee
 from scameter.rpc.private import DeviceUpdates, search_hashes
@@ -132,6 +133,7 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
         def handler(self: ScameterServicer, request: Any, context: grpc.ServicerContext) -> Any:
             t0 = time.perf_counter()
             code = "OK"
+            rid = REQUEST_ID.set(next_request_id())  # on every log line of this call
             # context.abort() raises a plain Exception; raised inside an except clause it
             # propagates past the sibling clauses, so an abort is never re-mapped to INTERNAL.
             try:
@@ -159,6 +161,7 @@ def _rpc(name: str) -> Callable[[Handler], Handler]:
                 context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(e).__name__})")
             finally:
                 self._metrics.observe(name, code, time.perf_counter() - t0)
+                REQUEST_ID.reset(rid)
 
         handler.__name__ = name
         handler.__doc__ = fn.__doc__

@@ -27,13 +27,14 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from scameter.errors import SnapshotError
+from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer
 from scameter.rpc.config import ServerConfig, split_listen
 from scameter.rpc.http import HttpContext, HttpServer, build_app, ssl_options
-from scameter.rpc.metrics import Metrics
+from scameter.rpc.metrics import Metrics, start_metrics_server
 from scameter.rpc.servicer import ScameterServicer
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.v1 import scameter_pb2 as pb
@@ -76,10 +77,13 @@ class HealthMonitor:
         try:
             with self._source.acquire() as snap:
                 age = snapshot_age(snap.manifest, self._clock())
+                sid = snap.id
             self._metrics.snapshot_age.set(age)
+            self._metrics.live_snapshot(sid)
             serving = self._max_age is None or age <= self._max_age
         except SnapshotError:
             self._metrics.snapshot_age.set(-1)
+            self._metrics.live_snapshot(None)
         # A SnapshotManager's view of CURRENT (fakes in tests have none).
         self._metrics.verify_failures.set(getattr(self._source, "verify_failures", 0))
         unservable = getattr(self._source, "last_error", None) is not None
@@ -164,6 +168,26 @@ def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
     )
 
 
+#: grpc.reflection.v1 is v1alpha renamed: the same messages, field for field, under a new package.
+#: grpcio-reflection ships v1alpha's code only, so v1 is the same servicer under v1's method path.
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def _enable_reflection(server: grpc.Server) -> None:
+    """Serve ``grpc.reflection.v1`` and ``grpc.reflection.v1alpha`` (older grpcurl, Postman)."""
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1)
+    servicer = reflection.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    info = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": info}),)
+    )
+
+
 def start_worker(
     config: ServerConfig,
     *,
@@ -177,6 +201,7 @@ def start_worker(
 ) -> RunningServer:
     """Build, bind and start one gRPC server; returns once it accepts connections."""
     metrics = Metrics(index)
+    convert.set_cache_durations(config.cache_seconds, config.no_record_cache_seconds)
     extra: dict[str, Any] = {} if normalizer is None else {"normalizer": normalizer}
     servicer = ScameterServicer(
         source,
@@ -202,9 +227,7 @@ def start_worker(
     pb_grpc.add_ScameterServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    _enable_reflection(server)
     creds = _credentials(config)
     address = config.listen
     port = (
@@ -226,12 +249,8 @@ def start_worker(
     http = None
     metrics_port = None
     if config.metrics_port is not None:
-        from prometheus_client import start_http_server
-
         wanted = config.metrics_port + index if config.metrics_port else 0
-        http, _thread = start_http_server(
-            wanted, addr=config.metrics_host, registry=metrics.registry
-        )
+        http = start_metrics_server(config.metrics_host, wanted, metrics.registry)
         metrics_port = int(http.server_address[1])
     server.start()
     running = RunningServer(server, port, health_servicer, monitor, metrics, metrics_port, http)
@@ -280,4 +299,11 @@ def _start_http(
     return web
 
 
-__all__ = ["SERVICE_NAME", "HealthMonitor", "RunningServer", "server_options", "start_worker"]
+__all__ = [
+    "REFLECTION_V1",
+    "SERVICE_NAME",
+    "HealthMonitor",
+    "RunningServer",
+    "server_options",
+    "start_worker",
+]

@@ -75,6 +75,9 @@ def test_proto3_json_mapping_on_the_wire(harness: Harness) -> None:
     assert v["level"] == "LEVEL_HIGH_RISK"  # enums as names
     assert v["canonical"] == "+85291234567"
     assert v["snapshot"] == "snap-h"
+    assert v["cacheDuration"] == "300s"  # google.protobuf.Duration in JSON
+    status, body = c.post("/v1/check-batch", {"identifiers": ["+852 9123 4567", "+852 6999 0000"]})
+    assert [x["cacheDuration"] for x in body["verdicts"]] == ["300s", "60s"]
     status, body = c.post("/v1/get-snapshot-info", {})
     assert body["total"] == str(len(LISTED))  # uint64 as a string
 

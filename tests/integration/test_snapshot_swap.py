@@ -7,6 +7,7 @@ category and its count must all name the same generation.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -178,3 +179,22 @@ def test_max_age_marks_the_snapshot_stale(generations: tuple[Path, dict[str, int
         assert _stale(manager)
         with pytest.raises(SnapshotStale, match="older than"):
             manager.ensure_fresh()
+
+
+def test_each_swap_is_logged_with_old_and_new_ids(
+    generations: tuple[Path, dict[str, int]], caplog: pytest.LogCaptureFixture
+) -> None:
+    root, ids = generations
+    first, second = list(ids)[:2]
+    publish(root, first)
+    caplog.set_level(logging.INFO, logger="scameter.index.swap")
+    with SnapshotManager(root, poll_interval=60) as manager:
+        manager.refresh()
+        publish(root, second)
+        assert manager.refresh()
+    events = [
+        (r.getMessage(), r.__dict__["old_snapshot"], r.__dict__["new_snapshot"])
+        for r in caplog.records
+        if r.__dict__.get("event") == "snapshot_swap"
+    ]
+    assert events == [("snapshot loaded", None, first), ("snapshot swapped", first, second)]

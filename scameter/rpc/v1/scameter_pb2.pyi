@@ -127,6 +127,7 @@ class Verdict(_message.Message):
     SNAPSHOT_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     EXTRA_JSON_FIELD_NUMBER: _builtins.int
+    CACHE_DURATION_FIELD_NUMBER: _builtins.int
     input: _builtins.str
     kind: _builtins.str
     canonical: _builtins.str
@@ -151,6 +152,13 @@ class Verdict(_message.Message):
     def categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def similar_to(self) -> Global___SimilarTo: ...
+    @_builtins.property
+    def cache_duration(self) -> _duration_pb2.Duration:
+        """How long a client may cache this answer (positive and NO RECORD alike), as Safe Browsing
+        does: the server's --cache-seconds for a listed or verified identifier, its
+        --no-record-cache-seconds for NO RECORD and invalid items. Set by the server only.
+        """
+
     def __init__(
         self,
         *,
@@ -172,10 +180,11 @@ class Verdict(_message.Message):
         snapshot: _builtins.str | None = ...,
         error: _builtins.str | None = ...,
         extra_json: _builtins.str = ...,
+        cache_duration: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "canonical", b"canonical", "error", b"error", "first_reported", b"first_reported", "kind", b"kind", "last_reported", b"last_reported", "matched", b"matched", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "cache_duration", b"cache_duration", "canonical", b"canonical", "error", b"error", "first_reported", b"first_reported", "kind", b"kind", "last_reported", b"last_reported", "matched", b"matched", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "canonical", b"canonical", "categories", b"categories", "cluster_size", b"cluster_size", "cluster_worst", b"cluster_worst", "error", b"error", "extra_json", b"extra_json", "first_reported", b"first_reported", "input", b"input", "kind", b"kind", "last_reported", b"last_reported", "level", b"level", "matched", b"matched", "reasons", b"reasons", "report_count", b"report_count", "reporters", b"reporters", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "cache_duration", b"cache_duration", "canonical", b"canonical", "categories", b"categories", "cluster_size", b"cluster_size", "cluster_worst", b"cluster_worst", "error", b"error", "extra_json", b"extra_json", "first_reported", b"first_reported", "input", b"input", "kind", b"kind", "last_reported", b"last_reported", "level", b"level", "matched", b"matched", "reasons", b"reasons", "report_count", b"report_count", "reporters", b"reporters", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__canonical: _TypeAlias = _typing.Literal["canonical"]  # noqa: Y015
     _WhichOneofArgType__canonical: _TypeAlias = _typing.Literal["_canonical", b"_canonical"]  # noqa: Y015

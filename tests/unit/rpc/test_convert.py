@@ -148,16 +148,17 @@ def test_split_listen(listen: str, want: tuple[str, int]) -> None:
 
 def test_every_verdict_field_has_its_proto_field() -> None:
     # convert.py derives both directions from dataclasses.fields(Verdict); the .proto must
-    # name each field the same (extra travels as extra_json).
+    # name each field the same (extra travels as extra_json). cache_duration alone is the
+    # server's policy, not a Verdict field, and comes last.
     wire = {"extra": "extra_json"}
     names = [wire.get(f.name, f.name) for f in dataclasses.fields(Verdict)]
-    assert names == [f.name for f in pb.Verdict.DESCRIPTOR.fields]
+    assert [*names, "cache_duration"] == [f.name for f in pb.Verdict.DESCRIPTOR.fields]
 
 
 def test_zero_and_empty_values_are_not_sent() -> None:
     # proto3 plain fields at their default are absent from the wire, as before the rewrite.
     msg = verdict_to_pb(Verdict("x", None, None, Level.NO_RECORD))
-    assert {f.name for f, _ in msg.ListFields()} == {"input", "level"}
+    assert {f.name for f, _ in msg.ListFields()} == {"input", "level", "cache_duration"}
 
 
 def test_fill_batch_writes_plain_misses_as_fill_verdict_would() -> None:
@@ -180,3 +181,38 @@ def test_fill_batch_writes_plain_misses_as_fill_verdict_would() -> None:
     assert [verdict_from_pb(m) for m in out.verdicts] == answer.to_list()
     assert out.verdicts[2].kind == "fps_id"
     assert out.verdicts[0].level == pb.LEVEL_NO_RECORD
+
+
+def test_every_verdict_carries_its_cache_duration() -> None:
+    """Listed and verified answers get --cache-seconds, NO RECORD and invalid ones
+    --no-record-cache-seconds, on the single and the batch (template) path alike."""
+    from scameter.rpc import convert
+
+    def seconds(out: pb.CheckBatchResponse) -> list[int]:
+        return [m.cache_duration.ToTimedelta().seconds for m in out.verdicts]
+
+    answer = BatchAnswer(
+        ["98765432", "9123 4567", "junk", "2823 8888"],
+        [None, VERDICTS["full"], VERDICTS["invalid"], VERDICTS["verified"]],
+        ["phone", None, None, None],
+        ["+85298765432", None, None, None],
+        "s1",
+    )
+    out = pb.CheckBatchResponse()
+    fill_batch(out.verdicts, answer)
+    assert seconds(out) == [
+        convert.DEFAULT_NO_RECORD_CACHE_SECONDS,
+        convert.DEFAULT_CACHE_SECONDS,
+        convert.DEFAULT_NO_RECORD_CACHE_SECONDS,
+        convert.DEFAULT_CACHE_SECONDS,
+    ]
+    try:
+        convert.set_cache_durations(900, 5)
+        out = pb.CheckBatchResponse()
+        fill_batch(out.verdicts, answer)  # the cached miss template follows the new policy
+        assert seconds(out) == [5, 900, 5, 900]
+        assert verdict_to_pb(VERDICTS["minimal"]).cache_duration.seconds == 5
+    finally:
+        convert.set_cache_durations(
+            convert.DEFAULT_CACHE_SECONDS, convert.DEFAULT_NO_RECORD_CACHE_SECONDS
+        )
