@@ -31,13 +31,14 @@ import os
 import sys
 from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, Any
 
 from scameter.cli.bulk_messages import MESSAGE_COLUMNS, process_messages
-from scameter.cli.check import KIND_CHOICES
+from scameter.cli.bulk_payee import PAYEE_COLUMNS, pick_payee_columns, process_payees
+from scameter.cli.check import KIND_CHOICES, in_region, region_arg
 from scameter.cli.common import (
     EXIT_ALERT,
     EXIT_INVALID,
@@ -60,6 +61,7 @@ from scameter.cli.output import (
     summary_line,
 )
 from scameter.cli.progress import Progress
+from scameter.identifiers.phone import DEFAULT_REGION
 from scameter.identifiers.registry import COLUMN_HINTS
 from scameter.index.batchpath import BatchAnswer
 from scameter.processes import worker_context
@@ -100,6 +102,9 @@ class Job:
     encoding: str = "utf-8"  # of the input; output is always UTF-8
     message: bool = False  # the column holds message texts (--message-column)
     raw: bool = False  # --raw: cells from outside are written without CSV neutralisation
+    payee: tuple[int, int] | None = None  # --payee: proxy id and account columns (-1: none)
+    region: str = DEFAULT_REGION  # --region: country of local phone numbers
+    crlf: bool = False  # the input's lines end in CRLF: so do the output's
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +130,21 @@ def _init_worker(settings: Settings) -> None:
     _ProcessState.backend = LocalBackend(open_snapshot(settings), settings.snapshots_root)
 
 
-def _check(values: list[str], kind: str | None) -> BatchAnswer:
+def _check(values: list[str], kind: str | None, region: str = DEFAULT_REGION) -> BatchAnswer:
+    """The answers for ``values``; with a ``region`` other than HK, local phone numbers of
+    that country are checked as such and every answer still shows the value as typed."""
+    if region == DEFAULT_REGION or kind not in (None, "phone"):
+        return _check_values(values, kind)
+    answer = _check_values(in_region(values, region), kind)
+    answer.inputs = values
+    answer.verdicts = [
+        v if v is None or v.input == t else replace(v, input=t)
+        for v, t in zip(answer.verdicts, values, strict=True)
+    ]
+    return answer
+
+
+def _check_values(values: list[str], kind: str | None) -> BatchAnswer:
     """The answers for ``values`` in order; each distinct raw value is looked up once.
 
     A local snapshot answers through its batch hot path (``Snapshot.check_batch``: plain
@@ -171,7 +190,7 @@ def _lines(data: bytes, encoding: str) -> list[str]:
 
 def _process_txt(job: Job, counts: Counter[str]) -> tuple[str, int]:
     lines = _lines(job.data, job.encoding)
-    verdicts = _check([line.strip() for line in lines], job.kind)
+    verdicts = _check([line.strip() for line in lines], job.kind, job.region)
     _count_answer(counts, verdicts)
     # A line holds no "\n" (split on it); without "," or '"' anywhere in the chunk no line
     # needs CSV quoting, so one scan of the chunk spares a check per line.
@@ -192,7 +211,7 @@ def _process_csv(job: Job, counts: Counter[str]) -> tuple[str, int]:
     huge = [i for i, v in enumerate(values) if len(v) > MAX_VALUE_CHARS]
     for i in huge:
         values[i] = ""
-    verdicts = _check(values, job.kind)  # rows without the column are replaced below
+    verdicts = _check(values, job.kind, job.region)  # rows without the column are replaced below
     for i in huge:
         too_long = f"value longer than {MAX_VALUE_CHARS} characters"
         verdicts.verdicts[i] = Verdict.invalid("", too_long)
@@ -234,7 +253,7 @@ def _process_jsonl(job: Job, counts: Counter[str]) -> tuple[str, int]:
             problems.setdefault(i, f"line {job.first_line + i} has no value in field {field!r}")
         objs.append(obj)
         values.append(value)
-    verdicts = _check(values, job.kind).to_list()
+    verdicts = _check(values, job.kind, job.region).to_list()
     out: list[str] = []
     for i, (obj, verdict) in enumerate(zip(objs, verdicts, strict=True)):
         v = Verdict.invalid(values[i], problems[i]) if i in problems else verdict
@@ -253,13 +272,37 @@ def process(job: Job) -> ChunkResult:
         backend = _ProcessState.backend
         assert backend is not None, "bulk worker used before its backend was opened"
         text, rows = process_messages(job, backend, counts)
+    elif job.payee is not None:
+        backend = _ProcessState.backend
+        assert backend is not None, "bulk worker used before its backend was opened"
+        text, rows = process_payees(job, backend, counts)
     elif job.fmt == "txt":
         text, rows = _process_txt(job, counts)
     elif job.fmt == "csv":
         text, rows = _process_csv(job, counts)
     else:
         text, rows = _process_jsonl(job, counts)
+    if job.crlf:
+        text = crlf_rows(text, job.fmt == "jsonl")
     return ChunkResult(text, rows, dict(counts))
+
+
+def crlf_rows(text: str, json_lines: bool) -> str:
+    """``text`` (rows ending in ``\\n``) with every row ending in CRLF instead.
+
+    JSON Lines hold no raw newline inside a line, so each ``\\n`` ends a row. CSV cells may
+    hold newlines (quoted): the rows are read back and written with a CRLF terminator, as
+    ``csv.writer`` writes them (which also quotes a cell holding a lone CR). Only inputs
+    read with CRLF pay this.
+    """
+    if json_lines:
+        return text.replace("\n", "\r\n")
+    if '"' not in text:  # nothing quoted: no cell holds a newline
+        return text.replace("\n", "\r\n")
+    buf = io.StringIO()
+    csv.field_size_limit(_FIELD_LIMIT)
+    csv.writer(buf, lineterminator="\r\n").writerows(csv.reader(io.StringIO(text, newline="")))
+    return buf.getvalue()
 
 
 def _resolve_format(fmt: str | None, path: str, first: bytes) -> str:
@@ -322,6 +365,8 @@ def _read_header(stream: IO[bytes], first: bytes, encoding: str) -> tuple[bytes,
 
 
 def _pick_column(header: list[str], wanted: str | None) -> int:
+    """The value column: ``wanted`` by name, else the first known name (said on stderr, so
+    the analyst sees which column was read), else the first column (said too)."""
     if wanted is not None:
         if wanted in header:
             return header.index(wanted)
@@ -330,10 +375,12 @@ def _pick_column(header: list[str], wanted: str | None) -> int:
             return lowered.index(wanted.lower())
         raise CommandError(f"no column {wanted!r} in the CSV header; columns: {', '.join(header)}")
     lowered = [h.strip().lower() for h in header]
-    for name in _VALUE_COLUMNS:
-        if name in lowered:
-            return lowered.index(name)
-    return 0
+    col = next((lowered.index(n) for n in _VALUE_COLUMNS if n in lowered), None)
+    if col is None:
+        sys.stderr.write(f"bulk: no known column name; checking the first column {header[0]!r}\n")
+        return 0
+    sys.stderr.write(f"bulk: checking column {header[col]!r}\n")
+    return col
 
 
 def _workers(settings: Settings, backend_is_remote: bool) -> int:
@@ -363,6 +410,7 @@ class _Layout:
     width: int
     progress_start: int
     message: bool
+    payee: tuple[int, int] | None = None
 
 
 def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: str) -> _Layout:
@@ -371,10 +419,14 @@ def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: st
     if message and fmt == "txt":
         raise CommandError("--message-column needs a CSV or JSON Lines input (a column name)")
     wanted = args.message_column if message else args.column
+    if args.payee and fmt != "csv":
+        raise CommandError("--payee needs a CSV input with a header row")
     if fmt == "csv":
         raw_header, header = _read_header(src, first, encoding)
         if not header:
             raise CommandError(f"{args.input} is empty: a CSV needs a header row")
+        if args.payee:
+            return _payee_layout(args, header, len(raw_header))
         buf = io.StringIO()
         columns = MESSAGE_COLUMNS if message else BULK_COLUMNS
         csv.writer(buf, lineterminator="\n").writerow([*header, *columns])
@@ -387,6 +439,22 @@ def _layout(args: argparse.Namespace, src: IO[bytes], first: bytes, encoding: st
         csv.writer(buf, lineterminator="\n").writerow(["input", *BULK_COLUMNS])
         return _Layout(fmt, None, first, buf.getvalue(), 1, 0, 0, message)
     return _Layout(fmt, wanted, first, "", 1, 0, 0, message)
+
+
+def _payee_layout(args: argparse.Namespace, header: list[str], header_bytes: int) -> _Layout:
+    if args.column is not None or args.message_column is not None:
+        raise CommandError("--payee reads --proxy-column / --account-column, not --column")
+    try:
+        proxy, account, words = pick_payee_columns(header, args.proxy_column, args.account_column)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.proxy_column is None or args.account_column is None:
+        sys.stderr.write(f"bulk: checking payees from the {words}\n")
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([*header, *PAYEE_COLUMNS])
+    return _Layout(
+        "csv", None, b"", buf.getvalue(), 2, len(header), header_bytes, False, (proxy, account)
+    )
 
 
 def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
@@ -405,8 +473,10 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         total = os.fstat(src.fileno()).st_size or None
     try:
         first = src.readline()
-        if encoding == "utf-8" and first.startswith(_BOM):
+        had_bom = encoding == "utf-8" and first.startswith(_BOM)
+        if had_bom:
             first = first[len(_BOM) :]
+        crlf = first.endswith(b"\r\n")
         layout = _layout(args, src, first, encoding)
         fmt, column, first = layout.fmt, layout.column, layout.first
         header_text, first_line, width = layout.header_text, layout.first_line, layout.width
@@ -427,7 +497,9 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
         )
         progress.bytes_done = progress_start
         try:
-            out_stream.write(header_text)
+            if had_bom or args.excel:
+                out_stream.write("\ufeff")  # spreadsheets read the file as UTF-8 then
+            out_stream.write(crlf_rows(header_text, False) if crlf else header_text)
             jobs = _jobs(
                 src,
                 first=first,
@@ -440,6 +512,9 @@ def run_bulk(args: argparse.Namespace, settings: Settings) -> int:
                 encoding=encoding,
                 message=message,
                 raw=args.raw,
+                payee=layout.payee,
+                region=args.region,
+                crlf=crlf,
             )
             for result in _run_jobs(jobs, workers, settings):
                 out_stream.write(result[0].text)
@@ -479,10 +554,17 @@ def _jobs(
     encoding: str,
     message: bool = False,
     raw: bool = False,
+    payee: tuple[int, int] | None = None,
+    region: str = DEFAULT_REGION,
+    crlf: bool = False,
 ) -> Iterator[tuple[Job, int]]:
     line = first_line
     for data, n, read in _chunks(src, first, size, fmt == "csv"):
-        yield Job(fmt, data, column, kind, line, width, encoding, message, raw), read
+        job = Job(
+            fmt, data, column, kind, line, width, encoding, message,
+            raw=raw, payee=payee, region=region, crlf=crlf,
+        )  # fmt: skip
+        yield job, read
         line += n
 
 
@@ -544,10 +626,23 @@ BULK = Command(
                 "row gets the message's worst level and the identifiers found in it; "
                 "excludes --column"),
         )),
+        Arg(("--payee",), action="store_true",
+            help="each CSV row is a transfer payee (FPS proxy id and/or bank account): add "
+            f"the payee hook's answer ({', '.join(PAYEE_COLUMNS)})"),
+        Arg(("--proxy-column",), metavar="NAME",
+            help="with --payee: column of the FPS proxy id (default: proxy_id, proxy, fps_id...)"),
+        Arg(("--account-column",), metavar="NAME",
+            help="with --payee: column of the bank account (default: account, bank_account...)"),
         Arg(("--kind",), choices=KIND_CHOICES, help="kind of every value (default: detect)"),
+        Arg(("--region",), type=region_arg, default=DEFAULT_REGION, metavar="CC",
+            help="read local phone numbers as numbers of this country (default HK); the "
+            "output shows them as typed"),
         Arg(("--format",), choices=FORMATS, help="input format (default: from the name)"),
         Arg(("--encoding",), default="utf-8",
             help="input text encoding (default utf-8; e.g. big5)"),
+        Arg(("--excel",), action="store_true",
+            help="start the output with a UTF-8 BOM, so that Excel reads Chinese text right "
+            "(done anyway when the input had one); CRLF line ends are kept as read"),
         Arg(("--workers",), type=int, metavar="N", help="worker processes (default: cores)"),
         Arg(("--chunk-size",), type=int, metavar="N", help="rows per batch (default 10000)"),
         Arg(("--raw",), action="store_true",

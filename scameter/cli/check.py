@@ -120,7 +120,8 @@ LANG_ARG = Arg(
 )
 
 
-def _region(text: str) -> str:
+def region_arg(text: str) -> str:
+    """``--region CC`` (check, bulk, ingest): an ISO region libphonenumber knows, upper case."""
     try:
         return parse_region(text)
     except ValueError as e:
@@ -225,7 +226,7 @@ CHECK = Command(
         LANG_ARG,
         Arg(
             ("--region",),
-            type=_region,
+            type=region_arg,
             default=DEFAULT_REGION,
             metavar="CC",
             help="read local phone numbers as numbers of this country (default HK)",

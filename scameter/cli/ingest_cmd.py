@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from scameter.cli.check import KIND_CHOICES
+from scameter.cli.check import KIND_CHOICES, region_arg
 from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.progress import Progress
 from scameter.index.signing import EccKey, load_private_key
@@ -188,6 +188,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             stage=progress.stage if progress.enabled else None,
             provider=args.provider,
             sign_key=sign_key,
+            region=args.region,
             cache_dir=settings.data_dir / "cache",
         )
     finally:
@@ -234,6 +235,9 @@ INGEST = Command(
         Arg(("--provider",), metavar="NAME",
             help="who stands behind rows that do not say (default: each file's name); "
             "distinct providers corroborate a listing"),
+        Arg(("--region",), type=region_arg, metavar="CC",
+            help="read local phone numbers of rows that name no region as numbers of this "
+            "country (default HK)"),
         Arg(("--no-official-entities",), action="store_true",
             help="do not load the bundled Hong Kong official entities (policy key "
             "official_entities)"),

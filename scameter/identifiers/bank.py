@@ -19,11 +19,21 @@ Unknown bank codes: accepted with ``valid=False`` rather than rejected. New bank
 (the 2019-2020 virtual banks took 387-395) and a report naming an account is evidence worth
 keeping even before this table catches up; the flag lets a UI say "unknown bank code".
 
+Accounts typed without their bank code: HSBC and Hang Seng print an account as 3-6-3 digits
+(branch, account, suffix: ``012-345678-001``), without the bank code. Read positionally that
+is bank ``012`` (Bank of China), branch ``345``: a wrong account that misses the listed
+``004-012-345678001``. Such input (digits in three groups of exactly 3, 6 and 3) is refused
+with :data:`MISSING_BANK_CODE`, which asks for the bank code, rather than matched against
+every bank: the same 9 digits are different accounts at different banks, and a verdict must
+name one. The same 12 digits without separators cannot be told apart from a full account and
+are read positionally, as before.
+
 Invariants: pure; idempotent; the value matches ``\\d{3}-\\d{3}-\\d{6,12}``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from scameter.errors import InvalidIdentifier
@@ -82,6 +92,14 @@ HK_BANK_CODES: Final[dict[str, str]] = {
     "395": "Airstar Bank Limited",
 }
 
+#: Why an account typed as 3-6-3 digits (no bank code) is refused (module docstring).
+MISSING_BANK_CODE: Final = (
+    "this looks like an account number without its bank code (HSBC and Hang Seng print "
+    "3-6-3 digits): add the 3-digit bank code in front, e.g. 004 for HSBC or 024 for "
+    "Hang Seng: 004-012-345678-001"
+)
+_GROUP_3_6_3: Final = re.compile(r"\s*\d{3}[\s\-./]+\d{6}[\s\-./]+\d{3}\s*")
+
 _MIN_DIGITS: Final = 6 + MIN_ACCOUNT_DIGITS
 _MAX_DIGITS: Final = 6 + MAX_ACCOUNT_DIGITS
 
@@ -91,9 +109,17 @@ def bank_name(code: str) -> str | None:
     return HK_BANK_CODES.get(code)
 
 
+def missing_bank_code(text: str) -> bool:
+    """True for digits grouped 3-6-3 (``012-345678-001``): an account without its bank code."""
+    return _GROUP_3_6_3.fullmatch(text) is not None
+
+
 def normalize_bank_account(raw: str) -> Identifier:
     """Canonical ``bank_account`` identifier of ``raw``; raises :class:`InvalidIdentifier`."""
-    digits = strip_digit_separators(fold(raw))
+    folded = fold(raw)
+    if missing_bank_code(folded):
+        raise InvalidIdentifier(_KIND, MISSING_BANK_CODE, raw)
+    digits = strip_digit_separators(folded)
     if not digits:
         raise InvalidIdentifier(_KIND, "empty", raw)
     if not is_ascii_digits(digits):
@@ -129,7 +155,9 @@ __all__ = [
     "HK_BANK_CODES",
     "MAX_ACCOUNT_DIGITS",
     "MIN_ACCOUNT_DIGITS",
+    "MISSING_BANK_CODE",
     "SPEC",
     "bank_name",
+    "missing_bank_code",
     "normalize_bank_account",
 ]

@@ -22,6 +22,8 @@ arbitrate between kinds that share a spelling, which only this module, seeing th
    * 7 or 9 digits: FPS ID, then phone if it is a *valid* E.164 number (``800123456`` is an
      HK toll-free number).
    * 3-6 digits: phone if libphonenumber knows it as an HK short code (``18222``, ``999``).
+   * 12 digits grouped 3-6-3 (``012-345678-001``, an HSBC / Hang Seng account without its
+     bank code): nothing; :func:`not_recognised` asks for the bank code.
    * a first group of exactly 3 digits that is a known HK bank code, 12-18 digits in all
      (``004-123-456789001``): bank account only (this beats the ``00`` rule).
    * 12-18 digits starting with a known HK bank code: bank account, then phone if valid;
@@ -52,6 +54,8 @@ from scameter.identifiers.bank import (
     HK_BANK_CODES,
     MAX_ACCOUNT_DIGITS,
     MIN_ACCOUNT_DIGITS,
+    MISSING_BANK_CODE,
+    missing_bank_code,
     normalize_bank_account,
 )
 from scameter.identifiers.crypto import normalize_crypto_wallet
@@ -159,6 +163,8 @@ def _digits(text: str) -> list[Identifier] | None:
     if n == 8:
         # The commonest case first: HK subscriber numbers are 8 digits, FPS IDs never are.
         return _only(normalize_phone, text)
+    if n == 12 and missing_bank_code(text):
+        return []  # an account without its bank code: see not_recognised
     if _bank_code_first(digits) and _FIRST_GROUP_RE.split(text, maxsplit=1)[0] == digits[:3]:
         # "004-123-456789001": a bank code written as its own group beats the "00" prefix;
         # such a grouping is not how anyone writes a phone number, so no phone candidate.
@@ -296,4 +302,12 @@ def detect(raw: str) -> list[Identifier]:
     return _detect(raw)
 
 
-__all__ = ["AT_HANDLE_PLATFORMS", "detect"]
+def not_recognised(raw: str) -> str:
+    """Why ``raw`` gave no candidate: the bank-code request for an account typed 3-6-3
+    without its bank code (``012-345678-001``), else "not recognised as any kind"."""
+    if isinstance(raw, str) and missing_bank_code(fold(raw)):
+        return MISSING_BANK_CODE
+    return "not recognised as any kind"
+
+
+__all__ = ["AT_HANDLE_PLATFORMS", "detect", "not_recognised"]

@@ -41,6 +41,7 @@ import xxhash
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import KIND_TAGS, Identifier, Kind, detect
+from scameter.identifiers.detect import not_recognised
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import NO_RECORD_REASONS
 from scameter.index.keyprobe import KeyProbe, hits, key_array
@@ -50,7 +51,6 @@ from scameter.verdict import Level, Verdict, make_verdict, worst
 PROBED_KINDS: frozenset[Kind] = frozenset(
     {Kind.PHONE, Kind.FPS_ID, Kind.BANK_ACCOUNT, Kind.CRYPTO_WALLET}
 )
-_NOT_RECOGNISED = "invalid identifier: not recognised as any kind"
 _xxh3 = xxhash.xxh3_64_intdigest  # = int.from_bytes(Identifier.key, "big")
 _NO_RECORD = Level.NO_RECORD
 
@@ -150,7 +150,7 @@ class BatchPath:
                 return Verdict.invalid(raw, str(e), kind.value)
         found = detect(raw)
         if not found:
-            return Verdict.invalid(raw, _NOT_RECOGNISED)
+            return Verdict.invalid(raw, f"invalid identifier: {not_recognised(raw)}")
         return worst([self._ident(c, raw) for c in found])
 
     def _ident(self, ident: Identifier, raw: str) -> Verdict:
@@ -268,7 +268,7 @@ class _Plan:
                 continue
             found = detect(raw)
             if not found:
-                verdicts[i] = Verdict.invalid(raw, _NOT_RECOGNISED)
+                verdicts[i] = Verdict.invalid(raw, f"invalid identifier: {not_recognised(raw)}")
                 continue
             first = found[0]
             if len(found) == 1 and first.kind in probed:

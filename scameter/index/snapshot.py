@@ -36,6 +36,7 @@ from pyroaring import BitMap
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.identifiers.derive import DERIVING_KINDS
+from scameter.identifiers.detect import not_recognised
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.batchpath import BatchAnswer, BatchPath
@@ -161,7 +162,7 @@ class Snapshot:
         else:
             candidates = detect(raw)
             if not candidates:
-                raise InvalidIdentifier(None, "not recognised as any kind", raw)
+                raise InvalidIdentifier(None, not_recognised(raw), raw)
             rules = self._rules
             if len(candidates) == 1:
                 ident = candidates[0]

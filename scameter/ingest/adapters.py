@@ -76,6 +76,8 @@ class AdapterOptions:
     warninglists: str | None = None
     #: Who stands behind the rows that do not name a ``provider`` (ingest: the file name).
     provider: str = ""
+    #: ISO region for local phone numbers in rows that name none (``--region``; None: HK).
+    region: str | None = None
 
 
 class _HashingReader(io.RawIOBase):

@@ -263,6 +263,7 @@ def run_ingest(
     official_entities: Path | None = None,
     cache_dir: Path | None = None,
     sign_key: EccKey | None = None,
+    region: str | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -277,7 +278,8 @@ def run_ingest(
     policy's ``official_entities`` is false). The policy's ``warninglists`` are read first;
     a missing or unreadable list or official-entities file is an :class:`IngestError`
     naming it. ``cache_dir`` keeps the compiled popular-site set between processes (the
-    command passes ``<data_dir>/cache``).
+    command passes ``<data_dir>/cache``). ``region`` (an ISO code such as ``SG``) reads the
+    local phone numbers of rows that name no ``region`` as numbers of that country.
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
@@ -301,6 +303,7 @@ def run_ingest(
         as_of=int(when.timestamp()),
         warninglists=lists_key,
         provider=provider or "",
+        region=region,
     )
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES

@@ -134,10 +134,12 @@ def _localized(idents: tuple[Ident, ...], region: str | None) -> tuple[Ident, ..
     )
 
 
-def _idents(row: Mapping[str, Any]) -> tuple[Ident, ...]:
+def _idents(row: Mapping[str, Any], region: str | None = None) -> tuple[Ident, ...]:
+    """The row's identifiers; local phone numbers read in the row's ``region`` when it says,
+    else in ``region`` (``ingest --region``), else as Hong Kong numbers."""
     if "region" in row:
         return _localized(_idents_as_given(row), _region(row))
-    return _idents_as_given(row)
+    return _localized(_idents_as_given(row), region)
 
 
 def _idents_as_given(row: Mapping[str, Any]) -> tuple[Ident, ...]:
@@ -195,11 +197,16 @@ def text_identifiers(text: str) -> tuple[Ident, ...]:
 
 
 def row_from_mapping(
-    row: Mapping[str, Any], *, source: str | None = None, category: str | None = None
+    row: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
 ) -> RawRow:
     """A :data:`RawRow` from a schema object (JSONL line, CSV row, intake record).
 
-    ``source`` / ``category`` are the caller's defaults for rows that do not say.
+    ``source`` / ``category`` / ``region`` are the caller's defaults for rows that do not say
+    (``region``: a parsed ISO code, for local phone numbers; None reads them as HK numbers).
     """
     kind_of_row = _str(row, "type", "report")
     if kind_of_row == "report":
@@ -214,7 +221,7 @@ def row_from_mapping(
             _str(row, "reporter"),
             _str(row, "reporter_hash"),
             _str(row, "category", category or ""),
-            _idents(row),
+            _idents(row, region),
             _str(row, "provider"),
         )
     if kind_of_row == "allow":
@@ -245,11 +252,13 @@ def feed_row(
     status: str = "confirmed",
     reported_at: int | None = None,
     report_id: str | None = None,
+    region: str | None = None,
 ) -> RawRow:
-    """A one-identifier report from a list-style feed (the provider stands behind the list)."""
+    """A one-identifier report from a list-style feed (the provider stands behind the list);
+    ``region`` (``ingest --region``) reads a local phone number as a number of that country."""
+    idents = _localized(((kind, value),), region)
     return (
-        REPORT, report_id, source, status, reported_at, None, None, category, ((kind, value),),
-        None,
+        REPORT, report_id, source, status, reported_at, None, None, category, idents, None,
     )  # fmt: skip
 
 

@@ -215,7 +215,9 @@ def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
             raise RowError(f"not valid JSON: {exc}") from None
         if not isinstance(obj, dict):
             raise RowError("a JSONL row must be an object")
-        return [row_from_mapping(obj, source=opts.source, category=opts.category)]
+        return [
+            row_from_mapping(obj, source=opts.source, category=opts.category, region=opts.region)
+        ]
     if fmt == "hosts":
         parts = line.split()
         try:
@@ -232,7 +234,11 @@ def _parse_line(fmt: str, line: str, opts: AdapterOptions) -> list[RawRow]:
     # list / openphish: one identifier per line
     kind = opts.kind or ("url" if fmt == "openphish" else None)
     category = opts.category or ("phishing" if fmt == "openphish" else "")
-    return [feed_row(line, kind=kind, source=opts.source or "feed", category=category)]
+    return [
+        feed_row(
+            line, kind=kind, source=opts.source or "feed", category=category, region=opts.region
+        )
+    ]
 
 
 def _strip_comment(fmt: str, line: str) -> str:
@@ -255,14 +261,16 @@ def _csv_item(item: Any, opts: AdapterOptions) -> list[RawRow]:
         if payload is None or not payload.strip():
             raise RowError("empty identifier column")
         return [feed_row(payload, kind=opts.kind, source=opts.source or "feed",
-                         category=opts.category or "")]  # fmt: skip
+                         category=opts.category or "", region=opts.region)]  # fmt: skip
     group: list[dict[str, str]] = payload
-    first = row_from_mapping(group[0], source=opts.source, category=opts.category)
+    first = row_from_mapping(
+        group[0], source=opts.source, category=opts.category, region=opts.region
+    )
     if len(group) == 1 or first[0] != REPORT:
         return [first]
     idents = list(first[8])
     for rec in group[1:]:
-        idents.extend(row_from_mapping(rec)[8])
+        idents.extend(row_from_mapping(rec, region=opts.region)[8])
     return [(*first[:8], tuple(idents), *first[9:])]
 
 

@@ -109,3 +109,16 @@ def test_message_check_and_bulk_remote_equal_local(
     assert [line.split(",")[1] for line in outs[0].splitlines()[1:]] == [
         "high_risk", "high_risk", "invalid"
     ]  # fmt: skip
+
+
+def test_bulk_payee_remote_equals_local(
+    served: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snaps, target = served
+    src, local, remote = tmp_path / "p.csv", tmp_path / "local.csv", tmp_path / "remote.csv"
+    src.write_text("proxy_id,account\n6391 2745,\n5123 4567,\n,\nnot a payee!,\n", "utf-8")
+    local_status = main(["bulk", "--payee", str(src), "-o", str(local), "--snapshots", str(snaps)])
+    remote_status = main(["bulk", "--payee", str(src), "-o", str(remote), "--remote", target])
+    assert remote.read_text("utf-8") == local.read_text("utf-8")
+    assert local_status == remote_status == 5
+    assert "high_risk" in local.read_text("utf-8")

@@ -117,7 +117,9 @@ def test_bom_and_format_flag(snapshots: Path, tmp_path: Path) -> None:
     src, out = tmp_path / "payees.data", tmp_path / "out.csv"
     src.write_bytes(b"\xef\xbb\xbfphone\n6391 2745\n")
     main(["bulk", str(src), "-o", str(out), "--format", "csv", "--snapshots", str(snapshots)])
-    assert _read_csv(out)[0]["phone"] == "6391 2745"
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfphone,")  # the input's BOM is kept
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        assert next(csv.DictReader(f))["phone"] == "6391 2745"
 
 
 def test_progress_only_when_asked_or_terminal(
@@ -203,3 +205,80 @@ def test_raw_keeps_formula_cells_as_they_are(snapshots: Path, tmp_path: Path, wo
         outputs[bool(flag)] = [r["input"] for r in _read_csv(out)]
     assert outputs[False][:4] == ["'" + v for v in values[:3]] + ["6391 2745"]
     assert outputs[True] == values * 3
+
+
+def test_region_reads_local_numbers_and_keeps_them_as_typed(
+    snapshots: Path, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(
+        json.dumps({"value": "6391 2745"}) + "\n" + json.dumps({"value": "+852 6391 2745"}) + "\n",
+        encoding="utf-8",
+    )
+    argv = ["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots), "--region", "SG"]
+    assert main(argv) == 1  # the +852 number is still the listed one
+    got = [json.loads(x)["scameter"] for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [(g["input"], g["canonical"], g["level"]) for g in got] == [
+        ("6391 2745", "+6563912745", "no_record"),
+        ("+852 6391 2745", "+85263912745", "high_risk"),
+    ]
+    txt, txt_out = tmp_path / "in.txt", tmp_path / "out.csv"
+    txt.write_text("6391 2745\n", encoding="utf-8")
+    assert main(["bulk", str(txt), "-o", str(txt_out), "--snapshots", str(snapshots),
+                 "--region", "SG"]) == 0  # fmt: skip
+    assert (
+        txt_out.read_text(encoding="utf-8")
+        .splitlines()[1]
+        .startswith("6391 2745,no_record,phone,+6563912745,")
+    )
+
+
+def test_bom_and_crlf_are_kept_and_the_column_is_said(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    text = 'case,phone,note\r\nA-1,6391 2745,"two\nlines"\r\nA-2,9000 0000,x\r\n'
+    src.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    argv = ["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)]
+    assert main([*argv, "--chunk-size", "1", "--workers", "1"]) == 1
+    assert "checking column 'phone'" in capsys.readouterr().err
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfcase,phone,note,scameter_level,")
+    body = data[3:].decode("utf-8")
+    assert body.count("\r\n") == 3  # the header and two rows, CRLF as read
+    assert '"two\nlines"' in body  # a newline inside a cell stays as it was
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["scameter_level"] for r in rows] == ["high_risk", "no_record"]
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("6391 2745\n", encoding="utf-8")
+    assert main(["bulk", str(plain), "-o", str(out), "--snapshots", str(snapshots)]) == 1
+    assert not out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert b"\r" not in out.read_bytes()
+    assert main(["bulk", str(plain), "-o", str(out), "--snapshots", str(snapshots), "--excel"]) == 1
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfinput,scameter_level")
+
+
+def test_first_column_is_said_when_no_name_is_known(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text("who,where\n6391 2745,x\n", encoding="utf-8")
+    assert main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)]) == 1
+    assert "no known column name; checking the first column 'who'" in capsys.readouterr().err
+    main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots), "--column", "who"])
+    assert "checking column" not in capsys.readouterr().err  # named: nothing to say
+
+
+def test_account_without_bank_code_is_marked_with_the_request(
+    snapshots: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.txt", tmp_path / "out.csv"
+    src.write_text("012-345678-001\n", encoding="utf-8")
+    assert main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots)]) == 4
+    assert main(["bulk", str(src), "-o", str(out), "--snapshots", str(snapshots),
+                 "--kind", "bank_account"]) == 4  # fmt: skip
+    assert "add the 3-digit bank code" in _read_csv(out)[0]["scameter_error"]
+    assert main(["check", "--snapshots", str(snapshots), "012-345678-001"]) == 4
+    assert "add the 3-digit bank code" in capsys.readouterr().out

@@ -234,3 +234,22 @@ def test_clusters_by_size_and_level(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(table) == 2
     assert "HIGH RISK" in table[1]
     assert "+85263912745" in table[1]
+
+
+def test_ingest_region_is_the_default_for_rows_that_do_not_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snaps = tmp_path / "snaps"
+    rows: list[dict[str, object]] = [
+        {"source": "police", "status": "confirmed", "category": "investment",
+         "reported_at": "2026-10-01T00:00:00Z", "value": "8123 4567"},
+        {"source": "police", "status": "confirmed", "category": "investment",
+         "reported_at": "2026-10-01T00:00:00Z", "value": "6391 2745", "region": "HK"},
+    ]  # fmt: skip
+    src = _write(tmp_path / "sg.jsonl", rows)
+    assert _ingest(snaps, src, extra=("--no-official-entities", "--region", "sg")) == 0
+    capsys.readouterr()
+    main(["snapshot", "export", "--kind", "phone", "--snapshots", str(snaps)])
+    assert sorted(capsys.readouterr().out.splitlines()) == ["+6581234567", "+85263912745"]
+    assert _ingest(snaps, src, extra=("--region", "Mars")) == 2
+    assert "unknown region 'Mars'" in capsys.readouterr().err

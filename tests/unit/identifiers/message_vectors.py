@@ -167,8 +167,15 @@ MESSAGES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "bank-zh",
-        "請將款項存入中銀戶口 012-345678-001，入數後WhatsApp 6391 2745。",
+        "請將款項存入中銀戶口 012-345-678001，入數後WhatsApp 6391 2745。",
         ["bank_account:012-345-678001", "phone:+85263912745"],
+    ),
+    (
+        # Grouped 3-6-3 (HSBC / Hang Seng print accounts so, without the bank code): not read
+        # as bank 012; check asks for the bank code (docs/identifiers.md, bank_account).
+        "bank-no-code",
+        "請將款項存入戶口 012-345678-001，入數後WhatsApp 6391 2745。",
+        ["phone:+85263912745"],
     ),
     (
         "bank-zh-zhanghu",

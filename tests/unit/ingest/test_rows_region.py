@@ -52,3 +52,20 @@ def test_unknown_region_is_a_row_error() -> None:
 )
 def test_localize_phone(raw: str, region: str, want: str) -> None:
     assert localize_phone(raw, region) == want
+
+
+def test_default_region_for_rows_that_do_not_say() -> None:
+    from scameter.ingest.rows import feed_row
+
+    row = {"identifiers": [{"value": "8123 4567"}, {"value": "8123 4567", "region": "GB"}]}
+    # The row's own items say GB for the second; the caller's default (SG) fills the first.
+    assert row_from_mapping(row, region="SG")[8][0] == (None, "+6581234567")
+    assert row_from_mapping({"value": "8123 4567", "region": "HK"}, region="SG")[8] == (
+        (None, "8123 4567"),  # the row says HK: the default does not apply
+    )
+    assert feed_row("8123 4567", kind=None, source="feed", category="", region="SG")[8] == (
+        (None, "+6581234567"),
+    )
+    assert feed_row("x.example", kind="url", source="feed", category="", region="SG")[8] == (
+        ("url", "x.example"),
+    )
