@@ -30,13 +30,6 @@ from typing import Any
 from sybil import Document, Example, Region, Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser
 
-# numpy (the device database) starts an OpenBLAS thread when imported; one extra OS thread
-# makes scameter.processes.can_fork() false for the rest of the session, and the fork-only
-# tests (tests/unit/ingest/test_shards.py, tests/unit/index/test_near_job.py) then skipped
-# whenever anything imported numpy before them. The suite does no linear algebra: one thread.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 _FILE = re.compile(
     r"<!-- file: (?P<name>[\w./-]+) -->\s*\n```[^\n]*\n(?P<body>.*?)^```", re.M | re.S
 )

@@ -15,6 +15,8 @@ import os as _os
 # process unsafe to fork, so ingest and bulk would lose their worker pools
 # (scameter.processes.can_fork). Ask for a one-thread pool, unless the user already chose.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+_os.environ.setdefault("OMP_NUM_THREADS", "1")
+_os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 from scameter.errors import (
     IngestError,

@@ -19,19 +19,11 @@ Invariants:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable
 from typing import Any
 
-# numpy's bundled OpenBLAS starts a thread pool when numpy is imported; a process with more
-# than one thread may not fork (scameter.processes.worker_context then falls back to
-# forkserver, and the sharded ingest and bulk workers lose their cheap start-up). Nothing
-# here uses BLAS, so one thread is asked for before the import (unless the caller set it,
-# or imported numpy first). The lookup paths import numpy through this module only
-# (scameter.device imports it for the device database).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
+# numpy's BLAS thread pool is limited to one thread by scameter/__init__.py (imported first).
 import numpy as np
 import numpy.typing as npt
 
