@@ -405,12 +405,19 @@ def _load_json(inp: InputFile) -> Any:
         raise IngestError("not valid JSON: nested too deep", inp.path) from None
 
 
-def intake_chunks(path: Path, size: int, sha: Any) -> Iterator[ItemChunk]:
-    """Chunks of intake-log reports; ``sha`` is updated with each row's canonical JSON."""
+def intake_chunks(
+    path: Path, size: int, sha: Any, cursor: list[int] | None = None
+) -> Iterator[ItemChunk]:
+    """Chunks of intake-log reports; ``sha`` is updated with each row's canonical JSON and
+    ``cursor`` (when given) receives the sequence number of the last report read (the intake
+    cursor of the snapshot, where the live fold of ``serve`` starts)."""
     log = IntakeLog(path, readonly=True)
     try:
         chunk: ItemChunk = []
-        for i, row in enumerate(log.iter_reports(), start=1):
+        for i, (seq, row) in enumerate(log.iter_after(-1), start=1):
+            if cursor is not None:
+                cursor.append(seq)
+                del cursor[:-1]
             sha.update(json.dumps(row, sort_keys=True).encode("utf-8") + b"\n")
             chunk.append((i, row))
             if len(chunk) >= size:

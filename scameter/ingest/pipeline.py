@@ -47,6 +47,7 @@ from scameter.ingest.adapters import (
     line_blocks,
 )
 from scameter.ingest.aggregate import Aggregator, Stats
+from scameter.ingest.evidence import EvidenceCollector
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import RejectWriter
@@ -108,6 +109,8 @@ class _Inputs:
     total_bytes: int | None = 0
     finished_bytes: int = 0
     current: InputFile | None = None
+    #: Intake log (resolved path) -> the last sequence number read from it.
+    intake_cursors: dict[str, int] = field(default_factory=dict)
 
     @property
     def done_bytes(self) -> int:
@@ -168,9 +171,11 @@ def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
         opts = replace(base, provider=base.provider or name)
         if fmt == "intake":
             sha = hashlib.sha256()
-            for chunk in intake_chunks(path, CHUNK_ITEMS, sha):
+            cursor: list[int] = []
+            for chunk in intake_chunks(path, CHUNK_ITEMS, sha, cursor):
                 yield fmt, opts, label, 0, chunk
             plan.digests[name] = sha.hexdigest()
+            plan.intake_cursors[os.path.realpath(path)] = cursor[-1] if cursor else -1
             continue
         inp = plan.current = InputFile(path)
         try:
@@ -264,6 +269,7 @@ def run_ingest(
     cache_dir: Path | None = None,
     sign_key: EccKey | None = None,
     region: str | None = None,
+    evidence: bool = True,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -280,6 +286,8 @@ def run_ingest(
     naming it. ``cache_dir`` keeps the compiled popular-site set between processes (the
     command passes ``<data_dir>/cache``). ``region`` (an ISO code such as ``SG``) reads the
     local phone numbers of rows that name no ``region`` as numbers of that country.
+    ``evidence`` (default on) keeps each identifier's events in the snapshot for the live
+    fold of ``serve --intake-log`` (:mod:`scameter.ingest.evidence`).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
@@ -311,6 +319,7 @@ def run_ingest(
     snapshots_root.mkdir(parents=True, exist_ok=True)
     agg = Aggregator(policy, when, lists)
     rejects = RejectWriter(snapshots_root)
+    collector = _evidence(snapshots_root, agg, evidence, dry_run)
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
@@ -320,6 +329,7 @@ def run_ingest(
                 rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
             agg.add_events(res.events)
+            collector.add(res.events)
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)
         rejects.close()
@@ -336,9 +346,18 @@ def run_ingest(
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers, lists, sign_key)  # fmt: skip
+                       rejected_rows, dry_run, workers, lists, sign_key, collector)  # fmt: skip
     finally:
         rejects.close()
+        collector.close()
+
+
+def _evidence(
+    snapshots_root: Path, agg: Aggregator, evidence: bool, dry_run: bool
+) -> EvidenceCollector:
+    """The evidence kept for the live fold (nothing kept on a dry run or without it)."""
+    enabled = evidence and not dry_run
+    return EvidenceCollector(snapshots_root, agg.can_count(), CHUNK_ITEMS * 50, enabled=enabled)
 
 
 def _finish(  # noqa: PLR0917 - private, one call site
@@ -355,6 +374,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     workers: int,
     lists: Warninglists,
     sign_key: EccKey | None = None,
+    collector: EvidenceCollector | None = None,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
@@ -382,6 +402,10 @@ def _finish(  # noqa: PLR0917 - private, one call site
     )
     with builder:
         builder.set_popular(lists.popular, lists.digests)
+        if collector is not None and collector.sorter is not None:
+            builder.set_evidence(collector.sorter, plan.intake_cursors)
+            agg.stats.extra["evidence_events"] = collector.events
+            agg.stats.extra["evidence_bytes"] = collector.bytes
         decisions = agg.decide()
         shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)
