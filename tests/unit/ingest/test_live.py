@@ -263,6 +263,7 @@ def test_a_folder_killed_mid_fold_loses_nothing(tmp_path: Path) -> None:
         if (live / "delta" / "data.mdb").exists() and _cursor(snaps, tmp_path) >= 20:
             break
         time.sleep(0.02)
+    assert proc.pid is not None
     os.kill(proc.pid, signal.SIGKILL)
     proc.join(10)
     assert 0 <= _cursor(snaps, tmp_path) < n - 1  # killed part way
