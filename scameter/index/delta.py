@@ -213,6 +213,8 @@ class DeltaFollower:
         self._values: dict[bytes, bytes] = {}
         self._overlay: Overlay | None = None
         self._generation = -1
+        #: The base snapshot id the delta was last seen folded over (None: no delta yet).
+        self.base: str | None = None
 
     def _open(self) -> bool:
         if self._env is None:
@@ -227,7 +229,8 @@ class DeltaFollower:
             return None
         with self._env.begin(buffers=False) as txn:
             meta = {bytes(k).decode(): json.loads(v) for k, v in txn.cursor(db=self._dbs[DB_META])}
-            if meta.get("base") != base_id:
+            self.base = meta.get("base")
+            if self.base != base_id:
                 return None
             generation = int(meta.get("generation", 0))
             if meta.get("epoch") != self._epoch:

@@ -253,6 +253,10 @@ class SnapshotManager:
             return False
         snap = holder.snapshot
         overlay = self.delta.poll(snap.id)
+        if overlay is None and self.delta.base not in (None, snap.id) and self.refresh():
+            # The fold moved to a newer base first: swap to it now rather than at the next
+            # CURRENT poll (meanwhile the old base would answer without the live reports).
+            return self.follow_delta()
         if overlay is not snap.overlay:
             snap.set_overlay(overlay)
         return snap.overlay is not None
