@@ -295,7 +295,12 @@ class LiveFolder:
 
     def run(self, stop: threading.Event, interval: float) -> None:
         """Fold every ``interval`` seconds (at once again while reports are waiting) until
-        ``stop``; a failing fold is logged and retried (the intake log keeps everything)."""
+        ``stop``; a failing fold is logged and retried (the intake log keeps everything).
+        The base (its policy, warninglists) is opened first, before any report waits."""
+        try:
+            self._base_now()
+        except (ScameterError, OSError, ValueError) as e:
+            log.error("live fold cannot open the base yet", extra={"error": str(e)})
         while not stop.is_set():
             try:
                 n = self.fold_once()
