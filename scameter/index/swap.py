@@ -262,11 +262,15 @@ class SnapshotManager:
         return snap.overlay is not None
 
     def _follow(self) -> None:
+        logged = None
         while not self._stop.wait(self.delta_interval):
             try:
                 self.follow_delta()
-            except Exception as e:  # a half-written or unreadable delta: retry next poll
-                log.warning("live delta unreadable", extra={"error": str(e)})
+                logged = None
+            except Exception as e:  # an unreadable delta: retry next poll, log once per error
+                if str(e) != logged:
+                    logged = str(e)
+                    log.warning("live delta unreadable", extra={"error": logged})
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll_interval):
