@@ -21,8 +21,9 @@ Invariants:
 
 * A delta applies only to the snapshot whose id is its ``base``; any other snapshot is
   answered as it is (after a swap the folder resets the delta to the new base's cursor).
-* An :class:`Overlay` is immutable; a follower builds a new one per change, reading only the
-  keys the new generations list (cost in proportion to the change, not the base).
+* A follower reads only the keys the new generations list and updates its :class:`Overlay` in
+  place (cost in proportion to the change, not to the base nor to the whole delta, apart from
+  one merge of the sorted key array in C).
 * An empty delta installs nothing: the snapshot's rules are its own, the hot path unchanged.
 """
 
@@ -86,43 +87,70 @@ def listing_expressions(expr: str) -> tuple[str, ...]:
 
 
 class Overlay:
-    """One generation of a delta, ready for lookups (immutable)."""
+    """A delta's records ready for lookups, updated in place by its :class:`DeltaFollower`
+    (each step an atomic assignment: a lookup on another thread sees a record before or after
+    it changed, never half of it; the string table is swapped in before records that use it).
+    """
 
-    __slots__ = ("assemble", "base_id", "exprs", "generation", "keys", "records")
+    __slots__ = ("_expr_of", "_path", "_strings", "assemble", "base_id", "exprs", "generation",
+                 "keys", "records")  # fmt: skip
 
-    def __init__(
-        self,
-        base_id: str,
-        generation: int,
-        values: Mapping[bytes, bytes],
-        strings: tuple[str, ...],
-        path: Path,
-    ) -> None:
+    def __init__(self, base_id: str, path: Path) -> None:
         self.base_id = base_id
-        self.generation = generation
-        shim = SimpleNamespace(strings=strings, id=base_id, path=path)
+        self.generation = -1
+        self._path = path
+        self._strings: tuple[str, ...] = ()
         #: The verdicts of delta records (the delta's string table).
-        self.assemble = VerdictAssembler(cast(SnapshotReader, shim))
+        self.assemble = self._assembler(())
         #: Identifier key -> sealed record, or ``b""`` when the record fell out.
         self.records: dict[bytes, bytes] = {}
-        #: Lookup expression -> ``(record or b"", listing)`` of URL / domain entries.
-        self.exprs: dict[str, list[tuple[bytes, str]]] = {}
+        #: Lookup expression -> ``(key, record or b"", listing)`` of URL / domain entries.
+        self.exprs: dict[str, list[tuple[bytes, bytes, str]]] = {}
+        self._expr_of: dict[bytes, str] = {}
+        #: The delta's keys as a sorted u64 array (the batch path probes it beside the base's).
+        self.keys: U64Array = np.zeros(0, dtype=np.uint64)
+
+    def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
+        shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
+        return VerdictAssembler(cast(SnapshotReader, shim))
+
+    def update(
+        self, generation: int, values: Mapping[bytes, bytes], strings: tuple[str, ...]
+    ) -> None:
+        """Take in the delta values of ``values`` (key -> stored value) as of ``generation``;
+        cost in proportion to ``values``, plus one merge of the key array."""
+        if strings != self._strings:  # append-only: the new table decodes every record
+            self._strings = strings
+            self.assemble = self._assembler(strings)
+        new: list[bytes] = []
         for key, value in values.items():
             body = value[1:]
+            expr: str | None
             if value[:1] == LISTED:
-                self.records[key] = body
-                record = fmt.decode_record(body, strings)
-                expr = record.listing
+                record = body
+                expr = fmt.decode_record(body, strings).listing
             else:
-                self.records[key] = b""
+                record = b""
                 expr = body.decode("utf-8") or None
-            if expr:
-                for e in listing_expressions(expr):
-                    self.exprs.setdefault(e, []).append((self.records[key], expr))
-        #: The delta's keys as a sorted u64 array (the batch path probes it beside the base's).
-        self.keys: U64Array = np.sort(
-            np.frombuffer(b"".join(self.records), dtype=">u8").astype(np.uint64)
-        )
+            if key not in self.records:
+                new.append(key)
+            self.records[key] = record
+            self._relist(key, record, expr)
+        if new:
+            added = np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64)
+            self.keys = np.union1d(self.keys, added)
+        self.generation = generation
+
+    def _relist(self, key: bytes, record: bytes, expr: str | None) -> None:
+        """Move ``key``'s expression entries to ``expr`` (lists replaced, never mutated)."""
+        old = self._expr_of.pop(key, None)
+        if old is not None:
+            for e in listing_expressions(old):
+                self.exprs[e] = [t for t in self.exprs.get(e, ()) if t[0] != key]
+        if expr:
+            self._expr_of[key] = expr
+            for e in listing_expressions(expr):
+                self.exprs[e] = [*self.exprs.get(e, ()), (key, record, expr)]
 
     def __len__(self) -> int:
         return len(self.records)
@@ -138,9 +166,9 @@ class LayeredRules:
         base: Mapping[Kind, Rule],
         no_record: Callable[..., Verdict],
     ) -> None:
+        self._overlay = overlay
         self._records = overlay.records
         self._exprs = overlay.exprs
-        self._from_record = overlay.assemble.from_record
         self._exact = exact
         self._base = base
         self._no_record = no_record
@@ -161,7 +189,8 @@ class LayeredRules:
             return self._exact.finish(raw, ident, key, None, context)
         if record_canonical(buf) != ident.value:  # 64-bit key collision: not this one
             return self._exact.answer(raw, ident, context)
-        return self._exact.finish(raw, ident, key, buf, context, from_record=self._from_record)
+        decode = self._overlay.assemble.from_record
+        return self._exact.finish(raw, ident, key, buf, context, from_record=decode)
 
     def answer_url(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
         exprs = expressions_for_canonical(ident.value)
@@ -187,11 +216,12 @@ class LayeredRules:
         base = self._base[kind](raw, ident, context)
         if not found or base.level is Level.VERIFIED:
             return base
-        touched = {listing for _, (_, listing) in found}
+        touched = {listing for _, (_, _, listing) in found}
         canonical = ident.value
+        decode = self._overlay.assemble.from_record
         verdicts = [
-            self._from_record(raw, buf, canonical=canonical, kind=kind.value, matched=listing)
-            for _, (buf, listing) in found
+            decode(raw, buf, canonical=canonical, kind=kind.value, matched=listing)
+            for _, (_, buf, listing) in found
             if buf
         ]
         if base.matched is None or base.matched not in touched:
@@ -210,7 +240,6 @@ class DeltaFollower:
         self._env: Any = None
         self._dbs: dict[bytes, Any] = {}
         self._epoch: str | None = None
-        self._values: dict[bytes, bytes] = {}
         self._overlay: Overlay | None = None
         self._generation = -1
         #: The base snapshot id the delta was last seen folded over (None: no delta yet).
@@ -224,7 +253,8 @@ class DeltaFollower:
         return True
 
     def poll(self, base_id: str) -> Overlay | None:
-        """The overlay for the snapshot ``base_id`` at the delta's latest generation."""
+        """The overlay for the snapshot ``base_id`` at the delta's latest generation (the
+        same object, updated in place, until the delta is reset)."""
         if not self._open():
             return None
         with self._env.begin(buffers=False) as txn:
@@ -233,25 +263,24 @@ class DeltaFollower:
             if self.base != base_id:
                 return None
             generation = int(meta.get("generation", 0))
-            if meta.get("epoch") != self._epoch:
+            overlay = self._overlay
+            if meta.get("epoch") != self._epoch or overlay is None or overlay.base_id != base_id:
                 self._epoch = meta.get("epoch")
-                self._values = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RECORDS])}
-            elif generation == self._generation and self._overlay is not None:
-                return self._overlay
+                overlay = self._overlay = Overlay(base_id, self.path)
+                values = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RECORDS])}
+            elif generation == overlay.generation:
+                return overlay if len(overlay) else None
             else:
-                self._catch_up(txn, generation)
-            self._generation = generation
-            strings = tuple(meta.get("strings", ()))
-        self._overlay = (
-            Overlay(base_id, generation, self._values, strings, self.path) if self._values else None
-        )
-        return self._overlay
+                values = self._changed(txn, overlay.generation, generation)
+            overlay.update(generation, values, tuple(meta.get("strings", ())))
+        return overlay if len(overlay) else None
 
-    def _catch_up(self, txn: Any, generation: int) -> None:
-        """Re-read the keys the generations after ours changed."""
+    def _changed(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
+        """The values of the keys the generations after ``since`` changed."""
+        out: dict[bytes, bytes] = {}
         cur = txn.cursor(db=self._dbs[DB_LOG])
-        if not cur.set_range(GEN_KEY.pack(self._generation + 1)):
-            return
+        if not cur.set_range(GEN_KEY.pack(since + 1)):
+            return out
         records = self._dbs[DB_RECORDS]
         for k, changed in cur:
             if GEN_KEY.unpack(k)[0] > generation:
@@ -259,10 +288,9 @@ class DeltaFollower:
             for i in range(0, len(changed), 8):
                 key = bytes(changed[i : i + 8])
                 value = txn.get(key, db=records)
-                if value is None:
-                    self._values.pop(key, None)
-                else:
-                    self._values[key] = bytes(value)
+                if value is not None:
+                    out[key] = bytes(value)
+        return out
 
     def close(self) -> None:
         if self._env is not None:

@@ -259,6 +259,8 @@ class SnapshotManager:
             return self.follow_delta()
         if overlay is not snap.overlay:
             snap.set_overlay(overlay)
+        elif overlay is not None:
+            snap.key_probe.extra = overlay.keys  # updated in place: its key array is new
         return snap.overlay is not None
 
     def _follow(self) -> None:

@@ -21,7 +21,7 @@ SERVE = "import sys; from scameter.cli import main; sys.exit(main(['serve', *sys
 TARGET = "+85261234101"
 
 
-def _until(probe: Callable[[], bool], seconds: float = 15.0) -> float:
+def _until(probe: Callable[[], bool], seconds: float = 30.0) -> float:
     """Poll ``probe`` until true; the seconds it took (AssertionError past ``seconds``)."""
     start = time.monotonic()
     while time.monotonic() - start < seconds:
