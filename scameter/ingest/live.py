@@ -363,6 +363,9 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
     import signal
 
     die_with_parent(parent)
+    # Lookups first: on a busy machine the fold yields the CPU to the serving workers (it is
+    # allowed to lag a little; the intake log keeps every report until it catches up).
+    os.nice(10)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us after draining
