@@ -34,7 +34,8 @@ pytestmark = pytest.mark.skipif(
     reason="node and npm are not installed: the Node example client cannot run here",
 )
 SERVE = "import sys; from scameter.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
-SECRET = "node-client-test-secret-0123456789abcdef"
+# Written as `head -c 32 /dev/urandom | base64 > secret` writes it: with a trailing newline.
+SECRET_FILE_TEXT = "bm9kZS1jbGllbnQtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFi\n"
 
 LISTED = [
     (Kind.PHONE, "+85291234567", Level.HIGH_RISK),
@@ -50,6 +51,7 @@ CHECKS = ["9123 4567", "https://login.evil-shop.example/pay", "6000 0000", "1234
 class Served:
     target: str
     intake: Path
+    secret_file: Path
 
 
 @pytest.fixture
@@ -63,9 +65,11 @@ def server(tmp_path: Path) -> Iterator[Served]:
         manifest = b.build()
     publish(snaps, manifest.snapshot_id)
     args = ["--snapshots", str(snaps), "--listen", "127.0.0.1:0", "--no-auth"]
-    args += ["--intake-log", str(intake)]
-    with server_process(args, code=SERVE, env={"SCAMETER_REPORTER_SECRET": SECRET}) as srv:
-        yield Served(srv.target, intake)
+    secret_file = tmp_path / "reporter.secret"
+    secret_file.write_text(SECRET_FILE_TEXT, encoding="ascii")
+    args += ["--intake-log", str(intake), "--reporter-secret-file", str(secret_file)]
+    with server_process(args, code=SERVE) as srv:
+        yield Served(srv.target, intake, secret_file)
 
 
 def node(node_dir: Path, target: str, *args: str) -> Any:
@@ -123,7 +127,7 @@ def test_health_answers_serving(node_dir: Path, server: Served) -> None:
 
 
 def test_report_is_acknowledged_and_stored(node_dir: Path, server: Served) -> None:
-    token = issue_reporter_token(SECRET.encode(), "+85298765432", 600)
+    token = issue_reporter_token(server.secret_file, "+85298765432", 600)
     args = ["report", "--token", token, "--category", "investment", "--text", "from node"]
     first = node(node_dir, server.target, *args, "5555 0123")
     assert first["report_id"]
@@ -150,3 +154,16 @@ def test_bad_token_is_unauthenticated(node_dir: Path, server: Served) -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.startswith("client: UNAUTHENTICATED: reporter token")
+
+
+def test_token_signed_by_node_crypto_is_accepted(node_dir: Path, server: Served) -> None:
+    """A backend in another language issues reporter tokens with its own HMAC: the example
+    signs an HS256 JWT with Node's built-in crypto from the same secret file."""
+    args = ["report", "--secret-file", str(server.secret_file), "--reporter", "+85290001111",
+            "--category", "phishing", "5555 0199"]  # fmt: skip
+    answer = node(node_dir, server.target, *args)
+    assert answer["duplicate"] is False
+    with IntakeLog(server.intake, readonly=True) as log:
+        rows = list(log.iter_reports())
+    assert [r["id"] for r in rows] == [answer["report_id"]]
+    assert "+85290001111" not in json.dumps(rows)  # the reporter id is stored hashed

@@ -562,7 +562,7 @@ class ReportRequest(_message.Message):
     category: _builtins.str
     text: _builtins.str
     reporter_token: _builtins.str
-    """Issued by the app backend after SMS verification: base64url(payload).base64url(hmac)."""
+    """Issued by the app backend after SMS verification: an HS256 JWT (docs/operations.md)."""
     @_builtins.property
     def identifiers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportedIdentifier]: ...
     def __init__(
