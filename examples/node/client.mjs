@@ -1,5 +1,5 @@
-// A Node.js client of the scameter gRPC API: Check, CheckBatch, CheckPayee, Report and
-// the standard health Check, each printing the server's answer as one JSON line.
+// A Node.js client of the scameter gRPC API: Check, CheckBatch, CheckPayee, Report, Appeal
+// and the standard health Check, each printing the server's answer as one JSON line.
 //
 //   node client.mjs [--target HOST:PORT] [--api-key KEY] [--proto-dir DIR] COMMAND ...
 //
@@ -8,6 +8,7 @@
 //   batch VALUE... [--kind K]               Scameter/CheckBatch
 //   payee [--proxy ID] [--account ACCOUNT]  Scameter/CheckPayee
 //   report (--token JWT | --secret-file F) --category C [--text T] VALUE...   Scameter/Report
+//   appeal (--token JWT | --secret-file F) --reason R VALUE                  Scameter/Appeal
 //
 // --token takes a reporter token your backend issued (a standard HS256 JWT, see
 // docs/operations.md); --secret-file FILE instead signs one here with Node's own crypto, as a
@@ -68,13 +69,14 @@ const OPTIONS = {
   reporter: { type: "string", default: "node-example-reporter" },
   category: { type: "string", default: "" },
   text: { type: "string", default: "" },
+  reason: { type: "string", default: "" },
   timeout: { type: "string", default: "10" },
 };
 
 function reporterToken(values) {
   if (values.token) return values.token;
   if (values["secret-file"]) return signToken(values["secret-file"], values.reporter);
-  throw new Error("report needs --token JWT or --secret-file FILE");
+  throw new Error("report and appeal need --token JWT or --secret-file FILE");
 }
 
 // COMMAND -> [client, method, request built from the parsed arguments].
@@ -98,6 +100,15 @@ const COMMANDS = {
       identifiers: args.map((value) => ({ value, kind: v.kind, region: v.region })),
       category: v.category,
       text: v.text,
+      reporter_token: reporterToken(v),
+    },
+  ],
+  appeal: (v, args) => [
+    "scameter",
+    "Appeal",
+    {
+      identifier: { value: one(args), kind: v.kind, region: v.region },
+      reason: v.reason,
       reporter_token: reporterToken(v),
     },
   ],

@@ -1,7 +1,7 @@
 """The Node example client (examples/node/client.mjs) against a real ``scameter serve`` on
 loopback with Report enabled: every answer equals the Python client's for the same query, the
-health service answers SERVING, and a report sent from Node is acknowledged and stored in the
-intake log.
+health service answers SERVING, and a report or an appeal sent from Node is acknowledged and
+stored in the intake log (with a token from Python, and one Node signs itself).
 
 Needs ``node`` and ``npm`` (the example's dependencies come from the npm registry, installed
 once per session by the ``node_dir`` fixture). Skipped, saying so, when either is missing, as
@@ -167,3 +167,19 @@ def test_token_signed_by_node_crypto_is_accepted(node_dir: Path, server: Served)
         rows = list(log.iter_reports())
     assert [r["id"] for r in rows] == [answer["report_id"]]
     assert "+85290001111" not in json.dumps(rows)  # the reporter id is stored hashed
+
+
+def test_appeal_is_acknowledged_and_stored(node_dir: Path, server: Served) -> None:
+    token = issue_reporter_token(server.secret_file, "+85298760000", 600)
+    args = ["appeal", "--token", token, "--reason", "my shop's number", "9123 4567"]
+    first = node(node_dir, server.target, *args)
+    assert first["appeal_id"].startswith("appeal-")
+    assert first["duplicate"] is False
+    with Client(server.target, timeout=10) as py:
+        # The same reporter and number the same day: the first appeal's id, absorbed.
+        assert py.appeal("9123 4567", "again", token) == (first["appeal_id"], True)
+    with IntakeLog(server.intake, readonly=True) as log:
+        rows = list(log.iter_appeals())
+    assert [r["id"] for r in rows] == [first["appeal_id"]]
+    assert rows[0]["identifier"] == {"kind": "phone", "value": "+85291234567"}
+    assert rows[0]["reason"] == "my shop's number"
