@@ -131,19 +131,26 @@ def _check_readable(path: Path, what: str) -> None:
 
 
 def _plan(
-    inputs: Sequence[Path], input_format: str | None, official: Path | None = None
+    inputs: Sequence[Path],
+    input_format: str | None,
+    official: Path | None = None,
+    per_input: Sequence[str | None] | None = None,
 ) -> _Inputs:
-    if input_format is not None and input_format not in FORMATS:
-        raise IngestError(f"unknown format {input_format!r} (one of {', '.join(FORMATS)})")
     paths = [Path(p) for p in inputs]
     if not paths:
         raise IngestError("no input files")
+    given = list(per_input) if per_input is not None else [None] * len(paths)
+    if len(given) != len(paths):
+        raise IngestError(f"{len(given)} per-input formats for {len(paths)} inputs")
+    for fmt in (input_format, *given):
+        if fmt is not None and fmt not in FORMATS:
+            raise IngestError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     formats, names, seen = [], [], set()
     total: int | None = 0
-    for p in paths:
+    for p, own in zip(paths, given, strict=True):
         if not p.exists():
             raise IngestError("input not found", p)
-        formats.append(input_format or detect_format(p))
+        formats.append(own or input_format or detect_format(p))
         name, n = p.name, 1
         while name in seen:  # digests are keyed by file name: keep two "reports.jsonl" apart
             n += 1
@@ -251,6 +258,7 @@ def run_ingest(
     dry_run: bool = False,
     max_reject_ratio: float = 0.05,
     input_format: str | None = None,
+    input_formats: Sequence[str | None] | None = None,
     source: str | None = None,
     category: str | None = None,
     column: str | None = None,
@@ -281,7 +289,8 @@ def run_ingest(
     command passes ``<data_dir>/cache``). ``region`` (an ISO code such as ``SG``) reads the
     local phone numbers of rows that name no ``region`` as numbers of that country.
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
-    ``max_reject_ratio`` of the rows were rejected.
+    ``max_reject_ratio`` of the rows were rejected. ``input_formats`` gives one format (or
+    None) per input, overriding ``input_format`` for that input.
     """
     policy = policy or Policy()
     if source is not None and source not in SOURCES:
@@ -290,7 +299,7 @@ def run_ingest(
     snapshots_root = Path(snapshots_root)
     index_policy = _index_policy(policy)
     official = (official_entities or official_entities_file()) if policy.official_entities else None
-    plan = _plan(inputs, input_format, official)
+    plan = _plan(inputs, input_format, official, input_formats)
     lists, lists_key = _warninglists(policy, snapshots_root, cache_dir)
     opts = AdapterOptions(
         source=source,
