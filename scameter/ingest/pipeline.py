@@ -36,6 +36,7 @@ from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
 from scameter.index.signing import EccKey, sign_snapshot
+from scameter.index.space import current_dir, ensure_space
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,
@@ -380,6 +381,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
                             ignored=rejects.ignored, identifiers=n,
                             stats=_stats(agg.stats), limits=dict(rejects.limits),
                             no_identifiers=rejects.no_identifiers)  # fmt: skip
+    ensure_space(snapshots_root, len(agg.keys), current_dir(snapshots_root))
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
