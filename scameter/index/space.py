@@ -21,9 +21,14 @@ Invariants: never raises for a missing or unreadable parent (the fallback estima
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import lmdb
 
 from scameter.errors import SnapshotError
 
@@ -89,11 +94,30 @@ def ensure_space(directory: Path, identifiers: int, parent: Path | None = None) 
     return needed
 
 
+@contextlib.contextmanager
+def disk_full_names(directory: Path, needed: int) -> Iterator[None]:
+    """Turn a full disk inside the block (``ENOSPC`` from the OS, LMDB's ``DiskError``) into a
+    :class:`SnapshotError` naming ``directory`` and the space the build needed. Used outside
+    the builder's own ``with``, so its temporary directory is already gone when this runs."""
+    try:
+        yield
+    except (OSError, lmdb.DiskError) as e:
+        if isinstance(e, OSError) and e.errno != errno.ENOSPC:
+            raise
+        free = shutil.disk_usage(directory).free
+        raise SnapshotError(
+            directory,
+            f"the disk filled up while the snapshot was built (about {human(needed)} needed, "
+            f"{human(free)} free now); nothing was published and CURRENT is unchanged",
+        ) from e
+
+
 __all__ = [
     "FIXED",
     "HEADROOM",
     "PER_IDENTIFIER",
     "current_dir",
+    "disk_full_names",
     "ensure_space",
     "estimate",
     "human",

@@ -36,7 +36,7 @@ from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
 from scameter.index.signing import EccKey, sign_snapshot
-from scameter.index.space import current_dir, ensure_space
+from scameter.index.space import current_dir, disk_full_names, ensure_space
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,
@@ -381,7 +381,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
                             ignored=rejects.ignored, identifiers=n,
                             stats=_stats(agg.stats), limits=dict(rejects.limits),
                             no_identifiers=rejects.no_identifiers)  # fmt: skip
-    ensure_space(snapshots_root, len(agg.keys), current_dir(snapshots_root))
+    needed = ensure_space(snapshots_root, len(agg.keys), current_dir(snapshots_root))
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
@@ -391,7 +391,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         inputs=dict(sorted(plan.digests.items())),
         parallel=workers > 1,
     )
-    with builder:
+    with disk_full_names(snapshots_root, needed), builder:
         builder.set_popular(lists.popular, lists.digests)
         decisions = agg.decide()
         shards = shard_count(len(decisions.order), workers)

@@ -81,3 +81,29 @@ def test_ingest_refuses_before_writing_when_the_disk_is_short(
     monkeypatch.undo()
     assert main(argv) == 0
     assert (snaps / "CURRENT").is_file()
+
+
+def test_a_disk_that_fills_during_the_build_is_named_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    from scameter.index.builder import SnapshotBuilder
+
+    def full(_self: SnapshotBuilder) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    row = {"type": "report", "source": "police", "status": "confirmed", "category": "investment",
+           "reported_at": "2026-10-01T00:00:00Z", "value": "6391 2745"}  # fmt: skip
+    src = tmp_path / "r.jsonl"
+    src.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    snaps = tmp_path / "snaps"
+    monkeypatch.setattr(SnapshotBuilder, "build", full)
+    argv = ["ingest", "--snapshots", str(snaps), "--as-of", "2026-11-01",
+            "--no-official-entities", str(src)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the disk filled up while the snapshot was built" in err
+    assert str(snaps) in err
+    assert not (snaps / "CURRENT").exists()
+    assert not [p for p in snaps.iterdir() if p.name.startswith(".tmp")]
