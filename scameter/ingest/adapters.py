@@ -34,13 +34,14 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from scameter.errors import IngestError
 from scameter.intake import IntakeLog, is_intake_dir
+from scameter.times import parse_iso_utc
 
 FORMATS: tuple[str, ...] = (
     "jsonl",
@@ -429,12 +430,40 @@ def intake_chunks(
         log.close()
 
 
+def intake_appeals(path: Path, sha: Any) -> list[tuple[str, str, int]]:
+    """The appeals of an intake log as ``(kind:canonical, reporter hash, unix seconds)``;
+    ``sha`` is updated with each appeal row's canonical JSON after the reports' (a log with no
+    appeals keeps the digest it always had). A row that cannot be read is skipped: appeals
+    only ever lower a public listing, so a bad one must not stop an ingest."""
+    with IntakeLog(path, readonly=True) as log:
+        return appeal_tuples(log.iter_appeals(), sha)
+
+
+def appeal_tuples(rows: Iterable[dict[str, Any]], sha: Any = None) -> list[tuple[str, str, int]]:
+    """``appeal`` rows as :func:`intake_appeals` returns them (``sha``, when given, updated
+    with each row's canonical JSON); the live fold of ``serve`` reads them the same way."""
+    out: list[tuple[str, str, int]] = []
+    for row in rows:
+        if sha is not None:
+            sha.update(json.dumps(row, sort_keys=True).encode("utf-8") + b"\n")
+        try:
+            ident = row["identifier"]
+            key = f"{ident['kind']}:{ident['value']}"
+            ts = int(parse_iso_utc(row["appealed_at"]).timestamp())
+            out.append((key, str(row["reporter_hash"]), ts))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
 __all__ = [
     "FORMATS",
     "LINE_FORMATS",
     "AdapterOptions",
     "InputFile",
+    "appeal_tuples",
     "detect_format",
+    "intake_appeals",
     "intake_chunks",
     "item_chunks",
     "line_blocks",

@@ -26,6 +26,9 @@ Invariants:
   (older, or ``ingest --no-evidence``) disables folding with one warning.
 * Allowlisted identifiers (VERIFIED in the base) are left to the base: reports about them
   count at the next ingest.
+* Appeals (the Appeal RPC) in the log are applied to every identifier a fold re-decides, as
+  ingest applies them; an appeal of an identifier no new report names waits for the next
+  ingest.
 * Held reports are not in the log until released (:meth:`IntakeLog.release_held`), so they
   count in neither path until then.
 """
@@ -58,7 +61,7 @@ from scameter.index.delta import (
     open_delta,
 )
 from scameter.index.publish import current_id
-from scameter.ingest.adapters import AdapterOptions
+from scameter.ingest.adapters import AdapterOptions, appeal_tuples
 from scameter.ingest.aggregate import Aggregator
 from scameter.ingest.evidence import decode_events, encode_event, event_keys, wire_key_id
 from scameter.ingest.granularity import Granularity
@@ -207,7 +210,10 @@ class LiveFolder:
         )
         res = process_chunk("intake", opts, str(self.intake_path), 0, rows)
         self._write_rejects(res.rejects)
-        self._commit(base, res.events, rows[-1][0], when, meta)
+        appeals: dict[str, list[tuple[str, str, int]]] = {}
+        for appeal in appeal_tuples(self._intake.iter_appeals()):
+            appeals.setdefault(appeal[0], []).append(appeal)
+        self._commit(base, res.events, rows[-1][0], when, meta=meta, appeals=appeals)
         self.folded += len(rows)
         self.rejected += res.rejected_rows
         return len(rows)
@@ -232,7 +238,9 @@ class LiveFolder:
         events: list[tuple[Any, ...]],
         cursor: int,
         when: datetime,
+        *,
         meta: dict[str, Any],
+        appeals: dict[str, list[tuple[str, str, int]]],
     ) -> None:
         """Decide every identifier ``events`` name; write the delta in one transaction."""
         by_key: dict[bytes, list[bytes]] = {}
@@ -255,8 +263,9 @@ class LiveFolder:
                 if ikey in base.snap.reader.allow_keys:
                     continue  # VERIFIED stays the base's (module invariants)
                 value = self._decide(
-                    base, ikey, wire_key=wire[ikey], new_events=merged, when=when, strings=strings
-                )
+                    base, ikey, wire_key=wire[ikey], new_events=merged, when=when, strings=strings,
+                    appeals=appeals.get(wire[ikey], []),
+                )  # fmt: skip
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
                 changed.append(ikey)
             put = txn.put
@@ -275,12 +284,14 @@ class LiveFolder:
         new_events: bytes,
         when: datetime,
         strings: list[str],
+        appeals: list[tuple[str, str, int]],
     ) -> bytes:
         """The delta value of one identifier: its record decided over base evidence + new
         events, or a removal marker."""
         events = decode_events(base.snap.reader.evidence_of(ikey)) + decode_events(new_events)
         agg = Aggregator(base.policy, when, base.lists)
         agg.add_events(events)
+        agg.add_appeals(appeals)  # the log's appeals of this identifier, as ingest applies them
         for fields in agg.fields(base.gran):
             kind, value = fields[0], fields[1]
             if f"{kind.value}:{value}" == wire_key and fields[3] is not Level.VERIFIED:

@@ -339,3 +339,29 @@ def test_a_base_without_evidence_turns_folding_off_with_one_warning(
     folder.close()
     warnings = [r for r in caplog.records if "no evidence" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_appeals_in_the_log_apply_live_as_in_a_full_ingest(tmp_path: Path) -> None:
+    """An identifier appealed by enough reporters is lowered alike, live or in a file."""
+    value = "+85262220011"
+    out = []
+    for name in ("live", "full"):
+        root = tmp_path / name
+        root.mkdir()
+        snaps = _base(root, [_row("+85291234001", "phone", 0)]) if name == "live" else None
+        with IntakeLog(root / "intake") as log:
+            for i in range(3):
+                _append(log, ("phone", value), 80 + i)
+            for i in range(5):
+                log.append_appeal(identifier=("phone", value), reason="mine",
+                                  reporter_hash=_reporter(90 + i), appealed_at=NOW)  # fmt: skip
+        if snaps is not None:
+            _fold(root, snaps).close()
+            m = _layered(snaps, root)
+            out.append(_view(m.snapshot.check(value)))
+            m.stop()
+        else:
+            with Snapshot.open_current(_base(root, [_row("+85291234001", "phone", 0)])) as s:
+                out.append(_view(s.check(value)))
+    assert out[0] == out[1]
+    assert out[1][0] is not Level.SUSPICIOUS  # the appeals did lower it
