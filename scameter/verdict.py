@@ -284,6 +284,11 @@ class Verdict:
     snapshot: str | None = None
     error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA, compare=False, hash=False)
+    #: The ids of the latest reports behind the record (at most 20, latest first) and how many
+    #: counted reports carried an id. Filled where an analyst asks (``related``, cluster
+    #: listings); a lookup leaves them empty (0: not read), and ``to_dict`` then omits them.
+    case_ids: tuple[str, ...] = ()
+    case_count: int = 0
 
     @property
     def severity(self) -> int:
@@ -302,13 +307,17 @@ class Verdict:
         """The JSON shape used by ``scameter check --json`` and ``bulk --format jsonl``.
 
         Every field but ``error`` and ``extra``, in declaration order, as JSON values (see
-        :func:`_json_converter`); an invalid input is only its ``input``, ``kind`` and ``error``.
+        :func:`_json_converter`); ``case_ids`` and ``case_count`` only when case ids were read
+        (``case_count`` > 0); an invalid input is only its ``input``, ``kind`` and ``error``.
         """
         if self.error is not None:
             return dict(zip(_INVALID_JSON_FIELDS, _invalid_json_values(self), strict=True))
         out = dict(zip(_JSON_FIELDS, _json_values(self), strict=True))
         for name, convert in _JSON_CONVERTERS:
             out[name] = convert(out[name])
+        if self.case_count:
+            out["case_ids"] = list(self.case_ids)
+            out["case_count"] = self.case_count
         return out
 
 
@@ -348,7 +357,9 @@ def _json_converter(t: Any) -> Callable[[Any], Any] | None:
 _enum_value = attrgetter("_value_")
 #: The fields of :meth:`Verdict.to_dict`, derived from the dataclass, each with its converter
 #: when it needs one: a new field shows up in ``--json`` output without another list to edit.
-_JSON_FIELDS = tuple(f.name for f in fields(Verdict) if f.name not in ("error", "extra"))
+_JSON_FIELDS = tuple(
+    f.name for f in fields(Verdict) if f.name not in ("error", "extra", "case_ids", "case_count")
+)
 _INVALID_JSON_FIELDS = ("input", "kind", "error")
 _json_values = attrgetter(*_JSON_FIELDS)
 _invalid_json_values = attrgetter(*_INVALID_JSON_FIELDS)
@@ -445,6 +456,8 @@ def make_verdict(  # noqa: PLR0917 - positional on purpose: keywords cost more h
     v.snapshot = snapshot
     v.error = None
     v.extra = NO_EXTRA
+    v.case_ids = ()
+    v.case_count = 0
     v.__class__ = Verdict
     return v  # type: ignore[no-any-return]
 

@@ -124,6 +124,8 @@ _GLUE: dict[Language, dict[str, str]] = {
         "similar": "Similar to {0} ({1}, distance {2}).",
         "matched": "Matched {0}.",
         "linked": "Linked to {0} other {1}{2}.",
+        "cases": "Cases ({0}): {1}.",
+        "latest": "{0}, latest {1}",
     },
     Language.ZH_HANT: {
         "owner": "擁有者：{0}。",
@@ -132,6 +134,8 @@ _GLUE: dict[Language, dict[str, str]] = {
         "similar": "與 {0} 相似（{1}，距離 {2}）。",
         "matched": "符合 {0}。",
         "linked": "與另外 {0} 項資料有關{2}。",
+        "cases": "個案（{0}）：{1}。",
+        "latest": "共 {0} 宗，最近 {1} 宗",
     },
 }
 
@@ -173,6 +177,10 @@ def details(v: Verdict, language: Language = Language.EN) -> str:
         others = v.cluster_size - 1
         noun = "identifier" if others == 1 else "identifiers"
         parts.append(glue["linked"].format(others, noun, worst))
+    if v.case_count:
+        n, shown = v.case_count, len(v.case_ids)
+        count = str(n) if n <= shown else glue["latest"].format(n, shown)
+        parts.append(glue["cases"].format(count, ", ".join(v.case_ids)))
     return ("" if language is Language.ZH_HANT else " ").join(parts)
 
 

@@ -88,6 +88,8 @@ FULL = Verdict(
     verified_owner=None,
     snapshot="20261101T000000Z-abc",
     extra={"not": "in the JSON"},
+    case_ids=("app-2", "app-1"),
+    case_count=3,
 )
 
 
@@ -117,6 +119,8 @@ def test_to_dict_is_every_field_but_error_and_extra_in_order() -> None:
         "cluster_worst": "high_risk",
         "verified_owner": None,
         "snapshot": "20261101T000000Z-abc",
+        "case_ids": ["app-2", "app-1"],
+        "case_count": 3,
     }
     # Plain JSON data: enums became their values, not str subclasses.
     assert type(d["level"]) is str
@@ -127,6 +131,12 @@ def test_to_dict_is_every_field_but_error_and_extra_in_order() -> None:
 def test_to_dict_of_an_invalid_input() -> None:
     v = Verdict.invalid("12", "invalid phone: too short", "phone")
     assert v.to_dict() == {"input": "12", "kind": "phone", "error": "invalid phone: too short"}
+
+
+def test_to_dict_leaves_out_case_ids_not_read() -> None:
+    d = dataclasses.replace(FULL, case_ids=(), case_count=0).to_dict()
+    assert "case_ids" not in d
+    assert "case_count" not in d
 
 
 def test_to_dict_of_no_record() -> None:
