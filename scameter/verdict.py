@@ -14,7 +14,7 @@ Invariants:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import Enum, StrEnum
 from operator import attrgetter
@@ -510,8 +510,56 @@ def parse_language(tag: str) -> Language:
     return lang
 
 
-#: Detail phrases the index appends to a reason's sentence, and their Traditional Chinese.
-_DETAILS_ZH_HANT: tuple[tuple[re.Pattern[str], str], ...] = (
+#: How the ``DERIVED_MATCH`` detail names a derived identifier (by its kind) and where it sits
+#: (by the input's kind), in English and Traditional Chinese: the index writes
+#: ``The {noun} {canonical} {where} is {LABEL}.`` and :func:`in_language` translates it.
+DERIVED_NOUNS: dict[str, tuple[str, str]] = {
+    "phone": ("phone number", "電話號碼"),
+    "domain": ("domain", "域名"),
+    "ip": ("IP address", "IP 地址"),
+    "platform_account": ("account", "帳戶"),
+    "email": ("e-mail address", "電郵地址"),
+    "url": ("link", "連結"),
+}
+DERIVED_WHERE: dict[str, tuple[str, str]] = {
+    "email": ("of this address", "此電郵地址的"),
+    "url": ("in this link", "此連結中的"),
+    "platform_account": ("of this account", "此帳戶的"),
+}
+
+
+def derived_detail(kind: str, canonical: str, where_kind: str, level: Level) -> str:
+    """The English detail of a ``DERIVED_MATCH`` reason (see :data:`DERIVED_NOUNS`)."""
+    noun, where = DERIVED_NOUNS[kind][0], DERIVED_WHERE[where_kind][0]
+    return f"The {noun} {canonical} {where} is {LEVEL_LABELS[level][0]}."
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_ZH_OF: dict[str, str] = {
+    **dict(DERIVED_NOUNS.values()),
+    **dict(DERIVED_WHERE.values()),
+    **dict(LEVEL_LABELS.values()),
+}
+_DERIVED_DETAIL = re.compile(
+    f"The ({_alternatives(n for n, _ in DERIVED_NOUNS.values())}) (\\S+) "
+    f"({_alternatives(w for w, _ in DERIVED_WHERE.values())}) "
+    f"is ({_alternatives(en for en, _ in LEVEL_LABELS.values())})\\.",
+    re.S,
+)
+
+
+def _derived_zh_hant(m: re.Match[str]) -> str:
+    noun, canonical, where, label = m.groups()
+    return f"{_ZH_OF[where]}{_ZH_OF[noun]} {canonical} 屬{_ZH_OF[label]}。"
+
+
+#: Detail phrases the index appends to a reason's sentence, and their Traditional Chinese (a
+#: template of the phrase's groups, or a function of the match).
+_DETAILS_ZH_HANT: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (_DERIVED_DETAIL, _derived_zh_hant),
     (re.compile(r"Similar to (.+)\.", re.S), "與 {0} 相似。"),
     (re.compile(r"Resembles (.+)\.", re.S), "類似 {0}。"),
     (
@@ -531,7 +579,7 @@ def _translated(reason: Reason, language: Language) -> Reason:
         for pattern, template in _DETAILS_ZH_HANT:
             m = pattern.fullmatch(detail)
             if m:
-                detail = template.format(*m.groups())
+                detail = template.format(*m.groups()) if isinstance(template, str) else template(m)
                 break
     sep = "" if language is Language.ZH_HANT else " "
     return Reason(reason.code, f"{text}{sep}{detail}" if detail else text)
@@ -558,6 +606,8 @@ def worst(verdicts: list[Verdict]) -> Verdict:
 
 
 __all__ = [
+    "DERIVED_NOUNS",
+    "DERIVED_WHERE",
     "LANGUAGES",
     "LEVEL_COLOURS",
     "LEVEL_LABELS",

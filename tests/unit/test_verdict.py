@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
 from scameter.verdict import (
+    DERIVED_NOUNS,
+    DERIVED_WHERE,
     LANGUAGES,
+    LEVEL_LABELS,
     REASON_TEXT,
     Language,
     Level,
@@ -17,6 +21,7 @@ from scameter.verdict import (
     Sentences,
     SimilarTo,
     Verdict,
+    derived_detail,
     in_language,
     parse_language,
 )
@@ -181,3 +186,17 @@ def test_in_language_swaps_sentences_and_known_details() -> None:
         "被網絡釣魚或詐騙情報來源列出。an unknown detail",
         "曾被市民舉報。",
     ]
+
+
+@pytest.mark.parametrize("noun", sorted(DERIVED_NOUNS))
+@pytest.mark.parametrize("where", sorted(DERIVED_WHERE))
+@pytest.mark.parametrize("level", [Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK])
+def test_every_derived_match_detail_has_its_traditional_chinese(
+    noun: str, where: str, level: Level
+) -> None:
+    detail = derived_detail(noun, "x.example", where, level)
+    v = Verdict("x", where, "x", level, (Reason.of(ReasonCode.DERIVED_MATCH, detail),))
+    text = in_language(v, Language.ZH_HANT).reasons[0].text
+    zh_noun, zh_where = DERIVED_NOUNS[noun][1], DERIVED_WHERE[where][1]
+    assert text.endswith(f"{zh_where}{zh_noun} x.example 屬{LEVEL_LABELS[level][1]}。")
+    assert not re.search(r"\b(The|is|this)\b", text)
