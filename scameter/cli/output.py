@@ -152,6 +152,15 @@ def _reports(v: Verdict, glue: dict[str, str], language: Language) -> str:
     return glue["reports"].format(v.report_count, reports, by)
 
 
+def _linked(v: Verdict, glue: dict[str, str], language: Language) -> str:
+    worst = "" if v.cluster_worst is None else f", worst {LEVEL_LABELS[v.cluster_worst][0]}"
+    if language is Language.ZH_HANT and v.cluster_worst is not None:
+        worst = f"，最高為{LEVEL_LABELS[v.cluster_worst][1]}"
+    others = v.cluster_size - 1
+    noun = "identifier" if others == 1 else "identifiers"
+    return glue["linked"].format(others, noun, worst)
+
+
 def details(v: Verdict, language: Language = Language.EN) -> str:
     """The reasons and the facts behind them, in one line of words."""
     if v.error is not None:
@@ -171,12 +180,7 @@ def details(v: Verdict, language: Language = Language.EN) -> str:
     if v.similar_to is None and v.matched and v.matched != v.canonical:
         parts.append(glue["matched"].format(v.matched))
     if v.cluster_size > 1:
-        worst = "" if v.cluster_worst is None else f", worst {LEVEL_LABELS[v.cluster_worst][0]}"
-        if language is Language.ZH_HANT and v.cluster_worst is not None:
-            worst = f"，最高為{LEVEL_LABELS[v.cluster_worst][1]}"
-        others = v.cluster_size - 1
-        noun = "identifier" if others == 1 else "identifiers"
-        parts.append(glue["linked"].format(others, noun, worst))
+        parts.append(_linked(v, glue, language))
     if v.case_count:
         n, shown = v.case_count, len(v.case_ids)
         count = str(n) if n <= shown else glue["latest"].format(n, shown)

@@ -32,7 +32,7 @@ from typing import Any
 
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
-from scameter.ingest.clusters import cluster_ids
+from scameter.ingest.clusters import by_domain, cluster_ids, derived_pairs
 from scameter.ingest.granularity import SUBDOMAINS, Granularity, split_canonical_url
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.warninglists import NONE, REASONS, Warninglists
@@ -364,6 +364,8 @@ class Aggregator:
         heap = self.cases.get(i)
         if heap is None:
             c1 = self.case1[i]
+            if after is None:  # the common shapes: no case, or one
+                return ((), 0) if c1 is None else ((c1,), self.case_n[i])
             pairs = [] if c1 is None else [(self.case1_ts[i], c1)]
         else:
             pairs = sorted(heap, reverse=True)
@@ -536,12 +538,32 @@ class Aggregator:
             out.append((Level.POSSIBLE, REASONS[wl]))
         return out
 
-    def decide(self) -> Decisions:
+    def link_groups(self, gran: Granularity | None = None) -> array[int]:
+        """The report groups plus the groups of the other links (:mod:`~scameter.ingest.
+        clusters`): identifiers on one non-popular registrable domain, unless it is
+        warninglisted, names an allowlisted identifier or gathers more than
+        ``policy.hub_reports`` identifiers; and identifiers with what they derive."""
+        gran = gran or self._platforms
+        groups = array("I", self.groups)
+        allow, hub = self.allow, self.policy.hub_reports
+        for link, ids in by_domain(self.keys, gran).items():
+            if len(ids) < 2 or len(ids) > hub or any(i in allow for i in ids):
+                continue
+            if self.warninglist_of("domain:" + link[:-1]) is not None:
+                continue
+            groups.append(len(ids))
+            groups.extend(ids)
+        for i, j in derived_pairs(self.keys, self.ids):
+            groups.extend((2, i, j))
+        return groups
+
+    def decide(self, gran: Granularity | None = None) -> Decisions:
         """Sort the identifiers and link the clusters: the serial part of the output.
 
-        Only identifiers named together with another are decided here (a cluster links
-        listed identifiers only); :meth:`records` decides the rest as it goes, so that part
-        of the work is spread over the shards.
+        Only identifiers linked to another (:meth:`link_groups`; ``gran``: the build's
+        granularity tables, by default the bundled platforms) are decided here (a cluster
+        links listed identifiers only); :meth:`records` decides the rest as it goes, so that
+        part of the work is spread over the shards.
         """
         n = len(self.keys)
         self._mark_warninglisted()
@@ -549,7 +571,7 @@ class Aggregator:
         rank = array("I", bytes(4 * n))
         for r, i in enumerate(order):
             rank[i] = r
-        groups, members = self.groups, set[int]()
+        groups, members = self.link_groups(gran), set[int]()
         g, total = 0, len(groups)
         while g < total:
             size = groups[g]
@@ -603,7 +625,7 @@ class Aggregator:
         identifier's own state and ``decisions`` only).
         """
         if decisions is None:
-            decisions = self.decide()
+            decisions = self.decide(gran)
         decided, clusters, early = decisions.decided, decisions.clusters, decisions.early
         decide = self._decider()
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
@@ -621,7 +643,7 @@ class Aggregator:
             self.last,
         )
         rep1, reps = self.rep1, self.reps
-        case_n, case1, cases = self.case_n, self.case1, self.cases
+        cases_of = self.case_ids
         order = decisions.order
         for r in range(shard, len(order), shards):
             i = order[r]
@@ -647,12 +669,7 @@ class Aggregator:
                     sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)
                 )
             f, la, n = first[i], last[i], count[i]
-            case_ids: tuple[str, ...]
-            if i not in cases:  # one case or none: the common shapes, without a call
-                c1 = case1[i]
-                case_ids, case_count = ((), 0) if c1 is None else ((c1,), case_n[i])
-            else:
-                case_ids, case_count = self.case_ids(i)
+            case_ids, case_count = cases_of(i)
             if i in delisted and i not in allow:
                 n, f, la, reporters = self._relisted_counts(i)
                 case_ids, case_count = self.case_ids(i, self.delist[i])

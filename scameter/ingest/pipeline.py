@@ -382,7 +382,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     )
     with builder:
         builder.set_popular(lists.popular, lists.digests)
-        decisions = agg.decide()
+        decisions = agg.decide(gran)
         shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)
         manifest = builder.build()
