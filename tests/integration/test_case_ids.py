@@ -140,3 +140,27 @@ def test_related_rpc_carries_case_ids(tmp_path: Path, manager: SnapshotManager) 
         assert by[LINKED].case_ids == ("app-01",)
         # A lookup does not read them.
         assert c.check(PHONE).case_ids == ()
+
+
+def test_intake_log_reports_carry_their_app_ids(tmp_path: Path) -> None:
+    from scameter.intake import IntakeLog, hash_reporter
+
+    key = b"k" * 32
+    with IntakeLog(tmp_path / "intake") as log:
+        rids = [
+            log.append(
+                identifiers=[("phone", PHONE)],
+                category="investment",
+                text="a broker",
+                reporter_hash=hash_reporter(f"+8526000000{n}", key),
+                reported_at=datetime(2026, 11, 1 + n, tzinfo=UTC),
+            )[0]
+            for n in range(3)
+        ]
+    assert all(r.startswith("app-") for r in rids)
+    res = run_ingest([tmp_path / "intake"], tmp_path / "snaps", as_of=AS_OF, workers=1)
+    assert res.published
+    with Snapshot.open_current(tmp_path / "snaps") as snap:
+        (rec,) = [r for r in snap.export() if r.identifier.value == PHONE]
+    assert rec.case_ids == tuple(reversed(rids))
+    assert rec.case_count == 3
