@@ -287,6 +287,8 @@ class SnapshotBuilder:
             record.cluster,
             record.listing,
             record.owner,
+            record.case_ids,
+            record.case_count,
             ident.key,
         )
 
@@ -306,6 +308,8 @@ class SnapshotBuilder:
         cluster: int | None,
         listing: str | None,
         owner: str | None,
+        case_ids: tuple[str, ...] = (),
+        case_count: int = 0,
         key: bytes | None = None,
     ) -> None:
         """:meth:`add` given a :class:`Record`'s fields in order (identifier as kind, value,
@@ -341,6 +345,8 @@ class SnapshotBuilder:
             cluster,
             listing,
             owner,
+            case_ids,
+            case_count,
         )
         if key is None:
             key = identifier_key(kind, value)

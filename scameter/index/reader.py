@@ -379,4 +379,6 @@ class SnapshotReader:
             cluster=r.cluster,
             listing=r.listing,
             owner=r.owner,
+            case_ids=r.case_ids,
+            case_count=r.case_count,
         )

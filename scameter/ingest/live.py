@@ -340,9 +340,9 @@ def _append_events(old: bytes | None, blobs: list[bytes]) -> bytes:
 def _pack(fields: tuple[Any, ...], strings: list[str]) -> bytes:
     """A record's fields (:meth:`Aggregator.fields`) packed and sealed as a snapshot stores
     them, its labels interned in ``strings`` (append-only: older records keep their ids);
-    no cluster, ordinal 0."""
+    no cluster, ordinal 0; the fields after ``owner`` (case ids, case count) as they come."""
     (kind, value, valid, level, reasons, cats, srcs, n, reporters, first, last, _cluster,
-     listing, owner) = fields  # fmt: skip
+     listing, owner, *more) = fields  # fmt: skip
     ids = {s: i for i, s in enumerate(strings)}
 
     def sid(text: str) -> int:
@@ -357,7 +357,7 @@ def _pack(fields: tuple[Any, ...], strings: list[str]) -> bytes:
     )
     body = fmt.pack_record(
         KIND_TAGS[kind][0], fmt.LEVEL_CODES[level], value.encode("utf-8"), valid, block, n,
-        reporters, first, last, None, listing, owner,
+        reporters, first, last, None, listing, owner, *more,
     )  # fmt: skip
     return fmt.seal(body)
 

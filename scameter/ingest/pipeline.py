@@ -422,7 +422,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
             builder.set_evidence(collector.sorter, plan.intake_cursors)
             agg.stats.extra["evidence_events"] = collector.events
             agg.stats.extra["evidence_bytes"] = collector.bytes
-        decisions = agg.decide()
+        decisions = agg.decide(gran)
         shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)
         manifest = builder.build()
