@@ -11,6 +11,12 @@ overlay installed (``Snapshot.set_overlay``), and without it again: ns per check
 of ``ctx.repeats`` rounds. No gRPC and no other process: the lookup path alone (the served
 figures, with the fold competing for the CPU, are in :mod:`benchmarks.bench_live`).
 
+Also the fold's own cost: ``FOLD`` further reports (every other one naming a number of the
+base, so its evidence is read, the others new numbers) folded by a fresh
+:class:`LiveFolder` in polls of ``FOLD_POLL`` reports (what a 0.5 s fold interval gathers at
+1,000 reports/s): CPU seconds of this process (``time.process_time``) per report, the median
+of ``ctx.repeats`` runs.
+
 Run: ``.venv/bin/python -m benchmarks --only live_lookup --size 1000000``.
 """
 
@@ -32,6 +38,8 @@ from scameter.intake import IntakeLog
 
 DELTA = 10_000
 PROBES = 20_000
+FOLD = 5_000
+FOLD_POLL = 500
 
 
 def _setup(workdir: Path, n: int, delta: int, seed: int) -> tuple[Path, Path, tuple[str, ...]]:
@@ -57,6 +65,26 @@ def _setup(workdir: Path, n: int, delta: int, seed: int) -> tuple[Path, Path, tu
         pass
     folder.close()
     return snaps, live / DELTA_DIR, phones
+
+
+def _fold_us_per_report(workdir: Path, snaps: Path, numbers: list[str], run: int) -> float:
+    """CPU microseconds per report of folding ``numbers`` (one report each) in polls of
+    ``FOLD_POLL`` reports into a fresh delta over ``snaps``."""
+    root = workdir / f"fold-{run}"
+    when = datetime.now(UTC) - timedelta(hours=1)
+    with IntakeLog(root / "intake") as log:
+        for i, p in enumerate(numbers):
+            log.append(identifiers=[("phone", p)], category="investment", text="",
+                       reporter_hash=f"{i + 11:032x}", reported_at=when)  # fmt: skip
+    folder = LiveFolder(snaps, root / "intake", root / "live", batch=FOLD_POLL)
+    folder.fold_once()  # the first poll opens the base (policy, lists): not the per-report cost
+    t = time.process_time()
+    while folder.fold_once():
+        pass
+    spent = time.process_time() - t
+    folded = folder.folded - FOLD_POLL
+    folder.close()
+    return spent / max(1, folded) * 1e6
 
 
 def _ns_per_check(snap: Snapshot, probes: list[str]) -> float:
@@ -93,6 +121,12 @@ def run(ctx: BenchContext) -> list[Figure]:
                         samples.setdefault("delta_hit", []).append(_ns_per_check(snap, delta_hits))
             snap.set_overlay(None)
         follower.close()
+        fold = min(FOLD, max(2 * FOLD_POLL, n // 10)) if ctx.quick else FOLD
+        mixed = [p for pair in zip(phones[: fold // 2], phones[-fold // 2 :], strict=True)
+                 for p in pair]  # fmt: skip
+        samples["fold"] = [
+            _fold_us_per_report(ctx.workdir / f"n{n}", snaps, mixed, r) for r in range(ctx.repeats)
+        ]
         note = f"delta of {delta} records; {probes} probes a kind; {ctx.repeats} rounds"
         for key, target in (("base_hit", None), ("layered_hit", "<= 1.1 x base"),
                             ("base_miss", None), ("layered_miss", "<= 1.1 x base"),
@@ -101,4 +135,9 @@ def run(ctx: BenchContext) -> list[Figure]:
             med = statistics.median(s)
             figures.append(Figure(f"live_lookup.{key}", "ns_per_check", med, "ns", size=n,
                                   samples=s, target=target, note=note))  # fmt: skip
+        s = tuple(samples["fold"])
+        note = f"{fold} reports, half on base numbers, polls of {FOLD_POLL}"
+        med = statistics.median(s)
+        figures.append(Figure("live_lookup.fold", "fold_cpu_us_per_report", med, "us", size=n,
+                              samples=s, note=note))  # fmt: skip
     return figures

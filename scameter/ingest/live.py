@@ -4,9 +4,9 @@ Responsibility: :class:`LiveFolder` (run by ``scameter serve --intake-log`` in o
 process, :func:`run_folder`) reads the reports appended to the intake log after the delta's
 cursor, turns them into events with the ingest worker's own code (:func:`process_chunk`, the
 ``intake`` format: the same normalisation, categories and derived identifiers), and re-decides
-every identifier they name with a fresh :class:`Aggregator` (the base snapshot's ingest policy,
-``as_of`` = now) over that identifier's complete evidence: the base snapshot's ``evidence``
-plus every new event of it. The records it gets (or their absence) go to the delta
+every identifier they name with one :class:`Aggregator` per fold (the base snapshot's ingest
+policy, ``as_of`` = now) over those identifiers' complete evidence: the base snapshot's
+``evidence`` plus every new event of them. The records it gets (or their absence) go to the delta
 (:mod:`scameter.index.delta`), which the workers follow. docs/architecture.md, "Live updates".
 
 Invariants:
@@ -40,7 +40,8 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -254,23 +255,21 @@ class LiveFolder:
                 by_key.setdefault(ikey, []).append(blob)
         strings: list[str] = list(meta.get("strings", []))
         generation = int(meta.get("generation", 0)) + 1
-        changed: list[bytes] = []
         with self._env.begin(write=True) as txn:
+            touched: dict[bytes, bytes] = {}
             for ikey, blobs in sorted(by_key.items()):
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 merged = _append_events(old, blobs)
                 txn.put(ikey, merged, db=self._dbs[DB_EVENTS])
-                if ikey in base.snap.reader.allow_keys:
-                    continue  # VERIFIED stays the base's (module invariants)
-                value = self._decide(
-                    base, ikey, wire_key=wire[ikey], new_events=merged, when=when, strings=strings,
-                    appeals=appeals.get(wire[ikey], []),
-                )  # fmt: skip
+                if ikey not in base.snap.reader.allow_keys:
+                    touched[ikey] = merged  # VERIFIED stays the base's (module invariants)
+            values = self._decide(base, touched, wire=wire, when=when, strings=strings,
+                                  appeals=appeals)  # fmt: skip
+            for ikey, value in values.items():
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
-                changed.append(ikey)
             put = txn.put
             mdb = self._dbs[DB_META]
-            put(GEN_KEY.pack(generation), b"".join(changed), db=self._dbs[DB_LOG])
+            put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
             put(b"generation", json.dumps(generation).encode(), db=mdb)
             put(b"cursor", json.dumps(cursor).encode(), db=mdb)
             put(b"strings", json.dumps(strings).encode(), db=mdb)
@@ -278,31 +277,38 @@ class LiveFolder:
     def _decide(
         self,
         base: _Base,
-        ikey: bytes,
+        touched: dict[bytes, bytes],
         *,
-        wire_key: str,
-        new_events: bytes,
+        wire: dict[bytes, str],
         when: datetime,
         strings: list[str],
-        appeals: list[tuple[str, str, int]],
-    ) -> bytes:
-        """The delta value of one identifier: its record decided over base evidence + new
-        events, or a removal marker."""
-        events = decode_events(base.snap.reader.evidence_of(ikey)) + decode_events(new_events)
+        appeals: dict[str, list[tuple[str, str, int]]],
+    ) -> dict[bytes, bytes]:
+        """The delta value of every touched identifier (key -> its stored new events, in key
+        order): its record decided over base evidence + new events, or a removal marker.
+
+        One :class:`Aggregator` decides them all, over the union of their events
+        (:func:`_union_events`: an event that names two touched identifiers counts once, as
+        in a full build); a record depends only on its identifier's own events, so each is
+        what a full build decides for it."""
+        evidence_of = base.snap.reader.evidence_of
         agg = Aggregator(base.policy, when, base.lists)
-        agg.add_events(events)
-        agg.add_appeals(appeals)  # the log's appeals of this identifier, as ingest applies them
+        agg.add_events(_union_events(
+            decode_events(evidence_of(ikey)) + decode_events(new) for ikey, new in touched.items()
+        ))  # fmt: skip
+        # The log's appeals of the touched identifiers, as ingest applies them.
+        agg.add_appeals([a for ikey in touched for a in appeals.get(wire[ikey], ())])
+        wanted = {wire[ikey]: ikey for ikey in touched}
+        listed: dict[bytes, tuple[Any, ...]] = {}
         for fields in agg.fields(base.gran):
-            kind, value = fields[0], fields[1]
-            if f"{kind.value}:{value}" == wire_key and fields[3] is not Level.VERIFIED:
-                return LISTED + _pack(fields, strings)
-        # Nothing listed any more: a removal (with the base listing's expression, if any).
-        buf = base.snap.reader.get(fmt.TABLE_RECORDS, ikey)
-        expr = ""
-        if buf is not None:
-            rec = base.snap.reader.to_record(buf, fmt.TABLE_RECORDS)
-            expr = _expression(rec.identifier.kind, rec.identifier.value, rec.listing) or ""
-        return REMOVED + expr.encode("utf-8")
+            ikey = wanted.get(f"{fields[0].value}:{fields[1]}")
+            if ikey is not None and fields[3] is not Level.VERIFIED:
+                listed[ikey] = fields
+        out: dict[bytes, bytes] = {}
+        for ikey in touched:
+            rec = listed.get(ikey)
+            out[ikey] = _removal(base, ikey) if rec is None else LISTED + _pack(rec, strings)
+        return out
 
     def run(self, stop: threading.Event, interval: float) -> None:
         """Fold every ``interval`` seconds (at once again while reports are waiting) until
@@ -327,6 +333,37 @@ class LiveFolder:
         if self._base is not None:
             self._base.snap.close()
         self._env.close()
+
+
+def _removal(base: _Base, ikey: bytes) -> bytes:
+    """The delta value of an identifier nothing lists any more: a removal, with the base
+    listing's expression (if any)."""
+    buf = base.snap.reader.get(fmt.TABLE_RECORDS, ikey)
+    expr = ""
+    if buf is not None:
+        rec = base.snap.reader.to_record(buf, fmt.TABLE_RECORDS)
+        expr = _expression(rec.identifier.kind, rec.identifier.value, rec.listing) or ""
+    return REMOVED + expr.encode("utf-8")
+
+
+def _union_events(per_key: Iterable[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """One event list for several identifiers' event lists: each distinct event as many
+    times as the identifier holding it most often has it. An event naming several
+    identifiers is filed under each of them, always whole (evidence and the delta's events
+    keep every event that names the key), so it appears in each list the same number of
+    times (the number of identical reports): the maximum is that number, and two identical
+    reports still count twice."""
+    most: dict[tuple[Any, ...], int] = {}
+    for events in per_key:
+        if len(events) == 1:
+            ev = events[0]
+            if ev not in most:
+                most[ev] = 1
+            continue
+        for ev, n in Counter(events).items():
+            if n > most.get(ev, 0):
+                most[ev] = n
+    return [ev for ev, n in most.items() for _ in range(n)]
 
 
 def _append_events(old: bytes | None, blobs: list[bytes]) -> bytes:

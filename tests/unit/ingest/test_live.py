@@ -176,6 +176,42 @@ def test_live_and_full_ingest_give_the_same_verdicts(tmp_path: Path) -> None:
         m.stop()
 
 
+def test_one_fold_of_co_named_identifiers_counts_each_report_once(tmp_path: Path) -> None:
+    """Reports naming two identifiers each, in the base and in the log, folded in polls of 2
+    by one Aggregator per poll: every count equals the full build's (a report filed under
+    both identifiers still counts once for each)."""
+    pair = [{"kind": "phone", "value": "+85291234011"}, {"kind": "email", "value": "x@co.example"}]
+    base_rows = [_row("+85291234011", "phone", i, identifiers=pair) for i in range(2)]
+    base_rows.append(_row("x@co.example", "email", 2))
+    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
+    live_dir.mkdir()
+    full_dir.mkdir()
+    snaps = _base(live_dir, base_rows)
+    both = [("phone", "+85291234011"), ("email", "x@co.example")]
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            _append(log, both, 60)
+            _append(log, [*both, ("phone", "+85262220011")], 61)
+            _append(log, ("phone", "+85291234011"), 62)
+            _append(log, [("email", "x@co.example"), ("phone", "+85262220011")], 63)
+            _append(log, both, 64)
+    folder = LiveFolder(snaps, live_dir / "intake", live_dir_for(live_dir / "intake"), batch=2)
+    while folder.fold_once(NOW):
+        pass
+    folder.close()
+    full = _base(full_dir, base_rows)
+    m = _layered(snaps, live_dir)
+    try:
+        with Snapshot.open_current(full) as expected:
+            for q in ("+85291234011", "x@co.example", "+85262220011"):
+                got, want = m.snapshot.check(q), expected.check(q)
+                assert _view(got) == _view(want), q
+        assert m.snapshot.check("+85291234011").report_count == 6
+        assert m.snapshot.check("x@co.example").report_count == 7
+    finally:
+        m.stop()
+
+
 def test_held_reports_count_only_once_released(tmp_path: Path) -> None:
     snaps = _base(tmp_path, [_row("+85291234001", "phone", 0)])
     policy = IntakePolicy(daily_cap=0, burst=3, burst_window=timedelta(hours=1))
@@ -223,7 +259,7 @@ def test_an_invalid_report_goes_to_rejects_and_blocks_nothing(tmp_path: Path) ->
 class _Crashing(LiveFolder):
     """Fails half-way through deciding, inside the delta's write transaction."""
 
-    def _decide(self, *args: Any, **kw: Any) -> bytes:
+    def _decide(self, *args: Any, **kw: Any) -> dict[bytes, bytes]:
         raise OSError("simulated crash while folding")
 
 
