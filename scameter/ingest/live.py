@@ -13,8 +13,10 @@ Invariants:
 
 * Exact by construction: a touched identifier's delta record is what a full ingest of the
   same inputs at the same ``as_of`` decides for it (the same code over the same events);
-  cluster ids, near-match entries and phone ranges of changed records wait for the next
-  ingest (the delta's records carry no cluster).
+  near-match entries and phone ranges of changed records wait for the next ingest. Cluster
+  links among the identifiers a touched one's reports name are the build's (same size, worst
+  level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
+  members and ``Related`` lists catch up at the next ingest (docs/architecture.md).
 * One write transaction per fold: the records, the new events, the generation's log entry
   and the cursor commit together (fsynced). A crash loses nothing: the intake log is the
   truth and the next fold starts again at the committed cursor.
@@ -46,6 +48,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 from scameter.errors import ScameterError, SnapshotError
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import Snapshot
@@ -73,7 +77,7 @@ from scameter.ingest.worker import process_chunk
 from scameter.intake import IntakeLog
 from scameter.processes import die_with_parent
 from scameter.times import utc_now
-from scameter.verdict import Level
+from scameter.verdict import SEVERITY, Level
 
 log = logging.getLogger("scameter.live")
 
@@ -300,14 +304,19 @@ class LiveFolder:
         agg.add_appeals([a for ikey in touched for a in appeals.get(wire[ikey], ())])
         wanted = {wire[ikey]: ikey for ikey in touched}
         listed: dict[bytes, tuple[Any, ...]] = {}
-        for fields in agg.fields(base.gran):
+        decisions = agg.decide(base.gran)
+        for fields in agg.fields(base.gran, decisions):
             ikey = wanted.get(f"{fields[0].value}:{fields[1]}")
             if ikey is not None and fields[3] is not Level.VERIFIED:
                 listed[ikey] = fields
+        clusters = _clusters(base, agg, decisions, listed)
         out: dict[bytes, bytes] = {}
         for ikey in touched:
             rec = listed.get(ikey)
-            out[ikey] = _removal(base, ikey) if rec is None else LISTED + _pack(rec, strings)
+            out[ikey] = (
+                _removal(base, ikey) if rec is None
+                else LISTED + _pack(rec, strings, clusters.get(ikey))
+            )  # fmt: skip
         return out
 
     def run(self, stop: threading.Event, interval: float) -> None:
@@ -333,6 +342,74 @@ class LiveFolder:
         if self._base is not None:
             self._base.snap.close()
         self._env.close()
+
+
+#: A cluster as a delta record carries it: (cluster id, size, worst level).
+_Cluster = tuple[int, int, Level]
+#: The top bit of a cluster id the delta gives a new group (base ids are record ranks).
+DELTA_CLUSTER_BIT = 1 << 63
+
+
+def _base_cluster(base: _Base, ikey: bytes) -> tuple[_Cluster | None, Level | None]:
+    """The base record's cluster (or None) and its level (None: no record)."""
+    buf = base.snap.reader.get(fmt.TABLE_RECORDS, ikey)
+    if buf is None:
+        return None, None
+    level = fmt.LEVEL_BY_CODE[buf[1]]
+    if not buf[2] & fmt.F_CLUSTER:
+        return None, level
+    cid = int.from_bytes(buf[fmt.HEADER.size - 8 : fmt.HEADER.size], "little")
+    size = fmt.U32.unpack_from(buf, fmt.OFF_CLUSTER_SIZE)[0]
+    return (cid, size, fmt.LEVEL_BY_CODE[buf[fmt.OFF_CLUSTER_WORST]]), level
+
+
+def _clusters(
+    base: _Base, agg: Aggregator, decisions: Any, listed: dict[bytes, tuple[Any, ...]]
+) -> dict[bytes, _Cluster]:
+    """The cluster of every listed touched identifier that has one (docs/architecture.md,
+    "Live updates"): a group the fold links (its reports, shared domains, derived forms, as
+    a build links them) takes the smallest base cluster id among its members, or, when
+    none has one, :data:`DELTA_CLUSTER_BIT` | the xxh3 of its smallest member's key (63
+    bits); an identifier the fold links to nothing keeps its base record's cluster. The
+    worst level is the worst of the base clusters, the touched members' new levels and the
+    other members' base levels; the size the largest of the group and those base clusters."""
+    groups: dict[int, list[int]] = {}
+    for rank, root in decisions.clusters.items():
+        groups.setdefault(root, []).append(decisions.order[rank])
+    out: dict[bytes, _Cluster] = {}
+    for ids in groups.values():
+        keys = sorted(agg.keys[i] for i in ids)
+        ikeys = [wire_key_id(k) for k in keys]
+        if not any(k in listed for k in ikeys):
+            continue
+        cids: list[int] = []
+        size, worst = len(keys), Level.NO_RECORD
+        for ikey in ikeys:
+            had, level = _base_cluster(base, ikey)
+            if had is not None:
+                cids.append(had[0])
+                size = max(size, had[1])
+                worst = _worse(worst, had[2])
+            fields = listed.get(ikey)
+            level = fields[3] if fields is not None else level
+            if level is not None:
+                worst = _worse(worst, level)
+        cid = min(cids) if cids else DELTA_CLUSTER_BIT | _xxh3_63(keys[0])
+        out.update((k, (cid, size, worst)) for k in ikeys if k in listed)
+    for ikey, fields in listed.items():
+        if ikey not in out:
+            had, _ = _base_cluster(base, ikey)
+            if had is not None:
+                out[ikey] = (had[0], had[1], _worse(had[2], fields[3]))
+    return out
+
+
+def _worse(a: Level, b: Level) -> Level:
+    return a if SEVERITY[a] >= SEVERITY[b] else b
+
+
+def _xxh3_63(key: str) -> int:
+    return xxhash.xxh3_64_intdigest(key.encode("utf-8")) >> 1
 
 
 def _removal(base: _Base, ikey: bytes) -> bytes:
@@ -374,10 +451,11 @@ def _append_events(old: bytes | None, blobs: list[bytes]) -> bytes:
     return bytes(old[:-1]) + b"," + body + b"]"
 
 
-def _pack(fields: tuple[Any, ...], strings: list[str]) -> bytes:
+def _pack(fields: tuple[Any, ...], strings: list[str], cluster: _Cluster | None) -> bytes:
     """A record's fields (:meth:`Aggregator.fields`) packed and sealed as a snapshot stores
     them, its labels interned in ``strings`` (append-only: older records keep their ids);
-    no cluster, ordinal 0; the fields after ``owner`` (case ids, case count) as they come."""
+    ``cluster`` (id, size and worst level patched in as the snapshot writer does), ordinal 0;
+    the fields after ``owner`` (case ids, case count) as they come."""
     (kind, value, valid, level, reasons, cats, srcs, n, reporters, first, last, _cluster,
      listing, owner, *more) = fields  # fmt: skip
     ids = {s: i for i, s in enumerate(strings)}
@@ -394,9 +472,14 @@ def _pack(fields: tuple[Any, ...], strings: list[str]) -> bytes:
     )
     body = fmt.pack_record(
         KIND_TAGS[kind][0], fmt.LEVEL_CODES[level], value.encode("utf-8"), valid, block, n,
-        reporters, first, last, None, listing, owner, *more,
+        reporters, first, last, None if cluster is None else cluster[0], listing, owner, *more,
     )  # fmt: skip
-    return fmt.seal(body)
+    if cluster is None:
+        return fmt.seal(body)
+    buf = bytearray(body)
+    fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, cluster[1])
+    buf[fmt.OFF_CLUSTER_WORST] = fmt.LEVEL_CODES[cluster[2]]
+    return fmt.seal(buf)
 
 
 def run_folder(  # noqa: PLR0917 - the target of one Process

@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from scameter.identifiers import detect
 from scameter.index import Snapshot, SnapshotManager
+from scameter.index import format as fmt
 from scameter.ingest.evidence import decode_events, wire_key_id
-from scameter.ingest.live import LiveFolder, iter_rejects
+from scameter.ingest.live import DELTA_CLUSTER_BIT, LiveFolder, iter_rejects
 from scameter.ingest.pipeline import run_ingest
 from scameter.intake import IntakeLog, IntakePolicy, live_dir_for
-from scameter.verdict import Level, ReasonCode, Verdict
+from scameter.verdict import Level, Verdict
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -85,8 +87,7 @@ def _layered(snaps: Path, tmp_path: Path) -> SnapshotManager:
 def _view(v: Verdict) -> tuple[Any, ...]:
     return (
         v.level,
-        # cluster links wait for the next ingest (docs/architecture.md, "Live updates")
-        tuple(r.code for r in v.reasons if r.code is not ReasonCode.CLUSTER_LINK),
+        tuple(r.code for r in v.reasons),
         v.report_count,
         v.reporters,
         v.first_reported,
@@ -208,6 +209,53 @@ def test_one_fold_of_co_named_identifiers_counts_each_report_once(tmp_path: Path
                 assert _view(got) == _view(want), q
         assert m.snapshot.check("+85291234011").report_count == 6
         assert m.snapshot.check("x@co.example").report_count == 7
+    finally:
+        m.stop()
+
+
+def _cluster_id(buf: bytes | None) -> int | None:
+    if buf is None or not buf[2] & fmt.F_CLUSTER:
+        return None
+    return int.from_bytes(buf[fmt.HEADER.size - 8 : fmt.HEADER.size], "little")
+
+
+def test_the_delta_links_co_named_identifiers_into_clusters(tmp_path: Path) -> None:
+    """A base cluster keeps its id and takes in what a new report links to it; a new group
+    gets a delta cluster id; sizes, worst levels and CLUSTER_LINK as a full build."""
+    pair = [{"kind": "phone", "value": "+85291234021"}, {"kind": "email", "value": "a@cl.example"}]
+    base_rows = [_row("+85291234021", "phone", i, identifiers=pair) for i in range(2)]
+    base_rows.append(_row("+85291234021", "phone", 2, source="police"))
+    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
+    live_dir.mkdir()
+    full_dir.mkdir()
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            _append(log, [("phone", "+85291234021"), ("phone", "+85262220021")], 70)
+            _append(log, [("phone", "+85262220022"), ("phone", "+85262220023")], 71)
+            _append(log, ("email", "a@cl.example"), 72)
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows)
+    idents = ("+85291234021", "a@cl.example", "+85262220021", "+85262220022", "+85262220023")
+    m = _layered(snaps, live_dir)
+    try:
+        overlay = m.snapshot.overlay
+        assert overlay is not None
+        with Snapshot.open_current(snaps) as base_snap, Snapshot.open_current(full) as expected:
+            for q in idents:
+                got, want = m.snapshot.check(q), expected.check(q)
+                assert _view(got) == _view(want), q
+                assert (got.cluster_size, got.cluster_worst) == (
+                    want.cluster_size, want.cluster_worst), q  # fmt: skip
+            key = {q: detect(q)[0].key for q in idents}
+            base_id = _cluster_id(base_snap.reader.get(fmt.TABLE_RECORDS, key["+85291234021"]))
+            assert base_id is not None
+            ids = {q: _cluster_id(overlay.records[key[q]]) for q in idents}
+        assert ids["+85291234021"] == ids["a@cl.example"] == ids["+85262220021"] == base_id
+        assert ids["+85262220022"] == ids["+85262220023"]
+        assert ids["+85262220022"] is not None
+        assert ids["+85262220022"] & DELTA_CLUSTER_BIT
+        assert m.snapshot.check("+85262220021").cluster_worst is Level.HIGH_RISK
     finally:
         m.stop()
 
