@@ -25,6 +25,10 @@ Invariants:
   place (cost in proportion to the change, not to the base nor to the whole delta, apart from
   one merge of the sorted key array in C).
 * An empty delta installs nothing: the snapshot's rules are its own, the hot path unchanged.
+  Nor does a kind the delta holds nothing of: only the kinds of its records (every exact
+  kind once it holds a removal without an expression, whose kind it does not store) and
+  URLs / domains once it holds a listing expression are layered (:attr:`Overlay.shape`; the
+  manager re-installs the rules when the shape grows).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ class Overlay:
     """
 
     __slots__ = ("_expr_of", "_path", "_strings", "assemble", "base_id", "exprs", "generation",
-                 "keys", "records")  # fmt: skip
+                 "keys", "kinds", "records")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path) -> None:
         self.base_id = base_id
@@ -109,6 +113,8 @@ class Overlay:
         self._expr_of: dict[bytes, str] = {}
         #: The delta's keys as a sorted u64 array (the batch path probes it beside the base's).
         self.keys: U64Array = np.zeros(0, dtype=np.uint64)
+        #: The exact kinds the delta may answer (see the module invariants).
+        self.kinds: frozenset[Kind] = frozenset()
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -123,15 +129,19 @@ class Overlay:
             self._strings = strings
             self.assemble = self._assembler(strings)
         new: list[bytes] = []
+        kinds = set(self.kinds)
         for key, value in values.items():
             body = value[1:]
             expr: str | None
             if value[:1] == LISTED:
                 record = body
                 expr = fmt.decode_record(body, strings).listing
+                kinds.add(fmt.KIND_BY_TAG[body[0]])
             else:
                 record = b""
                 expr = body.decode("utf-8") or None
+                if expr is None:
+                    kinds.update(Kind)
             if key not in self.records:
                 new.append(key)
             self.records[key] = record
@@ -139,7 +149,15 @@ class Overlay:
         if new:
             added = np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64)
             self.keys = np.union1d(self.keys, added)
+        if len(kinds) != len(self.kinds):
+            self.kinds = frozenset(kinds)
         self.generation = generation
+
+    @property
+    def shape(self) -> tuple[frozenset[Kind], bool]:
+        """What decides the layered rule table: the exact kinds held, and whether any URL /
+        domain listing expression is."""
+        return self.kinds, bool(self.exprs)
 
     def _relist(self, key: bytes, record: bytes, expr: str | None) -> None:
         """Move ``key``'s expression entries to ``expr`` (lists replaced, never mutated)."""
@@ -175,9 +193,15 @@ class LayeredRules:
 
     def rules(self) -> dict[Kind, Rule]:
         """The layered rule of every kind."""
-        out: dict[Kind, Rule] = dict.fromkeys(self._base, self.answer_exact)
-        out[Kind.URL] = self.answer_url
-        out[Kind.DOMAIN] = self.answer_domain
+        out: dict[Kind, Rule] = dict(self._base)
+        for kind in self._overlay.kinds & out.keys():
+            out[kind] = self.answer_exact
+        if self._exprs:
+            out[Kind.URL] = self.answer_url
+            out[Kind.DOMAIN] = self.answer_domain
+        else:  # nothing of the delta's can match a URL or a domain: the base's own rules
+            out[Kind.URL] = self._base[Kind.URL]
+            out[Kind.DOMAIN] = self._base[Kind.DOMAIN]
         return out
 
     def answer_exact(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:

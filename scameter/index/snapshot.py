@@ -87,6 +87,8 @@ class Snapshot:
         self._rules[Kind.URL] = urls.answer_url
         self._rules[Kind.DOMAIN] = urls.answer_domain
         self._exact = exact
+        #: The overlay shape the layered rules were made for (:attr:`Overlay.shape`).
+        self.overlay_shape: Any = None
         #: The snapshot's own rules (``_rules`` holds layered ones while a delta applies).
         self._base_rules = dict(self._rules)
         #: The live delta layered over this snapshot (:meth:`set_overlay`), or ``None``.
@@ -112,9 +114,11 @@ class Snapshot:
             overlay = None
         if overlay is None:
             rules = self._base_rules
+            self.overlay_shape = None
         else:
             no_record = self._assemble.no_record
             rules = LayeredRules(overlay, self._exact, self._base_rules, no_record).rules()
+            self.overlay_shape = overlay.shape
         self._rules.update(rules)
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
         self.key_probe.extra = None if overlay is None else overlay.keys

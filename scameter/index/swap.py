@@ -257,7 +257,9 @@ class SnapshotManager:
             # The fold moved to a newer base first: swap to it now rather than at the next
             # CURRENT poll (meanwhile the old base would answer without the live reports).
             return self.follow_delta()
-        if overlay is not snap.overlay:
+        if overlay is not snap.overlay or (
+            overlay is not None and overlay.shape != snap.overlay_shape
+        ):  # a new overlay, or one now holding a kind the rule table does not layer
             snap.set_overlay(overlay)
         elif overlay is not None:
             snap.key_probe.extra = overlay.keys  # updated in place: its key array is new

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from scameter.identifiers import detect
+from scameter.identifiers import Kind, detect
 from scameter.index import Snapshot, SnapshotManager
 from scameter.index import format as fmt
 from scameter.ingest.evidence import decode_events, wire_key_id
@@ -256,6 +256,43 @@ def test_the_delta_links_co_named_identifiers_into_clusters(tmp_path: Path) -> N
         assert ids["+85262220022"] is not None
         assert ids["+85262220022"] & DELTA_CLUSTER_BIT
         assert m.snapshot.check("+85262220021").cluster_worst is Level.HIGH_RISK
+    finally:
+        m.stop()
+
+
+def _fold_and_close(snaps: Path, tmp_path: Path) -> None:
+    _fold(tmp_path, snaps).close()
+
+
+def test_only_the_kinds_the_delta_holds_are_layered(tmp_path: Path) -> None:
+    """A delta of phone records leaves the URL, domain and email rules the base's own; a
+    URL folded later layers URLs and domains at the next follow, and is answered."""
+    snaps = _base(tmp_path, [_row("+85291234031", "phone", 0)])
+    with IntakeLog(tmp_path / "intake") as log:
+        _append(log, ("phone", "+85262220031"), 80)
+    _fold(tmp_path, snaps).close()
+    m = _layered(snaps, tmp_path)
+    try:
+        snap = m.snapshot
+        own = snap._base_rules
+        for kind in (Kind.URL, Kind.DOMAIN, Kind.EMAIL):
+            assert snap._rules[kind] is own[kind], kind
+        assert snap._rules[Kind.PHONE] is not own[Kind.PHONE]
+        assert snap.check("+85262220031").level is Level.POSSIBLE
+        url = "https://layer-kind.example/pay"
+        assert snap.check(url).level is Level.NO_RECORD
+        with IntakeLog(tmp_path / "intake") as log:
+            _append(log, ("url", url), 81)
+        # The server's folder is another process: the follower keeps its overlay open here.
+        child = multiprocessing.get_context("spawn").Process(target=_fold_and_close,
+                                                             args=(snaps, tmp_path))  # fmt: skip
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
+        assert m.follow_delta()
+        assert snap._rules[Kind.URL] is not own[Kind.URL]
+        assert snap._rules[Kind.EMAIL] is own[Kind.EMAIL]
+        assert snap.check(url).level is Level.POSSIBLE
     finally:
         m.stop()
 
