@@ -35,6 +35,7 @@ from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, Snaps
 from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
+from scameter.index.publish import give_to_group
 from scameter.index.signing import EccKey, sign_snapshot
 from scameter.ingest.adapters import (
     FORMATS,
@@ -264,6 +265,7 @@ def run_ingest(
     cache_dir: Path | None = None,
     sign_key: EccKey | None = None,
     region: str | None = None,
+    group: int | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -280,6 +282,8 @@ def run_ingest(
     naming it. ``cache_dir`` keeps the compiled popular-site set between processes (the
     command passes ``<data_dir>/cache``). ``region`` (an ISO code such as ``SG``) reads the
     local phone numbers of rows that name no ``region`` as numbers of that country.
+    ``group`` (a group id, see :func:`scameter.index.publish.resolve_group`) group-owns the
+    snapshot directory, its files and ``CURRENT`` (default: as created, the user's group).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected.
     """
@@ -336,7 +340,7 @@ def run_ingest(
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers, lists, sign_key)  # fmt: skip
+                       rejected_rows, dry_run, workers, lists, sign_key, group)  # fmt: skip
     finally:
         rejects.close()
 
@@ -355,6 +359,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     workers: int,
     lists: Warninglists,
     sign_key: EccKey | None = None,
+    group: int | None = None,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
@@ -398,7 +403,11 @@ def _finish(  # noqa: PLR0917 - private, one call site
             )
     if sign_key is not None:  # before CURRENT names it: a trusting server never sees it unsigned
         sign_snapshot(snapshot_dir, sign_key)
-    publish(snapshots_root, manifest.snapshot_id)
+    if (
+        group is not None
+    ):  # also before CURRENT: a server of the group never meets 0640 it can't read
+        give_to_group(snapshot_dir, group)
+    publish(snapshots_root, manifest.snapshot_id, group=group)
     return IngestResult(
         snapshot_id=manifest.snapshot_id,
         published=True,
