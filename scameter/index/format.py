@@ -34,7 +34,9 @@ from scameter.verdict import Level
 #: ``major.minor``; a reader accepts any minor of a major it knows.
 #: 1.1 added the ``near_filter`` bitmap (optional: a 1.0 snapshot is probed without it).
 #: 2.0 adds a CRC-32 to every packed record; 1.x snapshots are refused (rebuild them).
-FORMAT_VERSION = "2.0"
+#: 2.1 adds chunk hashes to the manifest's ``files`` entries (index/chunks.py); a 2.0 reader
+#: still checks a 2.1 snapshot by its whole-file sha256, a 2.1 reader a 2.0 snapshot likewise.
+FORMAT_VERSION = "2.1"
 SUPPORTED_MAJORS = frozenset({2})
 
 DATA_FILE = "data.mdb"
