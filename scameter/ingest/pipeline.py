@@ -21,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +36,7 @@ from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, Snaps
 from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
-from scameter.index.publish import give_to_group
+from scameter.index.publish import give_to_group, remove_stale_builds
 from scameter.index.signing import EccKey, sign_snapshot
 from scameter.ingest.adapters import (
     FORMATS,
@@ -61,7 +62,15 @@ from scameter.ingest.warninglists import (
     remember,
 )
 from scameter.ingest.worker import ChunkResult, process_chunk
-from scameter.processes import die_with_parent, gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
+from scameter.processes import (
+    WorkerLedger,
+    die_with_parent,
+    gc_tuned_for_bulk,
+    kill_leftovers,
+    tune_gc_for_bulk,
+    use_ledger,
+    worker_context,
+)
 from scameter.times import utc_now
 
 #: Default key for reporter hashes when the caller has none (tests, local files). Production
@@ -71,6 +80,7 @@ CHUNK_ITEMS = 10_000
 #: Below this much input a pool costs more than it saves: run in-process.
 _POOL_MIN_BYTES = 4 << 20
 
+_log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], None]
 Task = tuple[str, AdapterOptions, str, int, Any]
 
@@ -188,14 +198,32 @@ def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
             inp.close()
 
 
-def _pool_worker_init() -> None:
-    """A pool worker dies with the process that started it (``PR_SET_PDEATHSIG``: after a
-    ``kill -9`` of ingest no worker lives on as an orphan), then tunes its GC for bulk."""
-    die_with_parent(os.getppid())
+def _pool_worker_init(ledger: str | None) -> None:
+    """A pool worker writes itself into the run's worker ledger (a next run kills it if this
+    one was killed and it lives on), dies with the process that started it
+    (``PR_SET_PDEATHSIG``: after a ``kill -9`` of ingest no worker lives on as an orphan),
+    then tunes its GC for bulk."""
+    use_ledger(ledger)
+    die_with_parent(os.getppid())  # records this worker in the ledger
     tune_gc_for_bulk()
 
 
-def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
+def _remove_leftovers(snapshots_root: Path) -> None:
+    """What a killed run left: its helpers still running (by their ledger) and its build
+    directory; one log line when there was something."""
+    ledgers, killed = kill_leftovers(snapshots_root)
+    builds = remove_stale_builds(snapshots_root)
+    if ledgers or killed or builds:
+        _log.warning(
+            "removed what %d ingest run(s) that did not finish left: %d worker process(es) "
+            "killed, %d temporary build director(ies) deleted",
+            ledgers, killed, len(builds),
+        )  # fmt: skip
+
+
+def _results(
+    tasks: Iterator[Task], workers: int, ledger: WorkerLedger | None = None
+) -> Iterator[ChunkResult]:
     """Chunk results in task order; a bounded number of chunks in flight."""
     if workers <= 1:
         for t in tasks:
@@ -203,7 +231,12 @@ def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
         return
     # fork when this process is single-threaded (cheap: workers inherit the imported modules);
     # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
-    ex = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_pool_worker_init)
+    ex = ProcessPoolExecutor(
+        workers,
+        mp_context=worker_context(),
+        initializer=_pool_worker_init,
+        initargs=(None if ledger is None else str(ledger.path),),
+    )
     pending: deque[Future[ChunkResult]] = deque()
     try:
         for t in tasks:
@@ -313,12 +346,14 @@ def run_ingest(
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
     snapshots_root.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(snapshots_root)
+    ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
     rejects = RejectWriter(snapshots_root)
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
-        for res in _results(_tasks(plan, opts), workers):
+        for res in _results(_tasks(plan, opts), workers, ledger):
             if res.label != package_label:  # the package's own rows are not the caller's
                 rows += res.rows
                 rejected_rows += res.rejected_rows
@@ -343,6 +378,7 @@ def run_ingest(
                        rejected_rows, dry_run, workers, lists, sign_key, group)  # fmt: skip
     finally:
         rejects.close()
+        ledger.close()
 
 
 def _finish(  # noqa: PLR0917 - private, one call site
