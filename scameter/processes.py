@@ -188,11 +188,12 @@ class WorkerLedger:
         os.close(fd)
 
 
-def _leftover_workers(text: str) -> list[tuple[int, int]]:
+def _ledger_lines(text: str, role: str) -> list[tuple[int, int]]:
+    """``(pid, start)`` of the ledger lines of ``role`` (``ingest`` or ``worker``)."""
     out = []
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0] == "worker" and parts[1].isdigit() and parts[2].isdigit():
+        if len(parts) == 3 and parts[0] == role and parts[1].isdigit() and parts[2].isdigit():
             out.append((int(parts[1]), int(parts[2])))
     return out
 
@@ -215,17 +216,19 @@ def _dead_ledger(path: Path) -> str | None:
         os.close(fd)
 
 
-def kill_leftovers(directory: Path, wait: float = 5.0) -> tuple[int, int]:
+def kill_leftovers(directory: Path, wait: float = 5.0) -> tuple[list[int], int]:
     """Remove the ledgers of dead jobs under ``directory`` and SIGKILL their helpers that
     still run with the recorded start time; waits up to ``wait`` s for them to be gone (they
-    may hold a build's lock). Returns ``(ledgers removed, processes killed)``."""
-    ledgers = killed = 0
+    may hold a build's lock). Returns ``(the dead jobs' pids, processes killed)``."""
+    dead: list[int] = []
+    killed = 0
     victims: list[tuple[int, int]] = []
     for path in sorted(Path(directory).glob(f"{LEDGER_PREFIX}*{LEDGER_SUFFIX}")):
         text = _dead_ledger(path)
         if text is None:
             continue
-        for pid, started in _leftover_workers(text):
+        dead += [pid for pid, _ in _ledger_lines(text, "ingest")]
+        for pid, started in _ledger_lines(text, "worker"):
             if pid != os.getpid() and started and start_time(pid) == started:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
@@ -233,10 +236,9 @@ def kill_leftovers(directory: Path, wait: float = 5.0) -> tuple[int, int]:
                     victims.append((pid, started))
         with contextlib.suppress(OSError):
             path.unlink()
-        ledgers += 1
     deadline = time.monotonic() + wait
     while victims and time.monotonic() < deadline:
         victims = [(p, t) for p, t in victims if start_time(p) == t]
         if victims:
             time.sleep(0.02)
-    return ledgers, killed
+    return dead, killed

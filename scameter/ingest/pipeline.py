@@ -51,7 +51,7 @@ from scameter.ingest.adapters import (
 from scameter.ingest.aggregate import Aggregator, Stats
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
-from scameter.ingest.rejects import RejectWriter
+from scameter.ingest.rejects import SCRATCH_DIR, RejectWriter
 from scameter.ingest.shards import feed_builder, shard_count
 from scameter.ingest.warninglists import (
     NONE,
@@ -209,15 +209,18 @@ def _pool_worker_init(ledger: str | None) -> None:
 
 
 def _remove_leftovers(snapshots_root: Path) -> None:
-    """What a killed run left: its helpers still running (by their ledger) and its build
-    directory; one log line when there was something."""
-    ledgers, killed = kill_leftovers(snapshots_root)
+    """What a killed run left: its helpers still running (by their ledger), its build
+    directory and its rejects scratch file; one log line when there was something."""
+    dead, killed = kill_leftovers(snapshots_root)
     builds = remove_stale_builds(snapshots_root)
-    if ledgers or killed or builds:
+    for pid in dead:
+        for scratch in (snapshots_root / SCRATCH_DIR).glob(f"rejects-*-{pid}.jsonl"):
+            scratch.unlink(missing_ok=True)
+    if dead or killed or builds:
         _log.warning(
             "removed what %d ingest run(s) that did not finish left: %d worker process(es) "
             "killed, %d temporary build director(ies) deleted",
-            ledgers, killed, len(builds),
+            len(dead), killed, len(builds),
         )  # fmt: skip
 
 

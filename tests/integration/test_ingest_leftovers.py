@@ -98,7 +98,7 @@ def test_a_live_runs_ledger_is_never_touched(tmp_path: Path) -> None:
         ledger.path.write_text(
             f"ingest {os.getpid()} 1\nworker {worker.pid} {start_time(worker.pid)}\n"
         )
-        assert kill_leftovers(tmp_path) == (0, 0)
+        assert kill_leftovers(tmp_path) == ([], 0)
         assert worker.poll() is None
         assert ledger.path.exists()
         ledger.close()
