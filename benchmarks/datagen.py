@@ -384,3 +384,92 @@ def publish_records(root: Path, records: Iterator[Record], *, as_of: datetime) -
         manifest = builder.build()
     publish(root, manifest.snapshot_id)
     return manifest
+
+
+#: Issue 21's measured mix: sources of the reports, in shares of 20.
+_SCALE_SOURCES = (
+    (("public", "unverified"),) * 17 + (("telecom", "confirmed"),) * 2 + (("police", "confirmed"),)
+)
+_HK_SPACE = 3 * 10**7  # 8-digit HK mobiles starting 5, 6 or 9
+_CN_SPACE = 7 * 10**9  # +86 mobiles 13x-19x: 7 prefixes x 10^9
+
+
+def _permuted(i: int, population: int, seed: int) -> int:
+    """The ``i``-th value of a seeded permutation of ``range(population)`` (``i`` below it),
+    without materialising it: an affine map modulo a prime above ``population``, walked on
+    (cycle-walking) until it lands inside. Distinct ``i`` give distinct values."""
+    p = _prime_above(population)
+    a = 1 + (seed * 2654435761) % (p - 1)
+    b = (seed * 40503) % p
+    x = i
+    while True:
+        x = (a * x + b) % p
+        if x < population:
+            return x
+
+
+@functools.lru_cache(maxsize=4)
+def _prime_above(n: int) -> int:
+    def prime(k: int) -> bool:
+        if k < 4:
+            return k >= 2
+        if k % 2 == 0:
+            return False
+        f = 3
+        while f * f <= k:
+            if k % f == 0:
+                return False
+            f += 2
+        return True
+
+    k = n + 1
+    while not prime(k):
+        k += 1
+    return k
+
+
+def _scale_phone(j: int, seed: int) -> str:
+    """Number ``j`` of the scale mix, as people type it: HK mobiles first, then mainland ones
+    (10^8 reports need more distinct numbers than HK has)."""
+    if j < _HK_SPACE:
+        v = _permuted(j, _HK_SPACE, seed)
+        d = f"{'569'[v // 10**7]}{v % 10**7:07d}"
+        return _PHONE_REPORT_FORMS[j % 5](d)
+    v = _permuted(j - _HK_SPACE, _CN_SPACE, seed)
+    return f"+86 1{3 + v // 10**9}{v % 10**9:09d}"
+
+
+def write_scale_reports(path: Path, n: int, seed: int, *, as_of: datetime) -> Path:
+    """Issue 21's mix, deterministic for ``seed``: ``n`` reports over ``0.7 n`` distinct phone
+    numbers (the first 0.7 n reports each name a new number, the rest repeat earlier ones),
+    85 % public, 10 % telecom, 5 % police, ``min(200k, n/50)`` reporters, dates over the two
+    months before ``as_of``. Measured there: 10^7 of these over 7x10^6 numbers."""
+    rng = random.Random(f"{seed}:scale")
+    distinct = max(1, n * 7 // 10)
+    reporters = max(1, min(200_000, n // 50))
+    end = int(as_of.timestamp())
+    span = 61 * 86400
+    dumps = json.dumps
+    with open(path, "w", encoding="utf-8") as fh:
+        batch: list[str] = []
+        for i in range(n):
+            j = i if i < distinct else rng.randrange(distinct)
+            source, status = _SCALE_SOURCES[rng.randrange(20)]
+            ts = end - rng.randrange(span)
+            row = {
+                "type": "report",
+                "id": f"s{i}",
+                "source": source,
+                "status": status,
+                "reported_at": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "reporter": f"u{rng.randrange(reporters)}",
+                "category": _PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
+                "identifiers": [{"kind": "phone", "value": _scale_phone(j, seed)}],
+            }
+            batch.append(dumps(row))
+            if len(batch) >= 10_000:
+                fh.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            fh.write("\n".join(batch) + "\n")
+    return path

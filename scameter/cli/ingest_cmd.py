@@ -136,6 +136,40 @@ def _release_held(inputs: list[Path]) -> None:
             sys.stderr.write(f"ingest: released {n} held report(s) into {path}\n")
 
 
+def _split_format(text: str, known: tuple[str, ...]) -> tuple[str | None, str]:
+    """``FORMAT:PATH`` -> (FORMAT, PATH) when FORMAT is a known format and ``text`` itself
+    names no existing file; anything else is a plain path."""
+    head, sep, rest = text.partition(":")
+    if sep and head in known and rest and not Path(text).exists():
+        return head, rest
+    return None, text
+
+
+def _inputs(
+    given: list[str], default: str | None, known: tuple[str, ...]
+) -> tuple[list[Path], list[str | None]]:
+    """The input paths and their own formats (``FORMAT:PATH``; None: ``--format`` or
+    detected). ``-`` is stdin, which cannot be sniffed, so it needs a format."""
+    inputs: list[Path] = []
+    formats: list[str | None] = []
+    for text in given:
+        fmt, path = _split_format(text, known)
+        if path == "-":
+            # The pipeline reads paths; on POSIX stdin has one. A pipe cannot be sniffed for
+            # its format and read again, so the format must be given.
+            if not (fmt or default):
+                raise CommandError(
+                    "reading stdin ('-') needs --format (e.g. --format jsonl) or a prefix (jsonl:-)"
+                )
+            inputs.append(Path("/dev/stdin"))
+        elif not Path(path).exists():
+            raise CommandError(f"input {path} does not exist")
+        else:
+            inputs.append(Path(path))
+        formats.append(fmt)
+    return inputs, formats
+
+
 def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     from scameter.ingest import DEFAULT_REPORTER_KEY, FORMATS, Policy, load_policy, run_ingest
 
@@ -144,18 +178,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     # Before anything is read or built: a group this user cannot give files to stops here.
     group = None if settings.snapshot_group is None else resolve_group(settings.snapshot_group)
 
-    inputs: list[Path] = []
-    for path in args.inputs:
-        if path == "-":
-            # The pipeline reads paths; on POSIX stdin has one. A pipe cannot be sniffed for
-            # its format and read again, so the format must be given.
-            if not args.format:
-                raise CommandError("reading stdin ('-') needs --format, e.g. --format jsonl")
-            inputs.append(Path("/dev/stdin"))
-        elif not Path(path).exists():
-            raise CommandError(f"input {path} does not exist")
-        else:
-            inputs.append(Path(path))
+    inputs, formats = _inputs(args.inputs, args.format, FORMATS)
     if args.release_held:
         _release_held(inputs)
     policy = load_policy(Path(args.policy)) if args.policy else None
@@ -181,6 +204,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             dry_run=args.dry_run,
             max_reject_ratio=args.max_reject_ratio,
             input_format=args.format,
+            input_formats=formats,
             source=args.source,
             category=args.category,
             column=args.column,
@@ -212,7 +236,9 @@ INGEST = Command(
     ),
     run=run_ingest_command,
     args=(
-        Arg(("inputs",), nargs="+", metavar="INPUT", help="file, directory, or - for stdin"),
+        Arg(("inputs",), nargs="+", metavar="INPUT",
+            help="file, directory, or - for stdin; FORMAT:PATH gives that input its own "
+            "format (urlhaus:dump.csv)"),
         Arg(
             ("--as-of",),
             type=parse_as_of,
@@ -232,8 +258,9 @@ INGEST = Command(
         Arg(("--max-reject-ratio",), type=_ratio, default=0.05, metavar="R",
             help="fail without publishing when more rows are rejected (default 0.05)"),
         Arg(("--format",), metavar="F",
-            help="input format, default: detected per file (jsonl, csv, list, hosts, urlhaus, "
-            "phishtank, openphish, metamask, intake: docs/report-format.md)"),
+            help="format of every input without its own FORMAT: prefix; default: detected "
+            "per file (jsonl, csv, list, hosts, urlhaus, phishtank, openphish, metamask, "
+            "intake: docs/report-format.md)"),
         Arg(("--kind",), choices=KIND_CHOICES, help="kind for list rows that do not say"),
         Arg(("--workers",), type=int, metavar="N", help="normalising processes"),
         Arg(("--source",), help="source for rows that do not say (e.g. feed, telecom)"),

@@ -84,6 +84,9 @@ _HOST_PORT_RE: Final = re.compile(r"[^\s/@:]+\.[^\s/@:.]+\.?:\d{1,5}")
 #: Lengths of a bank account's digits: 3 (bank code) + 3 (branch) + the account's 6..12.
 _BANK_DIGITS: Final = range(6 + MIN_ACCOUNT_DIGITS, 6 + MAX_ACCOUNT_DIGITS + 1)
 
+#: The fast path of detect(): HK numbers as typed, at most "+852 - 9123 - 4567" long.
+_FAST_MAX: Final = 20
+_FAST_FIRST: Final = frozenset("0123456789+")
 #: Every kind's leads, for one ``str.startswith`` test of rule 1.
 _LEADS: Final = tuple(lead for lead, _ in DETECT_LEADS)
 # Bound once: CPython 3.11 compiles ``NAME.get(...)`` on an imported name as an attribute load
@@ -293,12 +296,18 @@ def detect(raw: str) -> list[Identifier]:
     """Every plausible kind for ``raw``, most likely first; ``[]`` for junk. Never raises."""
     if not isinstance(raw, str):  # untyped callers (CSV cells, RPC) may pass None
         return []  # type: ignore[unreachable]
-    n = len(raw)
-    if (n == 8 or (n == 12 and raw[:4] == "+852")) and raw[-8:].isdigit() and raw.isascii():
-        # The two commonest queries, "91234567" and "+85291234567", skip the dispatch below;
-        # _detect reaches the same single normalize_phone call for them (rule 5).
-        phone = _try(normalize_phone, raw)
-        return [] if phone is None else [phone]
+    if len(raw) <= _FAST_MAX and raw.isascii() and raw[-1:].isdigit() and raw[0] in _FAST_FIRST:
+        # The commonest queries, HK numbers as people write them ("91234567", "9123 4567",
+        # "+852 9123-4567"), skip the dispatch below. _detect reaches the same single
+        # normalize_phone call for them (rule 5): an ASCII text that starts and ends with a
+        # character fold() keeps is its own fold, and its digits without spaces and dashes
+        # are 8 (a subscriber number) or +852 and 8.
+        digits = raw.replace(" ", "").replace("-", "")
+        if (len(digits) == 8 and digits.isdigit()) or (
+            len(digits) == 12 and digits[:4] == "+852" and digits[4:].isdigit()
+        ):
+            phone = _try(normalize_phone, raw)
+            return [] if phone is None else [phone]
     return _detect(raw)
 
 

@@ -175,7 +175,7 @@ class BatchPath:
     def _distinct(self, raws: Sequence[str], kind: Kind | None) -> BatchAnswer:
         n = len(raws)
         out = BatchAnswer(raws, [None] * n, [None] * n, [None] * n, self._sid)
-        if (kind is not None and kind not in PROBED_KINDS) or not self._probe.ready():
+        if (kind is not None and kind not in PROBED_KINDS) or not self._probe.worth(n):
             out.verdicts = [self.one(raw, kind) for raw in raws]
             return out
         plan = _Plan(n)

@@ -38,6 +38,7 @@ from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuil
 from scameter.index.popular import PopularSet
 from scameter.index.publish import give_to_group, remove_stale_builds
 from scameter.index.signing import EccKey, sign_snapshot
+from scameter.index.space import current_dir, disk_full_names, ensure_space
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,
@@ -142,19 +143,26 @@ def _check_readable(path: Path, what: str) -> None:
 
 
 def _plan(
-    inputs: Sequence[Path], input_format: str | None, official: Path | None = None
+    inputs: Sequence[Path],
+    input_format: str | None,
+    official: Path | None = None,
+    per_input: Sequence[str | None] | None = None,
 ) -> _Inputs:
-    if input_format is not None and input_format not in FORMATS:
-        raise IngestError(f"unknown format {input_format!r} (one of {', '.join(FORMATS)})")
     paths = [Path(p) for p in inputs]
     if not paths:
         raise IngestError("no input files")
+    given = list(per_input) if per_input is not None else [None] * len(paths)
+    if len(given) != len(paths):
+        raise IngestError(f"{len(given)} per-input formats for {len(paths)} inputs")
+    for fmt in (input_format, *given):
+        if fmt is not None and fmt not in FORMATS:
+            raise IngestError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     formats, names, seen = [], [], set()
     total: int | None = 0
-    for p in paths:
+    for p, own in zip(paths, given, strict=True):
         if not p.exists():
             raise IngestError("input not found", p)
-        formats.append(input_format or detect_format(p))
+        formats.append(own or input_format or detect_format(p))
         name, n = p.name, 1
         while name in seen:  # digests are keyed by file name: keep two "reports.jsonl" apart
             n += 1
@@ -288,6 +296,7 @@ def run_ingest(
     dry_run: bool = False,
     max_reject_ratio: float = 0.05,
     input_format: str | None = None,
+    input_formats: Sequence[str | None] | None = None,
     source: str | None = None,
     category: str | None = None,
     column: str | None = None,
@@ -321,7 +330,8 @@ def run_ingest(
     ``group`` (a group id, see :func:`scameter.index.publish.resolve_group`) group-owns the
     snapshot directory, its files and ``CURRENT`` (default: as created, the user's group).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
-    ``max_reject_ratio`` of the rows were rejected.
+    ``max_reject_ratio`` of the rows were rejected. ``input_formats`` gives one format (or
+    None) per input, overriding ``input_format`` for that input.
     """
     policy = policy or Policy()
     if source is not None and source not in SOURCES:
@@ -330,7 +340,7 @@ def run_ingest(
     snapshots_root = Path(snapshots_root)
     index_policy = _index_policy(policy)
     official = (official_entities or official_entities_file()) if policy.official_entities else None
-    plan = _plan(inputs, input_format, official)
+    plan = _plan(inputs, input_format, official, input_formats)
     lists, lists_key = _warninglists(policy, snapshots_root, cache_dir)
     opts = AdapterOptions(
         source=source,
@@ -415,6 +425,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
                             ignored=rejects.ignored, identifiers=n,
                             stats=_stats(agg.stats), limits=dict(rejects.limits),
                             no_identifiers=rejects.no_identifiers)  # fmt: skip
+    needed = ensure_space(snapshots_root, len(agg.keys), current_dir(snapshots_root))
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
@@ -424,7 +435,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         inputs=dict(sorted(plan.digests.items())),
         parallel=workers > 1,
     )
-    with builder:
+    with disk_full_names(snapshots_root, needed), builder:
         builder.set_popular(lists.popular, lists.digests)
         decisions = agg.decide()
         shards = shard_count(len(decisions.order), workers)

@@ -253,3 +253,23 @@ def test_ipv4_fast_path_agrees_with_ipaddress(text: str) -> None:
     except ValueError:
         canonical = False
     assert _dotted_quad(text) is canonical
+
+
+@FAST_PROFILE
+@given(
+    st.text(alphabet="0123456789 -+().", min_size=1, max_size=22).map(
+        lambda s: s if s.startswith("+") or s[:1].isdigit() else "+852" + s
+    )
+)
+def test_detect_fast_path_equals_the_full_rules(raw: str) -> None:
+    """detect()'s shortcut for HK numbers as typed gives exactly what the rules give."""
+    from scameter.identifiers.detect import _detect
+
+    assert detect(raw) == _detect(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["9123 4567", "9123-4567", "+852 9123 4567", "+852-9123-4567", "+852 91234567"]
+)
+def test_detect_reads_hk_spellings_as_one_phone(raw: str) -> None:
+    assert detect(raw) == [normalize(Kind.PHONE, "+85291234567")]

@@ -253,3 +253,33 @@ def test_ingest_region_is_the_default_for_rows_that_do_not_say(
     assert sorted(capsys.readouterr().out.splitlines()) == ["+6581234567", "+85263912745"]
     assert _ingest(snaps, src, extra=("--region", "Mars")) == 2
     assert "unknown region 'Mars'" in capsys.readouterr().err
+
+
+def test_each_input_may_name_its_own_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``FORMAT:PATH`` gives one input its format while the others keep theirs: a police
+    JSONL file next to a hosts feed whose name says nothing, in one run."""
+    snaps = tmp_path / "snaps"
+    police = _write(tmp_path / "police.jsonl", REPORTS[:1])
+    feed = tmp_path / "feed.dat"
+    feed.write_text("0.0.0.0 hkpost-redelivery.top\n", encoding="utf-8")
+    assert _ingest(snaps, police, Path(f"hosts:{feed}"), extra=("--no-official-entities",)) == 0
+    capsys.readouterr()
+    main(["snapshot", "export", "--snapshots", str(snaps)])
+    exported = capsys.readouterr().out.splitlines()
+    assert "+85263912745" in exported
+    assert any("hkpost-redelivery.top" in line for line in exported)
+    # --format still applies to the inputs without a prefix, and an unknown prefix is a path.
+    assert _ingest(snaps, Path(f"nosuch:{feed}"), extra=("--format", "hosts")) == 2
+    assert f"input nosuch:{feed} does not exist" in capsys.readouterr().err
+
+
+def test_a_file_whose_name_looks_like_a_prefix_stays_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "hosts:odd.jsonl", REPORTS[:1])  # an existing file wins over the prefix
+    assert (
+        _ingest(tmp_path / "snaps", Path("hosts:odd.jsonl"), extra=("--no-official-entities",)) == 0
+    )
