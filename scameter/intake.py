@@ -21,6 +21,10 @@ Invariants:
   ``scameter ingest --release-held`` moves them into the log (:meth:`IntakeLog.release_held`).
 * Reports are kept in append order (8-byte big-endian sequence keys); ``iter_reports`` yields
   them in that order, which makes an ingest of the log deterministic.
+* Appeals (a reporter contesting a listing, the Appeal RPC) are rows of type ``appeal`` in
+  their own sub-database, fsynced the same way, deduplicated per reporter, identifier and UTC
+  day, and counted against the same per-reporter daily cap as reports; ``iter_reports`` never
+  yields them (``iter_appeals`` does), so readers of reports are unaffected.
 
 Several server processes may append to one log: LMDB serialises writers across processes.
 Open the log after ``fork`` (LMDB environments must not cross a fork).
@@ -49,6 +53,7 @@ _INITIAL_MAP_SIZE = 64 << 20
 _MAX_MAP_SIZE = 1 << 40
 _META_SEQ = b"seq"
 _META_FORMAT = b"format"
+_META_APPEAL_SEQ = b"appeal_seq"
 FORMAT = b"scameter-intake/1"
 #: Held reports (the burst hold), one JSON row a line, in the intake log's directory.
 HELD_FILE = "held.jsonl"
@@ -108,7 +113,7 @@ class IntakeLog:
                 str(self.path),
                 subdir=True,
                 map_size=_INITIAL_MAP_SIZE,
-                max_dbs=6,
+                max_dbs=8,
                 sync=True,
                 metasync=True,
                 readonly=readonly,
@@ -117,6 +122,7 @@ class IntakeLog:
             self._reports = self._env.open_db(b"reports", create=not readonly)
             self._dedup = self._env.open_db(b"dedup", create=not readonly)
             self._meta = self._env.open_db(b"meta", create=not readonly)
+            self._appeals = self._open_optional(b"appeals", readonly)
             if not readonly:
                 self._reporters = self._env.open_db(b"reporters", create=True)
                 self._bursts = self._env.open_db(b"bursts", create=True)
@@ -129,6 +135,14 @@ class IntakeLog:
                     txn.put(_META_FORMAT, FORMAT)
                 elif fmt != FORMAT:
                     raise IngestError(f"unknown intake log format {fmt!r}", self.path)
+
+    def _open_optional(self, name: bytes, readonly: bool) -> Any:
+        """A sub-database added after the first format: absent from an older log opened
+        read-only (None), created otherwise."""
+        try:
+            return self._env.open_db(name, create=not readonly)
+        except lmdb.NotFoundError:
+            return None
 
     def append(
         self,
@@ -227,18 +241,8 @@ class IntakeLog:
     ) -> bool:
         """Count the report against its reporter's day (raising past the cap) and against
         the bursts of its identifiers; True when it is to be held."""
-        reporter = str(row["reporter_hash"]).encode("ascii")
         now = when.timestamp()
-        day = int(now // _DAY)
-        raw = txn.get(reporter, db=self._reporters)
-        first_seen, seen_day, count = (now, day, 0) if raw is None else json.loads(bytes(raw))
-        if seen_day != day:
-            seen_day, count = day, 0
-        if policy.daily_cap and count >= policy.daily_cap:
-            raise ReporterCapExceeded(f"at most {policy.daily_cap} reports a day per reporter")
-        txn.put(
-            reporter, json.dumps([first_seen, seen_day, count + 1]).encode(), db=self._reporters
-        )
+        first_seen = self._count_reporter(txn, policy, str(row["reporter_hash"]), when)
         if not policy.burst or now - first_seen >= _DAY:
             return False
         window = policy.burst_window.total_seconds()
@@ -253,6 +257,88 @@ class IntakeLog:
             txn.put(key, json.dumps(times[-policy.burst :]).encode(), db=self._bursts)
             hold = hold or len(times) >= policy.burst
         return hold
+
+    def append_appeal(
+        self,
+        *,
+        identifier: tuple[str, str],
+        reason: str,
+        reporter_hash: str,
+        appealed_at: datetime,
+        policy: IntakePolicy | None = None,
+    ) -> tuple[str, bool]:
+        """Store one appeal durably (fsynced before returning); returns ``(appeal_id,
+        duplicate)``. The same reporter appealing the same identifier on the same UTC day is a
+        duplicate (the first appeal's id comes back, nothing is stored). With a ``policy``,
+        an appeal counts against the reporter's daily cap like a report
+        (:class:`ReporterCapExceeded`); appeals are never held."""
+        kind, value = identifier
+        when = _utc(appealed_at)
+        row = {
+            "type": "appeal",
+            "source": "public",
+            "appealed_at": iso_utc(when),
+            "reporter_hash": reporter_hash,
+            "identifier": {"kind": kind, "value": value},
+            "reason": reason,
+        }
+        dkey = _dedup_key(reporter_hash, f"appeal:{kind}", value, iso_utc(when)[:10])
+        while True:
+            try:
+                return self._appeal_txn(row, dkey, policy, when)
+            except lmdb.MapFullError:
+                self._grow()
+
+    def _appeal_txn(
+        self, row: dict[str, Any], dkey: bytes, policy: IntakePolicy | None, when: datetime
+    ) -> tuple[str, bool]:
+        with self._env.begin(write=True) as txn:
+            first = txn.get(dkey, db=self._dedup)
+            if first is not None:
+                return bytes(first).decode("ascii"), True
+            if policy is not None:
+                self._count_reporter(txn, policy, str(row["reporter_hash"]), when)
+            raw_seq = txn.get(_META_APPEAL_SEQ, db=self._meta)
+            seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
+            digest = hashlib.blake2b(
+                json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
+            ).hexdigest()
+            appeal_id = f"appeal-{seq:010d}-{digest}"
+            body = json.dumps({**row, "id": appeal_id}, sort_keys=True).encode("utf-8")
+            txn.put(_SEQ.pack(seq), body, db=self._appeals)
+            txn.put(_META_APPEAL_SEQ, _SEQ.pack(seq), db=self._meta)
+            txn.put(dkey, appeal_id.encode("ascii"), db=self._dedup)
+        return appeal_id, False
+
+    def iter_appeals(self) -> Iterator[dict[str, Any]]:
+        """Every stored appeal in append order (``appeal`` rows, docs/report-format.md)."""
+        if self._appeals is None:
+            return
+        with self._env.begin(db=self._appeals, buffers=False) as txn:
+            for _key, value in txn.cursor():
+                row: dict[str, Any] = json.loads(value)
+                yield row
+
+    def _count_reporter(
+        self, txn: lmdb.Transaction, policy: IntakePolicy, reporter_hash: str, when: datetime
+    ) -> float:
+        """Count one stored report or appeal against its reporter's UTC day, raising
+        :class:`ReporterCapExceeded` past the cap; returns when the reporter was first seen."""
+        reporter = reporter_hash.encode("ascii")
+        now = when.timestamp()
+        day = int(now // _DAY)
+        raw = txn.get(reporter, db=self._reporters)
+        first_seen, seen_day, count = (now, day, 0) if raw is None else json.loads(bytes(raw))
+        if seen_day != day:
+            seen_day, count = day, 0
+        if policy.daily_cap and count >= policy.daily_cap:
+            raise ReporterCapExceeded(
+                f"at most {policy.daily_cap} reports and appeals a day per reporter"
+            )
+        txn.put(
+            reporter, json.dumps([first_seen, seen_day, count + 1]).encode(), db=self._reporters
+        )
+        return float(first_seen)
 
     def _hold(
         self,

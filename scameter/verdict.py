@@ -228,6 +228,12 @@ class ReasonCode(StrEnum):
         "likely spoofed. Hang up and call the official line yourself.",
         zh_hant="來自海外的來電顯示香港官方電話號碼：來電顯示極可能被偽冒。請掛斷電話，並自行致電官方熱線查證。",
     )
+    # Many distinct reporters contested a listing that rests on public reports alone
+    # (the Appeal RPC; docs/report-format.md, "Appeals"): lowered one level, under review.
+    APPEALED = "appealed", Sentences(
+        en="Many people have contested this listing; it is under review.",
+        zh_hant="多名市民已就此記錄提出異議，現正覆核中。",
+    )
     # fmt: on
 
 

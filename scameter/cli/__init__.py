@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Sequence
 
 from scameter.cli import (
+    appeals,
     bulk,
     check,
     clusters,
@@ -130,6 +131,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     ingest_cmd.add_parser(sub, local)
     snapshot.add_parser(sub, local)
     clusters.add_parser(sub, local)
+    appeals.add_parser(sub, [common])
     serve_cmd.add_parser(sub, [common], full=argv is None or "serve" in argv)
     demo.add_parser(sub, [common])
     device_cmd.add_parser(sub, [common])

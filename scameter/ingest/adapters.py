@@ -41,6 +41,7 @@ from typing import IO, Any
 
 from scameter.errors import IngestError
 from scameter.intake import IntakeLog, is_intake_dir
+from scameter.times import parse_iso_utc
 
 FORMATS: tuple[str, ...] = (
     "jsonl",
@@ -422,12 +423,32 @@ def intake_chunks(path: Path, size: int, sha: Any) -> Iterator[ItemChunk]:
         log.close()
 
 
+def intake_appeals(path: Path, sha: Any) -> list[tuple[str, str, int]]:
+    """The appeals of an intake log as ``(kind:canonical, reporter hash, unix seconds)``;
+    ``sha`` is updated with each appeal row's canonical JSON after the reports' (a log with no
+    appeals keeps the digest it always had). A row that cannot be read is skipped: appeals
+    only ever lower a public listing, so a bad one must not stop an ingest."""
+    out: list[tuple[str, str, int]] = []
+    with IntakeLog(path, readonly=True) as log:
+        for row in log.iter_appeals():
+            sha.update(json.dumps(row, sort_keys=True).encode("utf-8") + b"\n")
+            try:
+                ident = row["identifier"]
+                key = f"{ident['kind']}:{ident['value']}"
+                ts = int(parse_iso_utc(row["appealed_at"]).timestamp())
+                out.append((key, str(row["reporter_hash"]), ts))
+            except (KeyError, TypeError, ValueError):
+                continue
+    return out
+
+
 __all__ = [
     "FORMATS",
     "LINE_FORMATS",
     "AdapterOptions",
     "InputFile",
     "detect_format",
+    "intake_appeals",
     "intake_chunks",
     "item_chunks",
     "line_blocks",

@@ -19,7 +19,7 @@ Invariants:
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -128,6 +128,10 @@ class Aggregator:
         self.confirmed: dict[int, list[tuple[int, int]]] = {}
         #: Warninglist short name of the identifiers it holds back (see :meth:`decide`).
         self.warninglisted: dict[int, str] = {}
+        #: Distinct appealing reporters per identifier id (within the public window), and the
+        #: ids whose count reaches the policy's ``appeal_threshold`` (see :meth:`add_appeals`).
+        self.appealers: dict[int, set[str]] = {}
+        self.appealed: set[int] = set()
         self._marked = False
         self.stats = Stats()
 
@@ -179,6 +183,23 @@ class Aggregator:
                     start = self.public_start
                 out[src, status] = flag, _ALWAYS if start is None else start
         return out
+
+    def add_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> None:
+        """Count appeals ``(key, reporter hash, unix seconds)``, keys as ``kind:canonical``.
+
+        Only appeals within the public window (and not after ``as_of``) of identifiers some
+        report named count, once per distinct reporter. Call after every event was added and
+        before :meth:`decide`. Appeals never delist: they only mark identifiers for
+        :meth:`_decide` to lower (docs/report-format.md, "Appeals")."""
+        for key, reporter, ts in appeals:
+            i = self.ids.get(key)
+            if i is None or not self.public_start <= ts <= self.as_of_ts:
+                continue
+            self.appealers.setdefault(i, set()).add(reporter)
+        threshold = self.policy.appeal_threshold
+        if threshold:
+            self.appealed = {i for i, who in self.appealers.items() if len(who) >= threshold}
+        self.stats.extra["appealed"] = len(self.appealed)
 
     def add_events(self, events: list[tuple[Any, ...]]) -> None:
         """Fold one chunk's events (in order).
@@ -396,12 +417,12 @@ class Aggregator:
         p = self.policy
         cap = max(p.public_threshold_suspicious, p.public_threshold_possible)
         allow, delist, flags, decide = self.allow, self.delist, self.flags, self._decide
-        held = self.warninglisted
+        held, appealed = self.warninglisted, self.appealed
         by_shape: dict[tuple[int, int, str | None], tuple[Level, tuple[ReasonCode, ...]] | None]
         by_shape = {}
 
         def decide_cached(i: int, reporters: int) -> tuple[Level, tuple[ReasonCode, ...]] | None:
-            if i in allow or i in delist:
+            if i in allow or i in delist or i in appealed:
                 return decide(i)
             shape = (flags[i], reporters if reporters < cap else cap, held.get(i))
             try:
@@ -442,7 +463,11 @@ class Aggregator:
                 found.append((Level.SUSPICIOUS, ReasonCode.PUBLIC_REPORTS))
             elif n >= p.public_threshold_possible:
                 found.append((Level.POSSIBLE, ReasonCode.PUBLIC_REPORTS))
-        return _worst(found, i in self.warninglisted) if found else None
+        if not found:
+            return None
+        if flags == F_PUBLIC and i in self.appealed:
+            return _appealed(found)
+        return _worst(found, i in self.warninglisted)
 
     def _relisting_flags(self, i: int, at: int) -> int:
         """The flags that still count after a delisting at ``at``: confirmed police / partner
@@ -619,6 +644,14 @@ def _worst(
         # Another rule (public reporters) reached the level: the list held nothing back.
         reasons_list = [c for c in reasons_list if c not in _WARNINGLIST_CODES]
     return level, tuple(reasons_list)
+
+
+def _appealed(found: list[tuple[Level, ReasonCode]]) -> tuple[Level, tuple[ReasonCode, ...]]:
+    """A listing resting only on public reports, appealed by enough distinct reporters: one
+    level lower (SUSPICIOUS -> POSSIBLE; POSSIBLE is the floor: appeals never delist), with
+    the reason ``appealed`` after the public-reports one."""
+    (level, code), *_ = found
+    return _at_most_possible(level), (code, ReasonCode.APPEALED)
 
 
 def _at_most_possible(level: Level) -> Level:

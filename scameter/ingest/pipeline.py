@@ -45,6 +45,7 @@ from scameter.ingest.adapters import (
     AdapterOptions,
     InputFile,
     detect_format,
+    intake_appeals,
     intake_chunks,
     item_chunks,
     line_blocks,
@@ -120,6 +121,8 @@ class _Inputs:
     total_bytes: int | None = 0
     finished_bytes: int = 0
     current: InputFile | None = None
+    #: Appeals read from the intake logs among the inputs (Aggregator.add_appeals).
+    appeals: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def done_bytes(self) -> int:
@@ -189,6 +192,7 @@ def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
             sha = hashlib.sha256()
             for chunk in intake_chunks(path, CHUNK_ITEMS, sha):
                 yield fmt, opts, label, 0, chunk
+            plan.appeals.extend(intake_appeals(path, sha))
             plan.digests[name] = sha.hexdigest()
             continue
         inp = plan.current = InputFile(path)
@@ -375,6 +379,7 @@ def run_ingest(
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)
         rejects.close()
+        agg.add_appeals(plan.appeals)
         if rows == 0:
             raise IngestError("the inputs hold no rows: refusing to publish an empty snapshot")
         if rejected_rows > max_reject_ratio * rows:

@@ -39,6 +39,10 @@ class Policy:
     #: Distinct public reporters inside the window for SUSPICIOUS / POSSIBLE.
     public_threshold_suspicious: int = 3
     public_threshold_possible: int = 1
+    #: Appeals (docs/report-format.md, "Appeals"): this many distinct reporters appealing an
+    #: identifier within ``window_days`` lower a listing resting only on public reports by one
+    #: level (SUSPICIOUS -> POSSIBLE; POSSIBLE stays) with the reason ``appealed``. 0: off.
+    appeal_threshold: int = 5
     #: Ageing of confirmed police / partner reports and of feed listings; ``None``: no ageing
     #: (a police case stays HIGH RISK until delisted; a feed file is taken as current).
     confirmed_window_days: int | None = None
@@ -100,6 +104,8 @@ class Policy:
         ):
             if int(getattr(self, name)) < 1:
                 raise PolicyError(f"{name} must be at least 1")
+        if int(self.appeal_threshold) < 0:
+            raise PolicyError("appeal_threshold must be 0 (off) or more")
         if self.public_threshold_possible > self.public_threshold_suspicious:
             raise PolicyError("public_threshold_possible exceeds public_threshold_suspicious")
 
@@ -122,6 +128,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "window_days": int,
     "public_threshold_suspicious": int,
     "public_threshold_possible": int,
+    "appeal_threshold": int,
     "confirmed_window_days": int,
     "feed_window_days": int,
     "police_confirmed": str,

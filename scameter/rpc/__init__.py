@@ -8,7 +8,7 @@ from scameter.rpc.client import Client, RemoteError
 from scameter.rpc.config import ServerConfig, add_serve_arguments, config_from_args
 from scameter.rpc.payee import PayeeResult
 from scameter.rpc.server import serve
-from scameter.rpc.tokens import issue_reporter_token, verify_reporter_token
+from scameter.rpc.tokens import issue_reporter_token, reporter_secret, verify_reporter_token
 
 __all__ = [
     "Client",
@@ -18,6 +18,7 @@ __all__ = [
     "add_serve_arguments",
     "config_from_args",
     "issue_reporter_token",
+    "reporter_secret",
     "serve",
     "verify_reporter_token",
 ]

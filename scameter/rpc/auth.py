@@ -50,7 +50,7 @@ class Role(StrEnum):
     CHECK = "check"  # Check, Related, GetSnapshotInfo
     PAYEE = "payee"  # CheckPayee (the FPS hook)
     BULK = "bulk"  # CheckBatch
-    REPORT = "report"  # Report
+    REPORT = "report"  # Report, Appeal
     ADMIN = "admin"  # everything
 
 

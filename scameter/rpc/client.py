@@ -194,6 +194,19 @@ class Client:
         resp: pb.ReportResponse = self._call(self._stub.Report, req)
         return resp.report_id, resp.duplicate
 
+    def appeal(
+        self, value: str, reason: str, reporter_token: str, *, kind: str | None = None
+    ) -> tuple[str, bool]:
+        """Contest the listing of ``value`` (docs/report-format.md, "Appeals").
+        Returns ``(appeal_id, duplicate)``."""
+        req = pb.AppealRequest(
+            identifier=pb.ReportedIdentifier(value=value, kind=kind or ""),
+            reason=reason,
+            reporter_token=reporter_token,
+        )
+        resp: pb.AppealResponse = self._call(self._stub.Appeal, req, value)
+        return resp.appeal_id, resp.duplicate
+
     def report_text(self, text: str, category: str, reporter_token: str) -> dict[str, Any]:
         """Send a text-only report (identifiers are extracted from ``text`` by the server).
         Returns ``{"report_id", "duplicate", "identifiers", "truncated"}``."""

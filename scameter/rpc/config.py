@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from scameter.errors import ConfigError
+from scameter.rpc.tokens import reporter_secret
 from scameter.settings import Arg, ArgTable, OneOf, add_arguments, iter_args
 
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -162,7 +163,7 @@ SERVE_ARGS: ArgTable = (
         help="gRPC message limit"),
     Arg(("--intake-log",), type=Path, help="LMDB intake log directory for Report"),
     Arg(("--reporter-secret-file",), type=Path,
-        help="file holding the reporter token HMAC secret"),
+        help="file holding the reporter token HS256 secret (>= 32 bytes, whitespace stripped)"),
     Arg(("--max-snapshot-age",), type=parse_duration, help="NOT_SERVING beyond this (e.g. 36h)"),
     Arg(("--poll-interval",), type=float, default=1.0, help="seconds between CURRENT checks"),
     Arg(("--grace",), type=float, default=10.0, help="seconds in-flight calls get on shutdown"),
@@ -202,14 +203,9 @@ def config_from_args(ns: argparse.Namespace, env: Mapping[str, str] | None = Non
     ``--reporter-secret-file`` or, failing that, ``SCAMETER_REPORTER_SECRET`` in ``env``."""
     secret: bytes | None = None
     if ns.reporter_secret_file is not None:
-        try:
-            secret = ns.reporter_secret_file.read_bytes().strip()
-        except OSError as e:
-            raise ConfigError(f"{ns.reporter_secret_file}: cannot read: {e.strerror}") from e
+        secret = reporter_secret(ns.reporter_secret_file)
     elif env is not None and env.get("SCAMETER_REPORTER_SECRET"):
-        secret = env["SCAMETER_REPORTER_SECRET"].encode("utf-8")
-    if secret is not None and len(secret) < 16:
-        raise ConfigError("the reporter token secret must be at least 16 bytes")
+        secret = reporter_secret(env["SCAMETER_REPORTER_SECRET"])
     flags = {name: getattr(ns, name) for name in _FIELD_FLAGS}
     return ServerConfig(**flags, reporter_token_secret=secret)
 

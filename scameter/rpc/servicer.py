@@ -71,6 +71,7 @@ ROLES: dict[str, Role] = {
     "SearchHashes": Role.CHECK,
     "GetDeviceUpdate": Role.CHECK,
     "CheckMessage": Role.CHECK,
+    "Appeal": Role.REPORT,
 }
 
 DEFAULT_MAX_BATCH = 10_000
@@ -78,6 +79,7 @@ DEFAULT_RELATED_LIMIT = 100
 MAX_REPORT_IDENTIFIERS = 20
 MAX_REPORT_TEXT = 4_000
 MAX_CATEGORY = 64
+MAX_APPEAL_REASON = 1_000
 _BATCH_CHUNK = 2_000
 
 Req = TypeVar("Req")
@@ -430,19 +432,22 @@ class ScameterServicer(pb_grpc.ScameterServicer):
 
     # -- intake -------------------------------------------------------------------------------
 
-    @_rpc("Report")
-    def Report(self, request: pb.ReportRequest, context: grpc.ServicerContext) -> pb.ReportResponse:
+    def _reporter_hash(self, token: str) -> tuple[IntakeSink, str]:
+        """The intake log and the hashed reporter id of a genuine token (Report, Appeal)."""
         if self._intake is None or self._secret is None or self._hasher is None:
             raise Abort(
                 grpc.StatusCode.UNIMPLEMENTED,
                 "this server takes no reports (start it with an intake log and a token secret)",
             )
         try:
-            claims = verify_reporter_token(
-                self._secret, request.reporter_token, now=self._clock().timestamp()
-            )
+            claims = verify_reporter_token(self._secret, token, now=self._clock().timestamp())
         except ReporterTokenError as e:
             raise Abort(grpc.StatusCode.UNAUTHENTICATED, str(e)) from e
+        return self._intake, self._hasher(claims.reporter)
+
+    @_rpc("Report")
+    def Report(self, request: pb.ReportRequest, context: grpc.ServicerContext) -> pb.ReportResponse:
+        intake, reporter_hash = self._reporter_hash(request.reporter_token)
         if not request.identifiers and not request.text.strip():
             raise invalid(
                 "identifiers",
@@ -476,11 +481,11 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         # Dedup inside one report too: the same number typed twice is one identifier.
         idents = list(dict.fromkeys(idents))
         try:
-            report_id, duplicate = self._intake.append(
+            report_id, duplicate = intake.append(
                 identifiers=idents,
                 category=category,
                 text=request.text,
-                reporter_hash=self._hasher(claims.reporter),
+                reporter_hash=reporter_hash,
                 source="public",
                 reported_at=self._clock(),
                 policy=self._intake_policy,
@@ -492,6 +497,33 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         return pb.ReportResponse(
             report_id=report_id, duplicate=duplicate, identifiers=len(idents), truncated=truncated
         )
+
+    @_rpc("Appeal")
+    def Appeal(self, request: pb.AppealRequest, context: grpc.ServicerContext) -> pb.AppealResponse:
+        """A reporter contests a listing: stored for review, never a delisting by itself."""
+        intake, reporter_hash = self._reporter_hash(request.reporter_token)
+        item = request.identifier
+        if not item.value.strip():
+            raise invalid("identifier.value", "an appeal names the identifier it contests")
+        reason = request.reason.strip()
+        if not reason or len(reason) > MAX_APPEAL_REASON:
+            raise invalid("reason", f"reason must be 1..{MAX_APPEAL_REASON} characters")
+        try:
+            kind, value = self._normalize(_kind(item.kind), _in_region(item.value, item.region))
+        except InvalidIdentifier as e:
+            raise InvalidAt(e, "identifier.value") from None
+        try:
+            appeal_id, duplicate = intake.append_appeal(
+                identifier=(kind, value),
+                reason=reason,
+                reporter_hash=reporter_hash,
+                appealed_at=self._clock(),
+                policy=self._intake_policy,
+            )
+        except ReporterCapExceeded as e:
+            raise Abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e)) from e
+        log.info("appeal accepted", extra={"appeal_id": appeal_id, "duplicate": duplicate})
+        return pb.AppealResponse(appeal_id=appeal_id, duplicate=duplicate)
 
 
 #: Worst-case bytes of one verdict in a CheckBatch answer besides the strings derived from

@@ -75,6 +75,16 @@ class IntakeSink(Protocol):
         policy: IntakePolicy | None = None,
     ) -> tuple[str, bool]: ...
 
+    def append_appeal(
+        self,
+        *,
+        identifier: tuple[str, str],
+        reason: str,
+        reporter_hash: str,
+        appealed_at: datetime,
+        policy: IntakePolicy | None = None,
+    ) -> tuple[str, bool]: ...
+
 
 def snapshot_age(manifest: ManifestView, now: datetime) -> float:
     """Seconds between the snapshot's data time (``as_of``) and ``now``."""

@@ -54,21 +54,6 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def node_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("node")
-    for name in ("package.json", "private-check.mjs"):
-        shutil.copy(EXAMPLE / name, work / name)
-    assert NPM is not None
-    done = subprocess.run(
-        [NPM, "install", "--no-audit", "--no-fund", "--loglevel=error",
-         "--cache", str(work / ".npm-cache")],
-        cwd=work, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, f"npm install failed: {done.stderr[-2000:]}"
-    return work
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     snaps = tmp_path / "snapshots"

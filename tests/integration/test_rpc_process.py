@@ -19,7 +19,7 @@ from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.verdict import Level
 from tests.unit.rpc.procs import build_snapshot, server_process
 
-SECRET = "process-test-secret-0123456789"
+SECRET = "process-test-secret-0123456789abcdef"
 LISTED = "+85291234567"
 REPORTED = "+85255550123"
 

@@ -30,7 +30,7 @@ def test_reporter_over_its_daily_cap_is_resource_exhausted(tmp_path: Path) -> No
             other = issue_reporter_token(SECRET, "+85291110001", 600)
             c.report(["+852 5555 0009"], "investment", "x", other)
         assert exc.value.code == "RESOURCE_EXHAUSTED"
-        assert "3 reports a day" in str(exc.value)
+        assert "3 reports and appeals a day" in str(exc.value)
         assert h.intake.count() == 4  # the refused report stored nothing
 
 

@@ -237,7 +237,7 @@ def test_report_is_logged_once_and_duplicates_absorbed(harness: Harness) -> None
 @pytest.mark.parametrize(
     "token",
     [
-        issue_reporter_token(b"another-secret-0123456789", "+85298765432", 600),
+        issue_reporter_token(b"another-secret-0123456789abcdefghij", "+85298765432", 600),
         issue_reporter_token(SECRET, "+85298765432", -1),
         "not-a-token",
         "",

@@ -562,7 +562,7 @@ class ReportRequest(_message.Message):
     category: _builtins.str
     text: _builtins.str
     reporter_token: _builtins.str
-    """Issued by the app backend after SMS verification: base64url(payload).base64url(hmac)."""
+    """Issued by the app backend after SMS verification: an HS256 JWT (docs/operations.md)."""
     @_builtins.property
     def identifiers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportedIdentifier]: ...
     def __init__(
@@ -1008,3 +1008,57 @@ class CheckMessageResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckMessageResponse: _TypeAlias = CheckMessageResponse  # noqa: Y015
+
+@_typing.final
+class AppealRequest(_message.Message):
+    """A reporter contests a listing (docs/report-format.md, "Appeals"). Stored in the intake log
+    for review; appeals never delist by themselves. Role "report", the same reporter token.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDENTIFIER_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REPORTER_TOKEN_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """why the listing is wrong: 1..1000 characters"""
+    reporter_token: _builtins.str
+    @_builtins.property
+    def identifier(self) -> Global___ReportedIdentifier: ...
+    def __init__(
+        self,
+        *,
+        identifier: Global___ReportedIdentifier | None = ...,
+        reason: _builtins.str = ...,
+        reporter_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identifier", b"identifier", "reason", b"reason", "reporter_token", b"reporter_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppealRequest: _TypeAlias = AppealRequest  # noqa: Y015
+
+@_typing.final
+class AppealResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPEAL_ID_FIELD_NUMBER: _builtins.int
+    DUPLICATE_FIELD_NUMBER: _builtins.int
+    appeal_id: _builtins.str
+    duplicate: _builtins.bool
+    """the same reporter already appealed this identifier today: absorbed"""
+    def __init__(
+        self,
+        *,
+        appeal_id: _builtins.str = ...,
+        duplicate: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appeal_id", b"appeal_id", "duplicate", b"duplicate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AppealResponse: _TypeAlias = AppealResponse  # noqa: Y015

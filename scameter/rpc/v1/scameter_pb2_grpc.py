@@ -84,6 +84,11 @@ class ScameterStub:
                 request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageRequest.SerializeToString,
                 response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageResponse.FromString,
                 _registered_method=True)
+        self.Appeal = channel.unary_unary(
+                '/scameter.v1.Scameter/Appeal',
+                request_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.AppealRequest.SerializeToString,
+                response_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.AppealResponse.FromString,
+                _registered_method=True)
 
 
 class ScameterServicer:
@@ -149,6 +154,12 @@ class ScameterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Appeal(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScameterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +212,11 @@ def add_ScameterServicer_to_server(servicer, server):
                     servicer.CheckMessage,
                     request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageRequest.FromString,
                     response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageResponse.SerializeToString,
+            ),
+            'Appeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.Appeal,
+                    request_deserializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.AppealRequest.FromString,
+                    response_serializer=scameter_dot_rpc_dot_v1_dot_scameter__pb2.AppealResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -473,6 +489,33 @@ class Scameter:
             '/scameter.v1.Scameter/CheckMessage',
             scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageRequest.SerializeToString,
             scameter_dot_rpc_dot_v1_dot_scameter__pb2.CheckMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Appeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scameter.v1.Scameter/Appeal',
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.AppealRequest.SerializeToString,
+            scameter_dot_rpc_dot_v1_dot_scameter__pb2.AppealResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,7 @@ class ScameterStub:
     SearchHashes: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.SearchHashesRequest, _scameter_pb2.SearchHashesResponse]
     GetDeviceUpdate: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.GetDeviceUpdateRequest, _scameter_pb2.GetDeviceUpdateResponse]
     CheckMessage: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.CheckMessageRequest, _scameter_pb2.CheckMessageResponse]
+    Appeal: _grpc.UnaryUnaryMultiCallable[_scameter_pb2.AppealRequest, _scameter_pb2.AppealResponse]
 
 @_typing.type_check_only
 class ScameterAsyncStub(ScameterStub):
@@ -65,6 +66,7 @@ class ScameterAsyncStub(ScameterStub):
     SearchHashes: _aio.UnaryUnaryMultiCallable[_scameter_pb2.SearchHashesRequest, _scameter_pb2.SearchHashesResponse]  # type: ignore[assignment]
     GetDeviceUpdate: _aio.UnaryUnaryMultiCallable[_scameter_pb2.GetDeviceUpdateRequest, _scameter_pb2.GetDeviceUpdateResponse]  # type: ignore[assignment]
     CheckMessage: _aio.UnaryUnaryMultiCallable[_scameter_pb2.CheckMessageRequest, _scameter_pb2.CheckMessageResponse]  # type: ignore[assignment]
+    Appeal: _aio.UnaryUnaryMultiCallable[_scameter_pb2.AppealRequest, _scameter_pb2.AppealResponse]  # type: ignore[assignment]
 
 class ScameterServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -136,5 +138,12 @@ class ScameterServicer(metaclass=_abc_1.ABCMeta):
         request: _scameter_pb2.CheckMessageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_scameter_pb2.CheckMessageResponse, _abc.Awaitable[_scameter_pb2.CheckMessageResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Appeal(
+        self,
+        request: _scameter_pb2.AppealRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scameter_pb2.AppealResponse, _abc.Awaitable[_scameter_pb2.AppealResponse]]: ...
 
 def add_ScameterServicer_to_server(servicer: ScameterServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

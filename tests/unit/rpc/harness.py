@@ -26,7 +26,7 @@ from tests.unit.rpc.http_client import HttpClient
 #: The transports integration tests run over.
 TRANSPORTS = ("grpc", "http")
 
-SECRET = b"test-reporter-secret-0123456789"
+SECRET = b"test-reporter-secret-0123456789abcdef"
 HASH_KEY = b"test-reporter-hash-key"
 
 #: API key string -> (name, roles, rate, burst)

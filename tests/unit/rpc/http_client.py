@@ -129,6 +129,17 @@ class HttpClient:
         r = self._call("report", body)
         return r["reportId"], bool(r.get("duplicate", False))
 
+    def appeal(
+        self, value: str, reason: str, reporter_token: str, *, kind: str | None = None
+    ) -> tuple[str, bool]:
+        body = {
+            "identifier": {"value": value, "kind": kind or ""},
+            "reason": reason,
+            "reporterToken": reporter_token,
+        }
+        r = self._call("appeal", body)
+        return r["appealId"], bool(r.get("duplicate", False))
+
     def related(
         self, value: str, kind: str | None = None, limit: int | None = None
     ) -> list[Verdict]:

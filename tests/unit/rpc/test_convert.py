@@ -83,7 +83,7 @@ def _parse(*argv: str) -> argparse.Namespace:
 
 def test_flags_to_config(tmp_path: Path) -> None:
     secret = tmp_path / "secret"
-    secret.write_bytes(b"0123456789abcdefXYZ\n")
+    secret.write_bytes(b"0123456789abcdef0123456789abcdefXYZ\n")
     ns = _parse(
         "--snapshots", str(tmp_path), "--listen", "0.0.0.0:7000", "--workers", "2",
         "--no-auth", "--intake-log", str(tmp_path / "in"),
@@ -91,15 +91,32 @@ def test_flags_to_config(tmp_path: Path) -> None:
     )  # fmt: skip
     cfg = config_from_args(ns)
     assert cfg.workers == 2
-    assert cfg.reporter_token_secret == b"0123456789abcdefXYZ"
+    assert cfg.reporter_token_secret == b"0123456789abcdef0123456789abcdefXYZ"
     assert cfg.max_snapshot_age == timedelta(hours=36)
     assert cfg.hash_key() is not None
 
 
 def test_secret_from_environment(tmp_path: Path) -> None:
     ns = _parse("--snapshots", str(tmp_path), "--no-auth", "--intake-log", str(tmp_path / "i"))
-    cfg = config_from_args(ns, {"SCAMETER_REPORTER_SECRET": "an-environment-secret"})
-    assert cfg.reporter_token_secret == b"an-environment-secret"
+    cfg = config_from_args(ns, {"SCAMETER_REPORTER_SECRET": " an-environment-secret-of-32-bytes\n"})
+    assert cfg.reporter_token_secret == b"an-environment-secret-of-32-bytes"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "is empty"), (b" \n", "is empty"), (b"short-secret\n", "is 12 bytes")],
+    ids=["empty", "blank", "short"],
+)
+def test_unusable_secret_file_is_refused_naming_the_fix(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(content)
+    ns = _parse("--snapshots", str(tmp_path), "--no-auth", "--intake-log", str(tmp_path / "i"),
+                "--reporter-secret-file", str(secret))  # fmt: skip
+    with pytest.raises(ConfigError, match=message) as exc:
+        config_from_args(ns)
+    assert "head -c 32 /dev/urandom | base64" in str(exc.value)
 
 
 def test_auth_flags_are_exclusive_and_required(tmp_path: Path) -> None:
