@@ -26,7 +26,7 @@ from scameter.rpc import Client, issue_reporter_token
 from scameter.verdict import Level
 from tests.unit.rpc.procs import ServerProcess, build_snapshot, server_process
 
-SECRET = "drill-serve-secret-0123456789"
+SECRET = "drill-serve-reporter-secret-0123456789"
 LISTED = "+85291234567"
 #: A failed call within this long after a kill is one of the killed worker's in-flight calls.
 KILL_WINDOW = 2.0
