@@ -14,7 +14,7 @@ Invariants:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import Enum, StrEnum
 from operator import attrgetter
@@ -290,6 +290,11 @@ class Verdict:
     snapshot: str | None = None
     error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA, compare=False, hash=False)
+    #: The ids of the latest reports behind the record (at most 20, latest first) and how many
+    #: counted reports carried an id. Filled where an analyst asks (``related``, cluster
+    #: listings); a lookup leaves them empty (0: not read), and ``to_dict`` then omits them.
+    case_ids: tuple[str, ...] = ()
+    case_count: int = 0
 
     @property
     def severity(self) -> int:
@@ -308,13 +313,17 @@ class Verdict:
         """The JSON shape used by ``scameter check --json`` and ``bulk --format jsonl``.
 
         Every field but ``error`` and ``extra``, in declaration order, as JSON values (see
-        :func:`_json_converter`); an invalid input is only its ``input``, ``kind`` and ``error``.
+        :func:`_json_converter`); ``case_ids`` and ``case_count`` only when case ids were read
+        (``case_count`` > 0); an invalid input is only its ``input``, ``kind`` and ``error``.
         """
         if self.error is not None:
             return dict(zip(_INVALID_JSON_FIELDS, _invalid_json_values(self), strict=True))
         out = dict(zip(_JSON_FIELDS, _json_values(self), strict=True))
         for name, convert in _JSON_CONVERTERS:
             out[name] = convert(out[name])
+        if self.case_count:
+            out["case_ids"] = list(self.case_ids)
+            out["case_count"] = self.case_count
         return out
 
 
@@ -354,7 +363,9 @@ def _json_converter(t: Any) -> Callable[[Any], Any] | None:
 _enum_value = attrgetter("_value_")
 #: The fields of :meth:`Verdict.to_dict`, derived from the dataclass, each with its converter
 #: when it needs one: a new field shows up in ``--json`` output without another list to edit.
-_JSON_FIELDS = tuple(f.name for f in fields(Verdict) if f.name not in ("error", "extra"))
+_JSON_FIELDS = tuple(
+    f.name for f in fields(Verdict) if f.name not in ("error", "extra", "case_ids", "case_count")
+)
 _INVALID_JSON_FIELDS = ("input", "kind", "error")
 _json_values = attrgetter(*_JSON_FIELDS)
 _invalid_json_values = attrgetter(*_INVALID_JSON_FIELDS)
@@ -451,6 +462,8 @@ def make_verdict(  # noqa: PLR0917 - positional on purpose: keywords cost more h
     v.snapshot = snapshot
     v.error = None
     v.extra = NO_EXTRA
+    v.case_ids = ()
+    v.case_count = 0
     v.__class__ = Verdict
     return v  # type: ignore[no-any-return]
 
@@ -503,8 +516,56 @@ def parse_language(tag: str) -> Language:
     return lang
 
 
-#: Detail phrases the index appends to a reason's sentence, and their Traditional Chinese.
-_DETAILS_ZH_HANT: tuple[tuple[re.Pattern[str], str], ...] = (
+#: How the ``DERIVED_MATCH`` detail names a derived identifier (by its kind) and where it sits
+#: (by the input's kind), in English and Traditional Chinese: the index writes
+#: ``The {noun} {canonical} {where} is {LABEL}.`` and :func:`in_language` translates it.
+DERIVED_NOUNS: dict[str, tuple[str, str]] = {
+    "phone": ("phone number", "電話號碼"),
+    "domain": ("domain", "域名"),
+    "ip": ("IP address", "IP 地址"),
+    "platform_account": ("account", "帳戶"),
+    "email": ("e-mail address", "電郵地址"),
+    "url": ("link", "連結"),
+}
+DERIVED_WHERE: dict[str, tuple[str, str]] = {
+    "email": ("of this address", "此電郵地址的"),
+    "url": ("in this link", "此連結中的"),
+    "platform_account": ("of this account", "此帳戶的"),
+}
+
+
+def derived_detail(kind: str, canonical: str, where_kind: str, level: Level) -> str:
+    """The English detail of a ``DERIVED_MATCH`` reason (see :data:`DERIVED_NOUNS`)."""
+    noun, where = DERIVED_NOUNS[kind][0], DERIVED_WHERE[where_kind][0]
+    return f"The {noun} {canonical} {where} is {LEVEL_LABELS[level][0]}."
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_ZH_OF: dict[str, str] = {
+    **dict(DERIVED_NOUNS.values()),
+    **dict(DERIVED_WHERE.values()),
+    **dict(LEVEL_LABELS.values()),
+}
+_DERIVED_DETAIL = re.compile(
+    f"The ({_alternatives(n for n, _ in DERIVED_NOUNS.values())}) (\\S+) "
+    f"({_alternatives(w for w, _ in DERIVED_WHERE.values())}) "
+    f"is ({_alternatives(en for en, _ in LEVEL_LABELS.values())})\\.",
+    re.S,
+)
+
+
+def _derived_zh_hant(m: re.Match[str]) -> str:
+    noun, canonical, where, label = m.groups()
+    return f"{_ZH_OF[where]}{_ZH_OF[noun]} {canonical} 屬{_ZH_OF[label]}。"
+
+
+#: Detail phrases the index appends to a reason's sentence, and their Traditional Chinese (a
+#: template of the phrase's groups, or a function of the match).
+_DETAILS_ZH_HANT: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (_DERIVED_DETAIL, _derived_zh_hant),
     (re.compile(r"Similar to (.+)\.", re.S), "與 {0} 相似。"),
     (re.compile(r"Resembles (.+)\.", re.S), "類似 {0}。"),
     (
@@ -524,7 +585,7 @@ def _translated(reason: Reason, language: Language) -> Reason:
         for pattern, template in _DETAILS_ZH_HANT:
             m = pattern.fullmatch(detail)
             if m:
-                detail = template.format(*m.groups())
+                detail = template.format(*m.groups()) if isinstance(template, str) else template(m)
                 break
     sep = "" if language is Language.ZH_HANT else " "
     return Reason(reason.code, f"{text}{sep}{detail}" if detail else text)
@@ -551,6 +612,8 @@ def worst(verdicts: list[Verdict]) -> Verdict:
 
 
 __all__ = [
+    "DERIVED_NOUNS",
+    "DERIVED_WHERE",
     "LANGUAGES",
     "LEVEL_COLOURS",
     "LEVEL_LABELS",

@@ -124,6 +124,8 @@ _GLUE: dict[Language, dict[str, str]] = {
         "similar": "Similar to {0} ({1}, distance {2}).",
         "matched": "Matched {0}.",
         "linked": "Linked to {0} other {1}{2}.",
+        "cases": "Cases ({0}): {1}.",
+        "latest": "{0}, latest {1}",
     },
     Language.ZH_HANT: {
         "owner": "擁有者：{0}。",
@@ -132,6 +134,8 @@ _GLUE: dict[Language, dict[str, str]] = {
         "similar": "與 {0} 相似（{1}，距離 {2}）。",
         "matched": "符合 {0}。",
         "linked": "與另外 {0} 項資料有關{2}。",
+        "cases": "個案（{0}）：{1}。",
+        "latest": "共 {0} 宗，最近 {1} 宗",
     },
 }
 
@@ -146,6 +150,15 @@ def _reports(v: Verdict, glue: dict[str, str], language: Language) -> str:
     # have none, and "from 0 reporters" would read as a contradiction.
     by = f" from {v.reporters} {who}" if v.reporters else ""
     return glue["reports"].format(v.report_count, reports, by)
+
+
+def _linked(v: Verdict, glue: dict[str, str], language: Language) -> str:
+    worst = "" if v.cluster_worst is None else f", worst {LEVEL_LABELS[v.cluster_worst][0]}"
+    if language is Language.ZH_HANT and v.cluster_worst is not None:
+        worst = f"，最高為{LEVEL_LABELS[v.cluster_worst][1]}"
+    others = v.cluster_size - 1
+    noun = "identifier" if others == 1 else "identifiers"
+    return glue["linked"].format(others, noun, worst)
 
 
 def details(v: Verdict, language: Language = Language.EN) -> str:
@@ -167,12 +180,11 @@ def details(v: Verdict, language: Language = Language.EN) -> str:
     if v.similar_to is None and v.matched and v.matched != v.canonical:
         parts.append(glue["matched"].format(v.matched))
     if v.cluster_size > 1:
-        worst = "" if v.cluster_worst is None else f", worst {LEVEL_LABELS[v.cluster_worst][0]}"
-        if language is Language.ZH_HANT and v.cluster_worst is not None:
-            worst = f"，最高為{LEVEL_LABELS[v.cluster_worst][1]}"
-        others = v.cluster_size - 1
-        noun = "identifier" if others == 1 else "identifiers"
-        parts.append(glue["linked"].format(others, noun, worst))
+        parts.append(_linked(v, glue, language))
+    if v.case_count:
+        n, shown = v.case_count, len(v.case_ids)
+        count = str(n) if n <= shown else glue["latest"].format(n, shown)
+        parts.append(glue["cases"].format(count, ", ".join(v.case_ids)))
     return ("" if language is Language.ZH_HANT else " ").join(parts)
 
 

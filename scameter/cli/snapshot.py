@@ -218,7 +218,7 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         sid = snap.manifest.snapshot_id
     finally:
         snap.close()
-    how = f"{chunks} chunk{'s' if chunks != 1 else ''}" if chunks else "whole file, format 2.0"
+    how = f"{chunks} chunk{'s' if chunks != 1 else ''}" if chunks else "whole file, format 2.0/2.1"
     sys.stdout.write(f"ok: snapshot {sid} is intact (its manifest's hashes match: {how})\n")
     return 0
 

@@ -277,6 +277,8 @@ class SnapshotBuilder:
             record.cluster,
             record.listing,
             record.owner,
+            record.case_ids,
+            record.case_count,
             ident.key,
         )
 
@@ -296,6 +298,8 @@ class SnapshotBuilder:
         cluster: int | None,
         listing: str | None,
         owner: str | None,
+        case_ids: tuple[str, ...] = (),
+        case_count: int = 0,
         key: bytes | None = None,
     ) -> None:
         """:meth:`add` given a :class:`Record`'s fields in order (identifier as kind, value,
@@ -331,6 +335,8 @@ class SnapshotBuilder:
             cluster,
             listing,
             owner,
+            case_ids,
+            case_count,
         )
         if key is None:
             key = identifier_key(kind, value)
@@ -515,7 +521,7 @@ class SnapshotBuilder:
         shutil.rmtree(self._spill, ignore_errors=True)
         data = self._tmp / fmt.DATA_FILE
         fsync_file(data)
-        files = {fmt.DATA_FILE: file_entry(data)}  # chunk hashes (2.1) + the whole-file one
+        files = {fmt.DATA_FILE: file_entry(data)}  # chunk hashes (2.2) + the whole-file one
         body: dict[str, Any] = {
             "format_version": fmt.FORMAT_VERSION,
             "parent_id": self.parent_id,

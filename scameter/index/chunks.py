@@ -1,4 +1,4 @@
-"""Chunked content hashes of a snapshot's data file (format 2.1): hashed and verified in parallel.
+"""Chunked content hashes of a snapshot's data file (format 2.2): hashed and verified in parallel.
 
 Responsibility: :func:`file_entry` computes a data file's ``files`` entry of the manifest (its
 size, the SHA-256 of each fixed-size chunk, the root hash over them, and the whole-file SHA-256
@@ -13,7 +13,7 @@ Invariants:
 * ``hashlib`` releases the GIL while it hashes a buffer larger than 2 KiB, and ``readinto``
   while it reads, so threads hash chunks in parallel on as many cores as there are threads;
   memory is one 1 MiB buffer per thread whatever the file's size.
-* A 2.0 entry (``sha256`` only, no ``chunks``) is verified as before: one whole-file hash.
+* A 2.0 or 2.1 entry (``sha256`` only, no ``chunks``) is verified as before: one whole-file hash.
 """
 
 from __future__ import annotations
@@ -100,13 +100,13 @@ def verify_file(
     threads: int | None = None,
 ) -> int:
     """Check ``path`` against its manifest entry; returns the number of chunks hashed (0 for a
-    2.0 entry, checked whole). :class:`SnapshotCorrupt` names the first chunk (lowest index)
+    2.0 or 2.1 entry, checked whole). :class:`SnapshotCorrupt` names the first chunk (lowest index)
     whose hash differs, with its byte range."""
     size = path.stat().st_size
     if size != info.get("size"):
         raise SnapshotCorrupt(path, f"size {size} differs from the manifest's; {_ACTION}")
     chunks = info.get("chunks")
-    if chunks is None:  # format 2.0: the whole-file hash only
+    if chunks is None:  # format 2.0, 2.1: the whole-file hash only
         if hash_range(path, 0, size) != info.get("sha256"):
             raise SnapshotCorrupt(path, f"checksum mismatch; {_ACTION}")
         return 0

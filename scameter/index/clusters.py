@@ -2,10 +2,11 @@
 
 Responsibility: summarise the co-report clusters a snapshot holds (the ``cluster:<id>``
 bitmaps the builder writes, docs/snapshot-format.md) for ``scameter clusters``: size, worst
-level, kinds and a sample of members, ordered by size or by worst level.
+level, kinds, a sample of members and the case ids behind them, ordered by size or by worst
+level.
 
 Invariants: read-only; sizes and kinds come from bitmap algebra (no record is read for them);
-only the sample members are decoded into verdicts, so listing stays cheap at any size.
+only the listed clusters' members are decoded into verdicts (for the sample and the case ids).
 """
 
 from __future__ import annotations
@@ -22,13 +23,22 @@ Order = Literal["size", "level"]
 
 @dataclass(frozen=True, slots=True)
 class ClusterSummary:
-    """One cluster: ``worst`` is the most severe level of its members."""
+    """One cluster: ``worst`` is the most severe level of its members; ``case_ids`` the
+    distinct case ids its members keep (worst members first, at most :data:`CLUSTER_CASE_IDS`)
+    and ``case_count`` how many distinct ids they keep in all (each member keeps its latest
+    20, so a lower bound for a cluster of long-reported members)."""
 
     cluster: int
     size: int
     worst: Level
     kinds: dict[str, int]
     sample: tuple[Verdict, ...]
+    case_ids: tuple[str, ...] = ()
+    case_count: int = 0
+
+
+#: Case ids a cluster summary lists at most.
+CLUSTER_CASE_IDS = 20
 
 
 def list_clusters(
@@ -53,16 +63,20 @@ def list_clusters(
     for size, _, cid, worst in rows[:limit]:
         members = snap.bitmap(f"cluster:{cid}")
         per_kind = {k: n for k, bm in kinds.items() if (n := members.intersection_cardinality(bm))}
+        verdicts = snap.cluster_members(cid)
+        cases = list(dict.fromkeys(c for v in verdicts for c in v.case_ids))
         out.append(
             ClusterSummary(
                 cluster=cid,
                 size=size,
                 worst=worst,
                 kinds=per_kind,
-                sample=tuple(snap.cluster_members(cid)[:sample]),
+                sample=tuple(verdicts[:sample]),
+                case_ids=tuple(cases[:CLUSTER_CASE_IDS]),
+                case_count=len(cases),
             )
         )
     return out
 
 
-__all__ = ["ClusterSummary", "Order", "list_clusters"]
+__all__ = ["CLUSTER_CASE_IDS", "ClusterSummary", "Order", "list_clusters"]

@@ -33,13 +33,13 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind
 from scameter.identifiers.derive import DERIVING_KINDS, derive
 from scameter.verdict import (
-    LEVEL_LABELS,
     SEVERITY,
     CheckContext,
     Level,
     Reason,
     ReasonCode,
     Verdict,
+    derived_detail,
 )
 
 #: The single-item rule of a kind, as :class:`~scameter.index.snapshot.Snapshot` holds them.
@@ -47,21 +47,6 @@ Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
 
 _KIND_OF = {k.value: k for k in Kind}
 _RISK = frozenset({Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK})
-#: How the reason names a derived identifier, by its kind.
-_NOUN = {
-    Kind.PHONE: "phone number",
-    Kind.DOMAIN: "domain",
-    Kind.IP: "IP address",
-    Kind.PLATFORM_ACCOUNT: "account",
-    Kind.EMAIL: "e-mail address",
-    Kind.URL: "link",
-}
-#: Where the derived identifier sits, by the input's kind.
-_WHERE = {
-    Kind.EMAIL.value: "of this address",
-    Kind.URL.value: "in this link",
-    Kind.PLATFORM_ACCOUNT.value: "of this account",
-}
 
 
 class DerivedRules:
@@ -94,9 +79,10 @@ class DerivedRules:
 
 def _merge(own: Verdict, derived: Verdict) -> Verdict:
     """``own``'s identity with ``derived``'s answer and a ``DERIVED_MATCH`` reason first."""
-    kind = _KIND_OF[derived.kind or ""]
-    label = LEVEL_LABELS[derived.level][0]
-    detail = f"The {_NOUN[kind]} {derived.canonical} {_WHERE[own.kind or '']} is {label}."
+    # The words of the detail live in scameter.verdict, beside their Traditional Chinese.
+    detail = derived_detail(
+        derived.kind or "", derived.canonical or "", own.kind or "", derived.level
+    )
     own_reasons = tuple(
         r for r in own.reasons if r.code is not ReasonCode.NO_RECORD and r not in derived.reasons
     )

@@ -34,9 +34,10 @@ from scameter.verdict import Level
 #: ``major.minor``; a reader accepts any minor of a major it knows.
 #: 1.1 added the ``near_filter`` bitmap (optional: a 1.0 snapshot is probed without it).
 #: 2.0 adds a CRC-32 to every packed record; 1.x snapshots are refused (rebuild them).
-#: 2.1 adds chunk hashes to the manifest's ``files`` entries (index/chunks.py); a 2.0 reader
-#: still checks a 2.1 snapshot by its whole-file sha256, a 2.1 reader a 2.0 snapshot likewise.
-FORMAT_VERSION = "2.1"
+#: 2.1 adds the case ids after the owner (flag :data:`F_CASES`); a 2.0 record has none.
+#: 2.2 adds chunk hashes to the manifest's ``files`` entries (index/chunks.py); a 2.0 or 2.1
+#: reader still checks a 2.2 snapshot by its whole-file sha256, a 2.2 reader older ones likewise.
+FORMAT_VERSION = "2.2"
 SUPPORTED_MAJORS = frozenset({2})
 
 DATA_FILE = "data.mdb"
@@ -109,6 +110,10 @@ F_LAST = 0x04
 F_CLUSTER = 0x08
 F_LISTING = 0x10
 F_OWNER = 0x20
+#: The record ends (before its CRC) with its case ids: u32 count, u8 n, n x (u16 len + UTF-8).
+F_CASES = 0x40
+#: Case ids a record holds at most (the u8 n above; ingest keeps 20).
+MAX_RECORD_CASES = 255
 
 #: Record header: kind tag, level, flags, cluster worst level, n reasons, n categories,
 #: n sources, ordinal, report count, reporters, cluster size, first, last, cluster id.
@@ -336,9 +341,12 @@ def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpo
     cluster: int | None,
     listing: str | None,
     owner: str | None,
+    case_ids: Sequence[str] = (),
+    case_count: int = 0,
 ) -> bytes:
     """Pack one record; the writer patches in its ordinal and its cluster's size and worst
-    level. ``canonical`` is already UTF-8; ``labels`` is :func:`label_block` of its ids."""
+    level. ``canonical`` is already UTF-8; ``labels`` is :func:`label_block` of its ids;
+    ``case_ids`` (latest first) and ``case_count`` are stored when either is set."""
     flags = F_VALID if valid else 0
     if first is not None:
         flags |= F_FIRST
@@ -362,6 +370,9 @@ def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpo
                 raise ValueError("identifier, listing or owner longer than 65535 bytes")
             parts += (_U16_PACK(len(b)), b)
             flags |= flag
+    if case_ids or case_count:
+        parts.append(_pack_cases(case_ids, case_count))
+        flags |= F_CASES
     parts[0] = HEADER.pack(
         kind_tag,
         level_code,
@@ -379,6 +390,38 @@ def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpo
         cluster or 0,
     )
     return b"".join(parts)
+
+
+def _pack_cases(case_ids: Sequence[str], case_count: int) -> bytes:
+    if len(case_ids) > MAX_RECORD_CASES:
+        raise ValueError(f"a record holds at most {MAX_RECORD_CASES} case ids")
+    out = [U32.pack(min(max(case_count, len(case_ids)), 0xFFFFFFFF)), bytes((len(case_ids),))]
+    for cid in case_ids:
+        b = cid.encode("utf-8")
+        if len(b) > MAX_STRING_BYTES:
+            raise ValueError("case id longer than 65535 bytes")
+        out += (_U16_PACK(len(b)), b)
+    return b"".join(out)
+
+
+def record_cases(buf: bytes) -> tuple[tuple[str, ...], int]:
+    """``(case ids, case count)`` of a packed record (``((), 0)`` without them, as in every
+    2.0 record). Not CRC-checked here: callers answer from records they already checked."""
+    flags = buf[2]
+    if not flags & F_CASES:
+        return (), 0
+    pos = HEADER.size + 2 * (buf[4] + buf[5] + buf[6])
+    for _ in range(1 + bool(flags & F_LISTING) + bool(flags & F_OWNER)):
+        pos += 2 + (buf[pos] | buf[pos + 1] << 8)
+    (count,) = U32.unpack_from(buf, pos)
+    n = buf[pos + 4]
+    pos += 5
+    ids = []
+    for _ in range(n):
+        ln = buf[pos] | buf[pos + 1] << 8
+        ids.append(buf[pos + 2 : pos + 2 + ln].decode("utf-8"))
+        pos += 2 + ln
+    return tuple(ids), count
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +445,8 @@ class RawRecord:
     cluster_worst: Level | None
     listing: str | None
     owner: str | None
+    case_ids: tuple[str, ...] = ()
+    case_count: int = 0
 
 
 def decode_record(buf: bytes, strings: Sequence[str], table: int | None = None) -> RawRecord:
@@ -445,6 +490,7 @@ def decode_record(buf: bytes, strings: Sequence[str], table: int | None = None) 
     if flags & F_OWNER:
         (ln,) = U16.unpack_from(buf, pos)
         owner = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
+    case_ids, case_count = record_cases(buf)
     return RawRecord(
         kind=KIND_BY_TAG[tag],
         canonical=canonical,
@@ -463,6 +509,8 @@ def decode_record(buf: bytes, strings: Sequence[str], table: int | None = None) 
         cluster_worst=LEVEL_BY_CODE.get(cworst),
         listing=listing,
         owner=owner,
+        case_ids=case_ids,
+        case_count=case_count,
     )
 
 

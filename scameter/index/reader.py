@@ -267,8 +267,8 @@ class SnapshotReader:
 
     def verify(self, threads: int | None = None) -> int:
         """Full verification: the manifest checksum, then every data file against its hashes:
-        the 32 MiB chunks in parallel on ``threads`` threads (format 2.1; default one per
-        core, at most 8), or the whole-file sha256 of a 2.0 manifest. Returns the number of
+        the 32 MiB chunks in parallel on ``threads`` threads (format 2.2; default one per
+        core, at most 8), or the whole-file sha256 of a 2.0 or 2.1 manifest. Returns the number of
         chunks hashed; :class:`SnapshotCorrupt` names the first chunk that differs."""
         read_manifest(self.path / fmt.MANIFEST_FILE, verify=True)
         hashed = 0
@@ -371,4 +371,6 @@ class SnapshotReader:
             cluster=r.cluster,
             listing=r.listing,
             owner=r.owner,
+            case_ids=r.case_ids,
+            case_count=r.case_count,
         )

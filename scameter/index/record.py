@@ -25,6 +25,8 @@ class Record:
       stored under: ``evil.example/`` for a dedicated scam domain (matches every path and
       subdomain) or ``host/path`` for a page on a shared platform. ``None`` for other kinds.
     * ``owner``: the verified owner's name for allowlist entries.
+    * ``case_ids``: the ids of the latest reports behind it (at most 20, latest first);
+      ``case_count``: how many counted reports carried an id (may exceed ``len(case_ids)``).
     """
 
     identifier: Identifier
@@ -39,3 +41,5 @@ class Record:
     cluster: int | None = None
     listing: str | None = None
     owner: str | None = None
+    case_ids: tuple[str, ...] = ()
+    case_count: int = 0

@@ -25,6 +25,7 @@ LMDB reads of a mapped file.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -42,7 +43,13 @@ from scameter.index.assembly import VerdictAssembler
 from scameter.index.batchpath import BatchAnswer, BatchPath
 from scameter.index.derived import DerivedRules
 from scameter.index.exact import ExactRules
-from scameter.index.format import F_CLUSTER, HEADER, TABLE_ALLOW, record_canonical
+from scameter.index.format import (
+    F_CLUSTER,
+    HEADER,
+    TABLE_ALLOW,
+    record_canonical,
+    record_cases,
+)
 from scameter.index.keyprobe import KeyProbe
 from scameter.index.nearmatch import NearRules
 from scameter.index.publish import current_id
@@ -218,7 +225,8 @@ class Snapshot:
     def related(
         self, raw: str, kind: Kind | str | None = None, *, limit: int | None = None
     ) -> list[Verdict]:
-        """Members of the identifier's cluster, worst first (bounded by ``limit``)."""
+        """Members of the identifier's cluster, worst first (bounded by ``limit``), each with
+        its case ids (``Verdict.case_ids`` / ``case_count``)."""
         limit = self.policy.related_limit if limit is None else limit
         idents = [normalize(kind, raw)] if kind is not None else detect(raw)
         reader = self.reader
@@ -235,7 +243,8 @@ class Snapshot:
         return []
 
     def cluster_members(self, cluster: int) -> list[Verdict]:
-        """Every member of cluster ``cluster``, worst first (see :meth:`related`)."""
+        """Every member of cluster ``cluster``, worst first, with case ids (see
+        :meth:`related`)."""
         return self._cluster(cluster)
 
     def _cluster(self, cluster: int) -> list[Verdict]:
@@ -244,8 +253,12 @@ class Snapshot:
         for ordinal in self.reader.bitmap(f"cluster:{cluster}"):
             hit = self.reader.by_ordinal(ordinal)
             if hit is not None:
-                allowed = hit[0] == TABLE_ALLOW
-                members.append(from_record(record_canonical(hit[2]), hit[2], allowed=allowed))
+                buf = hit[2]
+                v = from_record(record_canonical(buf), buf, allowed=hit[0] == TABLE_ALLOW)
+                case_ids, case_count = record_cases(buf)  # after from_record's CRC check
+                if case_count:
+                    v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)
+                members.append(v)
         members.sort(key=lambda v: (-v.severity, -v.report_count, v.canonical or ""))
         return members
 

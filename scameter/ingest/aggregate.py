@@ -11,13 +11,19 @@ Invariants:
   window, after ``as_of`` or with status ``rejected`` changes nothing but a counter.
 * Memory is O(distinct identifiers): per id a handful of array slots, one category bitmask and,
   only for identifiers with two or more distinct public reporters, one small array (a set past
-  ``_SET_AFTER`` reporters).
+  ``_SET_AFTER`` reporters); case ids: one slot per id, and for identifiers with two or more
+  cases one list of at most :data:`MAX_CASE_IDS` ``(time, id)`` pairs.
+* Case ids (the reports' ``id``) are kept only for reports that count: a report aged out,
+  after ``as_of`` or with status ``rejected`` adds none. Per identifier: the latest
+  :data:`MAX_CASE_IDS` distinct ids by (report time, id) and the number of counted reports
+  that carried an id; both are functions of the event multiset, whatever the order.
 * The record stream is sorted by ``"kind:canonical"`` and every field is a deterministic
   function of the event multiset (order-independent), so builds are reproducible.
 """
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +32,7 @@ from typing import Any
 
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
-from scameter.ingest.clusters import cluster_ids
+from scameter.ingest.clusters import by_domain, cluster_ids, derived_pairs
 from scameter.ingest.granularity import SUBDOMAINS, Granularity, split_canonical_url
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.warninglists import NONE, REASONS, Warninglists
@@ -46,6 +52,8 @@ F_CORROBORATE = F_FEED | F_FEED_UNV | F_PARTNER_UNV
 F_CONFIRMED = F_POLICE_CONF | F_PARTNER_CONF
 _DAY = 86400
 _SET_AFTER = 64
+#: Case ids kept per identifier: the latest by report time (ties: the greater id).
+MAX_CASE_IDS = 20
 _NEVER = -1
 _ALWAYS = -(1 << 63)  # window start of reports that never age out
 _SRC_POLICE, _SRC_PUBLIC, _SRC_BANK, _SRC_TELECOM, _SRC_FEED = range(5)
@@ -128,6 +136,13 @@ class Aggregator:
         self.confirmed: dict[int, list[tuple[int, int]]] = {}
         #: Warninglist short name of the identifiers it holds back (see :meth:`decide`).
         self.warninglisted: dict[int, str] = {}
+        #: Case ids: the number of counted reports with an id, the only case of an identifier
+        #: with one (``case1`` / ``case1_ts``), and for those with more a min-heap of at most
+        #: MAX_CASE_IDS ``(time, id)`` pairs in ``cases`` (then ``case1`` is not read again).
+        self.case_n = array("I")
+        self.case1: list[str | None] = []
+        self.case1_ts = array("q")
+        self.cases: dict[int, list[tuple[int, str]]] = {}
         #: Distinct appealing reporters per identifier id (within the public window), and the
         #: ids whose count reaches the policy's ``appeal_threshold`` (see :meth:`add_appeals`).
         self.appealers: dict[int, set[str]] = {}
@@ -159,6 +174,9 @@ class Aggregator:
         self.cats.append(0)
         self.rep1.append(0)
         self.prov1.append(0)
+        self.case_n.append(0)
+        self.case1.append(None)
+        self.case1_ts.append(_NEVER)
         return i
 
     def _rules(self) -> dict[tuple[int, int], tuple[int, int]]:
@@ -214,7 +232,7 @@ class Aggregator:
 
     def _admit(self, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The counted reports of ``events`` as ``(ids, ts, flag, source bit, category bit,
-        reporter)``, in order; allow and delist events are applied on the way."""
+        reporter, case id)``, in order; allow and delist events are applied on the way."""
         ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of_ts
         cat_bits, groups, provider_ids = self.category_bits, self.groups, self.provider_ids
         max_linked = self.policy.max_linked_per_report
@@ -262,7 +280,7 @@ class Aggregator:
                 if rep is None:
                     rep = provider_ids[provider] = len(provider_ids) + 1
             # rep 0: anonymous public reports share one reporter.
-            add((ids, ts, flag, 1 << src, cbit, rep or 1))
+            add((ids, ts, flag, 1 << src, cbit, rep or 1, ev[9] if len(ev) > 9 else ""))
         stats = self.stats
         stats.reports += len(admitted) + status_rejected + future + aged_out
         stats.counted += len(admitted)
@@ -282,8 +300,11 @@ class Aggregator:
         )
         rep1, add_reporter = self.rep1, self._add_reporter
         prov1, provs, confirmed = self.prov1, self.provs, self.confirmed
-        for ids, ts, flag, sbit, cbit, rep in admitted:
+        add_case = self._add_case
+        for ids, ts, flag, sbit, cbit, rep, cid in admitted:
             for i in ids:
+                if cid:
+                    add_case(i, ts, cid)
                 flags[i] |= flag
                 srcs[i] |= sbit
                 cats[i] |= cbit
@@ -328,6 +349,51 @@ class Aggregator:
             self.stats.delist += 1
             at = ev[3] if ev[3] != _NEVER else self.as_of_ts
             self.delist[i] = max(at, self.delist.get(i, at))
+
+    def _add_case(self, i: int, ts: int, cid: str) -> None:
+        """One counted report with id ``cid`` at ``ts`` names identifier ``i``.
+
+        Keeps the top :data:`MAX_CASE_IDS` of ``{id: latest time}`` by ``(time, id)``: an id
+        seen again moves to its later time, and an id evicted once is never better than the
+        heap's minimum again unless its new time is (the minimum only rises), so the kept set
+        is the same whatever order the reports come in.
+        """
+        self.case_n[i] += 1
+        heap = self.cases.get(i)
+        if heap is None:
+            c1 = self.case1[i]
+            if c1 is None or c1 == cid:
+                if c1 is None or ts > self.case1_ts[i]:
+                    self.case1[i], self.case1_ts[i] = cid, ts
+                return
+            heap = self.cases[i] = [(self.case1_ts[i], c1)]
+        for j, (t, c) in enumerate(heap):
+            if c == cid:
+                if ts > t:
+                    heap[j] = (ts, cid)
+                    heapq.heapify(heap)
+                return
+        if len(heap) < MAX_CASE_IDS:
+            heapq.heappush(heap, (ts, cid))
+        elif (ts, cid) > heap[0]:
+            heapq.heapreplace(heap, (ts, cid))
+
+    def case_ids(self, i: int, after: int | None = None) -> tuple[tuple[str, ...], int]:
+        """``(latest case ids, count)`` of identifier ``i``: the ids latest first, the count
+        of counted reports that carried one. ``after``: only reports dated after it (a
+        relisted identifier; the count is then the ids kept, a lower bound)."""
+        heap = self.cases.get(i)
+        if heap is None:
+            c1 = self.case1[i]
+            if after is None:  # the common shapes: no case, or one
+                return ((), 0) if c1 is None else ((c1,), self.case_n[i])
+            pairs = [] if c1 is None else [(self.case1_ts[i], c1)]
+        else:
+            pairs = sorted(heap, reverse=True)
+        if after is not None:
+            ids = tuple(c for t, c in pairs if t > after)
+            return ids, len(ids)
+        return tuple(c for _, c in pairs), self.case_n[i]
 
     def _add_reporter(self, i: int, rep: int) -> None:
         """A public reporter other than identifier ``i``'s first one."""
@@ -497,12 +563,32 @@ class Aggregator:
             out.append((Level.POSSIBLE, REASONS[wl]))
         return out
 
-    def decide(self) -> Decisions:
+    def link_groups(self, gran: Granularity | None = None) -> array[int]:
+        """The report groups plus the groups of the other links (:mod:`~scameter.ingest.
+        clusters`): identifiers on one non-popular registrable domain, unless it is
+        warninglisted, names an allowlisted identifier or gathers more than
+        ``policy.hub_reports`` identifiers; and identifiers with what they derive."""
+        gran = gran or self._platforms
+        groups = array("I", self.groups)
+        allow, hub = self.allow, self.policy.hub_reports
+        for link, ids in by_domain(self.keys, gran).items():
+            if len(ids) < 2 or len(ids) > hub or any(i in allow for i in ids):
+                continue
+            if self.warninglist_of("domain:" + link[:-1]) is not None:
+                continue
+            groups.append(len(ids))
+            groups.extend(ids)
+        for i, j in derived_pairs(self.keys, self.ids):
+            groups.extend((2, i, j))
+        return groups
+
+    def decide(self, gran: Granularity | None = None) -> Decisions:
         """Sort the identifiers and link the clusters: the serial part of the output.
 
-        Only identifiers named together with another are decided here (a cluster links
-        listed identifiers only); :meth:`records` decides the rest as it goes, so that part
-        of the work is spread over the shards.
+        Only identifiers linked to another (:meth:`link_groups`; ``gran``: the build's
+        granularity tables, by default the bundled platforms) are decided here (a cluster
+        links listed identifiers only); :meth:`records` decides the rest as it goes, so that
+        part of the work is spread over the shards.
         """
         n = len(self.keys)
         self._mark_warninglisted()
@@ -510,7 +596,7 @@ class Aggregator:
         rank = array("I", bytes(4 * n))
         for r, i in enumerate(order):
             rank[i] = r
-        groups, members = self.groups, set[int]()
+        groups, members = self.link_groups(gran), set[int]()
         g, total = 0, len(groups)
         while g < total:
             size = groups[g]
@@ -554,7 +640,8 @@ class Aggregator:
         shards: int = 1,
     ) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         """Each decided record as the tuple ``(kind, value, valid, level, reasons, categories,
-        sources, report_count, reporters, first, last, cluster, listing, owner)``, sorted by
+        sources, report_count, reporters, first, last, cluster, listing, owner, case_ids,
+        case_count)``, sorted by
         ``kind:canonical`` (what :meth:`SnapshotBuilder.add_fields` takes, without building
         millions of objects).
 
@@ -563,7 +650,7 @@ class Aggregator:
         identifier's own state and ``decisions`` only).
         """
         if decisions is None:
-            decisions = self.decide()
+            decisions = self.decide(gran)
         decided, clusters, early = decisions.decided, decisions.clusters, decisions.early
         decide = self._decider()
         cat_names = sorted(self.category_bits.items(), key=lambda kv: kv[1])
@@ -581,6 +668,7 @@ class Aggregator:
             self.last,
         )
         rep1, reps = self.rep1, self.reps
+        cases_of = self.case_ids
         order = decisions.order
         for r in range(shard, len(order), shards):
             i = order[r]
@@ -606,8 +694,10 @@ class Aggregator:
                     sorted(SOURCES[s] for s in range(len(SOURCES)) if sbits >> s & 1)
                 )
             f, la, n = first[i], last[i], count[i]
+            case_ids, case_count = cases_of(i)
             if i in delisted and i not in allow:
                 n, f, la, reporters = self._relisted_counts(i)
+                case_ids, case_count = self.case_ids(i, self.delist[i])
             yield (
                 kinds[kind],
                 value,
@@ -623,6 +713,8 @@ class Aggregator:
                 clusters.get(r),
                 listing,
                 allow.get(i),
+                case_ids,
+                case_count,
             )
 
 

@@ -1,8 +1,18 @@
-"""Co-reporting clusters: identifiers named in the same report are linked (E-Hub style).
+"""Co-reporting clusters: identifiers named in the same report are linked (E-Hub style), and
+so are identifiers that share a scam domain or are forms of one another.
 
 Responsibility: union-find over dense identifier ids, fed with the flattened report groups the
 aggregator keeps (``[n, id_1, ..., id_n, n, ...]`` in one ``array('I')``: 4 bytes per linked
-identifier, no Python object per report).
+identifier, no Python object per report), plus the groups of two further links:
+
+* **shared registrable domain**: URLs, domains and e-mail addresses whose host is listed at the
+  same host-level expression (``evil-shop.example/``: :func:`domain_link_key`, the listing
+  rule of :class:`~scameter.ingest.granularity.Granularity`), so never through a popular site
+  or a shared platform (those are listed at host + path, or not at all); the aggregator also
+  leaves out warninglisted and allowlisted domains;
+* **derived forms**: an identifier and what it derives at ingest (the table of
+  :mod:`scameter.identifiers.derive`: a WhatsApp account or ``wa.me`` link and its phone
+  number, a profile link and its account, a link and its IP host).
 
 Invariants:
 
@@ -18,7 +28,11 @@ from __future__ import annotations
 
 import itertools
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+
+from scameter.identifiers import Identifier, Kind
+from scameter.identifiers.derive import INGEST_DERIVING_KINDS, derive
+from scameter.ingest.granularity import Granularity
 
 
 class UnionFind:
@@ -73,4 +87,52 @@ def cluster_ids(
     return out
 
 
-__all__ = ["UnionFind", "cluster_ids"]
+def domain_link_key(key: str, gran: Granularity) -> str | None:
+    """The host-level listing expression (``evil-shop.example/``) a ``url:``, ``domain:`` or
+    ``email:`` key (without ``~``) links through, or None: other kinds, and hosts listed at
+    host + path or not at all (popular sites and shared platforms)."""
+    kind, _, value = key.partition(":")
+    if kind == "url":
+        expr = gran.listing_for_url(value)
+    elif kind == "domain":
+        expr = gran.listing(value)
+    elif kind == "email":
+        expr = gran.listing(value.rpartition("@")[2])
+    else:
+        return None
+    if expr is None or expr[-1:] != "/" or expr.count("/") != 1:
+        return None
+    return expr
+
+
+_DOMAIN_LINKED = ("url:", "domain:", "email:")
+_DERIVING = tuple(f"{kind}:" for kind in sorted(INGEST_DERIVING_KINDS))
+_KINDS = {k.value: k for k in Kind}
+
+
+def by_domain(keys: list[str], gran: Granularity) -> dict[str, list[int]]:
+    """``{link key: [ids]}`` of every URL, domain and e-mail key (``keys[id]``), each list in
+    id order."""
+    out: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key.startswith(_DOMAIN_LINKED):
+            link = domain_link_key(key, gran)
+            if link is not None:
+                out.setdefault(link, []).append(i)
+    return out
+
+
+def derived_pairs(keys: list[str], ids: Mapping[str, int]) -> Iterator[tuple[int, int]]:
+    """``(id, derived id)`` for every key whose ingest derivation (the table of
+    :mod:`scameter.identifiers.derive`) names another known identifier."""
+    for i, key in enumerate(keys):
+        if not key.startswith(_DERIVING):
+            continue
+        kind, _, value = key.partition(":")
+        for _, ident in derive(Identifier(_KINDS[kind], value), ingest=True):
+            j = ids.get(f"{ident.kind.value}:{ident.value}")
+            if j is not None and j != i:
+                yield i, j
+
+
+__all__ = ["UnionFind", "by_domain", "cluster_ids", "derived_pairs", "domain_link_key"]

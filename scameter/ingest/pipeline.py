@@ -442,7 +442,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     )
     with disk_full_names(snapshots_root, needed), builder:
         builder.set_popular(lists.popular, lists.digests)
-        decisions = agg.decide()
+        decisions = agg.decide(gran)
         shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)
         manifest = builder.build()

@@ -7,7 +7,7 @@ It turns the items of one chunk into *events* (what aggregation needs, nothing m
 Wire format (plain tuples: cheap to build and to pickle back to the parent)::
 
     (EV_REPORT, line, ts or -1, source index, status index, reporter int, category, keys,
-     provider)
+     provider, case id)
     (EV_ALLOW, line, key, owner)
     (EV_DELIST, line, key, at or -1)
 
@@ -17,6 +17,9 @@ the keyed reporter hash (0: no reporter;
 always 0 for a report of another source without a ``reporter_hash``: only public reports'
 reporters are counted). ``provider`` names who stands behind a feed or partner row (its
 ``provider`` field, else the input file's name): distinct providers corroborate a listing.
+``case id`` is the report's ``id`` (``""``: none), kept per identifier for analysts.
+Positions are append-only: a new element goes at the end and every existing position keeps
+its meaning (stored event tuples are read back by position).
 Reject and ignore entries are ``(line, reason, raw)``.
 
 Invariants: output order follows input order; the same chunk always gives the same result.
@@ -73,6 +76,7 @@ RAW_MAX = 300
 _SOURCE_INDEX = {s: i for i, s in enumerate(SOURCES)}
 _PUBLIC = _SOURCE_INDEX["public"]
 _LISTED_PREFIXES = ("url:", "domain:", "~url:", "~domain:")
+_FAST_ID_MAX = MAX_VALUE_BYTES // 4  # an id this short fits the record whatever its UTF-8
 _STR_OR_NONE = frozenset({str, type(None)})  # the types _fast_report takes for optional fields
 _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 _HOSTS_IGNORED = frozenset(
@@ -381,8 +385,10 @@ def _report_fields(row: RawRow, opts: AdapterOptions) -> tuple[int, int, int, st
     """Source index, status index, reporter int and provider of a report row; RowError for
     an unknown source or status, a public report without a date, a date out of bounds or too
     many identifiers."""
-    _, _rid, source, status, ts, reporter, reporter_hash, _cat, idents, *more = row
+    _, rid, source, status, ts, reporter, reporter_hash, _cat, idents, *more = row
     provider = (more[0] if more else None) or opts.provider
+    if rid:
+        check_value("id", rid)
     src_i = _SOURCE_INDEX.get(source or "")
     if src_i is None:
         raise RowError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
@@ -439,7 +445,7 @@ def _emit_report(res: ChunkResult, line: int, row: RawRow, opts: AdapterOptions)
         keys = _with_derived(keys)
         res.events.append(
             (EV_REPORT, line, -1 if ts is None else ts, src_i, st_i, rep,
-             canonical_category(category or ""), tuple(keys), provider)
+             canonical_category(category or ""), tuple(keys), provider, row[1] or "")
         )  # fmt: skip
     return ok
 
@@ -490,7 +496,7 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
     fields = _fast_fields(obj, opts)
     if fields is None:
         return None
-    src_i, st_i, when, category, reporter, reporter_hash, provider = fields
+    src_i, st_i, when, category, reporter, reporter_hash, provider, case_id = fields
     keys = _fast_keys(obj.get("identifiers"), opts)
     if keys is None:
         return None
@@ -503,13 +509,14 @@ def _fast_report(obj: dict[str, Any], opts: AdapterOptions, line: int) -> tuple[
         else 0
     )
     return (
-        EV_REPORT, line, ts, src_i, st_i, rep, canonical_category(category), tuple(keys), provider
+        EV_REPORT, line, ts, src_i, st_i, rep, canonical_category(category), tuple(keys), provider,
+        case_id,
     )  # fmt: skip
 
 
 def _fast_fields(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] | None:
-    """Source and status indices, date text, category, reporter, reporter hash and provider
-    of a report in the usual shape (all strings, known source and status), or None."""
+    """Source and status indices, date text, category, reporter, reporter hash, provider and
+    case id of a report in the usual shape (all strings, known source and status), or None."""
     get = obj.get
     if get("type", "report") != "report":
         return None
@@ -520,8 +527,11 @@ def _fast_fields(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] |
     reporter = get("reporter")
     reporter_hash = get("reporter_hash")
     provider = get("provider") or opts.provider
-    if type(provider) is not str:
-        return None
+    case_id = get("id")
+    if case_id is None:
+        case_id = ""
+    if type(provider) is not str or type(case_id) is not str or len(case_id) > _FAST_ID_MAX:
+        return None  # (the general path checks a long id's byte length)
     if not (type(source) is type(status) is type(when) is type(category) is str) or not when:
         return None
     if type(reporter) not in _STR_OR_NONE or type(reporter_hash) not in _STR_OR_NONE:
@@ -530,7 +540,7 @@ def _fast_fields(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] |
     st_i = _STATUS_INDEX.get(status)
     if src_i is None or st_i is None:
         return None
-    return src_i, st_i, when, category, reporter, reporter_hash, provider
+    return src_i, st_i, when, category, reporter, reporter_hash, provider, case_id
 
 
 def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:

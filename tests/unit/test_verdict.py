@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
 from scameter.verdict import (
+    DERIVED_NOUNS,
+    DERIVED_WHERE,
     LANGUAGES,
+    LEVEL_LABELS,
     REASON_TEXT,
     Language,
     Level,
@@ -17,6 +21,7 @@ from scameter.verdict import (
     Sentences,
     SimilarTo,
     Verdict,
+    derived_detail,
     in_language,
     parse_language,
 )
@@ -88,6 +93,8 @@ FULL = Verdict(
     verified_owner=None,
     snapshot="20261101T000000Z-abc",
     extra={"not": "in the JSON"},
+    case_ids=("app-2", "app-1"),
+    case_count=3,
 )
 
 
@@ -117,6 +124,8 @@ def test_to_dict_is_every_field_but_error_and_extra_in_order() -> None:
         "cluster_worst": "high_risk",
         "verified_owner": None,
         "snapshot": "20261101T000000Z-abc",
+        "case_ids": ["app-2", "app-1"],
+        "case_count": 3,
     }
     # Plain JSON data: enums became their values, not str subclasses.
     assert type(d["level"]) is str
@@ -127,6 +136,12 @@ def test_to_dict_is_every_field_but_error_and_extra_in_order() -> None:
 def test_to_dict_of_an_invalid_input() -> None:
     v = Verdict.invalid("12", "invalid phone: too short", "phone")
     assert v.to_dict() == {"input": "12", "kind": "phone", "error": "invalid phone: too short"}
+
+
+def test_to_dict_leaves_out_case_ids_not_read() -> None:
+    d = dataclasses.replace(FULL, case_ids=(), case_count=0).to_dict()
+    assert "case_ids" not in d
+    assert "case_count" not in d
 
 
 def test_to_dict_of_no_record() -> None:
@@ -171,3 +186,17 @@ def test_in_language_swaps_sentences_and_known_details() -> None:
         "被網絡釣魚或詐騙情報來源列出。an unknown detail",
         "曾被市民舉報。",
     ]
+
+
+@pytest.mark.parametrize("noun", sorted(DERIVED_NOUNS))
+@pytest.mark.parametrize("where", sorted(DERIVED_WHERE))
+@pytest.mark.parametrize("level", [Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK])
+def test_every_derived_match_detail_has_its_traditional_chinese(
+    noun: str, where: str, level: Level
+) -> None:
+    detail = derived_detail(noun, "x.example", where, level)
+    v = Verdict("x", where, "x", level, (Reason.of(ReasonCode.DERIVED_MATCH, detail),))
+    text = in_language(v, Language.ZH_HANT).reasons[0].text
+    zh_noun, zh_where = DERIVED_NOUNS[noun][1], DERIVED_WHERE[where][1]
+    assert text.endswith(f"{zh_where}{zh_noun} x.example 屬{LEVEL_LABELS[level][1]}。")
+    assert not re.search(r"\b(The|is|this)\b", text)

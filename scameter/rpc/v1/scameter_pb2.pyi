@@ -127,6 +127,8 @@ class Verdict(_message.Message):
     SNAPSHOT_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     EXTRA_JSON_FIELD_NUMBER: _builtins.int
+    CASE_IDS_FIELD_NUMBER: _builtins.int
+    CASE_COUNT_FIELD_NUMBER: _builtins.int
     CACHE_DURATION_FIELD_NUMBER: _builtins.int
     input: _builtins.str
     kind: _builtins.str
@@ -146,12 +148,20 @@ class Verdict(_message.Message):
     """Set (and level is NO_RECORD) when this item was invalid: the reason, never the input."""
     extra_json: _builtins.str
     """Verdict.extra as a JSON object; empty when there is none."""
+    case_count: _builtins.int
     @_builtins.property
     def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reason]: ...
     @_builtins.property
     def categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def similar_to(self) -> Global___SimilarTo: ...
+    @_builtins.property
+    def case_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids of the latest reports behind the record (at most 20, latest first) and how many
+        counted reports carried an id. Filled by Related (case ids are for analysts); empty and 0
+        in lookup answers. Declared before cache_duration, numbered after it (never renumbered).
+        """
+
     @_builtins.property
     def cache_duration(self) -> _duration_pb2.Duration:
         """How long a client may cache this answer (positive and NO RECORD alike), as Safe Browsing
@@ -180,11 +190,13 @@ class Verdict(_message.Message):
         snapshot: _builtins.str | None = ...,
         error: _builtins.str | None = ...,
         extra_json: _builtins.str = ...,
+        case_ids: _abc.Iterable[_builtins.str] | None = ...,
+        case_count: _builtins.int = ...,
         cache_duration: _duration_pb2.Duration | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "cache_duration", b"cache_duration", "canonical", b"canonical", "error", b"error", "first_reported", b"first_reported", "kind", b"kind", "last_reported", b"last_reported", "matched", b"matched", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "cache_duration", b"cache_duration", "canonical", b"canonical", "categories", b"categories", "cluster_size", b"cluster_size", "cluster_worst", b"cluster_worst", "error", b"error", "extra_json", b"extra_json", "first_reported", b"first_reported", "input", b"input", "kind", b"kind", "last_reported", b"last_reported", "level", b"level", "matched", b"matched", "reasons", b"reasons", "report_count", b"report_count", "reporters", b"reporters", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_canonical", b"_canonical", "_error", b"_error", "_first_reported", b"_first_reported", "_kind", b"_kind", "_last_reported", b"_last_reported", "_matched", b"_matched", "_snapshot", b"_snapshot", "_verified_owner", b"_verified_owner", "cache_duration", b"cache_duration", "canonical", b"canonical", "case_count", b"case_count", "case_ids", b"case_ids", "categories", b"categories", "cluster_size", b"cluster_size", "cluster_worst", b"cluster_worst", "error", b"error", "extra_json", b"extra_json", "first_reported", b"first_reported", "input", b"input", "kind", b"kind", "last_reported", b"last_reported", "level", b"level", "matched", b"matched", "reasons", b"reasons", "report_count", b"report_count", "reporters", b"reporters", "similar_to", b"similar_to", "snapshot", b"snapshot", "verified_owner", b"verified_owner"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__canonical: _TypeAlias = _typing.Literal["canonical"]  # noqa: Y015
     _WhichOneofArgType__canonical: _TypeAlias = _typing.Literal["_canonical", b"_canonical"]  # noqa: Y015

@@ -86,6 +86,26 @@ def test_lang_zh_hant_table_and_json(snapshots: Path, capsys: pytest.CaptureFixt
     assert got[0]["reasons"][0]["code"] == "police_confirmed"
 
 
+def test_lang_zh_hant_derived_match_detail(
+    snapshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # wa.me/85263912745 leads to the listed number: the DERIVED_MATCH detail in Chinese too.
+    argv = [
+        "check",
+        "--snapshots",
+        str(snapshots),
+        "--lang",
+        "zh-Hant",
+        "https://wa.me/85263912745",
+    ]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "此帳戶的電話號碼 +85263912745 屬高危。" in out
+    assert "phone number" not in out
+    assert main([*argv[:-3], "https://wa.me/85263912745"]) == 1
+    assert "The phone number +85263912745 of this account is HIGH RISK." in capsys.readouterr().out
+
+
 def test_lang_unknown_is_a_usage_error(snapshots: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--snapshots", str(snapshots), "--lang", "fr", "9000 0000"]) == 2
     assert "unknown language 'fr'; one of: en, zh-Hant" in capsys.readouterr().err

@@ -229,11 +229,14 @@ def test_clusters_by_size_and_level(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert by_size[1]["worst"] == "high_risk"
     assert by_size[1]["kinds"] == {"fps_id": 1, "phone": 1}
     assert {m["canonical"] for m in by_size[1]["sample"]} == {"+85263912745", "1684203"}
+    assert (by_size[0]["case_ids"], by_size[0]["case_count"]) == (["u1"], 1)
+    assert (by_size[1]["case_ids"], by_size[1]["case_count"]) == (["p1"], 1)
     assert main(["clusters", "--by", "level", "--limit", "1", "--snapshots", str(snaps)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert len(table) == 2
     assert "HIGH RISK" in table[1]
     assert "+85263912745" in table[1]
+    assert table[1].endswith("; cases: p1")
 
 
 def test_ingest_region_is_the_default_for_rows_that_do_not_say(

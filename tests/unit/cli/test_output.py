@@ -17,7 +17,7 @@ from scameter.cli.output import (
     summary_line,
 )
 from scameter.cli.progress import Progress
-from scameter.verdict import Level, Reason, ReasonCode, SimilarTo, Verdict
+from scameter.verdict import Language, Level, Reason, ReasonCode, SimilarTo, Verdict
 
 HIGH = Verdict(
     "6391 2745",
@@ -149,3 +149,15 @@ def test_progress_stage_replaces_the_eta_and_redraws_at_once() -> None:
         "100% [########################] 4.0 MB  1.9 MB/s  building the snapshot: 12 identifiers"
     )
     assert out.getvalue().endswith(p.line() + "\x1b[K")
+
+
+def test_case_ids_are_shown_and_neutralised() -> None:
+    from dataclasses import replace
+
+    v = replace(HIGH, case_ids=("app-2", "app-\x1b[2J1"), case_count=30)
+    line = render_table([v], colour=False)
+    assert "Cases (30, latest 2): app-2, app-\\x1b[2J1." in line
+    assert "\x1b" not in line
+    zh = details(v, Language.ZH_HANT)
+    assert "個案（共 30 宗，最近 2 宗）：app-2, app-\x1b[2J1。" in zh
+    assert "Cases" not in details(HIGH)

@@ -1,5 +1,5 @@
-"""Chunked content hashes (format 2.1): built into the manifest, verified in parallel, a
-tampered chunk named; a 2.0 manifest (whole-file sha256 only) still verifies."""
+"""Chunked content hashes (format 2.2): built into the manifest, verified in parallel, a
+tampered chunk named; a 2.0 or 2.1 manifest (whole-file sha256 only) still verifies."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ RECORDS = [rec(Kind.PHONE, f"+8529123{i:04d}", Level.HIGH_RISK) for i in range(5
 def test_snapshot_manifest_and_verify(tmp_path: Path) -> None:
     snap = tmp_path / build(tmp_path, RECORDS)
     manifest = json.loads((snap / fmt.MANIFEST_FILE).read_text())
-    assert manifest["format_version"] == "2.1"
+    assert manifest["format_version"] == "2.2"
     entry = manifest["files"][fmt.DATA_FILE]
     assert entry["chunk_size"] == CHUNK_SIZE
     assert len(entry["chunks"]) == 1
