@@ -404,6 +404,28 @@ class IntakeLog:
                 row: dict[str, Any] = json.loads(value)
                 yield row
 
+    def iter_after(
+        self, seq: int, limit: int | None = None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(sequence number, row)`` of the stored reports after ``seq`` (-1: all), in append
+        order, at most ``limit`` of them: what the live fold of ``serve`` reads."""
+        start = _SEQ.pack(seq + 1) if seq >= 0 else b""
+        with self._env.begin(db=self._reports, buffers=False) as txn:
+            cur = txn.cursor()
+            if not cur.set_range(start):
+                return
+            for n, (key, value) in enumerate(cur.iternext()):
+                if limit is not None and n >= limit:
+                    return
+                row: dict[str, Any] = json.loads(value)
+                yield _SEQ.unpack(key)[0], row
+
+    def last_seq(self) -> int:
+        """The sequence number of the last stored report (-1: none yet)."""
+        with self._env.begin(db=self._meta) as txn:
+            raw = txn.get(_META_SEQ)
+        return -1 if raw is None else int(_SEQ.unpack(raw)[0])
+
     def count(self) -> int:
         """Number of stored (non-duplicate) reports."""
         with self._env.begin(db=self._reports) as txn:
@@ -419,6 +441,13 @@ class IntakeLog:
         self.close()
 
 
+def live_dir_for(intake_path: Path) -> Path:
+    """Where ``serve`` keeps the live delta of an intake log by default (``--live-dir``):
+    ``<intake log>.live`` beside it (docs/operations.md, "Live updates")."""
+    p = Path(intake_path)
+    return p.with_name(p.name + ".live")
+
+
 def is_intake_dir(path: Path) -> bool:
     """Whether ``path`` looks like an intake log directory (an LMDB ``data.mdb`` inside)."""
     return path.is_dir() and (path / "data.mdb").is_file()
@@ -432,4 +461,5 @@ __all__ = [
     "ReporterCapExceeded",
     "hash_reporter",
     "is_intake_dir",
+    "live_dir_for",
 ]

@@ -218,6 +218,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             group=group,
             region=args.region,
             cache_dir=settings.data_dir / "cache",
+            evidence=not args.no_evidence,
         )
     finally:
         progress.close()
@@ -272,6 +273,9 @@ INGEST = Command(
         Arg(("--region",), type=region_arg, metavar="CC",
             help="read local phone numbers of rows that name no region as numbers of this "
             "country (default HK)"),
+        Arg(("--no-evidence",), action="store_true",
+            help="do not keep each identifier's events in the snapshot (smaller; a server "
+            "then folds no live reports over it until the next ingest)"),
         Arg(("--no-official-entities",), action="store_true",
             help="do not load the bundled Hong Kong official entities (policy key "
             "official_entities)"),

@@ -16,9 +16,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
 
 from scameter.cli.common import Arg, ArgTable, SubParsers, add_arguments
 from scameter.settings import Settings
+
+if TYPE_CHECKING:
+    from scameter.rpc.config import ServerConfig
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,7 +31,45 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.snapshots_root is None:  # same default as every other command (docs/settings.md)
         args.snapshots_root = settings.snapshots_root
-    return serve(config_from_args(args, os.environ))
+    config = config_from_args(args, os.environ)
+    folder = _start_folder(config)
+    try:
+        return serve(config)
+    finally:
+        if folder is not None:
+            folder.terminate()
+            folder.join(10)
+            if folder.is_alive():
+                folder.kill()
+                folder.join()
+
+
+def _start_folder(config: ServerConfig) -> BaseProcess | None:
+    """The live fold of ``--intake-log`` (docs/architecture.md, "Live updates"): one child
+    process, started before any gRPC object exists, that dies with the server."""
+    delta = config.delta_dir
+    if delta is None or config.intake_log is None:
+        return None
+    from scameter.ingest.live import run_folder
+    from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY
+    from scameter.processes import worker_context
+
+    ctx: Any = worker_context()
+    proc: BaseProcess = ctx.Process(
+        target=run_folder,
+        args=(
+            config.snapshots_root,
+            config.intake_log,
+            delta.parent,
+            config.live_interval,
+            DEFAULT_REPORTER_KEY,
+            os.getpid(),
+        ),
+        name="scameter-live-fold",
+        daemon=True,
+    )
+    proc.start()
+    return proc
 
 
 def _optional_snapshots(table: ArgTable) -> ArgTable:

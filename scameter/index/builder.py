@@ -60,6 +60,7 @@ from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     NearJob,
     write_bitmaps,
+    write_evidence,
     write_hashes,
     write_near,
     write_ranges,
@@ -184,6 +185,8 @@ class SnapshotBuilder:
         self._brands: list[list[str | None]] = []
         self._part_strings: int | None = None
         self._popular: tuple[dict[str, bytes], dict[str, str]] | None = None
+        self._evidence: ExternalSorter | None = None
+        self._intake_cursors: dict[str, int] = {}
         self._done = False
 
     def set_popular(self, popular: PopularSet, digests: Mapping[str, str]) -> None:
@@ -191,6 +194,13 @@ class SnapshotBuilder:
         list files it was compiled from, so the next build can reuse it."""
         if popular:
             self._popular = (popular.to_blobs(), dict(sorted(digests.items())))
+
+    def set_evidence(self, evidence: ExternalSorter, intake_cursors: Mapping[str, int]) -> None:
+        """Store ``evidence`` (identifier key -> encoded events, any order, several values a
+        key) in the ``evidence`` sub-database, and the intake cursors (intake log path -> last
+        sequence number read) in ``meta``: what the live fold of ``serve`` starts from."""
+        self._evidence = evidence
+        self._intake_cursors = dict(sorted(intake_cursors.items()))
 
     def _new_sorters(self, tag: str) -> None:
         chunk = self._chunk
@@ -504,6 +514,8 @@ class SnapshotBuilder:
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
             write_hashes(env, dbs[fmt.DB_HASHES], self._hashes)
+            if self._evidence is not None:
+                write_evidence(env, env.open_db(fmt.DB_EVIDENCE), self._evidence)
             meta = {
                 b"format_version": fmt.FORMAT_VERSION,
                 b"strings": self._strings.strings,
@@ -512,6 +524,8 @@ class SnapshotBuilder:
                 b"diff_parent": self.parent_id,
                 b"collisions": collisions,
             }
+            if self._evidence is not None:
+                meta[fmt.META_INTAKE_CURSORS.encode("ascii")] = self._intake_cursors
             with env.begin(write=True) as txn:
                 for k in sorted(meta):
                     txn.put(k, json.dumps(meta[k]).encode("utf-8"), db=dbs[fmt.DB_META])

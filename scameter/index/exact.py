@@ -26,6 +26,7 @@ mapped file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import xxhash
@@ -86,18 +87,23 @@ class ExactRules:
         key: bytes,
         buf: bytes | None,
         context: CheckContext | None,
+        *,
+        from_record: Callable[[str, bytes], Verdict] | None = None,
     ) -> Verdict:
         """Every case but the plain listed hit, given the identifier's key and its
         collision-checked ``records`` value (``None``: not listed). Batches probe
-        ``records`` themselves and come here for the same answer as :meth:`answer`."""
+        ``records`` themselves and come here for the same answer as :meth:`answer`.
+        ``from_record`` decodes ``buf`` when it is not the snapshot's own (a live delta's
+        record, :mod:`scameter.index.delta`)."""
         kind = ident.kind
         allow = self._allowed(key, ident.value)
+        decode = self._from_record if from_record is None else from_record
         if allow is not None:
             v = self._from_record(raw, allow, allowed=True)
             if buf is not None:
-                v = self._reported_official(raw, v, buf)
+                v = self._reported_official(raw, v, decode(raw, buf))
         elif buf is not None:
-            v = self._from_record(raw, buf)
+            v = decode(raw, buf)
         elif kind is Kind.PHONE:
             v = self._near.phone_miss(raw, ident)
         elif kind is Kind.PLATFORM_ACCOUNT:
@@ -119,10 +125,9 @@ class ExactRules:
             return None
         return allow
 
-    def _reported_official(self, raw: str, official: Verdict, reported_buf: bytes) -> Verdict:
+    def _reported_official(self, raw: str, official: Verdict, reported: Verdict) -> Verdict:
         """An allowlisted identifier that is also reported: still VERIFIED, with the report
         counts and ``SPOOF_ADVICE``."""
-        reported = self._from_record(raw, reported_buf)
         return replace(
             official,
             reasons=(*official.reasons, _SPOOF_ADVICE),

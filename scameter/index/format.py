@@ -74,7 +74,13 @@ ALL_DBS = (
 #: snapshot without them (older builds, ``warninglists = "none"``).
 #: ``popular``: the popular-site set (:mod:`scameter.index.popular`), list name -> blob.
 DB_POPULAR = b"popular"
-OPTIONAL_DBS = (DB_POPULAR,)
+#: ``evidence``: identifier key (8 bytes) -> the ingest events that can still count for it, as
+#: one JSON array of event arrays (the live fold of ``serve`` re-decides a touched identifier
+#: from them; docs/architecture.md, "Live updates"). Absent: built with ``--no-evidence``.
+DB_EVIDENCE = b"evidence"
+OPTIONAL_DBS = (DB_POPULAR, DB_EVIDENCE)
+#: ``meta`` key of the intake cursors: intake log path (resolved) -> last sequence number read.
+META_INTAKE_CURSORS = "intake_cursors"
 #: ``popular`` key of the JSON object of the list digests the set was compiled from.
 POPULAR_DIGESTS = b"_digests"
 MAX_DBS = 16

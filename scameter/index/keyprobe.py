@@ -77,6 +77,9 @@ class KeyProbe:
         self._ranges: tuple[tuple[int, frozenset[str]], ...] = ()
         self._usable = True
         self._built = False
+        #: The keys of a live delta layered over the snapshot (sorted; ``None``: no delta).
+        #: A row whose key is there takes the full path, which checks the delta first.
+        self.extra: U64Array | None = None
         self._asked = 0
         self._stored: int | None = None
 
@@ -120,12 +123,10 @@ class KeyProbe:
     def present(self, keys: U64Array) -> npt.NDArray[np.bool_]:
         """For each key of ``keys``: is it stored in ``records`` or ``allow``? (Call
         :meth:`ready` first.)"""
-        stored = self._keys
-        if stored is None or not len(stored):
-            return np.zeros(len(keys), dtype=np.bool_)
-        idx = np.searchsorted(stored, keys)
-        np.minimum(idx, len(stored) - 1, out=idx)
-        out: npt.NDArray[np.bool_] = stored[idx] == keys
+        out = _member(self._keys, keys)
+        extra = self.extra
+        if extra is not None:
+            out |= _member(extra, keys)
         return out
 
     @property
@@ -138,6 +139,16 @@ class KeyProbe:
     def size(self) -> int:
         """Keys held (0 before :meth:`ready`)."""
         return 0 if self._keys is None else len(self._keys)
+
+
+def _member(stored: U64Array | None, keys: U64Array) -> npt.NDArray[np.bool_]:
+    """For each of ``keys``: is it in the sorted array ``stored``?"""
+    if stored is None or not len(stored):
+        return np.zeros(len(keys), dtype=np.bool_)
+    idx = np.searchsorted(stored, keys)
+    np.minimum(idx, len(stored) - 1, out=idx)
+    out: npt.NDArray[np.bool_] = stored[idx] == keys
+    return out
 
 
 def _range_prefixes(

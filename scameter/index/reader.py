@@ -179,6 +179,11 @@ class SnapshotReader:
         self.hashes = self._open_optional(fmt.DB_HASHES)
         self._popular_db: Any = self._open_optional(fmt.DB_POPULAR)
         self._popular: PopularSet | None = None
+        #: Per identifier key, the ingest events that can still count (a JSON array); ``None``
+        #: in a snapshot built without evidence (the live fold is then off).
+        self.evidence = self._open_optional(fmt.DB_EVIDENCE)
+        #: Intake log (resolved path) -> the last sequence number this build read from it.
+        self.intake_cursors: dict[str, int] = dict(meta.get(fmt.META_INTAKE_CURSORS) or {})
         #: The parent the ``added`` / ``changed`` / ``removed`` bitmaps are relative to.
         self.diff_parent: str | None = meta.get("diff_parent")
 
@@ -307,6 +312,14 @@ class SnapshotReader:
                 raise SnapshotNotFound(self.path, "snapshot is closed") from None
             txn = self.local.txn = self._env.begin(buffers=False)
             return txn
+
+    def evidence_of(self, key: bytes) -> bytes | None:
+        """The ``evidence`` value (JSON array of events) of identifier key ``key``, or
+        ``None`` (no evidence, or a snapshot without the sub-database)."""
+        if self.evidence is None:
+            return None
+        value: bytes | None = self.txn().get(key, db=self.evidence)
+        return value
 
     def get(self, table: int, key: bytes) -> bytes | None:
         """The packed record under ``key`` in ``table`` (:data:`fmt.TABLE_RECORDS` or

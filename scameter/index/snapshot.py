@@ -41,6 +41,7 @@ from scameter.identifiers.detect import not_recognised
 from scameter.identifiers.normalize import NORMALIZERS
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.batchpath import BatchAnswer, BatchPath
+from scameter.index.delta import LayeredRules, Overlay
 from scameter.index.derived import DerivedRules
 from scameter.index.exact import ExactRules
 from scameter.index.format import (
@@ -56,7 +57,7 @@ from scameter.index.publish import current_id
 from scameter.index.reader import SnapshotReader
 from scameter.index.record import Record
 from scameter.index.urlmatch import UrlRules
-from scameter.verdict import CheckContext, Verdict, worst
+from scameter.verdict import CheckContext, Level, Verdict, worst
 
 #: The single-item rule of a kind: (raw, identifier, context) -> verdict.
 Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
@@ -85,6 +86,11 @@ class Snapshot:
         self._rules: dict[Kind, Rule] = dict.fromkeys(EXACT_KINDS, exact.answer)
         self._rules[Kind.URL] = urls.answer_url
         self._rules[Kind.DOMAIN] = urls.answer_domain
+        self._exact = exact
+        #: The snapshot's own rules (``_rules`` holds layered ones while a delta applies).
+        self._base_rules = dict(self._rules)
+        #: The live delta layered over this snapshot (:meth:`set_overlay`), or ``None``.
+        self.overlay: Overlay | None = None
         #: Kind (or its value) -> (its normaliser, its rule): the path of ``check(raw, kind)``.
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
         #: The last step of every lookup (over the rules above, which it never re-enters).
@@ -93,6 +99,26 @@ class Snapshot:
         #: the single-item path above.
         self.key_probe = KeyProbe(reader)
         self._batch = BatchPath(self.id, self.key_probe, self.check, self._check_ident)
+
+    def set_overlay(self, overlay: Overlay | None) -> None:
+        """Layer a live delta over this snapshot (``None`` or an empty one: none).
+
+        Lookups of every entry point (check, batches, derived inputs, related) then check the
+        delta first (:class:`~scameter.index.delta.LayeredRules`); without one the rules are
+        the snapshot's own and the hot path is unchanged. The rule table is updated in place
+        (the derived rules and the batch path read it), one kind at a time.
+        """
+        if overlay is not None and (not len(overlay) or overlay.base_id != self.id):
+            overlay = None
+        if overlay is None:
+            rules = self._base_rules
+        else:
+            no_record = self._assemble.no_record
+            rules = LayeredRules(overlay, self._exact, self._base_rules, no_record).rules()
+        self._rules.update(rules)
+        self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
+        self.key_probe.extra = None if overlay is None else overlay.keys
+        self.overlay = overlay
 
     # -- opening and closing --------------------------------------------------------------
 
@@ -259,8 +285,33 @@ class Snapshot:
                 if case_count:
                     v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)
                 members.append(v)
+        if self.overlay is not None:
+            members = self._layered_members(members)
         members.sort(key=lambda v: (-v.severity, -v.report_count, v.canonical or ""))
         return members
+
+    def _layered_members(self, members: list[Verdict]) -> list[Verdict]:
+        """Cluster members as the live delta answers them (a member whose record fell out
+        leaves the list; the cluster itself is the base snapshot's)."""
+        overlay = self.overlay
+        assert overlay is not None
+        out: list[Verdict] = []
+        for v in members:
+            if v.kind is None or v.canonical is None:
+                continue
+            ident = Identifier(Kind(v.kind), v.canonical)
+            if ident.key not in overlay.records:
+                out.append(v)
+                continue
+            fresh = self._rules[ident.kind](v.canonical, ident, None)
+            if fresh.level is Level.NO_RECORD:
+                continue
+            buf = overlay.records[ident.key]
+            case_ids, case_count = record_cases(buf) if buf else ((), 0)
+            if case_count:
+                fresh = dataclasses.replace(fresh, case_ids=case_ids, case_count=case_count)
+            out.append(fresh)
+        return out
 
     # -- bitmap views ---------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from scameter.errors import SnapshotCorrupt, SnapshotError, SnapshotNotFound, SnapshotStale
+from scameter.index.delta import DeltaFollower
 from scameter.index.publish import current_id
 from scameter.index.signing import EccKey, check_signature
 from scameter.index.snapshot import Snapshot
@@ -60,8 +61,14 @@ class SnapshotManager:
         clock: Callable[[], datetime] = utc_now,
         verify: bool = False,
         trust_key: EccKey | None = None,
+        delta: Path | None = None,
+        delta_interval: float = 0.25,
     ) -> None:
         self.snapshots_root = Path(snapshots_root)
+        #: The live delta this server layers over its snapshot (``serve --intake-log``).
+        self.delta = None if delta is None else DeltaFollower(delta)
+        self.delta_interval = delta_interval
+        self._delta_thread: threading.Thread | None = None
         #: With a key, only snapshots whose manifest it signed are served (index.signing).
         self.trust_key = trust_key
         self.verify = verify
@@ -232,6 +239,40 @@ class SnapshotManager:
         self._thread = threading.Thread(target=self._watch, name="scameter-snapshot-watch")
         self._thread.daemon = True
         self._thread.start()
+        if self.delta is not None:
+            self._delta_thread = threading.Thread(
+                target=self._follow, name="scameter-delta-follow", daemon=True
+            )
+            self._delta_thread.start()
+
+    def follow_delta(self) -> bool:
+        """Install the live delta's latest generation on the live snapshot now; True when
+        an overlay applies."""
+        holder = self._holder
+        if self.delta is None or holder is None:
+            return False
+        snap = holder.snapshot
+        overlay = self.delta.poll(snap.id)
+        if overlay is None and self.delta.base not in (None, snap.id) and self.refresh():
+            # The fold moved to a newer base first: swap to it now rather than at the next
+            # CURRENT poll (meanwhile the old base would answer without the live reports).
+            return self.follow_delta()
+        if overlay is not snap.overlay:
+            snap.set_overlay(overlay)
+        elif overlay is not None:
+            snap.key_probe.extra = overlay.keys  # updated in place: its key array is new
+        return snap.overlay is not None
+
+    def _follow(self) -> None:
+        logged = None
+        while not self._stop.wait(self.delta_interval):
+            try:
+                self.follow_delta()
+                logged = None
+            except Exception as e:  # an unreadable delta: retry next poll, log once per error
+                if str(e) != logged:
+                    logged = str(e)
+                    log.warning("live delta unreadable", extra={"error": logged})
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll_interval):
@@ -244,6 +285,11 @@ class SnapshotManager:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()
+        follower, self._delta_thread = self._delta_thread, None
+        if follower is not None:
+            follower.join()
+        if self.delta is not None:
+            self.delta.close()
         with self._lock:
             holder, self._holder = self._holder, None
             close = holder is not None and holder.refs == 0

@@ -433,9 +433,31 @@ __all__ = [
     "append_all",
     "put_batch",
     "write_bitmaps",
+    "write_evidence",
     "write_hashes",
     "write_near",
     "write_ranges",
     "write_records",
     "write_urlexpr",
 ]
+
+
+def write_evidence(env: Any, db: Any, evidence: ExternalSorter) -> int:
+    """Write the ``evidence`` sub-database: the values of each key (in the order added)
+    joined into one JSON array; returns the number of keys. Appended in key order."""
+    n = 0
+    with env.begin(write=True, db=db) as txn:
+        cur = txn.cursor()
+        key: bytes | None = None
+        values: list[bytes] = []
+        for k, v in evidence.sorted():
+            if k != key:
+                if key is not None:
+                    cur.put(key, b"[" + b",".join(values) + b"]", append=True)
+                    n += 1
+                key, values = k, []
+            values.append(v)
+        if key is not None:
+            cur.put(key, b"[" + b",".join(values) + b"]", append=True)
+            n += 1
+    return n

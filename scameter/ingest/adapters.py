@@ -34,7 +34,7 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -406,12 +406,19 @@ def _load_json(inp: InputFile) -> Any:
         raise IngestError("not valid JSON: nested too deep", inp.path) from None
 
 
-def intake_chunks(path: Path, size: int, sha: Any) -> Iterator[ItemChunk]:
-    """Chunks of intake-log reports; ``sha`` is updated with each row's canonical JSON."""
+def intake_chunks(
+    path: Path, size: int, sha: Any, cursor: list[int] | None = None
+) -> Iterator[ItemChunk]:
+    """Chunks of intake-log reports; ``sha`` is updated with each row's canonical JSON and
+    ``cursor`` (when given) receives the sequence number of the last report read (the intake
+    cursor of the snapshot, where the live fold of ``serve`` starts)."""
     log = IntakeLog(path, readonly=True)
     try:
         chunk: ItemChunk = []
-        for i, row in enumerate(log.iter_reports(), start=1):
+        for i, (seq, row) in enumerate(log.iter_after(-1), start=1):
+            if cursor is not None:
+                cursor.append(seq)
+                del cursor[:-1]
             sha.update(json.dumps(row, sort_keys=True).encode("utf-8") + b"\n")
             chunk.append((i, row))
             if len(chunk) >= size:
@@ -428,17 +435,24 @@ def intake_appeals(path: Path, sha: Any) -> list[tuple[str, str, int]]:
     ``sha`` is updated with each appeal row's canonical JSON after the reports' (a log with no
     appeals keeps the digest it always had). A row that cannot be read is skipped: appeals
     only ever lower a public listing, so a bad one must not stop an ingest."""
-    out: list[tuple[str, str, int]] = []
     with IntakeLog(path, readonly=True) as log:
-        for row in log.iter_appeals():
+        return appeal_tuples(log.iter_appeals(), sha)
+
+
+def appeal_tuples(rows: Iterable[dict[str, Any]], sha: Any = None) -> list[tuple[str, str, int]]:
+    """``appeal`` rows as :func:`intake_appeals` returns them (``sha``, when given, updated
+    with each row's canonical JSON); the live fold of ``serve`` reads them the same way."""
+    out: list[tuple[str, str, int]] = []
+    for row in rows:
+        if sha is not None:
             sha.update(json.dumps(row, sort_keys=True).encode("utf-8") + b"\n")
-            try:
-                ident = row["identifier"]
-                key = f"{ident['kind']}:{ident['value']}"
-                ts = int(parse_iso_utc(row["appealed_at"]).timestamp())
-                out.append((key, str(row["reporter_hash"]), ts))
-            except (KeyError, TypeError, ValueError):
-                continue
+        try:
+            ident = row["identifier"]
+            key = f"{ident['kind']}:{ident['value']}"
+            ts = int(parse_iso_utc(row["appealed_at"]).timestamp())
+            out.append((key, str(row["reporter_hash"]), ts))
+        except (KeyError, TypeError, ValueError):
+            continue
     return out
 
 
@@ -447,6 +461,7 @@ __all__ = [
     "LINE_FORMATS",
     "AdapterOptions",
     "InputFile",
+    "appeal_tuples",
     "detect_format",
     "intake_appeals",
     "intake_chunks",

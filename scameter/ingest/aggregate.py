@@ -202,6 +202,19 @@ class Aggregator:
                 out[src, status] = flag, _ALWAYS if start is None else start
         return out
 
+    def can_count(self) -> Callable[[tuple[Any, ...]], bool]:
+        """A predicate on report events: can it count at this ``as_of`` or a later one? (Not
+        status ``rejected``, not dated before its window's start; the evidence the live fold
+        keeps, :mod:`scameter.ingest.evidence`.)"""
+        rules = self._rules()
+
+        def counts(ev: tuple[Any, ...]) -> bool:
+            flag, start = rules[ev[3], ev[4]]
+            ts = ev[2]
+            return bool(flag) and (ts >= start or ts == _NEVER)
+
+        return counts
+
     def add_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> None:
         """Count appeals ``(key, reporter hash, unix seconds)``, keys as ``kind:canonical``.
 

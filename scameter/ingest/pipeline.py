@@ -51,6 +51,7 @@ from scameter.ingest.adapters import (
     line_blocks,
 )
 from scameter.ingest.aggregate import Aggregator, Stats
+from scameter.ingest.evidence import EvidenceCollector
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import SCRATCH_DIR, RejectWriter
@@ -121,6 +122,8 @@ class _Inputs:
     total_bytes: int | None = 0
     finished_bytes: int = 0
     current: InputFile | None = None
+    #: Intake log (resolved path) -> the last sequence number read from it.
+    intake_cursors: dict[str, int] = field(default_factory=dict)
     #: Appeals read from the intake logs among the inputs (Aggregator.add_appeals).
     appeals: list[tuple[str, str, int]] = field(default_factory=list)
 
@@ -190,10 +193,12 @@ def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
         opts = replace(base, provider=base.provider or name)
         if fmt == "intake":
             sha = hashlib.sha256()
-            for chunk in intake_chunks(path, CHUNK_ITEMS, sha):
+            cursor: list[int] = []
+            for chunk in intake_chunks(path, CHUNK_ITEMS, sha, cursor):
                 yield fmt, opts, label, 0, chunk
             plan.appeals.extend(intake_appeals(path, sha))
             plan.digests[name] = sha.hexdigest()
+            plan.intake_cursors[os.path.realpath(path)] = cursor[-1] if cursor else -1
             continue
         inp = plan.current = InputFile(path)
         try:
@@ -315,6 +320,7 @@ def run_ingest(
     sign_key: EccKey | None = None,
     region: str | None = None,
     group: int | None = None,
+    evidence: bool = True,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -333,6 +339,8 @@ def run_ingest(
     local phone numbers of rows that name no ``region`` as numbers of that country.
     ``group`` (a group id, see :func:`scameter.index.publish.resolve_group`) group-owns the
     snapshot directory, its files and ``CURRENT`` (default: as created, the user's group).
+    ``evidence`` (default on) keeps each identifier's events in the snapshot for the live
+    fold of ``serve --intake-log`` (:mod:`scameter.ingest.evidence`).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected. ``input_formats`` gives one format (or
     None) per input, overriding ``input_format`` for that input.
@@ -367,6 +375,7 @@ def run_ingest(
     ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
     rejects = RejectWriter(snapshots_root)
+    collector = _evidence(snapshots_root, agg, evidence, dry_run)
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
@@ -376,6 +385,7 @@ def run_ingest(
                 rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
             agg.add_events(res.events)
+            collector.add(res.events)
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)
         rejects.close()
@@ -393,10 +403,20 @@ def run_ingest(
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers, lists, sign_key, group)  # fmt: skip
+                       rejected_rows, dry_run, workers, lists, sign_key, group,
+                       collector)  # fmt: skip
     finally:
         rejects.close()
+        collector.close()
         ledger.close()
+
+
+def _evidence(
+    snapshots_root: Path, agg: Aggregator, evidence: bool, dry_run: bool
+) -> EvidenceCollector:
+    """The evidence kept for the live fold (nothing kept on a dry run or without it)."""
+    enabled = evidence and not dry_run
+    return EvidenceCollector(snapshots_root, agg.can_count(), CHUNK_ITEMS * 50, enabled=enabled)
 
 
 def _finish(  # noqa: PLR0917 - private, one call site
@@ -414,6 +434,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     lists: Warninglists,
     sign_key: EccKey | None = None,
     group: int | None = None,
+    collector: EvidenceCollector | None = None,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
@@ -442,6 +463,10 @@ def _finish(  # noqa: PLR0917 - private, one call site
     )
     with disk_full_names(snapshots_root, needed), builder:
         builder.set_popular(lists.popular, lists.digests)
+        if collector is not None and collector.sorter is not None:
+            builder.set_evidence(collector.sorter, plan.intake_cursors)
+            agg.stats.extra["evidence_events"] = collector.events
+            agg.stats.extra["evidence_bytes"] = collector.bytes
         decisions = agg.decide(gran)
         shards = shard_count(len(decisions.order), workers)
         feed_builder(builder, agg, gran, decisions, shards)

@@ -27,6 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from scameter.errors import ConfigError
+from scameter.intake import live_dir_for
 from scameter.rpc.tokens import reporter_secret
 from scameter.settings import Arg, ArgTable, OneOf, add_arguments, iter_args
 
@@ -67,6 +68,9 @@ class ServerConfig:
     report_burst_window: float = 3600.0  # seconds
     cache_seconds: int = 300
     no_record_cache_seconds: int = 60
+    no_live: bool = False
+    live_dir: Path | None = None
+    live_interval: float = 0.5
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -93,6 +97,15 @@ class ServerConfig:
         self._check_report_policy()
         if self.cache_seconds < 0 or self.no_record_cache_seconds < 0:
             raise ConfigError("--cache-seconds and --no-record-cache-seconds must be >= 0")
+        if self.live_interval <= 0:
+            raise ConfigError("--live-interval must be > 0")
+
+    @property
+    def delta_dir(self) -> Path | None:
+        """The live delta the workers layer over the snapshot (None: no live updates)."""
+        if self.intake_log is None or self.no_live:
+            return None
+        return (self.live_dir or live_dir_for(self.intake_log)) / "delta"
 
     def _check_report_policy(self) -> None:
         if self.report_daily_cap < 0 or self.report_burst < 0 or self.report_burst_window <= 0:
@@ -185,6 +198,12 @@ SERVE_ARGS: ArgTable = (
         help="cache_duration of listed and verified verdicts (default %(default)s)"),
     Arg(("--no-record-cache-seconds",), type=int, default=60,
         help="cache_duration of NO RECORD and invalid verdicts (default %(default)s)"),
+    Arg(("--no-live",), action="store_true",
+        help="with --intake-log: do not fold reports into lookups until the next ingest"),
+    Arg(("--live-dir",), type=Path, metavar="DIR",
+        help="where the live delta and its rejects are kept (default: <intake log>.live)"),
+    Arg(("--live-interval",), type=float, default=0.5, metavar="S",
+        help="seconds between folds of the intake log into the live delta (default 0.5)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

@@ -77,6 +77,7 @@ def run_worker(config: ServerConfig, index: int, shared: SharedBuckets | None = 
         poll_interval=config.poll_interval,
         verify=True,
         trust_key=None if config.trust_key is None else load_public_key(config.trust_key),
+        delta=config.delta_dir,
     )
     manager.start()
     intake = None if config.intake_log is None else IntakeLog(config.intake_log)

@@ -1,0 +1,104 @@
+"""Live updates, in process: what a live delta adds to one ``Snapshot.check``.
+
+Target (issue 18 item 1): the live path slows lookups by no more than 10%, and costs nothing
+measurable while the delta is empty.
+
+Method: a base of ``n`` public reports (one per HK mobile number, ingested with evidence);
+``DELTA`` further reports folded into a delta by :class:`~scameter.ingest.live.LiveFolder`,
+in this process; then ``Snapshot.check(value, "phone")`` timed over ``PROBES`` base hits and
+as many misses, in rounds that alternate the same snapshot without an overlay, with the
+overlay installed (``Snapshot.set_overlay``), and without it again: ns per check, the median
+of ``ctx.repeats`` rounds. No gRPC and no other process: the lookup path alone (the served
+figures, with the fold competing for the CPU, are in :mod:`benchmarks.bench_live`).
+
+Run: ``.venv/bin/python -m benchmarks --only live_lookup --size 1000000``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks import datagen
+from benchmarks.core import BenchContext, Figure
+from scameter.index import Snapshot
+from scameter.index.delta import DeltaFollower
+from scameter.ingest.live import DELTA_DIR, LiveFolder
+from scameter.ingest.pipeline import run_ingest
+from scameter.intake import IntakeLog
+
+DELTA = 10_000
+PROBES = 20_000
+
+
+def _setup(workdir: Path, n: int, delta: int, seed: int) -> tuple[Path, Path, tuple[str, ...]]:
+    phones = datagen.phones(n + delta + PROBES, seed)
+    root = workdir / f"n{n}"
+    src, snaps, intake, live = root / "base.jsonl", root / "snaps", root / "intake", root / "live"
+    root.mkdir(parents=True, exist_ok=True)
+    when = datetime.now(UTC) - timedelta(days=1)
+    stamp = when.isoformat().replace("+00:00", "Z")
+    with open(src, "w", encoding="utf-8") as fh:
+        for i, p in enumerate(phones[:n]):
+            row = {"type": "report", "source": "public", "reported_at": stamp,
+                   "reporter_hash": f"{i + 1:032x}", "category": "investment",
+                   "identifiers": [{"kind": "phone", "value": p}]}  # fmt: skip
+            fh.write(json.dumps(row) + "\n")
+    run_ingest([src], snaps)
+    with IntakeLog(intake) as log:
+        for i, p in enumerate(phones[n : n + delta]):
+            log.append(identifiers=[("phone", p)], category="investment", text="",
+                       reporter_hash=f"{i + 7:032x}", reported_at=when)  # fmt: skip
+    folder = LiveFolder(snaps, intake, live)
+    while folder.fold_once():
+        pass
+    folder.close()
+    return snaps, live / DELTA_DIR, phones
+
+
+def _ns_per_check(snap: Snapshot, probes: list[str]) -> float:
+    check = snap.check
+    t = time.perf_counter_ns()
+    for p in probes:
+        check(p, "phone")
+    return (time.perf_counter_ns() - t) / len(probes)
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    figures: list[Figure] = []
+    for n in ctx.sizes:
+        delta = min(DELTA, max(10, n // 10)) if ctx.quick else DELTA
+        snaps, delta_dir, phones = _setup(ctx.workdir, n, delta, ctx.seed)
+        probes = min(PROBES, n)
+        hits = list(phones[:probes])
+        misses = list(phones[n + delta : n + delta + probes])
+        delta_hits = list(phones[n : n + delta])
+        follower = DeltaFollower(delta_dir)
+        samples: dict[str, list[float]] = {}
+        with Snapshot.open_current(snaps) as snap:
+            overlay = follower.poll(snap.id)
+            assert overlay is not None
+            assert len(overlay) == delta
+            for p in hits[:1000] + misses[:1000]:  # warm the pages and memos
+                snap.check(p, "phone")
+            for _ in range(ctx.repeats):
+                for mode in ("base", "layered"):
+                    snap.set_overlay(overlay if mode == "layered" else None)
+                    for what, probe in (("hit", hits), ("miss", misses)):
+                        samples.setdefault(f"{mode}_{what}", []).append(_ns_per_check(snap, probe))
+                    if mode == "layered":
+                        samples.setdefault("delta_hit", []).append(_ns_per_check(snap, delta_hits))
+            snap.set_overlay(None)
+        follower.close()
+        note = f"delta of {delta} records; {probes} probes a kind; {ctx.repeats} rounds"
+        for key, target in (("base_hit", None), ("layered_hit", "<= 1.1 x base"),
+                            ("base_miss", None), ("layered_miss", "<= 1.1 x base"),
+                            ("delta_hit", None)):  # fmt: skip
+            s = tuple(samples[key])
+            med = statistics.median(s)
+            figures.append(Figure(f"live_lookup.{key}", "ns_per_check", med, "ns", size=n,
+                                  samples=s, target=target, note=note))  # fmt: skip
+    return figures

@@ -1,0 +1,314 @@
+"""The live delta: records folded from the intake log, layered over one base snapshot.
+
+Responsibility: the read side of live updates (docs/architecture.md, "Live updates"). The
+folder of ``serve --intake-log`` (:mod:`scameter.ingest.live`) writes a small LMDB
+environment, the *delta*; every server worker follows it with a :class:`DeltaFollower` (polled
+by its :class:`~scameter.index.swap.SnapshotManager`) and installs the result, an
+:class:`Overlay`, on its live :class:`~scameter.index.snapshot.Snapshot`, whose lookups then
+check the delta first (:class:`LayeredRules`), removals included.
+
+The delta environment (``<live dir>/delta``):
+
+* ``records``: identifier key (8 bytes) -> ``b"L"`` + a record packed and sealed exactly as in
+  a snapshot (string ids into the delta's own string table, CRC-32 included), or ``b"R"`` +
+  the base record's listing expression (UTF-8, empty for other kinds): the record fell out.
+* ``events``: identifier key -> the new events of that identifier (a JSON array; the folder's).
+* ``log``: generation (u64 big-endian) -> the keys that fold changed, concatenated.
+* ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
+  reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
+
+Invariants:
+
+* A delta applies only to the snapshot whose id is its ``base``; any other snapshot is
+  answered as it is (after a swap the folder resets the delta to the new base's cursor).
+* A follower reads only the keys the new generations list and updates its :class:`Overlay` in
+  place (cost in proportion to the change, not to the base nor to the whole delta, apart from
+  one merge of the sorted key array in C).
+* An empty delta installs nothing: the snapshot's rules are its own, the hot path unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import lmdb
+import numpy as np
+
+from scameter.identifiers import Identifier, Kind, expressions_for_canonical
+from scameter.index import format as fmt
+from scameter.index.assembly import VerdictAssembler
+from scameter.index.exact import ExactRules
+from scameter.index.format import record_canonical
+from scameter.index.keyprobe import U64Array
+from scameter.index.reader import SnapshotReader
+from scameter.verdict import CheckContext, Level, Verdict, worst
+
+#: Sub-databases of the delta environment.
+DB_RECORDS = b"records"
+DB_EVENTS = b"events"
+DB_LOG = b"log"
+DB_META = b"meta"
+LISTED = b"L"
+REMOVED = b"R"
+GEN_KEY = struct.Struct(">Q")
+#: Address space of the delta map (sparse: the file grows as pages are written).
+MAP_SIZE = 1 << 34
+
+Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
+
+
+def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
+    """The delta environment at ``path`` and its sub-database handles."""
+    env = lmdb.open(
+        str(path),
+        subdir=True,
+        map_size=MAP_SIZE,
+        max_dbs=4,
+        readonly=readonly,
+        lock=True,
+        sync=True,
+        metasync=True,
+    )
+    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META)
+    return env, {n: env.open_db(n, create=not readonly) for n in names}
+
+
+def listing_expressions(expr: str) -> tuple[str, ...]:
+    """The lookup expressions a listing answers under (as the builder stores it in
+    ``urlexpr``: a path listing also as its directory form)."""
+    if "/" in expr[:-1] and "?" not in expr and not expr.endswith("/"):
+        return expr, expr + "/"
+    return (expr,)
+
+
+class Overlay:
+    """A delta's records ready for lookups, updated in place by its :class:`DeltaFollower`
+    (each step an atomic assignment: a lookup on another thread sees a record before or after
+    it changed, never half of it; the string table is swapped in before records that use it).
+    """
+
+    __slots__ = ("_expr_of", "_path", "_strings", "assemble", "base_id", "exprs", "generation",
+                 "keys", "records")  # fmt: skip
+
+    def __init__(self, base_id: str, path: Path) -> None:
+        self.base_id = base_id
+        self.generation = -1
+        self._path = path
+        self._strings: tuple[str, ...] = ()
+        #: The verdicts of delta records (the delta's string table).
+        self.assemble = self._assembler(())
+        #: Identifier key -> sealed record, or ``b""`` when the record fell out.
+        self.records: dict[bytes, bytes] = {}
+        #: Lookup expression -> ``(key, record or b"", listing)`` of URL / domain entries.
+        self.exprs: dict[str, list[tuple[bytes, bytes, str]]] = {}
+        self._expr_of: dict[bytes, str] = {}
+        #: The delta's keys as a sorted u64 array (the batch path probes it beside the base's).
+        self.keys: U64Array = np.zeros(0, dtype=np.uint64)
+
+    def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
+        shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
+        return VerdictAssembler(cast(SnapshotReader, shim))
+
+    def update(
+        self, generation: int, values: Mapping[bytes, bytes], strings: tuple[str, ...]
+    ) -> None:
+        """Take in the delta values of ``values`` (key -> stored value) as of ``generation``;
+        cost in proportion to ``values``, plus one merge of the key array."""
+        if strings != self._strings:  # append-only: the new table decodes every record
+            self._strings = strings
+            self.assemble = self._assembler(strings)
+        new: list[bytes] = []
+        for key, value in values.items():
+            body = value[1:]
+            expr: str | None
+            if value[:1] == LISTED:
+                record = body
+                expr = fmt.decode_record(body, strings).listing
+            else:
+                record = b""
+                expr = body.decode("utf-8") or None
+            if key not in self.records:
+                new.append(key)
+            self.records[key] = record
+            self._relist(key, record, expr)
+        if new:
+            added = np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64)
+            self.keys = np.union1d(self.keys, added)
+        self.generation = generation
+
+    def _relist(self, key: bytes, record: bytes, expr: str | None) -> None:
+        """Move ``key``'s expression entries to ``expr`` (lists replaced, never mutated)."""
+        old = self._expr_of.pop(key, None)
+        if old is not None:
+            for e in listing_expressions(old):
+                self.exprs[e] = [t for t in self.exprs.get(e, ()) if t[0] != key]
+        if expr:
+            self._expr_of[key] = expr
+            for e in listing_expressions(expr):
+                self.exprs[e] = [*self.exprs.get(e, ()), (key, record, expr)]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class LayeredRules:
+    """A snapshot's rules with an overlay checked first (see the module docstring)."""
+
+    def __init__(
+        self,
+        overlay: Overlay,
+        exact: ExactRules,
+        base: Mapping[Kind, Rule],
+        no_record: Callable[..., Verdict],
+    ) -> None:
+        self._overlay = overlay
+        self._records = overlay.records
+        self._exprs = overlay.exprs
+        self._exact = exact
+        self._base = base
+        self._no_record = no_record
+
+    def rules(self) -> dict[Kind, Rule]:
+        """The layered rule of every kind."""
+        out: dict[Kind, Rule] = dict.fromkeys(self._base, self.answer_exact)
+        out[Kind.URL] = self.answer_url
+        out[Kind.DOMAIN] = self.answer_domain
+        return out
+
+    def answer_exact(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        key = ident.key
+        buf = self._records.get(key)
+        if buf is None:
+            return self._exact.answer(raw, ident, context)
+        if not buf:  # the record fell out: answered as if the base had none
+            return self._exact.finish(raw, ident, key, None, context)
+        if record_canonical(buf) != ident.value:  # 64-bit key collision: not this one
+            return self._exact.answer(raw, ident, context)
+        decode = self._overlay.assemble.from_record
+        return self._exact.finish(raw, ident, key, buf, context, from_record=decode)
+
+    def answer_url(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        exprs = expressions_for_canonical(ident.value)
+        return self._layered(raw, ident, context, exprs, Kind.URL)
+
+    def answer_domain(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        exprs = [*expressions_for_canonical(f"http://{ident.value}/"), ident.value + "/"]
+        return self._layered(raw, ident, context, exprs, Kind.DOMAIN)
+
+    def _layered(
+        self,
+        raw: str,
+        ident: Identifier,
+        context: CheckContext | None,
+        exprs: list[str],
+        kind: Kind,
+    ) -> Verdict:
+        """The base answer and the delta entries under ``exprs``: the worst of the delta's
+        listings and of the base answer, unless the delta changed the listing the base
+        answer matched (then the delta's entry stands for it)."""
+        exprs_of = self._exprs
+        found = [(e, hit) for e in dict.fromkeys(exprs) for hit in exprs_of.get(e, ())]
+        base = self._base[kind](raw, ident, context)
+        if not found or base.level is Level.VERIFIED:
+            return base
+        touched = {listing for _, (_, _, listing) in found}
+        canonical = ident.value
+        decode = self._overlay.assemble.from_record
+        verdicts = [
+            decode(raw, buf, canonical=canonical, kind=kind.value, matched=listing)
+            for _, (_, buf, listing) in found
+            if buf
+        ]
+        if base.matched is None or base.matched not in touched:
+            verdicts.append(base)
+        if not verdicts:
+            return self._no_record(raw, kind.value, canonical)
+        return worst(verdicts)
+
+
+class DeltaFollower:
+    """A worker's view of the delta at ``path``: :meth:`poll` gives the overlay to install
+    on a snapshot (``None``: none applies). Cheap when nothing changed (one read of meta)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._env: Any = None
+        self._dbs: dict[bytes, Any] = {}
+        self._epoch: str | None = None
+        self._overlay: Overlay | None = None
+        self._generation = -1
+        #: The base snapshot id the delta was last seen folded over (None: no delta yet).
+        self.base: str | None = None
+
+    def _open(self) -> bool:
+        if self._env is None:
+            if not (self.path / "data.mdb").is_file():
+                return False
+            self._env, self._dbs = open_delta(self.path, readonly=True)
+        return True
+
+    def poll(self, base_id: str) -> Overlay | None:
+        """The overlay for the snapshot ``base_id`` at the delta's latest generation (the
+        same object, updated in place, until the delta is reset)."""
+        if not self._open():
+            return None
+        with self._env.begin(buffers=False) as txn:
+            meta = {bytes(k).decode(): json.loads(v) for k, v in txn.cursor(db=self._dbs[DB_META])}
+            self.base = meta.get("base")
+            if self.base != base_id:
+                return None
+            generation = int(meta.get("generation", 0))
+            overlay = self._overlay
+            if meta.get("epoch") != self._epoch or overlay is None or overlay.base_id != base_id:
+                self._epoch = meta.get("epoch")
+                overlay = self._overlay = Overlay(base_id, self.path)
+                values = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RECORDS])}
+            elif generation == overlay.generation:
+                return overlay if len(overlay) else None
+            else:
+                values = self._changed(txn, overlay.generation, generation)
+            overlay.update(generation, values, tuple(meta.get("strings", ())))
+        return overlay if len(overlay) else None
+
+    def _changed(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
+        """The values of the keys the generations after ``since`` changed."""
+        out: dict[bytes, bytes] = {}
+        cur = txn.cursor(db=self._dbs[DB_LOG])
+        if not cur.set_range(GEN_KEY.pack(since + 1)):
+            return out
+        records = self._dbs[DB_RECORDS]
+        for k, changed in cur:
+            if GEN_KEY.unpack(k)[0] > generation:
+                break
+            for i in range(0, len(changed), 8):
+                key = bytes(changed[i : i + 8])
+                value = txn.get(key, db=records)
+                if value is not None:
+                    out[key] = bytes(value)
+        return out
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+
+
+__all__ = [
+    "DB_EVENTS",
+    "DB_LOG",
+    "DB_META",
+    "DB_RECORDS",
+    "GEN_KEY",
+    "LISTED",
+    "REMOVED",
+    "DeltaFollower",
+    "LayeredRules",
+    "Overlay",
+    "listing_expressions",
+    "open_delta",
+]

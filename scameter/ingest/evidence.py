@@ -1,0 +1,141 @@
+"""Evidence: the ingest events behind each identifier, kept in the snapshot for the live fold.
+
+Responsibility: while ingest folds worker events into the :class:`~scameter.ingest.aggregate.
+Aggregator`, :class:`EvidenceCollector` also files every event that can still count under
+the key of each identifier it names, through the builder's on-disk sorter (memory stays
+bounded), so that the ``evidence`` sub-database of the snapshot holds, per identifier, the
+events a full build decided it from. The live fold of ``serve`` (:mod:`scameter.ingest.live`)
+re-decides a touched identifier with the same :class:`Aggregator` over that evidence plus the
+new intake reports: the same inputs give the same answer, live or in a file.
+
+Invariants:
+
+* Events are encoded generically: the event tuple as a JSON array (nested tuples as arrays),
+  whatever it holds (a trailing element added to the tuple is stored and given back too).
+  :func:`decode_events` turns every array back into a tuple.
+* Left out: reports that can never count again (status ``rejected``, or dated before the
+  start of their window at this build's ``as_of``: windows only move forward). Reports dated
+  after ``as_of`` are kept (they count once their time comes).
+* Allow and delist events are kept under the identifier they name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import xxhash
+
+from scameter.identifiers import KIND_TAGS, Kind
+from scameter.index import format as fmt
+from scameter.index.publish import lock_build
+from scameter.index.spill import ExternalSorter
+from scameter.ingest.worker import EV_REPORT
+
+_xxh3 = xxhash.xxh3_64_digest
+_TAGS = {k.value: KIND_TAGS[k] for k in Kind}
+
+
+def wire_key_id(key: str) -> bytes:
+    """The 8-byte identifier key (``Identifier.key``) of a worker wire key
+    (``"kind:canonical"``, with or without the leading ``~``)."""
+    plain = key[1:] if key[:1] == "~" else key
+    kind, _, value = plain.partition(":")
+    return _xxh3(_TAGS[kind] + value.encode("utf-8"))
+
+
+def event_keys(ev: tuple[Any, ...]) -> tuple[str, ...]:
+    """The wire keys an event names (a report: all of them; allow / delist: its one)."""
+    if ev[0] == EV_REPORT:
+        keys: tuple[str, ...] = ev[7]
+        return keys
+    return (ev[2],)
+
+
+def encode_event(ev: tuple[Any, ...]) -> bytes:
+    """One event as a JSON array (generic: every element of the tuple is kept)."""
+    return orjson.dumps(ev)
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def decode_events(blob: bytes | None) -> list[tuple[Any, ...]]:
+    """The events of one ``evidence`` value (or of a delta's stored events), as tuples."""
+    if not blob:
+        return []
+    out: list[tuple[Any, ...]] = [_tuples(ev) for ev in orjson.loads(blob)]
+    return out
+
+
+class EvidenceCollector:
+    """Files events by identifier key in an on-disk sorter under ``snapshots_root``.
+
+    ``counts(ev)`` says whether a report event can still count (see the module invariants).
+    The sorter's directory is a ``.tmp-*`` build directory holding the build lock, so a
+    crashed ingest's leftovers are removed by the next build; :meth:`close` removes it.
+    """
+
+    def __init__(
+        self,
+        snapshots_root: Path,
+        counts: Callable[[tuple[Any, ...]], bool],
+        chunk: int,
+        *,
+        enabled: bool = True,
+    ) -> None:
+        self._counts = counts
+        self.events = 0
+        self.bytes = 0
+        self._dir: Path | None = None
+        self._lock: int | None = None
+        #: The sorted evidence for the builder; ``None`` when not ``enabled`` (then
+        #: :meth:`add` keeps nothing: ``ingest --no-evidence``, dry runs).
+        self.sorter: ExternalSorter | None = None
+        if enabled:
+            self._dir = Path(
+                tempfile.mkdtemp(prefix=fmt.TMP_PREFIX + "evidence-", dir=snapshots_root)
+            )
+            self._lock = lock_build(self._dir)
+            self.sorter = ExternalSorter(self._dir, "evidence", chunk=chunk)
+
+    def add(self, events: Iterable[tuple[Any, ...]]) -> None:
+        """File the events of one chunk that can still count."""
+        if self.sorter is None:
+            return
+        add, counts, key_id = self.sorter.add, self._counts, wire_key_id
+        n = size = 0
+        for ev in events:
+            if ev[0] == EV_REPORT and not counts(ev):
+                continue
+            blob = orjson.dumps(ev)
+            n += 1
+            for key in dict.fromkeys(k[1:] if k[:1] == "~" else k for k in event_keys(ev)):
+                add(key_id(key), blob)
+                size += len(blob)
+        self.events += n
+        self.bytes += size
+
+    def close(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+__all__ = [
+    "EvidenceCollector",
+    "decode_events",
+    "encode_event",
+    "event_keys",
+    "wire_key_id",
+]

@@ -1,0 +1,408 @@
+"""The live fold: intake-log reports into the delta every server worker layers over its base.
+
+Responsibility: :class:`LiveFolder` (run by ``scameter serve --intake-log`` in one child
+process, :func:`run_folder`) reads the reports appended to the intake log after the delta's
+cursor, turns them into events with the ingest worker's own code (:func:`process_chunk`, the
+``intake`` format: the same normalisation, categories and derived identifiers), and re-decides
+every identifier they name with a fresh :class:`Aggregator` (the base snapshot's ingest policy,
+``as_of`` = now) over that identifier's complete evidence: the base snapshot's ``evidence``
+plus every new event of it. The records it gets (or their absence) go to the delta
+(:mod:`scameter.index.delta`), which the workers follow. docs/architecture.md, "Live updates".
+
+Invariants:
+
+* Exact by construction: a touched identifier's delta record is what a full ingest of the
+  same inputs at the same ``as_of`` decides for it (the same code over the same events);
+  cluster ids, near-match entries and phone ranges of changed records wait for the next
+  ingest (the delta's records carry no cluster).
+* One write transaction per fold: the records, the new events, the generation's log entry
+  and the cursor commit together (fsynced). A crash loses nothing: the intake log is the
+  truth and the next fold starts again at the committed cursor.
+* A report the fold cannot use (an invalid identifier) is appended to ``rejects.jsonl`` in
+  the live directory with its reason, and never blocks the others. A crash between that
+  append and the commit may list it twice, never zero times.
+* A new base (CURRENT moved) resets the delta to the base's intake cursor (the sequence
+  number its ingest read up to; -1 when it read no intake log). A base without evidence
+  (older, or ``ingest --no-evidence``) disables folding with one warning.
+* Allowlisted identifiers (VERIFIED in the base) are left to the base: reports about them
+  count at the next ingest.
+* Appeals (the Appeal RPC) in the log are applied to every identifier a fold re-decides, as
+  ingest applies them; an appeal of an identifier no new report names waits for the next
+  ingest.
+* Held reports are not in the log until released (:meth:`IntakeLog.release_held`), so they
+  count in neither path until then.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from scameter.errors import ScameterError, SnapshotError
+from scameter.identifiers.model import KIND_TAGS
+from scameter.index import Snapshot
+from scameter.index import format as fmt
+from scameter.index.builder import _expression
+from scameter.index.delta import (
+    DB_EVENTS,
+    DB_LOG,
+    DB_META,
+    DB_RECORDS,
+    GEN_KEY,
+    LISTED,
+    REMOVED,
+    open_delta,
+)
+from scameter.index.publish import current_id
+from scameter.ingest.adapters import AdapterOptions, appeal_tuples
+from scameter.ingest.aggregate import Aggregator
+from scameter.ingest.evidence import decode_events, encode_event, event_keys, wire_key_id
+from scameter.ingest.granularity import Granularity
+from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY, _warninglists
+from scameter.ingest.policy import policy_from_mapping
+from scameter.ingest.warninglists import Warninglists
+from scameter.ingest.worker import process_chunk
+from scameter.intake import IntakeLog
+from scameter.processes import die_with_parent
+from scameter.times import utc_now
+from scameter.verdict import Level
+
+log = logging.getLogger("scameter.live")
+
+#: Reports read per fold (one write transaction): bounds a fold's time and memory.
+FOLD_BATCH = 5_000
+REJECTS_FILE = "rejects.jsonl"
+DELTA_DIR = "delta"
+
+
+class _Base:
+    """The base snapshot a fold decides against: its policy, lists and evidence."""
+
+    def __init__(self, snap: Snapshot, snapshots_root: Path, cache_dir: Path | None) -> None:
+        self.snap = snap
+        data = {k: v for k, v in snap.manifest.ingest_policy.items() if v is not None}
+        self.policy = policy_from_mapping(_lists_to_tuples(data), where="snapshot ingest policy")
+        self.lists: Warninglists
+        self.lists, self.lists_key = _warninglists(self.policy, snapshots_root, cache_dir)
+        self.gran = Granularity.default(
+            self.policy.extra_shared_platforms, self.policy.extra_top_sites, self.lists
+        )
+
+
+def _lists_to_tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's ingest policy as :func:`policy_from_mapping` reads it (its ``index`` is a
+    table of settings, its levels strings)."""
+    return {k: (dict(v) if k == "index" else v) for k, v in data.items()}
+
+
+class LiveFolder:
+    """Folds the intake log at ``intake_path`` into the delta under ``live_dir``."""
+
+    def __init__(
+        self,
+        snapshots_root: Path,
+        intake_path: Path,
+        live_dir: Path,
+        *,
+        reporter_key: bytes = DEFAULT_REPORTER_KEY,
+        cache_dir: Path | None = None,
+        batch: int = FOLD_BATCH,
+    ) -> None:
+        self.snapshots_root = Path(snapshots_root)
+        self.intake_path = Path(intake_path)
+        self.live_dir = Path(live_dir)
+        self.live_dir.mkdir(parents=True, exist_ok=True)
+        self.reporter_key = reporter_key
+        self.cache_dir = cache_dir
+        self.batch = batch
+        self._env, self._dbs = open_delta(self.live_dir / DELTA_DIR, readonly=False)
+        self._intake: IntakeLog | None = None
+        self._base: _Base | None = None
+        self._warned: str | None = None
+        #: Reports folded and rejected since start (for logs and tests).
+        self.folded = 0
+        self.rejected = 0
+
+    # -- state ----------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        """The delta's ``meta`` (base, epoch, generation, cursor, strings)."""
+        with self._env.begin(db=self._dbs[DB_META], buffers=False) as txn:
+            return {bytes(k).decode(): json.loads(v) for k, v in txn.cursor()}
+
+    def _base_now(self) -> _Base | None:
+        """The base snapshot CURRENT names (reopened when it moved); None when there is none
+        or it has no evidence (warned once)."""
+        try:
+            sid = current_id(self.snapshots_root)
+        except SnapshotError:
+            return None
+        if self._base is not None and self._base.snap.id == sid:
+            return self._base
+        if self._base is not None:
+            self._base.snap.close()
+            self._base = None
+        snap = Snapshot.open(self.snapshots_root / sid, verify=False)
+        if snap.reader.evidence is None:
+            if self._warned != sid:
+                log.warning(
+                    "live updates off: snapshot %s has no evidence (built before live updates "
+                    "or with --no-evidence); reports count at the next ingest",
+                    sid,
+                )
+                self._warned = sid
+            snap.close()
+            return None
+        self._base = _Base(snap, self.snapshots_root, self.cache_dir)
+        return self._base
+
+    def _reset(self, base: _Base) -> None:
+        """Empty the delta and restart it at ``base``'s intake cursor."""
+        cursor = base.snap.reader.intake_cursors.get(os.path.realpath(self.intake_path), -1)
+        with self._env.begin(write=True) as txn:
+            for name in (DB_RECORDS, DB_EVENTS, DB_LOG):
+                txn.drop(self._dbs[name], delete=False)
+            meta = self._dbs[DB_META]
+            txn.drop(meta, delete=False)
+            for k, v in {
+                "base": base.snap.id,
+                "epoch": secrets.token_hex(8),
+                "generation": 0,
+                "cursor": cursor,
+                "strings": [],
+            }.items():
+                txn.put(k.encode(), json.dumps(v).encode(), db=meta)
+        log.info("live delta reset", extra={"base": base.snap.id, "cursor": cursor})
+
+    # -- folding --------------------------------------------------------------------------
+
+    def fold_once(self, now: datetime | None = None) -> int:
+        """Fold the reports after the cursor (at most :attr:`batch`); how many were read."""
+        base = self._base_now()
+        if base is None:
+            return 0
+        meta = self.meta()
+        if meta.get("base") != base.snap.id:
+            self._reset(base)
+            meta = self.meta()
+        if self._intake is None:
+            if not (self.intake_path / "data.mdb").is_file():
+                return 0
+            self._intake = IntakeLog(self.intake_path, readonly=True)
+        rows = list(self._intake.iter_after(int(meta["cursor"]), self.batch))
+        if not rows:
+            return 0
+        when = (now or utc_now()).replace(microsecond=0)
+        opts = AdapterOptions(
+            reporter_key=self.reporter_key,
+            extra_platforms=base.policy.extra_shared_platforms,
+            extra_top_sites=base.policy.extra_top_sites,
+            as_of=int(when.timestamp()),
+            warninglists=base.lists_key,
+            provider=self.intake_path.name,
+        )
+        res = process_chunk("intake", opts, str(self.intake_path), 0, rows)
+        self._write_rejects(res.rejects)
+        appeals: dict[str, list[tuple[str, str, int]]] = {}
+        for appeal in appeal_tuples(self._intake.iter_appeals()):
+            appeals.setdefault(appeal[0], []).append(appeal)
+        self._commit(base, res.events, rows[-1][0], when, meta=meta, appeals=appeals)
+        self.folded += len(rows)
+        self.rejected += res.rejected_rows
+        return len(rows)
+
+    def _write_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
+        if not rejects:
+            return
+        lines = "".join(
+            json.dumps({"seq": seq, "reason": reason, "raw": raw}, ensure_ascii=False) + "\n"
+            for seq, reason, raw in rejects
+        )
+        fd = os.open(self.live_dir / REJECTS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        try:
+            os.write(fd, lines.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _commit(
+        self,
+        base: _Base,
+        events: list[tuple[Any, ...]],
+        cursor: int,
+        when: datetime,
+        *,
+        meta: dict[str, Any],
+        appeals: dict[str, list[tuple[str, str, int]]],
+    ) -> None:
+        """Decide every identifier ``events`` name; write the delta in one transaction."""
+        by_key: dict[bytes, list[bytes]] = {}
+        wire: dict[bytes, str] = {}
+        for ev in events:
+            blob = encode_event(ev)
+            for k in event_keys(ev):
+                plain = k[1:] if k[:1] == "~" else k
+                ikey = wire_key_id(plain)
+                wire[ikey] = plain
+                by_key.setdefault(ikey, []).append(blob)
+        strings: list[str] = list(meta.get("strings", []))
+        generation = int(meta.get("generation", 0)) + 1
+        changed: list[bytes] = []
+        with self._env.begin(write=True) as txn:
+            for ikey, blobs in sorted(by_key.items()):
+                old = txn.get(ikey, db=self._dbs[DB_EVENTS])
+                merged = _append_events(old, blobs)
+                txn.put(ikey, merged, db=self._dbs[DB_EVENTS])
+                if ikey in base.snap.reader.allow_keys:
+                    continue  # VERIFIED stays the base's (module invariants)
+                value = self._decide(
+                    base, ikey, wire_key=wire[ikey], new_events=merged, when=when, strings=strings,
+                    appeals=appeals.get(wire[ikey], []),
+                )  # fmt: skip
+                txn.put(ikey, value, db=self._dbs[DB_RECORDS])
+                changed.append(ikey)
+            put = txn.put
+            mdb = self._dbs[DB_META]
+            put(GEN_KEY.pack(generation), b"".join(changed), db=self._dbs[DB_LOG])
+            put(b"generation", json.dumps(generation).encode(), db=mdb)
+            put(b"cursor", json.dumps(cursor).encode(), db=mdb)
+            put(b"strings", json.dumps(strings).encode(), db=mdb)
+
+    def _decide(
+        self,
+        base: _Base,
+        ikey: bytes,
+        *,
+        wire_key: str,
+        new_events: bytes,
+        when: datetime,
+        strings: list[str],
+        appeals: list[tuple[str, str, int]],
+    ) -> bytes:
+        """The delta value of one identifier: its record decided over base evidence + new
+        events, or a removal marker."""
+        events = decode_events(base.snap.reader.evidence_of(ikey)) + decode_events(new_events)
+        agg = Aggregator(base.policy, when, base.lists)
+        agg.add_events(events)
+        agg.add_appeals(appeals)  # the log's appeals of this identifier, as ingest applies them
+        for fields in agg.fields(base.gran):
+            kind, value = fields[0], fields[1]
+            if f"{kind.value}:{value}" == wire_key and fields[3] is not Level.VERIFIED:
+                return LISTED + _pack(fields, strings)
+        # Nothing listed any more: a removal (with the base listing's expression, if any).
+        buf = base.snap.reader.get(fmt.TABLE_RECORDS, ikey)
+        expr = ""
+        if buf is not None:
+            rec = base.snap.reader.to_record(buf, fmt.TABLE_RECORDS)
+            expr = _expression(rec.identifier.kind, rec.identifier.value, rec.listing) or ""
+        return REMOVED + expr.encode("utf-8")
+
+    def run(self, stop: threading.Event, interval: float) -> None:
+        """Fold every ``interval`` seconds (at once again while reports are waiting) until
+        ``stop``; a failing fold is logged and retried (the intake log keeps everything).
+        The base (its policy, warninglists) is opened first, before any report waits."""
+        try:
+            self._base_now()
+        except (ScameterError, OSError, ValueError) as e:
+            log.error("live fold cannot open the base yet", extra={"error": str(e)})
+        while not stop.is_set():
+            try:
+                n = self.fold_once()
+            except (ScameterError, OSError, ValueError) as e:
+                log.error("live fold failed; retrying", extra={"error": str(e)})
+                n = 0
+            if n < self.batch:
+                stop.wait(interval)
+
+    def close(self) -> None:
+        if self._intake is not None:
+            self._intake.close()
+        if self._base is not None:
+            self._base.snap.close()
+        self._env.close()
+
+
+def _append_events(old: bytes | None, blobs: list[bytes]) -> bytes:
+    """A stored JSON array of events with ``blobs`` appended."""
+    body = b",".join(blobs)
+    if not old or old == b"[]":
+        return b"[" + body + b"]"
+    return bytes(old[:-1]) + b"," + body + b"]"
+
+
+def _pack(fields: tuple[Any, ...], strings: list[str]) -> bytes:
+    """A record's fields (:meth:`Aggregator.fields`) packed and sealed as a snapshot stores
+    them, its labels interned in ``strings`` (append-only: older records keep their ids);
+    no cluster, ordinal 0; the fields after ``owner`` (case ids, case count) as they come."""
+    (kind, value, valid, level, reasons, cats, srcs, n, reporters, first, last, _cluster,
+     listing, owner, *more) = fields  # fmt: skip
+    ids = {s: i for i, s in enumerate(strings)}
+
+    def sid(text: str) -> int:
+        i = ids.get(text)
+        if i is None:
+            i = ids[text] = len(strings)
+            strings.append(text)
+        return i
+
+    block = fmt.label_block(
+        [sid(r.value) for r in reasons], [sid(c) for c in cats], [sid(s) for s in srcs]
+    )
+    body = fmt.pack_record(
+        KIND_TAGS[kind][0], fmt.LEVEL_CODES[level], value.encode("utf-8"), valid, block, n,
+        reporters, first, last, None, listing, owner, *more,
+    )  # fmt: skip
+    return fmt.seal(body)
+
+
+def run_folder(  # noqa: PLR0917 - the target of one Process
+    snapshots_root: Path,
+    intake_path: Path,
+    live_dir: Path,
+    interval: float,
+    reporter_key: bytes,
+    parent: int,
+) -> None:
+    """Child process of ``serve``: fold until SIGTERM or until the server dies."""
+    import signal
+
+    die_with_parent(parent)
+    # Lookups first: on a busy machine the fold yields the CPU to the serving workers (it is
+    # allowed to lag a little; the intake log keeps every report until it catches up).
+    os.nice(10)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us after draining
+    folder = LiveFolder(snapshots_root, intake_path, live_dir, reporter_key=reporter_key)
+    try:
+        folder.run(stop, interval)
+    finally:
+        folder.close()
+
+
+def iter_rejects(live_dir: Path) -> Iterator[dict[str, Any]]:
+    """The live fold's rejects (``seq``, ``reason``, ``raw``), oldest first."""
+    path = Path(live_dir) / REJECTS_FILE
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+__all__ = [
+    "DELTA_DIR",
+    "FOLD_BATCH",
+    "REJECTS_FILE",
+    "LiveFolder",
+    "iter_rejects",
+    "run_folder",
+]
