@@ -329,41 +329,34 @@ _PHONE_REPORT_SOURCES = (("public", "unverified"),) * 18 + (
 _PHONE_REPORT_CATEGORIES = ("investment", "impersonation", "shopping", "romance", "job", "phishing")
 
 
-def write_phone_reports(path: Path, n: int, seed: int, *, as_of: datetime) -> Path:
-    """``n`` phone-heavy report rows of the JSONL schema, deterministic for ``seed``: a pool of
-    n/4 HK mobiles in the forms people type (heavy-tailed reuse), n/2 reporters, 90 % public
-    reports dated over the year before ``as_of``, one report in ten also naming a URL (the
-    ingest benchmark's input; faster to write at 10^7 than :func:`write_reports`)."""
-    rng = random.Random(seed)
-    pool = [f"{rng.choice('569')}{rng.randrange(10**7):07d}" for _ in range(max(1, n // 4))]
-    reporters = max(1, n // 2)
-    end = int(as_of.timestamp())
+def _report_row(
+    rid: str,
+    *,
+    source: tuple[str, str],
+    ts: int,
+    reporter: str,
+    category: str,
+    identifiers: list[dict[str, str]],
+) -> dict[str, object]:
+    """One report row of the JSONL schema (keys in the order the files have always had)."""
+    return {
+        "type": "report",
+        "id": rid,
+        "source": source[0],
+        "status": source[1],
+        "reported_at": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reporter": reporter,
+        "category": category,
+        "identifiers": identifiers,
+    }
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, object]]) -> Path:
+    """``rows`` as JSON lines, written 10,000 at a time (10^7-row inputs stay quick)."""
     dumps = json.dumps
     with open(path, "w", encoding="utf-8") as fh:
         batch: list[str] = []
-        for i in range(n):
-            digits = pool[
-                int(rng.paretovariate(1.2)) % len(pool) if i % 3 else rng.randrange(len(pool))
-            ]
-            idents: list[dict[str, str]] = [
-                {"kind": "phone", "value": _PHONE_REPORT_FORMS[i % 5](digits)}
-            ]
-            if i % 10 == 0:
-                idents.append(
-                    {"kind": "url", "value": f"http://scam{rng.randrange(n // 20 + 1)}.example/pay"}
-                )
-            source, status = _PHONE_REPORT_SOURCES[rng.randrange(len(_PHONE_REPORT_SOURCES))]
-            ts = end - rng.randrange(365 * 86400)
-            row = {
-                "type": "report",
-                "id": f"r{i}",
-                "source": source,
-                "status": status,
-                "reported_at": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "reporter": f"u{rng.randrange(reporters)}",
-                "category": _PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
-                "identifiers": idents,
-            }
+        for row in rows:
             batch.append(dumps(row))
             if len(batch) >= 10_000:
                 fh.write("\n".join(batch) + "\n")
@@ -371,6 +364,39 @@ def write_phone_reports(path: Path, n: int, seed: int, *, as_of: datetime) -> Pa
         if batch:
             fh.write("\n".join(batch) + "\n")
     return path
+
+
+def write_phone_reports(path: Path, n: int, seed: int, *, as_of: datetime) -> Path:
+    """``n`` phone-heavy report rows of the JSONL schema, deterministic for ``seed``: a pool of
+    n/4 HK mobiles in the forms people type (heavy-tailed reuse), n/2 reporters, 90 % public
+    reports dated over the year before ``as_of``, one report in ten also naming a URL (the
+    ingest benchmark's input; faster to write at 10^7 than :func:`write_reports`)."""
+    return _write_jsonl(path, _phone_report_rows(n, seed, as_of))
+
+
+def _phone_report_rows(n: int, seed: int, as_of: datetime) -> Iterator[dict[str, object]]:
+    rng = random.Random(seed)
+    pool = [f"{rng.choice('569')}{rng.randrange(10**7):07d}" for _ in range(max(1, n // 4))]
+    reporters = max(1, n // 2)
+    end = int(as_of.timestamp())
+    for i in range(n):
+        digits = pool[
+            int(rng.paretovariate(1.2)) % len(pool) if i % 3 else rng.randrange(len(pool))
+        ]
+        idents: list[dict[str, str]] = [
+            {"kind": "phone", "value": _PHONE_REPORT_FORMS[i % 5](digits)}
+        ]
+        if i % 10 == 0:
+            idents.append(
+                {"kind": "url", "value": f"http://scam{rng.randrange(n // 20 + 1)}.example/pay"}
+            )
+        source = _PHONE_REPORT_SOURCES[rng.randrange(len(_PHONE_REPORT_SOURCES))]
+        ts = end - rng.randrange(365 * 86400)
+        yield _report_row(
+            f"r{i}", source=source, ts=ts, reporter=f"u{rng.randrange(reporters)}",
+            category=_PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
+            identifiers=idents,
+        )  # fmt: skip
 
 
 def publish_records(root: Path, records: Iterator[Record], *, as_of: datetime) -> Manifest:
@@ -444,32 +470,21 @@ def write_scale_reports(path: Path, n: int, seed: int, *, as_of: datetime) -> Pa
     numbers (the first 0.7 n reports each name a new number, the rest repeat earlier ones),
     85 % public, 10 % telecom, 5 % police, ``min(200k, n/50)`` reporters, dates over the two
     months before ``as_of``. Measured there: 10^7 of these over 7x10^6 numbers."""
+    return _write_jsonl(path, _scale_rows(n, seed, as_of))
+
+
+def _scale_rows(n: int, seed: int, as_of: datetime) -> Iterator[dict[str, object]]:
     rng = random.Random(f"{seed}:scale")
     distinct = max(1, n * 7 // 10)
     reporters = max(1, min(200_000, n // 50))
     end = int(as_of.timestamp())
     span = 61 * 86400
-    dumps = json.dumps
-    with open(path, "w", encoding="utf-8") as fh:
-        batch: list[str] = []
-        for i in range(n):
-            j = i if i < distinct else rng.randrange(distinct)
-            source, status = _SCALE_SOURCES[rng.randrange(20)]
-            ts = end - rng.randrange(span)
-            row = {
-                "type": "report",
-                "id": f"s{i}",
-                "source": source,
-                "status": status,
-                "reported_at": datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "reporter": f"u{rng.randrange(reporters)}",
-                "category": _PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
-                "identifiers": [{"kind": "phone", "value": _scale_phone(j, seed)}],
-            }
-            batch.append(dumps(row))
-            if len(batch) >= 10_000:
-                fh.write("\n".join(batch) + "\n")
-                batch.clear()
-        if batch:
-            fh.write("\n".join(batch) + "\n")
-    return path
+    for i in range(n):
+        j = i if i < distinct else rng.randrange(distinct)
+        source = _SCALE_SOURCES[rng.randrange(20)]
+        ts = end - rng.randrange(span)
+        yield _report_row(
+            f"s{i}", source=source, ts=ts, reporter=f"u{rng.randrange(reporters)}",
+            category=_PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
+            identifiers=[{"kind": "phone", "value": _scale_phone(j, seed)}],
+        )  # fmt: skip

@@ -154,6 +154,13 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "0 (one per core, at most 4)",
         "Worker processes for bulk against a local snapshot; 1 runs in-process.",
     ),
+    SettingDoc(
+        "snapshot_group",
+        "--group",
+        "SCAMETER_SNAPSHOT_GROUP",
+        "the creating user's primary group",
+        "Group that ingest makes own each snapshot directory, its files and CURRENT.",
+    ),
 )
 
 #: Settings attribute -> the flag named in error messages (``--data-dir`` has no flag of its
@@ -184,6 +191,7 @@ class Settings:
     progress: Mode = Mode.AUTO
     chunk_size: int = 10_000
     workers: int = 0
+    snapshot_group: str | None = None
 
     def use_color(self, is_tty: bool) -> bool:
         """Whether to write ANSI colours to a stream whose ``isatty()`` is ``is_tty``."""
@@ -287,6 +295,8 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     chunk_size = _int(str(got[0]), got[1], 1) if got else 10_000
     got = pick("workers", "SCAMETER_WORKERS")
     workers = _int(str(got[0]), got[1], 0) if got else 0
+    got = pick("snapshot_group", "SCAMETER_SNAPSHOT_GROUP")
+    snapshot_group = str(got[0]).strip() if got else None
 
     return Settings(
         data_dir=data_dir,
@@ -305,6 +315,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         progress=progress,
         chunk_size=chunk_size,
         workers=workers,
+        snapshot_group=snapshot_group or None,
     )
 
 

@@ -11,7 +11,9 @@ with that case looked up ``N2`` times (the others ``N1``); it prints
 ``(Ir(case at N2) - Ir(all at N1)) / (N2 - N1)``: the instructions of one lookup, with
 interpreter start-up, imports, snapshot opening and warm-up cancelled out. The inner runs fix
 ``PYTHONHASHSEED``, so a count repeats exactly (to within a few instructions per lookup).
-To compare with another version of the code, run the same command with ``PYTHONPATH``
+``--bypass-crc`` counts every case a second time with the record CRC-32 check replaced by a
+C call that returns the residue (the check's cost is the difference). To compare with another
+version of the code, run the same command with ``PYTHONPATH``
 pointing at its tree (``git archive REV | tar -x -C /tmp/base``; the snapshot is built by the
 code under test).
 """
@@ -57,8 +59,25 @@ def build(root: Path) -> None:
     publish(root, manifest.snapshot_id)
 
 
+def bypass_crc() -> None:
+    """Replace the record CRC-32 check by a C call that returns the CRC residue without
+    reading the record (``getattr(residue, "real", record)`` is the residue): the lookups then
+    cost what they would without the check, so the difference is the check's cost."""
+    import functools
+
+    import scameter.index.assembly as asm
+    from scameter.index import format as fmt
+
+    stand_in = functools.partial(getattr, fmt.CRC_RESIDUE, "real")
+    asm._crc32 = stand_in  # type: ignore[assignment]
+    fmt._crc32 = stand_in  # type: ignore[assignment]
+
+
 def inner(root: Path, cases: list[str], longer: str | None) -> None:
     from scameter.index import Snapshot
+
+    if os.environ.get("SCAMETER_BYPASS_CRC") == "1":
+        bypass_crc()
 
     with Snapshot.open_current(root) as snap:
         check = snap.check
@@ -91,6 +110,11 @@ def main() -> None:
     p.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--longer", help=argparse.SUPPRESS)
     p.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--bypass-crc",
+        action="store_true",
+        help="also count with the record CRC-32 check bypassed (its cost per lookup)",
+    )
     args = p.parse_args()
     cases = args.cases.split(",")
     if args.inner:
@@ -99,10 +123,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "snapshots"
         build(root)
-        base = instructions(root, cases, None)
-        for case in cases:
-            per = (instructions(root, cases, case) - base) / (N2 - N1)
-            print(f"{case:10} {per:10,.0f} instructions per lookup", flush=True)
+        for bypass in (False, True) if args.bypass_crc else (False,):
+            os.environ["SCAMETER_BYPASS_CRC"] = "1" if bypass else "0"
+            label = " (CRC check bypassed)" if bypass else ""
+            base = instructions(root, cases, None)
+            for case in cases:
+                per = (instructions(root, cases, case) - base) / (N2 - N1)
+                print(f"{case:10} {per:10,.0f} instructions per lookup{label}", flush=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 from scameter.cli.check import KIND_CHOICES, region_arg
 from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.progress import Progress
+from scameter.index.publish import resolve_group
 from scameter.index.signing import EccKey, load_private_key
 from scameter.settings import Settings
 from scameter.times import iso_utc, parse_iso_utc
@@ -174,6 +175,8 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.format is not None and args.format not in FORMATS:
         raise CommandError(f"unknown --format {args.format!r}; one of: {', '.join(FORMATS)}")
+    # Before anything is read or built: a group this user cannot give files to stops here.
+    group = None if settings.snapshot_group is None else resolve_group(settings.snapshot_group)
 
     inputs, formats = _inputs(args.inputs, args.format, FORMATS)
     if args.release_held:
@@ -212,6 +215,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             stage=progress.stage if progress.enabled else None,
             provider=args.provider,
             sign_key=sign_key,
+            group=group,
             region=args.region,
             cache_dir=settings.data_dir / "cache",
             evidence=not args.no_evidence,
@@ -245,6 +249,9 @@ INGEST = Command(
         Arg(("--policy",), metavar="FILE", help="TOML policy overriding the defaults"),
         Arg(("--sign-key",), metavar="FILE",
             help="Ed25519 private key (PEM): sign the manifest (manifest.sig) before publishing"),
+        Arg(("--group",), dest="snapshot_group", metavar="NAME",
+            help="group that owns the published snapshot and CURRENT (default: your primary "
+            "group); you must be a member ($SCAMETER_SNAPSHOT_GROUP)"),
         Arg(("--release-held",), action="store_true",
             help="first move the reports held for review (burst hold, held.jsonl) into each "
             "intake log input, so this run counts them"),

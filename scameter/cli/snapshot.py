@@ -214,11 +214,12 @@ def _write_file(path: Path, write: Callable[[TextIO], None]) -> None:
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     snap = open_snapshot(settings, args.id)
     try:
-        snap.verify()
+        chunks = snap.verify()
         sid = snap.manifest.snapshot_id
     finally:
         snap.close()
-    sys.stdout.write(f"ok: snapshot {sid} is intact (checksums match its manifest)\n")
+    how = f"{chunks} chunk{'s' if chunks != 1 else ''}" if chunks else "whole file, format 2.0/2.1"
+    sys.stdout.write(f"ok: snapshot {sid} is intact (its manifest's hashes match: {how})\n")
     return 0
 
 

@@ -65,11 +65,11 @@ def export_since(reader: SnapshotReader, snapshots_root: Path, since: str) -> tu
     A delta larger than the full database is replaced by the full database too."""
     full = full_file(reader)
     full_bytes = _encode_full(full.version, {lv: lst.values for lv, lst in full.lists.items()})
-    if not since or "/" in since or since.startswith("."):
-        return full_bytes, True
+    if not since or "/" in since or since.startswith(".") or "\x00" in since or len(since) > 255:
+        return full_bytes, True  # not a snapshot id (found by the RPC fuzz drill: 70 kB, NUL)
     try:
         base_reader = SnapshotReader.open(Path(snapshots_root) / since, verify=False)
-    except SnapshotError:
+    except (SnapshotError, OSError, ValueError):  # a name the file system refuses
         return full_bytes, True
     try:
         base = full_file(base_reader)

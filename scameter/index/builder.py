@@ -35,6 +35,7 @@ from scameter.errors import SnapshotError, SnapshotNotFound
 from scameter.identifiers import Kind, expression_key, identifier_key, registrable_domain
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import format as fmt
+from scameter.index.chunks import file_entry
 from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.hashes import record_hashes
 from scameter.index.near import (
@@ -52,7 +53,6 @@ from scameter.index.publish import (
     fsync_file,
     lock_build,
     remove_stale_builds,
-    sha256_file,
 )
 from scameter.index.reader import SnapshotReader
 from scameter.index.record import Record
@@ -535,7 +535,7 @@ class SnapshotBuilder:
         shutil.rmtree(self._spill, ignore_errors=True)
         data = self._tmp / fmt.DATA_FILE
         fsync_file(data)
-        files = {fmt.DATA_FILE: {"size": data.stat().st_size, "sha256": sha256_file(data)}}
+        files = {fmt.DATA_FILE: file_entry(data)}  # chunk hashes (2.2) + the whole-file one
         body: dict[str, Any] = {
             "format_version": fmt.FORMAT_VERSION,
             "parent_id": self.parent_id,

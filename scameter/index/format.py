@@ -35,7 +35,9 @@ from scameter.verdict import Level
 #: 1.1 added the ``near_filter`` bitmap (optional: a 1.0 snapshot is probed without it).
 #: 2.0 adds a CRC-32 to every packed record; 1.x snapshots are refused (rebuild them).
 #: 2.1 adds the case ids after the owner (flag :data:`F_CASES`); a 2.0 record has none.
-FORMAT_VERSION = "2.1"
+#: 2.2 adds chunk hashes to the manifest's ``files`` entries (index/chunks.py); a 2.0 or 2.1
+#: reader still checks a 2.2 snapshot by its whole-file sha256, a 2.2 reader older ones likewise.
+FORMAT_VERSION = "2.2"
 SUPPORTED_MAJORS = frozenset({2})
 
 DATA_FILE = "data.mdb"

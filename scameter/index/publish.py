@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scameter.errors import SnapshotCorrupt, SnapshotNotFound
+from scameter.errors import ConfigError, SnapshotCorrupt, SnapshotNotFound
 from scameter.index import format as fmt
 
 try:
@@ -42,9 +42,35 @@ UNLOCKED_GRACE_S = 3600.0
 _log = logging.getLogger(__name__)
 
 
-def publish(snapshots_root: Path, snapshot_id: str) -> None:
+def resolve_group(name: str) -> int:
+    """The group id of ``name`` (a group name or a numeric id) that this process may give
+    snapshots to; :class:`ConfigError` in one line when the group does not exist or this
+    user may not ``chown`` files to it (only root may pick a group it is not a member of)."""
+    import grp
+
+    try:
+        gid = int(name) if name.isdigit() else grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise ConfigError(f"--group {name}: no such group on this system") from None
+    if os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
+        raise ConfigError(
+            f"--group {name}: this user is not a member of that group, so it may not give it "
+            "the snapshots (add the user to the group, or run ingest as a member)"
+        )
+    return gid
+
+
+def give_to_group(snapshot_dir: Path, gid: int) -> None:
+    """Make ``snapshot_dir`` and every file in it group-owned by ``gid`` (modes unchanged)."""
+    for f in snapshot_dir.iterdir():
+        if f.is_file() and not f.is_symlink():
+            os.chown(f, -1, gid)
+    os.chown(snapshot_dir, -1, gid)
+
+
+def publish(snapshots_root: Path, snapshot_id: str, *, group: int | None = None) -> None:
     """Make ``snapshot_id`` (a directory under ``snapshots_root``) the live snapshot:
-    ``CURRENT`` is replaced atomically.
+    ``CURRENT`` is replaced atomically (group-owned by ``group`` when given).
 
     Write-temp + fsync + rename + fsync of the directory, so a crash leaves either the old
     or the new pointer, never a torn one.
@@ -56,6 +82,8 @@ def publish(snapshots_root: Path, snapshot_id: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".CURRENT.", dir=snapshots_root)
     try:
         os.fchmod(fd, fmt.FILE_MODE)  # mkstemp's 0600 would hide CURRENT from the group
+        if group is not None:
+            os.fchown(fd, -1, group)
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(snapshot_id + "\n")
             f.flush()
@@ -185,10 +213,12 @@ __all__ = [
     "current_id",
     "fsync_dir",
     "fsync_file",
+    "give_to_group",
     "hold_in_use",
     "lock_build",
     "publish",
     "release_in_use",
     "remove_stale_builds",
+    "resolve_group",
     "sha256_file",
 ]

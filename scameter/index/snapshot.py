@@ -146,9 +146,10 @@ class Snapshot:
         snapshots_root = Path(snapshots_root)
         return cls.open(snapshots_root / current_id(snapshots_root))
 
-    def verify(self) -> None:
-        """Full verification: manifest checksum and sha256 of every data file."""
-        self.reader.verify()
+    def verify(self, threads: int | None = None) -> int:
+        """Full verification: manifest checksum and the data file's chunk hashes, in parallel
+        (:meth:`SnapshotReader.verify`). Returns the number of chunks hashed."""
+        return self.reader.verify(threads)
 
     def close(self) -> None:
         self.reader.close()

@@ -21,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,7 @@ from scameter.errors import IngestError, PolicyError, RejectRatioExceeded, Snaps
 from scameter.identifiers import registrable_domain
 from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuilder, publish
 from scameter.index.popular import PopularSet
+from scameter.index.publish import give_to_group, remove_stale_builds
 from scameter.index.signing import EccKey, sign_snapshot
 from scameter.index.space import current_dir, disk_full_names, ensure_space
 from scameter.ingest.adapters import (
@@ -52,7 +54,7 @@ from scameter.ingest.aggregate import Aggregator, Stats
 from scameter.ingest.evidence import EvidenceCollector
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
-from scameter.ingest.rejects import RejectWriter
+from scameter.ingest.rejects import SCRATCH_DIR, RejectWriter
 from scameter.ingest.shards import feed_builder, shard_count
 from scameter.ingest.warninglists import (
     NONE,
@@ -63,7 +65,15 @@ from scameter.ingest.warninglists import (
     remember,
 )
 from scameter.ingest.worker import ChunkResult, process_chunk
-from scameter.processes import die_with_parent, gc_tuned_for_bulk, tune_gc_for_bulk, worker_context
+from scameter.processes import (
+    WorkerLedger,
+    die_with_parent,
+    gc_tuned_for_bulk,
+    kill_leftovers,
+    tune_gc_for_bulk,
+    use_ledger,
+    worker_context,
+)
 from scameter.times import utc_now
 
 #: Default key for reporter hashes when the caller has none (tests, local files). Production
@@ -73,6 +83,7 @@ CHUNK_ITEMS = 10_000
 #: Below this much input a pool costs more than it saves: run in-process.
 _POOL_MIN_BYTES = 4 << 20
 
+_log = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], None]
 Task = tuple[str, AdapterOptions, str, int, Any]
 
@@ -204,14 +215,35 @@ def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
             inp.close()
 
 
-def _pool_worker_init() -> None:
-    """A pool worker dies with the process that started it (``PR_SET_PDEATHSIG``: after a
-    ``kill -9`` of ingest no worker lives on as an orphan), then tunes its GC for bulk."""
-    die_with_parent(os.getppid())
+def _pool_worker_init(ledger: str | None) -> None:
+    """A pool worker writes itself into the run's worker ledger (a next run kills it if this
+    one was killed and it lives on), dies with the process that started it
+    (``PR_SET_PDEATHSIG``: after a ``kill -9`` of ingest no worker lives on as an orphan),
+    then tunes its GC for bulk."""
+    use_ledger(ledger)
+    die_with_parent(os.getppid())  # records this worker in the ledger
     tune_gc_for_bulk()
 
 
-def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
+def _remove_leftovers(snapshots_root: Path) -> None:
+    """What a killed run left: its helpers still running (by their ledger), its build
+    directory and its rejects scratch file; one log line when there was something."""
+    dead, killed = kill_leftovers(snapshots_root)
+    builds = remove_stale_builds(snapshots_root)
+    for pid in dead:
+        for scratch in (snapshots_root / SCRATCH_DIR).glob(f"rejects-*-{pid}.jsonl"):
+            scratch.unlink(missing_ok=True)
+    if dead or killed or builds:
+        _log.warning(
+            "removed what %d ingest run(s) that did not finish left: %d worker process(es) "
+            "killed, %d temporary build director(ies) deleted",
+            len(dead), killed, len(builds),
+        )  # fmt: skip
+
+
+def _results(
+    tasks: Iterator[Task], workers: int, ledger: WorkerLedger | None = None
+) -> Iterator[ChunkResult]:
     """Chunk results in task order; a bounded number of chunks in flight."""
     if workers <= 1:
         for t in tasks:
@@ -219,7 +251,12 @@ def _results(tasks: Iterator[Task], workers: int) -> Iterator[ChunkResult]:
         return
     # fork when this process is single-threaded (cheap: workers inherit the imported modules);
     # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
-    ex = ProcessPoolExecutor(workers, mp_context=worker_context(), initializer=_pool_worker_init)
+    ex = ProcessPoolExecutor(
+        workers,
+        mp_context=worker_context(),
+        initializer=_pool_worker_init,
+        initargs=(None if ledger is None else str(ledger.path),),
+    )
     pending: deque[Future[ChunkResult]] = deque()
     try:
         for t in tasks:
@@ -282,6 +319,7 @@ def run_ingest(
     cache_dir: Path | None = None,
     sign_key: EccKey | None = None,
     region: str | None = None,
+    group: int | None = None,
     evidence: bool = True,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
@@ -299,6 +337,8 @@ def run_ingest(
     naming it. ``cache_dir`` keeps the compiled popular-site set between processes (the
     command passes ``<data_dir>/cache``). ``region`` (an ISO code such as ``SG``) reads the
     local phone numbers of rows that name no ``region`` as numbers of that country.
+    ``group`` (a group id, see :func:`scameter.index.publish.resolve_group`) group-owns the
+    snapshot directory, its files and ``CURRENT`` (default: as created, the user's group).
     ``evidence`` (default on) keeps each identifier's events in the snapshot for the live
     fold of ``serve --intake-log`` (:mod:`scameter.ingest.evidence`).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
@@ -331,13 +371,15 @@ def run_ingest(
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
     snapshots_root.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(snapshots_root)
+    ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
     rejects = RejectWriter(snapshots_root)
     collector = _evidence(snapshots_root, agg, evidence, dry_run)
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
-        for res in _results(_tasks(plan, opts), workers):
+        for res in _results(_tasks(plan, opts), workers, ledger):
             if res.label != package_label:  # the package's own rows are not the caller's
                 rows += res.rows
                 rejected_rows += res.rejected_rows
@@ -361,10 +403,12 @@ def run_ingest(
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {len(agg.keys):,} identifiers seen")
         return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers, lists, sign_key, collector)  # fmt: skip
+                       rejected_rows, dry_run, workers, lists, sign_key, group,
+                       collector)  # fmt: skip
     finally:
         rejects.close()
         collector.close()
+        ledger.close()
 
 
 def _evidence(
@@ -389,6 +433,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     workers: int,
     lists: Warninglists,
     sign_key: EccKey | None = None,
+    group: int | None = None,
     collector: EvidenceCollector | None = None,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
@@ -438,7 +483,11 @@ def _finish(  # noqa: PLR0917 - private, one call site
             )
     if sign_key is not None:  # before CURRENT names it: a trusting server never sees it unsigned
         sign_snapshot(snapshot_dir, sign_key)
-    publish(snapshots_root, manifest.snapshot_id)
+    if (
+        group is not None
+    ):  # also before CURRENT: a server of the group never meets 0640 it can't read
+        give_to_group(snapshot_dir, group)
+    publish(snapshots_root, manifest.snapshot_id, group=group)
     return IngestResult(
         snapshot_id=manifest.snapshot_id,
         published=True,

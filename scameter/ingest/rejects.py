@@ -24,6 +24,7 @@ import json
 import os
 from pathlib import Path
 
+from scameter.index.format import FILE_MODE
 from scameter.ingest.rows import NO_IDENTIFIERS
 from scameter.times import iso_utc, utc_now
 
@@ -91,6 +92,7 @@ class RejectWriter:
         if snapshot_dir is None:
             return self.path
         dest = snapshot_dir / REJECTS_FILE
+        os.chmod(self.path, FILE_MODE)  # the snapshot's mode: its group reads it, others not
         os.replace(self.path, dest)
         return dest
 

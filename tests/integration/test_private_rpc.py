@@ -204,6 +204,12 @@ def test_device_update_full_then_delta(tmp_path: Path, served: tuple[str, Snapsh
         )
         assert unknown.full
         assert DeviceDatabase.from_bytes(unknown.data).info() == db2.info()
+        # Versions no file system takes as a name (found by the RPC fuzz drill: they were
+        # INTERNAL) are unknown versions too: a full database.
+        for odd in ("x" * 70_000, "a\x00b", "\u00e9" * 200):
+            got = stub.GetDeviceUpdate(pb.GetDeviceUpdateRequest(version=odd), metadata=MD)
+            assert got.full
+            assert DeviceDatabase.from_bytes(got.data).info() == db2.info()
 
 
 def test_cli_check_private(
