@@ -58,8 +58,9 @@ def event_keys(ev: tuple[Any, ...]) -> tuple[str, ...]:
 
 
 def encode_event(ev: tuple[Any, ...]) -> bytes:
-    """One event as a JSON array (generic: every element of the tuple is kept)."""
-    return orjson.dumps(ev)
+    """One event as a JSON array (generic: every element of the tuple is kept), in a bytes
+    object of its own size (see :meth:`EvidenceCollector.add`)."""
+    return bytes(memoryview(orjson.dumps(ev)))
 
 
 def _tuples(value: Any) -> Any:
@@ -116,7 +117,10 @@ class EvidenceCollector:
         for ev in events:
             if ev[0] == EV_REPORT and not counts(ev):
                 continue
-            blob = orjson.dumps(ev)
+            # orjson's bytes keep the 4 KiB buffer they were written into (measured with
+            # tracemalloc: 4,097 B for a 94-byte event); the sorter holds up to a chunk of
+            # them, so each is copied to its own size first (1.2 GiB -> 40 MiB at 3x10^5).
+            blob = bytes(memoryview(orjson.dumps(ev)))
             n += 1
             for key in dict.fromkeys(k[1:] if k[:1] == "~" else k for k in event_keys(ev)):
                 add(key_id(key), blob)
