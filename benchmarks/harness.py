@@ -381,7 +381,9 @@ def markdown_table(figures: Sequence[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_TARGET = re.compile(r"^\s*(<=|>=|<|>)\s*([0-9][0-9_,]*(?:\.[0-9]+)?)")
+#: ``>= 300000``, ``< 1 (issue 7)``; not a ratio to another figure (``<= 1.1 x no-live``),
+#: which the figure alone cannot judge (the number is followed by ``x``).
+_TARGET = re.compile(r"^\s*(<=|>=|<|>)\s*([0-9][0-9_,]*(?:\.[0-9]+)?)(?![0-9.]|\s*x\b)")
 
 
 def target_status(f: Figure) -> str:

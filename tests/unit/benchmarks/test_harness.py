@@ -339,11 +339,13 @@ def test_baselines_quick_run(tmp_path: Path) -> None:
         (0.9, "< 1 (issue 7)", "ratio", "met"),
         (1.04, "< 1 (issue 7)", "ratio", "missed by 1.04x"),
         (2.0, "about right", "ratio", ""),
+        (2170.0, "<= 1.1 x no-live", "p50_us", ""),
+        (1200.0, "<= 1.15x echo", "p50_us", ""),
         (0.0, ">= 5", "skipped", "not measured"),
         (1.0, None, "rate", ""),
     ],
     ids=["ge-met", "ge-missed", "le-met", "le-missed", "lt-met", "lt-missed", "unparsed",
-         "skipped", "no-target"],
+         "relative", "relative-tight", "skipped", "no-target"],
 )  # fmt: skip
 def test_target_status(value: float, target: str | None, metric: str, status: str) -> None:
     fig = Figure("b", metric, value, "", target=target)
