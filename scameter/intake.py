@@ -220,16 +220,23 @@ class IntakeLog:
 
     def _store(self, txn: lmdb.Transaction, row: dict[str, Any]) -> str:
         """Put ``row`` under the next sequence number in ``txn``; returns its report id."""
-        raw_seq = txn.get(_META_SEQ, db=self._meta)
+        return self._put_next(txn, row, self._reports, _META_SEQ, "app")
+
+    def _put_next(
+        self, txn: lmdb.Transaction, row: dict[str, Any], db: Any, seq_key: bytes, prefix: str
+    ) -> str:
+        """Put ``row`` in ``db`` under the next number of the sequence kept at ``seq_key``, with
+        its id ``<prefix>-<seq>-<digest>`` (reports: ``app``, appeals: ``appeal``)."""
+        raw_seq = txn.get(seq_key, db=self._meta)
         seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
         digest = hashlib.blake2b(
             json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
         ).hexdigest()
-        report_id = f"app-{seq:010d}-{digest}"
-        body = json.dumps({**row, "id": report_id}, sort_keys=True).encode("utf-8")
-        txn.put(_SEQ.pack(seq), body, db=self._reports)
-        txn.put(_META_SEQ, _SEQ.pack(seq), db=self._meta)
-        return report_id
+        row_id = f"{prefix}-{seq:010d}-{digest}"
+        body = json.dumps({**row, "id": row_id}, sort_keys=True).encode("utf-8")
+        txn.put(_SEQ.pack(seq), body, db=db)
+        txn.put(seq_key, _SEQ.pack(seq), db=self._meta)
+        return row_id
 
     def _apply_policy(
         self,
@@ -298,15 +305,7 @@ class IntakeLog:
                 return bytes(first).decode("ascii"), True
             if policy is not None:
                 self._count_reporter(txn, policy, str(row["reporter_hash"]), when)
-            raw_seq = txn.get(_META_APPEAL_SEQ, db=self._meta)
-            seq = 0 if raw_seq is None else _SEQ.unpack(raw_seq)[0] + 1
-            digest = hashlib.blake2b(
-                json.dumps(row, sort_keys=True).encode("utf-8") + _SEQ.pack(seq), digest_size=8
-            ).hexdigest()
-            appeal_id = f"appeal-{seq:010d}-{digest}"
-            body = json.dumps({**row, "id": appeal_id}, sort_keys=True).encode("utf-8")
-            txn.put(_SEQ.pack(seq), body, db=self._appeals)
-            txn.put(_META_APPEAL_SEQ, _SEQ.pack(seq), db=self._meta)
+            appeal_id = self._put_next(txn, row, self._appeals, _META_APPEAL_SEQ, "appeal")
             txn.put(dkey, appeal_id.encode("ascii"), db=self._dedup)
         return appeal_id, False
 
