@@ -22,13 +22,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.bench_rpc import REPO, build
-from benchmarks.core import BenchContext, Figure
+from benchmarks.core import BenchContext, Figure, serving_events
 
 PHONES = [f"+8526{n:07d}" for n in range(0, 10_000_000, 1000)]
 
@@ -38,16 +37,8 @@ def _serve(snapshots: Path) -> tuple[subprocess.Popen[str], int, int]:
     cmd += ["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "serving":
-            threading.Thread(target=lambda: [None for _ in proc.stderr or ()], daemon=True).start()
-            return proc, int(event["port"]), int(event["http_port"])
-    raise RuntimeError("server did not start")
+    event = serving_events(proc)[0]
+    return proc, int(event["port"]), int(event["http_port"])
 
 
 def _time(call: Callable[[str], object], n: int) -> tuple[float, float, float]:

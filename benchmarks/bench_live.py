@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import datagen
-from benchmarks.core import BenchContext, Figure, percentile
+from benchmarks.core import BenchContext, Figure, percentile, serving_events
 from scameter.ingest.pipeline import run_ingest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,18 +82,7 @@ def _server(snaps: Path, intake: Path, live: bool) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-c", SERVE, *args], cwd=REPO, env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "serving":
-                break
-        else:
-            raise RuntimeError("server exited before serving")
-        threading.Thread(target=lambda: [None for _ in proc.stderr or ()], daemon=True).start()
-        yield f"127.0.0.1:{event['port']}"
+        yield f"127.0.0.1:{serving_events(proc)[0]['port']}"
     finally:
         proc.terminate()
         proc.wait(60)

@@ -27,14 +27,12 @@ Run: ``.venv/bin/python -m benchmarks --only rpc`` (``--quick``: 10^3 phones, 1 
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,7 +43,7 @@ from typing import Any
 import grpc
 
 from benchmarks import datagen, h2load
-from benchmarks.core import BenchContext, Figure, percentile, skipped
+from benchmarks.core import BenchContext, Figure, percentile, serving_events, skipped
 from benchmarks.rpc_pyload import BATCH, lat_figures, load
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
@@ -95,22 +93,7 @@ def server(snapshots: Path, workers: int) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stderr is not None
-        ports: list[int] = []
-        for line in proc.stderr:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("event") == "serving":
-                ports.append(int(event["port"]))
-                if len(ports) == workers:
-                    break
-        if len(ports) < workers:
-            raise RuntimeError("server did not start")
-        # Drain stderr so the server never blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in proc.stderr or ()], daemon=True).start()
-        yield f"127.0.0.1:{ports[0]}"
+        yield f"127.0.0.1:{serving_events(proc, workers)[0]['port']}"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -29,7 +29,10 @@ Contract between the harness and each module:
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +108,26 @@ def rate_figure(
         target=target,
         note=note,
     )
+
+
+def serving_events(proc: subprocess.Popen[str], count: int = 1) -> list[dict[str, Any]]:
+    """The first ``count`` ``"serving"`` log events (one per worker) a scameter server started
+    with ``stderr=PIPE, text=True`` writes; the rest of its stderr is then drained in a daemon
+    thread so the server never blocks on a full pipe. RuntimeError if it exits first."""
+    assert proc.stderr is not None
+    events: list[dict[str, Any]] = []
+    for line in proc.stderr:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == "serving":
+            events.append(event)
+            if len(events) == count:
+                threading.Thread(target=lambda: [None for _ in proc.stderr or ()],
+                                 daemon=True).start()  # fmt: skip
+                return events
+    raise RuntimeError("server exited before serving")
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
