@@ -45,6 +45,7 @@ from typing import Any
 import lmdb
 
 from scameter.categories import MAX_ORIGINAL, canonical_category
+from scameter.durable import write_durably
 from scameter.errors import IngestError
 from scameter.times import iso_utc
 
@@ -350,12 +351,7 @@ class IntakeLog:
         digest = hashlib.blake2b(json.dumps(row, sort_keys=True).encode(), digest_size=8)
         report_id = f"held-{digest.hexdigest()}"
         line = json.dumps({**row, "id": report_id}, sort_keys=True) + "\n"
-        fd = os.open(self.path / HELD_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_durably(self.path / HELD_FILE, line.encode("utf-8"), append=True)
         for k, e in zip(dkeys, existing, strict=True):
             if e is None:
                 txn.put(k, report_id.encode("ascii"), db=self._dedup)

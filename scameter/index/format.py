@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
+from scameter.durable import FILE_MODE as DURABLE_FILE_MODE
 from scameter.errors import SnapshotCorrupt
 from scameter.identifiers import registry
 from scameter.identifiers.model import Kind
@@ -46,7 +47,7 @@ CURRENT_FILE = "CURRENT"
 TMP_PREFIX = ".tmp-"
 #: Modes of a published snapshot: group-readable (a server of the same group), not world.
 DIR_MODE = 0o750
-FILE_MODE = 0o640
+FILE_MODE = DURABLE_FILE_MODE
 
 # Named LMDB sub-databases (see docs/snapshot-format.md).
 DB_RECORDS = b"records"

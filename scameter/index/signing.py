@@ -22,6 +22,7 @@ from pathlib import Path
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
+from scameter.durable import write_durably
 from scameter.errors import SnapshotCorrupt
 from scameter.index import format as fmt
 
@@ -59,12 +60,7 @@ def sign_snapshot(snapshot_dir: Path, key: ECC.EccKey) -> None:
     manifest = (snapshot_dir / fmt.MANIFEST_FILE).read_bytes()
     signature = eddsa.new(key, "rfc8032").sign(manifest)
     path = snapshot_dir / SIGNATURE_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, fmt.FILE_MODE)
-    try:
-        os.write(fd, signature)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_durably(path, signature, append=False)
 
 
 def check_signature(snapshot_dir: Path, key: ECC.EccKey) -> None:

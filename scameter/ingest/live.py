@@ -50,6 +50,7 @@ from typing import Any
 
 import xxhash
 
+from scameter.durable import write_durably
 from scameter.errors import ScameterError, SnapshotError
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import Snapshot
@@ -230,12 +231,7 @@ class LiveFolder:
             json.dumps({"seq": seq, "reason": reason, "raw": raw}, ensure_ascii=False) + "\n"
             for seq, reason, raw in rejects
         )
-        fd = os.open(self.live_dir / REJECTS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        try:
-            os.write(fd, lines.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_durably(self.live_dir / REJECTS_FILE, lines.encode("utf-8"), append=True)
 
     def _commit(
         self,
