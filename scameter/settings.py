@@ -161,6 +161,20 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "the creating user's primary group",
         "Group that ingest makes own each snapshot directory, its files and CURRENT.",
     ),
+    SettingDoc(
+        "ingest_engine",
+        "--engine",
+        "SCAMETER_INGEST_ENGINE",
+        "memory",
+        "Where ingest aggregates: memory (Python), duckdb (spills to disk), spark.",
+    ),
+    SettingDoc(
+        "memory_limit",
+        "--memory-limit",
+        "SCAMETER_MEMORY_LIMIT",
+        "a quarter of the machine's memory",
+        "Memory limit of ingest --engine duckdb (e.g. 1.5GB); beyond it DuckDB spills.",
+    ),
 )
 
 #: Settings attribute -> the flag named in error messages (``--data-dir`` has no flag of its
@@ -192,6 +206,9 @@ class Settings:
     chunk_size: int = 10_000
     workers: int = 0
     snapshot_group: str | None = None
+    ingest_engine: str = "memory"
+    #: Bytes (None: the engine's default, a quarter of the machine).
+    memory_limit: int | None = None
 
     def use_color(self, is_tty: bool) -> bool:
         """Whether to write ANSI colours to a stream whose ``isatty()`` is ``is_tty``."""
@@ -297,6 +314,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     workers = _int(str(got[0]), got[1], 0) if got else 0
     got = pick("snapshot_group", "SCAMETER_SNAPSHOT_GROUP")
     snapshot_group = str(got[0]).strip() if got else None
+    engine, memory_limit = _ingest_engine(pick)
 
     return Settings(
         data_dir=data_dir,
@@ -316,7 +334,45 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         chunk_size=chunk_size,
         workers=workers,
         snapshot_group=snapshot_group or None,
+        ingest_engine=engine,
+        memory_limit=memory_limit,
     )
+
+
+#: The engines of ``ingest --engine`` (scameter.ingest.folds; settings sit below ingest).
+INGEST_ENGINES = ("memory", "duckdb", "spark")
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+               "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """``1.5GB``, ``800MiB``, ``2000000000`` as bytes; ValueError for anything else."""
+    s = text.strip().upper().replace(" ", "")
+    num = s.rstrip("KMGTIB")
+    unit = s[len(num) :]
+    try:
+        value = float(num) if unit in _SIZE_UNITS else -1.0
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValueError(f"{text!r} is not a size such as 1.5GB or 800MiB")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def _ingest_engine(pick: Any) -> tuple[str, int | None]:
+    """``ingest_engine`` and ``memory_limit`` (bytes) from flags or the environment."""
+    got = pick("ingest_engine", "SCAMETER_INGEST_ENGINE")
+    engine = str(got[0]).strip().lower() if got else "memory"
+    if engine not in INGEST_ENGINES:
+        origin = got[1] if got else "--engine"
+        raise ConfigError(f"{origin}: {engine!r} is not one of {', '.join(INGEST_ENGINES)}")
+    got = pick("memory_limit", "SCAMETER_MEMORY_LIMIT")
+    if not got:
+        return engine, None
+    try:
+        return engine, parse_size(str(got[0]))
+    except ValueError as exc:
+        raise ConfigError(f"{got[1]}: {exc}") from None
 
 
 # --- flags as data ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from scameter.cli.common import Arg, Command, CommandError, SubParsers
 from scameter.cli.progress import Progress
 from scameter.index.publish import resolve_group
 from scameter.index.signing import EccKey, load_private_key
-from scameter.settings import Settings
+from scameter.settings import INGEST_ENGINES, Settings
 from scameter.times import iso_utc, parse_iso_utc
 
 _BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -219,6 +219,8 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             region=args.region,
             cache_dir=settings.data_dir / "cache",
             evidence=not args.no_evidence,
+            engine=settings.ingest_engine,
+            memory_limit=settings.memory_limit,
         )
     finally:
         progress.close()
@@ -273,6 +275,11 @@ INGEST = Command(
         Arg(("--region",), type=region_arg, metavar="CC",
             help="read local phone numbers of rows that name no region as numbers of this "
             "country (default HK)"),
+        Arg(("--engine",), dest="ingest_engine", choices=INGEST_ENGINES,
+            help="where to aggregate: memory (default), duckdb (out of core, spills to disk "
+            "under --memory-limit), spark (the spark extra); the snapshot is the same"),
+        Arg(("--memory-limit",), metavar="SIZE",
+            help="memory limit of --engine duckdb, e.g. 1.5GB (default: a quarter of RAM)"),
         Arg(("--no-evidence",), action="store_true",
             help="do not keep each identifier's events in the snapshot (smaller; a server "
             "then folds no live reports over it until the next ingest)"),

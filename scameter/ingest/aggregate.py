@@ -680,13 +680,11 @@ class Aggregator:
             self.first,
             self.last,
         )
-        rep1, reps = self.rep1, self.reps
-        cases_of = self.case_ids
+        reporters_of, cases_of = self.reporters, self.case_ids
         order = decisions.order
         for r in range(shard, len(order), shards):
             i = order[r]
-            more = reps.get(i)
-            reporters = (1 + (len(more) if more is not None else 0)) if rep1[i] else 0
+            reporters = reporters_of(i)
             d = decided.get(i) if i in early else decide(i, reporters)
             if d is None:
                 continue

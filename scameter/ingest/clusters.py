@@ -128,11 +128,27 @@ def derived_pairs(keys: list[str], ids: Mapping[str, int]) -> Iterator[tuple[int
     for i, key in enumerate(keys):
         if not key.startswith(_DERIVING):
             continue
-        kind, _, value = key.partition(":")
-        for _, ident in derive(Identifier(_KINDS[kind], value), ingest=True):
-            j = ids.get(f"{ident.kind.value}:{ident.value}")
+        for derived in derived_keys(key):
+            j = ids.get(derived)
             if j is not None and j != i:
                 yield i, j
 
 
-__all__ = ["UnionFind", "by_domain", "cluster_ids", "derived_pairs", "domain_link_key"]
+def derived_keys(key: str) -> list[str]:
+    """The keys a plain ``kind:canonical`` key derives at ingest (the table of
+    :mod:`scameter.identifiers.derive`), nearest first."""
+    kind, _, value = key.partition(":")
+    return [
+        f"{ident.kind.value}:{ident.value}"
+        for _, ident in derive(Identifier(_KINDS[kind], value), ingest=True)
+    ]
+
+
+__all__ = [
+    "UnionFind",
+    "by_domain",
+    "cluster_ids",
+    "derived_keys",
+    "derived_pairs",
+    "domain_link_key",
+]

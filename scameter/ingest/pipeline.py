@@ -52,10 +52,10 @@ from scameter.ingest.adapters import (
 )
 from scameter.ingest.aggregate import Aggregator, Stats
 from scameter.ingest.evidence import EvidenceCollector
+from scameter.ingest.folds import Fold, make_fold
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import SCRATCH_DIR, RejectWriter
-from scameter.ingest.shards import feed_builder, shard_count
 from scameter.ingest.warninglists import (
     NONE,
     POPULAR_LISTS,
@@ -321,6 +321,8 @@ def run_ingest(
     region: str | None = None,
     group: int | None = None,
     evidence: bool = True,
+    engine: str = "memory",
+    memory_limit: int | None = None,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -341,6 +343,9 @@ def run_ingest(
     snapshot directory, its files and ``CURRENT`` (default: as created, the user's group).
     ``evidence`` (default on) keeps each identifier's events in the snapshot for the live
     fold of ``serve --intake-log`` (:mod:`scameter.ingest.evidence`).
+    ``engine``: where events are aggregated: ``memory`` (Python arrays), ``duckdb`` (embedded,
+    spilling to disk under ``memory_limit`` bytes, default a quarter of the machine) or
+    ``spark`` (the ``spark`` extra); the snapshot is the same (:mod:`scameter.ingest.folds`).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected. ``input_formats`` gives one format (or
     None) per input, overriding ``input_format`` for that input.
@@ -374,6 +379,7 @@ def run_ingest(
     _remove_leftovers(snapshots_root)
     ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
+    fold = make_fold(engine, agg, snapshots_root, memory_limit)
     rejects = RejectWriter(snapshots_root)
     collector = _evidence(snapshots_root, agg, evidence, dry_run)
     rows = rejected_rows = 0
@@ -384,12 +390,12 @@ def run_ingest(
                 rows += res.rows
                 rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
-            agg.add_events(res.events)
+            fold.add(res.events)
             collector.add(res.events)
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)
         rejects.close()
-        agg.add_appeals(plan.appeals)
+        fold.add_appeals(plan.appeals)
         if rows == 0:
             raise IngestError("the inputs hold no rows: refusing to publish an empty snapshot")
         if rejected_rows > max_reject_ratio * rows:
@@ -399,15 +405,17 @@ def run_ingest(
                 f"reasons in {rejects.path}",
                 rejects.path,
             )
+        identifiers = fold.finish()
         if stage is not None:
             what = "deciding" if dry_run else "building the snapshot:"
-            stage(f"{what} {len(agg.keys):,} identifiers seen")
-        return _finish(agg, policy, index_policy, plan, when, snapshots_root, rejects, rows,
-                       rejected_rows, dry_run, workers, lists, sign_key, group,
-                       collector)  # fmt: skip
+            stage(f"{what} {identifiers:,} identifiers seen")
+        return _finish(fold, identifiers, agg, policy, index_policy, plan, when,
+                       snapshots_root, rejects, rows, rejected_rows, dry_run, workers, lists,
+                       sign_key, group, collector)  # fmt: skip
     finally:
         rejects.close()
         collector.close()
+        fold.close()
         ledger.close()
 
 
@@ -420,6 +428,8 @@ def _evidence(
 
 
 def _finish(  # noqa: PLR0917 - private, one call site
+    fold: Fold,
+    identifiers: int,
     agg: Aggregator,
     policy: Policy,
     index_policy: IndexPolicy,
@@ -446,12 +456,12 @@ def _finish(  # noqa: PLR0917 - private, one call site
             yield rec
 
     if dry_run:
-        n = sum(1 for _ in counted(agg.records(gran)))
+        n = sum(1 for _ in counted(fold.records(gran)))
         return IngestResult(None, False, rows, rejected_rows, rejects.finish(None), counts,
                             ignored=rejects.ignored, identifiers=n,
                             stats=_stats(agg.stats), limits=dict(rejects.limits),
                             no_identifiers=rejects.no_identifiers)  # fmt: skip
-    needed = ensure_space(snapshots_root, len(agg.keys), current_dir(snapshots_root))
+    needed = ensure_space(snapshots_root, identifiers, current_dir(snapshots_root))
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,
@@ -467,9 +477,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
             builder.set_evidence(collector.sorter, plan.intake_cursors)
             agg.stats.extra["evidence_events"] = collector.events
             agg.stats.extra["evidence_bytes"] = collector.bytes
-        decisions = agg.decide(gran)
-        shards = shard_count(len(decisions.order), workers)
-        feed_builder(builder, agg, gran, decisions, shards)
+        fold.feed(builder, gran, workers)
         manifest = builder.build()
     counts = {kind: dict(levels) for kind, levels in manifest.counts.items()}
     n = manifest.total

@@ -1,0 +1,120 @@
+"""The DuckDB engine of out-of-core aggregation (``scameter ingest --engine duckdb``).
+
+Responsibility: one embedded DuckDB database in the run's ``.tmp-*`` work directory, under
+a memory limit, spilling to a ``spill`` directory beside it. It loads the event CSV files as
+they are completed (each file is deleted once loaded), runs the stage-one SQL of
+:mod:`scameter.ingest.ooc_sql` (or adopts the Parquet output of the Spark engine) and holds
+the ranked tables that :class:`scameter.ingest.ooc.OutOfCore` reads batch by batch.
+
+Invariants: everything DuckDB writes (database, WAL, spill) is inside the work directory, so
+a killed run leaves nothing the next run's leftover clean-up does not remove; DuckDB runs
+with at most ``threads`` threads (the parent's share of the machine).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scameter.errors import IngestError
+from scameter.ingest import ooc_sql
+
+_CSV = "(FORMAT csv, HEADER false, AUTO_DETECT false, QUOTE '\"', ESCAPE '\"')"
+
+
+def _columns(cols: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{name} {typ}" for name, typ in cols)
+
+
+class DuckStore:
+    """The database of one run (see the module docstring)."""
+
+    def __init__(self, workdir: Path, memory_limit: int, threads: int = 2) -> None:
+        try:
+            import duckdb
+        except ImportError:  # pragma: no cover - a default dependency
+            raise IngestError(
+                "--engine duckdb needs the duckdb package (pip install duckdb)"
+            ) from None
+        spill = workdir / "spill"
+        spill.mkdir()
+        self.con: Any = duckdb.connect(str(workdir / "agg.duckdb"))
+        con = self.con
+        con.execute(f"SET memory_limit = '{max(memory_limit // (1 << 20), 64)}MiB'")
+        con.execute("SET temp_directory = ?", [str(spill)])
+        con.execute(f"SET threads = {max(1, threads)}")
+        con.execute("SET enable_progress_bar = false")
+        # Nothing here needs insertion order but the ranked tables (see rank()); keeping it
+        # costs memory in every large operator.
+        con.execute("SET preserve_insertion_order = false")
+        self.limit = memory_limit
+        self.spill = spill
+        con.execute(f"CREATE TABLE ev ({_columns(ooc_sql.EV_COLUMNS)})")
+        con.execute(f"CREATE TABLE li ({_columns(ooc_sql.LI_COLUMNS)})")
+        con.execute(f"CREATE TABLE ap ({_columns(ooc_sql.AP_COLUMNS)})")
+
+    def run(self, sql: str, params: list[Any] | None = None) -> Any:
+        """``con.execute``, with DuckDB's failures as one-line IngestError values:
+        out of memory under the limit, or a spill that does not fit the disk."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql, params)
+        except duckdb.OutOfMemoryException:
+            raise IngestError(
+                f"DuckDB ran out of memory under --memory-limit {self.limit >> 20} MiB; "
+                "raise the limit (nothing published, CURRENT unchanged)"
+            ) from None
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise IngestError(
+                f"DuckDB could not write its spill under {self.spill} ({first}); "
+                "free space there (nothing published, CURRENT unchanged)"
+            ) from None
+
+    def load(self, table: str, path: Path, *, delete: bool = True) -> None:
+        """Append CSV file ``path`` to ``table``; the file is removed once loaded."""
+        self.run(f"COPY {table} FROM '{_quoted(path)}' {_CSV}")
+        if delete:
+            path.unlink()
+
+    def aggregate(self, *, as_of: int, public_start: int) -> None:
+        """Stage one in DuckDB: ``agg0``, ``cs0``, ``grp`` from the event tables."""
+        queries = ooc_sql.stage_one("duckdb", as_of=as_of, public_start=public_start)
+        for name, sql in queries.items():
+            self.run(f"CREATE TABLE {name} AS {sql}")
+        for table in ("ev", "li", "ap", *(q for q in queries if q not in ooc_sql.OUTPUTS)):
+            self.run(f"DROP TABLE {table}")
+
+    def adopt_parquet(self, directory: Path) -> None:
+        """Stage one done elsewhere (Spark): its ``agg0``, ``cs0`` and ``grp`` Parquet
+        directories under ``directory`` become the tables of the same names."""
+        for name in ooc_sql.OUTPUTS:
+            glob = _quoted(directory / name / "*.parquet")
+            self.run(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{glob}')")
+
+    def rank(self) -> int:
+        """Stage two's tables: ``agg`` (ranked, stored in key order), ``cs`` (with ranks);
+        returns the number of identifiers."""
+        run = self.run
+        # Stored in rank order (so that a batch's range query reads few row groups).
+        run("SET preserve_insertion_order = true")
+        run(f"CREATE TABLE agg AS {ooc_sql.ranked('agg0')} ORDER BY rank")
+        run("DROP TABLE agg0")
+        run(
+            "CREATE TABLE cs AS SELECT a.rank AS rank, c.k AS k, c.ts AS ts, c.cid AS cid "
+            "FROM cs0 c JOIN agg a ON a.k = c.k ORDER BY a.rank, c.ts DESC, c.cid DESC"
+        )
+        run("DROP TABLE cs0")
+        run("SET preserve_insertion_order = false")
+        return int(run("SELECT count(*) FROM agg").fetchone()[0])
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+__all__ = ["DuckStore"]

@@ -1,0 +1,155 @@
+"""Where ingest folds its events: in Python memory, or out of core (DuckDB, Spark).
+
+Responsibility: one small interface for :func:`scameter.ingest.pipeline.run_ingest`:
+``add`` each chunk's events, ``add_appeals``, ``finish`` (the number of identifiers), then
+``records`` (a dry run) or ``feed`` (the snapshot builder), and ``close``. The in-memory fold
+is the :class:`~scameter.ingest.aggregate.Aggregator`; the out-of-core folds write the
+admitted events to a work directory and aggregate them in SQL
+(:mod:`scameter.ingest.ooc`), deciding with the same code.
+
+Invariant: every fold gives the same records for the same events (tests compare the
+snapshots' content checksums), and ``close`` removes whatever the fold wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from scameter.errors import IngestError
+from scameter.identifiers import Identifier
+from scameter.index import Record, SnapshotBuilder
+from scameter.ingest.aggregate import Aggregator
+from scameter.ingest.duck import DuckStore
+from scameter.ingest.granularity import Granularity
+from scameter.ingest.ooc import ENGINES, EventFiles, OutOfCore, WorkDir
+from scameter.ingest.shards import feed_builder, shard_count
+
+
+class MemoryFold:
+    """The in-memory path: :class:`Aggregator` as it always was."""
+
+    def __init__(self, agg: Aggregator) -> None:
+        self.agg = agg
+
+    def add(self, events: list[tuple[Any, ...]]) -> None:
+        self.agg.add_events(events)
+
+    def add_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> None:
+        self.agg.add_appeals(appeals)
+
+    def finish(self) -> int:
+        return len(self.agg.keys)
+
+    def records(self, gran: Granularity) -> Iterator[Record]:
+        return self.agg.records(gran)
+
+    def feed(self, builder: SnapshotBuilder, gran: Granularity, workers: int) -> None:
+        decisions = self.agg.decide(gran)
+        shards = shard_count(len(decisions.order), workers)
+        feed_builder(builder, self.agg, gran, decisions, shards)
+
+    def close(self) -> None:
+        pass
+
+
+class OutOfCoreFold:
+    """Events to CSV files in a work directory, aggregated by DuckDB (or Spark, then
+    DuckDB for the second stage) under ``memory_limit`` bytes."""
+
+    def __init__(
+        self, agg: Aggregator, snapshots_root: Path, engine: str, memory_limit: int, *,
+        threads: int = 2, spark_master: str = "local[2]",
+    ) -> None:  # fmt: skip
+        self.agg = agg
+        self.engine = engine
+        self.spark_master = spark_master
+        self.work = WorkDir(snapshots_root)
+        try:
+            self.files = EventFiles(agg, self.work.path)
+            self.store = DuckStore(self.work.path, memory_limit, threads)
+        except BaseException:
+            self.work.close()
+            raise
+        self.ooc: OutOfCore | None = None
+        self.appeals = Path()
+
+    def add(self, events: list[tuple[Any, ...]]) -> None:
+        self.files.add(events)
+        for path in self.files.take_done():
+            self.store.load("ev", path)
+
+    def add_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> None:
+        self.appeals = self.files.write_appeals(appeals)
+
+    def finish(self) -> int:
+        files, store, agg = self.files, self.store, self.agg
+        files.close()
+        for path in files.take_done():
+            store.load("ev", path)
+        store.load("li", files.li_path)
+        store.load("ap", self.appeals)
+        if self.engine == "spark":
+            from scameter.ingest.spark import aggregate_on_spark
+
+            aggregate_on_spark(store, self.work.path, agg, self.spark_master)
+        else:
+            store.aggregate(as_of=agg.as_of_ts, public_start=agg.public_start)
+        store.rank()
+        self.ooc = OutOfCore(store.con, agg, self.work.path, agg.lists)
+        threshold = agg.policy.appeal_threshold
+        agg.stats.extra["appealed"] = (
+            int(store.con.execute("SELECT count(*) FROM agg WHERE np >= ?", [threshold])
+                .fetchone()[0])
+            if threshold else 0
+        )  # fmt: skip
+        return self.ooc.n
+
+    def _ready(self) -> OutOfCore:
+        if self.ooc is None:
+            raise IngestError("out-of-core fold used before finish()")
+        return self.ooc
+
+    def records(self, gran: Granularity) -> Iterator[Record]:
+        ooc = self._ready()
+        ooc.decide(gran)
+        for kind, value, valid, *rest in ooc.fields(gran):
+            yield Record(Identifier(kind, value, valid), *rest)
+
+    def feed(self, builder: SnapshotBuilder, gran: Granularity, workers: int) -> None:
+        del workers  # one process: DuckDB already uses the machine's other core
+        ooc = self._ready()
+        builder.intern(self.agg.strings())
+        ooc.decide(gran)
+        add = builder.add_fields
+        for fields in ooc.fields(gran):
+            add(*fields)
+
+    def close(self) -> None:
+        try:
+            self.files.close()
+            self.store.close()
+        finally:
+            self.work.close()
+
+
+Fold = MemoryFold | OutOfCoreFold
+
+
+def make_fold(
+    engine: str, agg: Aggregator, snapshots_root: Path, memory_limit: int | None,
+    spark_master: str = "local[2]",
+) -> Fold:  # fmt: skip
+    """The fold of ``engine`` (one of :data:`scameter.ingest.ooc.ENGINES`)."""
+    if engine not in ENGINES:
+        raise IngestError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
+    if engine == "memory":
+        return MemoryFold(agg)
+    from scameter.ingest.ooc import default_memory_limit
+
+    limit = memory_limit or default_memory_limit()
+    return OutOfCoreFold(agg, snapshots_root, engine, limit, spark_master=spark_master)
+
+
+__all__ = ["Fold", "MemoryFold", "OutOfCoreFold", "make_fold"]

@@ -1,0 +1,448 @@
+"""Out-of-core aggregation: the in-memory aggregator's state as SQL tables, spilled to disk.
+
+Responsibility: ``scameter ingest --engine duckdb`` (and ``spark``). The parent process
+admits each report as the in-memory path does (:class:`EventFiles`: status, ``as_of`` and
+windows, categories, providers) and writes one compact CSV row per (report, identifier) into
+the build's temporary directory instead of folding it into Python arrays. An engine then
+aggregates per identifier in SQL (:mod:`scameter.ingest.ooc_sql`; DuckDB embedded under a
+memory limit, or Spark) and :class:`OutOfCore` runs the cross-identifier parts (co-report,
+shared-domain and derived links, union-find over record positions) on compact arrays and
+turns the aggregate rows, batch by batch in key order, into the builder's fields with the
+SAME decision code (:class:`AggregateBatch` is an :class:`Aggregator` whose arrays hold one
+batch of aggregate rows).
+
+Invariants:
+
+* The snapshot is the in-memory path's, byte for byte (tests compare content checksums).
+* Python memory is O(batch) plus a few bytes per identifier (membership and linkability
+  bytes, the union-find array over linked positions); DuckDB holds the rest under
+  ``memory_limit`` and spills to ``temp_directory`` inside the build's ``.tmp-*`` directory,
+  which the next run's leftover clean-up removes if this one is killed.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import shutil
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from scameter.errors import IngestError
+from scameter.index import format as fmt
+from scameter.index.publish import lock_build
+from scameter.ingest import ooc_sql
+from scameter.ingest.aggregate import (
+    _NEVER,
+    F_CORROBORATE,
+    Aggregator,
+    Decisions,
+    Stats,
+)
+from scameter.ingest.clusters import (
+    _DERIVING,
+    _DOMAIN_LINKED,
+    UnionFind,
+    derived_keys,
+    domain_link_key,
+)
+from scameter.ingest.granularity import Granularity
+from scameter.ingest.policy import Policy
+from scameter.ingest.warninglists import NONE, Warninglists
+from scameter.ingest.worker import EV_ALLOW, EV_REPORT
+from scameter.settings import INGEST_ENGINES
+
+ENGINES = INGEST_ENGINES
+#: Aggregate rows per batch handed to the decision code.
+BATCH = 50_000
+#: Event rows per CSV file handed to the engine.
+ROWS_PER_FILE = 1_000_000
+_SIGNED = 1 << 63
+
+
+def default_memory_limit() -> int:
+    """A quarter of this machine's memory, in bytes (at least 256 MiB)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total = 4 << 30
+    return max(256 << 20, total // 4)
+
+
+class WorkDir:
+    """A ``.tmp-*`` directory under the snapshots root, locked like a build's: a killed
+    run's is removed by the next run (:func:`scameter.index.publish.remove_stale_builds`)."""
+
+    def __init__(self, snapshots_root: Path) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=fmt.TMP_PREFIX + "ooc-", dir=snapshots_root))
+        self._lock = lock_build(self.path)
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+class EventFiles:
+    """Admits events as :meth:`Aggregator._admit` does and writes them as CSV rows of the
+    ``ev`` / ``li`` / ``ap`` tables (:mod:`scameter.ingest.ooc_sql`)."""
+
+    def __init__(self, agg: Aggregator, directory: Path) -> None:
+        self.agg = agg
+        self.dir = directory
+        self.rules = agg._rules()
+        self.rs = 0
+        self.rp = 0
+        self.rows = 0
+        self.ev_files: list[Path] = []
+        self.li_path = directory / "li.csv"
+        self._li_fh = open(self.li_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._li = csv.writer(self._li_fh)
+        self._ev_fh: TextIO | None = None
+        self._ev: Any = None
+        self.done: list[Path] = []
+
+    def _ev_writer(self) -> Any:
+        if self._ev is None or self.rows >= ROWS_PER_FILE:
+            self._close_ev()
+            path = self.dir / f"ev-{len(self.ev_files):05d}.csv"
+            self.ev_files.append(path)
+            self._ev_fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            self._ev = csv.writer(self._ev_fh)
+            self.rows = 0
+        return self._ev
+
+    def _close_ev(self) -> None:
+        if self._ev_fh is not None:
+            self._ev_fh.close()
+            self.done.append(self.ev_files[-1])
+            self._ev_fh = self._ev = None
+
+    def take_done(self) -> list[Path]:
+        """Event files complete since the last call (the engine may load them now)."""
+        out, self.done = self.done, []
+        return out
+
+    def add(self, events: list[tuple[Any, ...]]) -> None:
+        """Admit one chunk's events (in order) and write the counted ones."""
+        agg, rules, as_of, stats = self.agg, self.rules, self.agg.as_of_ts, self.agg.stats
+        cat_bits, provider_ids = agg.category_bits, agg.provider_ids
+        out = self._ev_writer()
+        rows: list[tuple[Any, ...]] = []
+        rs, rp = self.rs, self.rp
+        status_rejected = future = aged_out = counted = 0
+        for ev in events:
+            if ev[0] != EV_REPORT:
+                rs += 1
+                self._listing(ev, rs)
+                continue
+            ts, src, status, rep, category, keys = ev[2:8]
+            flag, start = rules[src, status]
+            if not flag:
+                status_rejected += 1
+                continue
+            if ts > as_of:
+                future += 1
+                continue
+            if ts < start and ts != _NEVER:
+                aged_out += 1
+                continue
+            counted += 1
+            cbit = 0
+            if category:
+                cbit = cat_bits.get(category, 0)
+                if not cbit:
+                    cbit = cat_bits[category] = 1 << len(cat_bits)
+            if flag & F_CORROBORATE:
+                rep = _provider_id(provider_ids, ev[8] if len(ev) > 8 else "")
+            rep = rep or 1
+            if rep >= _SIGNED:
+                rep -= 1 << 64
+            cid = (ev[9] if len(ev) > 9 else "") or None
+            rp += 1
+            for plain, bad in _distinct(keys).items():
+                rs += 1
+                rows.append((rs, rp, plain, bad, ts, flag, 1 << src, cbit, rep, cid))
+        out.writerows(rows)
+        self.rows += len(rows)
+        self.rs, self.rp = rs, rp
+        stats.reports += counted + status_rejected + future + aged_out
+        stats.counted += counted
+        stats.status_rejected += status_rejected
+        stats.future += future
+        stats.aged_out += aged_out
+
+    def _listing(self, ev: tuple[Any, ...], rs: int) -> None:
+        key: str = ev[2]
+        plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
+        if ev[0] == EV_ALLOW:
+            self.agg.stats.allow += 1
+            self._li.writerow((rs, plain, bad, 1, ev[3], -1))
+        else:
+            self.agg.stats.delist += 1
+            self._li.writerow((rs, plain, bad, 2, "", ev[3]))
+
+    def write_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> Path:
+        path = self.dir / "ap.csv"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(appeals)
+        return path
+
+    def close(self) -> None:
+        self._close_ev()
+        self._li_fh.close()
+
+
+def _provider_id(provider_ids: dict[str, int], provider: str) -> int:
+    """The provider's number (from 1), as :meth:`Aggregator._admit` numbers them."""
+    rep = provider_ids.get(provider)
+    if rep is None:
+        rep = provider_ids[provider] = len(provider_ids) + 1
+    return rep
+
+
+def _distinct(keys: Iterable[str]) -> dict[str, int]:
+    """``{plain key: 1 when its first form had "~"}`` of one report, in order: a report naming
+    one identifier twice counts once, and the first form decides validity (as ``_id``)."""
+    seen: dict[str, int] = {}
+    for key in keys:
+        plain = key[1:] if key[0] == "~" else key
+        if plain not in seen:
+            seen[plain] = 1 if plain is not key else 0
+    return seen
+
+
+class AggregateBatch(Aggregator):
+    """An :class:`Aggregator` whose arrays hold one batch of aggregate rows (positions
+    ``lo``.. in key order), so that its decision code runs unchanged on them."""
+
+    def __init__(self, policy: Policy, as_of: datetime, lists: Warninglists, stats: Stats,
+                 category_bits: dict[str, int]) -> None:  # fmt: skip
+        super().__init__(policy, as_of, lists)
+        self.stats = stats
+        self.category_bits = category_bits
+        self._reps = array("q")
+        self._provs = array("q")
+        self._cases: list[tuple[tuple[int, str], ...]] = []
+        self._relisted: dict[int, tuple[int, int, int]] = {}
+
+    def load(self, rows: list[tuple[Any, ...]], cases: dict[str, list[tuple[int, str]]]) -> None:
+        """Fill the arrays from aggregate rows (:data:`ooc_sql.AGG_COLUMNS` after ``rank``)
+        and their case ids (``key -> [(ts, id), ...]`` latest first)."""
+        cols = list(zip(*rows, strict=True)) if rows else [()] * (len(ooc_sql.AGG_COLUMNS) + 1)
+        self.keys = list(cols[1])
+        self.invalid = {i for i, bad in enumerate(cols[2]) if bad}
+        self.count = array("I", cols[3])
+        self.flags = bytearray(cols[4])
+        self.srcs = bytearray(cols[5])
+        self.cats = list(cols[6])
+        self.first, self.last = array("q", cols[7]), array("q", cols[8])
+        self.last_police, self.last_partner = array("q", cols[9]), array("q", cols[10])
+        self._reps, self._provs = array("q", cols[11]), array("q", cols[12])
+        self.case_n = array("I", cols[13])
+        self._cases = [tuple(cases.get(k, ())) for k in self.keys]
+        self.allow = {i: o for i, o in enumerate(cols[14]) if o is not None}
+        self.delist = {i: d for i, d in enumerate(cols[15]) if d is not None}
+        self._relisted = {i: (r[16], r[17], r[18]) for i, r in enumerate(rows) if r[16]}
+        threshold = self.policy.appeal_threshold
+        self.appealed = (
+            {i for i, n in enumerate(cols[19]) if n >= threshold} if threshold else set()
+        )
+        self.warninglisted = {}
+        self._marked = False
+        self._mark_warninglisted()
+
+    def reporters(self, i: int) -> int:
+        return self._reps[i]
+
+    def providers(self, i: int) -> int:
+        return self._provs[i]
+
+    def case_ids(self, i: int, after: int | None = None) -> tuple[tuple[str, ...], int]:
+        pairs = self._cases[i]
+        if after is not None:
+            ids = tuple(c for t, c in pairs if t > after)
+            return ids, len(ids)
+        return tuple(c for _, c in pairs), self.case_n[i]
+
+    def after_delisting(self, i: int) -> tuple[int, int | None, int | None]:
+        return self._relisted.get(i, (0, None, None))
+
+
+@dataclass(slots=True)
+class Links:
+    """The cross-identifier state over record positions: the flattened groups
+    (``[n, pos_1, ..., pos_n, ...]``) and which positions are in one."""
+
+    groups: array[int]
+    members: bytearray
+
+
+class OutOfCore:
+    """The second stage, on a DuckDB connection holding ``agg`` (ranked aggregate rows),
+    ``cs`` and ``grp``: links, clusters, and the records in key order."""
+
+    def __init__(
+        self, con: Any, agg: Aggregator, workdir: Path, lists: Warninglists = NONE
+    ) -> None:
+        self.con = con
+        self.workdir = workdir
+        self.agg = agg
+        self.lists = lists
+        self.n = int(con.execute("SELECT count(*) FROM agg").fetchone()[0])
+        self.clusters: dict[int, int] = {}
+
+    def batch(self, stats: Stats | None = None) -> AggregateBatch:
+        a = self.agg
+        return AggregateBatch(a.policy, a.as_of, self.lists, stats or a.stats, a.category_bits)
+
+    def _rows(self, lo: int, hi: int) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
+        cols = ", ".join(ooc_sql.AGG_COLUMNS)
+        rows = self.con.execute(
+            f"SELECT rank, {cols} FROM agg WHERE rank >= ? AND rank < ? ORDER BY rank", [lo, hi]
+        ).fetchall()
+        cases: dict[str, list[tuple[int, str]]] = {}
+        for k, ts, cid in self.con.execute(
+            "SELECT c.k, c.ts, c.cid FROM cs c WHERE c.rank >= ? AND c.rank < ? "
+            "ORDER BY c.rank, c.ts DESC, c.cid DESC",
+            [lo, hi],
+        ).fetchall():
+            cases.setdefault(k, []).append((ts, cid))
+        return rows, cases
+
+    def _batches(self, stats: Stats | None = None) -> Iterator[tuple[int, AggregateBatch]]:
+        for lo in range(0, self.n, BATCH):
+            rows, cases = self._rows(lo, min(self.n, lo + BATCH))
+            b = self.batch(stats)
+            b.load(rows, cases)
+            yield lo, b
+
+    def links(self, gran: Granularity) -> Links:
+        """Every group of linked positions (report, shared domain, derived), as
+        :meth:`Aggregator.link_groups` finds them by id."""
+        groups, members = array("I"), bytearray(self.n)
+
+        def add(ranks: list[int]) -> None:
+            groups.append(len(ranks))
+            groups.extend(ranks)
+            for r in ranks:
+                members[r] = 1
+
+        policy, probe = self.agg.policy, self.batch(Stats())
+        self._derived_tables(gran)
+        for _, ranks in self._grouped(ooc_sql.report_groups(policy.max_linked_per_report)):
+            add(ranks)
+        for link, ranks in self._grouped(ooc_sql.domain_groups(policy.hub_reports)):
+            if probe.warninglist_of("domain:" + link[:-1]) is None:
+                add(ranks)
+        for pair in self._grouped(ooc_sql.DERIVED_PAIRS, pairs=True):
+            add(pair[1])
+        return Links(groups, members)
+
+    def _grouped(self, sql: str, *, pairs: bool = False) -> Iterator[tuple[Any, list[int]]]:
+        """The ``(group, position)`` rows of ``sql`` (ordered by group) as ``(group,
+        positions)``; with ``pairs`` each row as a group of its two positions."""
+        res = self.con.execute(sql)
+        cur: Any = None
+        ranks: list[int] = []
+        while chunk := res.fetchmany(BATCH):
+            for g, r in chunk:
+                if pairs:
+                    yield None, [g, r]
+                    continue
+                if g != cur and ranks:
+                    yield cur, ranks
+                    ranks = []
+                cur = g
+                ranks.append(r)
+        if ranks:
+            yield cur, ranks
+
+    def _derived_tables(self, gran: Granularity) -> None:
+        """Tables ``lk (rank, link)`` and ``dk (rank, k2)``: each identifier's host-level
+        listing and what it derives (Python: the granularity and derivation tables)."""
+        lk_path = self.workdir / "lk.csv"
+        dk_path = self.workdir / "dk.csv"
+        with open(lk_path, "w", newline="", encoding="utf-8") as lf, \
+                open(dk_path, "w", newline="", encoding="utf-8") as df:  # fmt: skip
+            lw, dw = csv.writer(lf), csv.writer(df)
+            res = self.con.execute("SELECT rank, k FROM agg ORDER BY rank")
+            while chunk := res.fetchmany(BATCH):
+                for rank, key in chunk:
+                    if key.startswith(_DOMAIN_LINKED):
+                        link = domain_link_key(key, gran)
+                        if link is not None:
+                            lw.writerow((rank, link))
+                    if key.startswith(_DERIVING):
+                        dw.writerows((rank, k2) for k2 in derived_keys(key))
+        for table, cols, path in (("lk", "link VARCHAR", lk_path), ("dk", "k2 VARCHAR", dk_path)):
+            self.con.execute(f"CREATE OR REPLACE TABLE {table} (rank BIGINT, {cols})")
+            quoted = str(path).replace("'", "''")
+            self.con.execute(
+                f"COPY {table} FROM '{quoted}' (FORMAT csv, HEADER false, AUTO_DETECT false, "
+                "QUOTE '\"', ESCAPE '\"')"
+            )
+            path.unlink()
+
+    def decide(self, gran: Granularity) -> None:
+        """Link the clusters (the serial part; :meth:`Aggregator.decide` by position)."""
+        links = self.links(gran)
+        linkable = bytearray(self.n)
+        hub, scratch = self.agg.policy.hub_reports, Stats()
+        members = links.members
+        for lo, b in self._batches(scratch):
+            decide = b._decider()
+            for i in range(len(b.keys)):
+                if not members[lo + i]:
+                    continue
+                if decide(i, b.reporters(i)) is not None and i not in b.allow and b.count[i] <= hub:
+                    linkable[lo + i] = 1
+        self.clusters = _cluster_ids(self.n, links.groups, linkable)
+
+    def fields(self, gran: Granularity) -> Iterator[tuple[Any, ...]]:
+        """Every decided record's fields in key order (see :meth:`Aggregator.fields`)."""
+        clusters = self.clusters
+        for lo, b in self._batches():
+            m = len(b.keys)
+            local = {r - lo: c for r in range(lo, lo + m) if (c := clusters.get(r)) is not None}
+            yield from b.fields(gran, Decisions(list(range(m)), {}, frozenset(), local))
+
+
+def _cluster_ids(n: int, groups: array[int], linkable: bytearray) -> dict[int, int]:
+    """:func:`scameter.ingest.clusters.cluster_ids` over positions (rank = position)."""
+    uf = UnionFind(n)
+    linked = bytearray(n)
+    g, total = 0, len(groups)
+    while g < total:
+        size = groups[g]
+        members = [m for m in groups[g + 1 : g + 1 + size] if linkable[m]]
+        g += 1 + size
+        for a, b in itertools.pairwise(members):
+            if a != b:
+                uf.union(a, b)
+                linked[a] = linked[b] = 1
+    return {r: uf.find(r) for r in range(n) if linked[r]}
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise IngestError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
+
+
+__all__ = [
+    "BATCH",
+    "ENGINES",
+    "AggregateBatch",
+    "EventFiles",
+    "OutOfCore",
+    "WorkDir",
+    "check_engine",
+    "default_memory_limit",
+]
