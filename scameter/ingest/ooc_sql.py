@@ -79,7 +79,7 @@ def stage_one(dialect: str, *, as_of: int, public_start: int) -> dict[str, str]:
     # report row, 1 an allow / delist row, 2 a distinct (reporter or provider, identifier),
     # 3 a confirmed report after the identifier's delisting, 4 the delisting time, 5 a
     # distinct appealing reporter within the public window.
-    nv, nb = "CAST(NULL AS VARCHAR)", "CAST(NULL AS BIGINT)"
+    nv, nb = "CAST(NULL AS STRING)", "CAST(NULL AS BIGINT)"  # STRING: both dialects
     agg0 = f"""
 WITH d AS (
   SELECT k, max(CASE WHEN dt = -1 THEN {as_of} ELSE dt END) AS dat FROM li WHERE op = 2

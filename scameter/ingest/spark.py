@@ -49,7 +49,8 @@ def session(master: str) -> Any:
     spark = (
         SparkSession.builder.master(master)
         .appName("scameter-ingest")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")

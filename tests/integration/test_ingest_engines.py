@@ -7,16 +7,21 @@ and with ``--engine duckdb`` gives the same snapshot content checksum."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from scameter.ingest import run_ingest
 from scameter.intake import IntakeLog, IntakePolicy
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "ingest"
-AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
+AS_OF = datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC)
 
 
 def scameter(*args: str) -> subprocess.CompletedProcess[str]:
@@ -94,4 +99,34 @@ def test_default_and_duckdb_engines_build_the_same_snapshot(tmp_path: Path) -> N
     assert memory["total"] > 100  # type: ignore[operator]
     assert memory["checksum"] == duck["checksum"]
     # Nothing of the duckdb run's work directory is left behind.
+    assert not list((tmp_path / "b").glob(".tmp-*"))
+
+
+def _spark_missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install -e '.[spark]')"
+    if shutil.which("java") is None:
+        return "no Java runtime on PATH (apt-get install default-jre-headless)"
+    return None
+
+
+def test_spark_engine_builds_the_same_snapshot_in_local_mode(tmp_path: Path) -> None:
+    """Stage one on Spark (``local[2]``) then the same decisions: the same checksum."""
+    missing = _spark_missing()
+    if missing is not None:
+        if os.environ.get("SCAMETER_REQUIRE_SYSTEM_TOOLS"):  # .ci/run installs both
+            pytest.fail(missing)
+        pytest.skip(missing)
+    reports, intake = tmp_path / "reports.jsonl", tmp_path / "intake"
+    write_reports(reports)
+    write_intake(intake)
+    inputs = [FIXTURES / "policy_rules.jsonl", reports, intake]
+    memory = run_ingest(inputs, tmp_path / "a", as_of=AS_OF, workers=1)
+    spark = run_ingest(inputs, tmp_path / "b", as_of=AS_OF, workers=1, engine="spark")
+    assert memory.manifest is not None
+    assert spark.manifest is not None
+    assert memory.identifiers == spark.identifiers > 50
+    assert memory.manifest.checksum == spark.manifest.checksum
     assert not list((tmp_path / "b").glob(".tmp-*"))
