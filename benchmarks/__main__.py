@@ -76,6 +76,17 @@ def parser() -> argparse.ArgumentParser:
         "--workdir", type=Path, help="scratch directory (default: a temporary one, removed)"
     )
     p.add_argument("--list", action="store_true", help="list the benchmark modules and exit")
+    p.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="ingest engine(s) for the scale benchmark (memory, duckdb, spark); repeatable; "
+        "default memory",
+    )
+    p.add_argument(
+        "--memory-limit", metavar="SIZE", help="--memory-limit of the duckdb engine's ingest"
+    )
     return p
 
 
@@ -121,6 +132,7 @@ def main(argv: Sequence[str] | None = None, *, package: str = "benchmarks") -> i
             seed=args.seed,
             repeats=repeats,
             warmup=1,
+            extras={"engines": args.engine or ["memory"], "memory_limit": args.memory_limit},
         )
         result = run_suite(ctx, package=package, only=args.only, command=command, progress=progress)
     report = markdown(result)

@@ -97,11 +97,15 @@ class PeakSampler:
         return self.peak
 
 
-def _ingest(data: Path, snaps: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak tree RssAnon, and stderr of one ``scameter ingest`` subprocess."""
+def _ingest(
+    data: Path, snaps: Path, engine: str = "memory", memory_limit: str | None = None
+) -> tuple[float, int, str]:
+    """Wall seconds, peak tree RssAnon, and stderr of one ``scameter ingest`` subprocess
+    (``engine``: its ``--engine``; ``memory_limit``: its ``--memory-limit``)."""
     argv = [sys.executable, "-m", "scameter", "ingest", "--snapshots", str(snaps),
             "--as-of", AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ"), "--progress", "never",
-            "--no-official-entities", str(data)]  # fmt: skip
+            "--no-official-entities", "--engine", engine,
+            *(["--memory-limit", memory_limit] if memory_limit else []), str(data)]  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = PeakSampler(proc)
@@ -169,49 +173,80 @@ def _e164(typed: str) -> str:
 
 
 def run(ctx: BenchContext) -> list[Figure]:
+    """Per size, per engine (``--engine``, default memory): the figures below; the ingest
+    figures of an engine other than memory are named ``scale.ingest.<engine>``."""
     figures: list[Figure] = []
+    engines: list[str] = list(ctx.extras.get("engines") or ["memory"])
     for n in ctx.sizes:
         data = datagen.write_scale_reports(
             ctx.workdir / f"scale-{n}.jsonl", n, ctx.seed, as_of=AS_OF
         )
-        repeats = 1 if ctx.quick else max(1, min(ctx.repeats, 3))
-        secs, peaks = [], []
-        snaps = ctx.workdir / f"snaps-{n}"
-        for r in range(repeats):
-            snaps = ctx.workdir / f"snaps-{n}-{r}"
-            s, peak, _ = _ingest(data, snaps)
-            secs.append(s)
-            peaks.append(peak)
-        current = (snaps / "CURRENT").read_text(encoding="ascii").strip()
-        data_mdb = snaps / current / "data.mdb"
-        manifest = json.loads((snaps / current / "manifest.json").read_text(encoding="utf-8"))
-        ids = int(manifest["total"])
-        size = data_mdb.stat().st_size
-        rng = random.Random(ctx.seed)
-        sample = [datagen._scale_phone(rng.randrange(max(1, n * 7 // 10)), ctx.seed)
-                  for _ in range(min(_LOOKUPS, n))]  # fmt: skip
-        p50, p99, cold99 = _lookups(snaps, [_e164(v) for v in sample], data_mdb)
-        first = _first_answer(snaps, _e164(sample[0]), data_mdb)
-        wall = statistics.median(secs)
-        note = f"{ids:,} identifiers; median of {repeats} run(s)"
-        figures += [
-            Figure("scale.ingest", "wall", wall, "s", n, tuple(secs),
-                   target="<= 90 at 10^7; <= 1200 at 10^8", note=note),
-            Figure("scale.ingest", "rate", n / wall, "reports/s", n,
-                   tuple(n / s for s in secs), note=note),
-            Figure("scale.ingest", "peak_rss_anon", statistics.median(peaks) / 2**20, "MiB", n,
-                   tuple(p / 2**20 for p in peaks),
-                   target="<= 2048 at 10^7; <= 4096 at 10^8",
-                   note="RssAnon summed over the ingest process and its workers, 50 ms samples"),
-            Figure("scale.snapshot", "bytes_per_identifier", size / ids, "B", n,
-                   target="<= 120", note=f"data.mdb {size:,} bytes / {ids:,} identifiers"),
-            Figure("scale.lookup", "p50_warm", p50, "us", n,
-                   note="Snapshot.check of a listed number, E.164, warm cache"),
-            Figure("scale.lookup", "p99_warm", p99, "us", n),
-            Figure("scale.lookup", "p99_cold", cold99, "us", n,
-                   note="after posix_fadvise(DONTNEED) on data.mdb"),
-            Figure("scale.cli", "first_answer", first, "s", n, target="< 1",
-                   note="scameter check subprocess on a cold snapshot, incl. interpreter start"),
-        ]  # fmt: skip
+        for engine in engines:
+            figures += _run_engine(ctx, n, data, engine)
         data.unlink()
     return figures
+
+
+def _run_engine(ctx: BenchContext, n: int, data: Path, engine: str) -> list[Figure]:
+    limit = ctx.extras.get("memory_limit") if engine != "memory" else None
+    repeats = 1 if ctx.quick else max(1, min(ctx.repeats, 3))
+    secs, peaks = [], []
+    snaps = ctx.workdir / f"snaps-{n}"
+    for r in range(repeats):
+        snaps = ctx.workdir / f"snaps-{n}-{engine}-{r}"
+        s, peak, _ = _ingest(data, snaps, engine, limit)
+        secs.append(s)
+        peaks.append(peak)
+    if engine != "memory":
+        return _engine_figures(n, engine, limit, secs, peaks, snaps=snaps)
+    current = (snaps / "CURRENT").read_text(encoding="ascii").strip()
+    data_mdb = snaps / current / "data.mdb"
+    manifest = json.loads((snaps / current / "manifest.json").read_text(encoding="utf-8"))
+    ids = int(manifest["total"])
+    size = data_mdb.stat().st_size
+    rng = random.Random(ctx.seed)
+    sample = [datagen._scale_phone(rng.randrange(max(1, n * 7 // 10)), ctx.seed)
+              for _ in range(min(_LOOKUPS, n))]  # fmt: skip
+    p50, p99, cold99 = _lookups(snaps, [_e164(v) for v in sample], data_mdb)
+    first = _first_answer(snaps, _e164(sample[0]), data_mdb)
+    wall = statistics.median(secs)
+    note = f"{ids:,} identifiers; median of {repeats} run(s)"
+    return [
+        Figure("scale.ingest", "wall", wall, "s", n, tuple(secs),
+               target="<= 90 at 10^7; <= 1200 at 10^8", note=note),
+        Figure("scale.ingest", "rate", n / wall, "reports/s", n,
+               tuple(n / s for s in secs), note=note),
+        Figure("scale.ingest", "peak_rss_anon", statistics.median(peaks) / 2**20, "MiB", n,
+               tuple(p / 2**20 for p in peaks),
+               target="<= 2048 at 10^7; <= 4096 at 10^8",
+               note="RssAnon summed over the ingest process and its workers, 50 ms samples"),
+        Figure("scale.snapshot", "bytes_per_identifier", size / ids, "B", n,
+               target="<= 120", note=f"data.mdb {size:,} bytes / {ids:,} identifiers"),
+        Figure("scale.lookup", "p50_warm", p50, "us", n,
+               note="Snapshot.check of a listed number, E.164, warm cache"),
+        Figure("scale.lookup", "p99_warm", p99, "us", n),
+        Figure("scale.lookup", "p99_cold", cold99, "us", n,
+               note="after posix_fadvise(DONTNEED) on data.mdb"),
+        Figure("scale.cli", "first_answer", first, "s", n, target="< 1",
+               note="scameter check subprocess on a cold snapshot, incl. interpreter start"),
+    ]  # fmt: skip
+
+
+def _engine_figures(
+    n: int, engine: str, limit: str | None, secs: list[float], peaks: list[int], *, snaps: Path
+) -> list[Figure]:
+    """The ingest figures of an out-of-core engine (the snapshot is the memory engine's)."""
+    current = (snaps / "CURRENT").read_text(encoding="ascii").strip()
+    manifest = json.loads((snaps / current / "manifest.json").read_text(encoding="utf-8"))
+    name = f"scale.ingest.{engine}"
+    wall = statistics.median(secs)
+    note = (f"{int(manifest['total']):,} identifiers; --memory-limit {limit or 'default'}; "
+            f"median of {len(secs)} run(s)")  # fmt: skip
+    return [
+        Figure(name, "wall", wall, "s", n, tuple(secs),
+               target="<= 90 at 10^7; <= 1200 at 10^8", note=note),
+        Figure(name, "rate", n / wall, "reports/s", n, tuple(n / s for s in secs), note=note),
+        Figure(name, "peak_rss_anon", statistics.median(peaks) / 2**20, "MiB", n,
+               tuple(p / 2**20 for p in peaks), target="<= 2048 at 10^7; <= 4096 at 10^8",
+               note="RssAnon summed over the ingest process and its workers, 50 ms samples"),
+    ]  # fmt: skip

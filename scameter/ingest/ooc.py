@@ -64,6 +64,11 @@ BATCH = 50_000
 #: Event rows per CSV file handed to the engine.
 ROWS_PER_FILE = 1_000_000
 _SIGNED = 1 << 63
+_CSV = "(FORMAT csv, HEADER false, AUTO_DETECT false, QUOTE '\"', ESCAPE '\"')"
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def default_memory_limit() -> int:
@@ -384,26 +389,32 @@ class OutOfCore:
                         dw.writerows((rank, k2) for k2 in derived_keys(key))
         for table, cols, path in (("lk", "link VARCHAR", lk_path), ("dk", "k2 VARCHAR", dk_path)):
             self.con.execute(f"CREATE OR REPLACE TABLE {table} (rank BIGINT, {cols})")
-            quoted = str(path).replace("'", "''")
-            self.con.execute(
-                f"COPY {table} FROM '{quoted}' (FORMAT csv, HEADER false, AUTO_DETECT false, "
-                "QUOTE '\"', ESCAPE '\"')"
-            )
+            self.con.execute(f"COPY {table} FROM '{_quoted(path)}' {_CSV}")
             path.unlink()
 
     def decide(self, gran: Granularity) -> None:
-        """Link the clusters (the serial part; :meth:`Aggregator.decide` by position)."""
+        """Link the clusters (the serial part; :meth:`Aggregator.decide` by position): only
+        the linked positions are read back and decided here."""
         links = self.links(gran)
         linkable = bytearray(self.n)
         hub, scratch = self.agg.policy.hub_reports, Stats()
-        members = links.members
-        for lo, b in self._batches(scratch):
+        path = self.workdir / "mem.csv"
+        with open(path, "w", encoding="ascii") as fh:
+            fh.writelines(f"{r}\n" for r, m in enumerate(links.members) if m)
+        self.con.execute("CREATE OR REPLACE TABLE mem (rank BIGINT)")
+        self.con.execute(f"COPY mem FROM '{_quoted(path)}' {_CSV}")
+        path.unlink()
+        cols = ", ".join(ooc_sql.AGG_COLUMNS)
+        res = self.con.execute(
+            f"SELECT rank, {cols} FROM agg WHERE rank IN (SELECT rank FROM mem) ORDER BY rank"
+        )
+        while rows := res.fetchmany(BATCH):
+            b = self.batch(scratch)
+            b.load(rows, {})
             decide = b._decider()
-            for i in range(len(b.keys)):
-                if not members[lo + i]:
-                    continue
+            for i, row in enumerate(rows):
                 if decide(i, b.reporters(i)) is not None and i not in b.allow and b.count[i] <= hub:
-                    linkable[lo + i] = 1
+                    linkable[row[0]] = 1
         self.clusters = _cluster_ids(self.n, links.groups, linkable)
 
     def fields(self, gran: Granularity) -> Iterator[tuple[Any, ...]]:
