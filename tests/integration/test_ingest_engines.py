@@ -130,3 +130,19 @@ def test_spark_engine_builds_the_same_snapshot_in_local_mode(tmp_path: Path) -> 
     assert memory.identifiers == spark.identifiers > 50
     assert memory.manifest.checksum == spark.manifest.checksum
     assert not list((tmp_path / "b").glob(".tmp-*"))
+
+
+def test_duckdb_engine_counts_and_dry_run_match_memory(tmp_path: Path) -> None:
+    """In process: the summary counters and a dry run's counts are the memory engine's."""
+    reports, intake = tmp_path / "reports.jsonl", tmp_path / "intake"
+    write_reports(reports)
+    write_intake(intake)
+    inputs = [FIXTURES / "policy_rules.jsonl", reports, intake]
+    for dry_run in (True, False):
+        memory = run_ingest(inputs, tmp_path / f"a{dry_run}", as_of=AS_OF, dry_run=dry_run)
+        duck = run_ingest(inputs, tmp_path / f"b{dry_run}", as_of=AS_OF, dry_run=dry_run,
+                          engine="duckdb", memory_limit=200 << 20)  # fmt: skip
+        assert duck.counts == memory.counts
+        assert duck.stats == memory.stats
+        assert duck.identifiers == memory.identifiers > 50
+        assert not list((tmp_path / f"b{dry_run}").glob(".tmp-*"))
