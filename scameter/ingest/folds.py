@@ -33,6 +33,12 @@ class MemoryFold:
     def __init__(self, agg: Aggregator) -> None:
         self.agg = agg
 
+    @property
+    def store(self) -> DuckStore:
+        if self._store is None:
+            self._store = DuckStore(self.work.path, self._limit, self._threads)
+        return self._store
+
     def add(self, events: list[tuple[Any, ...]]) -> None:
         self.agg.add_events(events)
 
@@ -68,12 +74,21 @@ class OutOfCoreFold:
         self.work = WorkDir(snapshots_root)
         try:
             self.files = EventFiles(agg, self.work.path)
-            self.store = DuckStore(self.work.path, memory_limit, threads)
         except BaseException:
             self.work.close()
             raise
+        self._limit, self._threads = memory_limit, threads
+        # Opened with the first complete event file: DuckDB starts threads, and the worker
+        # pool forks (cheaper than a forkserver) only from a single-threaded process.
+        self._store: DuckStore | None = None
         self.ooc: OutOfCore | None = None
         self.appeals = Path()
+
+    @property
+    def store(self) -> DuckStore:
+        if self._store is None:
+            self._store = DuckStore(self.work.path, self._limit, self._threads)
+        return self._store
 
     def add(self, events: list[tuple[Any, ...]]) -> None:
         self.files.add(events)
@@ -129,7 +144,8 @@ class OutOfCoreFold:
     def close(self) -> None:
         try:
             self.files.close()
-            self.store.close()
+            if self._store is not None:
+                self._store.close()
         finally:
             self.work.close()
 
