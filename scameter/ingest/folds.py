@@ -33,12 +33,6 @@ class MemoryFold:
     def __init__(self, agg: Aggregator) -> None:
         self.agg = agg
 
-    @property
-    def store(self) -> DuckStore:
-        if self._store is None:
-            self._store = DuckStore(self.work.path, self._limit, self._threads)
-        return self._store
-
     def add(self, events: list[tuple[Any, ...]]) -> None:
         self.agg.add_events(events)
 
