@@ -38,7 +38,8 @@ class DuckStore:
             ) from None
         spill = workdir / "spill"
         spill.mkdir()
-        self.con: Any = duckdb.connect(str(workdir / "agg.duckdb"))
+        self.path = workdir / "agg.duckdb"
+        self.con: Any = duckdb.connect(str(self.path))
         con = self.con
         con.execute(f"SET memory_limit = '{max(memory_limit // (1 << 20), 64)}MiB'")
         con.execute("SET temp_directory = ?", [str(spill)])

@@ -24,7 +24,7 @@ from scameter.ingest.aggregate import Aggregator
 from scameter.ingest.duck import DuckStore
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.ooc import ENGINES, EventFiles, OutOfCore, WorkDir
-from scameter.ingest.shards import feed_builder, shard_count
+from scameter.ingest.shards import feed_builder, feed_parts, shard_count
 
 
 class MemoryFold:
@@ -127,19 +127,28 @@ class OutOfCoreFold:
             yield Record(Identifier(kind, value, valid), *rest)
 
     def feed(self, builder: SnapshotBuilder, gran: Granularity, workers: int) -> None:
-        del workers  # one process: DuckDB already uses the machine's other core
+        """Decide and add the records, over ``workers`` processes when there are enough:
+        the read-write connection (and DuckDB's threads) closes first, so that this process
+        can fork; then every feeding process reads through its own read-only connection."""
         ooc = self._ready()
         builder.intern(self.agg.strings())
         ooc.decide(gran)
-        add = builder.add_fields
-        for fields in ooc.fields(gran):
-            add(*fields)
+        self.store.close()
+        path = self.store.path
+
+        def fields_of(shard: int, shards: int) -> Iterator[tuple[Any, ...]]:
+            ooc.reconnect(path)
+            return ooc.fields(gran, shard=shard, shards=shards)
+
+        feed_parts(builder, fields_of, self.agg.stats, shard_count(ooc.n, workers))
 
     def close(self) -> None:
         try:
             self.files.close()
             if self._store is not None:
                 self._store.close()
+            if self.ooc is not None:
+                self.ooc.con.close()
         finally:
             self.work.close()
 

@@ -322,8 +322,18 @@ class OutOfCore:
             cases.setdefault(k, []).append((ts, cid))
         return rows, cases
 
-    def _batches(self, stats: Stats | None = None) -> Iterator[tuple[int, AggregateBatch]]:
-        for lo in range(0, self.n, BATCH):
+    def reconnect(self, path: Path) -> None:
+        """Read the database at ``path`` through a new read-only connection (each process
+        feeding a shard has its own; the read-write one was closed before the fork)."""
+        import duckdb
+
+        self.con = duckdb.connect(str(path), read_only=True)
+        self.con.execute("SET threads = 1")
+
+    def _batches(
+        self, stats: Stats | None = None, shard: int = 0, shards: int = 1
+    ) -> Iterator[tuple[int, AggregateBatch]]:
+        for lo in range(shard * BATCH, self.n, shards * BATCH):
             rows, cases = self._rows(lo, min(self.n, lo + BATCH))
             b = self.batch(stats)
             b.load(rows, cases)
@@ -417,10 +427,13 @@ class OutOfCore:
                     linkable[row[0]] = 1
         self.clusters = _cluster_ids(self.n, links.groups, linkable)
 
-    def fields(self, gran: Granularity) -> Iterator[tuple[Any, ...]]:
-        """Every decided record's fields in key order (see :meth:`Aggregator.fields`)."""
+    def fields(
+        self, gran: Granularity, shard: int = 0, shards: int = 1
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every decided record's fields in key order (see :meth:`Aggregator.fields`); with
+        ``shards`` > 1 those of every ``shards``-th batch from batch ``shard`` on."""
         clusters = self.clusters
-        for lo, b in self._batches():
+        for lo, b in self._batches(shard=shard, shards=shards):
             m = len(b.keys)
             local = {r - lo: c for r in range(lo, lo + m) if (c := clusters.get(r)) is not None}
             yield from b.fields(gran, Decisions(list(range(m)), {}, frozenset(), local))

@@ -27,13 +27,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 from scameter.errors import IngestError
 from scameter.index import SnapshotBuilder
 from scameter.index.builder import BuilderPart
-from scameter.ingest.aggregate import Aggregator, Decisions
+from scameter.ingest.aggregate import Aggregator, Decisions, Stats
 from scameter.ingest.granularity import Granularity
 from scameter.processes import can_fork, die_with_parent
 
@@ -58,6 +59,20 @@ def feed_builder(
 ) -> None:
     """Add every decided record to ``builder`` (the caller then builds)."""
     builder.intern(agg.strings())
+
+    def fields_of(shard: int, shards: int) -> Iterator[tuple[Any, ...]]:
+        return agg.fields(gran, decisions, shard=shard, shards=shards)
+
+    feed_parts(builder, fields_of, agg.stats, shards)
+
+
+FieldsOf = Callable[[int, int], Iterator[tuple[Any, ...]]]
+
+
+def feed_parts(builder: SnapshotBuilder, fields_of: FieldsOf, stats: Stats, shards: int) -> None:
+    """Add the records ``fields_of(shard, shards)`` yields for every shard to ``builder``:
+    shard 0 here, the others in forked children (``stats.delisted`` gathers their counts).
+    ``fields_of`` runs in the process that feeds that shard, after the fork."""
     if shards > 1 and not can_fork():
         shards = 1
     children: list[tuple[Any, Connection]] = []
@@ -70,7 +85,7 @@ def feed_builder(
             recv, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(
                 target=_feed_part,
-                args=(builder, agg, gran, decisions, k, shards, send, os.getpid()),
+                args=(builder, fields_of, stats, k, shards, send, os.getpid()),
                 name=f"scameter-build-{k}",
                 daemon=True,
             )
@@ -79,12 +94,12 @@ def feed_builder(
             children.append((proc, recv))
     try:
         add = builder.add_fields
-        for fields in agg.fields(gran, decisions, shard=0, shards=shards):
+        for fields in fields_of(0, shards):
             add(*fields)
         for k, (proc, recv) in enumerate(children, 1):
             part, delisted = _receive(k, proc, recv)
             builder.adopt(part)
-            agg.stats.delisted += delisted  # decided (and counted) in the child
+            stats.delisted += delisted  # decided (and counted) in the child
     finally:
         for proc, recv in children:
             recv.close()
@@ -112,9 +127,8 @@ def _receive(k: int, proc: Any, recv: Connection) -> tuple[BuilderPart, int]:
 
 def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionally
     builder: SnapshotBuilder,
-    agg: Aggregator,
-    gran: Granularity,
-    decisions: Decisions,
+    fields_of: FieldsOf,
+    stats: Stats,
     shard: int,
     shards: int,
     send: Connection,
@@ -124,16 +138,16 @@ def _feed_part(  # noqa: PLR0917 - the target of one Process, called positionall
     die_with_parent(parent)
     out: tuple[BuilderPart, int] | str
     try:
-        delisted = agg.stats.delisted
+        delisted = stats.delisted
         builder.start_part(f"p{shard}")
         add = builder.add_fields
-        for fields in agg.fields(gran, decisions, shard=shard, shards=shards):
+        for fields in fields_of(shard, shards):
             add(*fields)
-        out = builder.finish_part(), agg.stats.delisted - delisted
+        out = builder.finish_part(), stats.delisted - delisted
     except Exception as exc:
         out = f"{type(exc).__name__}: {exc}"
     send.send(out)
     send.close()
 
 
-__all__ = ["MIN_PER_SHARD", "feed_builder", "shard_count"]
+__all__ = ["MIN_PER_SHARD", "feed_builder", "feed_parts", "shard_count"]

@@ -6,6 +6,8 @@ derived forms, compared field by field."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +15,14 @@ from typing import Any
 
 import pytest
 
+from scameter.ingest import ooc, run_ingest, shards
 from scameter.ingest.aggregate import Aggregator
 from scameter.ingest.folds import MemoryFold, OutOfCoreFold
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, STATUSES, Policy
 from scameter.ingest.warninglists import NONE
 from scameter.ingest.worker import EV_ALLOW, EV_DELIST, EV_REPORT
+from scameter.processes import can_fork
 
 AS_OF = 1_800_000_000
 AS_OF_TIME = datetime.fromtimestamp(AS_OF, UTC)
@@ -144,3 +148,41 @@ def test_the_random_streams_cover_every_feature() -> None:
             seen.update({"cluster"} if f[11] is not None else set())
     assert {"allowlisted", "appealed", "public_reports", "police_confirmed", "feed_listing",
             "partner_unverified", "invalid", "cases", "cluster"} <= seen  # fmt: skip
+
+
+def test_sharded_duckdb_feed_builds_the_same_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The duckdb fold feeds the builder from forked processes, each reading the database
+    through its own read-only connection: the snapshot is the single-process one."""
+    assert can_fork(), "this test needs a single-threaded test process"
+    monkeypatch.setattr(shards, "MIN_PER_SHARD", 5)
+    monkeypatch.setattr(ooc, "BATCH", 7)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(
+            json.dumps({"type": "report", "source": ["police", "public", "feed"][n % 3],
+                        "reported_at": f"2026-11-0{1 + n % 9}T08:00:00Z",
+                        "reporter": f"+8526{n % 13:07d}", "id": f"k{n % 17}",
+                        "identifiers": [f"9{n % 97:07d}", f"https://s{n % 5}.scam.example/{n}"]})
+            + "\n"
+            for n in range(400)
+        )
+    )  # fmt: skip
+    pids = tmp_path / "pids"
+    reconnect = ooc.OutOfCore.reconnect
+
+    def spy(self: ooc.OutOfCore, path: Path) -> None:
+        with pids.open("a") as fh:  # from every feeding process, forked ones included
+            fh.write(f"{os.getpid()}\n")
+        reconnect(self, path)
+
+    monkeypatch.setattr(ooc.OutOfCore, "reconnect", spy)
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    want = run_ingest([rows], tmp_path / "a", as_of=when, workers=1)
+    got = run_ingest([rows], tmp_path / "b", as_of=when, workers=3, engine="duckdb")
+    assert want.manifest is not None
+    assert got.manifest is not None
+    assert got.identifiers == want.identifiers > 100
+    assert got.manifest.checksum == want.manifest.checksum
+    assert len(set(pids.read_text().split())) == 3  # three processes fed the builder
