@@ -146,3 +146,13 @@ def test_duckdb_engine_counts_and_dry_run_match_memory(tmp_path: Path) -> None:
         assert duck.stats == memory.stats
         assert duck.identifiers == memory.identifiers > 50
         assert not list((tmp_path / f"b{dry_run}").glob(".tmp-*"))
+
+
+def test_spark_engine_without_java_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scameter.errors import IngestError
+    from scameter.ingest import spark
+
+    monkeypatch.setattr(spark.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(spark, "_SESSIONS", {})
+    with pytest.raises(IngestError, match=r"needs (a Java runtime|the spark extra)"):
+        spark.session("local[1]")

@@ -9,11 +9,14 @@ import dataclasses
 import json
 import os
 import random
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scameter.ingest import ooc, run_ingest, shards
 from scameter.ingest.aggregate import Aggregator
@@ -186,3 +189,18 @@ def test_sharded_duckdb_feed_builds_the_same_snapshot(
     assert got.identifiers == want.identifiers > 100
     assert got.manifest.checksum == want.manifest.checksum
     assert len(set(pids.read_text().split())) == 3  # three processes fed the builder
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32), n=st.integers(1, 120), policy=st.sampled_from(POLICIES))
+def test_property_duckdb_fold_equals_memory_fold(seed: int, n: int, policy: Policy) -> None:
+    """Any small random stream (hypothesis shrinks a failure to a short one)."""
+    evs, apps = events(seed, n), appeals(seed)
+    want = fields(MemoryFold(Aggregator(policy, AS_OF_TIME, NONE)), evs, apps)
+    with tempfile.TemporaryDirectory() as tmp:
+        fold = OutOfCoreFold(Aggregator(policy, AS_OF_TIME, NONE), Path(tmp), "duckdb", 64 << 20)
+        try:
+            got = fields(fold, evs, apps)
+        finally:
+            fold.close()
+    assert got == want
