@@ -152,7 +152,7 @@ def test_spark_engine_without_java_is_one_clear_error(monkeypatch: pytest.Monkey
     from scameter.errors import IngestError
     from scameter.ingest import spark
 
-    monkeypatch.setattr(spark.shutil, "which", lambda _name: None)
+    monkeypatch.setattr("shutil.which", lambda _name: None)
     monkeypatch.setattr(spark, "_SESSIONS", {})
     with pytest.raises(IngestError, match=r"needs (a Java runtime|the spark extra)"):
         spark.session("local[1]")
