@@ -583,15 +583,19 @@ class SnapshotBuilder:
         mpath = self._tmp / fmt.MANIFEST_FILE
         mpath.write_text(manifest.to_json(), encoding="utf-8")
         fsync_file(mpath)
-        (self._tmp / LOCK_FILE).unlink(missing_ok=True)  # not part of the snapshot
         # Readable by the group (a server running as another user of the creating user's
         # group), never by others; mkdtemp made the directory 0700 (docs/operations.md).
         for f in self._tmp.iterdir():
-            if f.is_file():
+            if f.is_file() and f.name != LOCK_FILE:
                 f.chmod(fmt.FILE_MODE)
         self._tmp.chmod(fmt.DIR_MODE)
-        fsync_dir(self._tmp)
-        os.rename(self._tmp, self.snapshots_root / snapshot_id)
+        # The lock file is not part of the snapshot. It goes just before the rename, not
+        # before the fsyncs: a build killed while it has no lock file leaves a .tmp-* that
+        # the next build keeps for an hour (seen under load in the kill -9 drill).
+        (self._tmp / LOCK_FILE).unlink(missing_ok=True)
+        dest = self.snapshots_root / snapshot_id
+        os.rename(self._tmp, dest)
+        fsync_dir(dest)
         self._unlock()
         fsync_dir(self.snapshots_root)
         return manifest
