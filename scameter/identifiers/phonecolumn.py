@@ -8,19 +8,22 @@ canonical values, so that the batch path (:mod:`scameter.index.batchpath`) build
 
 Which rows it takes, and why the answer is exactly the per-row one: a row is taken when it
 
-* is at most 20 characters long, holds no NUL, and consists of ASCII digits, spaces and
-  dashes only, except for an optional leading ``+``; starts with a digit or that ``+`` and
-  ends with a digit (the shape :func:`scameter.identifiers.detect.detect` sends straight to
-  the phone normaliser);
-* without its spaces and dashes is either 8 digits not starting with ``0`` nor ``852``
-  (a subscriber number), or ``+852`` and 8 digits not starting with ``0``;
+* is at most 20 characters long, holds no NUL, and consists of ASCII digits and the
+  separators `` -()`` only, except for an optional leading ``+``; starts with a digit, that
+  ``+`` or ``(``, and ends with a digit;
+* without its separators is 8 digits not starting with ``0`` nor ``852`` (a subscriber
+  number), or ``852`` and 8 digits not starting with ``0``, with or without a leading ``+``;
 * has a national number whose 4-digit prefix decides validity alone, and valid
   (``_phonemeta.PREFIX8``, proven from libphonenumber's metadata).
 
 For such a row :func:`~scameter.identifiers.phone.normalize_phone` deletes the separators
-and reaches its ``_national`` / ``+852`` branch with the same 8 digits (it gives
-``Identifier(PHONE, "+852" + national, valid=True)``), and ``detect`` returns exactly that one
-candidate. Every other row (other spellings, unallocated or regex-decided numbers, other
+(every one of them is in its ``_DELETE_SEPARATORS``) and reaches its ``_national`` / ``+852``
+branch with the same 8 digits, or, for ``852`` and 8 digits without ``+``, libphonenumber's
+rule that strips a leading country code (the 11 digits never full-match HK's general pattern,
+``8[0-46-9]...|9...|[2-7]...``, while a valid national number does): it gives
+``Identifier(PHONE, "+852" + national, valid=True)``. ``detect`` returns exactly that one
+candidate (rule 5: its fast path for the 8-digit and ``+852`` shapes, the digit-string rule for
+the others). Every other row (other spellings, unallocated or regex-decided numbers, other
 kinds) is left to the per-row path. ``tests/property/test_phonecolumn_properties.py`` pins
 both equalities on random spellings.
 """
@@ -41,12 +44,13 @@ from scameter.identifiers.model import Identifier, Kind
 _MAX_CHARS: Final = 20
 _WIDTH: Final = _MAX_CHARS + 1
 _ZERO: Final = ord("0")
+_OPEN: Final = ord("(")
 #: Character classes (bit flags) by byte.
 _BLANK, _DIGIT, _SEP, _PLUS_C, _OTHER = 1, 2, 4, 8, 16
 _CLASS: Final = np.full(256, _OTHER, dtype=np.uint8)
 _CLASS[0] = _BLANK
 _CLASS[ord("0") : ord("9") + 1] = _DIGIT
-_CLASS[[ord(" "), ord("-")]] = _SEP
+_CLASS[[ord(c) for c in " -()"]] = _SEP
 _CLASS[ord("+")] = _PLUS_C
 #: 4-digit prefix -> 1 (every 8-digit number under it valid), 0 (none), 2 (the regex decides).
 _PREFIX_VALID: Final = np.full(10_000, 2, dtype=np.int8)
@@ -80,10 +84,10 @@ def typed_hk_numbers(raws: Sequence[str]) -> tuple[IntArray, list[str]]:
     length = _WIDTH - np.count_nonzero(cls == _BLANK, axis=1)
     last_digit = digit[np.arange(n), length - 1]
     shaped = ((seen & (_OTHER | _PLUS_C)) == 0) & (cls[:, _MAX_CHARS] == _BLANK)
-    shaped &= (digit[:, 0] | plus) & last_digit
+    shaped &= (digit[:, 0] | plus | (codes[:, 0] == _OPEN)) & last_digit
     count = np.count_nonzero(digit, axis=1)
     local = shaped & ~plus & (count == 8)
-    e164 = shaped & plus & (count == 11)
+    e164 = shaped & (count == 11)  # "852" and 8 digits, with or without the "+"
     rows_l, nat_l = _national(codes, digit, local, 8, 0)
     rows_e, nat_e = _national(codes, digit, e164, 11, 3)
     keep = ~((nat_l[:, 0] == 8) & (nat_l[:, 1] == 5) & (nat_l[:, 2] == 2))  # "852...": parser

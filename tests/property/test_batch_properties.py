@@ -141,7 +141,7 @@ kinds = st.sampled_from([None, *Kind])
 #: HK numbers as typed, the shapes the batch recognises a column at a time
 #: (:mod:`scameter.identifiers.phonecolumn`): listed, allowlisted, in a listed range or not.
 typed = st.tuples(
-    st.sampled_from(["", "+852", "+852 ", "+852-"]),
+    st.sampled_from(["", "+852", "+852 ", "+852-", "852", "(852) ", "852-"]),
     st.sampled_from(["9123", "2345", "6123", "4000", "9876", "5123", "0123", "8521"]),
     st.sampled_from(["", " ", "-"]),
     st.text("0123456789", min_size=4, max_size=4) | st.sampled_from(["4567", "6789", "0150"]),

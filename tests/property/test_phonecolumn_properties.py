@@ -28,12 +28,35 @@ PROFILE = settings(
 
 digits = st.text("0123456789", min_size=6, max_size=13)
 spelled = st.tuples(
-    st.sampled_from(["", "+852", "+852 ", "+852-", "+", "852", "(852) ", " ", "-", "+ 852 "]),
+    st.sampled_from(
+        [
+            "",
+            "+852",
+            "+852 ",
+            "+852-",
+            "+",
+            "852",
+            "852-",
+            "852 ",
+            "(852) ",
+            "(852)",
+            " ",
+            "-",
+            "+ 852 ",
+            "+(852) ",
+            "(",
+            ")",
+            "((852)) ",
+            "(+852) ",
+            "001 852 ",
+            "00852",
+        ]
+    ),
     digits,
-    st.sampled_from(["", " ", "-", "  ", "--", ".", "\x00", "\u0661"]),
+    st.sampled_from(["", " ", "-", "  ", "--", ".", "\x00", "\u0661", "(", ")", ") ", "/"]),
     st.integers(0, 12),
 ).map(lambda t: t[0] + t[1][: t[3]] + t[2] + t[1][t[3] :])
-rows = st.one_of(spelled, st.text(max_size=22), st.text("0123456789 -+", max_size=22))
+rows = st.one_of(spelled, st.text(max_size=22), st.text("0123456789 -+()", max_size=22))
 
 
 def _normalized(raw: str) -> Identifier | None:
@@ -70,8 +93,22 @@ def test_taken_rows_equal_the_per_row_answer(raws: list[str]) -> None:
         ("+852-9123-4567", "+85291234567"),
         ("+85291234567", "+85291234567"),
         ("2123 4567", "+85221234567"),
+        ("85291234567", "+85291234567"),
+        ("852-91234567", "+85291234567"),
+        ("(852) 9123 4567", "+85291234567"),
     ],
-    ids=["plain", "space", "dash", "e164-spaced", "e164-dashed", "e164", "fixed"],
+    ids=[
+        "plain",
+        "space",
+        "dash",
+        "e164-spaced",
+        "e164-dashed",
+        "e164",
+        "fixed",
+        "cc",
+        "cc-dash",
+        "cc-parens",
+    ],
 )
 def test_common_spellings_are_taken(raw: str, value: str) -> None:
     taken, values = typed_hk_numbers(["junk", raw])
@@ -84,14 +121,15 @@ def test_common_spellings_are_taken(raw: str, value: str) -> None:
     [
         "01234567",  # leading zero: the parser's rules
         "85212345",  # starts with the country code: the parser may strip it
+        "852 0123 4567",
         "+852 0123 4567",
         "9123 4567 ",  # ends with a separator: not detect's fast shape
         " 91234567",
         "91234567\x00",  # a NUL numpy would drop
         "+8529123456",  # 7 national digits
         "+852912345678",
-        "(852) 9123 4567",
         "9123.4567",
+        "001 852 9123 4567",
         "\u0669\u0661\u0662\u0663\u0664\u0665\u0666\u0667",  # Arabic-Indic digits
         "9" * 8 + " " * 13,  # longer than detect's fast bound
     ],
