@@ -47,7 +47,7 @@ from scameter.identifiers import Identifier, Kind, expressions_for_canonical
 from scameter.index import format as fmt
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.exact import ExactRules
-from scameter.index.format import record_canonical
+from scameter.index.format import F_LISTING, record_canonical
 from scameter.index.keyprobe import U64Array
 from scameter.index.reader import SnapshotReader
 from scameter.verdict import CheckContext, Level, Verdict, worst
@@ -135,7 +135,9 @@ class Overlay:
             expr: str | None
             if value[:1] == LISTED:
                 record = body
-                expr = fmt.decode_record(body, strings).listing
+                # Only a record with a listing expression (URL / domain) is decoded here:
+                # the others need nothing but their kind (this runs on the worker's GIL).
+                expr = fmt.decode_record(body, strings).listing if body[2] & F_LISTING else None
                 kinds.add(fmt.KIND_BY_TAG[body[0]])
             else:
                 record = b""
@@ -146,9 +148,9 @@ class Overlay:
                 new.append(key)
             self.records[key] = record
             self._relist(key, record, expr)
-        if new:
-            added = np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64)
-            self.keys = np.union1d(self.keys, added)
+        if new:  # merged in (no key of ``new`` is in ``keys``): a copy, not a sort of all
+            added = np.sort(np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64))
+            self.keys = np.insert(self.keys, np.searchsorted(self.keys, added), added)
         if len(kinds) != len(self.kinds):
             self.kinds = frozenset(kinds)
         self.generation = generation
