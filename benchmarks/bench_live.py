@@ -17,15 +17,18 @@ Method:
 * The arms (:data:`ARMS`): ``--no-live``; live (folding); and ``--no-live --report-group-max
   1`` (one commit and fsync per ``Report``, the intake before group commit: the reports/s
   baseline). Each run serves the same base once per arm, in an order rotated per run, all
-  arms on the same 2 cores with the same processes but the fold. Against each: ``CHECKS``
-  sequential ``Check`` calls from one Python client (base hits and misses) with no report
-  traffic (idle), then the same loop while ``SENDERS`` processes send ``LOAD`` ``Report``
-  calls at up to ``RATE`` reports/s in total (each sender one call at a time), each naming a
-  number not in the base: Check p50/p99 and the reports acknowledged per second. No prober
-  runs then, so every arm carries the same client load. The live arm then has a second
-  phase: ``VISIBLE`` further reports, and a prober process polling ``Check`` on every
-  ``PROBE_EVERY``-th acknowledged one until it is counted (``report_count`` > 0; the level
-  alone can be POSSIBLE before, from the phone-range signal): ack-to-visible p50/p99.
+  arms on the same 2 cores with the same processes but the fold.
+* Each arm, in phases (:func:`_arm`, report counts in :data:`PHASES`, every report naming a
+  number not in the base): ``CHECKS`` sequential ``Check`` calls from one Python client
+  (base hits and misses) with no report traffic (idle); then *capacity*: ``SENDERS``
+  processes offer ``RATE`` reports/s in total from ``IN_FLIGHT`` threads each (at most 32
+  calls in flight, each thread one call at a time): the reports acknowledged per second;
+  then, but for the baseline arm, *check*: the same senders offer ``CHECK_RATE`` reports/s,
+  a rate every arm sustains, so the live and ``--no-live`` arms carry the same load, while
+  the client times ``CHECKS`` sequential ``Check`` calls (no prober runs then); then, live
+  only, *visible*: reports at ``RATE`` offered and a prober process polling ``Check`` on
+  every ``PROBE_EVERY``-th acknowledged one until it is counted (``report_count`` > 0; the
+  level alone can be POSSIBLE before, from the phone-range signal): ack-to-visible p50/p99.
 * The ratio live / no-live of the Check p50 and p99 is taken per run (the two arms of a run
   are minutes apart at most) and its median over the runs is the figure against 1.1.
 * The Python client costs ~0.2 ms a call on this machine; every arm pays it alike.
@@ -65,11 +68,16 @@ SECRET = "bench-live-secret-0123456789abcdef"
 SERVE = "import sys; from scameter.cli import main; sys.exit(main(['serve', *sys.argv[1:]]))"
 RATE = 1_000
 SENDERS = 8
+#: Calls each sender keeps in flight (threads, one call at a time each): 32 in all, as many
+#: app users reporting at once; group commit needs concurrent calls to group.
+IN_FLIGHT = 4
 PROBE_EVERY = 10
 CHECKS = 4_000
-#: Reports of the load phase (the Check timing) and of the visibility phase, per arm.
-LOAD = 15_000
-VISIBLE = 5_000
+#: Report load of the Check timing: every arm must sustain it for the loads to be equal.
+CHECK_RATE = 500
+#: Reports sent in each phase of an arm (:func:`_arm`).
+PHASES = {"capacity": 10_000, "check": 8_000, "visible": 5_000}
+PHASES_QUICK = {"capacity": 200, "check": 200, "visible": 100}
 #: Base numbers sampled from a prebuilt base (``--base-snapshot``) to time Check on.
 SAMPLE = 2_000
 
@@ -119,7 +127,7 @@ def _inputs(ctx: BenchContext, n: int) -> tuple[Path, list[str], tuple[str, ...]
     """The base snapshots root, the numbers to time Check on (base hits and misses,
     alternating) and the fresh numbers to report: over ``--base-snapshot`` when given, else
     over a base of ``n`` built here."""
-    want = LOAD + VISIBLE
+    want = sum(PHASES.values())
     given = ctx.extras.get("base_snapshot")
     if given is not None:
         snaps = Path(given)
@@ -172,29 +180,38 @@ def _check_latencies(
 
 
 def _send(  # noqa: PLR0917 - a process target
-    target: str, fresh: tuple[str, ...], k: int, acked: Any, probed: bool, ready: Any
+    target: str, fresh: tuple[str, ...], k: int, acked: Any, probed: bool, ready: Any, rate: float
 ) -> None:
-    """Sender process ``k``: its share of ``fresh`` at ``RATE / SENDERS`` reports/s; puts
-    ``(value, monotonic ack time)`` of every ``PROBE_EVERY``-th report on ``acked``, then
-    ``(None, reports sent)``."""
+    """Sender process ``k``: its share of ``fresh`` at ``rate / SENDERS`` reports/s from
+    ``IN_FLIGHT`` threads (each one call at a time); puts ``(value, monotonic ack time)`` of
+    every ``PROBE_EVERY``-th report on ``acked``, then ``(None, reports sent)``."""
     from scameter.rpc import Client, issue_reporter_token
 
-    per = RATE / SENDERS
-    sent = 0
+    per = rate / SENDERS / IN_FLIGHT
+    sent = [0] * IN_FLIGHT
+    mine = fresh[k::SENDERS]
+
+    def thread(t: int, c: Client, start: float) -> None:
+        for j in range(t, len(mine), IN_FLIGHT):
+            wait = start + (j // IN_FLIGHT) / per - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            token = issue_reporter_token(SECRET.encode(), f"+8529{k:03d}{j:04d}", 600)
+            c.report([("phone", mine[j])], "investment", "", token)
+            sent[t] += 1
+            if probed and (j * SENDERS + k) % PROBE_EVERY == 0:
+                acked.put((mine[j], time.monotonic()))
+
     with Client(target, timeout=30) as c:
         c.check("+85290000000", "phone")  # connected
         ready.wait()
         start = time.monotonic()
-        for j, value in enumerate(fresh[k::SENDERS]):
-            wait = start + j / per - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            token = issue_reporter_token(SECRET.encode(), f"+8529{k:03d}{j:04d}", 600)
-            c.report([("phone", value)], "investment", "", token)
-            sent += 1
-            if probed and (j * SENDERS + k) % PROBE_EVERY == 0:
-                acked.put((value, time.monotonic()))
-    acked.put((None, sent))
+        threads = [threading.Thread(target=thread, args=(t, c, start)) for t in range(IN_FLIGHT)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    acked.put((None, sum(sent)))
 
 
 def _probe(target: str, acked: Any, out: Any, ready: Any) -> None:
@@ -235,15 +252,17 @@ def _count(target: str, acked: Any, out: Any, ready: Any) -> None:
     out.put(([], sent))
 
 
-def _loaded(
-    target: str, fresh: tuple[str, ...], probes: list[str], probed: bool, checks: int
-) -> dict[str, Any]:
-    """Check latencies while ``SENDERS`` processes send ``fresh`` as reports (``checks``: 0
-    for none; ``probed``: and a prober process measures when they become visible)."""
+def _loaded(  # noqa: PLR0917
+    target: str, fresh: tuple[str, ...], probes: list[str], probed: bool, checks: int,
+    rate: float = RATE,
+) -> dict[str, Any]:  # fmt: skip
+    """Check latencies while ``SENDERS`` processes send ``fresh`` as reports at up to ``rate``
+    a second (``checks``: 0 for none; ``probed``: and a prober process measures when they
+    become visible); the reports acknowledged per second."""
     ctx = multiprocessing.get_context("spawn")
     acked, out, ready = ctx.Queue(), ctx.Queue(), ctx.Barrier(SENDERS + 2)
     senders = [
-        ctx.Process(target=_send, args=(target, fresh, k, acked, probed, ready))
+        ctx.Process(target=_send, args=(target, fresh, k, acked, probed, ready, rate))
         for k in range(SENDERS)
     ]
     # Without probing, a process that only counts what the senders sent.
@@ -279,42 +298,50 @@ ARMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _arm(
-    target: str, fresh: tuple[str, ...], vis: tuple[str, ...], probes: list[str], *,
-    live: bool, checks: int,
-) -> dict[str, Any]:  # fmt: skip
-    """One server's figures: idle Check, Check under the report load (no prober: the same
-    client load in every arm), and, live, the report-to-counted latency in a second phase."""
+    target: str, fresh: dict[str, tuple[str, ...]], probes: list[str], tag: str, checks: int
+) -> dict[str, float]:
+    """One server's figures (:data:`ARMS`): idle Check; the reports/s it acknowledges under
+    ``RATE`` offered; Check under ``CHECK_RATE`` offered (no prober: the same client load in
+    the live and --no-live arms); live, the report-to-counted latency."""
     idle = _check_latencies(target, probes, checks)
-    res = _loaded(target, fresh, probes, False, checks)
-    if live:
-        res["visible"] = _loaded(target, vis, probes, True, 0)["visible"]
-    return {"idle": idle, **res}
+    out = {
+        f"idle_p50_{tag}": percentile(idle, 50) * 1e6,
+        f"idle_p99_{tag}": percentile(idle, 99) * 1e6,
+        f"rate_{tag}": _loaded(target, fresh["capacity"], probes, False, 0)["rate"],
+    }
+    if tag == "group1":
+        return out
+    res = _loaded(target, fresh["check"], probes, False, checks, CHECK_RATE)
+    busy = res["busy"]
+    out |= {
+        f"busy_p50_{tag}": percentile(busy, 50) * 1e6,
+        f"busy_p99_{tag}": percentile(busy, 99) * 1e6,
+        f"check_rate_{tag}": res["rate"],
+    }
+    if tag == "live":
+        seen = _loaded(target, fresh["visible"], probes, True, 0)["visible"]
+        out |= {"vis_p50": percentile(seen, 50), "vis_p99": percentile(seen, 99)}
+        out["probes"] = len(seen)
+    return out
 
 
 def _once(ctx: BenchContext, n: int, run: int) -> dict[str, float]:
-    """One run: the same report load against each arm (:data:`ARMS`), in an order that
+    """One run: the same report loads against each arm (:data:`ARMS`), in an order that
     rotates with ``run`` so that no arm always goes first."""
-    snaps, probes, fresh_all = _inputs(ctx, n)
-    total, vis_total, checks = (200, 100, 200) if ctx.quick else (LOAD, VISIBLE, CHECKS)
-    fresh, vis = fresh_all[:total], fresh_all[total : total + vis_total]
+    snaps, probes, pool = _inputs(ctx, n)
+    sizes = PHASES_QUICK if ctx.quick else PHASES
+    fresh: dict[str, tuple[str, ...]] = {}
+    at = 0
+    for phase, count in sizes.items():
+        fresh[phase], at = pool[at : at + count], at + count
     out: dict[str, float] = {}
     arms = ARMS[:2] if ctx.quick else ARMS  # quick: proves the harness runs, within budget
     order = arms[run % len(arms) :] + arms[: run % len(arms)]
+    checks = 200 if ctx.quick else CHECKS
     for tag, flags in order:
         intake = ctx.workdir / f"live-{n}" / f"intake-{run}-{tag}"
         with _server(snaps, intake, flags) as target:
-            res = _arm(target, fresh, vis, probes, live=tag == "live", checks=checks)
-        out |= {
-            f"idle_p50_{tag}": percentile(res["idle"], 50) * 1e6,
-            f"idle_p99_{tag}": percentile(res["idle"], 99) * 1e6,
-            f"busy_p50_{tag}": percentile(res["busy"], 50) * 1e6,
-            f"busy_p99_{tag}": percentile(res["busy"], 99) * 1e6,
-            f"rate_{tag}": res["rate"],
-        }
-        if tag == "live":
-            seen = res["visible"]
-            out |= {"vis_p50": percentile(seen, 50), "vis_p99": percentile(seen, 99)}
-            out["probes"] = len(seen)
+            out |= _arm(target, fresh, probes, tag, checks)
     for q in ("p50", "p99"):
         out[f"ratio_{q}"] = out[f"busy_{q}_live"] / out[f"busy_{q}_nolive"]
     return out
@@ -346,6 +373,8 @@ _METRICS = (
     ("idle_p50_nolive", "live.check_idle", "check_idle_nolive_p50_us", "us", None),
     ("idle_p50_live", "live.check_idle", "check_idle_p50_us", "us", None),
     ("idle_p99_live", "live.check_idle", "check_idle_p99_us", "us", None),
+    ("check_rate_nolive", "live.check_reports", "reports_per_s_nolive", "reports/s", None),
+    ("check_rate_live", "live.check_reports", "reports_per_s_live", "reports/s", None),
     ("busy_p50_nolive", "live.check_reports", "check_reports_nolive_p50_us", "us", None),
     ("busy_p99_nolive", "live.check_reports", "check_reports_nolive_p99_us", "us", None),
     ("busy_p50_live", "live.check_folding", "check_folding_p50_us", "us", None),
