@@ -27,6 +27,9 @@ import zlib
 
 from scameter.errors import SnapshotCorrupt
 from scameter.index.format import (
+    BODY_CLUSTERED,
+    BODY_PLAIN,
+    CLUSTER,
     CRC_RESIDUE,
     F_CLUSTER,
     F_FIRST,
@@ -53,7 +56,7 @@ from scameter.verdict import (
     make_verdict,
 )
 
-_HSIZE = HEADER.size
+_unpack_cluster = CLUSTER.unpack_from
 _crc32 = zlib.crc32
 _VERIFIED_CODE = LEVEL_CODES[Level.VERIFIED]
 _unpack_header = HEADER.unpack_from
@@ -101,15 +104,21 @@ class VerdictAssembler:
         record comes from ``allow`` (the only table where VERIFIED is possible)."""
         if _crc32(buf) != CRC_RESIDUE or (buf[1] == _VERIFIED_CODE) is not allowed:
             raise self._corrupt(buf)
-        (tag, _l, flags, _w, nr, nc, ns, _o, count, reporters, csize, first, last, _c) = (
-            _unpack_header(buf, 0)
-        )
+        (tag, _l, flags, nr, nc, ns, _o, count, reporters, first, last) = _unpack_header(buf, 0)
         # The memo lookup of _traits, inlined (this runs once per hit).
-        traits = self._trait_cache.get(buf[1:7] + buf[_HSIZE : _HSIZE + 2 * (nr + nc)])
+        if flags & F_CLUSTER:
+            start = BODY_CLUSTERED
+            csize = _unpack_cluster(buf, BODY_PLAIN)[1]
+            memo = buf[1:6] + buf[BODY_PLAIN : BODY_PLAIN + 1] + buf[start : start + 2 * (nr + nc)]
+        else:
+            start = BODY_PLAIN
+            csize = 0
+            memo = buf[1:6] + buf[start : start + 2 * (nr + nc)]
+        traits = self._trait_cache.get(memo)
         if traits is None:
-            traits = self._traits(buf, nr, nc)
+            traits = self._traits(buf, memo, start, nr, nc)
         level, reasons, cats, cluster_worst = traits
-        pos = _HSIZE + 2 * (nr + nc + ns)
+        pos = start + 2 * (nr + nc + ns)
         ln = buf[pos] | buf[pos + 1] << 8
         if canonical is None:
             canonical = buf[pos + 2 : pos + 2 + ln].decode("utf-8")
@@ -137,7 +146,7 @@ class VerdictAssembler:
             (_iso_cache.get(last) or iso_utc(last)) if flags & F_LAST else None,
             matched,
             None,
-            csize if flags & F_CLUSTER else 0,
+            csize,
             cluster_worst,
             owner,
             self._snapshot_id,
@@ -161,15 +170,13 @@ class VerdictAssembler:
             None, None, self._snapshot_id,
         )  # fmt: skip
 
-    def _traits(self, buf: bytes, nr: int, nc: int) -> _Traits:
+    def _traits(self, buf: bytes, cache_key: bytes, start: int, nr: int, nc: int) -> _Traits:
         """Level, reasons, categories and cluster worst level of a packed record (memoised
-        on the bytes that decide them: see the module invariants)."""
-        cache_key = buf[1:7] + buf[_HSIZE : _HSIZE + 2 * (nr + nc)]
-        hit = self._trait_cache.get(cache_key)
-        if hit is not None:
-            return hit
-        lvl, flags, cworst = buf[1], buf[2], buf[3]
-        ids: tuple[int, ...] = _IDS[nr + nc].unpack_from(buf, _HSIZE)
+        on the bytes that decide them, ``cache_key``: see the module invariants); its string
+        ids start at ``start``."""
+        lvl, flags = buf[1], buf[2]
+        cworst = buf[BODY_PLAIN] if flags & F_CLUSTER else 0
+        ids: tuple[int, ...] = _IDS[nr + nc].unpack_from(buf, start)
         level = LEVEL_BY_CODE.get(lvl)
         if level is None or level is Level.NO_RECORD or (ids and max(ids) >= len(self._strings)):
             raise corrupt_record(self._data_path, buf, "holds an impossible level or string id")

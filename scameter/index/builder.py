@@ -485,12 +485,28 @@ class SnapshotBuilder:
             sync=False,
             metasync=False,
         )
+        # The side file: what lookups never read (case ids, evidence), docs/snapshot-format.md.
+        side = lmdb.open(
+            str(self._tmp / fmt.SIDE_FILE),
+            subdir=False,
+            map_size=1 << 38,
+            max_dbs=4,
+            lock=False,
+            sync=False,
+            metasync=False,
+        )
         try:
             dbs = {name: env.open_db(name) for name in fmt.BUILT_DBS}
             parent = self._open_parent()
             try:
                 counts, total, bitmaps, collisions = write_records(
-                    env, dbs, self._records, self._strings.strings, self._clusters, parent
+                    env,
+                    dbs,
+                    self._records,
+                    self._strings.strings,
+                    self._clusters,
+                    parent,
+                    (side, side.open_db(fmt.DB_CASES)),
                 )
             finally:
                 if parent is not None:
@@ -513,9 +529,9 @@ class SnapshotBuilder:
                     for order, (name, blob) in enumerate(blobs.items()):
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
-            write_hashes(env, dbs[fmt.DB_HASHES], self._hashes)
+            write_hashes(env, dbs, self._hashes)
             if self._evidence is not None:
-                write_evidence(env, env.open_db(fmt.DB_EVIDENCE), self._evidence)
+                write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
             meta = {
                 b"format_version": fmt.FORMAT_VERSION,
                 b"strings": self._strings.strings,
@@ -530,12 +546,15 @@ class SnapshotBuilder:
                 for k in sorted(meta):
                     txn.put(k, json.dumps(meta[k]).encode("utf-8"), db=dbs[fmt.DB_META])
             env.sync(True)
+            side.sync(True)
         finally:
             env.close()
+            side.close()
         shutil.rmtree(self._spill, ignore_errors=True)
-        data = self._tmp / fmt.DATA_FILE
-        fsync_file(data)
-        files = {fmt.DATA_FILE: file_entry(data)}  # chunk hashes (2.2) + the whole-file one
+        files = {}
+        for name in (fmt.DATA_FILE, fmt.SIDE_FILE):
+            fsync_file(self._tmp / name)
+            files[name] = file_entry(self._tmp / name)  # chunk hashes + the whole-file sha256
         body: dict[str, Any] = {
             "format_version": fmt.FORMAT_VERSION,
             "parent_id": self.parent_id,
@@ -564,15 +583,19 @@ class SnapshotBuilder:
         mpath = self._tmp / fmt.MANIFEST_FILE
         mpath.write_text(manifest.to_json(), encoding="utf-8")
         fsync_file(mpath)
-        (self._tmp / LOCK_FILE).unlink(missing_ok=True)  # not part of the snapshot
         # Readable by the group (a server running as another user of the creating user's
         # group), never by others; mkdtemp made the directory 0700 (docs/operations.md).
         for f in self._tmp.iterdir():
-            if f.is_file():
+            if f.is_file() and f.name != LOCK_FILE:
                 f.chmod(fmt.FILE_MODE)
         self._tmp.chmod(fmt.DIR_MODE)
-        fsync_dir(self._tmp)
-        os.rename(self._tmp, self.snapshots_root / snapshot_id)
+        # The lock file is not part of the snapshot. It goes just before the rename, not
+        # before the fsyncs: a build killed while it has no lock file leaves a .tmp-* that
+        # the next build keeps for an hour (seen under load in the kill -9 drill).
+        (self._tmp / LOCK_FILE).unlink(missing_ok=True)
+        dest = self.snapshots_root / snapshot_id
+        os.rename(self._tmp, dest)
+        fsync_dir(dest)
         self._unlock()
         fsync_dir(self.snapshots_root)
         return manifest

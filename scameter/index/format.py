@@ -12,7 +12,8 @@ Invariants:
   64-bit key collision is detected at lookup and answered as no match.
 * Level and kind codes below are part of the format: never renumber one.
 * The manifest checksum covers every manifest field except ``checksum``, ``snapshot_id`` and
-  ``built_at``, and (through ``files``) the sha256 of every data file.
+  ``built_at``, and (through ``files``) the sha256 of every data file: ``data.mdb`` and the
+  side file ``evidence.mdb`` (3.0), which holds what lookups never read.
 """
 
 from __future__ import annotations
@@ -38,10 +39,23 @@ from scameter.verdict import Level
 #: 2.1 adds the case ids after the owner (flag :data:`F_CASES`); a 2.0 record has none.
 #: 2.2 adds chunk hashes to the manifest's ``files`` entries (index/chunks.py); a 2.0 or 2.1
 #: reader still checks a 2.2 snapshot by its whole-file sha256, a 2.2 reader older ones likewise.
-FORMAT_VERSION = "2.2"
-SUPPORTED_MAJORS = frozenset({2})
+#: 3.0 (issue 21, bytes per identifier): a 26-byte record header (u32 times, the cluster fields
+#: only in clustered records), case ids and evidence moved to a second file that lookups never
+#: map (:data:`SIDE_FILE`), ordinals stored in chunks. A 3.0 reader refuses 2.x snapshots
+#: with a one-line error that says to rebuild them with ``scameter ingest``.
+FORMAT_VERSION = "3.0"
+SUPPORTED_MAJORS = frozenset({3})
+#: What a reader says about a snapshot of a major it does not read (after the version).
+REBUILD_HINT = {
+    1: "rebuild it with `scameter ingest` (this scameter reads format 3.x)",
+    2: "rebuild it with `scameter ingest` (this scameter reads format 3.x)",
+}
 
 DATA_FILE = "data.mdb"
+#: The side file (3.0): what lookups never read, the live fold's ``evidence`` and the records'
+#: ``cases``. A plain LMDB file (``subdir=False``) beside ``data.mdb``, mapped only on first
+#: use (the live fold, ``related`` / ``clusters``, export of case ids).
+SIDE_FILE = "evidence.mdb"
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 TMP_PREFIX = ".tmp-"
@@ -80,6 +94,11 @@ DB_POPULAR = b"popular"
 #: from them; docs/architecture.md, "Live updates"). Absent: built with ``--no-evidence``.
 DB_EVIDENCE = b"evidence"
 OPTIONAL_DBS = (DB_POPULAR, DB_EVIDENCE)
+#: ``cases`` (3.0, in :data:`SIDE_FILE`): identifier key + table byte -> a record's case ids
+#: (u32 count, u8 n, n x (u16 len + UTF-8)) followed by their CRC-32.
+DB_CASES = b"cases"
+#: Sub-databases of :data:`SIDE_FILE`.
+SIDE_DBS = (DB_EVIDENCE, DB_CASES)
 #: ``meta`` key of the intake cursors: intake log path (resolved) -> last sequence number read.
 META_INTAKE_CURSORS = "intake_cursors"
 #: ``popular`` key of the JSON object of the list digests the set was compiled from.
@@ -87,10 +106,11 @@ POPULAR_DIGESTS = b"_digests"
 MAX_DBS = 16
 #: Sub-databases a builder writes: the required ones and the optional ones.
 BUILT_DBS = (*ALL_DBS, DB_HASHES)
-#: ``hashes``: keys are the first HASH_BUCKET_BYTES of a full hash; each value is the sorted
-#: concatenation of HASH_ENTRY-byte entries: the next 2 hash bytes, table byte, 8-byte key.
+#: ``hashes``: keys are the first HASH_BUCKET_BYTES of a full hash; each value is the
+#: concatenation, in hash order, of HASH_ENTRY-byte entries: the next 2 hash bytes and the
+#: record's u32 ordinal (little-endian; 3.0, before: table byte + 8-byte key).
 HASH_BUCKET_BYTES = 2
-HASH_ENTRY = 11
+HASH_ENTRY = 6
 
 #: Table tag stored in the ordinal map: which sub-db holds the record.
 TABLE_RECORDS = 0
@@ -118,16 +138,29 @@ F_CLUSTER = 0x08
 F_LISTING = 0x10
 F_OWNER = 0x20
 #: The record ends (before its CRC) with its case ids: u32 count, u8 n, n x (u16 len + UTF-8).
+#: A stored 3.0 record never has them inline (the builder moves them to ``cases`` in the side
+#: file and sets :data:`F_SIDE_CASES`); the live fold's in-memory records keep them inline.
 F_CASES = 0x40
+#: The record's case ids are in the side file's ``cases`` under its key and table (3.0).
+F_SIDE_CASES = 0x80
 #: Case ids a record holds at most (the u8 n above; ingest keeps 20).
 MAX_RECORD_CASES = 255
 
-#: Record header: kind tag, level, flags, cluster worst level, n reasons, n categories,
-#: n sources, ordinal, report count, reporters, cluster size, first, last, cluster id.
-HEADER = struct.Struct("<BBBBBBBIIIIqqQ")
-OFF_ORDINAL = 7
-OFF_CLUSTER_SIZE = 7 + 12
-OFF_CLUSTER_WORST = 3
+#: Record header (3.0): kind tag, level, flags, n reasons, n categories, n sources, ordinal,
+#: report count, reporters, first, last (u32 Unix seconds).
+HEADER = struct.Struct("<BBBBBBIIIII")
+OFF_ORDINAL = 6
+#: Cluster block, right after the header in a record with :data:`F_CLUSTER` (and only there):
+#: cluster worst level code, cluster size, cluster id.
+CLUSTER = struct.Struct("<BIQ")
+OFF_CLUSTER_WORST = HEADER.size
+OFF_CLUSTER_SIZE = HEADER.size + 1
+OFF_CLUSTER_ID = HEADER.size + 5
+#: Where the string ids start: after the header, and after the cluster block if there is one.
+BODY_PLAIN = HEADER.size
+BODY_CLUSTERED = HEADER.size + CLUSTER.size
+#: Largest time a record holds (u32 seconds: 2106-02-07).
+MAX_TIME = 0xFFFFFFFF
 U16 = struct.Struct("<H")
 _U16_PACK = U16.pack
 U32 = struct.Struct("<I")
@@ -137,6 +170,11 @@ NEAR_FILTER = "near_filter"
 #: The filter's 32-bit value of a near key: its first 4 bytes, big-endian (the xxh3 high half).
 NEAR_PREFIX = struct.Struct(">I")
 ORDINAL_KEY = struct.Struct(">I")  # big-endian so LMDB's byte order is numeric order
+#: ``ordinals`` (3.0): key ORDINAL_KEY of ``ordinal // ORDINALS_PER_CHUNK``, value the chunk's
+#: ORDINAL_ENTRY-byte entries (table byte + 8-byte key) in ordinal order. 453 entries fill
+#: one 4 KiB overflow page (453 x 9 + 16 bytes of page header = 4093).
+ORDINALS_PER_CHUNK = 453
+ORDINAL_ENTRY = 9
 #: Longest string of a record (canonical value, listing, owner): its u16 length prefix.
 MAX_STRING_BYTES = 0xFFFF
 #: Every stored record ends with ``zlib.crc32`` of the bytes before it, little-endian. CRC-32
@@ -335,6 +373,19 @@ def label_block(
     return nr, nc, ns, _u16_array(n).pack(*reason_ids, *category_ids, *source_ids) if n else b""
 
 
+def body_start(flags: int) -> int:
+    """Offset of a record's string ids: after the header and its cluster block, if any."""
+    return BODY_CLUSTERED if flags & F_CLUSTER else BODY_PLAIN
+
+
+def _time(t: int | None) -> int:
+    if t is None:
+        return 0
+    if not 0 <= t <= MAX_TIME:
+        raise ValueError(f"report time {t} is outside 1970-01-01..2106-02-07")
+    return t
+
+
 def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpose
     kind_tag: int,
     level_code: int,
@@ -353,23 +404,20 @@ def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpo
 ) -> bytes:
     """Pack one record; the writer patches in its ordinal and its cluster's size and worst
     level. ``canonical`` is already UTF-8; ``labels`` is :func:`label_block` of its ids;
-    ``case_ids`` (latest first) and ``case_count`` are stored when either is set."""
+    ``case_ids`` (latest first) and ``case_count`` are stored when either is set (inline: the
+    builder moves them to the side file, :func:`split_cases`)."""
     flags = F_VALID if valid else 0
     if first is not None:
         flags |= F_FIRST
     if last is not None:
         flags |= F_LAST
-    if cluster is not None:
-        flags |= F_CLUSTER
     nr, nc, ns, ids = labels
     if len(canonical) > 0xFFFF:
         raise ValueError("identifier, listing or owner longer than 65535 bytes")
-    parts = [
-        b"",
-        ids,
-        _U16_PACK(len(canonical)),
-        canonical,
-    ]
+    parts = [b"", b"", ids, _U16_PACK(len(canonical)), canonical]
+    if cluster is not None:
+        flags |= F_CLUSTER
+        parts[1] = CLUSTER.pack(0, 0, cluster)
     for s, flag in ((listing, F_LISTING), (owner, F_OWNER)):
         if s is not None:
             b = s.encode("utf-8")
@@ -384,17 +432,14 @@ def pack_record(  # noqa: PLR0917 - the hot path of a build: positional on purpo
         kind_tag,
         level_code,
         flags,
-        0,
         nr,
         nc,
         ns,
         0,
         min(report_count, 0xFFFFFFFF),
         min(reporters, 0xFFFFFFFF),
-        0,
-        first or 0,
-        last or 0,
-        cluster or 0,
+        _time(first),
+        _time(last),
     )
     return b"".join(parts)
 
@@ -411,24 +456,47 @@ def _pack_cases(case_ids: Sequence[str], case_count: int) -> bytes:
     return b"".join(out)
 
 
-def record_cases(buf: bytes) -> tuple[tuple[str, ...], int]:
-    """``(case ids, case count)`` of a packed record (``((), 0)`` without them, as in every
-    2.0 record). Not CRC-checked here: callers answer from records they already checked."""
+def _cases_offset(buf: bytes | bytearray) -> int:
+    """Offset of the inline case block of a record (just after its last string)."""
     flags = buf[2]
-    if not flags & F_CASES:
-        return (), 0
-    pos = HEADER.size + 2 * (buf[4] + buf[5] + buf[6])
+    pos = body_start(flags) + 2 * (buf[3] + buf[4] + buf[5])
     for _ in range(1 + bool(flags & F_LISTING) + bool(flags & F_OWNER)):
         pos += 2 + (buf[pos] | buf[pos + 1] << 8)
-    (count,) = U32.unpack_from(buf, pos)
-    n = buf[pos + 4]
+    return pos
+
+
+def split_cases(body: bytes) -> tuple[bytes, bytes | None]:
+    """An unsealed record with inline case ids -> the record without them (flag
+    :data:`F_SIDE_CASES` instead of :data:`F_CASES`) and the case block; a record without
+    case ids is returned as it is, with ``None``."""
+    if not body[2] & F_CASES:
+        return body, None
+    pos = _cases_offset(body)
+    head = bytearray(body[:pos])
+    head[2] = (head[2] & ~F_CASES) | F_SIDE_CASES
+    return bytes(head), body[pos:]
+
+
+def decode_cases(block: bytes | memoryview, pos: int = 0) -> tuple[tuple[str, ...], int]:
+    """``(case ids, case count)`` of a case block (u32 count, u8 n, n x (u16 len + UTF-8))."""
+    (count,) = U32.unpack_from(block, pos)
+    n = block[pos + 4]
     pos += 5
     ids = []
     for _ in range(n):
-        ln = buf[pos] | buf[pos + 1] << 8
-        ids.append(buf[pos + 2 : pos + 2 + ln].decode("utf-8"))
+        ln = block[pos] | block[pos + 1] << 8
+        ids.append(bytes(block[pos + 2 : pos + 2 + ln]).decode("utf-8"))
         pos += 2 + ln
     return tuple(ids), count
+
+
+def record_cases(buf: bytes) -> tuple[tuple[str, ...], int]:
+    """``(case ids, case count)`` held inline by a record (the live fold's records; ``((), 0)``
+    for a stored 3.0 record, whose case ids are in the side file: ``SnapshotReader.cases``).
+    Not CRC-checked here: callers answer from records they already checked."""
+    if not buf[2] & F_CASES:
+        return (), 0
+    return decode_cases(buf, _cases_offset(buf))
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,23 +534,13 @@ def decode_record(buf: bytes, strings: Sequence[str], table: int | None = None) 
         raise corrupt_record(DATA_FILE, buf, "holds an unknown kind or level code")
     if table is not None and (buf[1] == LEVEL_CODES[Level.VERIFIED]) != (table == TABLE_ALLOW):
         raise corrupt_record(DATA_FILE, buf, "has a level that is impossible in its table")
-    (
-        tag,
-        level,
-        flags,
-        cworst,
-        nr,
-        nc,
-        ns,
-        ordinal,
-        count,
-        reporters,
-        csize,
-        first,
-        last,
-        cluster,
-    ) = HEADER.unpack_from(buf, 0)
-    pos = HEADER.size
+    (tag, level, flags, nr, nc, ns, ordinal, count, reporters, first, last) = HEADER.unpack_from(
+        buf, 0
+    )
+    cworst, csize, cluster = (
+        CLUSTER.unpack_from(buf, HEADER.size) if flags & F_CLUSTER else (0, 0, 0)
+    )
+    pos = body_start(flags)
     n = nr + nc + ns
     ids: tuple[int, ...] = struct.unpack_from(f"<{n}H", buf, pos) if n else ()
     pos += 2 * n
@@ -523,8 +581,7 @@ def decode_record(buf: bytes, strings: Sequence[str], table: int | None = None) 
 
 def record_canonical(buf: bytes) -> str:
     """Only the canonical value of a packed record (the collision check, no full decode)."""
-    nr, nc, ns = buf[4], buf[5], buf[6]
-    pos = HEADER.size + 2 * (nr + nc + ns)
+    pos = (BODY_CLUSTERED if buf[2] & F_CLUSTER else BODY_PLAIN) + 2 * (buf[3] + buf[4] + buf[5])
     (ln,) = U16.unpack_from(buf, pos)
     return buf[pos + 2 : pos + 2 + ln].decode("utf-8")
 

@@ -73,7 +73,7 @@ def search(reader: SnapshotReader, prefixes: Iterable[bytes]) -> list[HashMatch]
     txn = reader.txn()
     head = fmt.HASH_BUCKET_BYTES
     entry = fmt.HASH_ENTRY
-    refs: dict[tuple[int, bytes], None] = {}
+    ordinals: dict[int, None] = {}
     for p in wanted:
         bucket = txn.get(p[:head], db=reader.hashes)
         if bucket is None:
@@ -82,12 +82,13 @@ def search(reader: SnapshotReader, prefixes: Iterable[bytes]) -> list[HashMatch]
         n = len(rest)
         for i in range(0, len(bucket), entry):
             if bucket[i : i + n] == rest:
-                refs[bucket[i + 2], bucket[i + 3 : i + 11]] = None
+                ordinals[fmt.U32.unpack_from(bucket, i + 2)[0]] = None
     out: dict[tuple[bytes, int], HashMatch] = {}
-    for table, key in refs:
-        buf = reader.get(table, key)
-        if buf is None:
+    for ordinal in ordinals:
+        hit = reader.by_ordinal(ordinal)
+        if hit is None:
             continue
+        table, _key, buf = hit
         r = fmt.decode_record(buf, reader.strings)
         for h in record_hashes(r.kind, r.canonical, r.listing):
             if not any(h.startswith(p) for p in wanted):

@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import threading
@@ -67,8 +68,10 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
         raise UnsupportedSnapshotVersion(
             path,
             f"format version {version} is not supported by this reader (supports "
-            f"{', '.join(f'{m}.x' for m in sorted(fmt.SUPPORTED_MAJORS))}); upgrade scameter "
-            "or rebuild the snapshot with this version",
+            f"{', '.join(f'{m}.x' for m in sorted(fmt.SUPPORTED_MAJORS))}); "
+            + fmt.REBUILD_HINT.get(
+                fmt.major_of(version), "upgrade scameter or rebuild the snapshot with this version"
+            ),
         )
     try:
         manifest = Manifest.from_dict(data)
@@ -95,7 +98,9 @@ class _EnvRegistry:
         self._path_of: dict[int, str] = {}
         self._in_use: dict[str, int | None] = {}
 
-    def acquire(self, path: Path, data: Path) -> Any:
+    def acquire(self, path: Path, data: Path, *, subdir: bool = True) -> Any:
+        """The environment of snapshot directory ``path`` (``subdir``) or of the LMDB file
+        ``path`` (the side file), opened read-only on first use."""
         real = os.path.realpath(path)
         with self._lock:
             entry = self._by_path.get(real)
@@ -105,7 +110,7 @@ class _EnvRegistry:
             try:
                 env = lmdb.open(
                     real,
-                    subdir=True,
+                    subdir=subdir,
                     readonly=True,
                     lock=False,
                     max_dbs=fmt.MAX_DBS,
@@ -179,9 +184,9 @@ class SnapshotReader:
         self.hashes = self._open_optional(fmt.DB_HASHES)
         self._popular_db: Any = self._open_optional(fmt.DB_POPULAR)
         self._popular: PopularSet | None = None
-        #: Per identifier key, the ingest events that can still count (a JSON array); ``None``
-        #: in a snapshot built without evidence (the live fold is then off).
-        self.evidence = self._open_optional(fmt.DB_EVIDENCE)
+        #: The side file (evidence, case ids), opened on first use: lookups never map it.
+        self._side: tuple[Any, Any, Any] | None = None
+        self._side_lock = threading.Lock()
         #: Intake log (resolved path) -> the last sequence number this build read from it.
         self.intake_cursors: dict[str, int] = dict(meta.get(fmt.META_INTAKE_CURSORS) or {})
         #: The parent the ``added`` / ``changed`` / ``removed`` bitmaps are relative to.
@@ -296,6 +301,10 @@ class SnapshotReader:
         env, self._env = self._env, None
         if env is not None:
             _ENVS.release(env)
+        with self._side_lock:
+            side, self._side = self._side, None
+        if side is not None and side[0] is not None:
+            _ENVS.release(side[0])
 
     @property
     def closed(self) -> bool:
@@ -313,13 +322,82 @@ class SnapshotReader:
             txn = self.local.txn = self._env.begin(buffers=False)
             return txn
 
+    def _side_dbs(self) -> tuple[Any, Any, Any]:
+        """``(environment, evidence db or None, cases db or None)`` of the side file, opened
+        on first use (lookups never need it)."""
+        side = self._side
+        if side is not None:
+            return side
+        with self._side_lock:
+            if self._side is not None:
+                return self._side
+            path = self.path / fmt.SIDE_FILE
+            info = self.manifest.files.get(fmt.SIDE_FILE)
+            if info is None:
+                self._side = (None, None, None)
+                return self._side
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                raise SnapshotNotFound(path, f"snapshot side file missing; {_ACTION}") from None
+            if size != info.get("size"):
+                raise SnapshotCorrupt(
+                    path,
+                    f"side file is {size} bytes but the manifest says {info.get('size')} "
+                    f"(truncated or replaced); {_ACTION}",
+                )
+            env = _ENVS.acquire(path, path, subdir=False)
+            dbs = []
+            for name in (fmt.DB_EVIDENCE, fmt.DB_CASES):
+                try:
+                    dbs.append(env.open_db(name, create=False))
+                except lmdb.NotFoundError:
+                    dbs.append(None)
+            self._side = (env, dbs[0], dbs[1])
+            return self._side
+
+    def _side_txn(self) -> Any:
+        env = self._side_dbs()[0]
+        try:
+            return self.local.side_txn
+        except AttributeError:
+            if self._env is None:
+                raise SnapshotNotFound(self.path, "snapshot is closed") from None
+            txn = self.local.side_txn = env.begin(buffers=False)
+            return txn
+
+    @property
+    def evidence(self) -> Any:
+        """The side file's ``evidence`` database (opening the side file on first use), or
+        ``None`` in a snapshot built without evidence (the live fold is then off)."""
+        return self._side_dbs()[1]
+
     def evidence_of(self, key: bytes) -> bytes | None:
         """The ``evidence`` value (JSON array of events) of identifier key ``key``, or
         ``None`` (no evidence, or a snapshot without the sub-database)."""
-        if self.evidence is None:
+        db = self.evidence
+        if db is None:
             return None
-        value: bytes | None = self.txn().get(key, db=self.evidence)
+        value: bytes | None = self._side_txn().get(key, db=db)
         return value
+
+    def cases(self, table: int, key: bytes, buf: bytes) -> tuple[tuple[str, ...], int]:
+        """``(case ids, case count)`` of the record ``buf`` stored under ``key`` in ``table``:
+        inline (a live fold's record) or in the side file's ``cases`` (a built one, flag
+        :data:`fmt.F_SIDE_CASES`); ``((), 0)`` without case ids. A case block that fails its
+        CRC-32 raises :class:`SnapshotCorrupt`."""
+        if not buf[2] & fmt.F_SIDE_CASES:
+            return fmt.record_cases(buf)
+        db = self._side_dbs()[2]
+        block = None if db is None else self._side_txn().get(key + bytes((table,)), db=db)
+        if block is None or not fmt.record_intact(block):
+            ordinal = fmt.U32.unpack_from(buf, fmt.OFF_ORDINAL)[0]
+            raise SnapshotCorrupt(
+                self.path / fmt.SIDE_FILE,
+                f"the case ids of the record with ordinal {ordinal} are missing or fail "
+                f"their CRC-32 check; {_ACTION}",
+            )
+        return fmt.decode_cases(block)
 
     def get(self, table: int, key: bytes) -> bytes | None:
         """The packed record under ``key`` in ``table`` (:data:`fmt.TABLE_RECORDS` or
@@ -330,10 +408,14 @@ class SnapshotReader:
 
     def by_ordinal(self, ordinal: int) -> tuple[int, bytes, bytes] | None:
         """``(table, key, packed record)`` of the record with this ordinal, or ``None``."""
-        ref = self.txn().get(fmt.ORDINAL_KEY.pack(ordinal), db=self.ordinals)
-        if ref is None:
+        if ordinal < 0:
             return None
-        table, key = ref[0], ref[1:9]
+        chunk, i = divmod(ordinal, fmt.ORDINALS_PER_CHUNK)
+        ref = self.txn().get(fmt.ORDINAL_KEY.pack(chunk), db=self.ordinals)
+        at = i * fmt.ORDINAL_ENTRY
+        if ref is None or at >= len(ref):
+            return None
+        table, key = ref[at], ref[at + 1 : at + 9]
         buf = self.get(table, key)
         return None if buf is None else (table, key, buf)
 
@@ -366,10 +448,14 @@ class SnapshotReader:
         with self._env.begin(db=db, buffers=False) as txn:
             yield from txn.cursor()
 
-    def to_record(self, buf: bytes, table: int | None = None) -> Record:
+    def to_record(self, buf: bytes, table: int | None = None, key: bytes | None = None) -> Record:
         """A stored record back as the :class:`Record` ingest handed in (CRC-checked; the
-        level checked against ``table`` when given)."""
+        level checked against ``table`` when given; its case ids read from the side file
+        when ``key`` and ``table`` are given)."""
         r = fmt.decode_record(buf, self.strings, table)
+        if key is not None and table is not None and buf[2] & fmt.F_SIDE_CASES:
+            ids, count = self.cases(table, key, buf)
+            r = dataclasses.replace(r, case_ids=ids, case_count=count)
         codes = tuple(ReasonCode(c) for c in r.reasons if c in ReasonCode.__members__.values())
         return Record(
             identifier=Identifier(r.kind, r.canonical, r.valid),

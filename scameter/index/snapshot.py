@@ -46,7 +46,7 @@ from scameter.index.derived import DerivedRules
 from scameter.index.exact import ExactRules
 from scameter.index.format import (
     F_CLUSTER,
-    HEADER,
+    OFF_CLUSTER_ID,
     TABLE_ALLOW,
     record_canonical,
     record_cases,
@@ -63,7 +63,7 @@ from scameter.verdict import CheckContext, Level, Verdict, worst
 Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
 #: Every kind answered by its own record (the others are URLs and domains).
 EXACT_KINDS = frozenset(k for k in Kind if k not in (Kind.URL, Kind.DOMAIN))
-_CLUSTER_ID = slice(HEADER.size - 8, HEADER.size)  # the record header's u64 cluster id
+_CLUSTER_ID = slice(OFF_CLUSTER_ID, OFF_CLUSTER_ID + 8)  # the cluster block's u64 cluster id
 
 
 class Snapshot:
@@ -285,7 +285,8 @@ class Snapshot:
             if hit is not None:
                 buf = hit[2]
                 v = from_record(record_canonical(buf), buf, allowed=hit[0] == TABLE_ALLOW)
-                case_ids, case_count = record_cases(buf)  # after from_record's CRC check
+                # after from_record's CRC check; from the side file for a built record
+                case_ids, case_count = self.reader.cases(hit[0], hit[1], buf)
                 if case_count:
                     v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)
                 members.append(v)
@@ -338,7 +339,7 @@ class Snapshot:
         for ordinal in bm:
             hit = reader.by_ordinal(ordinal)
             if hit is not None:
-                yield reader.to_record(hit[2], hit[0])
+                yield reader.to_record(hit[2], hit[0], hit[1])
 
     def stats(self) -> dict[str, Any]:
         """Counts from the manifest plus category and source sizes from the bitmaps."""

@@ -7,7 +7,7 @@ half way would fail later with an LMDB or ``OSError`` message that names neither
 
 The estimate (documented in ``docs/operations.md``, "Disk space"):
 
-* from the parent snapshot when there is one: its ``data.mdb`` bytes per identifier times the
+* from the parent snapshot when there is one: its bytes per identifier (every file) times the
   identifiers of this build, since consecutive builds of one deployment hold the same mix of
   kinds;
 * otherwise :data:`PER_IDENTIFIER` bytes per identifier plus :data:`FIXED` for the tables
@@ -56,7 +56,8 @@ def _parent_bytes_per_identifier(parent: Path | None) -> float | None:
         return None
     try:
         manifest = json.loads((parent / "manifest.json").read_text(encoding="utf-8"))
-        size = int(manifest["files"]["data.mdb"]["size"])
+        # every file: data.mdb and, since format 3.0, the side file evidence.mdb
+        size = sum(int(entry["size"]) for entry in manifest["files"].values())
         total = int(manifest["total"])
     except (OSError, ValueError, KeyError, TypeError):
         return None

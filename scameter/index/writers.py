@@ -50,21 +50,25 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     strings: list[str],
     clusters: dict[int, list[int]],
     parent: SnapshotReader | None,
+    side: tuple[Any, Any],
 ) -> tuple[dict[str, dict[str, int]], int, dict[str, array[int]], int]:
-    """Write ``records``, ``allow`` and ``ordinals`` from the sorted records, in key order;
-    return the counts per kind and level, the total, the ordinal bitmaps (with ``added``,
-    ``changed`` and ``removed`` against ``parent``, an open parent snapshot or None) and the
-    number of 64-bit key collisions (the smallest value keeps the key)."""
+    """Write ``records``, ``allow`` and ``ordinals`` from the sorted records, in key order,
+    and the records' case ids into ``side`` (the side file's environment and its ``cases``
+    database); return the counts per kind and level, the total, the ordinal bitmaps (with
+    ``added``, ``changed`` and ``removed`` against ``parent``, an open parent snapshot or
+    None) and the number of 64-bit key collisions (the smallest value keeps the key)."""
     maps = _OrdinalBitmaps(strings, clusters)
     diff = None if parent is None else _ParentDiff(parent)
     dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
-    pending: list[tuple[int, bytes, bytes]] = []
+    out = _RecordSink(env, dbs[fmt.DB_ORDINALS], dbmap, side)
+    split_cases = fmt.split_cases
+    pending: list[tuple[int, bytes, bytes, bytes | None]] = []
     ordinal = 0
     collisions = 0
     # This loop is the hot loop of a build: the arrays a record's ordinal goes to are looked
     # up by its raw bytes here and resolved by _OrdinalBitmaps only on a first sight.
     shapes, labels = maps.shapes, maps.labels
-    header_size = fmt.HEADER.size
+    body_plain, body_clustered = fmt.BODY_PLAIN, fmt.BODY_CLUSTERED
     pack_into = fmt.U32.pack_into
     off_ordinal = fmt.OFF_ORDINAL
     f_cluster = fmt.F_CLUSTER
@@ -84,7 +88,8 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
             continue
         prev, prev_skey = head, skey
         key, table = skey[:8], skey[8]
-        buf = bytearray(value)
+        body, cases = split_cases(value)
+        buf = bytearray(body)
         pack_into(buf, off_ordinal, ordinal)
         if buf[2] & f_cluster:
             maps.add_to_cluster(buf, ordinal)
@@ -96,10 +101,10 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
         a_all.append(ordinal)
         a_level.append(ordinal)
         a_kind.append(ordinal)
-        nr, nc, ns = buf[4], buf[5], buf[6]
+        nr, nc, ns = buf[3], buf[4], buf[5]
         if nc or ns:
             # The category and source ids, as raw bytes: few distinct combinations.
-            start = header_size + 2 * nr
+            start = (body_clustered if buf[2] & f_cluster else body_plain) + 2 * nr
             label = _BYTE[nc] + value[start : start + 2 * (nc + ns)]  # nc splits the ids
             targets = labels.get(label)
             if targets is None:
@@ -108,13 +113,13 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
                 a.append(ordinal)
         if diff is not None:
             diff.see(table, key, value, ordinal)
-        pending.append((table, key, seal(buf)))  # the CRC covers the patched bytes
+        # the CRC covers the patched bytes
+        pending.append((table, key, seal(buf), None if cases is None else seal(cases)))
         if len(pending) >= BATCH:
-            _flush_records(env, dbs, dbmap, pending, ordinal - len(pending) + 1)
+            out.flush(pending)
             pending = []
         ordinal += 1
-    if pending:
-        _flush_records(env, dbs, dbmap, pending, ordinal - len(pending))
+    out.flush(pending, last=True)
     bitmaps = maps.arrays
     if diff is not None:
         bitmaps.update(diff.bitmaps())
@@ -161,8 +166,7 @@ class _OrdinalBitmaps:
 
     def add_to_cluster(self, buf: bytearray, ordinal: int) -> None:
         """Patch the cluster's size and worst level into the record; add its ordinal."""
-        header_size = fmt.HEADER.size
-        cluster = int.from_bytes(buf[header_size - 8 : header_size], "little")
+        cluster = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
         size, worst = self._clusters[cluster]
         fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, size)
         buf[fmt.OFF_CLUSTER_WORST] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
@@ -204,21 +208,48 @@ class _ParentDiff:
         return {"added": self._added, "changed": self._changed, "removed": removed}
 
 
-def _flush_records(
-    env: Any,
-    dbs: dict[bytes, Any],
-    dbmap: dict[int, Any],
-    pending: list[tuple[int, bytes, bytes]],
-    first_ordinal: int,
-) -> None:
-    with env.begin(write=True) as txn:
-        cursors = {t: txn.cursor(db) for t, db in dbmap.items()}
-        ocur = txn.cursor(dbs[fmt.DB_ORDINALS])
+class _RecordSink:
+    """Appends records to ``records`` / ``allow``, their case blocks to the side file's
+    ``cases`` (key + table byte) and the ordinal chunks (:data:`fmt.ORDINALS_PER_CHUNK`
+    entries of table byte + key per value) to ``ordinals``."""
+
+    def __init__(
+        self, env: Any, ordinals: Any, dbmap: dict[int, Any], side: tuple[Any, Any]
+    ) -> None:
+        self._env = env
+        self._ordinals = ordinals
+        self._dbmap = dbmap
+        self._side_env, self._cases = side
+        self._chunk = bytearray()
+        self._chunk_no = 0
+
+    def flush(
+        self, pending: list[tuple[int, bytes, bytes, bytes | None]], last: bool = False
+    ) -> None:
+        per_chunk = fmt.ORDINALS_PER_CHUNK * fmt.ORDINAL_ENTRY
         pack = fmt.ORDINAL_KEY.pack
-        for i, (table, key, buf) in enumerate(pending):
-            if not cursors[table].put(key, buf, append=True):
-                raise RuntimeError("LMDB refused an appended record key")
-            ocur.put(pack(first_ordinal + i), bytes((table,)) + key, append=True)
+        cases: list[tuple[bytes, bytes]] = []
+        with self._env.begin(write=True) as txn:
+            cursors = {t: txn.cursor(db) for t, db in self._dbmap.items()}
+            ocur = txn.cursor(self._ordinals)
+            chunk = self._chunk
+            for table, key, buf, case_block in pending:
+                if not cursors[table].put(key, buf, append=True):
+                    raise RuntimeError("LMDB refused an appended record key")
+                if case_block is not None:
+                    cases.append((key + _BYTE[table], case_block))
+                chunk += _BYTE[table]
+                chunk += key
+                if len(chunk) == per_chunk:
+                    ocur.put(pack(self._chunk_no), bytes(chunk), append=True)
+                    self._chunk_no += 1
+                    chunk.clear()
+            if last and chunk:
+                ocur.put(pack(self._chunk_no), bytes(chunk), append=True)
+                chunk.clear()
+        if cases:
+            # records and allow interleave in key order, so (key, table) keys stay sorted
+            put_batch(self._side_env, self._cases, cases)
 
 
 def write_urlexpr(env: Any, db: Any, sorter: ExternalSorter) -> None:
@@ -396,16 +427,30 @@ def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None
     append_all(env, db, items())
 
 
-def write_hashes(env: Any, db: Any, sorter: BytesSorter) -> None:
-    """Write ``hashes``: one entry per 2-byte hash prefix, the sorted 11-byte entries (hash
-    bytes 2..3, table byte, 8-byte identifier key) of every record hashed under it."""
+def write_hashes(env: Any, dbs: dict[bytes, Any], sorter: BytesSorter) -> None:
+    """Write ``hashes``: one entry per 2-byte hash prefix, the 6-byte entries (hash bytes
+    2..3, the record's u32 ordinal, little-endian) of every record hashed under it, in hash
+    order. Runs after :func:`write_records`: each entry's ordinal is read from its record."""
+    pack = fmt.U32.pack
+    off = fmt.OFF_ORDINAL
+    tables = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
 
-    def items() -> Iterator[tuple[bytes, bytes]]:
+    def items(txn: Any) -> Iterator[tuple[bytes, bytes]]:
         head = fmt.HASH_BUCKET_BYTES
+        get = txn.get
         for bucket, same in itertools.groupby(sorter.sorted(), key=_HASH_BUCKET):
-            yield bucket, b"".join(item[head:] for item in dict.fromkeys(same))
+            parts = []
+            for item in dict.fromkeys(same):
+                buf = get(item[head + 3 :], db=tables[item[head + 2]])
+                if buf is None:  # a key-collision loser: its record was not written
+                    continue
+                parts.append(item[head : head + 2] + pack(fmt.U32.unpack_from(buf, off)[0]))
+            if parts:
+                yield bucket, b"".join(parts)
 
-    append_all(env, db, items())
+    with env.begin() as txn:
+        entries = list(items(txn))
+    append_all(env, dbs[fmt.DB_HASHES], iter(entries))
 
 
 def write_bitmaps(env: Any, db: Any, bitmaps: dict[str, array[int]]) -> None:

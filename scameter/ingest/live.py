@@ -355,9 +355,8 @@ def _base_cluster(base: _Base, ikey: bytes) -> tuple[_Cluster | None, Level | No
     level = fmt.LEVEL_BY_CODE[buf[1]]
     if not buf[2] & fmt.F_CLUSTER:
         return None, level
-    cid = int.from_bytes(buf[fmt.HEADER.size - 8 : fmt.HEADER.size], "little")
-    size = fmt.U32.unpack_from(buf, fmt.OFF_CLUSTER_SIZE)[0]
-    return (cid, size, fmt.LEVEL_BY_CODE[buf[fmt.OFF_CLUSTER_WORST]]), level
+    worst, size, cid = fmt.CLUSTER.unpack_from(buf, fmt.OFF_CLUSTER_WORST)
+    return (cid, size, fmt.LEVEL_BY_CODE[worst]), level
 
 
 def _clusters(

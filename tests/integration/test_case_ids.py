@@ -84,7 +84,7 @@ def test_either_order_gives_the_same_records(
 
 def test_latest_twenty_and_the_count_are_stored(root: Path) -> None:
     with Snapshot.open_current(root) as snap:
-        assert snap.manifest.format_version == "2.2"
+        assert snap.manifest.format_version == "3.0"
         by_value = {r.identifier.value: r for r in snap.export()}
     phone = by_value[PHONE]
     assert phone.case_count == 25

@@ -86,7 +86,7 @@ def test_manifest_fields(tmp_path: Path) -> None:
         json.loads((tmp_path / m.snapshot_id / "manifest.json").read_text())
     )
     assert on_disk == m
-    assert m.format_version == FORMAT_VERSION == "2.2"
+    assert m.format_version == FORMAT_VERSION == "3.0"
     assert m.as_of == "2026-11-01T00:00:00Z"
     assert m.counts == {"phone": {"high_risk": 3, "verified": 1}}
     assert m.total == 4

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -99,26 +100,25 @@ RECORDS = [rec(Kind.PHONE, f"+8529123{i:04d}", Level.HIGH_RISK) for i in range(5
 def test_snapshot_manifest_and_verify(tmp_path: Path) -> None:
     snap = tmp_path / build(tmp_path, RECORDS)
     manifest = json.loads((snap / fmt.MANIFEST_FILE).read_text())
-    assert manifest["format_version"] == "2.2"
+    assert manifest["format_version"] == "3.0"
+    assert set(manifest["files"]) == {fmt.DATA_FILE, fmt.SIDE_FILE}
     entry = manifest["files"][fmt.DATA_FILE]
     assert entry["chunk_size"] == CHUNK_SIZE
     assert len(entry["chunks"]) == 1
     with Snapshot.open(snap) as s:
-        assert s.verify() == 1
+        assert s.verify() == 2  # one chunk of data.mdb, one of the side file
     flip(snap / fmt.DATA_FILE, (snap / fmt.DATA_FILE).stat().st_size // 2)
     with Snapshot.open(snap) as s, pytest.raises(SnapshotCorrupt, match="chunk 0 of 1"):
         s.verify()
 
 
-def test_a_2_0_snapshot_is_still_read_and_verified(tmp_path: Path) -> None:
-    """A manifest written by a 2.0 builder (no chunk fields) opens and verifies whole."""
+def test_a_whole_file_entry_is_still_verified(tmp_path: Path) -> None:
+    """A ``files`` entry without chunk fields (as 2.0 and 2.1 wrote them) verifies whole."""
     snap = tmp_path / build(tmp_path, RECORDS)
     mpath = snap / fmt.MANIFEST_FILE
     m = json.loads(mpath.read_text())
-    m["format_version"] = "2.0"
-    m["files"][fmt.DATA_FILE] = {
-        k: v for k, v in m["files"][fmt.DATA_FILE].items() if k in ("size", "sha256")
-    }
+    for name, entry in m["files"].items():
+        m["files"][name] = {k: v for k, v in entry.items() if k in ("size", "sha256")}
     m["checksum"] = fmt.content_checksum(m)
     mpath.write_text(json.dumps(m))
     with Snapshot.open(snap) as s:
@@ -126,4 +126,11 @@ def test_a_2_0_snapshot_is_still_read_and_verified(tmp_path: Path) -> None:
         assert s.check("+85291230001", Kind.PHONE).level is Level.HIGH_RISK
     flip(snap / fmt.DATA_FILE, (snap / fmt.DATA_FILE).stat().st_size // 2)
     with Snapshot.open(snap) as s, pytest.raises(SnapshotCorrupt, match="checksum mismatch"):
+        s.verify()
+
+
+def test_a_tampered_side_file_is_caught(tmp_path: Path) -> None:
+    snap = tmp_path / build(tmp_path, RECORDS)
+    flip(snap / fmt.SIDE_FILE, (snap / fmt.SIDE_FILE).stat().st_size // 2)
+    with Snapshot.open(snap) as s, pytest.raises(SnapshotCorrupt, match=re.escape(fmt.SIDE_FILE)):
         s.verify()

@@ -77,7 +77,7 @@ def test_unparseable_manifest(built: Path) -> None:
         Snapshot.open(built)
 
 
-@pytest.mark.parametrize("version", ["1.1", "3.0", "0.9", "x"])
+@pytest.mark.parametrize("version", ["1.1", "2.2", "4.0", "0.9", "x"])
 def test_wrong_major_version(built: Path, version: str) -> None:
     mpath = built / "manifest.json"
     m = json.loads(mpath.read_text())
@@ -88,10 +88,24 @@ def test_wrong_major_version(built: Path, version: str) -> None:
     assert e.value.path == mpath
 
 
+@pytest.mark.parametrize("version", ["2.0", "2.2"])
+def test_a_2_x_snapshot_says_to_rebuild(built: Path, version: str) -> None:
+    mpath = built / "manifest.json"
+    m = json.loads(mpath.read_text())
+    m["format_version"] = version
+    mpath.write_text(json.dumps(m))
+    with pytest.raises(UnsupportedSnapshotVersion) as e:
+        Snapshot.open(built)
+    text = str(e.value)
+    assert f"format version {version}" in text
+    assert "scameter ingest" in text
+    assert "\n" not in text
+
+
 def test_newer_minor_version_is_read(built: Path) -> None:
     mpath = built / "manifest.json"
     m = json.loads(mpath.read_text())
-    m["format_version"] = "2.7"
+    m["format_version"] = "3.7"
     from scameter.index.format import content_checksum
 
     m["checksum"] = content_checksum(m)

@@ -38,7 +38,7 @@ RECORDS = [
 
 def test_filter_holds_the_prefix_of_every_near_key(tmp_path: Path) -> None:
     with open_built(tmp_path, RECORDS) as snap:
-        assert snap.manifest.format_version == fmt.FORMAT_VERSION == "2.2"
+        assert snap.manifest.format_version == fmt.FORMAT_VERSION == "3.0"
         f = snap.reader.near_filter
         assert f is not None
         cursor = snap.reader.txn().cursor(db=snap.reader.near)

@@ -1,4 +1,4 @@
-"""Tampered records (format 2.0): a record whose bytes were edited in ``data.mdb`` is an
+"""Tampered records (format 2.0, layout 3.0): a record whose bytes were edited in ``data.mdb`` is an
 error when it is read, never an answer; so is a record whose CRC was forged to match an
 impossible value (VERIFIED in the reported-records table, an unknown level code)."""
 
@@ -27,10 +27,10 @@ def record_span(raw: bytes, canonical: str, level: Level) -> tuple[int, int]:
     at = raw.find(needle)
     while at >= 0:
         for n in range(8):
-            start = at - 2 - 2 * n - fmt.HEADER.size
+            start = at - 2 - 2 * n - fmt.HEADER.size  # these records are in no cluster
             if start < 0 or raw[start + 1] != fmt.LEVEL_CODES[level]:
                 continue
-            if raw[start + 4] + raw[start + 5] + raw[start + 6] != n:
+            if raw[start + 3] + raw[start + 4] + raw[start + 5] != n:
                 continue
             if int.from_bytes(raw[at - 2 : at], "little") != len(needle):
                 continue

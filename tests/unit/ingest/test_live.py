@@ -216,7 +216,7 @@ def test_one_fold_of_co_named_identifiers_counts_each_report_once(tmp_path: Path
 def _cluster_id(buf: bytes | None) -> int | None:
     if buf is None or not buf[2] & fmt.F_CLUSTER:
         return None
-    return int.from_bytes(buf[fmt.HEADER.size - 8 : fmt.HEADER.size], "little")
+    return int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
 
 
 def test_the_delta_links_co_named_identifiers_into_clusters(tmp_path: Path) -> None:
