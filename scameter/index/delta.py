@@ -102,7 +102,7 @@ class Overlay:
     """
 
     __slots__ = ("_expr_of", "_path", "_strings", "assemble", "base_id", "exprs", "generation",
-                 "keys", "kinds", "records")  # fmt: skip
+                 "keys", "kinds", "records", "removals", "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path) -> None:
         self.base_id = base_id
@@ -120,6 +120,11 @@ class Overlay:
         self.keys: U64Array = np.zeros(0, dtype=np.uint64)
         #: The exact kinds the delta may answer (see the module invariants).
         self.kinds: frozenset[Kind] = frozenset()
+        #: The canonical values of every record ever taken in (a superset: a pre-filter that
+        #: lets a lookup the delta has nothing for skip hashing its key), and whether any
+        #: removal was (a removal does not store its value: then every lookup hashes).
+        self.values: set[str] = set()
+        self.removals = False
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -144,8 +149,10 @@ class Overlay:
                 # the others need nothing but their kind (this runs on the worker's GIL).
                 expr = fmt.decode_record(body, strings).listing if body[2] & F_LISTING else None
                 kinds.add(fmt.KIND_BY_TAG[body[0]])
+                self.values.add(record_canonical(body))  # before the record is visible
             else:
                 record = b""
+                self.removals = True  # before the removal is visible
                 expr = body.decode("utf-8") or None
                 if expr is None:
                     kinds.update(Kind)
@@ -193,6 +200,7 @@ class LayeredRules:
     ) -> None:
         self._overlay = overlay
         self._records = overlay.records
+        self._values = overlay.values
         self._exprs = overlay.exprs
         self._exact = exact
         self._base = base
@@ -212,6 +220,8 @@ class LayeredRules:
         return out
 
     def answer_exact(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        if ident.value not in self._values and not self._overlay.removals:
+            return self._exact.answer(raw, ident, context)  # the delta has nothing of it
         key = ident.key
         buf = self._records.get(key)
         if buf is None:

@@ -24,3 +24,5 @@ def test_key_array_is_the_sorted_set_of_keys_across_generations(tmp_path: Path) 
     assert len(overlay) == len(seen)
     assert all(overlay.records[k] == b"" for k in seen)  # removals
     assert overlay.kinds == frozenset(Kind)  # a removal without an expression: every kind
+    assert overlay.removals  # so every exact lookup hashes its key (no value pre-filter)
+    assert not overlay.values
