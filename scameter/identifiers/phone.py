@@ -33,7 +33,7 @@ Invariants: pure, no I/O; ``normalize_phone(normalize_phone(x).value) == normali
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, ValidationResult, shortnumberinfo
@@ -69,20 +69,24 @@ _MAX_LENGTH: Final = _phonemeta.MAX_LENGTH
 
 
 # The frozen dataclass __init__ of Identifier goes through object.__setattr__ per field; the
-# E.164 fast path targets ~1 us per call, so it fills the slots directly. Same object, same
-# equality and hash: this only skips the frozen guard that exists to stop *later* mutation.
+# E.164 fast path targets ~1 us per call, so it fills the slots directly: a writable class
+# with the same slots is filled, then its ``__class__`` set to Identifier (CPython allows it
+# between classes of identical slot layout; verdict.make_verdict does the same). Same object,
+# same equality and hash: this only skips the frozen guard that exists to stop *later* mutation.
 _new = object.__new__
-_set_kind = Identifier.__dict__["kind"].__set__
-_set_value = Identifier.__dict__["value"].__set__
-_set_valid = Identifier.__dict__["valid"].__set__
+
+
+class _UnfrozenIdentifier:
+    __slots__ = Identifier.__slots__
 
 
 def _make(value: str, valid: bool) -> Identifier:
-    ident: Identifier = _new(Identifier)
-    _set_kind(ident, _KIND)
-    _set_value(ident, value)
-    _set_valid(ident, valid)
-    return ident
+    ident: Any = _new(_UnfrozenIdentifier)
+    ident.kind = _KIND
+    ident.value = value
+    ident.valid = valid
+    ident.__class__ = Identifier
+    return ident  # type: ignore[no-any-return]
 
 
 def _validity(national: str) -> bool | None:

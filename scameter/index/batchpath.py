@@ -37,15 +37,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
+import numpy.typing as npt
 import xxhash
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import KIND_TAGS, Identifier, Kind, detect
 from scameter.identifiers.detect import not_recognised
 from scameter.identifiers.normalize import NORMALIZERS
+from scameter.identifiers.phonecolumn import MIN_ROWS, typed_hk_numbers
+from scameter.identifiers.phonecolumn import phone as typed_phone
 from scameter.index.assembly import NO_RECORD_REASONS
-from scameter.index.keyprobe import KeyProbe, hits, key_array
-from scameter.verdict import Level, Verdict, make_verdict, worst
+from scameter.index.keyprobe import KeyProbe, U64Array, key_array
+from scameter.verdict import Level, Verdict, make_verdict, with_no_records, worst
 
 #: Kinds whose rows may be answered NO RECORD from the key probe alone (module docstring).
 PROBED_KINDS: frozenset[Kind] = frozenset(
@@ -53,6 +57,12 @@ PROBED_KINDS: frozenset[Kind] = frozenset(
 )
 _xxh3 = xxhash.xxh3_64_intdigest  # = int.from_bytes(Identifier.key, "big")
 _NO_RECORD = Level.NO_RECORD
+_PHONE_VALUE = Kind.PHONE.value
+#: The phone key tag as a one-character string: ``(tag + value).encode()`` is the key's bytes
+#: because the tag is ASCII (the typed-number keys are built by ``map`` chains of C calls).
+_PHONE_TAG = KIND_TAGS[Kind.PHONE].decode("ascii")
+_NO_ROWS: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
+_NO_KEYS: U64Array = np.empty(0, dtype=np.uint64)
 
 #: ``Snapshot.check``: (raw, kind) -> verdict; raises InvalidIdentifier.
 CheckOne = Callable[[str, Kind | None], Verdict]
@@ -102,17 +112,10 @@ class BatchAnswer:
 
     def to_list(self) -> list[Verdict]:
         """Every row as a full :class:`Verdict` (plain misses built here)."""
-        sid, reasons, mk = self.snapshot_id, NO_RECORD_REASONS, make_verdict
-        return [
-            v
-            if v is not None
-            else mk(
-                raw, k, c, _NO_RECORD, reasons, (), 0, 0, None, None, None, None, 0, None, None, sid
-            )
-            for raw, v, k, c in zip(
-                self.inputs, self.verdicts, self.kinds, self.canonicals, strict=True
-            )
-        ]
+        return with_no_records(
+            self.verdicts, self.inputs, self.kinds, self.canonicals, NO_RECORD_REASONS,
+            self.snapshot_id,
+        )  # fmt: skip
 
     def expand(self, inputs: Sequence[str], index: list[int]) -> BatchAnswer:
         """The answer of ``inputs`` whose row ``j`` repeats this answer's row ``index[j]``
@@ -163,11 +166,16 @@ class BatchPath:
 
     def answer(self, raws: Sequence[str], kind: Kind | None) -> BatchAnswer:
         """Every row of ``raws`` (``kind``: all of that kind; ``None``: detect each)."""
-        if len(raws) > 1 and set(map(type, raws)) == {str}:
+        if len(raws) > 1:
             # Lists repeat themselves: each distinct input is answered once. Only when every
-            # item is text (``1 == True`` would merge two different invalid inputs).
-            distinct = list(dict.fromkeys(raws))
-            if len(distinct) < len(raws):
+            # item is text (``1 == True`` would merge two different invalid inputs), which is
+            # checked only once there are repeats.
+            try:
+                seen = dict.fromkeys(raws)
+            except TypeError:  # an unhashable item: the full path gives its error
+                return self._distinct(raws, kind)
+            if len(seen) < len(raws) and set(map(type, raws)) == {str}:
+                distinct = list(seen)
                 pos = {r: i for i, r in enumerate(distinct)}
                 return self._distinct(distinct, kind).expand(raws, [pos[r] for r in raws])
         return self._distinct(raws, kind)
@@ -191,18 +199,20 @@ class BatchPath:
     ) -> None:
         """Probe the planned keys; send every row that may match down the full path."""
         full = plan.full
-        if plan.hashes:
-            present = self._probe.present(key_array(plan.hashes))
-            owner = plan.owner
-            full.update(owner[j] for j in hits(present))
-        phones = plan.phones
+        keys, owners = plan.keys()
+        if len(keys):
+            full.update(owners[self._probe.present(keys)].tolist())
         for d, prefixes in self._probe.ranges:
-            if prefixes and phones:
-                full.update([i for i, number in phones if number[:-d] in prefixes])
+            if prefixes:
+                full.update(plan.in_ranges(d, prefixes))
         verdicts, kinds, canonicals, idents = out.verdicts, out.kinds, out.canonicals, plan.idents
+        typed = plan.typed
         for i in sorted(full):
             ident = idents[i]
             raw = raws[i]
+            value = canonicals[i]
+            if ident is None and value is not None and typed is not None and typed[i]:
+                ident = typed_phone(value)
             # A row of one identifier of a probed kind goes to its rule directly
             # (Snapshot.check would normalise it again to the same identifier, and derives
             # nothing from these kinds); anything else through Snapshot.check.
@@ -211,9 +221,13 @@ class BatchPath:
 
 
 class _Plan:
-    """Per-row work of one batch before the probe: keys to test and rows already decided."""
+    """Per-row work of one batch before the probe: keys to test and rows already decided.
 
-    __slots__ = ("full", "hashes", "idents", "owner", "phones")
+    Rows :func:`typed_hk_numbers` recognises (a whole column at once) are keyed in one go and
+    never get an :class:`Identifier` unless they may match; the others are normalised (or
+    detected) one by one."""
+
+    __slots__ = ("full", "hashes", "idents", "owner", "phones", "typed", "typed_keys", "typed_rows")
 
     def __init__(self, n: int) -> None:
         self.hashes: list[int] = []  # candidate keys, as integers
@@ -222,18 +236,65 @@ class _Plan:
         self.full: set[int] = set()  # rows for the full single-item path
         #: The row's identifier when it is its only candidate and of a probed kind.
         self.idents: list[Identifier | None] = [None] * n
+        #: Rows recognised as typed HK numbers: mask, ascending rows, their keys.
+        self.typed: npt.NDArray[np.bool_] | None = None
+        self.typed_rows: npt.NDArray[np.intp] = _NO_ROWS
+        self.typed_keys: U64Array = _NO_KEYS
+
+    def keys(self) -> tuple[U64Array, npt.NDArray[np.intp]]:
+        """Every planned key and the row it belongs to."""
+        keys, owner = key_array(self.hashes), np.array(self.owner, dtype=np.intp)
+        if not len(self.typed_rows):
+            return keys, owner
+        return np.concatenate([keys, self.typed_keys]), np.concatenate([owner, self.typed_rows])
+
+    def in_ranges(self, digits: int, prefixes: frozenset[str]) -> list[int]:
+        """Rows with a phone candidate whose number less its last ``digits`` digits is one of
+        ``prefixes`` (a listed phone range)."""
+        return [i for i, number in self.phones if number[:-digits] in prefixes]
+
+    def _typed(self, raws: Sequence[str], out: BatchAnswer) -> list[int] | range:
+        """Recognise the typed HK numbers of the column; returns the rows left to do one by
+        one. The typed rows' canonical values go to ``out``; their phones to the range
+        check."""
+        n = len(raws)
+        if n < MIN_ROWS:
+            return range(n)
+        rows, values = typed_hk_numbers(raws)
+        if not len(rows):
+            return range(n)
+        self.typed_rows = rows
+        self.typed_keys = np.fromiter(
+            map(_xxh3, map(str.encode, map(_PHONE_TAG.__add__, values))),
+            dtype=np.uint64,
+            count=len(values),
+        )
+        rows_list: list[int] = rows.tolist()
+        self.phones = list(zip(rows_list, values, strict=True))
+        typed = self.typed = np.zeros(n, dtype=np.bool_)
+        typed[rows] = True
+        if len(rows) == n:
+            out.canonicals = list[str | None](values)
+            return []
+        canonicals = out.canonicals
+        for i, value in self.phones:
+            canonicals[i] = value
+        rest: list[int] = np.flatnonzero(~typed).tolist()
+        return rest
 
     def normalise_all(self, raws: Sequence[str], kind: Kind, out: BatchAnswer) -> None:
-        """One given kind: its normaliser per row, then the key."""
+        """One given kind: its normaliser per row (typed HK numbers at once), then the key."""
         norm, tag, kv = NORMALIZERS[kind], KIND_TAGS[kind], kind.value
+        out.kinds = [kv] * len(raws)  # read only for plain misses, which are all of ``kind``
+        rest = self._typed(raws, out) if kind is Kind.PHONE else range(len(raws))
         owner, full, idents = self.owner, self.full, self.idents
         verdicts, canonicals = out.verdicts, out.canonicals
-        out.kinds = [kv] * len(raws)  # read only for plain misses, which are all of ``kind``
+        start = len(owner)
         values: list[str] = []
         keep = values.append
         own = owner.append
-        xxh = _xxh3
-        for i, raw in enumerate(raws):
+        for i in rest:
+            raw = raws[i]
             if raw.__class__ is not str:
                 full.add(i)  # normalize() gives its error through the full path
                 continue
@@ -250,19 +311,28 @@ class _Plan:
             keep(value)
             own(i)
         if kind is Kind.PHONE:
-            self.phones = [(i, c) for i, c in zip(owner, values, strict=True)]
-        self.hashes = [xxh(tag + v.encode("utf-8")) for v in values]
+            self.phones += zip(owner[start:], values, strict=True)
+        self.hashes = list(map(_xxh3, [tag + v.encode("utf-8") for v in values]))
 
     def detect_all(self, raws: Sequence[str], out: BatchAnswer) -> None:
         """Detected kinds: every plausible identifier of a row is keyed; a row with a
         candidate outside :data:`PROBED_KINDS` (or an unallocated number) takes the full
         path. A plain miss answers as its first candidate (``worst`` keeps the first of
-        equals)."""
+        equals). Typed HK numbers (one candidate: that phone) are recognised at once."""
+        rest = self._typed(raws, out)
+        if self.typed is not None:
+            if not rest:
+                out.kinds = [_PHONE_VALUE] * len(raws)
+                return
+            kinds = out.kinds
+            for i in self.typed_rows.tolist():
+                kinds[i] = _PHONE_VALUE
         hashes, owner, full, phones = self.hashes, self.owner, self.full, self.phones
         idents = self.idents
         verdicts, kinds, canonicals = out.verdicts, out.kinds, out.canonicals
         probed, tags, xxh, phone = PROBED_KINDS, KIND_TAGS, _xxh3, Kind.PHONE
-        for i, raw in enumerate(raws):
+        for i in rest:
+            raw = raws[i]
             if raw.__class__ is not str:
                 full.add(i)
                 continue

@@ -32,6 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from scameter.verdict import ReasonCode
 
 _xxh = xxhash.xxh3_64_digest
+_xxh_int = xxhash.xxh3_64_intdigest
 
 NS_DOMAIN = b"D"
 
@@ -52,11 +53,21 @@ def deletion_variants(s: str, k: int) -> set[str]:
 
 
 def variant_keys(namespace: bytes, s: str, k: int) -> list[bytes]:
-    """The 8-byte keys ``xxh3_64(namespace || utf8(variant))`` of :func:`deletion_variants`.
+    """The 8-byte keys ``xxh3_64(namespace || utf8(variant))`` of :func:`deletion_variants`."""
+    return list(map(_xxh, _variant_bytes(namespace, s, k)))
+
+
+def variant_hashes(namespace: bytes, s: str, k: int) -> list[int]:
+    """:func:`variant_keys` as unsigned integers (``int.from_bytes(key, "big")``): what a
+    whole set of variants is pre-filtered with in one ``numpy`` pass."""
+    return list(map(_xxh_int, _variant_bytes(namespace, s, k)))
+
+
+def _variant_bytes(namespace: bytes, s: str, k: int) -> Iterable[bytes]:
+    """``namespace || utf8(variant)`` of every variant of :func:`deletion_variants`.
 
     ASCII text (every punycode label) is cut as bytes: one encode instead of one per variant.
     """
-    xxh = _xxh
     if s.isascii():
         b = namespace + s.encode("ascii")
         m = len(namespace)
@@ -72,8 +83,8 @@ def variant_keys(namespace: bytes, s: str, k: int) -> list[bytes]:
                 out.update(
                     [t[:j] + t[j + 1 :] for i, t in enumerate(singles, m) for j in range(i, n - 1)]
                 )
-        return [xxh(v) for v in out]
-    return [xxh(namespace + v.encode("utf-8")) for v in deletion_variants(s, k)]
+        return out
+    return [namespace + v.encode("utf-8") for v in deletion_variants(s, k)]
 
 
 def allowed_distance(

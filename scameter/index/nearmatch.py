@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz.distance import Levenshtein
 
 from scameter.identifiers import Identifier, Kind, registrable_domain
@@ -35,13 +37,13 @@ from scameter.index.near import (
     label_distance,
     range_key,
     split_registrable,
+    variant_hashes,
     variant_keys,
 )
 from scameter.index.reader import SnapshotReader
 from scameter.verdict import SEVERITY, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
 
 _PHONE = Kind.PHONE.value
-_PREFIX = fmt.NEAR_PREFIX.unpack_from
 #: Distinct (namespace, text) near-candidate answers kept per snapshot.
 NEAR_CACHE_SIZE = 8192
 
@@ -79,6 +81,7 @@ class NearRules:
         self._near = reader.near
         self._ranges = reader.ranges
         self._filter = reader.near_filter
+        self._filter_array: npt.NDArray[np.uint32] | None = None
         self._brands = BrandIndex(
             reader.brands,
             brand_words=p.brand_words,
@@ -213,6 +216,24 @@ class NearRules:
         v = self._best(raw, kind, canonical, cands) if cands else None
         return v or self._assemble.no_record(raw, kind, canonical)
 
+    def _prefiltered(self, hashes: list[int]) -> list[bytes]:
+        """The keys (8 bytes, big-endian) of ``hashes`` whose 32-bit prefix is in the near
+        filter: every variant of a text tested in one ``numpy`` pass over the filter's sorted
+        prefixes (held as an array from the first call; 4 bytes a prefix), instead of one
+        bitmap probe per variant (a 15-letter label has 121 variants)."""
+        prefixes = self._filter_array
+        if prefixes is None:
+            assert self._filter is not None
+            prefixes = self._filter_array = np.frombuffer(self._filter.to_array(), dtype=np.uint32)
+        if not len(prefixes) or not hashes:
+            return []
+        keys = np.array(hashes, dtype=np.uint64)
+        heads = (keys >> np.uint64(32)).astype(np.uint32)
+        at = np.searchsorted(prefixes, heads)
+        np.minimum(at, len(prefixes) - 1, out=at)
+        kept: list[int] = keys[prefixes[at] == heads].tolist()
+        return [h.to_bytes(8, "big") for h in kept]
+
     def candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
         """Listed values sharing a deletion variant with ``text``: record key -> value.
 
@@ -226,14 +247,14 @@ class NearRules:
         out = {}
         p = self.policy
         if len(text) >= p.near_min_length - 1:
-            keys = variant_keys(namespace, text, query_deletions(len(text), p))
-            f = self._filter
-            if f is not None:
+            k = query_deletions(len(text), p)
+            if self._filter is not None:
                 # Pre-filter (format 1.1): a key whose 32-bit prefix is not in the filter is
                 # not in ``near``; false positives only cost a probe, false negatives cannot
                 # happen (the filter holds every stored key's prefix).
-                inf, pre = f.__contains__, _PREFIX
-                keys = [vk for vk in keys if inf(pre(vk)[0])]
+                keys = self._prefiltered(variant_hashes(namespace, text, k))
+            else:
+                keys = variant_keys(namespace, text, k)
             found = self._reader.txn().cursor(db=self._near).getmulti(sorted(keys)) if keys else ()
             for _, value in found:
                 pos, end = 0, len(value)

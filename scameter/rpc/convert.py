@@ -74,9 +74,11 @@ def level_from_pb(value: int) -> Level:
 #: reading it back). ``None`` never reaches a writer: leaving an ``optional`` field unset is how the
 #: wire says None, and proto3 drops zero and empty plain values by itself.
 _RULES: dict[object, tuple[str, str]] = {
-    str: ("msg.{f} = value", "msg.{f}"),
+    # proto3 sends no plain (non-optional) scalar at its zero value, so none is written: a
+    # skipped write is one attribute store less per field (most verdicts carry many zeros).
+    str: ("if value: msg.{f} = value", "msg.{f}"),
     str | None: ("msg.{f} = value", "msg.{f} if msg.HasField('{f}') else None"),
-    int: ("msg.{f} = value", "msg.{f}"),
+    int: ("if value: msg.{f} = value", "msg.{f}"),
     Level: ("msg.{f} = _LEVEL_TO_PB[value]", "level_from_pb(msg.{f})"),
     Level | None: (
         "msg.{f} = _LEVEL_TO_PB[value]",

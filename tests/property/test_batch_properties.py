@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
+from scameter.identifiers.phonecolumn import MIN_ROWS
 from scameter.index import IndexPolicy, Record, Snapshot
 from scameter.index.keyprobe import key_array
 from scameter.verdict import SEVERITY, Level, Verdict
@@ -137,6 +138,14 @@ rows = st.one_of(
     st.text("@abcdehlmprs", min_size=1, max_size=12),
 )
 kinds = st.sampled_from([None, *Kind])
+#: HK numbers as typed, the shapes the batch recognises a column at a time
+#: (:mod:`scameter.identifiers.phonecolumn`): listed, allowlisted, in a listed range or not.
+typed = st.tuples(
+    st.sampled_from(["", "+852", "+852 ", "+852-", "852", "(852) ", "852-"]),
+    st.sampled_from(["9123", "2345", "6123", "4000", "9876", "5123", "0123", "8521"]),
+    st.sampled_from(["", " ", "-"]),
+    st.text("0123456789", min_size=4, max_size=4) | st.sampled_from(["4567", "6789", "0150"]),
+).map("".join)
 
 
 @SETTINGS
@@ -153,10 +162,46 @@ def test_batch_equals_per_row(snap: Snapshot, raws: list[str], kind: Kind | None
 
 
 @SETTINGS
+@given(
+    raws=st.lists(st.one_of(typed, typed, rows), min_size=MIN_ROWS, max_size=90),
+    kind=kinds,
+)
+def test_long_batches_with_typed_numbers(
+    snap: Snapshot, raws: list[str], kind: Kind | None
+) -> None:
+    """Batches long enough for the column recogniser, mostly typed numbers, every kind
+    (given or detected), invalid rows among them: every row as alone, in order."""
+    want = [one(snap, raw, kind) for raw in raws]
+    assert snap.check_many(raws, kind) == want
+    answer = snap.check_batch(raws, kind)
+    assert [answer.verdict(i) for i in range(len(raws))] == want
+    assert [v.reasons for v in snap.check_many(raws, kind)] == [v.reasons for v in want]
+
+
+@SETTINGS
 @given(raws=st.lists(st.sampled_from(LISTED_SPELLINGS), min_size=1, max_size=60))
 def test_repeats_and_every_listed_spelling(snap: Snapshot, raws: list[str]) -> None:
     for kind in (None, Kind.PHONE):
         assert snap.check_many(raws, kind) == [one(snap, raw, kind) for raw in raws]
+
+
+def test_typed_numbers_skip_verdicts_unless_they_may_match(snap: Snapshot) -> None:
+    raws = ["9876 5432", "+852 9123 4567", "6123 0155", "junk!", "+85298765431", "4000 5678"]
+    raws = raws * (MIN_ROWS // len(raws) + 1)
+    raws[-1] = "9876-5430"  # a distinct row, so the batch is not all repeats
+    for kind in (None, Kind.PHONE):
+        answer = snap.check_batch(raws, kind)
+        assert [v is None for v in answer.verdicts[:6]] == [True, False, False, False, True, False]
+        assert answer.canonicals[0] == "+85298765432"
+        assert answer.kinds[0] == "phone"
+        hit, near, bad = answer.verdicts[1:4]
+        assert hit is not None
+        assert hit.level is Level.HIGH_RISK
+        assert near is not None
+        assert near.level is Level.POSSIBLE
+        assert bad is not None
+        assert bad.error
+        assert answer.to_list() == [one(snap, raw, kind) for raw in raws]
 
 
 def test_batches_skip_verdicts_for_plain_misses_only(snap: Snapshot) -> None:
