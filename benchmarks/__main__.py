@@ -75,6 +75,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workdir", type=Path, help="scratch directory (default: a temporary one, removed)"
     )
+    p.add_argument(
+        "--base-snapshot",
+        type=Path,
+        metavar="DIR",
+        help="the live benchmark: serve this prebuilt snapshots root (see "
+        "'python -m benchmarks.bench_live build-base') instead of building a base",
+    )
     p.add_argument("--list", action="store_true", help="list the benchmark modules and exit")
     p.add_argument(
         "--engine",
@@ -132,7 +139,11 @@ def main(argv: Sequence[str] | None = None, *, package: str = "benchmarks") -> i
             seed=args.seed,
             repeats=repeats,
             warmup=1,
-            extras={"engines": args.engine or ["memory"], "memory_limit": args.memory_limit},
+            extras={
+                "engines": args.engine or ["memory"],
+                "memory_limit": args.memory_limit,
+                **({} if args.base_snapshot is None else {"base_snapshot": args.base_snapshot}),
+            },
         )
         result = run_suite(ctx, package=package, only=args.only, command=command, progress=progress)
     report = markdown(result)

@@ -17,6 +17,11 @@ base, so its evidence is read, the others new numbers) folded by a fresh
 1,000 reports/s): CPU seconds of this process (``time.process_time``) per report, the median
 of ``ctx.repeats`` runs.
 
+And what a worker pays to take a delta in: the ``DELTA`` records read back from the delta and
+given to a fresh :class:`Overlay` in generations of ``FOLLOW_POLL`` (``Overlay.update``, which
+the worker's follower thread runs under the GIL its handler threads need): microseconds per
+record, the median of ``ctx.repeats`` runs.
+
 Run: ``.venv/bin/python -m benchmarks --only live_lookup --size 1000000``.
 """
 
@@ -31,7 +36,7 @@ from pathlib import Path
 from benchmarks import datagen
 from benchmarks.core import BenchContext, Figure
 from scameter.index import Snapshot
-from scameter.index.delta import DeltaFollower
+from scameter.index.delta import DB_META, DB_RECORDS, DeltaFollower, Overlay, open_delta
 from scameter.ingest.live import DELTA_DIR, LiveFolder
 from scameter.ingest.pipeline import run_ingest
 from scameter.intake import IntakeLog
@@ -40,6 +45,8 @@ DELTA = 10_000
 PROBES = 20_000
 FOLD = 5_000
 FOLD_POLL = 500
+#: Records a worker's follower takes in per poll (0.25 s at 1,000 reports/s).
+FOLLOW_POLL = 250
 
 
 def _setup(workdir: Path, n: int, delta: int, seed: int) -> tuple[Path, Path, tuple[str, ...]]:
@@ -87,6 +94,23 @@ def _fold_us_per_report(workdir: Path, snaps: Path, numbers: list[str], run: int
     return spent / max(1, folded) * 1e6
 
 
+def _follow_us_per_record(delta_dir: Path) -> float:
+    """Microseconds per record of a worker taking the delta in (``Overlay.update``, what its
+    follower thread runs under the GIL), in generations of ``FOLLOW_POLL`` records."""
+    env, dbs = open_delta(delta_dir, readonly=True)
+    try:
+        with env.begin(buffers=False) as txn:
+            items = [(bytes(k), bytes(v)) for k, v in txn.cursor(db=dbs[DB_RECORDS])]
+            strings = tuple(json.loads(txn.get(b"strings", db=dbs[DB_META])))
+    finally:
+        env.close()
+    overlay = Overlay("bench", delta_dir)
+    t = time.perf_counter()
+    for gen, i in enumerate(range(0, len(items), FOLLOW_POLL)):
+        overlay.update(gen, dict(items[i : i + FOLLOW_POLL]), strings)
+    return (time.perf_counter() - t) / max(1, len(items)) * 1e6
+
+
 def _ns_per_check(snap: Snapshot, probes: list[str]) -> float:
     check = snap.check
     t = time.perf_counter_ns()
@@ -121,6 +145,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                         samples.setdefault("delta_hit", []).append(_ns_per_check(snap, delta_hits))
             snap.set_overlay(None)
         follower.close()
+        samples["follow"] = [_follow_us_per_record(delta_dir) for _ in range(ctx.repeats)]
         fold = min(FOLD, max(2 * FOLD_POLL, n // 10)) if ctx.quick else FOLD
         mixed = [p for pair in zip(phones[: fold // 2], phones[-fold // 2 :], strict=True)
                  for p in pair]  # fmt: skip
@@ -135,6 +160,10 @@ def run(ctx: BenchContext) -> list[Figure]:
             med = statistics.median(s)
             figures.append(Figure(f"live_lookup.{key}", "ns_per_check", med, "ns", size=n,
                                   samples=s, target=target, note=note))  # fmt: skip
+        s = tuple(samples["follow"])
+        figures.append(Figure("live_lookup.follow", "follow_us_per_record",
+                              statistics.median(s), "us", size=n, samples=s,
+                              note=f"{delta} records, generations of {FOLLOW_POLL}"))  # fmt: skip
         s = tuple(samples["fold"])
         note = f"{fold} reports, half on base numbers, polls of {FOLD_POLL}"
         med = statistics.median(s)

@@ -6,9 +6,17 @@ schema (``docs/report-format.md``).
 
 Invariants:
 
-* ``append`` returns only after the write transaction committed with ``sync=True`` and
-  ``metasync=True`` (LMDB fsyncs the data and the meta page), so an acknowledged report survives
-  a crash or ``kill -9`` of the server the instant after.
+* ``append`` returns only after the write transaction holding its row committed with
+  ``sync=True`` and ``metasync=True`` (LMDB fsyncs the data and the meta page), so an
+  acknowledged report survives a crash or ``kill -9`` of the server the instant after.
+* Group commit: calls of ``append`` / ``append_appeal`` made at the same time by several
+  threads of one process share one write transaction and its fsyncs (:meth:`IntakeLog._submit`:
+  the first caller leads, commits the calls queued so far, at most ``group_max`` of them,
+  while the next ones queue behind it). Each call runs in its own nested transaction, in
+  arrival order, so it sees every earlier call of its group (dedup, sequence numbers, caps)
+  exactly as if they had committed one by one; a call that raises (a cap) takes back only its
+  own writes. A failed commit fails every call of its group (:class:`IntakeCommitError`):
+  none of them is acknowledged, none of their rows is stored.
 * Reporter ids are never stored in clear: callers pass :func:`hash_reporter` output.
 * A duplicate (same reporter hash, same identifier, same UTC day) stores nothing new; when every
   identifier of a report is a duplicate the whole report is absorbed and the id of the earlier
@@ -32,11 +40,13 @@ Open the log after ``fork`` (LMDB environments must not cross a fork).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import struct
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +69,8 @@ FORMAT = b"scameter-intake/1"
 #: Held reports (the burst hold), one JSON row a line, in the intake log's directory.
 HELD_FILE = "held.jsonl"
 _DAY = 86_400.0
+#: Calls of append / append_appeal committed together at most (``serve --report-group-max``).
+GROUP_MAX = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,28 @@ class IntakePolicy:
 
 class ReporterCapExceeded(Exception):
     """The reporter already filed its daily cap of reports today (UTC)."""
+
+
+class IntakeCommitError(IngestError):
+    """The write transaction of a group of reports / appeals failed: none is stored."""
+
+
+#: What one call does inside the group's transaction: its result, and the line it holds
+#: (the burst hold; appended to the held file before the group commits), if any.
+_Outcome = tuple[tuple[str, bool], bytes | None]
+_Op = Callable[[lmdb.Transaction], _Outcome]
+
+
+class _Call:
+    """One append waiting in the group queue; the leader fills ``result`` or ``error``."""
+
+    __slots__ = ("done", "error", "op", "result")
+
+    def __init__(self, op: _Op) -> None:
+        self.op = op
+        self.done = False
+        self.result: tuple[str, bool] = ("", False)
+        self.error: BaseException | None = None
 
 
 def _burst_key(kind: str | None, value: str) -> bytes:
@@ -105,8 +139,18 @@ def _dedup_key(reporter_hash: str, kind: str | None, value: str, day: str) -> by
 class IntakeLog:
     """An append-only, fsynced log of app reports in one LMDB directory."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, group_max: int = GROUP_MAX) -> None:
         self.path = Path(path)
+        if group_max < 1:
+            raise ValueError("group_max must be at least 1")
+        #: At most this many calls share one commit (1: one fsync per report).
+        self.group_max = group_max
+        self._cond = threading.Condition()
+        self._queue: list[_Call] = []
+        self._leading = False
+        #: Commits made and calls they carried (for the group-size metric and tests).
+        self.commits = 0
+        self.committed_calls = 0
         try:
             if not readonly:
                 self.path.mkdir(parents=True, exist_ok=True)
@@ -188,36 +232,116 @@ class IntakeLog:
         }
         if category != original.strip():
             row["category_original"] = original[:MAX_ORIGINAL]
-        while True:
-            try:
-                return self._append_txn(row, dkeys, policy, when, list(identifiers))
-            except lmdb.MapFullError:
-                self._grow()
+        op = functools.partial(self._append_op, row, dkeys, policy, when, list(identifiers))
+        return self._submit(op)
 
-    def _append_txn(
+    def _append_op(  # noqa: PLR0917 - bound by functools.partial
         self,
         row: dict[str, Any],
         dkeys: list[bytes],
-        policy: IntakePolicy | None = None,
-        when: datetime | None = None,
-        identifiers: list[tuple[str | None, str]] | None = None,
-    ) -> tuple[str, bool]:
-        with self._env.begin(write=True) as txn:
-            existing = [txn.get(k, db=self._dedup) for k in dkeys]
-            if existing and all(e is not None for e in existing):
-                first = existing[0]
-                assert first is not None
-                return first.decode("ascii"), True
-            if policy is not None and when is not None:
-                hold = self._apply_policy(txn, policy, row, when, identifiers or [])
-                if hold:
-                    return self._hold(txn, row, dkeys, existing), False
-            report_id = self._store(txn, row)
-            for k, e in zip(dkeys, existing, strict=True):
-                if e is None:
-                    txn.put(k, report_id.encode("ascii"), db=self._dedup)
-        # Leaving the ``with`` commits; with sync=True the commit fsyncs before we return.
-        return report_id, False
+        policy: IntakePolicy | None,
+        when: datetime,
+        identifiers: list[tuple[str | None, str]],
+        txn: lmdb.Transaction,
+    ) -> _Outcome:
+        existing = [txn.get(k, db=self._dedup) for k in dkeys]
+        if existing and all(e is not None for e in existing):
+            first = existing[0]
+            assert first is not None
+            return (bytes(first).decode("ascii"), True), None
+        if policy is not None:
+            hold = self._apply_policy(txn, policy, row, when, identifiers)
+            if hold:
+                held_id, line = self._hold(txn, row, dkeys, existing)
+                return (held_id, False), line
+        report_id = self._store(txn, row)
+        for k, e in zip(dkeys, existing, strict=True):
+            if e is None:
+                txn.put(k, report_id.encode("ascii"), db=self._dedup)
+        return (report_id, False), None
+
+    # -- group commit ---------------------------------------------------------------------
+
+    def _submit(self, op: _Op) -> tuple[str, bool]:
+        """Run ``op`` in a group's write transaction; returns its result once the commit that
+        stored it was fsynced (the module invariants)."""
+        call = _Call(op)
+        with self._cond:
+            self._queue.append(call)
+        while True:
+            with self._cond:
+                while self._leading and not call.done:
+                    self._cond.wait()
+                if call.done:
+                    break
+                # lead: commit the oldest calls queued up (this one among them, unless more
+                # than group_max wait before it: then lead again after them)
+                self._leading = True
+                group = self._queue[: self.group_max]
+                del self._queue[: self.group_max]
+            try:
+                self._run_group(group)
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def _run_group(self, group: list[_Call]) -> None:
+        """One write transaction for ``group`` (retried whole after growing the map), each
+        call in a nested transaction of its own; marks every call done."""
+        try:
+            while True:
+                try:
+                    self._group_txn(group)
+                    break
+                except lmdb.MapFullError:
+                    self._grow()
+        except BaseException as e:  # the commit failed: no call of the group is stored
+            for call in group:
+                call.error = IntakeCommitError(
+                    f"report not stored, the intake commit failed ({type(e).__name__})", self.path
+                )
+                call.error.__cause__ = e
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            for call in group:
+                call.done = True
+
+    def _group_txn(self, group: list[_Call]) -> None:
+        held: list[bytes] = []
+        txn = self._env.begin(write=True)
+        try:
+            for call in group:
+                call.error = None
+                child = self._env.begin(write=True, parent=txn)
+                try:
+                    call.result, line = call.op(child)
+                except lmdb.MapFullError:
+                    child.abort()
+                    raise
+                except Exception as e:  # this call's own failure (a cap): its writes undone
+                    child.abort()
+                    call.error = e
+                    continue
+                child.commit()
+                if line is not None:
+                    held.append(line)
+            if held:  # durable before the commit that makes their dedup entries visible
+                write_durably(self.path / HELD_FILE, b"".join(held), append=True)
+            self._commit_txn(txn)
+        except BaseException:
+            txn.abort()
+            raise
+        self.commits += 1
+        self.committed_calls += len(group)
+
+    def _commit_txn(self, txn: lmdb.Transaction) -> None:
+        """Commit (with sync=True and metasync=True: fsync the data, then the meta page)."""
+        txn.commit()
 
     def _store(self, txn: lmdb.Transaction, row: dict[str, Any]) -> str:
         """Put ``row`` under the next sequence number in ``txn``; returns its report id."""
@@ -291,24 +415,24 @@ class IntakeLog:
             "reason": reason,
         }
         dkey = _dedup_key(reporter_hash, f"appeal:{kind}", value, iso_utc(when)[:10])
-        while True:
-            try:
-                return self._appeal_txn(row, dkey, policy, when)
-            except lmdb.MapFullError:
-                self._grow()
+        return self._submit(functools.partial(self._appeal_op, row, dkey, policy, when))
 
-    def _appeal_txn(
-        self, row: dict[str, Any], dkey: bytes, policy: IntakePolicy | None, when: datetime
-    ) -> tuple[str, bool]:
-        with self._env.begin(write=True) as txn:
-            first = txn.get(dkey, db=self._dedup)
-            if first is not None:
-                return bytes(first).decode("ascii"), True
-            if policy is not None:
-                self._count_reporter(txn, policy, str(row["reporter_hash"]), when)
-            appeal_id = self._put_next(txn, row, self._appeals, _META_APPEAL_SEQ, "appeal")
-            txn.put(dkey, appeal_id.encode("ascii"), db=self._dedup)
-        return appeal_id, False
+    def _appeal_op(
+        self,
+        row: dict[str, Any],
+        dkey: bytes,
+        policy: IntakePolicy | None,
+        when: datetime,
+        txn: lmdb.Transaction,
+    ) -> _Outcome:
+        first = txn.get(dkey, db=self._dedup)
+        if first is not None:
+            return (bytes(first).decode("ascii"), True), None
+        if policy is not None:
+            self._count_reporter(txn, policy, str(row["reporter_hash"]), when)
+        appeal_id = self._put_next(txn, row, self._appeals, _META_APPEAL_SEQ, "appeal")
+        txn.put(dkey, appeal_id.encode("ascii"), db=self._dedup)
+        return (appeal_id, False), None
 
     def iter_appeals(self) -> Iterator[dict[str, Any]]:
         """Every stored appeal in append order (``appeal`` rows, docs/report-format.md)."""
@@ -345,17 +469,17 @@ class IntakeLog:
         txn: lmdb.Transaction,
         row: dict[str, Any],
         dkeys: list[bytes],
-        existing: list[bytes | None],
-    ) -> str:
-        """Append ``row`` to the held file (fsynced) instead of the log; returns its id."""
+        existing: Sequence[bytes | memoryview | None],
+    ) -> tuple[str, bytes]:
+        """Hold ``row`` instead of storing it: its id and its line for the held file (which
+        the group's leader appends, fsynced, before the commit)."""
         digest = hashlib.blake2b(json.dumps(row, sort_keys=True).encode(), digest_size=8)
         report_id = f"held-{digest.hexdigest()}"
         line = json.dumps({**row, "id": report_id}, sort_keys=True) + "\n"
-        write_durably(self.path / HELD_FILE, line.encode("utf-8"), append=True)
         for k, e in zip(dkeys, existing, strict=True):
             if e is None:
                 txn.put(k, report_id.encode("ascii"), db=self._dedup)
-        return report_id
+        return report_id, line.encode("utf-8")
 
     def release_held(self) -> int:
         """Move every held report into the log (in the order held); returns how many.
@@ -450,7 +574,9 @@ def is_intake_dir(path: Path) -> bool:
 
 __all__ = [
     "FORMAT",
+    "GROUP_MAX",
     "HELD_FILE",
+    "IntakeCommitError",
     "IntakeLog",
     "IntakePolicy",
     "ReporterCapExceeded",

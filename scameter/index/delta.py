@@ -47,7 +47,7 @@ from scameter.identifiers import Identifier, Kind, expressions_for_canonical
 from scameter.index import format as fmt
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.exact import ExactRules
-from scameter.index.format import record_canonical
+from scameter.index.format import F_LISTING, record_canonical
 from scameter.index.keyprobe import U64Array
 from scameter.index.reader import SnapshotReader
 from scameter.verdict import CheckContext, Level, Verdict, worst
@@ -67,7 +67,12 @@ Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
 
 
 def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
-    """The delta environment at ``path`` and its sub-database handles."""
+    """The delta environment at ``path`` and its sub-database handles.
+
+    Committed with one fsync, not two (``metasync=False``: LMDB keeps its integrity, and a
+    power cut may undo the last fold, whose cursor goes back with it, so the next fold redoes
+    it from the intake log, the source of truth): the fold's flushes compete with the
+    intake's, which acknowledge reports."""
     env = lmdb.open(
         str(path),
         subdir=True,
@@ -76,7 +81,7 @@ def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
         readonly=readonly,
         lock=True,
         sync=True,
-        metasync=True,
+        metasync=False,
     )
     names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META)
     return env, {n: env.open_db(n, create=not readonly) for n in names}
@@ -97,7 +102,7 @@ class Overlay:
     """
 
     __slots__ = ("_expr_of", "_path", "_strings", "assemble", "base_id", "exprs", "generation",
-                 "keys", "kinds", "records")  # fmt: skip
+                 "keys", "kinds", "records", "removals", "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path) -> None:
         self.base_id = base_id
@@ -115,6 +120,11 @@ class Overlay:
         self.keys: U64Array = np.zeros(0, dtype=np.uint64)
         #: The exact kinds the delta may answer (see the module invariants).
         self.kinds: frozenset[Kind] = frozenset()
+        #: The canonical values of every record ever taken in (a superset: a pre-filter that
+        #: lets a lookup the delta has nothing for skip hashing its key), and whether any
+        #: removal was (a removal does not store its value: then every lookup hashes).
+        self.values: set[str] = set()
+        self.removals = False
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -135,10 +145,14 @@ class Overlay:
             expr: str | None
             if value[:1] == LISTED:
                 record = body
-                expr = fmt.decode_record(body, strings).listing
+                # Only a record with a listing expression (URL / domain) is decoded here:
+                # the others need nothing but their kind (this runs on the worker's GIL).
+                expr = fmt.decode_record(body, strings).listing if body[2] & F_LISTING else None
                 kinds.add(fmt.KIND_BY_TAG[body[0]])
+                self.values.add(record_canonical(body))  # before the record is visible
             else:
                 record = b""
+                self.removals = True  # before the removal is visible
                 expr = body.decode("utf-8") or None
                 if expr is None:
                     kinds.update(Kind)
@@ -146,9 +160,9 @@ class Overlay:
                 new.append(key)
             self.records[key] = record
             self._relist(key, record, expr)
-        if new:
-            added = np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64)
-            self.keys = np.union1d(self.keys, added)
+        if new:  # merged in (no key of ``new`` is in ``keys``): a copy, not a sort of all
+            added = np.sort(np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64))
+            self.keys = np.insert(self.keys, np.searchsorted(self.keys, added), added)
         if len(kinds) != len(self.kinds):
             self.kinds = frozenset(kinds)
         self.generation = generation
@@ -186,6 +200,7 @@ class LayeredRules:
     ) -> None:
         self._overlay = overlay
         self._records = overlay.records
+        self._values = overlay.values
         self._exprs = overlay.exprs
         self._exact = exact
         self._base = base
@@ -205,6 +220,8 @@ class LayeredRules:
         return out
 
     def answer_exact(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        if ident.value not in self._values and not self._overlay.removals:
+            return self._exact.answer(raw, ident, context)  # the delta has nothing of it
         key = ident.key
         buf = self._records.get(key)
         if buf is None:

@@ -18,8 +18,9 @@ Invariants:
   level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
   members and ``Related`` lists catch up at the next ingest (docs/architecture.md).
 * One write transaction per fold: the records, the new events, the generation's log entry
-  and the cursor commit together (fsynced). A crash loses nothing: the intake log is the
-  truth and the next fold starts again at the committed cursor.
+  and the cursor commit together (one fsync, no meta-page fsync: :func:`open_delta`). A crash
+  loses nothing: the intake log is the truth and the next fold starts again at the committed
+  cursor (after a power cut possibly one fold earlier).
 * A report the fold cannot use (an invalid identifier) is appended to ``rejects.jsonl`` in
   the live directory with its reason, and never blocks the others. A crash between that
   append and the commit may list it twice, never zero times.

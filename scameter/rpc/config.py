@@ -66,6 +66,7 @@ class ServerConfig:
     report_daily_cap: int = 20
     report_burst: int = 10
     report_burst_window: float = 3600.0  # seconds
+    report_group_max: int = 256  # intake.GROUP_MAX
     cache_seconds: int = 300
     no_record_cache_seconds: int = 60
     no_live: bool = False
@@ -112,6 +113,8 @@ class ServerConfig:
             raise ConfigError(
                 "--report-daily-cap/--report-burst must be >= 0, --report-burst-window > 0"
             )
+        if self.report_group_max < 1:
+            raise ConfigError("--report-group-max must be at least 1")
 
     def hash_key(self) -> bytes | None:
         """Key for reporter hashes: configured, else derived from the token secret."""
@@ -194,6 +197,9 @@ SERVE_ARGS: ArgTable = (
         "burst window start a hold for review (0: off)"),
     Arg(("--report-burst-window",), type=float, default=3600.0, metavar="S",
         help="Report: the burst window in seconds (default 3600)"),
+    Arg(("--report-group-max",), type=int, default=256, metavar="N",
+        help="Report/Appeal: concurrent calls share one fsynced intake commit, at most N "
+        "(1: one fsync per report; default 256)"),
     Arg(("--cache-seconds",), type=int, default=300,
         help="cache_duration of listed and verified verdicts (default %(default)s)"),
     Arg(("--no-record-cache-seconds",), type=int, default=60,

@@ -80,7 +80,11 @@ def run_worker(config: ServerConfig, index: int, shared: SharedBuckets | None = 
         delta=config.delta_dir,
     )
     manager.start()
-    intake = None if config.intake_log is None else IntakeLog(config.intake_log)
+    intake = (
+        None
+        if config.intake_log is None
+        else IntakeLog(config.intake_log, group_max=config.report_group_max)
+    )
     key = config.hash_key()
     hasher = None if key is None else (lambda reporter: hash_reporter(reporter, key))
     try:

@@ -34,7 +34,7 @@ from scameter.identifiers.model import Kind
 from scameter.identifiers.phone import localize_phone, parse_region
 from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import check_message, message_size_error
-from scameter.intake import IntakePolicy, ReporterCapExceeded
+from scameter.intake import IntakeCommitError, IntakePolicy, ReporterCapExceeded
 from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.logs import REQUEST_ID, next_request_id
@@ -127,6 +127,10 @@ def invalid_identifier_status(e: InvalidIdentifier, field: str) -> RichStatus:
         ),
         ((INVALID_KIND_KEY, kind), (INVALID_REASON_KEY, e.reason)),
     )
+
+
+#: A Report / Appeal whose intake commit failed (with its whole group): nothing was stored.
+_NOT_STORED = "not stored: the intake log could not commit; retry"
 
 
 def _rpc(name: str) -> Callable[[Handler], Handler]:
@@ -492,6 +496,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         except ReporterCapExceeded as e:
             raise Abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e)) from e
+        except IntakeCommitError as e:
+            raise Abort(grpc.StatusCode.UNAVAILABLE, _NOT_STORED) from e
         self._metrics.report(duplicate)
         log.info("report accepted", extra={"report_id": report_id, "duplicate": duplicate})
         return pb.ReportResponse(
@@ -522,6 +528,8 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             )
         except ReporterCapExceeded as e:
             raise Abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(e)) from e
+        except IntakeCommitError as e:
+            raise Abort(grpc.StatusCode.UNAVAILABLE, _NOT_STORED) from e
         log.info("appeal accepted", extra={"appeal_id": appeal_id, "duplicate": duplicate})
         return pb.AppealResponse(appeal_id=appeal_id, duplicate=duplicate)
 

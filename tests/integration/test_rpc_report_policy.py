@@ -76,3 +76,27 @@ def test_ingest_release_held_counts_them(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "released 2 held report(s)" in done.stderr
     assert not (tmp_path / "intake" / HELD_FILE).exists()
+
+
+def test_a_failed_intake_commit_is_unavailable_and_stores_nothing(tmp_path: Path) -> None:
+    """The commit of the Report's group fails (an fsync error, injected): the call is
+    UNAVAILABLE (retry), nothing is stored; the next Report goes through."""
+    import lmdb
+
+    token = issue_reporter_token(SECRET, "+85291110000", 600)
+    with serve_fake(tmp_path, _source(), report_burst=0) as h:
+        real = h.intake._commit_txn
+
+        def fail(_txn: lmdb.Transaction) -> None:
+            raise lmdb.DiskError("injected")
+
+        h.intake._commit_txn = fail  # type: ignore[method-assign,assignment]
+        with h.client("k-report") as c:
+            with pytest.raises(RemoteError) as exc:
+                c.report(["+852 5555 0001"], "investment", "x", token)
+            assert exc.value.code == "UNAVAILABLE"
+            assert "retry" in str(exc.value)
+            assert h.intake.count() == 0
+            h.intake._commit_txn = real  # type: ignore[method-assign]
+            c.report(["+852 5555 0001"], "investment", "x", token)
+        assert h.intake.count() == 1
