@@ -82,6 +82,12 @@ def parser() -> argparse.ArgumentParser:
         help="the live benchmark: serve this prebuilt snapshots root (see "
         "'python -m benchmarks.bench_live build-base') instead of building a base",
     )
+    p.add_argument(
+        "--serve-workers",
+        type=int,
+        metavar="N",
+        help="the live benchmark: 'scameter serve --workers N' in every arm (default 1)",
+    )
     p.add_argument("--list", action="store_true", help="list the benchmark modules and exit")
     p.add_argument(
         "--engine",
@@ -143,6 +149,7 @@ def main(argv: Sequence[str] | None = None, *, package: str = "benchmarks") -> i
                 "engines": args.engine or ["memory"],
                 "memory_limit": args.memory_limit,
                 **({} if args.base_snapshot is None else {"base_snapshot": args.base_snapshot}),
+                **({} if args.serve_workers is None else {"serve_workers": args.serve_workers}),
             },
         )
         result = run_suite(ctx, package=package, only=args.only, command=command, progress=progress)

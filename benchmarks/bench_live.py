@@ -338,9 +338,13 @@ def _once(ctx: BenchContext, n: int, run: int) -> dict[str, float]:
     arms = ARMS[:2] if ctx.quick else ARMS  # quick: proves the harness runs, within budget
     order = arms[run % len(arms) :] + arms[: run % len(arms)]
     checks = 200 if ctx.quick else CHECKS
+    # --serve-workers N: every arm alike, so the ratios compare equal servers
+    workers = (
+        ("--workers", str(ctx.extras["serve_workers"])) if "serve_workers" in ctx.extras else ()
+    )
     for tag, flags in order:
         intake = ctx.workdir / f"live-{n}" / f"intake-{run}-{tag}"
-        with _server(snaps, intake, flags) as target:
+        with _server(snaps, intake, (*flags, *workers)) as target:
             out |= _arm(target, fresh, probes, tag, checks)
     for q in ("p50", "p99"):
         out[f"ratio_{q}"] = out[f"busy_{q}_live"] / out[f"busy_{q}_nolive"]
@@ -400,6 +404,8 @@ def run(ctx: BenchContext) -> list[Figure]:
         repeats = 1 if ctx.quick else 3
         runs = [_once(ctx, n, r) for r in range(repeats)]
         base = "prebuilt base" if prebuilt else "base built here"
+        if "serve_workers" in ctx.extras:
+            base += f", serve --workers {ctx.extras['serve_workers']}"
         note = f"{repeats} run(s), {base}; {runs[0]['probes']:.0f} probed reports in the first"
         metrics = list(_METRICS) if ctx.quick else [_GROUP1, *_METRICS]
         if not prebuilt:  # the ingest cost of evidence: one run (two ingests of the base)

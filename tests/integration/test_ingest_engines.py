@@ -104,7 +104,7 @@ def test_default_and_duckdb_engines_build_the_same_snapshot(tmp_path: Path) -> N
 
 def _spark_missing() -> str | None:
     try:
-        import pyspark  # noqa: F401
+        import pyspark  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
     except ImportError:
         return "pyspark is not installed (pip install -e '.[spark]')"
     if shutil.which("java") is None:
