@@ -89,6 +89,56 @@ class Decisions:
     clusters: dict[int, int]
 
 
+def admit_reports(
+    events: list[tuple[Any, ...]], rules: dict[tuple[int, int], tuple[int, int]], agg: Aggregator
+) -> Iterator[tuple[tuple[Any, ...], int, int, int]]:
+    """Decide which reports of one chunk count, in order, for both engines (the in-memory fold
+    and the out-of-core one): ``(event, flag, category bit, reporter)`` for each counted report
+    and ``(event, 0, 0, 0)`` for each allow or delist event, to be applied where it stands.
+
+    A report counts unless its status is refused, it is after ``as_of`` or out of its window;
+    those only add to the stats (in one update once the chunk is through: an attribute update
+    per report costs more than the rest of a refused report's path). Corroborated sources
+    count providers in the reporter's place; anonymous public reports share reporter 1.
+    """
+    as_of, cat_bits, provider_ids = agg.as_of_ts, agg.category_bits, agg.provider_ids
+    counted = status_rejected = future = aged_out = 0
+    for ev in events:
+        if ev[0] != EV_REPORT:
+            yield ev, 0, 0, 0
+            continue
+        ts, src, status, rep, category = ev[2:7]
+        flag, start = rules[src, status]
+        if not flag:
+            status_rejected += 1
+            continue
+        if ts > as_of:
+            future += 1
+            continue
+        if ts < start and ts != _NEVER:
+            aged_out += 1
+            continue
+        counted += 1
+        cbit = 0
+        if category:
+            cbit = cat_bits.get(category, 0)
+            if not cbit:
+                cbit = cat_bits[category] = 1 << len(cat_bits)
+        if flag & F_CORROBORATE:
+            # The provider stands in the reporter's place: distinct ones corroborate.
+            provider = ev[8] if len(ev) > 8 else ""
+            rep = provider_ids.get(provider)
+            if rep is None:
+                rep = provider_ids[provider] = len(provider_ids) + 1
+        yield ev, flag, cbit, rep or 1
+    stats = agg.stats
+    stats.reports += counted + status_rejected + future + aged_out
+    stats.counted += counted
+    stats.status_rejected += status_rejected
+    stats.future += future
+    stats.aged_out += aged_out
+
+
 class Aggregator:
     """Folds events; :meth:`records` decides and yields the snapshot's records."""
 
@@ -246,35 +296,15 @@ class Aggregator:
     def _admit(self, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The counted reports of ``events`` as ``(ids, ts, flag, source bit, category bit,
         reporter, case id)``, in order; allow and delist events are applied on the way."""
-        ids_of, new_id, rules, as_of = self.ids, self._id, self._rules(), self.as_of_ts
-        cat_bits, groups, provider_ids = self.category_bits, self.groups, self.provider_ids
-        max_linked = self.policy.max_linked_per_report
+        ids_of, new_id = self.ids, self._id
+        groups, max_linked = self.groups, self.policy.max_linked_per_report
         admitted: list[tuple[Any, ...]] = []
         add = admitted.append
-        # Outcomes are counted in locals and added to the stats once per chunk: an attribute
-        # update per report costs more than the rest of a refused report's path.
-        status_rejected = future = aged_out = 0
-        for ev in events:
-            if ev[0] != EV_REPORT:
+        for ev, flag, cbit, rep in admit_reports(events, self._rules(), self):
+            if not flag:
                 self._add_listing_event(ev)
                 continue
-            _, _line, ts, src, status, rep, category, keys = ev[:8]
-            # What the report earns, or nothing (status, after as_of, out of its window).
-            flag, start = rules[src, status]
-            if not flag:
-                status_rejected += 1
-                continue
-            if ts > as_of:
-                future += 1
-                continue
-            if ts < start and ts != _NEVER:
-                aged_out += 1
-                continue
-            cbit = 0
-            if category:
-                cbit = cat_bits.get(category, 0)
-                if not cbit:
-                    cbit = cat_bits[category] = 1 << len(cat_bits)
+            keys = ev[7]
             ids: Any
             if len(keys) == 1:
                 i = ids_of.get(keys[0])
@@ -286,20 +316,7 @@ class Aggregator:
                 if 1 < len(ids) <= max_linked:
                     groups.append(len(ids))
                     groups.extend(ids)
-            if flag & F_CORROBORATE:
-                # The provider stands in the reporter's place: distinct ones corroborate.
-                provider = ev[8] if len(ev) > 8 else ""
-                rep = provider_ids.get(provider)
-                if rep is None:
-                    rep = provider_ids[provider] = len(provider_ids) + 1
-            # rep 0: anonymous public reports share one reporter.
-            add((ids, ts, flag, 1 << src, cbit, rep or 1, ev[9] if len(ev) > 9 else ""))
-        stats = self.stats
-        stats.reports += len(admitted) + status_rejected + future + aged_out
-        stats.counted += len(admitted)
-        stats.status_rejected += status_rejected
-        stats.future += future
-        stats.aged_out += aged_out
+            add((ids, ev[2], flag, 1 << ev[3], cbit, rep, ev[9] if len(ev) > 9 else ""))
         return admitted
 
     def _count(self, admitted: list[tuple[Any, ...]]) -> None:

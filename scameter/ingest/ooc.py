@@ -39,11 +39,10 @@ from scameter.index import format as fmt
 from scameter.index.publish import lock_build
 from scameter.ingest import ooc_sql
 from scameter.ingest.aggregate import (
-    _NEVER,
-    F_CORROBORATE,
     Aggregator,
     Decisions,
     Stats,
+    admit_reports,
 )
 from scameter.ingest.clusters import (
     _DERIVING,
@@ -55,7 +54,7 @@ from scameter.ingest.clusters import (
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import Policy
 from scameter.ingest.warninglists import NONE, Warninglists
-from scameter.ingest.worker import EV_ALLOW, EV_REPORT
+from scameter.ingest.worker import EV_ALLOW
 from scameter.settings import INGEST_ENGINES
 
 ENGINES = INGEST_ENGINES
@@ -137,52 +136,24 @@ class EventFiles:
 
     def add(self, events: list[tuple[Any, ...]]) -> None:
         """Admit one chunk's events (in order) and write the counted ones."""
-        agg, rules, as_of, stats = self.agg, self.rules, self.agg.as_of_ts, self.agg.stats
-        cat_bits, provider_ids = agg.category_bits, agg.provider_ids
         out = self._ev_writer()
         rows: list[tuple[Any, ...]] = []
         rs, rp = self.rs, self.rp
-        status_rejected = future = aged_out = counted = 0
-        for ev in events:
-            if ev[0] != EV_REPORT:
+        for ev, flag, cbit, rep in admit_reports(events, self.rules, self.agg):
+            if not flag:
                 rs += 1
                 self._listing(ev, rs)
                 continue
-            ts, src, status, rep, category, keys = ev[2:8]
-            flag, start = rules[src, status]
-            if not flag:
-                status_rejected += 1
-                continue
-            if ts > as_of:
-                future += 1
-                continue
-            if ts < start and ts != _NEVER:
-                aged_out += 1
-                continue
-            counted += 1
-            cbit = 0
-            if category:
-                cbit = cat_bits.get(category, 0)
-                if not cbit:
-                    cbit = cat_bits[category] = 1 << len(cat_bits)
-            if flag & F_CORROBORATE:
-                rep = _provider_id(provider_ids, ev[8] if len(ev) > 8 else "")
-            rep = rep or 1
-            if rep >= _SIGNED:
-                rep -= 1 << 64
+            ts, src, keys = ev[2], ev[3], ev[7]
+            signed = rep - (1 << 64) if rep >= _SIGNED else rep
             cid = (ev[9] if len(ev) > 9 else "") or None
             rp += 1
             for plain, bad in _distinct(keys).items():
                 rs += 1
-                rows.append((rs, rp, plain, bad, ts, flag, 1 << src, cbit, rep, cid))
+                rows.append((rs, rp, plain, bad, ts, flag, 1 << src, cbit, signed, cid))
         out.writerows(rows)
         self.rows += len(rows)
         self.rs, self.rp = rs, rp
-        stats.reports += counted + status_rejected + future + aged_out
-        stats.counted += counted
-        stats.status_rejected += status_rejected
-        stats.future += future
-        stats.aged_out += aged_out
 
     def _listing(self, ev: tuple[Any, ...], rs: int) -> None:
         key: str = ev[2]
@@ -203,14 +174,6 @@ class EventFiles:
     def close(self) -> None:
         self._close_ev()
         self._li_fh.close()
-
-
-def _provider_id(provider_ids: dict[str, int], provider: str) -> int:
-    """The provider's number (from 1), as :meth:`Aggregator._admit` numbers them."""
-    rep = provider_ids.get(provider)
-    if rep is None:
-        rep = provider_ids[provider] = len(provider_ids) + 1
-    return rep
 
 
 def _distinct(keys: Iterable[str]) -> dict[str, int]:
