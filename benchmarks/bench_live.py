@@ -41,7 +41,6 @@ ingest seconds and data-file bytes per identifier.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import statistics
@@ -89,15 +88,8 @@ def build_base(snapshots: Path, n: int, seed: int) -> tuple[str, ...]:
     phones = datagen.phones(n + 50_000, seed)
     if (snapshots / "CURRENT").exists():
         return phones
-    src = snapshots.parent / "base.jsonl"
-    src.parent.mkdir(parents=True, exist_ok=True)
-    when = (datetime.now(UTC) - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    with open(src, "w", encoding="utf-8") as fh:
-        for i, p in enumerate(phones[:n]):
-            row = {"type": "report", "source": "public", "reported_at": when,
-                   "reporter_hash": f"{i + 1:032x}", "category": "investment",
-                   "identifiers": [{"kind": "phone", "value": p}]}  # fmt: skip
-            fh.write(json.dumps(row) + "\n")
+    when = datetime.now(UTC) - timedelta(days=1)
+    src = datagen.write_one_report_each(snapshots.parent / "base.jsonl", phones[:n], when)
     run_ingest([src], snapshots, official_entities=None)
     return phones
 

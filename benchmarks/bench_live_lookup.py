@@ -55,13 +55,7 @@ def _setup(workdir: Path, n: int, delta: int, seed: int) -> tuple[Path, Path, tu
     src, snaps, intake, live = root / "base.jsonl", root / "snaps", root / "intake", root / "live"
     root.mkdir(parents=True, exist_ok=True)
     when = datetime.now(UTC) - timedelta(days=1)
-    stamp = when.isoformat().replace("+00:00", "Z")
-    with open(src, "w", encoding="utf-8") as fh:
-        for i, p in enumerate(phones[:n]):
-            row = {"type": "report", "source": "public", "reported_at": stamp,
-                   "reporter_hash": f"{i + 1:032x}", "category": "investment",
-                   "identifiers": [{"kind": "phone", "value": p}]}  # fmt: skip
-            fh.write(json.dumps(row) + "\n")
+    datagen.write_one_report_each(src, phones[:n], when)
     run_ingest([src], snaps)
     with IntakeLog(intake) as log:
         for i, p in enumerate(phones[n : n + delta]):

@@ -488,3 +488,17 @@ def _scale_rows(n: int, seed: int, as_of: datetime) -> Iterator[dict[str, object
             category=_PHONE_REPORT_CATEGORIES[i % len(_PHONE_REPORT_CATEGORIES)],
             identifiers=[{"kind": "phone", "value": _scale_phone(j, seed)}],
         )  # fmt: skip
+
+
+def write_one_report_each(path: Path, phones: Sequence[str], when: datetime) -> Path:
+    """One public ``investment`` report per number of ``phones``, each from its own reporter,
+    all at ``when`` (the live benchmarks' base: every number POSSIBLE, evidence for each)."""
+    stamp = when.isoformat().replace("+00:00", "Z")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, p in enumerate(phones):
+            row = {"type": "report", "source": "public", "reported_at": stamp,
+                   "reporter_hash": f"{i + 1:032x}", "category": "investment",
+                   "identifiers": [{"kind": "phone", "value": p}]}  # fmt: skip
+            fh.write(json.dumps(row) + "\n")
+    return path
