@@ -26,6 +26,7 @@ from scameter.errors import RejectRatioExceeded
 from scameter.index import Snapshot, current_id
 from scameter.ingest import run_ingest
 from scameter.verdict import Level, ReasonCode
+from tests.children import reaped
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ingest"
 RULES = FIXTURES / "policy_rules.jsonl"
@@ -264,7 +265,7 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
+    with reaped(proc):
         assert proc.stdout is not None
         if stage == "reading":
             with open(src, "w", encoding="utf-8") as fifo:
@@ -275,12 +276,6 @@ def test_kill_during_ingest_leaves_current(tmp_path: Path, stage: str) -> None:
             assert proc.stdout.readline().strip() == stage.replace("sharded", "adopting")
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     assert current_id(root) == first.snapshot_id
     after = sorted(p.name for p in root.iterdir() if not p.name.startswith(".tmp-"))

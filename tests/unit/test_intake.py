@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scameter.intake import IntakeLog, hash_reporter, is_intake_dir
+from tests.children import reaped
 
 KEY = b"test-key"
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -124,21 +125,15 @@ def test_acknowledged_report_survives_kill_9(tmp_path: Path) -> None:
         time.sleep(600)  # never closes the env: the kill below is the only way out
         """
     )
-    proc = subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
     )
-    try:
+    with reaped(child) as proc:
         assert proc.stdout is not None
         rid = proc.stdout.readline().strip()  # blocks until append returned (the "ack")
         assert rid.startswith("app-")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     with IntakeLog(path) as log:
         assert [r["id"] for r in log.iter_reports()] == [rid]

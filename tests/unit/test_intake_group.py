@@ -25,6 +25,7 @@ from scameter.intake import (
     IntakePolicy,
     ReporterCapExceeded,
 )
+from tests.children import reaped
 
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
@@ -191,11 +192,11 @@ def test_every_acknowledged_report_of_concurrent_threads_survives_kill_9(tmp_pat
         threading.Event().wait()
         """
     )
-    proc = subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
     )
     acked: list[str] = []
-    try:
+    with reaped(child) as proc:
         assert proc.stdout is not None
         while len(acked) < 300:
             line = proc.stdout.readline()
@@ -203,12 +204,6 @@ def test_every_acknowledged_report_of_concurrent_threads_survives_kill_9(tmp_pat
             acked.append(line.strip())
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
     with IntakeLog(path) as log:
         stored = {r["id"] for r in log.iter_reports()}
     assert set(acked) <= stored
