@@ -34,6 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from scameter.errors import IngestError
 from scameter.index import format as fmt
 from scameter.index.publish import lock_build
@@ -187,6 +189,45 @@ def _distinct(keys: Iterable[str]) -> dict[str, int]:
     return seen
 
 
+#: Aggregate columns by name (see :meth:`AggregateBatch.load`).
+Columns = dict[str, Any]
+
+
+def _plain(col: Any) -> Any:
+    """A non-null column as a numpy array."""
+    return np.asarray(col)
+
+
+def _pylist(col: Any) -> list[Any]:
+    """A column as a list of Python values (``None`` where NULL)."""
+    if isinstance(col, np.ma.MaskedArray):
+        out: list[Any] = col.data.tolist()
+        for i in np.flatnonzero(np.ma.getmaskarray(col)).tolist():
+            out[i] = None
+        return out
+    return col.tolist() if isinstance(col, np.ndarray) else list(col)
+
+
+def _ints(code: str, col: Any) -> array[int]:
+    """A non-null integer column as an :class:`array.array` of ``code``."""
+    out = array(code)
+    out.frombytes(np.asarray(col, dtype=np.dtype(code)).tobytes())
+    return out
+
+
+def _present(col: Any) -> dict[int, Any]:
+    """``{position: value}`` of the non-NULL values of a column."""
+    values = _pylist(col)
+    return {i: v for i, v in enumerate(values) if v is not None}
+
+
+def rows_to_columns(rows: list[tuple[Any, ...]]) -> Columns:
+    """Rows of ``rank`` + :data:`ooc_sql.AGG_COLUMNS` as :data:`Columns`."""
+    names = ("rank", *ooc_sql.AGG_COLUMNS)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return {name: list(col) for name, col in zip(names, cols, strict=True)}
+
+
 class AggregateBatch(Aggregator):
     """An :class:`Aggregator` whose arrays hold one batch of aggregate rows (positions
     ``lo``.. in key order), so that its decision code runs unchanged on them."""
@@ -201,27 +242,30 @@ class AggregateBatch(Aggregator):
         self._cases: list[tuple[tuple[int, str], ...]] = []
         self._relisted: dict[int, tuple[int, int, int]] = {}
 
-    def load(self, rows: list[tuple[Any, ...]], cases: dict[str, list[tuple[int, str]]]) -> None:
-        """Fill the arrays from aggregate rows (:data:`ooc_sql.AGG_COLUMNS` after ``rank``)
-        and their case ids (``key -> [(ts, id), ...]`` latest first)."""
-        cols = list(zip(*rows, strict=True)) if rows else [()] * (len(ooc_sql.AGG_COLUMNS) + 1)
-        self.keys = list(cols[1])
-        self.invalid = {i for i, bad in enumerate(cols[2]) if bad}
-        self.count = array("I", cols[3])
-        self.flags = bytearray(cols[4])
-        self.srcs = bytearray(cols[5])
-        self.cats = list(cols[6])
-        self.first, self.last = array("q", cols[7]), array("q", cols[8])
-        self.last_police, self.last_partner = array("q", cols[9]), array("q", cols[10])
-        self._reps, self._provs = array("q", cols[11]), array("q", cols[12])
-        self.case_n = array("I", cols[13])
+    def load(self, cols: Columns, cases: dict[str, list[tuple[int, str]]]) -> None:
+        """Fill the arrays from aggregate columns (``rank`` and :data:`ooc_sql.AGG_COLUMNS`,
+        by name: numpy arrays as DuckDB's ``fetchnumpy`` gives them, or sequences) and their
+        case ids (``key -> [(ts, id), ...]`` latest first)."""
+        self.keys = _pylist(cols["k"])
+        self.invalid = set(np.flatnonzero(_plain(cols["bad"])).tolist())
+        self.count = _ints("I", cols["n"])
+        self.flags = bytearray(_plain(cols["fl"]).astype(np.uint8).tobytes())
+        self.srcs = bytearray(_plain(cols["sb"]).astype(np.uint8).tobytes())
+        self.cats = _pylist(cols["cb"])
+        self.first, self.last = _ints("q", cols["fts"]), _ints("q", cols["lts"])
+        self.last_police, self.last_partner = _ints("q", cols["lpol"]), _ints("q", cols["lpar"])
+        self._reps, self._provs = _ints("q", cols["reps"]), _ints("q", cols["provs"])
+        self.case_n = _ints("I", cols["cn"])
         self._cases = [tuple(cases.get(k, ())) for k in self.keys]
-        self.allow = {i: o for i, o in enumerate(cols[14]) if o is not None}
-        self.delist = {i: d for i, d in enumerate(cols[15]) if d is not None}
-        self._relisted = {i: (r[16], r[17], r[18]) for i, r in enumerate(rows) if r[16]}
+        self.allow = _present(cols["owner"])
+        self.delist = _present(cols["dat"])
+        rn, rf, rl = (_pylist(cols[c]) for c in ("rn", "rf", "rl"))
+        self._relisted = {
+            i: (rn[i], rf[i], rl[i]) for i in np.flatnonzero(_plain(cols["rn"])).tolist()
+        }
         threshold = self.policy.appeal_threshold
         self.appealed = (
-            {i for i, n in enumerate(cols[19]) if n >= threshold} if threshold else set()
+            set(np.flatnonzero(_plain(cols["np"]) >= threshold).tolist()) if threshold else set()
         )
         self.warninglisted = {}
         self._marked = False
@@ -271,19 +315,23 @@ class OutOfCore:
         a = self.agg
         return AggregateBatch(a.policy, a.as_of, self.lists, stats or a.stats, a.category_bits)
 
-    def _rows(self, lo: int, hi: int) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
+    def _rows(self, lo: int, hi: int) -> tuple[Columns, dict[str, Any]]:
         cols = ", ".join(ooc_sql.AGG_COLUMNS)
-        rows = self.con.execute(
+        # Columns as numpy arrays (DuckDB's fetchnumpy): about 5x cheaper than a Python
+        # tuple per row (measured: 0.55 s vs 2.77 s for 7x10^5 rows).
+        agg = self.con.execute(
             f"SELECT rank, {cols} FROM agg WHERE rank >= ? AND rank < ? ORDER BY rank", [lo, hi]
-        ).fetchall()
-        cases: dict[str, list[tuple[int, str]]] = {}
-        for k, ts, cid in self.con.execute(
+        ).fetchnumpy()
+        got = self.con.execute(
             "SELECT c.k, c.ts, c.cid FROM cs c WHERE c.rank >= ? AND c.rank < ? "
             "ORDER BY c.rank, c.ts DESC, c.cid DESC",
             [lo, hi],
-        ).fetchall():
+        ).fetchnumpy()
+        cases: dict[str, list[tuple[int, str]]] = {}
+        for k, ts, cid in zip(got["k"].tolist(), got["ts"].tolist(), got["cid"].tolist(),
+                              strict=True):  # fmt: skip
             cases.setdefault(k, []).append((ts, cid))
-        return rows, cases
+        return agg, cases
 
     def reconnect(self, path: Path) -> None:
         """Read the database at ``path`` through a new read-only connection (each process
@@ -383,7 +431,7 @@ class OutOfCore:
         )
         while rows := res.fetchmany(BATCH):
             b = self.batch(scratch)
-            b.load(rows, {})
+            b.load(rows_to_columns(rows), {})
             decide = b._decider()
             for i, row in enumerate(rows):
                 if decide(i, b.reporters(i)) is not None and i not in b.allow and b.count[i] <= hub:
