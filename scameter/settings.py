@@ -166,14 +166,14 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "--engine",
         "SCAMETER_INGEST_ENGINE",
         "memory",
-        "Where ingest aggregates: memory (Python), duckdb (spills to disk), spark.",
+        "Where ingest aggregates: memory (Python), duckdb (spills to disk), spark, auto.",
     ),
     SettingDoc(
         "memory_limit",
         "--memory-limit",
         "SCAMETER_MEMORY_LIMIT",
         "a quarter of the machine's memory",
-        "Memory limit of ingest --engine duckdb (e.g. 1.5GB); beyond it DuckDB spills.",
+        "Memory limit of ingest --engine duckdb/auto (e.g. 1.5GB); beyond it DuckDB spills.",
     ),
 )
 
@@ -340,7 +340,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
 
 
 #: The engines of ``ingest --engine`` (scameter.ingest.folds; settings sit below ingest).
-INGEST_ENGINES = ("memory", "duckdb", "spark")
+INGEST_ENGINES = ("memory", "duckdb", "spark", "auto")
 _SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
                "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}  # fmt: skip
 

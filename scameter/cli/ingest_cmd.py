@@ -100,8 +100,10 @@ def _policy_notes(result: Any, as_of: str) -> list[str]:
     return lines
 
 
-def _summary(result: Any, dry_run: bool, as_of: str = "now") -> str:
+def _summary(result: Any, dry_run: bool, as_of: str = "now", engine: str = "memory") -> str:
     lines = _head(result, dry_run) + _set_aside(result)
+    ran = getattr(result, "engine", engine)
+    lines.append(f"engine {ran}" + (" (chosen by --engine auto)" if engine == "auto" else ""))
     counts: dict[str, dict[str, int]] = result.counts or {}
     for kind in sorted(counts):
         per = ", ".join(f"{n:,} {lv}" for lv, n in sorted(counts[kind].items()) if n)
@@ -225,7 +227,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         progress.close()
     as_of = "now" if args.as_of is None else iso_utc(args.as_of)
-    sys.stdout.write(_summary(result, args.dry_run, as_of))
+    sys.stdout.write(_summary(result, args.dry_run, as_of, settings.ingest_engine))
     return 0
 
 
@@ -277,9 +279,12 @@ INGEST = Command(
             "country (default HK)"),
         Arg(("--engine",), dest="ingest_engine", choices=INGEST_ENGINES,
             help="where to aggregate: memory (default), duckdb (out of core, spills to disk "
-            "under --memory-limit), spark (the spark extra); the snapshot is the same"),
+            "under --memory-limit), spark (the spark extra), auto (duckdb when the input may "
+            "hold more identifiers than --memory-limit fits in memory at ~880 B each, else "
+            "memory); the snapshot is the same"),
         Arg(("--memory-limit",), metavar="SIZE",
-            help="memory limit of --engine duckdb, e.g. 1.5GB (default: a quarter of RAM)"),
+            help="memory limit of --engine duckdb (and the budget --engine auto compares the "
+                 "input with), e.g. 1.5GB (default: a quarter of RAM)"),
         Arg(("--no-evidence",), action="store_true",
             help="do not keep each identifier's events in the snapshot (smaller; a server "
             "then folds no live reports over it until the next ingest)"),

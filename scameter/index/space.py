@@ -26,6 +26,7 @@ import errno
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
@@ -95,6 +96,75 @@ def ensure_space(directory: Path, identifiers: int, parent: Path | None = None) 
     return needed
 
 
+#: Input bytes per identifier for the estimate before reading (the benchmarks' report mix:
+#: 224 MB of JSONL per 7x10^5 identifiers); a lower bound for list-style CSV feeds, whose
+#: identifiers the exact check after reading (:func:`ensure_space`) then counts.
+INPUT_BYTES_PER_IDENTIFIER = 320
+#: Evidence kept for the live fold per input byte: sorted runs while reading, then
+#: ``evidence.mdb`` (about 160 B per report of about 220 B, measured), with slack.
+EVIDENCE_PER_INPUT_BYTE = 1.5
+#: Out-of-core work per input byte: the event files (deleted once loaded), DuckDB's database
+#: (events compressed, aggregate tables) and its spill under the memory limit.
+OOC_PER_INPUT_BYTE = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class InputEstimate:
+    """Disk bytes an ingest of ``input_bytes`` needs under the snapshots directory."""
+
+    snapshot: int
+    evidence: int
+    ooc: int
+
+    @property
+    def total(self) -> int:
+        return self.snapshot + self.evidence + self.ooc
+
+
+def estimate_for_input(
+    input_bytes: int, *, out_of_core: bool, evidence: bool, parent: Path | None = None
+) -> InputEstimate:
+    """What :func:`ensure_input_space` compares with the free space (docs/operations.md)."""
+    ids = input_bytes // INPUT_BYTES_PER_IDENTIFIER
+    return InputEstimate(
+        snapshot=estimate(ids, parent) if ids else 0,
+        evidence=int(input_bytes * EVIDENCE_PER_INPUT_BYTE) if evidence else 0,
+        ooc=int(input_bytes * OOC_PER_INPUT_BYTE) if out_of_core else 0,
+    )
+
+
+def ensure_input_space(
+    directory: Path,
+    input_bytes: int | None,
+    *,
+    out_of_core: bool,
+    evidence: bool,
+    parent: Path | None = None,
+) -> InputEstimate | None:
+    """Before any work: raise :class:`SnapshotError` naming ``directory`` when its file
+    system has less free space than :func:`estimate_for_input` says this ingest needs (the
+    snapshot, the evidence, the out-of-core engine's database and spill, all of which live
+    under ``directory``). ``None`` (no check) for an input of unknown size."""
+    if not input_bytes:
+        return None
+    need = estimate_for_input(
+        input_bytes, out_of_core=out_of_core, evidence=evidence, parent=parent
+    )
+    free = shutil.disk_usage(directory).free
+    if free < need.total:
+        parts = f"snapshot {human(need.snapshot)}, evidence {human(need.evidence)}"
+        if out_of_core:
+            parts += f", DuckDB work and spill {human(need.ooc)}"
+        raise SnapshotError(
+            directory,
+            f"not enough disk space: ingesting {human(input_bytes)} of input needs about "
+            f"{human(need.total)} here ({parts}; an estimate), {human(free)} is free; "
+            "nothing was read; free some space (scameter snapshot prune --keep N) or point "
+            "--snapshots at a larger disk",
+        )
+    return need
+
+
 @contextlib.contextmanager
 def disk_full_names(directory: Path, needed: int) -> Iterator[None]:
     """Turn a full disk inside the block (``ENOSPC`` from the OS, LMDB's ``DiskError``) into a
@@ -114,12 +184,18 @@ def disk_full_names(directory: Path, needed: int) -> Iterator[None]:
 
 
 __all__ = [
+    "EVIDENCE_PER_INPUT_BYTE",
     "FIXED",
     "HEADROOM",
+    "INPUT_BYTES_PER_IDENTIFIER",
+    "OOC_PER_INPUT_BYTE",
     "PER_IDENTIFIER",
+    "InputEstimate",
     "current_dir",
     "disk_full_names",
+    "ensure_input_space",
     "ensure_space",
     "estimate",
+    "estimate_for_input",
     "human",
 ]

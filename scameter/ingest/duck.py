@@ -13,10 +13,12 @@ with at most ``threads`` threads (the parent's share of the machine).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 from scameter.errors import IngestError
+from scameter.index.space import human
 from scameter.ingest import ooc_sql
 
 _CSV = "(FORMAT csv, HEADER false, AUTO_DETECT false, QUOTE '\"', ESCAPE '\"')"
@@ -29,7 +31,18 @@ def _columns(cols: tuple[tuple[str, str], ...]) -> str:
 class DuckStore:
     """The database of one run (see the module docstring)."""
 
-    def __init__(self, workdir: Path, memory_limit: int, threads: int = 2) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        memory_limit: int,
+        threads: int = 2,
+        *,
+        spill_needed: int | None = None,
+        spill_limit: int | None = None,
+    ) -> None:
+        """``spill_needed``: the estimate of the work and spill bytes (named when the disk
+        fills); ``spill_limit``: DuckDB's ``max_temp_directory_size`` in bytes (default:
+        the free space of the disk, DuckDB's own default)."""
         try:
             import duckdb
         except ImportError:  # pragma: no cover - a default dependency
@@ -44,6 +57,9 @@ class DuckStore:
         con.execute(f"SET memory_limit = '{max(memory_limit // (1 << 20), 64)}MiB'")
         con.execute("SET temp_directory = ?", [str(spill)])
         con.execute(f"SET threads = {max(1, threads)}")
+        if spill_limit is not None:
+            con.execute(f"SET max_temp_directory_size = '{max(spill_limit, 1)}B'")
+        self.spill_needed = spill_needed
         con.execute("SET enable_progress_bar = false")
         # Nothing here needs insertion order but the ranked tables (see rank()); keeping it
         # costs memory in every large operator.
@@ -61,7 +77,9 @@ class DuckStore:
 
         try:
             return self.con.execute(sql, params)
-        except duckdb.OutOfMemoryException:
+        except duckdb.OutOfMemoryException as exc:
+            if "max_temp_directory_size" in str(exc):
+                raise IngestError(self._spill_full()) from None
             raise IngestError(
                 f"DuckDB ran out of memory under --memory-limit {self.limit >> 20} MiB; "
                 "raise the limit (nothing published, CURRENT unchanged)"
@@ -72,6 +90,17 @@ class DuckStore:
                 f"DuckDB could not write its spill under {self.spill} ({first}); "
                 "free space there (nothing published, CURRENT unchanged)"
             ) from None
+
+    def _spill_full(self) -> str:
+        """The one line of a spill that did not fit: DuckDB stops spilling at
+        ``max_temp_directory_size``, by default the free space of the disk."""
+        free = shutil.disk_usage(self.spill).free
+        need = f"about {human(self.spill_needed)} (estimate)" if self.spill_needed else "more"
+        return (
+            f"the disk under {self.spill} filled up while DuckDB spilled: this ingest needs "
+            f"{need} there for DuckDB's work and spill, {human(free)} is free; free space "
+            "there or raise --memory-limit (nothing published, CURRENT unchanged)"
+        )
 
     def load(self, table: str, path: Path, *, delete: bool = True) -> None:
         """Append CSV file ``path`` to ``table``; the file is removed once loaded."""

@@ -60,7 +60,7 @@ class OutOfCoreFold:
 
     def __init__(
         self, agg: Aggregator, snapshots_root: Path, engine: str, memory_limit: int, *,
-        threads: int = 2, spark_master: str = "local[2]",
+        threads: int = 2, spark_master: str = "local[2]", spill_needed: int | None = None,
     ) -> None:  # fmt: skip
         self.agg = agg
         self.engine = engine
@@ -72,6 +72,7 @@ class OutOfCoreFold:
             self.work.close()
             raise
         self._limit, self._threads = memory_limit, threads
+        self._spill_needed = spill_needed
         # Opened with the first complete event file: DuckDB starts threads, and the worker
         # pool forks (cheaper than a forkserver) only from a single-threaded process.
         self._store: DuckStore | None = None
@@ -81,7 +82,9 @@ class OutOfCoreFold:
     @property
     def store(self) -> DuckStore:
         if self._store is None:
-            self._store = DuckStore(self.work.path, self._limit, self._threads)
+            self._store = DuckStore(
+                self.work.path, self._limit, self._threads, spill_needed=self._spill_needed
+            )
         return self._store
 
     def add(self, events: list[tuple[Any, ...]]) -> None:
@@ -156,19 +159,53 @@ class OutOfCoreFold:
 Fold = MemoryFold | OutOfCoreFold
 
 
+#: Python memory per identifier of the in-memory fold (docs/benchmarks.md: 9 GiB at 10^7).
+MEMORY_BYTES_PER_ID = 880
+#: Input bytes per identifier assumed by ``auto``: a JSONL report naming one new number is
+#: 150-230 bytes, a CSV list row 15-40; 100 errs towards DuckDB for report files.
+INPUT_BYTES_PER_ID = 100
+
+
+def choose_engine(engine: str, memory_limit: int | None, input_bytes: int | None) -> str:
+    """The engine that runs: ``engine`` itself, or for ``auto`` ``duckdb`` when the
+    identifiers the input may hold (``input_bytes`` / :data:`INPUT_BYTES_PER_ID`) would need
+    more than ``memory_limit`` (default a quarter of the machine) in the in-memory fold at
+    :data:`MEMORY_BYTES_PER_ID` each, else ``memory``. An input of unknown size (a pipe) is
+    taken as ``memory``'s, the historical default."""
+    if engine != "auto":
+        return engine
+    if not input_bytes:
+        return "memory"
+    from scameter.ingest.ooc import default_memory_limit
+
+    limit = memory_limit or default_memory_limit()
+    needed = input_bytes // INPUT_BYTES_PER_ID * MEMORY_BYTES_PER_ID
+    return "duckdb" if needed > limit else "memory"
+
+
 def make_fold(
     engine: str, agg: Aggregator, snapshots_root: Path, memory_limit: int | None,
-    spark_master: str = "local[2]",
+    spark_master: str = "local[2]", *, spill_needed: int | None = None,
 ) -> Fold:  # fmt: skip
     """The fold of ``engine`` (one of :data:`scameter.ingest.ooc.ENGINES`)."""
-    if engine not in ENGINES:
+    if engine not in ENGINES or engine == "auto":
         raise IngestError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
     if engine == "memory":
         return MemoryFold(agg)
     from scameter.ingest.ooc import default_memory_limit
 
     limit = memory_limit or default_memory_limit()
-    return OutOfCoreFold(agg, snapshots_root, engine, limit, spark_master=spark_master)
+    return OutOfCoreFold(
+        agg, snapshots_root, engine, limit, spark_master=spark_master, spill_needed=spill_needed
+    )
 
 
-__all__ = ["Fold", "MemoryFold", "OutOfCoreFold", "make_fold"]
+__all__ = [
+    "INPUT_BYTES_PER_ID",
+    "MEMORY_BYTES_PER_ID",
+    "Fold",
+    "MemoryFold",
+    "OutOfCoreFold",
+    "choose_engine",
+    "make_fold",
+]

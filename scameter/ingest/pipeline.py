@@ -38,7 +38,12 @@ from scameter.index import IndexPolicy, Manifest, Record, Snapshot, SnapshotBuil
 from scameter.index.popular import PopularSet
 from scameter.index.publish import give_to_group, remove_stale_builds
 from scameter.index.signing import EccKey, sign_snapshot
-from scameter.index.space import current_dir, disk_full_names, ensure_space
+from scameter.index.space import (
+    current_dir,
+    disk_full_names,
+    ensure_input_space,
+    ensure_space,
+)
 from scameter.ingest.adapters import (
     FORMATS,
     LINE_FORMATS,
@@ -52,7 +57,7 @@ from scameter.ingest.adapters import (
 )
 from scameter.ingest.aggregate import Aggregator, Stats
 from scameter.ingest.evidence import EvidenceCollector
-from scameter.ingest.folds import Fold, make_fold
+from scameter.ingest.folds import Fold, choose_engine, make_fold
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import SCRATCH_DIR, RejectWriter
@@ -109,6 +114,8 @@ class IngestResult:
     limits: dict[str, int] = field(default_factory=dict)
     #: Text-only reports kept without identifiers (in ``rejects_path``, ``no_identifiers``).
     no_identifiers: int = 0
+    #: The engine that aggregated (``auto`` resolved: memory, duckdb or spark).
+    engine: str = "memory"
 
 
 @dataclass(slots=True)
@@ -375,11 +382,11 @@ def run_ingest(
     if workers is None:
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
-    snapshots_root.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(snapshots_root)
+    engine = choose_engine(engine, memory_limit, plan.total_bytes)
+    spill_needed = _prepare_root(snapshots_root, plan, engine, dry_run=dry_run, evidence=evidence)
     ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
-    fold = make_fold(engine, agg, snapshots_root, memory_limit)
+    fold = make_fold(engine, agg, snapshots_root, memory_limit, spill_needed=spill_needed)
     rejects = RejectWriter(snapshots_root)
     collector = _evidence(snapshots_root, agg, evidence, dry_run)
     rows = rejected_rows = 0
@@ -409,14 +416,34 @@ def run_ingest(
         if stage is not None:
             what = "deciding" if dry_run else "building the snapshot:"
             stage(f"{what} {identifiers:,} identifiers seen")
-        return _finish(fold, identifiers, agg, policy, index_policy, plan, when,
-                       snapshots_root, rejects, rows, rejected_rows, dry_run, workers, lists,
-                       sign_key, group, collector)  # fmt: skip
+        result = _finish(fold, identifiers, agg, policy, index_policy, plan, when,
+                         snapshots_root, rejects, rows, rejected_rows, dry_run, workers, lists,
+                         sign_key, group, collector)  # fmt: skip
+        return replace(result, engine=engine)
     finally:
         rejects.close()
         collector.close()
         fold.close()
         ledger.close()
+
+
+def _prepare_root(
+    snapshots_root: Path, plan: _Inputs, engine: str, *, dry_run: bool, evidence: bool
+) -> int | None:
+    """Create ``snapshots_root``, remove a killed run's leftovers, and (not on a dry run)
+    check the disk before any work; returns the out-of-core work estimate in bytes."""
+    snapshots_root.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(snapshots_root)
+    if dry_run:
+        return None
+    need = ensure_input_space(
+        snapshots_root,
+        plan.total_bytes,
+        out_of_core=engine != "memory",
+        evidence=evidence,
+        parent=current_dir(snapshots_root),
+    )
+    return need.ooc if need is not None else None
 
 
 def _evidence(
