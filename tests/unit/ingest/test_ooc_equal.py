@@ -85,7 +85,8 @@ def events(seed: int, n: int = 300) -> list[tuple[Any, ...]]:
         keys = tuple(_key(rng) for _ in range(rng.choice([1, 1, 1, 2, 3, 6])))
         category = rng.choice(["", "shopping", "investment", "phishing"])
         provider = rng.choice(["", "feed-a", "feed-b", "partner-c"])
-        case = rng.choice(["", "", *(f"C{k:03d}" for k in range(30))])
+        # Case ids CSV must quote (the event files are CSV) among the plain ones.
+        case = rng.choice(["", "", 'C,"7"', "C\n8", *(f"C{k:03d}" for k in range(30))])
         out.append((EV_REPORT, line, ts, src, status, rep, category, keys, provider, case))
     return out
 
