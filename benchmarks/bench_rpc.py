@@ -19,6 +19,12 @@ Method:
   loop (``--rps``) at half the max rate, p50/p90/p99/p99.9 from h2load's per-request log.
 * The floor: a bare grpcio server (generic handler echoing the request bytes, same thread
   pool) in its own process, loaded the same way; figures carry ``floor_ratio`` in ``params``.
+* Sequential (issue 20): one connection, one call at a time (h2load ``-c1 -m1``), a hit and
+  a miss body, against a 1-worker server and the echo floor, both up at once and run in
+  alternation (the order flips every round) so both see the same machine load; the figure is
+  the median over rounds of our p50 / the echo's p50 (target <= 1.15) and our p99 (<= 2 ms).
+* 8 threads (issue 20): closed loop with 8 connections x 1 call in flight against 2 workers
+  (target >= 5,000 calls/s); the echo floor (one process) loaded the same way for reference.
 * Without h2load (``apt-get install nghttp2-client``) the module falls back to Python client
   processes (:mod:`benchmarks.rpc_pyload`) and says so in every note.
 
@@ -208,6 +214,9 @@ def _measure(
     for b in bodies["payee"][:1]:
         payee += note(load(b, rps=PAYEE_RATE, conns=OPEN_CONNS, streams=1)).latencies
     out["payee"] = sorted(payee)
+    # 8 client threads: one call in flight on each of 8 connections (issue 20).
+    threads8 = [note(load(b, conns=8, streams=1)).rate for b in bodies["check"]]
+    out["threads8"], out["threads8_samples"] = statistics.median(threads8), tuple(threads8)
     out["batch"] = {}
     for b in bodies["batch"][: 1 if quick else 2]:
         ids = int(b.label.split()[0])
@@ -229,13 +238,48 @@ def _run_h2load(
         with server(root, workers) as target:
             results[workers] = _measure(_Loader(target, seconds), bodies, ctx.quick, None)
     with h2load.echo_server(THREADS) as port:
-        floor = _measure(
-            _Loader(f"127.0.0.1:{port}", seconds),
-            bodies,
-            ctx.quick,
-            results[1]["half"],
-        )
-    return _figures(n, env, results, floor)
+        echo = _Loader(f"127.0.0.1:{port}", seconds)
+        floor = _measure(echo, bodies, ctx.quick, results[1]["half"])
+        with server(root, 1) as target:
+            rounds = 1 if ctx.quick else max(3, ctx.repeats)
+            seq = _sequential(_Loader(target, seconds / 2), echo, bodies["check"][:2], rounds)
+    return [*_figures(n, env, results, floor), *_sequential_figures(n, env, seq)]
+
+
+def _sequential(ours: _Loader, echo: _Loader, bodies: Sequence[Body], rounds: int) -> Any:
+    """Per round and body (a hit, a miss): p50 and p99 of one call at a time, ours and the
+    echo's, measured back to back (the order flips every round)."""
+    out: dict[str, list[float]] = {k: [] for k in ("p50", "p99", "echo_p50", "echo_p99", "ratio")}
+    out["errors"] = [0.0]
+    for r in range(rounds):
+        for b in bodies:
+            first, second = (ours, echo) if r % 2 == 0 else (echo, ours)
+            a = first(b, conns=1, streams=1)
+            z = second(b, conns=1, streams=1)
+            mine, base = (a, z) if first is ours else (z, a)
+            out["errors"][0] += mine.errors + base.errors
+            for key, res in (("", mine), ("echo_", base)):
+                out[key + "p50"].append(percentile(res.latencies, 50) * 1e3)
+                out[key + "p99"].append(percentile(res.latencies, 99) * 1e3)
+            out["ratio"].append(out["p50"][-1] / out["echo_p50"][-1])
+    return out
+
+
+def _sequential_figures(n: int, env: dict[str, Any], seq: Any) -> list[Figure]:
+    params = {**env, "workers": 1, "load": "h2load -c1 -m1 (one call at a time)"}
+    note = f"a hit and a miss per round, ours and echo back to back; errors={seq['errors'][0]:.0f}"
+    rows = (
+        ("rpc.check_sequential", "p50_ratio_vs_echo", "ratio", "x", "<= 1.15"),
+        ("rpc.check_sequential", "p50_ms", "p50", "ms", None),
+        ("rpc.check_sequential", "p99_ms", "p99", "ms", "<= 2"),
+        ("rpc.floor_echo.check_sequential", "p50_ms", "echo_p50", "ms", None),
+        ("rpc.floor_echo.check_sequential", "p99_ms", "echo_p99", "ms", None),
+    )
+    return [
+        Figure(bench, metric, statistics.median(seq[key]), unit, size=n,
+               samples=tuple(seq[key]), target=target, note=note, params=params)
+        for bench, metric, key, unit, target in rows
+    ]  # fmt: skip
 
 
 def _figures(
@@ -264,6 +308,19 @@ def _figures(
                 note=f"closed loop {CONNS}x{STREAMS}; {common}"
                 + ("" if workers == 0 else "; floor_ratio = floor rate / ours"),
                 params={**params, **fr},
+            )
+        )
+        figures.append(
+            Figure(
+                f"{name}.check_8_threads",
+                "max_rate",
+                r["threads8"],
+                "calls/s",
+                size=n,
+                samples=r["threads8_samples"],
+                target=">= 5000" if workers == 2 else None,
+                note=f"closed loop 8 connections x 1 call (8 client threads); {common}",
+                params=params,
             )
         )
         for q, label in ((50, "p50"), (90, "p90"), (99, "p99"), (99.9, "p99.9")):

@@ -330,8 +330,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
             levels.update(v.level for v in answer.verdicts if v is not None)
             levels[Level.NO_RECORD] += answer.misses()
         for level, count in levels.items():
-            if count:
-                self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
+            self._metrics.verdict(level, count)
         self._metrics.identifiers.inc(n)
         return answers, lang
 
