@@ -13,7 +13,7 @@ from scameter.verdict import Level
 SECONDS = [0.0, 0.0001, 0.00011, 0.0005, 0.002, 0.0049, 1.0, 5.0, 7.5, 0.03]
 
 
-def _samples(registry: CollectorRegistry, prefix: str) -> dict[tuple[str, tuple], float]:
+def _samples(registry: CollectorRegistry, prefix: str) -> dict[tuple[str, object], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in registry.collect()
