@@ -39,17 +39,25 @@ import signal
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
 
 from benchmarks import datagen, h2load
-from benchmarks.core import BenchContext, Figure, percentile, serving_events, skipped
+from benchmarks.core import (
+    BenchContext,
+    Figure,
+    percentile,
+    serving_events,
+    skipped,
+    time_runs,
+)
 from benchmarks.rpc_pyload import BATCH, lat_figures, load
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
@@ -388,6 +396,95 @@ def _figures(
     return figures
 
 
+class _Context:
+    """The part of ``grpc.ServicerContext`` the Check handler reads, for in-process timing."""
+
+    def __init__(self, key: str) -> None:
+        self._metadata = (("authorization", f"Bearer {key}"), ("user-agent", "bench"))
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+    def time_remaining(self) -> None:
+        return None
+
+
+def _record(metrics: Any, level: Level) -> None:
+    """What the wire handler records per call: the request, its latency, its verdict."""
+    metrics.observe("Check", "OK", 1e-4)
+    metrics.verdict(level)
+
+
+def _repeat(fn: Callable[[], object], calls: int) -> None:
+    for _ in range(calls):
+        fn()
+
+
+def _handler_breakdown(
+    root: Path, n: int, hits: Sequence[str], misses: Sequence[str], quick: bool
+) -> list[Figure]:
+    """The Check handler in this process (no gRPC, no client): what one call costs the
+    server, and its parts, against a bare echo function (us per call, median of 5)."""
+    from scameter.index import SnapshotManager
+    from scameter.rpc import convert
+    from scameter.rpc.auth import ApiKey, KeyStore, Role, hash_key
+    from scameter.rpc.metrics import Metrics
+    from scameter.rpc.servicer import ScameterServicer
+
+    calls = 2_000 if quick else 20_000
+    manager = SnapshotManager(root, poll_interval=3600, verify=False)
+    manager.start()
+    try:
+        keys = KeyStore([ApiKey("bench", hash_key("bench-key"), frozenset({Role.CHECK}))])
+        metrics = Metrics(0)
+        servicer = ScameterServicer(manager, keys, metrics)
+        context: Any = _Context("bench-key")
+        figures: list[Figure] = []
+        for label, raw in (("hit", hits[0]), ("miss", misses[0])):
+            body = pb.CheckRequest(identifier=raw, kind="phone").SerializeToString()
+            with manager.acquire() as snap:
+                v = snap.check(raw, "phone")
+
+            def lookup(raw: str = raw) -> None:
+                with manager.acquire() as snap:
+                    snap.check(raw, "phone")
+
+            def cold_answer(v: Any = v) -> None:
+                convert._VERDICT_BYTES.clear()
+                convert.check_response_bytes(v)
+
+            parts: dict[str, Callable[[], object]] = {
+                "echo": partial(bytes, body),  # the echo floor's handler returns its input
+                "handler": partial(servicer.check_wire, body, context),
+                "parse": partial(pb.CheckRequest.FromString, body),
+                "auth": partial(keys.authorize, context.invocation_metadata(), Role.CHECK),
+                "lookup": lookup,
+                "metrics": partial(_record, metrics, v.level),
+                "answer_cached": partial(convert.check_response_bytes, v),
+                "answer_cold": cold_answer,
+            }
+            for part, fn in parts.items():
+                runs = [
+                    t / calls * 1e6
+                    for t in time_runs(partial(_repeat, fn, calls), repeats=5, warmup=1)
+                ]
+                figures.append(
+                    Figure(
+                        "rpc.check_in_process",
+                        f"{label}_{part}_us",
+                        statistics.median(runs),
+                        "us",
+                        size=n,
+                        samples=tuple(runs),
+                        note="one call of the wire Check handler in this process (API key "
+                        "auth on) and its parts; 'handler' includes all the others",
+                    )
+                )
+        return figures
+    finally:
+        manager.stop()
+
+
 def run(ctx: BenchContext) -> list[Figure]:
     # The issue fixes the snapshot at 10^5 phones; --quick only proves the benchmark runs.
     n = max(1_000, min(ctx.sizes)) if ctx.quick else 100_000
@@ -396,11 +493,12 @@ def run(ctx: BenchContext) -> list[Figure]:
     raw_misses = datagen.raw_phone_forms(misses, ctx.seed + 1)
     root = ctx.workdir / "rpc-snapshots"
     build(root, stored)
+    inproc = _handler_breakdown(root, n, raw_hits, raw_misses, ctx.quick)
     if h2load.available():
-        return _run_h2load(ctx, root, n, raw_hits, raw_misses)
+        return [*inproc, *_run_h2load(ctx, root, n, raw_hits, raw_misses)]
     raw = [v for pair in zip(raw_hits, raw_misses, strict=False) for v in pair]
     note = "h2load absent (apt-get install nghttp2-client): Python clients, their CPU included"
-    return [skipped("rpc.h2load", note, size=n), *_run_python(ctx, root, n, raw, note)]
+    return [skipped("rpc.h2load", note, size=n), *inproc, *_run_python(ctx, root, n, raw, note)]
 
 
 def _run_python(ctx: BenchContext, root: Path, n: int, raw: list[str], note: str) -> list[Figure]:
