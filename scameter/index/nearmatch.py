@@ -77,7 +77,7 @@ class NearRules:
         self._reader = reader
         self._assemble = assemble
         self._snapshot_id = reader.id
-        self._records = reader.records
+        self._record = reader.table.get
         self._near = reader.near
         self._ranges = reader.ranges
         self._filter = reader.near_filter
@@ -278,9 +278,8 @@ class NearRules:
     ) -> Verdict | None:
         """The worst-level, then closest, verified candidate as a NEAR_MATCH verdict."""
         best: tuple[int, int, str, Level] | None = None
-        txn = self._reader.txn()
         for rkey, dist, listed in cands:
-            buf = txn.get(rkey, db=self._records)
+            buf = self._record(rkey)
             if buf is None:
                 continue
             level = fmt.record_level(buf)
