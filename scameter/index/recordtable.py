@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
@@ -67,6 +68,17 @@ class RecordTable:
         """How many LMDB environments this table has opened (a single table: 0, it reads
         ``data.mdb``)."""
         return 0
+
+    def digest(self) -> str:
+        """The records' content hash, the same whatever the layout: SHA-256 over every entry
+        in key order, each as its 8-byte key, its value's length (u32, big-endian) and the
+        value (the packed record as stored, ordinal and CRC-32 included)."""
+        h = hashlib.sha256()
+        for key, value in self.items():
+            h.update(key)
+            h.update(len(value).to_bytes(4, "big"))
+            h.update(value)
+        return h.hexdigest()
 
     def close(self) -> None:
         """Release the environments this table opened."""
