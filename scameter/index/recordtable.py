@@ -213,7 +213,8 @@ def _check_size(data: Path, info: dict[str, Any] | None) -> None:
     try:
         size = data.stat().st_size
     except FileNotFoundError:
-        raise SnapshotNotFound(data, f"snapshot shard file missing; {_ACTION}") from None
+        # Corrupt, not "not found": the snapshot is there, a file the manifest names is not.
+        raise SnapshotCorrupt(data, f"snapshot shard file missing; {_ACTION}") from None
     expected = None if info is None else info.get("size")
     if size != expected:
         raise SnapshotCorrupt(

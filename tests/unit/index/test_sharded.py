@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scameter.demo.generator import allowlist, generate, phones
-from scameter.errors import SnapshotCorrupt, SnapshotNotFound
+from scameter.errors import SnapshotCorrupt
 from scameter.index import Snapshot
 from scameter.index import format as fmt
 from scameter.index.diff import diff_snapshots
@@ -73,6 +73,9 @@ def test_the_layout_and_manifest(roots: dict[int, Path]) -> None:
         # data.mdb keeps every other table; its own records table is empty
         assert int(sharded.reader.txn().stat(sharded.reader.records)["entries"]) == 0
         assert sharded.verify() > SHARDS
+        # modes like the other files: group-readable, not world (docs/operations.md)
+        assert (sharded.path / "shard-000").stat().st_mode & 0o777 == fmt.DIR_MODE
+        assert (sharded.path / m.shards[0]["file"]).stat().st_mode & 0o777 == fmt.FILE_MODE
 
 
 def test_the_same_records_whatever_the_shard_count(roots: dict[int, Path]) -> None:
@@ -176,7 +179,7 @@ def test_a_missing_shard_is_a_one_line_error_naming_it(
 ) -> None:
     snap = _copy(roots, tmp_path)
     (snap / "shard-002" / "data.mdb").unlink()
-    with pytest.raises(SnapshotNotFound) as e:
+    with pytest.raises(SnapshotCorrupt, match="shard file missing") as e:
         Snapshot.open(snap)
     assert e.value.path == snap / "shard-002" / "data.mdb"
     assert "shard-002/data.mdb" in str(e.value)
