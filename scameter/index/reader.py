@@ -3,7 +3,9 @@
 Responsibility: open and validate a snapshot (manifest, version, sizes, checksums), hold its
 LMDB environment, sub-database handles and ``meta`` (string table, brands, diff parent), and
 give raw access to them: one read transaction per thread, records by table and key or by
-ordinal, bitmaps, whole-table iteration. It knows nothing of verdicts: the lookup rules
+ordinal, bitmaps, whole-table iteration. The ``records`` table is read through :attr:`table`
+(:mod:`scameter.index.recordtable`), which routes a key to its shard in a sharded snapshot.
+It knows nothing of verdicts: the lookup rules
 (``exact.py``, ``urlmatch.py``, ``nearmatch.py``, ``assembly.py``) read through it, and
 :class:`~scameter.index.snapshot.Snapshot` puts the two together.
 

@@ -357,6 +357,7 @@ class Snapshot:
             "as_of": m.as_of,
             "built_at": m.built_at,
             "format_version": m.format_version,
+            "shards": max(1, len(m.shards)),
             "total": m.total,
             "counts": m.counts,
             "categories": {

@@ -52,6 +52,8 @@ def test_cli_ingest_check_verify_and_a_missing_shard(tmp_path: Path) -> None:
     assert miss.returncode != hit.returncode
     verify = scameter("snapshot", "verify", "--snapshots", str(root))
     assert verify.returncode == 0, verify.stderr
+    info = scameter("snapshot", "info", "--snapshots", str(root))
+    assert "format     4.0 (4 key-range shards)" in info.stdout, info.stderr
     bad = scameter("ingest", str(src), "--snapshots", str(root), "--shards", "0")
     assert bad.returncode != 0
     assert "--shards" in bad.stderr
