@@ -541,7 +541,7 @@ class SnapshotBuilder:
                     for order, (name, blob) in enumerate(blobs.items()):
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
-            write_hashes(env, dbs, self._hashes)
+            write_hashes(env, dbs, self._hashes, sinks)
             if self._evidence is not None:
                 write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
             meta = {

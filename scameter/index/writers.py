@@ -292,6 +292,7 @@ class ShardSinks:
         self.counts = [0] * n
         self.envs: list[Any] = []
         self.dbs: list[Any] = []
+        self._readers: dict[int, Any] = {}
         for i in range(n):
             d = (root / fmt.SHARD_FILE.format(i)).parent
             d.mkdir()
@@ -325,6 +326,15 @@ class ShardSinks:
             self.counts[i] += end - start
             start = end
 
+    def get(self, key: bytes) -> bytes | None:
+        """The record written under ``key`` (after the last :meth:`append`), or ``None``."""
+        i = bisect.bisect_right(self.bounds, key)
+        txn = self._readers.get(i)
+        if txn is None:
+            txn = self._readers[i] = self.envs[i].begin(db=self.dbs[i])
+        value: bytes | None = txn.get(key)
+        return value
+
     def entries(self) -> list[dict[str, Any]]:
         """The manifest's ``shards`` (without sizes: those are in ``files``)."""
         edges = [b"\x00" * 8, *self.bounds]
@@ -339,6 +349,9 @@ class ShardSinks:
         ]
 
     def close(self, sync: bool) -> None:
+        for txn in self._readers.values():
+            txn.abort()
+        self._readers.clear()
         for env in self.envs:
             if sync:
                 env.sync(True)
@@ -521,10 +534,13 @@ def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None
     append_all(env, db, items())
 
 
-def write_hashes(env: Any, dbs: dict[bytes, Any], sorter: BytesSorter) -> None:
+def write_hashes(
+    env: Any, dbs: dict[bytes, Any], sorter: BytesSorter, shards: ShardSinks | None = None
+) -> None:
     """Write ``hashes``: one entry per 2-byte hash prefix, the 6-byte entries (hash bytes
     2..3, the record's u32 ordinal, little-endian) of every record hashed under it, in hash
-    order. Runs after :func:`write_records`: each entry's ordinal is read from its record."""
+    order. Runs after :func:`write_records`: each entry's ordinal is read from its record
+    (in its shard file, with ``shards``)."""
     pack = fmt.U32.pack
     off = fmt.OFF_ORDINAL
     tables = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
@@ -532,10 +548,15 @@ def write_hashes(env: Any, dbs: dict[bytes, Any], sorter: BytesSorter) -> None:
     def items(txn: Any) -> Iterator[tuple[bytes, bytes]]:
         head = fmt.HASH_BUCKET_BYTES
         get = txn.get
+        shard_get = None if shards is None else shards.get
         for bucket, same in itertools.groupby(sorter.sorted(), key=_HASH_BUCKET):
             parts = []
             for item in dict.fromkeys(same):
-                buf = get(item[head + 3 :], db=tables[item[head + 2]])
+                table = item[head + 2]
+                if shard_get is not None and table == fmt.TABLE_RECORDS:
+                    buf = shard_get(item[head + 3 :])
+                else:
+                    buf = get(item[head + 3 :], db=tables[table])
                 if buf is None:  # a key-collision loser: its record was not written
                     continue
                 parts.append(item[head : head + 2] + pack(fmt.U32.unpack_from(buf, off)[0]))

@@ -9,13 +9,17 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scameter.demo.generator import allowlist, generate, phones
+from scameter.device.export import prefix_lists
 from scameter.errors import SnapshotCorrupt
 from scameter.index import Snapshot
 from scameter.index import format as fmt
 from scameter.index.diff import diff_snapshots
+from scameter.index.hashes import record_hashes
+from scameter.index.hashsearch import MAX_PREFIXES, search
 from scameter.ingest import run_ingest
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -127,6 +131,24 @@ def test_every_answer_is_the_same(roots: dict[int, Path]) -> None:
         assert list(single.export()) == list(sharded.export())
 
 
+def test_device_lists_and_private_hash_search_are_the_same(roots: dict[int, Path]) -> None:
+    single, sharded = _pair(roots)
+    with single, sharded:
+        one, four = prefix_lists(single.reader), prefix_lists(sharded.reader)
+        assert one.keys() == four.keys()
+        assert all(np.array_equal(one[lv], four[lv]) for lv in one)
+        assert sum(len(v) for v in one.values()) > 1000
+        hashes = [
+            h
+            for r in list(single.export())[:200]
+            for h in record_hashes(r.identifier.kind, r.identifier.value, r.listing)
+        ]
+        prefixes = sorted({h[:4] for h in hashes})[:MAX_PREFIXES]
+        found = search(single.reader, prefixes)
+        assert found
+        assert search(sharded.reader, prefixes) == found
+
+
 def test_diff_against_the_parent_is_the_same(roots: dict[int, Path]) -> None:
     for shards in (1, SHARDS):
         ids = sorted(p.name for p in roots[shards].iterdir() if p.name[0].isdigit())
@@ -134,7 +156,10 @@ def test_diff_against_the_parent_is_the_same(roots: dict[int, Path]) -> None:
     diffs = []
     for shards in (1, SHARDS):
         root = roots[shards]
-        old_id, new_id = sorted(p.name for p in root.iterdir() if p.name[0].isdigit())
+        new_id = (root / "CURRENT").read_text().strip()
+        with Snapshot.open(root / new_id) as new:
+            old_id = new.manifest.parent_id
+        assert old_id is not None
         with Snapshot.open(root / old_id) as old, Snapshot.open(root / new_id) as new:
             by_bitmaps = diff_snapshots(old, new)
             new.reader.diff_parent = None  # force the table merge through the router
