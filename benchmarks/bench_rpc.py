@@ -19,6 +19,12 @@ Method:
   loop (``--rps``) at half the max rate, p50/p90/p99/p99.9 from h2load's per-request log.
 * The floor: a bare grpcio server (generic handler echoing the request bytes, same thread
   pool) in its own process, loaded the same way; figures carry ``floor_ratio`` in ``params``.
+* Sequential (issue 20): one connection, one call at a time (h2load ``-c1 -m1``), a hit and
+  a miss body, against a 1-worker server and the echo floor, both up at once and run in
+  alternation (the order flips every round) so both see the same machine load; the figure is
+  the median over rounds of our p50 / the echo's p50 (target <= 1.15) and our p99 (<= 2 ms).
+* 8 threads (issue 20): closed loop with 8 connections x 1 call in flight against 2 workers
+  (target >= 5,000 calls/s); the echo floor (one process) loaded the same way for reference.
 * Without h2load (``apt-get install nghttp2-client``) the module falls back to Python client
   processes (:mod:`benchmarks.rpc_pyload`) and says so in every note.
 
@@ -33,17 +39,25 @@ import signal
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
 
 from benchmarks import datagen, h2load
-from benchmarks.core import BenchContext, Figure, percentile, serving_events, skipped
+from benchmarks.core import (
+    BenchContext,
+    Figure,
+    percentile,
+    serving_events,
+    skipped,
+    time_runs,
+)
 from benchmarks.rpc_pyload import BATCH, lat_figures, load
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
@@ -208,6 +222,9 @@ def _measure(
     for b in bodies["payee"][:1]:
         payee += note(load(b, rps=PAYEE_RATE, conns=OPEN_CONNS, streams=1)).latencies
     out["payee"] = sorted(payee)
+    # 8 client threads: one call in flight on each of 8 connections (issue 20).
+    threads8 = [note(load(b, conns=8, streams=1)).rate for b in bodies["check"]]
+    out["threads8"], out["threads8_samples"] = statistics.median(threads8), tuple(threads8)
     out["batch"] = {}
     for b in bodies["batch"][: 1 if quick else 2]:
         ids = int(b.label.split()[0])
@@ -229,13 +246,48 @@ def _run_h2load(
         with server(root, workers) as target:
             results[workers] = _measure(_Loader(target, seconds), bodies, ctx.quick, None)
     with h2load.echo_server(THREADS) as port:
-        floor = _measure(
-            _Loader(f"127.0.0.1:{port}", seconds),
-            bodies,
-            ctx.quick,
-            results[1]["half"],
-        )
-    return _figures(n, env, results, floor)
+        echo = _Loader(f"127.0.0.1:{port}", seconds)
+        floor = _measure(echo, bodies, ctx.quick, results[1]["half"])
+        with server(root, 1) as target:
+            rounds = 1 if ctx.quick else max(3, ctx.repeats)
+            seq = _sequential(_Loader(target, seconds / 2), echo, bodies["check"][:2], rounds)
+    return [*_figures(n, env, results, floor), *_sequential_figures(n, env, seq)]
+
+
+def _sequential(ours: _Loader, echo: _Loader, bodies: Sequence[Body], rounds: int) -> Any:
+    """Per round and body (a hit, a miss): p50 and p99 of one call at a time, ours and the
+    echo's, measured back to back (the order flips every round)."""
+    out: dict[str, list[float]] = {k: [] for k in ("p50", "p99", "echo_p50", "echo_p99", "ratio")}
+    out["errors"] = [0.0]
+    for r in range(rounds):
+        for b in bodies:
+            first, second = (ours, echo) if r % 2 == 0 else (echo, ours)
+            a = first(b, conns=1, streams=1)
+            z = second(b, conns=1, streams=1)
+            mine, base = (a, z) if first is ours else (z, a)
+            out["errors"][0] += mine.errors + base.errors
+            for key, res in (("", mine), ("echo_", base)):
+                out[key + "p50"].append(percentile(res.latencies, 50) * 1e3)
+                out[key + "p99"].append(percentile(res.latencies, 99) * 1e3)
+            out["ratio"].append(out["p50"][-1] / out["echo_p50"][-1])
+    return out
+
+
+def _sequential_figures(n: int, env: dict[str, Any], seq: Any) -> list[Figure]:
+    params = {**env, "workers": 1, "load": "h2load -c1 -m1 (one call at a time)"}
+    note = f"a hit and a miss per round, ours and echo back to back; errors={seq['errors'][0]:.0f}"
+    rows = (
+        ("rpc.check_sequential", "p50_ratio_vs_echo", "ratio", "x", "<= 1.15"),
+        ("rpc.check_sequential", "p50_ms", "p50", "ms", None),
+        ("rpc.check_sequential", "p99_ms", "p99", "ms", "<= 2"),
+        ("rpc.floor_echo.check_sequential", "p50_ms", "echo_p50", "ms", None),
+        ("rpc.floor_echo.check_sequential", "p99_ms", "echo_p99", "ms", None),
+    )
+    return [
+        Figure(bench, metric, statistics.median(seq[key]), unit, size=n,
+               samples=tuple(seq[key]), target=target, note=note, params=params)
+        for bench, metric, key, unit, target in rows
+    ]  # fmt: skip
 
 
 def _figures(
@@ -264,6 +316,19 @@ def _figures(
                 note=f"closed loop {CONNS}x{STREAMS}; {common}"
                 + ("" if workers == 0 else "; floor_ratio = floor rate / ours"),
                 params={**params, **fr},
+            )
+        )
+        figures.append(
+            Figure(
+                f"{name}.check_8_threads",
+                "max_rate",
+                r["threads8"],
+                "calls/s",
+                size=n,
+                samples=r["threads8_samples"],
+                target=">= 5000" if workers == 2 else None,
+                note=f"closed loop 8 connections x 1 call (8 client threads); {common}",
+                params=params,
             )
         )
         for q, label in ((50, "p50"), (90, "p90"), (99, "p99"), (99.9, "p99.9")):
@@ -331,6 +396,95 @@ def _figures(
     return figures
 
 
+class _Context:
+    """The part of ``grpc.ServicerContext`` the Check handler reads, for in-process timing."""
+
+    def __init__(self, key: str) -> None:
+        self._metadata = (("authorization", f"Bearer {key}"), ("user-agent", "bench"))
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+    def time_remaining(self) -> None:
+        return None
+
+
+def _record(metrics: Any, level: Level) -> None:
+    """What the wire handler records per call: the request, its latency, its verdict."""
+    metrics.observe("Check", "OK", 1e-4)
+    metrics.verdict(level)
+
+
+def _repeat(fn: Callable[[], object], calls: int) -> None:
+    for _ in range(calls):
+        fn()
+
+
+def _handler_breakdown(
+    root: Path, n: int, hits: Sequence[str], misses: Sequence[str], quick: bool
+) -> list[Figure]:
+    """The Check handler in this process (no gRPC, no client): what one call costs the
+    server, and its parts, against a bare echo function (us per call, median of 5)."""
+    from scameter.index import SnapshotManager
+    from scameter.rpc import convert
+    from scameter.rpc.auth import ApiKey, KeyStore, Role, hash_key
+    from scameter.rpc.metrics import Metrics
+    from scameter.rpc.servicer import ScameterServicer
+
+    calls = 2_000 if quick else 20_000
+    manager = SnapshotManager(root, poll_interval=3600, verify=False)
+    manager.start()
+    try:
+        keys = KeyStore([ApiKey("bench", hash_key("bench-key"), frozenset({Role.CHECK}))])
+        metrics = Metrics(0)
+        servicer = ScameterServicer(manager, keys, metrics)
+        context: Any = _Context("bench-key")
+        figures: list[Figure] = []
+        for label, raw in (("hit", hits[0]), ("miss", misses[0])):
+            body = pb.CheckRequest(identifier=raw, kind="phone").SerializeToString()
+            with manager.acquire() as snap:
+                v = snap.check(raw, "phone")
+
+            def lookup(raw: str = raw) -> None:
+                with manager.acquire() as snap:
+                    snap.check(raw, "phone")
+
+            def cold_answer(v: Any = v) -> None:
+                convert._VERDICT_BYTES.clear()
+                convert.check_response_bytes(v)
+
+            parts: dict[str, Callable[[], object]] = {
+                "echo": partial(bytes, body),  # the echo floor's handler returns its input
+                "handler": partial(servicer.check_wire, body, context),
+                "parse": partial(pb.CheckRequest.FromString, body),
+                "auth": partial(keys.authorize, context.invocation_metadata(), Role.CHECK),
+                "lookup": lookup,
+                "metrics": partial(_record, metrics, v.level),
+                "answer_cached": partial(convert.check_response_bytes, v),
+                "answer_cold": cold_answer,
+            }
+            for part, fn in parts.items():
+                runs = [
+                    t / calls * 1e6
+                    for t in time_runs(partial(_repeat, fn, calls), repeats=5, warmup=1)
+                ]
+                figures.append(
+                    Figure(
+                        "rpc.check_in_process",
+                        f"{label}_{part}_us",
+                        statistics.median(runs),
+                        "us",
+                        size=n,
+                        samples=tuple(runs),
+                        note="one call of the wire Check handler in this process (API key "
+                        "auth on) and its parts; 'handler' includes all the others",
+                    )
+                )
+        return figures
+    finally:
+        manager.stop()
+
+
 def run(ctx: BenchContext) -> list[Figure]:
     # The issue fixes the snapshot at 10^5 phones; --quick only proves the benchmark runs.
     n = max(1_000, min(ctx.sizes)) if ctx.quick else 100_000
@@ -339,11 +493,12 @@ def run(ctx: BenchContext) -> list[Figure]:
     raw_misses = datagen.raw_phone_forms(misses, ctx.seed + 1)
     root = ctx.workdir / "rpc-snapshots"
     build(root, stored)
+    inproc = _handler_breakdown(root, n, raw_hits, raw_misses, ctx.quick)
     if h2load.available():
-        return _run_h2load(ctx, root, n, raw_hits, raw_misses)
+        return [*inproc, *_run_h2load(ctx, root, n, raw_hits, raw_misses)]
     raw = [v for pair in zip(raw_hits, raw_misses, strict=False) for v in pair]
     note = "h2load absent (apt-get install nghttp2-client): Python clients, their CPU included"
-    return [skipped("rpc.h2load", note, size=n), *_run_python(ctx, root, n, raw, note)]
+    return [skipped("rpc.h2load", note, size=n), *inproc, *_run_python(ctx, root, n, raw, note)]
 
 
 def _run_python(ctx: BenchContext, root: Path, n: int, raw: list[str], note: str) -> list[Figure]:

@@ -545,6 +545,12 @@ class IntakeLog:
             raw = txn.get(_META_SEQ)
         return -1 if raw is None else int(_SEQ.unpack(raw)[0])
 
+    def last_appeal_seq(self) -> int:
+        """The sequence number of the last stored appeal (-1: none yet)."""
+        with self._env.begin(db=self._meta) as txn:
+            raw = txn.get(_META_APPEAL_SEQ)
+        return -1 if raw is None else int(_SEQ.unpack(raw)[0])
+
     def count(self) -> int:
         """Number of stored (non-duplicate) reports."""
         with self._env.begin(db=self._reports) as txn:

@@ -43,12 +43,20 @@ from typing import Any, cast
 import lmdb
 import numpy as np
 
-from scameter.identifiers import Identifier, Kind, expressions_for_canonical
+from scameter.identifiers import Identifier, Kind, expressions_for_canonical, registrable_domain
 from scameter.index import format as fmt
 from scameter.index.assembly import VerdictAssembler
+from scameter.index.builder import _expression, host_of_expression
 from scameter.index.exact import ExactRules
-from scameter.index.format import F_LISTING, record_canonical
+from scameter.index.format import F_LISTING, IndexPolicy, record_canonical
 from scameter.index.keyprobe import U64Array
+from scameter.index.near import (
+    NS_DOMAIN,
+    allowed_distance,
+    handle_namespace,
+    split_registrable,
+    variant_keys,
+)
 from scameter.index.reader import SnapshotReader
 from scameter.verdict import CheckContext, Level, Verdict, worst
 
@@ -64,6 +72,12 @@ GEN_KEY = struct.Struct(">Q")
 MAP_SIZE = 1 << 34
 
 Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
+#: A host's near-match answer: (raw, kind, canonical, host) -> verdict (``NearRules.host_miss``).
+HostMiss = Callable[[str, str, str, str], Verdict]
+#: Kinds whose records have near-match entries (the builder's ``near``).
+NEAR_KINDS = frozenset((Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT))
+#: Distinct (namespace, text) delta near candidates memoised per overlay generation.
+NEAR_CACHE_SIZE = 4096
 
 
 def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
@@ -101,11 +115,15 @@ class Overlay:
     it changed, never half of it; the string table is swapped in before records that use it).
     """
 
-    __slots__ = ("_expr_of", "_path", "_strings", "assemble", "base_id", "exprs", "generation",
-                 "keys", "kinds", "records", "removals", "values")  # fmt: skip
+    __slots__ = ("_expr_of", "_near_cache", "_near_of", "_path", "_policy", "_strings",
+                 "assemble", "base_id", "exprs", "generation", "keys", "kinds", "near",
+                 "near_active", "records", "removals", "values")  # fmt: skip
 
-    def __init__(self, base_id: str, path: Path) -> None:
+    def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
+        #: The base's index policy (near-match lengths and distances); ``None``: the overlay
+        #: keeps no near-match entries of its own.
+        self._policy = policy
         self.generation = -1
         self._path = path
         self._strings: tuple[str, ...] = ()
@@ -125,6 +143,15 @@ class Overlay:
         #: removal was (a removal does not store its value: then every lookup hashes).
         self.values: set[str] = set()
         self.removals = False
+        #: The delta's own near-match entries, as the builder writes ``near`` for a snapshot:
+        #: deletion-variant key -> {record key: listed registrable domain or handle}. The
+        #: inner dicts are replaced, never mutated (lookups read them on other threads).
+        self.near: dict[bytes, dict[bytes, str]] = {}
+        self._near_of: dict[bytes, list[bytes]] = {}
+        self._near_cache: dict[tuple[bytes, str], dict[bytes, str]] = {}
+        #: Whether near-match answers must consult the overlay: it holds a record of a
+        #: near-matchable kind, or any removal (a removed base listing's entries are void).
+        self.near_active = False
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -140,19 +167,26 @@ class Overlay:
             self.assemble = self._assembler(strings)
         new: list[bytes] = []
         kinds = set(self.kinds)
+        near_changed = False
         for key, value in values.items():
             body = value[1:]
             expr: str | None
+            entry: tuple[bytes, str, str] | None = None
             if value[:1] == LISTED:
                 record = body
                 # Only a record with a listing expression (URL / domain) is decoded here:
                 # the others need nothing but their kind (this runs on the worker's GIL).
                 expr = fmt.decode_record(body, strings).listing if body[2] & F_LISTING else None
-                kinds.add(fmt.KIND_BY_TAG[body[0]])
-                self.values.add(record_canonical(body))  # before the record is visible
+                kind = fmt.KIND_BY_TAG[body[0]]
+                kinds.add(kind)
+                canonical = record_canonical(body)
+                self.values.add(canonical)  # before the record is visible
+                if kind in NEAR_KINDS:
+                    self.near_active = True  # before the record is visible
+                    entry = self._near_entry(kind, canonical, expr)
             else:
                 record = b""
-                self.removals = True  # before the removal is visible
+                self.removals = self.near_active = True  # before the removal is visible
                 expr = body.decode("utf-8") or None
                 if expr is None:
                     kinds.update(Kind)
@@ -160,6 +194,9 @@ class Overlay:
                 new.append(key)
             self.records[key] = record
             self._relist(key, record, expr)
+            near_changed = self._renear(key, entry) or near_changed
+        if near_changed:
+            self._near_cache = {}
         if new:  # merged in (no key of ``new`` is in ``keys``): a copy, not a sort of all
             added = np.sort(np.frombuffer(b"".join(new), dtype=">u8").astype(np.uint64))
             self.keys = np.insert(self.keys, np.searchsorted(self.keys, added), added)
@@ -168,10 +205,73 @@ class Overlay:
         self.generation = generation
 
     @property
-    def shape(self) -> tuple[frozenset[Kind], bool]:
-        """What decides the layered rule table: the exact kinds held, and whether any URL /
-        domain listing expression is."""
-        return self.kinds, bool(self.exprs)
+    def shape(self) -> tuple[frozenset[Kind], bool, bool]:
+        """What decides the layered rule table: the exact kinds held, whether any URL /
+        domain listing expression is, and whether near-match answers consult the overlay."""
+        return self.kinds, bool(self.exprs), self.near_active
+
+    def _near_entry(
+        self, kind: Kind, canonical: str, expr: str | None
+    ) -> tuple[bytes, str, str] | None:
+        """(namespace, text, stored value) of a record's near-match entry, exactly when the
+        builder writes one (``SnapshotBuilder._add_near``), else ``None``."""
+        p = self._policy
+        if p is None:
+            return None
+        if kind is Kind.PLATFORM_ACCOUNT:
+            platform, _, handle = canonical.partition(":")
+            out = (handle_namespace(platform), handle, handle)
+        else:
+            e = _expression(kind, canonical, expr)
+            host = None if e is None else host_of_expression(e)
+            reg = None if host is None else registrable_domain(host)
+            if reg is None or reg in p.near_exempt_domains:
+                return None
+            out = (NS_DOMAIN, split_registrable(reg)[0], reg)
+        return out if len(out[1]) >= p.near_min_length else None
+
+    def _renear(self, key: bytes, entry: tuple[bytes, str, str] | None) -> bool:
+        """Move ``key``'s near-match entries to ``entry``'s variants; whether any changed."""
+        old = self._near_of.pop(key, None)
+        near = self.near
+        for vk in old or ():
+            kept = {k: v for k, v in near.get(vk, {}).items() if k != key}
+            if kept:
+                near[vk] = kept
+            else:
+                near.pop(vk, None)
+        if entry is None or self._policy is None:
+            return old is not None
+        namespace, text, stored = entry
+        p = self._policy
+        k = allowed_distance(
+            len(text), p.near_max_distance, p.near_distance2_min_length, p.near_distance2_max_length
+        )
+        vks = variant_keys(namespace, text, k)
+        for vk in vks:
+            near[vk] = {**near.get(vk, {}), key: stored}
+        self._near_of[key] = vks
+        return True
+
+    def near_candidates(self, namespace: bytes, text: str, deletions: int) -> dict[bytes, str]:
+        """The delta's listed values sharing a deletion variant (up to ``deletions``) with
+        ``text``: record key -> value (as ``NearRules.candidates`` reads the base's ``near``;
+        memoised until the delta's near entries change)."""
+        cache = self._near_cache
+        out = cache.get((namespace, text))
+        if out is not None:
+            return out
+        out = {}
+        near = self.near
+        if near:
+            for vk in variant_keys(namespace, text, deletions):
+                hit = near.get(vk)
+                if hit is not None:
+                    out.update(hit)
+        if len(cache) >= NEAR_CACHE_SIZE:
+            cache.clear()
+        cache[(namespace, text)] = out
+        return out
 
     def _relist(self, key: bytes, record: bytes, expr: str | None) -> None:
         """Move ``key``'s expression entries to ``expr`` (lists replaced, never mutated)."""
@@ -196,7 +296,7 @@ class LayeredRules:
         overlay: Overlay,
         exact: ExactRules,
         base: Mapping[Kind, Rule],
-        no_record: Callable[..., Verdict],
+        miss: HostMiss,
     ) -> None:
         self._overlay = overlay
         self._records = overlay.records
@@ -204,7 +304,7 @@ class LayeredRules:
         self._exprs = overlay.exprs
         self._exact = exact
         self._base = base
-        self._no_record = no_record
+        self._miss = miss
 
     def rules(self) -> dict[Kind, Rule]:
         """The layered rule of every kind."""
@@ -250,8 +350,10 @@ class LayeredRules:
         kind: Kind,
     ) -> Verdict:
         """The base answer and the delta entries under ``exprs``: the worst of the delta's
-        listings and of the base answer, unless the delta changed the listing the base
-        answer matched (then the delta's entry stands for it)."""
+        listings and of the base answer when that matched a listing the delta did not change
+        (a changed one is stood for by the delta's entry). A base answer that matched no
+        listing (a near match, a brand) gives way to any delta listing, as in a build, where
+        a listed URL is never near-matched; with none left, the host's near-match answer."""
         exprs_of = self._exprs
         found = [(e, hit) for e in dict.fromkeys(exprs) for hit in exprs_of.get(e, ())]
         base = self._base[kind](raw, ident, context)
@@ -265,10 +367,15 @@ class LayeredRules:
             for _, (_, buf, listing) in found
             if buf
         ]
-        if base.matched is None or base.matched not in touched:
+        if base.matched is None:
+            return worst(verdicts) if verdicts else base  # base: the miss, delta near included
+        if base.matched not in touched:
             verdicts.append(base)
-        if not verdicts:
-            return self._no_record(raw, kind.value, canonical)
+        if not verdicts:  # the delta removed the listing the base matched
+            host = (
+                canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
+            )
+            return self._miss(raw, kind.value, canonical, host)
         return worst(verdicts)
 
 
@@ -293,9 +400,10 @@ class DeltaFollower:
             self._env, self._dbs = open_delta(self.path, readonly=True)
         return True
 
-    def poll(self, base_id: str) -> Overlay | None:
+    def poll(self, base_id: str, policy: IndexPolicy | None = None) -> Overlay | None:
         """The overlay for the snapshot ``base_id`` at the delta's latest generation (the
-        same object, updated in place, until the delta is reset)."""
+        same object, updated in place, until the delta is reset); ``policy``: the base's
+        index policy, for the overlay's near-match entries."""
         if not self._open():
             return None
         with self._env.begin(buffers=False) as txn:
@@ -307,7 +415,7 @@ class DeltaFollower:
             overlay = self._overlay
             if meta.get("epoch") != self._epoch or overlay is None or overlay.base_id != base_id:
                 self._epoch = meta.get("epoch")
-                overlay = self._overlay = Overlay(base_id, self.path)
+                overlay = self._overlay = Overlay(base_id, self.path, policy)
                 values = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RECORDS])}
             elif generation == overlay.generation:
                 return overlay if len(overlay) else None
@@ -346,6 +454,7 @@ __all__ = [
     "DB_RECORDS",
     "GEN_KEY",
     "LISTED",
+    "NEAR_KINDS",
     "REMOVED",
     "DeltaFollower",
     "LayeredRules",

@@ -21,6 +21,7 @@ beyond LMDB reads of a mapped file.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +74,17 @@ def query_deletions(length: int, policy: fmt.IndexPolicy) -> int:
     return min(policy.near_max_distance, 1)
 
 
+class LiveNear(Protocol):
+    """A live delta as near matches read it (:class:`~scameter.index.delta.Overlay`)."""
+
+    #: Identifier key -> the delta's sealed record, or ``b""`` when it fell out.
+    records: dict[bytes, bytes]
+
+    def near_candidates(self, namespace: bytes, text: str, deletions: int) -> dict[bytes, str]:
+        """The delta's own near entries sharing a variant with ``text``: key -> value."""
+        ...
+
+
 class NearRules:
     """The near-match signals of one snapshot; holds the brand index (built at open from the
     allowlisted official domains) and the memo of near candidates."""
@@ -97,6 +109,10 @@ class NearRules:
         # Popular platforms are never near-matched, and neither are the brands themselves.
         self._exempt = frozenset(p.near_exempt_domains) | self._brands.official
         self._cache: dict[tuple[bytes, str], dict[bytes, str]] = {}
+        #: The live delta layered over the snapshot while it holds near-matchable records or
+        #: removals (``Snapshot.set_overlay``): its entries join the candidates, its records
+        #: stand for the base's under the same key. ``None``: the snapshot's own index.
+        self.live: LiveNear | None = None
 
     def clear_cache(self) -> None:
         """Forget the memoised near candidates (benchmarks measure cold probes)."""
@@ -173,7 +189,7 @@ class NearRules:
         platform, or NO RECORD."""
         platform, _, handle = ident.value.partition(":")
         cands: list[tuple[bytes, int, str]] = []
-        for rkey, listed in self.candidates(handle_namespace(platform), handle).items():
+        for rkey, listed in self._layered(handle_namespace(platform), handle).items():
             lim = self._limit(len(listed))
             d = Levenshtein.distance(handle, listed, score_cutoff=lim)
             if 0 < d <= lim:
@@ -210,7 +226,7 @@ class NearRules:
             )
         label, suffix = split_registrable(reg)
         cands: list[tuple[bytes, int, str]] = []
-        for rkey, listed in self.candidates(NS_DOMAIN, label).items():
+        for rkey, listed in self._layered(NS_DOMAIN, label).items():
             if listed == reg:
                 continue
             l_label, l_suffix = split_registrable(listed)
@@ -243,6 +259,21 @@ class NearRules:
         np.minimum(at, len(prefixes) - 1, out=at)
         kept: list[int] = keys[prefixes[at] == heads].tolist()
         return [h.to_bytes(8, "big") for h in kept]
+
+    def _layered(self, namespace: bytes, text: str) -> dict[bytes, str]:
+        """:meth:`candidates` with the live delta's: a key the delta holds is answered by
+        the delta's entries only (its record changed, fell out, or is new)."""
+        out = self.candidates(namespace, text)
+        live = self.live
+        if live is None:
+            return out
+        held = live.records
+        out = {k: v for k, v in out.items() if k not in held}
+        if len(text) >= self.policy.near_min_length - 1:
+            out.update(
+                live.near_candidates(namespace, text, query_deletions(len(text), self.policy))
+            )
+        return out
 
     def candidates(self, namespace: bytes, text: str) -> dict[bytes, str]:
         """Listed values sharing a deletion variant with ``text``: record key -> value.
@@ -289,9 +320,10 @@ class NearRules:
         """The worst-level, then closest, verified candidate as a NEAR_MATCH verdict."""
         best: tuple[int, int, str, Level] | None = None
         txn = self._reader.txn()
+        held = {} if self.live is None else self.live.records
         for rkey, dist, listed in cands:
-            buf = txn.get(rkey, db=self._records)
-            if buf is None:
+            buf = held[rkey] if rkey in held else txn.get(rkey, db=self._records)
+            if not buf:
                 continue
             level = fmt.record_level(buf)
             rank = (SEVERITY[level], -dist)
@@ -311,4 +343,4 @@ class NearRules:
         )
 
 
-__all__ = ["NEAR_CACHE_SIZE", "NearRules", "query_deletions"]
+__all__ = ["NEAR_CACHE_SIZE", "LiveNear", "NearRules", "query_deletions"]

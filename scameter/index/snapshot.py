@@ -117,12 +117,14 @@ class Snapshot:
             rules = self._base_rules
             self.overlay_shape = None
         else:
-            no_record = self._assemble.no_record
-            rules = LayeredRules(overlay, self._exact, self._base_rules, no_record).rules()
+            miss = self._near.host_miss
+            rules = LayeredRules(overlay, self._exact, self._base_rules, miss).rules()
             self.overlay_shape = overlay.shape
         self._rules.update(rules)
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
         self.key_probe.extra = None if overlay is None else overlay.keys
+        # Near matches (handles, hosts) read the delta's near entries beside the base's.
+        self._near.live = overlay if overlay is not None and overlay.near_active else None
         self.overlay = overlay
 
     # -- opening and closing --------------------------------------------------------------

@@ -252,7 +252,7 @@ class SnapshotManager:
         if self.delta is None or holder is None:
             return False
         snap = holder.snapshot
-        overlay = self.delta.poll(snap.id)
+        overlay = self.delta.poll(snap.id, snap.policy)
         if overlay is None and self.delta.base not in (None, snap.id) and self.refresh():
             # The fold moved to a newer base first: swap to it now rather than at the next
             # CURRENT poll (meanwhile the old base would answer without the live reports).

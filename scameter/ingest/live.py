@@ -13,7 +13,8 @@ Invariants:
 
 * Exact by construction: a touched identifier's delta record is what a full ingest of the
   same inputs at the same ``as_of`` decides for it (the same code over the same events);
-  near-match entries and phone ranges of changed records wait for the next ingest. Cluster
+  the workers derive the near-match entries of the delta's records as the builder does
+  (:class:`~scameter.index.delta.Overlay`); phone ranges wait for the next ingest. Cluster
   links among the identifiers a touched one's reports name are the build's (same size, worst
   level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
   members and ``Related`` lists catch up at the next ingest (docs/architecture.md).
@@ -30,8 +31,9 @@ Invariants:
 * Allowlisted identifiers (VERIFIED in the base) are left to the base: reports about them
   count at the next ingest.
 * Appeals (the Appeal RPC) in the log are applied to every identifier a fold re-decides, as
-  ingest applies them; an appeal of an identifier no new report names waits for the next
-  ingest.
+  ingest applies them; an identifier a new appeal names (after the delta's ``appeal_cursor``,
+  every appeal after a reset) is re-decided too, from its base evidence and the delta's
+  events, when it has any.
 * Held reports are not in the log until released (:meth:`IntakeLog.release_held`), so they
   count in neither path until then.
 """
@@ -204,7 +206,9 @@ class LiveFolder:
                 return 0
             self._intake = IntakeLog(self.intake_path, readonly=True)
         rows = list(self._intake.iter_after(int(meta["cursor"]), self.batch))
-        if not rows:
+        appeal_cursor = int(meta.get("appeal_cursor", -1))
+        last_appeal = self._intake.last_appeal_seq()
+        if not rows and last_appeal == appeal_cursor:
             return 0
         when = (now or utc_now()).replace(microsecond=0)
         opts = AdapterOptions(
@@ -215,14 +219,22 @@ class LiveFolder:
             warninglists=base.lists_key,
             provider=self.intake_path.name,
         )
-        res = process_chunk("intake", opts, str(self.intake_path), 0, rows)
-        self._write_rejects(res.rejects)
+        events: list[tuple[Any, ...]] = []
+        if rows:
+            res = process_chunk("intake", opts, str(self.intake_path), 0, rows)
+            self._write_rejects(res.rejects)
+            events = res.events
+            self.rejected += res.rejected_rows
         appeals: dict[str, list[tuple[str, str, int]]] = {}
-        for appeal in appeal_tuples(self._intake.iter_appeals()):
+        appealed: set[str] = set()  # named by an appeal this delta has not re-decided yet
+        for row, appeal in zip(*_appeal_rows(self._intake), strict=True):
             appeals.setdefault(appeal[0], []).append(appeal)
-        self._commit(base, res.events, rows[-1][0], when, meta=meta, appeals=appeals)
+            if _appeal_seq(row) > appeal_cursor:
+                appealed.add(appeal[0])
+        meta["appeal_cursor"] = last_appeal
+        cursor = rows[-1][0] if rows else int(meta["cursor"])
+        self._commit(base, events, cursor, when, meta=meta, appeals=appeals, appealed=appealed)
         self.folded += len(rows)
-        self.rejected += res.rejected_rows
         return len(rows)
 
     def _write_rejects(self, rejects: list[tuple[int, str, str]]) -> None:
@@ -243,8 +255,11 @@ class LiveFolder:
         *,
         meta: dict[str, Any],
         appeals: dict[str, list[tuple[str, str, int]]],
+        appealed: set[str] | None = None,
     ) -> None:
-        """Decide every identifier ``events`` name; write the delta in one transaction."""
+        """Decide every identifier ``events`` name, and every one of ``appealed`` (keys a new
+        appeal names) the base or the delta holds events of; write the delta in one
+        transaction."""
         by_key: dict[bytes, list[bytes]] = {}
         wire: dict[bytes, str] = {}
         for ev in events:
@@ -264,6 +279,18 @@ class LiveFolder:
                 txn.put(ikey, merged, db=self._dbs[DB_EVENTS])
                 if ikey not in base.snap.reader.allow_keys:
                     touched[ikey] = merged  # VERIFIED stays the base's (module invariants)
+            for plain in sorted(appealed or ()):
+                ikey = wire_key_id(plain)
+                if ikey in by_key or ikey in base.snap.reader.allow_keys:
+                    continue
+                # An appeal of an identifier no new report names: re-decided from its base
+                # evidence and the delta's events of it, when it has any (else nothing lists
+                # it and the appeal changes nothing).
+                old = txn.get(ikey, db=self._dbs[DB_EVENTS])
+                if old is None and base.snap.reader.evidence_of(ikey) is None:
+                    continue
+                wire[ikey] = plain
+                touched[ikey] = bytes(old) if old is not None else b""
             values = self._decide(base, touched, wire=wire, when=when, strings=strings,
                                   appeals=appeals)  # fmt: skip
             for ikey, value in values.items():
@@ -273,6 +300,7 @@ class LiveFolder:
             put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
             put(b"generation", json.dumps(generation).encode(), db=mdb)
             put(b"cursor", json.dumps(cursor).encode(), db=mdb)
+            put(b"appeal_cursor", json.dumps(meta.get("appeal_cursor", -1)).encode(), db=mdb)
             put(b"strings", json.dumps(strings).encode(), db=mdb)
 
     def _decide(
@@ -417,6 +445,21 @@ def _removal(base: _Base, ikey: bytes) -> bytes:
         rec = base.snap.reader.to_record(buf, fmt.TABLE_RECORDS)
         expr = _expression(rec.identifier.kind, rec.identifier.value, rec.listing) or ""
     return REMOVED + expr.encode("utf-8")
+
+
+def _appeal_rows(intake: IntakeLog) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
+    """The log's appeals as rows and as :func:`appeal_tuples` (a row it cannot read is left
+    out of both, as ingest leaves it out)."""
+    rows = [r for r in intake.iter_appeals() if appeal_tuples([r])]
+    return rows, appeal_tuples(rows)
+
+
+def _appeal_seq(row: dict[str, Any]) -> int:
+    """The sequence number of an appeal row (its id is ``appeal-<seq>-<digest>``)."""
+    try:
+        return int(str(row["id"]).split("-")[1])
+    except (KeyError, IndexError, ValueError):
+        return -1
 
 
 def _union_events(per_key: Iterable[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:

@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any, get_type_hints
 
@@ -142,6 +142,8 @@ def set_cache_durations(listed: int, no_record: int) -> None:
     for level in Level:
         _CACHE_SECONDS[level] = no_record if level is Level.NO_RECORD else listed
     _MISS_TEMPLATES.clear()  # they carry the old duration
+    _MISS_BYTES.clear()
+    _VERDICT_BYTES.clear()
 
 
 def _generated_source() -> str:
@@ -232,6 +234,113 @@ def _miss_template(kind: str | None, snapshot_id: str, lang: Language) -> pb.Ver
     return tmpl
 
 
+# -- The wire path of the hot RPCs (Check, CheckBatch): answers assembled as bytes -----------
+# gRPC serves Check and CheckBatch through raw-bytes handlers (scameter/rpc/worker.py): the
+# answer is assembled from serialised pieces instead of a message tree serialised at the end.
+# A plain miss is its kind's pre-serialised NO RECORD template followed by its input and
+# canonical fields (protobuf parsers keep the last occurrence of a field, so the message
+# decodes to exactly the one fill_verdict writes); any other verdict is serialised once and
+# cached by value (frequent answers, e.g. a number many people check, cost a dict lookup).
+# Pinned by tests/property/test_rpc_wire_properties.py against fill_verdict / fill_batch.
+
+
+def _tag(message: Any, name: str) -> bytes:
+    """The key byte(s) of a length-delimited field: (field number << 3) | wire type 2."""
+    return _varint(message.DESCRIPTOR.fields_by_name[name].number << 3 | 2)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+#: Pre-encoded lengths (most verdicts and identifiers are shorter than this).
+_LENGTHS = tuple(_varint(n) for n in range(2048))
+_INPUT_TAG = _tag(pb.Verdict, "input")
+_CANONICAL_TAG = _tag(pb.Verdict, "canonical")
+_VERDICT_TAG = _tag(pb.CheckResponse, "verdict")
+#: CheckBatchResponse.verdicts has the same field number (tests/unit/rpc/test_wire.py).
+
+#: Serialised verdicts by (verdict, language); cleared when full (bounded memory) and when
+#: the cache durations change. A verdict is its own key: one with a different snapshot, input
+#: or any field is a different entry, so a cached answer is never stale.
+_VERDICT_BYTES: dict[tuple[Verdict, Language], bytes] = {}
+_VERDICT_BYTES_MAX = 8192
+_MISS_BYTES: dict[tuple[str | None, str, Language], bytes] = {}
+
+
+def _length(n: int) -> bytes:
+    return _LENGTHS[n] if n < 2048 else _varint(n)
+
+
+def verdict_bytes(v: Verdict, lang: Language = Language.EN) -> bytes:
+    """``fill_verdict(pb.Verdict(), in_language(v, lang)).SerializeToString()``, cached."""
+    if v.extra:  # ``extra`` is left out of Verdict's == and hash: such verdicts are not cached
+        return _serialise(v, lang)
+    key = (v, lang)
+    try:
+        b = _VERDICT_BYTES.get(key)
+    except TypeError:  # an unhashable field value (a list instead of a tuple): no caching
+        return _serialise(v, lang)
+    if b is None:
+        if len(_VERDICT_BYTES) >= _VERDICT_BYTES_MAX:
+            _VERDICT_BYTES.clear()
+        b = _VERDICT_BYTES[key] = _serialise(v, lang)
+    return b
+
+
+def _serialise(v: Verdict, lang: Language) -> bytes:
+    return fill_verdict(pb.Verdict(), in_language(v, lang)).SerializeToString()
+
+
+def check_response_bytes(v: Verdict, lang: Language = Language.EN) -> bytes:
+    """The serialised ``CheckResponse`` of ``v`` (what ``Check`` returns on the wire)."""
+    b = verdict_bytes(v, lang)
+    return _VERDICT_TAG + _length(len(b)) + b
+
+
+def _miss_bytes(kind: str | None, snapshot_id: str, lang: Language) -> bytes:
+    key = (kind, snapshot_id, lang)
+    b = _MISS_BYTES.get(key)
+    if b is None:
+        if len(_MISS_BYTES) >= _MISS_TEMPLATES_MAX:
+            _MISS_BYTES.clear()
+        b = _MISS_BYTES[key] = _miss_template(kind, snapshot_id, lang).SerializeToString()
+    return b
+
+
+def batch_bytes(answers: Iterable[BatchAnswer], lang: Language = Language.EN) -> bytes:
+    """The serialised ``CheckBatchResponse`` of ``answers`` (rows in order): decodes to the
+    message :func:`fill_batch` builds for the same answers."""
+    parts: list[bytes] = []
+    put = parts.append
+    length, encoded = _length, verdict_bytes
+    verdict_tag, input_tag, canonical_tag = _VERDICT_TAG, _INPUT_TAG, _CANONICAL_TAG
+    for answer in answers:
+        sid = answer.snapshot_id
+        tmpl_kind: str | None = None
+        tmpl: bytes | None = None
+        for raw, v, kind, canonical in zip(
+            answer.inputs, answer.verdicts, answer.kinds, answer.canonicals, strict=True
+        ):
+            if v is not None:
+                b = encoded(v, lang)
+            else:
+                if tmpl is None or kind != tmpl_kind:
+                    tmpl, tmpl_kind = _miss_bytes(kind, sid, lang), kind
+                i = raw.encode("utf-8")
+                c = canonical.encode("utf-8")  # type: ignore[union-attr]
+                b = b"".join((tmpl, input_tag, length(len(i)), i, canonical_tag, length(len(c)), c))
+            put(verdict_tag)
+            put(length(len(b)))
+            put(b)
+    return b"".join(parts)
+
+
 def fill_batch(msgs: Any, answer: BatchAnswer, lang: Language = Language.EN) -> None:
     """Append one ``pb.Verdict`` per row of ``answer`` to the repeated field ``msgs``.
 
@@ -293,6 +402,8 @@ def message_from_pb(text: str, resp: pb.CheckMessageResponse) -> MessageAnswer:
 __all__ = [
     "DEFAULT_CACHE_SECONDS",
     "DEFAULT_NO_RECORD_CACHE_SECONDS",
+    "batch_bytes",
+    "check_response_bytes",
     "context_from_pb",
     "context_to_pb",
     "fill_batch",
@@ -302,6 +413,7 @@ __all__ = [
     "level_to_pb",
     "message_from_pb",
     "set_cache_durations",
+    "verdict_bytes",
     "verdict_from_pb",
     "verdict_to_pb",
 ]

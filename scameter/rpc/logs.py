@@ -27,12 +27,22 @@ from typing import Any
 #: The id of the RPC this thread is handling, or None outside one (see :func:`next_request_id`).
 REQUEST_ID: ContextVar[str | None] = ContextVar("scameter_request_id", default=None)
 _counter = itertools.count(1)
+#: ``<pid hex>-``, computed once per process (again in a forked child: the supervisor forks
+#: workers), not once per call.
+_prefix = [f"{os.getpid():x}-"]
+
+
+def _after_fork() -> None:
+    _prefix[0] = f"{os.getpid():x}-"
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def next_request_id() -> str:
     """A new id, unique within this server: ``<pid hex>-<sequence hex>`` (no randomness to
     pay for on the hot path; the pid tells workers apart)."""
-    return f"{os.getpid():x}-{next(_counter):x}"
+    return f"{_prefix[0]}{next(_counter):x}"
 
 
 def rfc3339(created: float) -> str:

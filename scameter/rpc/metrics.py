@@ -12,19 +12,26 @@ needs a shared directory cleaned at start-up and cannot do gauges per worker cle
 Invariants:
 * Label values are bounded sets (RPC names, status-code names, levels): never an identifier or
   an API key. Principals (key names from the key file) are a small configured set.
-* Recording is allocation-light: labelled children are cached on first use.
+* Recording is allocation-light. The per-call series (requests, latency, verdicts) are
+  tallied per handler thread in plain ints (no lock: each thread writes only its own tally)
+  and summed when Prometheus scrapes (:class:`_CallCollector`); the others are
+  prometheus-client metrics.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import ThreadingWSGIServer
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from scameter.verdict import Level
 
@@ -46,30 +53,88 @@ LATENCY_BUCKETS = (
 )
 
 
+class _Tally:
+    """One handler thread's per-call counts since start (only that thread writes them)."""
+
+    __slots__ = ("latency", "levels", "requests", "sums")
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str], int] = {}
+        #: method -> calls per latency bucket (the last: above every bound), and the sums.
+        self.latency: dict[str, list[int]] = {}
+        self.sums: dict[str, float] = {}
+        self.levels: dict[Level, int] = dict.fromkeys(Level, 0)
+
+
+class _CallCollector(Collector):
+    """``scameter_rpc_requests``, ``scameter_rpc_latency_seconds`` and ``scameter_verdicts``:
+    the tallies of every handler thread, summed at scrape time."""
+
+    def __init__(self, worker: str, tallies: dict[int, _Tally]) -> None:
+        self._worker = worker
+        self._tallies = tallies
+
+    def collect(self) -> Iterator[Metric]:
+        requests: dict[tuple[str, str], int] = {}
+        latency: dict[str, list[int]] = {}
+        sums: dict[str, float] = {}
+        levels = dict.fromkeys(Level, 0)
+        for t in list(self._tallies.values()):
+            # dict() and list() copies are atomic under the GIL: a thread adding a series
+            # meanwhile cannot break the iteration.
+            for key, n in dict(t.requests).items():
+                requests[key] = requests.get(key, 0) + n
+            for method, counts in dict(t.latency).items():
+                total = latency.setdefault(method, [0] * len(counts))
+                for i, n in enumerate(list(counts)):
+                    total[i] += n
+                sums[method] = sums.get(method, 0.0) + t.sums.get(method, 0.0)
+            for level, n in dict(t.levels).items():
+                levels[level] += n
+        w = self._worker
+        req = CounterMetricFamily(
+            "scameter_rpc_requests",
+            "RPCs handled, by method and status code.",
+            labels=["worker", "method", "code"],
+        )
+        for (method, code), n in sorted(requests.items()):
+            req.add_metric([w, method, code], n)
+        yield req
+        lat = HistogramMetricFamily(
+            "scameter_rpc_latency_seconds",
+            "Server-side handling time per RPC method.",
+            labels=["worker", "method"],
+        )
+        for method, counts in sorted(latency.items()):
+            cumulative, buckets = 0, []
+            for bound, n in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
+                cumulative += n
+                buckets.append((_le(bound), cumulative))
+            lat.add_metric([w, method], buckets, sums[method])
+        yield lat
+        verdicts = CounterMetricFamily(
+            "scameter_verdicts",
+            "Verdicts returned, by level (batch items included).",
+            labels=["worker", "level"],
+        )
+        for level, n in levels.items():
+            verdicts.add_metric([w, level.value], n)
+        yield verdicts
+
+
+def _le(bound: float) -> str:
+    label: str = floatToGoString(bound)  # type: ignore[no-untyped-call]  # as Histogram's
+    return label
+
+
 class Metrics:
     def __init__(self, worker: int = 0) -> None:
         self.worker = str(worker)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter(
-            "scameter_rpc_requests",
-            "RPCs handled, by method and status code.",
-            ["worker", "method", "code"],
-            registry=r,
-        )
-        self.latency = Histogram(
-            "scameter_rpc_latency_seconds",
-            "Server-side handling time per RPC method.",
-            ["worker", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.verdicts = Counter(
-            "scameter_verdicts",
-            "Verdicts returned, by level (batch items included).",
-            ["worker", "level"],
-            registry=r,
-        )
+        self._tallies: dict[int, _Tally] = {}
+        self._tally_lock = threading.Lock()
+        r.register(_CallCollector(self.worker, self._tallies))
         self.identifiers = Counter(
             "scameter_batch_identifiers",
             "Identifiers looked up by CheckBatch (Check calls are in scameter_rpc_requests).",
@@ -116,19 +181,28 @@ class Metrics:
         )
         self._live_snapshot: str | None = None
         self.snapshot_age.set(-1)
-        self._req: dict[tuple[str, str], Counter] = {}
-        self._lat: dict[str, Histogram] = {}
-        self._lvl = {lv: self.verdicts.labels(self.worker, lv.value) for lv in Level}
+
+    def _tally(self) -> _Tally:
+        """This thread's tally. Keyed by thread id: a thread that ended leaves its counts to
+        the next thread given the same id (counts are never lost, the table stays small)."""
+        ident = threading.get_ident()
+        t = self._tallies.get(ident)
+        if t is None:
+            with self._tally_lock:
+                t = self._tallies.setdefault(ident, _Tally())
+        return t
 
     def observe(self, method: str, code: str, seconds: float) -> None:
-        c = self._req.get((method, code))
-        if c is None:
-            c = self._req[(method, code)] = self.requests.labels(self.worker, method, code)
-        c.inc()
-        h = self._lat.get(method)
-        if h is None:
-            h = self._lat[method] = self.latency.labels(self.worker, method)
-        h.observe(seconds)
+        t = self._tallies.get(threading.get_ident()) or self._tally()
+        key = (method, code)
+        requests = t.requests
+        requests[key] = requests.get(key, 0) + 1
+        counts = t.latency.get(method)
+        if counts is None:
+            counts = t.latency[method] = [0] * (len(LATENCY_BUCKETS) + 1)
+            t.sums[method] = 0.0
+        counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        t.sums[method] += seconds
 
     def live_snapshot(self, snapshot_id: str | None) -> None:
         """Point ``scameter_snapshot_info`` at ``snapshot_id`` (None: no snapshot loaded)."""
@@ -140,8 +214,10 @@ class Metrics:
             self.snapshot_info.labels(self.worker, snapshot_id).set(1)
         self._live_snapshot = snapshot_id
 
-    def verdict(self, level: Level) -> None:
-        self._lvl[level].inc()
+    def verdict(self, level: Level, count: int = 1) -> None:
+        """``count`` verdicts of ``level`` returned (a batch counts its items)."""
+        levels = (self._tallies.get(threading.get_ident()) or self._tally()).levels
+        levels[level] += count
 
     def report(self, duplicate: bool) -> None:
         self.reports.labels(self.worker, "true" if duplicate else "false").inc()

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from scameter.errors import InvalidIdentifier, InvalidMessage, SnapshotError
 from scameter.identifiers.extract import extract
@@ -55,7 +56,7 @@ from scameter.rpc.tokens import ReporterTokenError, verify_reporter_token
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.times import utc_now
-from scameter.verdict import Language, Level, in_language, parse_language
+from scameter.verdict import Language, Level, Verdict, in_language, parse_language
 
 log = logging.getLogger("scameter.rpc")
 
@@ -264,24 +265,37 @@ class ScameterServicer(pb_grpc.ScameterServicer):
 
     # -- lookups ------------------------------------------------------------------------------
 
+    def _check(self, request: pb.CheckRequest) -> tuple[Verdict, Language]:
+        """The verdict of one Check request and the language to answer in."""
+        ctx = convert.context_from_pb(request) if request.HasField("context") else None
+        lang = _language(request.language) if request.language else Language.EN
+        sent = request.identifier  # each read of a string field makes a new str object
+        with self._source.acquire() as snap:
+            raw = _in_region(sent, request.region)
+            kind = request.kind
+            v = snap.check(raw, _kind(kind) if kind else None, context=ctx)
+        if raw is not sent:
+            v = replace(v, input=sent)
+        self._metrics.verdict(v.level)
+        return v, lang
+
     @_rpc("Check")
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
-        ctx = convert.context_from_pb(request)
-        lang = _language(request.language)
-        with self._source.acquire() as snap:
-            raw = _in_region(request.identifier, request.region)
-            v = snap.check(raw, _kind(request.kind), context=ctx)
-            if raw is not request.identifier:
-                v = replace(v, input=request.identifier)
-        self._metrics.verdict(v.level)
+        v, lang = self._check(request)
         resp = pb.CheckResponse()
         convert.fill_verdict(resp.verdict, in_language(v, lang))
         return resp
 
-    @_rpc("CheckBatch")
-    def CheckBatch(
+    @_rpc("Check")
+    def check_wire(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        """``Check`` on the wire (gRPC's raw-bytes handler): the same answer, serialised by
+        :func:`convert.check_response_bytes`."""
+        return convert.check_response_bytes(*self._check(_parse(pb.CheckRequest, body)))
+
+    def _batch(
         self, request: pb.CheckBatchRequest, context: grpc.ServicerContext
-    ) -> pb.CheckBatchResponse:
+    ) -> tuple[list[BatchAnswer], Language]:
+        """The answers of one CheckBatch request (chunks in order), its metrics counted."""
         raws: Sequence[str] = request.identifiers
         n = len(raws)
         if n > self._max_batch:
@@ -295,10 +309,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         lang = _language(request.language)
         if request.region:
             raws = [_in_region(r, request.region) for r in raws]
-        out = pb.CheckBatchResponse()
         answers: list[BatchAnswer] = []
         # The batch hot path: plain misses (most items) carry no verdict object and are
-        # written from one pre-rendered NO RECORD message (convert.fill_batch).
+        # written from one pre-rendered NO RECORD answer (convert.fill_batch / batch_bytes).
         with self._source.acquire() as snap:
             for start in range(0, n, _BATCH_CHUNK):
                 if _deadline_passed(context):
@@ -314,14 +327,28 @@ class ScameterServicer(pb_grpc.ScameterServicer):
                 answers.append(answer)
         levels: Counter[Level] = Counter()
         for answer in answers:
-            convert.fill_batch(out.verdicts, answer, lang)
             levels.update(v.level for v in answer.verdicts if v is not None)
             levels[Level.NO_RECORD] += answer.misses()
         for level, count in levels.items():
-            if count:
-                self._metrics.verdicts.labels(self._metrics.worker, level.value).inc(count)
+            self._metrics.verdict(level, count)
         self._metrics.identifiers.inc(n)
+        return answers, lang
+
+    @_rpc("CheckBatch")
+    def CheckBatch(
+        self, request: pb.CheckBatchRequest, context: grpc.ServicerContext
+    ) -> pb.CheckBatchResponse:
+        answers, lang = self._batch(request, context)
+        out = pb.CheckBatchResponse()
+        for answer in answers:
+            convert.fill_batch(out.verdicts, answer, lang)
         return out
+
+    @_rpc("CheckBatch")
+    def check_batch_wire(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        """``CheckBatch`` on the wire: the same answer assembled by
+        :func:`convert.batch_bytes` (plain misses from the cached NO RECORD bytes)."""
+        return convert.batch_bytes(*self._batch(_parse(pb.CheckBatchRequest, body), context))
 
     @_rpc("CheckMessage")
     def CheckMessage(
@@ -558,6 +585,18 @@ def _refuse_oversized_batch(raws: Sequence[str], max_message: int) -> None:
                 f"message limit; send at most {i} of these in one batch (about "
                 f"{budget // VERDICT_FIXED_BYTES} short identifiers fit)",
             )
+
+
+_M = TypeVar("_M", pb.CheckRequest, pb.CheckBatchRequest)
+
+
+def _parse(message: type[_M], body: bytes) -> _M:
+    """A raw-bytes handler's request; an undecodable body fails as grpcio's own deserialiser
+    fails it (INTERNAL, the same details)."""
+    try:
+        return message.FromString(body)
+    except DecodeError:
+        raise Abort(grpc.StatusCode.INTERNAL, "Exception deserializing request!") from None
 
 
 def _level(value: str) -> Level:

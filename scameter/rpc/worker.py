@@ -189,6 +189,40 @@ def _enable_reflection(server: grpc.Server) -> None:
     )
 
 
+class _Handlers:
+    """Collects the method handlers the generated ``add_ScameterServicer_to_server`` makes."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}  # type: ignore[type-arg]
+
+    def add_generic_rpc_handlers(self, _handlers: object) -> None:
+        pass
+
+    def add_registered_method_handlers(
+        self,
+        _service: str,
+        handlers: dict[str, grpc.RpcMethodHandler],  # type: ignore[type-arg]
+    ) -> None:
+        self.handlers = dict(handlers)
+
+
+#: The hot methods, served by raw-bytes handlers: the servicer parses the request and returns
+#: the serialised answer (scameter/rpc/convert.py, "The wire path of the hot RPCs").
+WIRE_METHODS = {"Check": "check_wire", "CheckBatch": "check_batch_wire"}
+
+
+def _add_servicer(servicer: ScameterServicer, server: grpc.Server) -> None:
+    """Register the service: the generated handlers, with :data:`WIRE_METHODS` replaced by
+    raw-bytes handlers (no (de)serialiser: bytes in, bytes out)."""
+    collected = _Handlers()
+    pb_grpc.add_ScameterServicer_to_server(servicer, collected)  # type: ignore[arg-type]
+    handlers = collected.handlers
+    for method, attribute in WIRE_METHODS.items():
+        handlers[method] = grpc.unary_unary_rpc_method_handler(getattr(servicer, attribute))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)  # type: ignore[attr-defined]
+
+
 def start_worker(
     config: ServerConfig,
     *,
@@ -230,7 +264,7 @@ def start_worker(
         # Overload fails fast with RESOURCE_EXHAUSTED instead of queueing behind the pool.
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
-    pb_grpc.add_ScameterServicer_to_server(servicer, server)
+    _add_servicer(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _enable_reflection(server)
@@ -308,6 +342,7 @@ def _start_http(
 __all__ = [
     "REFLECTION_V1",
     "SERVICE_NAME",
+    "WIRE_METHODS",
     "HealthMonitor",
     "RunningServer",
     "server_options",

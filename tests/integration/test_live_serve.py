@@ -12,7 +12,7 @@ from pathlib import Path
 from scameter.ingest.pipeline import run_ingest
 from scameter.intake import IntakeLog, live_dir_for
 from scameter.rpc import Client, issue_reporter_token
-from scameter.verdict import Level
+from scameter.verdict import Level, ReasonCode
 from tests.unit.rpc.procs import server_process
 
 SECRET = "live-serve-test-secret-0123456789"
@@ -48,9 +48,9 @@ def test_reports_reach_lookups_within_seconds(tmp_path: Path) -> None:
     with server_process(args, code=SERVE, env=env) as srv, Client(srv.target, timeout=10) as c:
         assert c.check(TARGET).level is Level.NO_RECORD
 
-        def report(i: int, value: str = TARGET) -> None:
+        def report(i: int, value: str = TARGET, kind: str = "phone") -> None:
             token = issue_reporter_token(SECRET.encode(), f"+8529876{i:04d}", 600)
-            c.report([("phone", value)], "investment", "", token)
+            c.report([(kind, value)], "investment", "", token)
 
         report(0)
         _until(lambda: c.check(TARGET).level is Level.POSSIBLE)  # one report: POSSIBLE
@@ -73,6 +73,14 @@ def test_reports_reach_lookups_within_seconds(tmp_path: Path) -> None:
         for i in range(3):
             report(10 + i, "+85261234102")
         _until(lambda: c.check("+85261234102").level is Level.SUSPICIOUS)
+        # a look-alike of a domain listed live is near-matched by the server at once
+        assert c.check("freshphisk.example").level is Level.NO_RECORD
+        report(20, "freshphish.example", "domain")
+        _until(lambda: c.check("freshphisk.example").level is Level.POSSIBLE)
+        near = c.check("freshphisk.example")
+        assert [r.code for r in near.reasons] == [ReasonCode.NEAR_MATCH]
+        assert near.similar_to is not None
+        assert near.similar_to.canonical == "freshphish.example"
     rejects = (live_dir_for(intake) / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["raw"] for line in rejects] == ["12"]
 

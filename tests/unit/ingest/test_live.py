@@ -17,11 +17,12 @@ import pytest
 from scameter.identifiers import Kind, detect
 from scameter.index import Snapshot, SnapshotManager
 from scameter.index import format as fmt
+from scameter.index.delta import REMOVED, Overlay
 from scameter.ingest.evidence import decode_events, wire_key_id
 from scameter.ingest.live import DELTA_CLUSTER_BIT, LiveFolder, iter_rejects
 from scameter.ingest.pipeline import run_ingest
 from scameter.intake import IntakeLog, IntakePolicy, live_dir_for
-from scameter.verdict import Level, Verdict
+from scameter.verdict import Level, ReasonCode, Verdict
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -487,3 +488,129 @@ def test_appeals_in_the_log_apply_live_as_in_a_full_ingest(tmp_path: Path) -> No
                 out.append(_view(s.check(value)))
     assert out[0] == out[1]
     assert out[1][0] is not Level.SUSPICIOUS  # the appeals did lower it
+
+
+def _near_view(v: Verdict) -> tuple[Any, ...]:
+    return (*_view(v), v.similar_to)
+
+
+def test_near_matches_of_live_listings_equal_a_full_build(tmp_path: Path) -> None:
+    """Look-alikes of a domain and a handle listed live, and of a base domain whose level
+    the delta changed, get the full build's near-match answer (level, reason, similar-to)."""
+    base_rows = [
+        _row("risingscam.example", "domain", 0),
+        _row("oldphish-site.example", "domain", 1, source="police"),
+        _row("+85291234041", "phone", 2),
+    ]
+    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
+    live_dir.mkdir()
+    full_dir.mkdir()
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for i in range(3):
+                _append(log, ("domain", "freshphish.example"), 40 + i)
+                _append(log, ("platform_account", "telegram:newscammer88"), 50 + i)
+            for i in range(2):
+                _append(log, ("domain", "risingscam.example"), 60 + i)
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows)
+    queries = [
+        "freshphisk.example",  # a substitution of a live listing
+        "http://www.freshphis.example/login",  # a deletion, inside a URL
+        "freshphish.net",  # another suffix
+        "telegram:newscammer89",  # a handle listed live
+        "risingscan.example",  # a base listing the delta raised
+        "oldphish-sites.example",  # a base listing the delta left alone
+        "unrelated-host.example",
+    ]
+    m = _layered(snaps, live_dir)
+    try:
+        with Snapshot.open_current(snaps) as base, Snapshot.open_current(full) as expected:
+            for q in queries:
+                got, want = m.snapshot.check(q), expected.check(q)
+                assert _near_view(got) == _near_view(want), q
+            near = {q: expected.check(q) for q in queries}
+            assert {r.code for r in near["telegram:newscammer89"].reasons} == {
+                ReasonCode.NEAR_MATCH
+            }
+            assert near["freshphisk.example"].similar_to is not None
+            assert near["freshphish.net"].level is Level.POSSIBLE
+            assert near["unrelated-host.example"].level is Level.NO_RECORD
+            # Without the delta's near entries the base alone says nothing of them.
+            assert base.check("freshphisk.example").level is Level.NO_RECORD
+            assert base.check("telegram:newscammer89").level is Level.NO_RECORD
+            rising = near["risingscan.example"].similar_to
+            assert rising is not None
+            assert base.check("risingscan.example").similar_to != rising  # the delta's level
+    finally:
+        m.stop()
+
+
+def test_an_appeal_of_an_identifier_no_new_report_names_applies_live(tmp_path: Path) -> None:
+    """Appeals alone (no report in the log names the identifier) lower a base listing live as
+    a full ingest does; an appeal of an identifier nothing holds leaves the delta empty."""
+    listed = "+85291234051"
+    base_rows = [_row(listed, "phone", i) for i in range(3)]
+    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
+    live_dir.mkdir()
+    full_dir.mkdir()
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for i in range(5):
+                log.append_appeal(identifier=("phone", "+85262220059"), reason="not mine",
+                                  reporter_hash=_reporter(70 + i), appealed_at=NOW)  # fmt: skip
+    _fold(live_dir, snaps).close()
+    with Snapshot.open_current(snaps) as base:
+        assert base.check(listed).level is Level.SUSPICIOUS
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for i in range(5):
+                log.append_appeal(identifier=("phone", listed), reason="not mine",
+                                  reporter_hash=_reporter(80 + i), appealed_at=NOW)  # fmt: skip
+    folder = LiveFolder(snaps, live_dir / "intake", live_dir_for(live_dir / "intake"))
+    assert folder.fold_once(NOW) == 0  # no report read, the appeals folded all the same
+    assert folder.meta()["appeal_cursor"] == 9
+    generation = folder.meta()["generation"]
+    folder.fold_once(NOW)
+    assert folder.meta()["generation"] == generation  # nothing new: no fold
+    folder.close()
+    full = _base(full_dir, base_rows)
+    m = _layered(snaps, live_dir)
+    try:
+        overlay = m.snapshot.overlay
+        assert overlay is not None
+        # nothing held the other appealed number: no removal of it (nor of every kind)
+        assert list(overlay.records) == [wire_key_id(f"phone:{listed}")]
+        with Snapshot.open_current(full) as expected:
+            want = expected.check(listed)
+            assert want.level is Level.POSSIBLE
+            assert ReasonCode.APPEALED in {r.code for r in want.reasons}
+            assert _view(m.snapshot.check(listed)) == _view(want)
+    finally:
+        m.stop()
+
+
+def test_a_removal_in_the_delta_voids_the_base_near_entries_of_its_key(tmp_path: Path) -> None:
+    """A base listing the delta removed is no longer a near-match candidate; a delta record
+    taken in and then removed leaves no near entry behind."""
+    snaps = _base(tmp_path, [_row("oldphish-site.example", "domain", 0, source="police")])
+    key = detect("oldphish-site.example")[0].key
+    fresh = detect("telegram:fresh_handle_1")[0].key
+    with Snapshot.open_current(snaps) as snap:
+        assert snap.check("oldphish-sites.example").level is Level.SUSPICIOUS
+        overlay = Overlay(snap.id, tmp_path / "delta", snap.policy)
+        overlay.update(1, {key: REMOVED + b"oldphish-site.example/"}, ())
+        assert overlay.near_active
+        snap.set_overlay(overlay)
+        assert snap.check("oldphish-sites.example").level is Level.NO_RECORD
+        assert snap.check("oldphish-site.example").level is Level.NO_RECORD
+        snap.set_overlay(None)
+        assert snap.check("oldphish-sites.example").level is Level.SUSPICIOUS
+        overlay._renear(fresh, (b"Ptelegram\x00", "fresh_handle_1", "fresh_handle_1"))
+        assert overlay.near_candidates(b"Ptelegram\x00", "fresh_handle_2", 1) == {
+            fresh: "fresh_handle_1"
+        }
+        overlay.update(2, {fresh: REMOVED}, ())
+        assert not overlay.near
