@@ -53,6 +53,7 @@ from scameter.verdict import (
     ReasonCode,
     SimilarTo,
     Verdict,
+    make_no_record,
     make_verdict,
 )
 
@@ -165,6 +166,8 @@ class VerdictAssembler:
     ) -> Verdict:
         """The verdict of an identifier that is not stored: NO RECORD by default, or the
         ``level`` and ``reasons`` of a signal (near match, phone range)."""
+        if level is Level.NO_RECORD and similar is None and matched is None:
+            return make_no_record(raw, kind, canonical, reasons, self._snapshot_id)
         return make_verdict(
             raw, kind, canonical, level, reasons, (), 0, 0, None, None, matched, similar, 0,
             None, None, self._snapshot_id,

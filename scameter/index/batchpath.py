@@ -49,14 +49,13 @@ from scameter.identifiers.phonecolumn import MIN_ROWS, typed_hk_numbers
 from scameter.identifiers.phonecolumn import phone as typed_phone
 from scameter.index.assembly import NO_RECORD_REASONS
 from scameter.index.keyprobe import KeyProbe, U64Array, key_array
-from scameter.verdict import Level, Verdict, make_verdict, with_no_records, worst
+from scameter.verdict import Verdict, make_no_record, with_no_records, worst
 
 #: Kinds whose rows may be answered NO RECORD from the key probe alone (module docstring).
 PROBED_KINDS: frozenset[Kind] = frozenset(
     {Kind.PHONE, Kind.FPS_ID, Kind.BANK_ACCOUNT, Kind.CRYPTO_WALLET}
 )
 _xxh3 = xxhash.xxh3_64_intdigest  # = int.from_bytes(Identifier.key, "big")
-_NO_RECORD = Level.NO_RECORD
 _PHONE_VALUE = Kind.PHONE.value
 #: The phone key tag as a one-character string: ``(tag + value).encode()`` is the key's bytes
 #: because the tag is ASCII (the typed-number keys are built by ``map`` chains of C calls).
@@ -105,10 +104,9 @@ class BatchAnswer:
         v = self.verdicts[i]
         if v is not None:
             return v
-        return make_verdict(
-            self.inputs[i], self.kinds[i], self.canonicals[i], _NO_RECORD, NO_RECORD_REASONS,
-            (), 0, 0, None, None, None, None, 0, None, None, self.snapshot_id,
-        )  # fmt: skip
+        return make_no_record(
+            self.inputs[i], self.kinds[i], self.canonicals[i], NO_RECORD_REASONS, self.snapshot_id
+        )
 
     def to_list(self) -> list[Verdict]:
         """Every row as a full :class:`Verdict` (plain misses built here)."""

@@ -140,3 +140,26 @@ def test_variant_keys_are_the_hashed_deletion_variants(text: str, k: int, ns: by
     assert set(keys) == {
         xxhash.xxh3_64_digest(ns + v.encode("utf-8")) for v in deletion_variants(text, k)
     }
+
+
+@pytest.mark.parametrize("per_variant", [True, False])
+def test_prefilter_paths_keep_the_same_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_variant: bool
+) -> None:
+    # Few variants are probed one by one in the bitmap, many in one numpy pass: both keep
+    # exactly the variants whose 32-bit prefix the filter holds.
+    from scameter.index import nearmatch
+    from scameter.index.near import variant_hashes
+
+    labels = ["harbourquiet", "evilshopping", "paypal-secure-login", "ab"]
+    records = [rec(D, f"{lb}.com", Level.HIGH_RISK) for lb in labels]
+    monkeypatch.setattr(nearmatch, "_PROBE_EACH_UP_TO", 10**9 if per_variant else -1)
+    with open_built(tmp_path, records) as snap:
+        near = snap._near
+        f = near._filter
+        assert f is not None
+        for q in [*labels, "harbourquite", "evilshoping", "nothing-like-these-at-all"]:
+            hashes = variant_hashes(NS_DOMAIN, q, 2)
+            expect = [h.to_bytes(8, "big") for h in hashes if h >> 32 in f]
+            assert sorted(near._prefiltered(hashes)) == sorted(expect), q
+        assert near._prefiltered(variant_hashes(NS_DOMAIN, "harbourquiet", 2))
