@@ -100,6 +100,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--memory-limit", metavar="SIZE", help="--memory-limit of the duckdb engine's ingest"
     )
+    p.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="the shards benchmark: compare ingest --shards N with one file (default 4); the "
+        "scale benchmark: ingest with --shards N",
+    )
     return p
 
 
@@ -150,6 +157,7 @@ def main(argv: Sequence[str] | None = None, *, package: str = "benchmarks") -> i
                 "memory_limit": args.memory_limit,
                 **({} if args.base_snapshot is None else {"base_snapshot": args.base_snapshot}),
                 **({} if args.serve_workers is None else {"serve_workers": args.serve_workers}),
+                **({} if args.shards is None else {"shards": args.shards}),
             },
         )
         result = run_suite(ctx, package=package, only=args.only, command=command, progress=progress)

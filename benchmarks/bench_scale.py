@@ -98,14 +98,20 @@ class PeakSampler:
 
 
 def _ingest(
-    data: Path, snaps: Path, engine: str = "memory", memory_limit: str | None = None
+    data: Path,
+    snaps: Path,
+    engine: str = "memory",
+    memory_limit: str | None = None,
+    shards: int | None = None,
 ) -> tuple[float, int, str]:
     """Wall seconds, peak tree RssAnon, and stderr of one ``scameter ingest`` subprocess
-    (``engine``: its ``--engine``; ``memory_limit``: its ``--memory-limit``)."""
+    (``engine``: its ``--engine``; ``memory_limit``: its ``--memory-limit``; ``shards``: its
+    ``--shards``)."""
     argv = [sys.executable, "-m", "scameter", "ingest", "--snapshots", str(snaps),
             "--as-of", AS_OF.strftime("%Y-%m-%dT%H:%M:%SZ"), "--progress", "never",
             "--no-official-entities", "--engine", engine,
-            *(["--memory-limit", memory_limit] if memory_limit else []), str(data)]  # fmt: skip
+            *(["--memory-limit", memory_limit] if memory_limit else []),
+            *(["--shards", str(shards)] if shards else []), str(data)]  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = PeakSampler(proc)
@@ -148,11 +154,13 @@ def breakdown(snapdir: Path) -> dict[str, int]:
 
 
 def _drop_cache(data_mdb: Path) -> None:
-    fd = os.open(data_mdb, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
+    """Drop ``data_mdb``'s pages, and those of a sharded snapshot's shard files beside it."""
+    for path in (data_mdb, *sorted(data_mdb.parent.glob("shard-*/data.mdb"))):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def _lookups(snaps: Path, numbers: list[str], data_mdb: Path) -> tuple[float, float, float]:
@@ -224,7 +232,7 @@ def _run_engine(ctx: BenchContext, n: int, data: Path, engine: str) -> list[Figu
     snaps = ctx.workdir / f"snaps-{n}"
     for r in range(repeats):
         snaps = ctx.workdir / f"snaps-{n}-{engine}-{r}"
-        s, peak, _ = _ingest(data, snaps, engine, limit)
+        s, peak, _ = _ingest(data, snaps, engine, limit, ctx.extras.get("shards"))
         secs.append(s)
         peaks.append(peak)
     if engine != "memory":

@@ -175,6 +175,13 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "a quarter of the machine's memory",
         "Memory limit of ingest --engine duckdb (e.g. 1.5GB); beyond it DuckDB spills.",
     ),
+    SettingDoc(
+        "shards",
+        "--shards",
+        "SCAMETER_SHARDS",
+        "1",
+        "Key-range shard files ingest splits the records table over (1: one file; at most 256).",
+    ),
 )
 
 #: Settings attribute -> the flag named in error messages (``--data-dir`` has no flag of its
@@ -209,6 +216,8 @@ class Settings:
     ingest_engine: str = "memory"
     #: Bytes (None: the engine's default, a quarter of the machine).
     memory_limit: int | None = None
+    #: ``records`` shard files of a snapshot ingest builds (1: the single-file layout).
+    shards: int = 1
 
     def use_color(self, is_tty: bool) -> bool:
         """Whether to write ANSI colours to a stream whose ``isatty()`` is ``is_tty``."""
@@ -315,6 +324,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     got = pick("snapshot_group", "SCAMETER_SNAPSHOT_GROUP")
     snapshot_group = str(got[0]).strip() if got else None
     engine, memory_limit = _ingest_engine(pick)
+    shards = _shards(pick)
 
     return Settings(
         data_dir=data_dir,
@@ -336,9 +346,12 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         snapshot_group=snapshot_group or None,
         ingest_engine=engine,
         memory_limit=memory_limit,
+        shards=shards,
     )
 
 
+#: Most ``records`` shards of one snapshot (= scameter.index.format.MAX_SHARDS).
+MAX_SHARDS = 256
 #: The engines of ``ingest --engine`` (scameter.ingest.folds; settings sit below ingest).
 INGEST_ENGINES = ("memory", "duckdb", "spark")
 _SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
@@ -357,6 +370,17 @@ def parse_size(text: str) -> int:
     if value <= 0:
         raise ValueError(f"{text!r} is not a size such as 1.5GB or 800MiB")
     return int(value * _SIZE_UNITS[unit])
+
+
+def _shards(pick: Any) -> int:
+    """``shards`` from ``--shards`` or ``SCAMETER_SHARDS``: 1 to :data:`MAX_SHARDS`."""
+    got = pick("shards", "SCAMETER_SHARDS")
+    if not got:
+        return 1
+    shards = _int(str(got[0]), got[1], 1)
+    if shards > MAX_SHARDS:
+        raise ConfigError(f"{got[1]}={shards} must be at most {MAX_SHARDS}")
+    return shards
 
 
 def _ingest_engine(pick: Any) -> tuple[str, int | None]:

@@ -221,6 +221,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             evidence=not args.no_evidence,
             engine=settings.ingest_engine,
             memory_limit=settings.memory_limit,
+            shards=settings.shards,
         )
     finally:
         progress.close()
@@ -280,6 +281,9 @@ INGEST = Command(
             "under --memory-limit), spark (the spark extra); the snapshot is the same"),
         Arg(("--memory-limit",), metavar="SIZE",
             help="memory limit of --engine duckdb, e.g. 1.5GB (default: a quarter of RAM)"),
+        Arg(("--shards",), type=int, metavar="N",
+            help="split the records table over N key-range files, built in parallel and "
+            "opened lazily (default 1: one file; docs/operations.md, 'Sharded snapshots')"),
         Arg(("--no-evidence",), action="store_true",
             help="do not keep each identifier's events in the snapshot (smaller; a server "
             "then folds no live reports over it until the next ingest)"),

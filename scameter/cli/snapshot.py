@@ -74,7 +74,8 @@ def run_info(args: argparse.Namespace, settings: Settings) -> int:
         f"parent     {stats.get('parent') or '-'}",
         f"as of      {stats.get('as_of')}",
         f"built at   {stats.get('built_at')}",
-        f"format     {stats.get('format_version')}",
+        f"format     {stats.get('format_version')}"
+        + (f" ({stats['shards']} key-range shards)" if stats.get("shards", 1) > 1 else ""),
         f"total      {stats.get('total', 0):,} identifiers, "
         f"{stats.get('clusters', 0):,} clusters of co-reported identifiers",
         "",

@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
@@ -35,7 +36,7 @@ from scameter.errors import SnapshotError, SnapshotNotFound
 from scameter.identifiers import Kind, expression_key, identifier_key, registrable_domain
 from scameter.identifiers.model import KIND_TAGS
 from scameter.index import format as fmt
-from scameter.index.chunks import file_entry
+from scameter.index.chunks import default_threads, file_entry
 from scameter.index.format import IndexPolicy, Manifest
 from scameter.index.hashes import record_hashes
 from scameter.index.near import (
@@ -59,6 +60,7 @@ from scameter.index.record import Record
 from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     NearJob,
+    ShardSinks,
     write_bitmaps,
     write_evidence,
     write_hashes,
@@ -133,6 +135,8 @@ class SnapshotBuilder:
     :func:`publish`. Use as a context manager to :meth:`abort` on an exception.
     ``parallel=False`` keeps the whole build in this process (it otherwise forks helpers for
     the near-match variants when there are many and forking is safe); the bytes are the same.
+    ``shards`` > 1 splits ``records`` over that many key-range files (format 4.0,
+    :mod:`scameter.index.recordtable`).
     """
 
     def __init__(
@@ -146,9 +150,14 @@ class SnapshotBuilder:
         inputs: Mapping[str, str] | None = None,
         chunk: int = 500_000,
         parallel: bool = True,
+        shards: int = 1,
     ) -> None:
+        if not 1 <= shards <= fmt.MAX_SHARDS:
+            raise ValueError(f"shards must be between 1 and {fmt.MAX_SHARDS}, not {shards}")
         self.snapshots_root = snapshots_root = Path(snapshots_root)
         self.parallel = parallel
+        #: ``records`` split over this many key-range shard files (format 4.0); 1: one file.
+        self.shards = shards
         snapshots_root.mkdir(parents=True, exist_ok=True)
         if as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
@@ -495,6 +504,8 @@ class SnapshotBuilder:
             sync=False,
             metasync=False,
         )
+        sinks = ShardSinks(self._tmp, self.shards) if self.shards > 1 else None
+        version = fmt.FORMAT_VERSION if sinks is None else fmt.SHARDED_FORMAT_VERSION
         try:
             dbs = {name: env.open_db(name) for name in fmt.BUILT_DBS}
             parent = self._open_parent()
@@ -507,6 +518,7 @@ class SnapshotBuilder:
                     self._clusters,
                     parent,
                     (side, side.open_db(fmt.DB_CASES)),
+                    sinks,
                 )
             finally:
                 if parent is not None:
@@ -529,11 +541,11 @@ class SnapshotBuilder:
                     for order, (name, blob) in enumerate(blobs.items()):
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
-            write_hashes(env, dbs, self._hashes)
+            write_hashes(env, dbs, self._hashes, sinks)
             if self._evidence is not None:
                 write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
             meta = {
-                b"format_version": fmt.FORMAT_VERSION,
+                b"format_version": version,
                 b"strings": self._strings.strings,
                 b"brands": sorted(self._brands, key=_brand_order),
                 b"policy": self.policy.to_dict(),
@@ -547,16 +559,17 @@ class SnapshotBuilder:
                     txn.put(k, json.dumps(meta[k]).encode("utf-8"), db=dbs[fmt.DB_META])
             env.sync(True)
             side.sync(True)
+            if sinks is not None:
+                sinks.close(sync=True)
         finally:
             env.close()
             side.close()
+            if sinks is not None:
+                sinks.close(sync=False)
         shutil.rmtree(self._spill, ignore_errors=True)
-        files = {}
-        for name in (fmt.DATA_FILE, fmt.SIDE_FILE):
-            fsync_file(self._tmp / name)
-            files[name] = file_entry(self._tmp / name)  # chunk hashes + the whole-file sha256
+        files = self._file_entries(sinks)
         body: dict[str, Any] = {
-            "format_version": fmt.FORMAT_VERSION,
+            "format_version": version,
             "parent_id": self.parent_id,
             "as_of": iso_utc(self.as_of),
             "counts": counts,
@@ -566,6 +579,8 @@ class SnapshotBuilder:
             "inputs": self.inputs,
             "files": files,
         }
+        if sinks is not None:
+            body["shards"] = sinks.entries()
         checksum = fmt.content_checksum(body)
         # The id starts with as_of in ISO 8601's basic format (20261101T000000Z): the
         # extended form iso_utc writes, without its separators.
@@ -588,6 +603,10 @@ class SnapshotBuilder:
         for f in self._tmp.iterdir():
             if f.is_file() and f.name != LOCK_FILE:
                 f.chmod(fmt.FILE_MODE)
+            elif f.is_dir():  # a shard directory
+                for g in f.iterdir():
+                    g.chmod(fmt.FILE_MODE)
+                f.chmod(fmt.DIR_MODE)
         self._tmp.chmod(fmt.DIR_MODE)
         # The lock file is not part of the snapshot. It goes just before the rename, not
         # before the fsyncs: a build killed while it has no lock file leaves a .tmp-* that
@@ -599,6 +618,28 @@ class SnapshotBuilder:
         self._unlock()
         fsync_dir(self.snapshots_root)
         return manifest
+
+    def _file_entries(self, sinks: ShardSinks | None) -> dict[str, dict[str, Any]]:
+        """fsync every data file and compute its ``files`` entry (chunk hashes and the
+        whole-file sha256); a sharded build's files are hashed in parallel, one per thread
+        (the whole-file hash of one big file is otherwise one core's work)."""
+        names = [fmt.DATA_FILE, fmt.SIDE_FILE]
+        if sinks is None:
+            out = {}
+            for name in names:
+                fsync_file(self._tmp / name)
+                out[name] = file_entry(self._tmp / name)
+            return out
+        names += [e["file"] for e in sinks.entries()]
+
+        def entry(name: str) -> dict[str, Any]:
+            fsync_file(self._tmp / name)
+            if "/" in name:
+                fsync_dir((self._tmp / name).parent)
+            return file_entry(self._tmp / name, threads=1)
+
+        with ThreadPoolExecutor(default_threads()) as pool:
+            return dict(zip(names, pool.map(entry, names), strict=True))
 
     def _open_parent(self) -> SnapshotReader | None:
         if self.parent_id is None:

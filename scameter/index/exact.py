@@ -52,6 +52,8 @@ class ExactRules:
         self._reader = reader
         self._local = reader.local
         self._records = reader.records
+        #: A sharded snapshot's router (``None``: read ``records`` of ``data.mdb`` inline).
+        self._routed = reader.table.get if reader.table.sharded else None
         self._allow = reader.allow
         self._allow_keys = reader.allow_keys
         self._from_record = assemble.from_record
@@ -63,11 +65,14 @@ class ExactRules:
         """The verdict of an identifier of an exact kind (see the module rules)."""
         value = ident.value
         key = _xxh3(KIND_TAGS[ident.kind] + value.encode("utf-8"))  # = ident.key, inlined
-        try:
-            txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
-        except AttributeError:
-            txn = self._reader.txn()
-        buf = txn.get(key, db=self._records)
+        if self._routed is None:
+            try:
+                txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
+            except AttributeError:
+                txn = self._reader.txn()
+            buf = txn.get(key, db=self._records)
+        else:
+            buf = self._routed(key)
         if buf is not None:
             if context is None and ident.valid and key not in self._allow_keys:
                 # Fast path (a plain listed hit): the verdict decodes the canonical anyway,

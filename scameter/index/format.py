@@ -43,8 +43,14 @@ from scameter.verdict import Level
 #: only in clustered records), case ids and evidence moved to a second file that lookups never
 #: map (:data:`SIDE_FILE`), ordinals stored in chunks. A 3.0 reader refuses 2.x snapshots
 #: with a one-line error that says to rebuild them with ``scameter ingest``.
+#: 4.0 (issue 21, sharded snapshots): the ``records`` table split by key range over
+#: :data:`SHARD_FILE` files named in the manifest's ``shards`` (``data.mdb`` keeps every other
+#: table, its own ``records`` empty). Only a sharded build writes 4.0: a single-file build still
+#: writes 3.0, byte for byte as before, and a 3.x reader refuses a 4.0 snapshot instead of
+#: answering NO RECORD for everything.
 FORMAT_VERSION = "3.0"
-SUPPORTED_MAJORS = frozenset({3})
+SHARDED_FORMAT_VERSION = "4.0"
+SUPPORTED_MAJORS = frozenset({3, 4})
 #: What a reader says about a snapshot of a major it does not read (after the version).
 REBUILD_HINT = {
     1: "rebuild it with `scameter ingest` (this scameter reads format 3.x)",
@@ -56,6 +62,11 @@ DATA_FILE = "data.mdb"
 #: ``cases``. A plain LMDB file (``subdir=False``) beside ``data.mdb``, mapped only on first
 #: use (the live fold, ``related`` / ``clusters``, export of case ids).
 SIDE_FILE = "evidence.mdb"
+#: A shard of a sharded snapshot (4.0): ``shard-000/data.mdb``..., each an LMDB directory
+#: holding one ``records`` sub-database over a contiguous key range.
+SHARD_FILE = "shard-{:03d}/data.mdb"
+#: Most shards a snapshot may have (one LMDB environment each, opened lazily).
+MAX_SHARDS = 256
 MANIFEST_FILE = "manifest.json"
 CURRENT_FILE = "CURRENT"
 TMP_PREFIX = ".tmp-"
@@ -298,13 +309,20 @@ class Manifest:
     inputs: dict[str, str]
     checksum: str
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Sharded snapshots (4.0) only, in key order: ``{"file", "lo", "hi", "records"}`` per
+    #: shard (``lo`` / ``hi``: hex of its first key and of the next shard's first key, ``hi``
+    #: ``None`` for the last). Left out of the JSON of a single-file snapshot.
+    shards: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def index_policy(self) -> IndexPolicy:
         return IndexPolicy.from_dict(self.policy)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.shards:
+            del out["shards"]  # a single-file manifest stays the 3.0 one, checksum and all
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -312,7 +330,7 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
         names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in data and n != "files"]
+        missing = [n for n in names if n not in data and n not in ("files", "shards")]
         if missing:
             raise ValueError(f"manifest lacks {', '.join(missing)}")
         return cls(**{n: data[n] for n in names if n in data})
@@ -326,6 +344,14 @@ def content_checksum(manifest: Mapping[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k not in ("checksum", "snapshot_id", "built_at")}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def shard_bounds(n: int) -> list[bytes]:
+    """The first keys of shards 1 to ``n - 1`` of an ``n``-shard snapshot: the 64-bit key space
+    cut into ``n`` equal ranges. Keys are ``xxh3_64`` digests, uniform over the space, so the
+    shards hold nearly equal counts (within a fraction of a percent at 10^6 records) without
+    a pass to find quantiles, and a shard's range is known before its first record."""
+    return [((i << 64) // n).to_bytes(8, "big") for i in range(1, n)]
 
 
 def major_of(version: str) -> int:

@@ -92,9 +92,7 @@ class KeyProbe:
         if self._stored is None:
             reader = self._reader
             txn = reader.txn()
-            self._stored = int(txn.stat(reader.records)["entries"]) + int(
-                txn.stat(reader.allow)["entries"]
-            )
+            self._stored = reader.table.entries() + int(txn.stat(reader.allow)["entries"])
         if self._asked * ROWS_PER_KEY < self._stored:
             return False
         return self.ready()
@@ -111,7 +109,9 @@ class KeyProbe:
                 return
             reader = self._reader
             txn = reader.txn()
-            records = table_keys(txn, reader.records)
+            parts = [table_keys(t, db) for t, db in reader.table.key_sources()]
+            # The shards' key ranges are contiguous and in order: their keys concatenate sorted.
+            records = None if any(p is None for p in parts) else _concat(parts)
             allow = table_keys(txn, reader.allow)
             if records is None or allow is None:
                 self._usable = False
@@ -149,6 +149,11 @@ def _member(stored: U64Array | None, keys: U64Array) -> npt.NDArray[np.bool_]:
     np.minimum(idx, len(stored) - 1, out=idx)
     out: npt.NDArray[np.bool_] = stored[idx] == keys
     return out
+
+
+def _concat(parts: list[U64Array | None]) -> U64Array:
+    arrays = [p for p in parts if p is not None]
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def _range_prefixes(

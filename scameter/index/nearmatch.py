@@ -89,7 +89,7 @@ class NearRules:
         self._reader = reader
         self._assemble = assemble
         self._snapshot_id = reader.id
-        self._records = reader.records
+        self._record = reader.table.get
         self._near = reader.near
         self._ranges = reader.ranges
         self._filter = reader.near_filter
@@ -309,10 +309,9 @@ class NearRules:
     ) -> Verdict | None:
         """The worst-level, then closest, verified candidate as a NEAR_MATCH verdict."""
         best: tuple[int, int, str, Level] | None = None
-        txn = self._reader.txn()
         held = {} if self.live is None else self.live.records
         for rkey, dist, listed in cands:
-            buf = held[rkey] if rkey in held else txn.get(rkey, db=self._records)
+            buf = held[rkey] if rkey in held else self._record(rkey)
             if not buf:
                 continue
             level = fmt.record_level(buf)

@@ -61,9 +61,14 @@ def resolve_group(name: str) -> int:
 
 
 def give_to_group(snapshot_dir: Path, gid: int) -> None:
-    """Make ``snapshot_dir`` and every file in it group-owned by ``gid`` (modes unchanged)."""
+    """Make ``snapshot_dir`` and every file in it group-owned by ``gid`` (modes unchanged),
+    shard directories (format 4.0) and their files included."""
     for f in snapshot_dir.iterdir():
-        if f.is_file() and not f.is_symlink():
+        if f.is_symlink():
+            continue
+        if f.is_dir():
+            give_to_group(f, gid)
+        elif f.is_file():
             os.chown(f, -1, gid)
     os.chown(snapshot_dir, -1, gid)
 

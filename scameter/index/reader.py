@@ -3,7 +3,9 @@
 Responsibility: open and validate a snapshot (manifest, version, sizes, checksums), hold its
 LMDB environment, sub-database handles and ``meta`` (string table, brands, diff parent), and
 give raw access to them: one read transaction per thread, records by table and key or by
-ordinal, bitmaps, whole-table iteration. It knows nothing of verdicts: the lookup rules
+ordinal, bitmaps, whole-table iteration. The ``records`` table is read through :attr:`table`
+(:mod:`scameter.index.recordtable`), which routes a key to its shard in a sharded snapshot.
+It knows nothing of verdicts: the lookup rules
 (``exact.py``, ``urlmatch.py``, ``nearmatch.py``, ``assembly.py``) read through it, and
 :class:`~scameter.index.snapshot.Snapshot` puts the two together.
 
@@ -41,6 +43,7 @@ from scameter.index.near import Brand
 from scameter.index.popular import PopularSet
 from scameter.index.publish import hold_in_use, release_in_use
 from scameter.index.record import Record
+from scameter.index.recordtable import RecordTable, ShardedTable, SingleTable
 from scameter.times import parse_iso_utc
 from scameter.verdict import ReasonCode
 
@@ -174,7 +177,15 @@ class SnapshotReader:
             self.allow_keys = self._load_allow_keys(dbs[fmt.DB_ALLOW])
         except (lmdb.Error, ValueError, KeyError, TypeError) as e:
             raise SnapshotCorrupt(path / fmt.DATA_FILE, f"unreadable index ({e}); {_ACTION}") from e
+        #: ``records`` of ``data.mdb``: the whole table in a single-file snapshot, empty in a
+        #: sharded one. Read records through :attr:`table` (or :meth:`get`), which routes.
         self.records = dbs[fmt.DB_RECORDS]
+        self.table: RecordTable = (
+            ShardedTable(path, manifest.shards, manifest.files, _ENVS.acquire, _ENVS.release)
+            if manifest.shards
+            else SingleTable(self.txn, lambda: env.begin(buffers=False), self.records)
+        )
+        self._get_record = self.table.get
         self.allow = dbs[fmt.DB_ALLOW]
         self.urlexpr = dbs[fmt.DB_URLEXPR]
         self.near = dbs[fmt.DB_NEAR]
@@ -293,11 +304,14 @@ class SnapshotReader:
         """Touch the pages every lookup needs (bitmap index, tree roots) before serving."""
         self.bitmap("all")
         txn = self.txn()
-        for db in (self.records, self.urlexpr, self.near, self.ranges):
+        dbs = (self.urlexpr, self.near, self.ranges)
+        # A sharded snapshot's shards stay unopened until a lookup routes to them.
+        for db in dbs if self.table.sharded else (self.records, *dbs):
             with contextlib.suppress(lmdb.Error):
                 txn.get(b"\x00" * 8, db=db)
 
     def close(self) -> None:
+        self.table.close()
         env, self._env = self._env, None
         if env is not None:
             _ENVS.release(env)
@@ -402,8 +416,9 @@ class SnapshotReader:
     def get(self, table: int, key: bytes) -> bytes | None:
         """The packed record under ``key`` in ``table`` (:data:`fmt.TABLE_RECORDS` or
         :data:`fmt.TABLE_ALLOW`), or ``None``."""
-        db = self.allow if table == fmt.TABLE_ALLOW else self.records
-        value: bytes | None = self.txn().get(key, db=db)
+        if table != fmt.TABLE_ALLOW:
+            return self._get_record(key)
+        value: bytes | None = self.txn().get(key, db=self.allow)
         return value
 
     def by_ordinal(self, ordinal: int) -> tuple[int, bytes, bytes] | None:
@@ -444,8 +459,10 @@ class SnapshotReader:
 
     def iter_table(self, table: int) -> Iterator[tuple[bytes, bytes]]:
         """Every ``(key, packed record)`` of ``table``, in key order."""
-        db = self.allow if table == fmt.TABLE_ALLOW else self.records
-        with self._env.begin(db=db, buffers=False) as txn:
+        if table != fmt.TABLE_ALLOW:
+            yield from self.table.items()
+            return
+        with self._env.begin(db=self.allow, buffers=False) as txn:
             yield from txn.cursor()
 
     def to_record(self, buf: bytes, table: int | None = None, key: bytes | None = None) -> Record:

@@ -48,6 +48,7 @@ from scameter.index.format import (
     F_CLUSTER,
     OFF_CLUSTER_ID,
     TABLE_ALLOW,
+    TABLE_RECORDS,
     record_canonical,
     record_cases,
 )
@@ -268,11 +269,10 @@ class Snapshot:
         limit = self.policy.related_limit if limit is None else limit
         idents = [normalize(kind, raw)] if kind is not None else detect(raw)
         reader = self.reader
-        txn = reader.txn()
         for ident in idents:
             key = ident.key
-            for db in (reader.records, reader.allow):
-                buf = txn.get(key, db=db)
+            for table in (TABLE_RECORDS, TABLE_ALLOW):
+                buf = reader.get(table, key)
                 if buf is None or record_canonical(buf) != ident.value:
                     continue
                 if not buf[2] & F_CLUSTER:
@@ -359,6 +359,7 @@ class Snapshot:
             "as_of": m.as_of,
             "built_at": m.built_at,
             "format_version": m.format_version,
+            "shards": max(1, len(m.shards)),
             "total": m.total,
             "counts": m.counts,
             "categories": {

@@ -54,7 +54,7 @@ class UrlRules:
 
     def __init__(self, reader: SnapshotReader, assemble: VerdictAssembler, near: NearRules) -> None:
         self._reader = reader
-        self._records = reader.records
+        self._record = reader.table.get
         self._allow = reader.allow
         self._urlexpr = reader.urlexpr
         self._allow_keys = reader.allow_keys
@@ -104,7 +104,7 @@ class UrlRules:
             if expr not in wanted:
                 continue  # expression-key collision
             if lkey is not None:
-                buf = txn.get(lkey, db=self._records)
+                buf = self._record(lkey)
                 if buf is not None:
                     listing = _worse(listing, _Listing(SEVERITY[record_level(buf)], buf, expr))
             if akey is not None and allowed is None:
@@ -120,7 +120,7 @@ class UrlRules:
         merged into what the expressions found."""
         key = Identifier(Kind.DOMAIN, canonical).key
         expr = canonical + "/"
-        buf = txn.get(key, db=self._records)
+        buf = self._record(key)
         if buf is not None and record_canonical(buf) == canonical:
             listing = _worse(listing, _Listing(SEVERITY[record_level(buf)], buf, expr))
         if allowed is None and key in self._allow_keys:

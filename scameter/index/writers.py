@@ -13,6 +13,7 @@ the builder.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import operator
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+import lmdb
 from pyroaring import BitMap
 
 from scameter.errors import SnapshotError
@@ -51,16 +53,18 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     clusters: dict[int, list[int]],
     parent: SnapshotReader | None,
     side: tuple[Any, Any],
+    shards: ShardSinks | None = None,
 ) -> tuple[dict[str, dict[str, int]], int, dict[str, array[int]], int]:
     """Write ``records``, ``allow`` and ``ordinals`` from the sorted records, in key order,
     and the records' case ids into ``side`` (the side file's environment and its ``cases``
     database); return the counts per kind and level, the total, the ordinal bitmaps (with
     ``added``, ``changed`` and ``removed`` against ``parent``, an open parent snapshot or
-    None) and the number of 64-bit key collisions (the smallest value keeps the key)."""
+    None) and the number of 64-bit key collisions (the smallest value keeps the key).
+    With ``shards`` the ``records`` entries go to the shard files instead (by key range)."""
     maps = _OrdinalBitmaps(strings, clusters)
     diff = None if parent is None else _ParentDiff(parent)
     dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
-    out = _RecordSink(env, dbs[fmt.DB_ORDINALS], dbmap, side)
+    out = _RecordSink(env, dbs[fmt.DB_ORDINALS], dbmap, side, shards)
     split_cases = fmt.split_cases
     pending: list[tuple[int, bytes, bytes, bytes | None]] = []
     ordinal = 0
@@ -214,8 +218,16 @@ class _RecordSink:
     entries of table byte + key per value) to ``ordinals``."""
 
     def __init__(
-        self, env: Any, ordinals: Any, dbmap: dict[int, Any], side: tuple[Any, Any]
+        self,
+        env: Any,
+        ordinals: Any,
+        dbmap: dict[int, Any],
+        side: tuple[Any, Any],
+        shards: ShardSinks | None = None,
     ) -> None:
+        self._shards = shards
+        if shards is not None:
+            dbmap = {t: db for t, db in dbmap.items() if t != fmt.TABLE_RECORDS}
         self._env = env
         self._ordinals = ordinals
         self._dbmap = dbmap
@@ -229,8 +241,11 @@ class _RecordSink:
         per_chunk = fmt.ORDINALS_PER_CHUNK * fmt.ORDINAL_ENTRY
         pack = fmt.ORDINAL_KEY.pack
         cases: list[tuple[bytes, bytes]] = []
+        sharded: list[tuple[bytes, bytes]] = []
         with self._env.begin(write=True) as txn:
             cursors = {t: txn.cursor(db) for t, db in self._dbmap.items()}
+            if self._shards is not None:
+                cursors[fmt.TABLE_RECORDS] = _Collect(sharded)
             ocur = txn.cursor(self._ordinals)
             chunk = self._chunk
             for table, key, buf, case_block in pending:
@@ -250,6 +265,98 @@ class _RecordSink:
         if cases:
             # records and allow interleave in key order, so (key, table) keys stay sorted
             put_batch(self._side_env, self._cases, cases)
+        if sharded:
+            self._shards.append(sharded)  # type: ignore[union-attr] # set when sharded fills
+
+
+class _Collect:
+    """Stands in for the ``records`` cursor of a sharded build: keeps the entries for
+    :class:`ShardSinks` (written after the ``data.mdb`` transaction)."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self, out: list[tuple[bytes, bytes]]) -> None:
+        self._out = out
+
+    def put(self, key: bytes, value: bytes, append: bool = True) -> bool:
+        self._out.append((key, value))
+        return True
+
+
+class ShardSinks:
+    """The shard files of a sharded build (format 4.0): ``records`` entries, arriving in key
+    order, appended to the shard whose key range holds them (:func:`fmt.shard_bounds`)."""
+
+    def __init__(self, root: Path, n: int) -> None:
+        self.bounds = fmt.shard_bounds(n)
+        self.counts = [0] * n
+        self.envs: list[Any] = []
+        self.dbs: list[Any] = []
+        self._readers: dict[int, Any] = {}
+        for i in range(n):
+            d = (root / fmt.SHARD_FILE.format(i)).parent
+            d.mkdir()
+            env = lmdb.open(
+                str(d),
+                subdir=True,
+                map_size=1 << 38,
+                max_dbs=2,
+                lock=False,
+                sync=False,
+                metasync=False,
+            )
+            self.envs.append(env)
+            self.dbs.append(env.open_db(fmt.DB_RECORDS))
+
+    def append(self, entries: list[tuple[bytes, bytes]]) -> None:
+        """Append ``entries`` (sorted, after every earlier call's) to their shards."""
+        start = 0
+        while start < len(entries):
+            i = bisect.bisect_right(self.bounds, entries[start][0])
+            end = (
+                len(entries)
+                if i == len(self.bounds)
+                else bisect.bisect_left(entries, (self.bounds[i],), start)
+            )
+            with self.envs[i].begin(write=True, db=self.dbs[i]) as txn:
+                cur = txn.cursor()
+                for key, value in entries[start:end]:
+                    if not cur.put(key, value, append=True):
+                        raise RuntimeError("LMDB refused an appended record key")
+            self.counts[i] += end - start
+            start = end
+
+    def get(self, key: bytes) -> bytes | None:
+        """The record written under ``key`` (after the last :meth:`append`), or ``None``."""
+        i = bisect.bisect_right(self.bounds, key)
+        txn = self._readers.get(i)
+        if txn is None:
+            txn = self._readers[i] = self.envs[i].begin(db=self.dbs[i])
+        value: bytes | None = txn.get(key)
+        return value
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The manifest's ``shards`` (without sizes: those are in ``files``)."""
+        edges = [b"\x00" * 8, *self.bounds]
+        return [
+            {
+                "file": fmt.SHARD_FILE.format(i),
+                "lo": edges[i].hex(),
+                "hi": edges[i + 1].hex() if i + 1 < len(edges) else None,
+                "records": n,
+            }
+            for i, n in enumerate(self.counts)
+        ]
+
+    def close(self, sync: bool) -> None:
+        for txn in self._readers.values():
+            txn.abort()
+        self._readers.clear()
+        for env in self.envs:
+            if sync:
+                env.sync(True)
+            env.close()
+        self.envs = []
 
 
 def write_urlexpr(env: Any, db: Any, sorter: ExternalSorter) -> None:
@@ -427,10 +534,13 @@ def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None
     append_all(env, db, items())
 
 
-def write_hashes(env: Any, dbs: dict[bytes, Any], sorter: BytesSorter) -> None:
+def write_hashes(
+    env: Any, dbs: dict[bytes, Any], sorter: BytesSorter, shards: ShardSinks | None = None
+) -> None:
     """Write ``hashes``: one entry per 2-byte hash prefix, the 6-byte entries (hash bytes
     2..3, the record's u32 ordinal, little-endian) of every record hashed under it, in hash
-    order. Runs after :func:`write_records`: each entry's ordinal is read from its record."""
+    order. Runs after :func:`write_records`: each entry's ordinal is read from its record
+    (in its shard file, with ``shards``)."""
     pack = fmt.U32.pack
     off = fmt.OFF_ORDINAL
     tables = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
@@ -438,10 +548,15 @@ def write_hashes(env: Any, dbs: dict[bytes, Any], sorter: BytesSorter) -> None:
     def items(txn: Any) -> Iterator[tuple[bytes, bytes]]:
         head = fmt.HASH_BUCKET_BYTES
         get = txn.get
+        shard_get = None if shards is None else shards.get
         for bucket, same in itertools.groupby(sorter.sorted(), key=_HASH_BUCKET):
             parts = []
             for item in dict.fromkeys(same):
-                buf = get(item[head + 3 :], db=tables[item[head + 2]])
+                table = item[head + 2]
+                if shard_get is not None and table == fmt.TABLE_RECORDS:
+                    buf = shard_get(item[head + 3 :])
+                else:
+                    buf = get(item[head + 3 :], db=tables[table])
                 if buf is None:  # a key-collision loser: its record was not written
                     continue
                 parts.append(item[head : head + 2] + pack(fmt.U32.unpack_from(buf, off)[0]))
@@ -475,6 +590,7 @@ def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
 __all__ = [
     "BATCH",
     "NearJob",
+    "ShardSinks",
     "append_all",
     "put_batch",
     "write_bitmaps",

@@ -323,6 +323,7 @@ def run_ingest(
     evidence: bool = True,
     engine: str = "memory",
     memory_limit: int | None = None,
+    shards: int = 1,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -346,6 +347,8 @@ def run_ingest(
     ``engine``: where events are aggregated: ``memory`` (Python arrays), ``duckdb`` (embedded,
     spilling to disk under ``memory_limit`` bytes, default a quarter of the machine) or
     ``spark`` (the ``spark`` extra); the snapshot is the same (:mod:`scameter.ingest.folds`).
+    ``shards`` > 1 splits the snapshot's ``records`` over that many key-range files
+    (:mod:`scameter.index.recordtable`).
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected. ``input_formats`` gives one format (or
     None) per input, overriding ``input_format`` for that input.
@@ -411,7 +414,7 @@ def run_ingest(
             stage(f"{what} {identifiers:,} identifiers seen")
         return _finish(fold, identifiers, agg, policy, index_policy, plan, when,
                        snapshots_root, rejects, rows, rejected_rows, dry_run, workers, lists,
-                       sign_key, group, collector)  # fmt: skip
+                       sign_key, group, collector, shards)  # fmt: skip
     finally:
         rejects.close()
         collector.close()
@@ -445,6 +448,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     sign_key: EccKey | None = None,
     group: int | None = None,
     collector: EvidenceCollector | None = None,
+    shards: int = 1,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
@@ -470,6 +474,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
         ingest_policy=policy.to_dict(),
         inputs=dict(sorted(plan.digests.items())),
         parallel=workers > 1,
+        shards=shards,
     )
     with disk_full_names(snapshots_root, needed), builder:
         builder.set_popular(lists.popular, lists.digests)
