@@ -24,7 +24,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -39,14 +40,48 @@ log = logging.getLogger("scameter.index.swap")
 
 
 class _Holder:
-    """A snapshot plus the number of lookups currently using it."""
+    """A snapshot plus the lookups currently using it; also the context manager
+    :meth:`SnapshotManager.acquire` returns (``__exit__`` releases one use).
 
-    __slots__ = ("refs", "retired", "snapshot")
+    The hot path takes no lock: a use is one entry in :attr:`users` (``list.append`` and
+    ``list.pop`` are atomic), and the snapshot closes once it is retired and has no users.
+    Each side writes first and reads second (a user pops, then reads :attr:`retired`; the
+    swap sets :attr:`retired`, then reads :attr:`users`), so at least one of them sees both
+    and closes it; :meth:`close_once` makes a second close a no-op.
+    """
+
+    __slots__ = ("_closed", "_lock", "retired", "snapshot", "users")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.refs = 0
+        self.users: list[None] = []
         self.retired = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def refs(self) -> int:
+        """The number of lookups using this snapshot now."""
+        return len(self.users)
+
+    def close_if_idle(self) -> None:
+        if self.retired and not self.users:
+            self.close_once()
+
+    def close_once(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.snapshot.close()
+
+    def __enter__(self) -> Snapshot:
+        return self.snapshot
+
+    def __exit__(self, *exc: object) -> None:
+        self.users.pop()
+        if self.retired:
+            self.close_if_idle()
 
 
 class SnapshotManager:
@@ -99,26 +134,25 @@ class SnapshotManager:
             assert holder is not None
         return holder.snapshot
 
-    @contextlib.contextmanager
-    def acquire(self) -> Iterator[Snapshot]:
-        """Use the live snapshot for one lookup (or a batch); it stays open until release."""
-        with self._lock:
-            holder = self._holder
-        if holder is None:
-            self.refresh()
-        with self._lock:
-            holder = self._holder
-            if holder is None:  # refresh raised or another thread closed us
-                raise SnapshotNotFound(self.snapshots_root, "no snapshot loaded")
-            holder.refs += 1
-        try:
-            yield holder.snapshot
-        finally:
-            with self._lock:
-                holder.refs -= 1
-                close = holder.retired and holder.refs == 0
-            if close:
-                holder.snapshot.close()
+    def acquire(self) -> AbstractContextManager[Snapshot]:
+        """Use the live snapshot for one lookup (or a batch): ``with manager.acquire() as
+        snap``; it stays open until the ``with`` block ends. No lock on this path (see
+        :class:`_Holder`): a use is registered first, then the live reference re-read; a
+        swap between the two makes the call let go and take the new snapshot."""
+        holder = self._holder
+        while True:
+            if holder is None:
+                self.refresh()
+                holder = self._holder
+                if holder is None:  # stop() ran meanwhile
+                    raise SnapshotNotFound(self.snapshots_root, "no snapshot loaded")
+            holder.users.append(None)
+            live = self._holder
+            if live is holder:  # still live after the use was counted: a swap sees the use
+                return holder
+            holder.users.pop()  # swapped meanwhile: that one may be closing; take the new one
+            holder.close_if_idle()
+            holder = live
 
     def age(self) -> timedelta | None:
         holder = self._holder
@@ -174,7 +208,7 @@ class SnapshotManager:
             close_old = False
             if old is not None:
                 old.retired = True
-                close_old = old.refs == 0
+                close_old = not old.users
         self.last_error = None
         self._logged = None
         self.swaps += 1
@@ -187,7 +221,7 @@ class SnapshotManager:
             },
         )
         if close_old and old is not None:
-            old.snapshot.close()
+            old.close_once()
         for cb in self.on_swap:
             cb(None if old is None else old.snapshot, new)
         return True
@@ -294,11 +328,10 @@ class SnapshotManager:
             self.delta.close()
         with self._lock:
             holder, self._holder = self._holder, None
-            close = holder is not None and holder.refs == 0
             if holder is not None:
                 holder.retired = True
-        if close and holder is not None:
-            holder.snapshot.close()
+        if holder is not None:
+            holder.close_if_idle()
 
     def __enter__(self) -> SnapshotManager:
         return self

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, get_type_hints
 
 import grpc
@@ -24,6 +24,7 @@ import grpc
 from scameter.index.assembly import NO_RECORD_REASONS
 from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import MessageAnswer, MessageItem
+from scameter.rpc.payee import PayeeResult
 from scameter.rpc.status import Abort
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.verdict import (
@@ -370,6 +371,78 @@ def fill_batch(msgs: Any, answer: BatchAnswer, lang: Language = Language.EN) -> 
 
 set_cache_durations(DEFAULT_CACHE_SECONDS, DEFAULT_NO_RECORD_CACHE_SECONDS)
 
+# -- CheckPayee / CheckPayeeBatch: the same answer as a message or as bytes -----------------
+_PAYEE_VERDICT_TAG = _tag(pb.CheckPayeeResponse, "verdicts")
+_PAYEE_ANSWER_TAG = _tag(pb.CheckPayeeBatchResponse, "answers")
+_PAYEE_RESULT_TAG = _tag(pb.PayeeAnswer, "result")
+_PAYEE_ERROR_TAG = _tag(pb.PayeeAnswer, "error")
+#: Serialised CheckPayeeResponse fields besides the verdicts, by their values (a handful:
+#: alert, level, the field that triggered and its two warnings, all fixed texts).
+_PAYEE_HEADS: dict[tuple[bool, Level, str | None, str | None, str | None], bytes] = {}
+#: ``PayeeAnswer.result`` of a payee that could not be checked: a NO RECORD level, nothing else.
+_NO_RECORD_RESULT = pb.CheckPayeeResponse(level=pb.LEVEL_NO_RECORD).SerializeToString()
+_PAYEE_ERROR_HEAD = _PAYEE_RESULT_TAG + _length(len(_NO_RECORD_RESULT)) + _NO_RECORD_RESULT
+
+
+def fill_payee(
+    resp: pb.CheckPayeeResponse, r: PayeeResult, lang: Language = Language.EN
+) -> pb.CheckPayeeResponse:
+    """Write a payee answer into ``resp`` (its verdicts' reasons in ``lang``)."""
+    resp.alert = r.alert
+    resp.level = _LEVEL_TO_PB[r.level]  # type: ignore[assignment]
+    resp.triggered_by = r.triggered_by or ""
+    resp.warning_en = r.warning_en or ""
+    resp.warning_zh_hant = r.warning_zh_hant or ""
+    for v in r.verdicts:
+        fill_verdict(resp.verdicts.add(), in_language(v, lang))
+    return resp
+
+
+def fill_payee_batch(msgs: Any, results: Iterable[PayeeResult], lang: Language) -> None:
+    """Append one ``pb.PayeeAnswer`` per result to the repeated field ``msgs``: the answer,
+    or for a payee that could not be checked its ``error`` and a NO RECORD level."""
+    for r in results:
+        answer = msgs.add()
+        if r.error is not None:
+            answer.error = r.error
+            answer.result.level = _LEVEL_TO_PB[Level.NO_RECORD]
+        else:
+            fill_payee(answer.result, r, lang)
+
+
+def payee_bytes(r: PayeeResult, lang: Language = Language.EN) -> bytes:
+    """The serialised ``CheckPayeeResponse`` of ``r``: decodes to :func:`fill_payee`'s."""
+    key = (r.alert, r.level, r.triggered_by, r.warning_en, r.warning_zh_hant)
+    head = _PAYEE_HEADS.get(key)
+    if head is None:
+        if len(_PAYEE_HEADS) >= _MISS_TEMPLATES_MAX:
+            _PAYEE_HEADS.clear()
+        bare = replace(r, verdicts=())  # the verdicts follow, from the verdict-bytes cache
+        head = _PAYEE_HEADS[key] = fill_payee(pb.CheckPayeeResponse(), bare).SerializeToString()
+    parts = [head]
+    for v in r.verdicts:
+        b = verdict_bytes(v, lang)
+        parts += (_PAYEE_VERDICT_TAG, _length(len(b)), b)
+    return b"".join(parts)
+
+
+def payee_batch_bytes(results: Iterable[PayeeResult], lang: Language = Language.EN) -> bytes:
+    """The serialised ``CheckPayeeBatchResponse`` of ``results`` in order: decodes to the
+    message :func:`fill_payee_batch` builds."""
+    parts: list[bytes] = []
+    put = parts.append
+    for r in results:
+        if r.error is not None:
+            e = r.error.encode("utf-8")
+            b = b"".join((_PAYEE_ERROR_HEAD, _PAYEE_ERROR_TAG, _length(len(e)), e))
+        else:
+            p = payee_bytes(r, lang)
+            b = b"".join((_PAYEE_RESULT_TAG, _length(len(p)), p))
+        put(_PAYEE_ANSWER_TAG)
+        put(_length(len(b)))
+        put(b)
+    return b"".join(parts)
+
 
 def fill_message(resp: pb.CheckMessageResponse, answer: MessageAnswer) -> pb.CheckMessageResponse:
     """Write a message answer into ``resp`` (the level, every item with its span, truncated)."""
@@ -408,10 +481,14 @@ __all__ = [
     "context_to_pb",
     "fill_batch",
     "fill_message",
+    "fill_payee",
+    "fill_payee_batch",
     "fill_verdict",
     "level_from_pb",
     "level_to_pb",
     "message_from_pb",
+    "payee_batch_bytes",
+    "payee_bytes",
     "set_cache_durations",
     "verdict_bytes",
     "verdict_from_pb",

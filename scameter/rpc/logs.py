@@ -24,8 +24,9 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-#: The id of the RPC this thread is handling, or None outside one (see :func:`next_request_id`).
-REQUEST_ID: ContextVar[str | None] = ContextVar("scameter_request_id", default=None)
+#: The sequence number of the RPC this thread is handling, or None outside one (see
+#: :func:`next_request_id`); a log line shows it as :func:`request_id_text` writes it.
+REQUEST_ID: ContextVar[int | None] = ContextVar("scameter_request_id", default=None)
 _counter = itertools.count(1)
 #: ``<pid hex>-``, computed once per process (again in a forked child: the supervisor forks
 #: workers), not once per call.
@@ -39,10 +40,16 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-def next_request_id() -> str:
-    """A new id, unique within this server: ``<pid hex>-<sequence hex>`` (no randomness to
-    pay for on the hot path; the pid tells workers apart)."""
-    return f"{_prefix[0]}{next(_counter):x}"
+def next_request_id() -> int:
+    """A new sequence number, unique within this process: the hot path stores only this
+    integer; the text id is written when a line is logged (:func:`request_id_text`)."""
+    return next(_counter)
+
+
+def request_id_text(seq: int) -> str:
+    """The id a log line shows: ``<pid hex>-<sequence hex>`` (no randomness to pay for; the
+    pid tells workers apart)."""
+    return f"{_prefix[0]}{seq:x}"
 
 
 def rfc3339(created: float) -> str:
@@ -73,7 +80,7 @@ class JsonFormatter(logging.Formatter):
         }
         rid = REQUEST_ID.get()
         if rid is not None:
-            out["request_id"] = rid
+            out["request_id"] = request_id_text(rid)
         for k, v in record.__dict__.items():
             if k not in self._STD:
                 out[k] = v
@@ -90,4 +97,11 @@ def configure_logging(worker: int) -> None:
     logger.propagate = False
 
 
-__all__ = ["REQUEST_ID", "JsonFormatter", "configure_logging", "next_request_id", "rfc3339"]
+__all__ = [
+    "REQUEST_ID",
+    "JsonFormatter",
+    "configure_logging",
+    "next_request_id",
+    "request_id_text",
+    "rfc3339",
+]

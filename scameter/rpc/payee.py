@@ -60,6 +60,11 @@ def warnings_for(field: str) -> tuple[str, str]:
     )
 
 
+def payee_error(message: str) -> PayeeResult:
+    """The answer for a payee a batch could not check: NO RECORD, nothing listed, ``error``."""
+    return PayeeResult(False, Level.NO_RECORD, None, None, None, (), message)
+
+
 def assess_payee(snap: SnapshotView, proxy_id: str | None, account: str | None) -> PayeeResult:
     """Check both identifiers; raises ``InvalidIdentifier`` (carrying the field in ``kind``'s
     message) for an invalid one and ``ValueError`` when neither is given."""
@@ -87,4 +92,12 @@ def assess_payee(snap: SnapshotView, proxy_id: str | None, account: str | None) 
     )
 
 
-__all__ = ["ACCOUNT", "PROXY_ID", "PayeeResult", "assess_payee", "proxy_kind", "warnings_for"]
+__all__ = [
+    "ACCOUNT",
+    "PROXY_ID",
+    "PayeeResult",
+    "assess_payee",
+    "payee_error",
+    "proxy_kind",
+    "warnings_for",
+]

@@ -40,7 +40,7 @@ from scameter.rpc import convert
 from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.logs import REQUEST_ID, next_request_id
 from scameter.rpc.metrics import Metrics
-from scameter.rpc.payee import PayeeResult, assess_payee
+from scameter.rpc.payee import PayeeResult, assess_payee, payee_error
 from scameter.rpc.private import DeviceUpdates, search_hashes
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.status import (
@@ -219,16 +219,6 @@ def _deadline_passed(context: grpc.ServicerContext) -> bool:
     return remaining is not None and remaining <= 0
 
 
-def _fill_payee(resp: pb.CheckPayeeResponse, r: PayeeResult, lang: Language) -> None:
-    resp.alert = r.alert
-    resp.level = convert.level_to_pb(r.level)
-    resp.triggered_by = r.triggered_by or ""
-    resp.warning_en = r.warning_en or ""
-    resp.warning_zh_hant = r.warning_zh_hant or ""
-    for v in r.verdicts:
-        convert.fill_verdict(resp.verdicts.add(), in_language(v, lang))
-
-
 class ScameterServicer(pb_grpc.ScameterServicer):
     """The RPC handlers. Collaborators are injected (see :mod:`scameter.rpc.source`)."""
 
@@ -367,47 +357,71 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self._metrics.verdict(answer.level)
         return convert.fill_message(pb.CheckMessageResponse(), answer)
 
-    @_rpc("CheckPayee")
-    def CheckPayee(
-        self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
-    ) -> pb.CheckPayeeResponse:
+    def _payee(self, request: pb.CheckPayeeRequest) -> tuple[PayeeResult, Language]:
+        """The answer to one CheckPayee request and the language of its verdicts."""
         if not request.proxy_id and not request.account:
             raise invalid("proxy_id", "give a proxy_id, an account or both")
         lang = _language(request.language)
         with self._source.acquire() as snap:
             r = assess_payee(snap, request.proxy_id or None, request.account or None)
         self._metrics.verdict(r.level)
-        resp = pb.CheckPayeeResponse()
-        _fill_payee(resp, r, lang)
-        return resp
+        return r, lang
 
-    @_rpc("CheckPayeeBatch")
-    def CheckPayeeBatch(
+    @_rpc("CheckPayee")
+    def CheckPayee(
+        self, request: pb.CheckPayeeRequest, context: grpc.ServicerContext
+    ) -> pb.CheckPayeeResponse:
+        return convert.fill_payee(pb.CheckPayeeResponse(), *self._payee(request))
+
+    @_rpc("CheckPayee")
+    def check_payee_wire(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        """``CheckPayee`` on the wire: the same answer, serialised by
+        :func:`convert.payee_bytes` (cached verdict bytes)."""
+        return convert.payee_bytes(*self._payee(_parse(pb.CheckPayeeRequest, body)))
+
+    def _payee_batch(
         self, request: pb.CheckPayeeBatchRequest, context: grpc.ServicerContext
-    ) -> pb.CheckPayeeBatchResponse:
-        n = len(request.payees)
+    ) -> tuple[list[PayeeResult], Language]:
+        """The answers of one CheckPayeeBatch request in order; a payee that cannot be
+        checked (neither field, an invalid identifier) is an answer with ``error`` set."""
+        payees = request.payees
+        n = len(payees)
         if n > self._max_batch:
             raise Abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"batch of {n} payees exceeds the cap of {self._max_batch}; split it",
             )
         lang = _language(request.language)
-        out = pb.CheckPayeeBatchResponse()
+        out: list[PayeeResult] = []
+        verdict = self._metrics.verdict
         with self._source.acquire() as snap:
-            for i, payee in enumerate(request.payees):
+            for i, payee in enumerate(payees):
                 if i % _BATCH_CHUNK == 0 and _deadline_passed(context):
                     raise Abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed mid-batch")
-                answer = out.answers.add()
                 try:
                     r = assess_payee(snap, payee.proxy_id or None, payee.account or None)
                 except (InvalidIdentifier, ValueError) as e:
-                    answer.error = str(e)
-                    answer.result.level = convert.level_to_pb(Level.NO_RECORD)
+                    out.append(payee_error(str(e)))
                     continue
-                self._metrics.verdict(r.level)
-                _fill_payee(answer.result, r, lang)
+                verdict(r.level)
+                out.append(r)
         self._metrics.identifiers.inc(n)
+        return out, lang
+
+    @_rpc("CheckPayeeBatch")
+    def CheckPayeeBatch(
+        self, request: pb.CheckPayeeBatchRequest, context: grpc.ServicerContext
+    ) -> pb.CheckPayeeBatchResponse:
+        out = pb.CheckPayeeBatchResponse()
+        convert.fill_payee_batch(out.answers, *self._payee_batch(request, context))
         return out
+
+    @_rpc("CheckPayeeBatch")
+    def check_payee_batch_wire(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        """``CheckPayeeBatch`` on the wire: the same answers, serialised by
+        :func:`convert.payee_batch_bytes`."""
+        request = _parse(pb.CheckPayeeBatchRequest, body)
+        return convert.payee_batch_bytes(*self._payee_batch(request, context))
 
     @_rpc("Related")
     def Related(
@@ -587,7 +601,9 @@ def _refuse_oversized_batch(raws: Sequence[str], max_message: int) -> None:
             )
 
 
-_M = TypeVar("_M", pb.CheckRequest, pb.CheckBatchRequest)
+_M = TypeVar(
+    "_M", pb.CheckRequest, pb.CheckBatchRequest, pb.CheckPayeeRequest, pb.CheckPayeeBatchRequest
+)
 
 
 def _parse(message: type[_M], body: bytes) -> _M:

@@ -208,7 +208,12 @@ class _Handlers:
 
 #: The hot methods, served by raw-bytes handlers: the servicer parses the request and returns
 #: the serialised answer (scameter/rpc/convert.py, "The wire path of the hot RPCs").
-WIRE_METHODS = {"Check": "check_wire", "CheckBatch": "check_batch_wire"}
+WIRE_METHODS = {
+    "Check": "check_wire",
+    "CheckBatch": "check_batch_wire",
+    "CheckPayee": "check_payee_wire",
+    "CheckPayeeBatch": "check_payee_batch_wire",
+}
 
 
 def _add_servicer(servicer: ScameterServicer, server: grpc.Server) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,49 @@ def test_old_snapshot_closes_only_after_in_flight_lookups(
             (None, order[0]),
             (order[0], order[1]),
         ]
+
+
+class _SwapOnFirstUse(list[None]):
+    """A holder's use list whose first ``append`` lets a swap land right after it: the
+    window between a lookup counting its use and re-reading the live reference."""
+
+    def __init__(self, swap: Callable[[], None]) -> None:
+        super().__init__()
+        self._swap: Callable[[], None] | None = swap
+
+    def append(self, item: None) -> None:
+        super().append(item)
+        swap, self._swap = self._swap, None
+        if swap is not None:
+            swap()
+
+
+def test_swap_between_counting_a_use_and_reading_the_live_snapshot(
+    generations: tuple[Path, dict[str, int]],
+) -> None:
+    """acquire takes no lock: a swap in that window must neither close the snapshot under
+    the lookup nor leak it; the lookup moves to the new snapshot and the old one closes."""
+    root, ids = generations
+    order = list(ids)
+    publish(root, order[0])
+    with SnapshotManager(root) as manager:
+        old = manager.snapshot
+
+        def swap() -> None:
+            publish(root, order[1])
+            assert manager.refresh()
+            assert not _closed(old)  # the use counted first keeps it open through the swap
+
+        holder = manager._holder
+        assert holder is not None
+        holder.users = _SwapOnFirstUse(swap)
+        with manager.acquire() as snap:
+            assert snap.id == order[1]
+            assert _closed(old)  # let go by the lookup, nobody else used it: closed once
+            assert snap.check(PHONES[0], Kind.PHONE).snapshot == order[1]
+        assert not _closed(snap)
+        assert manager._holder is not None
+        assert manager._holder.refs == 0
 
 
 def test_watcher_thread_follows_current(generations: tuple[Path, dict[str, int]]) -> None:

@@ -12,10 +12,12 @@ batches split into chunks, and answers served twice (the second time from the ca
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -25,6 +27,9 @@ from scameter.identifiers import Kind
 from scameter.identifiers.phonecolumn import MIN_ROWS
 from scameter.index import Snapshot
 from scameter.rpc import convert
+from scameter.rpc.auth import Role
+from scameter.rpc.metrics import Metrics
+from scameter.rpc.servicer import ScameterServicer
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.verdict import LANGUAGES, Language, in_language
 from tests.property.test_batch_properties import (
@@ -100,3 +105,133 @@ def test_check_response_bytes_decode_to_fill_verdict(
         convert.fill_verdict(want.verdict, in_language(v, lang))
         for _ in range(2):
             assert pb.CheckResponse.FromString(convert.check_response_bytes(v, lang)) == want
+
+
+# -- CheckPayee / CheckPayeeBatch: the wire handlers against the message handlers -------------
+
+
+class _Source:
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+
+    def acquire(self) -> contextlib.nullcontext[Snapshot]:
+        return contextlib.nullcontext(self._snap)
+
+
+class _AllowAll:
+    def authorize(self, metadata: Iterable[tuple[str, str | bytes]], role: Role) -> str:
+        assert role is Role.PAYEE
+        return "test"
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _Context:
+    """What the handlers read of a ``grpc.ServicerContext``; an abort raises its status."""
+
+    def invocation_metadata(self) -> tuple[()]:
+        return ()
+
+    def time_remaining(self) -> None:
+        return None
+
+    def set_trailing_metadata(self, metadata: object) -> None:
+        pass
+
+    def abort(self, code: object, details: str) -> None:
+        raise _Aborted(code, details)
+
+    def abort_with_status(self, status: Any) -> None:
+        raise _Aborted(status.code, status.details)
+
+
+@pytest.fixture(scope="module")
+def servicer(snap: Snapshot) -> ScameterServicer:
+    return ScameterServicer(_Source(snap), _AllowAll(), Metrics(0), max_batch=25)
+
+
+#: Proxy ids and accounts: listed (HIGH RISK, SUSPICIOUS...), unlisted, invalid and absent.
+proxy_ids = st.one_of(
+    st.sampled_from(["", "9123 4567", "+85291234567", "1234567", "123456789", "scam@evil.com",
+                     "nobody@example.org", "2345 6789", "6123 0155", "not an email@", "12"]),
+    typed,
+    st.text(max_size=10),
+)  # fmt: skip
+accounts = st.one_of(
+    st.sampled_from(["", "004-123-456789001", "004123456789001", "004-123-456789002", "x"]),
+    st.text("0123456789-", max_size=16),
+)
+payees = st.builds(pb.Payee, proxy_id=proxy_ids, account=accounts)
+tags = st.sampled_from(["", "en", "zh-Hant", "ZH_hant"])
+
+
+def _outcome(call: Any, *args: Any) -> Any:
+    """What a handler answers: its message, or the status it aborts with."""
+    try:
+        return call(*args)
+    except _Aborted as e:
+        return e.args
+
+
+@SETTINGS
+@given(items=st.lists(payees, max_size=30), lang=tags)
+def test_payee_batch_wire_decodes_to_the_message_handler(
+    servicer: ScameterServicer, items: list[pb.Payee], lang: str
+) -> None:
+    """Every answer alike, in order: alerts, warnings, verdicts in the language, errors per
+    invalid payee; a batch over the cap fails alike."""
+    request = pb.CheckPayeeBatchRequest(payees=items, language=lang)
+    want = _outcome(servicer.CheckPayeeBatch, request, _Context())
+    for _ in range(2):  # the second answer comes from the caches
+        got = _outcome(servicer.check_payee_batch_wire, request.SerializeToString(), _Context())
+        if isinstance(got, bytes):
+            got = pb.CheckPayeeBatchResponse.FromString(got)
+        assert got == want
+    if len(items) <= 25:
+        assert isinstance(want, pb.CheckPayeeBatchResponse)
+        assert len(want.answers) == len(items)
+
+
+@SETTINGS
+@given(payee=payees, lang=tags)
+def test_payee_wire_decodes_to_the_message_handler(
+    servicer: ScameterServicer, payee: pb.Payee, lang: str
+) -> None:
+    """One payee: the same answer, or the same status (no identifier, an invalid one)."""
+    request = pb.CheckPayeeRequest(proxy_id=payee.proxy_id, account=payee.account, language=lang)
+    want = _outcome(servicer.CheckPayee, request, _Context())
+    got = _outcome(servicer.check_payee_wire, request.SerializeToString(), _Context())
+    if isinstance(got, bytes):
+        got = pb.CheckPayeeResponse.FromString(got)
+    assert got == want
+
+
+def test_payee_wire_covers_alerts_warnings_and_errors(servicer: ScameterServicer) -> None:
+    """The cases the properties must meet at least once, pinned: an alert with both
+    warnings, a listed non-alert, an error row, both languages."""
+    request = pb.CheckPayeeBatchRequest(
+        payees=[
+            pb.Payee(proxy_id="9123 4567", account="004-123-456789001"),
+            pb.Payee(proxy_id="1234567"),
+            pb.Payee(),
+            pb.Payee(proxy_id="12"),
+        ],
+        language="zh-Hant",
+    )
+    context: Any = _Context()
+    raw = servicer.check_payee_batch_wire(request.SerializeToString(), context)
+    got = pb.CheckPayeeBatchResponse.FromString(raw)
+    assert got == servicer.CheckPayeeBatch(request, context)
+    alert, listed, empty, bad = got.answers
+    assert alert.result.alert
+    assert alert.result.triggered_by == "proxy_id"
+    assert alert.result.warning_en.startswith("Warning")
+    assert alert.result.warning_zh_hant.startswith("警告")
+    assert len(alert.result.verdicts) == 2
+    assert not listed.result.alert
+    assert listed.result.level == pb.LEVEL_SUSPICIOUS
+    assert empty.error == "give a proxy_id, an account or both"
+    assert bad.error
+    assert bad.result.level == pb.LEVEL_NO_RECORD

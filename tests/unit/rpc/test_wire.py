@@ -77,6 +77,6 @@ def test_the_verdict_cache_is_bounded() -> None:
 def test_wire_methods_exist_on_the_servicer() -> None:
     from scameter.rpc.servicer import ScameterServicer
 
-    assert set(WIRE_METHODS) == {"Check", "CheckBatch"}
+    assert set(WIRE_METHODS) == {"Check", "CheckBatch", "CheckPayee", "CheckPayeeBatch"}
     for attribute in WIRE_METHODS.values():
         assert callable(getattr(ScameterServicer, attribute))
