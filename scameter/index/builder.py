@@ -30,8 +30,6 @@ from hashlib import sha256 as _sha256
 from pathlib import Path
 from typing import Any, Literal
 
-import lmdb
-
 from scameter.errors import SnapshotError, SnapshotNotFound
 from scameter.identifiers import Kind, expression_key, identifier_key, registrable_domain
 from scameter.identifiers.model import KIND_TAGS
@@ -61,6 +59,7 @@ from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     NearJob,
     ShardSinks,
+    open_build_env,
     write_bitmaps,
     write_evidence,
     write_hashes,
@@ -485,25 +484,9 @@ class SnapshotBuilder:
             raise
 
     def _write(self, near_job: NearJob | None) -> Manifest:
-        env = lmdb.open(
-            str(self._tmp),
-            subdir=True,
-            map_size=1 << 38,  # address space only; the file grows as pages are written
-            max_dbs=fmt.MAX_DBS,
-            lock=False,
-            sync=False,
-            metasync=False,
-        )
+        env = open_build_env(self._tmp, subdir=True, max_dbs=fmt.MAX_DBS)
         # The side file: what lookups never read (case ids, evidence), docs/snapshot-format.md.
-        side = lmdb.open(
-            str(self._tmp / fmt.SIDE_FILE),
-            subdir=False,
-            map_size=1 << 38,
-            max_dbs=4,
-            lock=False,
-            sync=False,
-            metasync=False,
-        )
+        side = open_build_env(self._tmp / fmt.SIDE_FILE, subdir=False, max_dbs=4)
         sinks = ShardSinks(self._tmp, self.shards) if self.shards > 1 else None
         version = fmt.FORMAT_VERSION if sinks is None else fmt.SHARDED_FORMAT_VERSION
         try:

@@ -283,6 +283,20 @@ class _Collect:
         return True
 
 
+def open_build_env(path: Path, *, subdir: bool, max_dbs: int) -> Any:
+    """An LMDB environment a build writes alone (no lock) and syncs once at the end (no sync
+    per commit): the snapshot's data file, its side file and its shards."""
+    return lmdb.open(
+        str(path),
+        subdir=subdir,
+        map_size=1 << 38,  # address space only; the file grows as pages are written
+        max_dbs=max_dbs,
+        lock=False,
+        sync=False,
+        metasync=False,
+    )
+
+
 class ShardSinks:
     """The shard files of a sharded build (format 4.0): ``records`` entries, arriving in key
     order, appended to the shard whose key range holds them (:func:`fmt.shard_bounds`)."""
@@ -296,15 +310,7 @@ class ShardSinks:
         for i in range(n):
             d = (root / fmt.SHARD_FILE.format(i)).parent
             d.mkdir()
-            env = lmdb.open(
-                str(d),
-                subdir=True,
-                map_size=1 << 38,
-                max_dbs=2,
-                lock=False,
-                sync=False,
-                metasync=False,
-            )
+            env = open_build_env(d, subdir=True, max_dbs=2)
             self.envs.append(env)
             self.dbs.append(env.open_db(fmt.DB_RECORDS))
 
@@ -590,6 +596,7 @@ def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
 __all__ = [
     "BATCH",
     "NearJob",
+    "open_build_env",
     "ShardSinks",
     "append_all",
     "put_batch",
