@@ -3,23 +3,21 @@ and its answers equal a full ingest of the same reports into one file."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
 from scameter.index import Snapshot
-from scameter.ingest.pipeline import run_ingest
 from scameter.intake import IntakeLog
-from tests.unit.ingest.test_live import NOW, _append, _fold, _layered, _row, _view
-
-
-def _base(root: Path, rows: list[dict[str, object]], shards: int) -> Path:
-    src = root / "base.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    inputs = [src] + ([root / "intake"] if (root / "intake" / "data.mdb").exists() else [])
-    snaps = root / "snaps"
-    run_ingest(inputs, snaps, as_of=NOW, workers=1, shards=shards)
-    return snaps
+from tests.unit.ingest.test_live import (
+    NOW,
+    _append,
+    _base,
+    _fold,
+    _layered,
+    _roots,
+    _row,
+    _view,
+)
 
 
 def test_live_fold_over_a_sharded_base_equals_a_full_single_file_ingest(tmp_path: Path) -> None:
@@ -31,10 +29,8 @@ def test_live_fold_over_a_sharded_base_equals_a_full_single_file_ingest(tmp_path
         _row("scam@evil-eq.example", "email", 4, days=3),
         *(_row(f"+8526{i:07d}", "phone", 10 + i, source="police") for i in range(0, 400, 7)),
     ]
-    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
-    live_dir.mkdir()
-    full_dir.mkdir()
-    snaps = _base(live_dir, base_rows, 4)
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows, shards=4)
     touched = [
         *("+85291234001", "+85262220002", "https://evil-eq.example/login", "evil-eq.example"),
         *("+85291234009", "scam@evil-eq.example", "+85262220003", "+85260000007"),
@@ -50,7 +46,7 @@ def test_live_fold_over_a_sharded_base_equals_a_full_single_file_ingest(tmp_path
             _append(log, ("phone", "+85260000007"), 34)
             _append(log, [("email", "scam@evil-eq.example"), ("phone", "+85262220003")], 33)
     _fold(live_dir, snaps).close()
-    full = _base(full_dir, base_rows, 1)
+    full = _base(full_dir, base_rows)
     m = _layered(snaps, live_dir)
     try:
         assert m.snapshot.reader.table.sharded

@@ -46,14 +46,24 @@ def _append(
     return rid
 
 
-def _base(tmp_path: Path, rows: list[dict[str, Any]], *, evidence: bool = True) -> Path:
+def _base(
+    tmp_path: Path, rows: list[dict[str, Any]], *, evidence: bool = True, shards: int = 1
+) -> Path:
     """A snapshot of ``rows`` (JSONL reports) plus the intake log, published under snaps/."""
     src = tmp_path / "base.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     inputs = [src] + ([tmp_path / "intake"] if (tmp_path / "intake" / "data.mdb").exists() else [])
     snaps = tmp_path / "snaps"
-    run_ingest(inputs, snaps, as_of=NOW, workers=1, evidence=evidence)
+    run_ingest(inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards)
     return snaps
+
+
+def _roots(tmp_path: Path) -> tuple[Path, Path]:
+    """The two roots of an equivalence test: ``live`` (base + fold) and ``full`` (one ingest)."""
+    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
+    live_dir.mkdir()
+    full_dir.mkdir()
+    return live_dir, full_dir
 
 
 def _row(
@@ -185,9 +195,7 @@ def test_one_fold_of_co_named_identifiers_counts_each_report_once(tmp_path: Path
     pair = [{"kind": "phone", "value": "+85291234011"}, {"kind": "email", "value": "x@co.example"}]
     base_rows = [_row("+85291234011", "phone", i, identifiers=pair) for i in range(2)]
     base_rows.append(_row("x@co.example", "email", 2))
-    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
-    live_dir.mkdir()
-    full_dir.mkdir()
+    live_dir, full_dir = _roots(tmp_path)
     snaps = _base(live_dir, base_rows)
     both = [("phone", "+85291234011"), ("email", "x@co.example")]
     for root in (live_dir, full_dir):
@@ -226,9 +234,7 @@ def test_the_delta_links_co_named_identifiers_into_clusters(tmp_path: Path) -> N
     pair = [{"kind": "phone", "value": "+85291234021"}, {"kind": "email", "value": "a@cl.example"}]
     base_rows = [_row("+85291234021", "phone", i, identifiers=pair) for i in range(2)]
     base_rows.append(_row("+85291234021", "phone", 2, source="police"))
-    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
-    live_dir.mkdir()
-    full_dir.mkdir()
+    live_dir, full_dir = _roots(tmp_path)
     snaps = _base(live_dir, base_rows)
     for root in (live_dir, full_dir):
         with IntakeLog(root / "intake") as log:
@@ -502,9 +508,7 @@ def test_near_matches_of_live_listings_equal_a_full_build(tmp_path: Path) -> Non
         _row("oldphish-site.example", "domain", 1, source="police"),
         _row("+85291234041", "phone", 2),
     ]
-    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
-    live_dir.mkdir()
-    full_dir.mkdir()
+    live_dir, full_dir = _roots(tmp_path)
     snaps = _base(live_dir, base_rows)
     for root in (live_dir, full_dir):
         with IntakeLog(root / "intake") as log:
@@ -552,9 +556,7 @@ def test_an_appeal_of_an_identifier_no_new_report_names_applies_live(tmp_path: P
     a full ingest does; an appeal of an identifier nothing holds leaves the delta empty."""
     listed = "+85291234051"
     base_rows = [_row(listed, "phone", i) for i in range(3)]
-    live_dir, full_dir = tmp_path / "live", tmp_path / "full"
-    live_dir.mkdir()
-    full_dir.mkdir()
+    live_dir, full_dir = _roots(tmp_path)
     snaps = _base(live_dir, base_rows)
     for root in (live_dir, full_dir):
         with IntakeLog(root / "intake") as log:
