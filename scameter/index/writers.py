@@ -596,9 +596,9 @@ def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
 __all__ = [
     "BATCH",
     "NearJob",
-    "open_build_env",
     "ShardSinks",
     "append_all",
+    "open_build_env",
     "put_batch",
     "write_bitmaps",
     "write_evidence",
