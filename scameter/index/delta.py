@@ -68,6 +68,7 @@ DB_META = b"meta"
 LISTED = b"L"
 REMOVED = b"R"
 GEN_KEY = struct.Struct(">Q")
+_VERIFIED_CODE = fmt.LEVEL_CODES[Level.VERIFIED]
 #: Address space of the delta map (sparse: the file grows as pages are written).
 MAP_SIZE = 1 << 34
 
@@ -181,7 +182,8 @@ class Overlay:
                 kinds.add(kind)
                 canonical = record_canonical(body)
                 self.values.add(canonical)  # before the record is visible
-                if kind in NEAR_KINDS:
+                if kind in NEAR_KINDS and body[1] != _VERIFIED_CODE:  # an allow record has
+                    # no near entries (the builder's ``_add_near``: ``records`` only)
                     self.near_active = True  # before the record is visible
                     entry = self._near_entry(kind, canonical, expr)
             else:
@@ -331,6 +333,8 @@ class LayeredRules:
         if record_canonical(buf) != ident.value:  # 64-bit key collision: not this one
             return self._exact.answer(raw, ident, context)
         decode = self._overlay.assemble.from_record
+        if buf[1] == _VERIFIED_CODE:  # the allow record a full build writes (reported official)
+            return self._exact.in_context(decode(raw, buf, allowed=True), ident, context)
         return self._exact.finish(raw, ident, key, buf, context, from_record=decode)
 
     def answer_url(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:

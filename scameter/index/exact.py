@@ -121,6 +121,13 @@ class ExactRules:
             v = self._apply_context(v, ident, context)
         return v
 
+    def in_context(self, v: Verdict, ident: Identifier, context: CheckContext | None) -> Verdict:
+        """``v`` as :meth:`finish` adjusts it for the call ``context`` (a live delta's allow
+        record, :mod:`scameter.index.delta`, answered like the snapshot's own)."""
+        if context is not None and ident.kind is Kind.PHONE:
+            return self._apply_context(v, ident, context)
+        return v
+
     def _allowed(self, key: bytes, canonical: str) -> bytes | None:
         """The allowlist record of ``key``, collision-checked, or ``None``."""
         if key not in self._allow_keys:

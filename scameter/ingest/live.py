@@ -28,8 +28,10 @@ Invariants:
 * A new base (CURRENT moved) resets the delta to the base's intake cursor (the sequence
   number its ingest read up to; -1 when it read no intake log). A base without evidence
   (older, or ``ingest --no-evidence``) disables folding with one warning.
-* Allowlisted identifiers (VERIFIED in the base) are left to the base: reports about them
-  count at the next ingest.
+* An allowlisted (VERIFIED) identifier of an exact kind that is reported gets the record a
+  full build writes to ``allow`` (VERIFIED, the report counts, ``SPOOF_ADVICE``), which the
+  workers answer as the allowlist's; allowlisted URLs and domains are left to the base
+  (reports about them count at the next ingest).
 * Appeals (the Appeal RPC) in the log are applied to every identifier a fold re-decides, as
   ingest applies them; an identifier a new appeal names (after the delta's ``appeal_cursor``,
   every appeal after a reset) is re-decided too, from its base evidence and the delta's
@@ -277,11 +279,11 @@ class LiveFolder:
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 merged = _append_events(old, blobs)
                 txn.put(ikey, merged, db=self._dbs[DB_EVENTS])
-                if ikey not in base.snap.reader.allow_keys:
-                    touched[ikey] = merged  # VERIFIED stays the base's (module invariants)
+                if not _official_listing(base, ikey, wire[ikey]):
+                    touched[ikey] = merged
             for plain in sorted(appealed or ()):
                 ikey = wire_key_id(plain)
-                if ikey in by_key or ikey in base.snap.reader.allow_keys:
+                if ikey in by_key or _official_listing(base, ikey, plain):
                     continue
                 # An appeal of an identifier no new report names: re-decided from its base
                 # evidence and the delta's events of it, when it has any (else nothing lists
@@ -332,7 +334,7 @@ class LiveFolder:
         decisions = agg.decide(base.gran)
         for fields in agg.fields(base.gran, decisions):
             ikey = wanted.get(f"{fields[0].value}:{fields[1]}")
-            if ikey is not None and fields[3] is not Level.VERIFIED:
+            if ikey is not None:  # VERIFIED too: an allowlisted exact kind's report counts
                 listed[ikey] = fields
         clusters = _clusters(base, agg, decisions, listed)
         out: dict[bytes, bytes] = {}
@@ -426,6 +428,17 @@ def _clusters(
             if had is not None:
                 out[ikey] = (had[0], had[1], _worse(had[2], fields[3]))
     return out
+
+
+def _official_listing(base: _Base, ikey: bytes, plain: str) -> bool:
+    """Whether ``plain`` (``kind:value``) is an allowlisted URL or domain of the base: left to
+    the base (its listing expression would answer other URLs under it; module invariants).
+    An allowlisted identifier of an exact kind is re-decided like any other: its delta
+    record is the VERIFIED record a full build writes to ``allow`` (counts, ``SPOOF_ADVICE``)."""
+    return ikey in base.snap.reader.allow_keys and plain.partition(":")[0] in _EXPR_KINDS
+
+
+_EXPR_KINDS = frozenset(("url", "domain"))
 
 
 def _worse(a: Level, b: Level) -> Level:
