@@ -14,6 +14,10 @@ The delta environment (``<live dir>/delta``):
   the base record's listing expression (UTF-8, empty for other kinds): the record fell out.
 * ``events``: identifier key -> the new events of that identifier (a JSON array; the folder's).
 * ``log``: generation (u64 big-endian) -> the keys that fold changed, concatenated.
+* ``ranges``: a ``phone_ranges`` key (``b"<digits>:<prefix>"``) -> the u32 count of listed
+  numbers a full build would store, or ``b""`` (not a listed range live), for every block
+  inside the prefix blocks a fold changed (:mod:`scameter.ingest.liveranges`);
+  ``rlog``: generation -> the range keys that fold wrote, newline-separated.
 * ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
   reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
 
@@ -65,6 +69,8 @@ DB_RECORDS = b"records"
 DB_EVENTS = b"events"
 DB_LOG = b"log"
 DB_META = b"meta"
+DB_RANGES = b"ranges"
+DB_RLOG = b"rlog"
 LISTED = b"L"
 REMOVED = b"R"
 GEN_KEY = struct.Struct(">Q")
@@ -92,13 +98,13 @@ def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
         str(path),
         subdir=True,
         map_size=MAP_SIZE,
-        max_dbs=4,
+        max_dbs=6,
         readonly=readonly,
         lock=True,
         sync=True,
         metasync=False,
     )
-    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META)
+    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG)
     return env, {n: env.open_db(n, create=not readonly) for n in names}
 
 
@@ -118,7 +124,8 @@ class Overlay:
 
     __slots__ = ("_expr_of", "_near_cache", "_near_of", "_path", "_policy", "_strings",
                  "assemble", "base_id", "exprs", "generation", "keys", "kinds", "near",
-                 "near_active", "records", "removals", "values")  # fmt: skip
+                 "near_active", "range_blocks", "range_digits", "range_span", "ranges",
+                 "records", "removals", "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
@@ -153,21 +160,37 @@ class Overlay:
         #: Whether near-match answers must consult the overlay: it holds a record of a
         #: near-matchable kind, or any removal (a removed base listing's entries are void).
         self.near_active = False
+        #: The delta's ``phone_ranges`` entries (range key -> count, ``b""``: not listed),
+        #: complete for every block inside the span blocks (``range_span`` digits, the
+        #: largest of the policy's) whose prefixes ``range_blocks`` holds; ``range_digits``:
+        #: the order a lookup tries them in (the policy's).
+        self.ranges: dict[bytes, bytes] = {}
+        self.range_blocks: frozenset[str] = frozenset()
+        self.range_span = 0
+        self.range_digits: tuple[int, ...] = () if policy is None else policy.phone_range_digits
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
         return VerdictAssembler(cast(SnapshotReader, shim))
 
     def update(
-        self, generation: int, values: Mapping[bytes, bytes], strings: tuple[str, ...]
+        self,
+        generation: int,
+        values: Mapping[bytes, bytes],
+        strings: tuple[str, ...],
+        ranges: Mapping[bytes, bytes] | None = None,
     ) -> None:
-        """Take in the delta values of ``values`` (key -> stored value) as of ``generation``;
-        cost in proportion to ``values``, plus one merge of the key array."""
+        """Take in the delta values of ``values`` (key -> stored value) and the range entries
+        of ``ranges`` as of ``generation``; cost in proportion to them, plus one merge of the
+        key array."""
         if strings != self._strings:  # append-only: the new table decodes every record
             self._strings = strings
             self.assemble = self._assembler(strings)
         new: list[bytes] = []
         kinds = set(self.kinds)
+        if ranges:
+            self._take_ranges(ranges)
+            kinds.add(Kind.PHONE)
         near_changed = False
         for key, value in values.items():
             body = value[1:]
@@ -205,6 +228,35 @@ class Overlay:
         if len(kinds) != len(self.kinds):
             self.kinds = frozenset(kinds)
         self.generation = generation
+
+    def _take_ranges(self, ranges: Mapping[bytes, bytes]) -> None:
+        """Take in range entries: the entries first, then the span blocks they complete (a
+        lookup on another thread trusts a block's entries once its prefix is listed)."""
+        parsed = [(int(k[: k.index(b":")]), k) for k in ranges]
+        span = max(self.range_span, *(d for d, _ in parsed))
+        self.ranges.update(ranges)
+        blocks = {k[k.index(b":") + 1 :].decode("ascii") for d, k in parsed if d == span}
+        if span != self.range_span:  # set once (the policy's largest digits), kept
+            self.range_span = span
+        if not self.range_digits:
+            self.range_digits = tuple(sorted({d for d, _ in parsed}))
+        if not blocks <= self.range_blocks:
+            self.range_blocks = self.range_blocks | blocks
+
+    def range_hits(self, number: str) -> dict[str, tuple[int, bytes]]:
+        """``number`` -> (digits, stored count) of its first listed block live, as
+        ``NearRules.range_hits`` gives the base's (empty: in no listed block); for a number
+        whose span block is in :attr:`range_blocks`."""
+        ranges = self.ranges
+        for d in self.range_digits:
+            n = ranges.get(f"{d}:{number[:-d]}".encode("ascii"))
+            if n:
+                return {number: (d, n)}
+        return {}
+
+    def probe_ranges(self) -> tuple[tuple[int, frozenset[str]], ...]:
+        """The recounted span blocks as ``KeyProbe.extra_ranges`` takes them."""
+        return ((self.range_span, self.range_blocks),) if self.range_blocks else ()
 
     @property
     def shape(self) -> tuple[frozenset[Kind], bool, bool]:
@@ -322,16 +374,26 @@ class LayeredRules:
         return out
 
     def answer_exact(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
-        if ident.value not in self._values and not self._overlay.removals:
+        overlay = self._overlay
+        value = ident.value
+        span = overlay.range_span
+        ranged = bool(span) and ident.kind is Kind.PHONE and value[:-span] in overlay.range_blocks
+        if value not in self._values and not overlay.removals and not ranged:
             return self._exact.answer(raw, ident, context)  # the delta has nothing of it
         key = ident.key
         buf = self._records.get(key)
+        if buf and record_canonical(buf) != value:  # 64-bit key collision: not this one
+            buf = None
         if buf is None:
-            return self._exact.answer(raw, ident, context)
+            if not ranged:
+                return self._exact.answer(raw, ident, context)
+            # a number in a prefix block the delta recounted: its range answer is the delta's
+            base = self._exact.record(key, value)
+            hits = overlay.range_hits(value)
+            return self._exact.finish(raw, ident, key, base, context, ranges=hits)
         if not buf:  # the record fell out: answered as if the base had none
-            return self._exact.finish(raw, ident, key, None, context)
-        if record_canonical(buf) != ident.value:  # 64-bit key collision: not this one
-            return self._exact.answer(raw, ident, context)
+            gone = overlay.range_hits(value) if ranged else None
+            return self._exact.finish(raw, ident, key, None, context, ranges=gone)
         decode = self._overlay.assemble.from_record
         if buf[1] == _VERIFIED_CODE:  # the allow record a full build writes (reported official)
             return self._exact.in_context(decode(raw, buf, allowed=True), ident, context)
@@ -421,11 +483,13 @@ class DeltaFollower:
                 self._epoch = meta.get("epoch")
                 overlay = self._overlay = Overlay(base_id, self.path, policy)
                 values = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RECORDS])}
+                ranges = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RANGES])}
             elif generation == overlay.generation:
                 return overlay if len(overlay) else None
             else:
                 values = self._changed(txn, overlay.generation, generation)
-            overlay.update(generation, values, tuple(meta.get("strings", ())))
+                ranges = self._changed_ranges(txn, overlay.generation, generation)
+            overlay.update(generation, values, tuple(meta.get("strings", ())), ranges)
         return overlay if len(overlay) else None
 
     def _changed(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
@@ -445,6 +509,22 @@ class DeltaFollower:
                     out[key] = bytes(value)
         return out
 
+    def _changed_ranges(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
+        """The range entries the generations after ``since`` wrote."""
+        out: dict[bytes, bytes] = {}
+        cur = txn.cursor(db=self._dbs[DB_RLOG])
+        if not cur.set_range(GEN_KEY.pack(since + 1)):
+            return out
+        ranges = self._dbs[DB_RANGES]
+        for k, written in cur:
+            if GEN_KEY.unpack(k)[0] > generation:
+                break
+            for rkey in bytes(written).split(b"\n"):
+                value = txn.get(rkey, db=ranges)
+                if value is not None:
+                    out[rkey] = bytes(value)
+        return out
+
     def close(self) -> None:
         if self._env is not None:
             self._env.close()
@@ -455,7 +535,9 @@ __all__ = [
     "DB_EVENTS",
     "DB_LOG",
     "DB_META",
+    "DB_RANGES",
     "DB_RECORDS",
+    "DB_RLOG",
     "GEN_KEY",
     "LISTED",
     "NEAR_KINDS",

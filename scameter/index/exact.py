@@ -94,12 +94,14 @@ class ExactRules:
         context: CheckContext | None,
         *,
         from_record: Callable[[str, bytes], Verdict] | None = None,
+        ranges: dict[str, tuple[int, bytes]] | None = None,
     ) -> Verdict:
         """Every case but the plain listed hit, given the identifier's key and its
         collision-checked ``records`` value (``None``: not listed). Batches probe
         ``records`` themselves and come here for the same answer as :meth:`answer`.
         ``from_record`` decodes ``buf`` when it is not the snapshot's own (a live delta's
-        record, :mod:`scameter.index.delta`)."""
+        record, :mod:`scameter.index.delta`); ``ranges``: the phone-range hits of the number
+        (``NearRules.phone_miss``; ``None``: the snapshot's own)."""
         kind = ident.kind
         allow = self._allowed(key, ident.value)
         decode = self._from_record if from_record is None else from_record
@@ -110,7 +112,7 @@ class ExactRules:
         elif buf is not None:
             v = decode(raw, buf)
         elif kind is Kind.PHONE:
-            v = self._near.phone_miss(raw, ident)
+            v = self._near.phone_miss(raw, ident, ranges)
         elif kind is Kind.PLATFORM_ACCOUNT:
             v = self._near.handle_miss(raw, ident)
         else:
@@ -120,6 +122,11 @@ class ExactRules:
         if context is not None and kind is Kind.PHONE:
             v = self._apply_context(v, ident, context)
         return v
+
+    def record(self, key: bytes, canonical: str) -> bytes | None:
+        """The snapshot's ``records`` value of ``key``, collision-checked (``None``: none)."""
+        buf: bytes | None = self._reader.table.get(key)
+        return buf if buf is not None and record_canonical(buf) == canonical else None
 
     def in_context(self, v: Verdict, ident: Identifier, context: CheckContext | None) -> Verdict:
         """``v`` as :meth:`finish` adjusts it for the call ``context`` (a live delta's allow

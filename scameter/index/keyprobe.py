@@ -80,6 +80,9 @@ class KeyProbe:
         #: The keys of a live delta layered over the snapshot (sorted; ``None``: no delta).
         #: A row whose key is there takes the full path, which checks the delta first.
         self.extra: U64Array | None = None
+        #: The phone-range prefix blocks a live delta recounted, as ``(digits, prefixes)``:
+        #: a number in one takes the full path too (``Overlay.range_blocks``).
+        self.extra_ranges: tuple[tuple[int, frozenset[str]], ...] = ()
         self._asked = 0
         self._stored: int | None = None
 
@@ -132,8 +135,10 @@ class KeyProbe:
     @property
     def ranges(self) -> tuple[tuple[int, frozenset[str]], ...]:
         """``(digits, prefixes)`` per ``policy.phone_range_digits``, in order: the phone
-        numbers minus their last ``digits`` digits that ``phone_ranges`` lists."""
-        return self._ranges
+        numbers minus their last ``digits`` digits that ``phone_ranges`` lists (and those of
+        :attr:`extra_ranges`)."""
+        extra = self.extra_ranges
+        return self._ranges + extra if extra else self._ranges
 
     @property
     def size(self) -> int:

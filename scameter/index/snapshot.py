@@ -124,6 +124,7 @@ class Snapshot:
         self._rules.update(rules)
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
         self.key_probe.extra = None if overlay is None else overlay.keys
+        self.key_probe.extra_ranges = () if overlay is None else overlay.probe_ranges()
         # Near matches (handles, hosts) read the delta's near entries beside the base's.
         self._near.live = overlay if overlay is not None and overlay.near_active else None
         self.overlay = overlay

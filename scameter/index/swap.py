@@ -297,6 +297,7 @@ class SnapshotManager:
             snap.set_overlay(overlay)
         elif overlay is not None:
             snap.key_probe.extra = overlay.keys  # updated in place: its key array is new
+            snap.key_probe.extra_ranges = overlay.probe_ranges()
         return snap.overlay is not None
 
     def _follow(self) -> None:

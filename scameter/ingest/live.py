@@ -14,7 +14,9 @@ Invariants:
 * Exact by construction: a touched identifier's delta record is what a full ingest of the
   same inputs at the same ``as_of`` decides for it (the same code over the same events);
   the workers derive the near-match entries of the delta's records as the builder does
-  (:class:`~scameter.index.delta.Overlay`); phone ranges wait for the next ingest. Cluster
+  (:class:`~scameter.index.delta.Overlay`); a fold that changes whether a number is listed
+  writes the ``phone_ranges`` entries of its prefix blocks as a build counts them
+  (:mod:`scameter.ingest.liveranges`). Cluster
   links among the identifiers a touched one's reports name are the build's (same size, worst
   level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
   members and ``Related`` lists catch up at the next ingest (docs/architecture.md).
@@ -65,7 +67,9 @@ from scameter.index.delta import (
     DB_EVENTS,
     DB_LOG,
     DB_META,
+    DB_RANGES,
     DB_RECORDS,
+    DB_RLOG,
     GEN_KEY,
     LISTED,
     REMOVED,
@@ -76,6 +80,7 @@ from scameter.ingest.adapters import AdapterOptions, appeal_tuples
 from scameter.ingest.aggregate import Aggregator
 from scameter.ingest.evidence import decode_events, encode_event, event_keys, wire_key_id
 from scameter.ingest.granularity import Granularity
+from scameter.ingest.liveranges import RangeCounter, delta_listed
 from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY, _warninglists
 from scameter.ingest.policy import policy_from_mapping
 from scameter.ingest.warninglists import Warninglists
@@ -105,6 +110,8 @@ class _Base:
         self.gran = Granularity.default(
             self.policy.extra_shared_platforms, self.policy.extra_top_sites, self.lists
         )
+        #: The phone-range entries of the blocks a fold changes (liveranges).
+        self.ranges = RangeCounter(snap.reader)
 
 
 def _lists_to_tuples(data: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +185,7 @@ class LiveFolder:
         """Empty the delta and restart it at ``base``'s intake cursor."""
         cursor = base.snap.reader.intake_cursors.get(os.path.realpath(self.intake_path), -1)
         with self._env.begin(write=True) as txn:
-            for name in (DB_RECORDS, DB_EVENTS, DB_LOG):
+            for name in (DB_RECORDS, DB_EVENTS, DB_LOG, DB_RANGES, DB_RLOG):
                 txn.drop(self._dbs[name], delete=False)
             meta = self._dbs[DB_META]
             txn.drop(meta, delete=False)
@@ -295,9 +302,16 @@ class LiveFolder:
                 touched[ikey] = bytes(old) if old is not None else b""
             values = self._decide(base, touched, wire=wire, when=when, strings=strings,
                                   appeals=appeals)  # fmt: skip
+            blocks = _changed_blocks(base, txn, self._dbs[DB_RECORDS], values, wire)
             for ikey, value in values.items():
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
             put = txn.put
+            if blocks:
+                records = self._dbs[DB_RECORDS]
+                ranges = base.ranges.entries(blocks, lambda k: txn.get(k, db=records))
+                for rkey, count in ranges.items():
+                    put(rkey, count, db=self._dbs[DB_RANGES])
+                put(GEN_KEY.pack(generation), b"\n".join(ranges), db=self._dbs[DB_RLOG])
             mdb = self._dbs[DB_META]
             put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
             put(b"generation", json.dumps(generation).encode(), db=mdb)
@@ -427,6 +441,28 @@ def _clusters(
             had, _ = _base_cluster(base, ikey)
             if had is not None:
                 out[ikey] = (had[0], had[1], _worse(had[2], fields[3]))
+    return out
+
+
+def _changed_blocks(
+    base: _Base, txn: Any, records: Any, values: dict[bytes, bytes], wire: dict[bytes, str]
+) -> set[str]:
+    """The span blocks (:mod:`scameter.ingest.liveranges`) of the phone numbers whose
+    listing ``values`` change (before they are written): whether they count in a range."""
+    out: set[str] = set()
+    counter = base.ranges
+    for ikey, value in values.items():
+        plain = wire[ikey]
+        if not plain.startswith("phone:"):
+            continue
+        number = plain[6:]
+        block = counter.block_of(number)
+        if block is None:
+            continue
+        old = txn.get(ikey, db=records)
+        before = counter.base_listed(ikey, number) if old is None else delta_listed(old, number)
+        if before != delta_listed(value, number):
+            out.add(block)
     return out
 
 

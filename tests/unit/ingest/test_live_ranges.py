@@ -1,0 +1,84 @@
+"""Phone-range signals of numbers listed live equal a full build's, neighbours included."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+from scameter.index import Snapshot
+from scameter.intake import IntakeLog
+from scameter.verdict import Level, ReasonCode, Verdict
+from tests.unit.ingest.test_live import (
+    _append,
+    _base,
+    _fold,
+    _fold_and_close,
+    _layered,
+    _roots,
+    _row,
+    _view,
+)
+
+#: Two listed numbers in the base: their block is one short of a range (3 by default).
+SHORT = ["+85291234501", "+85291234502"]
+#: Three: a listed range already, which a live report makes four.
+LISTED = ["+85262345601", "+85262345602", "+85262345603"]
+NEIGHBOURS = [
+    "+85291234503",  # the number reported live
+    "+85291234509",  # its 1-digit block
+    "+85291234577",  # its 2-digit block only
+    "+85262345609",
+    "+85262345699",
+    "+85291239999",  # in no block of theirs
+]
+
+
+def _range_view(v: Verdict) -> tuple[Any, ...]:
+    return (*_view(v), v.matched, tuple(r.text for r in v.reasons))
+
+
+def test_a_number_listed_live_gives_its_neighbours_the_full_build_range_signal(
+    tmp_path: Path,
+) -> None:
+    base_rows = [_row(p, "phone", i) for i, p in enumerate(SHORT + LISTED)]
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows)
+    with IntakeLog(full_dir / "intake") as log:
+        _append(log, ("phone", "+85291234503"), 60)
+        _append(log, ("phone", "+85262345604"), 61)
+    with Snapshot.open_current(snaps) as before:
+        assert before.check("+85291234509").level is Level.NO_RECORD
+        assert "3 listed numbers" in before.check("+85262345609").reasons[0].text
+    # live: two folds, the worker following each (its second poll reads only the new entries)
+    with IntakeLog(live_dir / "intake") as log:
+        _append(log, ("phone", "+85262345604"), 61)
+    _fold(live_dir, snaps).close()
+    m = _layered(snaps, live_dir)
+    with IntakeLog(live_dir / "intake") as log:
+        _append(log, ("phone", "+85291234503"), 60)
+    # the server's folder is another process: the follower keeps the delta open here
+    child = multiprocessing.get_context("spawn").Process(target=_fold_and_close,
+                                                         args=(snaps, live_dir))  # fmt: skip
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert m.follow_delta()
+    full = _base(full_dir, base_rows)
+    try:
+        live = m.snapshot
+        with Snapshot.open_current(full) as expected:
+            want = [_range_view(expected.check(q)) for q in NEIGHBOURS]
+            assert [_range_view(live.check(q)) for q in NEIGHBOURS] == want
+            assert live.key_probe.ready()  # the batch path pre-filters by keys and blocks
+            batch = live.check_batch(NEIGHBOURS, "phone").to_list()
+            assert [_range_view(v) for v in batch] == want
+        v = live.check("+85291234509")
+        assert v.level is Level.POSSIBLE
+        assert [r.code for r in v.reasons] == [ReasonCode.PHONE_RANGE]
+        assert v.matched == "+8529123450x"
+        assert "3 listed numbers" in v.reasons[0].text
+        assert "4 listed numbers" in live.check("+85262345609").reasons[0].text
+        assert live.check("+85291239999").level is Level.NO_RECORD
+    finally:
+        m.stop()
