@@ -14,10 +14,10 @@ The delta environment (``<live dir>/delta``):
   the base record's listing expression (UTF-8, empty for other kinds): the record fell out.
 * ``events``: identifier key -> the new events of that identifier (a JSON array; the folder's).
 * ``log``: generation (u64 big-endian) -> the keys that fold changed, concatenated.
-* ``ranges``: a ``phone_ranges`` key (``b"<digits>:<prefix>"``) -> the u32 count of listed
-  numbers a full build would store, or ``b""`` (not a listed range live), for every block
-  inside the prefix blocks a fold changed (:mod:`scameter.ingest.liveranges`);
-  ``rlog``: generation -> the range keys that fold wrote, newline-separated.
+* ``ranges``: a ``phone_ranges`` key (``b"<digits>:<prefix>"``) -> the block's live count of
+  listed numbers (u32, below the threshold too), for every block in which the delta changed
+  whether a number is listed (:mod:`scameter.ingest.liveranges`); ``rlog``: generation ->
+  the range keys that fold wrote, newline-separated.
 * ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
   reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
 
@@ -81,6 +81,8 @@ MAP_SIZE = 1 << 34
 Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
 #: A host's near-match answer: (raw, kind, canonical, host) -> verdict (``NearRules.host_miss``).
 HostMiss = Callable[[str, str, str, str], Verdict]
+#: A base snapshot's ``phone_ranges`` value of a range key, or ``None``.
+BaseRanges = Callable[[bytes], bytes | None]
 #: Kinds whose records have near-match entries (the builder's ``near``).
 NEAR_KINDS = frozenset((Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT))
 #: Distinct (namespace, text) delta near candidates memoised per overlay generation.
@@ -122,9 +124,9 @@ class Overlay:
     it changed, never half of it; the string table is swapped in before records that use it).
     """
 
-    __slots__ = ("_expr_of", "_near_cache", "_near_of", "_path", "_policy", "_strings",
-                 "assemble", "base_id", "exprs", "generation", "keys", "kinds", "near",
-                 "near_active", "range_blocks", "range_digits", "range_span", "ranges",
+    __slots__ = ("_expr_of", "_near_cache", "_near_of", "_path", "_policy", "_range_min",
+                 "_strings", "assemble", "base_id", "exprs", "generation", "keys", "kinds",
+                 "near", "near_active", "range_blocks", "range_digits", "range_span", "ranges",
                  "records", "removals", "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
@@ -160,14 +162,16 @@ class Overlay:
         #: Whether near-match answers must consult the overlay: it holds a record of a
         #: near-matchable kind, or any removal (a removed base listing's entries are void).
         self.near_active = False
-        #: The delta's ``phone_ranges`` entries (range key -> count, ``b""``: not listed),
-        #: complete for every block inside the span blocks (``range_span`` digits, the
-        #: largest of the policy's) whose prefixes ``range_blocks`` holds; ``range_digits``:
-        #: the order a lookup tries them in (the policy's).
+        #: The delta's phone-range counts (range key -> u32 live count); ``range_blocks``:
+        #: the prefixes, less their last ``range_span`` digits (the policy's largest), of
+        #: every number one of them may answer for (a lookup elsewhere skips them all);
+        #: ``range_digits``: the order a lookup tries the blocks in (the policy's).
+        ranges_policy = policy or IndexPolicy()
         self.ranges: dict[bytes, bytes] = {}
         self.range_blocks: frozenset[str] = frozenset()
-        self.range_span = 0
-        self.range_digits: tuple[int, ...] = () if policy is None else policy.phone_range_digits
+        self.range_digits = tuple(ranges_policy.phone_range_digits)
+        self.range_span = max(self.range_digits, default=0)
+        self._range_min = ranges_policy.phone_range_min_listed
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -230,27 +234,32 @@ class Overlay:
         self.generation = generation
 
     def _take_ranges(self, ranges: Mapping[bytes, bytes]) -> None:
-        """Take in range entries: the entries first, then the span blocks they complete (a
-        lookup on another thread trusts a block's entries once its prefix is listed)."""
-        parsed = [(int(k[: k.index(b":")]), k) for k in ranges]
-        span = max(self.range_span, *(d for d, _ in parsed))
+        """Take in range counts: the counts first, then their blocks' prefixes (a lookup on
+        another thread reads the counts once a prefix is in :attr:`range_blocks`)."""
         self.ranges.update(ranges)
-        blocks = {k[k.index(b":") + 1 :].decode("ascii") for d, k in parsed if d == span}
-        if span != self.range_span:  # set once (the policy's largest digits), kept
-            self.range_span = span
-        if not self.range_digits:
-            self.range_digits = tuple(sorted({d for d, _ in parsed}))
+        span = self.range_span
+        blocks = set()
+        for rkey in ranges:
+            colon = rkey.index(b":")
+            prefix = rkey[colon + 1 :].decode("ascii")
+            blocks.add(prefix[: len(prefix) - (span - int(rkey[:colon]))])
         if not blocks <= self.range_blocks:
             self.range_blocks = self.range_blocks | blocks
 
-    def range_hits(self, number: str) -> dict[str, tuple[int, bytes]]:
-        """``number`` -> (digits, stored count) of its first listed block live, as
-        ``NearRules.range_hits`` gives the base's (empty: in no listed block); for a number
-        whose span block is in :attr:`range_blocks`."""
+    def range_hits(self, number: str, base: BaseRanges) -> dict[str, tuple[int, bytes]]:
+        """``number`` -> (digits, stored count) of its first listed block, as
+        ``NearRules.range_hits`` gives the base's (empty: in no listed block): the delta's
+        count of a block it holds one of (listed from the policy's threshold on), else the
+        base's entry (``base``: range key -> the base's ``phone_ranges`` value)."""
         ranges = self.ranges
         for d in self.range_digits:
-            n = ranges.get(f"{d}:{number[:-d]}".encode("ascii"))
-            if n:
+            rkey = f"{d}:{number[:-d]}".encode("ascii")
+            n = ranges.get(rkey)
+            if n is None:
+                n = base(rkey)
+                if n is not None:
+                    return {number: (d, n)}
+            elif fmt.U32.unpack(n)[0] >= self._range_min:
                 return {number: (d, n)}
         return {}
 
@@ -351,12 +360,16 @@ class LayeredRules:
         exact: ExactRules,
         base: Mapping[Kind, Rule],
         miss: HostMiss,
+        reader: SnapshotReader | None = None,
     ) -> None:
         self._overlay = overlay
+        #: The base's phone ranges (``reader``: the snapshot's; ``None``: none).
+        self._base_ranges: BaseRanges = _no_ranges if reader is None else _ranges_of(reader)
         self._records = overlay.records
         self._values = overlay.values
         self._exprs = overlay.exprs
         self._exact = exact
+        self._answer = exact.answer
         self._base = base
         self._miss = miss
 
@@ -376,25 +389,40 @@ class LayeredRules:
     def answer_exact(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
         overlay = self._overlay
         value = ident.value
-        span = overlay.range_span
-        ranged = bool(span) and ident.kind is Kind.PHONE and value[:-span] in overlay.range_blocks
-        if value not in self._values and not overlay.removals and not ranged:
-            return self._exact.answer(raw, ident, context)  # the delta has nothing of it
+        if value not in self._values and not overlay.removals:
+            # The delta holds no record of it (one set probe, no key hashed): the base
+            # answers, unless it is a number in a block whose range count the delta moved.
+            blocks = overlay.range_blocks
+            if (
+                not blocks
+                or value[: -overlay.range_span] not in blocks
+                or (ident.kind is not Kind.PHONE)
+            ):
+                return self._answer(raw, ident, context)
+        return self._from_delta(raw, ident, context)
+
+    def _from_delta(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
+        """An identifier the delta may hold a record, a removal or a range count of."""
+        overlay = self._overlay
+        value = ident.value
+        blocks = overlay.range_blocks
+        ranged = bool(blocks) and ident.kind is Kind.PHONE
+        ranged = ranged and value[: -overlay.range_span] in blocks
         key = ident.key
         buf = self._records.get(key)
         if buf and record_canonical(buf) != value:  # 64-bit key collision: not this one
             buf = None
         if buf is None:
             if not ranged:
-                return self._exact.answer(raw, ident, context)
-            # a number in a prefix block the delta recounted: its range answer is the delta's
+                return self._answer(raw, ident, context)
+            # a number in a block whose range count the delta moved: its range answer is live
             base = self._exact.record(key, value)
-            hits = overlay.range_hits(value)
+            hits = overlay.range_hits(value, self._base_ranges)
             return self._exact.finish(raw, ident, key, base, context, ranges=hits)
         if not buf:  # the record fell out: answered as if the base had none
-            gone = overlay.range_hits(value) if ranged else None
+            gone = overlay.range_hits(value, self._base_ranges) if ranged else None
             return self._exact.finish(raw, ident, key, None, context, ranges=gone)
-        decode = self._overlay.assemble.from_record
+        decode = overlay.assemble.from_record
         if buf[1] == _VERIFIED_CODE:  # the allow record a full build writes (reported official)
             return self._exact.in_context(decode(raw, buf, allowed=True), ident, context)
         return self._exact.finish(raw, ident, key, buf, context, from_record=decode)
@@ -443,6 +471,20 @@ class LayeredRules:
             )
             return self._miss(raw, kind.value, canonical, host)
         return worst(verdicts)
+
+
+def _no_ranges(rkey: bytes) -> bytes | None:
+    return None
+
+
+def _ranges_of(reader: SnapshotReader) -> BaseRanges:
+    db = reader.ranges
+
+    def get(rkey: bytes) -> bytes | None:
+        value: bytes | None = reader.txn().get(rkey, db=db)
+        return value
+
+    return get
 
 
 class DeltaFollower:

@@ -119,7 +119,8 @@ class Snapshot:
             self.overlay_shape = None
         else:
             miss = self._near.host_miss
-            rules = LayeredRules(overlay, self._exact, self._base_rules, miss).rules()
+            layered = LayeredRules(overlay, self._exact, self._base_rules, miss, self.reader)
+            rules = layered.rules()
             self.overlay_shape = overlay.shape
         self._rules.update(rules)
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}

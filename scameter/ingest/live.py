@@ -15,7 +15,7 @@ Invariants:
   same inputs at the same ``as_of`` decides for it (the same code over the same events);
   the workers derive the near-match entries of the delta's records as the builder does
   (:class:`~scameter.index.delta.Overlay`); a fold that changes whether a number is listed
-  writes the ``phone_ranges`` entries of its prefix blocks as a build counts them
+  moves the live counts of its prefix blocks, which start at the build's count
   (:mod:`scameter.ingest.liveranges`). Cluster
   links among the identifiers a touched one's reports name are the build's (same size, worst
   level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
@@ -302,15 +302,15 @@ class LiveFolder:
                 touched[ikey] = bytes(old) if old is not None else b""
             values = self._decide(base, touched, wire=wire, when=when, strings=strings,
                                   appeals=appeals)  # fmt: skip
-            blocks = _changed_blocks(base, txn, self._dbs[DB_RECORDS], values, wire)
+            changes = _range_changes(base, txn, self._dbs[DB_RECORDS], values, wire)
             for ikey, value in values.items():
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
             put = txn.put
-            if blocks:
-                records = self._dbs[DB_RECORDS]
-                ranges = base.ranges.entries(blocks, lambda k: txn.get(k, db=records))
+            if changes:
+                rdb = self._dbs[DB_RANGES]
+                ranges = base.ranges.counts(changes, lambda k: txn.get(k, db=rdb))
                 for rkey, count in ranges.items():
-                    put(rkey, count, db=self._dbs[DB_RANGES])
+                    put(rkey, count, db=rdb)
                 put(GEN_KEY.pack(generation), b"\n".join(ranges), db=self._dbs[DB_RLOG])
             mdb = self._dbs[DB_META]
             put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
@@ -444,25 +444,25 @@ def _clusters(
     return out
 
 
-def _changed_blocks(
+def _range_changes(
     base: _Base, txn: Any, records: Any, values: dict[bytes, bytes], wire: dict[bytes, str]
-) -> set[str]:
-    """The span blocks (:mod:`scameter.ingest.liveranges`) of the phone numbers whose
-    listing ``values`` change (before they are written): whether they count in a range."""
-    out: set[str] = set()
+) -> list[tuple[str, int]]:
+    """(number, +1 / -1) of every phone number whose listing ``values`` change (read before
+    they are written): whether it counts in its ranges (:mod:`scameter.ingest.liveranges`)."""
+    out: list[tuple[str, int]] = []
     counter = base.ranges
     for ikey, value in values.items():
         plain = wire[ikey]
         if not plain.startswith("phone:"):
             continue
         number = plain[6:]
-        block = counter.block_of(number)
-        if block is None:
+        if not counter.has_blocks(number):
             continue
         old = txn.get(ikey, db=records)
         before = counter.base_listed(ikey, number) if old is None else delta_listed(old, number)
-        if before != delta_listed(value, number):
-            out.add(block)
+        after = delta_listed(value, number)
+        if before != after:
+            out.append((number, 1 if after else -1))
     return out
 
 
