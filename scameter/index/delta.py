@@ -415,9 +415,10 @@ class LayeredRules:
         if buf is None:
             if not ranged:
                 return self._answer(raw, ident, context)
-            # a number in a block whose range count the delta moved: its range answer is live
+            # a number in a block whose range count the delta moved: its range answer, when
+            # it has no record, is live
             base = self._exact.record(key, value)
-            hits = overlay.range_hits(value, self._base_ranges)
+            hits = None if base is not None else overlay.range_hits(value, self._base_ranges)
             return self._exact.finish(raw, ident, key, base, context, ranges=hits)
         if not buf:  # the record fell out: answered as if the base had none
             gone = overlay.range_hits(value, self._base_ranges) if ranged else None

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from scameter.index import Snapshot
+from scameter.index import format as fmt
+from scameter.index.delta import Overlay
+from scameter.ingest.liveranges import RangeCounter
 from scameter.intake import IntakeLog
 from scameter.verdict import Level, ReasonCode, Verdict
 from tests.unit.ingest.test_live import (
@@ -82,3 +85,30 @@ def test_a_number_listed_live_gives_its_neighbours_the_full_build_range_signal(
         assert live.check("+85291239999").level is Level.NO_RECORD
     finally:
         m.stop()
+
+
+def test_a_number_no_longer_listed_lowers_its_blocks_below_the_threshold(tmp_path: Path) -> None:
+    """The -1 side: the delta's count of a block stands for the base's entry, listed or not."""
+    snaps = _base(tmp_path, [_row(p, "phone", i) for i, p in enumerate(LISTED)])
+    with Snapshot.open_current(snaps) as snap:
+        counter = RangeCounter(snap.reader)
+        assert counter.has_blocks(LISTED[0])
+        assert not counter.has_blocks("12")
+        counts = counter.counts([(LISTED[0], -1)], lambda rkey: None)
+        assert counts == {b"1:+8526234560": fmt.U32.pack(2), b"2:+852623456": fmt.U32.pack(2)}
+        # a later change starts from the delta's count, not the base's
+        again = counter.counts([(LISTED[1], -1)], counts.get)
+        assert again[b"2:+852623456"] == fmt.U32.pack(1)
+        overlay = Overlay(snap.id, tmp_path, snap.policy)
+        overlay.update(1, {}, (), counts)
+        assert overlay.range_blocks == frozenset({"+852623456"})
+        base = snap.reader
+
+        def get(rkey: bytes) -> bytes | None:
+            value: bytes | None = base.txn().get(rkey, db=base.ranges)
+            return value
+
+        assert get(b"1:+8526234560") is not None  # the base lists the block
+        assert overlay.range_hits("+85262345609", get) == {}
+        overlay.update(2, {}, (), {b"1:+8526234560": fmt.U32.pack(3)})
+        assert overlay.range_hits("+85262345609", get) == {"+85262345609": (1, fmt.U32.pack(3))}
