@@ -441,12 +441,12 @@ _EVIDENCE = (
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    """Three runs (one with ``--quick``) of every arm; with ``--base-snapshot`` over that
-    prebuilt base (``ctx.extras["base_snapshot"]``, one size) instead of building one."""
+    """``--repeats`` runs (one with ``--quick``) of every arm; with ``--base-snapshot`` over
+    that prebuilt base (``ctx.extras["base_snapshot"]``, one size) instead of building one."""
     figures: list[Figure] = []
     prebuilt = ctx.extras.get("base_snapshot") is not None
     for n in ctx.sizes:
-        repeats = 1 if ctx.quick else 3
+        repeats = 1 if ctx.quick else ctx.repeats
         runs = [_once(ctx, n, r) for r in range(repeats)]
         base = "prebuilt base" if prebuilt else "base built here"
         if "serve_workers" in ctx.extras:
