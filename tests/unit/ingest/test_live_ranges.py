@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import random
 from pathlib import Path
 from typing import Any
 
 from scameter.index import Snapshot
 from scameter.index import format as fmt
 from scameter.index.delta import Overlay
+from scameter.ingest.live import LiveFolder
 from scameter.ingest.liveranges import RangeCounter
-from scameter.intake import IntakeLog
+from scameter.intake import IntakeLog, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
 from tests.unit.ingest.test_live import (
     _append,
@@ -112,3 +114,39 @@ def test_a_number_no_longer_listed_lowers_its_blocks_below_the_threshold(tmp_pat
         assert overlay.range_hits("+85262345609", get) == {}
         overlay.update(2, {}, (), {b"1:+8526234560": fmt.U32.pack(3)})
         assert overlay.range_hits("+85262345609", get) == {"+85262345609": (1, fmt.U32.pack(3))}
+
+
+def test_counts_moved_over_many_small_folds_equal_a_full_build(tmp_path: Path) -> None:
+    """Seeded reports over two dense blocks, folded 4 at a time (many folds, counts moved
+    incrementally, some blocks starting under the threshold, some over): every number of the
+    blocks answers as after one full ingest."""
+    rng = random.Random(18)
+    blocks = ["+8529123", "+8526234"]
+    numbers = [f"{b}{i:04d}"[:12] for b in blocks for i in range(0, 100, 7)]
+    base_rows = [_row(p, "phone", i) for i, p in enumerate(numbers[::3])]
+    reports = [(rng.choice(numbers), 200 + i) for i in range(40)]
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for number, reporter in reports:
+                _append(log, ("phone", number), reporter)
+    folder = LiveFolder(snaps, live_dir / "intake", live_dir_for(live_dir / "intake"), batch=4)
+    folds = 0
+    while folder.fold_once():
+        folds += 1
+    folder.close()
+    assert folds == 10
+    full = _base(full_dir, base_rows)
+    m = _layered(snaps, live_dir)
+    probes = [f"{b}{i:02d}"[:12] for b in ("+852912300", "+852623400") for i in range(100)]
+    try:
+        with Snapshot.open_current(full) as expected, Snapshot.open_current(snaps) as before:
+            want = [_range_view(expected.check(q)) for q in probes]
+            assert [_range_view(m.snapshot.check(q)) for q in probes] == want
+            old = [_range_view(before.check(q)) for q in probes]
+        changed = [q for q, a, b in zip(probes, old, want, strict=True) if a[-2:] != b[-2:]]
+        assert len(changed) > 50  # range answers (block, count) the reports moved
+        assert sum(v[1] == (ReasonCode.PHONE_RANGE,) for v in want) > 20  # ranges were made
+    finally:
+        m.stop()
