@@ -19,7 +19,7 @@ Invariants:
   raises :class:`~scameter.errors.SnapshotCorrupt`: a tampered record is an error, never an
   answer (format 2.0, docs/snapshot-format.md).
 * Two implementations of the hit path, one answer: :meth:`VerdictAssembler.from_record` is
-  the compiled ``scameter._speedups.HitDecoder`` when the package was built with a C
+  the compiled ``scameter.index._speedups.HitDecoder`` when the package was built with a C
   compiler (``setup.py``, optional) and :meth:`VerdictAssembler.from_record_python`
   otherwise. The Python method is the reference: the compiled one answers only a nominal hit
   whose record shape is already memoised and calls the Python method, with the same
@@ -56,6 +56,7 @@ from scameter.index.reader import SnapshotReader
 from scameter.times import _CACHE as _iso_cache
 from scameter.times import iso_utc
 from scameter.verdict import (
+    NO_EXTRA,
     SEVERITY,
     Level,
     Reason,
@@ -63,16 +64,15 @@ from scameter.verdict import (
     SimilarTo,
     Verdict,
     make_no_record,
-    NO_EXTRA,
     make_verdict,
 )
 
 try:
-    from scameter._speedups import HitDecoder as _HitDecoder
+    from scameter.index._speedups import HitDecoder as _HitDecoder
 except ImportError:  # built without a C compiler: the pure path (docs/architecture.md)
     _HitDecoder = None  # type: ignore[assignment,misc]
 
-#: Which implementation answers a hit: ``"compiled"`` (``scameter._speedups``, built by
+#: Which implementation answers a hit: ``"compiled"`` (``scameter.index._speedups``, built by
 #: ``pip install`` where a C compiler is found) or ``"python"``.
 HIT_PATH = "python" if _HitDecoder is None else "compiled"
 
@@ -139,7 +139,7 @@ class VerdictAssembler:
             self.from_record = self.from_record_python
         elif _HitDecoder is None:
             raise ImportError(
-                "scameter._speedups is not built (no C compiler at install time): "
+                "scameter.index._speedups is not built (no C compiler at install time): "
                 "reinstall scameter where gcc/cc and the Python headers are present"
             )
         else:

@@ -43,13 +43,13 @@ from scameter.verdict import NO_EXTRA, Level, ReasonCode, Verdict
 
 speedups: Any
 try:
-    from scameter import _speedups as speedups
-except ImportError:  # pragma: no cover - the CI machine builds it (tests/unit/test_speedups.py)
+    from scameter.index import _speedups as speedups
+except ImportError:  # pragma: no cover - CI builds it (tests/unit/index/test_hitpath.py)
     speedups = None
 
 pytestmark = pytest.mark.skipif(
     speedups is None and not os.environ.get("SCAMETER_REQUIRE_SYSTEM_TOOLS"),
-    reason="scameter._speedups is not built here (no C compiler at install time)",
+    reason="scameter.index._speedups is not built here (no C compiler at install time)",
 )
 
 SETTINGS = settings(

@@ -1,4 +1,4 @@
-"""Both hit paths (compiled ``scameter._speedups`` and pure Python) give the same verdicts.
+"""Both hit paths (compiled ``scameter.index._speedups`` and pure Python) give the same verdicts.
 
 The lookup vectors of ``test_lookup_vectors`` (every rule: exact hits, allowlist precedence,
 URL listings, near matches, clusters, call context) and a tampered record are run through a
@@ -32,7 +32,7 @@ from tests.unit.index.test_tamper import TARGET, edit
 REQUIRED = bool(os.environ.get("SCAMETER_REQUIRE_SYSTEM_TOOLS"))
 needs_compiled = pytest.mark.skipif(
     HIT_PATH != "compiled" and not REQUIRED,
-    reason="scameter._speedups is not built here (no C compiler at install time)",
+    reason="scameter.index._speedups is not built here (no C compiler at install time)",
 )
 IMPLEMENTATIONS = [
     pytest.param(False, id="python"),
@@ -72,10 +72,10 @@ def _answers(s: Snapshot) -> list[Verdict]:
 def test_compiled_hit_path_is_built() -> None:
     """Fails on CI (``SCAMETER_REQUIRE_SYSTEM_TOOLS``) when ``pip install -e .`` did not build
     the extension, so the compiled path is never silently left untested."""
-    from scameter import _speedups
+    from scameter.index import _speedups
 
     assert HIT_PATH == "compiled"
-    assert _speedups.HitDecoder.__module__ == "scameter._speedups"
+    assert _speedups.HitDecoder.__module__ == "scameter.index._speedups"
 
 
 def test_both_paths_answer_every_vector_alike(snap: Snapshot, reference: Snapshot) -> None:
@@ -109,12 +109,12 @@ def test_tampered_record_raises_the_same_error_on_both_paths(
 
 
 def test_compiled_true_without_the_extension_fails_clearly(built: Path) -> None:
-    """In a process where ``scameter._speedups`` cannot be imported: the pure path is chosen
+    """In a process where ``scameter.index._speedups`` cannot be imported: the pure path is chosen
     at import, lookups answer, and asking for the compiled one says how to get it."""
     script = textwrap.dedent(
         f"""
         import sys
-        sys.modules["scameter._speedups"] = None  # as if built without a compiler
+        sys.modules["scameter.index._speedups"] = None  # as if built without a compiler
         from scameter.identifiers import Kind
         from scameter.index import Snapshot
         from scameter.index.assembly import HIT_PATH, VerdictAssembler
@@ -134,7 +134,7 @@ def test_compiled_true_without_the_extension_fails_clearly(built: Path) -> None:
 
 @needs_compiled
 def test_decoder_refuses_a_verdict_type_of_another_layout(built: Path) -> None:
-    from scameter import _speedups
+    from scameter.index import _speedups
 
     with Snapshot.open(built) as s:
         pure = VerdictAssembler(s.reader, compiled=False)

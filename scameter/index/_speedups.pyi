@@ -1,4 +1,4 @@
-"""Types of the optional compiled module ``scameter._speedups`` (source: ``_speedups.c``).
+"""Types of the optional compiled module ``scameter.index._speedups`` (source: ``_speedups.c``).
 
 Absent when the package was installed without a C compiler; ``scameter/index/assembly.py``
 then uses its pure-Python hit path (the reference implementation of the same answers).

@@ -1,4 +1,4 @@
-/* scameter._speedups: the compiled hit path (issue 20), optional.
+/* scameter.index._speedups: the compiled hit path (issue 20), optional.
  *
  * Responsibility: one type, HitDecoder, whose from_record() turns a stored record of the
  * snapshot format 3.0 (scameter/index/format.py, docs/snapshot-format.md) into a Verdict for
@@ -139,7 +139,7 @@ read_offsets(HitDecoder *self, PyTypeObject *type)
         if (!PyErr_Occurred()) {
             PyErr_Format(PyExc_TypeError,
                          "HitDecoder: the Verdict type has %zd slots, this build knows %d: "
-                         "rebuild scameter._speedups",
+                         "rebuild scameter.index._speedups",
                          n, N_FIELDS);
         }
         return -1;
@@ -513,7 +513,7 @@ static PyMethodDef HitDecoder_methods[] = {
 
 static PyTypeObject HitDecoderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "scameter._speedups.HitDecoder",
+    .tp_name = "scameter.index._speedups.HitDecoder",
     .tp_doc = PyDoc_STR(
         "HitDecoder(verdict_type, no_extra, kind_values, trait_cache, iso_cache, iso_utc,\n"
         "           snapshot_id, fallback)\n\n"
@@ -548,7 +548,7 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "scameter._speedups",
+    .m_name = "scameter.index._speedups",
     .m_doc = "The compiled hit path of scameter (optional; scameter/index/assembly.py falls "
              "back to pure Python without it).",
     .m_size = -1,
