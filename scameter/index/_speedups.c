@@ -391,6 +391,10 @@ HitDecoder_from_record(HitDecoder *self, PyObject *const *args, Py_ssize_t nargs
 {
     PyObject *canonical = Py_None, *kind = Py_None, *matched = Py_None;
     int allowed = 0;
+    if (self->fallback == NULL) {
+        PyErr_SetString(PyExc_TypeError, "HitDecoder.from_record: __init__ was not called");
+        return NULL;
+    }
     if (nargs != 2 || !PyBytes_CheckExact(args[1]) ||
         parse_keywords(args + nargs, kwnames, &canonical, &kind, &matched, &allowed) < 0) {
         goto fallback;

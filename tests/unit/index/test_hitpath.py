@@ -146,3 +146,5 @@ def test_decoder_refuses_a_verdict_type_of_another_layout(built: Path) -> None:
             )
     with pytest.raises(ValueError, match="256"):
         _speedups.HitDecoder(Verdict, {}, (), {}, {}, str, "id", pure.from_record_python)
+    with pytest.raises(TypeError, match="__init__"):
+        _speedups.HitDecoder.__new__(_speedups.HitDecoder).from_record("x", b"")
