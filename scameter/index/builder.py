@@ -57,6 +57,7 @@ from scameter.index.reader import SnapshotReader
 from scameter.index.record import Record
 from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
+    EvidenceJob,
     NearJob,
     ShardSinks,
     open_build_env,
@@ -84,6 +85,9 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 #: sorting + grouping one near variant: the writer's own share of the variants is sized so
 #: that it ends when the forked processes do.
 _WRITE_COST, _NEAR_COST = 5.0, 0.85
+#: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
+#: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
+EVIDENCE_FORK_MIN = 200_000
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
 _TAG_BYTES = KIND_TAGS
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
@@ -476,14 +480,23 @@ class SnapshotBuilder:
                 children,
                 _own_near_share(self._records.count, self._near.count, children),
             )
+        evidence_job = None
+        if (
+            self.parallel
+            and self._evidence is not None
+            and self._evidence.count >= EVIDENCE_FORK_MIN
+            and can_fork()
+        ):
+            evidence_job = EvidenceJob(self._evidence, self._spill / "evidence.merged")
         try:
-            return self._write(near_job)
+            return self._write(near_job, evidence_job)
         except BaseException:
-            if near_job is not None:
-                near_job.cancel()
+            for job in (near_job, evidence_job):
+                if job is not None:
+                    job.cancel()
             raise
 
-    def _write(self, near_job: NearJob | None) -> Manifest:
+    def _write(self, near_job: NearJob | None, evidence_job: EvidenceJob | None) -> Manifest:
         env = open_build_env(self._tmp, subdir=True, max_dbs=fmt.MAX_DBS)
         # The side file: what lookups never read (case ids, evidence), docs/snapshot-format.md.
         side = open_build_env(self._tmp / fmt.SIDE_FILE, subdir=False, max_dbs=4)
@@ -525,7 +538,9 @@ class SnapshotBuilder:
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
             write_hashes(env, dbs, self._hashes, sinks)
-            if self._evidence is not None:
+            if evidence_job is not None:
+                evidence_job.finish(side, side.open_db(fmt.DB_EVIDENCE))
+            elif self._evidence is not None:
                 write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
             meta = {
                 b"format_version": version,
