@@ -129,9 +129,13 @@ INPUT_BYTES_PER_IDENTIFIER = 320
 EVIDENCE_PER_INPUT_BYTE = 0.6
 #: Out-of-core work per input byte: the event files (deleted once loaded), DuckDB's database
 #: (events compressed, aggregate tables, kept until the run ends) and its spill under the
-#: memory limit: measured 0.58 of the input at 10^6 reports with a 512 MB limit and
-#: OOC_MEASURED_SMALL with a limit a tenth of the 10^7 run's (what a 10^7 run spills).
-OOC_PER_INPUT_BYTE = 0.75
+#: memory limit. Measured at 10^6 reports of the scale mix: 0.57 of the input with a 512 MB
+#: limit (no spill to speak of), 1.35 with a 150 MB limit (a tenth of the 10^7 run's 1.5 GB
+#: for a tenth of its input: what a 10^7 run spills), rounded up.
+OOC_PER_INPUT_BYTE = 0.7
+#: ... when DuckDB spills: a memory limit below :data:`SPILL_RATIO` times the input's bytes.
+OOC_SPILLING_PER_INPUT_BYTE = 1.4
+SPILL_RATIO = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,17 +152,28 @@ class InputEstimate:
 
 
 def estimate_for_input(
-    input_bytes: int, *, out_of_core: bool, evidence: bool, parent: Path | None = None
+    input_bytes: int,
+    *,
+    out_of_core: bool,
+    evidence: bool,
+    parent: Path | None = None,
+    memory_limit: int | None = None,
 ) -> InputEstimate:
-    """What :func:`ensure_input_space` compares with the free space (docs/operations.md)."""
+    """What :func:`ensure_input_space` compares with the free space (docs/operations.md);
+    ``memory_limit``: the out-of-core engine's (None: large enough not to spill)."""
     ids = input_bytes // INPUT_BYTES_PER_IDENTIFIER
     kept = int(input_bytes * EVIDENCE_PER_INPUT_BYTE) if evidence else 0
     return InputEstimate(
         # A parent's bytes per identifier include its evidence, counted here on its own.
         snapshot=estimate(ids, parent, kept) if ids else 0,
         evidence=kept,
-        ooc=int(input_bytes * OOC_PER_INPUT_BYTE) if out_of_core else 0,
+        ooc=int(input_bytes * _ooc_per_input_byte(input_bytes, memory_limit)) if out_of_core else 0,
     )
+
+
+def _ooc_per_input_byte(input_bytes: int, memory_limit: int | None) -> float:
+    spills = memory_limit is not None and memory_limit < SPILL_RATIO * input_bytes
+    return OOC_SPILLING_PER_INPUT_BYTE if spills else OOC_PER_INPUT_BYTE
 
 
 def ensure_input_space(
@@ -169,6 +184,7 @@ def ensure_input_space(
     evidence: bool,
     parent: Path | None = None,
     check: bool = True,
+    memory_limit: int | None = None,
 ) -> InputEstimate | None:
     """Before any work: raise :class:`SnapshotError` naming ``directory`` when its file
     system has less free space than :func:`estimate_for_input` says this ingest needs (the
@@ -178,7 +194,11 @@ def ensure_input_space(
     if not input_bytes:
         return None
     need = estimate_for_input(
-        input_bytes, out_of_core=out_of_core, evidence=evidence, parent=parent
+        input_bytes,
+        out_of_core=out_of_core,
+        evidence=evidence,
+        parent=parent,
+        memory_limit=memory_limit,
     )
     if not check:
         return need
@@ -221,7 +241,9 @@ __all__ = [
     "HEADROOM",
     "INPUT_BYTES_PER_IDENTIFIER",
     "OOC_PER_INPUT_BYTE",
+    "OOC_SPILLING_PER_INPUT_BYTE",
     "PER_IDENTIFIER",
+    "SPILL_RATIO",
     "InputEstimate",
     "current_dir",
     "disk_full_names",

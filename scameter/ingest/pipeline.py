@@ -390,8 +390,9 @@ def run_ingest(
         workers = min(os.cpu_count() or 1, 4) if big else 1
     engine = choose_engine(engine, memory_limit, plan.total_bytes)
     spill_needed = _prepare_root(
-        snapshots_root, plan, engine, dry_run=dry_run, evidence=evidence, check=space_check
-    )
+        snapshots_root, plan, engine, dry_run=dry_run, evidence=evidence, check=space_check,
+        memory_limit=memory_limit,
+    )  # fmt: skip
     ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
     fold = make_fold(engine, agg, snapshots_root, memory_limit, spill_needed=spill_needed)
@@ -443,6 +444,7 @@ def _prepare_root(
     dry_run: bool,
     evidence: bool,
     check: bool = True,
+    memory_limit: int | None = None,
 ) -> int | None:
     """Create ``snapshots_root``, remove a killed run's leftovers, and (not on a dry run)
     check the disk before any work (``check``); returns the out-of-core work estimate in
@@ -451,6 +453,8 @@ def _prepare_root(
     _remove_leftovers(snapshots_root)
     if dry_run:
         return None
+    from scameter.ingest.ooc import default_memory_limit  # as folds does: duckdb stays lazy
+
     need = ensure_input_space(
         snapshots_root,
         plan.total_bytes,
@@ -458,6 +462,7 @@ def _prepare_root(
         evidence=evidence,
         parent=current_dir(snapshots_root),
         check=check,
+        memory_limit=memory_limit or default_memory_limit(),
     )
     return need.ooc if need is not None else None
 
