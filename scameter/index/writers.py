@@ -23,6 +23,7 @@ import signal
 import struct
 import sys
 import traceback
+import zlib
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,7 +67,7 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
     out = _RecordSink(env, dbs[fmt.DB_ORDINALS], dbmap, side, shards)
     split_cases = fmt.split_cases
-    pending: list[tuple[int, bytes, bytes, bytes | None]] = []
+    pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]] = []
     ordinal = 0
     collisions = 0
     # This loop is the hot loop of a build: the arrays a record's ordinal goes to are looked
@@ -76,7 +77,9 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     pack_into = fmt.U32.pack_into
     off_ordinal = fmt.OFF_ORDINAL
     f_cluster = fmt.F_CLUSTER
+    f_cases = fmt.F_CASES
     seal = fmt.seal
+    crc32 = zlib.crc32
     # A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes.
     prev: bytes | None = None
     prev_skey = b""
@@ -92,8 +95,11 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
             continue
         prev, prev_skey = head, skey
         key, table = skey[:8], skey[8]
-        body, cases = split_cases(value)
-        buf = bytearray(body)
+        if value[2] & f_cases:
+            body, cases = split_cases(value)
+            buf = bytearray(body)
+        else:
+            buf, cases = bytearray(value), None
         pack_into(buf, off_ordinal, ordinal)
         if buf[2] & f_cluster:
             maps.add_to_cluster(buf, ordinal)
@@ -117,8 +123,9 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
                 a.append(ordinal)
         if diff is not None:
             diff.see(table, key, value, ordinal)
-        # the CRC covers the patched bytes
-        pending.append((table, key, seal(buf), None if cases is None else seal(cases)))
+        # the CRC covers the patched bytes (fmt.seal, in place: LMDB takes the bytearray)
+        buf += crc32(buf).to_bytes(fmt.CRC_SIZE, "little")
+        pending.append((table, key, buf, None if cases is None else seal(cases)))
         if len(pending) >= BATCH:
             out.flush(pending)
             pending = []
@@ -236,7 +243,7 @@ class _RecordSink:
         self._chunk_no = 0
 
     def flush(
-        self, pending: list[tuple[int, bytes, bytes, bytes | None]], last: bool = False
+        self, pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]], last: bool = False
     ) -> None:
         per_chunk = fmt.ORDINALS_PER_CHUNK * fmt.ORDINAL_ENTRY
         pack = fmt.ORDINAL_KEY.pack
