@@ -198,6 +198,7 @@ class SnapshotBuilder:
         self._part_strings: int | None = None
         self._popular: tuple[dict[str, bytes], dict[str, str]] | None = None
         self._evidence: ExternalSorter | None = None
+        self._evidence_job: EvidenceJob | None = None
         self._intake_cursors: dict[str, int] = {}
         self._done = False
 
@@ -260,6 +261,28 @@ class SnapshotBuilder:
             self._clusters,
             self._brands,
         )
+
+    def prepare_to_adopt(self) -> None:
+        """What :meth:`adopt` and :meth:`build` would do first, done now by a process about to
+        wait for its parts: spill its own buffered items (adopt spills them before taking a
+        part in), and start merging the evidence in a forked process
+        (:class:`~scameter.index.writers.EvidenceJob`). The bytes built are the same."""
+        if self._done:
+            raise RuntimeError("builder already built or aborted")
+        for sorter in (self._records, self._urlexpr, self._near, self._ranges, self._hashes):
+            sorter.spill_buffer()
+        if self._evidence_job is None:
+            self._evidence_job = self._fork_evidence_job()
+
+    def _fork_evidence_job(self) -> EvidenceJob | None:
+        if (
+            self.parallel
+            and self._evidence is not None
+            and self._evidence.count >= EVIDENCE_FORK_MIN
+            and can_fork()
+        ):
+            return EvidenceJob(self._evidence, self._spill / "evidence.merged")
+        return None
 
     def adopt(self, part: BuilderPart) -> None:
         """Take in the records of a part finished in another process."""
@@ -447,6 +470,9 @@ class SnapshotBuilder:
     def abort(self) -> None:
         """Remove every temporary file; the builder cannot be used afterwards."""
         self._done = True
+        if self._evidence_job is not None:
+            self._evidence_job.cancel()
+            self._evidence_job = None
         shutil.rmtree(self._tmp, ignore_errors=True)
         self._unlock()
 
@@ -480,14 +506,8 @@ class SnapshotBuilder:
                 children,
                 _own_near_share(self._records.count, self._near.count, children),
             )
-        evidence_job = None
-        if (
-            self.parallel
-            and self._evidence is not None
-            and self._evidence.count >= EVIDENCE_FORK_MIN
-            and can_fork()
-        ):
-            evidence_job = EvidenceJob(self._evidence, self._spill / "evidence.merged")
+        evidence_job = self._evidence_job or self._fork_evidence_job()
+        self._evidence_job = None
         try:
             return self._write(near_job, evidence_job)
         except BaseException:
