@@ -245,23 +245,30 @@ class _RecordSink:
     def flush(
         self, pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]], last: bool = False
     ) -> None:
+        # The LMDB operations are those of one put per record with an ordinals chunk put
+        # whenever a chunk fills (the bytes depend on their order), issued as one putmulti per
+        # run of records between two chunk puts: the per-record loop runs in C.
         per_chunk = fmt.ORDINALS_PER_CHUNK * fmt.ORDINAL_ENTRY
         pack = fmt.ORDINAL_KEY.pack
+        entry = fmt.ORDINAL_ENTRY
         cases: list[tuple[bytes, bytes]] = []
         sharded: list[tuple[bytes, bytes]] = []
         with self._env.begin(write=True) as txn:
-            cursors = {t: txn.cursor(db) for t, db in self._dbmap.items()}
+            cursors: dict[int, Any] = {t: txn.cursor(db) for t, db in self._dbmap.items()}
             if self._shards is not None:
                 cursors[fmt.TABLE_RECORDS] = _Collect(sharded)
             ocur = txn.cursor(self._ordinals)
             chunk = self._chunk
-            for table, key, buf, case_block in pending:
-                if not cursors[table].put(key, buf, append=True):
-                    raise RuntimeError("LMDB refused an appended record key")
-                if case_block is not None:
-                    cases.append((key + _BYTE[table], case_block))
-                chunk += _BYTE[table]
-                chunk += key
+            i, n = 0, len(pending)
+            while i < n:
+                seg = pending[i : i + (per_chunk - len(chunk)) // entry]
+                i += len(seg)
+                for table, run in itertools.groupby(seg, key=_TABLE_OF):
+                    items = [(key, buf) for _, key, buf, _ in run]
+                    if cursors[table].putmulti(items, append=True)[1] != len(items):
+                        raise RuntimeError("LMDB refused an appended record key")
+                cases += [(k + _BYTE[t], c) for t, k, _, c in seg if c is not None]
+                chunk += b"".join([_BYTE[t] + k for t, k, _, _ in seg])
                 if len(chunk) == per_chunk:
                     ocur.put(pack(self._chunk_no), bytes(chunk), append=True)
                     self._chunk_no += 1
@@ -276,6 +283,9 @@ class _RecordSink:
             self._shards.append(sharded)  # type: ignore[union-attr] # set when sharded fills
 
 
+_TABLE_OF = operator.itemgetter(0)
+
+
 class _Collect:
     """Stands in for the ``records`` cursor of a sharded build: keeps the entries for
     :class:`ShardSinks` (written after the ``data.mdb`` transaction)."""
@@ -285,9 +295,9 @@ class _Collect:
     def __init__(self, out: list[tuple[bytes, bytes]]) -> None:
         self._out = out
 
-    def put(self, key: bytes, value: bytes, append: bool = True) -> bool:
-        self._out.append((key, value))
-        return True
+    def putmulti(self, items: list[tuple[bytes, bytes]], append: bool = True) -> tuple[int, int]:
+        self._out += items
+        return len(items), len(items)
 
 
 def open_build_env(path: Path, *, subdir: bool, max_dbs: int) -> Any:
@@ -332,10 +342,8 @@ class ShardSinks:
                 else bisect.bisect_left(entries, (self.bounds[i],), start)
             )
             with self.envs[i].begin(write=True, db=self.dbs[i]) as txn:
-                cur = txn.cursor()
-                for key, value in entries[start:end]:
-                    if not cur.put(key, value, append=True):
-                        raise RuntimeError("LMDB refused an appended record key")
+                if txn.cursor().putmulti(entries[start:end], append=True)[1] != end - start:
+                    raise RuntimeError("LMDB refused an appended record key")
             self.counts[i] += end - start
             start = end
 
