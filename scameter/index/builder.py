@@ -558,10 +558,7 @@ class SnapshotBuilder:
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
             write_hashes(env, dbs, self._hashes, sinks)
-            if evidence_job is not None:
-                evidence_job.finish(side, side.open_db(fmt.DB_EVIDENCE))
-            elif self._evidence is not None:
-                write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
+            self._write_evidence(side, evidence_job)
             meta = {
                 b"format_version": version,
                 b"strings": self._strings.strings,
@@ -636,6 +633,13 @@ class SnapshotBuilder:
         self._unlock()
         fsync_dir(self.snapshots_root)
         return manifest
+
+    def _write_evidence(self, side: Any, job: EvidenceJob | None) -> None:
+        """The ``evidence`` sub-database: from the forked merge when there is one."""
+        if job is not None:
+            job.finish(side, side.open_db(fmt.DB_EVIDENCE))
+        elif self._evidence is not None:
+            write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
 
     def _file_entries(self, sinks: ShardSinks | None) -> dict[str, dict[str, Any]]:
         """fsync every data file and compute its ``files`` entry (chunk hashes and the
