@@ -59,6 +59,7 @@ from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
     EvidenceJob,
     NearJob,
+    RangesJob,
     ShardSinks,
     open_build_env,
     write_bitmaps,
@@ -88,6 +89,9 @@ _WRITE_COST, _NEAR_COST = 5.0, 0.85
 #: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
 #: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
 EVIDENCE_FORK_MIN = 200_000
+#: Phone-range keys (several per listed number) past which a build sorts and counts them in a
+#: forked process (:class:`~scameter.index.writers.RangesJob`) while it writes the records.
+RANGES_FORK_MIN = 500_000
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
 _TAG_BYTES = KIND_TAGS
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
@@ -508,15 +512,24 @@ class SnapshotBuilder:
             )
         evidence_job = self._evidence_job or self._fork_evidence_job()
         self._evidence_job = None
+        ranges_job = None
+        if self.parallel and self._ranges.count >= RANGES_FORK_MIN and can_fork():
+            threshold = self.policy.phone_range_min_listed
+            ranges_job = RangesJob(self._ranges, threshold, self._spill / "ranges.counted")
         try:
-            return self._write(near_job, evidence_job)
+            return self._write(near_job, evidence_job, ranges_job)
         except BaseException:
-            for job in (near_job, evidence_job):
+            for job in (near_job, evidence_job, ranges_job):
                 if job is not None:
                     job.cancel()
             raise
 
-    def _write(self, near_job: NearJob | None, evidence_job: EvidenceJob | None) -> Manifest:
+    def _write(
+        self,
+        near_job: NearJob | None,
+        evidence_job: EvidenceJob | None,
+        ranges_job: RangesJob | None = None,
+    ) -> Manifest:
         env = open_build_env(self._tmp, subdir=True, max_dbs=fmt.MAX_DBS)
         # The side file: what lookups never read (case ids, evidence), docs/snapshot-format.md.
         side = open_build_env(self._tmp / fmt.SIDE_FILE, subdir=False, max_dbs=4)
@@ -540,9 +553,12 @@ class SnapshotBuilder:
                 if parent is not None:
                     parent.close()
             write_urlexpr(env, dbs[fmt.DB_URLEXPR], self._urlexpr)
-            write_ranges(
-                env, dbs[fmt.DB_PHONE_RANGES], self._ranges, self.policy.phone_range_min_listed
-            )
+            if ranges_job is not None:
+                ranges_job.finish(env, dbs[fmt.DB_PHONE_RANGES])
+            else:
+                write_ranges(
+                    env, dbs[fmt.DB_PHONE_RANGES], self._ranges, self.policy.phone_range_min_listed
+                )
             bitmaps[fmt.NEAR_FILTER] = (
                 write_near(env, dbs[fmt.DB_NEAR], self._near, self.policy.near_max_candidates)
                 if near_job is None

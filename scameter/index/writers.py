@@ -25,7 +25,7 @@ import sys
 import traceback
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -544,15 +544,15 @@ def _near_child(stream: Iterator[bytes], cap: int, out: Path) -> NoReturn:  # pr
 
 def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None:
     """Write ``phone_ranges``: every prefix with at least ``threshold`` listed numbers."""
+    append_all(env, db, _range_items(sorter, threshold))
 
-    def items() -> Iterator[tuple[bytes, bytes]]:
-        pack = fmt.U32.pack
-        for rkey, same in itertools.groupby(sorter.sorted()):
-            n = len(list(same))  # counted in C; a group is one prefix's numbers
-            if n >= threshold:
-                yield rkey, pack(n)
 
-    append_all(env, db, items())
+def _range_items(sorter: BytesSorter, threshold: int) -> Iterator[tuple[bytes, bytes]]:
+    pack = fmt.U32.pack
+    for rkey, same in itertools.groupby(sorter.sorted()):
+        n = len(list(same))  # counted in C; a group is one prefix's numbers
+        if n >= threshold:
+            yield rkey, pack(n)
 
 
 def write_hashes(
@@ -670,7 +670,9 @@ def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
 __all__ = [
     "BATCH",
     "EvidenceJob",
+    "ForkedStream",
     "NearJob",
+    "RangesJob",
     "ShardSinks",
     "append_all",
     "open_build_env",
@@ -719,21 +721,21 @@ def write_evidence(env: Any, db: Any, evidence: ExternalSorter) -> int:
     return _put_all(env, db, iter(lambda: list(itertools.islice(items, BATCH)), []))
 
 
-class EvidenceJob:
-    """:func:`write_evidence`'s merge, in a forked process while this one writes the records.
+class ForkedStream:
+    """Key-ordered ``(key, value)`` items made in a forked process while this one writes.
 
-    Merging the evidence's sorted runs and joining each key's values is Python work of about
-    a second per 10^6 reports; it needs nothing the record writer produces. The child (forked
-    before LMDB is opened, like :class:`NearJob`'s) writes each batch of ``(key, value)``
-    pickled to its own file (``out.0``, ``out.1``, ...; an empty batch ends them) and touches
-    nothing else; :meth:`finish` appends them into the side file in one transaction, as the
-    serial :func:`write_evidence` does, so the bytes are the same, and removes each file once
-    read: the disk holds the evidence about once, as the runs the child reads are removed
-    too (:mod:`scameter.index.spill`).
+    The child (forked before LMDB is opened, like :class:`NearJob`'s) runs ``make()`` and
+    writes each batch of :data:`BATCH` items pickled to its own file (``out.0``, ``out.1``,
+    ...; an empty batch ends them) and touches nothing else. :meth:`batches` waits for it and
+    yields the batches, removing each file once read: what the child reads from its sorter
+    is removed as it goes (:mod:`scameter.index.spill`), so the disk holds the items once.
     """
 
-    def __init__(self, evidence: ExternalSorter, out: Path) -> None:
+    def __init__(
+        self, make: Callable[[], Iterator[tuple[bytes, bytes]]], out: Path, what: str
+    ) -> None:
         self.out = out
+        self.what = what
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
@@ -741,31 +743,27 @@ class EvidenceJob:
         if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
             try:
                 die_with_parent(parent)
-                _evidence_child(evidence, out)
+                _stream_child(make, out)
             finally:
                 os._exit(1)
         self.pid: int | None = pid
 
-    def finish(self, env: Any, db: Any) -> int:
-        """Wait for the child, append what it wrote to ``db``; returns the number of keys."""
+    def batches(self) -> Iterator[list[tuple[bytes, bytes]]]:
+        """Wait for the child, then its batches in order."""
         pid, self.pid = self.pid, None
         if pid is not None:
             _, status = os.waitpid(pid, 0)
             code = os.waitstatus_to_exitcode(status)
             if code:
-                raise SnapshotError(self.out, f"evidence build process failed (exit {code})")
-
-        def batches() -> Iterator[list[tuple[bytes, bytes]]]:
-            for k in itertools.count():
-                path = self.out.with_name(f"{self.out.name}.{k}")
-                with path.open("rb") as f:
-                    batch = pickle.load(f)
-                path.unlink()
-                if not batch:
-                    return
-                yield batch
-
-        return _put_all(env, db, batches())
+                raise SnapshotError(self.out, f"{self.what} build process failed (exit {code})")
+        for k in itertools.count():
+            path = self.out.with_name(f"{self.out.name}.{k}")
+            with path.open("rb") as f:
+                batch = pickle.load(f)
+            path.unlink()
+            if not batch:
+                return
+            yield batch
 
     def cancel(self) -> None:
         """Stop the child (the build failed elsewhere)."""
@@ -776,10 +774,40 @@ class EvidenceJob:
         self.pid = None
 
 
-def _evidence_child(evidence: ExternalSorter, out: Path) -> NoReturn:  # pragma: no cover
+class EvidenceJob(ForkedStream):
+    """:func:`write_evidence`'s merge, in a forked process while this one writes the records.
+
+    Merging the evidence's sorted runs and joining each key's values is Python work of about
+    a second per 10^6 reports; it needs nothing the record writer produces. :meth:`finish`
+    appends the merged batches into the side file in one transaction, as the serial
+    :func:`write_evidence` does, so the bytes are the same.
+    """
+
+    def __init__(self, evidence: ExternalSorter, out: Path) -> None:
+        super().__init__(lambda: _evidence_items(evidence), out, "evidence")
+
+    def finish(self, env: Any, db: Any) -> int:
+        """Wait for the child, append what it wrote to ``db``; returns the number of keys."""
+        return _put_all(env, db, self.batches())
+
+
+class RangesJob(ForkedStream):
+    """:func:`write_ranges`'s sort and count, in a forked process while this one writes the
+    records; :meth:`finish` appends the counts in the serial path's transactions."""
+
+    def __init__(self, sorter: BytesSorter, threshold: int, out: Path) -> None:
+        super().__init__(lambda: _range_items(sorter, threshold), out, "phone-range")
+
+    def finish(self, env: Any, db: Any) -> None:
+        append_all(env, db, itertools.chain.from_iterable(self.batches()))
+
+
+def _stream_child(
+    make: Callable[[], Iterator[tuple[bytes, bytes]]], out: Path
+) -> NoReturn:  # pragma: no cover
     code = 1
     try:
-        items = _evidence_items(evidence)
+        items = make()
         for k in itertools.count():
             batch = list(itertools.islice(items, BATCH))
             tmp = out.with_name(f"{out.name}.{k}.part")

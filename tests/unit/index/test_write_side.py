@@ -1,5 +1,6 @@
-"""The writing side of a build (issue 21): the evidence merged in a forked process and the
-``hashes`` table resolved by numpy leave the bytes of the serial, per-record build."""
+"""The writing side of a build (issue 21): the evidence merged and the phone ranges counted in
+forked processes, and the ``hashes`` table resolved by numpy, leave the bytes of the serial,
+per-record build."""
 
 from __future__ import annotations
 
@@ -53,10 +54,20 @@ def test_forked_evidence_merge_writes_the_serial_snapshot(
         forked_calls.append(out)
         real(self, evidence, out)
 
+    ranges: list[int] = []
+    real_ranges = writers.RangesJob.finish
+
+    def spy_ranges(self: writers.RangesJob, env: object, db: object) -> None:
+        ranges.append(1)
+        real_ranges(self, env, db)
+
     monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
+    monkeypatch.setattr(builder_module, "RANGES_FORK_MIN", 1)
     monkeypatch.setattr(writers.EvidenceJob, "__init__", spy)
+    monkeypatch.setattr(writers.RangesJob, "finish", spy_ranges)
     forked = _build(tmp_path / "forked", parallel=True, chunk=chunk)
-    assert forked_calls  # the job did run
+    assert forked_calls  # the jobs did run
+    assert ranges == [1]
     assert forked == serial  # the id carries the content checksum (every file's hash)
     with Snapshot.open(tmp_path / "forked" / forked) as snap:
         assert snap.check("+85291230005", Kind.PHONE).level is Level.HIGH_RISK
@@ -66,11 +77,11 @@ def test_forked_evidence_merge_writes_the_serial_snapshot(
 def test_a_failing_evidence_process_fails_the_build_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(evidence: ExternalSorter, out: Path) -> None:
+    def crash(make: object, out: Path) -> None:
         os._exit(5)
 
     monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
-    monkeypatch.setattr(writers, "_evidence_child", crash)
+    monkeypatch.setattr(writers, "_stream_child", crash)
     with pytest.raises(SnapshotError, match=r"evidence build process failed \(exit 5\)"):
         _build(tmp_path / "s", parallel=True)
     assert not [p for p in (tmp_path / "s").iterdir() if p.name.startswith(".tmp")]
