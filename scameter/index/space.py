@@ -125,8 +125,9 @@ def ensure_space(
 #: identifiers the exact check after reading (:func:`ensure_space`) then counts.
 INPUT_BYTES_PER_IDENTIFIER = 320
 #: Evidence kept for the live fold per input byte: sorted runs while reading, which become
-#: ``evidence.mdb`` (measured: 0.54 of the input's bytes for the scale mix), rounded up.
-EVIDENCE_PER_INPUT_BYTE = 0.6
+#: ``evidence.mdb`` (measured: 0.54 of the input's bytes for the scale mix), plus the merged
+#: batches of a forked merge that overlap them while the records are written.
+EVIDENCE_PER_INPUT_BYTE = 0.7
 #: Out-of-core work per input byte: the event files (deleted once loaded), DuckDB's database
 #: (events compressed, aggregate tables, kept until the run ends) and its spill under the
 #: memory limit. Measured at 10^6 reports of the scale mix: 0.57 of the input with a 512 MB

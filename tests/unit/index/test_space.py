@@ -129,11 +129,19 @@ def test_a_parents_estimate_does_not_count_the_evidence_on_disk_twice(tmp_path: 
         # reading must stay above each and within 1.5x of it.
         ("memory", True, None, 254_033_920),
         ("duckdb", True, 512 * 10**6, 360_308_736),
+        ("duckdb", True, 512 * 10**6, 452_943_872),  # forked evidence and range jobs
         ("duckdb", True, 512 * 10**6, 382_853_120),  # --shards 4
         ("duckdb", False, 512 * 10**6, 245_534_720),
         ("duckdb", True, 150 * 10**6, 534_863_872),  # spilling as at 10^7 with 1.5GB
     ],
-    ids=["memory", "duckdb", "duckdb-4-shards", "duckdb-no-evidence", "duckdb-spilling"],
+    ids=[
+        "memory",
+        "duckdb",
+        "duckdb-jobs",
+        "duckdb-4-shards",
+        "duckdb-no-evidence",
+        "duckdb-spilling",
+    ],
 )
 def test_the_input_estimate_is_safe_and_within_one_and_a_half_times_the_measured_peak(
     engine: str, evidence: bool, limit: int | None, peak: int
