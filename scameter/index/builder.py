@@ -86,6 +86,14 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 #: sorting + grouping one near variant: the writer's own share of the variants is sized so
 #: that it ends when the forked processes do.
 _WRITE_COST, _NEAR_COST = 5.0, 0.85
+#: Whether a build merges the evidence and counts the phone ranges in forked processes
+#: (:class:`~scameter.index.writers.EvidenceJob`, :class:`~scameter.index.writers.RangesJob`)
+#: while it writes the records: off. Each forked child maps the whole parent's anonymous
+#: memory copy-on-write, and the issue-21 memory figure (RssAnon summed over the process tree)
+#: counts it again: 715 -> 860-945 MiB at 10^6 reports (docs/benchmarks.md, round 6), which
+#: risks the 2 GiB target at 10^7 for about 1 s of wall time per 10^6. The bytes are the
+#: same either way (tests run it on).
+FORK_SIDE_JOBS = False
 #: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
 #: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
 EVIDENCE_FORK_MIN = 200_000
@@ -280,7 +288,8 @@ class SnapshotBuilder:
 
     def _fork_evidence_job(self) -> EvidenceJob | None:
         if (
-            self.parallel
+            FORK_SIDE_JOBS
+            and self.parallel
             and self._evidence is not None
             and self._evidence.count >= EVIDENCE_FORK_MIN
             and can_fork()
@@ -513,7 +522,12 @@ class SnapshotBuilder:
         evidence_job = self._evidence_job or self._fork_evidence_job()
         self._evidence_job = None
         ranges_job = None
-        if self.parallel and self._ranges.count >= RANGES_FORK_MIN and can_fork():
+        if (
+            FORK_SIDE_JOBS
+            and self.parallel
+            and self._ranges.count >= RANGES_FORK_MIN
+            and can_fork()
+        ):
             threshold = self.policy.phone_range_min_listed
             ranges_job = RangesJob(self._ranges, threshold, self._spill / "ranges.counted")
         try:

@@ -61,6 +61,7 @@ def test_forked_evidence_merge_writes_the_serial_snapshot(
         ranges.append(1)
         real_ranges(self, env, db)
 
+    monkeypatch.setattr(builder_module, "FORK_SIDE_JOBS", True)
     monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
     monkeypatch.setattr(builder_module, "RANGES_FORK_MIN", 1)
     monkeypatch.setattr(writers.EvidenceJob, "__init__", spy)
@@ -80,6 +81,7 @@ def test_a_failing_evidence_process_fails_the_build_and_leaves_nothing(
     def crash(make: object, out: Path) -> None:
         os._exit(5)
 
+    monkeypatch.setattr(builder_module, "FORK_SIDE_JOBS", True)
     monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
     monkeypatch.setattr(writers, "_stream_child", crash)
     with pytest.raises(SnapshotError, match=r"evidence build process failed \(exit 5\)"):
