@@ -18,12 +18,21 @@ Invariants:
   tag and level code, VERIFIED only in ``allow`` and never in ``records``. Anything else
   raises :class:`~scameter.errors.SnapshotCorrupt`: a tampered record is an error, never an
   answer (format 2.0, docs/snapshot-format.md).
+* Two implementations of the hit path, one answer: :meth:`VerdictAssembler.from_record` is
+  the compiled ``scameter.index._speedups.HitDecoder`` when the package was built with a C
+  compiler (``setup.py``, optional) and :meth:`VerdictAssembler.from_record_python`
+  otherwise. The Python method is the reference: the compiled one answers only a nominal hit
+  whose record shape is already memoised and calls the Python method, with the same
+  arguments, for everything else (a new shape, a failed check, any error), so both raise the
+  same :class:`~scameter.errors.SnapshotCorrupt` (tests/property/test_hitpath_props.py).
+  The choice is made once, at import (:data:`HIT_PATH`).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from typing import Protocol
 
 from scameter.errors import SnapshotCorrupt
 from scameter.index.format import (
@@ -47,6 +56,7 @@ from scameter.index.reader import SnapshotReader
 from scameter.times import _CACHE as _iso_cache
 from scameter.times import iso_utc
 from scameter.verdict import (
+    NO_EXTRA,
     SEVERITY,
     Level,
     Reason,
@@ -57,11 +67,22 @@ from scameter.verdict import (
     make_verdict,
 )
 
+try:
+    from scameter.index._speedups import HitDecoder as _HitDecoder
+except ImportError:  # built without a C compiler: the pure path (docs/architecture.md)
+    _HitDecoder = None  # type: ignore[assignment,misc]
+
+#: Which implementation answers a hit: ``"compiled"`` (``scameter.index._speedups``, built by
+#: ``pip install`` where a C compiler is found) or ``"python"``.
+HIT_PATH = "python" if _HitDecoder is None else "compiled"
+
 _unpack_cluster = CLUSTER.unpack_from
 _crc32 = zlib.crc32
 _VERIFIED_CODE = LEVEL_CODES[Level.VERIFIED]
 _unpack_header = HEADER.unpack_from
 _KIND_VALUE = {tag: kind.value for tag, kind in KIND_BY_TAG.items()}
+#: The kind value of each tag byte, ``None`` for an unknown tag (the compiled path's table).
+_KIND_VALUES = tuple(_KIND_VALUE.get(tag) for tag in range(256))
 _CODES = {c.value: c for c in ReasonCode}
 _DEFAULT_REASON = {
     Level.HIGH_RISK: ReasonCode.POLICE_CONFIRMED,
@@ -79,17 +100,66 @@ NO_RECORD_REASONS = (Reason.of(ReasonCode.NO_RECORD),)
 _Traits = tuple[Level, tuple[Reason, ...], tuple[str, ...], Level | None]
 
 
-class VerdictAssembler:
-    """Builds the verdicts of one snapshot (its string table, its id)."""
+class FromRecord(Protocol):
+    """The signature of :meth:`VerdictAssembler.from_record_python` (and of the compiled
+    ``HitDecoder.from_record``)."""
 
-    def __init__(self, reader: SnapshotReader) -> None:
+    def __call__(
+        self,
+        raw: str,
+        buf: bytes,
+        *,
+        canonical: str | None = None,
+        kind: str | None = None,
+        matched: str | None = None,
+        allowed: bool = False,
+    ) -> Verdict: ...
+
+
+class VerdictAssembler:
+    """Builds the verdicts of one snapshot (its string table, its id).
+
+    ``compiled``: whether :attr:`from_record` is the compiled hit path (``None``: when it is
+    built, :data:`HIT_PATH`; ``True`` without it raises ImportError; ``False``: the Python
+    path, as tests compare both)."""
+
+    #: The verdict a packed record gives (see :meth:`from_record_python`): the compiled
+    #: ``HitDecoder.from_record`` or that method itself.
+    from_record: FromRecord
+
+    def __init__(self, reader: SnapshotReader, *, compiled: bool | None = None) -> None:
         self._strings = reader.strings
         self._snapshot_id = reader.id
         self._data_path = reader.path / "data.mdb"
         self._reason_cache: dict[tuple[tuple[int, ...], int], tuple[Reason, ...]] = {}
         self._trait_cache: dict[bytes, _Traits] = {}
+        if compiled is None:
+            compiled = _HitDecoder is not None
+        if not compiled:
+            self.from_record = self.from_record_python
+        elif _HitDecoder is None:
+            raise ImportError(
+                "scameter.index._speedups is not built (no C compiler at install time): "
+                "reinstall scameter where gcc/cc and the Python headers are present"
+            )
+        else:
+            self.from_record = _HitDecoder(
+                Verdict,
+                NO_EXTRA,
+                _KIND_VALUES,
+                self._trait_cache,
+                _iso_cache,
+                iso_utc,
+                self._snapshot_id,
+                self.from_record_python,
+            ).from_record
 
-    def from_record(
+    @property
+    def compiled(self) -> bool:
+        """Whether :attr:`from_record` is the compiled hit path."""
+        return self.from_record != self.from_record_python
+
+    def from_record_python(
         self,
         raw: str,
         buf: bytes,

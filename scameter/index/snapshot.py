@@ -71,7 +71,9 @@ _CLUSTER_ID = slice(OFF_CLUSTER_ID, OFF_CLUSTER_ID + 8)  # the cluster block's u
 class Snapshot:
     """One open, immutable snapshot. Thread-safe; close it (or use ``with``) when done."""
 
-    def __init__(self, reader: SnapshotReader) -> None:
+    def __init__(self, reader: SnapshotReader, *, compiled: bool | None = None) -> None:
+        """``compiled``: the hit path's implementation (:class:`VerdictAssembler`; ``None``:
+        the compiled one where it is built)."""
         #: The database; the index's own tools (diff, builder, hot swap) read through it.
         self.reader = reader
         self.path = reader.path
@@ -80,7 +82,7 @@ class Snapshot:
         self.policy = reader.policy
         #: The data's reference time, aware UTC (the manifest's ``as_of``).
         self.as_of = reader.as_of
-        self._assemble = assemble = VerdictAssembler(reader)
+        self._assemble = assemble = VerdictAssembler(reader, compiled=compiled)
         self._near = near = NearRules(reader, assemble)
         exact = ExactRules(reader, assemble, near)
         urls = UrlRules(reader, assemble, near)
@@ -131,15 +133,16 @@ class Snapshot:
     # -- opening and closing --------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, verify: bool = True) -> Snapshot:
+    def open(cls, path: Path, *, verify: bool = True, compiled: bool | None = None) -> Snapshot:
         """Open the snapshot directory ``path``.
 
         Always checks the manifest's version and the data file's size; with ``verify`` also
         the manifest checksum. :meth:`verify` does the full sha256 of the data file.
+        ``compiled``: see :meth:`__init__` (tests run both hit paths).
         """
         reader = SnapshotReader.open(path, verify=verify)
         try:
-            return cls(reader)
+            return cls(reader, compiled=compiled)
         except BaseException:
             reader.close()
             raise
