@@ -33,12 +33,14 @@ Run: ``.venv/bin/python -m benchmarks --only rpc`` (``--quick``: 10^3 phones, 1 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -580,7 +582,121 @@ def _run_python(ctx: BenchContext, root: Path, n: int, raw: list[str], note: str
     return figures
 
 
+# -- echo ablation (issue 20's sequential ratio): which part of ours costs what ------------
+#: Echo variants: (server built as ours, response bytes, busy-wait us in the handler).
+ABLATION = {
+    "echo": (False, 0, 0.0),
+    "echo_as_ours": (True, 0, 0.0),
+    "echo_as_ours_140B": (True, 140, 0.0),
+    "echo_as_ours_140B_10us": (True, 140, 10.0),
+}
+
+
+def _serve_echo_as(as_ours: bool, size: int, spin_us: float) -> None:
+    """An echo floor; ``as_ours``: built exactly as :func:`scameter.rpc.worker.start_worker`
+    builds ours (pool, options, maximum_concurrent_rpcs, registered and generic handlers,
+    health, reflection); ``size``: answer that many bytes; ``spin_us``: busy-wait first."""
+    import threading
+    from concurrent import futures
+
+    from grpc_health.v1 import health, health_pb2_grpc
+
+    from scameter.rpc import worker
+    from scameter.rpc.config import ServerConfig
+
+    blob, spin = b"x" * size, spin_us / 1e6
+
+    def echo(request: bytes, _context: grpc.ServicerContext) -> bytes:
+        if spin:
+            until = time.perf_counter() + spin
+            while time.perf_counter() < until:
+                pass
+        return blob if size else request
+
+    config = ServerConfig(snapshots_root=Path("."), no_auth=True)
+    pool = futures.ThreadPoolExecutor(max_workers=config.threads)
+    if as_ours:
+        server = grpc.server(
+            pool,
+            options=worker.server_options(config),
+            maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        )
+    else:
+        server = grpc.server(pool)
+    handlers = {m: grpc.unary_unary_rpc_method_handler(echo) for m in ("Check", "CheckBatch")}
+    generic = grpc.method_handlers_generic_handler(worker.SERVICE_NAME, handlers)
+    server.add_generic_rpc_handlers((generic,))
+    if as_ours:
+        server.add_registered_method_handlers(worker.SERVICE_NAME, handlers)  # type: ignore[attr-defined]
+        health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+        worker._enable_reflection(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(port, flush=True)
+    stop.wait()
+    server.stop(1).wait()
+
+
+@contextmanager
+def _echo_variant(name: str) -> Iterator[str]:
+    cmd = [sys.executable, "-m", "benchmarks.bench_rpc", "echo-variant", name]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield f"127.0.0.1:{int(proc.stdout.readline())}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def echo_ablation(workdir: Path, rounds: int = 5, seconds: float = 1.5) -> dict[str, list[float]]:
+    """Sequential p50 (ms, ``h2load -c1 -m1``) of ours (1 worker) and each :data:`ABLATION`
+    echo, all up at once and run in turn (the order flips every round), a hit and a miss body
+    per round: what the server build, the answer's size and 10 us of handler cost."""
+    n = 100_000
+    seed = BenchContext(sizes=[n], workdir=workdir).seed
+    stored, hits, misses = datagen.hits_and_misses(Kind.PHONE, n, 20_000, seed)
+    root = workdir / "rpc-ablation"
+    if not root.exists():
+        build(root, stored)
+    raw_hits = datagen.raw_phone_forms(hits, seed)
+    bodies = _bodies(raw_hits, datagen.raw_phone_forms(misses, seed + 1), 2)["check"][:2]
+    out: dict[str, list[float]] = {name: [] for name in ("ours", *ABLATION)}
+    with contextlib.ExitStack() as stack:
+        loaders = {
+            name: _Loader(stack.enter_context(_echo_variant(name)), seconds) for name in ABLATION
+        }
+        loaders["ours"] = _Loader(stack.enter_context(server(root, 1)), seconds)
+        for r in range(rounds):
+            order = list(loaders) if r % 2 == 0 else list(reversed(loaders))
+            for body in bodies:
+                for name in order:
+                    res = loaders[name](body, conns=1, streams=1)
+                    out[name].append(percentile(res.latencies, 50) * 1e3)
+    return out
+
+
+def _print_ablation(workdir: Path) -> None:
+    p50 = echo_ablation(workdir)
+    for name, values in p50.items():
+        ratios = [a / b for a, b in zip(values, p50["echo"], strict=True)]
+        print(
+            f"{name:24} p50 {statistics.median(values):.3f} ms "
+            f"({min(values):.3f}-{max(values):.3f}); / echo {statistics.median(ratios):.2f}x "
+            f"({min(ratios):.2f}-{max(ratios):.2f})"
+        )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["echo-variant"]:
+        _serve_echo_as(*ABLATION[sys.argv[2]])
+        return
+    if sys.argv[1:2] == ["ablation"]:
+        _print_ablation(Path(sys.argv[2]) if len(sys.argv) > 2 else Path("."))
+        return
     ctx = BenchContext(
         sizes=[100_000], workdir=Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".")
     )

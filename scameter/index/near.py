@@ -21,11 +21,14 @@ Invariant: nothing here does I/O; every function is deterministic.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import xxhash
 from rapidfuzz.distance import Levenshtein
 
@@ -85,6 +88,51 @@ def _variant_bytes(namespace: bytes, s: str, k: int) -> Iterable[bytes]:
                 )
         return out
     return [namespace + v.encode("utf-8") for v in deletion_variants(s, k)]
+
+
+def variant_hash_stream(namespace: bytes, s: str, k: int) -> tuple[int, Iterator[int]]:
+    """``(count, hashes)``: the :func:`variant_hashes` of ``s`` as a lazy stream, for the
+    lookup side, which keeps the few the near filter holds and drops the rest.
+
+    Unlike :func:`variant_hashes` a variant may come more than once (``aab`` minus either
+    ``a``): callers de-duplicate what they keep (a handful), not every variant. ASCII text
+    (every punycode label) is cut by one ``numpy`` gather of all its variants into one
+    buffer (:func:`_deletion_plan`), then each variant is a slice of it, sliced and hashed
+    in C (``map``): no Python bytecode per variant, where the byte slicing of
+    :func:`_variant_bytes` costs three objects a variant (a 13-letter label has 92).
+    """
+    if not s.isascii():
+        hashes = variant_hashes(namespace, s, k)
+        return len(hashes), iter(hashes)
+    index, cuts = _deletion_plan(len(namespace), len(s), k)
+    text = np.frombuffer(namespace + s.encode("ascii"), dtype=np.uint8)
+    blob = text[index].tobytes()
+    return len(cuts), map(_xxh_int, map(blob.__getitem__, cuts))
+
+
+@functools.lru_cache(maxsize=512)
+def _deletion_plan(m: int, n: int, k: int) -> tuple[npt.NDArray[np.intp], tuple[slice, ...]]:
+    """Gather indices and cuts of every deletion variant of an ``n``-byte text after an
+    ``m``-byte namespace (never deleted): the text itself, then without position ``i``,
+    then without ``i < j``, concatenated; ``cuts[v]`` is variant ``v``'s slice of it.
+    One plan per (namespace length, text length, k): a few dozen in all."""
+    whole = list(range(m + n))
+    rows = [whole]
+    if k >= 1:
+        rows += [whole[: m + i] + whole[m + i + 1 :] for i in range(n)]
+    if k >= 2:
+        rows += [
+            whole[: m + i] + whole[m + i + 1 : m + j] + whole[m + j + 1 :]
+            for i in range(n)
+            for j in range(i + 1, n)
+        ]
+    index = np.fromiter((x for row in rows for x in row), dtype=np.intp)
+    cuts: list[slice] = []
+    pos = 0
+    for row in rows:
+        cuts.append(slice(pos, pos + len(row)))
+        pos += len(row)
+    return index, tuple(cuts)
 
 
 def allowed_distance(

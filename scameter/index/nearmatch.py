@@ -20,7 +20,7 @@ beyond LMDB reads of a mapped file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -38,7 +38,7 @@ from scameter.index.near import (
     label_distance,
     range_key,
     split_registrable,
-    variant_hashes,
+    variant_hash_stream,
     variant_keys,
 )
 from scameter.index.reader import SnapshotReader
@@ -98,7 +98,9 @@ class NearRules:
         self._near = reader.near
         self._ranges = reader.ranges
         self._filter = reader.near_filter
-        self._filter_array: npt.NDArray[np.uint32] | None = None
+        #: The near filter's sorted prefixes and the same with a trailing 0 (built on the first
+        #: numpy pass of :meth:`_filtered`).
+        self._filter_array: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]] | None = None
         self._brands = BrandIndex(
             reader.brands,
             brand_words=p.brand_words,
@@ -239,26 +241,44 @@ class NearRules:
 
     def _prefiltered(self, hashes: list[int]) -> list[bytes]:
         """The keys (8 bytes, big-endian) of ``hashes`` whose 32-bit prefix is in the near
-        filter: every variant of a text tested in one ``numpy`` pass over the filter's sorted
-        prefixes (held as an array from the first call; 4 bytes a prefix), instead of one
-        bitmap probe per variant (a 15-letter label has 121 variants)."""
-        if len(hashes) <= _PROBE_EACH_UP_TO:
+        filter (:meth:`_filtered` of a list)."""
+        return self._filtered(len(hashes), iter(hashes))
+
+    def _filtered(self, count: int, hashes: Iterator[int]) -> list[bytes]:
+        """The distinct keys (8 bytes, big-endian, sorted) of the ``count`` ``hashes`` whose
+        32-bit prefix is in the near filter: up to :data:`_PROBE_EACH_UP_TO` one bitmap
+        probe each, more in one ``numpy`` pass over the filter's sorted prefixes (held as an
+        array from the first call; 4 bytes a prefix) instead of one probe per variant."""
+        if count <= _PROBE_EACH_UP_TO:
             # Few variants: a bitmap probe each costs less than the numpy calls' fixed cost.
             within = self._filter
             assert within is not None
-            return [h.to_bytes(8, "big") for h in hashes if h >> 32 in within]
-        prefixes = self._filter_array
-        if prefixes is None:
-            assert self._filter is not None
-            prefixes = self._filter_array = np.frombuffer(self._filter.to_array(), dtype=np.uint32)
-        if not len(prefixes) or not hashes:
+            kept = [h for h in hashes if h >> 32 in within]
+        else:
+            kept = self._filtered_numpy(count, hashes)
+        if not kept:
             return []
-        keys = np.array(hashes, dtype=np.uint64)
+        # Sorted (one B-tree walk in key order) and distinct (a variant may come twice).
+        return [h.to_bytes(8, "big") for h in sorted(set(kept))]
+
+    def _filtered_numpy(self, count: int, hashes: Iterator[int]) -> list[int]:
+        arrays = self._filter_array
+        if arrays is None:
+            assert self._filter is not None
+            # One trailing 0 past the sorted prefixes: a head above them all is searched to
+            # there and compared with 0, which it is not (it is above a prefix), so no clip.
+            held = np.frombuffer(self._filter.to_array(), dtype=np.uint32)
+            padded = np.zeros(len(held) + 1, dtype=np.uint32)
+            padded[:-1] = held
+            arrays = self._filter_array = (padded[:-1], padded)
+        prefixes, padded = arrays
+        if not len(prefixes) or not count:
+            return []
+        keys = np.fromiter(hashes, dtype=np.uint64, count=count)
         heads = (keys >> np.uint64(32)).astype(np.uint32)
-        at = np.searchsorted(prefixes, heads)
-        np.minimum(at, len(prefixes) - 1, out=at)
-        kept: list[int] = keys[prefixes[at] == heads].tolist()
-        return [h.to_bytes(8, "big") for h in kept]
+        hit = padded[np.searchsorted(prefixes, heads)] == heads
+        kept: list[int] = keys[hit].tolist()
+        return kept
 
     def _layered(self, namespace: bytes, text: str) -> dict[bytes, str]:
         """:meth:`candidates` with the live delta's: a key the delta holds is answered by
@@ -293,10 +313,11 @@ class NearRules:
                 # Pre-filter (format 1.1): a key whose 32-bit prefix is not in the filter is
                 # not in ``near``; false positives only cost a probe, false negatives cannot
                 # happen (the filter holds every stored key's prefix).
-                keys = self._prefiltered(variant_hashes(namespace, text, k))
+                keys = self._filtered(*variant_hash_stream(namespace, text, k))
             else:
                 keys = variant_keys(namespace, text, k)
-            found = self._reader.txn().cursor(db=self._near).getmulti(sorted(keys)) if keys else ()
+                keys.sort()
+            found = self._reader.txn().cursor(db=self._near).getmulti(keys) if keys else ()
             for _, value in found:
                 pos, end = 0, len(value)
                 while pos < end:

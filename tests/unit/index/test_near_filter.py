@@ -163,3 +163,47 @@ def test_prefilter_paths_keep_the_same_keys(
             expect = [h.to_bytes(8, "big") for h in hashes if h >> 32 in f]
             assert sorted(near._prefiltered(hashes)) == sorted(expect), q
         assert near._prefiltered(variant_hashes(NS_DOMAIN, "harbourquiet", 2))
+
+
+@pytest.mark.parametrize(
+    ("text", "k", "ns"),
+    [
+        ("harbourquiet", 2, NS_DOMAIN),
+        ("aabbccddeeff", 2, NS_DOMAIN),
+        ("evilshopping", 1, NS_DOMAIN),
+        ("", 2, NS_DOMAIN),
+        ("a", 2, b"Ptelegram\x00"),
+        ("xn--hsbc-secure", 1, b"Ptelegram\x00"),
+        ("hsbcé-login", 2, NS_DOMAIN),
+    ],
+    ids=["d2", "d2-repeats", "d1", "empty", "one-char-handle", "punycode-handle", "non-ascii"],
+)
+def test_variant_hash_stream_is_variant_hashes_with_repeats(text: str, k: int, ns: bytes) -> None:
+    """The lookup's stream (one numpy gather, then C slices) yields exactly the hashes of
+    :func:`variant_hashes`, a variant that arises twice twice, and says how many."""
+    from scameter.index.near import variant_hash_stream, variant_hashes
+
+    count, stream = variant_hash_stream(ns, text, k)
+    hashes = list(stream)
+    assert count == len(hashes)
+    assert set(hashes) == set(variant_hashes(ns, text, k))
+    if text.isascii():
+        n = len(text)
+        assert count == 1 + (n if k >= 1 else 0) + (n * (n - 1) // 2 if k >= 2 else 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(st.sampled_from("abcq-é1"), max_size=14),
+    k=st.integers(0, 2),
+    ns=st.sampled_from([NS_DOMAIN, b"Ptelegram\x00"]),
+)
+def test_variant_hash_stream_property(text: str, k: int, ns: bytes) -> None:
+    """Any text: the stream's distinct hashes are :func:`variant_hashes`' and ``count`` is
+    the stream's length."""
+    from scameter.index.near import variant_hash_stream, variant_hashes
+
+    count, stream = variant_hash_stream(ns, text, k)
+    hashes = list(stream)
+    assert count == len(hashes)
+    assert set(hashes) == set(variant_hashes(ns, text, k))
