@@ -182,6 +182,13 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "1",
         "Key-range shard files ingest splits the records table over (1: one file; at most 256).",
     ),
+    SettingDoc(
+        "skip_space_check",
+        "--skip-space-check",
+        "SCAMETER_SKIP_SPACE_CHECK",
+        "off",
+        "Ingest builds without first comparing its disk estimate with the free space.",
+    ),
 )
 
 #: Settings attribute -> the flag named in error messages (``--data-dir`` has no flag of its
@@ -218,6 +225,7 @@ class Settings:
     memory_limit: int | None = None
     #: ``records`` shard files of a snapshot ingest builds (1: the single-file layout).
     shards: int = 1
+    skip_space_check: bool = False
 
     def use_color(self, is_tty: bool) -> bool:
         """Whether to write ANSI colours to a stream whose ``isatty()`` is ``is_tty``."""
@@ -325,6 +333,9 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     snapshot_group = str(got[0]).strip() if got else None
     engine, memory_limit = _ingest_engine(pick)
     shards = _shards(pick)
+    skip_space_check = bool(flags.get("skip_space_check")) or _bool(
+        env.get("SCAMETER_SKIP_SPACE_CHECK", ""), "SCAMETER_SKIP_SPACE_CHECK"
+    )
 
     return Settings(
         data_dir=data_dir,
@@ -347,6 +358,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         ingest_engine=engine,
         memory_limit=memory_limit,
         shards=shards,
+        skip_space_check=skip_space_check,
     )
 
 

@@ -224,6 +224,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             engine=settings.ingest_engine,
             memory_limit=settings.memory_limit,
             shards=settings.shards,
+            space_check=not settings.skip_space_check,
         )
     finally:
         progress.close()
@@ -289,6 +290,9 @@ INGEST = Command(
         Arg(("--shards",), type=int, metavar="N",
             help="split the records table over N key-range files, built in parallel and "
             "opened lazily (default 1: one file; docs/operations.md, 'Sharded snapshots')"),
+        Arg(("--skip-space-check",), action="store_true",
+            help="build without first comparing the disk estimate with the free space "
+            "(a full disk still fails the run, nothing published; docs/operations.md)"),
         Arg(("--no-evidence",), action="store_true",
             help="do not keep each identifier's events in the snapshot (smaller; a server "
             "then folds no live reports over it until the next ingest)"),

@@ -57,7 +57,9 @@ from scameter.index.reader import SnapshotReader
 from scameter.index.record import Record
 from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
 from scameter.index.writers import (
+    EvidenceJob,
     NearJob,
+    RangesJob,
     ShardSinks,
     open_build_env,
     write_bitmaps,
@@ -84,6 +86,20 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 #: sorting + grouping one near variant: the writer's own share of the variants is sized so
 #: that it ends when the forked processes do.
 _WRITE_COST, _NEAR_COST = 5.0, 0.85
+#: Whether a build merges the evidence and counts the phone ranges in forked processes
+#: (:class:`~scameter.index.writers.EvidenceJob`, :class:`~scameter.index.writers.RangesJob`)
+#: while it writes the records: off. Each forked child maps the whole parent's anonymous
+#: memory copy-on-write, and the issue-21 memory figure (RssAnon summed over the process tree)
+#: counts it again: 715 -> 860-945 MiB at 10^6 reports (docs/benchmarks.md, round 6), which
+#: risks the 2 GiB target at 10^7 for about 1 s of wall time per 10^6. The bytes are the
+#: same either way (tests run it on).
+FORK_SIDE_JOBS = False
+#: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
+#: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
+EVIDENCE_FORK_MIN = 200_000
+#: Phone-range keys (several per listed number) past which a build sorts and counts them in a
+#: forked process (:class:`~scameter.index.writers.RangesJob`) while it writes the records.
+RANGES_FORK_MIN = 500_000
 _KIND_TAG = {kind: tag[0] for kind, tag in KIND_TAGS.items()}
 _TAG_BYTES = KIND_TAGS
 _TABLE_BYTE = {t: bytes((t,)) for t in (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)}
@@ -194,6 +210,7 @@ class SnapshotBuilder:
         self._part_strings: int | None = None
         self._popular: tuple[dict[str, bytes], dict[str, str]] | None = None
         self._evidence: ExternalSorter | None = None
+        self._evidence_job: EvidenceJob | None = None
         self._intake_cursors: dict[str, int] = {}
         self._done = False
 
@@ -256,6 +273,29 @@ class SnapshotBuilder:
             self._clusters,
             self._brands,
         )
+
+    def prepare_to_adopt(self) -> None:
+        """What :meth:`adopt` and :meth:`build` would do first, done now by a process about to
+        wait for its parts: spill its own buffered items (adopt spills them before taking a
+        part in), and start merging the evidence in a forked process
+        (:class:`~scameter.index.writers.EvidenceJob`). The bytes built are the same."""
+        if self._done:
+            raise RuntimeError("builder already built or aborted")
+        for sorter in (self._records, self._urlexpr, self._near, self._ranges, self._hashes):
+            sorter.spill_buffer()
+        if self._evidence_job is None:
+            self._evidence_job = self._fork_evidence_job()
+
+    def _fork_evidence_job(self) -> EvidenceJob | None:
+        if (
+            FORK_SIDE_JOBS
+            and self.parallel
+            and self._evidence is not None
+            and self._evidence.count >= EVIDENCE_FORK_MIN
+            and can_fork()
+        ):
+            return EvidenceJob(self._evidence, self._spill / "evidence.merged")
+        return None
 
     def adopt(self, part: BuilderPart) -> None:
         """Take in the records of a part finished in another process."""
@@ -443,6 +483,9 @@ class SnapshotBuilder:
     def abort(self) -> None:
         """Remove every temporary file; the builder cannot be used afterwards."""
         self._done = True
+        if self._evidence_job is not None:
+            self._evidence_job.cancel()
+            self._evidence_job = None
         shutil.rmtree(self._tmp, ignore_errors=True)
         self._unlock()
 
@@ -476,14 +519,31 @@ class SnapshotBuilder:
                 children,
                 _own_near_share(self._records.count, self._near.count, children),
             )
+        evidence_job = self._evidence_job or self._fork_evidence_job()
+        self._evidence_job = None
+        ranges_job = None
+        if (
+            FORK_SIDE_JOBS
+            and self.parallel
+            and self._ranges.count >= RANGES_FORK_MIN
+            and can_fork()
+        ):
+            threshold = self.policy.phone_range_min_listed
+            ranges_job = RangesJob(self._ranges, threshold, self._spill / "ranges.counted")
         try:
-            return self._write(near_job)
+            return self._write(near_job, evidence_job, ranges_job)
         except BaseException:
-            if near_job is not None:
-                near_job.cancel()
+            for job in (near_job, evidence_job, ranges_job):
+                if job is not None:
+                    job.cancel()
             raise
 
-    def _write(self, near_job: NearJob | None) -> Manifest:
+    def _write(
+        self,
+        near_job: NearJob | None,
+        evidence_job: EvidenceJob | None,
+        ranges_job: RangesJob | None = None,
+    ) -> Manifest:
         env = open_build_env(self._tmp, subdir=True, max_dbs=fmt.MAX_DBS)
         # The side file: what lookups never read (case ids, evidence), docs/snapshot-format.md.
         side = open_build_env(self._tmp / fmt.SIDE_FILE, subdir=False, max_dbs=4)
@@ -507,9 +567,12 @@ class SnapshotBuilder:
                 if parent is not None:
                     parent.close()
             write_urlexpr(env, dbs[fmt.DB_URLEXPR], self._urlexpr)
-            write_ranges(
-                env, dbs[fmt.DB_PHONE_RANGES], self._ranges, self.policy.phone_range_min_listed
-            )
+            if ranges_job is not None:
+                ranges_job.finish(env, dbs[fmt.DB_PHONE_RANGES])
+            else:
+                write_ranges(
+                    env, dbs[fmt.DB_PHONE_RANGES], self._ranges, self.policy.phone_range_min_listed
+                )
             bitmaps[fmt.NEAR_FILTER] = (
                 write_near(env, dbs[fmt.DB_NEAR], self._near, self.policy.near_max_candidates)
                 if near_job is None
@@ -525,8 +588,7 @@ class SnapshotBuilder:
                         # The key keeps the lists' precedence: b"\x01tranco", b"\x02crux".
                         txn.put(bytes([order + 1]) + name.encode("utf-8"), blob)
             write_hashes(env, dbs, self._hashes, sinks)
-            if self._evidence is not None:
-                write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
+            self._write_evidence(side, evidence_job)
             meta = {
                 b"format_version": version,
                 b"strings": self._strings.strings,
@@ -601,6 +663,13 @@ class SnapshotBuilder:
         self._unlock()
         fsync_dir(self.snapshots_root)
         return manifest
+
+    def _write_evidence(self, side: Any, job: EvidenceJob | None) -> None:
+        """The ``evidence`` sub-database: from the forked merge when there is one."""
+        if job is not None:
+            job.finish(side, side.open_db(fmt.DB_EVIDENCE))
+        elif self._evidence is not None:
+            write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
 
     def _file_entries(self, sinks: ShardSinks | None) -> dict[str, dict[str, Any]]:
         """fsync every data file and compute its ``files`` entry (chunk hashes and the

@@ -9,11 +9,19 @@ The estimate (documented in ``docs/operations.md``, "Disk space"):
 
 * from the parent snapshot when there is one: its bytes per identifier (every file) times the
   identifiers of this build, since consecutive builds of one deployment hold the same mix of
-  kinds;
+  kinds, less the evidence already on disk (its sorted runs become ``evidence.mdb`` as they
+  are read, so they are not counted twice);
 * otherwise :data:`PER_IDENTIFIER` bytes per identifier plus :data:`FIXED` for the tables
   every snapshot carries whatever its size (the popular-site set, near-match tables);
-* times :data:`HEADROOM` for the builder's spill files (sorted runs written under the build's
-  temporary directory, 2-3x the final ``data.mdb``) and LMDB's page slack.
+* times :data:`HEADROOM` for the builder's spill files (the sorted runs of one build are read
+  back and removed bucket by bucket while LMDB grows: the peak is about 1.1x the final
+  files, measured) and LMDB's page slack.
+
+Calibration (docs/benchmarks.md, "Round 6: ingest writing side"): peak bytes under the
+snapshots directory of 10^6-report runs of the benchmarks' scale mix, sampled every 0.25 s,
+against these estimates; every estimate is above the peak and within 1.5x of it. The checks
+can be skipped (``ingest --skip-space-check``, ``SCAMETER_SKIP_SPACE_CHECK``) by an operator
+who knows better (a file system that compresses, a quota the free space does not show).
 
 Invariants: never raises for a missing or unreadable parent (the fallback estimate is used);
 :func:`ensure_space` raises :class:`~scameter.errors.SnapshotError` only.
@@ -33,14 +41,15 @@ import lmdb
 
 from scameter.errors import SnapshotError
 
-#: Bytes per identifier without a parent to learn from: the index benchmark measures 303-314
-#: B per identifier for its mix of kinds at 10^5 and 10^6 identifiers, rounded up.
-PER_IDENTIFIER = 320
-#: Tables every snapshot holds whatever its size: about 23 MB at 12,000 identifiers, measured.
-FIXED = 64 * 1024 * 1024
-#: The snapshot plus the spill files that exist beside it while it is written (sorted runs,
-#: 2-3x the final ``data.mdb``, docs/operations.md "Ingest runs") plus page slack.
-HEADROOM = 3.5
+#: Bytes per identifier without a parent to learn from, evidence not included (it has its own
+#: term, :data:`EVIDENCE_PER_INPUT_BYTE`): ``data.mdb`` and the case ids of ``evidence.mdb``
+#: measure 136 B per identifier for the scale mix at 10^6 reports (format 3.0), rounded up.
+PER_IDENTIFIER = 170
+#: Tables every snapshot holds whatever its size (the popular-site set is 16 MB).
+FIXED = 32 * 1024 * 1024
+#: The snapshot plus the spill files that exist beside it while it is written plus page
+#: slack: the measured peak is 1.1x the final files.
+HEADROOM = 1.3
 
 
 def current_dir(snapshots_root: Path) -> Path | None:
@@ -65,10 +74,15 @@ def _parent_bytes_per_identifier(parent: Path | None) -> float | None:
     return size / total if total > 0 else None
 
 
-def estimate(identifiers: int, parent: Path | None = None) -> int:
-    """Bytes a build of ``identifiers`` identifiers needs on disk while it runs."""
+def estimate(identifiers: int, parent: Path | None = None, evidence_on_disk: int = 0) -> int:
+    """Bytes a build of ``identifiers`` identifiers needs on disk while it runs, beyond
+    ``evidence_on_disk`` (the evidence runs already written: they become ``evidence.mdb``,
+    which a parent's bytes per identifier count)."""
     per = _parent_bytes_per_identifier(parent)
-    size = identifiers * per if per is not None else identifiers * PER_IDENTIFIER + FIXED
+    if per is None:
+        size = identifiers * PER_IDENTIFIER + FIXED
+    else:
+        size = int(identifiers * per) - evidence_on_disk
     return int(max(size, FIXED) * HEADROOM)
 
 
@@ -81,10 +95,20 @@ def human(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def ensure_space(directory: Path, identifiers: int, parent: Path | None = None) -> int:
+def ensure_space(
+    directory: Path,
+    identifiers: int,
+    parent: Path | None = None,
+    *,
+    evidence_on_disk: int = 0,
+    check: bool = True,
+) -> int:
     """Raise :class:`SnapshotError` when ``directory``'s file system has less free space than
-    :func:`estimate` says a build needs; returns the estimate otherwise."""
-    needed = estimate(identifiers, parent)
+    :func:`estimate` says a build needs; returns the estimate otherwise (also with
+    ``check=False``, which only estimates: ``--skip-space-check``)."""
+    needed = estimate(identifiers, parent, evidence_on_disk)
+    if not check:
+        return needed
     free = shutil.disk_usage(directory).free
     if free < needed:
         raise SnapshotError(
@@ -100,13 +124,19 @@ def ensure_space(directory: Path, identifiers: int, parent: Path | None = None) 
 #: 224 MB of JSONL per 7x10^5 identifiers); a lower bound for list-style CSV feeds, whose
 #: identifiers the exact check after reading (:func:`ensure_space`) then counts.
 INPUT_BYTES_PER_IDENTIFIER = 320
-#: Evidence kept for the live fold per input byte: sorted runs while reading, then
-#: ``evidence.mdb`` (about 160 B per report of about 220 B, measured).
-EVIDENCE_PER_INPUT_BYTE = 1.0
+#: Evidence kept for the live fold per input byte: sorted runs while reading, which become
+#: ``evidence.mdb`` (measured: 0.54 of the input's bytes for the scale mix), plus the merged
+#: batches of a forked merge that overlap them while the records are written.
+EVIDENCE_PER_INPUT_BYTE = 0.7
 #: Out-of-core work per input byte: the event files (deleted once loaded), DuckDB's database
-#: (events compressed, aggregate tables) and its spill under the memory limit. The 10^7
-#: benchmark run (2.25 GB of input) used about 6.2 GB in all, snapshot included.
-OOC_PER_INPUT_BYTE = 1.0
+#: (events compressed, aggregate tables, kept until the run ends) and its spill under the
+#: memory limit. Measured at 10^6 reports of the scale mix: 0.57 of the input with a 512 MB
+#: limit (no spill to speak of), 1.35 with a 150 MB limit (a tenth of the 10^7 run's 1.5 GB
+#: for a tenth of its input: what a 10^7 run spills), rounded up.
+OOC_PER_INPUT_BYTE = 0.7
+#: ... when DuckDB spills: a memory limit below :data:`SPILL_RATIO` times the input's bytes.
+OOC_SPILLING_PER_INPUT_BYTE = 1.4
+SPILL_RATIO = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +153,28 @@ class InputEstimate:
 
 
 def estimate_for_input(
-    input_bytes: int, *, out_of_core: bool, evidence: bool, parent: Path | None = None
+    input_bytes: int,
+    *,
+    out_of_core: bool,
+    evidence: bool,
+    parent: Path | None = None,
+    memory_limit: int | None = None,
 ) -> InputEstimate:
-    """What :func:`ensure_input_space` compares with the free space (docs/operations.md)."""
+    """What :func:`ensure_input_space` compares with the free space (docs/operations.md);
+    ``memory_limit``: the out-of-core engine's (None: large enough not to spill)."""
     ids = input_bytes // INPUT_BYTES_PER_IDENTIFIER
+    kept = int(input_bytes * EVIDENCE_PER_INPUT_BYTE) if evidence else 0
     return InputEstimate(
-        snapshot=estimate(ids, parent) if ids else 0,
-        evidence=int(input_bytes * EVIDENCE_PER_INPUT_BYTE) if evidence else 0,
-        ooc=int(input_bytes * OOC_PER_INPUT_BYTE) if out_of_core else 0,
+        # A parent's bytes per identifier include its evidence, counted here on its own.
+        snapshot=estimate(ids, parent, kept) if ids else 0,
+        evidence=kept,
+        ooc=int(input_bytes * _ooc_per_input_byte(input_bytes, memory_limit)) if out_of_core else 0,
     )
+
+
+def _ooc_per_input_byte(input_bytes: int, memory_limit: int | None) -> float:
+    spills = memory_limit is not None and memory_limit < SPILL_RATIO * input_bytes
+    return OOC_SPILLING_PER_INPUT_BYTE if spills else OOC_PER_INPUT_BYTE
 
 
 def ensure_input_space(
@@ -141,16 +184,25 @@ def ensure_input_space(
     out_of_core: bool,
     evidence: bool,
     parent: Path | None = None,
+    check: bool = True,
+    memory_limit: int | None = None,
 ) -> InputEstimate | None:
     """Before any work: raise :class:`SnapshotError` naming ``directory`` when its file
     system has less free space than :func:`estimate_for_input` says this ingest needs (the
     snapshot, the evidence, the out-of-core engine's database and spill, all of which live
-    under ``directory``). ``None`` (no check) for an input of unknown size."""
+    under ``directory``). ``None`` (no check) for an input of unknown size; with
+    ``check=False`` the estimate only (``--skip-space-check``)."""
     if not input_bytes:
         return None
     need = estimate_for_input(
-        input_bytes, out_of_core=out_of_core, evidence=evidence, parent=parent
+        input_bytes,
+        out_of_core=out_of_core,
+        evidence=evidence,
+        parent=parent,
+        memory_limit=memory_limit,
     )
+    if not check:
+        return need
     free = shutil.disk_usage(directory).free
     if free < need.total:
         parts = f"snapshot {human(need.snapshot)}, evidence {human(need.evidence)}"
@@ -190,7 +242,9 @@ __all__ = [
     "HEADROOM",
     "INPUT_BYTES_PER_IDENTIFIER",
     "OOC_PER_INPUT_BYTE",
+    "OOC_SPILLING_PER_INPUT_BYTE",
     "PER_IDENTIFIER",
+    "SPILL_RATIO",
     "InputEstimate",
     "current_dir",
     "disk_full_names",

@@ -283,6 +283,12 @@ class _Sorter(Generic[_T]):
         """Buffer items from a bucket file's flat item list."""
         raise NotImplementedError
 
+    def spill_buffer(self) -> None:
+        """Spill what is buffered now (what :meth:`adopt` would spill first; a process that
+        waits for its parts to arrive does it while it waits)."""
+        if self._buf:
+            self._spill()
+
     def detach(self) -> SpilledRuns:
         """Spill everything and hand the files over (for :meth:`adopt`, possibly in another
         process sharing ``workdir``); this sorter is then empty."""

@@ -23,12 +23,14 @@ import signal
 import struct
 import sys
 import traceback
+import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import lmdb
+import numpy as np
 from pyroaring import BitMap
 
 from scameter.errors import SnapshotError
@@ -42,7 +44,6 @@ BATCH = 50_000  # entries per write transaction: bounds LMDB's dirty-page list
 _VARIANT_KEY = operator.itemgetter(slice(0, 8))  # near entries: 8-byte variant key first
 _LEVEL_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 _BYTE = [bytes((i,)) for i in range(256)]
-_HASH_BUCKET = operator.itemgetter(slice(0, fmt.HASH_BUCKET_BYTES))
 
 
 def write_records(  # noqa: PLR0917 - one call site, the builder
@@ -66,7 +67,7 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
     out = _RecordSink(env, dbs[fmt.DB_ORDINALS], dbmap, side, shards)
     split_cases = fmt.split_cases
-    pending: list[tuple[int, bytes, bytes, bytes | None]] = []
+    pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]] = []
     ordinal = 0
     collisions = 0
     # This loop is the hot loop of a build: the arrays a record's ordinal goes to are looked
@@ -76,7 +77,9 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     pack_into = fmt.U32.pack_into
     off_ordinal = fmt.OFF_ORDINAL
     f_cluster = fmt.F_CLUSTER
+    f_cases = fmt.F_CASES
     seal = fmt.seal
+    crc32 = zlib.crc32
     # A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes.
     prev: bytes | None = None
     prev_skey = b""
@@ -92,8 +95,11 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
             continue
         prev, prev_skey = head, skey
         key, table = skey[:8], skey[8]
-        body, cases = split_cases(value)
-        buf = bytearray(body)
+        if value[2] & f_cases:
+            body, cases = split_cases(value)
+            buf = bytearray(body)
+        else:
+            buf, cases = bytearray(value), None
         pack_into(buf, off_ordinal, ordinal)
         if buf[2] & f_cluster:
             maps.add_to_cluster(buf, ordinal)
@@ -117,8 +123,9 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
                 a.append(ordinal)
         if diff is not None:
             diff.see(table, key, value, ordinal)
-        # the CRC covers the patched bytes
-        pending.append((table, key, seal(buf), None if cases is None else seal(cases)))
+        # the CRC covers the patched bytes (fmt.seal, in place: LMDB takes the bytearray)
+        buf += crc32(buf).to_bytes(fmt.CRC_SIZE, "little")
+        pending.append((table, key, buf, None if cases is None else seal(cases)))
         if len(pending) >= BATCH:
             out.flush(pending)
             pending = []
@@ -236,25 +243,32 @@ class _RecordSink:
         self._chunk_no = 0
 
     def flush(
-        self, pending: list[tuple[int, bytes, bytes, bytes | None]], last: bool = False
+        self, pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]], last: bool = False
     ) -> None:
+        # The LMDB operations are those of one put per record with an ordinals chunk put
+        # whenever a chunk fills (the bytes depend on their order), issued as one putmulti per
+        # run of records between two chunk puts: the per-record loop runs in C.
         per_chunk = fmt.ORDINALS_PER_CHUNK * fmt.ORDINAL_ENTRY
         pack = fmt.ORDINAL_KEY.pack
+        entry = fmt.ORDINAL_ENTRY
         cases: list[tuple[bytes, bytes]] = []
         sharded: list[tuple[bytes, bytes]] = []
         with self._env.begin(write=True) as txn:
-            cursors = {t: txn.cursor(db) for t, db in self._dbmap.items()}
+            cursors: dict[int, Any] = {t: txn.cursor(db) for t, db in self._dbmap.items()}
             if self._shards is not None:
                 cursors[fmt.TABLE_RECORDS] = _Collect(sharded)
             ocur = txn.cursor(self._ordinals)
             chunk = self._chunk
-            for table, key, buf, case_block in pending:
-                if not cursors[table].put(key, buf, append=True):
-                    raise RuntimeError("LMDB refused an appended record key")
-                if case_block is not None:
-                    cases.append((key + _BYTE[table], case_block))
-                chunk += _BYTE[table]
-                chunk += key
+            i, n = 0, len(pending)
+            while i < n:
+                seg = pending[i : i + (per_chunk - len(chunk)) // entry]
+                i += len(seg)
+                for table, run in itertools.groupby(seg, key=_TABLE_OF):
+                    items = [(key, buf) for _, key, buf, _ in run]
+                    if cursors[table].putmulti(items, append=True)[1] != len(items):
+                        raise RuntimeError("LMDB refused an appended record key")
+                cases += [(k + _BYTE[t], c) for t, k, _, c in seg if c is not None]
+                chunk += b"".join([_BYTE[t] + k for t, k, _, _ in seg])
                 if len(chunk) == per_chunk:
                     ocur.put(pack(self._chunk_no), bytes(chunk), append=True)
                     self._chunk_no += 1
@@ -269,6 +283,9 @@ class _RecordSink:
             self._shards.append(sharded)  # type: ignore[union-attr] # set when sharded fills
 
 
+_TABLE_OF = operator.itemgetter(0)
+
+
 class _Collect:
     """Stands in for the ``records`` cursor of a sharded build: keeps the entries for
     :class:`ShardSinks` (written after the ``data.mdb`` transaction)."""
@@ -278,9 +295,9 @@ class _Collect:
     def __init__(self, out: list[tuple[bytes, bytes]]) -> None:
         self._out = out
 
-    def put(self, key: bytes, value: bytes, append: bool = True) -> bool:
-        self._out.append((key, value))
-        return True
+    def putmulti(self, items: list[tuple[bytes, bytes]], append: bool = True) -> tuple[int, int]:
+        self._out += items
+        return len(items), len(items)
 
 
 def open_build_env(path: Path, *, subdir: bool, max_dbs: int) -> Any:
@@ -325,10 +342,8 @@ class ShardSinks:
                 else bisect.bisect_left(entries, (self.bounds[i],), start)
             )
             with self.envs[i].begin(write=True, db=self.dbs[i]) as txn:
-                cur = txn.cursor()
-                for key, value in entries[start:end]:
-                    if not cur.put(key, value, append=True):
-                        raise RuntimeError("LMDB refused an appended record key")
+                if txn.cursor().putmulti(entries[start:end], append=True)[1] != end - start:
+                    raise RuntimeError("LMDB refused an appended record key")
             self.counts[i] += end - start
             start = end
 
@@ -529,15 +544,15 @@ def _near_child(stream: Iterator[bytes], cap: int, out: Path) -> NoReturn:  # pr
 
 def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None:
     """Write ``phone_ranges``: every prefix with at least ``threshold`` listed numbers."""
+    append_all(env, db, _range_items(sorter, threshold))
 
-    def items() -> Iterator[tuple[bytes, bytes]]:
-        pack = fmt.U32.pack
-        for rkey, same in itertools.groupby(sorter.sorted()):
-            n = len(list(same))  # counted in C; a group is one prefix's numbers
-            if n >= threshold:
-                yield rkey, pack(n)
 
-    append_all(env, db, items())
+def _range_items(sorter: BytesSorter, threshold: int) -> Iterator[tuple[bytes, bytes]]:
+    pack = fmt.U32.pack
+    for rkey, same in itertools.groupby(sorter.sorted()):
+        n = len(list(same))  # counted in C; a group is one prefix's numbers
+        if n >= threshold:
+            yield rkey, pack(n)
 
 
 def write_hashes(
@@ -545,33 +560,92 @@ def write_hashes(
 ) -> None:
     """Write ``hashes``: one entry per 2-byte hash prefix, the 6-byte entries (hash bytes
     2..3, the record's u32 ordinal, little-endian) of every record hashed under it, in hash
-    order. Runs after :func:`write_records`: each entry's ordinal is read from its record
-    (in its shard file, with ``shards``)."""
-    pack = fmt.U32.pack
-    off = fmt.OFF_ORDINAL
-    tables = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
+    order. Runs after :func:`write_records`: a record's ordinal is its position in
+    ``ordinals`` (table byte + key per ordinal, in (key, table) order), found for a whole
+    batch of hash items at once by binary search (numpy) instead of one record read each.
+    ``shards`` is accepted for the call sites' sake: ``ordinals`` lists sharded records too.
+    """
+    del shards  # ordinals cover every record, wherever its bytes are
+    keys, tables = _ordinal_keys(env, dbs[fmt.DB_ORDINALS])
+    append_all(env, dbs[fmt.DB_HASHES], _hash_groups(sorter.sorted(), keys, tables))
 
-    def items(txn: Any) -> Iterator[tuple[bytes, bytes]]:
-        head = fmt.HASH_BUCKET_BYTES
-        get = txn.get
-        shard_get = None if shards is None else shards.get
-        for bucket, same in itertools.groupby(sorter.sorted(), key=_HASH_BUCKET):
-            parts = []
-            for item in dict.fromkeys(same):
-                table = item[head + 2]
-                if shard_get is not None and table == fmt.TABLE_RECORDS:
-                    buf = shard_get(item[head + 3 :])
-                else:
-                    buf = get(item[head + 3 :], db=tables[table])
-                if buf is None:  # a key-collision loser: its record was not written
+
+#: A ``hashes`` sorter item: 4 hash bytes (2 bucket + 2 entry), table byte, 8-byte key.
+_HASH_ITEM = np.dtype([("b", ">u2"), ("lo", "V2"), ("t", "u1"), ("k", ">u8")])
+#: A ``hashes`` value entry: 2 hash bytes and the record's ordinal, little-endian.
+_HASH_ENTRY = np.dtype([("lo", "V2"), ("o", "<u4")])
+#: Hash items handled per numpy batch (about 13 MB).
+_HASH_BATCH = 1 << 20
+
+
+def _ordinal_keys(env: Any, db: Any) -> tuple[Any, Any]:
+    """Every record's key (native u64: the big-endian key read as a number, so that numeric
+    order is byte order) and table byte, indexed by ordinal."""
+    entry = np.dtype([("t", "u1"), ("k", ">u8")])
+    parts = []
+    with env.begin(db=db) as txn:
+        for _, value in txn.cursor():
+            parts.append(np.frombuffer(value, dtype=entry))
+    both = np.concatenate(parts) if parts else np.empty(0, dtype=entry)
+    return both["k"].astype(np.uint64), both["t"].copy()
+
+
+def _hash_groups(stream: Iterator[bytes], keys: Any, tables: Any) -> Iterator[tuple[bytes, bytes]]:
+    """``(2-byte bucket, entries)`` of the sorted hash items, as the per-item loop wrote them:
+    duplicates dropped, items whose (key, table) was not written (none today) skipped."""
+    carry: tuple[bytes, bytes] | None = None
+    last = b""
+    while batch := list(itertools.islice(stream, _HASH_BATCH)):
+        if any(len(item) != _HASH_ITEM.itemsize for item in (batch[0], batch[-1])):
+            raise ValueError("hashes items must be 13 bytes (4 hash bytes, table, key)")
+        raw = b"".join(batch)
+        if len(raw) != len(batch) * _HASH_ITEM.itemsize:
+            raise ValueError("hashes items must be 13 bytes (4 hash bytes, table, key)")
+        items = np.frombuffer(raw, dtype=_HASH_ITEM)
+        flat = np.frombuffer(raw, dtype="V13")
+        new = np.ones(len(items), dtype=bool)
+        new[1:] = flat[1:] != flat[:-1]
+        new[0] = batch[0] != last  # sorted: a duplicate of the previous batch's last item
+        last = batch[-1]
+        items = items[new]
+        ordinals, found = _ordinals_of(items["k"].astype(np.uint64), items["t"], keys, tables)
+        items, ordinals = items[found], ordinals[found]
+        entries = np.empty(len(items), dtype=_HASH_ENTRY)
+        entries["lo"] = items["lo"]
+        entries["o"] = ordinals
+        buckets = items["b"]
+        cuts = np.flatnonzero(buckets[1:] != buckets[:-1]) + 1
+        starts = [0, *cuts.tolist()]
+        ends = [*cuts.tolist(), len(items)]
+        blob = entries.tobytes()
+        size = _HASH_ENTRY.itemsize
+        for lo, hi in zip(starts, ends, strict=True):
+            if lo == hi:
+                continue
+            bucket = int(buckets[lo]).to_bytes(2, "big")
+            value = blob[lo * size : hi * size]
+            if carry is not None:
+                if carry[0] == bucket:
+                    carry = (bucket, carry[1] + value)
                     continue
-                parts.append(item[head : head + 2] + pack(fmt.U32.unpack_from(buf, off)[0]))
-            if parts:
-                yield bucket, b"".join(parts)
+                yield carry
+            carry = (bucket, value)
+    if carry is not None:
+        yield carry
 
-    with env.begin() as txn:
-        entries = list(items(txn))
-    append_all(env, dbs[fmt.DB_HASHES], iter(entries))
+
+def _ordinals_of(qkeys: Any, qtables: Any, keys: Any, tables: Any) -> tuple[Any, Any]:
+    """Positions of the (key, table) pairs in the sorted ``keys`` / ``tables`` and which
+    were found: a key is there at most once per table, so at most two positions match."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(len(qkeys), dtype=np.int64), np.zeros(len(qkeys), dtype=bool)
+    pos = np.searchsorted(keys, qkeys, side="left")
+    p0 = np.minimum(pos, n - 1)
+    p1 = np.minimum(pos + 1, n - 1)
+    hit0 = (keys[p0] == qkeys) & (tables[p0] == qtables)
+    hit1 = ~hit0 & (keys[p1] == qkeys) & (tables[p1] == qtables)
+    return np.where(hit0, p0, p1), hit0 | hit1
 
 
 def write_bitmaps(env: Any, db: Any, bitmaps: dict[str, array[int]]) -> None:
@@ -595,7 +669,10 @@ def put_batch(env: Any, db: Any, batch: list[tuple[bytes, bytes]]) -> None:
 
 __all__ = [
     "BATCH",
+    "EvidenceJob",
+    "ForkedStream",
     "NearJob",
+    "RangesJob",
     "ShardSinks",
     "append_all",
     "open_build_env",
@@ -610,22 +687,137 @@ __all__ = [
 ]
 
 
-def write_evidence(env: Any, db: Any, evidence: ExternalSorter) -> int:
-    """Write the ``evidence`` sub-database: the values of each key (in the order added)
-    joined into one JSON array; returns the number of keys. Appended in key order."""
+def _evidence_items(evidence: ExternalSorter) -> Iterator[tuple[bytes, bytes]]:
+    """``(key, JSON array of its values in the order added)`` in key order."""
+    key: bytes | None = None
+    values: list[bytes] = []
+    for k, v in evidence.sorted():
+        if k != key:
+            if key is not None:
+                yield key, b"[" + b",".join(values) + b"]"
+            key, values = k, []
+        values.append(v)
+    if key is not None:
+        yield key, b"[" + b",".join(values) + b"]"
+
+
+def _put_all(env: Any, db: Any, batches: Iterator[list[tuple[bytes, bytes]]]) -> int:
+    """Append every batch to ``db`` in one write transaction; returns the entries put."""
     n = 0
     with env.begin(write=True, db=db) as txn:
         cur = txn.cursor()
-        key: bytes | None = None
-        values: list[bytes] = []
-        for k, v in evidence.sorted():
-            if k != key:
-                if key is not None:
-                    cur.put(key, b"[" + b",".join(values) + b"]", append=True)
-                    n += 1
-                key, values = k, []
-            values.append(v)
-        if key is not None:
-            cur.put(key, b"[" + b",".join(values) + b"]", append=True)
-            n += 1
+        for batch in batches:
+            _, added = cur.putmulti(batch, append=True)
+            if added != len(batch):
+                raise RuntimeError("LMDB refused appended keys (input not sorted?)")
+            n += added
     return n
+
+
+def write_evidence(env: Any, db: Any, evidence: ExternalSorter) -> int:
+    """Write the ``evidence`` sub-database: the values of each key (in the order added)
+    joined into one JSON array; returns the number of keys. Appended in key order."""
+    items = _evidence_items(evidence)
+    return _put_all(env, db, iter(lambda: list(itertools.islice(items, BATCH)), []))
+
+
+class ForkedStream:
+    """Key-ordered ``(key, value)`` items made in a forked process while this one writes.
+
+    The child (forked before LMDB is opened, like :class:`NearJob`'s) runs ``make()`` and
+    writes each batch of :data:`BATCH` items pickled to its own file (``out.0``, ``out.1``,
+    ...; an empty batch ends them) and touches nothing else. :meth:`batches` waits for it and
+    yields the batches, removing each file once read: what the child reads from its sorter
+    is removed as it goes (:mod:`scameter.index.spill`), so the disk holds the items once.
+    """
+
+    def __init__(
+        self, make: Callable[[], Iterator[tuple[bytes, bytes]]], out: Path, what: str
+    ) -> None:
+        self.out = out
+        self.what = what
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves through os._exit
+            try:
+                die_with_parent(parent)
+                _stream_child(make, out)
+            finally:
+                os._exit(1)
+        self.pid: int | None = pid
+
+    def batches(self) -> Iterator[list[tuple[bytes, bytes]]]:
+        """Wait for the child, then its batches in order."""
+        pid, self.pid = self.pid, None
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code:
+                raise SnapshotError(self.out, f"{self.what} build process failed (exit {code})")
+        for k in itertools.count():
+            path = self.out.with_name(f"{self.out.name}.{k}")
+            with path.open("rb") as f:
+                batch = pickle.load(f)
+            path.unlink()
+            if not batch:
+                return
+            yield batch
+
+    def cancel(self) -> None:
+        """Stop the child (the build failed elsewhere)."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        self.pid = None
+
+
+class EvidenceJob(ForkedStream):
+    """:func:`write_evidence`'s merge, in a forked process while this one writes the records.
+
+    Merging the evidence's sorted runs and joining each key's values is Python work of about
+    a second per 10^6 reports; it needs nothing the record writer produces. :meth:`finish`
+    appends the merged batches into the side file in one transaction, as the serial
+    :func:`write_evidence` does, so the bytes are the same.
+    """
+
+    def __init__(self, evidence: ExternalSorter, out: Path) -> None:
+        super().__init__(lambda: _evidence_items(evidence), out, "evidence")
+
+    def finish(self, env: Any, db: Any) -> int:
+        """Wait for the child, append what it wrote to ``db``; returns the number of keys."""
+        return _put_all(env, db, self.batches())
+
+
+class RangesJob(ForkedStream):
+    """:func:`write_ranges`'s sort and count, in a forked process while this one writes the
+    records; :meth:`finish` appends the counts in the serial path's transactions."""
+
+    def __init__(self, sorter: BytesSorter, threshold: int, out: Path) -> None:
+        super().__init__(lambda: _range_items(sorter, threshold), out, "phone-range")
+
+    def finish(self, env: Any, db: Any) -> None:
+        append_all(env, db, itertools.chain.from_iterable(self.batches()))
+
+
+def _stream_child(
+    make: Callable[[], Iterator[tuple[bytes, bytes]]], out: Path
+) -> NoReturn:  # pragma: no cover
+    code = 1
+    try:
+        items = make()
+        for k in itertools.count():
+            batch = list(itertools.islice(items, BATCH))
+            tmp = out.with_name(f"{out.name}.{k}.part")
+            with tmp.open("wb") as f:
+                pickle.dump(batch, f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.rename(out.with_name(f"{out.name}.{k}"))
+            if not batch:  # the end
+                break
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)

@@ -326,6 +326,7 @@ class OutOfCore:
         self.lists = lists
         self.n = int(con.execute("SELECT count(*) FROM agg").fetchone()[0])
         self.clusters: dict[int, int] = {}
+        self._reconnected = False
 
     def batch(self, stats: Stats | None = None) -> AggregateBatch:
         a = self.agg
@@ -356,6 +357,7 @@ class OutOfCore:
 
         self.con = duckdb.connect(str(path), read_only=True)
         self.con.execute("SET threads = 1")
+        self._reconnected = True
 
     def _batches(
         self, stats: Stats | None = None, shard: int = 0, shards: int = 1
@@ -464,6 +466,12 @@ class OutOfCore:
             m = len(b.keys)
             local = {r - lo: c for r in range(lo, lo + m) if (c := clusters.get(r)) is not None}
             yield from b.fields(gran, Decisions(list(range(m)), {}, frozenset(), local))
+        if self._reconnected:
+            # A feeding process's own read-only connection: closed once read, DuckDB's
+            # threads end with it, so that the builder may fork its helpers (the evidence
+            # merge, the near-match sort: scameter.processes.can_fork) in this process.
+            self.con.close()
+            self._reconnected = False
 
 
 def _cluster_ids(n: int, groups: array[int], linkable: bytearray) -> dict[int, int]:

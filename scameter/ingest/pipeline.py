@@ -331,6 +331,7 @@ def run_ingest(
     engine: str = "memory",
     memory_limit: int | None = None,
     shards: int = 1,
+    space_check: bool = True,
 ) -> IngestResult:
     """Read ``inputs``, build a snapshot under ``snapshots_root`` and publish it as CURRENT.
 
@@ -355,7 +356,9 @@ def run_ingest(
     spilling to disk under ``memory_limit`` bytes, default a quarter of the machine) or
     ``spark`` (the ``spark`` extra); the snapshot is the same (:mod:`scameter.ingest.folds`).
     ``shards`` > 1 splits the snapshot's ``records`` over that many key-range files
-    (:mod:`scameter.index.recordtable`).
+    (:mod:`scameter.index.recordtable`). ``space_check=False`` skips both disk checks
+    (:mod:`scameter.index.space`; ``--skip-space-check``): a full disk still fails the run
+    with the directory named, nothing published.
     Raises :class:`RejectRatioExceeded` (nothing published) when more than
     ``max_reject_ratio`` of the rows were rejected. ``input_formats`` gives one format (or
     None) per input, overriding ``input_format`` for that input.
@@ -386,7 +389,10 @@ def run_ingest(
         big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
     engine = choose_engine(engine, memory_limit, plan.total_bytes)
-    spill_needed = _prepare_root(snapshots_root, plan, engine, dry_run=dry_run, evidence=evidence)
+    spill_needed = _prepare_root(
+        snapshots_root, plan, engine, dry_run=dry_run, evidence=evidence, check=space_check,
+        memory_limit=memory_limit,
+    )  # fmt: skip
     ledger = WorkerLedger.open(snapshots_root)
     agg = Aggregator(policy, when, lists)
     fold = make_fold(engine, agg, snapshots_root, memory_limit, spill_needed=spill_needed)
@@ -421,7 +427,7 @@ def run_ingest(
             stage(f"{what} {identifiers:,} identifiers seen")
         result = _finish(fold, identifiers, agg, policy, index_policy, plan, when,
                          snapshots_root, rejects, rows, rejected_rows, dry_run, workers, lists,
-                         sign_key, group, collector, shards)  # fmt: skip
+                         sign_key, group, collector, shards, space_check)  # fmt: skip
         return replace(result, engine=engine)
     finally:
         rejects.close()
@@ -431,20 +437,32 @@ def run_ingest(
 
 
 def _prepare_root(
-    snapshots_root: Path, plan: _Inputs, engine: str, *, dry_run: bool, evidence: bool
+    snapshots_root: Path,
+    plan: _Inputs,
+    engine: str,
+    *,
+    dry_run: bool,
+    evidence: bool,
+    check: bool = True,
+    memory_limit: int | None = None,
 ) -> int | None:
     """Create ``snapshots_root``, remove a killed run's leftovers, and (not on a dry run)
-    check the disk before any work; returns the out-of-core work estimate in bytes."""
+    check the disk before any work (``check``); returns the out-of-core work estimate in
+    bytes."""
     snapshots_root.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(snapshots_root)
     if dry_run:
         return None
+    from scameter.ingest.ooc import default_memory_limit  # as folds does: duckdb stays lazy
+
     need = ensure_input_space(
         snapshots_root,
         plan.total_bytes,
         out_of_core=engine != "memory",
         evidence=evidence,
         parent=current_dir(snapshots_root),
+        check=check,
+        memory_limit=memory_limit or default_memory_limit(),
     )
     return need.ooc if need is not None else None
 
@@ -476,6 +494,7 @@ def _finish(  # noqa: PLR0917 - private, one call site
     group: int | None = None,
     collector: EvidenceCollector | None = None,
     shards: int = 1,
+    space_check: bool = True,
 ) -> IngestResult:
     gran = Granularity.default(policy.extra_shared_platforms, policy.extra_top_sites, lists)
     counts: dict[str, dict[str, int]] = {}
@@ -492,7 +511,13 @@ def _finish(  # noqa: PLR0917 - private, one call site
                             ignored=rejects.ignored, identifiers=n,
                             stats=_stats(agg.stats), limits=dict(rejects.limits),
                             no_identifiers=rejects.no_identifiers)  # fmt: skip
-    needed = ensure_space(snapshots_root, identifiers, current_dir(snapshots_root))
+    needed = ensure_space(
+        snapshots_root,
+        identifiers,
+        current_dir(snapshots_root),
+        evidence_on_disk=collector.bytes if collector is not None else 0,
+        check=space_check,
+    )
     builder = SnapshotBuilder(
         snapshots_root,
         as_of=when,

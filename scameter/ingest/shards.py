@@ -96,6 +96,10 @@ def feed_parts(builder: SnapshotBuilder, fields_of: FieldsOf, stats: Stats, shar
         add = builder.add_fields
         for fields in fields_of(0, shards):
             add(*fields)
+        if children:
+            # This process is done before its children (they also connect and fork): what
+            # adopt and build would do first is done while it waits.
+            builder.prepare_to_adopt()
         for k, (proc, recv) in enumerate(children, 1):
             part, delisted = _receive(k, proc, recv)
             builder.adopt(part)

@@ -142,3 +142,39 @@ def test_a_label_not_interned_first_is_refused(tmp_path: Path) -> None:
 )
 def test_shard_count(identifiers: int, workers: int, expected: int) -> None:
     assert shard_count(identifiers, workers) == expected
+
+
+def _build_with_evidence(root: Path, shards: int, *, parallel: bool) -> str:
+    from scameter.index.spill import ExternalSorter
+
+    agg = _aggregator()
+    gran = Granularity.default()
+    root.mkdir(parents=True)
+    with SnapshotBuilder(root, as_of=AS_OF, parent=None, chunk=53, parallel=parallel) as b:
+        evidence = ExternalSorter(root, "ev", chunk=53)
+        for i in range(300):
+            evidence.add(f"key{i % 120:04d}".encode(), b'{"n":%d}' % i)
+        b.set_evidence(evidence, {})
+        feed_builder(b, agg, gran, agg.decide(), shards)
+        return b.build().checksum
+
+
+def test_the_wait_for_the_parts_spills_and_starts_the_evidence_merge_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scameter.index import builder as builder_module
+    from scameter.index import writers
+
+    serial = _build_with_evidence(tmp_path / "serial", 1, parallel=False)
+    jobs: list[int] = []
+    real = writers.EvidenceJob.__init__
+
+    def spy(self: writers.EvidenceJob, evidence: object, out: Path) -> None:
+        jobs.append(len(jobs))
+        real(self, evidence, out)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder_module, "FORK_SIDE_JOBS", True)
+    monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
+    monkeypatch.setattr(writers.EvidenceJob, "__init__", spy)
+    assert _build_with_evidence(tmp_path / "parts", 2, parallel=True) == serial
+    assert jobs == [0]  # forked once, while waiting for the part: not again at build
