@@ -1,10 +1,12 @@
-"""The optional compiled hit path (issue 20); everything else is in pyproject.toml.
+"""The optional compiled parts (issue 20); everything else is in pyproject.toml.
 
-``scameter.index._speedups`` (``scameter/index/_speedups.c``, CPython C API, no dependency
-beyond the Python headers) is built when a C compiler is found and skipped otherwise:
-``optional=True`` turns a failed compile into a warning, so ``pip install .`` works on a
-machine with nothing but Python, and the package then answers through its pure-Python path
-(docs/architecture.md, "The compiled hit path").
+``scameter.index._speedups`` (``scameter/index/_speedups.c``, the hit path) and
+``scameter.identifiers._phonefast`` (``scameter/identifiers/_phonefast.c``, the typed-HK-number
+shortcut; its own module, as identifiers import nothing of the index) use the CPython C API
+and no dependency beyond the Python headers. Each is built when a C compiler is found and
+skipped otherwise: ``optional=True`` turns a failed compile into a warning, so ``pip install .``
+works on a machine with nothing but Python, and the package then answers through its
+pure-Python paths (docs/architecture.md, "The compiled hit path").
 """
 
 from setuptools import Extension, setup
@@ -15,6 +17,11 @@ setup(
             "scameter.index._speedups",
             sources=["scameter/index/_speedups.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "scameter.identifiers._phonefast",
+            sources=["scameter/identifiers/_phonefast.c"],
+            optional=True,
+        ),
     ]
 )

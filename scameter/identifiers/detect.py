@@ -64,7 +64,7 @@ from scameter.identifiers.email import normalize_email
 from scameter.identifiers.fps import normalize_fps_id
 from scameter.identifiers.ip import normalize_ip
 from scameter.identifiers.model import Identifier
-from scameter.identifiers.phone import normalize_phone
+from scameter.identifiers.phone import normalize_phone, typed_hk_compiled
 from scameter.identifiers.platform import LINK_SUBDOMAINS, normalize_platform_account
 from scameter.identifiers.registry import DETECT_LEADS, DETECT_LINK_HOSTS, DETECT_PREFIXES
 from scameter.identifiers.url import normalize_url
@@ -294,6 +294,10 @@ def _detect(raw: str) -> list[Identifier]:
 
 def detect(raw: str) -> list[Identifier]:
     """Every plausible kind for ``raw``, most likely first; ``[]`` for junk. Never raises."""
+    if typed_hk_compiled is not None and (typed := typed_hk_compiled(raw)) is not None:
+        # A valid HK number as typed, in C (phone.TYPED_HK_PATH): the one candidate the
+        # paths below give it (rule 5, see phonecolumn's docstring); anything else goes on.
+        return [typed]
     if not isinstance(raw, str):  # untyped callers (CSV cells, RPC) may pass None
         return []  # type: ignore[unreachable]
     if len(raw) <= _FAST_MAX and raw.isascii() and raw[-1:].isdigit() and raw[0] in _FAST_FIRST:

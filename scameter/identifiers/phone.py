@@ -89,6 +89,73 @@ def _make(value: str, valid: bool) -> Identifier:
     return ident  # type: ignore[no-any-return]
 
 
+# --- The typed-HK-number shortcut (issue 20): compiled where it was built, else not taken.
+
+try:
+    from scameter.identifiers._phonefast import TypedHK as _TypedHK
+except ImportError:  # built without a C compiler: the Python paths below answer alone
+    _TypedHK = None  # type: ignore[assignment,misc]
+
+#: Which implementation answers the typed HK numbers first: ``"compiled"``
+#: (``scameter.identifiers._phonefast``, built by ``pip install`` where a C compiler is found)
+#: or ``"python"`` (no shortcut: :func:`normalize_phone`'s and ``detect``'s own fast paths).
+TYPED_HK_PATH: Final = "python" if _TypedHK is None else "compiled"
+_TYPED_SEPARATORS: Final = str.maketrans("", "", " -()")
+_TYPED_FIRST: Final = frozenset("0123456789+(")
+_TYPED_MAX: Final = 20
+
+
+def typed_hk_python(raw: object) -> Identifier | None:
+    """The reference of the compiled shortcut (``_phonefast.c``, same rules, for tests).
+
+    The phone identifier of a *valid* HK number typed in a common spelling, else None: the
+    one-row form of :func:`scameter.identifiers.phonecolumn.typed_hk_numbers`, which takes
+    exactly these rows: an exact ``str`` of 1-20 ASCII characters, digits and `` -()`` only
+    but for one leading ``+``, starting with a digit, ``+`` or ``(`` and ending with a digit;
+    its digits 8 not starting with ``0`` nor ``852`` without ``+``, or ``852`` and 8 not
+    starting with ``0``; and a national number whose 4-digit prefix is proven all-valid
+    (``_phonemeta.PREFIX8``). For those, :func:`normalize_phone` and ``detect`` give
+    ``Identifier(PHONE, "+852" + national, True)`` (phonecolumn's docstring says why).
+    """
+    if raw.__class__ is not str:
+        return None
+    text: str = raw
+    if not 0 < len(text) <= _TYPED_MAX or not text.isascii():
+        return None
+    plus = text[0] == "+"
+    if text[0] not in _TYPED_FIRST or not text[-1].isdigit():
+        return None
+    digits = (text[1:] if plus else text).translate(_TYPED_SEPARATORS)
+    if not digits.isdigit():  # ASCII: only 0-9 are digits
+        return None
+    if len(digits) == 8 and not plus and not digits.startswith(_HK_CC):
+        national = digits
+    elif len(digits) == 11 and digits.startswith(_HK_CC):
+        national = digits[3:]
+    else:
+        return None
+    if national[0] == "0" or _prefix8(national[:4]) is not True:
+        return None
+    return _make("+852" + national, True)
+
+
+def _prefix_valid_table() -> bytes:
+    """``PREFIX8`` for the compiled shortcut: byte ``int(prefix)`` is 1 for a prefix proven
+    all-valid, 0 for every other (proven invalid, or decided by the regex)."""
+    table = bytearray(10_000)
+    for prefix, valid in _PREFIX8.items():
+        if valid:
+            table[int(prefix)] = 1
+    return bytes(table)
+
+
+#: The compiled shortcut's ``match`` (same answers as :func:`typed_hk_python`, None where it
+#: declines), or None when the extension is not built.
+typed_hk_compiled: Final = (
+    None if _TypedHK is None else _TypedHK(Identifier, _KIND, _prefix_valid_table()).match
+)
+
+
 def _validity(national: str) -> bool | None:
     """``is_valid_number`` of an HK national number of possible length; None otherwise."""
     if len(national) == 8:
@@ -337,6 +404,8 @@ def normalize_phone(raw: str) -> Identifier:
 
     Raises :class:`InvalidIdentifier` (kind ``phone``) for impossible numbers.
     """
+    if typed_hk_compiled is not None and (typed := typed_hk_compiled(raw)) is not None:
+        return typed  # a valid HK number as typed, in C (TYPED_HK_PATH); else the paths below
     if len(raw) == 12 and raw[:4] == "+852":
         # The E.164 form inline (no call): the commonest input of lookups.
         national = raw[4:]
@@ -414,9 +483,12 @@ SPEC: Final = KindSpec(
 __all__ = [
     "DEFAULT_REGION",
     "SPEC",
+    "TYPED_HK_PATH",
     "URI_SCHEMES",
     "localize_phone",
     "normalize_phone",
     "normalize_phone_slow",
     "parse_region",
+    "typed_hk_compiled",
+    "typed_hk_python",
 ]

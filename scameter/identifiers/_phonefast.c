@@ -1,0 +1,259 @@
+/* scameter.identifiers._phonefast: the typed-HK-number shortcut in C (issue 20), optional.
+ *
+ * Responsibility: one type, TypedHK, whose match(raw) gives the phone Identifier of a valid
+ * Hong Kong number typed in one of the commonest spellings ("+85291234567", "9123 4567",
+ * "+852 9123-4567", "(852) 9123 4567"), or None. It is the one-row form of
+ * scameter.identifiers.phonecolumn.typed_hk_numbers and takes exactly the rows its docstring
+ * lists:
+ *   - an exact str of 1..20 ASCII characters: digits and the separators " -()" only, except
+ *     for an optional leading '+'; first character a digit, '+' or '('; last a digit;
+ *   - its digits are 8 not starting with '0' nor "852" and there is no '+' (a subscriber
+ *     number), or "852" and 8 digits not starting with '0' (with or without the '+');
+ *   - the national number's 4-digit prefix is proven all-valid (prefix table value 1, built
+ *     from _phonemeta.PREFIX8 by scameter/identifiers/phone.py).
+ * For such input the answer is Identifier(PHONE, "+852" + national, True), which is what
+ * normalize_phone and detect give (phonecolumn's docstring says why; the property tests of
+ * tests/property/test_phonefast_props.py compare this code with the pure-Python shortcut
+ * phone.typed_hk_python and with both normalisers).
+ *
+ * Invariants:
+ * - Every other input gives None, and the caller then takes its pure-Python path unchanged:
+ *   this code never raises for any argument and never answers what it is not sure of.
+ * - The Identifier is allocated with its type's tp_alloc and its three slots are stored
+ *   through the offsets of the type's member descriptors, read once at construction (a type
+ *   of another layout is refused there with TypeError).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include <structmember.h>
+
+#define MAX_CHARS 20
+#define N_PREFIXES 10000
+
+static const char *const FIELD_NAMES[] = {"kind", "value", "valid"};
+enum { F_KIND, F_VALUE, F_VALID, N_FIELDS };
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *ident_type;
+    PyObject *kind;
+    Py_ssize_t offsets[N_FIELDS];
+    unsigned char prefix_valid[N_PREFIXES];
+} TypedHK;
+
+static int
+read_offsets(TypedHK *self, PyTypeObject *type)
+{
+    PyObject *slots = PyObject_GetAttrString((PyObject *)type, "__slots__");
+    if (slots == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyObject_Length(slots);
+    Py_DECREF(slots);
+    if (n != N_FIELDS) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError,
+                         "TypedHK: the Identifier type has %zd slots, this build knows %d: "
+                         "rebuild scameter.identifiers._phonefast",
+                         n, N_FIELDS);
+        }
+        return -1;
+    }
+    for (int i = 0; i < N_FIELDS; i++) {
+        PyObject *d = PyObject_GetAttrString((PyObject *)type, FIELD_NAMES[i]);
+        if (d == NULL) {
+            return -1;
+        }
+        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
+                 ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
+                 ((PyMemberDescrObject *)d)->d_common.d_type == type;
+        if (ok) {
+            self->offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+        }
+        Py_DECREF(d);
+        if (!ok) {
+            PyErr_Format(PyExc_TypeError,
+                         "TypedHK: Identifier.%s is not a slot of Identifier", FIELD_NAMES[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+TypedHK_init(TypedHK *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"identifier_type", "kind", "prefix_valid", NULL};
+    PyObject *type, *kind;
+    Py_buffer table;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!Oy*:TypedHK", kwlist, &PyType_Type, &type,
+                                     &kind, &table)) {
+        return -1;
+    }
+    if (table.len != N_PREFIXES) {
+        PyBuffer_Release(&table);
+        PyErr_Format(PyExc_ValueError, "TypedHK: prefix_valid has %zd bytes, expected %d",
+                     table.len, N_PREFIXES);
+        return -1;
+    }
+    memcpy(self->prefix_valid, table.buf, N_PREFIXES);
+    PyBuffer_Release(&table);
+    if (read_offsets(self, (PyTypeObject *)type) < 0) {
+        return -1;
+    }
+    Py_XSETREF(self->ident_type, (PyTypeObject *)Py_NewRef(type));
+    Py_XSETREF(self->kind, Py_NewRef(kind));
+    return 0;
+}
+
+static int
+TypedHK_traverse(TypedHK *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->ident_type);
+    Py_VISIT(self->kind);
+    return 0;
+}
+
+static int
+TypedHK_clear(TypedHK *self)
+{
+    Py_CLEAR(self->ident_type);
+    Py_CLEAR(self->kind);
+    return 0;
+}
+
+static void
+TypedHK_dealloc(TypedHK *self)
+{
+    PyObject_GC_UnTrack(self);
+    TypedHK_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The 8 national digits of a typed HK number (module comment), or NULL. */
+static const char *
+national_of(const char *s, Py_ssize_t n, char *buf)
+{
+    char first = s[0], last = s[n - 1];
+    if (!((first >= '0' && first <= '9') || first == '+' || first == '(')) {
+        return NULL;
+    }
+    if (!(last >= '0' && last <= '9')) {
+        return NULL;
+    }
+    int plus = first == '+';
+    int nd = 0;
+    for (Py_ssize_t i = plus; i < n; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            if (nd == 11) {
+                return NULL;
+            }
+            buf[nd++] = c;
+        }
+        else if (c != ' ' && c != '-' && c != '(' && c != ')') {
+            return NULL;
+        }
+    }
+    int cc = nd >= 3 && buf[0] == '8' && buf[1] == '5' && buf[2] == '2';
+    const char *national;
+    if (nd == 8 && !plus && !cc) {
+        national = buf;
+    }
+    else if (nd == 11 && cc) {
+        national = buf + 3;
+    }
+    else {
+        return NULL;
+    }
+    return national[0] == '0' ? NULL : national;
+}
+
+static PyObject *
+TypedHK_match(TypedHK *self, PyObject *raw)
+{
+    if (!PyUnicode_CheckExact(raw) || !PyUnicode_IS_ASCII(raw) || self->ident_type == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(raw);
+    if (n == 0 || n > MAX_CHARS) {
+        Py_RETURN_NONE;
+    }
+    char buf[11];
+    const char *national = national_of((const char *)PyUnicode_1BYTE_DATA(raw), n, buf);
+    if (national == NULL) {
+        Py_RETURN_NONE;
+    }
+    int prefix = (national[0] - '0') * 1000 + (national[1] - '0') * 100 +
+                 (national[2] - '0') * 10 + (national[3] - '0');
+    if (self->prefix_valid[prefix] != 1) {
+        Py_RETURN_NONE;
+    }
+    PyObject *value = PyUnicode_New(12, 127);
+    if (value == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(value);
+    memcpy(out, "+852", 4);
+    memcpy(out + 4, national, 8);
+    PyObject *ident = self->ident_type->tp_alloc(self->ident_type, 0);
+    if (ident == NULL) {
+        Py_DECREF(value);
+        return NULL;
+    }
+#define SET(field, v) (*(PyObject **)((char *)ident + self->offsets[field]) = (v))
+    SET(F_KIND, Py_NewRef(self->kind));
+    SET(F_VALUE, value);
+    SET(F_VALID, Py_NewRef(Py_True));
+#undef SET
+    return ident;
+}
+
+static PyMethodDef TypedHK_methods[] = {
+    {"match", (PyCFunction)TypedHK_match, METH_O,
+     "match(raw)\n--\n\nThe phone Identifier of a valid HK number typed in a common spelling, "
+     "else None (never raises)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TypedHKType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "scameter.identifiers._phonefast.TypedHK",
+    .tp_basicsize = sizeof(TypedHK),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "TypedHK(identifier_type, kind, prefix_valid)\n--\n\n"
+              "The typed-HK-number shortcut (scameter/identifiers/_phonefast.c).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)TypedHK_init,
+    .tp_dealloc = (destructor)TypedHK_dealloc,
+    .tp_traverse = (traverseproc)TypedHK_traverse,
+    .tp_clear = (inquiry)TypedHK_clear,
+    .tp_methods = TypedHK_methods,
+};
+
+static struct PyModuleDef phonefast_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "scameter.identifiers._phonefast",
+    .m_doc = "The compiled typed-HK-number shortcut of scameter (optional; "
+             "scameter/identifiers/phone.py falls back to pure Python without it).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__phonefast(void)
+{
+    if (PyType_Ready(&TypedHKType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&phonefast_module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&TypedHKType);
+    if (PyModule_AddObject(m, "TypedHK", (PyObject *)&TypedHKType) < 0) {
+        Py_DECREF(&TypedHKType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
