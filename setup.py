@@ -11,16 +11,21 @@ pure-Python paths (docs/architecture.md, "The compiled hit path").
 
 from setuptools import Extension, setup
 
+#: Included by both sources (the slot-offset check of the dataclasses they fill).
+_HEADERS = ["scameter/_slot_offsets.h"]
+
 setup(
     ext_modules=[
         Extension(
             "scameter.index._speedups",
             sources=["scameter/index/_speedups.c"],
+            depends=_HEADERS,
             optional=True,
         ),
         Extension(
             "scameter.identifiers._phonefast",
             sources=["scameter/identifiers/_phonefast.c"],
+            depends=_HEADERS,
             optional=True,
         ),
     ]

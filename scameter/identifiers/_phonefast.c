@@ -28,6 +28,8 @@
 #include <string.h>
 #include <structmember.h>
 
+#include "../_slot_offsets.h"
+
 #define MAX_CHARS 20
 #define N_PREFIXES 10000
 
@@ -41,45 +43,6 @@ typedef struct {
     Py_ssize_t offsets[N_FIELDS];
     unsigned char prefix_valid[N_PREFIXES];
 } TypedHK;
-
-static int
-read_offsets(TypedHK *self, PyTypeObject *type)
-{
-    PyObject *slots = PyObject_GetAttrString((PyObject *)type, "__slots__");
-    if (slots == NULL) {
-        return -1;
-    }
-    Py_ssize_t n = PyObject_Length(slots);
-    Py_DECREF(slots);
-    if (n != N_FIELDS) {
-        if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_TypeError,
-                         "TypedHK: the Identifier type has %zd slots, this build knows %d: "
-                         "rebuild scameter.identifiers._phonefast",
-                         n, N_FIELDS);
-        }
-        return -1;
-    }
-    for (int i = 0; i < N_FIELDS; i++) {
-        PyObject *d = PyObject_GetAttrString((PyObject *)type, FIELD_NAMES[i]);
-        if (d == NULL) {
-            return -1;
-        }
-        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
-                 ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
-                 ((PyMemberDescrObject *)d)->d_common.d_type == type;
-        if (ok) {
-            self->offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
-        }
-        Py_DECREF(d);
-        if (!ok) {
-            PyErr_Format(PyExc_TypeError,
-                         "TypedHK: Identifier.%s is not a slot of Identifier", FIELD_NAMES[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 static int
 TypedHK_init(TypedHK *self, PyObject *args, PyObject *kwds)
@@ -99,7 +62,8 @@ TypedHK_init(TypedHK *self, PyObject *args, PyObject *kwds)
     }
     memcpy(self->prefix_valid, table.buf, N_PREFIXES);
     PyBuffer_Release(&table);
-    if (read_offsets(self, (PyTypeObject *)type) < 0) {
+    if (slot_offsets((PyTypeObject *)type, FIELD_NAMES, N_FIELDS, self->offsets,
+                     "TypedHK", "scameter.identifiers._phonefast") < 0) {
         return -1;
     }
     Py_XSETREF(self->ident_type, (PyTypeObject *)Py_NewRef(type));

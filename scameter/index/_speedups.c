@@ -26,6 +26,8 @@
 #include <string.h>
 #include <structmember.h>
 
+#include "../_slot_offsets.h"
+
 /* Record layout (format.py): HEADER "<BBBBBBIIIII", CLUSTER "<BIQ", CRC-32 at the end. */
 #define HEADER_SIZE 26
 #define CLUSTER_SIZE 13
@@ -127,49 +129,6 @@ typedef struct {
 static PyObject *str_canonical, *str_kind, *str_matched, *str_allowed;
 
 static int
-read_offsets(HitDecoder *self, PyTypeObject *type)
-{
-    PyObject *slots = PyObject_GetAttrString((PyObject *)type, "__slots__");
-    if (slots == NULL) {
-        return -1;
-    }
-    Py_ssize_t n = PyObject_Length(slots);
-    Py_DECREF(slots);
-    if (n != N_FIELDS) {
-        if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_TypeError,
-                         "HitDecoder: the Verdict type has %zd slots, this build knows %d: "
-                         "rebuild scameter.index._speedups",
-                         n, N_FIELDS);
-        }
-        return -1;
-    }
-    for (int i = 0; i < N_FIELDS; i++) {
-        PyObject *d = PyObject_GetAttrString((PyObject *)type, FIELD_NAMES[i]);
-        if (d == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
-                return -1;
-            }
-            PyErr_Clear();
-            d = Py_NewRef(Py_None);
-        }
-        int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
-                 ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX &&
-                 ((PyMemberDescrObject *)d)->d_common.d_type == type;
-        if (ok) {
-            self->offsets[i] = ((PyMemberDescrObject *)d)->d_member->offset;
-        }
-        Py_DECREF(d);
-        if (!ok) {
-            PyErr_Format(PyExc_TypeError, "HitDecoder: Verdict.%s is not a slot of Verdict",
-                         FIELD_NAMES[i]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int
 HitDecoder_init(HitDecoder *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"verdict_type", "no_extra",  "kind_values", "trait_cache",
@@ -189,7 +148,8 @@ HitDecoder_init(HitDecoder *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "HitDecoder: iso_utc and fallback must be callable");
         return -1;
     }
-    if (read_offsets(self, (PyTypeObject *)vt) < 0) {
+    if (slot_offsets((PyTypeObject *)vt, FIELD_NAMES, N_FIELDS, self->offsets,
+                     "HitDecoder", "scameter.index._speedups") < 0) {
         return -1;
     }
     Py_INCREF(vt);
