@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -535,16 +535,22 @@ class DeltaFollower:
             overlay.update(generation, values, tuple(meta.get("strings", ())), ranges)
         return overlay if len(overlay) else None
 
+    def _logged(self, txn: Any, log: bytes, since: int, generation: int) -> Iterator[bytes]:
+        """The entries of the generation log ``log`` (``DB_LOG`` or ``DB_RLOG``) written by
+        the generations after ``since`` up to ``generation``, in generation order."""
+        cur = txn.cursor(db=self._dbs[log])
+        if not cur.set_range(GEN_KEY.pack(since + 1)):
+            return
+        for k, entry in cur:
+            if GEN_KEY.unpack(k)[0] > generation:
+                return
+            yield entry
+
     def _changed(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
         """The values of the keys the generations after ``since`` changed."""
         out: dict[bytes, bytes] = {}
-        cur = txn.cursor(db=self._dbs[DB_LOG])
-        if not cur.set_range(GEN_KEY.pack(since + 1)):
-            return out
         records = self._dbs[DB_RECORDS]
-        for k, changed in cur:
-            if GEN_KEY.unpack(k)[0] > generation:
-                break
+        for changed in self._logged(txn, DB_LOG, since, generation):
             for i in range(0, len(changed), 8):
                 key = bytes(changed[i : i + 8])
                 value = txn.get(key, db=records)
@@ -555,13 +561,8 @@ class DeltaFollower:
     def _changed_ranges(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
         """The range entries the generations after ``since`` wrote."""
         out: dict[bytes, bytes] = {}
-        cur = txn.cursor(db=self._dbs[DB_RLOG])
-        if not cur.set_range(GEN_KEY.pack(since + 1)):
-            return out
         ranges = self._dbs[DB_RANGES]
-        for k, written in cur:
-            if GEN_KEY.unpack(k)[0] > generation:
-                break
+        for written in self._logged(txn, DB_RLOG, since, generation):
             for rkey in bytes(written).split(b"\n"):
                 value = txn.get(rkey, db=ranges)
                 if value is not None:
