@@ -157,6 +157,13 @@ class EventFiles:
             cid = (ev[9] if len(ev) > 9 else "") or None
             cidf = "" if cid is None else (quoted(cid) if special(cid) else cid)
             rp += 1
+            if len(keys) == 1:  # most reports: no de-duplication to do
+                key = keys[0]
+                plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
+                rs += 1
+                k = quoted(plain) if special(plain) else plain
+                lines.append(f"{rs},{rp},{k},{bad},{ts},{flag},{sbit},{cbit},{signed},{cidf}\n")
+                continue
             for plain, bad in _distinct(keys).items():
                 rs += 1
                 k = quoted(plain) if special(plain) else plain
