@@ -195,6 +195,11 @@ def _reporter_int(reporter: str | None, reporter_hash: str | None, key: bytes) -
         except ValueError:
             raise RowError("reporter_hash must be hex") from None
     if reporter:
+        # Reporters repeat (the scale mix: 50 reports each): one hash per distinct
+        # reporter and key in this process, kept in a bounded dict.
+        got = _REPORTER_INTS.get((reporter, key))
+        if got is not None:
+            return got
         base = _KEYED.get(key)
         if base is None:
             hash_reporter("", key)  # validates the key exactly as the stored hashes do
@@ -203,11 +208,18 @@ def _reporter_int(reporter: str | None, reporter_hash: str | None, key: bytes) -
         h.update(reporter.encode())  # UTF-8, as hash_reporter encodes it
         # The first 8 digest bytes, big-endian; struct reads them without slicing a copy
         # (about 60 ns less than int.from_bytes per public report, measured).
-        return _U64.unpack_from(h.digest())[0] or 1
+        out: int = _U64.unpack_from(h.digest())[0] or 1
+        if len(_REPORTER_INTS) >= _REPORTER_CACHE:
+            _REPORTER_INTS.clear()
+        _REPORTER_INTS[reporter, key] = out
+        return out
     return 0
 
 
 _KEYED: dict[bytes, Any] = {}
+_REPORTER_INTS: dict[tuple[str, bytes], int] = {}
+#: Distinct reporters whose ints a process keeps (about 100 bytes each).
+_REPORTER_CACHE = 1 << 18
 _U64 = struct.Struct(">Q")
 
 
