@@ -157,6 +157,13 @@ class EventFiles:
             cid = (ev[9] if len(ev) > 9 else "") or None
             cidf = "" if cid is None else (quoted(cid) if special(cid) else cid)
             rp += 1
+            if len(keys) == 1:  # most reports: no de-duplication to do
+                key = keys[0]
+                plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
+                rs += 1
+                k = quoted(plain) if special(plain) else plain
+                lines.append(f"{rs},{rp},{k},{bad},{ts},{flag},{sbit},{cbit},{signed},{cidf}\n")
+                continue
             for plain, bad in _distinct(keys).items():
                 rs += 1
                 k = quoted(plain) if special(plain) else plain
@@ -244,6 +251,29 @@ def rows_to_columns(rows: list[tuple[Any, ...]]) -> Columns:
     return {name: list(col) for name, col in zip(names, cols, strict=True)}
 
 
+@dataclass(frozen=True, slots=True)
+class CaseIds:
+    """The case ids of one batch of aggregate rows: those of the batch's position ``i`` are
+    ``ids[bounds[i]:bounds[i + 1]]``, latest first, reported at ``ts[...]`` (flat lists and
+    the bounds from one ``searchsorted`` instead of a dict and a tuple per case row: 0.24 s
+    instead of 2.44 s for the 1.2x10^6 case rows of 7x10^5 identifiers, measured)."""
+
+    bounds: list[int]
+    ts: list[int]
+    ids: list[str]
+
+    @classmethod
+    def of(cls, ranks: Any, ts: Any, ids: Any, lo: int, hi: int) -> CaseIds:
+        """From ``cs`` rows of ranks ``lo`` to ``hi`` (exclusive) ordered by rank."""
+        bounds = np.searchsorted(np.asarray(ranks), np.arange(lo, hi + 1)).tolist()
+        return cls(bounds, _pylist(ts), _pylist(ids))
+
+    @classmethod
+    def none(cls, n: int) -> CaseIds:
+        """No case ids for ``n`` positions."""
+        return cls([0] * (n + 1), [], [])
+
+
 class AggregateBatch(Aggregator):
     """An :class:`Aggregator` whose arrays hold one batch of aggregate rows (positions
     ``lo``.. in key order), so that its decision code runs unchanged on them."""
@@ -255,13 +285,13 @@ class AggregateBatch(Aggregator):
         self.category_bits = category_bits
         self._reps = array("q")
         self._provs = array("q")
-        self._cases: list[tuple[tuple[int, str], ...]] = []
+        self._cases = CaseIds.none(0)
         self._relisted: dict[int, tuple[int, int, int]] = {}
 
-    def load(self, cols: Columns, cases: dict[str, list[tuple[int, str]]]) -> None:
+    def load(self, cols: Columns, cases: CaseIds | None = None) -> None:
         """Fill the arrays from aggregate columns (``rank`` and :data:`ooc_sql.AGG_COLUMNS`,
         by name: numpy arrays as DuckDB's ``fetchnumpy`` gives them, or sequences) and their
-        case ids (``key -> [(ts, id), ...]`` latest first)."""
+        case ids (none when not given: the cluster pass decides without them)."""
         self.keys = _pylist(cols["k"])
         self.invalid = set(np.flatnonzero(_plain(cols["bad"])).tolist())
         self.count = _ints("I", cols["n"])
@@ -272,7 +302,7 @@ class AggregateBatch(Aggregator):
         self.last_police, self.last_partner = _ints("q", cols["lpol"]), _ints("q", cols["lpar"])
         self._reps, self._provs = _ints("q", cols["reps"]), _ints("q", cols["provs"])
         self.case_n = _ints("I", cols["cn"])
-        self._cases = [tuple(cases.get(k, ())) for k in self.keys]
+        self._cases = cases if cases is not None else CaseIds.none(len(self.keys))
         self.allow = _present(cols["owner"])
         self.delist = _present(cols["dat"])
         rn, rf, rl = (_pylist(cols[c]) for c in ("rn", "rf", "rl"))
@@ -294,11 +324,12 @@ class AggregateBatch(Aggregator):
         return self._provs[i]
 
     def case_ids(self, i: int, after: int | None = None) -> tuple[tuple[str, ...], int]:
-        pairs = self._cases[i]
+        c = self._cases
+        lo, hi = c.bounds[i], c.bounds[i + 1]
         if after is not None:
-            ids = tuple(c for t, c in pairs if t > after)
+            ids = tuple(cid for t, cid in zip(c.ts[lo:hi], c.ids[lo:hi], strict=True) if t > after)
             return ids, len(ids)
-        return tuple(c for _, c in pairs), self.case_n[i]
+        return tuple(c.ids[lo:hi]), self.case_n[i]
 
     def after_delisting(self, i: int) -> tuple[int, int | None, int | None]:
         return self._relisted.get(i, (0, None, None))
@@ -332,7 +363,7 @@ class OutOfCore:
         a = self.agg
         return AggregateBatch(a.policy, a.as_of, self.lists, stats or a.stats, a.category_bits)
 
-    def _rows(self, lo: int, hi: int) -> tuple[Columns, dict[str, Any]]:
+    def _rows(self, lo: int, hi: int) -> tuple[Columns, CaseIds]:
         cols = ", ".join(ooc_sql.AGG_COLUMNS)
         # Columns as numpy arrays (DuckDB's fetchnumpy): about 5x cheaper than a Python
         # tuple per row (measured: 0.55 s vs 2.77 s for 7x10^5 rows).
@@ -340,15 +371,11 @@ class OutOfCore:
             f"SELECT rank, {cols} FROM agg WHERE rank >= ? AND rank < ? ORDER BY rank", [lo, hi]
         ).fetchnumpy()
         got = self.con.execute(
-            "SELECT c.k, c.ts, c.cid FROM cs c WHERE c.rank >= ? AND c.rank < ? "
+            "SELECT c.rank, c.ts, c.cid FROM cs c WHERE c.rank >= ? AND c.rank < ? "
             "ORDER BY c.rank, c.ts DESC, c.cid DESC",
             [lo, hi],
         ).fetchnumpy()
-        cases: dict[str, list[tuple[int, str]]] = {}
-        for k, ts, cid in zip(got["k"].tolist(), got["ts"].tolist(), got["cid"].tolist(),
-                              strict=True):  # fmt: skip
-            cases.setdefault(k, []).append((ts, cid))
-        return agg, cases
+        return agg, CaseIds.of(got["rank"], got["ts"], got["cid"], lo, hi)
 
     def reconnect(self, path: Path) -> None:
         """Read the database at ``path`` through a new read-only connection (each process
@@ -449,7 +476,7 @@ class OutOfCore:
         )
         while rows := res.fetchmany(BATCH):
             b = self.batch(scratch)
-            b.load(rows_to_columns(rows), {})
+            b.load(rows_to_columns(rows))
             decide = b._decider()
             for i, row in enumerate(rows):
                 if decide(i, b.reporters(i)) is not None and i not in b.allow and b.count[i] <= hub:
