@@ -71,9 +71,12 @@ class KeyProbe:
     """Membership of 64-bit keys in one snapshot's ``records`` and ``allow`` (lazy)."""
 
     def __init__(self, reader: SnapshotReader) -> None:
-        self._reader = reader
+        #: The snapshot's reader (the batch path fetches its plain hits' records through it).
+        self.reader = reader
         self._lock = threading.Lock()
         self._keys: U64Array | None = None
+        #: The ``allow`` keys alone (sorted; empty when the allowlist is).
+        self._allow: U64Array = np.empty(0, dtype=np.uint64)
         self._ranges: tuple[tuple[int, frozenset[str]], ...] = ()
         self._usable = True
         self._built = False
@@ -93,7 +96,7 @@ class KeyProbe:
             return self._usable
         self._asked += rows
         if self._stored is None:
-            reader = self._reader
+            reader = self.reader
             txn = reader.txn()
             self._stored = reader.table.entries() + int(txn.stat(reader.allow)["entries"])
         if self._asked * ROWS_PER_KEY < self._stored:
@@ -110,7 +113,7 @@ class KeyProbe:
         with self._lock:
             if self._built:
                 return
-            reader = self._reader
+            reader = self.reader
             txn = reader.txn()
             parts = [table_keys(t, db) for t, db in reader.table.key_sources()]
             # The shards' key ranges are contiguous and in order: their keys concatenate sorted.
@@ -120,6 +123,7 @@ class KeyProbe:
                 self._usable = False
             else:
                 self._keys = np.union1d(records, allow) if len(allow) else records
+                self._allow = allow
                 self._ranges = _range_prefixes(txn, reader, reader.policy.phone_range_digits)
             self._built = True
 
@@ -131,6 +135,22 @@ class KeyProbe:
         if extra is not None:
             out |= _member(extra, keys)
         return out
+
+    def classify(
+        self, keys: U64Array
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_] | None]:
+        """``(present, plain)`` for each key of ``keys``: :meth:`present`, and whether it is a
+        *plain* ``records`` key (stored there, not in ``allow``), which the batch path may
+        answer from its record alone; ``plain`` is ``None`` while a live delta is layered
+        over the snapshot (:attr:`extra`): every present row then takes the full path,
+        which checks the delta first. (Call :meth:`ready` first.)"""
+        present = _member(self._keys, keys)
+        if self.extra is not None:
+            present |= _member(self.extra, keys)
+            return present, None
+        if not len(self._allow):
+            return present, present
+        return present, present & ~_member(self._allow, keys)
 
     @property
     def ranges(self) -> tuple[tuple[int, frozenset[str]], ...]:
