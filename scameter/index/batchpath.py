@@ -79,6 +79,8 @@ _NO_KEYS: U64Array = np.empty(0, dtype=np.uint64)
 _UNALLOCATED_REASONS = (*NO_RECORD_REASONS, Reason.of(ReasonCode.UNALLOCATED_NUMBER))
 _BE_U64 = np.dtype(">u8")
 _T = TypeVar("_T")
+_ZERO = ord("0")
+_PLACES = 10 ** np.arange(7, -1, -1, dtype=np.int64)  # the 8 digits of a national number
 _DEFAULT_NO_RECORDS = loops()[1]
 
 #: ``Snapshot.check``: (raw, kind) -> verdict; raises InvalidIdentifier.
@@ -254,6 +256,10 @@ class BatchPath:
         misses; send every other row that may match down the full path."""
         full = plan.full
         keys, owners = plan.keys()
+        # In key order: the probe's binary searches then walk its array forwards, and the
+        # plain hits' records are fetched in the B-tree's order (3-6x cheaper than at random).
+        order = np.argsort(keys)
+        keys, owners = keys[order], owners[order]
         probe = self._probe
         hit_rows: npt.NDArray[np.intp] = _NO_ROWS
         if len(keys):
@@ -270,7 +276,7 @@ class BatchPath:
         for d, prefixes in probe.ranges:
             if prefixes:
                 # A plain hit answers from its record, whatever its range.
-                full.update(_without(plan.in_ranges(d, prefixes), hit_rows, len(raws)))
+                full.update(_without(plan.in_ranges(d, prefixes, probe), hit_rows, len(raws)))
         if len(hit_rows):
             full.update(self._plain_hits(raws, hit_rows, hit_keys, out))
         verdicts, canonicals, idents = out.verdicts, out.canonicals, plan.idents
@@ -300,11 +306,11 @@ class BatchPath:
         keys: U64Array,
         out: BatchAnswer,
     ) -> list[int]:
-        """Decode the plain hits ``rows`` (their keys ``keys``) into ``out.verdicts``; returns
-        the rows left for the full path (a collision, a record that is not there)."""
-        order = np.argsort(keys, kind="stable")  # key order: the B-tree's pages in order
-        rows_list: list[int] = rows[order].tolist()
-        key_bytes: list[bytes] = keys[order].astype(_BE_U64).view("V8").tolist()
+        """Decode the plain hits ``rows`` (their keys ``keys``, ascending) into
+        ``out.verdicts``; returns the rows left for the full path (a collision, a record that
+        is not there)."""
+        rows_list: list[int] = rows.tolist()
+        key_bytes: list[bytes] = keys.astype(_BE_U64).view("V8").tolist()
         reader = self._probe.reader
         if reader.table.sharded:
             bufs: list[bytes | None] = list(map(reader.table.get, key_bytes))
@@ -317,6 +323,13 @@ class BatchPath:
             self._from_record, rows_list, bufs, raws, out.canonicals, out.verdicts,
             DERIVING_KINDS,
         )  # fmt: skip
+
+
+def _nationals(values: list[str]) -> npt.NDArray[np.int64]:
+    """The national numbers of typed HK numbers (``+852`` and 8 ASCII digits each)."""
+    digits = np.array(values, dtype="S12").view(np.uint8).reshape(-1, 12)[:, 4:]
+    out: npt.NDArray[np.int64] = (digits.astype(np.int64) - _ZERO) @ _PLACES
+    return out
 
 
 def _without(rows: list[int], drop: npt.NDArray[np.intp], n: int) -> list[int]:
@@ -336,14 +349,15 @@ class _Plan:
     never get an :class:`Identifier` unless they may match; the others are normalised (or
     detected) one by one."""
 
-    __slots__ = ("full", "hashes", "idents", "multi", "n", "owner", "phones", "typed",
-                 "typed_keys", "typed_rows", "unallocated")  # fmt: skip
+    __slots__ = ("full", "hashes", "idents", "multi", "n", "nationals", "owner", "phones",
+                 "typed", "typed_keys", "typed_rows", "typed_values", "unallocated")  # fmt: skip
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.hashes: list[int] = []  # candidate keys, as integers
         self.owner: list[int] = []  # row of each key
-        self.phones: list[tuple[int, str]] = []  # (row, E.164) of phone candidates
+        #: (row, E.164) of the phone candidates but typed HK numbers (``typed_values``).
+        self.phones: list[tuple[int, str]] = []
         self.full: set[int] = set()  # rows for the full single-item path
         #: The row's identifier when it is its only candidate and of a probed kind.
         self.idents: list[Identifier | None] = [None] * n
@@ -351,6 +365,9 @@ class _Plan:
         self.typed: npt.NDArray[np.bool_] | None = None
         self.typed_rows: npt.NDArray[np.intp] = _NO_ROWS
         self.typed_keys: U64Array = _NO_KEYS
+        #: Their E.164 values, and national numbers (computed for the range test).
+        self.typed_values: list[str] = []
+        self.nationals: npt.NDArray[np.int64] | None = None
         #: Rows with several candidates (all keyed): never a plain hit.
         self.multi: list[int] = []
         #: Rows of one candidate that is not valid (an unallocated number, an unknown bank
@@ -374,10 +391,25 @@ class _Plan:
         out: npt.NDArray[np.bool_] = rows[owners]
         return out
 
-    def in_ranges(self, digits: int, prefixes: frozenset[str]) -> list[int]:
+    def in_ranges(self, digits: int, prefixes: frozenset[str], probe: KeyProbe) -> list[int]:
         """Rows with a phone candidate whose number less its last ``digits`` digits is one of
-        ``prefixes`` (a listed phone range)."""
-        return [i for i, number in self.phones if number[:-digits] in prefixes]
+        ``prefixes`` (a listed phone range). The typed HK numbers are tested at once, as
+        national numbers against the probe's bitset of the blocks
+        (:meth:`KeyProbe.hk_blocks`)."""
+        rows = [i for i, number in self.phones if number[:-digits] in prefixes]
+        if not self.typed_values:
+            return rows
+        bits = probe.hk_blocks(digits, prefixes)
+        if bits is None:
+            values = self.typed_values
+            typed = [i for i, v in zip(self.typed_rows.tolist(), values) if v[:-digits] in prefixes]
+            return sorted(rows + typed)
+        if self.nationals is None:
+            self.nationals = _nationals(self.typed_values)
+        block = self.nationals // 10**digits
+        hit = (bits[block >> 3] >> (block & 7).astype(np.uint8)) & 1
+        found: list[int] = self.typed_rows[hit.astype(np.bool_)].tolist()
+        return sorted(rows + found) if rows else found
 
     def _typed(self, raws: Sequence[str], out: BatchAnswer) -> list[int] | range:
         """Recognise the typed HK numbers of the column; returns the rows left to do one by
@@ -395,16 +427,15 @@ class _Plan:
             dtype=np.uint64,
             count=len(values),
         )
-        rows_list: list[int] = rows.tolist()
-        self.phones = list(zip(rows_list, values, strict=True))
+        self.typed_values = values
         typed = self.typed = np.zeros(n, dtype=np.bool_)
         typed[rows] = True
         if len(rows) == n:
             out.canonicals = list[str | None](values)
             return []
-        canonicals = out.canonicals
-        for i, value in self.phones:
-            canonicals[i] = value
+        column = np.full(n, None, dtype=object)
+        column[rows] = values
+        out.canonicals = column.tolist()
         rest: list[int] = np.flatnonzero(~typed).tolist()
         return rest
 

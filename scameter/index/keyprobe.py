@@ -42,6 +42,11 @@ _BE_U64 = np.dtype(">u8")
 ROWS_PER_KEY = 8
 
 U64Array = npt.NDArray[np.uint64]
+#: A typed HK number as the batch path holds it: ``+852`` and 8 national digits.
+_HK_HEAD = "+852"
+_HK_DIGITS = 8
+#: Bitsets of phone-range blocks kept per probe (the base's entries and a live delta's).
+_BLOCK_MEMO = 8
 
 
 def table_keys(txn: Any, db: Any) -> U64Array | None:
@@ -87,6 +92,7 @@ class KeyProbe:
         #: a number in one takes the full path too (``Overlay.range_blocks``).
         self.extra_ranges: tuple[tuple[int, frozenset[str]], ...] = ()
         self._asked = 0
+        self._blocks: dict[tuple[int, frozenset[str]], npt.NDArray[np.uint8]] = {}
         self._stored: int | None = None
 
     def worth(self, rows: int) -> bool:
@@ -152,6 +158,22 @@ class KeyProbe:
             return present, present
         return present, present & ~_member(self._allow, keys)
 
+    def hk_blocks(self, digits: int, prefixes: frozenset[str]) -> npt.NDArray[np.uint8] | None:
+        """The HK numbers' blocks of ``prefixes`` (one ``ranges`` entry) as a bitset over
+        national numbers less their last ``digits`` digits: bit ``b`` is set when
+        ``"+852" + f"{b:0{8 - digits}d}"`` is in ``prefixes``, so a typed HK number (``+852``
+        and 8 digits) is in a listed block exactly when its bit is. ``None`` when ``digits``
+        leaves no national digits to index (then test the strings). Memoised per entry."""
+        if not 1 <= digits <= _HK_DIGITS - 1:
+            return None
+        key = (digits, prefixes)
+        bits = self._blocks.get(key)
+        if bits is None:
+            if len(self._blocks) >= _BLOCK_MEMO:  # a live delta's entries change: bounded
+                self._blocks.clear()
+            bits = self._blocks[key] = _block_bits(_HK_DIGITS - digits, prefixes)
+        return bits
+
     @property
     def ranges(self) -> tuple[tuple[int, frozenset[str]], ...]:
         """``(digits, prefixes)`` per ``policy.phone_range_digits``, in order: the phone
@@ -174,6 +196,22 @@ def _member(stored: U64Array | None, keys: U64Array) -> npt.NDArray[np.bool_]:
     np.minimum(idx, len(stored) - 1, out=idx)
     out: npt.NDArray[np.bool_] = stored[idx] == keys
     return out
+
+
+def _block_bits(width: int, prefixes: frozenset[str]) -> npt.NDArray[np.uint8]:
+    """Bit ``b`` (of ``10**width``) set when ``"+852"`` and ``b`` in ``width`` digits is one
+    of ``prefixes`` (:meth:`KeyProbe.hk_blocks`)."""
+    head = len(_HK_HEAD)
+    blocks = [
+        int(p[head:])
+        for p in prefixes
+        if p.startswith(_HK_HEAD) and len(p) == head + width and p[head:].isascii()
+        and p[head:].isdigit()
+    ]  # fmt: skip
+    bits = np.zeros((10**width + 7) // 8, dtype=np.uint8)
+    idx = np.array(blocks, dtype=np.int64)
+    np.bitwise_or.at(bits, idx >> 3, np.left_shift(1, idx & 7).astype(np.uint8))
+    return bits
 
 
 def _concat(parts: list[U64Array | None]) -> U64Array:
