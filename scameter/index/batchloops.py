@@ -24,9 +24,8 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from scameter.index.assembly import FromRecord
 from scameter.verdict import Reason, Verdict, make_no_record, with_no_records
 
 try:
@@ -45,21 +44,20 @@ BATCH_PATH = "python" if _compiled_decode is None or _compiled_no_records is Non
 NO_RECORD_TYPE: type[Verdict] = type(make_no_record("", None, None, (), None))
 
 
-class DecodeHits(Protocol):
-    """The signature of :func:`decode_hits_python` (and of ``_speedups.decode_hits``)."""
-
-    def __call__(  # noqa: PLR0917 - mirrors the C function's positional arguments
-        self,
-        from_record: FromRecord,
-        rows: list[int],
-        bufs: list[bytes | None],
-        raws: Sequence[str],
-        canonicals: list[str | None],
-        verdicts: list[Verdict | None],
-        deriving: frozenset[str],
-    ) -> list[int]: ...
-
-
+#: ``(from_record, rows, bufs, raws, canonicals, verdicts, deriving)`` -> rows left over
+#: (:func:`decode_hits_python`).
+DecodeHits = Callable[
+    [
+        Callable[[str, bytes], Verdict],
+        list[int],
+        list[bytes | None],
+        Sequence[str],
+        list[str | None],
+        list[Verdict | None],
+        frozenset[str],
+    ],
+    list[int],
+]
 #: ``(verdicts, inputs, kinds, canonicals, reasons, snapshot)`` -> every row's verdict.
 NoRecords = Callable[
     [
@@ -75,7 +73,7 @@ NoRecords = Callable[
 
 
 def decode_hits_python(  # noqa: PLR0917 - the columns of a batch, positional
-    from_record: FromRecord,
+    from_record: Callable[[str, bytes], Verdict],
     rows: list[int],
     bufs: list[bytes | None],
     raws: Sequence[str],

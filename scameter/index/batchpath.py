@@ -401,9 +401,8 @@ class _Plan:
             return rows
         bits = probe.hk_blocks(digits, prefixes)
         if bits is None:
-            values = self.typed_values
-            typed = [i for i, v in zip(self.typed_rows.tolist(), values) if v[:-digits] in prefixes]
-            return sorted(rows + typed)
+            pairs = zip(self.typed_rows.tolist(), self.typed_values, strict=True)
+            return sorted(rows + [i for i, v in pairs if v[:-digits] in prefixes])
         if self.nationals is None:
             self.nationals = _nationals(self.typed_values)
         block = self.nationals // 10**digits
