@@ -60,7 +60,7 @@ from scameter.identifiers.phonecolumn import MIN_ROWS, typed_hk_numbers
 from scameter.identifiers.phonecolumn import phone as typed_phone
 from scameter.index.assembly import NO_RECORD_REASONS, FromRecord
 from scameter.index.batchloops import NoRecords, loops
-from scameter.index.keyprobe import KeyProbe, U64Array, key_array
+from scameter.index.keyprobe import KeyProbe, U64Array, key_array, short_keys
 from scameter.verdict import Reason, ReasonCode, Verdict, make_no_record, worst
 
 #: Kinds whose rows may be answered NO RECORD from the key probe alone (module docstring).
@@ -69,9 +69,8 @@ PROBED_KINDS: frozenset[Kind] = frozenset(
 )
 _xxh3 = xxhash.xxh3_64_intdigest  # = int.from_bytes(Identifier.key, "big")
 _PHONE_VALUE = Kind.PHONE.value
-#: The phone key tag as a one-character string: ``(tag + value).encode()`` is the key's bytes
-#: because the tag is ASCII (the typed-number keys are built by ``map`` chains of C calls).
-_PHONE_TAG = KIND_TAGS[Kind.PHONE].decode("ascii")
+#: The phone key tag (typed numbers are keyed a column at a time: :func:`short_keys`).
+_PHONE_TAG = KIND_TAGS[Kind.PHONE]
 _NO_ROWS: npt.NDArray[np.intp] = np.empty(0, dtype=np.intp)
 _NO_KEYS: U64Array = np.empty(0, dtype=np.uint64)
 #: The reasons ``ExactRules.finish`` gives an unallocated identifier with nothing stored, in
@@ -325,10 +324,19 @@ class BatchPath:
         )  # fmt: skip
 
 
-def _nationals(values: list[str]) -> npt.NDArray[np.int64]:
-    """The national numbers of typed HK numbers (``+852`` and 8 ASCII digits each)."""
-    digits = np.array(values, dtype="S12").view(np.uint8).reshape(-1, 12)[:, 4:]
-    out: npt.NDArray[np.int64] = (digits.astype(np.int64) - _ZERO) @ _PLACES
+def _typed_codes(values: list[str]) -> npt.NDArray[np.uint8]:
+    """The bytes of typed HK numbers, 12 a row (``+852`` and 8 digits, as
+    :func:`typed_hk_numbers` makes every one: checked, as ``S12`` would pad a shorter one
+    and cut a longer one silently)."""
+    codes = np.array(values, dtype="S12").view(np.uint8).reshape(-1, 12)
+    if sum(map(len, values)) != codes.size or not codes[:, -1].all():
+        raise ValueError("typed HK numbers must be 12 ASCII characters each")
+    return codes
+
+
+def _nationals(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """The national numbers of typed HK numbers (their bytes: ``+852`` and 8 digits)."""
+    out: npt.NDArray[np.int64] = (codes[:, 4:].astype(np.int64) - _ZERO) @ _PLACES
     return out
 
 
@@ -350,7 +358,8 @@ class _Plan:
     detected) one by one."""
 
     __slots__ = ("full", "hashes", "idents", "multi", "n", "nationals", "owner", "phones",
-                 "typed", "typed_keys", "typed_rows", "typed_values", "unallocated")  # fmt: skip
+                 "typed", "typed_codes", "typed_keys", "typed_rows", "typed_values",
+                 "unallocated")  # fmt: skip
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -365,8 +374,9 @@ class _Plan:
         self.typed: npt.NDArray[np.bool_] | None = None
         self.typed_rows: npt.NDArray[np.intp] = _NO_ROWS
         self.typed_keys: U64Array = _NO_KEYS
-        #: Their E.164 values, and national numbers (computed for the range test).
+        #: Their E.164 values, as bytes, and national numbers (computed for the range test).
         self.typed_values: list[str] = []
+        self.typed_codes: npt.NDArray[np.uint8] = np.empty((0, 12), dtype=np.uint8)
         self.nationals: npt.NDArray[np.int64] | None = None
         #: Rows with several candidates (all keyed): never a plain hit.
         self.multi: list[int] = []
@@ -404,7 +414,7 @@ class _Plan:
             pairs = zip(self.typed_rows.tolist(), self.typed_values, strict=True)
             return sorted(rows + [i for i, v in pairs if v[:-digits] in prefixes])
         if self.nationals is None:
-            self.nationals = _nationals(self.typed_values)
+            self.nationals = _nationals(self.typed_codes)
         block = self.nationals // 10**digits
         hit = (bits[block >> 3] >> (block & 7).astype(np.uint8)) & 1
         found: list[int] = self.typed_rows[hit.astype(np.bool_)].tolist()
@@ -421,12 +431,11 @@ class _Plan:
         if not len(rows):
             return range(n)
         self.typed_rows = rows
-        self.typed_keys = np.fromiter(
-            map(_xxh3, map(str.encode, map(_PHONE_TAG.__add__, values))),
-            dtype=np.uint64,
-            count=len(values),
-        )
         self.typed_values = values
+        # "+852" and 8 digits each: their keys at once (the bytes also give the national
+        # numbers of the range test).
+        codes = self.typed_codes = _typed_codes(values)
+        self.typed_keys = short_keys(_PHONE_TAG, codes)
         typed = self.typed = np.zeros(n, dtype=np.bool_)
         typed[rows] = True
         if len(rows) == n:
