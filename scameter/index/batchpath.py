@@ -96,11 +96,13 @@ class BatchAnswer:
     ``verdicts[i]`` is row ``i``'s verdict, or ``None`` for a plain miss: NO RECORD for
     ``kinds[i]`` / ``canonicals[i]`` (what :meth:`verdict` builds on demand; the two are
     read only for plain misses). Callers that render rows (bulk CSV, the RPC) write plain
-    misses from one shared template instead.
+    misses from one shared template instead. The answer of a batch with repeated inputs
+    (:meth:`expand`) spreads its columns over the repeats when one is first read:
+    ``check_many`` reads none of them.
     """
 
-    __slots__ = ("_repeats", "canonicals", "inputs", "kinds", "no_records", "snapshot_id",
-                 "verdicts")  # fmt: skip
+    __slots__ = ("_canonicals", "_kinds", "_repeats", "_verdicts", "inputs", "no_records",
+                 "snapshot_id")  # fmt: skip
 
     def __init__(
         self,
@@ -113,18 +115,64 @@ class BatchAnswer:
         no_records: NoRecords = _DEFAULT_NO_RECORDS,
     ) -> None:
         self.inputs = inputs
-        self.verdicts = verdicts
-        self.kinds = kinds
-        self.canonicals = canonicals
+        self._verdicts = verdicts
+        self._kinds = kinds
+        self._canonicals = canonicals
         self.snapshot_id = snapshot_id
         #: The loop that builds the NO RECORD verdicts of :meth:`to_list`.
         self.no_records = no_records
         #: When this answer spreads a smaller one over repeats (:meth:`expand`): that answer
-        #: and the row of it each row repeats.
+        #: and the row of it each row repeats (its columns then spread on first read).
         self._repeats: tuple[BatchAnswer, list[int]] | None = None
 
+    @property
+    def verdicts(self) -> list[Verdict | None]:
+        if self._repeats is not None:
+            self._spread()
+        return self._verdicts
+
+    @verdicts.setter
+    def verdicts(self, column: list[Verdict | None]) -> None:
+        self._spread_if_repeats()
+        self._verdicts = column
+
+    @property
+    def kinds(self) -> list[str | None]:
+        if self._repeats is not None:
+            self._spread()
+        return self._kinds
+
+    @kinds.setter
+    def kinds(self, column: list[str | None]) -> None:
+        self._spread_if_repeats()
+        self._kinds = column
+
+    @property
+    def canonicals(self) -> list[str | None]:
+        if self._repeats is not None:
+            self._spread()
+        return self._canonicals
+
+    @canonicals.setter
+    def canonicals(self, column: list[str | None]) -> None:
+        self._spread_if_repeats()
+        self._canonicals = column
+
+    def _spread_if_repeats(self) -> None:
+        if self._repeats is not None:
+            self._spread()
+
+    def _spread(self) -> None:
+        """Fill the columns from the distinct answer this one repeats."""
+        assert self._repeats is not None
+        distinct, index = self._repeats
+        self._verdicts = _pick(distinct.verdicts, index)
+        self._kinds = _pick(distinct.kinds, index)
+        self._canonicals = _pick(distinct.canonicals, index)
+        self._repeats = None
+
     def __len__(self) -> int:
-        return len(self.verdicts)
+        return len(self.inputs)
 
     def misses(self) -> int:
         """Rows answered as plain misses."""
@@ -145,21 +193,14 @@ class BatchAnswer:
             distinct, index = self._repeats
             return _pick(distinct.to_list(), index)
         return self.no_records(
-            self.verdicts, self.inputs, self.kinds, self.canonicals, NO_RECORD_REASONS,
+            self._verdicts, self.inputs, self._kinds, self._canonicals, NO_RECORD_REASONS,
             self.snapshot_id,
         )  # fmt: skip
 
     def expand(self, inputs: Sequence[str], index: list[int]) -> BatchAnswer:
         """The answer of ``inputs`` whose row ``j`` repeats this answer's row ``index[j]``
         (distinct inputs answered once, then spread back over their repeats)."""
-        out = BatchAnswer(
-            inputs,
-            _pick(self.verdicts, index),
-            _pick(self.kinds, index),
-            _pick(self.canonicals, index),
-            self.snapshot_id,
-            no_records=self.no_records,
-        )
+        out = BatchAnswer(inputs, [], [], [], self.snapshot_id, no_records=self.no_records)
         out._repeats = (self, index)
         return out
 
