@@ -536,17 +536,17 @@ class _Plan:
 
     def detect_all(self, raws: Sequence[str], out: BatchAnswer) -> None:
         """Detected kinds: every plausible identifier of a row is keyed; a row with a
-        candidate outside :data:`PROBED_KINDS` (or an unallocated number) takes the full
-        path. A plain miss answers as its first candidate (``worst`` keeps the first of
+        candidate outside :data:`PROBED_KINDS` (or several, one of them not valid) takes the
+        full path. A plain miss answers as its first candidate (``worst`` keeps the first of
         equals). Typed HK numbers (one candidate: that phone) are recognised at once."""
         rest = self._typed(raws, out)
         if self.typed is not None:
             if not rest:
                 out.kinds = [_PHONE_VALUE] * len(raws)
                 return
-            kinds = out.kinds
-            for i in self.typed_rows.tolist():
-                kinds[i] = _PHONE_VALUE
+            column = np.full(len(raws), None, dtype=object)
+            column[self.typed] = _PHONE_VALUE
+            out.kinds = column.tolist()
         hashes, owner, full, phones = self.hashes, self.owner, self.full, self.phones
         idents, multi, unallocated = self.idents, self.multi, self.unallocated
         verdicts, kinds, canonicals = out.verdicts, out.kinds, out.canonicals
