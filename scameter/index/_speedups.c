@@ -517,6 +517,45 @@ speedups_crc32(PyObject *Py_UNUSED(module), PyObject *arg)
 
 static PyObject *str_canonical_attr, *str_kind_attr;
 
+/* The Verdict type decode_hits last learnt the layout of, and its canonical and kind slots:
+ * a verdict of that exact type has them read in place; any other through getattr. */
+static PyTypeObject *dh_type;
+static Py_ssize_t dh_canonical, dh_kind;
+
+/* v.canonical or v.kind (``slot``, ``name``), a new reference; NULL with an exception. */
+static PyObject *
+verdict_field(PyObject *v, Py_ssize_t slot, PyObject *name)
+{
+    if (Py_TYPE(v) == dh_type) {
+        PyObject *value = *(PyObject **)((char *)v + slot);
+        if (value != NULL) {
+            return Py_NewRef(value);
+        }
+    }
+    return PyObject_GetAttr(v, name);
+}
+
+/* Learn the slots of ``type`` if it has Verdict's layout (no error when it has not). */
+static int
+learn_verdict_type(PyTypeObject *type)
+{
+    Py_ssize_t offsets[N_FIELDS];
+    if (slot_offsets(type, FIELD_NAMES, N_FIELDS, offsets, "decode_hits",
+                     "scameter.index._speedups") < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
+            !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    Py_INCREF(type);
+    Py_XSETREF(dh_type, type);
+    dh_canonical = offsets[V_CANONICAL];
+    dh_kind = offsets[V_KIND];
+    return 0;
+}
+
 /* decode_hits(from_record, rows, bufs, raws, canonicals, verdicts, deriving) -> list[int]
  * (batchloops.decode_hits_python). */
 static PyObject *
@@ -579,13 +618,17 @@ batch_decode_hits(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t
         }
         /* v.canonical == canonicals[i] and v.kind not in deriving (the pure loop's test,
          * in its order: the canonical first). */
-        PyObject *canon = PyObject_GetAttr(v, str_canonical_attr);
+        if (Py_TYPE(v) != dh_type && learn_verdict_type(Py_TYPE(v)) < 0) {
+            Py_DECREF(v);
+            goto fail;
+        }
+        PyObject *canon = verdict_field(v, dh_canonical, str_canonical_attr);
         int keep = canon == NULL ? -1
                                  : PyObject_RichCompareBool(canon, PyList_GET_ITEM(canonicals, i),
                                                             Py_EQ);
         Py_XDECREF(canon);
         if (keep == 1) {
-            PyObject *kind = PyObject_GetAttr(v, str_kind_attr);
+            PyObject *kind = verdict_field(v, dh_kind, str_kind_attr);
             int derives = kind == NULL ? -1 : PySet_Contains(deriving, kind);
             Py_XDECREF(kind);
             keep = derives < 0 ? -1 : !derives;

@@ -16,6 +16,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -280,3 +281,22 @@ def test_long_batches_answer_as_alone_across_blocks(snap: Snapshot) -> None:
     want = [one(snap, r, P) for r in rows]
     assert sum(v.level is Level.HIGH_RISK for v in want) > 50
     assert snap.check_many(rows, P) == want
+
+
+def test_decode_hits_reads_any_answer_by_its_attributes(
+    impl: tuple[DecodeHits, NoRecords],
+) -> None:
+    """A decoder answering something else than a Verdict (the compiled loop reads a
+    Verdict's slots in place, anything else by attribute): the same rows kept."""
+    decode = impl[0]
+
+    def other(raw: str, buf: bytes) -> Any:
+        kind, _, canonical = buf.decode().partition(":")
+        return SimpleNamespace(input=raw, kind=kind, canonical=canonical)
+
+    verdicts: list[Any] = [None, None, None]
+    rest = decode(other, [0, 1, 2], [b"phone:+1", b"phone:+9", b"email:+3"], ["a", "b", "c"],
+                  ["+1", "+2", "+3"], verdicts, frozenset({"email"}))  # fmt: skip
+    assert rest == [1, 2]
+    assert verdicts[0] == SimpleNamespace(input="a", kind="phone", canonical="+1")
+    assert verdicts[1:] == [None, None]
