@@ -321,13 +321,12 @@ class BatchPath:
                 full.update(_without(plan.in_ranges(d, prefixes, probe), hit_rows, len(raws)))
         if len(hit_rows):
             full.update(self._plain_hits(raws, hit_rows, hit_keys, out))
-        verdicts, canonicals, idents = out.verdicts, out.canonicals, plan.idents
+        verdicts, kinds, canonicals, idents = out.verdicts, out.kinds, out.canonicals, plan.idents
         for i in plan.unallocated:
             if verdicts[i] is None and i not in full:
                 # Nothing stored, in no listed range: ExactRules.finish's answer.
-                value = canonicals[i]
                 verdicts[i] = make_no_record(
-                    raws[i], out.kinds[i], value, _UNALLOCATED_REASONS, self._sid
+                    raws[i], kinds[i], canonicals[i], _UNALLOCATED_REASONS, self._sid
                 )
         typed = plan.typed
         for i in sorted(full):
