@@ -8,7 +8,8 @@ HK phones, 10 % scam domains, 10 % URLs, half of them listed at host + path), th
 * ``check_identifier`` of a phone (lookup + verdict, no normalisation), for the breakdown;
 * URL ``check`` (canonicalise + up to 30 expression probes) (target >= 40k/s);
 * ``check_many`` on a 10^5 phone batch, half hits (target >= 500k identifiers/s), and on a
-  batch of distinct phones (no repeats to share);
+  batch of distinct phones (no repeats to share); a list of 5 % hits, of kind phone and with
+  its kinds detected, and ``check_batch`` of it (no verdicts for plain misses);
 * a near-match miss on a domain (a domain neither listed nor near one): median and p99 in us
   (target < 50 us), with the per-snapshot near-candidate memo cleared (pages warm);
 * the raw floor: a bare LMDB ``get`` loop over the same phone keys, and the ratio of the
@@ -343,6 +344,18 @@ def _lookups(ctx: BenchContext, snap: Snapshot, size: int, probes: int) -> list[
         _cpu_rate(
             f"{NAME}.check_many.phone_5pct_hits.cpu",
             lambda: snap.check_many(few, phone),
+            len(few),
+            ctx,
+            size=size,
+            target=">= 500000",
+        )
+    )
+    # The same list with no kind given: every row's kind detected (typed HK numbers a column
+    # at a time, as above; the rest through detect()).
+    figs.append(
+        _cpu_rate(
+            f"{NAME}.check_many.detected_5pct_hits.cpu",
+            lambda: snap.check_many(few),
             len(few),
             ctx,
             size=size,

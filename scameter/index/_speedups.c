@@ -504,9 +504,272 @@ speedups_crc32(PyObject *Py_UNUSED(module), PyObject *arg)
     return PyLong_FromUnsignedLong(c);
 }
 
+/* ---- Batch loops (scameter/index/batchloops.py) -----------------------------------------
+ *
+ * Two loops of the batch path, one call per batch instead of one Python iteration per row:
+ * decode_hits() (the plain hits of a batch through from_record, the collision and derivation
+ * checks) and no_records() (the NO RECORD verdicts of a batch's plain misses). Their pure
+ * twins in batchloops.py are the reference: same arguments, same result, same exceptions
+ * (tests/unit/index/test_batchloops.py and tests/property/test_batch_properties.py run both).
+ * Nothing here is specific to the record format: decode_hits calls the from_record it is
+ * given (the HitDecoder's, or the pure one).
+ */
+
+static PyObject *str_canonical_attr, *str_kind_attr;
+
+/* The Verdict type decode_hits last learnt the layout of, and its canonical and kind slots:
+ * a verdict of that exact type has them read in place; any other through getattr. */
+static PyTypeObject *dh_type;
+static Py_ssize_t dh_canonical, dh_kind;
+
+/* v.canonical or v.kind (``slot``, ``name``), a new reference; NULL with an exception. */
+static PyObject *
+verdict_field(PyObject *v, Py_ssize_t slot, PyObject *name)
+{
+    if (Py_TYPE(v) == dh_type) {
+        PyObject *value = *(PyObject **)((char *)v + slot);
+        if (value != NULL) {
+            return Py_NewRef(value);
+        }
+    }
+    return PyObject_GetAttr(v, name);
+}
+
+/* Learn the slots of ``type`` if it has Verdict's layout (no error when it has not). */
+static int
+learn_verdict_type(PyTypeObject *type)
+{
+    Py_ssize_t offsets[N_FIELDS];
+    if (slot_offsets(type, FIELD_NAMES, N_FIELDS, offsets, "decode_hits",
+                     "scameter.index._speedups") < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError) &&
+            !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    Py_INCREF(type);
+    Py_XSETREF(dh_type, type);
+    dh_canonical = offsets[V_CANONICAL];
+    dh_kind = offsets[V_KIND];
+    return 0;
+}
+
+/* decode_hits(from_record, rows, bufs, raws, canonicals, verdicts, deriving) -> list[int]
+ * (batchloops.decode_hits_python). */
+static PyObject *
+batch_decode_hits(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_Format(PyExc_TypeError, "decode_hits() takes 7 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *from_record = args[0], *rows = args[1], *bufs = args[2];
+    PyObject *canonicals = args[4], *verdicts = args[5], *deriving = args[6];
+    if (!PyList_CheckExact(rows) || !PyList_CheckExact(bufs) || !PyList_CheckExact(canonicals) ||
+        !PyList_CheckExact(verdicts) || !PyAnySet_Check(deriving)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "decode_hits(): rows, bufs, canonicals and verdicts must be lists, "
+                        "deriving a set");
+        return NULL;
+    }
+    if (PyList_GET_SIZE(rows) != PyList_GET_SIZE(bufs)) {
+        PyErr_SetString(PyExc_ValueError, "decode_hits(): rows and bufs differ in length");
+        return NULL;
+    }
+    PyObject *raws = PySequence_Fast(args[3], "decode_hits(): raws must be a sequence");
+    if (raws == NULL) {
+        return NULL;
+    }
+    PyObject *rest = PyList_New(0);
+    if (rest == NULL) {
+        Py_DECREF(raws);
+        return NULL;
+    }
+    Py_ssize_t n_raws = PySequence_Fast_GET_SIZE(raws);
+    for (Py_ssize_t j = 0; j < PyList_GET_SIZE(rows); j++) {
+        PyObject *row = PyList_GET_ITEM(rows, j);
+        Py_ssize_t i = PyLong_AsSsize_t(row);
+        if (i == -1 && PyErr_Occurred()) {
+            goto fail;
+        }
+        if (i < 0 || i >= n_raws) {
+            PyErr_SetString(PyExc_IndexError, "decode_hits(): row out of range");
+            goto fail;
+        }
+        PyObject *buf = PyList_GET_ITEM(bufs, j);
+        if (buf == Py_None) {
+            if (PyList_Append(rest, row) < 0) {
+                goto fail;
+            }
+            continue;
+        }
+        PyObject *call[2] = {PySequence_Fast_GET_ITEM(raws, i), buf};
+        PyObject *v = PyObject_Vectorcall(from_record, call, 2, NULL);
+        if (v == NULL) {
+            goto fail;
+        }
+        /* Checked after the call, which runs Python code where it falls back. */
+        if (i >= PyList_GET_SIZE(canonicals) || i >= PyList_GET_SIZE(verdicts)) {
+            Py_DECREF(v);
+            PyErr_SetString(PyExc_IndexError, "decode_hits(): row out of range");
+            goto fail;
+        }
+        /* v.canonical == canonicals[i] and v.kind not in deriving (the pure loop's test,
+         * in its order: the canonical first). */
+        if (Py_TYPE(v) != dh_type && learn_verdict_type(Py_TYPE(v)) < 0) {
+            Py_DECREF(v);
+            goto fail;
+        }
+        PyObject *canon = verdict_field(v, dh_canonical, str_canonical_attr);
+        int keep = canon == NULL ? -1
+                                 : PyObject_RichCompareBool(canon, PyList_GET_ITEM(canonicals, i),
+                                                            Py_EQ);
+        Py_XDECREF(canon);
+        if (keep == 1) {
+            PyObject *kind = verdict_field(v, dh_kind, str_kind_attr);
+            int derives = kind == NULL ? -1 : PySet_Contains(deriving, kind);
+            Py_XDECREF(kind);
+            keep = derives < 0 ? -1 : !derives;
+        }
+        if (keep < 0) {
+            Py_DECREF(v);
+            goto fail;
+        }
+        if (keep) {
+            /* The list is the caller's: another reference to it may read this slot. */
+            PyObject *old = PyList_GET_ITEM(verdicts, i);
+            PyList_SET_ITEM(verdicts, i, v);
+            Py_DECREF(old);
+        }
+        else {
+            Py_DECREF(v);
+            if (PyList_Append(rest, row) < 0) {
+                goto fail;
+            }
+        }
+    }
+    Py_DECREF(raws);
+    return rest;
+
+fail:
+    Py_DECREF(raws);
+    Py_DECREF(rest);
+    return NULL;
+}
+
+/* The slots no_records() fills, and their offsets in the last verdict type it was given. */
+enum { NR_INPUT, NR_KIND, NR_CANONICAL, NR_REASONS, NR_SNAPSHOT, NR_FIELDS };
+static const int NR_SLOT[NR_FIELDS] = {V_INPUT, V_KIND, V_CANONICAL, V_REASONS, V_SNAPSHOT};
+static PyTypeObject *nr_verdict_type, *nr_type;
+static Py_ssize_t nr_offsets[NR_FIELDS];
+
+/* Check (once per pair of types) that ``cls`` is a subclass of ``verdict_type`` with its
+ * layout and no slots of its own, and read the offsets of the five slots filled. */
+static int
+no_record_layout(PyTypeObject *verdict_type, PyTypeObject *cls)
+{
+    if (verdict_type == nr_verdict_type && cls == nr_type) {
+        return 0;
+    }
+    Py_ssize_t offsets[N_FIELDS];
+    if (slot_offsets(verdict_type, FIELD_NAMES, N_FIELDS, offsets, "no_records",
+                     "scameter.index._speedups") < 0) {
+        return -1;
+    }
+    if (!PyType_IsSubtype(cls, verdict_type) || cls->tp_basicsize != verdict_type->tp_basicsize ||
+        cls->tp_itemsize != 0) {
+        PyErr_Format(PyExc_TypeError, "no_records: %s is not a %s of the same layout",
+                     cls->tp_name, verdict_type->tp_name);
+        return -1;
+    }
+    for (int f = 0; f < NR_FIELDS; f++) {
+        nr_offsets[f] = offsets[NR_SLOT[f]];
+    }
+    Py_INCREF(verdict_type);
+    Py_XSETREF(nr_verdict_type, verdict_type);
+    Py_INCREF(cls);
+    Py_XSETREF(nr_type, cls);
+    return 0;
+}
+
+/* no_records(verdicts, inputs, kinds, canonicals, reasons, snapshot, verdict_type, cls)
+ * -> list (verdict.with_no_records; ``cls``: the class make_no_record builds). */
+static PyObject *
+batch_no_records(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "no_records() takes 8 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!PyType_Check(args[6]) || !PyType_Check(args[7])) {
+        PyErr_SetString(PyExc_TypeError, "no_records(): verdict_type and cls must be types");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[7];
+    if (no_record_layout((PyTypeObject *)args[6], cls) < 0) {
+        return NULL;
+    }
+    PyObject *cols[4] = {NULL, NULL, NULL, NULL};
+    PyObject *out = NULL;
+    for (int c = 0; c < 4; c++) {
+        cols[c] = PySequence_Fast(args[c], "no_records(): the columns must be sequences");
+        if (cols[c] == NULL) {
+            goto done;
+        }
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(cols[0]);
+    for (int c = 1; c < 4; c++) {
+        if (PySequence_Fast_GET_SIZE(cols[c]) != n) {
+            PyErr_SetString(PyExc_ValueError, "no_records(): columns of different lengths");
+            goto done;
+        }
+    }
+    PyObject *reasons = args[4], *snapshot = args[5];
+    out = PyList_New(n);
+    if (out == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *found = PySequence_Fast_GET_ITEM(cols[0], i);
+        if (found != Py_None) {
+            PyList_SET_ITEM(out, i, Py_NewRef(found));
+            continue;
+        }
+        PyObject *m = cls->tp_alloc(cls, 0);
+        if (m == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyObject *values[NR_FIELDS] = {
+            PySequence_Fast_GET_ITEM(cols[1], i), PySequence_Fast_GET_ITEM(cols[2], i),
+            PySequence_Fast_GET_ITEM(cols[3], i), reasons, snapshot,
+        };
+        for (int f = 0; f < NR_FIELDS; f++) {
+            *(PyObject **)((char *)m + nr_offsets[f]) = Py_NewRef(values[f]);
+        }
+        PyList_SET_ITEM(out, i, m);
+    }
+done:
+    for (int c = 0; c < 4; c++) {
+        Py_XDECREF(cols[c]);
+    }
+    return out;
+}
+
+/* ---- end of the batch loops ------------------------------------------------------------- */
+
 static PyMethodDef module_methods[] = {
     {"crc32", speedups_crc32, METH_O,
      "crc32(data)\n--\n\nCRC-32 of a bytes-like object, as zlib.crc32(data) (for tests)."},
+    /* The batch loops (the block above). */
+    {"decode_hits", (PyCFunction)(void (*)(void))batch_decode_hits, METH_FASTCALL,
+     "decode_hits(from_record, rows, bufs, raws, canonicals, verdicts, deriving)\n--\n\n"
+     "The plain hits of a batch (scameter/index/batchloops.py, decode_hits_python)."},
+    {"no_records", (PyCFunction)(void (*)(void))batch_no_records, METH_FASTCALL,
+     "no_records(verdicts, inputs, kinds, canonicals, reasons, snapshot, verdict_type, cls)"
+     "\n--\n\nEvery plain miss's NO RECORD verdict (verdict.with_no_records)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -528,6 +791,12 @@ PyInit__speedups(void)
     str_matched = PyUnicode_InternFromString("matched");
     str_allowed = PyUnicode_InternFromString("allowed");
     if (!str_canonical || !str_kind || !str_matched || !str_allowed) {
+        return NULL;
+    }
+    /* The batch loops' attribute names (the block "Batch loops"). */
+    str_canonical_attr = PyUnicode_InternFromString("canonical");
+    str_kind_attr = PyUnicode_InternFromString("kind");
+    if (!str_canonical_attr || !str_kind_attr) {
         return NULL;
     }
     if (PyType_Ready(&HitDecoderType) < 0) {

@@ -4,10 +4,10 @@ Absent when the package was installed without a C compiler; ``scameter/index/ass
 then uses its pure-Python hit path (the reference implementation of the same answers).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from scameter.verdict import Verdict
+from scameter.verdict import Reason, Verdict
 
 class HitDecoder:
     """The compiled hit path of one ``VerdictAssembler``."""
@@ -36,3 +36,30 @@ class HitDecoder:
 
 def crc32(data: bytes | bytearray | memoryview, /) -> int:
     """CRC-32 of ``data``, as ``zlib.crc32(data)``."""
+
+# -- the batch loops (scameter/index/batchloops.py holds their pure twins) ------------------
+
+def decode_hits(
+    from_record: Callable[[str, bytes], Verdict],
+    rows: list[int],
+    bufs: list[bytes | None],
+    raws: Sequence[str],
+    canonicals: list[str | None],
+    verdicts: list[Verdict | None],
+    deriving: frozenset[str],
+    /,
+) -> list[int]:
+    """The plain hits of a batch (``batchloops.decode_hits_python``)."""
+
+def no_records(
+    verdicts: Sequence[Verdict | None],
+    inputs: Sequence[str],
+    kinds: Sequence[str | None],
+    canonicals: Sequence[str | None],
+    reasons: tuple[Reason, ...],
+    snapshot: str | None,
+    verdict_type: type[Verdict],
+    cls: type[Verdict],
+    /,
+) -> list[Verdict]:
+    """Every plain miss's NO RECORD verdict (``verdict.with_no_records``)."""

@@ -42,6 +42,21 @@ _BE_U64 = np.dtype(">u8")
 ROWS_PER_KEY = 8
 
 U64Array = npt.NDArray[np.uint64]
+#: XXH3 (xxHash 0.8, its specification): inputs of 9 to 16 bytes are hashed with two words of
+#: the default secret, ``readLE64(kSecret + 24) ^ readLE64(kSecret + 32)`` and ``readLE64(
+#: kSecret + 40) ^ readLE64(kSecret + 48)``, then the avalanche's multiplier.
+_XXH3_MIN, _XXH3_MAX = 9, 16
+_XXH3_BITFLIP1 = np.uint64(0x6782737BEA4239B9)
+_XXH3_BITFLIP2 = np.uint64(0xAF56BC3B0996523A)
+_XXH3_PRIME_MX1 = np.uint64(0x165667919E3779F9)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_LE_U64 = np.dtype("<u8")
+_BLOCK_ROWS = 8192
+#: A typed HK number as the batch path holds it: ``+852`` and 8 national digits.
+_HK_HEAD = "+852"
+_HK_DIGITS = 8
+#: Bitsets of phone-range blocks kept per probe (the base's entries and a live delta's).
+_BLOCK_MEMO = 8
 
 
 def table_keys(txn: Any, db: Any) -> U64Array | None:
@@ -61,6 +76,58 @@ def key_array(keys: Iterable[int]) -> U64Array:
     return np.array(list(keys), dtype=np.uint64)
 
 
+def short_keys(tag: bytes, values: npt.NDArray[np.uint8]) -> U64Array:
+    """The keys (``xxh3_64_intdigest(tag + value)``) of the rows of ``values``, an ``(m, w)``
+    array of the values' UTF-8 bytes, all ``w`` long, with ``9 <= 1 + w <= 16``: the whole
+    column at once, as ``Identifier.key`` hashes each.
+
+    This is XXH3's 9-to-16-byte path (seed 0, the default secret), in ``uint64`` arithmetic
+    that wraps as C's does; the 64x64->128-bit product is made of 32-bit halves, as xxHash's
+    portable ``XXH_mult64to128``. ``tests/unit/index/test_keyprobe_keys.py`` pins it to the
+    ``xxhash`` package on random inputs of every such length."""
+    m, width = values.shape
+    n = 1 + width
+    if not _XXH3_MIN <= n <= _XXH3_MAX:
+        raise ValueError(f"short_keys: inputs of {n} bytes, not {_XXH3_MIN}-{_XXH3_MAX}")
+    # In blocks whose temporaries stay in the cache (measured 4-5x faster than whole
+    # columns of 10^5, whose temporaries are fresh pages each).
+    out = np.empty(m, dtype=np.uint64)
+    for start in range(0, m, _BLOCK_ROWS):
+        out[start : start + _BLOCK_ROWS] = _xxh3_block(tag, values[start : start + _BLOCK_ROWS])
+    return out
+
+
+def _xxh3_block(tag: bytes, values: npt.NDArray[np.uint8]) -> U64Array:
+    m, width = values.shape
+    n = 1 + width
+    data = np.empty((m, 16), dtype=np.uint8)
+    data[:, 0] = tag[0]
+    data[:, 1:n] = values
+    lo = np.ascontiguousarray(data[:, :8]).view(_LE_U64).ravel().astype(np.uint64)
+    hi = np.ascontiguousarray(data[:, n - 8 : n]).view(_LE_U64).ravel().astype(np.uint64)
+    lo ^= _XXH3_BITFLIP1
+    hi ^= _XXH3_BITFLIP2
+    acc = lo.byteswap() + hi + np.uint64(n)
+    acc += _fold_product(lo, hi)
+    acc ^= acc >> np.uint64(37)
+    acc *= _XXH3_PRIME_MX1
+    acc ^= acc >> np.uint64(32)
+    return acc
+
+
+def _fold_product(a: U64Array, b: U64Array) -> U64Array:
+    """``lo ^ hi`` of each 128-bit product ``a * b`` (XXH3's ``mul128_fold64``)."""
+    a_lo, a_hi = a & _LOW32, a >> np.uint64(32)
+    b_lo, b_hi = b & _LOW32, b >> np.uint64(32)
+    lo_lo = a_lo * b_lo
+    hi_lo = a_hi * b_lo
+    cross = (lo_lo >> np.uint64(32)) + (hi_lo & _LOW32) + a_lo * b_hi
+    upper = (hi_lo >> np.uint64(32)) + (cross >> np.uint64(32)) + a_hi * b_hi
+    lower = (cross << np.uint64(32)) | (lo_lo & _LOW32)
+    out: U64Array = lower ^ upper
+    return out
+
+
 def hits(mask: npt.NDArray[np.bool_]) -> list[int]:
     """Positions of the ``True`` entries of ``mask``, as a list."""
     out: list[int] = np.flatnonzero(mask).tolist()
@@ -71,9 +138,12 @@ class KeyProbe:
     """Membership of 64-bit keys in one snapshot's ``records`` and ``allow`` (lazy)."""
 
     def __init__(self, reader: SnapshotReader) -> None:
-        self._reader = reader
+        #: The snapshot's reader (the batch path fetches its plain hits' records through it).
+        self.reader = reader
         self._lock = threading.Lock()
         self._keys: U64Array | None = None
+        #: The ``allow`` keys alone (sorted; empty when the allowlist is).
+        self._allow: U64Array = np.empty(0, dtype=np.uint64)
         self._ranges: tuple[tuple[int, frozenset[str]], ...] = ()
         self._usable = True
         self._built = False
@@ -84,6 +154,7 @@ class KeyProbe:
         #: a number in one takes the full path too (``Overlay.range_blocks``).
         self.extra_ranges: tuple[tuple[int, frozenset[str]], ...] = ()
         self._asked = 0
+        self._blocks: dict[tuple[int, frozenset[str]], npt.NDArray[np.uint8]] = {}
         self._stored: int | None = None
 
     def worth(self, rows: int) -> bool:
@@ -93,7 +164,7 @@ class KeyProbe:
             return self._usable
         self._asked += rows
         if self._stored is None:
-            reader = self._reader
+            reader = self.reader
             txn = reader.txn()
             self._stored = reader.table.entries() + int(txn.stat(reader.allow)["entries"])
         if self._asked * ROWS_PER_KEY < self._stored:
@@ -110,7 +181,7 @@ class KeyProbe:
         with self._lock:
             if self._built:
                 return
-            reader = self._reader
+            reader = self.reader
             txn = reader.txn()
             parts = [table_keys(t, db) for t, db in reader.table.key_sources()]
             # The shards' key ranges are contiguous and in order: their keys concatenate sorted.
@@ -120,6 +191,7 @@ class KeyProbe:
                 self._usable = False
             else:
                 self._keys = np.union1d(records, allow) if len(allow) else records
+                self._allow = allow
                 self._ranges = _range_prefixes(txn, reader, reader.policy.phone_range_digits)
             self._built = True
 
@@ -131,6 +203,38 @@ class KeyProbe:
         if extra is not None:
             out |= _member(extra, keys)
         return out
+
+    def classify(
+        self, keys: U64Array
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_] | None]:
+        """``(present, plain)`` for each key of ``keys``: :meth:`present`, and whether it is a
+        *plain* ``records`` key (stored there, not in ``allow``), which the batch path may
+        answer from its record alone; ``plain`` is ``None`` while a live delta is layered
+        over the snapshot (:attr:`extra`): every present row then takes the full path,
+        which checks the delta first. (Call :meth:`ready` first.)"""
+        present = _member(self._keys, keys)
+        if self.extra is not None:
+            present |= _member(self.extra, keys)
+            return present, None
+        if not len(self._allow):
+            return present, present
+        return present, present & ~_member(self._allow, keys)
+
+    def hk_blocks(self, digits: int, prefixes: frozenset[str]) -> npt.NDArray[np.uint8] | None:
+        """The HK numbers' blocks of ``prefixes`` (one ``ranges`` entry) as a bitset over
+        national numbers less their last ``digits`` digits: bit ``b`` is set when
+        ``"+852" + f"{b:0{8 - digits}d}"`` is in ``prefixes``, so a typed HK number (``+852``
+        and 8 digits) is in a listed block exactly when its bit is. ``None`` when ``digits``
+        leaves no national digits to index (then test the strings). Memoised per entry."""
+        if not 1 <= digits <= _HK_DIGITS - 1:
+            return None
+        key = (digits, prefixes)
+        bits = self._blocks.get(key)
+        if bits is None:
+            if len(self._blocks) >= _BLOCK_MEMO:  # a live delta's entries change: bounded
+                self._blocks.clear()
+            bits = self._blocks[key] = _block_bits(_HK_DIGITS - digits, prefixes)
+        return bits
 
     @property
     def ranges(self) -> tuple[tuple[int, frozenset[str]], ...]:
@@ -156,6 +260,22 @@ def _member(stored: U64Array | None, keys: U64Array) -> npt.NDArray[np.bool_]:
     return out
 
 
+def _block_bits(width: int, prefixes: frozenset[str]) -> npt.NDArray[np.uint8]:
+    """Bit ``b`` (of ``10**width``) set when ``"+852"`` and ``b`` in ``width`` digits is one
+    of ``prefixes`` (:meth:`KeyProbe.hk_blocks`)."""
+    head = len(_HK_HEAD)
+    blocks = [
+        int(p[head:])
+        for p in prefixes
+        if p.startswith(_HK_HEAD) and len(p) == head + width and p[head:].isascii()
+        and p[head:].isdigit()
+    ]  # fmt: skip
+    bits = np.zeros((10**width + 7) // 8, dtype=np.uint8)
+    idx = np.array(blocks, dtype=np.int64)
+    np.bitwise_or.at(bits, idx >> 3, np.left_shift(1, idx & 7).astype(np.uint8))
+    return bits
+
+
 def _concat(parts: list[U64Array | None]) -> U64Array:
     arrays = [p for p in parts if p is not None]
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
@@ -175,4 +295,13 @@ def _range_prefixes(
     return tuple((d, frozenset(by_digits[d])) for d in digits)
 
 
-__all__ = ["KEY_BYTES", "ROWS_PER_KEY", "KeyProbe", "U64Array", "hits", "key_array", "table_keys"]
+__all__ = [
+    "KEY_BYTES",
+    "ROWS_PER_KEY",
+    "KeyProbe",
+    "U64Array",
+    "hits",
+    "key_array",
+    "short_keys",
+    "table_keys",
+]

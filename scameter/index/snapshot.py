@@ -104,7 +104,10 @@ class Snapshot:
         #: The batch path: the snapshot's key array (built on the first batch) in front of
         #: the single-item path above.
         self.key_probe = KeyProbe(reader)
-        self._batch = BatchPath(self.id, self.key_probe, self.check, self._check_ident)
+        self._batch = BatchPath(
+            self.id, self.key_probe, self.check, self._check_ident, assemble.from_record,
+            compiled=compiled,
+        )  # fmt: skip
 
     def set_overlay(self, overlay: Overlay | None) -> None:
         """Layer a live delta over this snapshot (``None`` or an empty one: none).

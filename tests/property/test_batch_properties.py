@@ -5,11 +5,13 @@ stored (:mod:`scameter.index.batchpath`); these properties feed them random mixe
 (invalid rows, every kind, detected and given kinds, hits and misses, URLs under listed
 expressions, phone numbers in listed ranges, near matches of domains and handles,
 allowlisted and unallocated numbers, repeats) and require the verdict of every row to equal
-what ``Snapshot.check`` gives that row alone, in input order.
+what ``Snapshot.check`` gives that row alone, in input order; on a snapshot opened with the
+pure paths and on one opened with the compiled ones (hit decoder and batch loops).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.identifiers.phonecolumn import MIN_ROWS
 from scameter.index import IndexPolicy, Record, Snapshot
+from scameter.index.batchloops import BATCH_PATH
 from scameter.index.keyprobe import key_array
 from scameter.verdict import SEVERITY, Level, Verdict
 from tests.unit.index.helpers import build
@@ -71,14 +74,28 @@ def _records() -> list[Record]:
 
 
 @cache
-def _snapshot() -> Snapshot:
+def _snapshot(compiled: bool) -> Snapshot:
     root = Path(tempfile.mkdtemp(prefix="scameter-batch-prop-"))
-    return Snapshot.open(root / build(root, _records(), policy=POLICY))
+    return Snapshot.open(root / build(root, _records(), policy=POLICY), compiled=compiled)
 
 
-@pytest.fixture(scope="module")
-def snap() -> Iterator[Snapshot]:
-    s = _snapshot()
+#: Both implementations of the hit path and of the batch loops (scameter/index/batchloops.py).
+IMPLEMENTATIONS = [
+    pytest.param(False, id="python"),
+    pytest.param(
+        True,
+        id="compiled",
+        marks=pytest.mark.skipif(
+            BATCH_PATH != "compiled" and not os.environ.get("SCAMETER_REQUIRE_SYSTEM_TOOLS"),
+            reason="scameter.index._speedups is not built here (no C compiler at install time)",
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module", params=IMPLEMENTATIONS)
+def snap(request: pytest.FixtureRequest) -> Iterator[Snapshot]:
+    s = _snapshot(request.param)
     yield s
     s.close()
     _snapshot.cache_clear()
