@@ -24,17 +24,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 
 from scameter.errors import SnapshotError
-from scameter.identifiers.model import Kind
+from scameter.identifiers.model import KIND_TAGS, Kind
 from scameter.index import format as fmt
-from scameter.index.hashes import PREFIX_LENGTHS, identifier_hash, record_hashes
+from scameter.index.hashes import PREFIX_LENGTHS, record_hashes
 from scameter.index.reader import SnapshotReader
 from scameter.verdict import Level
 
 #: Most prefixes one search takes (a URL has at most 30 expressions).
 MAX_PREFIXES = 64
 _VERIFIED_CODE = fmt.LEVEL_CODES[Level.VERIFIED]
+_EXPR_TAGS = frozenset(KIND_TAGS[k][0] for k in (Kind.URL, Kind.DOMAIN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,13 @@ def _table_of(buf: bytes) -> int:
 
 def _hashes_of(buf: bytes, strings: Sequence[str]) -> list[bytes]:
     """The full hashes a packed record is found under (:func:`record_hashes`), decoding only
-    what they need: a URL or domain its listing, any other kind its canonical value."""
-    kind = fmt.KIND_BY_TAG[buf[0]]
-    if kind is Kind.URL or kind is Kind.DOMAIN:
+    what they need: a URL or domain its listing, any other kind its canonical value (hashed
+    as :func:`~scameter.index.hashes.identifier_hash` does: a record's first byte is its
+    kind's tag)."""
+    if buf[0] in _EXPR_TAGS:
         r = fmt.decode_record(buf, strings)
         return record_hashes(r.kind, r.canonical, r.listing)
-    return [identifier_hash(kind, fmt.record_canonical(buf))]
+    return [sha256(buf[:1] + fmt.record_canonical(buf).encode("utf-8")).digest()]
 
 
 class LiveHashes:
@@ -102,8 +105,8 @@ class LiveHashes:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        #: 2-byte hash head -> ((full hash, identifier key, packed record), ...): replaced,
-        #: never mutated.
+        #: 2-byte hash head (the ``hashes`` table's bucket, HASH_BUCKET_BYTES) -> ((full hash,
+        #: identifier key, packed record), ...).
         self._buckets: dict[bytes, tuple[tuple[bytes, bytes, bytes], ...]] = {}
         #: Every identifier key the delta holds -> its full hashes (``()``: a removal).
         self._of: dict[bytes, tuple[bytes, ...]] = {}
@@ -112,32 +115,29 @@ class LiveHashes:
     def take(self, records: Mapping[bytes, bytes], strings: Sequence[str]) -> None:
         """Take in delta records: identifier key -> packed record, or ``b""`` (the record
         fell out); ``strings``: the delta's string table (append-only) as of them."""
-        head = fmt.HASH_BUCKET_BYTES
-        new = {key: (_hashes_of(buf, strings) if buf else []) for key, buf in records.items()}
+        new = [(key, buf, _hashes_of(buf, strings) if buf else ()) for key, buf in records.items()]
         with self._lock:
             self._strings = strings
             buckets, of = self._buckets, self._of
-            for key, hashes in new.items():
+            for key, buf, hashes in new:
                 for h in of.get(key, ()):
-                    kept = tuple(e for e in buckets.get(h[:head], ()) if e[1] != key)
+                    kept = tuple(e for e in buckets[h[:2]] if e[1] != key)
                     if kept:
-                        buckets[h[:head]] = kept
+                        buckets[h[:2]] = kept
                     else:
-                        buckets.pop(h[:head], None)
-                buf = records[key]
+                        del buckets[h[:2]]
                 for h in hashes:
-                    buckets[h[:head]] = (*buckets.get(h[:head], ()), (h, key, buf))
+                    buckets[h[:2]] = (*buckets.get(h[:2], ()), (h, key, buf))
                 of[key] = tuple(hashes)
 
     def layer(self, hits: list[Hit], wanted: list[bytes]) -> list[Hit]:
         """``hits`` (the base's candidates under ``wanted``) less those of identifiers the
         delta holds, plus the delta's records under ``wanted``: one dict probe a prefix."""
-        head = fmt.HASH_BUCKET_BYTES
         with self._lock:
             of, buckets, strings = self._of, self._buckets, self._strings
             out = [hit for hit in hits if hit[1] not in of]
             for p in wanted:
-                for h, key, buf in buckets.get(p[:head], ()):
+                for h, key, buf in buckets.get(p[:2], ()):
                     if h.startswith(p):
                         out.append((_table_of(buf), key, buf, strings))
         return out
