@@ -248,11 +248,15 @@ class Overlay:
         call, then kept up to date by :meth:`update`, which stores its records before it
         hands them over under the lock this copies them under (then the append-only string
         table, which decodes every record copied): no take-in lost, at worst one taken twice."""
+        live = self._hashes
+        if live is not None:  # made: no wait for a take-in (the search takes its own lock)
+            return live
         with self._hash_lock:
             if self._hashes is None:
                 records = self.records.copy()
-                self._hashes = LiveHashes()
-                self._hashes.take(records, self._strings)
+                live = LiveHashes()
+                live.take(records, self._strings)
+                self._hashes = live
             return self._hashes
 
     def _take_ranges(self, ranges: Mapping[bytes, bytes]) -> None:
