@@ -33,6 +33,9 @@ Invariants:
   kind once it holds a removal without an expression, whose kind it does not store) and
   URLs / domains once it holds a listing expression are layered (:attr:`Overlay.shape`; the
   manager re-installs the rules when the shape grows).
+* Private lookups (``SearchHashes``) read the overlay's full hashes (:meth:`Overlay.hashes`,
+  :class:`~scameter.index.hashsearch.LiveHashes`), made on a worker's first private search
+  and kept up to date by every update from then on.
 """
 
 from __future__ import annotations
