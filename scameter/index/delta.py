@@ -33,12 +33,16 @@ Invariants:
   kind once it holds a removal without an expression, whose kind it does not store) and
   URLs / domains once it holds a listing expression are layered (:attr:`Overlay.shape`; the
   manager re-installs the rules when the shape grows).
+* Private lookups (``SearchHashes``) read the overlay's full hashes (:meth:`Overlay.hashes`,
+  :class:`~scameter.index.hashsearch.LiveHashes`), made on a worker's first private search
+  and kept up to date by every update from then on.
 """
 
 from __future__ import annotations
 
 import json
 import struct
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,6 +57,7 @@ from scameter.index.assembly import VerdictAssembler
 from scameter.index.builder import _expression, host_of_expression
 from scameter.index.exact import ExactRules
 from scameter.index.format import F_LISTING, IndexPolicy, record_canonical
+from scameter.index.hashsearch import LiveHashes
 from scameter.index.keyprobe import U64Array
 from scameter.index.near import (
     NS_DOMAIN,
@@ -124,10 +129,11 @@ class Overlay:
     it changed, never half of it; the string table is swapped in before records that use it).
     """
 
-    __slots__ = ("_expr_of", "_near_cache", "_near_of", "_path", "_policy", "_range_min",
-                 "_strings", "assemble", "base_id", "exprs", "generation", "keys", "kinds",
-                 "near", "near_active", "range_blocks", "range_digits", "range_span", "ranges",
-                 "records", "removals", "values")  # fmt: skip
+    __slots__ = ("_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of", "_path",
+                 "_policy", "_range_min", "_strings", "assemble", "base_id", "exprs",
+                 "generation", "keys", "kinds", "near", "near_active", "range_blocks",
+                 "range_digits", "range_span", "ranges", "records", "removals",
+                 "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
@@ -172,6 +178,10 @@ class Overlay:
         self.range_digits = tuple(ranges_policy.phone_range_digits)
         self.range_span = max(self.range_digits, default=0)
         self._range_min = ranges_policy.phone_range_min_listed
+        #: The delta's full hashes for private lookups (:meth:`hashes`): made on the first
+        #: ``SearchHashes``, so a worker nobody asks privately hashes nothing.
+        self._hashes: LiveHashes | None = None
+        self._hash_lock = threading.Lock()
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -231,7 +241,26 @@ class Overlay:
             self.keys = np.insert(self.keys, np.searchsorted(self.keys, added), added)
         if len(kinds) != len(self.kinds):
             self.kinds = frozenset(kinds)
+        with self._hash_lock:  # after the records: see :meth:`hashes`
+            if self._hashes is not None:
+                self._hashes.take({key: self.records[key] for key in values}, strings)
         self.generation = generation
+
+    def hashes(self) -> LiveHashes:
+        """The delta's full hashes (private lookups): made from every record on the first
+        call, then kept up to date by :meth:`update`, which stores its records before it
+        hands them over under the lock this copies them under (then the append-only string
+        table, which decodes every record copied): no take-in lost, at worst one taken twice."""
+        live = self._hashes
+        if live is not None:  # made: no wait for a take-in (the search takes its own lock)
+            return live
+        with self._hash_lock:
+            if self._hashes is None:
+                records = self.records.copy()
+                live = LiveHashes()
+                live.take(records, self._strings)
+                self._hashes = live
+            return self._hashes
 
     def _take_ranges(self, ranges: Mapping[bytes, bytes]) -> None:
         """Take in range counts: the counts first, then their blocks' prefixes (a lookup on

@@ -4,6 +4,13 @@ Responsibility: turn :func:`scameter.index.hashsearch.search` matches into a pad
 ``SearchHashesResponse``, and serve device databases and deltas
 (:mod:`scameter.device.export`), memoised per (snapshot, base version).
 
+Live updates (docs/architecture.md, "Live updates"): ``SearchHashes`` answers from the base
+snapshot and the live delta layered over it (the worker's :class:`~scameter.index.delta.Overlay`,
+the same for every worker), and a server that folds reports live tells clients to cache for
+:data:`LIVE_CACHE_SECONDS` / :data:`LIVE_NEGATIVE_CACHE_SECONDS`, so that a report reaches a
+private check about as soon as it reaches ``Check``. Device databases are of the base snapshot
+alone (docs/privacy.md, "Device database": a version is a snapshot id).
+
 Invariants (docs/privacy.md):
 * Nothing here logs; the servicer's error path logs only an exception's type.
 * Every ``SearchHashesResponse`` is padded to a size class (256 bytes doubling), so its
@@ -31,6 +38,10 @@ CACHE_SECONDS = 600
 #: How long a client may treat a queried prefix as holding nothing else (seconds): short, so a
 #: number listed after a check is seen soon (a snapshot is published several times a day).
 NEGATIVE_CACHE_SECONDS = 300
+#: The same two for a server folding reports live (``serve --intake-log``): a prefix's answer
+#: may change within seconds, a listed hash's level or counts with the next reports.
+LIVE_CACHE_SECONDS = 60
+LIVE_NEGATIVE_CACHE_SECONDS = 1
 #: Smallest size class of a padded answer (bytes); classes double from it.
 PAD_MIN = 256
 #: Device payloads kept per worker (each (snapshot, base) pair is computed once).
@@ -64,15 +75,24 @@ def _snapshot(view: object) -> Snapshot:
     return view
 
 
-def search_hashes(view: object, prefixes: object) -> pb.SearchHashesResponse:
-    """The padded answer to a ``SearchHashes`` request."""
+def follows_delta(source: object) -> bool:
+    """Whether ``source`` (the servicer's snapshot source) layers a live delta over its
+    snapshots: a :class:`~scameter.index.SnapshotManager` of ``serve --intake-log`` (a test's
+    fake source, or a manager without a delta, does not)."""
+    return getattr(source, "delta", None) is not None
+
+
+def search_hashes(view: object, prefixes: object, *, live: bool = False) -> pb.SearchHashesResponse:
+    """The padded answer to a ``SearchHashes`` request, from the snapshot and its live delta
+    when one is layered over it; ``live``: the server folds reports live (cache durations)."""
     snap = _snapshot(view)
     try:
         wanted = check_prefixes(prefixes)  # type: ignore[arg-type]
     except ValueError as e:
         raise Abort(grpc.StatusCode.INVALID_ARGUMENT, str(e)) from None
+    overlay = snap.overlay
     try:
-        matches = search(snap.reader, wanted)
+        matches = search(snap.reader, wanted, None if overlay is None else overlay.hashes())
     except NoHashTable:
         raise Abort(
             grpc.StatusCode.FAILED_PRECONDITION,
@@ -90,8 +110,11 @@ def search_hashes(view: object, prefixes: object) -> pb.SearchHashesResponse:
             report_count=m.report_count,
             reporters=m.reporters,
         )
-    resp.cache_duration.FromSeconds(CACHE_SECONDS)
-    resp.negative_cache_duration.FromSeconds(NEGATIVE_CACHE_SECONDS)
+    live = live or overlay is not None
+    resp.cache_duration.FromSeconds(LIVE_CACHE_SECONDS if live else CACHE_SECONDS)
+    resp.negative_cache_duration.FromSeconds(
+        LIVE_NEGATIVE_CACHE_SECONDS if live else NEGATIVE_CACHE_SECONDS
+    )
     pad(resp)
     return resp
 
@@ -121,4 +144,13 @@ class DeviceUpdates:
         return out
 
 
-__all__ = ["CACHE_SECONDS", "NEGATIVE_CACHE_SECONDS", "DeviceUpdates", "pad", "search_hashes"]
+__all__ = [
+    "CACHE_SECONDS",
+    "LIVE_CACHE_SECONDS",
+    "LIVE_NEGATIVE_CACHE_SECONDS",
+    "NEGATIVE_CACHE_SECONDS",
+    "DeviceUpdates",
+    "follows_delta",
+    "pad",
+    "search_hashes",
+]

@@ -43,7 +43,7 @@ from scameter.rpc.auth import Authorizer, Role
 from scameter.rpc.logs import REQUEST_ID, next_request_id
 from scameter.rpc.metrics import Metrics
 from scameter.rpc.payee import PayeeResult, assess_payee, payee_error
-from scameter.rpc.private import DeviceUpdates, search_hashes
+from scameter.rpc.private import DeviceUpdates, follows_delta, search_hashes
 from scameter.rpc.source import IntakeSink, SnapshotSource, snapshot_age
 from scameter.rpc.status import (
     INVALID_KIND_KEY,
@@ -468,7 +468,7 @@ class ScameterServicer(pb_grpc.ScameterServicer):
     ) -> pb.SearchHashesResponse:
         """Full hashes under the request's prefixes; never logs a prefix."""
         with self._source.acquire() as snap:
-            return search_hashes(snap, request.hash_prefixes)
+            return search_hashes(snap, request.hash_prefixes, live=follows_delta(self._source))
 
     @_rpc("GetDeviceUpdate")
     def GetDeviceUpdate(
