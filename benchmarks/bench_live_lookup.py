@@ -88,9 +88,8 @@ def _fold_us_per_report(workdir: Path, snaps: Path, numbers: list[str], run: int
     return spent / max(1, folded) * 1e6
 
 
-def _follow_us_per_record(delta_dir: Path) -> float:
-    """Microseconds per record of a worker taking the delta in (``Overlay.update``, what its
-    follower thread runs under the GIL), in generations of ``FOLLOW_POLL`` records."""
+def delta_records(delta_dir: Path) -> tuple[list[tuple[bytes, bytes]], tuple[str, ...]]:
+    """The delta's records (key, value) in key order and its string table, read once."""
     env, dbs = open_delta(delta_dir, readonly=True)
     try:
         with env.begin(buffers=False) as txn:
@@ -98,6 +97,13 @@ def _follow_us_per_record(delta_dir: Path) -> float:
             strings = tuple(json.loads(txn.get(b"strings", db=dbs[DB_META])))
     finally:
         env.close()
+    return items, strings
+
+
+def _follow_us_per_record(delta_dir: Path) -> float:
+    """Microseconds per record of a worker taking the delta in (``Overlay.update``, what its
+    follower thread runs under the GIL), in generations of ``FOLLOW_POLL`` records."""
+    items, strings = delta_records(delta_dir)
     overlay = Overlay("bench", delta_dir)
     t = time.perf_counter()
     for gen, i in enumerate(range(0, len(items), FOLLOW_POLL)):

@@ -24,16 +24,15 @@ Run: ``.venv/bin/python -m benchmarks --only live_private --size 1000000``.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
 
-from benchmarks.bench_live_lookup import DELTA, FOLLOW_POLL, _setup
+from benchmarks.bench_live_lookup import DELTA, FOLLOW_POLL, _setup, delta_records
 from benchmarks.core import BenchContext, Figure
 from scameter.identifiers import Kind
 from scameter.index import Snapshot
-from scameter.index.delta import DB_META, DB_RECORDS, DeltaFollower, Overlay, open_delta
+from scameter.index.delta import DeltaFollower, Overlay
 from scameter.index.hashes import identifier_hash
 from scameter.rpc.private import search_hashes
 
@@ -49,17 +48,6 @@ def _us_per_search(snap: Snapshot, prefixes: list[bytes]) -> float:
     for p in prefixes:
         search_hashes(snap, [p])
     return (time.process_time() - t) / len(prefixes) * 1e6
-
-
-def _records(delta_dir: Path) -> tuple[list[tuple[bytes, bytes]], tuple[str, ...]]:
-    env, dbs = open_delta(delta_dir, readonly=True)
-    try:
-        with env.begin(buffers=False) as txn:
-            items = [(bytes(k), bytes(v)) for k, v in txn.cursor(db=dbs[DB_RECORDS])]
-            strings = tuple(json.loads(txn.get(b"strings", db=dbs[DB_META])))
-    finally:
-        env.close()
-    return items, strings
 
 
 def _take_us(items: list[tuple[bytes, bytes]], strings: tuple[str, ...], hashes: bool) -> float:
@@ -110,7 +98,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                         )
             snap.set_overlay(None)
         follower.close()
-        items, strings = _records(delta_dir)
+        items, strings = delta_records(delta_dir)
         for _ in range(ctx.repeats):
             plain, with_hashes = _take_us(items, strings, False), _take_us(items, strings, True)
             samples.setdefault("take", []).append(with_hashes - plain)

@@ -4,22 +4,19 @@ hashes back, matched locally) finds the number within the fold latency."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 
 from scameter.identifiers import Kind, normalize
 from scameter.index.hashes import lookup_hashes, prefixes
-from scameter.ingest.pipeline import run_ingest
 from scameter.private import PrivateClient
 from scameter.rpc import Client, issue_reporter_token
 from scameter.rpc.private import LIVE_CACHE_SECONDS, LIVE_NEGATIVE_CACHE_SECONDS
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.v1 import scameter_pb2_grpc as pb_grpc
 from scameter.verdict import Level
-from tests.integration.test_live_serve import SECRET, SERVE, _until
+from tests.integration.test_live_serve import SECRET, SERVE, _until, one_report_base
 from tests.unit.rpc.procs import server_process
 
 LISTED = "+85261234300"
@@ -41,16 +38,7 @@ def _durations(target: str, value: str) -> tuple[float, float]:
 
 
 def test_a_reported_number_reaches_private_checks_within_the_fold(tmp_path: Path) -> None:
-    snaps, intake = tmp_path / "snapshots", tmp_path / "intake"
-    base = tmp_path / "base.jsonl"
-    when = (datetime.now(UTC) - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    base.write_text(
-        json.dumps({"type": "report", "source": "public", "reported_at": when,
-                    "reporter_hash": "ab" * 16, "category": "investment",
-                    "identifiers": [{"kind": "phone", "value": LISTED}]}) + "\n",
-        encoding="utf-8",
-    )  # fmt: skip
-    run_ingest([base], snaps, workers=1)
+    snaps, intake = one_report_base(tmp_path, LISTED), tmp_path / "intake"
     args = ["--snapshots", str(snaps), "--listen", "127.0.0.1:0", "--no-auth"]
     args += ["--intake-log", str(intake), "--live-interval", "0.2", "--workers", "2"]
     env = {"SCAMETER_REPORTER_SECRET": SECRET}

@@ -31,17 +31,23 @@ def _until(probe: Callable[[], bool], seconds: float = 30.0) -> float:
     raise AssertionError(f"not within {seconds} s")
 
 
-def test_reports_reach_lookups_within_seconds(tmp_path: Path) -> None:
-    snaps, intake = tmp_path / "snapshots", tmp_path / "intake"
-    base = tmp_path / "base.jsonl"
+def one_report_base(tmp_path: Path, phone: str) -> Path:
+    """A published snapshot (under ``tmp_path/snapshots``) of one public report of ``phone``
+    made a day ago: POSSIBLE, the base the live tests fold over."""
+    snaps, base = tmp_path / "snapshots", tmp_path / "base.jsonl"
     when = (datetime.now(UTC) - timedelta(days=1)).isoformat().replace("+00:00", "Z")
     base.write_text(
         json.dumps({"type": "report", "source": "public", "reported_at": when,
                     "reporter_hash": "ab" * 16, "category": "investment",
-                    "identifiers": [{"kind": "phone", "value": "+85261234100"}]}) + "\n",
+                    "identifiers": [{"kind": "phone", "value": phone}]}) + "\n",
         encoding="utf-8",
     )  # fmt: skip
     run_ingest([base], snaps, workers=1)
+    return snaps
+
+
+def test_reports_reach_lookups_within_seconds(tmp_path: Path) -> None:
+    snaps, intake = one_report_base(tmp_path, "+85261234100"), tmp_path / "intake"
     args = ["--snapshots", str(snaps), "--listen", "127.0.0.1:0", "--no-auth"]
     args += ["--intake-log", str(intake), "--live-interval", "0.2"]
     env = {"SCAMETER_REPORTER_SECRET": SECRET}
