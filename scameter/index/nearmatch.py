@@ -42,7 +42,15 @@ from scameter.index.near import (
     variant_keys,
 )
 from scameter.index.reader import SnapshotReader
-from scameter.verdict import SEVERITY, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
+from scameter.verdict import (
+    SEVERITY,
+    Level,
+    Reason,
+    ReasonCode,
+    SimilarTo,
+    Verdict,
+    make_no_record,
+)
 
 _PHONE = Kind.PHONE.value
 #: Distinct (namespace, text) near-candidate answers kept per snapshot.
@@ -97,6 +105,10 @@ class NearRules:
         self._record = reader.table.get
         self._near = reader.near
         self._ranges = reader.ranges
+        self._local = reader.local
+        #: ``(digits, b"<digits>:")`` per ``policy.phone_range_digits``, in order: the range
+        #: key of a number (``range_key``) is that head and the number minus ``digits`` digits.
+        self._range_heads = tuple((d, f"{d}:".encode("ascii")) for d in p.phone_range_digits)
         self._filter = reader.near_filter
         #: The near filter's sorted prefixes and the same with a trailing 0 (built on the first
         #: numpy pass of :meth:`_filtered`).
@@ -134,19 +146,22 @@ class NearRules:
         canonical = ident.value
         found: tuple[int, bytes] | None = None
         if ranges is None:
-            txn, db = self._reader.txn(), self._ranges
-            for d in self.policy.phone_range_digits:
-                n = txn.get(range_key(canonical, d), db=db)
+            # range_key() inlined (every phone miss probes here), the get positional (py-lmdb
+            # turns keywords into a dict per call) on this thread's transaction.
+            try:
+                txn = self._local.txn
+            except AttributeError:
+                txn = self._reader.txn()
+            db, number = self._ranges, canonical.encode("ascii")
+            for d, head in self._range_heads:
+                n = txn.get(head + number[:-d], None, db)
                 if n is not None:
                     found = (d, n)
                     break
         else:
             found = ranges.get(canonical)
         if found is None:
-            return make_verdict(
-                raw, _PHONE, canonical, Level.NO_RECORD, NO_RECORD_REASONS, (), 0, 0, None,
-                None, None, None, 0, None, None, self._snapshot_id,
-            )  # fmt: skip
+            return make_no_record(raw, _PHONE, canonical, NO_RECORD_REASONS, self._snapshot_id)
         d, n = found
         (count,) = fmt.U32.unpack(n)
         block = f"{canonical[:-d]}{'x' * d}"
