@@ -138,7 +138,7 @@ class Snapshot:
         self._near.live = overlay if overlay is not None and overlay.near_active else None
         self.overlay = overlay
 
-    def _direct_rules(self) -> dict[Kind, DirectRule]:
+    def _direct_rules(self) -> dict[Kind | str, DirectRule]:
         """The kinds ``check(raw, kind)`` answers in one call: phones, through the typed-number
         shortcut of :meth:`ExactRules.answer_typed` (the normaliser and the key hash in C),
         when it is built and the snapshot's own rules answer (no live delta layered over
