@@ -44,10 +44,11 @@ def _spellings(e164: str) -> list[str]:
     return [e164, n, f"{n[:4]} {n[4:]}", f"+852 {n[:4]}-{n[4:]}", f"(852) {n[:4]} {n[4:]}"]
 
 
+_PHONES = [r.identifier.value for r in RECORDS if r.identifier.kind is Kind.PHONE]
 #: Every phone of the lookup vectors in five spellings, a few misses (one unallocated) and
 #: the inputs of the vectors (some declined by the shortcut, some invalid).
 RAWS = [
-    *(s for r in RECORDS if r.identifier.kind is Kind.PHONE for s in _spellings(r.identifier.value)),
+    *(s for v in _PHONES for s in _spellings(v)),
     *_spellings("+85298765432"),
     "+85220000000",
     "99999999",
@@ -98,9 +99,13 @@ def test_the_lane_answers_as_the_rule(snap: Snapshot, context: CheckContext | No
                 try:
                     expected = _rule(snap, raw, context)
                 except InvalidIdentifier as e:
+                    error = str(e)
+                else:
+                    error = None
+                if error is not None:
                     with pytest.raises(InvalidIdentifier) as got:
                         snap.check(raw, kind, context=context)
-                    assert str(got.value) == str(e)
+                    assert str(got.value) == error
                     continue
                 v = snap.check(raw, kind, context=context)
                 assert v == expected, raw
