@@ -127,7 +127,7 @@ def test_make_identifier_is_an_ordinary_identifier() -> None:
     from scameter.identifiers.model import make_identifier
 
     for args in ((Kind.URL, "http://evil.example/"), (Kind.PHONE, "+85220000000", False)):
-        made, plain = make_identifier(*args), Identifier(*args)  # type: ignore[arg-type]
+        made, plain = make_identifier(*args), Identifier(*args)
         assert type(made) is Identifier
         assert made == plain
         assert hash(made) == hash(plain)

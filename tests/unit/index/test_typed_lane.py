@@ -96,6 +96,7 @@ def test_the_lane_answers_as_the_rule(snap: Snapshot, context: CheckContext | No
     for _ in range(2):  # the second round with the record shapes and times memoised
         for raw in RAWS:
             for kind in (Kind.PHONE, "phone"):
+                error: str | None
                 try:
                     expected = _rule(snap, raw, context)
                 except InvalidIdentifier as e:
