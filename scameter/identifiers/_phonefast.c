@@ -19,10 +19,9 @@
  * keyed(raw) answers the same inputs with (Identifier, key): the identifier's 8-byte snapshot key
  * (scameter/identifiers/model.py: xxh3_64 of the kind's tag byte and the canonical value,
  * big-endian), so a lookup of a typed number needs no Python to find its record. The key is
- * always XXH3-64 of 13 bytes (the tag, "+852" and 8 digits), computed here by the 9-16-byte
- * case of the XXH3 specification (Cyan4973/xxHash, doc/xxhash_spec.md, "XXH3 Algorithm
- * Description (for small inputs)", default secret, seed 0); the property tests compare it with
- * the xxhash package's xxh3_64_digest, which computes every other key.
+ * always XXH3-64 of 13 bytes (the tag, "+852" and 8 digits), computed by the 9-16-byte case of
+ * scameter/_xxh3.h; the property tests compare it with the xxhash package's xxh3_64_digest,
+ * which computes every other key.
  *
  * Invariants:
  * - Every other input gives None, and the caller then takes its pure-Python path unchanged:
@@ -38,6 +37,7 @@
 #include <structmember.h>
 
 #include "../_slot_offsets.h"
+#include "../_xxh3.h"
 
 #define MAX_CHARS 20
 #define N_PREFIXES 10000
@@ -55,64 +55,6 @@ typedef struct {
     unsigned char tag;
     unsigned char prefix_valid[N_PREFIXES];
 } TypedHK;
-
-/* XXH3-64 (seed 0, the default secret) of 9 to 16 bytes: the specification's XXH3_64_9to16,
- * which reads bytes 24..56 of the default secret only. */
-static const unsigned char SECRET_24_56[32] = {
-    0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f, 0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78,
-    0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21, 0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e,
-};
-#define PRIME_MX1 0x165667919E3779F9ULL
-
-static inline uint64_t
-read64le(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static inline uint64_t
-bswap64(uint64_t x)
-{
-    uint64_t r = 0;
-    for (int i = 0; i < 8; i++) {
-        r = r << 8 | (x & 0xFF);
-        x >>= 8;
-    }
-    return r;
-}
-
-/* The low and high halves of the 128-bit product a * b, folded by xor. */
-static inline uint64_t
-mul128_fold64(uint64_t a, uint64_t b)
-{
-#if defined(__SIZEOF_INT128__)
-    unsigned __int128 r = (unsigned __int128)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-#else
-    uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32, b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
-    uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
-    uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFu) + lo_hi;
-    uint64_t upper = (hi_lo >> 32) + (cross >> 32) + hi_hi;
-    uint64_t lower = (cross << 32) | (lo_lo & 0xFFFFFFFFu);
-    return lower ^ upper;
-#endif
-}
-
-static uint64_t
-xxh3_64_9to16(const unsigned char *input, size_t len)
-{
-    uint64_t low = (read64le(SECRET_24_56) ^ read64le(SECRET_24_56 + 8)) ^ read64le(input);
-    uint64_t high =
-        (read64le(SECRET_24_56 + 16) ^ read64le(SECRET_24_56 + 24)) ^ read64le(input + len - 8);
-    uint64_t acc = (uint64_t)len + bswap64(low) + high + mul128_fold64(low, high);
-    acc ^= acc >> 37;
-    acc *= PRIME_MX1;
-    return acc ^ (acc >> 32);
-}
 
 static int
 TypedHK_init(TypedHK *self, PyObject *args, PyObject *kwds)
@@ -278,7 +220,7 @@ TypedHK_keyed(TypedHK *self, PyObject *raw)
     input[0] = self->tag;
     memcpy(input + 1, "+852", 4);
     memcpy(input + 5, national, 8);
-    uint64_t h = xxh3_64_9to16(input, KEY_INPUT);
+    uint64_t h = xxh3_9to16(input, KEY_INPUT);
     PyObject *key = PyBytes_FromStringAndSize(NULL, 8);
     if (key == NULL) {
         return NULL;
