@@ -1,6 +1,7 @@
 """The optional compiled parts (issue 20); everything else is in pyproject.toml.
 
-``scameter.index._speedups`` (``scameter/index/_speedups.c``, the hit path) and
+``scameter.index._speedups`` (``scameter/index/_speedups.c``, the hit path),
+``scameter.index._nearfast`` (``scameter/index/_nearfast.c``, the near-match probe keys) and
 ``scameter.identifiers._phonefast`` (``scameter/identifiers/_phonefast.c``, the typed-HK-number
 shortcut; its own module, as identifiers import nothing of the index) use the CPython C API
 and no dependency beyond the Python headers. Each is built when a C compiler is found and
@@ -11,14 +12,20 @@ pure-Python paths (docs/architecture.md, "The compiled hit path").
 
 from setuptools import Extension, setup
 
-#: Included by both sources (the slot-offset check of the dataclasses they fill).
-_HEADERS = ["scameter/_slot_offsets.h"]
+#: Included by the sources (the slot-offset check of the dataclasses they fill; XXH3-64).
+_HEADERS = ["scameter/_slot_offsets.h", "scameter/_xxh3.h"]
 
 setup(
     ext_modules=[
         Extension(
             "scameter.index._speedups",
             sources=["scameter/index/_speedups.c"],
+            depends=_HEADERS,
+            optional=True,
+        ),
+        Extension(
+            "scameter.index._nearfast",
+            sources=["scameter/index/_nearfast.c"],
             depends=_HEADERS,
             optional=True,
         ),

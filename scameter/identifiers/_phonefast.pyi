@@ -10,6 +10,11 @@ class TypedHK:
     """The typed-HK-number shortcut: one table of proven-valid 4-digit prefixes."""
 
     def __init__(
-        self, identifier_type: type[Identifier], kind: Kind, prefix_valid: bytes
+        self,
+        identifier_type: type[Identifier],
+        kind: Kind,
+        prefix_valid: bytes,
+        tag: bytes | None = None,
     ) -> None: ...
     def match(self, raw: object, /) -> Identifier | None: ...
+    def keyed(self, raw: object, /) -> tuple[Identifier, bytes] | None: ...

@@ -103,6 +103,9 @@ TYPED_HK_PATH: Final = "python" if _TypedHK is None else "compiled"
 _TYPED_SEPARATORS: Final = str.maketrans("", "", " -()")
 _TYPED_FIRST: Final = frozenset("0123456789+(")
 _TYPED_MAX: Final = 20
+#: The phone kind's key tag (``SPEC.tag`` below, part of the format): the compiled shortcut
+#: computes the keys of the numbers it takes.
+SPEC_TAG: Final = b"\x01"
 
 
 def typed_hk_python(raw: object) -> Identifier | None:
@@ -149,11 +152,23 @@ def _prefix_valid_table() -> bytes:
     return bytes(table)
 
 
+_typed_hk: Final = (
+    None if _TypedHK is None else _TypedHK(Identifier, _KIND, _prefix_valid_table(), SPEC_TAG)
+)
 #: The compiled shortcut's ``match`` (same answers as :func:`typed_hk_python`, None where it
 #: declines), or None when the extension is not built.
-typed_hk_compiled: Final = (
-    None if _TypedHK is None else _TypedHK(Identifier, _KIND, _prefix_valid_table()).match
-)
+typed_hk_compiled: Final = None if _typed_hk is None else _typed_hk.match
+#: The compiled shortcut's ``keyed``: ``(identifier, its key)`` where ``match`` answers (same
+#: answers as :func:`typed_hk_keyed_python`), or None when the extension is not built. Lookups
+#: of a typed number take their key from here (``scameter.index.exact``).
+typed_hk_keyed: Final = None if _typed_hk is None else _typed_hk.keyed
+
+
+def typed_hk_keyed_python(raw: object) -> tuple[Identifier, bytes] | None:
+    """The reference of :data:`typed_hk_keyed`: :func:`typed_hk_python` and the identifier's
+    key (:attr:`Identifier.key`), or None where it declines."""
+    ident = typed_hk_python(raw)
+    return None if ident is None else (ident, ident.key)
 
 
 def _validity(national: str) -> bool | None:
@@ -473,7 +488,7 @@ def localize_phone(raw: str, region: str) -> str:
 
 SPEC: Final = KindSpec(
     kind=_KIND,
-    tag=0x01,
+    tag=SPEC_TAG[0],
     normalize=normalize_phone,
     display_name="phone number",
     column_hints=("phone", "number"),
@@ -490,5 +505,7 @@ __all__ = [
     "normalize_phone_slow",
     "parse_region",
     "typed_hk_compiled",
+    "typed_hk_keyed",
+    "typed_hk_keyed_python",
     "typed_hk_python",
 ]

@@ -53,7 +53,7 @@ from urllib.parse import unquote_to_bytes
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers._ipv4 import canonical_ipv4
 from scameter.identifiers.domain import ascii_host
-from scameter.identifiers.model import Identifier, Kind
+from scameter.identifiers.model import Identifier, Kind, make_identifier
 from scameter.identifiers.spec import KindSpec
 
 _KIND = "url"
@@ -465,7 +465,7 @@ def normalize_url(raw: str) -> Identifier:
     Any scheme followed by ``//`` is canonicalised as Safe Browsing does (``https``, ``ftp``);
     a missing scheme means ``http``.
     """
-    return Identifier(Kind.URL, canonical_url(raw))
+    return make_identifier(Kind.URL, canonical_url(raw))
 
 
 SPEC = KindSpec(

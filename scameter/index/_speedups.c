@@ -18,7 +18,14 @@
  * - The Verdict is allocated with its type's tp_alloc and its slots are stored through the
  *   offsets of the type's member descriptors, read once at construction; a Verdict whose
  *   slots are not exactly FIELD_NAMES below is refused there (TypeError), never guessed.
- * - No allocation beyond the memo key, the ints and strings of the answer, and the Verdict.
+ * - No allocation beyond the ints and strings of the answer and the Verdict (and the memo key
+ *   when the traits are not in the decoder's own table, below).
+ * - Two small direct-mapped tables of the decoder's own answer the repeated parts of a hit
+ *   without a dict probe or an allocation: record shape -> traits (the shared memo's entry,
+ *   which is a pure function of the shape for one snapshot) and seconds -> ISO string (a pure
+ *   function of the seconds). Each slot holds a reference to its value; a collision replaces
+ *   the slot. They never answer differently from the shared dicts they front: the dicts fill
+ *   them, and a value once computed never changes.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -113,6 +120,23 @@ crc32_of(const unsigned char *p, Py_ssize_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
+/* The decoder's own tables (module comment): sizes are powers of two. */
+#define TRAIT_SLOTS 256
+#define MEMO_CAP 24 /* longer memo keys (many reasons or categories) use the shared dict only */
+#define ISO_SLOTS 1024
+#define ISO_SHIFT 22 /* 32 - log2(ISO_SLOTS) */
+
+typedef struct {
+    Py_ssize_t len; /* 0: empty */
+    unsigned char memo[MEMO_CAP];
+    PyObject *traits;
+} TraitSlot;
+
+typedef struct {
+    uint32_t seconds;
+    PyObject *text; /* NULL: empty */
+} IsoSlot;
+
 typedef struct {
     PyObject_HEAD
     PyTypeObject *verdict_type;
@@ -124,7 +148,21 @@ typedef struct {
     PyObject *iso_utc;     /* callable: seconds -> ISO string (fills iso_cache) */
     PyObject *snapshot_id;
     PyObject *fallback;    /* the pure from_record, same signature */
+    TraitSlot traits[TRAIT_SLOTS];
+    IsoSlot isos[ISO_SLOTS];
 } HitDecoder;
+
+static void
+clear_tables(HitDecoder *self)
+{
+    for (int i = 0; i < TRAIT_SLOTS; i++) {
+        self->traits[i].len = 0;
+        Py_CLEAR(self->traits[i].traits);
+    }
+    for (int i = 0; i < ISO_SLOTS; i++) {
+        Py_CLEAR(self->isos[i].text);
+    }
+}
 
 static PyObject *str_canonical, *str_kind, *str_matched, *str_allowed;
 
@@ -168,6 +206,7 @@ HitDecoder_init(HitDecoder *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->snapshot_id, sid);
     Py_INCREF(fallback);
     Py_XSETREF(self->fallback, fallback);
+    clear_tables(self); /* __init__ called again (another snapshot's memo): start empty */
     return 0;
 }
 
@@ -182,6 +221,9 @@ HitDecoder_traverse(HitDecoder *self, visitproc visit, void *arg)
     Py_VISIT(self->iso_utc);
     Py_VISIT(self->snapshot_id);
     Py_VISIT(self->fallback);
+    for (int i = 0; i < TRAIT_SLOTS; i++) {
+        Py_VISIT(self->traits[i].traits);
+    }
     return 0;
 }
 
@@ -196,6 +238,7 @@ HitDecoder_clear(HitDecoder *self)
     Py_CLEAR(self->iso_utc);
     Py_CLEAR(self->snapshot_id);
     Py_CLEAR(self->fallback);
+    clear_tables(self);
     return 0;
 }
 
@@ -207,11 +250,15 @@ HitDecoder_dealloc(HitDecoder *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The ISO string of ``seconds``: the shared memo, else iso_utc() (which fills it).
- * New reference, NULL with an exception set. */
+/* The ISO string of ``seconds``: the decoder's table, else the shared memo, else iso_utc()
+ * (which fills it). New reference, NULL with an exception set. */
 static PyObject *
 iso_time(HitDecoder *self, uint32_t seconds)
 {
+    uint32_t at = (seconds * 2654435761u) >> ISO_SHIFT; /* Knuth's multiplicative hash */
+    if (self->isos[at].text != NULL && self->isos[at].seconds == seconds) {
+        return Py_NewRef(self->isos[at].text);
+    }
     PyObject *key = PyLong_FromUnsignedLong(seconds);
     if (key == NULL) {
         return NULL;
@@ -227,7 +274,22 @@ iso_time(HitDecoder *self, uint32_t seconds)
         s = PyObject_CallOneArg(self->iso_utc, key);
     }
     Py_DECREF(key);
+    if (s != NULL && PyUnicode_CheckExact(s)) {
+        Py_XSETREF(self->isos[at].text, Py_NewRef(s));
+        self->isos[at].seconds = seconds;
+    }
     return s;
+}
+
+/* FNV-1a of a memo key: its slot in the decoder's traits table. */
+static inline Py_ssize_t
+memo_slot(const unsigned char *m, Py_ssize_t n)
+{
+    uint32_t h = 2166136261u;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = (h ^ m[i]) * 16777619u;
+    }
+    return (Py_ssize_t)((h ^ (h >> 16)) & (TRAIT_SLOTS - 1));
 }
 
 /* Decoded UTF-8 of ``ln`` bytes at ``p``; NULL *without* an exception when they are not
@@ -326,23 +388,53 @@ parse_keywords(PyObject *const *kwvalues, PyObject *kwnames, PyObject **canonica
     return 0;
 }
 
-/* The traits memo key of a record (VerdictAssembler.from_record: the level, flags and
- * counts, the cluster's worst level, the reason and category ids). */
-static PyObject *
-memo_key(const unsigned char *p, int clustered, Py_ssize_t start, Py_ssize_t n_ids)
+/* Write the traits memo key of a record (VerdictAssembler.from_record: the level, flags and
+ * counts, the cluster's worst level, the reason and category ids) to m, which has room for
+ * memo_len() bytes. */
+static void
+fill_memo(char *m, const unsigned char *p, int clustered, Py_ssize_t start, Py_ssize_t n_ids)
 {
     Py_ssize_t extra = clustered ? 1 : 0;
-    PyObject *memo = PyBytes_FromStringAndSize(NULL, 5 + extra + 2 * n_ids);
-    if (memo == NULL) {
-        return NULL;
-    }
-    char *m = PyBytes_AS_STRING(memo);
     memcpy(m, p + 1, 5);
     if (clustered) {
         m[5] = (char)p[BODY_PLAIN];
     }
     memcpy(m + 5 + extra, p + start, 2 * n_ids);
-    return memo;
+}
+
+/* The traits of a record's shape (borrowed), from the decoder's table or the shared memo
+ * (which then fills the table); NULL with an exception set, or NULL without one when the
+ * shape is not memoised yet or its entry is not a 4-tuple (the caller falls back). */
+static PyObject *
+shape_traits(HitDecoder *self, const unsigned char *p, int clustered, Py_ssize_t start,
+             Py_ssize_t n_ids)
+{
+    Py_ssize_t len = 5 + (clustered ? 1 : 0) + 2 * n_ids;
+    char local[MEMO_CAP];
+    TraitSlot *slot = NULL;
+    if (len <= MEMO_CAP) {
+        fill_memo(local, p, clustered, start, n_ids);
+        slot = &self->traits[memo_slot((const unsigned char *)local, len)];
+        if (slot->len == len && memcmp(slot->memo, local, len) == 0) {
+            return slot->traits;
+        }
+    }
+    PyObject *memo = PyBytes_FromStringAndSize(NULL, len);
+    if (memo == NULL) {
+        return NULL;
+    }
+    fill_memo(PyBytes_AS_STRING(memo), p, clustered, start, n_ids);
+    PyObject *traits = PyDict_GetItemWithError(self->trait_cache, memo);
+    Py_DECREF(memo);
+    if (traits == NULL || !PyTuple_CheckExact(traits) || PyTuple_GET_SIZE(traits) != 4) {
+        return NULL;
+    }
+    if (slot != NULL) {
+        Py_XSETREF(slot->traits, Py_NewRef(traits));
+        memcpy(slot->memo, local, len);
+        slot->len = len;
+    }
+    return traits;
 }
 
 static PyObject *
@@ -376,20 +468,12 @@ HitDecoder_from_record(HitDecoder *self, PyObject *const *args, Py_ssize_t nargs
     if (pos + 2 > end) {
         goto fallback;
     }
-    PyObject *memo = memo_key(p, clustered, start, nr + nc);
-    if (memo == NULL) {
-        return NULL;
-    }
-    PyObject *traits = PyDict_GetItemWithError(self->trait_cache, memo);
-    Py_DECREF(memo);
+    PyObject *traits = shape_traits(self, p, clustered, start, nr + nc);
     if (traits == NULL) {
         if (PyErr_Occurred()) {
             return NULL;
         }
         goto fallback; /* a new shape: the pure path computes and memoises its traits */
-    }
-    if (!PyTuple_CheckExact(traits) || PyTuple_GET_SIZE(traits) != 4) {
-        goto fallback;
     }
     /* Held: iso_utc below runs Python code, during which another thread may clear the memo. */
     Py_INCREF(traits);

@@ -32,6 +32,7 @@ from dataclasses import replace
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind
 from scameter.identifiers.derive import DERIVING_KINDS, derive
+from scameter.identifiers.model import make_identifier
 from scameter.verdict import (
     SEVERITY,
     CheckContext,
@@ -62,7 +63,7 @@ class DerivedRules:
             return v
         best: Verdict | None = None
         worst = SEVERITY[v.level]
-        for _, ident in derive(Identifier(_KIND_OF[kind], v.canonical)):
+        for _, ident in derive(make_identifier(_KIND_OF[kind], v.canonical)):
             try:
                 dv = self._rules[ident.kind](ident.value, ident, None)
             except InvalidIdentifier:

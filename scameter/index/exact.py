@@ -4,7 +4,10 @@ Responsibility: the rules for every kind that is answered by its own record (des
 5), read through a :class:`~scameter.index.reader.SnapshotReader` by :class:`ExactRules`:
 
 * one probe of ``records`` (plus the in-memory allowlist key set); a plain listed hit is
-  the hot path and is answered from the record alone;
+  the hot path and is answered from the record alone. A phone number typed in a common HK
+  spelling comes with its key from the compiled shortcut (:meth:`ExactRules.answer_typed`,
+  ``Snapshot.check``'s lane for phones), so its lookup runs no normaliser and no key hash in
+  Python;
 * the allowlist outranks public reports: an allowlisted identifier that is also reported
   stays VERIFIED, shows the report counts and gets ``SPOOF_ADVICE`` (scammers spoof official
   numbers and sender ids);
@@ -32,6 +35,7 @@ from dataclasses import replace
 import xxhash
 
 from scameter.identifiers import KIND_TAGS, Identifier, Kind
+from scameter.identifiers.phone import normalize_phone, typed_hk_keyed
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.format import record_canonical
 from scameter.index.nearmatch import NearRules
@@ -59,7 +63,14 @@ class ExactRules:
         self._from_record = assemble.from_record
         self._assemble = assemble
         self._near = near
+        self._phone_miss = near.phone_miss
         self._overseas_min_level = reader.policy.overseas_min_level
+        #: The compiled shortcut's ``keyed`` where :meth:`answer_typed` may use it (built, and
+        #: ``records`` read inline: not in a sharded snapshot); else one that declines all.
+        self._keyed = _declines if typed_hk_keyed is None or self._routed else typed_hk_keyed
+        #: Whether :meth:`answer_typed` has the shortcut (else it is :meth:`answer` after
+        #: ``normalize_phone``, and ``Snapshot.check`` does not route phones to it).
+        self.typed = self._keyed is not _declines
 
     def answer(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
         """The verdict of an identifier of an exact kind (see the module rules)."""
@@ -70,7 +81,7 @@ class ExactRules:
                 txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
             except AttributeError:
                 txn = self._reader.txn()
-            buf = txn.get(key, db=self._records)
+            buf = txn.get(key, None, self._records)  # positional: py-lmdb parses keywords slowly
         else:
             buf = self._routed(key)
         if buf is not None:
@@ -83,6 +94,35 @@ class ExactRules:
                 buf = None  # 64-bit key collision: never answer with someone else's record
             elif record_canonical(buf) != value:
                 buf = None
+        return self.finish(raw, ident, key, buf, context)
+
+    def answer_typed(self, raw: str, context: CheckContext | None) -> Verdict:
+        """:meth:`answer` of ``normalize_phone(raw)``, for ``Snapshot.check(raw, "phone")``.
+
+        A valid HK number typed in a common spelling comes with its identifier and key from
+        the compiled shortcut (:data:`~scameter.identifiers.phone.typed_hk_keyed`); the rule
+        below is :meth:`answer`'s with that key (written out again: this is the hot path, and
+        a shared helper would cost a call). Anything else is normalised and answered as usual.
+        Only when :attr:`typed` (the shortcut is built, ``records`` is read inline).
+        """
+        typed = self._keyed(raw)
+        if typed is None:
+            return self.answer(raw, normalize_phone(raw), context)
+        ident, key = typed
+        try:
+            txn = self._local.txn
+        except AttributeError:
+            txn = self._reader.txn()
+        buf = txn.get(key, None, self._records)
+        if context is None and key not in self._allow_keys:
+            if buf is None:
+                return self._phone_miss(raw, ident, None)  # finish()'s answer, one call sooner
+            v = self._from_record(raw, buf)
+            if v.canonical == ident.value:
+                return v
+            buf = None  # 64-bit key collision, as in answer()
+        elif buf is not None and record_canonical(buf) != ident.value:
+            buf = None
         return self.finish(raw, ident, key, buf, context)
 
     def finish(
@@ -103,7 +143,7 @@ class ExactRules:
         record, :mod:`scameter.index.delta`); ``ranges``: the phone-range hits of the number
         (``NearRules.phone_miss``; ``None``: the snapshot's own)."""
         kind = ident.kind
-        allow = self._allowed(key, ident.value)
+        allow = self._allowed(key, ident.value) if key in self._allow_keys else None
         decode = self._from_record if from_record is None else from_record
         if allow is not None:
             v = self._from_record(raw, allow, allowed=True)
@@ -174,6 +214,10 @@ class ExactRules:
         if level is not v.level and v.level is Level.NO_RECORD:
             reasons = tuple(r for r in reasons if r.code is not ReasonCode.NO_RECORD)
         return replace(v, level=level, reasons=(*reasons, _OVERSEAS))
+
+
+def _declines(raw: object) -> None:
+    """The typed-number shortcut where it cannot be used: it takes nothing."""
 
 
 def _spoofed_official(v: Verdict) -> Verdict:

@@ -42,7 +42,25 @@ from scameter.index.near import (
     variant_keys,
 )
 from scameter.index.reader import SnapshotReader
-from scameter.verdict import SEVERITY, Level, Reason, ReasonCode, SimilarTo, Verdict, make_verdict
+from scameter.verdict import (
+    SEVERITY,
+    Level,
+    Reason,
+    ReasonCode,
+    SimilarTo,
+    Verdict,
+    make_no_record,
+)
+
+try:
+    from scameter.index._nearfast import filtered_variant_keys as _filtered_variant_keys
+except ImportError:  # built without a C compiler: the Python path (variant_hash_stream)
+    _filtered_variant_keys = None  # type: ignore[assignment]
+
+#: Which implementation computes a lookup's near probe keys: ``"compiled"``
+#: (``scameter.index._nearfast``, built by ``pip install`` where a C compiler is found) or
+#: ``"python"``.
+NEAR_KEYS_PATH = "python" if _filtered_variant_keys is None else "compiled"
 
 _PHONE = Kind.PHONE.value
 #: Distinct (namespace, text) near-candidate answers kept per snapshot.
@@ -97,6 +115,10 @@ class NearRules:
         self._record = reader.table.get
         self._near = reader.near
         self._ranges = reader.ranges
+        self._local = reader.local
+        #: ``(digits, b"<digits>:")`` per ``policy.phone_range_digits``, in order: the range
+        #: key of a number (``range_key``) is that head and the number minus ``digits`` digits.
+        self._range_heads = tuple((d, f"{d}:".encode("ascii")) for d in p.phone_range_digits)
         self._filter = reader.near_filter
         #: The near filter's sorted prefixes and the same with a trailing 0 (built on the first
         #: numpy pass of :meth:`_filtered`).
@@ -134,19 +156,22 @@ class NearRules:
         canonical = ident.value
         found: tuple[int, bytes] | None = None
         if ranges is None:
-            txn, db = self._reader.txn(), self._ranges
-            for d in self.policy.phone_range_digits:
-                n = txn.get(range_key(canonical, d), db=db)
+            # range_key() inlined (every phone miss probes here), the get positional (py-lmdb
+            # turns keywords into a dict per call) on this thread's transaction.
+            try:
+                txn = self._local.txn
+            except AttributeError:
+                txn = self._reader.txn()
+            db, number = self._ranges, canonical.encode("ascii")
+            for d, head in self._range_heads:
+                n = txn.get(head + number[:-d], None, db)
                 if n is not None:
                     found = (d, n)
                     break
         else:
             found = ranges.get(canonical)
         if found is None:
-            return make_verdict(
-                raw, _PHONE, canonical, Level.NO_RECORD, NO_RECORD_REASONS, (), 0, 0, None,
-                None, None, None, 0, None, None, self._snapshot_id,
-            )  # fmt: skip
+            return make_no_record(raw, _PHONE, canonical, NO_RECORD_REASONS, self._snapshot_id)
         d, n = found
         (count,) = fmt.U32.unpack(n)
         block = f"{canonical[:-d]}{'x' * d}"
@@ -239,6 +264,17 @@ class NearRules:
         v = self._best(raw, kind, canonical, cands) if cands else None
         return v or self._assemble.no_record(raw, kind, canonical)
 
+    def _filtered_keys(self, namespace: bytes, text: str, k: int) -> list[bytes]:
+        """The probe keys of ``text``'s deletion variants that pass the near filter: in C
+        (``scameter.index._nearfast``, over the filter's sorted prefixes) for an ASCII text
+        where it is built (:data:`NEAR_KEYS_PATH`), else :meth:`_filtered` of
+        :func:`variant_hash_stream`. The same keys either way (tests/property)."""
+        if _filtered_variant_keys is not None and text.isascii():
+            keys = _filtered_variant_keys(namespace, text.encode("ascii"), k, self._prefixes()[0])
+            if keys is not None:
+                return keys
+        return self._filtered(*variant_hash_stream(namespace, text, k))
+
     def _prefiltered(self, hashes: list[int]) -> list[bytes]:
         """The keys (8 bytes, big-endian) of ``hashes`` whose 32-bit prefix is in the near
         filter (:meth:`_filtered` of a list)."""
@@ -261,7 +297,8 @@ class NearRules:
         # Sorted (one B-tree walk in key order) and distinct (a variant may come twice).
         return [h.to_bytes(8, "big") for h in sorted(set(kept))]
 
-    def _filtered_numpy(self, count: int, hashes: Iterator[int]) -> list[int]:
+    def _prefixes(self) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+        """The near filter's sorted prefixes, and the same with a trailing 0 (built once)."""
         arrays = self._filter_array
         if arrays is None:
             assert self._filter is not None
@@ -271,7 +308,10 @@ class NearRules:
             padded = np.zeros(len(held) + 1, dtype=np.uint32)
             padded[:-1] = held
             arrays = self._filter_array = (padded[:-1], padded)
-        prefixes, padded = arrays
+        return arrays
+
+    def _filtered_numpy(self, count: int, hashes: Iterator[int]) -> list[int]:
+        prefixes, padded = self._prefixes()
         if not len(prefixes) or not count:
             return []
         keys = np.fromiter(hashes, dtype=np.uint64, count=count)
@@ -313,7 +353,7 @@ class NearRules:
                 # Pre-filter (format 1.1): a key whose 32-bit prefix is not in the filter is
                 # not in ``near``; false positives only cost a probe, false negatives cannot
                 # happen (the filter holds every stored key's prefix).
-                keys = self._filtered(*variant_hash_stream(namespace, text, k))
+                keys = self._filtered_keys(namespace, text, k)
             else:
                 keys = variant_keys(namespace, text, k)
                 keys.sort()
@@ -363,4 +403,4 @@ class NearRules:
         )
 
 
-__all__ = ["NEAR_CACHE_SIZE", "LiveNear", "NearRules", "query_deletions"]
+__all__ = ["NEAR_CACHE_SIZE", "NEAR_KEYS_PATH", "LiveNear", "NearRules", "query_deletions"]

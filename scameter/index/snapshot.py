@@ -62,6 +62,8 @@ from scameter.verdict import CheckContext, Level, Verdict, worst
 
 #: The single-item rule of a kind: (raw, identifier, context) -> verdict.
 Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
+#: A kind's whole ``check(raw, kind)`` in one call: (raw, context) -> verdict.
+DirectRule = Callable[[str, CheckContext | None], Verdict]
 #: Every kind answered by its own record (the others are URLs and domains).
 EXACT_KINDS = frozenset(k for k in Kind if k not in (Kind.URL, Kind.DOMAIN))
 _T = TypeVar("_T")
@@ -99,6 +101,9 @@ class Snapshot:
         self.overlay: Overlay | None = None
         #: Kind (or its value) -> (its normaliser, its rule): the path of ``check(raw, kind)``.
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
+        #: Kind (or its value) -> its whole ``check(raw, kind)`` in one call, taken before
+        #: ``_paths`` where there is one (:meth:`_direct_rules`).
+        self._direct = self._direct_rules()
         #: The last step of every lookup (over the rules above, which it never re-enters).
         self._derived = DerivedRules(self._rules)
         #: The batch path: the snapshot's key array (built on the first batch) in front of
@@ -129,11 +134,26 @@ class Snapshot:
             self.overlay_shape = overlay.shape
         self._rules.update(rules)
         self._paths = {k: (norm, self._rules[Kind(k)]) for k, norm in NORMALIZERS.items()}
+        self._direct = self._direct_rules()
         self.key_probe.extra = None if overlay is None else overlay.keys
         self.key_probe.extra_ranges = () if overlay is None else overlay.probe_ranges()
         # Near matches (handles, hosts) read the delta's near entries beside the base's.
         self._near.live = overlay if overlay is not None and overlay.near_active else None
         self.overlay = overlay
+
+    def _direct_rules(self) -> dict[Kind | str, DirectRule]:
+        """The kinds ``check(raw, kind)`` answers in one call: phones, through the typed-number
+        shortcut of :meth:`ExactRules.answer_typed` (the normaliser and the key hash in C),
+        when it is built and the snapshot's own rules answer (no live delta layered over
+        them; a sharded snapshot routes its reads elsewhere). Phones derive nothing, so the
+        derivation step is skipped too (checked here)."""
+        if (
+            not self._exact.typed
+            or self._rules[Kind.PHONE] != self._exact.answer
+            or Kind.PHONE.value in DERIVING_KINDS
+        ):
+            return {}
+        return {Kind.PHONE: self._exact.answer_typed}
 
     # -- opening and closing --------------------------------------------------------------
 
@@ -199,9 +219,12 @@ class Snapshot:
         ``kind``); :meth:`check_many` returns invalid verdicts instead.
         """
         if kind is not None:
-            # The kind's normaliser and rule directly (normalize() adds a dispatch and a type
-            # check: a tenth of a phone check); anything unusual takes normalize() and its
-            # errors.
+            # Phones: the whole check in one call (_direct_rules). Every other kind: its
+            # normaliser and rule directly (normalize() adds a dispatch and a type check: a
+            # tenth of a phone check); anything unusual takes normalize() and its errors.
+            direct = self._direct.get(kind)
+            if direct is not None and raw.__class__ is str:
+                return direct(raw, context)
             path = self._paths.get(kind)
             if path is not None and raw.__class__ is str:
                 norm, rule = path

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from scameter.identifiers import Identifier, Kind, expression_key, expressions_for_canonical
+import xxhash
+
+from scameter.identifiers import Identifier, Kind, expressions_for_canonical, identifier_key
+from scameter.identifiers.model import NAMESPACE_URL_EXPRESSION
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.format import record_canonical, record_level
 from scameter.index.nearmatch import NearRules
@@ -32,6 +35,9 @@ _DOMAIN = Kind.DOMAIN.value
 _HIGH_RISK = SEVERITY[Level.HIGH_RISK]
 #: ``urlexpr`` entry flags (docs/snapshot-format.md, "url-expression entry").
 _LISTED, _ALLOWED = 0x01, 0x02
+_xxh3 = xxhash.xxh3_64_digest  # = expression_key's hash (identifiers/model.py)
+_expr_tagged = NAMESPACE_URL_EXPRESSION.__add__
+_encode = str.encode
 
 
 class _Listing(NamedTuple):
@@ -54,7 +60,11 @@ class UrlRules:
 
     def __init__(self, reader: SnapshotReader, assemble: VerdictAssembler, near: NearRules) -> None:
         self._reader = reader
+        self._local = reader.local
         self._record = reader.table.get
+        #: ``records`` of ``data.mdb`` read inline (``None``: a sharded snapshot, read through
+        #: the router ``_record``).
+        self._records = None if reader.table.sharded else reader.records
         self._allow = reader.allow
         self._urlexpr = reader.urlexpr
         self._allow_keys = reader.allow_keys
@@ -70,7 +80,10 @@ class UrlRules:
         return self._answer(raw, ident.value, f"http://{ident.value}/", _DOMAIN)
 
     def _answer(self, raw: str, canonical: str, url: str, kind: str) -> Verdict:
-        txn = self._reader.txn()
+        try:
+            txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
+        except AttributeError:
+            txn = self._reader.txn()
         listing, allowed = self._probe(txn, expressions_for_canonical(url))
         if kind == _DOMAIN:
             listing, allowed = self._own_record(txn, canonical, listing, allowed)
@@ -93,18 +106,21 @@ class UrlRules:
     def _probe(self, txn: Any, exprs: list[str]) -> tuple[_Listing | None, _Allowed | None]:
         """The worst listing and the first allowlist entry under any of ``exprs`` (one
         ``getmulti`` on ``urlexpr``, then the records they point to)."""
-        found = txn.cursor(db=self._urlexpr).getmulti([expression_key(e) for e in exprs])
+        # expression_key() of each, as one chain of C calls
+        keys = list(map(_xxh3, map(_expr_tagged, map(_encode, exprs))))
+        found = txn.cursor(db=self._urlexpr).getmulti(keys)
         listing: _Listing | None = None
         allowed: _Allowed | None = None
         if not found:
             return listing, allowed
         wanted = set(exprs)
+        records = self._records
         for _, value in found:
             lkey, akey, expr = _parse_entry(value)
             if expr not in wanted:
                 continue  # expression-key collision
             if lkey is not None:
-                buf = self._record(lkey)
+                buf = self._record(lkey) if records is None else txn.get(lkey, None, records)
                 if buf is not None:
                     listing = _worse(listing, _Listing(SEVERITY[record_level(buf)], buf, expr))
             if akey is not None and allowed is None:
@@ -118,7 +134,7 @@ class UrlRules:
     ) -> tuple[_Listing | None, _Allowed | None]:
         """A domain's own record (``records`` and ``allow``), matched as ``<domain>/``,
         merged into what the expressions found."""
-        key = Identifier(Kind.DOMAIN, canonical).key
+        key = identifier_key(Kind.DOMAIN, canonical)
         expr = canonical + "/"
         buf = self._record(key)
         if buf is not None and record_canonical(buf) == canonical:

@@ -22,6 +22,8 @@ from scameter.identifiers.phone import (
     TYPED_HK_PATH,
     normalize_phone_slow,
     typed_hk_compiled,
+    typed_hk_keyed,
+    typed_hk_keyed_python,
     typed_hk_python,
 )
 from scameter.identifiers.phonecolumn import typed_hk_numbers
@@ -62,6 +64,22 @@ def test_compiled_and_python_shortcuts_agree(raw: str) -> None:
         assert type(got) is Identifier
         assert got.valid is True
         assert got.kind is Kind.PHONE
+
+
+@pytest.mark.skipif(
+    TYPED_HK_PATH != "compiled" and not REQUIRED,
+    reason="scameter.identifiers._phonefast is not built here (no C compiler at install time)",
+)
+@PROFILE
+@given(raw=raws | st.from_regex(r"\+852[1-9][0-9]{7}", fullmatch=True))
+def test_compiled_and_python_keyed_agree(raw: str) -> None:
+    """The compiled key (its own XXH3-64 of the 13-byte input) is the xxhash package's."""
+    assert typed_hk_keyed is not None
+    got = typed_hk_keyed(raw)
+    assert got == typed_hk_keyed_python(raw)
+    if got is not None:
+        assert got[1] == got[0].key
+        assert type(got[0]) is Identifier
 
 
 @PROFILE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scameter.errors import InvalidIdentifier
-from scameter.identifiers import Kind, detect, normalize
+from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.identifiers.normalize import NORMALIZERS
 
 
@@ -117,3 +117,21 @@ JUNK = [
 @pytest.mark.parametrize("raw", JUNK, ids=[repr(j) for j in JUNK])
 def test_junk_gives_nothing(raw: str) -> None:
     assert detect(raw) == []
+
+
+def test_make_identifier_is_an_ordinary_identifier() -> None:
+    """``make_identifier`` (the lookups' constructor, no dataclass ``__init__``) gives the
+    value the dataclass gives: same type, equality, hash, key and immutability."""
+    import dataclasses
+
+    from scameter.identifiers.model import make_identifier
+
+    for args in ((Kind.URL, "http://evil.example/"), (Kind.PHONE, "+85220000000", False)):
+        made, plain = make_identifier(*args), Identifier(*args)
+        assert type(made) is Identifier
+        assert made == plain
+        assert hash(made) == hash(plain)
+        assert made.key == plain.key
+        assert repr(made) == repr(plain)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.value = "x"  # type: ignore[misc]

@@ -24,6 +24,8 @@ from scameter.identifiers.phone import (
     normalize_phone,
     normalize_phone_slow,
     typed_hk_compiled,
+    typed_hk_keyed,
+    typed_hk_keyed_python,
     typed_hk_python,
 )
 
@@ -164,6 +166,38 @@ def test_typed_hk_refuses_a_type_of_another_layout() -> None:
     assert TypedHK.__new__(TypedHK).match("91234567") is None
     # A table proving no prefix valid: the shortcut declines every number.
     assert TypedHK(Identifier, Kind.PHONE, table).match("91234567") is None
+
+
+@pytest.mark.parametrize(("raw", "value"), VECTORS, ids=[v[0] for v in VECTORS])
+def test_keyed_gives_the_identifier_and_its_key(raw: str, value: str | None) -> None:
+    """``keyed``: ``match``'s identifier with :attr:`Identifier.key` (the xxhash package's
+    XXH3-64), on both implementations."""
+    keyed: list[Callable[[str], tuple[Identifier, bytes] | None]] = [typed_hk_keyed_python]
+    if typed_hk_keyed is not None:
+        keyed.append(typed_hk_keyed)
+    for fn in keyed:
+        got = fn(raw)
+        if value is None:
+            assert got is None
+            continue
+        assert got is not None
+        ident, key = got
+        assert ident == Identifier(Kind.PHONE, value, True)
+        assert key == Identifier(Kind.PHONE, value).key
+        assert len(key) == 8
+
+
+@needs_compiled
+def test_keyed_needs_the_tag() -> None:
+    from scameter.identifiers._phonefast import TypedHK
+
+    table = phone_module._prefix_valid_table()
+    assert TypedHK(Identifier, Kind.PHONE, table).keyed("91234567") is None  # no tag given
+    assert TypedHK(Identifier, Kind.PHONE, table).match("91234567") is not None
+    for bad in (b"", b"\x01\x02", "x"):
+        with pytest.raises(ValueError, match="one byte"):
+            TypedHK(Identifier, Kind.PHONE, table, bad)  # type: ignore[arg-type]
+    assert TypedHK.__new__(TypedHK).keyed("91234567") is None  # __init__ never ran
 
 
 def test_without_the_extension_the_python_paths_answer() -> None:

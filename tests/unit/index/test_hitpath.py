@@ -148,3 +148,33 @@ def test_decoder_refuses_a_verdict_type_of_another_layout(built: Path) -> None:
         _speedups.HitDecoder(Verdict, {}, (), {}, {}, str, "id", pure.from_record_python)
     with pytest.raises(TypeError, match="__init__"):
         _speedups.HitDecoder.__new__(_speedups.HitDecoder).from_record("x", b"")
+
+
+@needs_compiled
+def test_decoder_tables_answer_as_the_pure_path_past_their_size(tmp_path: Path) -> None:
+    """The decoder's own shape and time tables (256 and 1,024 slots, direct-mapped): with
+    more distinct shapes and times than slots, every answer still equals the pure path's,
+    whichever slots collide, in every round."""
+    from scameter.identifiers import Identifier
+    from scameter.index import Record
+
+    records = [
+        Record(
+            Identifier(Kind.PHONE, f"+8529{i:07d}"),
+            (Level.HIGH_RISK, Level.SUSPICIOUS, Level.POSSIBLE)[i % 3],
+            categories=(f"category-{i % 400}",),
+            report_count=1 + i % 9,
+            reporters=1,
+            first_reported=1_700_000_000 + 7 * i,
+            last_reported=1_700_000_000 + 86_400 * (i % 50),
+            cluster=i // 3 if i % 4 == 0 else None,
+        )
+        for i in range(3_000)
+    ]
+    path = tmp_path / build(tmp_path, records)
+    raws = [r.identifier.value for r in records]
+    with Snapshot.open(path, compiled=False) as pure, Snapshot.open(path, compiled=True) as fast:
+        expected = [pure.check(raw, Kind.PHONE) for raw in raws]
+        for _ in range(3):
+            assert [fast.check(raw, Kind.PHONE) for raw in raws] == expected
+            assert [fast.check(raw, Kind.PHONE) for raw in reversed(raws)] == expected[::-1]
