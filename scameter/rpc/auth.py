@@ -310,7 +310,9 @@ class ReloadingKeyStore:
             )
 
     def authorize(self, metadata: Iterable[tuple[str, str | bytes]], role: Role) -> str:
-        self._maybe_reload()
+        # _maybe_reload's first test, inlined: a call frame less on every RPC.
+        if self._reload or self._clock() >= self._next_check:
+            self._maybe_reload()
         return self._store.authorize(metadata, role)
 
 
