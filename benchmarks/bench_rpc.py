@@ -8,7 +8,9 @@ Method:
 * A snapshot of ``n`` HK mobile numbers (10^5 by default, the issue's size) is built once;
   probes are raw forms people type, hits and misses. The app and the FPS hook know what they
   hold, so calls pass ``kind="phone"``.
-* The server is a real ``python -m scameter.rpc`` subprocess (``--no-auth``, default threads).
+* The server is a real ``python -m scameter.rpc`` subprocess with API-key auth, as in
+  production (one key with every role, no rate limit; every call presents it, the echo
+  floor's calls too), default threads. (Before round 7 it ran ``--no-auth``.)
 * Load comes from ``h2load`` (C, nghttp2; :mod:`benchmarks.h2load`) so the client costs a few
   us per call instead of Python's ~200 us on the same 2 cores. h2load repeats one body per
   run, so each run probes one identifier: runs alternate a hit and a miss (different numbers
@@ -102,12 +104,37 @@ def build(root: Path, stored: Sequence[str]) -> None:
     )
 
 
+#: The API key of the benchmark's servers (``server(..., key=BENCH_KEY)``): auth on, as in
+#: production; the key has every role (admin) and no rate limit.
+BENCH_KEY = "bench-key"
+
+
+def key_file(directory: Path, key: str) -> Path:
+    """An API key file (docs/operations.md, "API keys") holding ``key`` with every role."""
+    from scameter.rpc.auth import hash_key
+
+    path = directory / "bench-keys.toml"
+    path.write_text(
+        f'[[key]]\nname = "bench"\nsha256 = "{hash_key(key)}"\nroles = ["admin"]\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 @contextmanager
-def server(snapshots: Path, workers: int) -> Iterator[str]:
+def server(
+    snapshots: Path, workers: int, *, key: str | None = None, repo: Path = REPO
+) -> Iterator[str]:
+    """``python -m scameter.rpc`` over ``snapshots``: ``--no-auth``, or API-key auth with
+    ``key``; ``repo``: the source tree to run (another tree: a baseline in the same run)."""
     cmd = [sys.executable, "-m", "scameter.rpc", "--snapshots", str(snapshots)]
-    cmd += ["--listen", "127.0.0.1:0", "--no-auth", "--workers", str(workers)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    cmd += ["--listen", "127.0.0.1:0", "--workers", str(workers)]
+    if key is None:
+        cmd.append("--no-auth")
+    else:
+        cmd += ["--auth-keys", str(key_file(snapshots.parent, key))]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stderr=subprocess.PIPE, text=True)
     try:
         yield f"127.0.0.1:{serving_events(proc, workers)[0]['port']}"
     finally:
@@ -132,11 +159,12 @@ PAYEE_RATE = 1_000.0
 METHOD = "/scameter.v1.Scameter/"
 
 
-def _call(target: str, method: str, body: bytes) -> bytes:
+def _call(target: str, method: str, body: bytes, key: str | None = None) -> bytes:
     """One raw call from Python: proves the body gets an OK status before h2load sends it."""
+    metadata = () if key is None else (("authorization", f"Bearer {key}"),)
     with grpc.insecure_channel(target) as ch:
         fn = ch.unary_unary(METHOD + method, None, None)  # raw bytes both ways
-        out: bytes = fn(body, timeout=30)
+        out: bytes = fn(body, timeout=30, metadata=metadata)
         return out
 
 
@@ -177,18 +205,22 @@ def _bodies(hits: Sequence[str], misses: Sequence[str], runs: int) -> dict[str, 
 
 
 class _Loader:
-    """Runs h2load against one target, after one Python call per body (must be OK)."""
+    """Runs h2load against one target, after one Python call per body (must be OK);
+    ``key``: the API key every call presents (the echo floors ignore it)."""
 
-    def __init__(self, target: str, seconds: float) -> None:
+    def __init__(self, target: str, seconds: float, key: str | None = None) -> None:
         self.target = target
         self.seconds = seconds
+        self.key = key
+        self.headers = () if key is None else (f"authorization: Bearer {key}",)
         self.sizes: dict[bytes, int] = {}
 
     def __call__(
         self, body: Body, *, rps: float = 0.0, conns: int = CONNS, streams: int = STREAMS
     ) -> h2load.H2Result:
         if body.request not in self.sizes:
-            self.sizes[body.request] = len(_call(self.target, body.method, body.request))
+            call = _call(self.target, body.method, body.request, self.key)
+            self.sizes[body.request] = len(call)
         return h2load.run(
             f"http://{self.target}{METHOD}{body.method}",
             body.request,
@@ -197,6 +229,7 @@ class _Loader:
             seconds=self.seconds,
             rps=rps,
             response_size=self.sizes[body.request],
+            headers=self.headers,
             # A few calls per connection; 200 batches of 10,000 would take seconds.
             warmup=conns * streams * (2 if body.method == "CheckBatch" else 10),
         )
@@ -245,14 +278,17 @@ def _run_h2load(
     env = {**machine(), "load": f"h2load {CONNS}x{STREAMS}"}
     results: dict[int, dict[str, Any]] = {}
     for workers in worker_counts:
-        with server(root, workers) as target:
-            results[workers] = _measure(_Loader(target, seconds), bodies, ctx.quick, None)
+        with server(root, workers, key=BENCH_KEY) as target:
+            loader = _Loader(target, seconds, BENCH_KEY)
+            results[workers] = _measure(loader, bodies, ctx.quick, None)
     with h2load.echo_server(THREADS) as port:
-        echo = _Loader(f"127.0.0.1:{port}", seconds)
+        # The echo gets the same requests, the authorization header included (it ignores it).
+        echo = _Loader(f"127.0.0.1:{port}", seconds, BENCH_KEY)
         floor = _measure(echo, bodies, ctx.quick, results[1]["half"])
-        with server(root, 1) as target:
+        with server(root, 1, key=BENCH_KEY) as target:
             rounds = 1 if ctx.quick else max(3, ctx.repeats)
-            seq = _sequential(_Loader(target, seconds / 2), echo, bodies["check"][:2], rounds)
+            ours = _Loader(target, seconds / 2, BENCH_KEY)
+            seq = _sequential(ours, echo, bodies["check"][:2], rounds)
     return [*_figures(n, env, results, floor), *_sequential_figures(n, env, seq)]
 
 
@@ -499,7 +535,10 @@ def run(ctx: BenchContext) -> list[Figure]:
     if h2load.available():
         return [*inproc, *_run_h2load(ctx, root, n, raw_hits, raw_misses)]
     raw = [v for pair in zip(raw_hits, raw_misses, strict=False) for v in pair]
-    note = "h2load absent (apt-get install nghttp2-client): Python clients, their CPU included"
+    note = (
+        "h2load absent (apt-get install nghttp2-client): Python clients, their CPU included, "
+        "server --no-auth"
+    )
     return [skipped("rpc.h2load", note, size=n), *inproc, *_run_python(ctx, root, n, raw, note)]
 
 
@@ -652,10 +691,15 @@ def _echo_variant(name: str) -> Iterator[str]:
         proc.wait(30)
 
 
-def echo_ablation(workdir: Path, rounds: int = 5, seconds: float = 1.5) -> dict[str, list[float]]:
-    """Sequential p50 (ms, ``h2load -c1 -m1``) of ours (1 worker) and each :data:`ABLATION`
-    echo, all up at once and run in turn (the order flips every round), a hit and a miss body
-    per round: what the server build, the answer's size and 10 us of handler cost."""
+def echo_ablation(
+    workdir: Path, rounds: int = 5, seconds: float = 1.5, base: Path | None = None
+) -> dict[str, list[float]]:
+    """Sequential p50 (ms, ``h2load -c1 -m1``) of ours (1 worker; ``--no-auth`` and with API
+    keys, the production setting) and each :data:`ABLATION` echo, all up at once and run in
+    turn (the order flips every round), a hit and a miss body per round: what the server
+    build, the answer's size and 10 us of handler cost. ``base``: another source tree (a
+    baseline commit) served the same two ways in the same rounds, as ``base`` and
+    ``base_apikey``."""
     n = 100_000
     seed = BenchContext(sizes=[n], workdir=workdir).seed
     stored, hits, misses = datagen.hits_and_misses(Kind.PHONE, n, 20_000, seed)
@@ -664,12 +708,18 @@ def echo_ablation(workdir: Path, rounds: int = 5, seconds: float = 1.5) -> dict[
         build(root, stored)
     raw_hits = datagen.raw_phone_forms(hits, seed)
     bodies = _bodies(raw_hits, datagen.raw_phone_forms(misses, seed + 1), 2)["check"][:2]
-    out: dict[str, list[float]] = {name: [] for name in ("ours", *ABLATION)}
+    trees = {"ours": REPO} if base is None else {"ours": REPO, "base": base}
     with contextlib.ExitStack() as stack:
+        # Every echo gets the requests ours_apikey gets, the authorization header included.
         loaders = {
-            name: _Loader(stack.enter_context(_echo_variant(name)), seconds) for name in ABLATION
+            name: _Loader(stack.enter_context(_echo_variant(name)), seconds, BENCH_KEY)
+            for name in ABLATION
         }
-        loaders["ours"] = _Loader(stack.enter_context(server(root, 1)), seconds)
+        for name, tree in trees.items():
+            loaders[name] = _Loader(stack.enter_context(server(root, 1, repo=tree)), seconds)
+            target = stack.enter_context(server(root, 1, key=BENCH_KEY, repo=tree))
+            loaders[f"{name}_apikey"] = _Loader(target, seconds, BENCH_KEY)
+        out: dict[str, list[float]] = {name: [] for name in loaders}
         for r in range(rounds):
             order = list(loaders) if r % 2 == 0 else list(reversed(loaders))
             for body in bodies:
@@ -679,8 +729,18 @@ def echo_ablation(workdir: Path, rounds: int = 5, seconds: float = 1.5) -> dict[
     return out
 
 
-def _print_ablation(workdir: Path) -> None:
-    p50 = echo_ablation(workdir)
+def _print_ablation(argv: Sequence[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_rpc ablation")
+    parser.add_argument("workdir", type=Path, nargs="?", default=Path("."))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.5)
+    parser.add_argument("--base", type=Path, help="a baseline source tree, served alongside")
+    args = parser.parse_args(argv)
+    print(f"load average at the start: {os.getloadavg()}", flush=True)
+    p50 = echo_ablation(args.workdir, args.rounds, args.seconds, args.base)
+    print(f"load average at the end: {os.getloadavg()}")
     for name, values in p50.items():
         ratios = [a / b for a, b in zip(values, p50["echo"], strict=True)]
         print(
@@ -695,7 +755,7 @@ def main() -> None:
         _serve_echo_as(*ABLATION[sys.argv[2]])
         return
     if sys.argv[1:2] == ["ablation"]:
-        _print_ablation(Path(sys.argv[2]) if len(sys.argv) > 2 else Path("."))
+        _print_ablation(sys.argv[2:])
         return
     ctx = BenchContext(
         sizes=[100_000], workdir=Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".")

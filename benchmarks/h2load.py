@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,13 +80,15 @@ def run(
     rps: float = 0.0,
     response_size: int | None = None,
     warmup: int = 200,
+    headers: Sequence[str] = (),
 ) -> H2Result:
     """Load ``url`` (``http://host:port/pkg.Svc/Method``) with ``body`` (an unframed message).
 
     Closed loop (``rps`` 0): ``clients`` connections x ``streams`` in flight each. Open loop:
     ``rps`` in total, split evenly over the clients (h2load's ``--rps`` is per client).
     ``response_size``: the expected *unframed* response size, for the gRPC error check.
-    ``warmup``: requests sent (and not measured) before the timed run.
+    ``warmup``: requests sent (and not measured) before the timed run. ``headers``: more
+    request headers (``"authorization: Bearer KEY"``), sent on every call.
     """
     exe = available()
     if exe is None:
@@ -97,12 +99,16 @@ def run(
         log_path = Path(tmp) / "log"
         cmd = [exe, url, "-d", str(body_path), "-c", str(clients), "-m", str(streams)]
         cmd += ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        for header in headers:
+            cmd += ["-H", header]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         if warmup:
             # Connections and the server's first calls, untimed (h2load's --warm-up-time
             # would add its DATA to the byte count the error check relies on).
             pre = [exe, url, "-d", str(body_path), "-c", str(clients), "-m", str(streams)]
             pre += ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+            for header in headers:
+                pre += ["-H", header]
             pre += ["-n", str(max(clients * streams, warmup))]
             subprocess.run(pre, capture_output=True, check=False, timeout=60)
         cmd += ["--log-file", str(log_path)]

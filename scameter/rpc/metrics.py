@@ -53,6 +53,10 @@ LATENCY_BUCKETS = (
 )
 
 
+#: Bound once: :meth:`Metrics.observe` and :meth:`Metrics.verdict` run on every call.
+_get_ident = threading.get_ident
+
+
 class _Tally:
     """One handler thread's per-call counts since start (only that thread writes them)."""
 
@@ -193,7 +197,7 @@ class Metrics:
         return t
 
     def observe(self, method: str, code: str, seconds: float) -> None:
-        t = self._tallies.get(threading.get_ident()) or self._tally()
+        t = self._tallies.get(_get_ident()) or self._tally()
         key = (method, code)
         requests = t.requests
         requests[key] = requests.get(key, 0) + 1
@@ -216,7 +220,7 @@ class Metrics:
 
     def verdict(self, level: Level, count: int = 1) -> None:
         """``count`` verdicts of ``level`` returned (a batch counts its items)."""
-        levels = (self._tallies.get(threading.get_ident()) or self._tally()).levels
+        levels = (self._tallies.get(_get_ident()) or self._tally()).levels
         levels[level] += count
 
     def report(self, duplicate: bool) -> None:

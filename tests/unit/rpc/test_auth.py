@@ -100,6 +100,25 @@ def test_admin_has_every_role(role: Role) -> None:
     assert store.authorize(_meta(KEY), role) == "root"
 
 
+_ROLE_SETS = [frozenset({r}) for r in Role] + [frozenset({Role.CHECK, Role.PAYEE})]
+
+
+@pytest.mark.parametrize(
+    "held", _ROLE_SETS, ids=["+".join(sorted(r.value for r in s)) for s in _ROLE_SETS]
+)
+@pytest.mark.parametrize("asked", list(Role), ids=[r.value for r in Role])
+def test_authorize_grants_exactly_what_the_key_allows(held: frozenset[Role], asked: Role) -> None:
+    """The store's per-digest grants table answers as ``ApiKey.allows`` does."""
+    key = ApiKey("k", DIGEST, held)
+    store = KeyStore([key])
+    if key.allows(asked):
+        assert store.authorize(_meta(KEY), asked) == "k"
+    else:
+        with pytest.raises(Abort) as exc:
+            store.authorize(_meta(KEY), asked)
+        assert exc.value.code is grpc.StatusCode.PERMISSION_DENIED
+
+
 def test_no_auth_allows_everything() -> None:
     assert NoAuth().authorize([], Role.ADMIN) == "anonymous"
 
