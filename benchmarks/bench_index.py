@@ -256,32 +256,18 @@ def _lookups(ctx: BenchContext, snap: Snapshot, size: int, probes: int) -> list[
     figs.append(floor_fig)
     hit_rate = figs[0].value
     figs.append(
-        Figure(
-            f"{NAME}.floor.ratio",
-            "ratio",
-            floor_fig.value / hit_rate,
-            "x",
-            size=size,
-            samples=(floor_fig.value / hit_rate,),
-            note="LMDB get rate / check(phone hit) rate",
-        )
-    )
+        _ratio(f"{NAME}.floor.ratio", floor_fig.value / hit_rate, size,
+               "LMDB get rate / check(phone hit) rate")
+    )  # fmt: skip
     # The same ratio per CPU-second of each loop: on a shared, loaded machine the wall-clock
     # ratio above moves with whatever else runs during either loop; this one much less.
     floor_cpu = _cpu_rate(f"{NAME}.floor.lmdb_get.cpu", floor, len(keys), ctx, size=size)
     figs.append(floor_cpu)
     hit_cpu = next(f for f in figs if f.benchmark == f"{NAME}.check.phone_hit.cpu").value
     figs.append(
-        Figure(
-            f"{NAME}.floor.ratio.cpu",
-            "ratio",
-            floor_cpu.value / hit_cpu,
-            "x",
-            size=size,
-            samples=(floor_cpu.value / hit_cpu,),
-            note="LMDB get / check(phone hit), each per CPU-second",
-        )
-    )
+        _ratio(f"{NAME}.floor.ratio.cpu", floor_cpu.value / hit_cpu, size,
+               "LMDB get / check(phone hit), each per CPU-second")
+    )  # fmt: skip
     # URLs: half listed (host or path listings), half unlisted URLs on unlisted domains.
     listed = list(datagen.urls(size // 10, ctx.seed + 1))
     unlisted = list(datagen.urls(probes, ctx.seed + 99))
@@ -456,3 +442,8 @@ def main() -> None:  # pragma: no cover - manual runs: python -m benchmarks.benc
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _ratio(name: str, value: float, size: int, note: str) -> Figure:
+    """A ratio of two figures measured in this run (one sample: the ratio of the medians)."""
+    return Figure(name, "ratio", value, "x", size=size, samples=(value,), note=note)
