@@ -85,8 +85,8 @@ class DuckStore:
             if "max_temp_directory_size" in str(exc):
                 raise IngestError(self._spill_full()) from None
             raise IngestError(
-                f"DuckDB ran out of memory under --memory-limit {self.limit >> 20} MiB; "
-                "raise the limit (nothing published, CURRENT unchanged)"
+                f"DuckDB ran out of memory under --memory-limit {self.limit >> 20} MiB "
+                f"({_step(sql)}); raise the limit (nothing published, CURRENT unchanged)"
             ) from None
         except duckdb.IOException as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -158,6 +158,13 @@ class DuckStore:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _step(sql: str) -> str:
+    """The statement's head, naming the step in an error (``CREATE TABLE cs AS``): table
+    names and clauses, never data (the statements carry no identifiers)."""
+    head = " ".join(sql.split()[:4])
+    return f"in `{head} ...`"
 
 
 def _quoted(path: Path) -> str:

@@ -114,3 +114,22 @@ def test_a_full_disk_while_duckdb_spills_names_the_directory_and_the_space(
     assert f"the disk under {work / 'spill'} filled up while DuckDB spilled" in text
     assert "needs about 300.0 MiB (estimate)" in text
     assert "is free" in text
+
+
+def test_duckdb_out_of_memory_names_the_step_and_the_limit(tmp_path: Path) -> None:
+    """What cannot spill (one list of every row) fails under the limit with one line that
+    names the limit and the statement's head, so an operator knows which step to give
+    memory to."""
+    work = tmp_path / "work"
+    work.mkdir()
+    store = DuckStore(work, 64 << 20, 1)
+    try:
+        with pytest.raises(IngestError) as err:
+            store.run("CREATE TABLE big AS SELECT list(i) AS l FROM range(100000000) r(i)")
+    finally:
+        store.close()
+    text = str(err.value)
+    assert "\n" not in text
+    assert "DuckDB ran out of memory under --memory-limit 64 MiB" in text
+    assert "(in `CREATE TABLE big AS ...`)" in text
+    assert "nothing published, CURRENT unchanged" in text
