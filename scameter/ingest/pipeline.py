@@ -49,6 +49,7 @@ from scameter.ingest.adapters import (
     LINE_FORMATS,
     AdapterOptions,
     InputFile,
+    data_bytes,
     detect_format,
     intake_appeals,
     intake_chunks,
@@ -127,6 +128,9 @@ class _Inputs:
     names: list[str]
     digests: dict[str, str] = field(default_factory=dict)
     total_bytes: int | None = 0
+    #: What the inputs hold once read (gzip expanded, estimated): the engine choice, the
+    #: pool and the disk estimate follow it; None when an input is not a regular file.
+    data_bytes: int | None = 0
     finished_bytes: int = 0
     current: InputFile | None = None
     #: Intake log (resolved path) -> the last sequence number read from it.
@@ -172,6 +176,7 @@ def _plan(
             raise IngestError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
     formats, names, seen = [], [], set()
     total: int | None = 0
+    data: int | None = 0
     for p, own in zip(paths, given, strict=True):
         if not p.exists():
             raise IngestError("input not found", p)
@@ -182,15 +187,17 @@ def _plan(
             name = f"{p.name}#{n}"
         seen.add(name)
         names.append(name)
-        if total is not None:
-            total = total + p.stat().st_size if p.is_file() else None
+        if not p.is_file():
+            total = data = None
+        elif total is not None and data is not None:
+            total, data = total + p.stat().st_size, data + data_bytes(p)
     if official is not None:
         # Loaded like any allow file, whatever format the other inputs have.
         _check_readable(official, "official entities file")
         paths.append(official)
         formats.append("jsonl")
         names.append(official.name if official.name not in seen else f"{official.name}#pkg")
-    return _Inputs(paths, formats, names, total_bytes=total)
+    return _Inputs(paths, formats, names, total_bytes=total, data_bytes=data)
 
 
 def _tasks(plan: _Inputs, base: AdapterOptions) -> Iterator[Task]:
@@ -386,9 +393,9 @@ def run_ingest(
         region=region,
     )
     if workers is None:
-        big = plan.total_bytes is None or plan.total_bytes >= _POOL_MIN_BYTES
+        big = plan.data_bytes is None or plan.data_bytes >= _POOL_MIN_BYTES
         workers = min(os.cpu_count() or 1, 4) if big else 1
-    engine = choose_engine(engine, memory_limit, plan.total_bytes)
+    engine = choose_engine(engine, memory_limit, plan.data_bytes)
     spill_needed = _prepare_root(
         snapshots_root, plan, engine, dry_run=dry_run, evidence=evidence, check=space_check,
         memory_limit=memory_limit,
@@ -457,7 +464,7 @@ def _prepare_root(
 
     need = ensure_input_space(
         snapshots_root,
-        plan.total_bytes,
+        plan.data_bytes,
         out_of_core=engine != "memory",
         evidence=evidence,
         parent=current_dir(snapshots_root),

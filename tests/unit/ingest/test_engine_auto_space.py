@@ -3,6 +3,7 @@ its disk: one clear line naming the directory and the space needed."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -13,8 +14,10 @@ import pytest
 from scameter.cli import main
 from scameter.errors import IngestError
 from scameter.index import space
+from scameter.ingest.adapters import data_bytes
 from scameter.ingest.duck import DuckStore
 from scameter.ingest.folds import INPUT_BYTES_PER_ID, MEMORY_BYTES_PER_ID, choose_engine
+from scameter.ingest.pipeline import _plan
 
 
 class _Usage(NamedTuple):
@@ -133,3 +136,32 @@ def test_duckdb_out_of_memory_names_the_step_and_the_limit(tmp_path: Path) -> No
     assert "DuckDB ran out of memory under --memory-limit 64 MiB" in text
     assert "(in `CREATE TABLE big AS ...`)" in text
     assert "nothing published, CURRENT unchanged" in text
+
+
+def test_gzip_input_counts_as_what_it_holds(tmp_path: Path) -> None:
+    """The engine choice and the disk estimate follow the reports, not the compressed bytes:
+    a gzip file (one member or several, as ``cat a.gz b.gz`` makes) is estimated from its
+    first MiB's compression ratio, within a few percent of the plain file here."""
+    plain = _reports(tmp_path / "r.jsonl", 20_000)
+    body = plain.read_bytes()
+    one = tmp_path / "r.jsonl.gz"
+    one.write_bytes(gzip.compress(body, 1))
+    half = len(body) // 2
+    two = tmp_path / "r2.jsonl.gz"
+    two.write_bytes(gzip.compress(body[:half], 1) + gzip.compress(body[half:], 1))
+    assert one.stat().st_size * 4 < len(body)  # it compresses
+    for gz in (one, two):
+        est = data_bytes(gz)
+        assert abs(est - len(body)) < 0.05 * len(body), (gz.name, est, len(body))
+        assert _plan([gz], None).data_bytes == est
+        assert _plan([gz], None).total_bytes == gz.stat().st_size  # progress: bytes read
+    assert data_bytes(plain) == len(body)
+    limit = len(body) // INPUT_BYTES_PER_ID * MEMORY_BYTES_PER_ID // 2
+    assert choose_engine("auto", limit, _plan([one], None).data_bytes) == "duckdb"
+    assert choose_engine("auto", limit, one.stat().st_size) == "memory"  # what it used to do
+
+
+def test_a_damaged_gzip_input_is_estimated_at_its_size_or_more(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(b"\x1f\x8b" + b"\x00" * 5000)
+    assert data_bytes(bad) == 5000 + 2
