@@ -288,13 +288,14 @@ class IntakeLog:
             with self._mutex:
                 group = self._queue[: self.group_max]
                 del self._queue[: self.group_max]
+            last = call in group  # else more than group_max waited before it: lead again
             try:
                 self._run_group(group)
             finally:
                 for other in group:
                     if other is not call:
                         other.wake.release()
-                if call.done:
+                if last:
                     self._hand_over()
         if call.error is not None:
             raise call.error
