@@ -12,7 +12,8 @@ Invariants:
 * Group commit: calls of ``append`` / ``append_appeal`` made at the same time by several
   threads of one process share one write transaction and its fsyncs (:meth:`IntakeLog._submit`:
   the first caller leads, commits the calls queued so far, at most ``group_max`` of them,
-  while the next ones queue behind it). Each call runs in its own nested transaction, in
+  while the next ones queue behind it; it then wakes each call of its group once and hands
+  the lead to the oldest call still queued). Each call runs in its own nested transaction, in
   arrival order, so it sees every earlier call of its group (dedup, sequence numbers, caps)
   exactly as if they had committed one by one; a call that raises (a cap) takes back only its
   own writes. A failed commit fails every call of its group (:class:`IntakeCommitError`):
