@@ -89,6 +89,10 @@ PHASES = {"capacity": 10_000, "check": 8_000, "check_full": 12_000, "visible": 5
 PHASES_QUICK = {"capacity": 200, "check": 200, "check_full": 200, "visible": 100}
 #: The Report method the senders call over a raw stub (:func:`_send`).
 REPORT_METHOD = "/scameter.v1.Scameter/Report"
+#: The fold's CPU after a phase is read once it stops moving for FOLD_SETTLE s (at most
+#: FOLD_WAIT s): it folds every ``--live-interval`` (0.5 s) and may lag the load.
+FOLD_SETTLE = 0.7
+FOLD_WAIT = 15.0
 #: Base numbers sampled from a prebuilt base (``--base-snapshot``) to time Check on.
 SAMPLE = 2_000
 
@@ -148,7 +152,8 @@ def _inputs(ctx: BenchContext, n: int) -> tuple[Path, list[str], tuple[str, ...]
 
 
 @contextmanager
-def _server(snaps: Path, intake: Path, flags: tuple[str, ...]) -> Iterator[str]:
+def _server(snaps: Path, intake: Path, flags: tuple[str, ...]) -> Iterator[tuple[str, int]]:
+    """A ``scameter serve`` subprocess: its address and its process id."""
     args = ["--snapshots", str(snaps), "--listen", "127.0.0.1:0", "--no-auth",
             "--intake-log", str(intake), "--report-burst", "0", "--report-daily-cap", "0",
             "--live-interval", "0.5", *flags]  # fmt: skip
@@ -156,10 +161,53 @@ def _server(snaps: Path, intake: Path, flags: tuple[str, ...]) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-c", SERVE, *args], cwd=REPO, env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        yield f"127.0.0.1:{serving_events(proc)[0]['port']}"
+        yield f"127.0.0.1:{serving_events(proc)[0]['port']}", proc.pid
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> tuple[float, int] | None:
+    """CPU seconds (user + system) and nice value of process ``pid`` (Linux ``/proc``), or
+    None when it is gone or there is no ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[16])
+
+
+def _server_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of a server's processes: ``server`` (the process ``pid`` and its children
+    but the fold: the workers, a supervisor) and ``fold`` (the children ``serve`` started at
+    a higher nice value than its own: the live fold runs at nice 10). Empty without ``/proc``."""
+    own = _proc_cpu(pid)
+    if own is None:
+        return {}
+    out = {"server": own[0], "fold": 0.0}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+            kids = [
+                int(k)
+                for t in tasks
+                for k in Path(f"/proc/{parent}/task/{t}/children").read_text().split()
+            ]
+        except OSError:
+            continue
+        for kid in kids:
+            got = _proc_cpu(kid)
+            if got is not None:
+                out["fold" if got[1] > own[1] else "server"] += got[0]
+                todo.append(kid)
+    return out
 
 
 def _check_latencies(
@@ -209,7 +257,8 @@ def _send(  # noqa: PLR0917 - a process target
     """Sender process ``k``: its share of ``fresh`` at ``rate / SENDERS`` reports/s from
     ``IN_FLIGHT`` threads (each one call at a time) over a raw stub (requests serialised and
     tokens issued before the load: :func:`_requests`); puts ``(value, monotonic ack time)``
-    of every ``PROBE_EVERY``-th report on ``acked``, then ``(None, reports sent)``."""
+    of every ``PROBE_EVERY``-th report on ``acked``, then ``(None, (reports sent, last ack time,
+    CPU seconds of the sending loop))``."""
     import grpc
 
     per = rate / SENDERS / IN_FLIGHT
@@ -235,12 +284,14 @@ def _send(  # noqa: PLR0917 - a process target
         call = channel.unary_unary(REPORT_METHOD, None, None)
         ready.wait()
         start = time.monotonic()
+        cpu = time.process_time()
         threads = [threading.Thread(target=thread, args=(t, call, start)) for t in range(IN_FLIGHT)]
         for th in threads:
             th.start()
         for th in threads:
             th.join()
-    acked.put((None, (sum(sent), max(last))))
+        cpu = time.process_time() - cpu
+    acked.put((None, (sum(sent), max(last), cpu)))
 
 
 def _probe(target: str, acked: Any, out: Any, ready: Any) -> None:
@@ -251,7 +302,7 @@ def _probe(target: str, acked: Any, out: Any, ready: Any) -> None:
     pending: dict[str, float] = {}
     seen: list[float] = []
     finished = sent = 0
-    last = 0.0
+    last = cpu = 0.0
     with Client(target, timeout=10) as c:
         c.check("+85290000000", "phone")
         ready.wait()
@@ -262,6 +313,7 @@ def _probe(target: str, acked: Any, out: Any, ready: Any) -> None:
                     finished += 1
                     sent += int(t[0])
                     last = max(last, t[1])
+                    cpu += t[2]
                 else:
                     pending[value] = t
             for value, t in list(pending.items()):
@@ -271,27 +323,30 @@ def _probe(target: str, acked: Any, out: Any, ready: Any) -> None:
                     seen.append(time.monotonic() - t)
                     del pending[value]
             time.sleep(0.02)
-    out.put((seen, sent, last))
+    out.put((seen, sent, last, cpu))
 
 
 def _count(target: str, acked: Any, out: Any, ready: Any) -> None:
     ready.wait()
     sent = 0
-    last = 0.0
+    last = cpu = 0.0
     for _ in range(SENDERS):
-        _, (n, t) = acked.get()
+        _, (n, t, c) = acked.get()
         sent += int(n)
         last = max(last, t)
-    out.put(([], sent, last))
+        cpu += c
+    out.put(([], sent, last, cpu))
 
 
 def _loaded(  # noqa: PLR0917
     target: str, fresh: tuple[str, ...], probes: list[str], probed: bool, checks: int,
-    rate: float = RATE,
+    rate: float = RATE, server: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Check latencies while ``SENDERS`` processes send ``fresh`` as reports at up to ``rate``
     a second (``checks``: 0 for none; ``probed``: and a prober process measures when they
-    become visible); the reports acknowledged per second."""
+    become visible); the reports acknowledged per second; and CPU microseconds per
+    acknowledged report (:func:`_cpu_per_report`) of the server's processes (``server``: the
+    pid of ``serve``), the senders' loops and this process (the Check client)."""
     ctx = multiprocessing.get_context("spawn")
     acked, out, ready = ctx.Queue(), ctx.Queue(), ctx.Barrier(SENDERS + 2)
     senders = [
@@ -304,6 +359,7 @@ def _loaded(  # noqa: PLR0917
         p.start()
     ready.wait()  # every process started and connected: the load starts now
     start = time.monotonic()
+    cpu0 = (_server_cpu(server) if server else {}), time.process_time()
     done = threading.Event()
 
     def wait() -> None:
@@ -315,12 +371,36 @@ def _loaded(  # noqa: PLR0917
     waiter.start()
     busy = _check_latencies(target, probes, checks, done) if checks else []
     waiter.join()
-    seen, sent, last = out.get(timeout=300)
+    seen, sent, last, senders_cpu = out.get(timeout=300)
     prober.join(60)
     # to the last acknowledgement (CLOCK_MONOTONIC is one clock for every process), not to
     # the senders' exit
     elapsed = (last if last > start else time.monotonic()) - start
-    return {"busy": busy, "visible": sorted(seen), "rate": sent / elapsed}
+    cpu = _cpu_per_report(server, cpu0, senders_cpu, sent)
+    return {"busy": busy, "visible": sorted(seen), "rate": sent / elapsed, "cpu": cpu}
+
+
+def _cpu_per_report(
+    server: int | None, before: tuple[dict[str, float], float], senders: float, sent: int
+) -> dict[str, float]:
+    """CPU microseconds per report sent, since ``before`` (:func:`_server_cpu`, this
+    process's ``process_time``): ``server`` (workers: Report and Check handlers, gRPC, the
+    follower threads), ``fold`` (counted until it has caught up: until its CPU stops moving
+    for ``FOLD_SETTLE`` s, at most ``FOLD_WAIT`` s), ``senders`` (their sending loops) and
+    ``client`` (this process: the Check client and the drain of the server's log)."""
+    per = 1e6 / max(1, sent)
+    out = {"senders": senders * per, "client": (time.process_time() - before[1]) * per}
+    if not server or not before[0]:
+        return out
+    now = _server_cpu(server)
+    deadline = time.monotonic() + FOLD_WAIT
+    while now and time.monotonic() < deadline:  # the fold catches up after the load
+        time.sleep(FOLD_SETTLE)
+        later = _server_cpu(server)
+        if not later or later["fold"] - now["fold"] < 0.02:
+            break
+        now = later
+    return out | {k: (now[k] - before[0][k]) * per for k in now if k in before[0]}
 
 
 #: The server arms of one run: (tag, extra ``serve`` flags). ``group1`` is the intake as it
@@ -332,28 +412,39 @@ ARMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _arm(
-    target: str, fresh: dict[str, tuple[str, ...]], probes: list[str], tag: str, checks: int
+def _arm(  # noqa: PLR0917
+    target: str,
+    server: int,
+    fresh: dict[str, tuple[str, ...]],
+    probes: list[str],
+    tag: str,
+    checks: int,
 ) -> dict[str, float]:
     """One server's figures (:data:`ARMS`): idle Check; the reports/s it acknowledges under
     ``RATE`` offered; Check under ``CHECK_RATE`` offered (no prober: the same client load in
-    the live and --no-live arms); live, the report-to-counted latency."""
+    the live and --no-live arms); live, the report-to-counted latency. CPU per report of each
+    process (:func:`_cpu_per_report`) in the capacity phase (reports only) and the
+    ``check_full`` phase (the issue's load: reports at ``RATE`` and Check)."""
     idle = _check_latencies(target, probes, checks)
+    capacity = _loaded(target, fresh["capacity"], probes, False, 0, CAPACITY_RATE, server)
     out = {
         f"idle_p50_{tag}": percentile(idle, 50) * 1e6,
         f"idle_p99_{tag}": percentile(idle, 99) * 1e6,
-        f"rate_{tag}": _loaded(target, fresh["capacity"], probes, False, 0, CAPACITY_RATE)["rate"],
+        f"rate_{tag}": capacity["rate"],
     }
+    out |= {f"cpu_capacity_{k}_{tag}": v for k, v in capacity["cpu"].items()}
     if tag == "group1":
         return out
     for phase, rate, suffix in (("check", CHECK_RATE, ""), ("check_full", RATE, "_full")):
-        res = _loaded(target, fresh[phase], probes, False, checks, rate)
+        res = _loaded(target, fresh[phase], probes, False, checks, rate, server)
         busy = res["busy"]
         out |= {
             f"busy{suffix}_p50_{tag}": percentile(busy, 50) * 1e6,
             f"busy{suffix}_p99_{tag}": percentile(busy, 99) * 1e6,
             f"check{suffix}_rate_{tag}": res["rate"],
         }
+        if phase == "check_full":
+            out |= {f"cpu_full_{k}_{tag}": v for k, v in res["cpu"].items()}
     if tag == "live":
         seen = _loaded(target, fresh["visible"], probes, True, 0)["visible"]
         out |= {"vis_p50": percentile(seen, 50), "vis_p99": percentile(seen, 99)}
@@ -380,8 +471,8 @@ def _once(ctx: BenchContext, n: int, run: int) -> dict[str, float]:
     )
     for tag, flags in order:
         intake = ctx.workdir / f"live-{n}" / f"intake-{run}-{tag}"
-        with _server(snaps, intake, (*flags, *workers)) as target:
-            out |= _arm(target, fresh, probes, tag, checks)
+        with _server(snaps, intake, (*flags, *workers)) as (target, server):
+            out |= _arm(target, server, fresh, probes, tag, checks)
     for q in ("p50", "p99"):
         out[f"ratio_{q}"] = out[f"busy_{q}_live"] / out[f"busy_{q}_nolive"]
         out[f"ratio_full_{q}"] = out[f"busy_full_{q}_live"] / out[f"busy_full_{q}_nolive"]
@@ -432,6 +523,19 @@ _METRICS = (
     ("busy_full_p99_live", "live.check_full", "check_folding_p99_us", "us", None),
     ("ratio_full_p50", "live.check_full_ratio", "folding_over_nolive_p50", "x", "<= 1.1"),
     ("ratio_full_p99", "live.check_full_ratio", "folding_over_nolive_p99", "x", "<= 1.1"),
+    *(
+        (
+            f"cpu_{phase}_{part}_{tag}",
+            f"live.cpu_{phase}",
+            f"{part}_{tag}_us_per_report",
+            "us",
+            None,
+        )
+        for phase in ("capacity", "full")
+        for tag in ("nolive", "live")
+        for part in ("server", "fold", "senders", "client")
+        if not (tag == "nolive" and part == "fold")
+    ),
 )
 _EVIDENCE = (
     ("ingest_s_0", "live.ingest", "ingest_no_evidence_s", "s", None),
@@ -458,6 +562,8 @@ def run(ctx: BenchContext) -> list[Figure]:
             runs = [r | evidence for r in runs]
             metrics += _EVIDENCE
         for key, bench, metric, unit, target in metrics:
+            if not all(key in r for r in runs):  # CPU figures: none without /proc
+                continue
             samples = tuple(r[key] for r in runs)
             figures.append(Figure(bench, metric, statistics.median(samples), unit, size=n,
                                   samples=samples, target=target, note=note))  # fmt: skip

@@ -167,6 +167,29 @@ def test_group_max_one_commits_each_call_alone(tmp_path: Path) -> None:
         IntakeLog(tmp_path / "other", group_max=0)
 
 
+def test_the_lead_passes_to_the_oldest_waiting_call_past_group_max(tmp_path: Path) -> None:
+    # 1 alone, then 8 queued behind it in groups of at most 3: the leader of each group
+    # hands the lead on; every call is acknowledged once, in arrival order, none left waiting
+    path = tmp_path / "intake"
+    n = 9
+    with IntakeLog(path, group_max=3) as log:
+        _gate(log, n - 1, None)
+        out = _run_threads(n, lambda i: _report(log, f"+8529300{i:04d}", f"r{i}"))
+        assert all(isinstance(r, tuple) and not r[1] for r in out), out
+        assert log.commits == 1 + 3
+        assert log.committed_calls == n
+        assert not log._queue
+        assert not log._leading
+        # the next call finds no leader and leads at once
+        rid, _ = _report(log, "+85293009999", "r-next")
+        assert log.commits == 5
+    with IntakeLog(path) as log:
+        ids = [r["id"] for r in log.iter_reports()]
+    assert ids[-1] == rid
+    assert sorted(ids[:-1]) == sorted(r[0] for r in out)
+    assert [int(i.split("-")[1]) for i in ids] == list(range(n + 1))
+
+
 def test_every_acknowledged_report_of_concurrent_threads_survives_kill_9(tmp_path: Path) -> None:
     """Eight threads append without pause in a child that prints each id once acknowledged;
     kill -9 mid-stream; every printed id is in the reopened log."""
