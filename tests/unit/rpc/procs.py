@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -89,6 +91,9 @@ def server_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Its own process group: the supervisor's workers and live fold go with it below,
+        # even when a failing test leaves it no time to stop them itself.
+        start_new_session=True,
     )
     events: list[dict[str, Any]] = []
     try:
@@ -99,6 +104,9 @@ def server_process(
         if proc.poll() is None:
             proc.kill()
         proc.wait(30)
+        # Whatever of the group outlived the supervisor (workers, the live fold).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         for s in (proc.stdin, proc.stdout, proc.stderr):
             if s is not None:
                 s.close()
