@@ -674,8 +674,9 @@ event_of(Ctx *c, long line, const Str *f, const Ident *idents, int n_idents)
     if (items[6] == NULL) {
         goto fail;
     }
-    if ((items[5] = reporter_of(c, src, &f[F_REPORTER], &f[F_REPORTER_HASH])) == NULL) {
-        goto fail;
+    if ((items[5] = reporter_of(c, src, &f[F_REPORTER], &f[F_REPORTER_HASH])) == NULL ||
+        !PyLong_CheckExact(items[5]) || !PyUnicode_CheckExact(items[6])) {
+        goto fail; /* (the callbacks give int and str; the tuples are untracked below) */
     }
     items[0] = PyLong_FromLong(0);
     items[1] = PyLong_FromLong(line);
@@ -691,6 +692,10 @@ event_of(Ctx *c, long line, const Str *f, const Ident *idents, int n_idents)
     for (int i = 0; i < 10; i++) {
         PyTuple_SET_ITEM(ev, i, items[i]);
     }
+    /* Both tuples hold only str and int: no cycle can pass through them, so the collector
+     * need not track them (CPython untracks such tuples itself, at its first collection). */
+    PyObject_GC_UnTrack(keys);
+    PyObject_GC_UnTrack(ev);
     return ev;
 fail:
     for (int i = 0; i < 10; i++) {
