@@ -5,10 +5,11 @@
 ``scameter.identifiers._phonefast`` (``scameter/identifiers/_phonefast.c``, the typed-HK-number
 shortcut; its own module, as identifiers import nothing of the index) and
 ``scameter.ingest._rowscan`` (``scameter/ingest/_rowscan.c``, the plain-report JSONL row scanner
-of ingest, issue 21) use the CPython C API and no dependency beyond the Python headers. Each is built when a C compiler is found and
-skipped otherwise: ``optional=True`` turns a failed compile into a warning, so ``pip install .``
-works on a machine with nothing but Python, and the package then answers through its
-pure-Python paths (docs/architecture.md, "The compiled hit path").
+of ingest, issue 21) use the CPython C API and no dependency beyond the Python headers. Each is
+built when a C compiler is found and skipped otherwise: ``optional=True`` turns a failed compile
+into a warning, so ``pip install .`` works on a machine with nothing but Python, and the
+package then answers through its pure-Python paths (docs/architecture.md, "The compiled hit
+path").
 """
 
 from setuptools import Extension, setup

@@ -22,6 +22,11 @@ Positions are append-only: a new element goes at the end and every existing posi
 its meaning (stored event tuples are read back by position).
 Reject and ignore entries are ``(line, reason, raw)``.
 
+JSONL chunks take one of three paths, which give the same results (tests compare them): the
+compiled row scanner (``_rowscan.c``, :data:`ROWSCAN_PATH`) for the lines it proves to be
+plain reports, :func:`_fast_report` over ``orjson`` for the other usual reports, and the
+general path (:func:`row_from_mapping`, :func:`_emit`) for every case and every message.
+
 Invariants: output order follows input order; the same chunk always gives the same result.
 """
 
@@ -71,14 +76,14 @@ from scameter.ingest.warninglists import NONE, cached_warninglists
 from scameter.intake import hash_reporter
 
 try:  # the compiled row scanner (setup.py builds it where a C compiler is found)
-    from scameter.ingest import _rowscan
+    from scameter.ingest._rowscan import scan as _compiled_scan
 except ImportError:  # pragma: no cover - exercised by a subprocess test
-    _rowscan = None  # type: ignore[assignment]
+    _compiled_scan = None  # type: ignore[assignment]
 
 #: Which code reads the plain report lines of a JSONL chunk: ``"compiled"``
 #: (``scameter/ingest/_rowscan.c``, the whole line in C, Python only per distinct value) or
 #: ``"python"`` (``orjson`` and :func:`_fast_report` per line: the reference it must equal).
-ROWSCAN_PATH: Final = "python" if _rowscan is None else "compiled"
+ROWSCAN_PATH: Final = "python" if _compiled_scan is None else "compiled"
 
 EV_REPORT = 0
 EV_ALLOW = 1
@@ -596,7 +601,7 @@ def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
     return _with_derived(keys)
 
 
-def process_chunk(  # noqa: PLR0913 - the pool's task tuple, plus two switches for tests
+def process_chunk(
     fmt: str,
     opts: AdapterOptions,
     label: str,
@@ -614,7 +619,7 @@ def process_chunk(  # noqa: PLR0913 - the pool's task tuple, plus two switches f
     res = ChunkResult(label)
     items: Any
     if isinstance(payload, bytes):
-        if fmt == "jsonl" and fast and scan and _rowscan is not None and opts.region is None:
+        if fmt == "jsonl" and fast and scan and _compiled_scan is not None and opts.region is None:
             _jsonl_scanned(res, first_line, payload, opts)
             return res
         if fmt == "jsonl" and fast:
@@ -703,7 +708,8 @@ def _jsonl_scanned(res: ChunkResult, first_line: int, block: bytes, opts: Adapte
                 return
         _general_item(res, "jsonl", opts, line, raw.decode("utf-8", errors="replace"))
 
-    taken = _rowscan.scan(block, first_line, _scan_ctx(opts), events, other)
+    assert _compiled_scan is not None
+    taken = _compiled_scan(block, first_line, _scan_ctx(opts), events, other)
     res.rows += taken  # (after the call: ``other`` counts the rows it takes)
 
 

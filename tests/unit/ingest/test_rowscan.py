@@ -89,43 +89,64 @@ ODD_LINES = [
     pytest.param("\ufeff" + PLAIN, id="bom"),
     pytest.param(PLAIN + PLAIN, id="two-objects"),
     pytest.param(PLAIN[:-1], id="truncated"),
-    pytest.param(PLAIN.replace('"source": "public"', '"source": "police", "source": "public"'),
-                 id="duplicate-source"),  # fmt: skip
-    pytest.param(PLAIN[:-1] + ', "identifiers": [{"kind": "phone", "value": "6123 4567"}]}',
-                 id="duplicate-identifiers"),  # fmt: skip
-    pytest.param(PLAIN.replace('"kind": "phone", ', '"kind": "phone", "kind": "email", '),
-                 id="duplicate-kind"),  # fmt: skip
+    pytest.param(
+        PLAIN.replace('"source": "public"', '"source": "police", "source": "public"'),
+        id="duplicate-source",
+    ),
+    pytest.param(
+        PLAIN[:-1] + ', "identifiers": [{"kind": "phone", "value": "6123 4567"}]}',
+        id="duplicate-identifiers",
+    ),
+    pytest.param(
+        PLAIN.replace('"kind": "phone", ', '"kind": "phone", "kind": "email", '),
+        id="duplicate-kind",
+    ),
     pytest.param(PLAIN.replace('"reporter": "u1"', '"reporter": null'), id="null-reporter"),
     pytest.param(PLAIN.replace('"reporter": "u1"', '"reporter": 7'), id="int-reporter"),
     pytest.param(PLAIN.replace('"s1"', "12"), id="int-id"),
     pytest.param(PLAIN.replace('"s1"', "true"), id="bool-id"),
     pytest.param(PLAIN.replace('"s1"', '"' + "x" * 20_000 + '"'), id="long-id"),
     pytest.param(_plain(region="SG"), id="row-region"),
-    pytest.param(_plain(identifiers=[{"kind": "phone", "value": "6391 2745", "region": "SG"}]),
-                 id="item-region"),  # fmt: skip
+    pytest.param(
+        _plain(identifiers=[{"kind": "phone", "value": "6391 2745", "region": "SG"}]),
+        id="item-region",
+    ),
     pytest.param(_plain(identifiers=[{"value": "9123 4567"}]), id="no-kind"),
     pytest.param(_plain(identifiers=["9123 4567"]), id="bare-string"),
     pytest.param(_plain(identifiers=[]), id="no-identifiers"),
     pytest.param(_plain(identifiers=_DROP, value="9123 4567"), id="top-level-value"),
-    pytest.param(_plain(identifiers=[{"kind": "phone", "value": "9123 4567", "x": "y"}]),
-                 id="extra-item-member"),  # fmt: skip
+    pytest.param(
+        _plain(identifiers=[{"kind": "phone", "value": "9123 4567", "x": "y"}]),
+        id="extra-item-member",
+    ),
     pytest.param(_plain(identifiers=[{"kind": "Phone", "value": "9123 4567"}]), id="kind-case"),
     pytest.param(_plain(identifiers=[{"kind": "phone", "value": "+86 13912345678"}]), id="cn"),
     pytest.param(_plain(identifiers=[{"kind": "phone", "value": "2123 4567"}]), id="hk-fixed"),
     pytest.param(_plain(identifiers=[{"kind": "phone", "value": "4123 4567"}]), id="hk-bad"),
-    pytest.param(_plain(identifiers=[{"kind": "phone", "value": "(852) 9123-4567"}]),
-                 id="hk-parens"),  # fmt: skip
+    pytest.param(
+        _plain(identifiers=[{"kind": "phone", "value": "(852) 9123-4567"}]), id="hk-parens"
+    ),
     pytest.param(_plain(identifiers=[{"kind": "phone", "value": "0123 4567"}]), id="leading-0"),
-    pytest.param(_plain(identifiers=[{"kind": "url", "value": "https://wa.me/85291234567"}]),
-                 id="deriving-url"),  # fmt: skip
-    pytest.param(_plain(identifiers=[{"kind": "url", "value": "https://facebook.com"}]),
-                 id="bare-platform"),  # fmt: skip
-    pytest.param(_plain(identifiers=[{"kind": "phone", "value": "9123 4567"},
-                                     {"kind": "email", "value": "A@X.example"},
-                                     {"kind": "phone", "value": "9123 4567"}]),
-                 id="three-with-repeat"),  # fmt: skip
-    pytest.param(_plain(identifiers=[{"kind": "phone", "value": "9123 4567"}] * 40),
-                 id="many-identifiers"),  # fmt: skip
+    pytest.param(
+        _plain(identifiers=[{"kind": "url", "value": "https://wa.me/85291234567"}]),
+        id="deriving-url",
+    ),
+    pytest.param(
+        _plain(identifiers=[{"kind": "url", "value": "https://facebook.com"}]), id="bare-platform"
+    ),
+    pytest.param(
+        _plain(
+            identifiers=[
+                {"kind": "phone", "value": "9123 4567"},
+                {"kind": "email", "value": "A@X.example"},
+                {"kind": "phone", "value": "9123 4567"},
+            ]
+        ),
+        id="three-with-repeat",
+    ),
+    pytest.param(
+        _plain(identifiers=[{"kind": "phone", "value": "9123 4567"}] * 40), id="many-identifiers"
+    ),
     pytest.param(_plain(type="allow"), id="allow"),
     pytest.param(_plain(type=""), id="empty-type"),
     pytest.param(_plain(source=""), id="empty-source"),
@@ -291,3 +312,24 @@ def test_without_the_extension_the_python_path_gives_the_same() -> None:
     ).stdout
     here = process_chunk("jsonl", OPTS, "f", 7, block)
     assert out.strip() == repr(("python", here.events, here.rejects, here.rows, here.rejected_rows))
+
+
+_SPELLINGS = [
+    "{}", "{0} {1}", "{0}-{1}", "+852{}", "+852 {0} {1}", "852-{0}-{1}", "852{}",
+    "(852) {0} {1}", "+852-{0}-{1}", "({0}) {1}", "+{}", "85 2{}", "{} ",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**8 - 1), st.sampled_from(_SPELLINGS)), min_size=1,
+                max_size=6))  # fmt: skip
+def test_typed_numbers_give_the_normaliser_s_keys(numbers: list[tuple[int, str]]) -> None:
+    """Every spelling of every 8-digit number (valid, unallocated, leading 0, ...): the
+    scanner keys the typed HK numbers with a proven-valid prefix itself and asks Python for
+    the others; the keys must be the fast path's either way."""
+    lines = []
+    for n, spelling in numbers:
+        d = f"{n:08d}"
+        value = spelling.format(d[:4], d[4:]) if "{0}" in spelling else spelling.format(d)
+        lines.append(_plain(identifiers=[{"kind": "phone", "value": value}]))
+    _all_paths(("\n".join(lines) + "\n").encode())
