@@ -749,8 +749,8 @@ def _scan_ctx(opts: AdapterOptions) -> tuple[Any, ...]:
 
 _SCAN_CTX: dict[AdapterOptions, tuple[Any, ...]] = {}
 #: Entries per cache of a scanner context (keys of identifiers not typed HK numbers,
-#: categories, reporters), as :func:`_normalise`'s own cache.
-_SCAN_CACHE = 1 << 17
+#: categories, reporters): :data:`_REPORTER_CACHE`'s bound, so that 10^7's 200k reporters fit.
+_SCAN_CACHE = _REPORTER_CACHE
 #: ``phone.py``'s table of 4-digit HK prefixes proven all-valid, the one its compiled
 #: shortcut uses: the scanner keys the typed HK numbers it proves as that shortcut does.
 _PREFIX_TABLE = _prefix_valid_table()
