@@ -48,6 +48,7 @@
 #include <string.h>
 
 #define MAX_IDENTS 16   /* more identifiers in one row: the fallback (rare) */
+#define MAX_KINDS 64    /* distinct kind strings with a key cache each (a few are real) */
 #define N_PREFIXES 10000
 
 enum {
@@ -544,6 +545,9 @@ key_of(Ctx *c, const Ident *id)
     }
     PyObject *per_kind = PyDict_GetItemWithError(c->key_cache, kind); /* borrowed */
     if (per_kind == NULL) {
+        if (!PyErr_Occurred() && PyDict_GET_SIZE(c->key_cache) >= MAX_KINDS) {
+            PyDict_Clear(c->key_cache); /* kinds come from the input: bound them too */
+        }
         if (PyErr_Occurred() || (per_kind = PyDict_New()) == NULL) {
             PyErr_Clear();
             Py_DECREF(kind);

@@ -333,3 +333,13 @@ def test_typed_numbers_give_the_normaliser_s_keys(numbers: list[tuple[int, str]]
         value = spelling.format(d[:4], d[4:]) if "{0}" in spelling else spelling.format(d)
         lines.append(_plain(identifiers=[{"kind": "phone", "value": value}]))
     _all_paths(("\n".join(lines) + "\n").encode())
+
+
+def test_many_distinct_kinds_and_values_stay_exact() -> None:
+    """Kinds and values come from the input: past the caches' bounds (which clear them)
+    the results are still the other paths'."""
+    lines = [
+        _plain(identifiers=[{"kind": f"kind{i % 100}", "value": f"9123 {i:04d}"}])
+        for i in range(300)
+    ] + [_plain(identifiers=[{"kind": "email", "value": f"a{i}@x.example"}]) for i in range(50)]
+    _all_paths(("\n".join(lines) + "\n").encode())
