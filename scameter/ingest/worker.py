@@ -22,6 +22,11 @@ Positions are append-only: a new element goes at the end and every existing posi
 its meaning (stored event tuples are read back by position).
 Reject and ignore entries are ``(line, reason, raw)``.
 
+JSONL chunks take one of three paths, which give the same results (tests compare them): the
+compiled row scanner (``_rowscan.c``, :data:`ROWSCAN_PATH`) for the lines it proves to be
+plain reports, :func:`_fast_report` over ``orjson`` for the other usual reports, and the
+general path (:func:`row_from_mapping`, :func:`_emit`) for every case and every message.
+
 Invariants: output order follows input order; the same chunk always gives the same result.
 """
 
@@ -35,7 +40,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -43,6 +48,7 @@ from scameter.categories import canonical_category
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import Identifier, Kind, detect, normalize
 from scameter.identifiers.derive import INGEST_DERIVING_KINDS, derive
+from scameter.identifiers.phone import _prefix_valid_table, localize_phone
 from scameter.ingest.adapters import AdapterOptions
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.limits import (
@@ -68,6 +74,16 @@ from scameter.ingest.rows import (
 )
 from scameter.ingest.warninglists import NONE, cached_warninglists
 from scameter.intake import hash_reporter
+
+try:  # the compiled row scanner (setup.py builds it where a C compiler is found)
+    from scameter.ingest._rowscan import scan as _compiled_scan
+except ImportError:  # pragma: no cover - exercised by a subprocess test
+    _compiled_scan = None  # type: ignore[assignment]
+
+#: Which code reads the plain report lines of a JSONL chunk: ``"compiled"``
+#: (``scameter/ingest/_rowscan.c``, the whole line in C, Python only per distinct value) or
+#: ``"python"`` (``orjson`` and :func:`_fast_report` per line: the reference it must equal).
+ROWSCAN_PATH: Final = "python" if _compiled_scan is None else "compiled"
 
 EV_REPORT = 0
 EV_ALLOW = 1
@@ -533,8 +549,8 @@ def _fast_fields(obj: dict[str, Any], opts: AdapterOptions) -> tuple[Any, ...] |
     """Source and status indices, date text, category, reporter, reporter hash, provider and
     case id of a report in the usual shape (all strings, known source and status), or None."""
     get = obj.get
-    if get("type", "report") != "report":
-        return None
+    if get("type", "report") != "report" or "region" in obj:
+        return None  # (a row's region localises its numbers: the general path does that)
     source = get("source") or opts.source or "public"
     status = get("status") or ("confirmed" if source == "feed" else "unverified")
     when = get("reported_at")
@@ -571,6 +587,10 @@ def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
         value = item.get("value")
         if type(kind) is not str or type(value) is not str or len(value) > _FAST_ID_MAX:
             return None  # (a long value: the general path checks its byte length)
+        if "region" in item:
+            return None  # the item's own region: the general path localises it
+        if opts.region is not None and kind == "phone":
+            value = localize_phone(value, opts.region)  # as rows._localized (--region)
         try:
             key = _normalise(kind, value)
         except (InvalidIdentifier, RowError):
@@ -582,15 +602,26 @@ def _fast_keys(idents: Any, opts: AdapterOptions) -> list[str] | None:
 
 
 def process_chunk(
-    fmt: str, opts: AdapterOptions, label: str, first_line: int, payload: Any, *, fast: bool = True
+    fmt: str,
+    opts: AdapterOptions,
+    label: str,
+    first_line: int,
+    payload: Any,
+    *,
+    fast: bool = True,
+    scan: bool = True,
 ) -> ChunkResult:
     """Parse, validate and normalise one chunk (bytes block or ``(line, item)`` list).
 
-    ``fast=False`` disables the JSONL fast path (tests check both paths agree).
+    ``fast=False`` disables the JSONL fast path, ``scan=False`` its compiled row scanner
+    (tests check that every path agrees).
     """
     res = ChunkResult(label)
     items: Any
     if isinstance(payload, bytes):
+        if fmt == "jsonl" and fast and scan and _compiled_scan is not None and opts.region is None:
+            _jsonl_scanned(res, first_line, payload, opts)
+            return res
         if fmt == "jsonl" and fast:
             items = _jsonl_fast(res, first_line, payload, opts)
         else:
@@ -599,30 +630,34 @@ def process_chunk(
     else:
         items = payload
     for line, raw_item in items:
-        item = raw_item
-        parse: Callable[[str, Any, AdapterOptions], list[RawRow]]
-        if isinstance(item, str):
-            item = _strip_comment(fmt, item.lstrip("\ufeff"))
-            if not item:
-                continue
-            parse = _parse_line
-        else:
-            parse = _parse_item
-        res.rows += 1
-        try:
-            ok = True
-            for row in parse(fmt, item, opts):
-                ok = _emit(res, line, row, opts) and ok
-        except RowError as exc:
-            res.rejects.append((line, exc.reason, _raw_text(item)))
-            ok = False
-        except _Ignored as exc:
-            res.ignored.append((line, str(exc), _raw_text(item)))
-        except TextOnlyReport as exc:
-            res.ignored.append((line, str(exc), _kept_text_row(item, opts)))
-        if not ok:
-            res.rejected_rows += 1
+        _general_item(res, fmt, opts, line, raw_item)
     return res
+
+
+def _general_item(res: ChunkResult, fmt: str, opts: AdapterOptions, line: int, item: Any) -> None:
+    """The general path of one item (a line's text, or an item of another format)."""
+    parse: Callable[[str, Any, AdapterOptions], list[RawRow]]
+    if isinstance(item, str):
+        item = _strip_comment(fmt, item.lstrip("\ufeff"))
+        if not item:
+            return
+        parse = _parse_line
+    else:
+        parse = _parse_item
+    res.rows += 1
+    try:
+        ok = True
+        for row in parse(fmt, item, opts):
+            ok = _emit(res, line, row, opts) and ok
+    except RowError as exc:
+        res.rejects.append((line, exc.reason, _raw_text(item)))
+        ok = False
+    except _Ignored as exc:
+        res.ignored.append((line, str(exc), _raw_text(item)))
+    except TextOnlyReport as exc:
+        res.ignored.append((line, str(exc), _kept_text_row(item, opts)))
+    if not ok:
+        res.rejected_rows += 1
 
 
 def _jsonl_fast(res: ChunkResult, first_line: int, block: bytes, opts: AdapterOptions) -> Any:
@@ -652,10 +687,80 @@ def _jsonl_fast(res: ChunkResult, first_line: int, block: bytes, opts: AdapterOp
         yield line, raw.decode("utf-8", errors="replace")
 
 
+def _jsonl_scanned(res: ChunkResult, first_line: int, block: bytes, opts: AdapterOptions) -> None:
+    """:func:`_jsonl_fast`'s results through the compiled scanner: it reads the plain report
+    lines in C (``_rowscan.c`` says which) and hands every other line, in order, to
+    :func:`_jsonl_fast`'s own per-line work (``orjson``, :func:`_fast_report`, else the
+    general path), so that what it declines ends as it did before."""
+    events = res.events
+    loads = orjson.loads
+
+    def other(line: int, raw: bytes) -> None:
+        if raw[:1] == b"{":
+            try:
+                obj = loads(raw)
+                ev = _fast_report(obj, opts, line) if type(obj) is dict else None
+            except (ValueError, RowError):
+                ev = None
+            if ev is not None:
+                res.rows += 1
+                events.append(ev)
+                return
+        _general_item(res, "jsonl", opts, line, raw.decode("utf-8", errors="replace"))
+
+    assert _compiled_scan is not None
+    taken = _compiled_scan(block, first_line, _scan_ctx(opts), events, other)
+    res.rows += taken  # (after the call: ``other`` counts the rows it takes)
+
+
+def _scan_ctx(opts: AdapterOptions) -> tuple[Any, ...]:
+    """The scanner's context for ``opts`` (its defaults, bounds and callbacks, and the caches
+    it fills), kept per options in this process: the caches outlive a chunk."""
+    ctx = _SCAN_CTX.get(opts)
+    if ctx is not None:
+        return ctx
+    if len(_SCAN_CTX) > 4:
+        _SCAN_CTX.clear()
+    key = opts.reporter_key
+
+    def key_of(kind: str, value: str) -> str | None:
+        """What :func:`_fast_keys` makes of one ``{kind, value}`` (None: not this path);
+        a key that derives more (:func:`_with_derived`) is left to the line's fallback."""
+        if len(value) > _FAST_ID_MAX:
+            return None
+        try:
+            wire = _normalise(kind, value)
+        except (InvalidIdentifier, RowError):
+            return None
+        if wire.startswith(_LISTED_PREFIXES) and _listing(wire.lstrip("~"), opts) is None:
+            return None
+        return None if wire.startswith(_DERIVING_PREFIXES) else wire
+
+    ctx = _SCAN_CTX[opts] = (
+        SOURCES, STATUSES, _SOURCE_INDEX.get(opts.source or "public", -1), _SOURCE_INDEX["feed"],
+        _STATUS_INDEX["confirmed"], _STATUS_INDEX["unverified"], _PUBLIC, opts.category or "",
+        opts.provider, MIN_TIME, opts.as_of + 86_400, _FAST_ID_MAX, _PREFIX_TABLE,
+        {}, key_of, {}, canonical_category,
+        {}, lambda r: _reporter_int(r, None, key), lambda h: _reporter_int(None, h, key),
+        _SCAN_CACHE, "", 0,
+    )  # fmt: skip
+    return ctx
+
+
+_SCAN_CTX: dict[AdapterOptions, tuple[Any, ...]] = {}
+#: Entries per cache of a scanner context (keys of identifiers not typed HK numbers,
+#: categories, reporters): :data:`_REPORTER_CACHE`'s bound, so that 10^7's 200k reporters fit.
+_SCAN_CACHE = _REPORTER_CACHE
+#: ``phone.py``'s table of 4-digit HK prefixes proven all-valid, the one its compiled
+#: shortcut uses: the scanner keys the typed HK numbers it proves as that shortcut does.
+_PREFIX_TABLE = _prefix_valid_table()
+
+
 __all__ = [
     "EV_ALLOW",
     "EV_DELIST",
     "EV_REPORT",
+    "ROWSCAN_PATH",
     "ChunkResult",
     "listing_for_key",
     "process_chunk",
