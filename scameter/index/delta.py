@@ -67,6 +67,7 @@ from scameter.index.near import (
     variant_keys,
 )
 from scameter.index.reader import SnapshotReader
+from scameter.index.urlmatch import UrlRules, path_listing_wins
 from scameter.verdict import CheckContext, Level, Verdict, worst
 
 #: Sub-databases of the delta environment.
@@ -88,6 +89,8 @@ Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
 HostMiss = Callable[[str, str, str, str], Verdict]
 #: A base snapshot's ``phone_ranges`` value of a range key, or ``None``.
 BaseRanges = Callable[[bytes], bytes | None]
+#: Kinds answered through listing expressions (``urlexpr``), not their own key alone.
+_EXPR_KINDS = frozenset((Kind.URL, Kind.DOMAIN))
 #: Kinds whose records have near-match entries (the builder's ``near``).
 NEAR_KINDS = frozenset((Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT))
 #: Distinct (namespace, text) delta near candidates memoised per overlay generation.
@@ -130,9 +133,9 @@ class Overlay:
     """
 
     __slots__ = ("_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of", "_path",
-                 "_policy", "_range_min", "_strings", "assemble", "base_id", "exprs",
-                 "generation", "keys", "kinds", "near", "near_active", "range_blocks",
-                 "range_digits", "range_span", "ranges", "records", "removals",
+                 "_policy", "_range_min", "_strings", "allow_exprs", "allows", "assemble",
+                 "base_id", "exprs", "generation", "keys", "kinds", "near", "near_active",
+                 "range_blocks", "range_digits", "range_span", "ranges", "records", "removals",
                  "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
@@ -150,6 +153,13 @@ class Overlay:
         #: Lookup expression -> ``(key, record or b"", listing)`` of URL / domain entries.
         self.exprs: dict[str, list[tuple[bytes, bytes, str]]] = {}
         self._expr_of: dict[bytes, str] = {}
+        #: The allow records of allowlisted URLs and domains the delta re-decided (reported):
+        #: identifier key -> sealed VERIFIED record, keyed as the base's ``allow`` table and
+        #: consulted only where the base's own allow entry answers (:class:`LayeredRules`),
+        #: never as a listing expression (which would answer every URL under it); and the
+        #: expressions they answer under (a pre-filter: a superset, never shrunk).
+        self.allows: dict[bytes, bytes] = {}
+        self.allow_exprs: frozenset[str] = frozenset()
         #: The delta's keys as a sorted u64 array (the batch path probes it beside the base's).
         self.keys: U64Array = np.zeros(0, dtype=np.uint64)
         #: The exact kinds the delta may answer (see the module invariants).
@@ -219,12 +229,19 @@ class Overlay:
                 kinds.add(kind)
                 canonical = record_canonical(body)
                 self.values.add(canonical)  # before the record is visible
+                if body[1] == _VERIFIED_CODE and kind in _EXPR_KINDS:
+                    # an allowlisted URL / domain: an allow record, not a listing
+                    self._allow(key, record, kind, canonical, _expression(kind, canonical, expr))
+                    expr = None
+                elif key in self.allows:  # (an allowlisted one stays VERIFIED: defensive)
+                    del self.allows[key]
                 if kind in NEAR_KINDS and body[1] != _VERIFIED_CODE:  # an allow record has
                     # no near entries (the builder's ``_add_near``: ``records`` only)
                     self.near_active = True  # before the record is visible
                     entry = self._near_entry(kind, canonical, expr)
             else:
                 record = b""
+                self.allows.pop(key, None)
                 self.removals = self.near_active = True  # before the removal is visible
                 expr = body.decode("utf-8") or None
                 if expr is None:
@@ -245,6 +262,18 @@ class Overlay:
             if self._hashes is not None:
                 self._hashes.take({key: self.records[key] for key in values}, strings)
         self.generation = generation
+
+    def _allow(
+        self, key: bytes, record: bytes, kind: Kind, canonical: str, expr: str | None
+    ) -> None:
+        """Take in the allow record of an allowlisted URL or domain: its expressions first
+        (the pre-filter), then the record (see :attr:`allows`)."""
+        exprs = set(listing_expressions(expr)) if expr else set()
+        if kind is Kind.DOMAIN:
+            exprs.add(canonical + "/")  # its own record's match (``UrlRules._own_record``)
+        if not exprs <= self.allow_exprs:
+            self.allow_exprs = self.allow_exprs | exprs
+        self.allows[key] = record
 
     def hashes(self) -> LiveHashes:
         """The delta's full hashes (private lookups): made from every record on the first
@@ -299,8 +328,9 @@ class Overlay:
     @property
     def shape(self) -> tuple[frozenset[Kind], bool, bool]:
         """What decides the layered rule table: the exact kinds held, whether any URL /
-        domain listing expression is, and whether near-match answers consult the overlay."""
-        return self.kinds, bool(self.exprs), self.near_active
+        domain listing expression or allow record is, and whether near-match answers consult
+        the overlay."""
+        return self.kinds, bool(self.exprs or self.allows), self.near_active
 
     def _near_entry(
         self, kind: Kind, canonical: str, expr: str | None
@@ -390,8 +420,13 @@ class LayeredRules:
         base: Mapping[Kind, Rule],
         miss: HostMiss,
         reader: SnapshotReader | None = None,
+        *,
+        urls: UrlRules | None = None,
     ) -> None:
+        """``reader``: the snapshot's (its phone ranges); ``urls``: its URL rules (the allow
+        entries a delta's allow records stand in for; ``None``: the base's allow answers)."""
         self._overlay = overlay
+        self._urls = urls
         #: The base's phone ranges (``reader``: the snapshot's; ``None``: none).
         self._base_ranges: BaseRanges = _no_ranges if reader is None else _ranges_of(reader)
         self._records = overlay.records
@@ -407,7 +442,7 @@ class LayeredRules:
         out: dict[Kind, Rule] = dict(self._base)
         for kind in self._overlay.kinds & out.keys():
             out[kind] = self.answer_exact
-        if self._exprs:
+        if self._exprs or self._overlay.allows:
             out[Kind.URL] = self.answer_url
             out[Kind.DOMAIN] = self.answer_domain
         else:  # nothing of the delta's can match a URL or a domain: the base's own rules
@@ -473,34 +508,76 @@ class LayeredRules:
         exprs: list[str],
         kind: Kind,
     ) -> Verdict:
-        """The base answer and the delta entries under ``exprs``: the worst of the delta's
-        listings and of the base answer when that matched a listing the delta did not change
-        (a changed one is stood for by the delta's entry). A base answer that matched no
-        listing (a near match, a brand) gives way to any delta listing, as in a build, where
-        a listed URL is never near-matched; with none left, the host's near-match answer."""
+        """What :class:`~scameter.index.urlmatch.UrlRules` answers over the base's and the
+        delta's entries under ``exprs`` together, as it answers a full build's:
+
+        * the listing: the worst of the delta's listings and of the base answer when that
+          matched a listing the delta did not change (a changed one is stood for by the
+          delta's entry);
+        * the allow entry: the base's (the allowlist is the base's), answered with the
+          delta's allow record of that key when it holds one (the official identifier was
+          reported live: the new counts and ``SPOOF_ADVICE``), unless a HIGH RISK path
+          listing outranks it, as in a build;
+        * a base answer that matched no listing (a near match, a brand) gives way to any
+          delta listing, as in a build, where a listed URL is never near-matched; with none
+          left, the host's near-match answer.
+
+        Only the inputs the delta holds an entry or an allow expression under come past the
+        first test."""
+        overlay = self._overlay
         exprs_of = self._exprs
+        allow_exprs = overlay.allow_exprs
         found = [(e, hit) for e in dict.fromkeys(exprs) for hit in exprs_of.get(e, ())]
         base = self._base[kind](raw, ident, context)
-        if not found or base.level is Level.VERIFIED:
+        if not found and not (allow_exprs and base.matched in allow_exprs):
             return base
-        touched = {listing for _, (_, _, listing) in found}
         canonical = ident.value
-        decode = self._overlay.assemble.from_record
+        decode = overlay.assemble.from_record
         verdicts = [
-            decode(raw, buf, canonical=canonical, kind=kind.value, matched=listing)
-            for _, (_, buf, listing) in found
+            decode(raw, buf, canonical=canonical, kind=kind.value, matched=e)
+            for e, (_, buf, _) in found
             if buf
         ]
+        touched = {e for e, _ in found}
+        allowed: Verdict | None = None
+        if base.level is Level.VERIFIED:
+            allowed = self._allowed(raw, ident, kind, base)
+        elif base.matched is not None and base.matched not in touched:
+            verdicts.append(base)  # a base listing the delta did not change
+        elif base.level is Level.HIGH_RISK and path_listing_wins(base.level, base.matched):
+            # the path listing the delta changed may have outranked the base's allow entry
+            allowed = self._allowed(raw, ident, kind, None)
+        listing = worst(verdicts) if verdicts else None
+        if allowed is not None and not (
+            listing is not None and path_listing_wins(listing.level, listing.matched)
+        ):
+            return allowed
+        if listing is not None:
+            return listing
         if base.matched is None:
-            return worst(verdicts) if verdicts else base  # base: the miss, delta near included
-        if base.matched not in touched:
-            verdicts.append(base)
-        if not verdicts:  # the delta removed the listing the base matched
-            host = (
-                canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
-            )
-            return self._miss(raw, kind.value, canonical, host)
-        return worst(verdicts)
+            return base  # the miss, delta near included
+        # the delta removed the listing the base matched
+        host = canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
+        return self._miss(raw, kind.value, canonical, host)
+
+    def _allowed(
+        self, raw: str, ident: Identifier, kind: Kind, base: Verdict | None
+    ) -> Verdict | None:
+        """The base's allow answer of ``ident`` (``base``: the base's verdict, when it is
+        that answer), with the delta's allow record of its key when it holds one."""
+        overlay = self._overlay
+        if base is not None and base.matched not in overlay.allow_exprs:
+            return base  # no allow record of the delta answers under that expression
+        entry = None if self._urls is None else self._urls.allowed_entry(raw, ident.value, kind)
+        if entry is None:
+            return base
+        key, v = entry
+        live = overlay.allows.get(key)
+        if live is None:
+            return v
+        return overlay.assemble.from_record(
+            raw, live, canonical=ident.value, kind=kind.value, matched=v.matched, allowed=True
+        )
 
 
 def _no_ranges(rkey: bytes) -> bytes | None:

@@ -93,6 +93,7 @@ class Snapshot:
         self._rules[Kind.URL] = urls.answer_url
         self._rules[Kind.DOMAIN] = urls.answer_domain
         self._exact = exact
+        self._urls = urls
         #: The overlay shape the layered rules were made for (:attr:`Overlay.shape`).
         self.overlay_shape: Any = None
         #: The snapshot's own rules (``_rules`` holds layered ones while a delta applies).
@@ -129,7 +130,9 @@ class Snapshot:
             self.overlay_shape = None
         else:
             miss = self._near.host_miss
-            layered = LayeredRules(overlay, self._exact, self._base_rules, miss, self.reader)
+            layered = LayeredRules(
+                overlay, self._exact, self._base_rules, miss, self.reader, urls=self._urls
+            )
             rules = layered.rules()
             self.overlay_shape = overlay.shape
         self._rules.update(rules)

@@ -79,6 +79,25 @@ class UrlRules:
         """The verdict of a domain: its ``http://<host>/`` expressions and its own record."""
         return self._answer(raw, ident.value, f"http://{ident.value}/", _DOMAIN)
 
+    def allowed_entry(self, raw: str, canonical: str, kind: Kind) -> tuple[bytes, Verdict] | None:
+        """The allow record a URL or domain's answer consults (``None``: none), as (its
+        identifier key, its allowed verdict), whether or not a path listing outranks it: for
+        a live delta's layered rule (:mod:`scameter.index.delta`), which answers with the
+        delta's record of that key where it holds one. Not the hot path."""
+        txn = self._reader.txn()
+        url = canonical if kind is Kind.URL else f"http://{canonical}/"
+        listing, allowed = self._probe(txn, expressions_for_canonical(url))
+        if kind is Kind.DOMAIN:
+            listing, allowed = self._own_record(txn, canonical, listing, allowed)
+        if allowed is None:
+            return None
+        buf = allowed.record
+        key = _xxh3(bytes(buf[:1]) + record_canonical(buf).encode("utf-8"))  # = identifier_key
+        v = self._from_record(
+            raw, buf, canonical=canonical, kind=kind.value, matched=allowed.expression, allowed=True
+        )
+        return key, v
+
     def _answer(self, raw: str, canonical: str, url: str, kind: str) -> Verdict:
         try:
             txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
@@ -171,9 +190,15 @@ def _path_listing_wins(listing: _Listing | None) -> bool:
     return listing is not None and listing.severity == _HIGH_RISK and _has_path(listing.expression)
 
 
+def path_listing_wins(level: Level, expression: str | None) -> bool:
+    """Whether a listing of ``level`` under ``expression`` outranks an allowlisted entry
+    (:func:`_path_listing_wins` of a verdict's level and ``matched``)."""
+    return level is Level.HIGH_RISK and expression is not None and _has_path(expression)
+
+
 def _has_path(expr: str) -> bool:
     """``True`` for ``host/path...`` expressions, ``False`` for host-level ``host/``."""
     return not expr.endswith("/") or expr.count("/") > 1 or "?" in expr
 
 
-__all__ = ["UrlRules"]
+__all__ = ["UrlRules", "path_listing_wins"]

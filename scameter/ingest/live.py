@@ -30,10 +30,10 @@ Invariants:
 * A new base (CURRENT moved) resets the delta to the base's intake cursor (the sequence
   number its ingest read up to; -1 when it read no intake log). A base without evidence
   (older, or ``ingest --no-evidence``) disables folding with one warning.
-* An allowlisted (VERIFIED) identifier of an exact kind that is reported gets the record a
-  full build writes to ``allow`` (VERIFIED, the report counts, ``SPOOF_ADVICE``), which the
-  workers answer as the allowlist's; allowlisted URLs and domains are left to the base
-  (reports about them count at the next ingest).
+* An allowlisted (VERIFIED) identifier that is reported gets the record a full build writes
+  to ``allow`` (VERIFIED, the report counts, ``SPOOF_ADVICE``), which the workers answer as
+  the allowlist's: an exact kind by its key, a URL or domain where the base's allow entry
+  of that key answers (never as a listing expression of its own).
 * Appeals (the Appeal RPC) in the log are applied to every identifier a fold re-decides, as
   ingest applies them; an identifier a new appeal names (after the delta's ``appeal_cursor``,
   every appeal after a reset) is re-decided too, from its base evidence and the delta's
@@ -286,11 +286,10 @@ class LiveFolder:
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 merged = _append_events(old, blobs)
                 txn.put(ikey, merged, db=self._dbs[DB_EVENTS])
-                if not _official_listing(base, ikey, wire[ikey]):
-                    touched[ikey] = merged
+                touched[ikey] = merged
             for plain in sorted(appealed or ()):
                 ikey = wire_key_id(plain)
-                if ikey in by_key or _official_listing(base, ikey, plain):
+                if ikey in by_key:
                     continue
                 # An appeal of an identifier no new report names: re-decided from its base
                 # evidence and the delta's events of it, when it has any (else nothing lists
@@ -464,17 +463,6 @@ def _range_changes(
         if before != after:
             out.append((number, 1 if after else -1))
     return out
-
-
-def _official_listing(base: _Base, ikey: bytes, plain: str) -> bool:
-    """Whether ``plain`` (``kind:value``) is an allowlisted URL or domain of the base: left to
-    the base (its listing expression would answer other URLs under it; module invariants).
-    An allowlisted identifier of an exact kind is re-decided like any other: its delta
-    record is the VERIFIED record a full build writes to ``allow`` (counts, ``SPOOF_ADVICE``)."""
-    return ikey in base.snap.reader.allow_keys and plain.partition(":")[0] in _EXPR_KINDS
-
-
-_EXPR_KINDS = frozenset(("url", "domain"))
 
 
 def _worse(a: Level, b: Level) -> Level:
