@@ -68,7 +68,7 @@ from scameter.index.near import (
 )
 from scameter.index.reader import SnapshotReader
 from scameter.index.urlmatch import UrlRules, path_listing_wins
-from scameter.verdict import CheckContext, Level, Verdict, worst
+from scameter.verdict import SEVERITY, CheckContext, Level, Verdict
 
 #: Sub-databases of the delta environment.
 DB_RECORDS = b"records"
@@ -132,11 +132,11 @@ class Overlay:
     it changed, never half of it; the string table is swapped in before records that use it).
     """
 
-    __slots__ = ("_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of", "_path",
-                 "_policy", "_range_min", "_strings", "allow_exprs", "allows", "assemble",
-                 "base_id", "exprs", "generation", "keys", "kinds", "near", "near_active",
-                 "range_blocks", "range_digits", "range_span", "ranges", "records", "removals",
-                 "values")  # fmt: skip
+    __slots__ = ("_clusters", "_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of",
+                 "_path", "_policy", "_range_min", "_strings", "allow_exprs", "allows",
+                 "assemble", "base_id", "exprs", "generation", "keys", "kinds", "near",
+                 "near_active", "range_blocks", "range_digits", "range_span", "ranges",
+                 "records", "removals", "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
@@ -192,6 +192,9 @@ class Overlay:
         #: ``SearchHashes``, so a worker nobody asks privately hashes nothing.
         self._hashes: LiveHashes | None = None
         self._hash_lock = threading.Lock()
+        #: Cluster id -> the keys of the delta's records in it, as of a generation
+        #: (:meth:`cluster_keys`; made on the first ``related`` after a change).
+        self._clusters: tuple[int, dict[int, list[bytes]]] = (-2, {})
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -290,6 +293,21 @@ class Overlay:
                 live.take(records, self._strings)
                 self._hashes = live
             return self._hashes
+
+    def cluster_keys(self, cluster: int) -> list[bytes]:
+        """The keys of the delta's records in cluster ``cluster`` (``related`` and cluster
+        listings add them to the base's members): one pass over the records per generation
+        asked about, none on the lookup path."""
+        generation, index = self._clusters
+        if generation != self.generation:
+            generation = self.generation
+            index = {}
+            for key, buf in self.records.copy().items():
+                if buf and buf[2] & fmt.F_CLUSTER:
+                    cid = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
+                    index.setdefault(cid, []).append(key)
+            self._clusters = (generation, index)
+        return index.get(cluster, [])
 
     def _take_ranges(self, ranges: Mapping[bytes, bytes]) -> None:
         """Take in range counts: the counts first, then their blocks' prefixes (a lookup on
@@ -511,43 +529,37 @@ class LayeredRules:
         """What :class:`~scameter.index.urlmatch.UrlRules` answers over the base's and the
         delta's entries under ``exprs`` together, as it answers a full build's:
 
-        * the listing: the worst of the delta's listings and of the base answer when that
-          matched a listing the delta did not change (a changed one is stood for by the
-          delta's entry);
+        * the listing: under each expression the worst, then most reported, then smallest
+          key of the delta's listings and the base's (unless the delta holds its key), as
+          the builder's ``urlexpr`` keeps one; across expressions the worst, the first
+          weighed winning ties (:meth:`_listing`);
         * the allow entry: the base's (the allowlist is the base's), answered with the
           delta's allow record of that key when it holds one (the official identifier was
           reported live: the new counts and ``SPOOF_ADVICE``), unless a HIGH RISK path
           listing outranks it, as in a build;
-        * a base answer that matched no listing (a near match, a brand) gives way to any
-          delta listing, as in a build, where a listed URL is never near-matched; with none
-          left, the host's near-match answer.
+        * no listing and no allow entry: the base's answer (a near match, a brand: the
+          delta's near entries included), or the host's near-match answer when the base's
+          answer was a listing the delta removed.
 
         Only the inputs the delta holds an entry or an allow expression under come past the
-        first test."""
+        first test; they pay the base's listings read again (:meth:`UrlRules.listings`)."""
         overlay = self._overlay
         exprs_of = self._exprs
         allow_exprs = overlay.allow_exprs
-        found = [(e, hit) for e in dict.fromkeys(exprs) for hit in exprs_of.get(e, ())]
+        order = list(dict.fromkeys(exprs))
+        touched = [e for e in order if e in exprs_of]
         base = self._base[kind](raw, ident, context)
-        if not found and not (allow_exprs and base.matched in allow_exprs):
+        if not touched and not (allow_exprs and base.matched in allow_exprs):
             return base
-        canonical = ident.value
-        decode = overlay.assemble.from_record
-        verdicts = [
-            decode(raw, buf, canonical=canonical, kind=kind.value, matched=e)
-            for e, (_, buf, _) in found
-            if buf
-        ]
-        touched = {e for e, _ in found}
+        listing = self._listing(raw, ident, kind, order, base) if touched else None
+        if listing is None and base.level is not Level.VERIFIED and not touched:
+            listing = base if base.matched is not None else None
         allowed: Verdict | None = None
         if base.level is Level.VERIFIED:
             allowed = self._allowed(raw, ident, kind, base)
-        elif base.matched is not None and base.matched not in touched:
-            verdicts.append(base)  # a base listing the delta did not change
-        elif base.level is Level.HIGH_RISK and path_listing_wins(base.level, base.matched):
+        elif path_listing_wins(base.level, base.matched) and base.matched in touched:
             # the path listing the delta changed may have outranked the base's allow entry
             allowed = self._allowed(raw, ident, kind, None)
-        listing = worst(verdicts) if verdicts else None
         if allowed is not None and not (
             listing is not None and path_listing_wins(listing.level, listing.matched)
         ):
@@ -557,8 +569,52 @@ class LayeredRules:
         if base.matched is None:
             return base  # the miss, delta near included
         # the delta removed the listing the base matched
+        canonical = ident.value
         host = canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
         return self._miss(raw, kind.value, canonical, host)
+
+    def _listing(
+        self, raw: str, ident: Identifier, kind: Kind, order: list[str], base: Verdict
+    ) -> Verdict | None:
+        """The listing a build of the base's and the delta's records answers ``ident`` with
+        (``None``: none), weighed as :meth:`UrlRules._answer` weighs ``urlexpr``'s."""
+        held = self._overlay.records
+        canonical = ident.value
+        slots: dict[str, list[tuple[Verdict, bytes]]] = {e: [] for e in order}
+        own: list[tuple[Verdict, bytes]] = []
+        decode = self._overlay.assemble.from_record
+        if self._urls is not None:
+            listed, mine = self._urls.listings(raw, canonical, kind)
+            for e, key, v in listed:
+                if key not in held and e in slots:
+                    slots[e].append((v, key))
+            if mine is not None:
+                key, v = mine
+                buf = held.get(key)
+                if buf is None:
+                    own.append((v, key))
+                elif buf:  # a domain's own record, changed by the delta
+                    own.append((decode(raw, buf, canonical=canonical, kind=kind.value,
+                                       matched=v.matched), key))  # fmt: skip
+        elif (
+            base.matched in slots
+            and base.level is not Level.VERIFIED
+            and base.matched not in self._exprs
+        ):
+            slots[base.matched].append((base, b""))  # without the rules: the base's answer
+        for e, slot in slots.items():
+            for key, buf, _ in self._exprs.get(e, ()):
+                if buf:
+                    v = decode(raw, buf, canonical=canonical, kind=kind.value, matched=e)
+                    slot.append((v, key))
+        best: Verdict | None = None
+        for slot in (*slots.values(), own):
+            if not slot:
+                continue
+            v = max(slot, key=_urlexpr_rank)[0]
+            if best is None or SEVERITY[v.level] > SEVERITY[best.level]:
+                best = v
+        return best
 
     def _allowed(
         self, raw: str, ident: Identifier, kind: Kind, base: Verdict | None
@@ -578,6 +634,13 @@ class LayeredRules:
         return overlay.assemble.from_record(
             raw, live, canonical=ident.value, kind=kind.value, matched=v.matched, allowed=True
         )
+
+
+def _urlexpr_rank(entry: tuple[Verdict, bytes]) -> tuple[int, int, bytes]:
+    """The order the builder's ``urlexpr`` keeps one listing of an expression by: the worst,
+    then the most reported, then the smallest key (``writers.write_urlexpr``)."""
+    v, key = entry
+    return SEVERITY[v.level], v.report_count, bytes(255 - b for b in key)
 
 
 def _no_ranges(rkey: bytes) -> bytes | None:

@@ -22,7 +22,13 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from scameter.identifiers import Identifier, Kind, expressions_for_canonical, identifier_key
+from scameter.identifiers import (
+    Identifier,
+    Kind,
+    expression_key,
+    expressions_for_canonical,
+    identifier_key,
+)
 from scameter.identifiers.model import NAMESPACE_URL_EXPRESSION
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.format import record_canonical, record_level
@@ -98,6 +104,38 @@ class UrlRules:
         )
         return key, v
 
+    def listings(
+        self, raw: str, canonical: str, kind: Kind
+    ) -> tuple[list[tuple[str, bytes, Verdict]], tuple[bytes, Verdict] | None]:
+        """Every listing a URL or domain's answer weighs, in the order :meth:`_answer` weighs
+        them: (expression, record key, its verdict) of the listed record ``urlexpr`` holds
+        under each of its expressions; and a domain's own record (its key and verdict, under
+        ``<domain>/``), weighed last. For a live delta's layered rule
+        (:mod:`scameter.index.delta`), which weighs its own entries beside them. Not the hot
+        path."""
+        txn = self._reader.txn()
+        url = canonical if kind is Kind.URL else f"http://{canonical}/"
+        exprs = expressions_for_canonical(url)
+        keys = list(map(_xxh3, map(_expr_tagged, map(_encode, exprs))))
+        found = txn.cursor(db=self._urlexpr).getmulti(keys)
+        wanted = set(exprs)
+        out: list[tuple[str, bytes, Verdict]] = []
+        own: tuple[bytes, Verdict] | None = None
+        decode = self._from_record
+        for _, value in found:
+            lkey, _, expr = _parse_entry(value)
+            buf = None if lkey is None or expr not in wanted else self._record(lkey)
+            if lkey is not None and buf is not None:
+                v = decode(raw, buf, canonical=canonical, kind=kind.value, matched=expr)
+                out.append((expr, lkey, v))
+        if kind is Kind.DOMAIN:
+            key = identifier_key(Kind.DOMAIN, canonical)
+            buf = self._record(key)
+            if buf is not None and record_canonical(buf) == canonical:
+                expr = canonical + "/"
+                own = key, decode(raw, buf, canonical=canonical, kind=kind.value, matched=expr)
+        return out, own
+
     def _answer(self, raw: str, canonical: str, url: str, kind: str) -> Verdict:
         try:
             txn = self._local.txn  # SnapshotReader.txn() inlined: this is the hot path
@@ -165,6 +203,17 @@ class UrlRules:
         return listing, allowed
 
 
+def expression_entry(reader: SnapshotReader, expr: str) -> tuple[bytes | None, bytes | None]:
+    """The listed and the allowlisted record key ``urlexpr`` holds under the expression
+    ``expr`` (``None`` each: none), for the live fold's domain links
+    (:mod:`scameter.ingest.live`). Not the hot path."""
+    value = reader.txn().get(expression_key(expr), db=reader.urlexpr)
+    if value is None:
+        return None, None
+    lkey, akey, stored = _parse_entry(bytes(value))
+    return (lkey, akey) if stored == expr else (None, None)
+
+
 def _parse_entry(value: bytes) -> tuple[bytes | None, bytes | None, str]:
     """A ``urlexpr`` entry: (listed record key, allowlisted record key, expression)."""
     flags = value[0]
@@ -201,4 +250,4 @@ def _has_path(expr: str) -> bool:
     return not expr.endswith("/") or expr.count("/") > 1 or "?" in expr
 
 
-__all__ = ["UrlRules", "path_listing_wins"]
+__all__ = ["UrlRules", "expression_entry", "path_listing_wins"]

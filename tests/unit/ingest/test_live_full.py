@@ -93,7 +93,10 @@ def _compare(
             for q, g, w in zip(plain, got_b, want_b, strict=True):
                 assert _whole(g) == _whole(w), q
             for q in related:
-                assert _related(m.snapshot, q) == _related(expected, q), q
+                got_r, want_r = _related(m.snapshot, q), _related(expected, q)
+                assert len(got_r) == len(want_r), q
+                for g, w in zip(got_r, want_r, strict=True):
+                    assert g == w, q
     finally:
         m.stop()
     return out
@@ -232,3 +235,35 @@ def test_every_exact_kind_and_derived_form_answers_as_a_full_build(tmp_path: Pat
         [*queries, "1234567 as fps_id"],
         related=("004-012-345678001", "pay@scam-mail.example", wa, "+85262220078"),
     )
+
+
+def test_clusters_joined_live_have_the_full_builds_size_and_worst_level(tmp_path: Path) -> None:
+    """A new report naming a member of a base cluster chained through a report it is not in,
+    and one naming members of two base clusters: the union's size and worst level; a URL on
+    the domain of a base listing its reports do not name joins that listing's cluster."""
+    e, p1, p2, p3 = "a@chain.example", "+85291234061", "+85291234062", "+85262220063"
+    q1, q2 = "+85291234071", "+85291234072"
+    base_rows = [
+        _row(e, "email", 0, identifiers=[{"kind": "email", "value": e},
+                                         {"kind": "phone", "value": p1}]),
+        _row(p1, "phone", 1, identifiers=[{"kind": "phone", "value": p1},
+                                          {"kind": "phone", "value": p2}]),
+        _row(q1, "phone", 2, source="police", identifiers=[{"kind": "phone", "value": q1},
+                                                           {"kind": "phone", "value": q2}]),
+        _row("https://chain-shop.example/pay", "url", 3),
+        _row("https://chain-shop.example/pay", "url", 4, identifiers=[
+            {"kind": "url", "value": "https://chain-shop.example/pay"},
+            {"kind": "phone", "value": q2}]),
+    ]  # fmt: skip
+    reports = [
+        *_n([("email", e), ("phone", p3)], 90, 1),
+        *_n([("phone", p3), ("phone", q1)], 91, 1),
+        *_n(("url", "https://www.chain-shop.example/track"), 92, 1),
+        *_n(("email", "help@lone-shop.example"), 93, 1),
+        *_n(("domain", "lone-shop.example"), 94, 1),
+    ]
+    queries = [e, p3, q1, "https://www.chain-shop.example/track", "lone-shop.example",
+               "help@lone-shop.example"]  # fmt: skip
+    want = _compare(tmp_path, base_rows, reports, queries)
+    assert want[p3].cluster_size == 8  # e, p1, p2, p3, q1, q2 and the two URLs
+    assert want[p3].cluster_worst is Level.HIGH_RISK
