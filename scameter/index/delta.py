@@ -31,8 +31,11 @@ Invariants:
 * An empty delta installs nothing: the snapshot's rules are its own, the hot path unchanged.
   Nor does a kind the delta holds nothing of: only the kinds of its records (every exact
   kind once it holds a removal without an expression, whose kind it does not store) and
-  URLs / domains once it holds a listing expression are layered (:attr:`Overlay.shape`; the
-  manager re-installs the rules when the shape grows).
+  URLs / domains once it holds a listing expression or an allow record are layered
+  (:attr:`Overlay.shape`; the manager re-installs the rules when the shape grows).
+* An allowlisted URL's or domain's allow record (reported live) is never a listing
+  expression: it answers only where the base's allow entry of its key answers
+  (:attr:`Overlay.allows`, :meth:`LayeredRules._allowed`).
 * Private lookups (``SearchHashes``) read the overlay's full hashes (:meth:`Overlay.hashes`,
   :class:`~scameter.index.hashsearch.LiveHashes`), made on a worker's first private search
   and kept up to date by every update from then on.

@@ -13,10 +13,20 @@ from typing import Any
 
 import pytest
 
+from scameter.identifiers import detect
 from scameter.index import Snapshot
+from scameter.index.delta import REMOVED, Overlay
 from scameter.intake import IntakeLog
 from scameter.verdict import Level, ReasonCode, Verdict
-from tests.unit.ingest.test_live import NOW, _append, _base, _fold, _layered, _roots, _row
+from tests.unit.ingest.test_live import (
+    NOW,
+    _append,
+    _base,
+    _fold,
+    _layered,
+    _roots,
+    _row,
+)
 
 ALLOWS = [
     {"type": "allow", "kind": "domain", "value": "hsbc.com.hk", "owner": "HSBC"},
@@ -95,8 +105,8 @@ def _compare(
             for q in related:
                 got_r, want_r = _related(m.snapshot, q), _related(expected, q)
                 assert len(got_r) == len(want_r), q
-                for g, w in zip(got_r, want_r, strict=True):
-                    assert g == w, q
+                for member, expected_member in zip(got_r, want_r, strict=True):
+                    assert member == expected_member, q
     finally:
         m.stop()
     return out
@@ -164,6 +174,24 @@ def test_a_path_listing_under_an_allowlisted_host_answers_as_a_full_build(
     assert want["bochk.com"].level is Level.VERIFIED
 
 
+def test_a_path_listing_the_delta_removes_gives_way_to_the_allow_entry(tmp_path: Path) -> None:
+    """Without the HIGH RISK page listing that outranked it, the official host's allow entry
+    answers the page again (as a build without that listing does)."""
+    promo = "https://www.bochk.com/promo/win"
+    snaps = _base(tmp_path, [*ALLOWS, _row(promo, "url", 0, source="police")])
+    with Snapshot.open_current(snaps) as snap:
+        listed = snap.check(promo)
+        assert listed.level is Level.HIGH_RISK
+        assert listed.matched is not None
+        overlay = Overlay(snap.id, tmp_path / "delta", snap.policy)
+        key = detect(promo)[0].key
+        overlay.update(1, {key: REMOVED + listed.matched.encode("utf-8")}, ())
+        snap.set_overlay(overlay)
+        v = snap.check(promo)
+        assert (v.level, v.verified_owner) == (Level.VERIFIED, "Bank of China (HK)")
+        assert v.matched == snap.check("https://www.bochk.com/").matched
+
+
 def test_reported_brand_look_alikes_answer_as_a_full_build(tmp_path: Path) -> None:
     """A domain, a URL and a handle that impersonate an official brand, reported live: their
     own listing as a full build gives it, and the brand / near-match signal of the inputs
@@ -203,6 +231,7 @@ def test_every_exact_kind_and_derived_form_answers_as_a_full_build(tmp_path: Pat
         _row("004-012-345678001", "bank_account", 1, source="police"),
         _row("+85291234001", "phone", 2),
         _row(wa, "phone", 3),
+        _row("whatsapp:+85262220081", "platform_account", 4),
     ]
     reports = [
         *_n(("email", "pay@scam-mail.example"), 70, 2, category="phishing"),
@@ -212,6 +241,7 @@ def test_every_exact_kind_and_derived_form_answers_as_a_full_build(tmp_path: Pat
         *_n(("url", "https://wa.me/85262220078"), 80, 1),
         *_n([("ip", "203.0.113.9"), ("email", "pay@scam-mail.example")], 82, 1),
         *_n(("platform_account", "instagram:fake.shop.hk"), 84, 3, at=NOW - timedelta(days=3)),
+        *_n(("phone", "+85262220081"), 88, 1),  # a number a base WhatsApp account derives
     ]
     queries = [
         "pay@scam-mail.example",
@@ -227,13 +257,15 @@ def test_every_exact_kind_and_derived_form_answers_as_a_full_build(tmp_path: Pat
         "instagram:fake.shop.hq",
         "scam-mail.example",
         "x@scam-mail.example",
+        "+85262220081",
+        "whatsapp:+85262220081",
     ]
     _compare(
         tmp_path,
         base_rows,
         reports,
         [*queries, "1234567 as fps_id"],
-        related=("004-012-345678001", "pay@scam-mail.example", wa, "+85262220078"),
+        related=("004-012-345678001", "pay@scam-mail.example", wa, "+85262220078", "+85262220081"),
     )
 
 
