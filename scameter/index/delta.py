@@ -31,8 +31,11 @@ Invariants:
 * An empty delta installs nothing: the snapshot's rules are its own, the hot path unchanged.
   Nor does a kind the delta holds nothing of: only the kinds of its records (every exact
   kind once it holds a removal without an expression, whose kind it does not store) and
-  URLs / domains once it holds a listing expression are layered (:attr:`Overlay.shape`; the
-  manager re-installs the rules when the shape grows).
+  URLs / domains once it holds a listing expression or an allow record are layered
+  (:attr:`Overlay.shape`; the manager re-installs the rules when the shape grows).
+* An allowlisted URL's or domain's allow record (reported live) is never a listing
+  expression: it answers only where the base's allow entry of its key answers
+  (:attr:`Overlay.allows`, :meth:`LayeredRules._allowed`).
 * Private lookups (``SearchHashes``) read the overlay's full hashes (:meth:`Overlay.hashes`,
   :class:`~scameter.index.hashsearch.LiveHashes`), made on a worker's first private search
   and kept up to date by every update from then on.
@@ -67,7 +70,8 @@ from scameter.index.near import (
     variant_keys,
 )
 from scameter.index.reader import SnapshotReader
-from scameter.verdict import CheckContext, Level, Verdict, worst
+from scameter.index.urlmatch import UrlRules, path_listing_wins
+from scameter.verdict import SEVERITY, CheckContext, Level, Verdict
 
 #: Sub-databases of the delta environment.
 DB_RECORDS = b"records"
@@ -88,6 +92,8 @@ Rule = Callable[[str, Identifier, CheckContext | None], Verdict]
 HostMiss = Callable[[str, str, str, str], Verdict]
 #: A base snapshot's ``phone_ranges`` value of a range key, or ``None``.
 BaseRanges = Callable[[bytes], bytes | None]
+#: Kinds answered through listing expressions (``urlexpr``), not their own key alone.
+_EXPR_KINDS = frozenset((Kind.URL, Kind.DOMAIN))
 #: Kinds whose records have near-match entries (the builder's ``near``).
 NEAR_KINDS = frozenset((Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT))
 #: Distinct (namespace, text) delta near candidates memoised per overlay generation.
@@ -129,11 +135,11 @@ class Overlay:
     it changed, never half of it; the string table is swapped in before records that use it).
     """
 
-    __slots__ = ("_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of", "_path",
-                 "_policy", "_range_min", "_strings", "assemble", "base_id", "exprs",
-                 "generation", "keys", "kinds", "near", "near_active", "range_blocks",
-                 "range_digits", "range_span", "ranges", "records", "removals",
-                 "values")  # fmt: skip
+    __slots__ = ("_clusters", "_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of",
+                 "_path", "_policy", "_range_min", "_strings", "allow_exprs", "allows",
+                 "assemble", "base_id", "exprs", "generation", "keys", "kinds", "near",
+                 "near_active", "range_blocks", "range_digits", "range_span", "ranges",
+                 "records", "removals", "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
@@ -150,6 +156,13 @@ class Overlay:
         #: Lookup expression -> ``(key, record or b"", listing)`` of URL / domain entries.
         self.exprs: dict[str, list[tuple[bytes, bytes, str]]] = {}
         self._expr_of: dict[bytes, str] = {}
+        #: The allow records of allowlisted URLs and domains the delta re-decided (reported):
+        #: identifier key -> sealed VERIFIED record, keyed as the base's ``allow`` table and
+        #: consulted only where the base's own allow entry answers (:class:`LayeredRules`),
+        #: never as a listing expression (which would answer every URL under it); and the
+        #: expressions they answer under (a pre-filter: a superset, never shrunk).
+        self.allows: dict[bytes, bytes] = {}
+        self.allow_exprs: frozenset[str] = frozenset()
         #: The delta's keys as a sorted u64 array (the batch path probes it beside the base's).
         self.keys: U64Array = np.zeros(0, dtype=np.uint64)
         #: The exact kinds the delta may answer (see the module invariants).
@@ -182,6 +195,9 @@ class Overlay:
         #: ``SearchHashes``, so a worker nobody asks privately hashes nothing.
         self._hashes: LiveHashes | None = None
         self._hash_lock = threading.Lock()
+        #: Cluster id -> the keys of the delta's records in it, as of a generation
+        #: (:meth:`cluster_keys`; made on the first ``related`` after a change).
+        self._clusters: tuple[int, dict[int, list[bytes]]] = (-2, {})
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -219,12 +235,19 @@ class Overlay:
                 kinds.add(kind)
                 canonical = record_canonical(body)
                 self.values.add(canonical)  # before the record is visible
+                if body[1] == _VERIFIED_CODE and kind in _EXPR_KINDS:
+                    # an allowlisted URL / domain: an allow record, not a listing
+                    self._allow(key, record, kind, canonical, _expression(kind, canonical, expr))
+                    expr = None
+                elif key in self.allows:  # (an allowlisted one stays VERIFIED: defensive)
+                    del self.allows[key]
                 if kind in NEAR_KINDS and body[1] != _VERIFIED_CODE:  # an allow record has
                     # no near entries (the builder's ``_add_near``: ``records`` only)
                     self.near_active = True  # before the record is visible
                     entry = self._near_entry(kind, canonical, expr)
             else:
                 record = b""
+                self.allows.pop(key, None)
                 self.removals = self.near_active = True  # before the removal is visible
                 expr = body.decode("utf-8") or None
                 if expr is None:
@@ -246,6 +269,18 @@ class Overlay:
                 self._hashes.take({key: self.records[key] for key in values}, strings)
         self.generation = generation
 
+    def _allow(
+        self, key: bytes, record: bytes, kind: Kind, canonical: str, expr: str | None
+    ) -> None:
+        """Take in the allow record of an allowlisted URL or domain: its expressions first
+        (the pre-filter), then the record (see :attr:`allows`)."""
+        exprs = set(listing_expressions(expr)) if expr else set()
+        if kind is Kind.DOMAIN:
+            exprs.add(canonical + "/")  # its own record's match (``UrlRules._own_record``)
+        if not exprs <= self.allow_exprs:
+            self.allow_exprs = self.allow_exprs | exprs
+        self.allows[key] = record
+
     def hashes(self) -> LiveHashes:
         """The delta's full hashes (private lookups): made from every record on the first
         call, then kept up to date by :meth:`update`, which stores its records before it
@@ -261,6 +296,21 @@ class Overlay:
                 live.take(records, self._strings)
                 self._hashes = live
             return self._hashes
+
+    def cluster_keys(self, cluster: int) -> list[bytes]:
+        """The keys of the delta's records in cluster ``cluster`` (``related`` and cluster
+        listings add them to the base's members): one pass over the records per generation
+        asked about, none on the lookup path."""
+        generation, index = self._clusters
+        if generation != self.generation:
+            generation = self.generation
+            index = {}
+            for key, buf in self.records.copy().items():
+                if buf and buf[2] & fmt.F_CLUSTER:
+                    cid = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
+                    index.setdefault(cid, []).append(key)
+            self._clusters = (generation, index)
+        return index.get(cluster, [])
 
     def _take_ranges(self, ranges: Mapping[bytes, bytes]) -> None:
         """Take in range counts: the counts first, then their blocks' prefixes (a lookup on
@@ -299,8 +349,9 @@ class Overlay:
     @property
     def shape(self) -> tuple[frozenset[Kind], bool, bool]:
         """What decides the layered rule table: the exact kinds held, whether any URL /
-        domain listing expression is, and whether near-match answers consult the overlay."""
-        return self.kinds, bool(self.exprs), self.near_active
+        domain listing expression or allow record is, and whether near-match answers consult
+        the overlay."""
+        return self.kinds, bool(self.exprs or self.allows), self.near_active
 
     def _near_entry(
         self, kind: Kind, canonical: str, expr: str | None
@@ -390,8 +441,13 @@ class LayeredRules:
         base: Mapping[Kind, Rule],
         miss: HostMiss,
         reader: SnapshotReader | None = None,
+        *,
+        urls: UrlRules | None = None,
     ) -> None:
+        """``reader``: the snapshot's (its phone ranges); ``urls``: its URL rules (the allow
+        entries a delta's allow records stand in for; ``None``: the base's allow answers)."""
         self._overlay = overlay
+        self._urls = urls
         #: The base's phone ranges (``reader``: the snapshot's; ``None``: none).
         self._base_ranges: BaseRanges = _no_ranges if reader is None else _ranges_of(reader)
         self._records = overlay.records
@@ -407,7 +463,7 @@ class LayeredRules:
         out: dict[Kind, Rule] = dict(self._base)
         for kind in self._overlay.kinds & out.keys():
             out[kind] = self.answer_exact
-        if self._exprs:
+        if self._exprs or self._overlay.allows:
             out[Kind.URL] = self.answer_url
             out[Kind.DOMAIN] = self.answer_domain
         else:  # nothing of the delta's can match a URL or a domain: the base's own rules
@@ -473,34 +529,121 @@ class LayeredRules:
         exprs: list[str],
         kind: Kind,
     ) -> Verdict:
-        """The base answer and the delta entries under ``exprs``: the worst of the delta's
-        listings and of the base answer when that matched a listing the delta did not change
-        (a changed one is stood for by the delta's entry). A base answer that matched no
-        listing (a near match, a brand) gives way to any delta listing, as in a build, where
-        a listed URL is never near-matched; with none left, the host's near-match answer."""
+        """What :class:`~scameter.index.urlmatch.UrlRules` answers over the base's and the
+        delta's entries under ``exprs`` together, as it answers a full build's:
+
+        * the listing: under each expression the worst, then most reported, then smallest
+          key of the delta's listings and the base's (unless the delta holds its key), as
+          the builder's ``urlexpr`` keeps one; across expressions the worst, the first
+          weighed winning ties (:meth:`_listing`);
+        * the allow entry: the base's (the allowlist is the base's), answered with the
+          delta's allow record of that key when it holds one (the official identifier was
+          reported live: the new counts and ``SPOOF_ADVICE``), unless a HIGH RISK path
+          listing outranks it, as in a build;
+        * no listing and no allow entry: the base's answer (a near match, a brand: the
+          delta's near entries included), or the host's near-match answer when the base's
+          answer was a listing the delta removed.
+
+        Only the inputs the delta holds an entry or an allow expression under come past the
+        first test; they pay the base's listings read again (:meth:`UrlRules.listings`)."""
+        overlay = self._overlay
         exprs_of = self._exprs
-        found = [(e, hit) for e in dict.fromkeys(exprs) for hit in exprs_of.get(e, ())]
+        allow_exprs = overlay.allow_exprs
+        order = list(dict.fromkeys(exprs))
+        touched = [e for e in order if e in exprs_of]
         base = self._base[kind](raw, ident, context)
-        if not found or base.level is Level.VERIFIED:
+        if not touched and not (allow_exprs and base.matched in allow_exprs):
             return base
-        touched = {listing for _, (_, _, listing) in found}
-        canonical = ident.value
-        decode = self._overlay.assemble.from_record
-        verdicts = [
-            decode(raw, buf, canonical=canonical, kind=kind.value, matched=listing)
-            for _, (_, buf, listing) in found
-            if buf
-        ]
+        listing = self._listing(raw, ident, kind, order, base) if touched else None
+        if listing is None and base.level is not Level.VERIFIED and not touched:
+            listing = base if base.matched is not None else None
+        allowed: Verdict | None = None
+        if base.level is Level.VERIFIED:
+            allowed = self._allowed(raw, ident, kind, base)
+        elif path_listing_wins(base.level, base.matched) and base.matched in touched:
+            # the path listing the delta changed may have outranked the base's allow entry
+            allowed = self._allowed(raw, ident, kind, None)
+        if allowed is not None and not (
+            listing is not None and path_listing_wins(listing.level, listing.matched)
+        ):
+            return allowed
+        if listing is not None:
+            return listing
         if base.matched is None:
-            return worst(verdicts) if verdicts else base  # base: the miss, delta near included
-        if base.matched not in touched:
-            verdicts.append(base)
-        if not verdicts:  # the delta removed the listing the base matched
-            host = (
-                canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
-            )
-            return self._miss(raw, kind.value, canonical, host)
-        return worst(verdicts)
+            return base  # the miss, delta near included
+        # the delta removed the listing the base matched
+        canonical = ident.value
+        host = canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
+        return self._miss(raw, kind.value, canonical, host)
+
+    def _listing(
+        self, raw: str, ident: Identifier, kind: Kind, order: list[str], base: Verdict
+    ) -> Verdict | None:
+        """The listing a build of the base's and the delta's records answers ``ident`` with
+        (``None``: none), weighed as :meth:`UrlRules._answer` weighs ``urlexpr``'s."""
+        held = self._overlay.records
+        canonical = ident.value
+        slots: dict[str, list[tuple[Verdict, bytes]]] = {e: [] for e in order}
+        own: list[tuple[Verdict, bytes]] = []
+        decode = self._overlay.assemble.from_record
+        if self._urls is not None:
+            listed, mine = self._urls.listings(raw, canonical, kind)
+            for e, key, v in listed:
+                if key not in held and e in slots:
+                    slots[e].append((v, key))
+            if mine is not None:
+                key, v = mine
+                buf = held.get(key)
+                if buf is None:
+                    own.append((v, key))
+                elif buf:  # a domain's own record, changed by the delta
+                    own.append((decode(raw, buf, canonical=canonical, kind=kind.value,
+                                       matched=v.matched), key))  # fmt: skip
+        elif (
+            base.matched in slots
+            and base.level is not Level.VERIFIED
+            and base.matched not in self._exprs
+        ):
+            slots[base.matched].append((base, b""))  # without the rules: the base's answer
+        for e, slot in slots.items():
+            for key, buf, _ in self._exprs.get(e, ()):
+                if buf:
+                    v = decode(raw, buf, canonical=canonical, kind=kind.value, matched=e)
+                    slot.append((v, key))
+        best: Verdict | None = None
+        for slot in (*slots.values(), own):
+            if not slot:
+                continue
+            v = max(slot, key=_urlexpr_rank)[0]
+            if best is None or SEVERITY[v.level] > SEVERITY[best.level]:
+                best = v
+        return best
+
+    def _allowed(
+        self, raw: str, ident: Identifier, kind: Kind, base: Verdict | None
+    ) -> Verdict | None:
+        """The base's allow answer of ``ident`` (``base``: the base's verdict, when it is
+        that answer), with the delta's allow record of its key when it holds one."""
+        overlay = self._overlay
+        if base is not None and base.matched not in overlay.allow_exprs:
+            return base  # no allow record of the delta answers under that expression
+        entry = None if self._urls is None else self._urls.allowed_entry(raw, ident.value, kind)
+        if entry is None:
+            return base
+        key, v = entry
+        live = overlay.allows.get(key)
+        if live is None:
+            return v
+        return overlay.assemble.from_record(
+            raw, live, canonical=ident.value, kind=kind.value, matched=v.matched, allowed=True
+        )
+
+
+def _urlexpr_rank(entry: tuple[Verdict, bytes]) -> tuple[int, int, bytes]:
+    """The order the builder's ``urlexpr`` keeps one listing of an expression by: the worst,
+    then the most reported, then the smallest key (``writers.write_urlexpr``)."""
+    v, key = entry
+    return SEVERITY[v.level], v.report_count, bytes(255 - b for b in key)
 
 
 def _no_ranges(rkey: bytes) -> bytes | None:

@@ -46,6 +46,8 @@ from scameter.index.derived import DerivedRules
 from scameter.index.exact import ExactRules
 from scameter.index.format import (
     F_CLUSTER,
+    KIND_BY_TAG,
+    LEVEL_CODES,
     OFF_CLUSTER_ID,
     TABLE_ALLOW,
     TABLE_RECORDS,
@@ -67,6 +69,7 @@ DirectRule = Callable[[str, CheckContext | None], Verdict]
 #: Every kind answered by its own record (the others are URLs and domains).
 EXACT_KINDS = frozenset(k for k in Kind if k not in (Kind.URL, Kind.DOMAIN))
 _T = TypeVar("_T")
+_VERIFIED_CODE = LEVEL_CODES[Level.VERIFIED]
 _CLUSTER_ID = slice(OFF_CLUSTER_ID, OFF_CLUSTER_ID + 8)  # the cluster block's u64 cluster id
 
 
@@ -93,6 +96,7 @@ class Snapshot:
         self._rules[Kind.URL] = urls.answer_url
         self._rules[Kind.DOMAIN] = urls.answer_domain
         self._exact = exact
+        self._urls = urls
         #: The overlay shape the layered rules were made for (:attr:`Overlay.shape`).
         self.overlay_shape: Any = None
         #: The snapshot's own rules (``_rules`` holds layered ones while a delta applies).
@@ -129,7 +133,9 @@ class Snapshot:
             self.overlay_shape = None
         else:
             miss = self._near.host_miss
-            layered = LayeredRules(overlay, self._exact, self._base_rules, miss, self.reader)
+            layered = LayeredRules(
+                overlay, self._exact, self._base_rules, miss, self.reader, urls=self._urls
+            )
             rules = layered.rules()
             self.overlay_shape = overlay.shape
         self._rules.update(rules)
@@ -300,8 +306,17 @@ class Snapshot:
         limit = self.policy.related_limit if limit is None else limit
         idents = [normalize(kind, raw)] if kind is not None else detect(raw)
         reader = self.reader
+        held = {} if self.overlay is None else self.overlay.records
         for ident in idents:
             key = ident.key
+            live = held.get(key)
+            if live is not None:  # the delta's record (its cluster as the fold linked it)
+                if not live:
+                    return []  # fell out
+                if record_canonical(live) == ident.value:
+                    if not live[2] & F_CLUSTER:
+                        return []
+                    return self._cluster(int.from_bytes(live[_CLUSTER_ID], "little"))[:limit]
             for table in (TABLE_RECORDS, TABLE_ALLOW):
                 buf = reader.get(table, key)
                 if buf is None or record_canonical(buf) != ident.value:
@@ -330,31 +345,41 @@ class Snapshot:
                     v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)
                 members.append(v)
         if self.overlay is not None:
-            members = self._layered_members(members)
+            members = self._layered_members(members, cluster)
         members.sort(key=lambda v: (-v.severity, -v.report_count, v.canonical or ""))
         return members
 
-    def _layered_members(self, members: list[Verdict]) -> list[Verdict]:
-        """Cluster members as the live delta answers them (a member whose record fell out
-        leaves the list; the cluster itself is the base snapshot's)."""
+    def _layered_members(self, members: list[Verdict], cluster: int) -> list[Verdict]:
+        """Cluster members as the live delta answers them: the base's (a member whose record
+        fell out leaves the list) and the delta's records the fold put in that cluster."""
         overlay = self.overlay
         assert overlay is not None
+        records = overlay.records
         out: list[Verdict] = []
+        fresh: list[Identifier] = []
         for v in members:
             if v.kind is None or v.canonical is None:
                 continue
             ident = Identifier(Kind(v.kind), v.canonical)
-            if ident.key not in overlay.records:
+            if ident.key in records:
+                fresh.append(ident)  # answered through the delta below
+            else:
                 out.append(v)
-                continue
-            fresh = self._rules[ident.kind](v.canonical, ident, None)
-            if fresh.level is Level.NO_RECORD:
-                continue
-            buf = overlay.records[ident.key]
-            case_ids, case_count = record_cases(buf) if buf else ((), 0)
+        seen = {ident.key for ident in fresh}
+        for key in overlay.cluster_keys(cluster):
+            buf = records.get(key)
+            if buf and key not in seen:
+                fresh.append(Identifier(KIND_BY_TAG[buf[0]], record_canonical(buf)))
+        for ident in fresh:
+            buf = records[ident.key]
+            if not buf or record_canonical(buf) != ident.value:
+                continue  # fell out (or a 64-bit key collision)
+            # as _cluster reads a member: its record alone
+            v = overlay.assemble.from_record(ident.value, buf, allowed=buf[1] == _VERIFIED_CODE)
+            case_ids, case_count = record_cases(buf)
             if case_count:
-                fresh = dataclasses.replace(fresh, case_ids=case_ids, case_count=case_count)
-            out.append(fresh)
+                v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)
+            out.append(v)
         return out
 
     # -- bitmap views ---------------------------------------------------------------------

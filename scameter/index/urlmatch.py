@@ -22,7 +22,13 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from scameter.identifiers import Identifier, Kind, expressions_for_canonical, identifier_key
+from scameter.identifiers import (
+    Identifier,
+    Kind,
+    expression_key,
+    expressions_for_canonical,
+    identifier_key,
+)
 from scameter.identifiers.model import NAMESPACE_URL_EXPRESSION
 from scameter.index.assembly import VerdictAssembler
 from scameter.index.format import record_canonical, record_level
@@ -78,6 +84,57 @@ class UrlRules:
     def answer_domain(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
         """The verdict of a domain: its ``http://<host>/`` expressions and its own record."""
         return self._answer(raw, ident.value, f"http://{ident.value}/", _DOMAIN)
+
+    def allowed_entry(self, raw: str, canonical: str, kind: Kind) -> tuple[bytes, Verdict] | None:
+        """The allow record a URL or domain's answer consults (``None``: none), as (its
+        identifier key, its allowed verdict), whether or not a path listing outranks it: for
+        a live delta's layered rule (:mod:`scameter.index.delta`), which answers with the
+        delta's record of that key where it holds one. Not the hot path."""
+        txn = self._reader.txn()
+        url = canonical if kind is Kind.URL else f"http://{canonical}/"
+        listing, allowed = self._probe(txn, expressions_for_canonical(url))
+        if kind is Kind.DOMAIN:
+            listing, allowed = self._own_record(txn, canonical, listing, allowed)
+        if allowed is None:
+            return None
+        buf = allowed.record
+        key = _xxh3(bytes(buf[:1]) + record_canonical(buf).encode("utf-8"))  # = identifier_key
+        v = self._from_record(
+            raw, buf, canonical=canonical, kind=kind.value, matched=allowed.expression, allowed=True
+        )
+        return key, v
+
+    def listings(
+        self, raw: str, canonical: str, kind: Kind
+    ) -> tuple[list[tuple[str, bytes, Verdict]], tuple[bytes, Verdict] | None]:
+        """Every listing a URL or domain's answer weighs, in the order :meth:`_answer` weighs
+        them: (expression, record key, its verdict) of the listed record ``urlexpr`` holds
+        under each of its expressions; and a domain's own record (its key and verdict, under
+        ``<domain>/``), weighed last. For a live delta's layered rule
+        (:mod:`scameter.index.delta`), which weighs its own entries beside them. Not the hot
+        path."""
+        txn = self._reader.txn()
+        url = canonical if kind is Kind.URL else f"http://{canonical}/"
+        exprs = expressions_for_canonical(url)
+        keys = list(map(_xxh3, map(_expr_tagged, map(_encode, exprs))))
+        found = txn.cursor(db=self._urlexpr).getmulti(keys)
+        wanted = set(exprs)
+        out: list[tuple[str, bytes, Verdict]] = []
+        own: tuple[bytes, Verdict] | None = None
+        decode = self._from_record
+        for _, value in found:
+            lkey, _, expr = _parse_entry(value)
+            buf = None if lkey is None or expr not in wanted else self._record(lkey)
+            if lkey is not None and buf is not None:
+                v = decode(raw, buf, canonical=canonical, kind=kind.value, matched=expr)
+                out.append((expr, lkey, v))
+        if kind is Kind.DOMAIN:
+            key = identifier_key(Kind.DOMAIN, canonical)
+            buf = self._record(key)
+            if buf is not None and record_canonical(buf) == canonical:
+                expr = canonical + "/"
+                own = key, decode(raw, buf, canonical=canonical, kind=kind.value, matched=expr)
+        return out, own
 
     def _answer(self, raw: str, canonical: str, url: str, kind: str) -> Verdict:
         try:
@@ -146,6 +203,17 @@ class UrlRules:
         return listing, allowed
 
 
+def expression_entry(reader: SnapshotReader, expr: str) -> tuple[bytes | None, bytes | None]:
+    """The listed and the allowlisted record key ``urlexpr`` holds under the expression
+    ``expr`` (``None`` each: none), for the live fold's domain links
+    (:mod:`scameter.ingest.live`). Not the hot path."""
+    value = reader.txn().get(expression_key(expr), db=reader.urlexpr)
+    if value is None:
+        return None, None
+    lkey, akey, stored = _parse_entry(bytes(value))
+    return (lkey, akey) if stored == expr else (None, None)
+
+
 def _parse_entry(value: bytes) -> tuple[bytes | None, bytes | None, str]:
     """A ``urlexpr`` entry: (listed record key, allowlisted record key, expression)."""
     flags = value[0]
@@ -171,9 +239,15 @@ def _path_listing_wins(listing: _Listing | None) -> bool:
     return listing is not None and listing.severity == _HIGH_RISK and _has_path(listing.expression)
 
 
+def path_listing_wins(level: Level, expression: str | None) -> bool:
+    """Whether a listing of ``level`` under ``expression`` outranks an allowlisted entry
+    (:func:`_path_listing_wins` of a verdict's level and ``matched``)."""
+    return level is Level.HIGH_RISK and expression is not None and _has_path(expression)
+
+
 def _has_path(expr: str) -> bool:
     """``True`` for ``host/path...`` expressions, ``False`` for host-level ``host/``."""
     return not expr.endswith("/") or expr.count("/") > 1 or "?" in expr
 
 
-__all__ = ["UrlRules"]
+__all__ = ["UrlRules", "expression_entry", "path_listing_wins"]

@@ -30,10 +30,10 @@ Invariants:
 * A new base (CURRENT moved) resets the delta to the base's intake cursor (the sequence
   number its ingest read up to; -1 when it read no intake log). A base without evidence
   (older, or ``ingest --no-evidence``) disables folding with one warning.
-* An allowlisted (VERIFIED) identifier of an exact kind that is reported gets the record a
-  full build writes to ``allow`` (VERIFIED, the report counts, ``SPOOF_ADVICE``), which the
-  workers answer as the allowlist's; allowlisted URLs and domains are left to the base
-  (reports about them count at the next ingest).
+* An allowlisted (VERIFIED) identifier that is reported gets the record a full build writes
+  to ``allow`` (VERIFIED, the report counts, ``SPOOF_ADVICE``), which the workers answer as
+  the allowlist's: an exact kind by its key, a URL or domain where the base's allow entry
+  of that key answers (never as a listing expression of its own).
 * Appeals (the Appeal RPC) in the log are applied to every identifier a fold re-decides, as
   ingest applies them; an identifier a new appeal names (after the delta's ``appeal_cursor``,
   every appeal after a reset) is re-decided too, from its base evidence and the delta's
@@ -76,8 +76,10 @@ from scameter.index.delta import (
     open_delta,
 )
 from scameter.index.publish import current_id
+from scameter.index.urlmatch import expression_entry
 from scameter.ingest.adapters import AdapterOptions, appeal_tuples
 from scameter.ingest.aggregate import Aggregator
+from scameter.ingest.clusters import domain_link_key
 from scameter.ingest.evidence import decode_events, encode_event, event_keys, wire_key_id
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.liveranges import RangeCounter, delta_listed
@@ -286,11 +288,10 @@ class LiveFolder:
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 merged = _append_events(old, blobs)
                 txn.put(ikey, merged, db=self._dbs[DB_EVENTS])
-                if not _official_listing(base, ikey, wire[ikey]):
-                    touched[ikey] = merged
+                touched[ikey] = merged
             for plain in sorted(appealed or ()):
                 ikey = wire_key_id(plain)
-                if ikey in by_key or _official_listing(base, ikey, plain):
+                if ikey in by_key:
                     continue
                 # An appeal of an identifier no new report names: re-decided from its base
                 # evidence and the delta's events of it, when it has any (else nothing lists
@@ -298,6 +299,12 @@ class LiveFolder:
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 if old is None and base.snap.reader.evidence_of(ikey) is None:
                     continue
+                wire[ikey] = plain
+                touched[ikey] = bytes(old) if old is not None else b""
+            for ikey, plain in _domain_peers(base, touched, wire):
+                # a base identifier on a touched one's registrable domain: re-decided too
+                # (its cluster changes), from its complete evidence and the delta's events
+                old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 wire[ikey] = plain
                 touched[ikey] = bytes(old) if old is not None else b""
             values = self._decide(base, touched, wire=wire, when=when, strings=strings,
@@ -385,6 +392,8 @@ class LiveFolder:
         self._env.close()
 
 
+#: The kinds that link through their registrable domain (``clusters.domain_link_key``).
+_DOMAIN_LINKED = ("url:", "domain:", "email:")
 #: A cluster as a delta record carries it: (cluster id, size, worst level).
 _Cluster = tuple[int, int, Level]
 #: The top bit of a cluster id the delta gives a new group (base ids are record ranks).
@@ -412,7 +421,8 @@ def _clusters(
     none has one, :data:`DELTA_CLUSTER_BIT` | the xxh3 of its smallest member's key (63
     bits); an identifier the fold links to nothing keeps its base record's cluster. The
     worst level is the worst of the base clusters, the touched members' new levels and the
-    other members' base levels; the size the largest of the group and those base clusters."""
+    other members' base levels; the size the sum of those base clusters' sizes and of the
+    members in none (a build's cluster of the same links is their union)."""
     groups: dict[int, list[int]] = {}
     for rank, root in decisions.clusters.items():
         groups.setdefault(root, []).append(decisions.order[rank])
@@ -422,19 +432,21 @@ def _clusters(
         ikeys = [wire_key_id(k) for k in keys]
         if not any(k in listed for k in ikeys):
             continue
-        cids: list[int] = []
-        size, worst = len(keys), Level.NO_RECORD
+        sizes: dict[int, int] = {}  # the base clusters the group joins: id -> size
+        size, worst = 0, Level.NO_RECORD
         for ikey in ikeys:
             had, level = _base_cluster(base, ikey)
             if had is not None:
-                cids.append(had[0])
-                size = max(size, had[1])
+                sizes[had[0]] = had[1]
                 worst = _worse(worst, had[2])
+            else:
+                size += 1
             fields = listed.get(ikey)
             level = fields[3] if fields is not None else level
             if level is not None:
                 worst = _worse(worst, level)
-        cid = min(cids) if cids else DELTA_CLUSTER_BIT | _xxh3_63(keys[0])
+        size += sum(sizes.values())
+        cid = min(sizes) if sizes else DELTA_CLUSTER_BIT | _xxh3_63(keys[0])
         out.update((k, (cid, size, worst)) for k in ikeys if k in listed)
     for ikey, fields in listed.items():
         if ikey not in out:
@@ -442,6 +454,39 @@ def _clusters(
             if had is not None:
                 out[ikey] = (had[0], had[1], _worse(had[2], fields[3]))
     return out
+
+
+def _domain_peers(
+    base: _Base, touched: dict[bytes, bytes], wire: dict[bytes, str]
+) -> list[tuple[bytes, str]]:
+    """(key, ``kind:value``) of the base identifiers a touched URL, domain or e-mail
+    address links to through its registrable domain
+    (:func:`~scameter.ingest.clusters.domain_link_key`) that are not touched: the listed and
+    the allowlisted record the base's ``urlexpr`` holds under that host-level expression (a
+    listed one stands for its base cluster, which every other linked identifier on the
+    domain is in; an allowlisted one keeps the domain from linking, as in a build). The
+    fold re-decides them from their complete evidence, so the aggregator links them as a
+    build does and their records carry the joined cluster."""
+    links: set[str] = set()
+    for ikey in touched:
+        plain = wire[ikey]
+        if plain.startswith(_DOMAIN_LINKED):
+            link = domain_link_key(plain, base.gran)
+            if link is not None:
+                links.add(link)
+    out: dict[bytes, str] = {}
+    reader = base.snap.reader
+    for link in sorted(links):
+        for key, table in zip(expression_entry(reader, link), _TABLES, strict=True):
+            buf = None if key is None or key in touched else reader.get(table, key)
+            if key is not None and buf is not None and reader.evidence_of(key) is not None:
+                kind = fmt.KIND_BY_TAG[buf[0]]
+                out[key] = f"{kind.value}:{fmt.record_canonical(buf)}"
+    return sorted(out.items())
+
+
+#: The tables of ``expression_entry``'s listed and allowlisted keys.
+_TABLES = (fmt.TABLE_RECORDS, fmt.TABLE_ALLOW)
 
 
 def _range_changes(
@@ -464,17 +509,6 @@ def _range_changes(
         if before != after:
             out.append((number, 1 if after else -1))
     return out
-
-
-def _official_listing(base: _Base, ikey: bytes, plain: str) -> bool:
-    """Whether ``plain`` (``kind:value``) is an allowlisted URL or domain of the base: left to
-    the base (its listing expression would answer other URLs under it; module invariants).
-    An allowlisted identifier of an exact kind is re-decided like any other: its delta
-    record is the VERIFIED record a full build writes to ``allow`` (counts, ``SPOOF_ADVICE``)."""
-    return ikey in base.snap.reader.allow_keys and plain.partition(":")[0] in _EXPR_KINDS
-
-
-_EXPR_KINDS = frozenset(("url", "domain"))
 
 
 def _worse(a: Level, b: Level) -> Level:

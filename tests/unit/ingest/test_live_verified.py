@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scameter.identifiers import Kind
 from scameter.index import Snapshot
 from scameter.intake import IntakeLog
 from scameter.verdict import Channel, CheckContext, Level, ReasonCode
@@ -48,8 +47,11 @@ def test_a_reported_allowlisted_number_shows_its_counts_and_spoof_advice_live(
             # the batch path takes the delta's key down the full path
             batch = m.snapshot.check_batch([OFFICIAL], "phone").to_list()
             assert _view(batch[0]) == _view(want)
-            # an allowlisted domain stays the base's (documented: waits for compaction)
-            assert m.snapshot.check("bank-ok.example").level is Level.VERIFIED
-            assert Kind.DOMAIN not in (m.snapshot.overlay.kinds if m.snapshot.overlay else ())
+            # an allowlisted domain's report counts live too, wherever its allow entry answers
+            for q in ("bank-ok.example", "https://www.bank-ok.example/login"):
+                got = m.snapshot.check(q)
+                assert (got.level, got.report_count) == (Level.VERIFIED, 1)
+                assert _view(got) == _view(expected.check(q))
+            assert before.check("bank-ok.example").report_count == 0
     finally:
         m.stop()

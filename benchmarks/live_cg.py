@@ -1,0 +1,121 @@
+"""Instructions per ``Snapshot.check`` with and without a live delta, and fold CPU per URL report.
+
+Not a registered benchmark (``python -m benchmarks`` does not run it): three commands, run
+with the tree to measure on ``PYTHONPATH`` (docs/benchmarks.md, "Round 8: live full verdicts"):
+
+* ``python -m benchmarks.live_cg setup ROOT``: a base of 10^4 phone numbers and 500 URLs
+  (one public report each, a day old) and an intake log of 2,000 new numbers and 200 new URLs
+  folded over it by that tree's ``LiveFolder``; the probe lists in ``ROOT/probes.json``.
+* ``python -m benchmarks.live_cg run ROOT PROBE DELTA N``: open the snapshot, follow the delta
+  (``DELTA`` 1) or not (0), warm 500 checks, then ``N`` checks of ``PROBE`` (``phone_hit``,
+  ``phone_miss``, ``url_hit``, ``url_miss``), cycled. Under ``PYTHONHASHSEED=0 valgrind
+  --tool=callgrind``, the figure per check is (instructions of N=6000 - of N=2000) / 4000.
+* ``python -m benchmarks.live_cg fold ROOT RUN``: CPU microseconds per report of folding 1,000
+  reports of new pages on the hosts of the base's URLs (each re-decides the base listing on
+  its registrable domain) in polls of 250 into a fresh delta over ``ROOT``'s base.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from benchmarks import datagen
+from scameter.index import SnapshotManager
+from scameter.ingest.live import LiveFolder
+from scameter.ingest.pipeline import run_ingest
+from scameter.intake import IntakeLog
+
+SEED = 7
+
+
+def _report(i: int, kind: str, value: str, when: datetime) -> str:
+    return json.dumps({
+        "type": "report", "source": "public", "status": "unverified",
+        "reported_at": when.isoformat().replace("+00:00", "Z"), "reporter_hash": f"{i:032x}",
+        "category": "phishing", "identifiers": [{"kind": kind, "value": value}],
+    })  # fmt: skip
+
+
+def setup(root: Path) -> None:
+    phones, urls = datagen.phones(16_000, SEED), datagen.urls(1_400, SEED)
+    root.mkdir(parents=True, exist_ok=True)
+    when = datetime.now(UTC) - timedelta(days=1)
+    base = [("phone", p) for p in phones[:10_000]] + [("url", u) for u in urls[:500]]
+    lines = [_report(i, kind, value, when) + "\n" for i, (kind, value) in enumerate(base)]
+    (root / "base.jsonl").write_text("".join(lines), encoding="utf-8")
+    run_ingest([root / "base.jsonl"], root / "snaps", as_of=datetime.now(UTC))
+    new = [("phone", p) for p in phones[10_000:12_000]] + [("url", u) for u in urls[500:700]]
+    with IntakeLog(root / "intake") as log:
+        for i, ident in enumerate(new):
+            log.append(identifiers=[ident], category="investment", text="",
+                       reporter_hash=f"{i + 7:032x}", reported_at=when)  # fmt: skip
+    folder = LiveFolder(root / "snaps", root / "intake", root / "live")
+    while folder.fold_once():
+        pass
+    folder.close()
+    probes = {
+        "phone_hit": phones[:2_000],
+        "phone_miss": phones[14_000:16_000],
+        "url_hit": urls[:500],
+        "url_miss": urls[900:1_400],
+    }
+    (root / "probes.json").write_text(json.dumps(probes), encoding="utf-8")
+
+
+def run(root: Path, probe: str, delta: bool, n: int) -> None:
+    probes: list[str] = json.loads((root / "probes.json").read_text(encoding="utf-8"))[probe]
+    kind = probe.partition("_")[0]
+    m = SnapshotManager(root / "snaps", delta=(root / "live" / "delta") if delta else None)
+    m.refresh()
+    if delta and not m.follow_delta():
+        raise SystemExit("no delta to follow: run setup first")
+    check = m.snapshot.check
+    k = len(probes)
+    for i in range(500):
+        check(probes[i % k], kind)
+    for i in range(n):
+        check(probes[i % k], kind)
+    m.stop()
+
+
+def fold(root: Path, run_name: str) -> float:
+    urls = datagen.urls(1_400, SEED)[:500]
+    work = root / f"fold-{run_name}"
+    shutil.rmtree(work, ignore_errors=True)
+    when = datetime.now(UTC) - timedelta(hours=1)
+    with IntakeLog(work / "intake") as log:
+        for i in range(1_000):
+            page = urls[i % 500].rstrip("/") + f"/new{i}"
+            log.append(identifiers=[("url", page)], category="investment", text="",
+                       reporter_hash=f"{i + 11:032x}", reported_at=when)  # fmt: skip
+    folder = LiveFolder(root / "snaps", work / "intake", work / "live", batch=250)
+    folder.fold_once()  # the first poll opens the base (policy, lists): not the per-report cost
+    t = time.process_time()
+    while folder.fold_once():
+        pass
+    spent = time.process_time() - t
+    folded = folder.folded - 250
+    folder.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return spent / max(1, folded) * 1e6
+
+
+def main(argv: list[str]) -> None:
+    cmd, root = argv[0], Path(argv[1])
+    if cmd == "setup":
+        setup(root)
+    elif cmd == "run":
+        run(root, argv[2], argv[3] == "1", int(argv[4]))
+    elif cmd == "fold":
+        print(f"{fold(root, argv[2]):.1f}")
+    else:
+        raise SystemExit(f"unknown command {cmd!r} (setup, run, fold)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

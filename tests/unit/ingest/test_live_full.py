@@ -1,0 +1,301 @@
+"""The delta answers the identifiers it touches exactly as a full build does: the whole
+verdict (level, reasons with their details, counts, reporters, dates, categories, cluster,
+matched listing, near-match / brand signal, owner) and the case ids ``related`` lists.
+
+Each case folds the same intake log live over a base and ingests it in full, then compares
+the two answers for the touched identifiers and for the inputs their listings answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scameter.identifiers import detect
+from scameter.index import Snapshot
+from scameter.index.delta import REMOVED, Overlay
+from scameter.intake import IntakeLog
+from scameter.verdict import Level, ReasonCode, Verdict
+from tests.unit.ingest.test_live import (
+    NOW,
+    _append,
+    _base,
+    _fold,
+    _layered,
+    _roots,
+    _row,
+)
+
+ALLOWS = [
+    {"type": "allow", "kind": "domain", "value": "hsbc.com.hk", "owner": "HSBC"},
+    {"type": "allow", "kind": "domain", "value": "bochk.com", "owner": "Bank of China (HK)"},
+    {"type": "allow", "kind": "domain", "value": "bank-ok.example", "owner": "Example Bank"},
+    {
+        "type": "allow",
+        "kind": "url",
+        "value": "https://portal.gov-ok.example/login",
+        "owner": "Example Gov",
+    },
+    {"type": "allow", "kind": "phone", "value": "+85261234100", "owner": "Example Bank"},
+]
+
+
+def _whole(v: Verdict) -> tuple[Any, ...]:
+    """Every field a lookup answers with, but the snapshot id (the two builds differ)."""
+    return (
+        v.input,
+        v.kind,
+        v.canonical,
+        v.level,
+        tuple(v.reasons),
+        tuple(v.categories),
+        v.report_count,
+        v.reporters,
+        v.first_reported,
+        v.last_reported,
+        v.matched,
+        v.similar_to,
+        v.cluster_size,
+        v.cluster_worst,
+        v.verified_owner,
+        v.error,
+    )
+
+
+def _related(snap: Snapshot, q: str) -> list[tuple[Any, ...]]:
+    return [(*_whole(v)[1:], v.case_ids, v.case_count) for v in snap.related(q)]
+
+
+def _compare(
+    tmp_path: Path,
+    base_rows: list[dict[str, Any]],
+    reports: list[tuple[Any, int, dict[str, Any]]],
+    queries: list[str],
+    *,
+    related: tuple[str, ...] = (),
+) -> dict[str, Verdict]:
+    """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) live over a base of
+    ``base_rows`` and ingest them in full; assert every query (``raw`` or ``raw as kind``)
+    answers alike (single, batch, and ``related`` of ``related``); the full build's verdicts."""
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for ident, who, kw in reports:
+                _append(log, ident, who, **dict(kw))
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows)
+    m = _layered(snaps, live_dir)
+    out: dict[str, Verdict] = {}
+    try:
+        with Snapshot.open_current(full) as expected:
+            for q in queries:
+                raw, _, kind = q.partition(" as ")
+                got = m.snapshot.check(raw, kind or None)
+                want = expected.check(raw, kind or None)
+                assert _whole(got) == _whole(want), q
+                out[q] = want
+            plain = [q for q in queries if " as " not in q]
+            got_b = m.snapshot.check_many(plain)
+            want_b = expected.check_many(plain)
+            for q, g, w in zip(plain, got_b, want_b, strict=True):
+                assert _whole(g) == _whole(w), q
+            for q in related:
+                got_r, want_r = _related(m.snapshot, q), _related(expected, q)
+                assert len(got_r) == len(want_r), q
+                for member, expected_member in zip(got_r, want_r, strict=True):
+                    assert member == expected_member, q
+    finally:
+        m.stop()
+    return out
+
+
+def _n(ident: Any, first: int, n: int, **kw: Any) -> list[tuple[Any, int, dict[str, Any]]]:
+    return [(ident, first + i, kw) for i in range(n)]
+
+
+@pytest.mark.parametrize("reporters", [1, 3], ids=["under-threshold", "at-threshold"])
+def test_reports_of_allowlisted_domains_and_urls_answer_as_a_full_build(
+    tmp_path: Path, reporters: int
+) -> None:
+    """An official domain and an official URL reported live: VERIFIED with the new counts and
+    SPOOF_ADVICE, for themselves and for every URL their allow entries answer, as in a full
+    build; a URL under them that no allow entry answers is left alone."""
+    base_rows = [*ALLOWS, _row("bank-ok.example", "domain", 0), _row("+85291234001", "phone", 1)]
+    reports = [
+        *_n(("domain", "hsbc.com.hk"), 10, reporters, category="impersonation"),
+        *_n(("domain", "bank-ok.example"), 15, reporters, category="impersonation"),
+        *_n(("url", "https://portal.gov-ok.example/login"), 20, reporters),
+        *_n(("domain", "bochk.com"), 30, 1, at=NOW - timedelta(days=2)),
+    ]
+    queries = [
+        "hsbc.com.hk",
+        "https://hsbc.com.hk/",
+        "https://www.hsbc.com.hk/personal/login",
+        "www.hsbc.com.hk",
+        "bank-ok.example",
+        "https://secure.bank-ok.example/login?next=1",
+        "https://portal.gov-ok.example/login",
+        "https://portal.gov-ok.example/login/next",
+        "https://portal.gov-ok.example/other",
+        "bochk.com",
+        "https://www.bochk.com/",
+        "+85261234100",
+    ]
+    want = _compare(tmp_path, base_rows, reports, queries, related=("bank-ok.example",))
+    v = want["bank-ok.example"]
+    assert v.level is Level.VERIFIED
+    assert v.report_count == reporters + 1
+    assert [r.code for r in v.reasons] == [ReasonCode.ALLOWLISTED, ReasonCode.SPOOF_ADVICE]
+    assert want["https://secure.bank-ok.example/login?next=1"].report_count == reporters + 1
+    # the official URL's allow entry is host-level: it answers the host's other pages too
+    assert want["https://portal.gov-ok.example/other"].report_count == reporters
+    # a popular official domain's reports are left out by the build's warninglists
+    assert want["hsbc.com.hk"].report_count == 0
+
+
+def test_a_path_listing_under_an_allowlisted_host_answers_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A scam page on an official host (HIGH RISK, police) outranks the allow entry for that
+    path, live as in a build; the host itself and its other pages stay VERIFIED."""
+    base_rows = [*ALLOWS, _row("+85291234001", "phone", 0)]
+    page = "https://www.bochk.com/phish/login"
+    reports = [
+        *_n(("url", page), 40, 1, category="phishing"),
+        *_n(("domain", "bochk.com"), 45, 1),
+    ]
+    base_rows += [_row(page, "url", 5, source="police")]
+    queries = [page, "https://www.bochk.com/phish/login/x", "https://www.bochk.com/", "bochk.com"]
+    want = _compare(tmp_path, base_rows, reports, queries)
+    assert want[page].level is Level.HIGH_RISK
+    assert want["bochk.com"].level is Level.VERIFIED
+
+
+def test_a_path_listing_the_delta_removes_gives_way_to_the_allow_entry(tmp_path: Path) -> None:
+    """Without the HIGH RISK page listing that outranked it, the official host's allow entry
+    answers the page again (as a build without that listing does)."""
+    promo = "https://www.bochk.com/promo/win"
+    snaps = _base(tmp_path, [*ALLOWS, _row(promo, "url", 0, source="police")])
+    with Snapshot.open_current(snaps) as snap:
+        listed = snap.check(promo)
+        assert listed.level is Level.HIGH_RISK
+        assert listed.matched is not None
+        overlay = Overlay(snap.id, tmp_path / "delta", snap.policy)
+        key = detect(promo)[0].key
+        overlay.update(1, {key: REMOVED + listed.matched.encode("utf-8")}, ())
+        snap.set_overlay(overlay)
+        v = snap.check(promo)
+        assert (v.level, v.verified_owner) == (Level.VERIFIED, "Bank of China (HK)")
+        assert v.matched == snap.check("https://www.bochk.com/").matched
+
+
+def test_reported_brand_look_alikes_answer_as_a_full_build(tmp_path: Path) -> None:
+    """A domain, a URL and a handle that impersonate an official brand, reported live: their
+    own listing as a full build gives it, and the brand / near-match signal of the inputs
+    their listings do not answer."""
+    base_rows = [*ALLOWS, _row("+85291234001", "phone", 0)]
+    reports = [
+        *_n(("domain", "hsbc-secure-login.example"), 50, 1),
+        *_n(("url", "https://hsbc-verify.example/account/update"), 55, 3),
+        *_n(("platform_account", "telegram:hsbc_support_hk"), 60, 1),
+        *_n(("domain", "b0chk.com"), 65, 1, category="phishing"),
+    ]
+    base_rows += [_row("hsbc-verify.example", "domain", 6)]
+    queries = [
+        "hsbc-secure-login.example",
+        "https://hsbc-secure-login.example/",
+        "https://login.hsbc-secure-login.example/a",
+        "hsbc-secure-logins.example",
+        "https://hsbc-verify.example/account/update",
+        "https://hsbc-verify.example/account/other",
+        "hsbc-verify.example",
+        "telegram:hsbc_support_hk",
+        "telegram:hsbc_support_hq",
+        "b0chk.com",
+        "https://b0chk.com/x",
+        "bochk-hk.com",
+    ]
+    _compare(tmp_path, base_rows, reports, queries)
+
+
+def test_every_exact_kind_and_derived_form_answers_as_a_full_build(tmp_path: Path) -> None:
+    """E-mail, bank account, FPS id, crypto wallet, handle, IP, WhatsApp account and link
+    (derived to the number), co-named in some reports: the whole verdict and the related
+    cases, live as in a full build."""
+    wa = "+85262220077"
+    base_rows = [
+        _row("pay@scam-mail.example", "email", 0),
+        _row("004-012-345678001", "bank_account", 1, source="police"),
+        _row("+85291234001", "phone", 2),
+        _row(wa, "phone", 3),
+        _row("whatsapp:+85262220081", "platform_account", 4),
+    ]
+    reports = [
+        *_n(("email", "pay@scam-mail.example"), 70, 2, category="phishing"),
+        *_n([("bank_account", "004-012-345678001"), ("fps_id", "1234567")], 72, 1),
+        *_n(("crypto_wallet", "0x52908400098527886E0F7030069857D2E4169EE7"), 74, 3),
+        *_n(("platform_account", "whatsapp:" + wa), 78, 2),
+        *_n(("url", "https://wa.me/85262220078"), 80, 1),
+        *_n([("ip", "203.0.113.9"), ("email", "pay@scam-mail.example")], 82, 1),
+        *_n(("platform_account", "instagram:fake.shop.hk"), 84, 3, at=NOW - timedelta(days=3)),
+        *_n(("phone", "+85262220081"), 88, 1),  # a number a base WhatsApp account derives
+    ]
+    queries = [
+        "pay@scam-mail.example",
+        "004-012-345678001",
+        "0x52908400098527886E0F7030069857D2E4169EE7",
+        "whatsapp:" + wa,
+        wa,
+        "https://wa.me/85262220077",
+        "https://wa.me/85262220078",
+        "+85262220078",
+        "203.0.113.9",
+        "instagram:fake.shop.hk",
+        "instagram:fake.shop.hq",
+        "scam-mail.example",
+        "x@scam-mail.example",
+        "+85262220081",
+        "whatsapp:+85262220081",
+    ]
+    _compare(
+        tmp_path,
+        base_rows,
+        reports,
+        [*queries, "1234567 as fps_id"],
+        related=("004-012-345678001", "pay@scam-mail.example", wa, "+85262220078", "+85262220081"),
+    )
+
+
+def test_clusters_joined_live_have_the_full_builds_size_and_worst_level(tmp_path: Path) -> None:
+    """A new report naming a member of a base cluster chained through a report it is not in,
+    and one naming members of two base clusters: the union's size and worst level; a URL on
+    the domain of a base listing its reports do not name joins that listing's cluster."""
+    e, p1, p2, p3 = "a@chain.example", "+85291234061", "+85291234062", "+85262220063"
+    q1, q2 = "+85291234071", "+85291234072"
+    base_rows = [
+        _row(e, "email", 0, identifiers=[{"kind": "email", "value": e},
+                                         {"kind": "phone", "value": p1}]),
+        _row(p1, "phone", 1, identifiers=[{"kind": "phone", "value": p1},
+                                          {"kind": "phone", "value": p2}]),
+        _row(q1, "phone", 2, source="police", identifiers=[{"kind": "phone", "value": q1},
+                                                           {"kind": "phone", "value": q2}]),
+        _row("https://chain-shop.example/pay", "url", 3),
+        _row("https://chain-shop.example/pay", "url", 4, identifiers=[
+            {"kind": "url", "value": "https://chain-shop.example/pay"},
+            {"kind": "phone", "value": q2}]),
+    ]  # fmt: skip
+    reports = [
+        *_n([("email", e), ("phone", p3)], 90, 1),
+        *_n([("phone", p3), ("phone", q1)], 91, 1),
+        *_n(("url", "https://www.chain-shop.example/track"), 92, 1),
+        *_n(("email", "help@lone-shop.example"), 93, 1),
+        *_n(("domain", "lone-shop.example"), 94, 1),
+    ]
+    queries = [e, p3, q1, "https://www.chain-shop.example/track", "lone-shop.example",
+               "help@lone-shop.example"]  # fmt: skip
+    want = _compare(tmp_path, base_rows, reports, queries)
+    assert want[p3].cluster_size == 8  # e, p1, p2, p3, q1, q2 and the two URLs
+    assert want[p3].cluster_worst is Level.HIGH_RISK
