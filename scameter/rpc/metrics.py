@@ -53,7 +53,7 @@ LATENCY_BUCKETS = (
 )
 
 
-#: Bound once: :meth:`Metrics.observe` and :meth:`Metrics.verdict` run on every call.
+#: Bound once: :meth:`Metrics.record` runs on every call.
 _get_ident = threading.get_ident
 
 
@@ -197,6 +197,12 @@ class Metrics:
         return t
 
     def observe(self, method: str, code: str, seconds: float) -> None:
+        """One ``method`` call ended with ``code`` after ``seconds``."""
+        self.record(method, code, seconds, None)
+
+    def record(self, method: str, code: str, seconds: float, level: Level | None) -> None:
+        """One call: :meth:`observe`, and :meth:`verdict` of ``level`` unless it is None, in
+        one tally look-up (the servicer's per-call record)."""
         t = self._tallies.get(_get_ident()) or self._tally()
         key = (method, code)
         requests = t.requests
@@ -207,6 +213,8 @@ class Metrics:
             t.sums[method] = 0.0
         counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         t.sums[method] += seconds
+        if level is not None:
+            t.levels[level] += 1
 
     def live_snapshot(self, snapshot_id: str | None) -> None:
         """Point ``scameter_snapshot_info`` at ``snapshot_id`` (None: no snapshot loaded)."""

@@ -73,3 +73,21 @@ def test_threads_tally_apart_and_sum_at_scrape() -> None:
         Metrics(1).registry.get_sample_value("scameter_verdicts_total", {**verified, "worker": "1"})
         == 0
     )
+
+
+def test_record_is_observe_and_verdict_in_one_call() -> None:
+    """The servicer's per-call ``record`` counts what ``observe`` + ``verdict`` count; a call
+    without a verdict (an error) counts no level."""
+    one, two = Metrics(0), Metrics(0)
+    calls = [("Check", "OK", 0.0003, Level.HIGH_RISK), ("Check", "INVALID_ARGUMENT", 0.002, None)]
+    calls += [("Check", "OK", s, Level.NO_RECORD) for s in SECONDS]
+    for method, code, seconds, level in calls:
+        one.record(method, code, seconds, level)
+        two.observe(method, code, seconds)
+        if level is not None:
+            two.verdict(level)
+    for prefix in ("scameter_rpc_", "scameter_verdicts"):
+        assert _samples(one.registry, prefix) == _samples(two.registry, prefix)
+    assert one.registry.get_sample_value(
+        "scameter_verdicts_total", {"worker": "0", "level": "no_record"}
+    ) == len(SECONDS)
