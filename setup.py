@@ -14,8 +14,9 @@ path").
 
 from setuptools import Extension, setup
 
-#: Included by the sources (the slot-offset check of the dataclasses they fill; XXH3-64).
-_HEADERS = ["scameter/_slot_offsets.h", "scameter/_xxh3.h"]
+#: Included by the sources (the slot-offset check of the dataclasses they fill; XXH3-64; the
+#: typed HK number).
+_HEADERS = ["scameter/_slot_offsets.h", "scameter/_xxh3.h", "scameter/_hkphone.h"]
 
 setup(
     ext_modules=[
@@ -40,6 +41,7 @@ setup(
         Extension(
             "scameter.ingest._rowscan",
             sources=["scameter/ingest/_rowscan.c"],
+            depends=_HEADERS,
             optional=True,
         ),
     ]

@@ -37,6 +37,7 @@
 #include <structmember.h>
 
 #include "../_slot_offsets.h"
+#include "../_hkphone.h"
 #include "../_xxh3.h"
 
 #define MAX_CHARS 20
@@ -113,45 +114,6 @@ TypedHK_dealloc(TypedHK *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The 8 national digits of a typed HK number (module comment), or NULL. */
-static const char *
-national_of(const char *s, Py_ssize_t n, char *buf)
-{
-    char first = s[0], last = s[n - 1];
-    if (!((first >= '0' && first <= '9') || first == '+' || first == '(')) {
-        return NULL;
-    }
-    if (!(last >= '0' && last <= '9')) {
-        return NULL;
-    }
-    int plus = first == '+';
-    int nd = 0;
-    for (Py_ssize_t i = plus; i < n; i++) {
-        char c = s[i];
-        if (c >= '0' && c <= '9') {
-            if (nd == 11) {
-                return NULL;
-            }
-            buf[nd++] = c;
-        }
-        else if (c != ' ' && c != '-' && c != '(' && c != ')') {
-            return NULL;
-        }
-    }
-    int cc = nd >= 3 && buf[0] == '8' && buf[1] == '5' && buf[2] == '2';
-    const char *national;
-    if (nd == 8 && !plus && !cc) {
-        national = buf;
-    }
-    else if (nd == 11 && cc) {
-        national = buf + 3;
-    }
-    else {
-        return NULL;
-    }
-    return national[0] == '0' ? NULL : national;
-}
-
 /* The 8 national digits of raw when it is a typed HK number with a proven-valid prefix
  * (module comment), else NULL; buf holds them. */
 static const char *
@@ -164,7 +126,7 @@ typed_national(TypedHK *self, PyObject *raw, char *buf)
     if (n == 0 || n > MAX_CHARS) {
         return NULL;
     }
-    const char *national = national_of((const char *)PyUnicode_1BYTE_DATA(raw), n, buf);
+    const char *national = hk_national_of((const char *)PyUnicode_1BYTE_DATA(raw), n, buf);
     if (national == NULL) {
         return NULL;
     }

@@ -30,8 +30,8 @@
  *   - the wire key of (kind, value): key_of(kind, value) -> str or None (None: the row takes
  *     the fallback); a typed Hong Kong number (kind "phone") whose 4-digit prefix is proven
  *     all-valid in ctx's prefix table gets "phone:+852" + its 8 digits without a call: the
- *     answer of _phonefast.c's TypedHK.match (its national_of, copied below), which
- *     normalize_phone returns for it;
+ *     answer of _phonefast.c's TypedHK.match (both read the number with _hkphone.h's
+ *     hk_national_of), which normalize_phone returns for it;
  *   - the category: canonical(raw) -> str;
  *   - the reporter int of a public report: reporter_int(reporter) -> int, or, when the row
  *     gives reporter_hash, hash_int(reporter_hash) -> int (not cached).
@@ -46,6 +46,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "../_hkphone.h"
 
 #define MAX_IDENTS 16   /* more identifiers in one row: the fallback (rare) */
 #define MAX_KINDS 64    /* distinct kind strings with a key cache each (a few are real) */
@@ -433,49 +435,6 @@ parse_when(const Str *s, int *ok)
     return days * 86400 + hh * 3600 + mm * 60 + ss;
 }
 
-/* The 8 national digits of a typed HK number, or NULL: _phonefast.c's national_of (its
- * module comment gives the rule), over raw bytes. */
-static const char *
-national_of(const char *s, Py_ssize_t n, char *buf)
-{
-    if (n == 0 || n > 20) {
-        return NULL;
-    }
-    char first = s[0], last = s[n - 1];
-    if (!((first >= '0' && first <= '9') || first == '+' || first == '(')) {
-        return NULL;
-    }
-    if (!(last >= '0' && last <= '9')) {
-        return NULL;
-    }
-    int plus = first == '+';
-    int nd = 0;
-    for (Py_ssize_t i = plus; i < n; i++) {
-        char c = s[i];
-        if (c >= '0' && c <= '9') {
-            if (nd == 11) {
-                return NULL;
-            }
-            buf[nd++] = c;
-        }
-        else if (c != ' ' && c != '-' && c != '(' && c != ')') {
-            return NULL;
-        }
-    }
-    int cc = nd >= 3 && buf[0] == '8' && buf[1] == '5' && buf[2] == '2';
-    const char *national;
-    if (nd == 8 && !plus && !cc) {
-        national = buf;
-    }
-    else if (nd == 11 && cc) {
-        national = buf + 3;
-    }
-    else {
-        return NULL;
-    }
-    return national[0] == '0' ? NULL : national;
-}
-
 /* Call fn(args...) for a cache miss; NULL (error cleared) when it raised. */
 static PyObject *
 ask(PyObject *fn, PyObject *a, PyObject *b)
@@ -521,7 +480,7 @@ key_of(Ctx *c, const Ident *id)
 {
     char buf[12];
     if (str_is(&id->kind, "phone") && id->value.ascii) {
-        const char *national = national_of(id->value.p, id->value.n, buf);
+        const char *national = hk_national_of(id->value.p, id->value.n, buf);
         if (national != NULL) {
             int prefix = (national[0] - '0') * 1000 + (national[1] - '0') * 100 +
                          (national[2] - '0') * 10 + (national[3] - '0');

@@ -670,21 +670,27 @@ def _jsonl_fast(res: ChunkResult, first_line: int, block: bytes, opts: AdapterOp
     newline inside a multi-byte sequence, so this equals decoding the block, then splitting),
     where ``json.loads`` parses it and gives the usual results and error messages.
     """
-    loads = orjson.loads
-    events = res.events
     for i, raw in enumerate(block.split(b"\n")):
         line = first_line + i
-        if raw[:1] == b"{":
-            try:
-                obj = loads(raw)
-                ev = _fast_report(obj, opts, line) if type(obj) is dict else None
-            except (ValueError, RowError):
-                ev = None
-            if ev is not None:
-                res.rows += 1
-                events.append(ev)
-                continue
-        yield line, raw.decode("utf-8", errors="replace")
+        if not _fast_line(res, opts, line, raw):
+            yield line, raw.decode("utf-8", errors="replace")
+
+
+def _fast_line(res: ChunkResult, opts: AdapterOptions, line: int, raw: bytes) -> bool:
+    """One line through ``orjson`` and :func:`_fast_report`: True when it gave the event
+    (counted, appended), False when the general path must read it."""
+    if raw[:1] != b"{":
+        return False
+    try:
+        obj = orjson.loads(raw)
+        ev = _fast_report(obj, opts, line) if type(obj) is dict else None
+    except (ValueError, RowError):
+        return False
+    if ev is None:
+        return False
+    res.rows += 1
+    res.events.append(ev)
+    return True
 
 
 def _jsonl_scanned(res: ChunkResult, first_line: int, block: bytes, opts: AdapterOptions) -> None:
@@ -692,24 +698,13 @@ def _jsonl_scanned(res: ChunkResult, first_line: int, block: bytes, opts: Adapte
     lines in C (``_rowscan.c`` says which) and hands every other line, in order, to
     :func:`_jsonl_fast`'s own per-line work (``orjson``, :func:`_fast_report`, else the
     general path), so that what it declines ends as it did before."""
-    events = res.events
-    loads = orjson.loads
 
     def other(line: int, raw: bytes) -> None:
-        if raw[:1] == b"{":
-            try:
-                obj = loads(raw)
-                ev = _fast_report(obj, opts, line) if type(obj) is dict else None
-            except (ValueError, RowError):
-                ev = None
-            if ev is not None:
-                res.rows += 1
-                events.append(ev)
-                return
-        _general_item(res, "jsonl", opts, line, raw.decode("utf-8", errors="replace"))
+        if not _fast_line(res, opts, line, raw):
+            _general_item(res, "jsonl", opts, line, raw.decode("utf-8", errors="replace"))
 
     assert _compiled_scan is not None
-    taken = _compiled_scan(block, first_line, _scan_ctx(opts), events, other)
+    taken = _compiled_scan(block, first_line, _scan_ctx(opts), res.events, other)
     res.rows += taken  # (after the call: ``other`` counts the rows it takes)
 
 
