@@ -179,13 +179,16 @@ def _proc_cpu(pid: int) -> tuple[float, int] | None:
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[16])
+    # nice, raised to 40 for SCHED_IDLE (policy 5): the fold is below every nice value then.
+    nice = 40 if fields[38] == "5" else int(fields[16])
+    return (int(fields[11]) + int(fields[12])) / _TICK, nice
 
 
 def _server_cpu(pid: int) -> dict[str, float]:
     """CPU seconds of a server's processes: ``server`` (the process ``pid`` and its children
     but the fold: the workers, a supervisor) and ``fold`` (the children ``serve`` started at
-    a higher nice value than its own: the live fold runs at nice 10). Empty without ``/proc``."""
+    a lower priority than its own: the live fold runs at SCHED_IDLE, or nice 10 with
+    ``--fold-priority low``). Empty without ``/proc``."""
     own = _proc_cpu(pid)
     if own is None:
         return {}

@@ -64,6 +64,7 @@ def _start_folder(config: ServerConfig) -> BaseProcess | None:
             config.live_interval,
             DEFAULT_REPORTER_KEY,
             os.getpid(),
+            config.fold_priority,
         ),
         name="scameter-live-fold",
         daemon=True,

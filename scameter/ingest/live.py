@@ -611,14 +611,13 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
     interval: float,
     reporter_key: bytes,
     parent: int,
+    priority: str = "idle",
 ) -> None:
     """Child process of ``serve``: fold until SIGTERM or until the server dies."""
     import signal
 
     die_with_parent(parent)
-    # Lookups first: on a busy machine the fold yields the CPU to the serving workers (it is
-    # allowed to lag a little; the intake log keeps every report until it catches up).
-    os.nice(10)
+    lower_priority(priority)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us after draining
@@ -627,6 +626,19 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
         folder.run(stop, interval)
     finally:
         folder.close()
+
+
+def lower_priority(priority: str) -> None:
+    """Lookups first (``serve --fold-priority``): ``idle`` runs this process only on CPU
+    nothing else wants (Linux ``SCHED_IDLE``: a waking Check handler preempts it at once, so
+    folding adds nothing to a lookup's tail, docs/benchmarks.md "Round 8 after the merge"),
+    ``low`` at nice 10 (a share of a saturated machine, so it lags less there). Either way
+    it may lag; the intake log keeps every report until it catches up. Where ``SCHED_IDLE``
+    does not exist, ``idle`` is nice 19."""
+    if priority == "idle" and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(19 if priority == "idle" else 10)
 
 
 def iter_rejects(live_dir: Path) -> Iterator[dict[str, Any]]:

@@ -72,6 +72,7 @@ class ServerConfig:
     no_live: bool = False
     live_dir: Path | None = None
     live_interval: float = 0.5
+    fold_priority: str = "idle"
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -210,6 +211,10 @@ SERVE_ARGS: ArgTable = (
         help="where the live delta and its rejects are kept (default: <intake log>.live)"),
     Arg(("--live-interval",), type=float, default=0.5, metavar="S",
         help="seconds between folds of the intake log into the live delta (default 0.5)"),
+    Arg(("--fold-priority",), choices=("idle", "low"), default="idle",
+        help="the live fold's CPU priority: idle (only spare CPU, lookups never wait for "
+             "it; it lags while the cores are saturated) or low (nice 10: a small share "
+             "even then) (default %(default)s)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

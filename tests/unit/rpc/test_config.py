@@ -47,10 +47,13 @@ def test_flags_fill_the_config_fields_of_their_names(tmp_path: Path) -> None:
     add_serve_arguments(parser)
     ns = parser.parse_args(
         ["--snapshots", str(tmp_path), "--no-auth", "--threads", "3", "--grace", "2.5",
-         "--metrics-port", "0", "--max-batch", "7"]
+         "--metrics-port", "0", "--max-batch", "7", "--fold-priority", "low"]
     )  # fmt: skip
     cfg = config_from_args(ns, {})
     assert (cfg.snapshots_root, cfg.threads, cfg.grace) == (tmp_path, 3, 2.5)
+    assert cfg.fold_priority == "low"
+    assert config_from_args(parser.parse_args(["--snapshots", str(tmp_path), "--no-auth"]),
+                            {}).fold_priority == "idle"  # fmt: skip
     assert (cfg.metrics_port, cfg.max_batch, cfg.no_auth) == (0, 7, True)
     fields = {f.name for f in dataclasses.fields(ServerConfig)}
     # Every flag but the secret file (read into reporter_token_secret) is a field as parsed.
