@@ -23,6 +23,10 @@ from scameter.ingest import ooc_sql
 
 #: Stage-one outputs that DuckDB keeps as views (read once, by rank()).
 _VIEWS = frozenset({"agg0", "cs0"})
+#: Memory budget per key of the per-identifier aggregate (bytes): a part groups at most
+#: ``memory_limit // GROUP_BYTES`` keys. At 10^8 scale-mix events under a 2.3 GiB limit,
+#: 12 parts of about 6x10^6 keys (this rule) took 288 s, 4 parts 378 s (they spilled).
+GROUP_BYTES = 400
 _CSV = "(FORMAT csv, HEADER false, AUTO_DETECT false, QUOTE '\"', ESCAPE '\"')"
 
 
@@ -67,6 +71,8 @@ class DuckStore:
         # costs memory in every large operator.
         con.execute("SET preserve_insertion_order = false")
         self.limit = memory_limit
+        #: How many parts the last :meth:`aggregate` built ``agg1`` in.
+        self.per_identifier_parts = 0
         self.spill = spill
         #: Tables stage one leaves for rank() to drop (its views read them).
         self._after_rank: list[str] = []
@@ -118,9 +124,38 @@ class DuckStore:
         back cost about 1.3 CPU-s at 10^6 reports (measured) for nothing."""
         queries = ooc_sql.stage_one("duckdb", as_of=as_of, public_start=public_start)
         for name, sql in queries.items():
+            if name == ooc_sql.PER_IDENTIFIER:
+                self._per_identifier(as_of=as_of, public_start=public_start)
+                continue
             kind = "VIEW" if name in _VIEWS else "TABLE"
             self.run(f"CREATE {kind} {name} AS {sql}")
         self._after_rank = ["ev", "li", "ap", *(q for q in queries if q not in ooc_sql.OUTPUTS)]
+
+    def parts(self) -> int:
+        """How many parts :meth:`_per_identifier` groups the keys in: one while every key
+        fits the limit at :data:`GROUP_BYTES` each, else enough parts for that (the key
+        count estimated by HyperLogLog, ``approx_count_distinct``)."""
+        budget = max(1, self.limit // GROUP_BYTES)
+        rows = int(self.run("SELECT count(*) FROM ev").fetchone()[0])
+        if rows <= budget:  # the keys are at most the rows: no estimate needed
+            return 1
+        keys = int(self.run("SELECT approx_count_distinct(k) FROM ev").fetchone()[0])
+        return max(1, -(-keys // budget))
+
+    def _per_identifier(self, *, as_of: int, public_start: int) -> None:
+        """``agg1``, in :meth:`parts` parts by a hash of the key. DuckDB 2.0's grouped
+        aggregate over the ``UNION ALL`` did not spill enough at 7x10^7 keys: it ran out
+        of memory under 2.3 GiB, at 10^8 scale-mix reports as on a synthetic table of the
+        same shape, where 4 or 12 parts each passed (docs/benchmarks.md, round 9)."""
+        table, n = ooc_sql.PER_IDENTIFIER, self.parts()
+        for p in range(n):
+            sql = ooc_sql.per_identifier(
+                as_of=as_of,
+                public_start=public_start,
+                key_filter="TRUE" if n == 1 else f"hash(k) % {n} = {p}",
+            )
+            self.run(f"CREATE TABLE {table} AS {sql}" if p == 0 else f"INSERT INTO {table} {sql}")
+        self.per_identifier_parts = n
 
     def adopt_parquet(self, directory: Path) -> None:
         """Stage one done elsewhere (Spark): its ``agg0``, ``cs0`` and ``grp`` Parquet

@@ -64,64 +64,20 @@ AGG_COLUMNS = (
 
 #: The tables of :func:`stage_one` that stage two reads (the others are intermediate).
 OUTPUTS = ("agg0", "cs0", "grp")
+#: The table of :func:`per_identifier` in :func:`stage_one`.
+PER_IDENTIFIER = "agg1"
 
 
 def stage_one(dialect: str, *, as_of: int, public_start: int) -> dict[str, str]:
     """``{table: query}`` of the per-identifier stage, in dependency order (each query may
     read the tables before it); the outputs: ``agg0`` (one row per identifier,
     :data:`AGG_COLUMNS`), ``cs0`` (the latest :data:`MAX_CASE_IDS` case ids per identifier:
-    ``k, ts, cid``) and ``grp`` (``rp, k`` of every report naming two or more identifiers)."""
+    ``k, ts, cid``) and ``grp`` (``rp, k`` of every report naming two or more identifiers).
+    Its ``agg1`` (:data:`PER_IDENTIFIER`) is :func:`per_identifier` of all keys; an engine
+    may build that table in parts instead (:func:`per_identifier` with a key filter)."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown SQL dialect {dialect!r}")
-    conf = f"{F_POLICE_CONF}, {F_PARTNER_CONF}"
-    # One GROUP BY over a UNION ALL of facts (no join of large tables: a hash aggregate
-    # spills under a memory limit where a chain of hash joins may not). Facts: ``src`` 0 a
-    # report row, 1 an allow / delist row, 2 a distinct (reporter or provider, identifier),
-    # 3 a confirmed report after the identifier's delisting, 4 the delisting time, 5 a
-    # distinct appealing reporter within the public window.
-    nv, nb = "CAST(NULL AS STRING)", "CAST(NULL AS BIGINT)"  # STRING: both dialects
-    agg0 = f"""
-WITH d AS (
-  SELECT k, max(CASE WHEN dt = -1 THEN {as_of} ELSE dt END) AS dat FROM li WHERE op = 2
-  GROUP BY k
-), f AS (
-  SELECT k, 0 AS src, rs, t, fl, sb, cb, ts, CASE WHEN cid IS NULL THEN 0 ELSE 1 END AS c,
-         0 AS w, 0 AS op, {nv} AS ow, {nb} AS dat, {nb} AS rts, {nv} AS who
-  FROM ev
-  UNION ALL
-  SELECT k, 1, rs, t, 0, 0, 0, -1, 0, 0, op, ow, {nb}, {nb}, {nv} FROM li
-  UNION ALL
-  SELECT k, 2, {nb}, 0, 0, 0, 0, -1, 0, w, 0, {nv}, {nb}, {nb}, {nv} FROM (
-    SELECT DISTINCT k, rep,
-           CASE WHEN fl = {F_PUBLIC} THEN 1 ELSE 2 END AS w
-    FROM ev WHERE fl = {F_PUBLIC} OR (fl & {F_CORROBORATE}) <> 0
-  ) x
-  UNION ALL
-  SELECT ev.k, 3, {nb}, 0, 0, 0, 0, -1, 0, 0, 0, {nv}, {nb}, ev.ts, {nv}
-  FROM ev JOIN d ON ev.k = d.k WHERE ev.fl IN ({conf}) AND ev.ts > d.dat
-  UNION ALL
-  SELECT k, 4, {nb}, 0, 0, 0, 0, -1, 0, 0, 0, {nv}, dat, {nb}, {nv} FROM d
-  UNION ALL
-  SELECT DISTINCT k, 5, {nb}, 0, 0, 0, 0, -1, 0, 0, 0, {nv}, {nb}, {nb}, who
-  FROM ap WHERE ts >= {public_start} AND ts <= {as_of}
-)
-SELECT k,
-  min_by(t, rs) AS bad,
-  sum(CASE WHEN src = 0 THEN 1 ELSE 0 END) AS n,
-  bit_or(fl) AS fl, bit_or(sb) AS sb, bit_or(cb) AS cb,
-  coalesce(min(CASE WHEN src = 0 AND ts <> -1 THEN ts END), -1) AS fts,
-  coalesce(max(CASE WHEN src = 0 AND ts <> -1 THEN ts END), -1) AS lts,
-  coalesce(max(CASE WHEN src = 0 AND fl = {F_POLICE_CONF} THEN ts END), -1) AS lpol,
-  coalesce(max(CASE WHEN src = 0 AND fl = {F_PARTNER_CONF} THEN ts END), -1) AS lpar,
-  sum(CASE WHEN src = 2 AND w = 1 THEN 1 ELSE 0 END) AS reps,
-  sum(CASE WHEN src = 2 AND w = 2 THEN 1 ELSE 0 END) AS provs,
-  sum(c) AS cn,
-  max(dat) AS dat,
-  count(rts) AS rn, min(rts) AS rf, max(rts) AS rl,
-  count(who) AS np
-FROM f GROUP BY k
-HAVING max(CASE WHEN src <= 1 THEN 1 ELSE 0 END) = 1
-"""
+    agg1 = per_identifier(as_of=as_of, public_start=public_start)
     cs = f"""
 SELECT k, ts, cid FROM (
   SELECT k, ts, cid, row_number() OVER (PARTITION BY k ORDER BY ts DESC, cid DESC) AS pos
@@ -141,7 +97,64 @@ FROM li WHERE op = 1 GROUP BY k
 """
     cols = ", ".join(f"a.{c}" for c in AGG_COLUMNS if c != "owner")
     joined = f"SELECT {cols}, o.owner AS owner FROM agg1 a LEFT JOIN owners o ON o.k = a.k"
-    return {"owners": owners, "agg1": agg0, "agg0": joined, "cs0": cs, "grp": grp}
+    return {"owners": owners, PER_IDENTIFIER: agg1, "agg0": joined, "cs0": cs, "grp": grp}
+
+
+def per_identifier(*, as_of: int, public_start: int, key_filter: str = "TRUE") -> str:
+    """The per-identifier aggregate (``agg1``: :data:`AGG_COLUMNS` but ``owner``) of the
+    keys ``k`` for which the SQL condition ``key_filter`` holds, in both dialects. The
+    filter is written into every source, because the engines do not push a condition on
+    ``k`` through the ``HAVING`` into the ``UNION ALL``: a part reads and groups only its
+    own keys, and the parts of a partition of the keys give the rows of the whole."""
+    conf = f"{F_POLICE_CONF}, {F_PARTNER_CONF}"
+    # One GROUP BY over a UNION ALL of facts (no join of large tables: a hash aggregate
+    # spills under a memory limit where a chain of hash joins may not). Facts: ``src`` 0 a
+    # report row, 1 an allow / delist row, 2 a distinct (reporter or provider, identifier),
+    # 3 a confirmed report after the identifier's delisting, 4 the delisting time, 5 a
+    # distinct appealing reporter within the public window.
+    nv, nb = "CAST(NULL AS STRING)", "CAST(NULL AS BIGINT)"  # STRING: both dialects
+    return f"""
+WITH d AS (
+  SELECT k, max(CASE WHEN dt = -1 THEN {as_of} ELSE dt END) AS dat
+  FROM li WHERE op = 2 AND {key_filter} GROUP BY k
+), f AS (
+  SELECT k, 0 AS src, rs, t, fl, sb, cb, ts, CASE WHEN cid IS NULL THEN 0 ELSE 1 END AS c,
+         0 AS w, 0 AS op, {nv} AS ow, {nb} AS dat, {nb} AS rts, {nv} AS who
+  FROM ev WHERE {key_filter}
+  UNION ALL
+  SELECT k, 1, rs, t, 0, 0, 0, -1, 0, 0, op, ow, {nb}, {nb}, {nv} FROM li WHERE {key_filter}
+  UNION ALL
+  SELECT k, 2, {nb}, 0, 0, 0, 0, -1, 0, w, 0, {nv}, {nb}, {nb}, {nv} FROM (
+    SELECT DISTINCT k, rep,
+           CASE WHEN fl = {F_PUBLIC} THEN 1 ELSE 2 END AS w
+    FROM ev WHERE (fl = {F_PUBLIC} OR (fl & {F_CORROBORATE}) <> 0) AND {key_filter}
+  ) x
+  UNION ALL
+  SELECT ev.k, 3, {nb}, 0, 0, 0, 0, -1, 0, 0, 0, {nv}, {nb}, ev.ts, {nv}
+  FROM ev JOIN d ON ev.k = d.k WHERE ev.fl IN ({conf}) AND ev.ts > d.dat
+  UNION ALL
+  SELECT k, 4, {nb}, 0, 0, 0, 0, -1, 0, 0, 0, {nv}, dat, {nb}, {nv} FROM d
+  UNION ALL
+  SELECT DISTINCT k, 5, {nb}, 0, 0, 0, 0, -1, 0, 0, 0, {nv}, {nb}, {nb}, who
+  FROM ap WHERE ts >= {public_start} AND ts <= {as_of} AND {key_filter}
+)
+SELECT k,
+  min_by(t, rs) AS bad,
+  sum(CASE WHEN src = 0 THEN 1 ELSE 0 END) AS n,
+  bit_or(fl) AS fl, bit_or(sb) AS sb, bit_or(cb) AS cb,
+  coalesce(min(CASE WHEN src = 0 AND ts <> -1 THEN ts END), -1) AS fts,
+  coalesce(max(CASE WHEN src = 0 AND ts <> -1 THEN ts END), -1) AS lts,
+  coalesce(max(CASE WHEN src = 0 AND fl = {F_POLICE_CONF} THEN ts END), -1) AS lpol,
+  coalesce(max(CASE WHEN src = 0 AND fl = {F_PARTNER_CONF} THEN ts END), -1) AS lpar,
+  sum(CASE WHEN src = 2 AND w = 1 THEN 1 ELSE 0 END) AS reps,
+  sum(CASE WHEN src = 2 AND w = 2 THEN 1 ELSE 0 END) AS provs,
+  sum(c) AS cn,
+  max(dat) AS dat,
+  count(rts) AS rn, min(rts) AS rf, max(rts) AS rl,
+  count(who) AS np
+FROM f GROUP BY k
+HAVING max(CASE WHEN src <= 1 THEN 1 ELSE 0 END) = 1
+"""
 
 
 def ranked(source: str) -> str:
@@ -184,7 +197,9 @@ __all__ = [
     "EV_COLUMNS",
     "LI_COLUMNS",
     "OUTPUTS",
+    "PER_IDENTIFIER",
     "domain_groups",
+    "per_identifier",
     "ranked",
     "report_groups",
     "stage_one",

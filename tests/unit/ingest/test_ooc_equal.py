@@ -205,3 +205,26 @@ def test_property_duckdb_fold_equals_memory_fold(seed: int, n: int, policy: Poli
         finally:
             fold.close()
     assert got == want
+
+
+@pytest.mark.parametrize("budget", [1, 4, 7])
+def test_per_identifier_aggregate_in_parts_equals_memory_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """``agg1`` built in parts (a few keys per part, as 10^8 keys are under a memory limit)
+    gives the in-memory records, every key in exactly one part."""
+    from scameter.ingest import duck
+
+    limit = 256 << 20
+    monkeypatch.setattr(duck, "GROUP_BYTES", limit // budget)
+    policy = POLICIES[0]
+    evs, apps = events(3), appeals(3)
+    want = fields(MemoryFold(Aggregator(policy, AS_OF_TIME, NONE)), evs, apps)
+    fold = OutOfCoreFold(Aggregator(policy, AS_OF_TIME, NONE), tmp_path, "duckdb", limit)
+    try:
+        got = fields(fold, evs, apps)
+        parts = fold.store.per_identifier_parts
+    finally:
+        fold.close()
+    assert parts >= len(want) // budget > 1
+    assert got == want
