@@ -7,6 +7,7 @@ the two answers for the touched identifiers and for the inputs their listings an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tests.unit.ingest.test_live import (
     _base,
     _fold,
     _layered,
+    _reporter,
     _roots,
     _row,
 )
@@ -75,17 +77,24 @@ def _compare(
     queries: list[str],
     *,
     related: tuple[str, ...] = (),
+    later: Sequence[tuple[Any, int, dict[str, Any]]] = (),
+    appeals: Sequence[tuple[tuple[str, str], int]] = (),
 ) -> dict[str, Verdict]:
-    """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) live over a base of
-    ``base_rows`` and ingest them in full; assert every query (``raw`` or ``raw as kind``)
+    """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) and ``appeals``
+    (identifier, reporter) live over a base of ``base_rows``, then ``later`` in a second
+    fold, and ingest them all in full; assert every query (``raw`` or ``raw as kind``)
     answers alike (single, batch, and ``related`` of ``related``); the full build's verdicts."""
     live_dir, full_dir = _roots(tmp_path)
     snaps = _base(live_dir, base_rows)
-    for root in (live_dir, full_dir):
-        with IntakeLog(root / "intake") as log:
-            for ident, who, kw in reports:
-                _append(log, ident, who, **dict(kw))
-    _fold(live_dir, snaps).close()
+    for batch in (reports, later):
+        for root in (live_dir, full_dir):
+            with IntakeLog(root / "intake") as log:
+                for ident, who, kw in batch:
+                    _append(log, ident, who, **dict(kw))
+                for appealed, who in appeals if batch is reports else ():
+                    log.append_appeal(identifier=appealed, reason="not mine",
+                                      reporter_hash=_reporter(who), appealed_at=NOW)  # fmt: skip
+        _fold(live_dir, snaps).close()
     full = _base(full_dir, base_rows)
     m = _layered(snaps, live_dir)
     out: dict[str, Verdict] = {}
@@ -299,3 +308,78 @@ def test_clusters_joined_live_have_the_full_builds_size_and_worst_level(tmp_path
     want = _compare(tmp_path, base_rows, reports, queries)
     assert want[p3].cluster_size == 8  # e, p1, p2, p3, q1, q2 and the two URLs
     assert want[p3].cluster_worst is Level.HIGH_RISK
+
+
+def _co(kind_values: list[tuple[str, str]], i: int, **kw: Any) -> dict[str, Any]:
+    """A base report naming every identifier of ``kind_values`` (the first as its row's)."""
+    kind, value = kind_values[0]
+    return _row(value, kind, i, identifiers=[{"kind": k, "value": v} for k, v in kind_values],
+                **kw)  # fmt: skip
+
+
+C1 = [("phone", "+85291234081"), ("phone", "+85291234082")]
+C2 = [("phone", "+85291234091"), ("phone", "+85291234092"),
+      ("url", "https://c2-shop.example/pay"), ("email", "pay@c2-mail.example")]  # fmt: skip
+JOINED_QUERIES = [
+    "+85291234081", "+85291234082", "+85291234091", "+85291234092",
+    "https://c2-shop.example/pay", "https://c2-shop.example/pay/next",
+    "pay@c2-mail.example", "c2-shop.example",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("folds", [1, 2], ids=["one-fold", "two-folds"])
+def test_untouched_members_of_clusters_joined_live_answer_as_a_full_build(
+    tmp_path: Path, folds: int
+) -> None:
+    """A new report joins two base clusters (one HIGH RISK, one POSSIBLE): the base members
+    it does not name answer with the joined cluster's size and worst level (CLUSTER_LINK
+    included), single and batch, and ``related`` of any member lists the whole joined
+    cluster, as after a full build. In two folds, a later report naming one untouched
+    member keeps the join."""
+    base_rows = [
+        _row(C1[0][1], "phone", 0, source="police"),
+        _co(C1, 1),
+        _co(C2, 2),
+        _row("+85291234099", "phone", 3),
+    ]
+    reports = _n([C1[1], C2[0]], 10, 1)
+    later = _n(("phone", C2[1][1]), 20, 1) if folds == 2 else []
+    want = _compare(
+        tmp_path, base_rows, reports, JOINED_QUERIES, later=later,
+        related=("+85291234081", "+85291234092", "https://c2-shop.example/pay",
+                 "pay@c2-mail.example"),
+    )  # fmt: skip
+    v = want["+85291234092"]
+    assert (v.cluster_size, v.cluster_worst) == (6, Level.HIGH_RISK)
+    assert ReasonCode.CLUSTER_LINK in [r.code for r in v.reasons]
+
+
+def test_a_phone_in_a_cluster_a_live_url_grows_answers_as_a_full_build(tmp_path: Path) -> None:
+    """Only URLs are reported live (the delta holds no phone record): a base phone in the
+    cluster the new URL joins through its domain answers with the grown cluster."""
+    base_rows = [
+        _co([("url", "https://c3-shop.example/a"), ("phone", "+85291234071")], 0),
+        _row("+85291234001", "phone", 1),
+    ]
+    reports = _n(("url", "https://www.c3-shop.example/b"), 10, 3)
+    queries = ["+85291234071", "https://c3-shop.example/a", "https://www.c3-shop.example/b"]
+    want = _compare(tmp_path, base_rows, reports, queries, related=("+85291234071",))
+    v = want["+85291234071"]
+    assert (v.cluster_size, v.cluster_worst) == (3, Level.SUSPICIOUS)
+
+
+def test_a_cluster_worst_level_lowered_live_answers_as_a_full_build(tmp_path: Path) -> None:
+    """Appeals lower a cluster's worst member (SUSPICIOUS -> POSSIBLE): the cluster's worst
+    level is lowered for every member, touched or not, and CLUSTER_LINK goes, as in a full
+    build."""
+    s, b, c = "+85291234051", "+85291234052", "+85291234053"
+    base_rows = [
+        _co([("phone", s), ("phone", b)], 0),
+        _co([("phone", s), ("phone", c)], 1),
+        _row(s, "phone", 2),
+        _row("+85291234001", "phone", 3),
+    ]
+    appeals = [(("phone", s), 60 + i) for i in range(5)]
+    want = _compare(tmp_path, base_rows, [], [s, b, c], appeals=appeals, related=(b,))
+    assert want[b].cluster_worst is Level.POSSIBLE
+    assert ReasonCode.CLUSTER_LINK not in [r.code for r in want[b].reasons]
