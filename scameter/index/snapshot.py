@@ -389,8 +389,9 @@ class Snapshot:
             buf = records[ident.key]
             if not buf or record_canonical(buf) != ident.value:
                 continue  # fell out (or a 64-bit key collision)
-            # as _cluster reads a member: its record alone
-            v = overlay.assemble.from_record(ident.value, buf, allowed=buf[1] == _VERIFIED_CODE)
+            # as _cluster reads a member: its record alone, with its live cluster
+            live = overlay.resolve(buf) or buf
+            v = overlay.assemble.from_record(ident.value, live, allowed=buf[1] == _VERIFIED_CODE)
             case_ids, case_count = record_cases(buf)
             if case_count:
                 v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)

@@ -21,6 +21,7 @@ from scameter.index.delta import REMOVED, Overlay
 from scameter.ingest.evidence import decode_events, wire_key_id
 from scameter.ingest.live import DELTA_CLUSTER_BIT, LiveFolder, iter_rejects
 from scameter.ingest.pipeline import run_ingest
+from scameter.ingest.policy import Policy
 from scameter.intake import IntakeLog, IntakePolicy, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
 
@@ -47,14 +48,21 @@ def _append(
 
 
 def _base(
-    tmp_path: Path, rows: list[dict[str, Any]], *, evidence: bool = True, shards: int = 1
+    tmp_path: Path,
+    rows: list[dict[str, Any]],
+    *,
+    evidence: bool = True,
+    shards: int = 1,
+    policy: Policy | None = None,
 ) -> Path:
     """A snapshot of ``rows`` (JSONL reports) plus the intake log, published under snaps/."""
     src = tmp_path / "base.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     inputs = [src] + ([tmp_path / "intake"] if (tmp_path / "intake" / "data.mdb").exists() else [])
     snaps = tmp_path / "snaps"
-    run_ingest(inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards)
+    run_ingest(
+        inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards, policy=policy
+    )
     return snaps
 
 

@@ -17,6 +17,7 @@ import pytest
 from scameter.identifiers import detect
 from scameter.index import Snapshot
 from scameter.index.delta import REMOVED, Overlay
+from scameter.ingest.policy import Policy
 from scameter.intake import IntakeLog
 from scameter.verdict import Level, ReasonCode, Verdict
 from tests.unit.ingest.test_live import (
@@ -383,3 +384,79 @@ def test_a_cluster_worst_level_lowered_live_answers_as_a_full_build(tmp_path: Pa
     want = _compare(tmp_path, base_rows, [], [s, b, c], appeals=appeals, related=(b,))
     assert want[b].cluster_worst is Level.POSSIBLE
     assert ReasonCode.CLUSTER_LINK not in [r.code for r in want[b].reasons]
+
+
+def _live_and_full(
+    tmp_path: Path,
+    base_rows: list[dict[str, Any]],
+    reports: list[tuple[Any, int, dict[str, Any]]],
+    queries: list[str],
+    policy: Policy | None = None,
+) -> tuple[list[Verdict], list[Verdict]]:
+    """The live and the full build's verdicts of ``queries`` (for what waits for compaction)."""
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows, policy=policy)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for ident, who, kw in reports:
+                _append(log, ident, who, **dict(kw))
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows, policy=policy)
+    m = _layered(snaps, live_dir)
+    try:
+        with Snapshot.open_current(full) as expected:
+            return [m.snapshot.check(q) for q in queries], [expected.check(q) for q in queries]
+    finally:
+        m.stop()
+
+
+def _clusters_of(verdicts: list[Verdict]) -> list[int]:
+    return [v.cluster_size for v in verdicts]
+
+
+def test_a_url_on_a_domain_only_email_addresses_hold_links_at_compaction(tmp_path: Path) -> None:
+    """Pinned (docs/architecture.md, "Live updates": what waits for compaction): the base
+    holds no index from a registrable domain to the e-mail addresses on it (``urlexpr``
+    holds URLs and domains), so a URL reported live on a domain only e-mail addresses hold
+    is linked to them at the next ingest; everything else answers as in a full build."""
+    mails = ["a@mailonly-shop.example", "b@mailonly-shop.example"]
+    url = "https://mailonly-shop.example/pay"
+    base_rows = [_row(mails[0], "email", 0), _row(mails[1], "email", 1)]
+    live, full = _live_and_full(tmp_path, base_rows, _n(("url", url), 10, 1), [url, *mails])
+    assert _clusters_of(full) == [3, 3, 3]
+    assert _clusters_of(live) == [0, 2, 2]
+    assert [v.report_count for v in live] == [v.report_count for v in full]
+    assert [v.level for v in live] == [v.level for v in full]
+
+
+def test_a_domain_over_hub_reports_identifiers_links_live_until_compaction(
+    tmp_path: Path,
+) -> None:
+    """Pinned (docs/architecture.md, "Live updates"): a build does not link a domain with
+    more than ``hub_reports`` identifiers; the base stores no count of a domain's
+    identifiers, so the fold links a new URL on it to the listing ``urlexpr`` holds there
+    until the next ingest."""
+    urls = [f"https://hub-shop.example/{p}" for p in "abc"]
+    new = "https://www.hub-shop.example/d"
+    base_rows = [_row(u, "url", i) for i, u in enumerate(urls)]
+    live, full = _live_and_full(
+        tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls], Policy(hub_reports=2)
+    )
+    assert _clusters_of(full) == [0, 0, 0, 0]
+    assert _clusters_of(live)[0] == 2
+    assert [v.level for v in live] == [v.level for v in full]
+
+
+def test_a_live_cluster_joined_to_a_base_cluster_in_a_later_fold_answers_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A cluster made live (two new numbers named together), joined in a later fold to a
+    base cluster through a report naming one of each: every member, in the delta or the
+    base, touched by that fold or not, answers with the union, as after a full build."""
+    n1, n2 = "+85262220301", "+85262220302"
+    base_rows = [_row(C1[0][1], "phone", 0, source="police"), _co(C1, 1)]
+    reports = _n([("phone", n1), ("phone", n2)], 10, 1)
+    later = _n([("phone", n2), C1[1]], 20, 1)
+    queries = [n1, n2, C1[0][1], C1[1][1]]
+    want = _compare(tmp_path, base_rows, reports, queries, later=later, related=(n1, C1[0][1]))
+    assert (want[n1].cluster_size, want[n1].cluster_worst) == (4, Level.HIGH_RISK)
