@@ -460,3 +460,20 @@ def test_a_live_cluster_joined_to_a_base_cluster_in_a_later_fold_answers_as_a_fu
     queries = [n1, n2, C1[0][1], C1[1][1]]
     want = _compare(tmp_path, base_rows, reports, queries, later=later, related=(n1, C1[0][1]))
     assert (want[n1].cluster_size, want[n1].cluster_worst) == (4, Level.HIGH_RISK)
+
+
+def test_a_member_that_becomes_a_hub_live_leaves_its_cluster_which_splits_at_compaction(
+    tmp_path: Path,
+) -> None:
+    """Pinned (docs/architecture.md, "Live updates"): a member reported more than
+    ``hub_reports`` times stops linking; live it leaves its cluster (its own answer and the
+    cluster's count are a full build's), but the links it carried are not re-checked, so the
+    two members it alone joined stay one cluster until the next ingest splits them."""
+    x, y, z = "+85291234041", "+85291234042", "+85291234043"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _co([("phone", x), ("phone", z)], 1)]
+    live, full = _live_and_full(
+        tmp_path, base_rows, _n(("phone", x), 10, 1), [x, y, z], Policy(hub_reports=2)
+    )
+    assert _clusters_of(full) == [0, 0, 0]
+    assert _clusters_of(live) == [0, 2, 2]
+    assert _whole(live[0]) == _whole(full[0])
