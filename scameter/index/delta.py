@@ -130,7 +130,11 @@ def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
         metasync=False,
     )
     names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG)
-    return env, {n: env.open_db(n, create=not readonly) for n in names}
+    try:
+        return env, {n: env.open_db(n, create=not readonly) for n in names}
+    except lmdb.NotFoundError:  # read-only, before a folder of this version created them all
+        env.close()
+        raise
 
 
 def listing_expressions(expr: str) -> tuple[str, ...]:
@@ -823,7 +827,10 @@ class DeltaFollower:
         if self._env is None:
             if not (self.path / "data.mdb").is_file():
                 return False
-            self._env, self._dbs = open_delta(self.path, readonly=True)
+            try:
+                self._env, self._dbs = open_delta(self.path, readonly=True)
+            except lmdb.NotFoundError:
+                return False  # a delta an older folder wrote: until this version's opens it
         return True
 
     def poll(self, base_id: str, policy: IndexPolicy | None = None) -> Overlay | None:

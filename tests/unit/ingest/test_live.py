@@ -624,3 +624,27 @@ def test_a_removal_in_the_delta_voids_the_base_near_entries_of_its_key(tmp_path:
         }
         overlay.update(2, {fresh: REMOVED}, ())
         assert not overlay.near
+
+
+def test_a_follower_waits_for_a_delta_an_older_folder_wrote(tmp_path: Path) -> None:
+    """A delta without the sub-databases of this version (an older folder's, before this
+    version's folder opens it) installs nothing and raises nothing; once a folder of this
+    version has opened it, it is followed."""
+    import lmdb
+
+    from scameter.index.delta import DeltaFollower
+
+    path = tmp_path / "delta"
+    env = lmdb.open(str(path), subdir=True, max_dbs=6)
+    for name in (b"records", b"events", b"log", b"meta", b"ranges", b"rlog"):
+        env.open_db(name)
+    env.close()
+    follower = DeltaFollower(path)
+    assert follower.poll("base") is None
+    snaps = _base(tmp_path, [_row("+85291234001", "phone", 0)])
+    LiveFolder(snaps, tmp_path / "intake", path.parent).close()  # this version's folder
+    try:
+        assert follower.poll("base") is None  # opened now: no delta of that base
+        assert follower._env is not None
+    finally:
+        follower.close()

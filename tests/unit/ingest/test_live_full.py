@@ -80,13 +80,14 @@ def _compare(
     related: tuple[str, ...] = (),
     later: Sequence[tuple[Any, int, dict[str, Any]]] = (),
     appeals: Sequence[tuple[tuple[str, str], int]] = (),
+    policy: Policy | None = None,
 ) -> dict[str, Verdict]:
     """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) and ``appeals``
     (identifier, reporter) live over a base of ``base_rows``, then ``later`` in a second
     fold, and ingest them all in full; assert every query (``raw`` or ``raw as kind``)
     answers alike (single, batch, and ``related`` of ``related``); the full build's verdicts."""
     live_dir, full_dir = _roots(tmp_path)
-    snaps = _base(live_dir, base_rows)
+    snaps = _base(live_dir, base_rows, policy=policy)
     for batch in (reports, later):
         for root in (live_dir, full_dir):
             with IntakeLog(root / "intake") as log:
@@ -96,7 +97,7 @@ def _compare(
                     log.append_appeal(identifier=appealed, reason="not mine",
                                       reporter_hash=_reporter(who), appealed_at=NOW)  # fmt: skip
         _fold(live_dir, snaps).close()
-    full = _base(full_dir, base_rows)
+    full = _base(full_dir, base_rows, policy=policy)
     m = _layered(snaps, live_dir)
     out: dict[str, Verdict] = {}
     try:
@@ -477,3 +478,16 @@ def test_a_member_that_becomes_a_hub_live_leaves_its_cluster_which_splits_at_com
     assert _clusters_of(full) == [0, 0, 0]
     assert _clusters_of(live) == [0, 2, 2]
     assert _whole(live[0]) == _whole(full[0])
+
+
+def test_the_other_member_of_a_pair_whose_member_becomes_a_hub_answers_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A cluster of two whose member is reported more than ``hub_reports`` times live: that
+    member stops linking and the other, untouched, is left in no cluster, as in a full
+    build (its record's cluster block is dropped)."""
+    x, y = "+85291234031", "+85291234032"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _row("+85291234001", "phone", 1)]
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 2), [x, y], related=(x, y),
+                    policy=Policy(hub_reports=2))  # fmt: skip
+    assert want[y].cluster_size == 0
