@@ -79,7 +79,7 @@ def setup(root: Path, clusters: bool = False) -> None:
         "url_miss": urls[900:1_400],
     }
     if clusters:
-        probes["phone_cluster"] = [pair[1] for pair in pairs[:400]]
+        probes["phone_cluster"] = tuple(pair[1] for pair in pairs[:400])
     (root / "probes.json").write_text(json.dumps(probes), encoding="utf-8")
 
 

@@ -260,11 +260,7 @@ class Overlay:
         of ``ranges`` and the cluster entries of ``clusters`` as of ``generation``; cost in
         proportion to them (and to the cluster ids that answer as a changed cluster), plus
         one merge of the key array."""
-        if strings != self._strings:  # append-only: the new table decodes every record
-            self._strings = strings
-            self.assemble = self._assembler(strings)
-        if clusters:  # before the records that carry them
-            self._take_clusters(clusters)
+        self._take_tables(strings, clusters or {})
         new: list[bytes] = []
         kinds = set(self.kinds)
         if ranges:
@@ -330,6 +326,15 @@ class Overlay:
             self.allow_exprs = self.allow_exprs | exprs
         self.allows[key] = record
 
+    def _take_tables(self, strings: tuple[str, ...], clusters: Mapping[bytes, bytes]) -> None:
+        """Take in the string table and the cluster entries, before the records that use
+        them."""
+        if strings != self._strings:  # append-only: the new table decodes every record
+            self._strings = strings
+            self.assemble = self._assembler(strings)
+        if clusters:
+            self._take_clusters(clusters)
+
     def _take_clusters(self, entries: Mapping[bytes, bytes]) -> None:
         """Take in ``clusters`` entries (u64 id -> :data:`CLUSTER_ENTRY`) and re-resolve
         every id that answered as one of them (the ids a changed live cluster absorbed)."""
@@ -374,6 +379,10 @@ class Overlay:
         if live == (cid, size, worst):
             return None
         return recluster(buf, live)
+
+    def live_record(self, buf: bytes) -> bytes:
+        """``buf`` with its live cluster (:meth:`resolve`), or ``buf`` itself."""
+        return self.resolve(buf) or buf
 
     def live_cluster(self, cid: int) -> int:
         """The live cluster id the cluster id ``cid`` answers as (``cid`` when unchanged)."""
@@ -641,7 +650,7 @@ class LayeredRules:
         decode = overlay.assemble.from_record
         if buf[1] == _VERIFIED_CODE:  # the allow record a full build writes (reported official)
             return self._exact.in_context(decode(raw, buf, allowed=True), ident, context)
-        buf = overlay.resolve(buf) or buf  # its cluster as it is now
+        buf = overlay.live_record(buf)  # its cluster as it is now
         return self._exact.finish(raw, ident, key, buf, context, from_record=decode)
 
     def answer_url(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
@@ -728,7 +737,7 @@ class LayeredRules:
                 if buf is None:
                     own.append((v, key))
                 elif buf:  # a domain's own record, changed by the delta
-                    buf = self._overlay.resolve(buf) or buf
+                    buf = self._overlay.live_record(buf)
                     own.append((decode(raw, buf, canonical=canonical, kind=kind.value,
                                        matched=v.matched), key))  # fmt: skip
         elif (
@@ -740,7 +749,7 @@ class LayeredRules:
         for e, slot in slots.items():
             for key, held_buf, _ in self._exprs.get(e, ()):
                 if held_buf:
-                    buf = self._overlay.resolve(held_buf) or held_buf
+                    buf = self._overlay.live_record(held_buf)
                     v = decode(raw, buf, canonical=canonical, kind=kind.value, matched=e)
                     slot.append((v, key))
         best: Verdict | None = None

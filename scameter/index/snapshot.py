@@ -328,7 +328,7 @@ class Snapshot:
         """The members of the cluster of the record ``buf`` (none: not in a cluster), the
         live cluster its id now answers as when a delta changed it."""
         if self.overlay is not None:
-            buf = self.overlay.resolve(buf) or buf
+            buf = self.overlay.live_record(buf)
         if not buf[2] & F_CLUSTER:
             return []
         return self._cluster(int.from_bytes(buf[_CLUSTER_ID], "little"))
@@ -390,7 +390,7 @@ class Snapshot:
             if not buf or record_canonical(buf) != ident.value:
                 continue  # fell out (or a 64-bit key collision)
             # as _cluster reads a member: its record alone, with its live cluster
-            live = overlay.resolve(buf) or buf
+            live = overlay.live_record(buf)
             v = overlay.assemble.from_record(ident.value, live, allowed=buf[1] == _VERIFIED_CODE)
             case_ids, case_count = record_cases(buf)
             if case_count:

@@ -302,26 +302,9 @@ class LiveFolder:
                     continue
                 wire[ikey] = plain
                 touched[ikey] = bytes(old) if old is not None else b""
-            peers = _domain_peers(base, touched, wire)
-            for _ in range(_JOIN_ROUNDS):
-                for ikey, plain in peers:
-                    # a base identifier on a touched one's registrable domain, or one a live
-                    # cluster takes in: re-decided too (its cluster changes), from its
-                    # complete evidence and the delta's events
-                    old = txn.get(ikey, db=self._dbs[DB_EVENTS])
-                    wire[ikey] = plain
-                    touched[ikey] = bytes(old) if old is not None else b""
-                live = LiveClusters(
-                    base.snap.reader,
-                    lambda k: txn.get(k, db=self._dbs[DB_RECORDS]),
-                    lambda k: txn.get(k, db=self._dbs[DB_CLUSTERS]),
-                    wire,
-                )
-                values = self._decide(base, touched, live, wire=wire, when=when,
-                                      strings=strings, appeals=appeals)  # fmt: skip
-                peers = [(k, wire[k]) for k in sorted(live.joiners - touched.keys())]
-                if not peers:
-                    break
+            values, live = self._decide_joined(
+                base, txn, touched, wire=wire, when=when, strings=strings, appeals=appeals
+            )
             changes = _range_changes(base, txn, self._dbs[DB_RECORDS], values, wire)
             for ikey, value in values.items():
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
@@ -332,18 +315,56 @@ class LiveFolder:
                 for rkey, count in ranges.items():
                     put(rkey, count, db=rdb)
                 put(GEN_KEY.pack(generation), b"\n".join(ranges), db=self._dbs[DB_RLOG])
-            entries = live.encoded()
-            if entries:
-                cdb = self._dbs[DB_CLUSTERS]
-                for ckey, entry in entries.items():
-                    put(ckey, entry, db=cdb)
-                put(GEN_KEY.pack(generation), b"".join(entries), db=self._dbs[DB_CLOG])
+            self._put_clusters(txn, generation, live.encoded())
             mdb = self._dbs[DB_META]
             put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
             put(b"generation", json.dumps(generation).encode(), db=mdb)
             put(b"cursor", json.dumps(cursor).encode(), db=mdb)
             put(b"appeal_cursor", json.dumps(meta.get("appeal_cursor", -1)).encode(), db=mdb)
             put(b"strings", json.dumps(strings).encode(), db=mdb)
+
+    def _decide_joined(
+        self,
+        base: _Base,
+        txn: Any,
+        touched: dict[bytes, bytes],
+        *,
+        wire: dict[bytes, str],
+        when: datetime,
+        strings: list[str],
+        appeals: dict[str, list[tuple[str, str, int]]],
+    ) -> tuple[dict[bytes, bytes], LiveClusters]:
+        """:meth:`_decide` of ``touched``, its domain peers (:func:`_domain_peers`) and the
+        listed identifiers the live clusters it makes take in (``LiveClusters.joiners``),
+        each from its complete evidence and the delta's events of it (its cluster changes,
+        so it is re-decided too)."""
+        peers = _domain_peers(base, touched, wire)
+        for _ in range(_JOIN_ROUNDS):
+            for ikey, plain in peers:
+                old = txn.get(ikey, db=self._dbs[DB_EVENTS])
+                wire[ikey] = plain
+                touched[ikey] = bytes(old) if old is not None else b""
+            live = LiveClusters(
+                base.snap.reader,
+                lambda k: txn.get(k, db=self._dbs[DB_RECORDS]),
+                lambda k: txn.get(k, db=self._dbs[DB_CLUSTERS]),
+                wire,
+            )
+            values = self._decide(base, touched, live, wire=wire, when=when, strings=strings,
+                                  appeals=appeals)  # fmt: skip
+            peers = [(k, wire[k]) for k in sorted(live.joiners - touched.keys())]
+            if not peers:
+                break
+        return values, live
+
+    def _put_clusters(self, txn: Any, generation: int, entries: dict[bytes, bytes]) -> None:
+        """Write the cluster entries a fold changed and their generation's log entry."""
+        if not entries:
+            return
+        cdb = self._dbs[DB_CLUSTERS]
+        for ckey, entry in entries.items():
+            txn.put(ckey, entry, db=cdb)
+        txn.put(GEN_KEY.pack(generation), b"".join(entries), db=self._dbs[DB_CLOG])
 
     def _decide(
         self,

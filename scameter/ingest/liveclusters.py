@@ -233,20 +233,7 @@ def _component(
         for level in leaving.get(cid, ()):
             hist[_INDEX[level]] -= 1
     keys = sorted({k for node in parts if node[0] != "a" for k in members[node]})
-    plain: list[str] = []
-    for k in keys:
-        level, cid = live.current(k)
-        fields = listed.get(k)
-        if fields is None and level is None:
-            continue  # linked in the fold on partial evidence only: not listed, not linked
-        if fields is None and cid is None:
-            live.joiners.add(k)  # its record must carry the cluster: re-decided
-        new = level if fields is None else fields[3]
-        if cid is not None and level in _INDEX:
-            hist[_INDEX[level]] -= 1
-        if new in _INDEX:
-            hist[_INDEX[new]] += 1
-        plain.append(live.wire[k])
+    plain = [live.wire[k] for k in keys if _count_member(live, k, listed.get(k), hist)]
     hist = [max(0, n) for n in hist]
     size, worst = cluster_stats(tuple(hist))
     if atoms:
@@ -260,6 +247,25 @@ def _component(
     if size < 2 or worst is None:
         return {}
     return {k: (cid, size, worst) for k in keys if k in listed}
+
+
+def _count_member(
+    live: LiveClusters, ikey: bytes, fields: tuple[Any, ...] | None, hist: list[int]
+) -> bool:
+    """Move a member of a live cluster from its old level's count (when its old cluster is
+    one of the atoms) to its new one's; whether it is a member (``fields``: its new record's,
+    ``None``: the fold did not re-decide it)."""
+    level, cid = live.current(ikey)
+    if fields is None and level is None:
+        return False  # linked in the fold on partial evidence only: not listed, not linked
+    if fields is None and cid is None:
+        live.joiners.add(ikey)  # its record must carry the cluster: re-decided
+    new: Level | None = level if fields is None else fields[3]
+    if cid is not None and level in _INDEX:
+        hist[_INDEX[level]] -= 1
+    if new in _INDEX:
+        hist[_INDEX[new]] += 1
+    return True
 
 
 __all__ = ["Cluster", "LiveClusters", "assign"]

@@ -60,9 +60,7 @@ def _base(
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     inputs = [src] + ([tmp_path / "intake"] if (tmp_path / "intake" / "data.mdb").exists() else [])
     snaps = tmp_path / "snaps"
-    run_ingest(
-        inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards, policy=policy
-    )
+    run_ingest(inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards, policy=policy)
     return snaps
 
 
