@@ -18,6 +18,10 @@ The delta environment (``<live dir>/delta``):
   listed numbers (u32, below the threshold too), for every block in which the delta changed
   whether a number is listed (:mod:`scameter.ingest.liveranges`); ``rlog``: generation ->
   the range keys that fold wrote, newline-separated.
+* ``clusters``: a cluster id (u64 big-endian) a record carries, base or delta -> the live
+  cluster it now answers as and that cluster's members per listed level
+  (:data:`CLUSTER_ENTRY`; :mod:`scameter.ingest.liveclusters`); ``clog``: generation -> the
+  ids that fold wrote, concatenated.
 * ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
   reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
 
@@ -36,6 +40,8 @@ Invariants:
 * An allowlisted URL's or domain's allow record (reported live) is never a listing
   expression: it answers only where the base's allow entry of its key answers
   (:attr:`Overlay.allows`, :meth:`LayeredRules._allowed`).
+* Once the delta changed a cluster, every record is answered with its live cluster
+  (:meth:`Overlay.resolve`): every kind is layered, and the base's rules decode through it.
 * Private lookups (``SearchHashes``) read the overlay's full hashes (:meth:`Overlay.hashes`,
   :class:`~scameter.index.hashsearch.LiveHashes`), made on a worker's first private search
   and kept up to date by every update from then on.

@@ -17,9 +17,10 @@ Invariants:
   (:class:`~scameter.index.delta.Overlay`); a fold that changes whether a number is listed
   moves the live counts of its prefix blocks, which start at the build's count
   (:mod:`scameter.ingest.liveranges`). Cluster
-  links among the identifiers a touched one's reports name are the build's (same size, worst
-  level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
-  members and ``Related`` lists catch up at the next ingest (docs/architecture.md).
+  links among the identifiers a touched one's reports name are the build's, joined to the
+  clusters their members were in (:mod:`scameter.ingest.liveclusters`: same size, worst
+  level, ``CLUSTER_LINK``, for untouched members too); ids are the base's or a delta id, and
+  what else waits for compaction is in docs/architecture.md, "Clusters in the delta".
 * One write transaction per fold: the records, the new events, the generation's log entry
   and the cursor commit together (one fsync, no meta-page fsync: :func:`open_delta`). A crash
   loses nothing: the intake log is the truth and the next fold starts again at the committed
