@@ -382,8 +382,8 @@ class Overlay:
         if live is None:
             return None
         worst, size, _ = fmt.CLUSTER.unpack_from(buf, fmt.OFF_CLUSTER_WORST)
-        if live == (cid, size, worst):
-            return None
+        if live == (cid, size, worst) or not fmt.record_intact(buf):
+            return None  # unchanged; or corrupt: left for the decoder to refuse, never re-sealed
         return recluster(buf, live)
 
     def live_record(self, buf: bytes) -> bytes:

@@ -646,3 +646,24 @@ def test_a_follower_waits_for_a_delta_an_older_folder_wrote(tmp_path: Path) -> N
         assert follower._env is not None
     finally:
         follower.close()
+
+
+def test_a_corrupt_record_is_never_resealed_with_a_live_cluster(tmp_path: Path) -> None:
+    """``Overlay.resolve`` gives a record its live cluster only when its CRC holds: a
+    corrupt one is left for the decoder, which refuses it."""
+    from scameter.index.delta import CLUSTER_ENTRY, GEN_KEY
+
+    overlay = Overlay("base", tmp_path / "delta")
+    tag = next(t for t, kind in fmt.KIND_BY_TAG.items() if kind is Kind.PHONE)
+    body = fmt.pack_record(
+        tag, fmt.LEVEL_CODES[Level.POSSIBLE], b"+85291234001", True, fmt.label_block([], [], []),
+        1, 1, None, None, 7, None, None,
+    )  # fmt: skip
+    buf = bytearray(fmt.seal(body))
+    overlay.update(1, {}, (), clusters={GEN_KEY.pack(7): CLUSTER_ENTRY.pack(7, 3, 0, 0)})
+    live = overlay.resolve(bytes(buf))
+    assert live is not None
+    assert fmt.record_intact(live)
+    assert fmt.CLUSTER.unpack_from(live, fmt.OFF_CLUSTER_WORST)[1] == 3
+    buf[-1] ^= 0xFF
+    assert overlay.resolve(bytes(buf)) is None
