@@ -581,13 +581,25 @@ class LayeredRules:
         ``near`` and ``assemble``: its near-match rules and verdict assembler, with which,
         once the delta changed a cluster, the base's exact and URL rules are made again
         decoding every record through :meth:`Overlay.resolve` (a base member the delta did
-        not touch answers with its live cluster)."""
+        not touch answers with its live cluster). Those answer a verdict of the base's own
+        rules that has a cluster (and every identifier the delta holds): a verdict without
+        one costs a single test more."""
+        self._answer = exact.answer
+        self._base = base
+        #: Whether the delta changed a cluster: then ``_live_base`` and ``_answer_live`` are
+        #: the base's rules decoding through :meth:`Overlay.resolve`.
+        self._relink = False
         if overlay.clusters and reader is not None and near is not None and assemble is not None:
             shim = cast(VerdictAssembler, _Reclustering(assemble, overlay))
             exact = ExactRules(reader, shim, near)
             urls = UrlRules(reader, shim, near)
-            base = {k: exact.answer for k in base if k not in _EXPR_KINDS}
-            base[Kind.URL], base[Kind.DOMAIN] = urls.answer_url, urls.answer_domain
+            self._relink = True
+        self._live_base = {k: exact.answer for k in base if k not in _EXPR_KINDS}
+        if urls is not None:
+            self._live_base[Kind.URL], self._live_base[Kind.DOMAIN] = (
+                urls.answer_url, urls.answer_domain,
+            )  # fmt: skip
+        self._answer_live = exact.answer
         self._overlay = overlay
         self._urls = urls
         #: The base's phone ranges (``reader``: the snapshot's; ``None``: none).
@@ -596,8 +608,6 @@ class LayeredRules:
         self._values = overlay.values
         self._exprs = overlay.exprs
         self._exact = exact
-        self._answer = exact.answer
-        self._base = base
         self._miss = miss
 
     def rules(self) -> dict[Kind, Rule]:
@@ -628,7 +638,10 @@ class LayeredRules:
                 or value[: -overlay.range_span] not in blocks
                 or (ident.kind is not Kind.PHONE)
             ):
-                return self._answer(raw, ident, context)
+                v = self._answer(raw, ident, context)
+                if v.cluster_size and self._relink:  # its cluster may be a changed one
+                    return self._answer_live(raw, ident, context)
+                return v
         return self._from_delta(raw, ident, context)
 
     def _from_delta(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
@@ -644,7 +657,7 @@ class LayeredRules:
             buf = None
         if buf is None:
             if not ranged:
-                return self._answer(raw, ident, context)
+                return self._answer_live(raw, ident, context)
             # a number in a block whose range count the delta moved: its range answer, when
             # it has no record, is live
             base = self._exact.record(key, value)
@@ -697,7 +710,7 @@ class LayeredRules:
         allow_exprs = overlay.allow_exprs
         order = list(dict.fromkeys(exprs))
         touched = [e for e in order if e in exprs_of]
-        base = self._base[kind](raw, ident, context)
+        base = self._base_answer(raw, ident, context, kind)
         if not touched and not (allow_exprs and base.matched in allow_exprs):
             return base
         listing = self._listing(raw, ident, kind, order, base) if touched else None
@@ -721,6 +734,15 @@ class LayeredRules:
         canonical = ident.value
         host = canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
         return self._miss(raw, kind.value, canonical, host)
+
+    def _base_answer(
+        self, raw: str, ident: Identifier, context: CheckContext | None, kind: Kind
+    ) -> Verdict:
+        """The base's answer, with its live cluster when it has one."""
+        base = self._base[kind](raw, ident, context)
+        if base.cluster_size and self._relink:  # its cluster may be a changed one
+            return self._live_base[kind](raw, ident, context)
+        return base
 
     def _listing(
         self, raw: str, ident: Identifier, kind: Kind, order: list[str], base: Verdict
