@@ -616,8 +616,9 @@ class LayeredRules:
         overlay = self._overlay
         # once a cluster changed, a base record of any kind may carry it
         kinds = out.keys() - _EXPR_KINDS if overlay.clusters else overlay.kinds & out.keys()
+        answer = self.answer_exact_relinked if self._relink else self.answer_exact
         for kind in kinds:
-            out[kind] = self.answer_exact
+            out[kind] = answer
         if self._exprs or overlay.allows or overlay.clusters:
             out[Kind.URL] = self.answer_url
             out[Kind.DOMAIN] = self.answer_domain
@@ -638,8 +639,26 @@ class LayeredRules:
                 or value[: -overlay.range_span] not in blocks
                 or (ident.kind is not Kind.PHONE)
             ):
+                return self._answer(raw, ident, context)
+        return self._from_delta(raw, ident, context)
+
+    def answer_exact_relinked(
+        self, raw: str, ident: Identifier, context: CheckContext | None
+    ) -> Verdict:
+        """:meth:`answer_exact` once the delta changed a cluster: a base answer with a
+        cluster is answered again with its live cluster (written out again, so that the
+        answer of a delta that changed none pays no test for it)."""
+        overlay = self._overlay
+        value = ident.value
+        if value not in self._values and not overlay.removals:
+            blocks = overlay.range_blocks
+            if (
+                not blocks
+                or value[: -overlay.range_span] not in blocks
+                or (ident.kind is not Kind.PHONE)
+            ):
                 v = self._answer(raw, ident, context)
-                if v.cluster_size and self._relink:  # its cluster may be a changed one
+                if v.cluster_size:  # its cluster may be a changed one
                     return self._answer_live(raw, ident, context)
                 return v
         return self._from_delta(raw, ident, context)
