@@ -116,6 +116,8 @@ _EXPR_KINDS = frozenset((Kind.URL, Kind.DOMAIN))
 NEAR_KINDS = frozenset((Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT))
 #: Distinct (namespace, text) delta near candidates memoised per overlay generation.
 NEAR_CACHE_SIZE = 4096
+#: Clustered records memoised with their live cluster block (:meth:`Overlay.resolve`).
+RESOLVE_CACHE_SIZE = 8192
 
 
 def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
@@ -179,10 +181,11 @@ class Overlay:
     """
 
     __slots__ = ("_clusters", "_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of",
-                 "_path", "_policy", "_range_min", "_sources", "_strings", "allow_exprs",
-                 "allows", "assemble", "base_id", "clusters", "exprs", "generation", "keys",
-                 "kinds", "near", "near_active", "range_blocks", "range_digits", "range_span",
-                 "ranges", "records", "removals", "values")  # fmt: skip
+                 "_path", "_policy", "_range_min", "_resolving", "_sources", "_strings",
+                 "allow_exprs", "allows", "assemble", "base_id", "clusters", "exprs",
+                 "generation", "keys", "kinds", "near", "near_active", "range_blocks",
+                 "range_digits", "range_span", "ranges", "records", "removals",
+                 "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
@@ -246,6 +249,10 @@ class Overlay:
         #: resolved at each update, so one probe answers (:meth:`resolve`). Empty: every
         #: record's own cluster block stands.
         self.clusters: dict[int, LiveCluster] = {}
+        #: ``clusters`` and the records :meth:`resolve` answered with it (record -> its live
+        #: form, ``None``: unchanged), replaced together (one assignment): a lookup never
+        #: keeps a record resolved with an older map.
+        self._resolving: tuple[dict[int, LiveCluster], dict[bytes, bytes | None]] = ({}, {})
         #: The ``clusters`` entries as stored (id -> (target id, size, worst code)), and live
         #: id -> the base cluster ids that answer as it (made per generation for ``related``).
         self._sources: tuple[int, dict[int, LiveCluster], dict[int, list[int]]] = (-2, {}, {})
@@ -368,23 +375,31 @@ class Overlay:
                 entry = nxt
             resolved[cid] = (seen, entry[1], entry[2])
         self._sources = (-2, stored, {})
+        self._resolving = (resolved, {})
         self.clusters = resolved  # one assignment: a lookup sees the old map or the new
 
     def resolve(self, buf: bytes) -> bytes | None:
         """``buf`` (a sealed record, base or delta) with the cluster block of the live
         cluster its cluster id now answers as; ``None``: its own block stands (no cluster,
         or one the delta did not change). One dict probe when the delta changed clusters."""
-        clusters = self.clusters
+        clusters, memo = self._resolving
         if not clusters or not buf[2] & fmt.F_CLUSTER:
             return None
+        try:
+            return memo[buf]
+        except KeyError:
+            pass
         cid = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
         live = clusters.get(cid)
-        if live is None:
-            return None
+        out = None
         worst, size, _ = fmt.CLUSTER.unpack_from(buf, fmt.OFF_CLUSTER_WORST)
-        if live == (cid, size, worst) or not fmt.record_intact(buf):
-            return None  # unchanged; or corrupt: left for the decoder to refuse, never re-sealed
-        return recluster(buf, live)
+        # unchanged; or corrupt: left for the decoder to refuse, never re-sealed
+        if live is not None and live != (cid, size, worst) and fmt.record_intact(buf):
+            out = recluster(buf, live)
+        if len(memo) >= RESOLVE_CACHE_SIZE:
+            memo.clear()
+        memo[bytes(buf)] = out
+        return out
 
     def live_record(self, buf: bytes) -> bytes:
         """``buf`` with its live cluster (:meth:`resolve`), or ``buf`` itself."""
@@ -585,6 +600,8 @@ class LayeredRules:
         rules that has a cluster (and every identifier the delta holds): a verdict without
         one costs a single test more."""
         self._answer = exact.answer
+        self._base_record = exact.record
+        self._base_finish = exact.finish
         self._base = base
         #: Whether the delta changed a cluster: then ``_live_base`` and ``_answer_live`` are
         #: the base's rules decoding through :meth:`Overlay.resolve`.
@@ -659,9 +676,21 @@ class LayeredRules:
             ):
                 v = self._answer(raw, ident, context)
                 if v.cluster_size:  # its cluster may be a changed one
-                    return self._answer_live(raw, ident, context)
+                    return self._relinked(raw, ident, context, v)
                 return v
         return self._from_delta(raw, ident, context)
+
+    def _relinked(
+        self, raw: str, ident: Identifier, context: CheckContext | None, v: Verdict
+    ) -> Verdict:
+        """``v``, the base's answer from a record with a cluster, with the live cluster:
+        the record read again and finished as the base's rule finishes it."""
+        key = ident.key
+        buf = self._base_record(key, ident.value)
+        live = None if buf is None else self._overlay.resolve(buf)
+        if live is None:
+            return v
+        return self._base_finish(raw, ident, key, live, context)
 
     def _from_delta(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
         """An identifier the delta may hold a record, a removal or a range count of."""
