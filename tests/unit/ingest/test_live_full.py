@@ -16,9 +16,10 @@ import pytest
 
 from scameter.identifiers import detect
 from scameter.index import Snapshot
-from scameter.index.delta import REMOVED, Overlay
+from scameter.index.delta import REMOVED, DeltaFollower, Overlay
+from scameter.index.publish import current_id
 from scameter.ingest.policy import Policy
-from scameter.intake import IntakeLog
+from scameter.intake import IntakeLog, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
 from tests.unit.ingest.test_live import (
     NOW,
@@ -491,3 +492,32 @@ def test_the_other_member_of_a_pair_whose_member_becomes_a_hub_answers_as_a_full
     want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 2), [x, y], related=(x, y),
                     policy=Policy(hub_reports=2))  # fmt: skip
     assert want[y].cluster_size == 0
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "pure"])
+def test_both_hit_paths_answer_untouched_members_with_the_live_cluster(
+    tmp_path: Path, compiled: bool
+) -> None:
+    """The re-sealed records of untouched members (``Overlay.resolve``) decode alike through
+    the compiled hit path and the pure-Python one, as a full build's records do."""
+    base_rows = [_row(C1[0][1], "phone", 0, source="police"), _co(C1, 1), _co(C2, 2)]
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            _append(log, [C1[1], C2[0]], 10)
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows)
+    follower = DeltaFollower(live_dir_for(live_dir / "intake") / "delta")
+    try:
+        with (
+            Snapshot.open(snaps / current_id(snaps), compiled=compiled) as snap,
+            Snapshot.open(full / current_id(full), compiled=compiled) as expected,
+        ):
+            assert snap._assemble.compiled is (compiled and expected._assemble.compiled)
+            snap.set_overlay(follower.poll(snap.id, snap.policy))
+            for q in JOINED_QUERIES:
+                assert _whole(snap.check(q)) == _whole(expected.check(q)), q
+            assert _related(snap, C2[1][1]) == _related(expected, C2[1][1])
+    finally:
+        follower.close()
