@@ -3,16 +3,22 @@
 Not a registered benchmark (``python -m benchmarks`` does not run it): three commands, run
 with the tree to measure on ``PYTHONPATH`` (docs/benchmarks.md, "Round 8: live full verdicts"):
 
-* ``python -m benchmarks.live_cg setup ROOT``: a base of 10^4 phone numbers and 500 URLs
-  (one public report each, a day old) and an intake log of 2,000 new numbers and 200 new URLs
-  folded over it by that tree's ``LiveFolder``; the probe lists in ``ROOT/probes.json``.
+* ``python -m benchmarks.live_cg setup ROOT [clusters]``: a base of 10^4 phone numbers and 500
+  URLs (one public report each, a day old) and an intake log of 2,000 new numbers and 200 new
+  URLs folded over it by that tree's ``LiveFolder``; the probe lists in ``ROOT/probes.json``.
+  With ``clusters``, the base also holds 1,000 pairs of numbers named in one report (1,000
+  clusters of two) and the log 200 more reports, each naming one number of two pairs (a
+  cluster of four made live; the other two numbers untouched: probe ``phone_cluster``).
 * ``python -m benchmarks.live_cg run ROOT PROBE DELTA N``: open the snapshot, follow the delta
   (``DELTA`` 1) or not (0), warm 500 checks, then ``N`` checks of ``PROBE`` (``phone_hit``,
-  ``phone_miss``, ``url_hit``, ``url_miss``), cycled. Under ``PYTHONHASHSEED=0 valgrind
-  --tool=callgrind``, the figure per check is (instructions of N=6000 - of N=2000) / 4000.
-* ``python -m benchmarks.live_cg fold ROOT RUN``: CPU microseconds per report of folding 1,000
-  reports of new pages on the hosts of the base's URLs (each re-decides the base listing on
-  its registrable domain) in polls of 250 into a fresh delta over ``ROOT``'s base.
+  ``phone_miss``, ``url_hit``, ``url_miss``, ``phone_cluster``), cycled. Under
+  ``PYTHONHASHSEED=0 valgrind --tool=callgrind``, the figure per check is (instructions of
+  N=6000 - of N=2000) / 4000.
+* ``python -m benchmarks.live_cg fold ROOT RUN [clusters]``: CPU microseconds per report of
+  folding 1,000 reports of new pages on the hosts of the base's URLs (each re-decides the
+  base listing on its registrable domain) in polls of 250 into a fresh delta over ``ROOT``'s
+  base; with ``clusters`` (a ``setup ROOT clusters`` root), 1,000 reports each naming a new
+  number and one number of each of two base pairs (500 clusters of six, each joining two).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,26 +40,33 @@ from scameter.intake import IntakeLog
 SEED = 7
 
 
-def _report(i: int, kind: str, value: str, when: datetime) -> str:
+def _report(i: int, kind: str, value: str | Sequence[str], when: datetime) -> str:
+    values = [value] if isinstance(value, str) else list(value)
     return json.dumps({
         "type": "report", "source": "public", "status": "unverified",
         "reported_at": when.isoformat().replace("+00:00", "Z"), "reporter_hash": f"{i:032x}",
-        "category": "phishing", "identifiers": [{"kind": kind, "value": value}],
+        "category": "phishing", "identifiers": [{"kind": kind, "value": v} for v in values],
     })  # fmt: skip
 
 
-def setup(root: Path) -> None:
-    phones, urls = datagen.phones(16_000, SEED), datagen.urls(1_400, SEED)
+def setup(root: Path, clusters: bool = False) -> None:
+    phones, urls = datagen.phones(22_000 if clusters else 16_000, SEED), datagen.urls(1_400, SEED)
     root.mkdir(parents=True, exist_ok=True)
     when = datetime.now(UTC) - timedelta(days=1)
-    base = [("phone", p) for p in phones[:10_000]] + [("url", u) for u in urls[:500]]
+    base: list[tuple[str, str | Sequence[str]]] = [("phone", p) for p in phones[:10_000]]
+    base += [("url", u) for u in urls[:500]]
+    pairs = [phones[16_000 + 2 * i : 16_002 + 2 * i] for i in range(1_000)] if clusters else []
+    base += [("phone", pair) for pair in pairs]
     lines = [_report(i, kind, value, when) + "\n" for i, (kind, value) in enumerate(base)]
     (root / "base.jsonl").write_text("".join(lines), encoding="utf-8")
     run_ingest([root / "base.jsonl"], root / "snaps", as_of=datetime.now(UTC))
-    new = [("phone", p) for p in phones[10_000:12_000]] + [("url", u) for u in urls[500:700]]
+    new: list[list[tuple[str, str]]] = [[("phone", p)] for p in phones[10_000:12_000]]
+    new += [[("url", u)] for u in urls[500:700]]
+    # one number of each of two pairs: the other two are the untouched members probed
+    new += [[("phone", pairs[2 * i][0]), ("phone", pairs[2 * i + 1][0])] for i in range(200)]
     with IntakeLog(root / "intake") as log:
-        for i, ident in enumerate(new):
-            log.append(identifiers=[ident], category="investment", text="",
+        for i, idents in enumerate(new):
+            log.append(identifiers=idents, category="investment", text="",
                        reporter_hash=f"{i + 7:032x}", reported_at=when)  # fmt: skip
     folder = LiveFolder(root / "snaps", root / "intake", root / "live")
     while folder.fold_once():
@@ -64,6 +78,8 @@ def setup(root: Path) -> None:
         "url_hit": urls[:500],
         "url_miss": urls[900:1_400],
     }
+    if clusters:
+        probes["phone_cluster"] = tuple(pair[1] for pair in pairs[:400])
     (root / "probes.json").write_text(json.dumps(probes), encoding="utf-8")
 
 
@@ -83,15 +99,28 @@ def run(root: Path, probe: str, delta: bool, n: int) -> None:
     m.stop()
 
 
-def fold(root: Path, run_name: str) -> float:
-    urls = datagen.urls(1_400, SEED)[:500]
+def _fold_reports(root: Path, clusters: bool) -> list[list[tuple[str, str]]]:
+    """The 1,000 reports a fold run folds: new pages on the base's URLs' hosts, or (with
+    ``clusters``, over a ``setup ROOT clusters`` base) a new number named with one number of
+    each of two base pairs, joining the two pairs' clusters (1,000 joins of two)."""
+    if not clusters:
+        urls = datagen.urls(1_400, SEED)[:500]
+        return [[("url", urls[i % 500].rstrip("/") + f"/new{i}")] for i in range(1_000)]
+    phones = datagen.phones(22_000, SEED)  # as setup draws them
+    pairs = [phones[16_000 + 2 * i : 16_002 + 2 * i] for i in range(1_000)]
+    return [
+        [("phone", phones[12_000 + i]), ("phone", pairs[i][0]), ("phone", pairs[i - 500][0])]
+        for i in range(1_000)
+    ]  # 500 clusters: two pairs and two new numbers each
+
+
+def fold(root: Path, run_name: str, clusters: bool = False) -> float:
     work = root / f"fold-{run_name}"
     shutil.rmtree(work, ignore_errors=True)
     when = datetime.now(UTC) - timedelta(hours=1)
     with IntakeLog(work / "intake") as log:
-        for i in range(1_000):
-            page = urls[i % 500].rstrip("/") + f"/new{i}"
-            log.append(identifiers=[("url", page)], category="investment", text="",
+        for i, idents in enumerate(_fold_reports(root, clusters)):
+            log.append(identifiers=idents, category="investment", text="",
                        reporter_hash=f"{i + 11:032x}", reported_at=when)  # fmt: skip
     folder = LiveFolder(root / "snaps", work / "intake", work / "live", batch=250)
     folder.fold_once()  # the first poll opens the base (policy, lists): not the per-report cost
@@ -108,11 +137,11 @@ def fold(root: Path, run_name: str) -> float:
 def main(argv: list[str]) -> None:
     cmd, root = argv[0], Path(argv[1])
     if cmd == "setup":
-        setup(root)
+        setup(root, clusters=argv[2:] == ["clusters"])
     elif cmd == "run":
         run(root, argv[2], argv[3] == "1", int(argv[4]))
     elif cmd == "fold":
-        print(f"{fold(root, argv[2]):.1f}")
+        print(f"{fold(root, argv[2], clusters=argv[3:] == ['clusters']):.1f}")
     else:
         raise SystemExit(f"unknown command {cmd!r} (setup, run, fold)")
 

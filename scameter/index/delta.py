@@ -18,6 +18,10 @@ The delta environment (``<live dir>/delta``):
   listed numbers (u32, below the threshold too), for every block in which the delta changed
   whether a number is listed (:mod:`scameter.ingest.liveranges`); ``rlog``: generation ->
   the range keys that fold wrote, newline-separated.
+* ``clusters``: a cluster id (u64 big-endian) a record carries, base or delta -> the live
+  cluster it now answers as and that cluster's members per listed level
+  (:data:`CLUSTER_ENTRY`; :mod:`scameter.ingest.liveclusters`); ``clog``: generation -> the
+  ids that fold wrote, concatenated.
 * ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
   reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
 
@@ -36,6 +40,8 @@ Invariants:
 * An allowlisted URL's or domain's allow record (reported live) is never a listing
   expression: it answers only where the base's allow entry of its key answers
   (:attr:`Overlay.allows`, :meth:`LayeredRules._allowed`).
+* Once the delta changed a cluster, every record is answered with its live cluster
+  (:meth:`Overlay.resolve`): every kind is layered, and the base's rules decode through it.
 * Private lookups (``SearchHashes``) read the overlay's full hashes (:meth:`Overlay.hashes`,
   :class:`~scameter.index.hashsearch.LiveHashes`), made on a worker's first private search
   and kept up to date by every update from then on.
@@ -69,6 +75,7 @@ from scameter.index.near import (
     split_registrable,
     variant_keys,
 )
+from scameter.index.nearmatch import NearRules
 from scameter.index.reader import SnapshotReader
 from scameter.index.urlmatch import UrlRules, path_listing_wins
 from scameter.verdict import SEVERITY, CheckContext, Level, Verdict
@@ -80,9 +87,20 @@ DB_LOG = b"log"
 DB_META = b"meta"
 DB_RANGES = b"ranges"
 DB_RLOG = b"rlog"
+DB_CLUSTERS = b"clusters"
+DB_CLOG = b"clog"
 LISTED = b"L"
 REMOVED = b"R"
 GEN_KEY = struct.Struct(">Q")
+#: A ``clusters`` entry: the live cluster id a cluster id now answers as (itself: the entry
+#: is that live cluster's), then its members' count per listed level (:data:`HIST_LEVELS`).
+CLUSTER_ENTRY = struct.Struct("<QIII")
+#: The listed levels a cluster entry counts members of, least severe first.
+HIST_LEVELS = (Level.POSSIBLE, Level.SUSPICIOUS, Level.HIGH_RISK)
+#: A cluster as the overlay resolves it: (live id, size, worst level code).
+LiveCluster = tuple[int, int, int]
+#: The top bit of a cluster id the delta gives a new group (base ids are record ranks).
+DELTA_CLUSTER_BIT = 1 << 63
 _VERIFIED_CODE = fmt.LEVEL_CODES[Level.VERIFIED]
 #: Address space of the delta map (sparse: the file grows as pages are written).
 MAP_SIZE = 1 << 34
@@ -98,6 +116,8 @@ _EXPR_KINDS = frozenset((Kind.URL, Kind.DOMAIN))
 NEAR_KINDS = frozenset((Kind.URL, Kind.DOMAIN, Kind.PLATFORM_ACCOUNT))
 #: Distinct (namespace, text) delta near candidates memoised per overlay generation.
 NEAR_CACHE_SIZE = 4096
+#: Clustered records memoised with their live cluster block (:meth:`Overlay.resolve`).
+RESOLVE_CACHE_SIZE = 8192
 
 
 def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
@@ -111,14 +131,18 @@ def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
         str(path),
         subdir=True,
         map_size=MAP_SIZE,
-        max_dbs=6,
+        max_dbs=8,
         readonly=readonly,
         lock=True,
         sync=True,
         metasync=False,
     )
-    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG)
-    return env, {n: env.open_db(n, create=not readonly) for n in names}
+    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG)
+    try:
+        return env, {n: env.open_db(n, create=not readonly) for n in names}
+    except lmdb.NotFoundError:  # read-only, before a folder of this version created them all
+        env.close()
+        raise
 
 
 def listing_expressions(expr: str) -> tuple[str, ...]:
@@ -129,6 +153,27 @@ def listing_expressions(expr: str) -> tuple[str, ...]:
     return (expr,)
 
 
+def cluster_stats(hist: tuple[int, ...]) -> tuple[int, Level | None]:
+    """A live cluster's size and worst level from its count per :data:`HIST_LEVELS`."""
+    pairs = zip(reversed(HIST_LEVELS), reversed(hist), strict=True)
+    worst = next((lv for lv, n in pairs if n), None)
+    return sum(hist), worst
+
+
+def recluster(buf: bytes, cluster: LiveCluster | None) -> bytes:
+    """The sealed record ``buf`` with its cluster block set to ``cluster`` (id, size, worst
+    level code) as the snapshot writer patches it in; ``None`` or a size under two: no
+    cluster (a build clusters two members or more), the block cut out."""
+    body = bytearray(buf[: -fmt.CRC_SIZE])
+    if cluster is None or cluster[1] < 2:
+        if body[2] & fmt.F_CLUSTER:
+            del body[fmt.BODY_PLAIN : fmt.BODY_CLUSTERED]
+            body[2] &= ~fmt.F_CLUSTER & 0xFF
+        return fmt.seal(body)
+    fmt.CLUSTER.pack_into(body, fmt.OFF_CLUSTER_WORST, cluster[2], cluster[1], cluster[0])
+    return fmt.seal(body)
+
+
 class Overlay:
     """A delta's records ready for lookups, updated in place by its :class:`DeltaFollower`
     (each step an atomic assignment: a lookup on another thread sees a record before or after
@@ -136,10 +181,11 @@ class Overlay:
     """
 
     __slots__ = ("_clusters", "_expr_of", "_hash_lock", "_hashes", "_near_cache", "_near_of",
-                 "_path", "_policy", "_range_min", "_strings", "allow_exprs", "allows",
-                 "assemble", "base_id", "exprs", "generation", "keys", "kinds", "near",
-                 "near_active", "range_blocks", "range_digits", "range_span", "ranges",
-                 "records", "removals", "values")  # fmt: skip
+                 "_path", "_policy", "_range_min", "_resolving", "_sources", "_strings",
+                 "allow_exprs", "allows", "assemble", "base_id", "clusters", "exprs",
+                 "generation", "keys", "kinds", "near", "near_active", "range_blocks",
+                 "range_digits", "range_span", "ranges", "records", "removals",
+                 "values")  # fmt: skip
 
     def __init__(self, base_id: str, path: Path, policy: IndexPolicy | None = None) -> None:
         self.base_id = base_id
@@ -198,6 +244,18 @@ class Overlay:
         #: Cluster id -> the keys of the delta's records in it, as of a generation
         #: (:meth:`cluster_keys`; made on the first ``related`` after a change).
         self._clusters: tuple[int, dict[int, list[bytes]]] = (-2, {})
+        #: The clusters the delta changed: a cluster id a record (base or delta) may carry ->
+        #: (the live cluster id it now answers as, that cluster's size, worst level code);
+        #: resolved at each update, so one probe answers (:meth:`resolve`). Empty: every
+        #: record's own cluster block stands.
+        self.clusters: dict[int, LiveCluster] = {}
+        #: ``clusters`` and the records :meth:`resolve` answered with it (record -> its live
+        #: form, ``None``: unchanged), replaced together (one assignment): a lookup never
+        #: keeps a record resolved with an older map.
+        self._resolving: tuple[dict[int, LiveCluster], dict[bytes, bytes | None]] = ({}, {})
+        #: The ``clusters`` entries as stored (id -> (target id, size, worst code)), and live
+        #: id -> the base cluster ids that answer as it (made per generation for ``related``).
+        self._sources: tuple[int, dict[int, LiveCluster], dict[int, list[int]]] = (-2, {}, {})
 
     def _assembler(self, strings: tuple[str, ...]) -> VerdictAssembler:
         shim = SimpleNamespace(strings=strings, id=self.base_id, path=self._path)
@@ -209,13 +267,13 @@ class Overlay:
         values: Mapping[bytes, bytes],
         strings: tuple[str, ...],
         ranges: Mapping[bytes, bytes] | None = None,
+        clusters: Mapping[bytes, bytes] | None = None,
     ) -> None:
-        """Take in the delta values of ``values`` (key -> stored value) and the range entries
-        of ``ranges`` as of ``generation``; cost in proportion to them, plus one merge of the
-        key array."""
-        if strings != self._strings:  # append-only: the new table decodes every record
-            self._strings = strings
-            self.assemble = self._assembler(strings)
+        """Take in the delta values of ``values`` (key -> stored value), the range entries
+        of ``ranges`` and the cluster entries of ``clusters`` as of ``generation``; cost in
+        proportion to them (and to the cluster ids that answer as a changed cluster), plus
+        one merge of the key array."""
+        self._take_tables(strings, clusters or {})
         new: list[bytes] = []
         kinds = set(self.kinds)
         if ranges:
@@ -281,6 +339,92 @@ class Overlay:
             self.allow_exprs = self.allow_exprs | exprs
         self.allows[key] = record
 
+    def _take_tables(self, strings: tuple[str, ...], clusters: Mapping[bytes, bytes]) -> None:
+        """Take in the string table and the cluster entries, before the records that use
+        them."""
+        if strings != self._strings:  # append-only: the new table decodes every record
+            self._strings = strings
+            self.assemble = self._assembler(strings)
+        if clusters:
+            self._take_clusters(clusters)
+
+    def _take_clusters(self, entries: Mapping[bytes, bytes]) -> None:
+        """Take in ``clusters`` entries (u64 id -> :data:`CLUSTER_ENTRY`) and re-resolve
+        every id that answered as one of them (the ids a changed live cluster absorbed)."""
+        _, stored, _ = self._sources
+        stored = dict(stored)
+        for k, value in entries.items():
+            target, *hist = CLUSTER_ENTRY.unpack(value)
+            size, worst = cluster_stats(tuple(hist))
+            stored[GEN_KEY.unpack(k)[0]] = (
+                target,
+                size,
+                0 if worst is None else fmt.LEVEL_CODES[worst],
+            )
+        resolved: dict[int, LiveCluster] = {}
+        for cid in stored:
+            seen = cid
+            entry = stored[seen]
+            for _ in range(len(stored)):  # follow the targets to the live cluster's own entry
+                if entry[0] == seen:
+                    break
+                seen = entry[0]
+                nxt = stored.get(seen)
+                if nxt is None:
+                    break
+                entry = nxt
+            resolved[cid] = (seen, entry[1], entry[2])
+        self._sources = (-2, stored, {})
+        self._resolving = (resolved, {})
+        self.clusters = resolved  # one assignment: a lookup sees the old map or the new
+
+    def resolve(self, buf: bytes) -> bytes | None:
+        """``buf`` (a sealed record, base or delta) with the cluster block of the live
+        cluster its cluster id now answers as; ``None``: its own block stands (no cluster,
+        or one the delta did not change). One dict probe when the delta changed clusters."""
+        clusters, memo = self._resolving
+        if not clusters or not buf[2] & fmt.F_CLUSTER:
+            return None
+        try:
+            return memo[buf]
+        except KeyError:
+            pass
+        cid = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
+        live = clusters.get(cid)
+        out = None
+        worst, size, _ = fmt.CLUSTER.unpack_from(buf, fmt.OFF_CLUSTER_WORST)
+        # unchanged; or corrupt: left for the decoder to refuse, never re-sealed
+        if live is not None and live != (cid, size, worst) and fmt.record_intact(buf):
+            out = recluster(buf, live)
+        if len(memo) >= RESOLVE_CACHE_SIZE:
+            memo.clear()
+        memo[bytes(buf)] = out
+        return out
+
+    def live_record(self, buf: bytes) -> bytes:
+        """``buf`` with its live cluster (:meth:`resolve`), or ``buf`` itself."""
+        return self.resolve(buf) or buf
+
+    def live_cluster(self, cid: int) -> int:
+        """The live cluster id the cluster id ``cid`` answers as (``cid`` when unchanged)."""
+        live = self.clusters.get(cid)
+        return cid if live is None else live[0]
+
+    def cluster_sources(self, cluster: int) -> list[int]:
+        """The base cluster ids whose untouched members are in the live cluster ``cluster``
+        (``cluster`` itself when it is a base id the delta did not change)."""
+        generation, stored, index = self._sources
+        if generation != self.generation:
+            index = {}
+            for cid, live in self.clusters.items():
+                if cid < DELTA_CLUSTER_BIT:
+                    index.setdefault(live[0], []).append(cid)
+            self._sources = (self.generation, stored, index)
+        found = index.get(cluster)
+        if found is not None:
+            return found
+        return [] if cluster in self.clusters or cluster >= DELTA_CLUSTER_BIT else [cluster]
+
     def hashes(self) -> LiveHashes:
         """The delta's full hashes (private lookups): made from every record on the first
         call, then kept up to date by :meth:`update`, which stores its records before it
@@ -308,7 +452,7 @@ class Overlay:
             for key, buf in self.records.copy().items():
                 if buf and buf[2] & fmt.F_CLUSTER:
                     cid = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
-                    index.setdefault(cid, []).append(key)
+                    index.setdefault(self.live_cluster(cid), []).append(key)
             self._clusters = (generation, index)
         return index.get(cluster, [])
 
@@ -347,11 +491,12 @@ class Overlay:
         return ((self.range_span, self.range_blocks),) if self.range_blocks else ()
 
     @property
-    def shape(self) -> tuple[frozenset[Kind], bool, bool]:
+    def shape(self) -> tuple[frozenset[Kind], bool, bool, bool]:
         """What decides the layered rule table: the exact kinds held, whether any URL /
-        domain listing expression or allow record is, and whether near-match answers consult
-        the overlay."""
-        return self.kinds, bool(self.exprs or self.allows), self.near_active
+        domain listing expression or allow record is, whether near-match answers consult
+        the overlay, and whether the delta changed any cluster (then every kind is layered:
+        a base record of any kind may carry one)."""
+        return self.kinds, bool(self.exprs or self.allows), self.near_active, bool(self.clusters)
 
     def _near_entry(
         self, kind: Kind, canonical: str, expr: str | None
@@ -443,9 +588,35 @@ class LayeredRules:
         reader: SnapshotReader | None = None,
         *,
         urls: UrlRules | None = None,
+        near: NearRules | None = None,
+        assemble: VerdictAssembler | None = None,
     ) -> None:
         """``reader``: the snapshot's (its phone ranges); ``urls``: its URL rules (the allow
-        entries a delta's allow records stand in for; ``None``: the base's allow answers)."""
+        entries a delta's allow records stand in for; ``None``: the base's allow answers);
+        ``near`` and ``assemble``: its near-match rules and verdict assembler, with which,
+        once the delta changed a cluster, the base's exact and URL rules are made again
+        decoding every record through :meth:`Overlay.resolve` (a base member the delta did
+        not touch answers with its live cluster). Those answer a verdict of the base's own
+        rules that has a cluster (and every identifier the delta holds): a verdict without
+        one costs a single test more."""
+        self._answer = exact.answer
+        self._base_record = exact.record
+        self._base_finish = exact.finish
+        self._base = base
+        #: Whether the delta changed a cluster: then ``_live_base`` and ``_answer_live`` are
+        #: the base's rules decoding through :meth:`Overlay.resolve`.
+        self._relink = False
+        if overlay.clusters and reader is not None and near is not None and assemble is not None:
+            shim = cast(VerdictAssembler, _Reclustering(assemble, overlay))
+            exact = ExactRules(reader, shim, near)
+            urls = UrlRules(reader, shim, near)
+            self._relink = True
+        self._live_base = {k: exact.answer for k in base if k not in _EXPR_KINDS}
+        if urls is not None:
+            self._live_base[Kind.URL], self._live_base[Kind.DOMAIN] = (
+                urls.answer_url, urls.answer_domain,
+            )  # fmt: skip
+        self._answer_live = exact.answer
         self._overlay = overlay
         self._urls = urls
         #: The base's phone ranges (``reader``: the snapshot's; ``None``: none).
@@ -454,16 +625,18 @@ class LayeredRules:
         self._values = overlay.values
         self._exprs = overlay.exprs
         self._exact = exact
-        self._answer = exact.answer
-        self._base = base
         self._miss = miss
 
     def rules(self) -> dict[Kind, Rule]:
         """The layered rule of every kind."""
         out: dict[Kind, Rule] = dict(self._base)
-        for kind in self._overlay.kinds & out.keys():
-            out[kind] = self.answer_exact
-        if self._exprs or self._overlay.allows:
+        overlay = self._overlay
+        # once a cluster changed, a base record of any kind may carry it
+        kinds = out.keys() - _EXPR_KINDS if overlay.clusters else overlay.kinds & out.keys()
+        answer = self.answer_exact_relinked if self._relink else self.answer_exact
+        for kind in kinds:
+            out[kind] = answer
+        if self._exprs or overlay.allows or overlay.clusters:
             out[Kind.URL] = self.answer_url
             out[Kind.DOMAIN] = self.answer_domain
         else:  # nothing of the delta's can match a URL or a domain: the base's own rules
@@ -486,6 +659,39 @@ class LayeredRules:
                 return self._answer(raw, ident, context)
         return self._from_delta(raw, ident, context)
 
+    def answer_exact_relinked(
+        self, raw: str, ident: Identifier, context: CheckContext | None
+    ) -> Verdict:
+        """:meth:`answer_exact` once the delta changed a cluster: a base answer with a
+        cluster is answered again with its live cluster (written out again, so that the
+        answer of a delta that changed none pays no test for it)."""
+        overlay = self._overlay
+        value = ident.value
+        if value not in self._values and not overlay.removals:
+            blocks = overlay.range_blocks
+            if (
+                not blocks
+                or value[: -overlay.range_span] not in blocks
+                or (ident.kind is not Kind.PHONE)
+            ):
+                v = self._answer(raw, ident, context)
+                if v.cluster_size:  # its cluster may be a changed one
+                    return self._relinked(raw, ident, context, v)
+                return v
+        return self._from_delta(raw, ident, context)
+
+    def _relinked(
+        self, raw: str, ident: Identifier, context: CheckContext | None, v: Verdict
+    ) -> Verdict:
+        """``v``, the base's answer from a record with a cluster, with the live cluster:
+        the record read again and finished as the base's rule finishes it."""
+        key = ident.key
+        buf = self._base_record(key, ident.value)
+        live = None if buf is None else self._overlay.resolve(buf)
+        if live is None:
+            return v
+        return self._base_finish(raw, ident, key, live, context)
+
     def _from_delta(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
         """An identifier the delta may hold a record, a removal or a range count of."""
         overlay = self._overlay
@@ -499,7 +705,7 @@ class LayeredRules:
             buf = None
         if buf is None:
             if not ranged:
-                return self._answer(raw, ident, context)
+                return self._answer_live(raw, ident, context)
             # a number in a block whose range count the delta moved: its range answer, when
             # it has no record, is live
             base = self._exact.record(key, value)
@@ -511,6 +717,7 @@ class LayeredRules:
         decode = overlay.assemble.from_record
         if buf[1] == _VERIFIED_CODE:  # the allow record a full build writes (reported official)
             return self._exact.in_context(decode(raw, buf, allowed=True), ident, context)
+        buf = overlay.live_record(buf)  # its cluster as it is now
         return self._exact.finish(raw, ident, key, buf, context, from_record=decode)
 
     def answer_url(self, raw: str, ident: Identifier, context: CheckContext | None) -> Verdict:
@@ -551,7 +758,7 @@ class LayeredRules:
         allow_exprs = overlay.allow_exprs
         order = list(dict.fromkeys(exprs))
         touched = [e for e in order if e in exprs_of]
-        base = self._base[kind](raw, ident, context)
+        base = self._base_answer(raw, ident, context, kind)
         if not touched and not (allow_exprs and base.matched in allow_exprs):
             return base
         listing = self._listing(raw, ident, kind, order, base) if touched else None
@@ -576,6 +783,15 @@ class LayeredRules:
         host = canonical.partition("://")[2].partition("/")[0] if kind is Kind.URL else canonical
         return self._miss(raw, kind.value, canonical, host)
 
+    def _base_answer(
+        self, raw: str, ident: Identifier, context: CheckContext | None, kind: Kind
+    ) -> Verdict:
+        """The base's answer, with its live cluster when it has one."""
+        base = self._base[kind](raw, ident, context)
+        if base.cluster_size and self._relink:  # its cluster may be a changed one
+            return self._live_base[kind](raw, ident, context)
+        return base
+
     def _listing(
         self, raw: str, ident: Identifier, kind: Kind, order: list[str], base: Verdict
     ) -> Verdict | None:
@@ -597,6 +813,7 @@ class LayeredRules:
                 if buf is None:
                     own.append((v, key))
                 elif buf:  # a domain's own record, changed by the delta
+                    buf = self._overlay.live_record(buf)
                     own.append((decode(raw, buf, canonical=canonical, kind=kind.value,
                                        matched=v.matched), key))  # fmt: skip
         elif (
@@ -606,8 +823,9 @@ class LayeredRules:
         ):
             slots[base.matched].append((base, b""))  # without the rules: the base's answer
         for e, slot in slots.items():
-            for key, buf, _ in self._exprs.get(e, ()):
-                if buf:
+            for key, held_buf, _ in self._exprs.get(e, ()):
+                if held_buf:
+                    buf = self._overlay.live_record(held_buf)
                     v = decode(raw, buf, canonical=canonical, kind=kind.value, matched=e)
                     slot.append((v, key))
         best: Verdict | None = None
@@ -637,6 +855,22 @@ class LayeredRules:
         return overlay.assemble.from_record(
             raw, live, canonical=ident.value, kind=kind.value, matched=v.matched, allowed=True
         )
+
+
+class _Reclustering:
+    """A verdict assembler that decodes every record with its live cluster
+    (:meth:`Overlay.resolve`): the base rules a :class:`LayeredRules` answers through once
+    the delta changed a cluster."""
+
+    __slots__ = ("_from_record", "_resolve", "no_record")
+
+    def __init__(self, assemble: VerdictAssembler, overlay: Overlay) -> None:
+        self._from_record = assemble.from_record
+        self._resolve = overlay.resolve
+        self.no_record = assemble.no_record
+
+    def from_record(self, raw: str, buf: bytes, **kw: Any) -> Verdict:
+        return self._from_record(raw, self._resolve(buf) or buf, **kw)
 
 
 def _urlexpr_rank(entry: tuple[Verdict, bytes]) -> tuple[int, int, bytes]:
@@ -678,7 +912,10 @@ class DeltaFollower:
         if self._env is None:
             if not (self.path / "data.mdb").is_file():
                 return False
-            self._env, self._dbs = open_delta(self.path, readonly=True)
+            try:
+                self._env, self._dbs = open_delta(self.path, readonly=True)
+            except lmdb.NotFoundError:
+                return False  # a delta an older folder wrote: until this version's opens it
         return True
 
     def poll(self, base_id: str, policy: IndexPolicy | None = None) -> Overlay | None:
@@ -699,12 +936,15 @@ class DeltaFollower:
                 overlay = self._overlay = Overlay(base_id, self.path, policy)
                 values = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RECORDS])}
                 ranges = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_RANGES])}
+                clusters = {bytes(k): bytes(v) for k, v in txn.cursor(db=self._dbs[DB_CLUSTERS])}
             elif generation == overlay.generation:
                 return overlay if len(overlay) else None
             else:
                 values = self._changed(txn, overlay.generation, generation)
                 ranges = self._changed_ranges(txn, overlay.generation, generation)
-            overlay.update(generation, values, tuple(meta.get("strings", ())), ranges)
+                clusters = self._changed_clusters(txn, overlay.generation, generation)
+            strings = tuple(meta.get("strings", ()))
+            overlay.update(generation, values, strings, ranges, clusters)
         return overlay if len(overlay) else None
 
     def _logged(self, txn: Any, log: bytes, since: int, generation: int) -> Iterator[bytes]:
@@ -741,6 +981,18 @@ class DeltaFollower:
                     out[rkey] = bytes(value)
         return out
 
+    def _changed_clusters(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
+        """The cluster entries the generations after ``since`` wrote."""
+        out: dict[bytes, bytes] = {}
+        clusters = self._dbs[DB_CLUSTERS]
+        for written in self._logged(txn, DB_CLOG, since, generation):
+            for i in range(0, len(written), 8):
+                ckey = bytes(written[i : i + 8])
+                value = txn.get(ckey, db=clusters)
+                if value is not None:
+                    out[ckey] = bytes(value)
+        return out
+
     def close(self) -> None:
         if self._env is not None:
             self._env.close()
@@ -748,19 +1000,26 @@ class DeltaFollower:
 
 
 __all__ = [
+    "CLUSTER_ENTRY",
+    "DB_CLOG",
+    "DB_CLUSTERS",
     "DB_EVENTS",
     "DB_LOG",
     "DB_META",
     "DB_RANGES",
     "DB_RECORDS",
     "DB_RLOG",
+    "DELTA_CLUSTER_BIT",
     "GEN_KEY",
+    "HIST_LEVELS",
     "LISTED",
     "NEAR_KINDS",
     "REMOVED",
     "DeltaFollower",
     "LayeredRules",
     "Overlay",
+    "cluster_stats",
     "listing_expressions",
     "open_delta",
+    "recluster",
 ]

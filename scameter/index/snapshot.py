@@ -134,8 +134,9 @@ class Snapshot:
         else:
             miss = self._near.host_miss
             layered = LayeredRules(
-                overlay, self._exact, self._base_rules, miss, self.reader, urls=self._urls
-            )
+                overlay, self._exact, self._base_rules, miss, self.reader, urls=self._urls,
+                near=self._near, assemble=self._assemble,
+            )  # fmt: skip
             rules = layered.rules()
             self.overlay_shape = overlay.shape
         self._rules.update(rules)
@@ -306,7 +307,8 @@ class Snapshot:
         limit = self.policy.related_limit if limit is None else limit
         idents = [normalize(kind, raw)] if kind is not None else detect(raw)
         reader = self.reader
-        held = {} if self.overlay is None else self.overlay.records
+        overlay = self.overlay
+        held = {} if overlay is None else overlay.records
         for ident in idents:
             key = ident.key
             live = held.get(key)
@@ -314,17 +316,22 @@ class Snapshot:
                 if not live:
                     return []  # fell out
                 if record_canonical(live) == ident.value:
-                    if not live[2] & F_CLUSTER:
-                        return []
-                    return self._cluster(int.from_bytes(live[_CLUSTER_ID], "little"))[:limit]
+                    return self._cluster_of(live)[:limit]
             for table in (TABLE_RECORDS, TABLE_ALLOW):
                 buf = reader.get(table, key)
                 if buf is None or record_canonical(buf) != ident.value:
                     continue
-                if not buf[2] & F_CLUSTER:
-                    return []
-                return self._cluster(int.from_bytes(buf[_CLUSTER_ID], "little"))[:limit]
+                return self._cluster_of(buf)[:limit]
         return []
+
+    def _cluster_of(self, buf: bytes) -> list[Verdict]:
+        """The members of the cluster of the record ``buf`` (none: not in a cluster), the
+        live cluster its id now answers as when a delta changed it."""
+        if self.overlay is not None:
+            buf = self.overlay.live_record(buf)
+        if not buf[2] & F_CLUSTER:
+            return []
+        return self._cluster(int.from_bytes(buf[_CLUSTER_ID], "little"))
 
     def cluster_members(self, cluster: int) -> list[Verdict]:
         """Every member of cluster ``cluster``, worst first, with case ids (see
@@ -334,11 +341,19 @@ class Snapshot:
     def _cluster(self, cluster: int) -> list[Verdict]:
         from_record = self._assemble.from_record
         members: list[Verdict] = []
-        for ordinal in self.reader.bitmap(f"cluster:{cluster}"):
+        overlay = self.overlay
+        # a live cluster: the members of every base cluster the delta joined into it
+        sources = [cluster] if overlay is None else overlay.cluster_sources(cluster)
+        bitmap = self.reader.bitmap
+        ordinals = bitmap(f"cluster:{sources[0]}") if len(sources) == 1 else BitMap.union(
+            BitMap(), *(bitmap(f"cluster:{cid}") for cid in sources)
+        )  # fmt: skip
+        for ordinal in ordinals:
             hit = self.reader.by_ordinal(ordinal)
             if hit is not None:
                 buf = hit[2]
-                v = from_record(record_canonical(buf), buf, allowed=hit[0] == TABLE_ALLOW)
+                live = None if overlay is None else overlay.resolve(buf)
+                v = from_record(record_canonical(buf), live or buf, allowed=hit[0] == TABLE_ALLOW)
                 # after from_record's CRC check; from the side file for a built record
                 case_ids, case_count = self.reader.cases(hit[0], hit[1], buf)
                 if case_count:
@@ -374,8 +389,9 @@ class Snapshot:
             buf = records[ident.key]
             if not buf or record_canonical(buf) != ident.value:
                 continue  # fell out (or a 64-bit key collision)
-            # as _cluster reads a member: its record alone
-            v = overlay.assemble.from_record(ident.value, buf, allowed=buf[1] == _VERIFIED_CODE)
+            # as _cluster reads a member: its record alone, with its live cluster
+            live = overlay.live_record(buf)
+            v = overlay.assemble.from_record(ident.value, live, allowed=buf[1] == _VERIFIED_CODE)
             case_ids, case_count = record_cases(buf)
             if case_count:
                 v = dataclasses.replace(v, case_ids=case_ids, case_count=case_count)

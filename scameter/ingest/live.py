@@ -17,9 +17,10 @@ Invariants:
   (:class:`~scameter.index.delta.Overlay`); a fold that changes whether a number is listed
   moves the live counts of its prefix blocks, which start at the build's count
   (:mod:`scameter.ingest.liveranges`). Cluster
-  links among the identifiers a touched one's reports name are the build's (same size, worst
-  level, ``CLUSTER_LINK``); ids are the base's or a delta id (:func:`_clusters`), untouched
-  members and ``Related`` lists catch up at the next ingest (docs/architecture.md).
+  links among the identifiers a touched one's reports name are the build's, joined to the
+  clusters their members were in (:mod:`scameter.ingest.liveclusters`: same size, worst
+  level, ``CLUSTER_LINK``, for untouched members too); ids are the base's or a delta id, and
+  what else waits for compaction is in docs/architecture.md, "Clusters in the delta".
 * One write transaction per fold: the records, the new events, the generation's log entry
   and the cursor commit together (one fsync, no meta-page fsync: :func:`open_delta`). A crash
   loses nothing: the intake log is the truth and the next fold starts again at the committed
@@ -55,8 +56,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import xxhash
-
 from scameter.durable import write_durably
 from scameter.errors import ScameterError, SnapshotError
 from scameter.identifiers.model import KIND_TAGS
@@ -64,12 +63,15 @@ from scameter.index import Snapshot
 from scameter.index import format as fmt
 from scameter.index.builder import _expression
 from scameter.index.delta import (
+    DB_CLOG,
+    DB_CLUSTERS,
     DB_EVENTS,
     DB_LOG,
     DB_META,
     DB_RANGES,
     DB_RECORDS,
     DB_RLOG,
+    DELTA_CLUSTER_BIT,
     GEN_KEY,
     LISTED,
     REMOVED,
@@ -82,6 +84,7 @@ from scameter.ingest.aggregate import Aggregator
 from scameter.ingest.clusters import domain_link_key
 from scameter.ingest.evidence import decode_events, encode_event, event_keys, wire_key_id
 from scameter.ingest.granularity import Granularity
+from scameter.ingest.liveclusters import Cluster, LiveClusters, assign
 from scameter.ingest.liveranges import RangeCounter, delta_listed
 from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY, _warninglists
 from scameter.ingest.policy import policy_from_mapping
@@ -90,7 +93,6 @@ from scameter.ingest.worker import process_chunk
 from scameter.intake import IntakeLog
 from scameter.processes import die_with_parent
 from scameter.times import utc_now
-from scameter.verdict import SEVERITY, Level
 
 log = logging.getLogger("scameter.live")
 
@@ -187,7 +189,7 @@ class LiveFolder:
         """Empty the delta and restart it at ``base``'s intake cursor."""
         cursor = base.snap.reader.intake_cursors.get(os.path.realpath(self.intake_path), -1)
         with self._env.begin(write=True) as txn:
-            for name in (DB_RECORDS, DB_EVENTS, DB_LOG, DB_RANGES, DB_RLOG):
+            for name in (DB_RECORDS, DB_EVENTS, DB_LOG, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG):
                 txn.drop(self._dbs[name], delete=False)
             meta = self._dbs[DB_META]
             txn.drop(meta, delete=False)
@@ -301,14 +303,9 @@ class LiveFolder:
                     continue
                 wire[ikey] = plain
                 touched[ikey] = bytes(old) if old is not None else b""
-            for ikey, plain in _domain_peers(base, touched, wire):
-                # a base identifier on a touched one's registrable domain: re-decided too
-                # (its cluster changes), from its complete evidence and the delta's events
-                old = txn.get(ikey, db=self._dbs[DB_EVENTS])
-                wire[ikey] = plain
-                touched[ikey] = bytes(old) if old is not None else b""
-            values = self._decide(base, touched, wire=wire, when=when, strings=strings,
-                                  appeals=appeals)  # fmt: skip
+            values, live = self._decide_joined(
+                base, txn, touched, wire=wire, when=when, strings=strings, appeals=appeals
+            )
             changes = _range_changes(base, txn, self._dbs[DB_RECORDS], values, wire)
             for ikey, value in values.items():
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
@@ -319,6 +316,7 @@ class LiveFolder:
                 for rkey, count in ranges.items():
                     put(rkey, count, db=rdb)
                 put(GEN_KEY.pack(generation), b"\n".join(ranges), db=self._dbs[DB_RLOG])
+            self._put_clusters(txn, generation, live.encoded())
             mdb = self._dbs[DB_META]
             put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
             put(b"generation", json.dumps(generation).encode(), db=mdb)
@@ -326,10 +324,54 @@ class LiveFolder:
             put(b"appeal_cursor", json.dumps(meta.get("appeal_cursor", -1)).encode(), db=mdb)
             put(b"strings", json.dumps(strings).encode(), db=mdb)
 
+    def _decide_joined(
+        self,
+        base: _Base,
+        txn: Any,
+        touched: dict[bytes, bytes],
+        *,
+        wire: dict[bytes, str],
+        when: datetime,
+        strings: list[str],
+        appeals: dict[str, list[tuple[str, str, int]]],
+    ) -> tuple[dict[bytes, bytes], LiveClusters]:
+        """:meth:`_decide` of ``touched``, its domain peers (:func:`_domain_peers`) and the
+        listed identifiers the live clusters it makes take in (``LiveClusters.joiners``),
+        each from its complete evidence and the delta's events of it (its cluster changes,
+        so it is re-decided too)."""
+        peers = _domain_peers(base, touched, wire)
+        for _ in range(_JOIN_ROUNDS):
+            for ikey, plain in peers:
+                old = txn.get(ikey, db=self._dbs[DB_EVENTS])
+                wire[ikey] = plain
+                touched[ikey] = bytes(old) if old is not None else b""
+            live = LiveClusters(
+                base.snap.reader,
+                lambda k: txn.get(k, db=self._dbs[DB_RECORDS]),
+                lambda k: txn.get(k, db=self._dbs[DB_CLUSTERS]),
+                wire,
+            )
+            values = self._decide(base, touched, live, wire=wire, when=when, strings=strings,
+                                  appeals=appeals)  # fmt: skip
+            peers = [(k, wire[k]) for k in sorted(live.joiners - touched.keys())]
+            if not peers:
+                break
+        return values, live
+
+    def _put_clusters(self, txn: Any, generation: int, entries: dict[bytes, bytes]) -> None:
+        """Write the cluster entries a fold changed and their generation's log entry."""
+        if not entries:
+            return
+        cdb = self._dbs[DB_CLUSTERS]
+        for ckey, entry in entries.items():
+            txn.put(ckey, entry, db=cdb)
+        txn.put(GEN_KEY.pack(generation), b"".join(entries), db=self._dbs[DB_CLOG])
+
     def _decide(
         self,
         base: _Base,
         touched: dict[bytes, bytes],
+        live: LiveClusters,
         *,
         wire: dict[bytes, str],
         when: datetime,
@@ -357,7 +399,7 @@ class LiveFolder:
             ikey = wanted.get(f"{fields[0].value}:{fields[1]}")
             if ikey is not None:  # VERIFIED too: an allowlisted exact kind's report counts
                 listed[ikey] = fields
-        clusters = _clusters(base, agg, decisions, listed)
+        clusters = assign(live, agg, decisions, listed, touched)
         out: dict[bytes, bytes] = {}
         for ikey in touched:
             rec = listed.get(ikey)
@@ -394,66 +436,9 @@ class LiveFolder:
 
 #: The kinds that link through their registrable domain (``clusters.domain_link_key``).
 _DOMAIN_LINKED = ("url:", "domain:", "email:")
-#: A cluster as a delta record carries it: (cluster id, size, worst level).
-_Cluster = tuple[int, int, Level]
-#: The top bit of a cluster id the delta gives a new group (base ids are record ranks).
-DELTA_CLUSTER_BIT = 1 << 63
-
-
-def _base_cluster(base: _Base, ikey: bytes) -> tuple[_Cluster | None, Level | None]:
-    """The base record's cluster (or None) and its level (None: no record)."""
-    buf = base.snap.reader.get(fmt.TABLE_RECORDS, ikey)
-    if buf is None:
-        return None, None
-    level = fmt.LEVEL_BY_CODE[buf[1]]
-    if not buf[2] & fmt.F_CLUSTER:
-        return None, level
-    worst, size, cid = fmt.CLUSTER.unpack_from(buf, fmt.OFF_CLUSTER_WORST)
-    return (cid, size, fmt.LEVEL_BY_CODE[worst]), level
-
-
-def _clusters(
-    base: _Base, agg: Aggregator, decisions: Any, listed: dict[bytes, tuple[Any, ...]]
-) -> dict[bytes, _Cluster]:
-    """The cluster of every listed touched identifier that has one (docs/architecture.md,
-    "Live updates"): a group the fold links (its reports, shared domains, derived forms, as
-    a build links them) takes the smallest base cluster id among its members, or, when
-    none has one, :data:`DELTA_CLUSTER_BIT` | the xxh3 of its smallest member's key (63
-    bits); an identifier the fold links to nothing keeps its base record's cluster. The
-    worst level is the worst of the base clusters, the touched members' new levels and the
-    other members' base levels; the size the sum of those base clusters' sizes and of the
-    members in none (a build's cluster of the same links is their union)."""
-    groups: dict[int, list[int]] = {}
-    for rank, root in decisions.clusters.items():
-        groups.setdefault(root, []).append(decisions.order[rank])
-    out: dict[bytes, _Cluster] = {}
-    for ids in groups.values():
-        keys = sorted(agg.keys[i] for i in ids)
-        ikeys = [wire_key_id(k) for k in keys]
-        if not any(k in listed for k in ikeys):
-            continue
-        sizes: dict[int, int] = {}  # the base clusters the group joins: id -> size
-        size, worst = 0, Level.NO_RECORD
-        for ikey in ikeys:
-            had, level = _base_cluster(base, ikey)
-            if had is not None:
-                sizes[had[0]] = had[1]
-                worst = _worse(worst, had[2])
-            else:
-                size += 1
-            fields = listed.get(ikey)
-            level = fields[3] if fields is not None else level
-            if level is not None:
-                worst = _worse(worst, level)
-        size += sum(sizes.values())
-        cid = min(sizes) if sizes else DELTA_CLUSTER_BIT | _xxh3_63(keys[0])
-        out.update((k, (cid, size, worst)) for k in ikeys if k in listed)
-    for ikey, fields in listed.items():
-        if ikey not in out:
-            had, _ = _base_cluster(base, ikey)
-            if had is not None:
-                out[ikey] = (had[0], had[1], _worse(had[2], fields[3]))
-    return out
+#: Rounds of re-deciding the listed identifiers a live cluster takes in (each round's
+#: aggregator links what the last one brought in; two settle every case the tests know).
+_JOIN_ROUNDS = 3
 
 
 def _domain_peers(
@@ -511,14 +496,6 @@ def _range_changes(
     return out
 
 
-def _worse(a: Level, b: Level) -> Level:
-    return a if SEVERITY[a] >= SEVERITY[b] else b
-
-
-def _xxh3_63(key: str) -> int:
-    return xxhash.xxh3_64_intdigest(key.encode("utf-8")) >> 1
-
-
 def _removal(base: _Base, ikey: bytes) -> bytes:
     """The delta value of an identifier nothing lists any more: a removal, with the base
     listing's expression (if any)."""
@@ -573,7 +550,7 @@ def _append_events(old: bytes | None, blobs: list[bytes]) -> bytes:
     return bytes(old[:-1]) + b"," + body + b"]"
 
 
-def _pack(fields: tuple[Any, ...], strings: list[str], cluster: _Cluster | None) -> bytes:
+def _pack(fields: tuple[Any, ...], strings: list[str], cluster: Cluster | None) -> bytes:
     """A record's fields (:meth:`Aggregator.fields`) packed and sealed as a snapshot stores
     them, its labels interned in ``strings`` (append-only: older records keep their ids);
     ``cluster`` (id, size and worst level patched in as the snapshot writer does), ordinal 0;
@@ -653,6 +630,7 @@ def iter_rejects(live_dir: Path) -> Iterator[dict[str, Any]]:
 
 
 __all__ = [
+    "DELTA_CLUSTER_BIT",
     "DELTA_DIR",
     "FOLD_BATCH",
     "REJECTS_FILE",

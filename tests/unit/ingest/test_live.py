@@ -21,6 +21,7 @@ from scameter.index.delta import REMOVED, Overlay
 from scameter.ingest.evidence import decode_events, wire_key_id
 from scameter.ingest.live import DELTA_CLUSTER_BIT, LiveFolder, iter_rejects
 from scameter.ingest.pipeline import run_ingest
+from scameter.ingest.policy import Policy
 from scameter.intake import IntakeLog, IntakePolicy, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
 
@@ -47,14 +48,19 @@ def _append(
 
 
 def _base(
-    tmp_path: Path, rows: list[dict[str, Any]], *, evidence: bool = True, shards: int = 1
+    tmp_path: Path,
+    rows: list[dict[str, Any]],
+    *,
+    evidence: bool = True,
+    shards: int = 1,
+    policy: Policy | None = None,
 ) -> Path:
     """A snapshot of ``rows`` (JSONL reports) plus the intake log, published under snaps/."""
     src = tmp_path / "base.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     inputs = [src] + ([tmp_path / "intake"] if (tmp_path / "intake" / "data.mdb").exists() else [])
     snaps = tmp_path / "snaps"
-    run_ingest(inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards)
+    run_ingest(inputs, snaps, as_of=NOW, workers=1, evidence=evidence, shards=shards, policy=policy)
     return snaps
 
 
@@ -616,3 +622,48 @@ def test_a_removal_in_the_delta_voids_the_base_near_entries_of_its_key(tmp_path:
         }
         overlay.update(2, {fresh: REMOVED}, ())
         assert not overlay.near
+
+
+def test_a_follower_waits_for_a_delta_an_older_folder_wrote(tmp_path: Path) -> None:
+    """A delta without the sub-databases of this version (an older folder's, before this
+    version's folder opens it) installs nothing and raises nothing; once a folder of this
+    version has opened it, it is followed."""
+    import lmdb
+
+    from scameter.index.delta import DeltaFollower
+
+    path = tmp_path / "delta"
+    env = lmdb.open(str(path), subdir=True, max_dbs=6)
+    for name in (b"records", b"events", b"log", b"meta", b"ranges", b"rlog"):
+        env.open_db(name)
+    env.close()
+    follower = DeltaFollower(path)
+    assert follower.poll("base") is None
+    snaps = _base(tmp_path, [_row("+85291234001", "phone", 0)])
+    LiveFolder(snaps, tmp_path / "intake", path.parent).close()  # this version's folder
+    try:
+        assert follower.poll("base") is None  # opened now: no delta of that base
+        assert follower._env is not None
+    finally:
+        follower.close()
+
+
+def test_a_corrupt_record_is_never_resealed_with_a_live_cluster(tmp_path: Path) -> None:
+    """``Overlay.resolve`` gives a record its live cluster only when its CRC holds: a
+    corrupt one is left for the decoder, which refuses it."""
+    from scameter.index.delta import CLUSTER_ENTRY, GEN_KEY
+
+    overlay = Overlay("base", tmp_path / "delta")
+    tag = next(t for t, kind in fmt.KIND_BY_TAG.items() if kind is Kind.PHONE)
+    body = fmt.pack_record(
+        tag, fmt.LEVEL_CODES[Level.POSSIBLE], b"+85291234001", True, fmt.label_block([], [], []),
+        1, 1, None, None, 7, None, None,
+    )  # fmt: skip
+    buf = bytearray(fmt.seal(body))
+    overlay.update(1, {}, (), clusters={GEN_KEY.pack(7): CLUSTER_ENTRY.pack(7, 3, 0, 0)})
+    live = overlay.resolve(bytes(buf))
+    assert live is not None
+    assert fmt.record_intact(live)
+    assert fmt.CLUSTER.unpack_from(live, fmt.OFF_CLUSTER_WORST)[1] == 3
+    buf[-1] ^= 0xFF
+    assert overlay.resolve(bytes(buf)) is None

@@ -7,6 +7,7 @@ the two answers for the touched identifiers and for the inputs their listings an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ import pytest
 
 from scameter.identifiers import detect
 from scameter.index import Snapshot
-from scameter.index.delta import REMOVED, Overlay
-from scameter.intake import IntakeLog
+from scameter.index.delta import REMOVED, DeltaFollower, Overlay
+from scameter.index.publish import current_id
+from scameter.ingest.policy import Policy
+from scameter.intake import IntakeLog, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
 from tests.unit.ingest.test_live import (
     NOW,
@@ -24,6 +27,7 @@ from tests.unit.ingest.test_live import (
     _base,
     _fold,
     _layered,
+    _reporter,
     _roots,
     _row,
 )
@@ -75,18 +79,26 @@ def _compare(
     queries: list[str],
     *,
     related: tuple[str, ...] = (),
+    later: Sequence[tuple[Any, int, dict[str, Any]]] = (),
+    appeals: Sequence[tuple[tuple[str, str], int]] = (),
+    policy: Policy | None = None,
 ) -> dict[str, Verdict]:
-    """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) live over a base of
-    ``base_rows`` and ingest them in full; assert every query (``raw`` or ``raw as kind``)
+    """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) and ``appeals``
+    (identifier, reporter) live over a base of ``base_rows``, then ``later`` in a second
+    fold, and ingest them all in full; assert every query (``raw`` or ``raw as kind``)
     answers alike (single, batch, and ``related`` of ``related``); the full build's verdicts."""
     live_dir, full_dir = _roots(tmp_path)
-    snaps = _base(live_dir, base_rows)
-    for root in (live_dir, full_dir):
-        with IntakeLog(root / "intake") as log:
-            for ident, who, kw in reports:
-                _append(log, ident, who, **dict(kw))
-    _fold(live_dir, snaps).close()
-    full = _base(full_dir, base_rows)
+    snaps = _base(live_dir, base_rows, policy=policy)
+    for batch in (reports, later):
+        for root in (live_dir, full_dir):
+            with IntakeLog(root / "intake") as log:
+                for ident, who, kw in batch:
+                    _append(log, ident, who, **dict(kw))
+                for appealed, who in appeals if batch is reports else ():
+                    log.append_appeal(identifier=appealed, reason="not mine",
+                                      reporter_hash=_reporter(who), appealed_at=NOW)  # fmt: skip
+        _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows, policy=policy)
     m = _layered(snaps, live_dir)
     out: dict[str, Verdict] = {}
     try:
@@ -299,3 +311,213 @@ def test_clusters_joined_live_have_the_full_builds_size_and_worst_level(tmp_path
     want = _compare(tmp_path, base_rows, reports, queries)
     assert want[p3].cluster_size == 8  # e, p1, p2, p3, q1, q2 and the two URLs
     assert want[p3].cluster_worst is Level.HIGH_RISK
+
+
+def _co(kind_values: list[tuple[str, str]], i: int, **kw: Any) -> dict[str, Any]:
+    """A base report naming every identifier of ``kind_values`` (the first as its row's)."""
+    kind, value = kind_values[0]
+    return _row(value, kind, i, identifiers=[{"kind": k, "value": v} for k, v in kind_values],
+                **kw)  # fmt: skip
+
+
+C1 = [("phone", "+85291234081"), ("phone", "+85291234082")]
+C2 = [("phone", "+85291234091"), ("phone", "+85291234092"),
+      ("url", "https://c2-shop.example/pay"), ("email", "pay@c2-mail.example")]  # fmt: skip
+JOINED_QUERIES = [
+    "+85291234081", "+85291234082", "+85291234091", "+85291234092",
+    "https://c2-shop.example/pay", "https://c2-shop.example/pay/next",
+    "pay@c2-mail.example", "c2-shop.example",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("folds", [1, 2], ids=["one-fold", "two-folds"])
+def test_untouched_members_of_clusters_joined_live_answer_as_a_full_build(
+    tmp_path: Path, folds: int
+) -> None:
+    """A new report joins two base clusters (one HIGH RISK, one POSSIBLE): the base members
+    it does not name answer with the joined cluster's size and worst level (CLUSTER_LINK
+    included), single and batch, and ``related`` of any member lists the whole joined
+    cluster, as after a full build. In two folds, a later report naming one untouched
+    member keeps the join."""
+    base_rows = [
+        _row(C1[0][1], "phone", 0, source="police"),
+        _co(C1, 1),
+        _co(C2, 2),
+        _row("+85291234099", "phone", 3),
+    ]
+    reports = _n([C1[1], C2[0]], 10, 1)
+    later = _n(("phone", C2[1][1]), 20, 1) if folds == 2 else []
+    want = _compare(
+        tmp_path, base_rows, reports, JOINED_QUERIES, later=later,
+        related=("+85291234081", "+85291234092", "https://c2-shop.example/pay",
+                 "pay@c2-mail.example"),
+    )  # fmt: skip
+    v = want["+85291234092"]
+    assert (v.cluster_size, v.cluster_worst) == (6, Level.HIGH_RISK)
+    assert ReasonCode.CLUSTER_LINK in [r.code for r in v.reasons]
+
+
+def test_a_phone_in_a_cluster_a_live_url_grows_answers_as_a_full_build(tmp_path: Path) -> None:
+    """Only URLs are reported live (the delta holds no phone record): a base phone in the
+    cluster the new URL joins through its domain answers with the grown cluster."""
+    base_rows = [
+        _co([("url", "https://c3-shop.example/a"), ("phone", "+85291234071")], 0),
+        _row("+85291234001", "phone", 1),
+    ]
+    reports = _n(("url", "https://www.c3-shop.example/b"), 10, 3)
+    queries = ["+85291234071", "https://c3-shop.example/a", "https://www.c3-shop.example/b"]
+    want = _compare(tmp_path, base_rows, reports, queries, related=("+85291234071",))
+    v = want["+85291234071"]
+    assert (v.cluster_size, v.cluster_worst) == (3, Level.SUSPICIOUS)
+
+
+def test_a_cluster_worst_level_lowered_live_answers_as_a_full_build(tmp_path: Path) -> None:
+    """Appeals lower a cluster's worst member (SUSPICIOUS -> POSSIBLE): the cluster's worst
+    level is lowered for every member, touched or not, and CLUSTER_LINK goes, as in a full
+    build."""
+    s, b, c = "+85291234051", "+85291234052", "+85291234053"
+    base_rows = [
+        _co([("phone", s), ("phone", b)], 0),
+        _co([("phone", s), ("phone", c)], 1),
+        _row(s, "phone", 2),
+        _row("+85291234001", "phone", 3),
+    ]
+    appeals = [(("phone", s), 60 + i) for i in range(5)]
+    want = _compare(tmp_path, base_rows, [], [s, b, c], appeals=appeals, related=(b,))
+    assert want[b].cluster_worst is Level.POSSIBLE
+    assert ReasonCode.CLUSTER_LINK not in [r.code for r in want[b].reasons]
+
+
+def _live_and_full(
+    tmp_path: Path,
+    base_rows: list[dict[str, Any]],
+    reports: list[tuple[Any, int, dict[str, Any]]],
+    queries: list[str],
+    policy: Policy | None = None,
+) -> tuple[list[Verdict], list[Verdict]]:
+    """The live and the full build's verdicts of ``queries`` (for what waits for compaction)."""
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows, policy=policy)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            for ident, who, kw in reports:
+                _append(log, ident, who, **dict(kw))
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows, policy=policy)
+    m = _layered(snaps, live_dir)
+    try:
+        with Snapshot.open_current(full) as expected:
+            return [m.snapshot.check(q) for q in queries], [expected.check(q) for q in queries]
+    finally:
+        m.stop()
+
+
+def _clusters_of(verdicts: list[Verdict]) -> list[int]:
+    return [v.cluster_size for v in verdicts]
+
+
+def test_a_url_on_a_domain_only_email_addresses_hold_links_at_compaction(tmp_path: Path) -> None:
+    """Pinned (docs/architecture.md, "Live updates": what waits for compaction): the base
+    holds no index from a registrable domain to the e-mail addresses on it (``urlexpr``
+    holds URLs and domains), so a URL reported live on a domain only e-mail addresses hold
+    is linked to them at the next ingest; everything else answers as in a full build."""
+    mails = ["a@mailonly-shop.example", "b@mailonly-shop.example"]
+    url = "https://mailonly-shop.example/pay"
+    base_rows = [_row(mails[0], "email", 0), _row(mails[1], "email", 1)]
+    live, full = _live_and_full(tmp_path, base_rows, _n(("url", url), 10, 1), [url, *mails])
+    assert _clusters_of(full) == [3, 3, 3]
+    assert _clusters_of(live) == [0, 2, 2]
+    assert [v.report_count for v in live] == [v.report_count for v in full]
+    assert [v.level for v in live] == [v.level for v in full]
+
+
+def test_a_domain_over_hub_reports_identifiers_links_live_until_compaction(
+    tmp_path: Path,
+) -> None:
+    """Pinned (docs/architecture.md, "Live updates"): a build does not link a domain with
+    more than ``hub_reports`` identifiers; the base stores no count of a domain's
+    identifiers, so the fold links a new URL on it to the listing ``urlexpr`` holds there
+    until the next ingest."""
+    urls = [f"https://hub-shop.example/{p}" for p in "abc"]
+    new = "https://www.hub-shop.example/d"
+    base_rows = [_row(u, "url", i) for i, u in enumerate(urls)]
+    live, full = _live_and_full(
+        tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls], Policy(hub_reports=2)
+    )
+    assert _clusters_of(full) == [0, 0, 0, 0]
+    assert _clusters_of(live)[0] == 2
+    assert [v.level for v in live] == [v.level for v in full]
+
+
+def test_a_live_cluster_joined_to_a_base_cluster_in_a_later_fold_answers_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A cluster made live (two new numbers named together), joined in a later fold to a
+    base cluster through a report naming one of each: every member, in the delta or the
+    base, touched by that fold or not, answers with the union, as after a full build."""
+    n1, n2 = "+85262220301", "+85262220302"
+    base_rows = [_row(C1[0][1], "phone", 0, source="police"), _co(C1, 1)]
+    reports = _n([("phone", n1), ("phone", n2)], 10, 1)
+    later = _n([("phone", n2), C1[1]], 20, 1)
+    queries = [n1, n2, C1[0][1], C1[1][1]]
+    want = _compare(tmp_path, base_rows, reports, queries, later=later, related=(n1, C1[0][1]))
+    assert (want[n1].cluster_size, want[n1].cluster_worst) == (4, Level.HIGH_RISK)
+
+
+def test_a_member_that_becomes_a_hub_live_leaves_its_cluster_which_splits_at_compaction(
+    tmp_path: Path,
+) -> None:
+    """Pinned (docs/architecture.md, "Live updates"): a member reported more than
+    ``hub_reports`` times stops linking; live it leaves its cluster (its own answer and the
+    cluster's count are a full build's), but the links it carried are not re-checked, so the
+    two members it alone joined stay one cluster until the next ingest splits them."""
+    x, y, z = "+85291234041", "+85291234042", "+85291234043"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _co([("phone", x), ("phone", z)], 1)]
+    live, full = _live_and_full(
+        tmp_path, base_rows, _n(("phone", x), 10, 1), [x, y, z], Policy(hub_reports=2)
+    )
+    assert _clusters_of(full) == [0, 0, 0]
+    assert _clusters_of(live) == [0, 2, 2]
+    assert _whole(live[0]) == _whole(full[0])
+
+
+def test_the_other_member_of_a_pair_whose_member_becomes_a_hub_answers_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A cluster of two whose member is reported more than ``hub_reports`` times live: that
+    member stops linking and the other, untouched, is left in no cluster, as in a full
+    build (its record's cluster block is dropped)."""
+    x, y = "+85291234031", "+85291234032"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _row("+85291234001", "phone", 1)]
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 2), [x, y], related=(x, y),
+                    policy=Policy(hub_reports=2))  # fmt: skip
+    assert want[y].cluster_size == 0
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "pure"])
+def test_both_hit_paths_answer_untouched_members_with_the_live_cluster(
+    tmp_path: Path, compiled: bool
+) -> None:
+    """The re-sealed records of untouched members (``Overlay.resolve``) decode alike through
+    the compiled hit path and the pure-Python one, as a full build's records do."""
+    base_rows = [_row(C1[0][1], "phone", 0, source="police"), _co(C1, 1), _co(C2, 2)]
+    live_dir, full_dir = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows)
+    for root in (live_dir, full_dir):
+        with IntakeLog(root / "intake") as log:
+            _append(log, [C1[1], C2[0]], 10)
+    _fold(live_dir, snaps).close()
+    full = _base(full_dir, base_rows)
+    follower = DeltaFollower(live_dir_for(live_dir / "intake") / "delta")
+    try:
+        with (
+            Snapshot.open(snaps / current_id(snaps), compiled=compiled) as snap,
+            Snapshot.open(full / current_id(full), compiled=compiled) as expected,
+        ):
+            assert snap._assemble.compiled is (compiled and expected._assemble.compiled)
+            snap.set_overlay(follower.poll(snap.id, snap.policy))
+            for q in JOINED_QUERIES:
+                assert _whole(snap.check(q)) == _whole(expected.check(q)), q
+            assert _related(snap, C2[1][1]) == _related(expected, C2[1][1])
+    finally:
+        follower.close()
