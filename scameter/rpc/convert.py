@@ -339,6 +339,12 @@ def check_response_bytes(v: Verdict, lang: Language = Language.EN) -> bytes:
     if v.extra:  # not cached (verdict_bytes)
         b = _serialise(v, lang)
         return _VERDICT_TAG + _length(len(b)) + b
+    try:  # _entry's probe, inlined: a cached answer costs no call
+        entry = _VERDICT_BYTES.get((v.input, lang))
+    except TypeError:
+        entry = None
+    if entry is not None and entry[0] == v:  # (not !=: Verdict has no __ne__ of its own)
+        return entry[2]
     return _entry(v, lang)[2]
 
 
