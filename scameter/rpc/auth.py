@@ -16,8 +16,16 @@ Key file (TOML, documented in docs/operations.md, "API keys")::
 Keys are presented as ``authorization: Bearer <key>`` metadata (RFC 6750 section 2.1 style).
 
 Invariants:
-* Only SHA-256 digests are held in memory; lookup hashes the presented key and compares the
-  digest by dict membership (the digest of a random 256-bit key leaks nothing useful by timing).
+* The key file holds only SHA-256 digests. A presented key is hashed and its digest looked up
+  by dict membership (the digest of a random 256-bit key leaks nothing useful by timing).
+* A key that verified is remembered by its ``authorization`` header value (in its one
+  canonical spelling, ``Bearer <key>``) for the life of the key table, so each worker hashes
+  each key once, not once per call (the SHA-256 was a fifth of a ``Check``'s handler:
+  docs/benchmarks.md, "Round 9: the Check handler"). Only keys that verified are
+  remembered, so the table holds at most one entry per configured key whatever callers send;
+  it is dropped with the table when the key file is reloaded, so a revoked key is refused
+  from the reload on. Its lookup compares a presented value only with a remembered one of the
+  same 64-bit keyed string hash (the dict's probe), so it times nothing about a valid key.
 * ``admin`` implies every role.
 * With :class:`NoAuth` (``--no-auth``) every call is authorised as principal ``anonymous``.
 """
@@ -88,13 +96,19 @@ def generate_key() -> tuple[str, str]:
     return key, hash_key(key)
 
 
-def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
-    for k, v in metadata:
-        if k == "authorization" and isinstance(v, str):
-            scheme, _, token = v.partition(" ")
-            if scheme.lower() == "bearer" and token:
-                return token.strip()
+def _bearer_token(value: str | bytes) -> str | None:
+    """The key of an ``authorization`` value ``Bearer <key>`` (scheme in any case), else None."""
+    if isinstance(value, str):
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            return token.strip()
     return None
+
+
+_MISSING_KEY = "missing API key: send 'authorization: Bearer <key>' metadata"
+
+#: What a verified key grants: the key, the roles it has (admin expanded), its bucket.
+_Grant = tuple[ApiKey, frozenset[Role], TokenBucket | SharedBucket | None]
 
 
 class KeyStore:
@@ -112,7 +126,10 @@ class KeyStore:
         self._keys: dict[str, ApiKey] = {}
         self._buckets: dict[str, TokenBucket | SharedBucket] = {}
         #: digest -> (key, the roles it has, admin expanded; its bucket): one probe a call.
-        self._grants: dict[str, tuple[ApiKey, frozenset[Role], TokenBucket | SharedBucket | None]]
+        self._grants: dict[str, _Grant]
+        #: ``authorization`` value -> its grant, for the keys that verified (module
+        #: invariants): a presented key is hashed once per worker, not on every call.
+        self._seen: dict[str | bytes, _Grant] = {}
         for key in keys:
             if key.sha256 in self._keys:
                 raise ConfigError(f"API key {key.name!r} has the same digest as another key")
@@ -134,15 +151,20 @@ class KeyStore:
         return len(self._keys)
 
     def authorize(self, metadata: Iterable[tuple[str, str | bytes]], role: Role) -> str:
-        token = _bearer(metadata)
-        if token is None:
-            raise Abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing API key: send 'authorization: Bearer <key>' metadata",
-            )
-        grant = self._grants.get(_sha256(token.encode("utf-8")).hexdigest())  # = hash_key
-        if grant is None:
-            raise Abort(grpc.StatusCode.UNAUTHENTICATED, "unknown API key")
+        # The call's key is that of its first authorization value naming one (RFC 6750
+        # style); a remembered value is that key's, already verified.
+        seen = self._seen
+        for name, value in metadata:
+            if name == "authorization":
+                grant = seen.get(value)
+                if grant is not None:
+                    break
+                token = _bearer_token(value)
+                if token is not None:
+                    grant = self._verify(value, token)
+                    break
+        else:
+            raise Abort(grpc.StatusCode.UNAUTHENTICATED, _MISSING_KEY)
         key, roles, bucket = grant
         if role not in roles:  # = not key.allows(role)
             raise Abort(
@@ -157,6 +179,16 @@ class KeyStore:
                 rich=(retry_info(wait), error_info("RATE_LIMITED", key=key.name)),
             )
         return key.name
+
+    def _verify(self, value: str | bytes, token: str) -> _Grant:
+        """The grant of ``token``, sent as the ``authorization`` value ``value``; remembered
+        when ``value`` is the key's canonical spelling (so one entry per key at most)."""
+        grant = self._grants.get(_sha256(token.encode("utf-8")).hexdigest())  # = hash_key
+        if grant is None:
+            raise Abort(grpc.StatusCode.UNAUTHENTICATED, "unknown API key")
+        if value == "Bearer " + token:
+            self._seen[value] = grant
+        return grant
 
     @classmethod
     def load(

@@ -22,6 +22,7 @@ from typing import Any, get_type_hints
 import grpc
 
 from scameter.index.assembly import NO_RECORD_REASONS
+from scameter.index.batchloops import NO_RECORD_TYPE
 from scameter.index.batchpath import BatchAnswer
 from scameter.index.message import MessageAnswer, MessageItem
 from scameter.rpc.payee import PayeeResult
@@ -240,9 +241,11 @@ def _miss_template(kind: str | None, snapshot_id: str, lang: Language) -> pb.Ver
 # answer is assembled from serialised pieces instead of a message tree serialised at the end.
 # A plain miss is its kind's pre-serialised NO RECORD template followed by its input and
 # canonical fields (protobuf parsers keep the last occurrence of a field, so the message
-# decodes to exactly the one fill_verdict writes); any other verdict is serialised once and
-# cached by value (frequent answers, e.g. a number many people check, cost a dict lookup).
-# Pinned by tests/property/test_rpc_wire_properties.py against fill_verdict / fill_batch.
+# decodes to exactly the one fill_verdict writes): a batch's plain misses carry no verdict
+# object, Check's are the index's plain NO RECORD verdicts (``NO_RECORD_TYPE``). Any other
+# verdict is serialised once and cached by value (frequent answers, e.g. a number many
+# people check, cost a dict lookup). Pinned by tests/property/test_rpc_wire_properties.py
+# against fill_verdict / fill_batch.
 
 
 def _tag(message: Any, name: str) -> bytes:
@@ -266,10 +269,15 @@ _CANONICAL_TAG = _tag(pb.Verdict, "canonical")
 _VERDICT_TAG = _tag(pb.CheckResponse, "verdict")
 #: CheckBatchResponse.verdicts has the same field number (tests/unit/rpc/test_wire.py).
 
-#: Serialised verdicts by (verdict, language); cleared when full (bounded memory) and when
-#: the cache durations change. A verdict is its own key: one with a different snapshot, input
-#: or any field is a different entry, so a cached answer is never stale.
-_VERDICT_BYTES: dict[tuple[Verdict, Language], bytes] = {}
+#: A cached verdict: the verdict, its bytes, and its bytes framed as field 1 (the
+#: ``verdict`` of a CheckResponse, a ``verdicts`` item of a CheckBatchResponse).
+_Entry = tuple[Verdict, bytes, bytes]
+#: Serialised verdicts by (input, language); an entry answers only a verdict equal to its
+#: own (``Verdict.__eq__``: every field but ``extra``), so a cached answer is never stale,
+#: and the probe hashes one short string instead of a whole verdict (docs/benchmarks.md,
+#: "Round 9: the Check handler"). Cleared when full (bounded memory) and when the cache
+#: durations change.
+_VERDICT_BYTES: dict[tuple[str, Language], _Entry] = {}
 _VERDICT_BYTES_MAX = 8192
 _MISS_BYTES: dict[tuple[str | None, str, Language], bytes] = {}
 
@@ -278,20 +286,34 @@ def _length(n: int) -> bytes:
     return _LENGTHS[n] if n < 2048 else _varint(n)
 
 
+def _entry(v: Verdict, lang: Language) -> _Entry:
+    """The serialised forms of ``v`` (whose ``extra`` is empty) in ``lang``: cached, or
+    made and cached when ``v`` is hashable (a list where a tuple belongs could change while
+    cached)."""
+    key = (v.input, lang)
+    try:
+        entry = _VERDICT_BYTES.get(key)
+    except TypeError:  # an input that is not a string: serialised, never cached
+        entry = None
+    if entry is not None and entry[0] == v:
+        return entry
+    b = _serialise(v, lang)
+    entry = (v, b, _VERDICT_TAG + _length(len(b)) + b)
+    try:
+        hash(key), hash(v)
+    except TypeError:
+        return entry
+    if len(_VERDICT_BYTES) >= _VERDICT_BYTES_MAX:
+        _VERDICT_BYTES.clear()
+    _VERDICT_BYTES[key] = entry
+    return entry
+
+
 def verdict_bytes(v: Verdict, lang: Language = Language.EN) -> bytes:
     """``fill_verdict(pb.Verdict(), in_language(v, lang)).SerializeToString()``, cached."""
-    if v.extra:  # ``extra`` is left out of Verdict's == and hash: such verdicts are not cached
+    if v.extra:  # ``extra`` is left out of Verdict's ==: such verdicts are not cached
         return _serialise(v, lang)
-    key = (v, lang)
-    try:
-        b = _VERDICT_BYTES.get(key)
-    except TypeError:  # an unhashable field value (a list instead of a tuple): no caching
-        return _serialise(v, lang)
-    if b is None:
-        if len(_VERDICT_BYTES) >= _VERDICT_BYTES_MAX:
-            _VERDICT_BYTES.clear()
-        b = _VERDICT_BYTES[key] = _serialise(v, lang)
-    return b
+    return _entry(v, lang)[1]
 
 
 def _serialise(v: Verdict, lang: Language) -> bytes:
@@ -299,9 +321,35 @@ def _serialise(v: Verdict, lang: Language) -> bytes:
 
 
 def check_response_bytes(v: Verdict, lang: Language = Language.EN) -> bytes:
-    """The serialised ``CheckResponse`` of ``v`` (what ``Check`` returns on the wire)."""
-    b = verdict_bytes(v, lang)
-    return _VERDICT_TAG + _length(len(b)) + b
+    """The serialised ``CheckResponse`` of ``v`` (what ``Check`` returns on the wire): a
+    plain miss from its NO RECORD template, anything else from the verdict-bytes cache."""
+    canonical = v.canonical
+    if v.__class__ is NO_RECORD_TYPE and v.reasons is NO_RECORD_REASONS and canonical:
+        i = v.input.encode("utf-8")
+        c = canonical.encode("utf-8")
+        tmpl = _MISS_BYTES.get((v.kind, v.snapshot, lang))  # type: ignore[arg-type]
+        if tmpl is None:
+            tmpl = _miss_bytes(v.kind, v.snapshot, lang)  # type: ignore[arg-type]
+        ni, nc = len(i), len(c)
+        li = _LENGTHS[ni] if ni < 2048 else _varint(ni)
+        lc = _LENGTHS[nc] if nc < 2048 else _varint(nc)
+        n = len(tmpl) + _TAGS_LEN + len(li) + ni + len(lc) + nc
+        head = _LENGTHS[n] if n < 2048 else _varint(n)
+        return b"".join((_VERDICT_TAG, head, tmpl, _INPUT_TAG, li, i, _CANONICAL_TAG, lc, c))
+    if v.extra:  # not cached (verdict_bytes)
+        b = _serialise(v, lang)
+        return _VERDICT_TAG + _length(len(b)) + b
+    try:  # _entry's probe, inlined: a cached answer costs no call
+        entry = _VERDICT_BYTES.get((v.input, lang))
+    except TypeError:
+        entry = None
+    if entry is not None and entry[0] == v:  # (not !=: Verdict has no __ne__ of its own)
+        return entry[2]
+    return _entry(v, lang)[2]
+
+
+#: The bytes of the input and canonical tags a plain miss's answer adds to its template.
+_TAGS_LEN = len(_INPUT_TAG) + len(_CANONICAL_TAG)
 
 
 def _miss_bytes(kind: str | None, snapshot_id: str, lang: Language) -> bytes:
@@ -318,9 +366,9 @@ def batch_bytes(answers: Iterable[BatchAnswer], lang: Language = Language.EN) ->
     """The serialised ``CheckBatchResponse`` of ``answers`` (rows in order): decodes to the
     message :func:`fill_batch` builds for the same answers."""
     parts: list[bytes] = []
-    put = parts.extend
+    put, add = parts.extend, parts.append
     # _length inlined (one call less per piece): _LENGTHS holds every length below 2048.
-    lengths, varint, encoded, cached = _LENGTHS, _varint, verdict_bytes, _VERDICT_BYTES.get
+    lengths, varint, entry, serialise = _LENGTHS, _varint, _entry, _serialise
     verdict_tag, input_tag, canonical_tag = _VERDICT_TAG, _INPUT_TAG, _CANONICAL_TAG
     for answer in answers:
         sid = answer.snapshot_id
@@ -331,13 +379,12 @@ def batch_bytes(answers: Iterable[BatchAnswer], lang: Language = Language.EN) ->
             answer.inputs, answer.verdicts, answer.kinds, answer.canonicals, strict=True
         ):
             if v is not None:
-                # verdict_bytes, its cache probed here first (a hit skips one call a row).
-                try:
-                    b = (None if v.extra else cached((v, lang))) or encoded(v, lang)
-                except TypeError:  # unhashable field: verdict_bytes serialises it uncached
-                    b = encoded(v, lang)
-                n = len(b)
-                put((verdict_tag, lengths[n] if n < 2048 else varint(n), b))
+                if v.extra:  # not cached (verdict_bytes)
+                    b = serialise(v, lang)
+                    n = len(b)
+                    put((verdict_tag, lengths[n] if n < 2048 else varint(n), b))
+                else:  # the framed bytes, cached
+                    add(entry(v, lang)[2])
                 continue
             if kind != tmpl_kind or not fixed:
                 tmpl, tmpl_kind = _miss_bytes(kind, sid, lang), kind

@@ -13,9 +13,9 @@ Invariants:
 * Label values are bounded sets (RPC names, status-code names, levels): never an identifier or
   an API key. Principals (key names from the key file) are a small configured set.
 * Recording is allocation-light. The per-call series (requests, latency, verdicts) are
-  tallied per handler thread in plain ints (no lock: each thread writes only its own tally)
-  and summed when Prometheus scrapes (:class:`_CallCollector`); the others are
-  prometheus-client metrics.
+  tallied per method and handler thread in plain ints (no lock: each thread writes only its
+  own tally; one probe finds it, :class:`Recorder`) and summed when Prometheus scrapes
+  (:class:`_CallCollector`); the others are prometheus-client metrics.
 """
 
 from __future__ import annotations
@@ -53,48 +53,90 @@ LATENCY_BUCKETS = (
 )
 
 
-#: Bound once: :meth:`Metrics.record` runs on every call.
+#: Bound once: :meth:`Recorder.record` runs on every call.
 _get_ident = threading.get_ident
+_bisect = bisect_left
 
 
-class _Tally:
-    """One handler thread's per-call counts since start (only that thread writes them)."""
+class _Series:
+    """One method's calls in one handler thread since start (only that thread writes)."""
 
-    __slots__ = ("latency", "levels", "requests", "sums")
+    __slots__ = ("buckets", "codes", "levels", "sum")
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str], int] = {}
-        #: method -> calls per latency bucket (the last: above every bound), and the sums.
-        self.latency: dict[str, list[int]] = {}
-        self.sums: dict[str, float] = {}
+        #: status code -> calls
+        self.codes: dict[str, int] = {}
+        #: calls per latency bucket (the last: above every bound), and their sum
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.sum = 0.0
+        #: verdicts returned, by level
         self.levels: dict[Level, int] = dict.fromkeys(Level, 0)
+
+
+class Recorder:
+    """The per-call series of one method (``None``: verdicts alone, :meth:`Metrics.verdict`),
+    tallied per handler thread: :meth:`record` finds its thread's tally with one probe."""
+
+    __slots__ = ("_by_thread", "_lock", "method")
+
+    def __init__(self, method: str | None) -> None:
+        self.method = method
+        self._by_thread: dict[int, _Series] = {}
+        self._lock = threading.Lock()
+
+    def series(self) -> _Series:
+        """This thread's tally. Keyed by thread id: a thread that ended leaves its counts to
+        the next thread given the same id (counts are never lost, the table stays small)."""
+        ident = _get_ident()
+        s = self._by_thread.get(ident)
+        if s is None:
+            with self._lock:
+                s = self._by_thread.setdefault(ident, _Series())
+        return s
+
+    def record(self, code: str, seconds: float, level: Level | None) -> None:
+        """One call ended with ``code`` after ``seconds``; its verdict's ``level`` (None:
+        no verdict, e.g. an error)."""
+        s = self._by_thread.get(_get_ident()) or self.series()
+        codes = s.codes
+        codes[code] = codes.get(code, 0) + 1
+        s.buckets[_bisect(LATENCY_BUCKETS, seconds)] += 1
+        s.sum += seconds
+        if level is not None:
+            s.levels[level] += 1
+
+    def tallies(self) -> list[_Series]:
+        # list() of a dict's values is atomic under the GIL: a thread adding its tally
+        # meanwhile cannot break the iteration.
+        return list(self._by_thread.values())
 
 
 class _CallCollector(Collector):
     """``scameter_rpc_requests``, ``scameter_rpc_latency_seconds`` and ``scameter_verdicts``:
-    the tallies of every handler thread, summed at scrape time."""
+    the tallies of every method and handler thread, summed at scrape time."""
 
-    def __init__(self, worker: str, tallies: dict[int, _Tally]) -> None:
+    def __init__(self, worker: str, recorders: dict[str | None, Recorder]) -> None:
         self._worker = worker
-        self._tallies = tallies
+        self._recorders = recorders
 
     def collect(self) -> Iterator[Metric]:
         requests: dict[tuple[str, str], int] = {}
         latency: dict[str, list[int]] = {}
         sums: dict[str, float] = {}
         levels = dict.fromkeys(Level, 0)
-        for t in list(self._tallies.values()):
-            # dict() and list() copies are atomic under the GIL: a thread adding a series
-            # meanwhile cannot break the iteration.
-            for key, n in dict(t.requests).items():
-                requests[key] = requests.get(key, 0) + n
-            for method, counts in dict(t.latency).items():
-                total = latency.setdefault(method, [0] * len(counts))
-                for i, n in enumerate(list(counts)):
+        for method, recorder in list(self._recorders.items()):
+            for t in recorder.tallies():
+                # dict() and list() copies are atomic under the GIL (see Recorder.tallies).
+                for level, n in dict(t.levels).items():
+                    levels[level] += n
+                if method is None:
+                    continue
+                for code, n in dict(t.codes).items():
+                    requests[method, code] = requests.get((method, code), 0) + n
+                total = latency.setdefault(method, [0] * len(t.buckets))
+                for i, n in enumerate(list(t.buckets)):
                     total[i] += n
-                sums[method] = sums.get(method, 0.0) + t.sums.get(method, 0.0)
-            for level, n in dict(t.levels).items():
-                levels[level] += n
+                sums[method] = sums.get(method, 0.0) + t.sum
         w = self._worker
         req = CounterMetricFamily(
             "scameter_rpc_requests",
@@ -136,9 +178,11 @@ class Metrics:
         self.worker = str(worker)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._tallies: dict[int, _Tally] = {}
-        self._tally_lock = threading.Lock()
-        r.register(_CallCollector(self.worker, self._tallies))
+        #: method -> its per-call series (None: verdicts counted apart from a call).
+        self._recorders: dict[str | None, Recorder] = {None: Recorder(None)}
+        self._recorders_lock = threading.Lock()
+        self._verdicts = self._recorders[None]
+        r.register(_CallCollector(self.worker, self._recorders))
         self.identifiers = Counter(
             "scameter_batch_identifiers",
             "Identifiers looked up by CheckBatch (Check calls are in scameter_rpc_requests).",
@@ -186,35 +230,22 @@ class Metrics:
         self._live_snapshot: str | None = None
         self.snapshot_age.set(-1)
 
-    def _tally(self) -> _Tally:
-        """This thread's tally. Keyed by thread id: a thread that ended leaves its counts to
-        the next thread given the same id (counts are never lost, the table stays small)."""
-        ident = threading.get_ident()
-        t = self._tallies.get(ident)
-        if t is None:
-            with self._tally_lock:
-                t = self._tallies.setdefault(ident, _Tally())
-        return t
+    def recorder(self, method: str) -> Recorder:
+        """The series of ``method``; the servicer binds each method's ``record`` once."""
+        rec = self._recorders.get(method)
+        if rec is None:
+            with self._recorders_lock:
+                rec = self._recorders.setdefault(method, Recorder(method))
+        return rec
 
     def observe(self, method: str, code: str, seconds: float) -> None:
         """One ``method`` call ended with ``code`` after ``seconds``."""
-        self.record(method, code, seconds, None)
+        self.recorder(method).record(code, seconds, None)
 
     def record(self, method: str, code: str, seconds: float, level: Level | None) -> None:
-        """One call: :meth:`observe`, and :meth:`verdict` of ``level`` unless it is None, in
-        one tally look-up (the servicer's per-call record)."""
-        t = self._tallies.get(_get_ident()) or self._tally()
-        key = (method, code)
-        requests = t.requests
-        requests[key] = requests.get(key, 0) + 1
-        counts = t.latency.get(method)
-        if counts is None:
-            counts = t.latency[method] = [0] * (len(LATENCY_BUCKETS) + 1)
-            t.sums[method] = 0.0
-        counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        t.sums[method] += seconds
-        if level is not None:
-            t.levels[level] += 1
+        """One call: :meth:`observe`, and :meth:`verdict` of ``level`` unless it is None
+        (:meth:`Recorder.record` of ``method``)."""
+        self.recorder(method).record(code, seconds, level)
 
     def live_snapshot(self, snapshot_id: str | None) -> None:
         """Point ``scameter_snapshot_info`` at ``snapshot_id`` (None: no snapshot loaded)."""
@@ -228,8 +259,7 @@ class Metrics:
 
     def verdict(self, level: Level, count: int = 1) -> None:
         """``count`` verdicts of ``level`` returned (a batch counts its items)."""
-        levels = (self._tallies.get(_get_ident()) or self._tally()).levels
-        levels[level] += count
+        self._verdicts.series().levels[level] += count
 
     def report(self, duplicate: bool) -> None:
         self.reports.labels(self.worker, "true" if duplicate else "false").inc()
@@ -261,4 +291,4 @@ def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> T
     return httpd
 
 
-__all__ = ["LATENCY_BUCKETS", "Metrics", "start_metrics_server"]
+__all__ = ["LATENCY_BUCKETS", "Metrics", "Recorder", "start_metrics_server"]

@@ -144,6 +144,38 @@ _set_request_id = REQUEST_ID.set
 _reset_request_id = REQUEST_ID.reset
 
 
+def _status_code(e: Exception) -> str:
+    """The status code name a call that raised ``e`` ends with (see :func:`_abort`)."""
+    if isinstance(e, Abort):
+        return e.code.name
+    if isinstance(e, InvalidIdentifier | InvalidAt):
+        return "INVALID_ARGUMENT"
+    if isinstance(e, SnapshotError):
+        return "UNAVAILABLE"
+    return "INTERNAL"
+
+
+def _abort(context: grpc.ServicerContext, name: str, e: Exception) -> None:
+    """End the call ``name`` that raised ``e`` with its status (the module's invariants).
+    ``context.abort()`` raises; called from an except clause, so an abort is never
+    re-mapped to INTERNAL."""
+    if isinstance(e, Abort):
+        if e.rich:
+            context.abort_with_status(rich_status(e.code, e.details, e.rich, e.trailers))
+        if e.trailers:
+            context.set_trailing_metadata(e.trailers)
+        context.abort(e.code, e.details)
+    elif isinstance(e, InvalidIdentifier):
+        context.abort_with_status(invalid_identifier_status(e, "identifier"))
+    elif isinstance(e, InvalidAt):
+        context.abort_with_status(invalid_identifier_status(e.error, e.field))
+    elif isinstance(e, SnapshotError):
+        context.abort(grpc.StatusCode.UNAVAILABLE, "no snapshot is loaded yet; retry")
+    else:
+        log.error("rpc failed", extra={"rpc": name, "error_type": type(e).__name__})
+        context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(e).__name__})")
+
+
 def _rpc(name: str, *, verdict: bool = False) -> Callable[[Handler], Handler]:
     """The wrapper every RPC goes through (the module's invariants). ``verdict``: the method
     returns ``(answer, level)`` and the wrapper counts the verdict's level in the same
@@ -156,36 +188,17 @@ def _rpc(name: str, *, verdict: bool = False) -> Callable[[Handler], Handler]:
             code = "OK"
             level = None
             rid = _set_request_id(next_request_id())  # on every log line of this call
-            # context.abort() raises a plain Exception; raised inside an except clause it
-            # propagates past the sibling clauses, so an abort is never re-mapped to INTERNAL.
             try:
                 self._authorize(context.invocation_metadata(), role)
                 if verdict:
                     answer, level = fn(self, request, context)
                     return answer
                 return fn(self, request, context)
-            except Abort as e:
-                code = e.code.name
-                if e.rich:
-                    context.abort_with_status(rich_status(e.code, e.details, e.rich, e.trailers))
-                if e.trailers:
-                    context.set_trailing_metadata(e.trailers)
-                context.abort(e.code, e.details)
-            except InvalidIdentifier as e:
-                code = "INVALID_ARGUMENT"
-                context.abort_with_status(invalid_identifier_status(e, "identifier"))
-            except InvalidAt as e:
-                code = "INVALID_ARGUMENT"
-                context.abort_with_status(invalid_identifier_status(e.error, e.field))
-            except SnapshotError:
-                code = "UNAVAILABLE"
-                context.abort(grpc.StatusCode.UNAVAILABLE, "no snapshot is loaded yet; retry")
             except Exception as e:
-                code = "INTERNAL"
-                log.error("rpc failed", extra={"rpc": name, "error_type": type(e).__name__})
-                context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(e).__name__})")
+                code = _status_code(e)
+                _abort(context, name, e)
             finally:
-                self._record(name, code, _clock() - t0, level)
+                self._records[name](code, _clock() - t0, level)
                 _reset_request_id(rid)
 
         handler.__name__ = name
@@ -261,7 +274,9 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         self._auth = authorizer
         self._authorize = authorizer.authorize
         self._metrics = metrics
-        self._record = metrics.record
+        #: Each method's ``Recorder.record``, bound once (one probe a call finds the tally).
+        self._records = {name: metrics.recorder(name).record for name in ROLES}
+        self._record_check = self._records["Check"]
         self._intake = intake
         self._secret = reporter_secret
         self._hasher = reporter_hasher
@@ -301,12 +316,50 @@ class ScameterServicer(pb_grpc.ScameterServicer):
         convert.fill_verdict(resp.verdict, in_language(v, lang))
         return resp, v.level
 
-    @_rpc("Check", verdict=True)
-    def check_wire(self, body: bytes, context: grpc.ServicerContext) -> tuple[bytes, Level]:
-        """``Check`` on the wire (gRPC's raw-bytes handler): the same answer, serialised by
-        :func:`convert.check_response_bytes`."""
-        v, lang = self._check(_parse(pb.CheckRequest, body))
-        return convert.check_response_bytes(v, lang), v.level
+    def check_wire(self, body: bytes, context: grpc.ServicerContext) -> bytes | None:
+        """``Check`` on the wire (gRPC's raw-bytes handler): the answer of :meth:`Check`,
+        serialised by :func:`convert.check_response_bytes`.
+
+        The hottest path of the server, written out in one frame: :func:`_rpc`'s wrapper,
+        :func:`_parse` and :meth:`_check`, step for step (each call layer saved is a few
+        hundred instructions a call: docs/benchmarks.md, "Round 9: the Check handler").
+        The same answers, errors, metrics and request id as the wrapped form, pinned by
+        tests/unit/rpc/test_check_wire.py.
+        """
+        t0 = _clock()
+        code = "OK"
+        level = None
+        rid = _set_request_id(next_request_id())  # on every log line of this call
+        try:
+            self._authorize(context.invocation_metadata(), _CHECK_ROLE)
+            try:
+                request = _check_request(body)
+            except DecodeError:
+                raise Abort(grpc.StatusCode.INTERNAL, _UNDECODABLE) from None
+            # _check, inlined
+            ctx = convert.context_from_pb(request) if request.HasField("context") else None
+            tag = request.language
+            lang = _language(tag) if tag else Language.EN
+            sent = request.identifier
+            with self._source.acquire() as snap:
+                region = request.region
+                raw = _in_region(sent, region) if region else sent
+                kind = request.kind
+                v = snap.check(
+                    raw, (kind if kind in _KINDS else _kind(kind)) if kind else None, context=ctx
+                )
+            if raw is not sent:
+                v = replace(v, input=sent)
+            answer = _check_response_bytes(v, lang)
+            level = v.level
+            return answer
+        except Exception as e:
+            code = _status_code(e)
+            _abort(context, "Check", e)  # raises (a test's context may return: None)
+            return None
+        finally:
+            self._record_check(code, _clock() - t0, level)
+            _reset_request_id(rid)
 
     def _batch(
         self, request: pb.CheckBatchRequest, context: grpc.ServicerContext
@@ -646,13 +699,20 @@ _M = TypeVar(
 )
 
 
+#: What grpcio's own deserialiser says of an undecodable request (INTERNAL).
+_UNDECODABLE = "Exception deserializing request!"
+_check_request = pb.CheckRequest.FromString
+_check_response_bytes = convert.check_response_bytes
+_CHECK_ROLE = ROLES["Check"]
+
+
 def _parse(message: type[_M], body: bytes) -> _M:
     """A raw-bytes handler's request; an undecodable body fails as grpcio's own deserialiser
     fails it (INTERNAL, the same details)."""
     try:
         return message.FromString(body)
     except DecodeError:
-        raise Abort(grpc.StatusCode.INTERNAL, "Exception deserializing request!") from None
+        raise Abort(grpc.StatusCode.INTERNAL, _UNDECODABLE) from None
 
 
 def _level(value: str) -> Level:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scameter.errors import ConfigError
 from scameter.rpc.auth import (
@@ -204,3 +207,103 @@ def test_shared_buckets_refuse_more_keys_than_slots() -> None:
     table.bucket(hash_key("b"), 1, 1)
     with pytest.raises(ValueError, match="more than 2 rate-limited API keys"):
         table.bucket(hash_key("c"), 1, 1)
+
+
+# -- remembered keys (auth.py's invariants: each key hashed once per worker) ----------------
+
+
+def _reference(
+    keys: list[ApiKey], metadata: Sequence[tuple[str, str | bytes]], role: Role
+) -> object:
+    """What authorize answers, by the rules alone: the first authorization value naming a
+    key is the call's key; its SHA-256 must be a configured digest holding ``role``."""
+    token = None
+    for name, value in metadata:
+        if name == "authorization" and isinstance(value, str):
+            scheme, _, rest = value.partition(" ")
+            if scheme.lower() == "bearer" and rest:
+                token = rest.strip()
+                break
+    if token is None:
+        return grpc.StatusCode.UNAUTHENTICATED
+    key = next((k for k in keys if k.sha256 == hash_key(token)), None)
+    if key is None:
+        return grpc.StatusCode.UNAUTHENTICATED
+    return key.name if key.allows(role) else grpc.StatusCode.PERMISSION_DENIED
+
+
+def _answer(store: KeyStore, metadata: Sequence[tuple[str, str | bytes]], role: Role) -> object:
+    try:
+        return store.authorize(metadata, role)
+    except Abort as e:
+        return e.code
+
+
+_SPELLINGS = ["Bearer sk_a", "bearer sk_a", "Bearer  sk_a ", "BEARER sk_b", "Bearer sk_b",
+              "Bearer sk_zzz", "Bearer ", "Basic sk_a", "sk_a", "Bearer sk_a x", ""]  # fmt: skip
+_ENTRIES = st.one_of(
+    st.tuples(st.just("authorization"), st.sampled_from(_SPELLINGS)),
+    st.tuples(st.just("authorization"), st.just(b"Bearer sk_a")),
+    st.tuples(st.sampled_from(["user-agent", "x-authorization"]), st.sampled_from(_SPELLINGS)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(calls=st.lists(st.tuples(st.lists(_ENTRIES, max_size=3), st.sampled_from(list(Role)))))
+def test_remembered_keys_answer_as_the_rules(
+    calls: list[tuple[list[tuple[str, str | bytes]], Role]],
+) -> None:
+    """Any sequence of calls (so remembered values are probed before hashing) answers as
+    the rules do, call for call; at most one value a key is remembered."""
+    keys = [
+        ApiKey("a", hash_key("sk_a"), frozenset({Role.CHECK})),
+        ApiKey("b", hash_key("sk_b"), frozenset({Role.ADMIN})),
+    ]
+    store = KeyStore(keys)
+    for metadata, role in calls:
+        assert _answer(store, metadata, role) == _reference(keys, metadata, role)
+    assert set(store._seen) <= {"Bearer sk_a", "Bearer sk_b"}
+
+
+def test_unknown_and_odd_keys_are_not_remembered() -> None:
+    """Only a key that verified, in its one canonical spelling, is remembered: a flood of
+    unknown keys (or of spellings of a known one) cannot grow the table."""
+    store = KeyStore([ApiKey("a", DIGEST, frozenset({Role.CHECK}))])
+    for i in range(1000):
+        _answer(store, _meta(f"sk_unknown_{i}"), Role.CHECK)
+        _answer(store, [("authorization", f"bearer {KEY}" + " " * (i % 7))], Role.CHECK)
+    assert store._seen == {}
+    assert store.authorize(_meta(KEY), Role.CHECK) == "a"
+    assert list(store._seen) == [f"Bearer {KEY}"]
+
+
+def test_a_remembered_key_keeps_its_roles_and_rate() -> None:
+    now = [0.0]
+    store = KeyStore([ApiKey("a", DIGEST, frozenset({Role.CHECK}), 1.0, 2.0)], clock=lambda: now[0])
+    assert [_answer(store, _meta(KEY), Role.CHECK) for _ in range(3)] == [
+        "a",
+        "a",
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ]
+    assert _answer(store, _meta(KEY), Role.PAYEE) is grpc.StatusCode.PERMISSION_DENIED
+    now[0] += 1.0
+    assert _answer(store, _meta(KEY), Role.CHECK) == "a"
+
+
+@pytest.mark.parametrize("how", ["sighup", "file-change"])
+def test_a_revoked_key_is_refused_after_a_reload(tmp_path: Path, how: str) -> None:
+    """A key remembered before the reload is refused from the reload on (the remembered
+    values go with the key table)."""
+    path = tmp_path / "keys.toml"
+    _keys(path, "a", "b")
+    now = [0.0]
+    store = ReloadingKeyStore(path, check_every=1.0, clock=lambda: now[0])
+    assert _code(store, "a") is None  # remembered now
+    assert _code(store, "a") is None
+    _keys(path, "b")  # "a" revoked
+    if how == "sighup":
+        store.request_reload()
+    else:
+        now[0] = 1.5
+    assert _code(store, "a") is grpc.StatusCode.UNAUTHENTICATED
+    assert _code(store, "b") is None

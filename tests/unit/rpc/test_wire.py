@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from scameter.index.assembly import NO_RECORD_REASONS
+from scameter.index.batchloops import NO_RECORD_TYPE
 from scameter.index.batchpath import BatchAnswer
 from scameter.rpc import convert
 from scameter.rpc.v1 import scameter_pb2 as pb
 from scameter.rpc.worker import WIRE_METHODS
-from scameter.verdict import Language, Level, Reason, ReasonCode, Verdict
+from scameter.verdict import (
+    LANGUAGES,
+    Language,
+    Level,
+    Reason,
+    ReasonCode,
+    Verdict,
+    in_language,
+    make_no_record,
+)
 
 HIT = Verdict(
     input="9123 4567",
@@ -70,8 +83,51 @@ def test_cache_durations_apply_to_cached_bytes() -> None:
 
 def test_the_verdict_cache_is_bounded() -> None:
     for i in range(convert._VERDICT_BYTES_MAX + 10):
-        convert.verdict_bytes(replace(HIT, report_count=i))
+        convert.verdict_bytes(replace(HIT, input=str(i), report_count=i))
     assert 0 < len(convert._VERDICT_BYTES) <= convert._VERDICT_BYTES_MAX
+
+
+def _message(v: Verdict, lang: Language) -> pb.CheckResponse:
+    want = pb.CheckResponse()
+    convert.fill_verdict(want.verdict, in_language(v, lang))
+    return want
+
+
+def test_a_cached_answer_serves_only_an_equal_verdict() -> None:
+    """The cache is keyed by input and language; a verdict that differs in any other field
+    (a live delta's new level, a call context's reason, another snapshot) gets its own
+    answer, and the cached one again after."""
+    variants = [HIT, replace(HIT, level=Level.SUSPICIOUS), replace(HIT, snapshot="s2"),
+                replace(HIT, reasons=()), replace(HIT, canonical="+85291234568"), HIT]  # fmt: skip
+    for lang in LANGUAGES:
+        for v in variants:
+            got = pb.CheckResponse.FromString(convert.check_response_bytes(v, lang))
+            assert got == _message(v, lang)
+            assert convert.verdict_bytes(v, lang) == got.verdict.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "canonical"),
+    [("98765432", "phone", "+85298765432"), ("", "phone", "+85298765432"),
+     ("9" * 3000, "phone", "+852" + "9" * 3000), ("x@y.org", "email", "x@y.org"),
+     ("何か", None, "何か")],
+    ids=["phone", "empty-input", "long", "email", "no-kind"],
+)  # fmt: skip
+def test_plain_misses_answer_from_the_template(raw: str, kind: str | None, canonical: str) -> None:
+    """A plain NO RECORD verdict (what the index's miss path builds) is answered from its
+    kind's template: it decodes to what fill_verdict writes, in every language."""
+    miss = make_no_record(raw, kind, canonical, NO_RECORD_REASONS, "s1")
+    assert type(miss) is NO_RECORD_TYPE
+    for lang in LANGUAGES:
+        got = pb.CheckResponse.FromString(convert.check_response_bytes(miss, lang))
+        assert got == _message(miss, lang)
+        assert got.verdict.input == raw
+        assert got.verdict.HasField("canonical")
+    # Not plain (another reason, no canonical value): the general path, the same message.
+    for v in (make_no_record(raw, kind, canonical, (), "s1"),
+              make_no_record(raw, kind, None, NO_RECORD_REASONS, "s1")):  # fmt: skip
+        got = pb.CheckResponse.FromString(convert.check_response_bytes(v))
+        assert got == _message(v, Language.EN)
 
 
 def test_wire_methods_exist_on_the_servicer() -> None:
