@@ -940,16 +940,17 @@ class DeltaFollower:
             elif generation == overlay.generation:
                 return overlay if len(overlay) else None
             else:
-                values = self._changed(txn, overlay.generation, generation)
-                ranges = self._changed_ranges(txn, overlay.generation, generation)
-                clusters = self._changed_clusters(txn, overlay.generation, generation)
+                since = overlay.generation
+                values = self._changed(txn, DB_LOG, DB_RECORDS, since, generation)
+                ranges = self._changed_ranges(txn, since, generation)
+                clusters = self._changed(txn, DB_CLOG, DB_CLUSTERS, since, generation)
             strings = tuple(meta.get("strings", ()))
             overlay.update(generation, values, strings, ranges, clusters)
         return overlay if len(overlay) else None
 
     def _logged(self, txn: Any, log: bytes, since: int, generation: int) -> Iterator[bytes]:
-        """The entries of the generation log ``log`` (``DB_LOG`` or ``DB_RLOG``) written by
-        the generations after ``since`` up to ``generation``, in generation order."""
+        """The entries of the generation log ``log`` (``DB_LOG``, ``DB_RLOG``, ``DB_CLOG``)
+        written by the generations after ``since`` up to ``generation``, in generation order."""
         cur = txn.cursor(db=self._dbs[log])
         if not cur.set_range(GEN_KEY.pack(since + 1)):
             return
@@ -958,14 +959,17 @@ class DeltaFollower:
                 return
             yield entry
 
-    def _changed(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
-        """The values of the keys the generations after ``since`` changed."""
+    def _changed(
+        self, txn: Any, log: bytes, db: bytes, since: int, generation: int
+    ) -> dict[bytes, bytes]:
+        """The values in ``db`` (records, clusters) of the 8-byte keys that the generations
+        after ``since`` logged in ``log``."""
         out: dict[bytes, bytes] = {}
-        records = self._dbs[DB_RECORDS]
-        for changed in self._logged(txn, DB_LOG, since, generation):
+        table = self._dbs[db]
+        for changed in self._logged(txn, log, since, generation):
             for i in range(0, len(changed), 8):
                 key = bytes(changed[i : i + 8])
-                value = txn.get(key, db=records)
+                value = txn.get(key, db=table)
                 if value is not None:
                     out[key] = bytes(value)
         return out
@@ -979,18 +983,6 @@ class DeltaFollower:
                 value = txn.get(rkey, db=ranges)
                 if value is not None:
                     out[rkey] = bytes(value)
-        return out
-
-    def _changed_clusters(self, txn: Any, since: int, generation: int) -> dict[bytes, bytes]:
-        """The cluster entries the generations after ``since`` wrote."""
-        out: dict[bytes, bytes] = {}
-        clusters = self._dbs[DB_CLUSTERS]
-        for written in self._logged(txn, DB_CLOG, since, generation):
-            for i in range(0, len(written), 8):
-                ckey = bytes(written[i : i + 8])
-                value = txn.get(ckey, db=clusters)
-                if value is not None:
-                    out[ckey] = bytes(value)
         return out
 
     def close(self) -> None:
