@@ -140,7 +140,7 @@ class OutOfCoreFold:
         path = self.store.path
 
         def fields_of(shard: int, shards: int) -> Iterator[tuple[Any, ...]]:
-            ooc.reconnect(path)
+            ooc.reconnect(path, memory_limit=reader_memory(self._limit, shards))
             return ooc.fields(gran, shard=shard, shards=shards)
 
         feed_parts(builder, fields_of, self.agg.stats, shard_count(ooc.n, workers))
@@ -164,6 +164,15 @@ MEMORY_BYTES_PER_ID = 880
 #: Input bytes per identifier assumed by ``auto``: a JSONL report naming one new number is
 #: 150-230 bytes, a CSV list row 15-40; 100 errs towards DuckDB for report files.
 INPUT_BYTES_PER_ID = 100
+
+
+def reader_memory(memory_limit: int, shards: int) -> int:
+    """DuckDB's memory limit for each feeding process's read-only connection: its share of
+    half of ``memory_limit``, between 64 and 256 MiB. A batch reads each block once, so a
+    larger buffer pool only keeps what was read: with DuckDB's default (80 % of the
+    machine) each feeder's pool grew with the records it had read, about 3.6 GiB of the
+    10^8 run's peak (docs/benchmarks.md, round 9)."""
+    return max(64 << 20, min(256 << 20, memory_limit // (2 * max(1, shards))))
 
 
 def choose_engine(engine: str, memory_limit: int | None, input_bytes: int | None) -> str:
@@ -208,4 +217,5 @@ __all__ = [
     "OutOfCoreFold",
     "choose_engine",
     "make_fold",
+    "reader_memory",
 ]

@@ -377,13 +377,17 @@ class OutOfCore:
         ).fetchnumpy()
         return agg, CaseIds.of(got["rank"], got["ts"], got["cid"], lo, hi)
 
-    def reconnect(self, path: Path) -> None:
+    def reconnect(self, path: Path, memory_limit: int = 256 << 20) -> None:
         """Read the database at ``path`` through a new read-only connection (each process
-        feeding a shard has its own; the read-write one was closed before the fork)."""
+        feeding a shard has its own; the read-write one was closed before the fork), its
+        buffer pool held to ``memory_limit`` bytes."""
         import duckdb
 
-        self.con = duckdb.connect(str(path), read_only=True)
-        self.con.execute("SET threads = 1")
+        self.con = duckdb.connect(
+            str(path),
+            read_only=True,
+            config={"memory_limit": f"{max(memory_limit >> 20, 16)}MiB", "threads": 1},
+        )
         self._reconnected = True
 
     def _batches(

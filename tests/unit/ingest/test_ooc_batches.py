@@ -11,7 +11,8 @@ import pytest
 
 from scameter.ingest.aggregate import Stats
 from scameter.ingest.duck import DuckStore
-from scameter.ingest.ooc import AggregateBatch, CaseIds, rows_to_columns
+from scameter.ingest.folds import reader_memory
+from scameter.ingest.ooc import AggregateBatch, CaseIds, OutOfCore, rows_to_columns
 from scameter.ingest.policy import Policy
 from scameter.ingest.warninglists import NONE
 
@@ -78,3 +79,23 @@ def test_rank_leaves_only_the_ranked_tables(tmp_path: Path) -> None:
         assert cs == [(0, 200, "c2"), (0, 100, "c1")]
     finally:
         store.close()
+
+
+def test_feeding_connections_hold_their_buffer_pool_to_a_share(tmp_path: Path) -> None:
+    """Each feeding process reads through a connection whose buffer pool is bounded: with
+    DuckDB's default (80 % of the machine) it kept every block it had read."""
+    assert reader_memory(2500 << 20, 2) == 256 << 20
+    assert reader_memory(512 << 20, 2) == 128 << 20
+    assert reader_memory(100 << 20, 4) == 64 << 20
+    store = DuckStore(tmp_path, 256 << 20, 1)
+    path = store.path
+    store.close()
+    reader = OutOfCore.__new__(OutOfCore)
+    reader.reconnect(path, memory_limit=100 << 20)
+    try:
+        limit = reader.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        threads = reader.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    finally:
+        reader.con.close()
+    assert limit == "100.0 MiB"
+    assert int(threads) == 1

@@ -176,10 +176,10 @@ def test_sharded_duckdb_feed_builds_the_same_snapshot(
     pids = tmp_path / "pids"
     reconnect = ooc.OutOfCore.reconnect
 
-    def spy(self: ooc.OutOfCore, path: Path) -> None:
+    def spy(self: ooc.OutOfCore, path: Path, memory_limit: int) -> None:
         with pids.open("a") as fh:  # from every feeding process, forked ones included
             fh.write(f"{os.getpid()}\n")
-        reconnect(self, path)
+        reconnect(self, path, memory_limit)
 
     monkeypatch.setattr(ooc.OutOfCore, "reconnect", spy)
     when = datetime(2026, 11, 20, tzinfo=UTC)
