@@ -169,9 +169,10 @@ INPUT_BYTES_PER_ID = 100
 def reader_memory(memory_limit: int, shards: int) -> int:
     """DuckDB's memory limit for each feeding process's read-only connection: its share of
     half of ``memory_limit``, between 64 and 256 MiB. A batch reads each block once, so a
-    larger buffer pool only keeps what was read: with DuckDB's default (80 % of the
-    machine) each feeder's pool grew with the records it had read, about 3.6 GiB of the
-    10^8 run's peak (docs/benchmarks.md, round 9)."""
+    larger buffer pool only keeps what was read; DuckDB's default is 80 % of the machine
+    per connection, outside ``--memory-limit``. (At 10^7 reports this bound did not change
+    the feed's growth, about 80 bytes per identifier: that is elsewhere; docs/benchmarks.md,
+    round 9.)"""
     return max(64 << 20, min(256 << 20, memory_limit // (2 * max(1, shards))))
 
 
