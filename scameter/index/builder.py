@@ -579,6 +579,7 @@ class SnapshotBuilder:
                 else near_job.finish(env, dbs[fmt.DB_NEAR])
             )
             write_bitmaps(env, dbs[fmt.DB_BITMAPS], bitmaps)
+            del bitmaps  # not held through the hashes and the evidence
             if self._popular is not None:
                 blobs, digests = self._popular
                 pop = env.open_db(fmt.DB_POPULAR)

@@ -168,13 +168,13 @@ INPUT_BYTES_PER_ID = 100
 
 def reader_memory(memory_limit: int, shards: int) -> int:
     """DuckDB's memory limit for each feeding process's read-only connection: its share of
-    half of ``memory_limit``, between 64 and 256 MiB. A batch reads each block once, so a
+    half of ``memory_limit``, between 16 and 64 MiB. A batch reads each block once, so a
     larger buffer pool only keeps what was read; DuckDB's default is 80 % of the machine
-    per connection, outside ``--memory-limit``. Measured: reading 2x10^7 ranked rows in
-    50,000-row batches grew a process by 800 MiB with the default and levelled at 300 MiB
-    with 256 MiB, the size of the 10^8 run's feed growth; at 10^7 reports both fit
-    (docs/benchmarks.md, round 9)."""
-    return max(64 << 20, min(256 << 20, memory_limit // (2 * max(1, shards))))
+    per connection, outside ``--memory-limit``. Measured (docs/benchmarks.md, rounds 9 and
+    10): reading 2x10^7 ranked rows in 50,000-row batches grew a process by 800 MiB with the
+    default and levelled at 300 MiB with 256 MiB; at 10^7 reports each feeder grew about
+    280 MiB with 256 MiB and 100 MiB with 64 MiB, in the same feed time."""
+    return max(16 << 20, min(64 << 20, memory_limit // (2 * max(1, shards))))
 
 
 def choose_engine(engine: str, memory_limit: int | None, input_bytes: int | None) -> str:

@@ -377,7 +377,7 @@ class OutOfCore:
         ).fetchnumpy()
         return agg, CaseIds.of(got["rank"], got["ts"], got["cid"], lo, hi)
 
-    def reconnect(self, path: Path, memory_limit: int = 256 << 20) -> None:
+    def reconnect(self, path: Path, memory_limit: int = 64 << 20) -> None:
         """Read the database at ``path`` through a new read-only connection (each process
         feeding a shard has its own; the read-write one was closed before the fork), its
         buffer pool held to ``memory_limit`` bytes."""

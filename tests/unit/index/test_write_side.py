@@ -5,10 +5,14 @@ per-record build."""
 from __future__ import annotations
 
 import os
+from array import array
 from pathlib import Path
 
 import lmdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyroaring import BitMap
 
 from scameter.errors import SnapshotError
 from scameter.identifiers import Kind
@@ -155,3 +159,19 @@ def test_ordinal_keys_read_every_chunk(tmp_path: Path) -> None:
     env.close()
     assert keys.tolist() == [i * 3 for i in range(1000)]
     assert tables.tolist() == [i % 2 for i in range(1000)]
+
+
+@settings(max_examples=60)
+@given(st.lists(st.integers(0, 3 << 16), unique=True, max_size=3000), st.booleans())
+def test_bitmaps_added_one_ordinal_at_a_time_store_the_bytes_of_one_made_whole(
+    values: list[int], with_run: bool
+) -> None:
+    """The build adds each record's ordinal to roaring bitmaps as it writes (not to arrays
+    turned into bitmaps at the end): the stored bytes must be those of the whole array."""
+    ordinals = sorted(values + (list(range(70_000, 75_000)) if with_run else []))
+    one_by_one = BitMap()
+    for o in ordinals:
+        one_by_one.add(o)
+    whole = array("I", ordinals)
+    assert writers._serialized(one_by_one) == writers._serialized(whole)
+    assert writers._serialized(whole) == bytes(BitMap(whole).serialize())

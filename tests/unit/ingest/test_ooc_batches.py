@@ -84,9 +84,9 @@ def test_rank_leaves_only_the_ranked_tables(tmp_path: Path) -> None:
 def test_feeding_connections_hold_their_buffer_pool_to_a_share(tmp_path: Path) -> None:
     """Each feeding process reads through a connection whose buffer pool is bounded: with
     DuckDB's default (80 % of the machine) it kept every block it had read."""
-    assert reader_memory(2500 << 20, 2) == 256 << 20
-    assert reader_memory(512 << 20, 2) == 128 << 20
-    assert reader_memory(100 << 20, 4) == 64 << 20
+    assert reader_memory(2500 << 20, 2) == 64 << 20
+    assert reader_memory(96 << 20, 2) == 24 << 20
+    assert reader_memory(40 << 20, 4) == 16 << 20
     store = DuckStore(tmp_path, 256 << 20, 1)
     path = store.path
     store.close()
