@@ -86,17 +86,17 @@ NEAR_PARTS = max(1, min((os.cpu_count() or 1) - 1, 4))
 #: sorting + grouping one near variant: the writer's own share of the variants is sized so
 #: that it ends when the forked processes do.
 _WRITE_COST, _NEAR_COST = 5.0, 0.85
-#: Whether a build merges the evidence and counts the phone ranges in forked processes
-#: (:class:`~scameter.index.writers.EvidenceJob`, :class:`~scameter.index.writers.RangesJob`)
-#: while it writes the records: off. Each forked child maps the whole parent's anonymous
-#: memory copy-on-write, and the issue-21 memory figure (RssAnon summed over the process tree)
-#: counts it again: 715 -> 860-945 MiB at 10^6 reports (docs/benchmarks.md, round 6), which
-#: risks the 2 GiB target at 10^7 for about 1 s of wall time per 10^6. The bytes are the
-#: same either way (tests run it on).
+#: Whether a build counts the phone ranges in a forked process
+#: (:class:`~scameter.index.writers.RangesJob`) while it writes the records: off. A forked
+#: child maps the whole parent's anonymous memory copy-on-write, and the issue-21 memory
+#: figure (RssAnon summed over the process tree) counts it again: 715 -> 860-945 MiB at 10^6
+#: reports (docs/benchmarks.md, round 6), for about 0.2 s of wall time per 10^6. The bytes
+#: are the same either way (tests run it on).
 FORK_SIDE_JOBS = False
-#: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
-#: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
-EVIDENCE_FORK_MIN = 200_000
+#: Evidence entries past which a build merges them in a spawned process (:class:`~scameter.
+#: index.writers.EvidenceJob`) while it writes the records: a fresh interpreter costs about
+#: 0.5 s, the merge about 2 s per 10^6 entries.
+EVIDENCE_SPAWN_MIN = 1_000_000
 #: Phone-range keys (several per listed number) past which a build sorts and counts them in a
 #: forked process (:class:`~scameter.index.writers.RangesJob`) while it writes the records.
 RANGES_FORK_MIN = 500_000
@@ -277,22 +277,20 @@ class SnapshotBuilder:
     def prepare_to_adopt(self) -> None:
         """What :meth:`adopt` and :meth:`build` would do first, done now by a process about to
         wait for its parts: spill its own buffered items (adopt spills them before taking a
-        part in), and start merging the evidence in a forked process
+        part in), and start merging the evidence in a spawned process
         (:class:`~scameter.index.writers.EvidenceJob`). The bytes built are the same."""
         if self._done:
             raise RuntimeError("builder already built or aborted")
         for sorter in (self._records, self._urlexpr, self._near, self._ranges, self._hashes):
             sorter.spill_buffer()
         if self._evidence_job is None:
-            self._evidence_job = self._fork_evidence_job()
+            self._evidence_job = self._start_evidence_job()
 
-    def _fork_evidence_job(self) -> EvidenceJob | None:
+    def _start_evidence_job(self) -> EvidenceJob | None:
         if (
-            FORK_SIDE_JOBS
-            and self.parallel
+            self.parallel
             and self._evidence is not None
-            and self._evidence.count >= EVIDENCE_FORK_MIN
-            and can_fork()
+            and self._evidence.count >= EVIDENCE_SPAWN_MIN
         ):
             return EvidenceJob(self._evidence, self._spill / "evidence.merged")
         return None
@@ -519,7 +517,7 @@ class SnapshotBuilder:
                 children,
                 _own_near_share(self._records.count, self._near.count, children),
             )
-        evidence_job = self._evidence_job or self._fork_evidence_job()
+        evidence_job = self._evidence_job or self._start_evidence_job()
         self._evidence_job = None
         ranges_job = None
         if (

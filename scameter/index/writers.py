@@ -36,7 +36,7 @@ from pyroaring import BitMap
 from scameter.errors import SnapshotError
 from scameter.index import format as fmt
 from scameter.index.reader import SnapshotReader
-from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, grouped
+from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, SpilledRuns, grouped
 from scameter.processes import die_with_parent
 from scameter.verdict import SEVERITY
 
@@ -737,15 +737,45 @@ def write_evidence(env: Any, db: Any, evidence: ExternalSorter) -> int:
     return _put_all(env, db, iter(lambda: list(itertools.islice(items, BATCH)), []))
 
 
-class ForkedStream:
-    """Key-ordered ``(key, value)`` items made in a forked process while this one writes.
+class _StreamJob:
+    """Key-ordered ``(key, value)`` items made in another process while this one writes.
 
-    The child (forked before LMDB is opened, like :class:`NearJob`'s) runs ``make()`` and
-    writes each batch of :data:`BATCH` items pickled to its own file (``out.0``, ``out.1``,
-    ...; an empty batch ends them) and touches nothing else. :meth:`batches` waits for it and
-    yields the batches, removing each file once read: what the child reads from its sorter
-    is removed as it goes (:mod:`scameter.index.spill`), so the disk holds the items once.
+    The child runs ``make()`` (:func:`_stream_child`) and writes each batch of
+    :data:`BATCH` items pickled to its own file (``out.0``, ``out.1``, ...; an empty batch
+    ends them) and touches nothing else. :meth:`batches` waits for it and yields the
+    batches, removing each file once read: what the child reads from its sorter is removed
+    as it goes (:mod:`scameter.index.spill`), so the disk holds the items once.
     """
+
+    out: Path
+    what: str
+
+    def _wait(self) -> int:
+        """Wait for the child; its exit code (0 when there is none left to wait for)."""
+        raise NotImplementedError
+
+    def batches(self) -> Iterator[list[tuple[bytes, bytes]]]:
+        """Wait for the child, then its batches in order."""
+        code = self._wait()
+        if code:
+            raise SnapshotError(self.out, f"{self.what} build process failed (exit {code})")
+        for k in itertools.count():
+            path = self.out.with_name(f"{self.out.name}.{k}")
+            with path.open("rb") as f:
+                batch = pickle.load(f)
+            path.unlink()
+            if not batch:
+                return
+            yield batch
+
+    def cancel(self) -> None:
+        """Stop the child (the build failed elsewhere)."""
+        raise NotImplementedError
+
+
+class ForkedStream(_StreamJob):
+    """A :class:`_StreamJob` in a forked child (forked before LMDB is opened, like
+    :class:`NearJob`'s): ``make`` may be any closure over this process's state."""
 
     def __init__(
         self, make: Callable[[], Iterator[tuple[bytes, bytes]]], out: Path, what: str
@@ -764,25 +794,14 @@ class ForkedStream:
                 os._exit(1)
         self.pid: int | None = pid
 
-    def batches(self) -> Iterator[list[tuple[bytes, bytes]]]:
-        """Wait for the child, then its batches in order."""
+    def _wait(self) -> int:
         pid, self.pid = self.pid, None
-        if pid is not None:
-            _, status = os.waitpid(pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-            if code:
-                raise SnapshotError(self.out, f"{self.what} build process failed (exit {code})")
-        for k in itertools.count():
-            path = self.out.with_name(f"{self.out.name}.{k}")
-            with path.open("rb") as f:
-                batch = pickle.load(f)
-            path.unlink()
-            if not batch:
-                return
-            yield batch
+        if pid is None:
+            return 0
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
 
     def cancel(self) -> None:
-        """Stop the child (the build failed elsewhere)."""
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError, ChildProcessError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -790,21 +809,62 @@ class ForkedStream:
         self.pid = None
 
 
-class EvidenceJob(ForkedStream):
-    """:func:`write_evidence`'s merge, in a forked process while this one writes the records.
+class EvidenceJob(_StreamJob):
+    """:func:`write_evidence`'s merge, in a fresh process while this one writes the records.
 
     Merging the evidence's sorted runs and joining each key's values is Python work of about
-    a second per 10^6 reports; it needs nothing the record writer produces. :meth:`finish`
-    appends the merged batches into the side file in one transaction, as the serial
-    :func:`write_evidence` does, so the bytes are the same.
+    2 s per 10^6 reports; it needs nothing the record writer produces. The sorter's spilled
+    runs are handed over (:meth:`ExternalSorter.detach`: file names, no items) to a
+    *spawned* interpreter, not a forked one: a forked child maps this whole process
+    copy-on-write, which the memory figure of issue 21 (RssAnon summed over the tree) counts
+    twice; a spawned one holds its interpreter and one bucket at a time. :meth:`finish`
+    appends the merged batches into the side file in the serial path's transactions, so
+    the bytes are the same.
     """
 
     def __init__(self, evidence: ExternalSorter, out: Path) -> None:
-        super().__init__(lambda: _evidence_items(evidence), out, "evidence")
+        import multiprocessing
+
+        self.out = out
+        self.what = "evidence"
+        runs = evidence.detach()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        ctx = multiprocessing.get_context("spawn")
+        self.proc: Any = ctx.Process(
+            target=_evidence_child,
+            args=(out.parent, out.name + "-runs", runs, out, os.getpid()),
+            name="scameter-evidence",
+            daemon=True,
+        )
+        self.proc.start()
+
+    def _wait(self) -> int:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return 0
+        proc.join()
+        return int(proc.exitcode or 0)
 
     def finish(self, env: Any, db: Any) -> int:
         """Wait for the child, append what it wrote to ``db``; returns the number of keys."""
         return _put_all(env, db, self.batches())
+
+    def cancel(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.join()
+        self.proc = None
+
+
+def _evidence_child(
+    workdir: Path, name: str, runs: SpilledRuns, out: Path, parent: int
+) -> NoReturn:  # pragma: no cover - runs in the spawned child
+    """The spawned evidence merge: adopt the runs, stream the merged items to ``out``."""
+    die_with_parent(parent)
+    sorter = ExternalSorter(workdir, name)
+    sorter.adopt(runs)
+    _stream_child(lambda: _evidence_items(sorter), out)
 
 
 class RangesJob(ForkedStream):

@@ -4,7 +4,6 @@ per-record build."""
 
 from __future__ import annotations
 
-import os
 from array import array
 from pathlib import Path
 
@@ -66,7 +65,7 @@ def test_forked_evidence_merge_writes_the_serial_snapshot(
         real_ranges(self, env, db)
 
     monkeypatch.setattr(builder_module, "FORK_SIDE_JOBS", True)
-    monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
+    monkeypatch.setattr(builder_module, "EVIDENCE_SPAWN_MIN", 1)
     monkeypatch.setattr(builder_module, "RANGES_FORK_MIN", 1)
     monkeypatch.setattr(writers.EvidenceJob, "__init__", spy)
     monkeypatch.setattr(writers.RangesJob, "finish", spy_ranges)
@@ -82,14 +81,19 @@ def test_forked_evidence_merge_writes_the_serial_snapshot(
 def test_a_failing_evidence_process_fails_the_build_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(make: object, out: Path) -> None:
-        os._exit(5)
+    """The spawned merge fails (a run file it was handed is gone): the build fails, naming
+    it, and leaves no temporary directory."""
+    real = writers.EvidenceJob.__init__
 
-    monkeypatch.setattr(builder_module, "FORK_SIDE_JOBS", True)
-    monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
-    monkeypatch.setattr(writers, "_stream_child", crash)
-    with pytest.raises(SnapshotError, match=r"evidence build process failed \(exit 5\)"):
-        _build(tmp_path / "s", parallel=True)
+    def lose_a_run(self: writers.EvidenceJob, evidence: ExternalSorter, out: Path) -> None:
+        evidence.spill_buffer()
+        next((tmp_path / "s").glob("ev-test.*.bucket")).unlink()
+        real(self, evidence, out)
+
+    monkeypatch.setattr(builder_module, "EVIDENCE_SPAWN_MIN", 1)
+    monkeypatch.setattr(writers.EvidenceJob, "__init__", lose_a_run)
+    with pytest.raises(SnapshotError, match=r"evidence build process failed \(exit 1\)"):
+        _build(tmp_path / "s", parallel=True, chunk=97)
     assert not [p for p in (tmp_path / "s").iterdir() if p.name.startswith(".tmp")]
 
 
