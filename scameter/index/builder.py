@@ -55,7 +55,7 @@ from scameter.index.publish import (
 )
 from scameter.index.reader import SnapshotReader
 from scameter.index.record import Record
-from scameter.index.spill import BytesSorter, ExternalSorter, SpilledRuns
+from scameter.index.spill import BytesSorter, ExternalSorter, GroupingSorter, SpilledRuns
 from scameter.index.writers import (
     EvidenceJob,
     NearJob,
@@ -232,7 +232,7 @@ class SnapshotBuilder:
         self._records = ExternalSorter(self._spill, f"records{tag}", chunk=chunk)
         self._urlexpr = ExternalSorter(self._spill, f"urlexpr{tag}", chunk=chunk)
         self._near = BytesSorter(self._spill, f"near{tag}", chunk=chunk * 4)
-        self._ranges = BytesSorter(self._spill, f"ranges{tag}", chunk=chunk * 2)
+        self._ranges = GroupingSorter(self._spill, f"ranges{tag}", chunk=chunk * 2)
         self._hashes = BytesSorter(self._spill, f"hashes{tag}", chunk=chunk * 2)
 
     # -- feeding from several processes ---------------------------------------------------

@@ -47,6 +47,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
@@ -89,6 +90,7 @@ class SpilledRuns:
     count: int  # pairs or items, as the sorter counts them
     splitters: tuple[bytes, ...] | None
     buckets: tuple[tuple[tuple[Path, tuple[_Seg, ...]], ...], ...]
+    hashed: bool = False  # bucketed by a hash of the item (GroupingSorter), not by key range
 
 
 class _Buckets:
@@ -99,7 +101,9 @@ class _Buckets:
     ones, so a bucket's file order stays insertion order.
     """
 
-    __slots__ = ("_active", "_dir", "_gen", "_name", "decided", "items", "pieces", "splitters")
+    __slots__ = (
+        "_active", "_dir", "_gen", "_name", "decided", "hashed", "items", "pieces", "splitters"
+    )  # fmt: skip
 
     def __init__(self, workdir: Path, name: str) -> None:
         self._dir = workdir
@@ -107,6 +111,7 @@ class _Buckets:
         # None: bucket = first byte of the key. A list: bucket = bisect_right(splitters, key).
         self.splitters: list[bytes] | None = None
         self.decided = False  # bucketing fixed (first spill or first adoption)
+        self.hashed = False  # bucket = a hash of the item (GroupingSorter)
         self.items = 0  # items in files (flat: a pair is two items here)
         self.pieces: list[list[tuple[Path, list[_Seg]]]] = [[] for _ in range(_BUCKETS)]
         self._active: list[Path | None] = [None] * _BUCKETS
@@ -157,11 +162,12 @@ class _Buckets:
             count,
             None if self.splitters is None else tuple(self.splitters),
             tuple(tuple((p, tuple(segs)) for p, segs in b) for b in self.pieces),
+            self.hashed,
         )
 
     def same_bucketing(self, runs: SpilledRuns) -> bool:
         mine = None if self.splitters is None else tuple(self.splitters)
-        return mine == runs.splitters
+        return mine == runs.splitters and self.hashed == runs.hashed
 
     def graft(self, runs: SpilledRuns) -> None:
         """Adopt ``runs`` (same bucketing) after every item spilled so far."""
@@ -272,6 +278,11 @@ class _Sorter(Generic[_T]):
         self._spilled = 0
 
     @property
+    def directory(self) -> Path:
+        """Where this sorter spills (a sorter it feeds may spill beside it)."""
+        return self._dir
+
+    @property
     def count(self) -> int:
         """Items added (or adopted) so far, less any detached."""
         return self._spilled + len(self._buf)
@@ -309,6 +320,9 @@ class _Sorter(Generic[_T]):
         if not store.decided:
             store.decided = True
             store.splitters = None if runs.splitters is None else list(runs.splitters)
+            store.hashed = runs.hashed
+        if store.hashed != runs.hashed:
+            raise ValueError("a hash-bucketed sorter and a key-ordered one cannot adopt each other")
         if store.same_bucketing(runs):
             store.graft(runs)
             self._spilled += runs.count
@@ -484,3 +498,37 @@ class BytesSorter(_Sorter[bytes]):
                 yield from items
         finally:
             store.discard(buckets)
+
+
+class GroupingSorter(BytesSorter):
+    """Equal byte strings brought together, with bounded memory whatever the order they
+    arrive in: :meth:`grouped` yields every item with equal items adjacent, each bucket sorted,
+    the buckets in no key order.
+
+    The buckets are a hash of the item (CRC-32), not key ranges: a :class:`BytesSorter` picks
+    its key ranges from its first chunk, which is a narrow slice of the key space when the
+    items arrive in key order, as the phone range keys do (the builder is fed in key order):
+    at 10^8 reports nearly every range key fell into the last bucket, one 3.4 GiB list at
+    the merge. A hash spreads any order evenly; only the counting of equal items needs them
+    adjacent (:func:`scameter.index.writers.write_ranges` then sorts what it keeps)."""
+
+    def _partition(self) -> list[list[bytes]]:
+        buf, self._buf = self._buf, []
+        store = self._buckets
+        if store.decided and not store.hashed:
+            raise ValueError("a GroupingSorter adopted key-ordered runs")
+        store.decided = store.hashed = True
+        lists: list[list[bytes]] = [[] for _ in range(_BUCKETS)]
+        apps = [b.append for b in lists]
+        crc = zlib.crc32
+        for b in buf:
+            apps[crc(b) & 0xFF](b)
+        return lists
+
+    def grouped(self) -> Iterator[bytes]:
+        """Every item, equal items adjacent (bucket by bucket, each sorted). Consumes the
+        sorter."""
+        return BytesSorter.sorted(self)
+
+    def sorted(self, buckets: range | None = None) -> Iterator[bytes]:
+        raise TypeError("a GroupingSorter groups equal items; it does not sort (grouped())")

@@ -36,7 +36,14 @@ from pyroaring import BitMap
 from scameter.errors import SnapshotError
 from scameter.index import format as fmt
 from scameter.index.reader import SnapshotReader
-from scameter.index.spill import BUCKETS, BytesSorter, ExternalSorter, SpilledRuns, grouped
+from scameter.index.spill import (
+    BUCKETS,
+    BytesSorter,
+    ExternalSorter,
+    GroupingSorter,
+    SpilledRuns,
+    grouped,
+)
 from scameter.processes import die_with_parent
 from scameter.verdict import SEVERITY
 
@@ -546,17 +553,22 @@ def _near_child(stream: Iterator[bytes], cap: int, out: Path) -> NoReturn:  # pr
         os._exit(code)
 
 
-def write_ranges(env: Any, db: Any, sorter: BytesSorter, threshold: int) -> None:
+def write_ranges(env: Any, db: Any, sorter: GroupingSorter, threshold: int) -> None:
     """Write ``phone_ranges``: every prefix with at least ``threshold`` listed numbers."""
     append_all(env, db, _range_items(sorter, threshold))
 
 
-def _range_items(sorter: BytesSorter, threshold: int) -> Iterator[tuple[bytes, bytes]]:
+def _range_items(sorter: GroupingSorter, threshold: int) -> Iterator[tuple[bytes, bytes]]:
+    """``(range key, count)`` of the prefixes kept, in key order: counted over the sorter's
+    hash buckets (equal keys adjacent), then the kept ones sorted (an :class:`ExternalSorter`
+    beside it: they arrive in hash order, so its key ranges are drawn from a fair sample)."""
     pack = fmt.U32.pack
-    for rkey, same in itertools.groupby(sorter.sorted()):
+    kept = ExternalSorter(sorter.directory, "ranges-kept")
+    for rkey, same in itertools.groupby(sorter.grouped()):
         n = len(list(same))  # counted in C; a group is one prefix's numbers
         if n >= threshold:
-            yield rkey, pack(n)
+            kept.add(rkey, pack(n))
+    return kept.sorted()
 
 
 def write_hashes(
@@ -871,7 +883,7 @@ class RangesJob(ForkedStream):
     """:func:`write_ranges`'s sort and count, in a forked process while this one writes the
     records; :meth:`finish` appends the counts in the serial path's transactions."""
 
-    def __init__(self, sorter: BytesSorter, threshold: int, out: Path) -> None:
+    def __init__(self, sorter: GroupingSorter, threshold: int, out: Path) -> None:
         super().__init__(lambda: _range_items(sorter, threshold), out, "phone-range")
 
     def finish(self, env: Any, db: Any) -> None:
