@@ -179,3 +179,27 @@ def test_bitmaps_added_one_ordinal_at_a_time_store_the_bytes_of_one_made_whole(
     whole = array("I", ordinals)
     assert writers._serialized(one_by_one) == writers._serialized(whole)
     assert writers._serialized(whole) == bytes(BitMap(whole).serialize())
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1)), unique=True, max_size=60),
+    st.lists(st.tuples(st.integers(0, 45), st.integers(0, 1)), max_size=80),
+)
+def test_ordinals_of_answers_every_query_in_its_own_order(
+    table: list[tuple[int, int]], queries: list[tuple[int, int]]
+) -> None:
+    """The lookups run in key order, the answers come back in the queries' order."""
+    import numpy as np
+
+    rows = sorted(table)
+    keys = np.array([k for k, _ in rows], dtype=np.uint64)
+    tables = np.array([t for _, t in rows], dtype=np.uint8)
+    qk = np.array([k for k, _ in queries], dtype=np.uint64)
+    qt = np.array([t for _, t in queries], dtype=np.uint8)
+    ordinals, found = writers._ordinals_of(qk, qt, keys, tables)
+    where = {row: i for i, row in enumerate(rows)}
+    assert found.tolist() == [q in where for q in queries]
+    assert [int(o) for o, f in zip(ordinals, found, strict=True) if f] == [
+        where[q] for q in queries if q in where
+    ]
