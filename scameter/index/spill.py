@@ -14,12 +14,14 @@ the partition loop runs in C (``bytes.join``, ``bytes.split``, ``zip``, ``list.s
 
 Buckets: by default the first byte of the key. Most keys the builder sorts start with an xxh3
 hash, so a bucket holds ~1/256 of the items and memory at merge time is ~total/256 items. When
-the first spilled chunk shows first bytes far from uniform (the phone range keys are ASCII
-``"digits:prefix"``), the sorter switches, once and for all, to 255 splitter keys drawn as
-quantiles of that chunk and buckets by ``bisect``; this costs more per item but keeps buckets
-small for any key distribution resembling the first chunk's. Correctness never depends on the
-distribution: a bucket of any size (all items equal, or all in one range) is sorted correctly,
-it just needs that much memory.
+the first spilled chunk shows first bytes far from uniform, the sorter switches, once and for
+all, to 255 splitter keys drawn as quantiles of that chunk and buckets by ``bisect``; this
+costs more per item but keeps buckets small for any key distribution resembling the first
+chunk's. Items that arrive in key order do not resemble their first chunk (it is the lowest
+slice): :class:`GroupingSorter` is for those when only equal items need to meet (the phone
+range keys, counted per prefix), bucketing by a hash of the item. Correctness never depends
+on the distribution: a bucket of any size (all items equal, or all in one range) is sorted
+correctly, it just needs that much memory.
 
 Invariants:
 * :class:`ExternalSorter` yields pairs ordered by key bytes, then by insertion order among equal
