@@ -354,6 +354,16 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
         if len(buf) >= self._chunk:
             self._spill()
 
+    def extend_flat(self, flat: list[bytes]) -> None:
+        """Add the pairs of ``[key, value, key, value, ...]`` in order (the pairs are made
+        in C: the list comes from another process, one object per item)."""
+        if len(flat) % 2:
+            raise ValueError("a flat pair list has an even length")
+        it = iter(flat)
+        self._buf += zip(it, it, strict=True)
+        if len(self._buf) >= self._chunk:
+            self._spill()
+
     def _partition(self) -> list[list[tuple[bytes, bytes]]]:
         buf, self._buf = self._buf, []
         store = self._buckets

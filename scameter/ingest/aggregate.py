@@ -55,6 +55,8 @@ _SET_AFTER = 64
 #: Case ids kept per identifier: the latest by report time (ties: the greater id).
 MAX_CASE_IDS = 20
 _NEVER = -1
+#: The time of an event that has none (it counts whatever the window).
+NEVER = _NEVER
 _ALWAYS = -(1 << 63)  # window start of reports that never age out
 _SRC_POLICE, _SRC_PUBLIC, _SRC_BANK, _SRC_TELECOM, _SRC_FEED = range(5)
 _ST_CONFIRMED, _ST_UNVERIFIED, _ST_REJECTED = range(3)
@@ -252,18 +254,12 @@ class Aggregator:
                 out[src, status] = flag, _ALWAYS if start is None else start
         return out
 
-    def can_count(self) -> Callable[[tuple[Any, ...]], bool]:
-        """A predicate on report events: can it count at this ``as_of`` or a later one? (Not
-        status ``rejected``, not dated before its window's start; the evidence the live fold
-        keeps, :mod:`scameter.ingest.evidence`.)"""
-        rules = self._rules()
-
-        def counts(ev: tuple[Any, ...]) -> bool:
-            flag, start = rules[ev[3], ev[4]]
-            ts = ev[2]
-            return bool(flag) and (ts >= start or ts == _NEVER)
-
-        return counts
+    def count_rules(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """What says whether a report event can count at this ``as_of`` or a later one (not
+        status ``rejected``, not dated before its window's start): ``(source, status) ->
+        (flag, window start)``, plain data for the parse workers that encode the evidence
+        the live fold keeps (:func:`scameter.ingest.evidence.encode_pairs`)."""
+        return self._rules()
 
     def add_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> None:
         """Count appeals ``(key, reporter hash, unix seconds)``, keys as ``kind:canonical``.

@@ -24,7 +24,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ from scameter.identifiers import KIND_TAGS, Kind
 from scameter.index import format as fmt
 from scameter.index.publish import lock_build
 from scameter.index.spill import ExternalSorter
-from scameter.ingest.worker import EV_REPORT
+from scameter.ingest.aggregate import NEVER as _NEVER
+from scameter.ingest.worker import EV_REPORT, ChunkResult, process_chunk
 
 _xxh3 = xxhash.xxh3_64_digest
 _TAGS = {k.value: KIND_TAGS[k] for k in Kind}
@@ -77,23 +79,78 @@ def decode_events(blob: bytes | None) -> list[tuple[Any, ...]]:
     return out
 
 
+#: ``(source, status) -> (flag, window start)``: :meth:`Aggregator._rules`, what decides
+#: whether a report event can still count (plain data: it travels to the parse workers).
+EvidenceRules = dict[tuple[int, int], tuple[int, int]]
+
+
+def encode_pairs(events: Iterable[tuple[Any, ...]], rules: EvidenceRules) -> EncodedEvidence:
+    """The evidence of one chunk's events, encoded where they were made (a parse worker):
+    ``[key, blob, key, blob, ...]`` for every event that can still count under each distinct
+    identifier it names, in order; with the number of events kept and the bytes filed."""
+    out: list[bytes] = []
+    push = out.extend
+    xxh3, tags, dumps = _xxh3, _TAGS, orjson.dumps
+    n = size = 0
+    for ev in events:
+        report = ev[0] == EV_REPORT
+        if report:
+            flag, start = rules[ev[3], ev[4]]
+            if not flag or (ev[2] < start and ev[2] != _NEVER):
+                continue
+        # orjson's bytes keep the 4 KiB buffer they were written into (measured with
+        # tracemalloc: 4,097 B for a 94-byte event); the sorter holds up to a chunk of
+        # them, so each is copied to its own size first (1.2 GiB -> 40 MiB at 3x10^5).
+        blob = bytes(memoryview(dumps(ev)))
+        n += 1
+        keys = ev[7] if report else (ev[2],)
+        if len(keys) == 1:  # most reports: no de-duplication to do
+            key = keys[0]
+            kind, _, value = (key[1:] if key[:1] == "~" else key).partition(":")
+            push((xxh3(tags[kind] + value.encode("utf-8")), blob))
+            size += len(blob)
+            continue
+        for key in dict.fromkeys(k[1:] if k[:1] == "~" else k for k in keys):
+            push((wire_key_id(key), blob))
+            size += len(blob)
+    return EncodedEvidence(out, n, size)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvidence:
+    """What :func:`encode_pairs` gives: the flat key/blob list, events kept, bytes."""
+
+    flat: list[bytes]
+    events: int
+    size: int
+
+
+def process_chunk_with_evidence(rules: EvidenceRules, *task: Any) -> ChunkResult:
+    """:func:`~scameter.ingest.worker.process_chunk` of one task, and its events' evidence
+    (``ChunkResult.evidence``): run in the parse workers, so that the main process, which
+    reads the input and writes the events for the fold, only files the encoded pairs."""
+    res = process_chunk(*task)
+    res.evidence = encode_pairs(res.events, rules)
+    return res
+
+
 class EvidenceCollector:
     """Files events by identifier key in an on-disk sorter under ``snapshots_root``.
 
-    ``counts(ev)`` says whether a report event can still count (see the module invariants).
-    The sorter's directory is a ``.tmp-*`` build directory holding the build lock, so a
+    ``rules`` say whether a report event can still count (see the module invariants). The
+    sorter's directory is a ``.tmp-*`` build directory holding the build lock, so a
     crashed ingest's leftovers are removed by the next build; :meth:`close` removes it.
     """
 
     def __init__(
         self,
         snapshots_root: Path,
-        counts: Callable[[tuple[Any, ...]], bool],
+        rules: EvidenceRules,
         chunk: int,
         *,
         enabled: bool = True,
     ) -> None:
-        self._counts = counts
+        self.rules = rules
         self.events = 0
         self.bytes = 0
         self._dir: Path | None = None
@@ -110,33 +167,16 @@ class EvidenceCollector:
 
     def add(self, events: Iterable[tuple[Any, ...]]) -> None:
         """File the events of one chunk that can still count."""
+        if self.sorter is not None:
+            self.add_encoded(encode_pairs(events, self.rules))
+
+    def add_encoded(self, encoded: EncodedEvidence) -> None:
+        """File one chunk's evidence as :func:`encode_pairs` gave it."""
         if self.sorter is None:
             return
-        # Locals and inlined calls (counts, event_keys, wire_key_id): this runs once per
-        # event in the main process, beside the parse workers.
-        add, counts, xxh3, tags, dumps = self.sorter.add, self._counts, _xxh3, _TAGS, orjson.dumps
-        n = size = 0
-        for ev in events:
-            report = ev[0] == EV_REPORT
-            if report and not counts(ev):
-                continue
-            # orjson's bytes keep the 4 KiB buffer they were written into (measured with
-            # tracemalloc: 4,097 B for a 94-byte event); the sorter holds up to a chunk of
-            # them, so each is copied to its own size first (1.2 GiB -> 40 MiB at 3x10^5).
-            blob = bytes(memoryview(dumps(ev)))
-            n += 1
-            keys = ev[7] if report else (ev[2],)
-            if len(keys) == 1:  # most reports: no de-duplication to do
-                key = keys[0]
-                kind, _, value = (key[1:] if key[:1] == "~" else key).partition(":")
-                add(xxh3(tags[kind] + value.encode("utf-8")), blob)
-                size += len(blob)
-                continue
-            for key in dict.fromkeys(k[1:] if k[:1] == "~" else k for k in keys):
-                add(wire_key_id(key), blob)
-                size += len(blob)
-        self.events += n
-        self.bytes += size
+        self.sorter.extend_flat(encoded.flat)
+        self.events += encoded.events
+        self.bytes += encoded.size
 
     def close(self) -> None:
         if self._lock is not None:
@@ -147,9 +187,13 @@ class EvidenceCollector:
 
 
 __all__ = [
+    "EncodedEvidence",
     "EvidenceCollector",
+    "EvidenceRules",
     "decode_events",
     "encode_event",
+    "encode_pairs",
     "event_keys",
+    "process_chunk_with_evidence",
     "wire_key_id",
 ]

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ from scameter.ingest.adapters import (
     line_blocks,
 )
 from scameter.ingest.aggregate import Aggregator, Stats
-from scameter.ingest.evidence import EvidenceCollector
+from scameter.ingest.evidence import EvidenceCollector, EvidenceRules, process_chunk_with_evidence
 from scameter.ingest.folds import Fold, choose_engine, make_fold
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
@@ -256,12 +257,20 @@ def _remove_leftovers(snapshots_root: Path) -> None:
 
 
 def _results(
-    tasks: Iterator[Task], workers: int, ledger: WorkerLedger | None = None
+    tasks: Iterator[Task],
+    workers: int,
+    ledger: WorkerLedger | None = None,
+    evidence: EvidenceRules | None = None,
 ) -> Iterator[ChunkResult]:
-    """Chunk results in task order; a bounded number of chunks in flight."""
+    """Chunk results in task order; a bounded number of chunks in flight. With ``evidence``
+    (the rules of what can still count) each result carries its events' evidence, encoded
+    by the worker that parsed it (:func:`~scameter.ingest.evidence.encode_pairs`)."""
+    run: Callable[..., ChunkResult] = (
+        process_chunk if evidence is None else partial(process_chunk_with_evidence, evidence)
+    )
     if workers <= 1:
         for t in tasks:
-            yield process_chunk(*t)
+            yield run(*t)
         return
     # fork when this process is single-threaded (cheap: workers inherit the imported modules);
     # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
@@ -274,7 +283,7 @@ def _results(
     pending: deque[Future[ChunkResult]] = deque()
     try:
         for t in tasks:
-            pending.append(ex.submit(process_chunk, *t))
+            pending.append(ex.submit(run, *t))
             if len(pending) >= 2 * workers + 2:
                 yield pending.popleft().result()
         while pending:
@@ -408,13 +417,15 @@ def run_ingest(
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
-        for res in _results(_tasks(plan, opts), workers, ledger):
+        rules = collector.rules if collector.sorter is not None else None
+        for res in _results(_tasks(plan, opts), workers, ledger, rules):
             if res.label != package_label:  # the package's own rows are not the caller's
                 rows += res.rows
                 rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
             fold.add(res.events)
-            collector.add(res.events)
+            if res.evidence is not None:
+                collector.add_encoded(res.evidence)
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)
         rejects.close()
@@ -479,7 +490,7 @@ def _evidence(
 ) -> EvidenceCollector:
     """The evidence kept for the live fold (nothing kept on a dry run or without it)."""
     enabled = evidence and not dry_run
-    return EvidenceCollector(snapshots_root, agg.can_count(), CHUNK_ITEMS * 50, enabled=enabled)
+    return EvidenceCollector(snapshots_root, agg.count_rules(), CHUNK_ITEMS * 50, enabled=enabled)
 
 
 def _finish(  # noqa: PLR0917 - private, one call site

@@ -112,6 +112,9 @@ class ChunkResult:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     rejects: list[tuple[int, str, str]] = field(default_factory=list)
     ignored: list[tuple[int, str, str]] = field(default_factory=list)
+    #: The events' evidence when the worker encoded it
+    #: (:func:`scameter.ingest.evidence.process_chunk_with_evidence`), else None.
+    evidence: Any = None
 
 
 @lru_cache(maxsize=1 << 17)
