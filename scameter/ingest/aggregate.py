@@ -36,7 +36,7 @@ from scameter.ingest.clusters import by_domain, cluster_ids, derived_pairs
 from scameter.ingest.granularity import SUBDOMAINS, Granularity, split_canonical_url
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.warninglists import NONE, REASONS, Warninglists
-from scameter.ingest.worker import EV_ALLOW, EV_DELIST, EV_REPORT, listing_for_key
+from scameter.ingest.worker import EV_ALLOW, EV_DELIST, EV_REPORT, NEVER, listing_for_key
 from scameter.verdict import SEVERITY, Level, ReasonCode
 
 F_POLICE_CONF = 1
@@ -54,9 +54,7 @@ _DAY = 86400
 _SET_AFTER = 64
 #: Case ids kept per identifier: the latest by report time (ties: the greater id).
 MAX_CASE_IDS = 20
-_NEVER = -1
-#: The time of an event that has none (it counts whatever the window).
-NEVER = _NEVER
+_NEVER = NEVER
 _ALWAYS = -(1 << 63)  # window start of reports that never age out
 _SRC_POLICE, _SRC_PUBLIC, _SRC_BANK, _SRC_TELECOM, _SRC_FEED = range(5)
 _ST_CONFIRMED, _ST_UNVERIFIED, _ST_REJECTED = range(3)

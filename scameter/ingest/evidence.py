@@ -36,8 +36,7 @@ from scameter.identifiers import KIND_TAGS, Kind
 from scameter.index import format as fmt
 from scameter.index.publish import lock_build
 from scameter.index.spill import ExternalSorter
-from scameter.ingest.aggregate import NEVER as _NEVER
-from scameter.ingest.worker import EV_REPORT, ChunkResult, process_chunk
+from scameter.ingest.worker import EV_REPORT, NEVER, ChunkResult, process_chunk
 
 _xxh3 = xxhash.xxh3_64_digest
 _TAGS = {k.value: KIND_TAGS[k] for k in Kind}
@@ -96,7 +95,7 @@ def encode_pairs(events: Iterable[tuple[Any, ...]], rules: EvidenceRules) -> Enc
         report = ev[0] == EV_REPORT
         if report:
             flag, start = rules[ev[3], ev[4]]
-            if not flag or (ev[2] < start and ev[2] != _NEVER):
+            if not flag or (ev[2] < start and ev[2] != NEVER):
                 continue
         # orjson's bytes keep the 4 KiB buffer they were written into (measured with
         # tracemalloc: 4,097 B for a 94-byte event); the sorter holds up to a chunk of

@@ -88,6 +88,8 @@ ROWSCAN_PATH: Final = "python" if _compiled_scan is None else "compiled"
 EV_REPORT = 0
 EV_ALLOW = 1
 EV_DELIST = 2
+#: The time of an event that has none (``ts or -1`` above): it counts whatever the window.
+NEVER = -1
 RAW_MAX = 300
 _SOURCE_INDEX = {s: i for i, s in enumerate(SOURCES)}
 _PUBLIC = _SOURCE_INDEX["public"]
