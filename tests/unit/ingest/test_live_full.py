@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from scameter.identifiers import detect
-from scameter.index import Snapshot
+from scameter.index import Snapshot, SnapshotBuilder
 from scameter.index.delta import REMOVED, DeltaFollower, Overlay
 from scameter.index.publish import current_id
 from scameter.ingest.policy import Policy
@@ -491,6 +491,27 @@ def test_a_domain_with_an_allowlisted_identifier_does_not_link_live_as_a_full_bu
     ]
     want = _compare(tmp_path, base_rows, _n(("url", url), 10, 1), [url, *mails])
     assert want[url].cluster_size == 0
+
+
+def test_a_base_built_before_the_domain_link_index_still_folds_linking_through_urlexpr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A base without the side file's ``domlinks`` (built before it) opens and folds as
+    before: a URL links to the listing ``urlexpr`` holds on its domain, as in a full build,
+    but not to e-mail addresses (``urlexpr`` holds none), which it joins at compaction."""
+    monkeypatch.setattr(SnapshotBuilder, "set_domain_links", lambda *_: None)
+    mails = ["a@mailonly-shop.example", "b@mailonly-shop.example"]
+    url, page = "https://mailonly-shop.example/pay", "https://old-shop.example/a"
+    base_rows = [_row(mails[0], "email", 0), _row(mails[1], "email", 1), _row(page, "url", 2)]
+    reports = [*_n(("url", url), 10, 1), *_n(("url", "https://www.old-shop.example/b"), 20, 1)]
+    queries = [url, *mails, "https://www.old-shop.example/b", page]
+    live, full = _live_and_full(tmp_path, base_rows, reports, queries)
+    with Snapshot.open_current(tmp_path / "live" / "snaps") as snap:
+        assert not snap.reader.has_domain_links
+    assert _clusters_of(full) == [3, 3, 3, 2, 2]
+    assert _clusters_of(live) == [0, 2, 2, 2, 2]
+    assert [_whole(v) for v in live[3:]] == [_whole(v) for v in full[3:]]
+    assert [v.level for v in live] == [v.level for v in full]
 
 
 def test_a_live_cluster_joined_to_a_base_cluster_in_a_later_fold_answers_as_a_full_build(
