@@ -263,5 +263,8 @@ def test_duckdb_fold_files_the_memory_folds_domain_link_index(tmp_path: Path, se
     pair, hub = (
         next(e for e in want.entries if e[0] == f"{d}-scam.example/") for d in ("pair", "hub")
     )
-    assert pair[1:3] == (2, False) and pair[3] is not None and len(pair[3]) == 2
-    assert hub[1] == 5 and (hub[3] is None) is (policy.hub_reports < 5)
+    assert pair[1:3] == (2, False)
+    assert pair[3] is not None
+    assert len(pair[3]) == 2
+    assert hub[1] == 5
+    assert (hub[3] is None) is (policy.hub_reports < 5)
