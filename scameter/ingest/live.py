@@ -19,8 +19,10 @@ Invariants:
   (:mod:`scameter.ingest.liveranges`). Cluster
   links among the identifiers a touched one's reports name are the build's, joined to the
   clusters their members were in (:mod:`scameter.ingest.liveclusters`: same size, worst
-  level, ``CLUSTER_LINK``, for untouched members too); ids are the base's or a delta id, and
-  what else waits for compaction is in docs/architecture.md, "Clusters in the delta".
+  level, ``CLUSTER_LINK``, for untouched members too), and so are links on a shared
+  registrable domain, ``hub_reports`` included (:mod:`scameter.ingest.livedomains`, over the
+  base's domain-link index); ids are the base's or a delta id, and what else waits for
+  compaction is in docs/architecture.md, "Clusters in the delta".
 * One write transaction per fold: the records, the new events, the generation's log entry
   and the cursor commit together (one fsync, no meta-page fsync: :func:`open_delta`). A crash
   loses nothing: the intake log is the truth and the next fold starts again at the committed
@@ -470,8 +472,9 @@ _JOIN_ROUNDS = 3
 def _domain_peers(
     base: _Base, touched: dict[bytes, bytes], wire: dict[bytes, str]
 ) -> list[tuple[bytes, str]]:
-    """(key, ``kind:value``) of the base identifiers a touched URL, domain or e-mail
-    address links to through its registrable domain
+    """Over a base built before the domain-link index (no ``domlinks``; with it:
+    :meth:`LiveDomains.peers`): (key, ``kind:value``) of the base identifiers a touched URL,
+    domain or e-mail address links to through its registrable domain
     (:func:`~scameter.ingest.clusters.domain_link_key`) that are not touched: the listed and
     the allowlisted record the base's ``urlexpr`` holds under that host-level expression (a
     listed one stands for its base cluster, which every other linked identifier on the

@@ -80,6 +80,7 @@ class LiveDomains:
         self._events = events
         self._domains = domains
         self._links: dict[str, _Link] = {}
+        self._plain_links: dict[str, str | None] = {}
 
     def _link(self, link: str) -> _Link:
         got = self._links.get(link)
@@ -98,7 +99,14 @@ class LiveDomains:
         return got
 
     def _link_of(self, plain: str) -> str | None:
-        return domain_link_key(plain, self._gran) if plain.startswith(_DOMAIN_LINKED) else None
+        """The link expression of ``kind:canonical`` (memoised: peers and entries ask)."""
+        if not plain.startswith(_DOMAIN_LINKED):
+            return None
+        try:
+            return self._plain_links[plain]
+        except KeyError:
+            link = self._plain_links[plain] = domain_link_key(plain, self._gran)
+            return link
 
     def linkable(self, link: str, plain_keys: list[str]) -> bool:
         """Whether a build links the identifiers on ``link`` (``plain_keys``: those the
