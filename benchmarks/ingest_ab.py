@@ -75,11 +75,11 @@ def run(data: Path, work: Path, rounds: int, engine: str, trees: list[Path]) -> 
             res = one(data, work / f"ab-{r}", engine, tree)
             results[str(tree)].append(res)
             print(json.dumps(res), flush=True)
-    for tree, runs in results.items():
+    for name, runs in results.items():
         cpu = [x["cpu_s"] for x in runs]
         side = [x["files"].get("evidence.mdb", 0) for x in runs]
         dl = [x["side"].get("evidence.mdb:domlinks", 0) for x in runs]
-        print(json.dumps({"tree": tree, "cpu_median": statistics.median(cpu),
+        print(json.dumps({"tree": name, "cpu_median": statistics.median(cpu),
                           "cpu_range": [min(cpu), max(cpu)],
                           "data_mdb": runs[-1]["files"].get("data.mdb"),
                           "evidence_mdb": statistics.median(side),
