@@ -15,6 +15,9 @@ Not a registered benchmark (``python -m benchmarks`` does not run it). Two comma
   and, at the end, per tree the median and range of each figure. Each root is deleted
   after its run. Run it under ``nice -n 19`` on a shared machine: CPU seconds are what the
   load moves least.
+* ``python -m benchmarks.ingest_ab parts DATA WORK ENGINE``: one in-process ingest (one
+  worker) with the CPU seconds of its linking steps, the domain-link index's included
+  (:func:`parts`); copy this file into a baseline tree to time the same steps there.
 """
 
 from __future__ import annotations
@@ -86,9 +89,55 @@ def run(data: Path, work: Path, rounds: int, engine: str, trees: list[Path]) -> 
                           "domlinks_bytes": statistics.median(dl)}))  # fmt: skip
 
 
+#: The steps :func:`parts` times: (module, class or None, function).
+_PARTS = (
+    ("scameter.ingest.ooc", "OutOfCore", "links"),
+    ("scameter.ingest.ooc", "OutOfCore", "_derived_tables"),
+    ("scameter.ingest.ooc", "OutOfCore", "_domain_index"),
+    ("scameter.ingest.aggregate", "Aggregator", "link_groups"),
+    ("scameter.index.domlinks", None, "write"),
+    ("scameter.ingest.pipeline", None, "run_ingest"),
+)
+
+
+def parts(data: Path, root: Path, engine: str) -> dict[str, float]:
+    """CPU seconds (``time.process_time``: every thread of this process, DuckDB's too) of
+    one in-process ingest and of the steps of :data:`_PARTS` this tree has (the domain-link
+    index's, and the linking they sit in). Single worker, no forked feeders: every step runs
+    here."""
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - t0
+
+        return wrapper
+
+    for mod_name, cls_name, fn_name in _PARTS:
+        mod = importlib.import_module(mod_name)
+        owner = getattr(mod, cls_name) if cls_name else mod
+        if hasattr(owner, fn_name):
+            setattr(owner, fn_name, timed(f"{cls_name or mod_name}.{fn_name}",
+                                          getattr(owner, fn_name)))  # fmt: skip
+    ingest = importlib.import_module("scameter.ingest.pipeline").run_ingest
+    ingest([data], root, as_of=AS_OF, workers=1, engine=engine)
+    shutil.rmtree(root)
+    return {k: round(v, 3) for k, v in spent.items()}
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["gen"]:
         gen(argv[1], int(float(argv[2])), Path(argv[3]))
+    elif argv[:1] == ["parts"]:
+        print(json.dumps(parts(Path(argv[1]), Path(argv[2]), argv[3])))
     elif argv[:1] == ["run"]:
         run(Path(argv[1]), Path(argv[2]), int(argv[3]), argv[4], [Path(t) for t in argv[5:]])
     else:
