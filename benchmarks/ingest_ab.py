@@ -122,7 +122,10 @@ def parts(data: Path, root: Path, engine: str) -> dict[str, float]:
         return wrapper
 
     for mod_name, cls_name, fn_name in _PARTS:
-        mod = importlib.import_module(mod_name)
+        try:
+            mod = importlib.import_module(mod_name)
+        except ModuleNotFoundError:
+            continue  # a step this tree does not have
         owner = getattr(mod, cls_name) if cls_name else mod
         if hasattr(owner, fn_name):
             setattr(owner, fn_name, timed(f"{cls_name or mod_name}.{fn_name}",
