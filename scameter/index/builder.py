@@ -33,6 +33,7 @@ from typing import Any, Literal
 from scameter.errors import SnapshotError, SnapshotNotFound
 from scameter.identifiers import Kind, expression_key, identifier_key, registrable_domain
 from scameter.identifiers.model import KIND_TAGS
+from scameter.index import domlinks
 from scameter.index import format as fmt
 from scameter.index.chunks import default_threads, file_entry
 from scameter.index.format import IndexPolicy, Manifest
@@ -212,6 +213,7 @@ class SnapshotBuilder:
         self._evidence: ExternalSorter | None = None
         self._evidence_job: EvidenceJob | None = None
         self._intake_cursors: dict[str, int] = {}
+        self._domlinks: tuple[ExternalSorter, int] | None = None
         self._done = False
 
     def set_popular(self, popular: PopularSet, digests: Mapping[str, str]) -> None:
@@ -226,6 +228,13 @@ class SnapshotBuilder:
         sequence number read) in ``meta``: what the live fold of ``serve`` starts from."""
         self._evidence = evidence
         self._intake_cursors = dict(sorted(intake_cursors.items()))
+
+    def set_domain_links(self, entries: ExternalSorter, cap: int) -> None:
+        """Store ``entries`` (expression key -> :mod:`~scameter.index.domlinks` entry, any
+        order) in the side file's ``domlinks`` sub-database (written, empty too, whenever
+        this is called: a snapshot without it is one built before it); ``cap``: the
+        ingest policy's ``hub_reports``, which merges colliding keys alike."""
+        self._domlinks = (entries, cap)
 
     def _new_sorters(self, tag: str) -> None:
         chunk = self._chunk
@@ -664,11 +673,15 @@ class SnapshotBuilder:
         return manifest
 
     def _write_evidence(self, side: Any, job: EvidenceJob | None) -> None:
-        """The ``evidence`` sub-database: from the forked merge when there is one."""
+        """The ``evidence`` sub-database (from the forked merge when there is one) and the
+        ``domlinks`` one."""
         if job is not None:
             job.finish(side, side.open_db(fmt.DB_EVIDENCE))
         elif self._evidence is not None:
             write_evidence(side, side.open_db(fmt.DB_EVIDENCE), self._evidence)
+        if self._domlinks is not None:
+            entries, cap = self._domlinks
+            domlinks.write(side, side.open_db(fmt.DB_DOMLINKS), entries, cap)
 
     def _file_entries(self, sinks: ShardSinks | None) -> dict[str, dict[str, Any]]:
         """fsync every data file and compute its ``files`` entry (chunk hashes and the

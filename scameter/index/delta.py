@@ -22,6 +22,10 @@ The delta environment (``<live dir>/delta``):
   cluster it now answers as and that cluster's members per listed level
   (:data:`CLUSTER_ENTRY`; :mod:`scameter.ingest.liveclusters`); ``clog``: generation -> the
   ids that fold wrote, concatenated.
+* ``domains``: an expression key of a host-level link expression -> the identifiers the
+  delta added on it that the base's ``domlinks`` entry does not hold, as such an entry
+  (:mod:`scameter.index.domlinks`; only that it is a hub once the two hold more than
+  ``hub_reports``): the fold's alone (:mod:`scameter.ingest.livedomains`), workers never read it.
 * ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
   reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
 
@@ -89,6 +93,7 @@ DB_RANGES = b"ranges"
 DB_RLOG = b"rlog"
 DB_CLUSTERS = b"clusters"
 DB_CLOG = b"clog"
+DB_DOMAINS = b"domains"
 LISTED = b"L"
 REMOVED = b"R"
 GEN_KEY = struct.Struct(">Q")
@@ -131,13 +136,14 @@ def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
         str(path),
         subdir=True,
         map_size=MAP_SIZE,
-        max_dbs=8,
+        max_dbs=12,
         readonly=readonly,
         lock=True,
         sync=True,
         metasync=False,
     )
-    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG)
+    names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG,
+             DB_DOMAINS)  # fmt: skip
     try:
         return env, {n: env.open_db(n, create=not readonly) for n in names}
     except lmdb.NotFoundError:  # read-only, before a folder of this version created them all
@@ -995,6 +1001,7 @@ __all__ = [
     "CLUSTER_ENTRY",
     "DB_CLOG",
     "DB_CLUSTERS",
+    "DB_DOMAINS",
     "DB_EVENTS",
     "DB_LOG",
     "DB_META",

@@ -104,12 +104,17 @@ DB_POPULAR = b"popular"
 #: one JSON array of event arrays (the live fold of ``serve`` re-decides a touched identifier
 #: from them; docs/architecture.md, "Live updates"). Absent: built with ``--no-evidence``.
 DB_EVIDENCE = b"evidence"
-OPTIONAL_DBS = (DB_POPULAR, DB_EVIDENCE)
+#: ``domlinks`` (in :data:`SIDE_FILE`, written with ``evidence``): expression key of a
+#: host-level link expression (``clusters.domain_link_key``) -> the identifiers of the window
+#: on it (:mod:`scameter.index.domlinks`), for the live fold's domain links. Absent: built
+#: before it, or with ``--no-evidence``.
+DB_DOMLINKS = b"domlinks"
+OPTIONAL_DBS = (DB_POPULAR, DB_EVIDENCE, DB_DOMLINKS)
 #: ``cases`` (3.0, in :data:`SIDE_FILE`): identifier key + table byte -> a record's case ids
 #: (u32 count, u8 n, n x (u16 len + UTF-8)) followed by their CRC-32.
 DB_CASES = b"cases"
 #: Sub-databases of :data:`SIDE_FILE`.
-SIDE_DBS = (DB_EVIDENCE, DB_CASES)
+SIDE_DBS = (DB_EVIDENCE, DB_CASES, DB_DOMLINKS)
 #: ``meta`` key of the intake cursors: intake log path (resolved) -> last sequence number read.
 META_INTAKE_CURSORS = "intake_cursors"
 #: ``popular`` key of the JSON object of the list digests the set was compiled from.

@@ -196,7 +196,7 @@ class SnapshotReader:
         self._popular_db: Any = self._open_optional(fmt.DB_POPULAR)
         self._popular: PopularSet | None = None
         #: The side file (evidence, case ids), opened on first use: lookups never map it.
-        self._side: tuple[Any, Any, Any] | None = None
+        self._side: tuple[Any, Any, Any, Any] | None = None
         self._side_lock = threading.Lock()
         #: Intake log (resolved path) -> the last sequence number this build read from it.
         self.intake_cursors: dict[str, int] = dict(meta.get(fmt.META_INTAKE_CURSORS) or {})
@@ -336,9 +336,9 @@ class SnapshotReader:
             txn = self.local.txn = self._env.begin(buffers=False)
             return txn
 
-    def _side_dbs(self) -> tuple[Any, Any, Any]:
-        """``(environment, evidence db or None, cases db or None)`` of the side file, opened
-        on first use (lookups never need it)."""
+    def _side_dbs(self) -> tuple[Any, Any, Any, Any]:
+        """``(environment, evidence db or None, cases db or None, domlinks db or None)`` of
+        the side file, opened on first use (lookups never need it)."""
         side = self._side
         if side is not None:
             return side
@@ -348,7 +348,7 @@ class SnapshotReader:
             path = self.path / fmt.SIDE_FILE
             info = self.manifest.files.get(fmt.SIDE_FILE)
             if info is None:
-                self._side = (None, None, None)
+                self._side = (None, None, None, None)
                 return self._side
             try:
                 size = path.stat().st_size
@@ -362,12 +362,12 @@ class SnapshotReader:
                 )
             env = _ENVS.acquire(path, path, subdir=False)
             dbs = []
-            for name in (fmt.DB_EVIDENCE, fmt.DB_CASES):
+            for name in (fmt.DB_EVIDENCE, fmt.DB_CASES, fmt.DB_DOMLINKS):
                 try:
                     dbs.append(env.open_db(name, create=False))
                 except lmdb.NotFoundError:
                     dbs.append(None)
-            self._side = (env, dbs[0], dbs[1])
+            self._side = (env, dbs[0], dbs[1], dbs[2])
             return self._side
 
     def _side_txn(self) -> Any:
@@ -393,6 +393,21 @@ class SnapshotReader:
         if db is None:
             return None
         value: bytes | None = self._side_txn().get(key, db=db)
+        return value
+
+    @property
+    def has_domain_links(self) -> bool:
+        """Whether the side file holds the ``domlinks`` index (not in a snapshot built
+        before it or without evidence: the live fold then links domains as it did before)."""
+        return self._side_dbs()[3] is not None
+
+    def domain_links(self, expr_key: bytes) -> bytes | None:
+        """The ``domlinks`` entry (:mod:`scameter.index.domlinks`) of the expression key
+        ``expr_key``, or ``None`` (no identifier on it, or no index)."""
+        db = self._side_dbs()[3]
+        if db is None:
+            return None
+        value: bytes | None = self._side_txn().get(expr_key, db=db)
         return value
 
     def cases(self, table: int, key: bytes, buf: bytes) -> tuple[tuple[str, ...], int]:

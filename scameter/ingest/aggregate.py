@@ -28,11 +28,12 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
 from scameter.ingest.clusters import by_domain, cluster_ids, derived_pairs
+from scameter.ingest.evidence import wire_key_id
 from scameter.ingest.granularity import SUBDOMAINS, Granularity, split_canonical_url
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.warninglists import NONE, REASONS, Warninglists
@@ -139,6 +140,14 @@ def admit_reports(
     stats.aged_out += aged_out
 
 
+class DomainSink(Protocol):
+    """Takes the domain-link index a build files (:meth:`Aggregator.link_groups`)."""
+
+    def add_domain(
+        self, link: str, count: int, allowed: bool, keys: list[bytes] | None
+    ) -> None: ...
+
+
 class Aggregator:
     """Folds events; :meth:`records` decides and yields the snapshot's records."""
 
@@ -199,6 +208,14 @@ class Aggregator:
         self.appealed: set[int] = set()
         self._marked = False
         self.stats = Stats()
+        #: Where :meth:`link_groups` files the domain-link index (ingest with evidence:
+        #: :class:`~scameter.ingest.evidence.EvidenceCollector`); decide runs once a build.
+        self.domain_sink: DomainSink | None = None
+        #: The live fold's view of a link's identifiers outside this aggregator
+        #: (:mod:`scameter.ingest.livedomains`): ``(link, the keys this aggregator holds on
+        #: it) -> whether the build would link it`` (at most ``hub_reports`` identifiers of
+        #: the window on it, none allowlisted); ``None``: this aggregator holds them all.
+        self.domain_linkable: Callable[[str, list[str]], bool] | None = None
 
     def _id(self, key: str) -> int:
         i = self.ids.get(key)
@@ -594,9 +611,17 @@ class Aggregator:
         ``policy.hub_reports`` identifiers; and identifiers with what they derive."""
         gran = gran or self._platforms
         groups = array("I", self.groups)
-        allow, hub = self.allow, self.policy.hub_reports
-        for link, ids in by_domain(self.keys, gran).items():
-            if len(ids) < 2 or len(ids) > hub or any(i in allow for i in ids):
+        allow, hub, keys = self.allow, self.policy.hub_reports, self.keys
+        sink, linkable = self.domain_sink, self.domain_linkable
+        for link, ids in by_domain(keys, gran).items():
+            allowed = any(i in allow for i in ids)
+            if sink is not None:
+                n = len(ids)
+                sink.add_domain(link, n, allowed, None if allowed or n > hub
+                                else [wire_key_id(keys[i]) for i in ids])  # fmt: skip
+            if len(ids) < 2 or len(ids) > hub or allowed:
+                continue
+            if linkable is not None and not linkable(link, [keys[i] for i in ids]):
                 continue
             if self.warninglist_of("domain:" + link[:-1]) is not None:
                 continue

@@ -17,6 +17,9 @@ Invariants:
   start of their window at this build's ``as_of``: windows only move forward). Reports dated
   after ``as_of`` are kept (they count once their time comes).
 * Allow and delist events are kept under the identifier they name.
+* Beside them, the build's domain-link index (:meth:`EvidenceCollector.add_domain`, the
+  side file's ``domlinks``): per host-level expression, the identifiers of the window on
+  it, as the build counts them for ``hub_reports``; both engines file it while linking.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from typing import Any
 import orjson
 import xxhash
 
-from scameter.identifiers import KIND_TAGS, Kind
+from scameter.identifiers import KIND_TAGS, Kind, expression_key
+from scameter.index import domlinks
 from scameter.index import format as fmt
 from scameter.index.publish import lock_build
 from scameter.index.spill import ExternalSorter
@@ -148,8 +152,13 @@ class EvidenceCollector:
         chunk: int,
         *,
         enabled: bool = True,
+        cap: int = 1000,
     ) -> None:
         self.rules = rules
+        #: The ``domlinks`` entries (:meth:`add_domain`), capped at ``cap`` identifiers
+        #: (the policy's ``hub_reports``); ``None`` when not ``enabled``.
+        self.domains: ExternalSorter | None = None
+        self.cap = cap
         self.events = 0
         self.bytes = 0
         self._dir: Path | None = None
@@ -163,6 +172,16 @@ class EvidenceCollector:
             )
             self._lock = lock_build(self._dir)
             self.sorter = ExternalSorter(self._dir, "evidence", chunk=chunk)
+            self.domains = ExternalSorter(self._dir, "domlinks", chunk=chunk)
+
+    def add_domain(self, link: str, count: int, allowed: bool, keys: list[bytes] | None) -> None:
+        """File the ``domlinks`` entry of the host-level expression ``link``: ``count``
+        identifiers of the window on it, whether one is allowlisted, and their identifier
+        keys (``None`` past the cap or when allowed: not needed; see
+        :mod:`scameter.index.domlinks`)."""
+        if self.domains is not None:
+            entry = domlinks.pack(count, keys, cap=self.cap, allowed=allowed)
+            self.domains.add(expression_key(link), entry)
 
     def add(self, events: Iterable[tuple[Any, ...]]) -> None:
         """File the events of one chunk that can still count."""

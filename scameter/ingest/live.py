@@ -19,8 +19,10 @@ Invariants:
   (:mod:`scameter.ingest.liveranges`). Cluster
   links among the identifiers a touched one's reports name are the build's, joined to the
   clusters their members were in (:mod:`scameter.ingest.liveclusters`: same size, worst
-  level, ``CLUSTER_LINK``, for untouched members too); ids are the base's or a delta id, and
-  what else waits for compaction is in docs/architecture.md, "Clusters in the delta".
+  level, ``CLUSTER_LINK``, for untouched members too), and so are links on a shared
+  registrable domain, ``hub_reports`` included (:mod:`scameter.ingest.livedomains`, over the
+  base's domain-link index); ids are the base's or a delta id, and what else waits for
+  compaction is in docs/architecture.md, "Clusters in the delta".
 * One write transaction per fold: the records, the new events, the generation's log entry
   and the cursor commit together (one fsync, no meta-page fsync: :func:`open_delta`). A crash
   loses nothing: the intake log is the truth and the next fold starts again at the committed
@@ -65,6 +67,7 @@ from scameter.index.builder import _expression
 from scameter.index.delta import (
     DB_CLOG,
     DB_CLUSTERS,
+    DB_DOMAINS,
     DB_EVENTS,
     DB_LOG,
     DB_META,
@@ -85,6 +88,7 @@ from scameter.ingest.clusters import domain_link_key
 from scameter.ingest.evidence import decode_events, encode_event, event_keys, wire_key_id
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.liveclusters import Cluster, LiveClusters, assign
+from scameter.ingest.livedomains import LiveDomains
 from scameter.ingest.liveranges import RangeCounter, delta_listed
 from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY, _warninglists
 from scameter.ingest.policy import policy_from_mapping
@@ -189,7 +193,8 @@ class LiveFolder:
         """Empty the delta and restart it at ``base``'s intake cursor."""
         cursor = base.snap.reader.intake_cursors.get(os.path.realpath(self.intake_path), -1)
         with self._env.begin(write=True) as txn:
-            for name in (DB_RECORDS, DB_EVENTS, DB_LOG, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG):
+            for name in (DB_RECORDS, DB_EVENTS, DB_LOG, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG,
+                         DB_DOMAINS):  # fmt: skip
                 txn.drop(self._dbs[name], delete=False)
             meta = self._dbs[DB_META]
             txn.drop(meta, delete=False)
@@ -303,9 +308,11 @@ class LiveFolder:
                     continue
                 wire[ikey] = plain
                 touched[ikey] = bytes(old) if old is not None else b""
-            values, live = self._decide_joined(
+            values, live, domains = self._decide_joined(
                 base, txn, touched, wire=wire, when=when, strings=strings, appeals=appeals
             )
+            for ekey, entry in domains.items():
+                txn.put(ekey, entry, db=self._dbs[DB_DOMAINS])
             changes = _range_changes(base, txn, self._dbs[DB_RECORDS], values, wire)
             for ikey, value in values.items():
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
@@ -334,12 +341,24 @@ class LiveFolder:
         when: datetime,
         strings: list[str],
         appeals: dict[str, list[tuple[str, str, int]]],
-    ) -> tuple[dict[bytes, bytes], LiveClusters]:
-        """:meth:`_decide` of ``touched``, its domain peers (:func:`_domain_peers`) and the
-        listed identifiers the live clusters it makes take in (``LiveClusters.joiners``),
-        each from its complete evidence and the delta's events of it (its cluster changes,
-        so it is re-decided too)."""
-        peers = _domain_peers(base, touched, wire)
+    ) -> tuple[dict[bytes, bytes], LiveClusters, dict[bytes, bytes]]:
+        """:meth:`_decide` of ``touched``, its domain peers (:class:`LiveDomains`, or
+        :func:`_domain_peers` over a base without the domain-link index) and the listed
+        identifiers the live clusters it makes take in (``LiveClusters.joiners``), each from
+        its complete evidence and the delta's events of it (its cluster changes, so it is
+        re-decided too); with the delta's new ``domains`` entries."""
+        domains = None
+        if base.snap.reader.has_domain_links:
+            domains = LiveDomains(
+                base.snap.reader, base.gran, base.policy.hub_reports,
+                records=lambda k: txn.get(k, db=self._dbs[DB_RECORDS]),
+                events=lambda k: txn.get(k, db=self._dbs[DB_EVENTS]),
+                domains=lambda k: txn.get(k, db=self._dbs[DB_DOMAINS]),
+            )  # fmt: skip
+            peers = domains.peers(touched, [wire[k] for k in touched])
+        else:
+            peers = _domain_peers(base, touched, wire)
+        counted: dict[str, int] = {}
         for _ in range(_JOIN_ROUNDS):
             for ikey, plain in peers:
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
@@ -351,12 +370,15 @@ class LiveFolder:
                 lambda k: txn.get(k, db=self._dbs[DB_CLUSTERS]),
                 wire,
             )
-            values = self._decide(base, touched, live, wire=wire, when=when, strings=strings,
-                                  appeals=appeals)  # fmt: skip
+            values, counted = self._decide(
+                base, touched, live, wire=wire, when=when, strings=strings, appeals=appeals,
+                domains=domains,
+            )  # fmt: skip
             peers = [(k, wire[k]) for k in sorted(live.joiners - touched.keys())]
             if not peers:
                 break
-        return values, live
+        new = {} if domains is None else domains.entries({k: wire[k] for k in touched}, counted)
+        return values, live, new
 
     def _put_clusters(self, txn: Any, generation: int, entries: dict[bytes, bytes]) -> None:
         """Write the cluster entries a fold changed and their generation's log entry."""
@@ -377,9 +399,13 @@ class LiveFolder:
         when: datetime,
         strings: list[str],
         appeals: dict[str, list[tuple[str, str, int]]],
-    ) -> dict[bytes, bytes]:
+        domains: LiveDomains | None = None,
+    ) -> tuple[dict[bytes, bytes], dict[str, int]]:
         """The delta value of every touched identifier (key -> its stored new events, in key
-        order): its record decided over base evidence + new events, or a removal marker.
+        order): its record decided over base evidence + new events, or a removal marker;
+        and the aggregator's identifiers (``kind:canonical`` -> id: those that count).
+        ``domains``: the domain-link index, which decides whether a domain links as in a
+        build (``None``: a base without it; the fold's own identifiers decide).
 
         One :class:`Aggregator` decides them all, over the union of their events
         (:func:`_union_events`: an event that names two touched identifiers counts once, as
@@ -387,6 +413,8 @@ class LiveFolder:
         what a full build decides for it."""
         evidence_of = base.snap.reader.evidence_of
         agg = Aggregator(base.policy, when, base.lists)
+        if domains is not None:
+            agg.domain_linkable = domains.linkable
         agg.add_events(_union_events(
             decode_events(evidence_of(ikey)) + decode_events(new) for ikey, new in touched.items()
         ))  # fmt: skip
@@ -407,7 +435,7 @@ class LiveFolder:
                 _removal(base, ikey) if rec is None
                 else LISTED + _pack(rec, strings, clusters.get(ikey))
             )  # fmt: skip
-        return out
+        return out, agg.ids
 
     def run(self, stop: threading.Event, interval: float) -> None:
         """Fold every ``interval`` seconds (at once again while reports are waiting) until
@@ -444,8 +472,9 @@ _JOIN_ROUNDS = 3
 def _domain_peers(
     base: _Base, touched: dict[bytes, bytes], wire: dict[bytes, str]
 ) -> list[tuple[bytes, str]]:
-    """(key, ``kind:value``) of the base identifiers a touched URL, domain or e-mail
-    address links to through its registrable domain
+    """Over a base built before the domain-link index (no ``domlinks``; with it:
+    :meth:`LiveDomains.peers`): (key, ``kind:value``) of the base identifiers a touched URL,
+    domain or e-mail address links to through its registrable domain
     (:func:`~scameter.ingest.clusters.domain_link_key`) that are not touched: the listed and
     the allowlisted record the base's ``urlexpr`` holds under that host-level expression (a
     listed one stands for its base cluster, which every other linked identifier on the

@@ -44,6 +44,7 @@ from scameter.ingest import ooc_sql
 from scameter.ingest.aggregate import (
     Aggregator,
     Decisions,
+    DomainSink,
     Stats,
     admit_reports,
 )
@@ -54,6 +55,7 @@ from scameter.ingest.clusters import (
     derived_keys,
     domain_link_key,
 )
+from scameter.ingest.evidence import wire_key_id
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import Policy
 from scameter.ingest.warninglists import NONE, Warninglists
@@ -419,7 +421,28 @@ class OutOfCore:
                 add(ranks)
         for pair in self._grouped(ooc_sql.DERIVED_PAIRS, pairs=True):
             add(pair[1])
+        if self.agg.domain_sink is not None:
+            self._domain_index(self.agg.domain_sink, policy.hub_reports)
         return Links(groups, members)
+
+    def _domain_index(self, sink: DomainSink, hub: int) -> None:
+        """File the domain-link index (:meth:`Aggregator.link_groups` files the same
+        entries by id) from one grouped, sorted query over ``lk``
+        (:func:`ooc_sql.domain_index`)."""
+        res = self.con.execute(ooc_sql.domain_index(hub))
+        cur: str | None = None
+        n = allowed = 0
+        keys: list[bytes] = []
+        while chunk := res.fetchmany(BATCH):
+            for link, count, flag, ik in chunk:
+                if link != cur:
+                    if cur is not None:
+                        sink.add_domain(cur, n, bool(allowed), keys or None)
+                    cur, n, allowed, keys = link, count, flag, []
+                if ik is not None:
+                    keys.append(ik.to_bytes(8, "big"))
+        if cur is not None:
+            sink.add_domain(cur, n, bool(allowed), keys or None)
 
     def _grouped(self, sql: str, *, pairs: bool = False) -> Iterator[tuple[Any, list[int]]]:
         """The ``(group, position)`` rows of ``sql`` (ordered by group) as ``(group,
@@ -441,8 +464,9 @@ class OutOfCore:
             yield cur, ranks
 
     def _derived_tables(self, gran: Granularity) -> None:
-        """Tables ``lk (rank, link)`` and ``dk (rank, k2)``: each identifier's host-level
-        listing and what it derives (Python: the granularity and derivation tables)."""
+        """Tables ``lk (rank, link, ik)`` and ``dk (rank, k2)``: each identifier's host-level
+        listing (and its identifier key, for the domain-link index) and what it derives
+        (Python: the granularity and derivation tables)."""
         lk_path = self.workdir / "lk.csv"
         dk_path = self.workdir / "dk.csv"
         with open(lk_path, "w", newline="", encoding="utf-8") as lf, \
@@ -454,10 +478,12 @@ class OutOfCore:
                     if key.startswith(_DOMAIN_LINKED):
                         link = domain_link_key(key, gran)
                         if link is not None:
-                            lw.writerow((rank, link))
+                            ik = int.from_bytes(wire_key_id(key), "big")
+                            lw.writerow((rank, link, ik))
                     if key.startswith(_DERIVING):
                         dw.writerows((rank, k2) for k2 in derived_keys(key))
-        for table, cols, path in (("lk", "link VARCHAR", lk_path), ("dk", "k2 VARCHAR", dk_path)):
+        tables = (("lk", "link VARCHAR, ik UBIGINT", lk_path), ("dk", "k2 VARCHAR", dk_path))
+        for table, cols, path in tables:
             self.con.execute(f"CREATE OR REPLACE TABLE {table} (rank BIGINT, {cols})")
             self.con.execute(f"COPY {table} FROM '{_quoted(path)}' {_CSV}")
             path.unlink()

@@ -183,6 +183,24 @@ ORDER BY x.link, x.rank
 """
 
 
+def domain_index(hub: int) -> str:
+    """``(link, n, allowed, ik)`` rows of the domain-link index (table ``lk``: ``rank,
+    link, ik``, the identifier key as an unsigned integer): per link its ``n`` identifiers
+    and ``allowed`` (1: one is allowlisted), one row per identifier (``ik``) for a link of at
+    most ``hub`` identifiers none of which is allowlisted, else one row with ``ik`` NULL;
+    by link. A ``GROUP BY`` and a sort that spill: no Python state per link."""
+    return f"""
+WITH o AS (SELECT rank FROM agg WHERE owner IS NOT NULL),
+g AS (
+  SELECT lk.link AS link, count(*) AS n, count(o.rank) AS a
+  FROM lk LEFT JOIN o ON o.rank = lk.rank GROUP BY lk.link
+)
+SELECT g.link, g.n, CASE WHEN g.a > 0 THEN 1 ELSE 0 END AS allowed, x.ik
+FROM g LEFT JOIN lk x ON x.link = g.link AND g.n <= {hub} AND g.a = 0
+ORDER BY g.link
+"""
+
+
 DERIVED_PAIRS = """
 SELECT dk.rank, agg.rank FROM dk JOIN agg ON agg.k = dk.k2 WHERE agg.rank <> dk.rank
 ORDER BY dk.rank, agg.rank
@@ -199,6 +217,7 @@ __all__ = [
     "OUTPUTS",
     "PER_IDENTIFIER",
     "domain_groups",
+    "domain_index",
     "per_identifier",
     "ranked",
     "report_groups",

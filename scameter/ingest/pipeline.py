@@ -488,9 +488,16 @@ def _prepare_root(
 def _evidence(
     snapshots_root: Path, agg: Aggregator, evidence: bool, dry_run: bool
 ) -> EvidenceCollector:
-    """The evidence kept for the live fold (nothing kept on a dry run or without it)."""
+    """The evidence kept for the live fold (nothing kept on a dry run or without it), and
+    the domain-link index the fold's linking reads (filed by ``agg`` while it links)."""
     enabled = evidence and not dry_run
-    return EvidenceCollector(snapshots_root, agg.count_rules(), CHUNK_ITEMS * 50, enabled=enabled)
+    collector = EvidenceCollector(
+        snapshots_root, agg.count_rules(), CHUNK_ITEMS * 50, enabled=enabled,
+        cap=agg.policy.hub_reports,
+    )  # fmt: skip
+    if enabled:
+        agg.domain_sink = collector
+    return collector
 
 
 def _finish(  # noqa: PLR0917 - private, one call site
@@ -550,6 +557,8 @@ def _finish(  # noqa: PLR0917 - private, one call site
         builder.set_popular(lists.popular, lists.digests)
         if collector is not None and collector.sorter is not None:
             builder.set_evidence(collector.sorter, plan.intake_cursors)
+            if collector.domains is not None:
+                builder.set_domain_links(collector.domains, collector.cap)
             agg.stats.extra["evidence_events"] = collector.events
             agg.stats.extra["evidence_bytes"] = collector.bytes
         fold.feed(builder, gran, workers)

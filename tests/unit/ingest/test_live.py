@@ -357,7 +357,7 @@ def test_an_invalid_report_goes_to_rejects_and_blocks_nothing(tmp_path: Path) ->
 class _Crashing(LiveFolder):
     """Fails half-way through deciding, inside the delta's write transaction."""
 
-    def _decide(self, *args: Any, **kw: Any) -> dict[bytes, bytes]:
+    def _decide(self, *args: Any, **kw: Any) -> tuple[dict[bytes, bytes], dict[str, int]]:
         raise OSError("simulated crash while folding")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from scameter.identifiers import detect
-from scameter.index import Snapshot
+from scameter.index import Snapshot, SnapshotBuilder
 from scameter.index.delta import REMOVED, DeltaFollower, Overlay
 from scameter.index.publish import current_id
 from scameter.ingest.policy import Policy
@@ -416,36 +416,101 @@ def _clusters_of(verdicts: list[Verdict]) -> list[int]:
     return [v.cluster_size for v in verdicts]
 
 
-def test_a_url_on_a_domain_only_email_addresses_hold_links_at_compaction(tmp_path: Path) -> None:
-    """Pinned (docs/architecture.md, "Live updates": what waits for compaction): the base
-    holds no index from a registrable domain to the e-mail addresses on it (``urlexpr``
-    holds URLs and domains), so a URL reported live on a domain only e-mail addresses hold
-    is linked to them at the next ingest; everything else answers as in a full build."""
+def test_a_url_on_a_domain_only_email_addresses_hold_links_to_them_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """The base holds only e-mail addresses on a domain (``urlexpr`` holds none of them): a
+    URL reported live on it links to their cluster through the domain-link index, as in a
+    full build (cluster size, worst level, ``related``, levels, counts)."""
     mails = ["a@mailonly-shop.example", "b@mailonly-shop.example"]
     url = "https://mailonly-shop.example/pay"
     base_rows = [_row(mails[0], "email", 0), _row(mails[1], "email", 1)]
-    live, full = _live_and_full(tmp_path, base_rows, _n(("url", url), 10, 1), [url, *mails])
-    assert _clusters_of(full) == [3, 3, 3]
-    assert _clusters_of(live) == [0, 2, 2]
-    assert [v.report_count for v in live] == [v.report_count for v in full]
+    want = _compare(tmp_path, base_rows, _n(("url", url), 10, 1), [url, *mails],
+                    related=(url, mails[0]))  # fmt: skip
+    assert [want[q].cluster_size for q in (url, *mails)] == [3, 3, 3]
+
+
+def test_a_url_on_a_domain_one_e_mail_address_holds_links_to_it_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """One listed e-mail address on the domain (in no cluster): the live URL makes a
+    cluster of the two, as a full build does."""
+    mail, url = "a@onemail-shop.example", "https://onemail-shop.example/pay"
+    base_rows = [_row(mail, "email", 0), _row("+85291234001", "phone", 1)]
+    want = _compare(tmp_path, base_rows, _n(("url", url), 10, 1), [url, mail], related=(mail,))
+    assert want[mail].cluster_size == 2
+
+
+def test_urls_on_one_new_domain_reported_in_two_folds_link_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """Two URLs on a domain the base does not hold, reported in two folds: the second fold
+    finds the first through the delta's domain entry and links them, as a full build."""
+    first, second = "https://twofold-shop.example/a", "https://www.twofold-shop.example/b"
+    base_rows = [_row("+85291234001", "phone", 0)]
+    want = _compare(tmp_path, base_rows, _n(("url", first), 10, 1), [first, second],
+                    later=_n(("url", second), 20, 1), related=(first,))  # fmt: skip
+    assert want[second].cluster_size == 2
+
+
+@pytest.mark.parametrize("base_urls", [3, 2], ids=["base-hub", "hub-live"])
+def test_a_domain_over_hub_reports_identifiers_does_not_link_live_as_a_full_build(
+    tmp_path: Path, base_urls: int
+) -> None:
+    """A build does not link a domain with more than ``hub_reports`` identifiers: over a base
+    whose entry for it is already a hub, and over one where the live URL takes it past
+    the cap (the count: the base's identifiers plus the delta's new ones), a URL reported
+    live on it links to nothing, as in a full build. (A base cluster the domain linked
+    before it became a hub splits at compaction: see the docs' "splits".)"""
+    urls = [f"https://hub-shop.example/{p}" for p in "abc"[:base_urls]]
+    new = "https://www.hub-shop.example/d"
+    base_rows = [_row(u, "url", i) for i, u in enumerate(urls)]
+    policy = Policy(hub_reports=2)
+    if base_urls == 3:
+        want = _compare(tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls],
+                        related=(new,), policy=policy)  # fmt: skip
+        assert [v.cluster_size for v in want.values()] == [0, 0, 0, 0]
+        return
+    live, full = _live_and_full(tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls],
+                                policy)  # fmt: skip
+    assert _whole(live[0]) == _whole(full[0])
+    assert _clusters_of(full) == [0, 0, 0]
     assert [v.level for v in live] == [v.level for v in full]
 
 
-def test_a_domain_over_hub_reports_identifiers_links_live_until_compaction(
+def test_a_domain_with_an_allowlisted_identifier_does_not_link_live_as_a_full_build(
     tmp_path: Path,
 ) -> None:
-    """Pinned (docs/architecture.md, "Live updates"): a build does not link a domain with
-    more than ``hub_reports`` identifiers; the base stores no count of a domain's
-    identifiers, so the fold links a new URL on it to the listing ``urlexpr`` holds there
-    until the next ingest."""
-    urls = [f"https://hub-shop.example/{p}" for p in "abc"]
-    new = "https://www.hub-shop.example/d"
-    base_rows = [_row(u, "url", i) for i, u in enumerate(urls)]
-    live, full = _live_and_full(
-        tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls], Policy(hub_reports=2)
-    )
-    assert _clusters_of(full) == [0, 0, 0, 0]
-    assert _clusters_of(live)[0] == 2
+    """An allowlisted e-mail address on the domain keeps it from linking: a live URL on it
+    links to the listed address on it neither live nor in a full build."""
+    mails = ["a@allowmail-shop.example", "help@allowmail-shop.example"]
+    url = "https://allowmail-shop.example/pay"
+    base_rows = [
+        _row(mails[0], "email", 0),
+        {"type": "allow", "kind": "email", "value": mails[1], "owner": "Example Shop"},
+    ]
+    want = _compare(tmp_path, base_rows, _n(("url", url), 10, 1), [url, *mails])
+    assert want[url].cluster_size == 0
+
+
+def test_a_base_built_before_the_domain_link_index_still_folds_linking_through_urlexpr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A base without the side file's ``domlinks`` (built before it) opens and folds as
+    before: a URL links to the listing ``urlexpr`` holds on its domain, as in a full build,
+    but not to e-mail addresses (``urlexpr`` holds none), which it joins at compaction."""
+    monkeypatch.setattr(SnapshotBuilder, "set_domain_links", lambda *_: None)
+    mails = ["a@mailonly-shop.example", "b@mailonly-shop.example"]
+    url, page = "https://mailonly-shop.example/pay", "https://old-shop.example/a"
+    base_rows = [_row(mails[0], "email", 0), _row(mails[1], "email", 1), _row(page, "url", 2)]
+    reports = [*_n(("url", url), 10, 1), *_n(("url", "https://www.old-shop.example/b"), 20, 1)]
+    queries = [url, *mails, "https://www.old-shop.example/b", page]
+    live, full = _live_and_full(tmp_path, base_rows, reports, queries)
+    with Snapshot.open_current(tmp_path / "live" / "snaps") as snap:
+        assert not snap.reader.has_domain_links
+    assert _clusters_of(full) == [3, 3, 3, 2, 2]
+    assert _clusters_of(live) == [0, 2, 2, 2, 2]
+    assert [_whole(v) for v in live[3:]] == [_whole(v) for v in full[3:]]
     assert [v.level for v in live] == [v.level for v in full]
 
 

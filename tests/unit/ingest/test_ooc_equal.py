@@ -228,3 +228,43 @@ def test_per_identifier_aggregate_in_parts_equals_memory_fold(
         fold.close()
     assert parts >= len(want) // budget > 1
     assert got == want
+
+
+class _Sink:
+    """Collects the domain-link index a fold files (``Aggregator.domain_sink``)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, int, bool, tuple[bytes, ...] | None]] = []
+
+    def add_domain(self, link: str, count: int, allowed: bool, keys: list[bytes] | None) -> None:
+        self.entries.append((link, count, allowed, None if keys is None else tuple(sorted(keys))))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_duckdb_fold_files_the_memory_folds_domain_link_index(tmp_path: Path, seed: int) -> None:
+    """Both engines file the same entry per shared domain (count, allowlisted, keys under
+    the cap): the side file's ``domlinks`` is then byte for byte the same."""
+    policy = POLICIES[seed % len(POLICIES)]
+    # Besides the random stream: a domain of 2 and one of 5 identifiers, none allowlisted.
+    spread = [(EV_REPORT, 10_000 + j, AS_OF - DAY, 1, 0, j + 1, "",
+               (f"url:https://{'pair' if j < 2 else 'hub'}-scam.example/{j}",), "", "")
+              for j in range(7)]  # fmt: skip
+    evs, apps = events(seed) + spread, appeals(seed)
+    mem_agg, duck_agg = Aggregator(policy, AS_OF_TIME, NONE), Aggregator(policy, AS_OF_TIME, NONE)
+    mem_agg.domain_sink, duck_agg.domain_sink = want, got = _Sink(), _Sink()
+    fields(MemoryFold(mem_agg), evs, apps)
+    ooc = OutOfCoreFold(duck_agg, tmp_path, "duckdb", 256 << 20)
+    try:
+        fields(ooc, evs, apps)
+    finally:
+        ooc.close()
+    assert sorted(got.entries) == sorted(want.entries)
+    assert len({link for link, *_ in want.entries}) == len(want.entries) >= 2
+    pair, hub = (
+        next(e for e in want.entries if e[0] == f"{d}-scam.example/") for d in ("pair", "hub")
+    )
+    assert pair[1:3] == (2, False)
+    assert pair[3] is not None
+    assert len(pair[3]) == 2
+    assert hub[1] == 5
+    assert (hub[3] is None) is (policy.hub_reports < 5)
