@@ -94,10 +94,9 @@ _WRITE_COST, _NEAR_COST = 5.0, 0.85
 #: reports (docs/benchmarks.md, round 6), for about 0.2 s of wall time per 10^6. The bytes
 #: are the same either way (tests run it on).
 FORK_SIDE_JOBS = False
-#: Evidence entries past which a build merges them in a spawned process (:class:`~scameter.
-#: index.writers.EvidenceJob`) while it writes the records: a fresh interpreter costs about
-#: 0.5 s, the merge about 2 s per 10^6 entries.
-EVIDENCE_SPAWN_MIN = 1_000_000
+#: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
+#: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
+EVIDENCE_FORK_MIN = 1_000_000
 #: Phone-range keys (several per listed number) past which a build sorts and counts them in a
 #: forked process (:class:`~scameter.index.writers.RangesJob`) while it writes the records.
 RANGES_FORK_MIN = 500_000
@@ -286,7 +285,7 @@ class SnapshotBuilder:
     def prepare_to_adopt(self) -> None:
         """What :meth:`adopt` and :meth:`build` would do first, done now by a process about to
         wait for its parts: spill its own buffered items (adopt spills them before taking a
-        part in), and start merging the evidence in a spawned process
+        part in), and start merging the evidence in a forked process
         (:class:`~scameter.index.writers.EvidenceJob`). The bytes built are the same."""
         if self._done:
             raise RuntimeError("builder already built or aborted")
@@ -299,7 +298,8 @@ class SnapshotBuilder:
         if (
             self.parallel
             and self._evidence is not None
-            and self._evidence.count >= EVIDENCE_SPAWN_MIN
+            and self._evidence.count >= EVIDENCE_FORK_MIN
+            and can_fork()
         ):
             return EvidenceJob(self._evidence, self._spill / "evidence.merged")
         return None

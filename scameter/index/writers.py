@@ -41,7 +41,6 @@ from scameter.index.spill import (
     BytesSorter,
     ExternalSorter,
     GroupingSorter,
-    SpilledRuns,
     grouped,
 )
 from scameter.processes import die_with_parent
@@ -830,62 +829,24 @@ class ForkedStream(_StreamJob):
         self.pid = None
 
 
-class EvidenceJob(_StreamJob):
-    """:func:`write_evidence`'s merge, in a fresh process while this one writes the records.
+class EvidenceJob(ForkedStream):
+    """:func:`write_evidence`'s merge, in a forked process while this one writes the records.
 
     Merging the evidence's sorted runs and joining each key's values is Python work of about
-    2 s per 10^6 reports; it needs nothing the record writer produces. The sorter's spilled
-    runs are handed over (:meth:`ExternalSorter.detach`: file names, no items) to a
-    *spawned* interpreter, not a forked one: a forked child maps this whole process
-    copy-on-write, which the memory figure of issue 21 (RssAnon summed over the tree) counts
-    twice; a spawned one holds its interpreter and one bucket at a time. :meth:`finish`
-    appends the merged batches into the side file in the serial path's transactions, so
-    the bytes are the same.
+    2 s per 10^6 reports; it needs nothing the record writer produces. :meth:`finish`
+    appends the merged batches into the side file in the serial path's transactions, so the
+    bytes are the same. Forked, not spawned: a spawned interpreter imports the caller's
+    ``__main__`` again (``multiprocessing``'s rule), which re-ran a whole ingest from a script
+    without a ``__main__`` guard. The child maps this process copy-on-write, counted twice in
+    the tree's RssAnon: about 480 MiB at 10^8 reports, once the feed has ended.
     """
 
     def __init__(self, evidence: ExternalSorter, out: Path) -> None:
-        import multiprocessing
-
-        self.out = out
-        self.what = "evidence"
-        runs = evidence.detach()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        ctx = multiprocessing.get_context("spawn")
-        self.proc: Any = ctx.Process(
-            target=_evidence_child,
-            args=(out.parent, out.name + "-runs", runs, out, os.getpid()),
-            name="scameter-evidence",
-            daemon=True,
-        )
-        self.proc.start()
-
-    def _wait(self) -> int:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return 0
-        proc.join()
-        return int(proc.exitcode or 0)
+        super().__init__(lambda: _evidence_items(evidence), out, "evidence")
 
     def finish(self, env: Any, db: Any) -> int:
         """Wait for the child, append what it wrote to ``db``; returns the number of keys."""
         return _put_all(env, db, self.batches())
-
-    def cancel(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.join()
-        self.proc = None
-
-
-def _evidence_child(
-    workdir: Path, name: str, runs: SpilledRuns, out: Path, parent: int
-) -> NoReturn:  # pragma: no cover - runs in the spawned child
-    """The spawned evidence merge: adopt the runs, stream the merged items to ``out``."""
-    die_with_parent(parent)
-    sorter = ExternalSorter(workdir, name)
-    sorter.adopt(runs)
-    _stream_child(lambda: _evidence_items(sorter), out)
 
 
 class RangesJob(ForkedStream):

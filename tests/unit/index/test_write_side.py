@@ -65,7 +65,7 @@ def test_forked_evidence_merge_writes_the_serial_snapshot(
         real_ranges(self, env, db)
 
     monkeypatch.setattr(builder_module, "FORK_SIDE_JOBS", True)
-    monkeypatch.setattr(builder_module, "EVIDENCE_SPAWN_MIN", 1)
+    monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
     monkeypatch.setattr(builder_module, "RANGES_FORK_MIN", 1)
     monkeypatch.setattr(writers.EvidenceJob, "__init__", spy)
     monkeypatch.setattr(writers.RangesJob, "finish", spy_ranges)
@@ -90,7 +90,7 @@ def test_a_failing_evidence_process_fails_the_build_and_leaves_nothing(
         next((tmp_path / "s").glob("ev-test.*.bucket")).unlink()
         real(self, evidence, out)
 
-    monkeypatch.setattr(builder_module, "EVIDENCE_SPAWN_MIN", 1)
+    monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
     monkeypatch.setattr(writers.EvidenceJob, "__init__", lose_a_run)
     with pytest.raises(SnapshotError, match=r"evidence build process failed \(exit 1\)"):
         _build(tmp_path / "s", parallel=True, chunk=97)

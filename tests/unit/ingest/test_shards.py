@@ -173,7 +173,7 @@ def test_the_wait_for_the_parts_spills_and_starts_the_evidence_merge_same_bytes(
         jobs.append(len(jobs))
         real(self, evidence, out)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(builder_module, "EVIDENCE_SPAWN_MIN", 1)
+    monkeypatch.setattr(builder_module, "EVIDENCE_FORK_MIN", 1)
     monkeypatch.setattr(writers.EvidenceJob, "__init__", spy)
     assert _build_with_evidence(tmp_path / "parts", 2, parallel=True) == serial
-    assert jobs == [0]  # spawned once, while waiting for the part: not again at build
+    assert jobs == [0]  # forked once, while waiting for the part: not again at build
