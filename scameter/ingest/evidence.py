@@ -188,9 +188,14 @@ class EvidenceCollector:
         if self.sorter is not None:
             self.add_encoded(encode_pairs(events, self.rules))
 
-    def add_encoded(self, encoded: EncodedEvidence) -> None:
-        """File one chunk's evidence as :func:`encode_pairs` gave it."""
-        if self.sorter is None:
+    @property
+    def worker_rules(self) -> EvidenceRules | None:
+        """The rules the parse workers encode evidence under, None when none is kept."""
+        return self.rules if self.sorter is not None else None
+
+    def add_encoded(self, encoded: EncodedEvidence | None) -> None:
+        """File one chunk's evidence as :func:`encode_pairs` gave it (None: none made)."""
+        if self.sorter is None or encoded is None:
             return
         self.sorter.extend_flat(encoded.flat)
         self.events += encoded.events

@@ -417,15 +417,13 @@ def run_ingest(
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
-        rules = collector.rules if collector.sorter is not None else None
-        for res in _results(_tasks(plan, opts), workers, ledger, rules):
+        for res in _results(_tasks(plan, opts), workers, ledger, collector.worker_rules):
             if res.label != package_label:  # the package's own rows are not the caller's
                 rows += res.rows
                 rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
             fold.add(res.events)
-            if res.evidence is not None:
-                collector.add_encoded(res.evidence)
+            collector.add_encoded(res.evidence)
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)
         rejects.close()
