@@ -96,7 +96,7 @@ _WRITE_COST, _NEAR_COST = 5.0, 0.85
 FORK_SIDE_JOBS = False
 #: Evidence entries past which a build merges them in a forked process (:class:`~scameter.
 #: index.writers.EvidenceJob`) while it writes the records; below it forking costs more.
-EVIDENCE_FORK_MIN = 1_000_000
+EVIDENCE_FORK_MIN = 200_000
 #: Phone-range keys (several per listed number) past which a build sorts and counts them in a
 #: forked process (:class:`~scameter.index.writers.RangesJob`) while it writes the records.
 RANGES_FORK_MIN = 500_000

@@ -757,45 +757,15 @@ def write_evidence(env: Any, db: Any, evidence: ExternalSorter) -> int:
     return _put_all(env, db, iter(lambda: list(itertools.islice(items, BATCH)), []))
 
 
-class _StreamJob:
-    """Key-ordered ``(key, value)`` items made in another process while this one writes.
+class ForkedStream:
+    """Key-ordered ``(key, value)`` items made in a forked process while this one writes.
 
-    The child runs ``make()`` (:func:`_stream_child`) and writes each batch of
-    :data:`BATCH` items pickled to its own file (``out.0``, ``out.1``, ...; an empty batch
-    ends them) and touches nothing else. :meth:`batches` waits for it and yields the
-    batches, removing each file once read: what the child reads from its sorter is removed
-    as it goes (:mod:`scameter.index.spill`), so the disk holds the items once.
+    The child (forked before LMDB is opened, like :class:`NearJob`'s) runs ``make()`` and
+    writes each batch of :data:`BATCH` items pickled to its own file (``out.0``, ``out.1``,
+    ...; an empty batch ends them) and touches nothing else. :meth:`batches` waits for it and
+    yields the batches, removing each file once read: what the child reads from its sorter
+    is removed as it goes (:mod:`scameter.index.spill`), so the disk holds the items once.
     """
-
-    out: Path
-    what: str
-
-    def _wait(self) -> int:
-        """Wait for the child; its exit code (0 when there is none left to wait for)."""
-        raise NotImplementedError
-
-    def batches(self) -> Iterator[list[tuple[bytes, bytes]]]:
-        """Wait for the child, then its batches in order."""
-        code = self._wait()
-        if code:
-            raise SnapshotError(self.out, f"{self.what} build process failed (exit {code})")
-        for k in itertools.count():
-            path = self.out.with_name(f"{self.out.name}.{k}")
-            with path.open("rb") as f:
-                batch = pickle.load(f)
-            path.unlink()
-            if not batch:
-                return
-            yield batch
-
-    def cancel(self) -> None:
-        """Stop the child (the build failed elsewhere)."""
-        raise NotImplementedError
-
-
-class ForkedStream(_StreamJob):
-    """A :class:`_StreamJob` in a forked child (forked before LMDB is opened, like
-    :class:`NearJob`'s): ``make`` may be any closure over this process's state."""
 
     def __init__(
         self, make: Callable[[], Iterator[tuple[bytes, bytes]]], out: Path, what: str
@@ -814,14 +784,25 @@ class ForkedStream(_StreamJob):
                 os._exit(1)
         self.pid: int | None = pid
 
-    def _wait(self) -> int:
+    def batches(self) -> Iterator[list[tuple[bytes, bytes]]]:
+        """Wait for the child, then its batches in order."""
         pid, self.pid = self.pid, None
-        if pid is None:
-            return 0
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status)
+        if pid is not None:
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code:
+                raise SnapshotError(self.out, f"{self.what} build process failed (exit {code})")
+        for k in itertools.count():
+            path = self.out.with_name(f"{self.out.name}.{k}")
+            with path.open("rb") as f:
+                batch = pickle.load(f)
+            path.unlink()
+            if not batch:
+                return
+            yield batch
 
     def cancel(self) -> None:
+        """Stop the child (the build failed elsewhere)."""
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError, ChildProcessError):
                 os.kill(self.pid, signal.SIGKILL)
