@@ -50,7 +50,7 @@ import bisect
 import itertools
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -104,7 +104,8 @@ class _Buckets:
     """
 
     __slots__ = (
-        "_active", "_dir", "_gen", "_name", "decided", "hashed", "items", "pieces", "splitters"
+        "_active", "_dir", "_gen", "_name", "_queued", "decided", "hashed", "items", "pieces",
+        "queued_bytes", "splitters",
     )  # fmt: skip
 
     def __init__(self, workdir: Path, name: str) -> None:
@@ -118,6 +119,9 @@ class _Buckets:
         self.pieces: list[list[tuple[Path, list[_Seg]]]] = [[] for _ in range(_BUCKETS)]
         self._active: list[Path | None] = [None] * _BUCKETS
         self._gen = 0
+        #: Encoded segments not written yet (:meth:`queue`), per bucket, and their bytes.
+        self._queued: list[list[tuple[bytes, int, bool]]] = [[] for _ in range(_BUCKETS)]
+        self.queued_bytes = 0
 
     def choose(self, keys: list[bytes], sizes: list[int]) -> list[bytes] | None:
         """Fix the bucketing from the first spill: splitters if its first-byte ``sizes`` are
@@ -133,23 +137,44 @@ class _Buckets:
 
     def append(self, bucket: int, items: list[bytes]) -> None:
         """Append one segment (``items``, in order) to ``bucket``'s own file."""
-        blob = SEP.join(items) + SEP
-        framed = blob.count(SEP) != len(items)
-        if framed:  # an item contains SEP: frame this segment by lengths instead
-            pack = _U32.pack
-            blob = b"".join([pack(len(x)) + x for x in items])
+        self._write(bucket, [encode_segment(items)])
+
+    def queue(self, bucket: int, segment: tuple[bytes, int, bool]) -> None:
+        """Append one encoded segment (:func:`encode_segment`) to ``bucket``, written with
+        the others queued there at the next :meth:`flush` (any read, export or append
+        flushes first, so the queue never changes the order)."""
+        self._queued[bucket].append(segment)
+        self.queued_bytes += len(segment[0])
+        self.items += segment[1]
+
+    def flush(self) -> None:
+        """Write the queued segments, one file append per bucket."""
+        if not self.queued_bytes:
+            return
+        queued, self._queued = self._queued, [[] for _ in range(_BUCKETS)]
+        self.queued_bytes = 0
+        for bucket, segments in enumerate(queued):
+            if segments:
+                self.items -= sum(n for _, n, _ in segments)
+                self._write(bucket, segments)
+
+    def _write(self, bucket: int, segments: list[tuple[bytes, int, bool]]) -> None:
+        self.flush()
         path = self._active[bucket]
         if path is None:
             path = self._dir / f"{self._name}.{self._gen}.{bucket:03d}.bucket"
             self._active[bucket] = path
             self.pieces[bucket].append((path, []))
+        segs = self.pieces[bucket][-1][1]
         with path.open("ab") as f:
-            f.write(blob)
-        self.pieces[bucket][-1][1].append((len(blob), len(items), framed))
-        self.items += len(items)
+            for blob, count, framed in segments:
+                f.write(blob)
+                segs.append((len(blob), count, framed))
+                self.items += count
 
     def take(self, bucket: int) -> list[bytes]:
         """Every item of ``bucket``, in append order; removes its files."""
+        self.flush()
         pieces = self.pieces[bucket]
         self.pieces[bucket] = []
         self._active[bucket] = None
@@ -160,6 +185,7 @@ class _Buckets:
 
     def export(self, count: int) -> SpilledRuns:
         """Every file (``count`` sorter items), for the sorter to hand over and forget."""
+        self.flush()
         return SpilledRuns(
             count,
             None if self.splitters is None else tuple(self.splitters),
@@ -173,6 +199,7 @@ class _Buckets:
 
     def graft(self, runs: SpilledRuns) -> None:
         """Adopt ``runs`` (same bucketing) after every item spilled so far."""
+        self.flush()
         for mine, theirs in zip(self.pieces, runs.buckets, strict=True):
             mine.extend((path, list(segs)) for path, segs in theirs)
         self._active = [None] * _BUCKETS  # seal: later spills go to new files
@@ -181,10 +208,40 @@ class _Buckets:
 
     def discard(self, buckets: range = range(_BUCKETS)) -> None:
         """Remove the files of ``buckets`` not read (a merge closed early)."""
+        self.flush()
         for i in buckets:
             for path, _ in self.pieces[i]:
                 path.unlink(missing_ok=True)
             self.pieces[i] = []
+
+
+def encode_segment(items: list[bytes]) -> tuple[bytes, int, bool]:
+    """``items`` as one bucket-file segment: ``(bytes, item count, framed)``, the items
+    joined by :data:`SEP`, or framed by lengths when one of them contains it."""
+    blob = SEP.join(items) + SEP
+    framed = blob.count(SEP) != len(items)
+    if framed:  # an item contains SEP: frame this segment by lengths instead
+        pack = _U32.pack
+        blob = b"".join([pack(len(x)) + x for x in items])
+    return blob, len(items), framed
+
+
+#: Pairs made in another process, bucketed by the first byte of their key and encoded
+#: (:func:`pair_segments`): ``(bucket, segment)`` for :meth:`ExternalSorter.extend_segments`.
+Segments = list[tuple[int, tuple[bytes, int, bool]]]
+
+
+def pair_segments(pairs: Iterable[tuple[bytes, bytes]]) -> Segments:
+    """``pairs`` (in order) as the segments a first-byte :class:`ExternalSorter` files
+    (``first_byte=True``): made where the pairs are, e.g. a parse worker, so that the
+    process that owns the sorter writes bytes instead of handling every pair. Keys are
+    hashes, never empty."""
+    lists: list[list[bytes]] = [[] for _ in range(_BUCKETS)]
+    for key, value in pairs:
+        items = lists[key[0]]
+        items.append(key)
+        items.append(value)
+    return [(i, encode_segment(items)) for i, items in enumerate(lists) if items]
 
 
 def _read_piece(path: Path, segs: list[_Seg] | tuple[_Seg, ...]) -> list[bytes]:
@@ -271,13 +328,21 @@ class _Sorter(Generic[_T]):
     """What both sorters share: the buffer, the bucket files, handing them over and taking
     them in (:meth:`detach` / :meth:`adopt`)."""
 
-    def __init__(self, workdir: Path, name: str, chunk: int) -> None:
+    def __init__(self, workdir: Path, name: str, chunk: int, *, first_byte: bool = False) -> None:
         self._dir = workdir
         self._name = name
         self._chunk = chunk
         self._buf: list[_T] = []
-        self._buckets = _Buckets(workdir, name)
+        #: Buckets by the first byte of the key from the start (hashed keys are uniform):
+        #: what :func:`pair_segments` made elsewhere can then be filed as it is.
+        self._first_byte = first_byte
+        self._buckets = self._new_buckets()
         self._spilled = 0
+
+    def _new_buckets(self) -> _Buckets:
+        store = _Buckets(self._dir, self._name)
+        store.decided = self._first_byte
+        return store
 
     @property
     def directory(self) -> Path:
@@ -308,7 +373,7 @@ class _Sorter(Generic[_T]):
         if self._buf:
             self._spill()
         runs = self._buckets.export(self._spilled)
-        self._buckets = _Buckets(self._dir, self._name)
+        self._buckets = self._new_buckets()
         self._spilled = 0
         return runs
 
@@ -341,27 +406,37 @@ class _Sorter(Generic[_T]):
 class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
     """Sort an unbounded stream of ``(key, value)`` pairs, stable for equal keys."""
 
-    def __init__(self, workdir: Path, name: str, *, chunk: int = 500_000) -> None:
-        super().__init__(workdir, name, chunk)
+    def __init__(
+        self, workdir: Path, name: str, *, chunk: int = 500_000, first_byte: bool = False
+    ) -> None:
+        super().__init__(workdir, name, chunk, first_byte=first_byte)
 
     def _from_flat(self, flat: list[bytes]) -> list[tuple[bytes, bytes]]:
         it = iter(flat)  # a pair is stored as two items
         return list(zip(it, it, strict=False))
 
+    def extend_segments(self, segments: Segments) -> None:
+        """Add pairs encoded elsewhere by :func:`pair_segments`, after every pair so far (a
+        sorter made with ``first_byte``): their bytes are queued for the bucket files as
+        they are, about ``chunk`` pairs' worth at a time, with no object per pair here."""
+        if not self._first_byte:
+            raise ValueError("extend_segments needs a sorter made with first_byte=True")
+        if self._buf:
+            self._spill()  # what was added before comes first among equal keys
+        store = self._buckets
+        queue = store.queue
+        items = 0
+        for bucket, segment in segments:
+            queue(bucket, segment)
+            items += segment[1]
+        self._spilled += items // 2
+        if store.queued_bytes >= self._chunk * 64:
+            store.flush()
+
     def add(self, key: bytes, value: bytes) -> None:
         buf = self._buf
         buf.append((key, value))
         if len(buf) >= self._chunk:
-            self._spill()
-
-    def extend_flat(self, flat: list[bytes]) -> None:
-        """Add the pairs of ``[key, value, key, value, ...]`` in order (the pairs are made
-        in C: the list comes from another process, one object per item)."""
-        if len(flat) % 2:
-            raise ValueError("a flat pair list has an even length")
-        it = iter(flat)
-        self._buf += zip(it, it, strict=True)
-        if len(self._buf) >= self._chunk:
             self._spill()
 
     def _partition(self) -> list[list[tuple[bytes, bytes]]]:
@@ -399,7 +474,7 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
         # The last partial buffer is partitioned but kept in memory: it joins each bucket after
         # that bucket's file items, which is its insertion order.
         rest = self._partition()
-        self._buckets = _Buckets(self._dir, self._name)  # consumed: a second call is empty
+        self._buckets = self._new_buckets()  # consumed: a second call is empty
         return self._merge(store, rest)
 
     @staticmethod
@@ -496,7 +571,7 @@ class BytesSorter(_Sorter[bytes]):
             return iter(buf)
         self._spilled += len(self._buf)
         rest = self._partition()
-        self._buckets = _Buckets(self._dir, self._name)
+        self._buckets = self._new_buckets()
         return self._merge(store, rest, buckets)
 
     @staticmethod

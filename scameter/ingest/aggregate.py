@@ -28,8 +28,12 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
+import xxhash
+
+from scameter.categories import CATEGORIES, canonical_category
 from scameter.identifiers import Identifier, Kind
 from scameter.index import Record
 from scameter.ingest.clusters import by_domain, cluster_ids, derived_pairs
@@ -90,54 +94,97 @@ class Decisions:
     clusters: dict[int, int]
 
 
-def admit_reports(
-    events: list[tuple[Any, ...]], rules: dict[tuple[int, int], tuple[int, int]], agg: Aggregator
-) -> Iterator[tuple[tuple[Any, ...], int, int, int]]:
-    """Decide which reports of one chunk count, in order, for both engines (the in-memory fold
-    and the out-of-core one): ``(event, flag, category bit, reporter)`` for each counted report
-    and ``(event, 0, 0, 0)`` for each allow or delist event, to be applied where it stands.
+#: Each category's bit in an identifier's category mask: fixed by the vocabulary's order, so
+#: every process (the main one, each parse worker, a live fold) gives a category the same bit
+#: without a shared table (20 categories: the mask fits a signed 64-bit column).
+CATEGORY_BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(CATEGORIES)}
 
-    A report counts unless its status is refused, it is after ``as_of`` or out of its window;
-    those only add to the stats (in one update once the chunk is through: an attribute update
-    per report costs more than the rest of a refused report's path). Corroborated sources
-    count providers in the reporter's place; anonymous public reports share reporter 1.
+
+def category_bit(category: str) -> int:
+    """The bit of ``category`` (a vocabulary name as the workers write it; any other name,
+    e.g. in evidence filed under an older vocabulary, is read as its canonical member)."""
+    bit = CATEGORY_BITS.get(category)
+    if bit is None:
+        bit = CATEGORY_BITS.get(canonical_category(category), 0)
+    return bit
+
+
+@lru_cache(maxsize=4096)
+def provider_number(provider: str) -> int:
+    """The number a provider counts under in the reporter's place (distinct providers
+    corroborate): the top 63 bits of the xxh3-64 of its name, never 0 (no provider). A
+    function of the name alone, so the parse workers of the out-of-core path number alike;
+    only distinct numbers are counted, and two names share one with probability 2^-63, the
+    same odds as two public reporters' hashes."""
+    return (xxhash.xxh3_64_intdigest(provider.encode("utf-8")) >> 1) or 1
+
+
+class Admission:
+    """Which reports of a chunk count, for both engines (the in-memory fold in the main
+    process, the out-of-core one in each parse worker), and the tallies of the others.
+
+    :meth:`reports` yields ``(event, flag, category bit, reporter)`` for each counted report
+    and ``(event, 0, 0, 0)`` for each allow or delist event, to be applied where it stands.
+    A report counts unless its status is refused, it is after ``as_of`` or out of its
+    window; those only add to the tallies (in one update once the chunk is through: an
+    attribute update per report costs more than the rest of a refused report's path).
+    Corroborated sources count providers (:func:`provider_number`) in the reporter's
+    place; anonymous public reports share reporter 1. :attr:`categories` is the mask of the
+    categories of the counted reports; :meth:`add_to` moves the tallies into a
+    :class:`Stats`. Plain data: it travels to the parse workers and back.
     """
-    as_of, cat_bits, provider_ids = agg.as_of_ts, agg.category_bits, agg.provider_ids
-    counted = status_rejected = future = aged_out = 0
-    for ev in events:
-        if ev[0] != EV_REPORT:
-            yield ev, 0, 0, 0
-            continue
-        ts, src, status, rep, category = ev[2:7]
-        flag, start = rules[src, status]
-        if not flag:
-            status_rejected += 1
-            continue
-        if ts > as_of:
-            future += 1
-            continue
-        if ts < start and ts != _NEVER:
-            aged_out += 1
-            continue
-        counted += 1
-        cbit = 0
-        if category:
-            cbit = cat_bits.get(category, 0)
-            if not cbit:
-                cbit = cat_bits[category] = 1 << len(cat_bits)
-        if flag & F_CORROBORATE:
-            # The provider stands in the reporter's place: distinct ones corroborate.
-            provider = ev[8] if len(ev) > 8 else ""
-            rep = provider_ids.get(provider)
-            if rep is None:
-                rep = provider_ids[provider] = len(provider_ids) + 1
-        yield ev, flag, cbit, rep or 1
-    stats = agg.stats
-    stats.reports += counted + status_rejected + future + aged_out
-    stats.counted += counted
-    stats.status_rejected += status_rejected
-    stats.future += future
-    stats.aged_out += aged_out
+
+    __slots__ = ("aged_out", "as_of", "categories", "counted", "future", "rules",
+                 "status_rejected")  # fmt: skip
+
+    def __init__(self, rules: dict[tuple[int, int], tuple[int, int]], as_of: int) -> None:
+        self.rules = rules
+        self.as_of = as_of
+        self.counted = self.status_rejected = self.future = self.aged_out = 0
+        self.categories = 0
+
+    def reports(
+        self, events: list[tuple[Any, ...]]
+    ) -> Iterator[tuple[tuple[Any, ...], int, int, int]]:
+        rules, as_of, bits = self.rules, self.as_of, CATEGORY_BITS
+        counted = status_rejected = future = aged_out = 0
+        seen = self.categories
+        for ev in events:
+            if ev[0] != EV_REPORT:
+                yield ev, 0, 0, 0
+                continue
+            ts, src, status, rep, category = ev[2:7]
+            flag, start = rules[src, status]
+            if not flag:
+                status_rejected += 1
+                continue
+            if ts > as_of:
+                future += 1
+                continue
+            if ts < start and ts != _NEVER:
+                aged_out += 1
+                continue
+            counted += 1
+            cbit = 0
+            if category:
+                cbit = bits.get(category) or category_bit(category)
+                seen |= cbit
+            if flag & F_CORROBORATE:
+                rep = provider_number(ev[8] if len(ev) > 8 else "")
+            yield ev, flag, cbit, rep or 1
+        self.categories = seen
+        self.counted += counted
+        self.status_rejected += status_rejected
+        self.future += future
+        self.aged_out += aged_out
+
+    def add_to(self, stats: Stats) -> None:
+        """Add the tallies of the reports seen so far to ``stats``."""
+        stats.reports += self.counted + self.status_rejected + self.future + self.aged_out
+        stats.counted += self.counted
+        stats.status_rejected += self.status_rejected
+        stats.future += self.future
+        stats.aged_out += self.aged_out
 
 
 class DomainSink(Protocol):
@@ -184,11 +231,11 @@ class Aggregator:
         self.groups = array("I")
         self.allow: dict[int, str] = {}
         self.delist: dict[int, int] = {}
-        self.category_bits: dict[str, int] = {}
-        #: Distinct providers of feed / unverified partner reports: the first in ``prov1``
-        #: (0: none), the others in ``provs`` (rare).
-        self.provider_ids: dict[str, int] = {}
-        self.prov1 = array("I")
+        #: The categories of the counted reports (a mask of :data:`CATEGORY_BITS`).
+        self.category_mask = 0
+        #: Distinct providers of feed / unverified partner reports (:func:`provider_number`):
+        #: the first in ``prov1`` (0: none), the others in ``provs`` (rare).
+        self.prov1 = array("Q")
         self.provs: dict[int, set[int]] = {}
         #: Times of confirmed police / partner reports, kept for relisting after a delisting
         #: (only reports dated after it count): id -> [(ts, flag), ...].
@@ -311,7 +358,8 @@ class Aggregator:
         groups, max_linked = self.groups, self.policy.max_linked_per_report
         admitted: list[tuple[Any, ...]] = []
         add = admitted.append
-        for ev, flag, cbit, rep in admit_reports(events, self._rules(), self):
+        admission = Admission(self._rules(), self.as_of_ts)
+        for ev, flag, cbit, rep in admission.reports(events):
             if not flag:
                 self._add_listing_event(ev)
                 continue
@@ -328,7 +376,19 @@ class Aggregator:
                     groups.append(len(ids))
                     groups.extend(ids)
             add((ids, ev[2], flag, 1 << ev[3], cbit, rep, ev[9] if len(ev) > 9 else ""))
+        self.take_admission(admission)
         return admitted
+
+    def take_admission(self, admission: Admission) -> None:
+        """Count what ``admission`` saw (its tallies, its categories) in :attr:`stats`."""
+        admission.add_to(self.stats)
+        self.category_mask |= admission.categories
+
+    @property
+    def category_bits(self) -> dict[str, int]:
+        """``{category: bit}`` of the categories of the counted reports."""
+        mask = self.category_mask
+        return {name: bit for name, bit in CATEGORY_BITS.items() if mask & bit}
 
     def _count(self, admitted: list[tuple[Any, ...]]) -> None:
         """Fold admitted reports (see :meth:`_admit`) into the per-identifier arrays."""

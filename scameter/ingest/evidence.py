@@ -39,7 +39,7 @@ from scameter.identifiers import KIND_TAGS, Kind, expression_key
 from scameter.index import domlinks
 from scameter.index import format as fmt
 from scameter.index.publish import lock_build
-from scameter.index.spill import ExternalSorter
+from scameter.index.spill import ExternalSorter, Segments, pair_segments
 from scameter.ingest.worker import EV_REPORT, NEVER, ChunkResult, process_chunk
 
 _xxh3 = xxhash.xxh3_64_digest
@@ -89,10 +89,12 @@ EvidenceRules = dict[tuple[int, int], tuple[int, int]]
 
 def encode_pairs(events: Iterable[tuple[Any, ...]], rules: EvidenceRules) -> EncodedEvidence:
     """The evidence of one chunk's events, encoded where they were made (a parse worker):
-    ``[key, blob, key, blob, ...]`` for every event that can still count under each distinct
-    identifier it names, in order; with the number of events kept and the bytes filed."""
-    out: list[bytes] = []
-    push = out.extend
+    ``(key, blob)`` for every event that can still count under each distinct identifier it
+    names, in order, as the segments of the collector's first-byte sorter
+    (:func:`~scameter.index.spill.pair_segments`: the main process writes their bytes as
+    they are); with the number of events kept and the bytes filed."""
+    pairs: list[tuple[bytes, bytes]] = []
+    push = pairs.append
     xxh3, tags, dumps = _xxh3, _TAGS, orjson.dumps
     n = size = 0
     for ev in events:
@@ -102,8 +104,8 @@ def encode_pairs(events: Iterable[tuple[Any, ...]], rules: EvidenceRules) -> Enc
             if not flag or (ev[2] < start and ev[2] != NEVER):
                 continue
         # orjson's bytes keep the 4 KiB buffer they were written into (measured with
-        # tracemalloc: 4,097 B for a 94-byte event); the sorter holds up to a chunk of
-        # them, so each is copied to its own size first (1.2 GiB -> 40 MiB at 3x10^5).
+        # tracemalloc: 4,097 B for a 94-byte event): a chunk's would hold 40 MB until its
+        # segments are joined, so each is copied to its own size first.
         blob = bytes(memoryview(dumps(ev)))
         n += 1
         keys = ev[7] if report else (ev[2],)
@@ -116,14 +118,14 @@ def encode_pairs(events: Iterable[tuple[Any, ...]], rules: EvidenceRules) -> Enc
         for key in dict.fromkeys(k[1:] if k[:1] == "~" else k for k in keys):
             push((wire_key_id(key), blob))
             size += len(blob)
-    return EncodedEvidence(out, n, size)
+    return EncodedEvidence(pair_segments(pairs), n, size)
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedEvidence:
-    """What :func:`encode_pairs` gives: the flat key/blob list, events kept, bytes."""
+    """What :func:`encode_pairs` gives: the sorter segments, events kept, bytes filed."""
 
-    flat: list[bytes]
+    segments: Segments
     events: int
     size: int
 
@@ -131,7 +133,7 @@ class EncodedEvidence:
 def process_chunk_with_evidence(rules: EvidenceRules, *task: Any) -> ChunkResult:
     """:func:`~scameter.ingest.worker.process_chunk` of one task, and its events' evidence
     (``ChunkResult.evidence``): run in the parse workers, so that the main process, which
-    reads the input and writes the events for the fold, only files the encoded pairs."""
+    reads the input and folds the events, only files the encoded segments."""
     res = process_chunk(*task)
     res.evidence = encode_pairs(res.events, rules)
     return res
@@ -171,7 +173,7 @@ class EvidenceCollector:
                 tempfile.mkdtemp(prefix=fmt.TMP_PREFIX + "evidence-", dir=snapshots_root)
             )
             self._lock = lock_build(self._dir)
-            self.sorter = ExternalSorter(self._dir, "evidence", chunk=chunk)
+            self.sorter = ExternalSorter(self._dir, "evidence", chunk=chunk, first_byte=True)
             self.domains = ExternalSorter(self._dir, "domlinks", chunk=chunk)
 
     def add_domain(self, link: str, count: int, allowed: bool, keys: list[bytes] | None) -> None:
@@ -197,7 +199,7 @@ class EvidenceCollector:
         """File one chunk's evidence as :func:`encode_pairs` gave it (None: none made)."""
         if self.sorter is None or encoded is None:
             return
-        self.sorter.extend_flat(encoded.flat)
+        self.sorter.extend_segments(encoded.segments)
         self.events += encoded.events
         self.bytes += encoded.size
 

@@ -13,7 +13,8 @@ snapshots' content checksums), and ``close`` removes whatever the fold wrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,29 @@ from scameter.identifiers import Identifier
 from scameter.index import Record, SnapshotBuilder
 from scameter.ingest.aggregate import Aggregator
 from scameter.ingest.duck import DuckStore
+from scameter.ingest.evidence import EvidenceRules, process_chunk_with_evidence
 from scameter.ingest.granularity import Granularity
-from scameter.ingest.ooc import ENGINES, EventFiles, OutOfCore, WorkDir
+from scameter.ingest.ooc import (
+    ENGINES,
+    EventFiles,
+    OutOfCore,
+    RowRules,
+    WorkDir,
+    process_chunk_rows,
+)
 from scameter.ingest.shards import feed_builder, feed_parts, shard_count
+from scameter.ingest.worker import ChunkResult, process_chunk
+
+#: What parses the ``seq``-th task of the input (``runner(seq, *task)``), in a parse worker.
+Runner = Callable[..., ChunkResult]
+
+
+def parse_chunk(evidence: EvidenceRules | None, seq: int, *task: Any) -> ChunkResult:
+    """The in-memory fold's runner: the chunk's events (and their evidence when
+    ``evidence`` rules are given), in any order of ``seq``."""
+    if evidence is None:
+        return process_chunk(*task)
+    return process_chunk_with_evidence(evidence, *task)
 
 
 class MemoryFold:
@@ -33,8 +54,16 @@ class MemoryFold:
     def __init__(self, agg: Aggregator) -> None:
         self.agg = agg
 
+    def runner(self, evidence: EvidenceRules | None) -> Runner:
+        """What the parse workers run per task (see :data:`Runner`)."""
+        return partial(parse_chunk, evidence)
+
     def add(self, events: list[tuple[Any, ...]]) -> None:
         self.agg.add_events(events)
+
+    def add_result(self, res: ChunkResult) -> None:
+        """Fold one chunk's result (results come in input order)."""
+        self.agg.add_events(res.events)
 
     def add_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> None:
         self.agg.add_appeals(appeals)
@@ -87,8 +116,28 @@ class OutOfCoreFold:
             )
         return self._store
 
+    def runner(self, evidence: EvidenceRules | None) -> Runner:
+        """What the parse workers run per task: they admit the events and write their
+        table rows (:func:`~scameter.ingest.ooc.process_chunk_rows`), so that this process
+        only appends text to the event files."""
+        agg = self.agg
+        return partial(process_chunk_rows, RowRules(agg.count_rules(), agg.as_of_ts, evidence))
+
     def add(self, events: list[tuple[Any, ...]]) -> None:
+        """Admit and write one chunk's events in this process."""
         self.files.add(events)
+        self._load_done()
+
+    def add_result(self, res: ChunkResult) -> None:
+        """Write one chunk's result (results come in input order, numbered by the runner);
+        a result without rows (parsed by another runner) is admitted here."""
+        if res.table is None:
+            self.files.add(res.events)
+        else:
+            self.files.add_rows(res.table)
+        self._load_done()
+
+    def _load_done(self) -> None:
         for path in self.files.take_done():
             self.store.load("ev", path)
 

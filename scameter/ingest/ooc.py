@@ -1,9 +1,11 @@
 """Out-of-core aggregation: the in-memory aggregator's state as SQL tables, spilled to disk.
 
-Responsibility: ``scameter ingest --engine duckdb`` (and ``spark``). The parent process
-admits each report as the in-memory path does (:class:`EventFiles`: status, ``as_of`` and
-windows, categories, providers) and writes one compact CSV row per (report, identifier) into
-the build's temporary directory instead of folding it into Python arrays. An engine then
+Responsibility: ``scameter ingest --engine duckdb`` (and ``spark``). Each parse worker
+admits its chunk's reports as the in-memory path does (:func:`event_rows`, with the same
+:class:`~scameter.ingest.aggregate.Admission`: status, ``as_of`` and windows, categories,
+providers) and writes one compact CSV row per (report, identifier); the main process appends
+the chunks' text in input order to files in the build's temporary directory
+(:class:`EventFiles`) instead of folding the events into Python arrays. An engine then
 aggregates per identifier in SQL (:mod:`scameter.ingest.ooc_sql`; DuckDB embedded under a
 memory limit, or Spark) and :class:`OutOfCore` runs the cross-identifier parts (co-report,
 shared-domain and derived links, union-find over record positions) on compact arrays and
@@ -23,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import os
 import re
@@ -42,11 +45,11 @@ from scameter.index import format as fmt
 from scameter.index.publish import lock_build
 from scameter.ingest import ooc_sql
 from scameter.ingest.aggregate import (
+    Admission,
     Aggregator,
     Decisions,
     DomainSink,
     Stats,
-    admit_reports,
 )
 from scameter.ingest.clusters import (
     _DERIVING,
@@ -55,11 +58,11 @@ from scameter.ingest.clusters import (
     derived_keys,
     domain_link_key,
 )
-from scameter.ingest.evidence import wire_key_id
+from scameter.ingest.evidence import EvidenceRules, encode_pairs, wire_key_id
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import Policy
 from scameter.ingest.warninglists import NONE, Warninglists
-from scameter.ingest.worker import EV_ALLOW
+from scameter.ingest.worker import EV_ALLOW, ChunkResult, process_chunk
 from scameter.settings import INGEST_ENGINES
 
 ENGINES = INGEST_ENGINES
@@ -99,40 +102,132 @@ class WorkDir:
             self._lock = None
 
 
+@dataclass(slots=True)
+class EventRows:
+    """One chunk's events as rows of the engine's tables (:func:`event_rows`): the CSV lines
+    of its ``ev`` rows and their number, those of its ``li`` rows, the admission's tallies
+    and the allow and delist events counted."""
+
+    ev: str
+    ev_rows: int
+    li: str
+    admission: Admission
+    allow: int = 0
+    delist: int = 0
+
+
+#: ``rs`` and ``rp`` of a chunk start at its sequence number shifted by this many bits: the
+#: chunks' rows keep input order without one process numbering them all.
+SEQ_SHIFT = 32
+
+
+def event_rows(
+    events: list[tuple[Any, ...]], rules: dict[tuple[int, int], tuple[int, int]], as_of: int,
+    seq: int,
+) -> EventRows:  # fmt: skip
+    """Admit one chunk's events as the in-memory path does (:class:`Admission`) and write
+    the counted ones as ``ev`` rows, the allow and delist events as ``li`` rows, numbered
+    (``rs``, ``rp``) from ``seq << SEQ_SHIFT`` in order: ``seq`` is the chunk's position in
+    the input, so rows keep input order across chunks whichever process wrote them (the
+    parse workers do, :func:`process_chunk_rows`)."""
+    # CSV lines formatted here rather than by csv.writer (which tests every field for
+    # quoting): 1.25 s vs 3.05 s per 10^6 rows, measured; a key or case id holding a
+    # comma, quote or line break is quoted as csv.writer would.
+    lines: list[str] = []
+    rs = rp = seq << SEQ_SHIFT
+    special, quoted = _SPECIAL, _csv_quoted
+    admission = Admission(rules, as_of)
+    li_buf = io.StringIO()
+    li = csv.writer(li_buf)
+    allow = delist = 0
+    for ev, flag, cbit, rep in admission.reports(events):
+        if not flag:
+            rs += 1
+            key: str = ev[2]
+            plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
+            if ev[0] == EV_ALLOW:
+                allow += 1
+                li.writerow((rs, plain, bad, 1, ev[3], -1))
+            else:
+                delist += 1
+                li.writerow((rs, plain, bad, 2, "", ev[3]))
+            continue
+        ts, sbit, keys = ev[2], 1 << ev[3], ev[7]
+        signed = rep - (1 << 64) if rep >= _SIGNED else rep
+        cid = (ev[9] if len(ev) > 9 else "") or None
+        cidf = "" if cid is None else (quoted(cid) if special(cid) else cid)
+        rp += 1
+        if len(keys) == 1:  # most reports: no de-duplication to do
+            key = keys[0]
+            plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
+            rs += 1
+            k = quoted(plain) if special(plain) else plain
+            lines.append(f"{rs},{rp},{k},{bad},{ts},{flag},{sbit},{cbit},{signed},{cidf}\n")
+            continue
+        for plain, bad in _distinct(keys).items():
+            rs += 1
+            k = quoted(plain) if special(plain) else plain
+            lines.append(f"{rs},{rp},{k},{bad},{ts},{flag},{sbit},{cbit},{signed},{cidf}\n")
+    return EventRows("".join(lines), len(lines), li_buf.getvalue(), admission, allow, delist)
+
+
+@dataclass(frozen=True, slots=True)
+class RowRules:
+    """What a parse worker needs to write a chunk's rows (:func:`process_chunk_rows`): the
+    aggregator's ``(source, status) -> (flag, window start)`` rules, its ``as_of`` and the
+    evidence rules (None: no evidence kept)."""
+
+    rules: dict[tuple[int, int], tuple[int, int]]
+    as_of: int
+    evidence: EvidenceRules | None
+
+
+def process_chunk_rows(spec: RowRules, seq: int, *task: Any) -> ChunkResult:
+    """:func:`~scameter.ingest.worker.process_chunk` of one task (the ``seq``-th), then its
+    events as table rows (``ChunkResult.table``, :func:`event_rows`) and, with evidence
+    rules, their evidence; run in the parse workers, so that the main process only writes
+    text to the event files and files the encoded evidence. The events themselves are not
+    sent back (``events`` is empty): the rows are all the out-of-core fold needs."""
+    res = process_chunk(*task)
+    if spec.evidence is not None:
+        res.evidence = encode_pairs(res.events, spec.evidence)
+    res.table = event_rows(res.events, spec.rules, spec.as_of, seq)
+    res.events = []
+    return res
+
+
 class EventFiles:
-    """Admits events as :meth:`Aggregator._admit` does and writes them as CSV rows of the
-    ``ev`` / ``li`` / ``ap`` tables (:mod:`scameter.ingest.ooc_sql`)."""
+    """Writes the ``ev`` / ``li`` rows of :func:`event_rows` to CSV files of the engine's
+    tables (:mod:`scameter.ingest.ooc_sql`), ``ev`` in files of about
+    :data:`ROWS_PER_FILE` rows that the engine may load as each is complete."""
 
     def __init__(self, agg: Aggregator, directory: Path) -> None:
         self.agg = agg
         self.dir = directory
-        self.rules = agg._rules()
-        self.rs = 0
-        self.rp = 0
+        self.rules = agg.count_rules()
+        #: The next chunk's sequence number for :meth:`add` (events given in this process).
+        self.seq = 0
         self.rows = 0
         self.ev_files: list[Path] = []
         self.li_path = directory / "li.csv"
         self._li_fh = open(self.li_path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._li = csv.writer(self._li_fh)
         self._ev_fh: TextIO | None = None
-        self._ev: Any = None
         self.done: list[Path] = []
 
-    def _ev_writer(self) -> Any:
-        if self._ev is None or self.rows >= ROWS_PER_FILE:
+    def _ev_file(self) -> TextIO:
+        if self._ev_fh is None or self.rows >= ROWS_PER_FILE:
             self._close_ev()
             path = self.dir / f"ev-{len(self.ev_files):05d}.csv"
             self.ev_files.append(path)
             self._ev_fh = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._ev = csv.writer(self._ev_fh)
             self.rows = 0
-        return self._ev
+        return self._ev_fh
 
     def _close_ev(self) -> None:
         if self._ev_fh is not None:
             self._ev_fh.close()
             self.done.append(self.ev_files[-1])
-            self._ev_fh = self._ev = None
+            self._ev_fh = None
 
     def take_done(self) -> list[Path]:
         """Event files complete since the last call (the engine may load them now)."""
@@ -140,49 +235,23 @@ class EventFiles:
         return out
 
     def add(self, events: list[tuple[Any, ...]]) -> None:
-        """Admit one chunk's events (in order) and write the counted ones."""
-        self._ev_writer()
-        assert self._ev_fh is not None
-        # CSV lines formatted here rather than by csv.writer (which tests every field for
-        # quoting): 1.25 s vs 3.05 s per 10^6 rows, measured; a key or case id holding a
-        # comma, quote or line break is quoted as csv.writer would.
-        lines: list[str] = []
-        rs, rp = self.rs, self.rp
-        special, quoted = _SPECIAL, _csv_quoted
-        for ev, flag, cbit, rep in admit_reports(events, self.rules, self.agg):
-            if not flag:
-                rs += 1
-                self._listing(ev, rs)
-                continue
-            ts, sbit, keys = ev[2], 1 << ev[3], ev[7]
-            signed = rep - (1 << 64) if rep >= _SIGNED else rep
-            cid = (ev[9] if len(ev) > 9 else "") or None
-            cidf = "" if cid is None else (quoted(cid) if special(cid) else cid)
-            rp += 1
-            if len(keys) == 1:  # most reports: no de-duplication to do
-                key = keys[0]
-                plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
-                rs += 1
-                k = quoted(plain) if special(plain) else plain
-                lines.append(f"{rs},{rp},{k},{bad},{ts},{flag},{sbit},{cbit},{signed},{cidf}\n")
-                continue
-            for plain, bad in _distinct(keys).items():
-                rs += 1
-                k = quoted(plain) if special(plain) else plain
-                lines.append(f"{rs},{rp},{k},{bad},{ts},{flag},{sbit},{cbit},{signed},{cidf}\n")
-        self._ev_fh.write("".join(lines))
-        self.rows += len(lines)
-        self.rs, self.rp = rs, rp
+        """Admit one chunk's events (in order) in this process and write their rows: the
+        next chunk in input order. Use this or :meth:`add_rows` for a whole run, not both
+        (each numbers the chunks)."""
+        self.add_rows(event_rows(events, self.rules, self.agg.as_of_ts, self.seq))
+        self.seq += 1
 
-    def _listing(self, ev: tuple[Any, ...], rs: int) -> None:
-        key: str = ev[2]
-        plain, bad = (key[1:], 1) if key[0] == "~" else (key, 0)
-        if ev[0] == EV_ALLOW:
-            self.agg.stats.allow += 1
-            self._li.writerow((rs, plain, bad, 1, ev[3], -1))
-        else:
-            self.agg.stats.delist += 1
-            self._li.writerow((rs, plain, bad, 2, "", ev[3]))
+    def add_rows(self, rows: EventRows) -> None:
+        """Write one chunk's rows (given in input order) and count its tallies."""
+        if rows.ev_rows:
+            self._ev_file().write(rows.ev)
+            self.rows += rows.ev_rows
+        if rows.li:
+            self._li_fh.write(rows.li)
+        stats = self.agg.stats
+        stats.allow += rows.allow
+        stats.delist += rows.delist
+        self.agg.take_admission(rows.admission)
 
     def write_appeals(self, appeals: Iterable[tuple[str, str, int]]) -> Path:
         path = self.dir / "ap.csv"
@@ -281,10 +350,10 @@ class AggregateBatch(Aggregator):
     ``lo``.. in key order), so that its decision code runs unchanged on them."""
 
     def __init__(self, policy: Policy, as_of: datetime, lists: Warninglists, stats: Stats,
-                 category_bits: dict[str, int]) -> None:  # fmt: skip
+                 category_mask: int) -> None:  # fmt: skip
         super().__init__(policy, as_of, lists)
         self.stats = stats
-        self.category_bits = category_bits
+        self.category_mask = category_mask
         self._reps = array("q")
         self._provs = array("q")
         self._cases = CaseIds.none(0)
@@ -363,7 +432,7 @@ class OutOfCore:
 
     def batch(self, stats: Stats | None = None) -> AggregateBatch:
         a = self.agg
-        return AggregateBatch(a.policy, a.as_of, self.lists, stats or a.stats, a.category_bits)
+        return AggregateBatch(a.policy, a.as_of, self.lists, stats or a.stats, a.category_mask)
 
     def _rows(self, lo: int, hi: int) -> tuple[Columns, CaseIds]:
         cols = ", ".join(ooc_sql.AGG_COLUMNS)

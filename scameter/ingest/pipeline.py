@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -58,8 +57,8 @@ from scameter.ingest.adapters import (
     line_blocks,
 )
 from scameter.ingest.aggregate import Aggregator, Stats
-from scameter.ingest.evidence import EvidenceCollector, EvidenceRules, process_chunk_with_evidence
-from scameter.ingest.folds import Fold, choose_engine, make_fold
+from scameter.ingest.evidence import EvidenceCollector
+from scameter.ingest.folds import Fold, Runner, choose_engine, make_fold
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import SOURCES, Policy
 from scameter.ingest.rejects import SCRATCH_DIR, RejectWriter
@@ -71,7 +70,7 @@ from scameter.ingest.warninglists import (
     loaded,
     remember,
 )
-from scameter.ingest.worker import ChunkResult, process_chunk
+from scameter.ingest.worker import ChunkResult
 from scameter.processes import (
     WorkerLedger,
     die_with_parent,
@@ -259,18 +258,15 @@ def _remove_leftovers(snapshots_root: Path) -> None:
 def _results(
     tasks: Iterator[Task],
     workers: int,
-    ledger: WorkerLedger | None = None,
-    evidence: EvidenceRules | None = None,
+    ledger: WorkerLedger | None,
+    run: Runner,
 ) -> Iterator[ChunkResult]:
-    """Chunk results in task order; a bounded number of chunks in flight. With ``evidence``
-    (the rules of what can still count) each result carries its events' evidence, encoded
-    by the worker that parsed it (:func:`~scameter.ingest.evidence.encode_pairs`)."""
-    run: Callable[..., ChunkResult] = (
-        process_chunk if evidence is None else partial(process_chunk_with_evidence, evidence)
-    )
+    """Chunk results in task order; a bounded number of chunks in flight. ``run(seq,
+    *task)`` parses the ``seq``-th task (the fold's runner: it may also encode the events'
+    evidence and write their table rows, in the worker that parsed them)."""
     if workers <= 1:
-        for t in tasks:
-            yield run(*t)
+        for seq, t in enumerate(tasks):
+            yield run(seq, *t)
         return
     # fork when this process is single-threaded (cheap: workers inherit the imported modules);
     # forkserver otherwise, e.g. when a caller such as the demo holds a gRPC channel.
@@ -282,8 +278,8 @@ def _results(
     )
     pending: deque[Future[ChunkResult]] = deque()
     try:
-        for t in tasks:
-            pending.append(ex.submit(run, *t))
+        for seq, t in enumerate(tasks):
+            pending.append(ex.submit(run, seq, *t))
             if len(pending) >= 2 * workers + 2:
                 yield pending.popleft().result()
         while pending:
@@ -417,12 +413,13 @@ def run_ingest(
     rows = rejected_rows = 0
     try:
         package_label = str(official) if official is not None else None
-        for res in _results(_tasks(plan, opts), workers, ledger, collector.worker_rules):
+        runner = fold.runner(collector.worker_rules)
+        for res in _results(_tasks(plan, opts), workers, ledger, runner):
             if res.label != package_label:  # the package's own rows are not the caller's
                 rows += res.rows
                 rejected_rows += res.rejected_rows
             rejects.write(res.label, res.rejects, res.ignored)
-            fold.add(res.events)
+            fold.add_result(res)
             collector.add_encoded(res.evidence)
             if progress is not None:
                 progress(plan.done_bytes, plan.total_bytes)

@@ -117,6 +117,9 @@ class ChunkResult:
     #: The events' evidence when the worker encoded it
     #: (:func:`scameter.ingest.evidence.process_chunk_with_evidence`), else None.
     evidence: Any = None
+    #: The events as the out-of-core engine's table rows when the worker wrote them
+    #: (:func:`scameter.ingest.ooc.process_chunk_rows`; then ``events`` is empty), else None.
+    table: Any = None
 
 
 @lru_cache(maxsize=1 << 17)

@@ -19,7 +19,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scameter.errors import SnapshotError
-from scameter.index.spill import BUCKETS, SEP, BytesSorter, ExternalSorter, GroupingSorter, grouped
+from scameter.index.spill import (
+    BUCKETS,
+    SEP,
+    BytesSorter,
+    ExternalSorter,
+    GroupingSorter,
+    grouped,
+    pair_segments,
+)
 
 _KEY = itemgetter(0)
 
@@ -357,3 +365,54 @@ def test_grouping_sorter_refuses_key_ordered_runs_and_sorting(tmp_path: Path) ->
         g.adopt(key_ordered.detach())
     with pytest.raises(TypeError, match="does not sort"):
         g.sorted()
+
+
+# Hashed keys (what first-byte sorters take): never empty; a few equal ones.
+_hashed_keys = st.one_of(st.binary(min_size=1, max_size=3), st.sampled_from([b"k", SEP]))
+_hashed_pairs = st.lists(st.tuples(_hashed_keys, _values), max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches=st.lists(st.tuples(st.booleans(), _hashed_pairs), max_size=8), chunk=_chunks)
+def test_segments_made_elsewhere_sort_in_as_if_added_here(
+    tmp_path_factory: pytest.TempPathFactory,
+    batches: list[tuple[bool, list[tuple[bytes, bytes]]]],
+    chunk: int,
+) -> None:
+    """Batches encoded by ``pair_segments`` (in a parse worker) and pairs added one by one,
+    in any mix: the sorted stream is the stable sort of every pair in the order given, with
+    the queue flushed at any point (``chunk`` small) and framed segments (``SEP`` values)."""
+    d = tmp_path_factory.mktemp("seg")
+    s = ExternalSorter(d, "t", chunk=chunk, first_byte=True)
+    given_order: list[tuple[bytes, bytes]] = []
+    for encoded, pairs in batches:
+        if encoded:
+            s.extend_segments(pair_segments(pairs))
+        else:
+            for k, v in pairs:
+                s.add(k, v)
+        given_order += pairs
+    assert s.count == len(given_order)
+    assert list(s.sorted()) == sorted(given_order, key=_KEY)
+    assert _files(d) == []
+
+
+def test_segments_survive_a_detach_and_an_adoption(tmp_path: Path) -> None:
+    """Segments still queued when the sorter is detached are written first: the adopting
+    sorter (as the forked evidence merge does) gets every pair."""
+    pairs = [(bytes([i % 7 + 1, i % 3]), b"v%d" % i) for i in range(40)]
+    s = ExternalSorter(tmp_path, "a", chunk=1000, first_byte=True)
+    s.extend_segments(pair_segments(pairs[:25]))
+    s.extend_segments(pair_segments(pairs[25:]))
+    runs = s.detach()
+    assert runs.count == 40
+    assert runs.splitters is None
+    other = ExternalSorter(tmp_path, "b", chunk=1000)
+    other.adopt(runs)
+    assert list(other.sorted()) == sorted(pairs, key=_KEY)
+
+
+def test_segments_need_a_first_byte_sorter(tmp_path: Path) -> None:
+    """A sorter that may choose splitters cannot take first-byte segments."""
+    with pytest.raises(ValueError, match="first_byte"):
+        ExternalSorter(tmp_path, "t").extend_segments(pair_segments([(b"k", b"v")]))

@@ -35,7 +35,7 @@ def test_case_ids_by_position(pos: int, expected: tuple[str, ...]) -> None:
 
 
 def _batch(cases: CaseIds | None) -> AggregateBatch:
-    b = AggregateBatch(Policy(), datetime(2026, 11, 26, tzinfo=UTC), NONE, Stats(), {})
+    b = AggregateBatch(Policy(), datetime(2026, 11, 26, tzinfo=UTC), NONE, Stats(), 0)
     rows = [
         (r, f"phone:+8529000000{r}", 0, 1, 1, 2, 0, 100, 300, -1, -1, 1, 0, n, None, None,
          0, None, None, 0)
