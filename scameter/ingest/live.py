@@ -91,7 +91,7 @@ from scameter.ingest.granularity import Granularity
 from scameter.ingest.liveclusters import Cluster, LiveClusters, assign
 from scameter.ingest.livedomains import LiveDomains
 from scameter.ingest.liveranges import RangeCounter, delta_listed
-from scameter.ingest.livesplits import SPLIT_MAX, SplitIndex, open_clusters
+from scameter.ingest.livesplits import SPLIT_MAX_REPORTS, SplitIndex, open_clusters
 from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY, _warninglists
 from scameter.ingest.policy import policy_from_mapping
 from scameter.ingest.warninglists import Warninglists
@@ -142,7 +142,7 @@ class LiveFolder:
         reporter_key: bytes = DEFAULT_REPORTER_KEY,
         cache_dir: Path | None = None,
         batch: int = FOLD_BATCH,
-        split_max: int = SPLIT_MAX,
+        split_max_reports: int = SPLIT_MAX_REPORTS,
     ) -> None:
         self.snapshots_root = Path(snapshots_root)
         self.intake_path = Path(intake_path)
@@ -151,8 +151,9 @@ class LiveFolder:
         self.reporter_key = reporter_key
         self.cache_dir = cache_dir
         self.batch = batch
-        #: The most members a live split re-checks (``serve --live-split-max``; 0: none).
-        self.split_max = split_max
+        #: The most reports a live split re-decides (``serve --live-split-max-reports``; 0:
+        #: no split live).
+        self.split_max_reports = split_max_reports
         self._env, self._dbs = open_delta(self.live_dir / DELTA_DIR, readonly=False)
         self._intake: IntakeLog | None = None
         self._base: _Base | None = None
@@ -316,7 +317,7 @@ class LiveFolder:
                 touched[ikey] = bytes(old) if old is not None else b""
             index = SplitIndex(
                 base.snap.reader, txn, self._dbs, self._dbs[DB_RECORDS],
-                enabled=bool(meta.get("splits")), bound=self.split_max,
+                enabled=bool(meta.get("splits")), bound=self.split_max_reports,
             )  # fmt: skip
             values, live, domains = self._decide_joined(
                 base, txn, touched, wire=wire, when=when, strings=strings, appeals=appeals,
@@ -644,7 +645,7 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
     reporter_key: bytes,
     parent: int,
     priority: str = "idle",
-    split_max: int = SPLIT_MAX,
+    split_max_reports: int = SPLIT_MAX_REPORTS,
 ) -> None:
     """Child process of ``serve``: fold until SIGTERM or until the server dies."""
     import signal
@@ -655,7 +656,11 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us after draining
     folder = LiveFolder(
-        snapshots_root, intake_path, live_dir, reporter_key=reporter_key, split_max=split_max
+        snapshots_root,
+        intake_path,
+        live_dir,
+        reporter_key=reporter_key,
+        split_max_reports=split_max_reports,
     )
     try:
         folder.run(stop, interval)

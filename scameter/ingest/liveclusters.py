@@ -20,8 +20,9 @@ Invariants:
   touches: no record is read for them.
 * A member that leaves (delisted, or no longer linkable: allowlisted, a hub) is taken out of
   its cluster's counts, and the cluster is named in :attr:`LiveClusters.splits`: the fold
-  then *opens* it (:mod:`scameter.ingest.livesplits`: at most ``serve --live-split-max``
-  members, else it waits for compaction, one cluster as before) and decides again with
+  then *opens* it (:mod:`scameter.ingest.livesplits`: members holding at most ``serve
+  --live-split-max-reports`` reports together, else it waits for compaction, one cluster
+  as before) and decides again with
   every member touched. An opened cluster is no atom: its members link only as their
   complete evidence links them (an identifier the fold holds part of the evidence of does
   not link them: had it linked, it would be a member), so the parts are a build's; each

@@ -25,8 +25,10 @@ Invariants:
   the delta's ``meta`` says it was kept since the last reset (``splits``): a delta an older
   folder wrote waits for compaction, as before.
 * :meth:`SplitIndex.members` refuses (``None``: the cluster waits for compaction) a cluster
-  of more than ``bound`` members (``serve --live-split-max``), counted first from its entry
-  or its base bitmaps (no record read), then as its members are read.
+  whose members hold more than ``bound`` reports together (their records' report counts:
+  ``serve --live-split-max-reports``), since re-deciding costs per member and per event;
+  every member holds one at least, so its members are counted first (its entry or its base
+  bitmaps, no record read), then its reports as its members are read.
 * Every listed member of a base cluster has evidence (the build decided it from events that
   still count), so re-deciding it from its evidence gives its record back.
 * Cost per split: one read per id in the tree, one ordinal and one record read per base
@@ -48,10 +50,14 @@ from scameter.ingest.livedomains import LiveDomains
 
 log = logging.getLogger("scameter.live")
 
-#: Members a live split re-checks at most, per cluster (``serve --live-split-max``): a larger
-#: cluster keeps its links until compaction. Sized from docs/benchmarks.md, "Round 11: live
-#: splits" (a split costs about 0.2 ms per member: 1,000 members about 0.2 s of a fold).
-SPLIT_MAX = 1_000
+#: Reports a live split re-decides at most, per cluster (its members' report counts together,
+#: ``serve --live-split-max-reports``): a larger cluster keeps its links until compaction.
+#: Sized from docs/benchmarks.md, "Round 11: live splits": about 45 us per member of one or
+#: two reports and 7 us per report more, so at most about 0.9 s of a fold (20,000 members of
+#: one report), 0.15 s for members of 100 reports each.
+SPLIT_MAX_REPORTS = 20_000
+#: Where a record's report count (u32) is (:data:`~scameter.index.format.HEADER`).
+_OFF_REPORTS = fmt.OFF_ORDINAL + 4
 
 
 def carried(value: bytes | None) -> int | None:
@@ -62,6 +68,11 @@ def carried(value: bytes | None) -> int | None:
     return int.from_bytes(value[at : at + 8], "little")
 
 
+def _reports(buf: bytes) -> int:
+    """The report count of a sealed record."""
+    return int.from_bytes(buf[_OFF_REPORTS : _OFF_REPORTS + 4], "little")
+
+
 def _plain(buf: bytes) -> str:
     """``kind:canonical`` of a sealed record."""
     return f"{fmt.KIND_BY_TAG[buf[0]].value}:{fmt.record_canonical(buf)}"
@@ -70,7 +81,8 @@ def _plain(buf: bytes) -> str:
 class SplitIndex:
     """The split index of one fold (inside its write transaction ``txn``, whose sub-database
     handles are ``dbs``); ``enabled``: the delta kept it since its reset (else
-    :meth:`members` refuses every cluster); ``bound``: the most members a split re-checks."""
+    :meth:`members` refuses every cluster); ``bound``: the most reports (the members' report
+    counts together) a split re-decides."""
 
     def __init__(
         self, reader: SnapshotReader, txn: Any, dbs: dict[bytes, Any], records: Any, *,
@@ -104,17 +116,18 @@ class SplitIndex:
 
     def members(self, root: int, live: LiveClusters) -> tuple[set[int], dict[bytes, str]] | None:
         """The ids answering as the live cluster ``root`` and its members (key ->
-        ``kind:canonical``), or ``None`` when it waits for compaction (more than
-        :attr:`bound` members, or no index)."""
+        ``kind:canonical``), or ``None`` when it waits for compaction (its members hold more
+        than :attr:`bound` reports, or no index)."""
         if not self.enabled or sum(live.counts(root)) > self.bound:
             return None
         ids = self.tree(root)
         out: dict[bytes, str] = {}
+        reports = 0
         reader, get = self._reader, self._txn.get
         for cid in sorted(ids):
             if cid < DELTA_CLUSTER_BIT:
                 ordinals = reader.bitmap(f"cluster:{cid}")
-                if len(out) + len(ordinals) > self.bound:
+                if reports + len(ordinals) > self.bound:
                     return None
                 for ordinal in ordinals:
                     hit = reader.by_ordinal(ordinal)
@@ -122,11 +135,14 @@ class SplitIndex:
                     # still in this cluster
                     if hit is not None and get(hit[1], db=self._records) is None:
                         out[bytes(hit[1])] = _plain(hit[2])
+                        reports += _reports(hit[2])
             for key in self._dups(self._members, cid):
                 value = get(key, db=self._records)
                 if carried(value) == cid:
-                    out[key] = _plain(bytes(value[1:]))
-            if len(out) > self.bound:
+                    buf = bytes(value[1:])
+                    out[key] = _plain(buf)
+                    reports += _reports(buf)
+            if reports > self.bound:
                 return None
         return ids, out
 
@@ -191,4 +207,4 @@ def open_clusters(
     return sorted(out.items())
 
 
-__all__ = ["SPLIT_MAX", "SplitIndex", "carried", "open_clusters"]
+__all__ = ["SPLIT_MAX_REPORTS", "SplitIndex", "carried", "open_clusters"]

@@ -73,7 +73,7 @@ class ServerConfig:
     live_dir: Path | None = None
     live_interval: float = 0.5
     fold_priority: str = "idle"
-    live_split_max: int = 1000  # ingest.livesplits.SPLIT_MAX
+    live_split_max_reports: int = 20_000  # ingest.livesplits.SPLIT_MAX_REPORTS
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -112,8 +112,8 @@ class ServerConfig:
     def _check_live(self) -> None:
         if self.live_interval <= 0:
             raise ConfigError("--live-interval must be > 0")
-        if self.live_split_max < 0:
-            raise ConfigError("--live-split-max must be >= 0")
+        if self.live_split_max_reports < 0:
+            raise ConfigError("--live-split-max-reports must be >= 0")
 
     def _check_report_policy(self) -> None:
         if self.report_daily_cap < 0 or self.report_burst < 0 or self.report_burst_window <= 0:
@@ -221,10 +221,10 @@ SERVE_ARGS: ArgTable = (
         help="the live fold's CPU priority: idle (only spare CPU, lookups never wait for "
              "it; it lags while the cores are saturated) or low (nice 10: a small share "
              "even then) (default %(default)s)"),
-    Arg(("--live-split-max",), type=int, default=1000, metavar="N",
-        help="the live fold re-checks the links of a cluster a member leaves when it has at "
-             "most N members (a larger one splits at the next ingest; 0: none live) "
-             "(default %(default)s)"),
+    Arg(("--live-split-max-reports",), type=int, default=20_000, metavar="N",
+        help="the live fold re-checks the links of a cluster a member leaves when its "
+             "members hold at most N reports together (a larger one splits at the next "
+             "ingest; 0: none live) (default %(default)s)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

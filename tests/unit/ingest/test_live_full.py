@@ -20,7 +20,7 @@ from scameter.index import Snapshot, SnapshotBuilder
 from scameter.index.delta import DB_META, REMOVED, DeltaFollower, Overlay
 from scameter.index.publish import current_id
 from scameter.ingest.live import LiveFolder
-from scameter.ingest.livesplits import SPLIT_MAX
+from scameter.ingest.livesplits import SPLIT_MAX_REPORTS
 from scameter.ingest.policy import Policy
 from scameter.intake import IntakeLog, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
@@ -85,7 +85,7 @@ def _compare(
     later: Sequence[tuple[Any, int, dict[str, Any]]] = (),
     appeals: Sequence[tuple[tuple[str, str], int]] = (),
     policy: Policy | None = None,
-    split_max: int = SPLIT_MAX,
+    split_max_reports: int = SPLIT_MAX_REPORTS,
 ) -> dict[str, Verdict]:
     """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) and ``appeals``
     (identifier, reporter) live over a base of ``base_rows``, then ``later`` in a second
@@ -101,7 +101,7 @@ def _compare(
                 for appealed, who in appeals if batch is reports else ():
                     log.append_appeal(identifier=appealed, reason="not mine",
                                       reporter_hash=_reporter(who), appealed_at=NOW)  # fmt: skip
-        _fold_with(live_dir, snaps, split_max).close()
+        _fold_with(live_dir, snaps, split_max_reports).close()
     full = _base(full_dir, base_rows, policy=policy)
     m = _layered(snaps, live_dir)
     out: dict[str, Verdict] = {}
@@ -128,10 +128,10 @@ def _compare(
     return out
 
 
-def _fold_with(root: Path, snaps: Path, split_max: int) -> LiveFolder:
-    """:func:`_fold` with the folder's ``split_max`` (``serve --live-split-max``)."""
+def _fold_with(root: Path, snaps: Path, split_max_reports: int) -> LiveFolder:
+    """:func:`_fold` with the folder's bound (``serve --live-split-max-reports``)."""
     folder = LiveFolder(snaps, root / "intake", live_dir_for(root / "intake"),
-                        split_max=split_max)  # fmt: skip
+                        split_max_reports=split_max_reports)  # fmt: skip
     while folder.fold_once(NOW):
         pass
     return folder
@@ -408,7 +408,7 @@ def _live_and_full(
     queries: list[str],
     policy: Policy | None = None,
     *,
-    split_max: int = SPLIT_MAX,
+    split_max_reports: int = SPLIT_MAX_REPORTS,
 ) -> tuple[list[Verdict], list[Verdict]]:
     """The live and the full build's verdicts of ``queries`` (for what waits for compaction)."""
     live_dir, full_dir = _roots(tmp_path)
@@ -417,7 +417,7 @@ def _live_and_full(
         with IntakeLog(root / "intake") as log:
             for ident, who, kw in reports:
                 _append(log, ident, who, **dict(kw))
-    _fold_with(live_dir, snaps, split_max).close()
+    _fold_with(live_dir, snaps, split_max_reports).close()
     full = _base(full_dir, base_rows, policy=policy)
     m = _layered(snaps, live_dir)
     try:
@@ -592,14 +592,22 @@ def test_a_cluster_a_hub_joined_splits_live_into_three_parts_as_a_full_build(
     assert ReasonCode.CLUSTER_LINK in [r.code for r in want[PARTS3[2][0]].reasons]
 
 
-def test_a_cluster_over_the_live_split_bound_waits_for_compaction(tmp_path: Path) -> None:
-    """Pinned (docs/architecture.md, "Live updates"): a cluster of more members than
-    ``serve --live-split-max`` is not re-checked live: the hub leaves it (its own answer is
-    a full build's) but the parts stay one cluster (six members) until the next ingest."""
+@pytest.mark.parametrize("bound", [12, 13], ids=["over-the-bound", "at-the-bound"])
+def test_a_cluster_over_the_live_split_bound_waits_for_compaction(
+    tmp_path: Path, bound: int
+) -> None:
+    """Pinned (docs/architecture.md, "Live updates"): a cluster whose members hold more
+    reports together than ``serve --live-split-max-reports`` (seven members holding thirteen
+    reports, over a bound of twelve) is not re-checked live: the hub leaves it (its own
+    answer is a full build's) but the parts stay one cluster (six members) until the next
+    ingest. At a bound of thirteen it splits live, as a full build."""
     queries = [X3, *(p for part in PARTS3 for p in part)]
     live, full = _live_and_full(tmp_path, _three_parts(), _n(("phone", X3), 30, 1), queries,
-                                Policy(hub_reports=3), split_max=6)  # fmt: skip
+                                Policy(hub_reports=3), split_max_reports=bound)  # fmt: skip
     assert _clusters_of(full) == [0, 2, 2, 2, 2, 2, 2]
+    if bound == 13:
+        assert [_whole(v) for v in live] == [_whole(v) for v in full]
+        return
     assert _clusters_of(live) == [0, 6, 6, 6, 6, 6, 6]
     assert _whole(live[0]) == _whole(full[0])
     assert [v.level for v in live] == [v.level for v in full]
@@ -631,6 +639,20 @@ def test_a_delta_an_older_folder_wrote_keeps_clusters_whole_until_compaction(
         assert [m.snapshot.check(q).cluster_size for q in (x, y, z)] == [0, 2, 2]
     finally:
         m.stop()
+
+
+def test_related_leaves_out_a_member_that_left_its_cluster_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A member of a triangle becomes a hub, and no split is run (``split_max_reports`` 0): the
+    other two stay linked (as in a build, their own report links them), and ``related`` of
+    either lists the two of them, not the base member the delta took out."""
+    x, y, z = "+85291234181", "+85291234182", "+85291234183"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _co([("phone", x), ("phone", z)], 1),
+                 _co([("phone", y), ("phone", z)], 2)]  # fmt: skip
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 1), [x, y, z], related=(y, z),
+                    policy=Policy(hub_reports=2), split_max_reports=0)  # fmt: skip
+    assert [want[q].cluster_size for q in (x, y, z)] == [0, 2, 2]
 
 
 def test_a_split_that_leaves_one_member_alone_answers_as_a_full_build(tmp_path: Path) -> None:

@@ -62,16 +62,16 @@ def test_flags_fill_the_config_fields_of_their_names(tmp_path: Path) -> None:
 
 
 def test_the_live_split_bound_is_the_folds_own_default(tmp_path: Path) -> None:
-    """``--live-split-max`` (rpc may not import ingest, so the default is written twice)
-    defaults to the folder's :data:`~scameter.ingest.livesplits.SPLIT_MAX`, is passed on
+    """``--live-split-max-reports`` (rpc may not import ingest, so the default is written twice)
+    defaults to the folder's :data:`~scameter.ingest.livesplits.SPLIT_MAX_REPORTS`, is passed on
     as parsed, and refuses a negative bound."""
-    from scameter.ingest.livesplits import SPLIT_MAX
+    from scameter.ingest.livesplits import SPLIT_MAX_REPORTS
 
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
     base = ["--snapshots", str(tmp_path), "--no-auth"]
-    assert config_from_args(parser.parse_args(base), {}).live_split_max == SPLIT_MAX
-    ns = parser.parse_args([*base, "--live-split-max", "50"])
-    assert config_from_args(ns, {}).live_split_max == 50
-    with pytest.raises(ConfigError, match="--live-split-max"):
-        config_from_args(parser.parse_args([*base, "--live-split-max", "-1"]), {})
+    assert config_from_args(parser.parse_args(base), {}).live_split_max_reports == SPLIT_MAX_REPORTS
+    ns = parser.parse_args([*base, "--live-split-max-reports", "50"])
+    assert config_from_args(ns, {}).live_split_max_reports == 50
+    with pytest.raises(ConfigError, match="--live-split-max-reports"):
+        config_from_args(parser.parse_args([*base, "--live-split-max-reports", "-1"]), {})
