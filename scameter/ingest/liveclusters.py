@@ -21,12 +21,12 @@ Invariants:
 * A member that leaves (delisted, or no longer linkable: allowlisted, a hub) is taken out of
   its cluster's counts, and the cluster is named in :attr:`LiveClusters.splits`: the fold
   then *opens* it (:mod:`scameter.ingest.livesplits`: members holding at most ``serve
-  --live-split-max-reports`` reports together, else it waits for compaction, one cluster
-  as before) and decides again with
-  every member touched. An opened cluster is no atom: its members link only as their
-  complete evidence links them (an identifier the fold holds part of the evidence of does
-  not link them: had it linked, it would be a member), so the parts are a build's; each
-  part gets a new id, and every id that answered as the opened cluster an empty entry.
+  --live-split-max-reports`` reports together, else it waits for compaction, one cluster as
+  before) and decides again with every member touched. An opened cluster is no atom: its
+  members link only as their complete evidence links them (an identifier the fold holds
+  part of the evidence of does not link them: had it linked, it would be a member), so the
+  parts are a build's; each part gets a new id, and every id that answered as the opened
+  cluster an empty entry.
 * Ids: a live cluster keeps the smallest id among its atoms (base ids, record ranks, are
   below 2^32) or, with none, :data:`~scameter.index.delta.DELTA_CLUSTER_BIT` | the top 63
   bits of the xxh3-64 of its smallest ``kind:canonical`` key. Every atom's id is written to
@@ -258,9 +258,9 @@ def _ungrouped(
         fields = listed.get(ikey)
         i = None if fields is None else agg.ids.get(f"{fields[0].value}:{fields[1]}")
         if i is not None and i not in agg.allow and agg.count[i] <= hub:
-            members[("k", ikey)] = [ikey]
+            members[("k", ikey)] = [ikey]  # still linked through links the fold did not see
             nodes.union(("k", ikey), ("a", cid))
-        else:
+        else:  # it leaves its cluster, which may split
             if level in _INDEX:
                 leaving.setdefault(cid, []).append(level)
             live.splits.add(cid)

@@ -52,10 +52,10 @@ log = logging.getLogger("scameter.live")
 
 #: Reports a live split re-decides at most, per cluster (its members' report counts together,
 #: ``serve --live-split-max-reports``): a larger cluster keeps its links until compaction.
-#: Sized from docs/benchmarks.md, "Round 11: live splits": about 45 us per member of one or
-#: two reports and 7 us per report more, so at most about 0.9 s of a fold (20,000 members of
-#: one report), 0.15 s for members of 100 reports each.
-SPLIT_MAX_REPORTS = 20_000
+#: Sized from docs/benchmarks.md, "Round 11: live splits": about 50 us of CPU per member of
+#: two reports and 10 us per report more, so at most about 0.3-0.5 s of a fold's CPU (5,000
+#: members of two reports; 10,000 of one), about 0.1 s for 100 members of 100 reports each.
+SPLIT_MAX_REPORTS = 10_000
 #: Where a record's report count (u32) is (:data:`~scameter.index.format.HEADER`).
 _OFF_REPORTS = fmt.OFF_ORDINAL + 4
 

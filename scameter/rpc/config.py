@@ -73,7 +73,7 @@ class ServerConfig:
     live_dir: Path | None = None
     live_interval: float = 0.5
     fold_priority: str = "idle"
-    live_split_max_reports: int = 20_000  # ingest.livesplits.SPLIT_MAX_REPORTS
+    live_split_max_reports: int = 10_000  # ingest.livesplits.SPLIT_MAX_REPORTS
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -221,7 +221,7 @@ SERVE_ARGS: ArgTable = (
         help="the live fold's CPU priority: idle (only spare CPU, lookups never wait for "
              "it; it lags while the cores are saturated) or low (nice 10: a small share "
              "even then) (default %(default)s)"),
-    Arg(("--live-split-max-reports",), type=int, default=20_000, metavar="N",
+    Arg(("--live-split-max-reports",), type=int, default=10_000, metavar="N",
         help="the live fold re-checks the links of a cluster a member leaves when its "
              "members hold at most N reports together (a larger one splits at the next "
              "ingest; 0: none live) (default %(default)s)"),
