@@ -700,19 +700,37 @@ def test_a_cluster_joined_live_then_split_in_a_later_fold_answers_as_a_full_buil
     assert [want[q].cluster_size for q in queries] == [0, 2, 2, 2, 2]
 
 
+@pytest.mark.parametrize("new_urls", [1, 2], ids=["one-url", "two-urls"])
 def test_a_domain_link_split_live_keeps_the_co_report_links_as_a_full_build(
-    tmp_path: Path,
+    tmp_path: Path, new_urls: int
 ) -> None:
     """Two URLs on one domain, each named with its own phone number, are one cluster
-    through the domain; a third URL live takes the domain past ``hub_reports``: the
-    cluster splits into the two co-reported pairs, as after a full build."""
+    through the domain; one or two URLs live take the domain past ``hub_reports`` (with
+    two, the fold's own identifiers on it are already over the cap): the cluster splits
+    into the two co-reported pairs, as after a full build."""
     a, b = "https://split-shop.example/a", "https://split-shop.example/b"
     p, q = "+85291234171", "+85291234172"
     base_rows = [_co([("url", a), ("phone", p)], 0), _co([("url", b), ("phone", q)], 1)]
-    new = "https://www.split-shop.example/c"
-    want = _compare(tmp_path, base_rows, _n(("url", new), 10, 1), [new, a, b, p, q],
+    new = [f"https://www.split-shop.example/{c}" for c in "cd"[:new_urls]]
+    reports = [r for i, u in enumerate(new) for r in _n(("url", u), 10 + i, 1)]
+    want = _compare(tmp_path, base_rows, reports, [*new, a, b, p, q],
                     related=(a, b, p), policy=Policy(hub_reports=2))  # fmt: skip
-    assert [want[k].cluster_size for k in (new, p, q)] == [0, 2, 2]
+    assert [want[k].cluster_size for k in (*new, p, q)] == [0] * new_urls + [2, 2]
+
+
+def test_a_part_split_live_joins_another_cluster_in_the_same_fold_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """One fold makes the hub of a three-part cluster and names a member of one part with
+    a member of another base cluster: that part and that cluster are one, the other parts
+    are their own, as after a full build."""
+    other = [("phone", "+85291234191"), ("phone", "+85291234192")]
+    rows = [*_three_parts(), _co(other, 30)]
+    reports = _n(("phone", X3), 30, 1) + _n([("phone", PARTS3[0][1]), other[0]], 31, 1)
+    queries = [X3, *(p for part in PARTS3 for p in part), other[0][1], other[1][1]]
+    want = _compare(tmp_path, rows, reports, queries, related=tuple(queries),
+                    policy=Policy(hub_reports=3))  # fmt: skip
+    assert [want[q].cluster_size for q in queries] == [0, 4, 4, 2, 2, 2, 2, 4, 4]
 
 
 def _random_cluster(seed: int) -> tuple[list[dict[str, Any]], list[str], str]:
