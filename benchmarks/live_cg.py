@@ -19,12 +19,22 @@ with the tree to measure on ``PYTHONPATH`` (docs/benchmarks.md, "Round 8: live f
   base listing on its registrable domain) in polls of 250 into a fresh delta over ``ROOT``'s
   base; with ``clusters`` (a ``setup ROOT clusters`` root), 1,000 reports each naming a new
   number and one number of each of two base pairs (500 clusters of six, each joining two).
+* ``python -m benchmarks.live_cg split ROOT SIZE RUNS [REPORTS]``: wall and CPU milliseconds
+  of one fold of one report that makes a hub of the member joining the two halves of a base
+  cluster of ``SIZE`` numbers (two chains, each link named by ``REPORTS`` reports, 1 by
+  default; ``hub_reports`` 2 x ``REPORTS``, which the hub-to-be reaches in the base), median
+  of ``RUNS`` fresh deltas, with the split (``serve --live-split-max-reports`` unbounded)
+  and without (0: the cluster waits for compaction), and of one report of a number in no cluster
+  (the fold's fixed cost). The base (also 2,000 numbers in no cluster) is built once under
+  ``ROOT/split-SIZE-REPORTS``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -35,6 +45,7 @@ from benchmarks import datagen
 from scameter.index import SnapshotManager
 from scameter.ingest.live import LiveFolder
 from scameter.ingest.pipeline import run_ingest
+from scameter.ingest.policy import Policy
 from scameter.intake import IntakeLog
 
 SEED = 7
@@ -63,7 +74,8 @@ def setup(root: Path, clusters: bool = False) -> None:
     new: list[list[tuple[str, str]]] = [[("phone", p)] for p in phones[10_000:12_000]]
     new += [[("url", u)] for u in urls[500:700]]
     # one number of each of two pairs: the other two are the untouched members probed
-    new += [[("phone", pairs[2 * i][0]), ("phone", pairs[2 * i + 1][0])] for i in range(200)]
+    if clusters:
+        new += [[("phone", pairs[2 * i][0]), ("phone", pairs[2 * i + 1][0])] for i in range(200)]
     with IntakeLog(root / "intake") as log:
         for i, idents in enumerate(new):
             log.append(identifiers=idents, category="investment", text="",
@@ -134,6 +146,69 @@ def fold(root: Path, run_name: str, clusters: bool = False) -> float:
     return spent / max(1, folded) * 1e6
 
 
+def _split_base(root: Path, size: int, reports: int = 1) -> tuple[Path, str, str]:
+    """The ``split`` base under ``root``: two chains of numbers (``reports`` reports name
+    each two neighbours) joined by a hub-to-be named once with the head of each and alone
+    in as many more reports as make it reach ``hub_reports`` (2 x ``reports``), plus 2,000
+    numbers in no cluster; its snapshots, the hub-to-be and a number in no cluster."""
+    phones = datagen.phones(size + 2_000, SEED)
+    hub, half = phones[0], (size - 1) // 2
+    chains = [phones[1 : 1 + half], phones[1 + half : size]]
+    snaps = root / "snaps"
+    if not (snaps / "CURRENT").exists():
+        when = datetime.now(UTC) - timedelta(days=1)
+        rows: list[tuple[str, str | Sequence[str]]] = [
+            ("phone", (hub, chain[0])) for chain in chains
+        ]
+        rows += [("phone", hub)] * (2 * reports - 2)
+        links = [pair for chain in chains for pair in itertools.pairwise(chain)]
+        rows += [("phone", pair) for pair in links for _ in range(reports)]
+        rows += [("phone", p) for p in phones[size:]]
+        lines = [_report(i, kind, value, when) + "\n" for i, (kind, value) in enumerate(rows)]
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "base.jsonl").write_text("".join(lines), encoding="utf-8")
+        run_ingest([root / "base.jsonl"], snaps, as_of=datetime.now(UTC),
+                   policy=Policy(hub_reports=2 * reports))  # fmt: skip
+    return snaps, hub, phones[-1]
+
+
+def _fold_one(snaps: Path, work: Path, number: str, split_max_reports: int) -> tuple[float, float]:
+    """Wall and CPU milliseconds of the fold of one report of ``number`` into a fresh delta
+    (a first report, of another number, opens the base: not timed)."""
+    shutil.rmtree(work, ignore_errors=True)
+    when = datetime.now(UTC) - timedelta(hours=1)
+    with IntakeLog(work / "intake") as log:
+        for i, value in enumerate(("+85299999999", number)):
+            log.append(identifiers=[("phone", value)], category="investment", text="",
+                       reporter_hash=f"{i + 900:032x}", reported_at=when)  # fmt: skip
+    folder = LiveFolder(
+        snaps, work / "intake", work / "live", batch=1, split_max_reports=split_max_reports
+    )
+    folder.fold_once()
+    wall, cpu = time.perf_counter(), time.process_time()
+    folder.fold_once()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    folder.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return wall * 1e3, cpu * 1e3
+
+
+def split(root: Path, size: int, runs: int, reports: int = 1) -> dict[str, tuple[float, float]]:
+    """Median (wall ms, CPU ms) per case of :func:`_fold_one` (see the module docstring)."""
+    snaps, hub, lone = _split_base(root / f"split-{size}-{reports}", size, reports)
+    unbounded = 1 << 40  # the split whatever the cluster's reports (the default refuses some)
+    cases = {"lone number": (lone, unbounded), "hub, split": (hub, unbounded),
+             "hub, no split": (hub, 0)}  # fmt: skip
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for r in range(runs):
+        for name, (number, split_max_reports) in cases.items():
+            times[name].append(_fold_one(snaps, root / f"split-run-{r}", number, split_max_reports))
+    return {
+        name: (statistics.median(t[0] for t in got), statistics.median(t[1] for t in got))
+        for name, got in times.items()
+    }
+
+
 def main(argv: list[str]) -> None:
     cmd, root = argv[0], Path(argv[1])
     if cmd == "setup":
@@ -142,8 +217,12 @@ def main(argv: list[str]) -> None:
         run(root, argv[2], argv[3] == "1", int(argv[4]))
     elif cmd == "fold":
         print(f"{fold(root, argv[2], clusters=argv[3:] == ['clusters']):.1f}")
+    elif cmd == "split":
+        reports = int(argv[4]) if len(argv) > 4 else 1
+        for name, (wall, cpu) in split(root, int(argv[2]), int(argv[3]), reports).items():
+            print(f"{name}: wall {wall:.1f} ms, cpu {cpu:.1f} ms")
     else:
-        raise SystemExit(f"unknown command {cmd!r} (setup, run, fold)")
+        raise SystemExit(f"unknown command {cmd!r} (setup, run, fold, split)")
 
 
 if __name__ == "__main__":

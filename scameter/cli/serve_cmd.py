@@ -65,6 +65,7 @@ def _start_folder(config: ServerConfig) -> BaseProcess | None:
             DEFAULT_REPORTER_KEY,
             os.getpid(),
             config.fold_priority,
+            config.live_split_max_reports,
         ),
         name="scameter-live-fold",
         daemon=True,

@@ -26,8 +26,14 @@ The delta environment (``<live dir>/delta``):
   delta added on it that the base's ``domlinks`` entry does not hold, as such an entry
   (:mod:`scameter.index.domlinks`; only that it is a hub once the two hold more than
   ``hub_reports``): the fold's alone (:mod:`scameter.ingest.livedomains`), workers never read it.
+* ``catoms`` and ``cmembers`` (the fold's alone, workers never open them; duplicate-sorted):
+  a live cluster id -> every cluster id whose entry targets it, and a cluster id -> the keys
+  of the delta's records that carry it: the index a live split reads a cluster's members
+  through (:mod:`scameter.ingest.livesplits`).
 * ``meta``: ``base`` (the snapshot id the delta is relative to), ``epoch`` (new at each
-  reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``.
+  reset), ``generation``, ``cursor`` (the last intake sequence number folded), ``strings``,
+  ``splits`` (the split index is complete: written since the last reset by a folder that
+  keeps it).
 
 Invariants:
 
@@ -94,6 +100,10 @@ DB_RLOG = b"rlog"
 DB_CLUSTERS = b"clusters"
 DB_CLOG = b"clog"
 DB_DOMAINS = b"domains"
+DB_CATOMS = b"catoms"
+DB_CMEMBERS = b"cmembers"
+#: The fold's own sub-databases (duplicate-sorted, 8-byte values): workers never open them.
+SPLIT_DBS = (DB_CATOMS, DB_CMEMBERS)
 LISTED = b"L"
 REMOVED = b"R"
 GEN_KEY = struct.Struct(">Q")
@@ -145,7 +155,11 @@ def open_delta(path: Path, *, readonly: bool) -> tuple[Any, dict[bytes, Any]]:
     names = (DB_RECORDS, DB_EVENTS, DB_LOG, DB_META, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG,
              DB_DOMAINS)  # fmt: skip
     try:
-        return env, {n: env.open_db(n, create=not readonly) for n in names}
+        dbs = {n: env.open_db(n, create=not readonly) for n in names}
+        if not readonly:  # the split index: the fold's alone (a worker follows without it)
+            for n in SPLIT_DBS:
+                dbs[n] = env.open_db(n, create=True, dupsort=True, dupfixed=True)
+        return env, dbs
     except lmdb.NotFoundError:  # read-only, before a folder of this version created them all
         env.close()
         raise
@@ -999,8 +1013,10 @@ class DeltaFollower:
 
 __all__ = [
     "CLUSTER_ENTRY",
+    "DB_CATOMS",
     "DB_CLOG",
     "DB_CLUSTERS",
+    "DB_CMEMBERS",
     "DB_DOMAINS",
     "DB_EVENTS",
     "DB_LOG",
@@ -1014,6 +1030,7 @@ __all__ = [
     "LISTED",
     "NEAR_KINDS",
     "REMOVED",
+    "SPLIT_DBS",
     "DeltaFollower",
     "LayeredRules",
     "Overlay",

@@ -376,10 +376,14 @@ class Snapshot:
             if v.kind is None or v.canonical is None:
                 continue
             ident = Identifier(Kind(v.kind), v.canonical)
-            if ident.key in records:
-                fresh.append(ident)  # answered through the delta below
-            else:
+            held = records.get(ident.key)
+            if held is None:
                 out.append(v)
+                continue
+            cid = int.from_bytes(held[_CLUSTER_ID], "little") if held[2] & F_CLUSTER else None
+            if cid is not None and overlay.live_cluster(cid) == cluster:
+                fresh.append(ident)  # answered through the delta below
+            # else: the delta's record took it out of this cluster (it left, or a split)
         seen = {ident.key for ident in fresh}
         for key in overlay.cluster_keys(cluster):
             buf = records.get(key)

@@ -78,6 +78,7 @@ from scameter.index.delta import (
     GEN_KEY,
     LISTED,
     REMOVED,
+    SPLIT_DBS,
     open_delta,
 )
 from scameter.index.publish import current_id
@@ -90,6 +91,7 @@ from scameter.ingest.granularity import Granularity
 from scameter.ingest.liveclusters import Cluster, LiveClusters, assign
 from scameter.ingest.livedomains import LiveDomains
 from scameter.ingest.liveranges import RangeCounter, delta_listed
+from scameter.ingest.livesplits import SPLIT_MAX_REPORTS, SplitIndex, open_clusters
 from scameter.ingest.pipeline import DEFAULT_REPORTER_KEY, _warninglists
 from scameter.ingest.policy import policy_from_mapping
 from scameter.ingest.warninglists import Warninglists
@@ -140,6 +142,7 @@ class LiveFolder:
         reporter_key: bytes = DEFAULT_REPORTER_KEY,
         cache_dir: Path | None = None,
         batch: int = FOLD_BATCH,
+        split_max_reports: int = SPLIT_MAX_REPORTS,
     ) -> None:
         self.snapshots_root = Path(snapshots_root)
         self.intake_path = Path(intake_path)
@@ -148,6 +151,9 @@ class LiveFolder:
         self.reporter_key = reporter_key
         self.cache_dir = cache_dir
         self.batch = batch
+        #: The most reports a live split re-decides (``serve --live-split-max-reports``; 0:
+        #: no split live).
+        self.split_max_reports = split_max_reports
         self._env, self._dbs = open_delta(self.live_dir / DELTA_DIR, readonly=False)
         self._intake: IntakeLog | None = None
         self._base: _Base | None = None
@@ -194,7 +200,7 @@ class LiveFolder:
         cursor = base.snap.reader.intake_cursors.get(os.path.realpath(self.intake_path), -1)
         with self._env.begin(write=True) as txn:
             for name in (DB_RECORDS, DB_EVENTS, DB_LOG, DB_RANGES, DB_RLOG, DB_CLUSTERS, DB_CLOG,
-                         DB_DOMAINS):  # fmt: skip
+                         DB_DOMAINS, *SPLIT_DBS):  # fmt: skip
                 txn.drop(self._dbs[name], delete=False)
             meta = self._dbs[DB_META]
             txn.drop(meta, delete=False)
@@ -204,6 +210,7 @@ class LiveFolder:
                 "generation": 0,
                 "cursor": cursor,
                 "strings": [],
+                "splits": True,  # the split index is kept from here on (livesplits)
             }.items():
                 txn.put(k.encode(), json.dumps(v).encode(), db=meta)
         log.info("live delta reset", extra={"base": base.snap.id, "cursor": cursor})
@@ -308,13 +315,19 @@ class LiveFolder:
                     continue
                 wire[ikey] = plain
                 touched[ikey] = bytes(old) if old is not None else b""
+            index = SplitIndex(
+                base.snap.reader, txn, self._dbs, self._dbs[DB_RECORDS],
+                enabled=bool(meta.get("splits")), bound=self.split_max_reports,
+            )  # fmt: skip
             values, live, domains = self._decide_joined(
-                base, txn, touched, wire=wire, when=when, strings=strings, appeals=appeals
-            )
+                base, txn, touched, wire=wire, when=when, strings=strings, appeals=appeals,
+                index=index,
+            )  # fmt: skip
             for ekey, entry in domains.items():
                 txn.put(ekey, entry, db=self._dbs[DB_DOMAINS])
             changes = _range_changes(base, txn, self._dbs[DB_RECORDS], values, wire)
             for ikey, value in values.items():
+                index.record_written(ikey, txn.get(ikey, db=self._dbs[DB_RECORDS]), value)
                 txn.put(ikey, value, db=self._dbs[DB_RECORDS])
             put = txn.put
             if changes:
@@ -323,6 +336,7 @@ class LiveFolder:
                 for rkey, count in ranges.items():
                     put(rkey, count, db=rdb)
                 put(GEN_KEY.pack(generation), b"\n".join(ranges), db=self._dbs[DB_RLOG])
+            index.entries_written(live.written, live.original)
             self._put_clusters(txn, generation, live.encoded())
             mdb = self._dbs[DB_META]
             put(GEN_KEY.pack(generation), b"".join(values), db=self._dbs[DB_LOG])
@@ -341,12 +355,15 @@ class LiveFolder:
         when: datetime,
         strings: list[str],
         appeals: dict[str, list[tuple[str, str, int]]],
+        index: SplitIndex,
     ) -> tuple[dict[bytes, bytes], LiveClusters, dict[bytes, bytes]]:
         """:meth:`_decide` of ``touched``, its domain peers (:class:`LiveDomains`, or
-        :func:`_domain_peers` over a base without the domain-link index) and the listed
-        identifiers the live clusters it makes take in (``LiveClusters.joiners``), each from
-        its complete evidence and the delta's events of it (its cluster changes, so it is
-        re-decided too); with the delta's new ``domains`` entries."""
+        :func:`_domain_peers` over a base without the domain-link index), the listed
+        identifiers the live clusters it makes take in (``LiveClusters.joiners``) and the
+        members of the live clusters it opens (a member left, or a domain link went:
+        :func:`~scameter.ingest.livesplits.open_clusters`), each from its complete
+        evidence and the delta's events of it (its cluster changes, so it is re-decided
+        too); with the delta's new ``domains`` entries."""
         domains = None
         if base.snap.reader.has_domain_links:
             domains = LiveDomains(
@@ -359,7 +376,9 @@ class LiveFolder:
         else:
             peers = _domain_peers(base, touched, wire)
         counted: dict[str, int] = {}
-        for _ in range(_JOIN_ROUNDS):
+        opened: set[int] = set()
+        refused: set[int] = set()  # too large to re-check live: they wait for compaction
+        for round_ in range(_JOIN_ROUNDS):
             for ikey, plain in peers:
                 old = txn.get(ikey, db=self._dbs[DB_EVENTS])
                 wire[ikey] = plain
@@ -369,13 +388,20 @@ class LiveFolder:
                 lambda k: txn.get(k, db=self._dbs[DB_RECORDS]),
                 lambda k: txn.get(k, db=self._dbs[DB_CLUSTERS]),
                 wire,
+                frozenset(opened),
             )
             values, counted = self._decide(
                 base, touched, live, wire=wire, when=when, strings=strings, appeals=appeals,
                 domains=domains,
             )  # fmt: skip
             peers = [(k, wire[k]) for k in sorted(live.joiners - touched.keys())]
-            if not peers:
+            grew = False
+            if round_ < _JOIN_ROUNDS - 1:  # a cluster opened now is decided in a next round
+                more = len(opened)
+                peers += open_clusters(live, index, domains, touched=touched, wire=wire,
+                                       counted=counted, opened=opened, refused=refused)  # fmt: skip
+                grew = len(opened) > more
+            if not peers and not grew:
                 break
         new = {} if domains is None else domains.entries({k: wire[k] for k in touched}, counted)
         return values, live, new
@@ -427,7 +453,7 @@ class LiveFolder:
             ikey = wanted.get(f"{fields[0].value}:{fields[1]}")
             if ikey is not None:  # VERIFIED too: an allowlisted exact kind's report counts
                 listed[ikey] = fields
-        clusters = assign(live, agg, decisions, listed, touched)
+        clusters = assign(live, agg, decisions, listed, touched, gran=base.gran)
         out: dict[bytes, bytes] = {}
         for ikey in touched:
             rec = listed.get(ikey)
@@ -465,8 +491,9 @@ class LiveFolder:
 #: The kinds that link through their registrable domain (``clusters.domain_link_key``).
 _DOMAIN_LINKED = ("url:", "domain:", "email:")
 #: Rounds of re-deciding the listed identifiers a live cluster takes in (each round's
-#: aggregator links what the last one brought in; two settle every case the tests know).
-_JOIN_ROUNDS = 3
+#: aggregator links what the last one brought in; two settle every case the tests know),
+#: and the members of the clusters it opens (one round more).
+_JOIN_ROUNDS = 4
 
 
 def _domain_peers(
@@ -618,6 +645,7 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
     reporter_key: bytes,
     parent: int,
     priority: str = "idle",
+    split_max_reports: int = SPLIT_MAX_REPORTS,
 ) -> None:
     """Child process of ``serve``: fold until SIGTERM or until the server dies."""
     import signal
@@ -627,7 +655,13 @@ def run_folder(  # noqa: PLR0917 - the target of one Process
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us after draining
-    folder = LiveFolder(snapshots_root, intake_path, live_dir, reporter_key=reporter_key)
+    folder = LiveFolder(
+        snapshots_root,
+        intake_path,
+        live_dir,
+        reporter_key=reporter_key,
+        split_max_reports=split_max_reports,
+    )
     try:
         folder.run(stop, interval)
     finally:

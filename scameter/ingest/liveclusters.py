@@ -19,8 +19,14 @@ Invariants:
   bitmaps (``cluster:<id>`` and ``level:<level>``), once per base cluster a fold first
   touches: no record is read for them.
 * A member that leaves (delisted, or no longer linkable: allowlisted, a hub) is taken out of
-  its cluster's counts; the links it carried are not re-checked (the rest of the cluster
-  stays one) until compaction: a full build may split it.
+  its cluster's counts, and the cluster is named in :attr:`LiveClusters.splits`: the fold
+  then *opens* it (:mod:`scameter.ingest.livesplits`: members holding at most ``serve
+  --live-split-max-reports`` reports together, else it waits for compaction, one cluster as
+  before) and decides again with every member touched. An opened cluster is no atom: its
+  members link only as their complete evidence links them (an identifier the fold holds
+  part of the evidence of does not link them: had it linked, it would be a member), so the
+  parts are a build's; each part gets a new id, and every id that answered as the opened
+  cluster an empty entry.
 * Ids: a live cluster keeps the smallest id among its atoms (base ids, record ranks, are
   below 2^32) or, with none, :data:`~scameter.index.delta.DELTA_CLUSTER_BIT` | the top 63
   bits of the xxh3-64 of its smallest ``kind:canonical`` key. Every atom's id is written to
@@ -29,11 +35,13 @@ Invariants:
   later one: no delta can give that number at a cost below the base's size.
 * Cost: per fold, one read of the delta's record and the base's record per member the fold
   links, one read per cluster entry, and per base cluster first touched one intersection
-  count per listed level of two compressed bitmaps.
+  count per listed level of two compressed bitmaps; with an opened cluster, the fold's links
+  made once more (its groups, a union-find over its identifiers).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -50,7 +58,9 @@ from scameter.index.delta import (
 )
 from scameter.index.reader import SnapshotReader
 from scameter.ingest.aggregate import Aggregator, Decisions
+from scameter.ingest.clusters import cluster_ids
 from scameter.ingest.evidence import wire_key_id
+from scameter.ingest.granularity import Granularity
 from scameter.verdict import Level
 
 #: A cluster as a delta record carries it: (cluster id, size, worst level).
@@ -69,9 +79,17 @@ class LiveClusters:
         get_record: Callable[[bytes], bytes | None],
         get_entry: Callable[[bytes], bytes | None],
         wire: dict[bytes, str],
+        opened: frozenset[int] = frozenset(),
     ) -> None:
         #: Identifier key -> ``kind:canonical`` of every key the fold knows.
         self.wire = wire
+        #: The ids of the clusters this fold opened (each and every id answering as it):
+        #: their members are all touched and link as their own evidence does.
+        self.opened = opened
+        #: Live clusters a member left (or a domain link went from): the fold opens them.
+        self.splits: set[int] = set()
+        #: The target of every id this fold wrote before it wrote it (``None``: no entry).
+        self.original: dict[int, int | None] = {}
         self._reader = reader
         self._get_record = get_record
         self._get_entry = get_entry
@@ -134,7 +152,14 @@ class LiveClusters:
         self._current[ikey] = got
         return got
 
+    def taken(self, cid: int) -> bool:
+        """Whether the delta id ``cid`` names a live cluster other than an opened one."""
+        return cid not in self.opened and self._entry(cid) is not None
+
     def write(self, cid: int, target: int, hist: list[int]) -> None:
+        if cid not in self.original:
+            entry = self._entry(cid)
+            self.original[cid] = None if entry is None else entry[0]
         entry = (target, hist)
         self._entries[cid] = entry
         self.written[cid] = entry
@@ -170,13 +195,19 @@ def assign(
     decisions: Decisions,
     listed: dict[bytes, tuple[Any, ...]],
     touched: Iterable[bytes],
+    *,
+    gran: Granularity | None = None,
 ) -> dict[bytes, Cluster]:
     """The cluster of every listed touched identifier that is in one (see the module
-    docstring); the entries to write are left in ``live.written``."""
+    docstring); the entries to write are left in ``live.written``, the clusters a member
+    left in ``live.splits``. ``gran``: the fold's granularity (links made again when it
+    opened a cluster)."""
+    touched = list(touched)
+    clusters = _relinked(live, agg, decisions, touched, gran) if live.opened else decisions.clusters
     nodes = _Nodes()
     members: dict[Any, list[bytes]] = {}
-    wire = live.wire
-    for rank, root in decisions.clusters.items():
+    wire, opened = live.wire, live.opened
+    for rank, root in clusters.items():
         plain = agg.keys[decisions.order[rank]]
         ikey = wire_key_id(plain)
         wire.setdefault(ikey, plain)
@@ -188,8 +219,33 @@ def assign(
         nodes.find(node)
         for k in keys:
             cid = live.current(k)[1]
-            if cid is not None:
+            if cid is not None and cid not in opened:
                 nodes.union(node, ("a", cid))
+    leaving = _ungrouped(live, agg, listed, touched, nodes=nodes, members=members)
+    components: dict[Any, list[Any]] = {}
+    for node in list(nodes.parent):
+        components.setdefault(nodes.find(node), []).append(node)
+    for cid in sorted(opened):  # answered by no record now: every member has a new one
+        live.write(cid, cid, [0] * len(HIST_LEVELS))
+    out: dict[bytes, Cluster] = {}
+    for parts in components.values():
+        out.update(_component(live, parts, members, listed, leaving))
+    return out
+
+
+def _ungrouped(
+    live: LiveClusters,
+    agg: Aggregator,
+    listed: dict[bytes, tuple[Any, ...]],
+    touched: list[bytes],
+    *,
+    nodes: _Nodes,
+    members: dict[Any, list[bytes]],
+) -> dict[int, list[Level]]:
+    """The touched identifiers in no link group of the fold: one still linkable stays in
+    its cluster (joined to it in ``nodes``: its links are there, the fold did not see
+    them); one that is not leaves it (its old level, per cluster, is returned, and the
+    cluster goes to ``live.splits``). Alone in an opened cluster: in none."""
     grouped = {k for keys in members.values() for k in keys}
     leaving: dict[int, list[Level]] = {}
     hub = agg.policy.hub_reports
@@ -197,24 +253,59 @@ def assign(
         if ikey in grouped:
             continue
         level, cid = live.current(ikey)
-        if cid is None:
+        if cid is None or cid in live.opened:
             continue
         fields = listed.get(ikey)
         i = None if fields is None else agg.ids.get(f"{fields[0].value}:{fields[1]}")
         if i is not None and i not in agg.allow and agg.count[i] <= hub:
             members[("k", ikey)] = [ikey]  # still linked through links the fold did not see
             nodes.union(("k", ikey), ("a", cid))
-        else:  # it leaves its cluster
+        else:  # it leaves its cluster, which may split
             if level in _INDEX:
                 leaving.setdefault(cid, []).append(level)
+            live.splits.add(cid)
             nodes.find(("a", cid))
-    components: dict[Any, list[Any]] = {}
-    for node in list(nodes.parent):
-        components.setdefault(nodes.find(node), []).append(node)
-    out: dict[bytes, Cluster] = {}
-    for parts in components.values():
-        out.update(_component(live, parts, members, listed, leaving))
-    return out
+    return leaving
+
+
+def _relinked(
+    live: LiveClusters,
+    agg: Aggregator,
+    decisions: Decisions,
+    touched: list[bytes],
+    gran: Granularity | None,
+) -> dict[int, int]:
+    """``decisions.clusters`` made again with the identifiers the fold holds only part of
+    the evidence of kept out of every link group that holds a member of an opened cluster
+    (:attr:`LiveClusters.opened`): had one of them linked a member as a build does, it
+    would be a member itself, touched, its evidence complete. So the members of an opened
+    cluster link exactly as their complete evidence links them."""
+    complete: set[int] = set()
+    inside: set[int] = set()
+    for ikey in touched:
+        i = agg.ids.get(live.wire[ikey])
+        if i is not None:
+            complete.add(i)
+            if live.current(ikey)[1] in live.opened:
+                inside.add(i)
+    groups = agg.link_groups(gran)
+    partial: set[int] = set()
+    g, total = 0, len(groups)
+    while g < total:
+        size = groups[g]
+        group = groups[g + 1 : g + 1 + size]
+        g += 1 + size
+        if not inside.isdisjoint(group):
+            partial.update(m for m in group if m not in complete)
+    rank = array("I", bytes(4 * len(decisions.order)))
+    for r, i in enumerate(decisions.order):
+        rank[i] = r
+    decided, allow, count, hub = decisions.decided, agg.allow, agg.count, agg.policy.hub_reports
+
+    def linkable(i: int) -> bool:
+        return i in decided and i not in allow and count[i] <= hub and i not in partial
+
+    return cluster_ids(len(agg.keys), groups, linkable, rank)
 
 
 def _component(
@@ -239,7 +330,7 @@ def _component(
     if atoms:
         cid = atoms[0]
     elif plain:
-        cid = DELTA_CLUSTER_BIT | (xxhash.xxh3_64_intdigest(min(plain).encode("utf-8")) >> 1)
+        cid = _fresh_id(live, min(plain))
     else:
         return {}
     for atom in {cid, *atoms}:
@@ -249,19 +340,32 @@ def _component(
     return {k: (cid, size, worst) for k in keys if k in listed}
 
 
+def _fresh_id(live: LiveClusters, smallest: str) -> int:
+    """The id of a live cluster made of no atom: :data:`DELTA_CLUSTER_BIT` | the top 63
+    bits of the xxh3-64 of its smallest ``kind:canonical`` key, salted while another live
+    cluster holds that id (one its smallest member left, then came back in a new one)."""
+    cid = 0
+    for salt in range(64):
+        text = smallest if not salt else f"{smallest}#{salt}"
+        cid = DELTA_CLUSTER_BIT | (xxhash.xxh3_64_intdigest(text.encode("utf-8")) >> 1)
+        if not live.taken(cid):
+            break
+    return cid
+
+
 def _count_member(
     live: LiveClusters, ikey: bytes, fields: tuple[Any, ...] | None, hist: list[int]
 ) -> bool:
     """Move a member of a live cluster from its old level's count (when its old cluster is
-    one of the atoms) to its new one's; whether it is a member (``fields``: its new record's,
-    ``None``: the fold did not re-decide it)."""
+    one of the atoms: not an opened one) to its new one's; whether it is a member
+    (``fields``: its new record's, ``None``: the fold did not re-decide it)."""
     level, cid = live.current(ikey)
     if fields is None and level is None:
         return False  # linked in the fold on partial evidence only: not listed, not linked
     if fields is None and cid is None:
         live.joiners.add(ikey)  # its record must carry the cluster: re-decided
     new: Level | None = level if fields is None else fields[3]
-    if cid is not None and level in _INDEX:
+    if cid is not None and cid not in live.opened and level in _INDEX:
         hist[_INDEX[level]] -= 1
     if new in _INDEX:
         hist[_INDEX[new]] += 1

@@ -14,7 +14,10 @@ have), and gives the fold
 * the build's rule for linking it (:meth:`LiveDomains.linkable`, the aggregator's
   ``domain_linkable``): at most ``hub_reports`` identifiers of the window on it (the base's,
   the delta's and the fold's own together) and none allowlisted;
-* the delta entries to write (:meth:`LiveDomains.entries`): the identifiers this fold adds.
+* the delta entries to write (:meth:`LiveDomains.entries`): the identifiers this fold adds;
+* the identifiers on an expression the fold takes past the cap (:meth:`LiveDomains.tipped`):
+  it linked them, a build no longer does, so their clusters may split
+  (:mod:`scameter.ingest.livesplits`).
 
 Invariants:
 
@@ -154,6 +157,24 @@ class LiveDomains:
         if value is not None:
             return None if value[:1] == REMOVED else bytes(value[1:])
         return self._reader.get(fmt.TABLE_RECORDS, key)
+
+    def tipped(self, plains: dict[bytes, str], counted: Container[str]) -> set[bytes]:
+        """The keys (the base's and the delta's) on every expression that linked before this
+        fold and that the identifiers of ``plains`` the fold's aggregator counted take past
+        the cap: a build no longer links them, so the clusters they are in may split. Reads
+        only the entries :meth:`peers` read (memoised); changes nothing."""
+        added: dict[str, set[bytes]] = {}
+        for key, plain in plains.items():
+            link = self._link_of(plain)
+            if link is not None and plain in counted:
+                added.setdefault(link, set()).add(key)
+        out: set[bytes] = set()
+        for link, keys in added.items():
+            st = self._link(link)
+            before = st.base | st.delta
+            if not (st.allowed or st.hub) and len(before) <= self._cap < len(before | keys):
+                out |= before
+        return out
 
     def entries(self, plains: dict[bytes, str], counted: Container[str]) -> dict[bytes, bytes]:
         """The delta's new ``domains`` entries (expression key -> entry): the identifiers of

@@ -73,6 +73,7 @@ class ServerConfig:
     live_dir: Path | None = None
     live_interval: float = 0.5
     fold_priority: str = "idle"
+    live_split_max_reports: int = 10_000  # ingest.livesplits.SPLIT_MAX_REPORTS
 
     def __post_init__(self) -> None:
         if self.no_auth == (self.auth_keys is not None):
@@ -99,8 +100,7 @@ class ServerConfig:
         self._check_report_policy()
         if self.cache_seconds < 0 or self.no_record_cache_seconds < 0:
             raise ConfigError("--cache-seconds and --no-record-cache-seconds must be >= 0")
-        if self.live_interval <= 0:
-            raise ConfigError("--live-interval must be > 0")
+        self._check_live()
 
     @property
     def delta_dir(self) -> Path | None:
@@ -108,6 +108,12 @@ class ServerConfig:
         if self.intake_log is None or self.no_live:
             return None
         return (self.live_dir or live_dir_for(self.intake_log)) / "delta"
+
+    def _check_live(self) -> None:
+        if self.live_interval <= 0:
+            raise ConfigError("--live-interval must be > 0")
+        if self.live_split_max_reports < 0:
+            raise ConfigError("--live-split-max-reports must be >= 0")
 
     def _check_report_policy(self) -> None:
         if self.report_daily_cap < 0 or self.report_burst < 0 or self.report_burst_window <= 0:
@@ -215,6 +221,10 @@ SERVE_ARGS: ArgTable = (
         help="the live fold's CPU priority: idle (only spare CPU, lookups never wait for "
              "it; it lags while the cores are saturated) or low (nice 10: a small share "
              "even then) (default %(default)s)"),
+    Arg(("--live-split-max-reports",), type=int, default=10_000, metavar="N",
+        help="the live fold re-checks the links of a cluster a member leaves when its "
+             "members hold at most N reports together (a larger one splits at the next "
+             "ingest; 0: none live) (default %(default)s)"),
 )  # fmt: skip
 
 #: Flags that fill a ServerConfig field of the same name as they were parsed.

@@ -7,6 +7,7 @@ the two answers for the touched identifiers and for the inputs their listings an
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +17,10 @@ import pytest
 
 from scameter.identifiers import detect
 from scameter.index import Snapshot, SnapshotBuilder
-from scameter.index.delta import REMOVED, DeltaFollower, Overlay
+from scameter.index.delta import DB_META, REMOVED, DeltaFollower, Overlay
 from scameter.index.publish import current_id
+from scameter.ingest.live import LiveFolder
+from scameter.ingest.livesplits import SPLIT_MAX_REPORTS
 from scameter.ingest.policy import Policy
 from scameter.intake import IntakeLog, live_dir_for
 from scameter.verdict import Level, ReasonCode, Verdict
@@ -82,6 +85,7 @@ def _compare(
     later: Sequence[tuple[Any, int, dict[str, Any]]] = (),
     appeals: Sequence[tuple[tuple[str, str], int]] = (),
     policy: Policy | None = None,
+    split_max_reports: int = SPLIT_MAX_REPORTS,
 ) -> dict[str, Verdict]:
     """Fold ``reports`` (identifier(s), reporter, keywords of ``_append``) and ``appeals``
     (identifier, reporter) live over a base of ``base_rows``, then ``later`` in a second
@@ -97,7 +101,7 @@ def _compare(
                 for appealed, who in appeals if batch is reports else ():
                     log.append_appeal(identifier=appealed, reason="not mine",
                                       reporter_hash=_reporter(who), appealed_at=NOW)  # fmt: skip
-        _fold(live_dir, snaps).close()
+        _fold_with(live_dir, snaps, split_max_reports).close()
     full = _base(full_dir, base_rows, policy=policy)
     m = _layered(snaps, live_dir)
     out: dict[str, Verdict] = {}
@@ -122,6 +126,15 @@ def _compare(
     finally:
         m.stop()
     return out
+
+
+def _fold_with(root: Path, snaps: Path, split_max_reports: int) -> LiveFolder:
+    """:func:`_fold` with the folder's bound (``serve --live-split-max-reports``)."""
+    folder = LiveFolder(snaps, root / "intake", live_dir_for(root / "intake"),
+                        split_max_reports=split_max_reports)  # fmt: skip
+    while folder.fold_once(NOW):
+        pass
+    return folder
 
 
 def _n(ident: Any, first: int, n: int, **kw: Any) -> list[tuple[Any, int, dict[str, Any]]]:
@@ -394,6 +407,8 @@ def _live_and_full(
     reports: list[tuple[Any, int, dict[str, Any]]],
     queries: list[str],
     policy: Policy | None = None,
+    *,
+    split_max_reports: int = SPLIT_MAX_REPORTS,
 ) -> tuple[list[Verdict], list[Verdict]]:
     """The live and the full build's verdicts of ``queries`` (for what waits for compaction)."""
     live_dir, full_dir = _roots(tmp_path)
@@ -402,7 +417,7 @@ def _live_and_full(
         with IntakeLog(root / "intake") as log:
             for ident, who, kw in reports:
                 _append(log, ident, who, **dict(kw))
-    _fold(live_dir, snaps).close()
+    _fold_with(live_dir, snaps, split_max_reports).close()
     full = _base(full_dir, base_rows, policy=policy)
     m = _layered(snaps, live_dir)
     try:
@@ -460,22 +475,14 @@ def test_a_domain_over_hub_reports_identifiers_does_not_link_live_as_a_full_buil
     """A build does not link a domain with more than ``hub_reports`` identifiers: over a base
     whose entry for it is already a hub, and over one where the live URL takes it past
     the cap (the count: the base's identifiers plus the delta's new ones), a URL reported
-    live on it links to nothing, as in a full build. (A base cluster the domain linked
-    before it became a hub splits at compaction: see the docs' "splits".)"""
+    live on it links to nothing, as in a full build; and the base cluster the domain linked
+    before it became a hub splits live, as in a full build (its members in no cluster)."""
     urls = [f"https://hub-shop.example/{p}" for p in "abc"[:base_urls]]
     new = "https://www.hub-shop.example/d"
     base_rows = [_row(u, "url", i) for i, u in enumerate(urls)]
-    policy = Policy(hub_reports=2)
-    if base_urls == 3:
-        want = _compare(tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls],
-                        related=(new,), policy=policy)  # fmt: skip
-        assert [v.cluster_size for v in want.values()] == [0, 0, 0, 0]
-        return
-    live, full = _live_and_full(tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls],
-                                policy)  # fmt: skip
-    assert _whole(live[0]) == _whole(full[0])
-    assert _clusters_of(full) == [0, 0, 0]
-    assert [v.level for v in live] == [v.level for v in full]
+    want = _compare(tmp_path, base_rows, _n(("url", new), 10, 1), [new, *urls],
+                    related=(new, *urls), policy=Policy(hub_reports=2))  # fmt: skip
+    assert [v.cluster_size for v in want.values()] == [0] * (1 + base_urls)
 
 
 def test_a_domain_with_an_allowlisted_identifier_does_not_link_live_as_a_full_build(
@@ -529,21 +536,17 @@ def test_a_live_cluster_joined_to_a_base_cluster_in_a_later_fold_answers_as_a_fu
     assert (want[n1].cluster_size, want[n1].cluster_worst) == (4, Level.HIGH_RISK)
 
 
-def test_a_member_that_becomes_a_hub_live_leaves_its_cluster_which_splits_at_compaction(
+def test_a_member_that_becomes_a_hub_live_splits_its_cluster_as_a_full_build(
     tmp_path: Path,
 ) -> None:
-    """Pinned (docs/architecture.md, "Live updates"): a member reported more than
-    ``hub_reports`` times stops linking; live it leaves its cluster (its own answer and the
-    cluster's count are a full build's), but the links it carried are not re-checked, so the
-    two members it alone joined stay one cluster until the next ingest splits them."""
+    """A member reported more than ``hub_reports`` times stops linking: live, the fold
+    re-checks the links of its cluster (every member re-decided from its evidence), so the
+    two members it alone joined are in no cluster, as after a full build."""
     x, y, z = "+85291234041", "+85291234042", "+85291234043"
     base_rows = [_co([("phone", x), ("phone", y)], 0), _co([("phone", x), ("phone", z)], 1)]
-    live, full = _live_and_full(
-        tmp_path, base_rows, _n(("phone", x), 10, 1), [x, y, z], Policy(hub_reports=2)
-    )
-    assert _clusters_of(full) == [0, 0, 0]
-    assert _clusters_of(live) == [0, 2, 2]
-    assert _whole(live[0]) == _whole(full[0])
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 1), [x, y, z],
+                    related=(x, y, z), policy=Policy(hub_reports=2))  # fmt: skip
+    assert [v.cluster_size for v in want.values()] == [0, 0, 0]
 
 
 def test_the_other_member_of_a_pair_whose_member_becomes_a_hub_answers_as_a_full_build(
@@ -557,6 +560,202 @@ def test_the_other_member_of_a_pair_whose_member_becomes_a_hub_answers_as_a_full
     want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 2), [x, y], related=(x, y),
                     policy=Policy(hub_reports=2))  # fmt: skip
     assert want[y].cluster_size == 0
+
+
+#: A base cluster a hub joins (``x``, named with one member of each part), in three parts:
+#: two pairs and a third pair that is HIGH RISK (police), so each part has its own worst.
+X3 = "+85291234101"
+PARTS3 = [("+85291234111", "+85291234112"), ("+85291234121", "+85291234122"),
+          ("+85291234131", "+85291234132")]  # fmt: skip
+
+
+def _three_parts() -> list[dict[str, Any]]:
+    rows = [_co([("phone", X3), ("phone", a)], i) for i, (a, _) in enumerate(PARTS3)]
+    rows += [_co([("phone", a), ("phone", b)], 10 + i) for i, (a, b) in enumerate(PARTS3)]
+    rows.append(_row(PARTS3[2][1], "phone", 20, source="police"))
+    return rows
+
+
+def test_a_cluster_a_hub_joined_splits_live_into_three_parts_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A member that becomes a hub live was the only link between three parts: each part
+    is a cluster of its own (size, worst level, CLUSTER_LINK, ``related``), as after a full
+    build."""
+    queries = [X3, *(p for part in PARTS3 for p in part)]
+    want = _compare(tmp_path, _three_parts(), _n(("phone", X3), 30, 1), queries,
+                    related=tuple(queries), policy=Policy(hub_reports=3))  # fmt: skip
+    assert [want[q].cluster_size for q in queries] == [0, 2, 2, 2, 2, 2, 2]
+    assert [want[q].cluster_worst for q in queries[1:]] == [Level.POSSIBLE] * 4 + [
+        Level.HIGH_RISK
+    ] * 2
+    assert ReasonCode.CLUSTER_LINK in [r.code for r in want[PARTS3[2][0]].reasons]
+
+
+@pytest.mark.parametrize("bound", [12, 13], ids=["over-the-bound", "at-the-bound"])
+def test_a_cluster_over_the_live_split_bound_waits_for_compaction(
+    tmp_path: Path, bound: int
+) -> None:
+    """Pinned (docs/architecture.md, "Live updates"): a cluster whose members hold more
+    reports together than ``serve --live-split-max-reports`` (seven members holding thirteen
+    reports, over a bound of twelve) is not re-checked live: the hub leaves it (its own
+    answer is a full build's) but the parts stay one cluster (six members) until the next
+    ingest. At a bound of thirteen it splits live, as a full build."""
+    queries = [X3, *(p for part in PARTS3 for p in part)]
+    live, full = _live_and_full(tmp_path, _three_parts(), _n(("phone", X3), 30, 1), queries,
+                                Policy(hub_reports=3), split_max_reports=bound)  # fmt: skip
+    assert _clusters_of(full) == [0, 2, 2, 2, 2, 2, 2]
+    if bound == 13:
+        assert [_whole(v) for v in live] == [_whole(v) for v in full]
+        return
+    assert _clusters_of(live) == [0, 6, 6, 6, 6, 6, 6]
+    assert _whole(live[0]) == _whole(full[0])
+    assert [v.level for v in live] == [v.level for v in full]
+
+
+def test_a_delta_an_older_folder_wrote_keeps_clusters_whole_until_compaction(
+    tmp_path: Path,
+) -> None:
+    """A delta without the split index (written by a folder before live splits: no
+    ``splits`` in its ``meta``) still folds, as that folder did: the hub leaves its cluster
+    but the cluster is not re-checked (its members may be missing from the index), so the
+    parts stay one until the next ingest (or the next reset, which starts the index)."""
+    x, y, z = "+85291234041", "+85291234042", "+85291234043"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _co([("phone", x), ("phone", z)], 1)]
+    live_dir, _ = _roots(tmp_path)
+    snaps = _base(live_dir, base_rows, policy=Policy(hub_reports=2))
+    folder = LiveFolder(snaps, live_dir / "intake", live_dir_for(live_dir / "intake"))
+    assert folder.fold_once(NOW) == 0  # the reset (no intake log yet): meta, the index
+    with folder._env.begin(write=True) as txn:  # as an older folder left it
+        txn.delete(b"splits", db=folder._dbs[DB_META])
+    with IntakeLog(live_dir / "intake") as log:
+        _append(log, ("phone", x), 10)
+    while folder.fold_once(NOW):
+        pass
+    assert "splits" not in folder.meta()
+    folder.close()
+    m = _layered(snaps, live_dir)
+    try:
+        assert [m.snapshot.check(q).cluster_size for q in (x, y, z)] == [0, 2, 2]
+    finally:
+        m.stop()
+
+
+def test_related_leaves_out_a_member_that_left_its_cluster_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """A member of a triangle becomes a hub, and no split is run (``split_max_reports`` 0): the
+    other two stay linked (as in a build, their own report links them), and ``related`` of
+    either lists the two of them, not the base member the delta took out."""
+    x, y, z = "+85291234181", "+85291234182", "+85291234183"
+    base_rows = [_co([("phone", x), ("phone", y)], 0), _co([("phone", x), ("phone", z)], 1),
+                 _co([("phone", y), ("phone", z)], 2)]  # fmt: skip
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 1), [x, y, z], related=(y, z),
+                    policy=Policy(hub_reports=2), split_max_reports=0)  # fmt: skip
+    assert [want[q].cluster_size for q in (x, y, z)] == [0, 2, 2]
+
+
+def test_a_split_that_leaves_one_member_alone_answers_as_a_full_build(tmp_path: Path) -> None:
+    """A hub joined a pair and a single number: the pair stays a cluster, the single number
+    is in none (a build clusters two members or more)."""
+    x, a, b, c = "+85291234141", "+85291234142", "+85291234143", "+85291234144"
+    base_rows = [_co([("phone", x), ("phone", a)], 0), _co([("phone", x), ("phone", c)], 1),
+                 _co([("phone", a), ("phone", b)], 2)]  # fmt: skip
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 1), [x, a, b, c],
+                    related=(a, c), policy=Policy(hub_reports=2))  # fmt: skip
+    assert [want[q].cluster_size for q in (x, a, b, c)] == [0, 2, 2, 0]
+
+
+def test_a_part_split_live_splits_again_in_a_later_fold_as_a_full_build(tmp_path: Path) -> None:
+    """Two folds: the first makes ``x`` a hub (parts {a1, a2} and {b1, y, b2, b3}, whose
+    members now answer from the delta under new ids), the second makes ``y`` a hub: the
+    part made live splits again ({b1} alone, {b2, b3}), found through the delta's split
+    index, as after a full build."""
+    x, y = "+85291234151", "+85291234152"
+    a1, a2, b1, b2, b3 = (f"+8529123416{i}" for i in range(5))
+    base_rows = [
+        _co([("phone", x), ("phone", a1)], 0), _co([("phone", x), ("phone", b1)], 1),
+        _co([("phone", a1), ("phone", a2)], 2), _co([("phone", b1), ("phone", y)], 3),
+        _co([("phone", y), ("phone", b2)], 4), _co([("phone", b2), ("phone", b3)], 5),
+    ]  # fmt: skip
+    queries = [x, y, a1, a2, b1, b2, b3]
+    want = _compare(tmp_path, base_rows, _n(("phone", x), 10, 1), queries,
+                    later=_n(("phone", y), 20, 1), related=tuple(queries),
+                    policy=Policy(hub_reports=2))  # fmt: skip
+    assert [want[q].cluster_size for q in queries] == [0, 0, 2, 2, 0, 2, 2]
+
+
+def test_a_cluster_joined_live_then_split_in_a_later_fold_answers_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """The first fold joins two base clusters through a new number (one live cluster of
+    two base atoms and delta records), the second makes that number a hub: the live
+    cluster splits back into the two base clusters, as after a full build."""
+    n = "+85262220401"
+    base_rows = [_co(C1, 0), _co(C2[:2], 1), _row("+85291234001", "phone", 2)]
+    queries = [n, C1[0][1], C1[1][1], C2[0][1], C2[1][1]]
+    want = _compare(tmp_path, base_rows, _n([("phone", n), C1[0]], 10, 1) + _n(
+        [("phone", n), C2[0]], 11, 1), queries, later=_n(("phone", n), 20, 1),
+        related=tuple(queries), policy=Policy(hub_reports=2))  # fmt: skip
+    assert [want[q].cluster_size for q in queries] == [0, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("new_urls", [1, 2], ids=["one-url", "two-urls"])
+def test_a_domain_link_split_live_keeps_the_co_report_links_as_a_full_build(
+    tmp_path: Path, new_urls: int
+) -> None:
+    """Two URLs on one domain, each named with its own phone number, are one cluster
+    through the domain; one or two URLs live take the domain past ``hub_reports`` (with
+    two, the fold's own identifiers on it are already over the cap): the cluster splits
+    into the two co-reported pairs, as after a full build."""
+    a, b = "https://split-shop.example/a", "https://split-shop.example/b"
+    p, q = "+85291234171", "+85291234172"
+    base_rows = [_co([("url", a), ("phone", p)], 0), _co([("url", b), ("phone", q)], 1)]
+    new = [f"https://www.split-shop.example/{c}" for c in "cd"[:new_urls]]
+    reports = [r for i, u in enumerate(new) for r in _n(("url", u), 10 + i, 1)]
+    want = _compare(tmp_path, base_rows, reports, [*new, a, b, p, q],
+                    related=(a, b, p), policy=Policy(hub_reports=2))  # fmt: skip
+    assert [want[k].cluster_size for k in (*new, p, q)] == [0] * new_urls + [2, 2]
+
+
+def test_a_part_split_live_joins_another_cluster_in_the_same_fold_as_a_full_build(
+    tmp_path: Path,
+) -> None:
+    """One fold makes the hub of a three-part cluster and names a member of one part with
+    a member of another base cluster: that part and that cluster are one, the other parts
+    are their own, as after a full build."""
+    other = [("phone", "+85291234191"), ("phone", "+85291234192")]
+    rows = [*_three_parts(), _co(other, 30)]
+    reports = _n(("phone", X3), 30, 1) + _n([("phone", PARTS3[0][1]), other[0]], 31, 1)
+    queries = [X3, *(p for part in PARTS3 for p in part), other[0][1], other[1][1]]
+    want = _compare(tmp_path, rows, reports, queries, related=tuple(queries),
+                    policy=Policy(hub_reports=3))  # fmt: skip
+    assert [want[q].cluster_size for q in queries] == [0, 4, 4, 2, 2, 2, 2, 4, 4]
+
+
+def _random_cluster(seed: int) -> tuple[list[dict[str, Any]], list[str], str]:
+    """A base cluster of 8 numbers: a random tree over them (each a report naming two) plus
+    a few random extra links, some members police-confirmed; and the member that the live
+    report makes a hub (the one with the most links, at ``hub_reports``)."""
+    rng = random.Random(seed)
+    nums = [f"+852912342{seed}{i}" for i in range(8)]
+    edges = {(rng.randrange(i), i) for i in range(1, 8)}
+    edges |= {tuple(sorted(rng.sample(range(8), 2))) for _ in range(3)}  # type: ignore[misc]
+    rows = [_co([("phone", nums[i]), ("phone", nums[j])], k) for k, (i, j) in
+            enumerate(sorted(edges))]  # fmt: skip
+    rows += [_row(nums[i], "phone", 50 + i, source="police") for i in rng.sample(range(8), 2)]
+    degree = [sum(i in e for e in edges) + 0 for i in range(8)]
+    return rows, nums, nums[degree.index(max(degree))]
+
+
+@pytest.mark.parametrize("seed", range(4), ids=[f"seed-{i}" for i in range(4)])
+def test_random_clusters_split_live_as_a_full_build(tmp_path: Path, seed: int) -> None:
+    """Table of random base clusters whose most linked member becomes a hub live: every
+    member answers (size, worst level, CLUSTER_LINK, ``related``) as after a full build."""
+    rows, nums, hub = _random_cluster(seed)
+    reports = sum(1 for r in rows if hub in {i["value"] for i in r["identifiers"]})
+    _compare(tmp_path, rows, _n(("phone", hub), 60, 1), nums, related=tuple(nums),
+             policy=Policy(hub_reports=reports))  # fmt: skip
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "pure"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scameter.errors import ConfigError
 from scameter.rpc.config import SERVE_ARGS, ServerConfig, add_serve_arguments, config_from_args
 from scameter.settings import Arg, iter_args
 
@@ -58,3 +59,19 @@ def test_flags_fill_the_config_fields_of_their_names(tmp_path: Path) -> None:
     fields = {f.name for f in dataclasses.fields(ServerConfig)}
     # Every flag but the secret file (read into reporter_token_secret) is a field as parsed.
     assert {a.name for a in ARGS.values()} - fields == {"reporter_secret_file"}
+
+
+def test_the_live_split_bound_is_the_folds_own_default(tmp_path: Path) -> None:
+    """``--live-split-max-reports`` (rpc may not import ingest, so the default is written twice)
+    defaults to the folder's :data:`~scameter.ingest.livesplits.SPLIT_MAX_REPORTS`, is passed on
+    as parsed, and refuses a negative bound."""
+    from scameter.ingest.livesplits import SPLIT_MAX_REPORTS
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    base = ["--snapshots", str(tmp_path), "--no-auth"]
+    assert config_from_args(parser.parse_args(base), {}).live_split_max_reports == SPLIT_MAX_REPORTS
+    ns = parser.parse_args([*base, "--live-split-max-reports", "50"])
+    assert config_from_args(ns, {}).live_split_max_reports == 50
+    with pytest.raises(ConfigError, match="--live-split-max-reports"):
+        config_from_args(parser.parse_args([*base, "--live-split-max-reports", "-1"]), {})
