@@ -421,10 +421,43 @@ def normalize_phone(raw: str) -> Identifier:
         # Typed ASCII forms ("+852 9123-4567", "(852) 9123 4567"): deleting the separators
         # _check_characters allows gives exactly the string _slow hands to _fast, whenever
         # that string is all digits (with at most one leading '+'); anything else falls through.
-        hit = _fast(raw.translate(_DELETE_SEPARATORS))
+        compact = raw.translate(_DELETE_SEPARATORS)
+        hit = _fast(compact)
         if hit is not None:
             return hit
+        if compact[:3] == "+86":
+            hit = _mainland(compact)
+            if hit is not None:
+                return hit
     return _slow(raw)
+
+
+_CN: Final = PhoneMetadata.metadata_for_region("CN")
+#: What phonenumbers strips from a mainland national number before reading it (a national
+#: or carrier prefix, its CN metadata's ``national_prefix_for_parsing``), matched as it
+#: matches it: at the start.
+_CN_STRIP: Final = re.compile(_CN.national_prefix_for_parsing or "(?!)").match
+
+
+def _mainland(compact: str) -> Identifier | None:
+    """A mainland China mobile-length number typed with its country code (``compact``:
+    ``+86`` and 11 digits from ``1``, separators deleted), read as ``phonenumbers.parse``
+    reads it without running the parser, or None for the full path.
+
+    With an explicit ``+86`` the parser's only step that could change the digits is
+    stripping a national or carrier prefix (CN's ``national_prefix_for_parsing``, e.g. the
+    ``17951`` IP-dialling prefix); where that pattern does not match, the number is country
+    code 86 and the national digits as typed, and phonenumbers' own possibility and validity
+    checks decide as they do after parsing. About 7 us instead of 30-40 us for the full
+    path (at 10^8 reports, the scale mix's numbers past Hong Kong's are mainland mobiles).
+    """
+    national = compact[3:]
+    if len(national) != 11 or national[0] != "1" or not national.isdigit() or _CN_STRIP(national):
+        return None
+    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(national))
+    if phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
+        return None  # the full path gives the reason
+    return _make("+86" + national, bool(phonenumbers.is_valid_number(number)))
 
 
 def normalize_phone_slow(raw: str) -> Identifier:

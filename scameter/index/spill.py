@@ -148,7 +148,9 @@ class _Buckets:
         self.items += segment[1]
 
     def flush(self) -> None:
-        """Write the queued segments, one file append per bucket."""
+        """Write the queued segments, one file append per bucket, consecutive segments of
+        one encoding joined into one (a segment's metadata is kept until the bucket is read:
+        one per queued chunk and bucket would be 2.6x10^6 tuples, about 300 MB, at 10^8)."""
         if not self.queued_bytes:
             return
         queued, self._queued = self._queued, [[] for _ in range(_BUCKETS)]
@@ -156,7 +158,7 @@ class _Buckets:
         for bucket, segments in enumerate(queued):
             if segments:
                 self.items -= sum(n for _, n, _ in segments)
-                self._write(bucket, segments)
+                self._write(bucket, _joined(segments))
 
     def _write(self, bucket: int, segments: list[tuple[bytes, int, bool]]) -> None:
         self.flush()
@@ -242,6 +244,19 @@ def pair_segments(pairs: Iterable[tuple[bytes, bytes]]) -> Segments:
         items.append(key)
         items.append(value)
     return [(i, encode_segment(items)) for i, items in enumerate(lists) if items]
+
+
+def _joined(segments: list[tuple[bytes, int, bool]]) -> list[tuple[bytes, int, bool]]:
+    """``segments`` with each run of one encoding (joined by SEP, or framed) made one: the
+    bytes of both encodings concatenate into a segment of the same encoding."""
+    out: list[tuple[bytes, int, bool]] = []
+    for framed, run in itertools.groupby(segments, key=lambda seg: seg[2]):
+        group = list(run)
+        if len(group) == 1:
+            out.append(group[0])
+        else:
+            out.append((b"".join([g[0] for g in group]), sum(g[1] for g in group), framed))
+    return out
 
 
 def _read_piece(path: Path, segs: list[_Seg] | tuple[_Seg, ...]) -> list[bytes]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scameter.errors import InvalidIdentifier
 from scameter.identifiers import _phonemeta, detect, normalize
@@ -170,3 +174,51 @@ def test_eleven_digits_that_are_not_a_mainland_mobile_keep_the_hk_reading() -> N
     # 12... is no mainland mobile prefix: the old reading (an impossible HK number) stands.
     assert normalize_phone("12345678901").value == "+85212345678901"
     assert not normalize_phone("12345678901").valid
+
+
+_CN_FORMS = [
+    lambda d: f"+86{d}",
+    lambda d: f"+86 {d}",
+    lambda d: f"+86 {d[:3]} {d[3:7]} {d[7:]}",
+    lambda d: f"+(86) {d[:3]}-{d[3:7]}-{d[7:]}",
+    lambda d: f"+ 86 {d[:3]}.{d[3:7]}.{d[7:]}",
+    lambda d: f"+86/{d}",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    national=st.text(alphabet="0123456789", min_size=10, max_size=10).map(lambda s: "1" + s),
+    form=st.sampled_from(range(len(_CN_FORMS))),
+)
+def test_mainland_numbers_with_their_country_code_read_as_the_parser_reads_them(
+    national: str, form: int
+) -> None:
+    """Every 11-digit national number from 1 (carrier and IP-dialling prefixes such as
+    ``17951`` and ``12593`` included, which the parser strips), in typed forms: the fast
+    reading gives the full path's identifier, or both refuse with one reason."""
+    raw = _CN_FORMS[form](national)
+    assert _read(normalize_phone, raw) == _read(normalize_phone_slow, raw)
+
+
+def _read(normalizer: Callable[[str], object], raw: str) -> object:
+    """The identifier, or the reason it is refused."""
+    try:
+        return normalizer(raw)
+    except InvalidIdentifier as exc:
+        return ("refused", exc.reason)
+
+
+@pytest.mark.parametrize(
+    ("raw", "taken"),
+    [("+86 138 1234 5678", True), ("+8613912345678", True), ("+86 17951 234567", False),
+     ("+86 10 1234 5678", False), ("+852 9123 4567", False)],
+)  # fmt: skip
+def test_mainland_mobiles_take_the_fast_reading(raw: str, taken: bool) -> None:
+    """So the property above compares two paths, not the full path with itself; a number
+    the parser would strip a prefix from is left to it."""
+    hit = phone_module._mainland(raw.translate(phone_module._DELETE_SEPARATORS))
+    assert (hit is not None) is taken
+    if hit is not None:
+        assert hit == normalize_phone_slow(raw)
+        assert hit.valid

@@ -416,3 +416,18 @@ def test_segments_need_a_first_byte_sorter(tmp_path: Path) -> None:
     """A sorter that may choose splitters cannot take first-byte segments."""
     with pytest.raises(ValueError, match="first_byte"):
         ExternalSorter(tmp_path, "t").extend_segments(pair_segments([(b"k", b"v")]))
+
+
+def test_queued_segments_are_written_as_one_segment_per_encoding_run(tmp_path: Path) -> None:
+    """Chunks queued between two flushes become one segment per bucket (framed ones apart):
+    the metadata kept until the merge does not grow with the number of chunks."""
+    s = ExternalSorter(tmp_path, "t", chunk=1000, first_byte=True)
+    pairs = [(b"\x07k%d" % i, b"v%d" % i) for i in range(30)]
+    for i in range(0, 30, 3):
+        s.extend_segments(pair_segments(pairs[i : i + 3]))
+    s.extend_segments(pair_segments([(b"\x07z", SEP)]))  # framed: its own segment
+    runs = s.detach()
+    assert [len(segs) for _, segs in runs.buckets[7]] == [2]
+    other = ExternalSorter(tmp_path, "o", chunk=1000)
+    other.adopt(runs)
+    assert list(other.sorted()) == sorted([*pairs, (b"\x07z", SEP)], key=_KEY)
