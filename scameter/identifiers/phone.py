@@ -435,8 +435,10 @@ def normalize_phone(raw: str) -> Identifier:
 _CN: Final = PhoneMetadata.metadata_for_region("CN")
 #: What phonenumbers strips from a mainland national number before reading it (a national
 #: or carrier prefix, its CN metadata's ``national_prefix_for_parsing``), matched as it
-#: matches it: at the start.
-_CN_STRIP: Final = re.compile(_CN.national_prefix_for_parsing or "(?!)").match
+#: matches it: at the start. Without CN metadata every number takes the full path.
+_CN_STRIP: Final = re.compile(
+    (_CN.national_prefix_for_parsing or "(?!)") if _CN is not None else ""
+).match
 
 
 def _mainland(compact: str) -> Identifier | None:
