@@ -129,12 +129,11 @@ class OutOfCoreFold:
         self._load_done()
 
     def add_result(self, res: ChunkResult) -> None:
-        """Write one chunk's result (results come in input order, numbered by the runner);
-        a result without rows (parsed by another runner) is admitted here."""
+        """Write one chunk's result, as :meth:`runner` made it (results come in input
+        order, numbered by the runner)."""
         if res.table is None:
-            self.files.add(res.events)
-        else:
-            self.files.add_rows(res.table)
+            raise IngestError("an out-of-core fold takes the results of its own runner")
+        self.files.add_rows(res.table)
         self._load_done()
 
     def _load_done(self) -> None:

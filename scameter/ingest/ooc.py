@@ -58,7 +58,7 @@ from scameter.ingest.clusters import (
     derived_keys,
     domain_link_key,
 )
-from scameter.ingest.evidence import EvidenceRules, encode_pairs, wire_key_id
+from scameter.ingest.evidence import EvidenceRules, process_chunk_with_evidence, wire_key_id
 from scameter.ingest.granularity import Granularity
 from scameter.ingest.policy import Policy
 from scameter.ingest.warninglists import NONE, Warninglists
@@ -188,9 +188,10 @@ def process_chunk_rows(spec: RowRules, seq: int, *task: Any) -> ChunkResult:
     rules, their evidence; run in the parse workers, so that the main process only writes
     text to the event files and files the encoded evidence. The events themselves are not
     sent back (``events`` is empty): the rows are all the out-of-core fold needs."""
-    res = process_chunk(*task)
-    if spec.evidence is not None:
-        res.evidence = encode_pairs(res.events, spec.evidence)
+    if spec.evidence is None:
+        res = process_chunk(*task)
+    else:
+        res = process_chunk_with_evidence(spec.evidence, *task)
     res.table = event_rows(res.events, spec.rules, spec.as_of, seq)
     res.events = []
     return res
