@@ -479,12 +479,18 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
 
     def sorted(self) -> Iterator[tuple[bytes, bytes]]:
         """Every pair added, in key order (stable for equal keys). Consumes the sorter."""
+        return itertools.chain.from_iterable(self.sorted_runs())
+
+    def sorted_runs(self) -> Iterator[list[tuple[bytes, bytes]]]:
+        """:meth:`sorted` as consecutive lists (one per bucket), for a consumer that walks
+        them by index in C rather than pair by pair (``writers.write_records``). Consumes
+        the sorter."""
         store = self._buckets
         if not store.items:
             self._spilled += len(self._buf)
             self._buf.sort(key=_KEY)
             buf, self._buf = self._buf, []
-            return iter(buf)
+            return iter([buf])
         self._spilled += len(self._buf)
         # The last partial buffer is partitioned but kept in memory: it joins each bucket after
         # that bucket's file items, which is its insertion order.
@@ -495,7 +501,7 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
     @staticmethod
     def _merge(
         store: _Buckets, rest: list[list[tuple[bytes, bytes]]]
-    ) -> Iterator[tuple[bytes, bytes]]:
+    ) -> Iterator[list[tuple[bytes, bytes]]]:
         try:
             for i in range(_BUCKETS):
                 flat = store.take(i)
@@ -505,7 +511,7 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
                 pairs += rest[i]
                 rest[i] = []
                 pairs.sort(key=_KEY)
-                yield from pairs
+                yield pairs
         finally:
             store.discard()
 

@@ -19,6 +19,7 @@ import itertools
 import operator
 import os
 import pickle
+import re
 import signal
 import struct
 import sys
@@ -69,80 +70,205 @@ def write_records(  # noqa: PLR0917 - one call site, the builder
     database); return the counts per kind and level, the total, the ordinal bitmaps (with
     ``added``, ``changed`` and ``removed`` against ``parent``, an open parent snapshot or
     None) and the number of 64-bit key collisions (the smallest value keeps the key).
-    With ``shards`` the ``records`` entries go to the shard files instead (by key range)."""
+    With ``shards`` the ``records`` entries go to the shard files instead (by key range).
+
+    The per-record work is :func:`pack_records` (compiled where built, :data:`RECORDS_PATH`)
+    over each sorted run, ``BATCH`` records at a time; what stays here is per batch: the
+    LMDB writes (:class:`_RecordSink`), the bitmaps (one update per shape, label block and
+    cluster met in the batch) and the diff against the parent."""
     maps = _OrdinalBitmaps(strings, clusters)
     diff = None if parent is None else _ParentDiff(parent)
     dbmap = {fmt.TABLE_RECORDS: dbs[fmt.DB_RECORDS], fmt.TABLE_ALLOW: dbs[fmt.DB_ALLOW]}
     out = _RecordSink(env, dbs[fmt.DB_ORDINALS], dbmap, side, shards)
-    split_cases = fmt.split_cases
-    pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]] = []
-    ordinal = 0
-    collisions = 0
-    # This loop is the hot loop of a build: the arrays a record's ordinal goes to are looked
-    # up by its raw bytes here and resolved by _OrdinalBitmaps only on a first sight.
-    shapes, labels = maps.shapes, maps.labels
-    body_plain, body_clustered = fmt.BODY_PLAIN, fmt.BODY_CLUSTERED
-    pack_into = fmt.U32.pack_into
-    off_ordinal = fmt.OFF_ORDINAL
-    f_cluster = fmt.F_CLUSTER
-    f_cases = fmt.F_CASES
-    seal = fmt.seal
-    crc32 = zlib.crc32
-    # A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes.
-    prev: bytes | None = None
-    prev_skey = b""
-    for skey, value in sorter.sorted():
-        head = skey[:9]
-        if head == prev:
-            if skey == prev_skey:
-                raise ValueError(
-                    f"the same identifier was added twice (key {skey[:8].hex()}); "
-                    "ingest must aggregate one record per identifier and table"
-                )
-            collisions += 1  # 64-bit key collision: the smallest value keeps the key
-            continue
-        prev, prev_skey = head, skey
-        key, table = skey[:8], skey[8]
-        if value[2] & f_cases:
-            body, cases = split_cases(value)
-            buf = bytearray(body)
-        else:
-            buf, cases = bytearray(value), None
-        pack_into(buf, off_ordinal, ordinal)
-        if buf[2] & f_cluster:
-            maps.add_to_cluster(buf, ordinal)
-        shape = shapes.get(buf[0] << 8 | buf[1])
-        if shape is None:
-            shape = maps.new_shape(buf[0], buf[1])
-        a_all, a_level, a_kind, tally = shape
-        tally[0] += 1
-        a_all.add(ordinal)
-        a_level.add(ordinal)
-        a_kind.add(ordinal)
-        nr, nc, ns = buf[3], buf[4], buf[5]
-        if nc or ns:
-            # The category and source ids, as raw bytes: few distinct combinations.
-            start = (body_clustered if buf[2] & f_cluster else body_plain) + 2 * nr
-            label = _BYTE[nc] + value[start : start + 2 * (nc + ns)]  # nc splits the ids
-            targets = labels.get(label)
-            if targets is None:
-                targets = maps.new_label(label, nc, ns)
-            for a in targets:
-                a.add(ordinal)
-        if diff is not None:
-            diff.see(table, key, value, ordinal)
-        # the CRC covers the patched bytes (fmt.seal, in place: LMDB takes the bytearray)
-        buf += crc32(buf).to_bytes(fmt.CRC_SIZE, "little")
-        pending.append((table, key, buf, None if cases is None else seal(cases)))
-        if len(pending) >= BATCH:
-            out.flush(pending)
-            pending = []
-        ordinal += 1
-    out.flush(pending, last=True)
+    pending = _Pending(keep_values=diff is not None)
+    state: list[Any] = [0, None, 0]  # next ordinal, last sort key kept, collisions
+    for run in sorter.sorted_runs():
+        i, n = 0, len(run)
+        while i < n:
+            i = pack_records(
+                run, i, n, BATCH - len(pending.keyed), state, pending, clusters, _WORST_CODES
+            )
+            if len(pending.keyed) >= BATCH:
+                _file_batch(pending, state[0], maps, diff, out)
+        del run
+    _file_batch(pending, state[0], maps, diff, out, last=True)
     bitmaps: dict[str, Bitmap] = dict(maps.arrays)
     if diff is not None:
         bitmaps.update(diff.bitmaps())
-    return maps.counts(), ordinal, bitmaps, collisions
+    return maps.counts(), state[0], bitmaps, state[2]
+
+
+def _file_batch(  # noqa: PLR0917 - write_records' own step
+    pending: _Pending,
+    end: int,
+    maps: _OrdinalBitmaps,
+    diff: _ParentDiff | None,
+    out: _RecordSink,
+    last: bool = False,
+) -> None:
+    """Write one pending batch (its records end before ordinal ``end``) and empty it."""
+    first = end - len(pending.keyed)
+    maps.add_batch(pending)
+    if diff is not None:
+        tables, values = pending.tables, pending.values or ()
+        for j, (key, _) in enumerate(pending.keyed):
+            diff.see(tables[j], key, values[j], first + j)
+    out.flush(pending, last)
+    pending.clear()
+
+
+class _Pending:
+    """The records packed since the last write (:func:`pack_records`): what the LMDB writes
+    take (``keyed``: ``(key, sealed record)``, ``tables``: one table byte per record,
+    ``ents``: the ordinal-chunk entries, ``cases``: ``(key + table byte, sealed case
+    block)``), the original records for the parent diff (``values``, or None), and each
+    record's ordinal (u32, little-endian) appended under its shape (kind tag << 8 | level
+    code), its label block (category count + category and source ids) and its cluster id."""
+
+    __slots__ = ("cases", "clusters", "ents", "keyed", "labels", "shapes", "tables", "values")
+
+    def __init__(self, *, keep_values: bool) -> None:
+        self.keyed: list[tuple[bytes, bytes]] = []
+        self.tables = bytearray()
+        self.ents = bytearray()
+        self.cases: list[tuple[bytes, bytes]] = []
+        self.values: list[bytes] | None = [] if keep_values else None
+        self.shapes: dict[int, bytearray] = {}
+        self.labels: dict[bytes, bytearray] = {}
+        self.clusters: dict[int, bytearray] = {}
+
+    def clear(self) -> None:
+        self.keyed.clear()
+        self.tables.clear()
+        self.ents.clear()
+        self.cases.clear()
+        if self.values is not None:
+            self.values.clear()
+        self.shapes.clear()
+        self.labels.clear()
+        self.clusters.clear()
+
+
+def pack_records_python(  # noqa: PLR0917 - the compiled function's signature
+    items: list[tuple[bytes, bytes]],
+    i: int,
+    stop: int,
+    limit: int,
+    state: list[Any],
+    pending: _Pending,
+    clusters: dict[int, list[int]],
+    codes: bytes,
+) -> int:
+    """Pack the sorted ``(sort key, record)`` pairs ``items[i:stop]`` into ``pending``, at
+    most ``limit`` records; return the index of the first pair not read. ``state`` is
+    ``[next ordinal, last sort key kept or None, collisions]``, updated; ``codes`` maps a
+    cluster's worst severity to its level code. The reference of the compiled
+    ``_recordsfast.pack_records``.
+
+    A sort key is the 8-byte key, the table byte and the canonical value's UTF-8 bytes: two
+    records with the same first 9 bytes are a 64-bit key collision (the first, the smallest
+    value, keeps the key), two with the same sort key an ingest error."""
+    ordinal, prev, collisions = state
+    produced = 0
+    o32 = fmt.U32
+    try:
+        while i < stop and produced < limit:
+            skey, value = items[i]
+            i += 1
+            if prev is not None and skey[:9] == prev[:9]:
+                if skey == prev:
+                    raise ValueError(
+                        f"the same identifier was added twice (key {skey[:8].hex()}); "
+                        "ingest must aggregate one record per identifier and table"
+                    )
+                collisions += 1
+                continue
+            prev = skey
+            _pack_one(skey, value, o32.pack(ordinal), pending, clusters, codes)
+            ordinal += 1
+            produced += 1
+    finally:
+        state[:] = [ordinal, prev, collisions]
+    return i
+
+
+def _pack_one(  # noqa: PLR0917
+    skey: bytes,
+    value: bytes,
+    ord4: bytes,
+    pending: _Pending,
+    clusters: dict[int, list[int]],
+    codes: bytes,
+) -> None:
+    if value[2] & fmt.F_CASES:
+        body, cases = fmt.split_cases(value)
+        buf = bytearray(body)
+    else:
+        buf, cases = bytearray(value), None
+    buf[fmt.OFF_ORDINAL : fmt.OFF_ORDINAL + 4] = ord4
+    flags = buf[2]
+    if flags & fmt.F_CLUSTER:
+        cluster = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
+        size, worst = clusters[cluster]
+        fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, size)
+        buf[fmt.OFF_CLUSTER_WORST] = codes[worst]
+        pending.clusters.setdefault(cluster, bytearray()).extend(ord4)
+    pending.shapes.setdefault(buf[0] << 8 | buf[1], bytearray()).extend(ord4)
+    nr, nc, ns = buf[3], buf[4], buf[5]
+    if nc or ns:
+        start = fmt.body_start(flags) + 2 * nr
+        label = _BYTE[nc] + value[start : start + 2 * (nc + ns)]
+        pending.labels.setdefault(label, bytearray()).extend(ord4)
+    buf += zlib.crc32(buf).to_bytes(fmt.CRC_SIZE, "little")
+    key, table = skey[:8], skey[8:9]
+    pending.keyed.append((key, bytes(buf)))
+    pending.tables += table
+    pending.ents += table + key
+    if cases is not None:
+        pending.cases.append((key + table, fmt.seal(cases)))
+    if pending.values is not None:
+        pending.values.append(value)
+
+
+#: A cluster's worst severity -> the level code its members' records hold.
+_WORST_CODES = bytes(
+    fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[s]] if s in _LEVEL_BY_SEVERITY else 0 for s in range(256)
+)
+
+
+def _compiled_records() -> Callable[..., int] | None:
+    """``_recordsfast.pack_records`` when built and laid out as :mod:`format` says."""
+    try:
+        from scameter.index import _recordsfast
+    except ImportError:  # built without a C compiler: the Python loop (docs/architecture.md)
+        return None
+    want = {
+        "HEADER_SIZE": fmt.HEADER.size,
+        "CLUSTER_SIZE": fmt.CLUSTER.size,
+        "OFF_ORDINAL": fmt.OFF_ORDINAL,
+        "OFF_CLUSTER_WORST": fmt.OFF_CLUSTER_WORST,
+        "OFF_CLUSTER_SIZE": fmt.OFF_CLUSTER_SIZE,
+        "OFF_CLUSTER_ID": fmt.OFF_CLUSTER_ID,
+        "CRC_SIZE": fmt.CRC_SIZE,
+        "F_CLUSTER": fmt.F_CLUSTER,
+        "F_LISTING": fmt.F_LISTING,
+        "F_OWNER": fmt.F_OWNER,
+        "F_CASES": fmt.F_CASES,
+        "F_SIDE_CASES": fmt.F_SIDE_CASES,
+        "ORDINAL_ENTRY": fmt.ORDINAL_ENTRY,
+    }
+    if getattr(_recordsfast, "LAYOUT", None) != want:
+        return None  # built from another version of the format: never guess
+    fn: Callable[..., int] = _recordsfast.pack_records
+    return fn
+
+
+_compiled_pack = _compiled_records()
+#: Which implementation packs a build's records: ``"compiled"``
+#: (``scameter/index/_recordsfast.c``) or ``"python"`` (:func:`pack_records_python`).
+RECORDS_PATH = "python" if _compiled_pack is None else "compiled"
+#: The record loop of :func:`write_records` (see :data:`RECORDS_PATH`).
+pack_records: Callable[..., int] = _compiled_pack or pack_records_python
 
 
 class _OrdinalBitmaps:
@@ -185,16 +311,31 @@ class _OrdinalBitmaps:
         targets = self.labels[label] = [self.named(n) for n in names]
         return targets
 
-    def add_to_cluster(self, buf: bytearray, ordinal: int) -> None:
-        """Patch the cluster's size and worst level into the record; add its ordinal."""
-        cluster = int.from_bytes(buf[fmt.OFF_CLUSTER_ID : fmt.OFF_CLUSTER_ID + 8], "little")
-        size, worst = self._clusters[cluster]
-        fmt.U32.pack_into(buf, fmt.OFF_CLUSTER_SIZE, size)
-        buf[fmt.OFF_CLUSTER_WORST] = fmt.LEVEL_CODES[_LEVEL_BY_SEVERITY[worst]]
-        a = self._by_cluster.get(cluster)
-        if a is None:
-            a = self._by_cluster[cluster] = self.named(f"cluster:{cluster}")
-        a.add(ordinal)
+    def add_batch(self, pending: _Pending) -> None:
+        """Add the ordinals of one packed batch to their bitmaps: one update per shape,
+        label block and cluster met in it (a roaring bitmap takes an array in C)."""
+        for shape_id, ords in pending.shapes.items():
+            shape = self.shapes.get(shape_id)
+            if shape is None:
+                shape = self.new_shape(shape_id >> 8, shape_id & 0xFF)
+            a_all, a_level, a_kind, tally = shape
+            got = array("I", ords)
+            tally[0] += len(got)
+            a_all.update(got)
+            a_level.update(got)
+            a_kind.update(got)
+        for label, ords in pending.labels.items():
+            targets = self.labels.get(label)
+            if targets is None:
+                targets = self.new_label(label, label[0], (len(label) - 1) // 2 - label[0])
+            got = array("I", ords)
+            for a in targets:
+                a.update(got)
+        for cluster, ords in pending.clusters.items():
+            members = self._by_cluster.get(cluster)
+            if members is None:
+                members = self._by_cluster[cluster] = self.named(f"cluster:{cluster}")
+            members.update(array("I", ords))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Records per kind and level (the manifest's ``counts``)."""
@@ -252,16 +393,14 @@ class _RecordSink:
         self._chunk = bytearray()
         self._chunk_no = 0
 
-    def flush(
-        self, pending: list[tuple[int, bytes, bytes | bytearray, bytes | None]], last: bool = False
-    ) -> None:
+    def flush(self, pending: _Pending, last: bool = False) -> None:
         # The LMDB operations are those of one put per record with an ordinals chunk put
         # whenever a chunk fills (the bytes depend on their order), issued as one putmulti per
-        # run of records between two chunk puts: the per-record loop runs in C.
+        # run of one table between two chunk puts: the per-record loop runs in C.
         per_chunk = fmt.ORDINALS_PER_CHUNK * fmt.ORDINAL_ENTRY
         pack = fmt.ORDINAL_KEY.pack
         entry = fmt.ORDINAL_ENTRY
-        cases: list[tuple[bytes, bytes]] = []
+        keyed, tables, ents = pending.keyed, pending.tables, pending.ents
         sharded: list[tuple[bytes, bytes]] = []
         with self._env.begin(write=True) as txn:
             cursors: dict[int, Any] = {t: txn.cursor(db) for t, db in self._dbmap.items()}
@@ -269,16 +408,16 @@ class _RecordSink:
                 cursors[fmt.TABLE_RECORDS] = _Collect(sharded)
             ocur = txn.cursor(self._ordinals)
             chunk = self._chunk
-            i, n = 0, len(pending)
+            i, n = 0, len(keyed)
             while i < n:
-                seg = pending[i : i + (per_chunk - len(chunk)) // entry]
-                i += len(seg)
-                for table, run in itertools.groupby(seg, key=_TABLE_OF):
-                    items = [(key, buf) for _, key, buf, _ in run]
-                    if cursors[table].putmulti(items, append=True)[1] != len(items):
+                j = min(n, i + (per_chunk - len(chunk)) // entry)
+                for run in _RUNS.finditer(tables, i, j):
+                    a, b = run.span()
+                    items = keyed[a:b]
+                    if cursors[tables[a]].putmulti(items, append=True)[1] != len(items):
                         raise RuntimeError("LMDB refused an appended record key")
-                cases += [(k + _BYTE[t], c) for t, k, _, c in seg if c is not None]
-                chunk += b"".join([_BYTE[t] + k for t, k, _, _ in seg])
+                chunk += ents[i * entry : j * entry]
+                i = j
                 if len(chunk) == per_chunk:
                     ocur.put(pack(self._chunk_no), bytes(chunk), append=True)
                     self._chunk_no += 1
@@ -286,14 +425,15 @@ class _RecordSink:
             if last and chunk:
                 ocur.put(pack(self._chunk_no), bytes(chunk), append=True)
                 chunk.clear()
-        if cases:
+        if pending.cases:
             # records and allow interleave in key order, so (key, table) keys stay sorted
-            put_batch(self._side_env, self._cases, cases)
+            put_batch(self._side_env, self._cases, pending.cases)
         if sharded:
             self._shards.append(sharded)  # type: ignore[union-attr] # set when sharded fills
 
 
-_TABLE_OF = operator.itemgetter(0)
+#: A run of one table byte in :attr:`_Pending.tables` (one putmulti each).
+_RUNS = re.compile(rb"(.)\1*", re.DOTALL)
 
 
 class _Collect:

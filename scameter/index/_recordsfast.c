@@ -1,0 +1,526 @@
+/* scameter.index._recordsfast: the compiled record loop of a snapshot build (issue 21), optional.
+ *
+ * Responsibility: one function, pack_records(), the per-record work of
+ * scameter/index/writers.py::write_records over a run of sorted (sort key, record) pairs:
+ * the duplicate and 64-bit collision checks, the case ids moved out of the record, the
+ * ordinal and the cluster block patched in, the CRC-32 appended, and everything the rest of
+ * the build needs from the record appended to the caller's pending batch (a
+ * writers._Pending): the LMDB items, the table bytes, the ordinal-chunk entries, the sealed
+ * case blocks, and the record's ordinal (u32, little-endian) under its shape, its label block
+ * and its cluster, for the bitmaps.
+ *
+ * Invariants:
+ * - writers.pack_records_python is the reference: same pending batch, same state, same
+ *   exceptions (ValueError for a duplicate, KeyError for an unknown cluster), byte for byte
+ *   (tests/unit/index/test_records_compiled.py compares them with hypothesis).
+ * - The record layout is format.py's (HEADER "<BBBBBBIIIII", CLUSTER "<BIQ", CRC-32 last);
+ *   LAYOUT below is checked against format.py at import, and a mismatch makes writers.py use
+ *   the Python loop (never a guess).
+ * - A record too short for what its header says is refused (ValueError), never read past.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define HEADER_SIZE 26
+#define CLUSTER_SIZE 13
+#define BODY_PLAIN HEADER_SIZE
+#define BODY_CLUSTERED (HEADER_SIZE + CLUSTER_SIZE)
+#define OFF_ORDINAL 6
+#define OFF_CLUSTER_WORST HEADER_SIZE
+#define OFF_CLUSTER_SIZE (HEADER_SIZE + 1)
+#define OFF_CLUSTER_ID (HEADER_SIZE + 5)
+#define CRC_SIZE 4
+#define F_CLUSTER 0x08
+#define F_LISTING 0x10
+#define F_OWNER 0x20
+#define F_CASES 0x40
+#define F_SIDE_CASES 0x80
+#define KEY_SIZE 8
+#define HEAD_SIZE (KEY_SIZE + 1) /* key + table byte */
+
+/* CRC-32 (zlib's: reflected 0xEDB88320), slicing by 8: zlib's own C API is not part of
+ * CPython's, and linking libz would add a build dependency for a 40-line function. */
+static uint32_t crc_table[8][256];
+
+static void
+crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = crc_table[0][i];
+        for (int t = 1; t < 8; t++) {
+            c = crc_table[0][c & 0xFF] ^ (c >> 8);
+            crc_table[t][i] = c;
+        }
+    }
+}
+
+static uint32_t
+crc32_of(const unsigned char *p, Py_ssize_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    while (n >= 8) {
+        uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                           (uint32_t)p[3] << 24);
+        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+                      (uint32_t)p[7] << 24;
+        c = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^
+            crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24] ^
+            crc_table[3][hi & 0xFF] ^ crc_table[2][(hi >> 8) & 0xFF] ^
+            crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n-- > 0)
+        c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Offset of the inline case block (format.py::_cases_offset), or -1 past the end. */
+static Py_ssize_t
+cases_offset(const unsigned char *v, Py_ssize_t n)
+{
+    unsigned flags = v[2];
+    Py_ssize_t pos = ((flags & F_CLUSTER) ? BODY_CLUSTERED : BODY_PLAIN) +
+                     2 * ((Py_ssize_t)v[3] + v[4] + v[5]);
+    int strings = 1 + !!(flags & F_LISTING) + !!(flags & F_OWNER);
+    for (int s = 0; s < strings; s++) {
+        if (pos + 2 > n)
+            return -1;
+        pos += 2 + (v[pos] | v[pos + 1] << 8);
+    }
+    return pos <= n ? pos : -1;
+}
+
+/* Append the 4 bytes of `ord` to the bytearray under `key` in `map` (made on first sight). */
+static int
+add_ordinal(PyObject *map, PyObject *key, const unsigned char ord[4])
+{
+    PyObject *sink = PyDict_GetItemWithError(map, key); /* borrowed */
+    if (sink == NULL) {
+        if (PyErr_Occurred())
+            return -1;
+        sink = PyByteArray_FromStringAndSize((const char *)ord, 4);
+        if (sink == NULL)
+            return -1;
+        int rc = PyDict_SetItem(map, key, sink);
+        Py_DECREF(sink);
+        return rc;
+    }
+    if (!PyByteArray_CheckExact(sink)) {
+        PyErr_SetString(PyExc_TypeError, "ordinal sinks must be bytearrays");
+        return -1;
+    }
+    Py_ssize_t n = PyByteArray_GET_SIZE(sink);
+    if (PyByteArray_Resize(sink, n + 4) < 0)
+        return -1;
+    memcpy(PyByteArray_AS_STRING(sink) + n, ord, 4);
+    return 0;
+}
+
+static int
+append_bytes(PyObject *bytearray, const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t have = PyByteArray_GET_SIZE(bytearray);
+    if (PyByteArray_Resize(bytearray, have + n) < 0)
+        return -1;
+    memcpy(PyByteArray_AS_STRING(bytearray) + have, p, (size_t)n);
+    return 0;
+}
+
+static PyObject *
+malformed(Py_ssize_t index)
+{
+    PyErr_Format(PyExc_ValueError,
+                 "record %zd of the sorted run is shorter than its header says", index);
+    return NULL;
+}
+
+/* The pending batch's parts (writers._Pending), read once per call. */
+typedef struct {
+    PyObject *keyed, *tables, *ents, *cases, *values, *shapes, *labels, *clusters;
+} Pending;
+
+static int
+pending_parts(PyObject *pending, Pending *p)
+{
+    static const char *const names[] = {"keyed", "tables", "ents", "cases", "values",
+                                        "shapes", "labels", "clusters"};
+    PyObject **slots[] = {&p->keyed,  &p->tables, &p->ents,   &p->cases,
+                          &p->values, &p->shapes, &p->labels, &p->clusters};
+    for (int i = 0; i < 8; i++)
+        *slots[i] = NULL;
+    for (int i = 0; i < 8; i++) {
+        PyObject *v = PyObject_GetAttrString(pending, names[i]);
+        if (v == NULL)
+            return -1;
+        *slots[i] = v;
+    }
+    int ok = PyList_CheckExact(p->keyed) && PyByteArray_CheckExact(p->tables) &&
+             PyByteArray_CheckExact(p->ents) && PyList_CheckExact(p->cases) &&
+             (p->values == Py_None || PyList_CheckExact(p->values)) &&
+             PyDict_CheckExact(p->shapes) && PyDict_CheckExact(p->labels) &&
+             PyDict_CheckExact(p->clusters);
+    if (!ok) {
+        PyErr_SetString(PyExc_TypeError, "pack_records: not a writers._Pending batch");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+pending_release(Pending *p)
+{
+    Py_XDECREF(p->keyed);
+    Py_XDECREF(p->tables);
+    Py_XDECREF(p->ents);
+    Py_XDECREF(p->cases);
+    Py_XDECREF(p->values);
+    Py_XDECREF(p->shapes);
+    Py_XDECREF(p->labels);
+    Py_XDECREF(p->clusters);
+}
+
+/* The cluster block: size and worst level code from `clusters`, the ordinal under the id. */
+static int
+patch_cluster(unsigned char *out, PyObject *clusters, const unsigned char *codes,
+              Pending *p, const unsigned char ord[4])
+{
+    PyObject *cid = PyLong_FromUnsignedLongLong(get_u64(out + OFF_CLUSTER_ID));
+    if (cid == NULL)
+        return -1;
+    PyObject *entry = PyDict_GetItemWithError(clusters, cid); /* borrowed */
+    if (entry == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_KeyError, cid);
+        Py_DECREF(cid);
+        return -1;
+    }
+    PyObject *size_o = PySequence_GetItem(entry, 0);
+    PyObject *worst_o = size_o == NULL ? NULL : PySequence_GetItem(entry, 1);
+    unsigned long size = size_o == NULL ? 0 : PyLong_AsUnsignedLong(size_o);
+    long worst = worst_o == NULL ? 0 : PyLong_AsLong(worst_o);
+    Py_XDECREF(size_o);
+    Py_XDECREF(worst_o);
+    if (PyErr_Occurred() || size > 0xFFFFFFFFul || worst < 0 || worst > 255) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "cluster size or worst level out of range");
+        Py_DECREF(cid);
+        return -1;
+    }
+    put_u32(out + OFF_CLUSTER_SIZE, (uint32_t)size);
+    out[OFF_CLUSTER_WORST] = codes[worst];
+    int rc = add_ordinal(p->clusters, cid, ord);
+    Py_DECREF(cid);
+    return rc;
+}
+
+/* The shape's and the label block's ordinal sinks. */
+static int
+file_labels(const unsigned char *out, const unsigned char *v, Py_ssize_t body_len,
+            Pending *p, const unsigned char ord[4])
+{
+    PyObject *shape = PyLong_FromLong((long)out[0] << 8 | out[1]);
+    if (shape == NULL)
+        return -1;
+    int rc = add_ordinal(p->shapes, shape, ord);
+    Py_DECREF(shape);
+    if (rc < 0)
+        return -1;
+    unsigned nr = out[3], nc = out[4], ns = out[5];
+    if (!nc && !ns)
+        return 0;
+    Py_ssize_t start = ((out[2] & F_CLUSTER) ? BODY_CLUSTERED : BODY_PLAIN) + 2 * (Py_ssize_t)nr;
+    Py_ssize_t len = 2 * ((Py_ssize_t)nc + ns);
+    if (start + len > body_len) {
+        PyErr_SetString(PyExc_ValueError, "a record's string ids run past its end");
+        return -1;
+    }
+    PyObject *label = PyBytes_FromStringAndSize(NULL, 1 + len);
+    if (label == NULL)
+        return -1;
+    unsigned char *l = (unsigned char *)PyBytes_AS_STRING(label);
+    l[0] = (unsigned char)nc;
+    memcpy(l + 1, v + start, (size_t)len);
+    rc = add_ordinal(p->labels, label, ord);
+    Py_DECREF(label);
+    return rc;
+}
+
+/* A sealed case block (the block + its CRC-32) under key + table byte. */
+static int
+file_cases(const unsigned char *skey, const unsigned char *v, Py_ssize_t pos, Py_ssize_t vlen,
+           PyObject *cases)
+{
+    PyObject *k = PyBytes_FromStringAndSize((const char *)skey, HEAD_SIZE);
+    PyObject *sealed = PyBytes_FromStringAndSize(NULL, vlen - pos + CRC_SIZE);
+    if (k == NULL || sealed == NULL) {
+        Py_XDECREF(k);
+        Py_XDECREF(sealed);
+        return -1;
+    }
+    unsigned char *s = (unsigned char *)PyBytes_AS_STRING(sealed);
+    memcpy(s, v + pos, (size_t)(vlen - pos));
+    put_u32(s + (vlen - pos), crc32_of(v + pos, vlen - pos));
+    PyObject *pair = PyTuple_Pack(2, k, sealed);
+    Py_DECREF(k);
+    Py_DECREF(sealed);
+    if (pair == NULL)
+        return -1;
+    int rc = PyList_Append(cases, pair);
+    Py_DECREF(pair);
+    return rc;
+}
+
+/* One record: patched, sealed and filed into the pending batch. */
+static int
+pack_one(PyObject *skey_o, PyObject *value_o, uint32_t ordinal, PyObject *clusters,
+         const unsigned char *codes, Pending *p, Py_ssize_t index)
+{
+    const unsigned char *skey = (const unsigned char *)PyBytes_AS_STRING(skey_o);
+    const unsigned char *v = (const unsigned char *)PyBytes_AS_STRING(value_o);
+    Py_ssize_t vlen = PyBytes_GET_SIZE(value_o);
+    if (vlen < HEADER_SIZE || ((v[2] & F_CLUSTER) && vlen < BODY_CLUSTERED)) {
+        malformed(index);
+        return -1;
+    }
+    Py_ssize_t body_len = vlen;
+    if (v[2] & F_CASES) {
+        body_len = cases_offset(v, vlen);
+        if (body_len < 0) {
+            malformed(index);
+            return -1;
+        }
+    }
+    unsigned char ord[4];
+    put_u32(ord, ordinal);
+    PyObject *buf = PyBytes_FromStringAndSize(NULL, body_len + CRC_SIZE);
+    if (buf == NULL)
+        return -1;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(buf);
+    memcpy(out, v, (size_t)body_len);
+    if (v[2] & F_CASES)
+        out[2] = (unsigned char)((v[2] & ~F_CASES) | F_SIDE_CASES);
+    memcpy(out + OFF_ORDINAL, ord, 4);
+    if (((out[2] & F_CLUSTER) && patch_cluster(out, clusters, codes, p, ord) < 0) ||
+        file_labels(out, v, body_len, p, ord) < 0) {
+        Py_DECREF(buf);
+        return -1;
+    }
+    put_u32(out + body_len, crc32_of(out, body_len));
+    PyObject *key = PyBytes_FromStringAndSize((const char *)skey, KEY_SIZE);
+    PyObject *item = key == NULL ? NULL : PyTuple_Pack(2, key, buf);
+    Py_XDECREF(key);
+    Py_DECREF(buf);
+    if (item == NULL)
+        return -1;
+    int rc = PyList_Append(p->keyed, item);
+    Py_DECREF(item);
+    if (rc < 0 || append_bytes(p->tables, skey + KEY_SIZE, 1) < 0)
+        return -1;
+    /* ordinal-chunk entry: table byte, then the key */
+    unsigned char ent[HEAD_SIZE];
+    ent[0] = skey[KEY_SIZE];
+    memcpy(ent + 1, skey, KEY_SIZE);
+    if (append_bytes(p->ents, ent, HEAD_SIZE) < 0)
+        return -1;
+    if ((v[2] & F_CASES) && file_cases(skey, v, body_len, vlen, p->cases) < 0)
+        return -1;
+    if (p->values != Py_None && PyList_Append(p->values, value_o) < 0)
+        return -1;
+    return 0;
+}
+
+static PyObject *
+duplicate(const unsigned char *skey)
+{
+    char hex[2 * KEY_SIZE + 1];
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < KEY_SIZE; i++) {
+        hex[2 * i] = digits[skey[i] >> 4];
+        hex[2 * i + 1] = digits[skey[i] & 0xF];
+    }
+    hex[2 * KEY_SIZE] = '\0';
+    PyErr_Format(PyExc_ValueError,
+                 "the same identifier was added twice (key %s); "
+                 "ingest must aggregate one record per identifier and table",
+                 hex);
+    return NULL;
+}
+
+/* pack_records(items, start, stop, limit, state, pending, clusters, codes) -> next index */
+static PyObject *
+pack_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "pack_records takes 8 arguments");
+        return NULL;
+    }
+    PyObject *items = args[0], *state = args[4], *clusters = args[6], *codes_o = args[7];
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t stop = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!PyList_CheckExact(items) || !PyList_CheckExact(state) || PyList_GET_SIZE(state) != 3 ||
+        !PyDict_CheckExact(clusters) || !PyBytes_CheckExact(codes_o) ||
+        PyBytes_GET_SIZE(codes_o) != 256) {
+        PyErr_SetString(PyExc_TypeError,
+                        "pack_records(list, int, int, int, [ordinal, prev, collisions], "
+                        "_Pending, dict, 256 bytes)");
+        return NULL;
+    }
+    const unsigned char *codes = (const unsigned char *)PyBytes_AS_STRING(codes_o);
+    unsigned long long ordinal = PyLong_AsUnsignedLongLong(PyList_GET_ITEM(state, 0));
+    Py_ssize_t collisions = PyLong_AsSsize_t(PyList_GET_ITEM(state, 2));
+    if (PyErr_Occurred())
+        return NULL;
+    PyObject *prev = PyList_GET_ITEM(state, 1);
+    if (prev != Py_None && !(PyBytes_CheckExact(prev) && PyBytes_GET_SIZE(prev) >= HEAD_SIZE)) {
+        PyErr_SetString(PyExc_TypeError, "pack_records: state[1] must be None or a sort key");
+        return NULL;
+    }
+    Py_INCREF(prev);
+    Pending p;
+    if (pending_parts(args[5], &p) < 0) {
+        pending_release(&p);
+        Py_DECREF(prev);
+        return NULL;
+    }
+    if (stop > PyList_GET_SIZE(items))
+        stop = PyList_GET_SIZE(items);
+    Py_ssize_t produced = 0;
+    int failed = 0;
+    for (; i < stop && produced < limit; i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(pair, 1)) ||
+            PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 0)) < HEAD_SIZE) {
+            PyErr_SetString(PyExc_TypeError, "pack_records: items must be (sort key, record)");
+            failed = 1;
+            break;
+        }
+        PyObject *skey_o = PyTuple_GET_ITEM(pair, 0);
+        const unsigned char *skey = (const unsigned char *)PyBytes_AS_STRING(skey_o);
+        if (prev != Py_None && memcmp(PyBytes_AS_STRING(prev), skey, HEAD_SIZE) == 0) {
+            if (PyBytes_GET_SIZE(prev) == PyBytes_GET_SIZE(skey_o) &&
+                memcmp(PyBytes_AS_STRING(prev), skey, (size_t)PyBytes_GET_SIZE(skey_o)) == 0) {
+                duplicate(skey);
+                failed = 1;
+                break;
+            }
+            collisions++; /* 64-bit key collision: the smallest value keeps the key */
+            continue;
+        }
+        if (ordinal > 0xFFFFFFFFull) {
+            PyErr_SetString(PyExc_OverflowError, "more than 2^32 records in one snapshot");
+            failed = 1;
+            break;
+        }
+        Py_INCREF(skey_o);
+        Py_SETREF(prev, skey_o);
+        if (pack_one(skey_o, PyTuple_GET_ITEM(pair, 1), (uint32_t)ordinal, clusters, codes, &p,
+                     i) < 0) {
+            failed = 1;
+            break;
+        }
+        ordinal++;
+        produced++;
+    }
+    pending_release(&p);
+    /* the state as far as it got (the caller stops at an exception either way) */
+    PyObject *o = PyLong_FromUnsignedLongLong(ordinal);
+    PyObject *c = PyLong_FromSsize_t(collisions);
+    if (o == NULL || c == NULL) {
+        Py_XDECREF(o);
+        Py_XDECREF(c);
+        Py_DECREF(prev);
+        return NULL;
+    }
+    PyList_SetItem(state, 0, o); /* steals */
+    PyList_SetItem(state, 1, prev);
+    PyList_SetItem(state, 2, c);
+    if (failed)
+        return NULL;
+    return PyLong_FromSsize_t(i);
+}
+
+static PyObject *
+crc32_py(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    uint32_t c = crc32_of((const unsigned char *)view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(c);
+}
+
+static PyMethodDef module_methods[] = {
+    {"pack_records", (PyCFunction)(void (*)(void))pack_records, METH_FASTCALL,
+     "pack_records(items, start, stop, limit, state, pending, clusters, codes)\n--\n\n"
+     "Pack the sorted (sort key, record) pairs items[start:stop] into the pending batch,\n"
+     "at most limit records; return the index of the first pair not read\n"
+     "(writers.pack_records_python is the reference)."},
+    {"crc32", (PyCFunction)crc32_py, METH_O,
+     "crc32(data)\n--\n\nzlib.crc32 of data (the module's own table; for tests)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef recordsfast_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "scameter.index._recordsfast",
+    .m_doc = "The compiled record loop of a snapshot build (optional; "
+             "scameter/index/writers.py falls back to pure Python without it).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__recordsfast(void)
+{
+    crc_init();
+    PyObject *m = PyModule_Create(&recordsfast_module);
+    if (m == NULL)
+        return NULL;
+    /* checked against format.py by writers.py at import */
+    PyObject *layout = Py_BuildValue(
+        "{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "HEADER_SIZE", HEADER_SIZE,
+        "CLUSTER_SIZE", CLUSTER_SIZE, "OFF_ORDINAL", OFF_ORDINAL, "OFF_CLUSTER_WORST",
+        OFF_CLUSTER_WORST, "OFF_CLUSTER_SIZE", OFF_CLUSTER_SIZE, "OFF_CLUSTER_ID",
+        OFF_CLUSTER_ID, "CRC_SIZE", CRC_SIZE, "F_CLUSTER", F_CLUSTER, "F_LISTING", F_LISTING,
+        "F_OWNER", F_OWNER, "F_CASES", F_CASES, "F_SIDE_CASES", F_SIDE_CASES, "ORDINAL_ENTRY",
+        HEAD_SIZE);
+    if (layout == NULL || PyModule_AddObject(m, "LAYOUT", layout) < 0) {
+        Py_XDECREF(layout);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,213 @@
+"""The compiled record loop of a build (``scameter/index/_recordsfast.c``,
+:data:`~scameter.index.writers.RECORDS_PATH`) against its reference,
+:func:`~scameter.index.writers.pack_records_python`: the same pending batch, byte for byte,
+the same state and the same errors, over records of every shape; and a whole build through
+each gives the same files."""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scameter.index import format as fmt
+from scameter.index import writers
+from scameter.index.writers import RECORDS_PATH, _Pending, pack_records_python
+
+REQUIRED = bool(os.environ.get("SCAMETER_REQUIRE_SYSTEM_TOOLS"))
+compiled = pytest.mark.skipif(
+    RECORDS_PATH != "compiled" and not REQUIRED, reason="built without a C compiler"
+)
+CODES = writers._WORST_CODES
+
+
+def test_the_compiled_loop_is_built_where_ci_requires_it() -> None:
+    """Fails on CI (``SCAMETER_REQUIRE_SYSTEM_TOOLS``) when ``pip install -e .`` did not build
+    ``_recordsfast`` or built it from another record layout."""
+    if not REQUIRED and RECORDS_PATH != "compiled":
+        pytest.skip("built without a C compiler")
+    assert RECORDS_PATH == "compiled"
+    assert writers.pack_records is not pack_records_python
+
+
+@compiled
+@given(st.binary(max_size=300))
+def test_its_crc32_is_zlibs(data: bytes) -> None:
+    from scameter.index import _recordsfast
+
+    assert _recordsfast.crc32(data) == zlib.crc32(data)
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@st.composite
+def records(draw: Any) -> tuple[bytes, bytes]:
+    """A sort key (8-byte key from a small pool, so that keys collide; the table byte; the
+    canonical value) and a record as the builder packs it, with or without a cluster,
+    listing, owner, case ids and labels."""
+    canonical = draw(_text).encode("utf-8")
+    key = draw(st.sampled_from([bytes([b]) * 8 for b in (0, 7, 0x80, 0xFF)]))
+    table = draw(st.sampled_from([fmt.TABLE_RECORDS, fmt.TABLE_ALLOW]))
+    ids = st.lists(st.integers(0, 0xFFFF), max_size=4)
+    labels = fmt.label_block(draw(ids), draw(ids), draw(ids))
+    cases = draw(st.lists(_text, max_size=3))
+    rec = fmt.pack_record(
+        draw(st.sampled_from(sorted(fmt.KIND_BY_TAG))),
+        draw(st.sampled_from(sorted(fmt.LEVEL_BY_CODE))),
+        canonical,
+        draw(st.booleans()),
+        labels,
+        draw(st.integers(0, 2**32 - 1)),
+        draw(st.integers(0, 2**32 - 1)),
+        draw(st.none() | st.integers(0, 2**32 - 1)),
+        draw(st.none() | st.integers(0, 2**32 - 1)),
+        draw(st.none() | st.sampled_from([1, 2, 2**63 + 5])),
+        draw(st.none() | _text),
+        draw(st.none() | _text),
+        tuple(cases),
+        len(cases) + draw(st.integers(0, 3)) if cases else 0,
+    )
+    return key + bytes([table]) + canonical, rec
+
+
+CLUSTERS = {1: [3, 4], 2: [200, 2], 2**63 + 5: [2**32 - 1, 1]}
+
+
+def _fields(p: _Pending) -> tuple[Any, ...]:
+    return (p.keyed, p.tables, p.ents, p.cases, p.values, p.shapes, p.labels, p.clusters)
+
+
+def _run(
+    fn: Any, items: list[tuple[bytes, bytes]], limits: list[int], keep: bool
+) -> tuple[Any, ...]:
+    """Every item through ``fn`` in calls of the given limits, the batch emptied between
+    them as a build does; the batches, the returned indices and the final state."""
+    pending, state = _Pending(keep_values=keep), [5, None, 0]
+    out, i, k = [], 0, 0
+    while i < len(items):
+        limit = limits[k % len(limits)] if limits else len(items)
+        k += 1
+        i = fn(items, i, len(items), limit, state, pending, CLUSTERS, CODES)
+        out.append((i, _fields(pending)))
+        pending = _Pending(keep_values=keep)
+    return out, state
+
+
+@compiled
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(records(), max_size=40, unique_by=lambda kv: kv[0]),
+    st.lists(st.integers(1, 7), max_size=3),
+    st.booleans(),
+)
+def test_the_compiled_loop_packs_as_the_reference(
+    pairs: list[tuple[bytes, bytes]], limits: list[int], keep: bool
+) -> None:
+    items = sorted(pairs, key=lambda kv: kv[0])
+    want = _run(pack_records_python, items, limits, keep)
+    got = _run(writers.pack_records, items, limits, keep)
+    assert got == want
+    # every record read is kept or counted as a collision
+    (_, state) = got
+    kept = sum(len(batch[0]) for _, batch in got[0])
+    assert kept + state[2] == len(items)
+    assert state[0] == 5 + kept
+
+
+def _both(items: list[tuple[bytes, bytes]], clusters: dict[int, list[int]]) -> list[str]:
+    errors = []
+    for fn in (pack_records_python, writers.pack_records):
+        with pytest.raises((ValueError, KeyError)) as info:
+            fn(items, 0, len(items), 100, [0, None, 0], _Pending(keep_values=False),
+               clusters, CODES)  # fmt: skip
+        errors.append(f"{info.type.__name__}: {info.value}")
+    return errors
+
+
+def _record(cluster: int | None = None) -> bytes:
+    labels = fmt.label_block([], [1], [2])
+    return fmt.pack_record(3, 4, b"x", True, labels, 1, 1, None, None, cluster, None, None)
+
+
+@compiled
+def test_a_duplicate_and_an_unknown_cluster_raise_what_the_reference_raises() -> None:
+    skey = b"\x01" * 8 + b"\x00x"
+    dup = _both([(skey, _record()), (skey, _record())], CLUSTERS)
+    assert dup[0] == dup[1]
+    assert "added twice (key 0101010101010101)" in dup[0]
+    unknown = _both([(skey, _record(cluster=99))], CLUSTERS)
+    assert unknown[0] == unknown[1] == "KeyError: 99"
+
+
+@compiled
+@pytest.mark.parametrize("cut", [0, 3, 25, 30])
+def test_the_compiled_loop_refuses_a_record_shorter_than_its_header_says(cut: int) -> None:
+    rec = _record(cluster=1)
+    with pytest.raises(ValueError, match="shorter than its header says"):
+        writers.pack_records(
+            [(b"\x02" * 8 + b"\x00x", rec[:cut])], 0, 1, 1, [0, None, 0],
+            _Pending(keep_values=False), CLUSTERS, CODES,
+        )  # fmt: skip
+
+
+def _inputs(tmp_path: Path) -> Path:
+    """Reports that make clusters (two numbers per report), case ids and allow rows."""
+    lines = []
+    for n in range(400):
+        ids = [f"9{n % 150:07d}", f"6{(n * 7) % 90:07d}"] if n % 3 else [f"5{n:07d}"]
+        row = {
+            "type": "report", "source": ["police", "public"][n % 2], "id": f"case-{n % 17}",
+            "status": "confirmed", "reported_at": f"2026-11-{1 + n % 19:02d}T10:00:00+00:00",
+            "category": "investment", "identifiers": ids,
+        }  # fmt: skip
+        lines.append(json.dumps(row))
+    lines += [
+        json.dumps({"type": "allow", "kind": "phone", "value": f"9{n:07d}", "owner": "Bank"})
+        for n in range(0, 150, 31)
+    ]
+    path = tmp_path / "reports.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@compiled
+def test_a_build_through_either_loop_writes_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scameter.index.reader import SnapshotReader
+    from scameter.ingest import run_ingest
+
+    when = datetime(2026, 11, 25, tzinfo=UTC)
+    inp = _inputs(tmp_path)
+    got = run_ingest([inp], tmp_path / "c", as_of=when, workers=1)
+    with monkeypatch.context() as m:
+        m.setattr(writers, "pack_records", pack_records_python)
+        want = run_ingest([inp], tmp_path / "p", as_of=when, workers=1)
+    assert got.manifest is not None
+    assert want.manifest is not None
+    assert got.manifest.checksum == want.manifest.checksum
+    path = tmp_path / "c" / got.manifest.snapshot_id
+    reader = SnapshotReader.open(path)
+    try:
+        names = set(reader.bitmap_names())
+    finally:
+        reader.close()
+    assert any(n.startswith("cluster:") for n in names), "the input makes no cluster"
+    # a second build over the first diffs against it (the parent path keeps the records)
+    later = datetime(2026, 11, 26, tzinfo=UTC)
+    got2 = run_ingest([inp], tmp_path / "c", as_of=later, workers=1)
+    with monkeypatch.context() as m:
+        m.setattr(writers, "pack_records", pack_records_python)
+        want2 = run_ingest([inp], tmp_path / "p", as_of=later, workers=1)
+    assert got2.manifest is not None
+    assert want2.manifest is not None
+    assert got2.manifest.parent_id == got.manifest.snapshot_id
+    assert got2.manifest.checksum == want2.manifest.checksum
