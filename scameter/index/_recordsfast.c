@@ -1,17 +1,20 @@
 /* scameter.index._recordsfast: the compiled record loop of a snapshot build (issue 21), optional.
  *
- * Responsibility: one function, pack_records(), the per-record work of
+ * Responsibility: two functions. pack_records() is the per-record work of
  * scameter/index/writers.py::write_records over a run of sorted (sort key, record) pairs:
  * the duplicate and 64-bit collision checks, the case ids moved out of the record, the
  * ordinal and the cluster block patched in, the CRC-32 appended, and everything the rest of
  * the build needs from the record appended to the caller's pending batch (a
  * writers._Pending): the LMDB items, the table bytes, the ordinal-chunk entries, the sealed
  * case blocks, and the record's ordinal (u32, little-endian) under its shape, its label block
- * and its cluster, for the bitmaps.
+ * and its cluster, for the bitmaps. group_pairs() sorts and groups one bucket of the
+ * evidence sorter (writers._evidence_items).
  *
  * Invariants:
  * - writers.pack_records_python is the reference: same pending batch, same state, same
- *   exceptions (ValueError for a duplicate, KeyError for an unknown cluster), byte for byte
+ *   exceptions (ValueError for a duplicate, KeyError for an unknown cluster), byte for byte;
+ *   writers.group_pairs_python is group_pairs()'s, which answers None (the reference then
+ *   runs) for anything but 8-byte keys and bytes values
  *   (tests/unit/index/test_records_compiled.py compares them with hypothesis).
  * - The record layout is format.py's (HEADER "<BBBBBBIIIII", CLUSTER "<BIQ", CRC-32 last);
  *   LAYOUT below is checked against format.py at import, and a mismatch makes writers.py use
@@ -21,6 +24,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HEADER_SIZE 26
@@ -471,6 +475,91 @@ pack_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(i);
 }
 
+/* group_pairs: a bucket of the evidence sorter grouped by key (writers.group_pairs_python is
+ * the reference). Keys are 8-byte identifier keys: sorted as big-endian numbers (byte
+ * order), ties by position (a stable sort), so each key's values keep the order added. */
+typedef struct {
+    uint64_t key;
+    Py_ssize_t at;
+} KeyAt;
+
+static int
+key_at_order(const void *a, const void *b)
+{
+    const KeyAt *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+static uint64_t
+get_u64_be(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* (key, b"[" + values joined by "," + b"]") of entries [lo, hi), which share one key. */
+static PyObject *
+joined_group(PyObject *flat, const KeyAt *e, Py_ssize_t lo, Py_ssize_t hi)
+{
+    Py_ssize_t size = 2 + (hi - lo - 1);
+    for (Py_ssize_t j = lo; j < hi; j++)
+        size += PyBytes_GET_SIZE(PyList_GET_ITEM(flat, 2 * e[j].at + 1));
+    PyObject *blob = PyBytes_FromStringAndSize(NULL, size);
+    if (blob == NULL)
+        return NULL;
+    char *out = PyBytes_AS_STRING(blob);
+    *out++ = '[';
+    for (Py_ssize_t j = lo; j < hi; j++) {
+        PyObject *v = PyList_GET_ITEM(flat, 2 * e[j].at + 1);
+        if (j > lo)
+            *out++ = ',';
+        memcpy(out, PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v));
+        out += PyBytes_GET_SIZE(v);
+    }
+    *out = ']';
+    PyObject *pair = PyTuple_Pack(2, PyList_GET_ITEM(flat, 2 * e[lo].at), blob);
+    Py_DECREF(blob);
+    return pair;
+}
+
+static PyObject *
+group_pairs(PyObject *self, PyObject *flat)
+{
+    if (!PyList_CheckExact(flat) || PyList_GET_SIZE(flat) % 2)
+        Py_RETURN_NONE; /* the reference says what is wrong */
+    Py_ssize_t n = PyList_GET_SIZE(flat) / 2;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *k = PyList_GET_ITEM(flat, 2 * i), *v = PyList_GET_ITEM(flat, 2 * i + 1);
+        if (!PyBytes_CheckExact(k) || PyBytes_GET_SIZE(k) != 8 || !PyBytes_CheckExact(v))
+            Py_RETURN_NONE;
+    }
+    KeyAt *e = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(KeyAt));
+    if (e == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        e[i].key = get_u64_be((const unsigned char *)PyBytes_AS_STRING(PyList_GET_ITEM(flat, 2 * i)));
+        e[i].at = i;
+    }
+    qsort(e, (size_t)n, sizeof(KeyAt), key_at_order);
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t lo = 0; out != NULL && lo < n;) {
+        Py_ssize_t hi = lo + 1;
+        while (hi < n && e[hi].key == e[lo].key)
+            hi++;
+        PyObject *pair = joined_group(flat, e, lo, hi);
+        if (pair == NULL || PyList_Append(out, pair) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(pair);
+        lo = hi;
+    }
+    PyMem_Free(e);
+    return out;
+}
+
 static PyObject *
 crc32_py(PyObject *self, PyObject *arg)
 {
@@ -488,6 +577,11 @@ static PyMethodDef module_methods[] = {
      "Pack the sorted (sort key, record) pairs items[start:stop] into the pending batch,\n"
      "at most limit records; return the index of the first pair not read\n"
      "(writers.pack_records_python is the reference)."},
+    {"group_pairs", (PyCFunction)group_pairs, METH_O,
+     "group_pairs(flat)\n--\n\n"
+     "The [key, value, ...] pairs of flat grouped by key in key order, each group's values\n"
+     "joined into a JSON array in the order given; None unless every key is 8 bytes and\n"
+     "every value bytes (writers.group_pairs_python answers then)."},
     {"crc32", (PyCFunction)crc32_py, METH_O,
      "crc32(data)\n--\n\nzlib.crc32 of data (the module's own table; for tests)."},
     {NULL, NULL, 0, NULL},

@@ -498,6 +498,31 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
         self._buckets = self._new_buckets()  # consumed: a second call is empty
         return self._merge(store, rest)
 
+    def flat_runs(self) -> Iterator[list[bytes]]:
+        """Every pair added, unsorted, as one flat list (``[key, value, key, value, ...]``)
+        per bucket in order: the buckets' keys are ascending from one list to the next,
+        and within a list pairs are in the order added, for a consumer that sorts and groups
+        them itself (``writers.group_pairs``). Consumes the sorter."""
+        store = self._buckets
+        self._spilled += len(self._buf)
+        if not store.items:
+            buf, self._buf = self._buf, []
+            return iter([list(itertools.chain.from_iterable(buf))])
+        rest = self._partition()
+        self._buckets = self._new_buckets()  # consumed: a second call is empty
+        return self._flat(store, rest)
+
+    @staticmethod
+    def _flat(store: _Buckets, rest: list[list[tuple[bytes, bytes]]]) -> Iterator[list[bytes]]:
+        try:
+            for i in range(_BUCKETS):
+                flat = store.take(i)
+                flat += itertools.chain.from_iterable(rest[i])
+                rest[i] = []
+                yield flat
+        finally:
+            store.discard()
+
     @staticmethod
     def _merge(
         store: _Buckets, rest: list[list[tuple[bytes, bytes]]]

@@ -263,12 +263,29 @@ def _compiled_records() -> Callable[..., int] | None:
     return fn
 
 
+def _compiled_group_pairs() -> Callable[[list[bytes]], list[tuple[bytes, bytes]] | None] | None:
+    from scameter.index import _recordsfast
+
+    return getattr(_recordsfast, "group_pairs", None)
+
+
 _compiled_pack = _compiled_records()
+_compiled_group = None if _compiled_pack is None else _compiled_group_pairs()
 #: Which implementation packs a build's records: ``"compiled"``
 #: (``scameter/index/_recordsfast.c``) or ``"python"`` (:func:`pack_records_python`).
 RECORDS_PATH = "python" if _compiled_pack is None else "compiled"
 #: The record loop of :func:`write_records` (see :data:`RECORDS_PATH`).
 pack_records: Callable[..., int] = _compiled_pack or pack_records_python
+
+
+def group_pairs(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """:func:`group_pairs_python`, in C where built (:data:`RECORDS_PATH`) and every key
+    is 8 bytes (the evidence's: identifier keys)."""
+    if _compiled_group is not None:
+        got = _compiled_group(flat)
+        if got is not None:
+            return got
+    return group_pairs_python(flat)
 
 
 class _OrdinalBitmaps:
@@ -867,16 +884,24 @@ __all__ = [
 
 def _evidence_items(evidence: ExternalSorter) -> Iterator[tuple[bytes, bytes]]:
     """``(key, JSON array of its values in the order added)`` in key order."""
-    key: bytes | None = None
-    values: list[bytes] = []
-    for k, v in evidence.sorted():
-        if k != key:
-            if key is not None:
-                yield key, b"[" + b",".join(values) + b"]"
-            key, values = k, []
-        values.append(v)
-    if key is not None:
-        yield key, b"[" + b",".join(values) + b"]"
+    for flat in evidence.flat_runs():
+        yield from group_pairs(flat)
+        del flat
+
+
+def group_pairs_python(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """The pairs of ``flat`` (``[key, value, key, value, ...]``) grouped by key, in key
+    order: ``(key, b"[" + the key's values joined by "," in the order given + b"]")``.
+    The reference of the compiled ``_recordsfast.group_pairs``."""
+    it = iter(flat)
+    pairs = sorted(zip(it, it, strict=True), key=_FIRST)  # stable: values stay in order
+    return [
+        (key, b"[" + b",".join([v for _, v in same]) + b"]")
+        for key, same in itertools.groupby(pairs, key=_FIRST)
+    ]
+
+
+_FIRST = operator.itemgetter(0)
 
 
 def _put_all(env: Any, db: Any, batches: Iterator[list[tuple[bytes, bytes]]]) -> int:

@@ -122,6 +122,37 @@ def test_the_compiled_loop_packs_as_the_reference(
     assert state[0] == 5 + kept
 
 
+@compiled
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([bytes([b]) * 8 for b in (0, 1, 0x7F, 0x80, 0xFF)]),
+                  st.binary(max_size=6)),
+        max_size=30,
+    )
+)  # fmt: skip
+def test_the_compiled_evidence_grouping_is_the_references(pairs: list[tuple[bytes, bytes]]) -> None:
+    from scameter.index import _recordsfast
+
+    flat = [x for pair in pairs for x in pair]
+    want = writers.group_pairs_python(flat)
+    assert _recordsfast.group_pairs(flat) == want
+    # each key once, in byte order, its values in the order given
+    assert [k for k, _ in want] == sorted({k for k, _ in pairs})
+    for key, blob in want:
+        assert blob == b"[" + b",".join(v for k, v in pairs if k == key) + b"]"
+
+
+def test_keys_of_other_lengths_are_grouped_by_the_reference() -> None:
+    flat = [b"\x02" * 9, b"1", b"\x01" * 8, b"2", b"\x02" * 9, b"3"]
+    want = [(b"\x01" * 8, b"[2]"), (b"\x02" * 9, b"[1,3]")]
+    assert writers.group_pairs(flat) == want
+    if RECORDS_PATH == "compiled":
+        from scameter.index import _recordsfast
+
+        assert _recordsfast.group_pairs(flat) is None
+
+
 def _both(items: list[tuple[bytes, bytes]], clusters: dict[int, list[int]]) -> list[str]:
     errors = []
     for fn in (pack_records_python, writers.pack_records):
