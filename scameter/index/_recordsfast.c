@@ -1,6 +1,6 @@
-/* scameter.index._recordsfast: the compiled record loop of a snapshot build (issue 21), optional.
+/* scameter.index._recordsfast: the compiled loops of a snapshot build (issue 21), optional.
  *
- * Responsibility: two functions. pack_records() is the per-record work of
+ * Responsibility: three functions. pack_records() is the per-record work of
  * scameter/index/writers.py::write_records over a run of sorted (sort key, record) pairs:
  * the duplicate and 64-bit collision checks, the case ids moved out of the record, the
  * ordinal and the cluster block patched in, the CRC-32 appended, and everything the rest of
@@ -8,13 +8,15 @@
  * writers._Pending): the LMDB items, the table bytes, the ordinal-chunk entries, the sealed
  * case blocks, and the record's ordinal (u32, little-endian) under its shape, its label block
  * and its cluster, for the bitmaps. group_pairs() sorts and groups one bucket of the
- * evidence sorter (writers._evidence_items).
+ * evidence sorter (writers._evidence_items); partition() splits a sorter's buffer into its
+ * bucket lists when it spills (spill.py).
  *
  * Invariants:
  * - writers.pack_records_python is the reference: same pending batch, same state, same
  *   exceptions (ValueError for a duplicate, KeyError for an unknown cluster), byte for byte;
  *   writers.group_pairs_python is group_pairs()'s, which answers None (the reference then
- *   runs) for anything but 8-byte keys and bytes values
+ *   runs) for anything but 8-byte keys and bytes values; spill.py's _by_first_byte,
+ *   _by_splitters and their pair forms are partition()'s
  *   (tests/unit/index/test_records_compiled.py compares them with hypothesis).
  * - The record layout is format.py's (HEADER "<BBBBBBIIIII", CLUSTER "<BIQ", CRC-32 last);
  *   LAYOUT below is checked against format.py at import, and a mismatch makes writers.py use
@@ -560,6 +562,83 @@ group_pairs(PyObject *self, PyObject *flat)
     return out;
 }
 
+/* partition: a sorter's buffer into its 256 bucket lists (spill.py's _by_first_byte and
+ * friends are the reference): by the key's first byte (b"" to bucket 0), or by
+ * bisect_right over the splitters, in Python's bytes order (memcmp, then length). */
+static int
+bytes_cmp(const char *a, Py_ssize_t na, const char *b, Py_ssize_t nb)
+{
+    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    if (c)
+        return c;
+    return (na > nb) - (na < nb);
+}
+
+static Py_ssize_t
+bucket_of(PyObject *key, PyObject *splitters)
+{
+    const char *k = PyBytes_AS_STRING(key);
+    Py_ssize_t n = PyBytes_GET_SIZE(key);
+    if (splitters == Py_None)
+        return n ? (unsigned char)k[0] : 0;
+    Py_ssize_t lo = 0, hi = PyList_GET_SIZE(splitters);
+    while (lo < hi) { /* bisect_right */
+        Py_ssize_t mid = (lo + hi) / 2;
+        PyObject *s = PyList_GET_ITEM(splitters, mid);
+        if (bytes_cmp(k, n, PyBytes_AS_STRING(s), PyBytes_GET_SIZE(s)) < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static PyObject *
+partition(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_CheckExact(args[0]))
+        Py_RETURN_NONE;
+    PyObject *buf = args[0], *splitters = args[1];
+    int pairs = PyObject_IsTrue(args[2]);
+    if (pairs < 0)
+        return NULL;
+    if (splitters != Py_None) {
+        if (!PyList_CheckExact(splitters) || PyList_GET_SIZE(splitters) > 255)
+            Py_RETURN_NONE;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(splitters); i++)
+            if (!PyBytes_CheckExact(PyList_GET_ITEM(splitters, i)))
+                Py_RETURN_NONE;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(buf);
+    for (Py_ssize_t i = 0; i < n; i++) { /* every item checked before any is placed */
+        PyObject *item = PyList_GET_ITEM(buf, i);
+        if (pairs && !(PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) >= 1))
+            Py_RETURN_NONE;
+        if (!PyBytes_CheckExact(pairs ? PyTuple_GET_ITEM(item, 0) : item))
+            Py_RETURN_NONE;
+    }
+    PyObject *lists = PyList_New(256);
+    if (lists == NULL)
+        return NULL;
+    for (int b = 0; b < 256; b++) {
+        PyObject *l = PyList_New(0);
+        if (l == NULL) {
+            Py_DECREF(lists);
+            return NULL;
+        }
+        PyList_SET_ITEM(lists, b, l);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(buf, i);
+        Py_ssize_t b = bucket_of(pairs ? PyTuple_GET_ITEM(item, 0) : item, splitters);
+        if (PyList_Append(PyList_GET_ITEM(lists, b), item) < 0) {
+            Py_DECREF(lists);
+            return NULL;
+        }
+    }
+    return lists;
+}
+
 static PyObject *
 crc32_py(PyObject *self, PyObject *arg)
 {
@@ -582,6 +661,11 @@ static PyMethodDef module_methods[] = {
      "The [key, value, ...] pairs of flat grouped by key in key order, each group's values\n"
      "joined into a JSON array in the order given; None unless every key is 8 bytes and\n"
      "every value bytes (writers.group_pairs_python answers then)."},
+    {"partition", (PyCFunction)(void (*)(void))partition, METH_FASTCALL,
+     "partition(buf, splitters, pairs)\n--\n\n"
+     "The items of buf in 256 bucket lists, in order: by the (pair's) key's first byte,\n"
+     "or by bisect_right over splitters (a list of at most 255 bytes); None for anything\n"
+     "else (spill.py's Python partition answers then)."},
     {"crc32", (PyCFunction)crc32_py, METH_O,
      "crc32(data)\n--\n\nzlib.crc32 of data (the module's own table; for tests)."},
     {NULL, NULL, 0, NULL},

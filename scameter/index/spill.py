@@ -293,7 +293,7 @@ def _parse_segments(data: bytes, segs: list[_Seg] | tuple[_Seg, ...]) -> list[by
     return out
 
 
-def _by_first_byte(buf: list[bytes]) -> list[list[bytes]]:
+def _by_first_byte_python(buf: list[bytes]) -> list[list[bytes]]:
     lists: list[list[bytes]] = [[] for _ in range(_BUCKETS)]
     apps = [b.append for b in lists]
     it = iter(buf)
@@ -306,7 +306,7 @@ def _by_first_byte(buf: list[bytes]) -> list[list[bytes]]:
             apps[0](b)
 
 
-def _by_first_key_byte(buf: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes, bytes]]]:
+def _by_first_key_byte_python(buf: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes, bytes]]]:
     lists: list[list[tuple[bytes, bytes]]] = [[] for _ in range(_BUCKETS)]
     apps = [b.append for b in lists]
     it = iter(buf)
@@ -319,7 +319,7 @@ def _by_first_key_byte(buf: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes,
             apps[0](kv)
 
 
-def _by_splitters(buf: list[bytes], splitters: list[bytes]) -> list[list[bytes]]:
+def _by_splitters_python(buf: list[bytes], splitters: list[bytes]) -> list[list[bytes]]:
     lists: list[list[bytes]] = [[] for _ in range(_BUCKETS)]
     apps = [b.append for b in lists]
     find = bisect.bisect_right
@@ -328,7 +328,7 @@ def _by_splitters(buf: list[bytes], splitters: list[bytes]) -> list[list[bytes]]
     return lists
 
 
-def _by_key_splitters(
+def _by_key_splitters_python(
     buf: list[tuple[bytes, bytes]], splitters: list[bytes]
 ) -> list[list[tuple[bytes, bytes]]]:
     lists: list[list[tuple[bytes, bytes]]] = [[] for _ in range(_BUCKETS)]
@@ -337,6 +337,38 @@ def _by_key_splitters(
     for kv in buf:
         apps[find(splitters, kv[0])](kv)
     return lists
+
+
+try:
+    from scameter.index._recordsfast import partition as _compiled_partition
+except ImportError:  # built without a C compiler: the Python loops above
+    _compiled_partition = None  # type: ignore[assignment]
+
+
+def _by_first_byte(buf: list[bytes]) -> list[list[bytes]]:
+    """``buf`` in bucket lists by first byte (``b""`` in bucket 0), in order."""
+    got = None if _compiled_partition is None else _compiled_partition(buf, None, False)
+    return _by_first_byte_python(buf) if got is None else got
+
+
+def _by_first_key_byte(buf: list[tuple[bytes, bytes]]) -> list[list[tuple[bytes, bytes]]]:
+    """``buf``'s pairs in bucket lists by the key's first byte, in order."""
+    got = None if _compiled_partition is None else _compiled_partition(buf, None, True)
+    return _by_first_key_byte_python(buf) if got is None else got
+
+
+def _by_splitters(buf: list[bytes], splitters: list[bytes]) -> list[list[bytes]]:
+    """``buf`` in bucket lists by ``bisect_right(splitters, item)``, in order."""
+    got = None if _compiled_partition is None else _compiled_partition(buf, splitters, False)
+    return _by_splitters_python(buf, splitters) if got is None else got
+
+
+def _by_key_splitters(
+    buf: list[tuple[bytes, bytes]], splitters: list[bytes]
+) -> list[list[tuple[bytes, bytes]]]:
+    """``buf``'s pairs in bucket lists by ``bisect_right(splitters, key)``, in order."""
+    got = None if _compiled_partition is None else _compiled_partition(buf, splitters, True)
+    return _by_key_splitters_python(buf, splitters) if got is None else got
 
 
 class _Sorter(Generic[_T]):

@@ -242,3 +242,43 @@ def test_a_build_through_either_loop_writes_the_same_files(
     assert want2.manifest is not None
     assert got2.manifest.parent_id == got.manifest.snapshot_id
     assert got2.manifest.checksum == want2.manifest.checksum
+
+
+_keys = st.binary(max_size=4) | st.sampled_from([b"", b"\x00", b"\xff", b"ab", b"abc"])
+
+
+@compiled
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_keys, max_size=40),
+    st.none() | st.lists(_keys, max_size=6).map(sorted),
+    st.booleans(),
+)
+def test_the_compiled_partition_is_the_references(
+    keys: list[bytes], splitters: list[bytes] | None, pairs: bool
+) -> None:
+    from scameter.index import _recordsfast, spill
+
+    buf: list[Any] = [(k, b"v%d" % i) for i, k in enumerate(keys)] if pairs else list(keys)
+    ref: Any
+    if splitters is None:
+        ref = spill._by_first_key_byte_python if pairs else spill._by_first_byte_python
+        want = ref(buf)
+    else:
+        ref = spill._by_key_splitters_python if pairs else spill._by_splitters_python
+        want = ref(buf, splitters)
+    got = _recordsfast.partition(buf, splitters, pairs)
+    assert got is not None
+    assert got == want
+    for mine, theirs in zip(got, want, strict=True):  # the same objects, in the same order
+        assert all(a is b for a, b in zip(mine, theirs, strict=True))
+
+
+@compiled
+def test_the_compiled_partition_hands_back_what_it_does_not_know() -> None:
+    from scameter.index import _recordsfast
+
+    assert _recordsfast.partition([b"a", "b"], None, False) is None
+    assert _recordsfast.partition([(b"a", b"1"), b"b"], None, True) is None
+    assert _recordsfast.partition([b"a"], [b"x"] * 256, False) is None
+    assert _recordsfast.partition([b"a"], (b"x",), False) is None  # type: ignore[arg-type]
