@@ -1,6 +1,6 @@
 /* scameter.index._recordsfast: the compiled loops of a snapshot build (issue 21), optional.
  *
- * Responsibility: three functions. pack_records() is the per-record work of
+ * Responsibility: four functions. pack_records() is the per-record work of
  * scameter/index/writers.py::write_records over a run of sorted (sort key, record) pairs:
  * the duplicate and 64-bit collision checks, the case ids moved out of the record, the
  * ordinal and the cluster block patched in, the CRC-32 appended, and everything the rest of
@@ -9,14 +9,16 @@
  * case blocks, and the record's ordinal (u32, little-endian) under its shape, its label block
  * and its cluster, for the bitmaps. group_pairs() sorts and groups one bucket of the
  * evidence sorter (writers._evidence_items); partition() splits a sorter's buffer into its
- * bucket lists when it spills (spill.py).
+ * bucket lists when it spills (spill.py); pack_record() packs a record as the feed adds it
+ * (format.pack_record).
  *
  * Invariants:
  * - writers.pack_records_python is the reference: same pending batch, same state, same
  *   exceptions (ValueError for a duplicate, KeyError for an unknown cluster), byte for byte;
  *   writers.group_pairs_python is group_pairs()'s, which answers None (the reference then
  *   runs) for anything but 8-byte keys and bytes values; spill.py's _by_first_byte,
- *   _by_splitters and their pair forms are partition()'s
+ *   _by_splitters and their pair forms are partition()'s; format.pack_record_python is
+ *   pack_record()'s, and answers every call the C code does not take as nominal
  *   (tests/unit/index/test_records_compiled.py compares them with hypothesis).
  * - The record layout is format.py's (HEADER "<BBBBBBIIIII", CLUSTER "<BIQ", CRC-32 last);
  *   LAYOUT below is checked against format.py at import, and a mismatch makes writers.py use
@@ -639,6 +641,268 @@ partition(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return lists;
 }
 
+/* pack_record: format.py::pack_record_python for the nominal positional call; every other
+ * call (keywords, a value out of its field's range, another type, a string too long) goes
+ * to that Python function unchanged, which packs it or raises what it raises. */
+#define F_VALID 0x01
+#define F_FIRST 0x02
+#define F_LAST 0x04
+#define MAX_CASES 255
+#define MAX_STRING 0xFFFF
+
+static PyObject *pack_fallback; /* format.pack_record_python, set_pack_fallback() */
+
+/* 0 <= v <= max as an unsigned value, or -1 (no exception left set). */
+static long long
+small_int(PyObject *o, unsigned long long max)
+{
+    if (!PyLong_CheckExact(o))
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow || v < 0 || (unsigned long long)v > max) {
+        PyErr_Clear();
+        return -1;
+    }
+    return v;
+}
+
+/* A report count or reporters: clamped at u32 max, as pack_record_python does; -1: other. */
+static long long
+clamped_u32(PyObject *o)
+{
+    if (!PyLong_CheckExact(o))
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow > 0)
+        return 0xFFFFFFFFll;
+    if (overflow < 0 || v < 0)
+        return -1;
+    return v > 0xFFFFFFFFll ? 0xFFFFFFFFll : v;
+}
+
+/* An optional time: 0 for None (*flag untouched), the time with *flag set, or -1. */
+static long long
+opt_time(PyObject *o, unsigned *flags, unsigned flag)
+{
+    if (o == Py_None)
+        return 0;
+    long long t = small_int(o, 0xFFFFFFFFull);
+    if (t >= 0)
+        *flags |= flag;
+    return t;
+}
+
+/* UTF-8 of an optional string of at most MAX_STRING bytes: 1 found, 0 None, -1 other. */
+static int
+opt_utf8(PyObject *o, const char **p, Py_ssize_t *n)
+{
+    if (o == Py_None)
+        return 0;
+    if (!PyUnicode_CheckExact(o))
+        return -1;
+    *p = PyUnicode_AsUTF8AndSize(o, n);
+    if (*p == NULL) {
+        PyErr_Clear(); /* the fallback raises it again */
+        return -1;
+    }
+    return *n <= MAX_STRING ? 1 : -1;
+}
+
+typedef struct {
+    long long tag, level, count, reporters, first, last, case_count;
+    unsigned flags;
+    unsigned long long cluster;
+    Py_ssize_t nr, nc, ns;
+    const char *canonical, *ids, *listing, *owner;
+    Py_ssize_t canonical_len, ids_len, listing_len, owner_len;
+    PyObject *case_ids; /* tuple or list of str, or NULL */
+    Py_ssize_t ncases, size;
+} PackArgs;
+
+/* The fields of a nominal call, or 0 (the fallback packs it). */
+static int
+read_header_args(PyObject *const *a, PackArgs *r)
+{
+    r->tag = small_int(a[0], 255);
+    r->level = small_int(a[1], 255);
+    if (r->tag < 0 || r->level < 0 || !PyBytes_CheckExact(a[2]) || !PyTuple_CheckExact(a[4]) ||
+        PyTuple_GET_SIZE(a[4]) != 4)
+        return 0;
+    r->canonical = PyBytes_AS_STRING(a[2]);
+    r->canonical_len = PyBytes_GET_SIZE(a[2]);
+    int valid = PyObject_IsTrue(a[3]);
+    if (valid < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    r->flags = valid ? F_VALID : 0;
+    long long nr = small_int(PyTuple_GET_ITEM(a[4], 0), 255);
+    long long nc = small_int(PyTuple_GET_ITEM(a[4], 1), 255);
+    long long ns = small_int(PyTuple_GET_ITEM(a[4], 2), 255);
+    PyObject *ids = PyTuple_GET_ITEM(a[4], 3);
+    if (nr < 0 || nc < 0 || ns < 0 || !PyBytes_CheckExact(ids) ||
+        r->canonical_len > MAX_STRING)
+        return 0;
+    r->nr = (Py_ssize_t)nr, r->nc = (Py_ssize_t)nc, r->ns = (Py_ssize_t)ns;
+    r->ids = PyBytes_AS_STRING(ids);
+    r->ids_len = PyBytes_GET_SIZE(ids);
+    r->count = clamped_u32(a[5]);
+    r->reporters = clamped_u32(a[6]);
+    r->first = opt_time(a[7], &r->flags, F_FIRST);
+    r->last = opt_time(a[8], &r->flags, F_LAST);
+    return r->count >= 0 && r->reporters >= 0 && r->first >= 0 && r->last >= 0;
+}
+
+static int
+read_tail_args(PyObject *const *a, Py_ssize_t n, PackArgs *r)
+{
+    r->cluster = 0;
+    if (a[9] != Py_None) {
+        if (!PyLong_CheckExact(a[9]))
+            return 0;
+        r->cluster = PyLong_AsUnsignedLongLong(a[9]);
+        if (r->cluster == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        r->flags |= F_CLUSTER;
+    }
+    int has_listing = opt_utf8(a[10], &r->listing, &r->listing_len);
+    int has_owner = opt_utf8(a[11], &r->owner, &r->owner_len);
+    if (has_listing < 0 || has_owner < 0)
+        return 0;
+    r->flags |= (has_listing ? F_LISTING : 0) | (has_owner ? F_OWNER : 0);
+    r->case_ids = NULL;
+    r->ncases = 0;
+    r->case_count = 0;
+    if (n > 12) {
+        if (!PyTuple_CheckExact(a[12]) && !PyList_CheckExact(a[12]))
+            return 0;
+        r->case_ids = a[12];
+        r->ncases = PySequence_Fast_GET_SIZE(a[12]);
+    }
+    if (n > 13) {
+        int overflow = 0;
+        if (!PyLong_CheckExact(a[13]))
+            return 0;
+        r->case_count = PyLong_AsLongLongAndOverflow(a[13], &overflow);
+        if (overflow)
+            return 0;
+    }
+    return r->ncases <= MAX_CASES;
+}
+
+/* The bytes of the case block (u32 count, u8 n, n x (u16 len + UTF-8)), or -1. */
+static Py_ssize_t
+cases_size(PackArgs *r)
+{
+    Py_ssize_t size = 5;
+    for (Py_ssize_t i = 0; i < r->ncases; i++) {
+        PyObject *c = PySequence_Fast_GET_ITEM(r->case_ids, i);
+        Py_ssize_t len;
+        if (!PyUnicode_CheckExact(c) || PyUnicode_AsUTF8AndSize(c, &len) == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (len > MAX_STRING)
+            return -1;
+        size += 2 + len;
+    }
+    return size;
+}
+
+static unsigned char *
+put_string(unsigned char *o, const char *p, Py_ssize_t n)
+{
+    o[0] = (unsigned char)n;
+    o[1] = (unsigned char)(n >> 8);
+    memcpy(o + 2, p, (size_t)n);
+    return o + 2 + n;
+}
+
+static void
+fill_record(unsigned char *o, PackArgs *r, Py_ssize_t cases)
+{
+    o[0] = (unsigned char)r->tag;
+    o[1] = (unsigned char)r->level;
+    o[2] = (unsigned char)r->flags;
+    o[3] = (unsigned char)r->nr;
+    o[4] = (unsigned char)r->nc;
+    o[5] = (unsigned char)r->ns;
+    put_u32(o + 6, 0);
+    put_u32(o + 10, (uint32_t)r->count);
+    put_u32(o + 14, (uint32_t)r->reporters);
+    put_u32(o + 18, (uint32_t)r->first);
+    put_u32(o + 22, (uint32_t)r->last);
+    o += HEADER_SIZE;
+    if (r->flags & F_CLUSTER) {
+        memset(o, 0, 5);
+        for (int i = 0; i < 8; i++)
+            o[5 + i] = (unsigned char)(r->cluster >> (8 * i));
+        o += CLUSTER_SIZE;
+    }
+    memcpy(o, r->ids, (size_t)r->ids_len);
+    o = put_string(o + r->ids_len, r->canonical, r->canonical_len);
+    if (r->flags & F_LISTING)
+        o = put_string(o, r->listing, r->listing_len);
+    if (r->flags & F_OWNER)
+        o = put_string(o, r->owner, r->owner_len);
+    if (cases < 0)
+        return;
+    long long count = r->case_count > r->ncases ? r->case_count : r->ncases;
+    put_u32(o, (uint32_t)(count > 0xFFFFFFFFll ? 0xFFFFFFFFll : count));
+    o[4] = (unsigned char)r->ncases;
+    o += 5;
+    for (Py_ssize_t i = 0; i < r->ncases; i++) {
+        Py_ssize_t len;
+        const char *p = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(r->case_ids, i), &len);
+        o = put_string(o, p, len);
+    }
+}
+
+static PyObject *
+pack_record(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    PackArgs r;
+    if (pack_fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "pack_record: set_pack_fallback() not called");
+        return NULL;
+    }
+    if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames)) || n < 12 || n > 14 ||
+        !read_header_args(args, &r) || !read_tail_args(args, n, &r))
+        return PyObject_Vectorcall(pack_fallback, args, nargsf, kwnames);
+    Py_ssize_t cases = -1;
+    if (r.ncases || r.case_count) {
+        cases = cases_size(&r);
+        if (cases < 0)
+            return PyObject_Vectorcall(pack_fallback, args, nargsf, kwnames);
+        r.flags |= F_CASES;
+    }
+    Py_ssize_t size = HEADER_SIZE + ((r.flags & F_CLUSTER) ? CLUSTER_SIZE : 0) + r.ids_len + 2 +
+                      r.canonical_len + ((r.flags & F_LISTING) ? 2 + r.listing_len : 0) +
+                      ((r.flags & F_OWNER) ? 2 + r.owner_len : 0) + (cases < 0 ? 0 : cases);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL)
+        return NULL;
+    fill_record((unsigned char *)PyBytes_AS_STRING(out), &r, cases);
+    return out;
+}
+
+static PyObject *
+set_pack_fallback(PyObject *self, PyObject *fn)
+{
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "set_pack_fallback needs a callable");
+        return NULL;
+    }
+    Py_INCREF(fn);
+    Py_XSETREF(pack_fallback, fn);
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 crc32_py(PyObject *self, PyObject *arg)
 {
@@ -666,6 +930,13 @@ static PyMethodDef module_methods[] = {
      "The items of buf in 256 bucket lists, in order: by the (pair's) key's first byte,\n"
      "or by bisect_right over splitters (a list of at most 255 bytes); None for anything\n"
      "else (spill.py's Python partition answers then)."},
+    {"pack_record", (PyCFunction)(void (*)(void))pack_record, METH_FASTCALL | METH_KEYWORDS,
+     "pack_record(kind_tag, level_code, canonical, valid, labels, report_count, reporters,\n"
+     "            first, last, cluster, listing, owner, case_ids=(), case_count=0)\n--\n\n"
+     "format.pack_record_python, in C for a nominal positional call (that function\n"
+     "answers every other call)."},
+    {"set_pack_fallback", (PyCFunction)set_pack_fallback, METH_O,
+     "set_pack_fallback(fn)\n--\n\nThe Python pack_record that answers what C does not."},
     {"crc32", (PyCFunction)crc32_py, METH_O,
      "crc32(data)\n--\n\nzlib.crc32 of data (the module's own table; for tests)."},
     {NULL, NULL, 0, NULL},
@@ -689,12 +960,13 @@ PyInit__recordsfast(void)
         return NULL;
     /* checked against format.py by writers.py at import */
     PyObject *layout = Py_BuildValue(
-        "{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "HEADER_SIZE", HEADER_SIZE,
+        "{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "HEADER_SIZE", HEADER_SIZE,
         "CLUSTER_SIZE", CLUSTER_SIZE, "OFF_ORDINAL", OFF_ORDINAL, "OFF_CLUSTER_WORST",
         OFF_CLUSTER_WORST, "OFF_CLUSTER_SIZE", OFF_CLUSTER_SIZE, "OFF_CLUSTER_ID",
         OFF_CLUSTER_ID, "CRC_SIZE", CRC_SIZE, "F_CLUSTER", F_CLUSTER, "F_LISTING", F_LISTING,
         "F_OWNER", F_OWNER, "F_CASES", F_CASES, "F_SIDE_CASES", F_SIDE_CASES, "ORDINAL_ENTRY",
-        HEAD_SIZE);
+        HEAD_SIZE, "F_VALID", F_VALID, "F_FIRST", F_FIRST, "F_LAST", F_LAST,
+        "MAX_RECORD_CASES", MAX_CASES, "MAX_STRING_BYTES", MAX_STRING);
     if (layout == NULL || PyModule_AddObject(m, "LAYOUT", layout) < 0) {
         Py_XDECREF(layout);
         Py_DECREF(m);

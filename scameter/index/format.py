@@ -500,6 +500,47 @@ def _pack_cases(case_ids: Sequence[str], case_count: int) -> bytes:
     return b"".join(out)
 
 
+#: The reference of the compiled ``pack_record`` (``scameter/index/_recordsfast.c``), which
+#: answers the nominal positional call and hands every other call to this function.
+pack_record_python = pack_record
+
+
+def compiled_loops() -> Any:
+    """The module ``scameter.index._recordsfast`` when it was built from this layout of the
+    format (its ``LAYOUT``), else None: a build then runs the Python loops, never a guess."""
+    try:
+        from scameter.index import _recordsfast
+    except ImportError:  # built without a C compiler (docs/architecture.md)
+        return None
+    want = {
+        "HEADER_SIZE": HEADER.size,
+        "CLUSTER_SIZE": CLUSTER.size,
+        "OFF_ORDINAL": OFF_ORDINAL,
+        "OFF_CLUSTER_WORST": OFF_CLUSTER_WORST,
+        "OFF_CLUSTER_SIZE": OFF_CLUSTER_SIZE,
+        "OFF_CLUSTER_ID": OFF_CLUSTER_ID,
+        "CRC_SIZE": CRC_SIZE,
+        "F_CLUSTER": F_CLUSTER,
+        "F_LISTING": F_LISTING,
+        "F_OWNER": F_OWNER,
+        "F_CASES": F_CASES,
+        "F_SIDE_CASES": F_SIDE_CASES,
+        "ORDINAL_ENTRY": ORDINAL_ENTRY,
+        "F_VALID": F_VALID,
+        "F_FIRST": F_FIRST,
+        "F_LAST": F_LAST,
+        "MAX_RECORD_CASES": MAX_RECORD_CASES,
+        "MAX_STRING_BYTES": MAX_STRING_BYTES,
+    }
+    return _recordsfast if getattr(_recordsfast, "LAYOUT", None) == want else None
+
+
+_loops = compiled_loops()
+if _loops is not None:
+    _loops.set_pack_fallback(pack_record_python)
+    pack_record = _loops.pack_record  # the compiled form of the function above
+
+
 def _cases_offset(buf: bytes | bytearray) -> int:
     """Offset of the inline case block of a record (just after its last string)."""
     flags = buf[2]

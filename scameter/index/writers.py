@@ -238,35 +238,13 @@ _WORST_CODES = bytes(
 
 def _compiled_records() -> Callable[..., int] | None:
     """``_recordsfast.pack_records`` when built and laid out as :mod:`format` says."""
-    try:
-        from scameter.index import _recordsfast
-    except ImportError:  # built without a C compiler: the Python loop (docs/architecture.md)
-        return None
-    want = {
-        "HEADER_SIZE": fmt.HEADER.size,
-        "CLUSTER_SIZE": fmt.CLUSTER.size,
-        "OFF_ORDINAL": fmt.OFF_ORDINAL,
-        "OFF_CLUSTER_WORST": fmt.OFF_CLUSTER_WORST,
-        "OFF_CLUSTER_SIZE": fmt.OFF_CLUSTER_SIZE,
-        "OFF_CLUSTER_ID": fmt.OFF_CLUSTER_ID,
-        "CRC_SIZE": fmt.CRC_SIZE,
-        "F_CLUSTER": fmt.F_CLUSTER,
-        "F_LISTING": fmt.F_LISTING,
-        "F_OWNER": fmt.F_OWNER,
-        "F_CASES": fmt.F_CASES,
-        "F_SIDE_CASES": fmt.F_SIDE_CASES,
-        "ORDINAL_ENTRY": fmt.ORDINAL_ENTRY,
-    }
-    if getattr(_recordsfast, "LAYOUT", None) != want:
-        return None  # built from another version of the format: never guess
-    fn: Callable[..., int] = _recordsfast.pack_records
-    return fn
+    loops = fmt.compiled_loops()
+    return None if loops is None else loops.pack_records
 
 
 def _compiled_group_pairs() -> Callable[[list[bytes]], list[tuple[bytes, bytes]] | None] | None:
-    from scameter.index import _recordsfast
-
-    return getattr(_recordsfast, "group_pairs", None)
+    loops = fmt.compiled_loops()
+    return None if loops is None else getattr(loops, "group_pairs", None)
 
 
 _compiled_pack = _compiled_records()

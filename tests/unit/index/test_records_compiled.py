@@ -282,3 +282,95 @@ def test_the_compiled_partition_hands_back_what_it_does_not_know() -> None:
     assert _recordsfast.partition([(b"a", b"1"), b"b"], None, True) is None
     assert _recordsfast.partition([b"a"], [b"x"] * 256, False) is None
     assert _recordsfast.partition([b"a"], (b"x",), False) is None  # type: ignore[arg-type]
+
+
+_anyint = st.integers(-5, 300) | st.integers(2**32 - 3, 2**32 + 3) | st.integers(-(2**70), 2**70)
+_time = st.none() | st.integers(0, 2**32 - 1) | _anyint
+_str = st.none() | _text | st.text(max_size=3).map(lambda t: t + "\ud800")  # unencodable
+
+
+_u8 = st.integers(0, 255)
+
+
+@st.composite
+def pack_args(draw: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """pack_record's arguments: mostly what a build passes, sometimes out of range, of
+    another type, or by keyword."""
+    labels = draw(
+        st.tuples(_u8, _u8, _u8, st.binary(max_size=8))
+        | st.tuples(_anyint, _anyint, _anyint, st.binary(max_size=4))
+        | st.just([1, 0, 0, b"\x01\x00"])
+    )  # fmt: skip
+    args: list[Any] = [
+        draw(st.integers(0, 255) | _anyint),
+        draw(st.integers(0, 255) | _anyint),
+        draw(st.binary(max_size=20) | st.just(b"x" * 0x10000) | st.just(bytearray(b"ab"))),
+        draw(st.booleans() | st.sampled_from([0, 1, "", "y", None])),
+        labels,
+        draw(st.integers(0, 2**32 + 5) | _anyint),
+        draw(st.integers(0, 2**32 + 5) | _anyint),
+        draw(_time),
+        draw(_time),
+        draw(st.none() | st.integers(0, 2**64 - 1) | _anyint),
+        draw(_str | st.just("l" * 0x10000)),
+        draw(_str),
+    ]
+    tail = draw(st.integers(0, 2))
+    cases = st.lists(_text | st.just("c" * 0x10000), max_size=4).map(tuple) | st.just(
+        tuple(str(i) for i in range(256))
+    )
+    if tail >= 1:
+        args.append(draw(cases | st.lists(_text, max_size=2)))
+    if tail == 2:
+        args.append(draw(_anyint))
+    kwargs: dict[str, Any] = {}
+    if draw(st.booleans()) and tail == 2:  # the last two by keyword
+        kwargs = {"case_ids": args[12], "case_count": args[13]}
+        args = args[:12]
+    return tuple(args), kwargs
+
+
+def _outcome(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:  # the exception is what is compared
+        return type(e), str(e)
+
+
+@compiled
+@settings(max_examples=1000, deadline=None)
+@given(pack_args())
+def test_the_compiled_pack_record_is_the_references(call: tuple[Any, dict[str, Any]]) -> None:
+    args, kwargs = call
+    got = _outcome(fmt.pack_record, args, kwargs)
+    assert got == _outcome(fmt.pack_record_python, args, kwargs)
+
+
+@compiled
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.tuples(
+        _u8, _u8, st.binary(max_size=20), st.booleans(),
+        st.tuples(_u8, _u8, _u8, st.binary(max_size=8)),
+        st.integers(0, 2**33) | st.integers(2**63 - 2, 2**70), st.integers(0, 2**33),
+        st.none() | st.integers(0, 2**32 - 1), st.none() | st.integers(0, 2**32 - 1),
+        st.none() | st.integers(0, 2**64 - 1), st.none() | _text, st.none() | _text,
+    ),
+    st.lists(_text, max_size=5),
+    st.integers(-3, 8) | st.integers(2**32 - 2, 2**40),
+    st.integers(12, 14),
+)  # fmt: skip
+def test_the_compiled_pack_record_packs_what_a_build_passes_as_the_reference(
+    head: tuple[Any, ...], cases: list[str], count: int, n: int
+) -> None:
+    args = (*head, tuple(cases), count)[:n]
+    assert fmt.pack_record(*args) == fmt.pack_record_python(*args)
+
+
+@compiled
+def test_the_compiled_pack_record_is_the_one_a_build_calls() -> None:
+    assert fmt.pack_record is not fmt.pack_record_python
+    labels = fmt.label_block([1], [2, 3], [4])
+    args = (1, 4, b"+85290000001", True, labels, 3, 2, 5, 6, 2**63, "evil/", "Bank",
+            ("case-1", "個案"), 7)  # fmt: skip
+    assert fmt.pack_record(*args) == fmt.pack_record_python(*args)
