@@ -424,7 +424,9 @@ pack_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         stop = PyList_GET_SIZE(items);
     Py_ssize_t produced = 0;
     int failed = 0;
-    for (; i < stop && produced < limit; i++) {
+    /* The pair is held while it is used (a collection run by an allocation below may run
+     * any finaliser), and the list's size is read again each time. */
+    for (; i < stop && i < PyList_GET_SIZE(items) && produced < limit; i++) {
         PyObject *pair = PyList_GET_ITEM(items, i);
         if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
             !PyBytes_CheckExact(PyTuple_GET_ITEM(pair, 0)) ||
@@ -453,8 +455,11 @@ pack_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         Py_INCREF(skey_o);
         Py_SETREF(prev, skey_o);
-        if (pack_one(skey_o, PyTuple_GET_ITEM(pair, 1), (uint32_t)ordinal, clusters, codes, &p,
-                     i) < 0) {
+        Py_INCREF(pair);
+        int rc = pack_one(skey_o, PyTuple_GET_ITEM(pair, 1), (uint32_t)ordinal, clusters, codes,
+                          &p, i);
+        Py_DECREF(pair);
+        if (rc < 0) {
             failed = 1;
             break;
         }
@@ -507,25 +512,25 @@ get_u64_be(const unsigned char *p)
 
 /* (key, b"[" + values joined by "," + b"]") of entries [lo, hi), which share one key. */
 static PyObject *
-joined_group(PyObject *flat, const KeyAt *e, Py_ssize_t lo, Py_ssize_t hi)
+joined_group(PyObject *items, const KeyAt *e, Py_ssize_t lo, Py_ssize_t hi)
 {
     Py_ssize_t size = 2 + (hi - lo - 1);
     for (Py_ssize_t j = lo; j < hi; j++)
-        size += PyBytes_GET_SIZE(PyList_GET_ITEM(flat, 2 * e[j].at + 1));
+        size += PyBytes_GET_SIZE(PyTuple_GET_ITEM(items, 2 * e[j].at + 1));
     PyObject *blob = PyBytes_FromStringAndSize(NULL, size);
     if (blob == NULL)
         return NULL;
     char *out = PyBytes_AS_STRING(blob);
     *out++ = '[';
     for (Py_ssize_t j = lo; j < hi; j++) {
-        PyObject *v = PyList_GET_ITEM(flat, 2 * e[j].at + 1);
+        PyObject *v = PyTuple_GET_ITEM(items, 2 * e[j].at + 1);
         if (j > lo)
             *out++ = ',';
         memcpy(out, PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v));
         out += PyBytes_GET_SIZE(v);
     }
     *out = ']';
-    PyObject *pair = PyTuple_Pack(2, PyList_GET_ITEM(flat, 2 * e[lo].at), blob);
+    PyObject *pair = PyTuple_Pack(2, PyTuple_GET_ITEM(items, 2 * e[lo].at), blob);
     Py_DECREF(blob);
     return pair;
 }
@@ -535,17 +540,25 @@ group_pairs(PyObject *self, PyObject *flat)
 {
     if (!PyList_CheckExact(flat) || PyList_GET_SIZE(flat) % 2)
         Py_RETURN_NONE; /* the reference says what is wrong */
-    Py_ssize_t n = PyList_GET_SIZE(flat) / 2;
+    /* a tuple of the items: what the allocations below might run cannot change it */
+    PyObject *items = PyList_AsTuple(flat);
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(items) / 2;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *k = PyList_GET_ITEM(flat, 2 * i), *v = PyList_GET_ITEM(flat, 2 * i + 1);
-        if (!PyBytes_CheckExact(k) || PyBytes_GET_SIZE(k) != 8 || !PyBytes_CheckExact(v))
+        PyObject *k = PyTuple_GET_ITEM(items, 2 * i), *v = PyTuple_GET_ITEM(items, 2 * i + 1);
+        if (!PyBytes_CheckExact(k) || PyBytes_GET_SIZE(k) != 8 || !PyBytes_CheckExact(v)) {
+            Py_DECREF(items);
             Py_RETURN_NONE;
+        }
     }
     KeyAt *e = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(KeyAt));
-    if (e == NULL)
+    if (e == NULL) {
+        Py_DECREF(items);
         return PyErr_NoMemory();
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        e[i].key = get_u64_be((const unsigned char *)PyBytes_AS_STRING(PyList_GET_ITEM(flat, 2 * i)));
+        e[i].key = get_u64_be((const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(items, 2 * i)));
         e[i].at = i;
     }
     qsort(e, (size_t)n, sizeof(KeyAt), key_at_order);
@@ -554,13 +567,14 @@ group_pairs(PyObject *self, PyObject *flat)
         Py_ssize_t hi = lo + 1;
         while (hi < n && e[hi].key == e[lo].key)
             hi++;
-        PyObject *pair = joined_group(flat, e, lo, hi);
+        PyObject *pair = joined_group(items, e, lo, hi);
         if (pair == NULL || PyList_Append(out, pair) < 0)
             Py_CLEAR(out);
         Py_XDECREF(pair);
         lo = hi;
     }
     PyMem_Free(e);
+    Py_DECREF(items);
     return out;
 }
 
@@ -611,14 +625,8 @@ partition(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             if (!PyBytes_CheckExact(PyList_GET_ITEM(splitters, i)))
                 Py_RETURN_NONE;
     }
-    Py_ssize_t n = PyList_GET_SIZE(buf);
-    for (Py_ssize_t i = 0; i < n; i++) { /* every item checked before any is placed */
-        PyObject *item = PyList_GET_ITEM(buf, i);
-        if (pairs && !(PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) >= 1))
-            Py_RETURN_NONE;
-        if (!PyBytes_CheckExact(pairs ? PyTuple_GET_ITEM(item, 0) : item))
-            Py_RETURN_NONE;
-    }
+    /* The bucket lists first: from here on nothing allocates a tracked object (which may
+     * run a collection, and any finaliser), so buf cannot change under the loops below. */
     PyObject *lists = PyList_New(256);
     if (lists == NULL)
         return NULL;
@@ -629,6 +637,15 @@ partition(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         PyList_SET_ITEM(lists, b, l);
+    }
+    Py_ssize_t n = PyList_GET_SIZE(buf);
+    for (Py_ssize_t i = 0; i < n; i++) { /* every item checked before any is placed */
+        PyObject *item = PyList_GET_ITEM(buf, i);
+        if ((pairs && !(PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) >= 1)) ||
+            !PyBytes_CheckExact(pairs ? PyTuple_GET_ITEM(item, 0) : item)) {
+            Py_DECREF(lists);
+            Py_RETURN_NONE;
+        }
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyList_GET_ITEM(buf, i);
@@ -717,7 +734,7 @@ typedef struct {
     Py_ssize_t nr, nc, ns;
     const char *canonical, *ids, *listing, *owner;
     Py_ssize_t canonical_len, ids_len, listing_len, owner_len;
-    PyObject *case_ids; /* tuple or list of str, or NULL */
+    PyObject *case_ids; /* a tuple of str, or NULL */
     Py_ssize_t ncases, size;
 } PackArgs;
 
@@ -778,10 +795,12 @@ read_tail_args(PyObject *const *a, Py_ssize_t n, PackArgs *r)
     r->ncases = 0;
     r->case_count = 0;
     if (n > 12) {
-        if (!PyTuple_CheckExact(a[12]) && !PyList_CheckExact(a[12]))
+        /* a tuple (what a build passes): it cannot change between sizing and filling, when
+         * an allocation may run a finaliser; a list takes the Python path */
+        if (!PyTuple_CheckExact(a[12]))
             return 0;
         r->case_ids = a[12];
-        r->ncases = PySequence_Fast_GET_SIZE(a[12]);
+        r->ncases = PyTuple_GET_SIZE(a[12]);
     }
     if (n > 13) {
         int overflow = 0;
@@ -800,7 +819,7 @@ cases_size(PackArgs *r)
 {
     Py_ssize_t size = 5;
     for (Py_ssize_t i = 0; i < r->ncases; i++) {
-        PyObject *c = PySequence_Fast_GET_ITEM(r->case_ids, i);
+        PyObject *c = PyTuple_GET_ITEM(r->case_ids, i);
         Py_ssize_t len;
         if (!PyUnicode_CheckExact(c) || PyUnicode_AsUTF8AndSize(c, &len) == NULL) {
             PyErr_Clear();
@@ -857,7 +876,7 @@ fill_record(unsigned char *o, PackArgs *r, Py_ssize_t cases)
     o += 5;
     for (Py_ssize_t i = 0; i < r->ncases; i++) {
         Py_ssize_t len;
-        const char *p = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(r->case_ids, i), &len);
+        const char *p = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(r->case_ids, i), &len);
         o = put_string(o, p, len);
     }
 }
