@@ -209,79 +209,45 @@ def _inputs(tmp_path: Path) -> Path:
     return path
 
 
-@compiled
-def test_a_build_through_either_loop_writes_the_same_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from scameter.index.reader import SnapshotReader
+def _both_builds(
+    inp: Path, tmp_path: Path, when: datetime, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any]:
+    """One ingest with the compiled loops (into ``c``) and one with every Python reference
+    in their place (into ``p``): the record loop, the evidence grouping, the sorters'
+    partition and the record packer."""
+    from scameter.index import spill
     from scameter.ingest import run_ingest
 
-    when = datetime(2026, 11, 25, tzinfo=UTC)
-    inp = _inputs(tmp_path)
     got = run_ingest([inp], tmp_path / "c", as_of=when, workers=1)
     with monkeypatch.context() as m:
         m.setattr(writers, "pack_records", pack_records_python)
+        m.setattr(writers, "_compiled_group", None)
+        m.setattr(spill, "_compiled_partition", None)
+        m.setattr(fmt, "pack_record", fmt.pack_record_python)
         want = run_ingest([inp], tmp_path / "p", as_of=when, workers=1)
     assert got.manifest is not None
     assert want.manifest is not None
     assert got.manifest.checksum == want.manifest.checksum
-    path = tmp_path / "c" / got.manifest.snapshot_id
-    reader = SnapshotReader.open(path)
+    return got, want
+
+
+@compiled
+def test_a_build_through_either_loops_writes_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scameter.index.reader import SnapshotReader
+
+    inp = _inputs(tmp_path)
+    got, _ = _both_builds(inp, tmp_path, datetime(2026, 11, 25, tzinfo=UTC), monkeypatch)
+    reader = SnapshotReader.open(tmp_path / "c" / got.manifest.snapshot_id)
     try:
         names = set(reader.bitmap_names())
     finally:
         reader.close()
     assert any(n.startswith("cluster:") for n in names), "the input makes no cluster"
     # a second build over the first diffs against it (the parent path keeps the records)
-    later = datetime(2026, 11, 26, tzinfo=UTC)
-    got2 = run_ingest([inp], tmp_path / "c", as_of=later, workers=1)
-    with monkeypatch.context() as m:
-        m.setattr(writers, "pack_records", pack_records_python)
-        want2 = run_ingest([inp], tmp_path / "p", as_of=later, workers=1)
-    assert got2.manifest is not None
-    assert want2.manifest is not None
+    got2, _ = _both_builds(inp, tmp_path, datetime(2026, 11, 26, tzinfo=UTC), monkeypatch)
     assert got2.manifest.parent_id == got.manifest.snapshot_id
-    assert got2.manifest.checksum == want2.manifest.checksum
-
-
-_keys = st.binary(max_size=4) | st.sampled_from([b"", b"\x00", b"\xff", b"ab", b"abc"])
-
-
-@compiled
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(_keys, max_size=40),
-    st.none() | st.lists(_keys, max_size=6).map(sorted),
-    st.booleans(),
-)
-def test_the_compiled_partition_is_the_references(
-    keys: list[bytes], splitters: list[bytes] | None, pairs: bool
-) -> None:
-    from scameter.index import _recordsfast, spill
-
-    buf: list[Any] = [(k, b"v%d" % i) for i, k in enumerate(keys)] if pairs else list(keys)
-    ref: Any
-    if splitters is None:
-        ref = spill._by_first_key_byte_python if pairs else spill._by_first_byte_python
-        want = ref(buf)
-    else:
-        ref = spill._by_key_splitters_python if pairs else spill._by_splitters_python
-        want = ref(buf, splitters)
-    got = _recordsfast.partition(buf, splitters, pairs)
-    assert got is not None
-    assert got == want
-    for mine, theirs in zip(got, want, strict=True):  # the same objects, in the same order
-        assert all(a is b for a, b in zip(mine, theirs, strict=True))
-
-
-@compiled
-def test_the_compiled_partition_hands_back_what_it_does_not_know() -> None:
-    from scameter.index import _recordsfast
-
-    assert _recordsfast.partition([b"a", "b"], None, False) is None
-    assert _recordsfast.partition([(b"a", b"1"), b"b"], None, True) is None
-    assert _recordsfast.partition([b"a"], [b"x"] * 256, False) is None
-    assert _recordsfast.partition([b"a"], (b"x",), False) is None  # type: ignore[arg-type]
 
 
 _anyint = st.integers(-5, 300) | st.integers(2**32 - 3, 2**32 + 3) | st.integers(-(2**70), 2**70)
