@@ -68,6 +68,32 @@ def test_external_sorter_matches_stable_sort(
 
 
 @settings(max_examples=150)
+@given(pairs=_pairs, chunk=_chunks, first_byte=st.booleans())
+def test_runs_and_flat_runs_give_the_sorted_stream_bucket_by_bucket(
+    tmp_path_factory: pytest.TempPathFactory,
+    pairs: list[tuple[bytes, bytes]],
+    chunk: int,
+    first_byte: bool,
+) -> None:
+    """``sorted_runs`` is ``sorted`` cut into lists; ``flat_runs`` holds the same pairs per
+    list, unsorted but in the order added, so that a stable sort of each gives the stream."""
+    runs = []
+    for method in ("sorted_runs", "flat_runs"):
+        d = tmp_path_factory.mktemp("spill")
+        s = ExternalSorter(d, "t", chunk=chunk, first_byte=first_byte)
+        for k, v in pairs:
+            s.add(k, v)
+        runs.append(list(getattr(s, method)()))
+        assert _files(d) == []
+    in_runs, flat = runs
+    assert list(itertools.chain.from_iterable(in_runs)) == sorted(pairs, key=_KEY)
+    assert len(flat) == len(in_runs)
+    for ordered, items in zip(in_runs, flat, strict=True):
+        it = iter(items)
+        assert sorted(zip(it, it, strict=True), key=_KEY) == ordered
+
+
+@settings(max_examples=150)
 @given(items=st.lists(_keys | _values, max_size=60), chunk=_chunks, use_extend=st.booleans())
 def test_bytes_sorter_matches_sorted(
     tmp_path_factory: pytest.TempPathFactory, items: list[bytes], chunk: int, use_extend: bool
