@@ -5,9 +5,11 @@
 ``scameter.identifiers._phonefast`` (``scameter/identifiers/_phonefast.c``, the typed-HK-number
 shortcut; its own module, as identifiers import nothing of the index),
 ``scameter.ingest._rowscan`` (``scameter/ingest/_rowscan.c``, the plain-report JSONL row scanner
-of ingest, issue 21) and ``scameter.index._recordsfast`` (``scameter/index/_recordsfast.c``, the
-record loop of a snapshot build, issue 21) use the CPython C API and no dependency beyond the
-Python headers. Each is built when a C compiler is found and skipped otherwise:
+of ingest, issue 21), ``scameter.ingest._rowsfast`` (``scameter/ingest/_rowsfast.c``, the
+parse workers' table rows and evidence, issue 21) and ``scameter.index._recordsfast``
+(``scameter/index/_recordsfast.c``, the loops of a snapshot build, issue 21) use the CPython C
+API and no dependency beyond the Python headers. Each is built when a C compiler is found and
+skipped otherwise:
 ``optional=True`` turns a failed compile into a warning, so ``pip install .`` works on a
 machine with nothing but Python, and the package then answers through its pure-Python paths
 (docs/architecture.md, "The compiled hit path").
@@ -47,6 +49,12 @@ setup(
         Extension(
             "scameter.ingest._rowscan",
             sources=["scameter/ingest/_rowscan.c"],
+            depends=_HEADERS,
+            optional=True,
+        ),
+        Extension(
+            "scameter.ingest._rowsfast",
+            sources=["scameter/ingest/_rowsfast.c"],
             depends=_HEADERS,
             optional=True,
         ),

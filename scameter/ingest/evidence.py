@@ -20,6 +20,8 @@ Invariants:
 * Beside them, the build's domain-link index (:meth:`EvidenceCollector.add_domain`, the
   side file's ``domlinks``): per host-level expression, the identifiers of the window on
   it, as the build counts them for ``hub_reports``; both engines file it while linking.
+* :func:`encode_pairs` has a compiled form (``_rowsfast.c``, :data:`ROWS_PATH`) that gives
+  the same segments, byte for byte, or hands the chunk back to the Python reference.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import xxhash
@@ -39,8 +41,19 @@ from scameter.identifiers import KIND_TAGS, Kind, expression_key
 from scameter.index import domlinks
 from scameter.index import format as fmt
 from scameter.index.publish import lock_build
-from scameter.index.spill import ExternalSorter, Segments, pair_segments
+from scameter.index.spill import SEP, ExternalSorter, Segments, pair_segments
 from scameter.ingest.worker import EV_REPORT, NEVER, ChunkResult, process_chunk
+
+try:  # the compiled rows and evidence (setup.py builds it where a C compiler is found)
+    from scameter.ingest import _rowsfast
+except ImportError:  # pragma: no cover - exercised by a subprocess test
+    _rowsfast = None  # type: ignore[assignment]
+
+#: Which code writes a parse worker's evidence segments (:func:`encode_pairs`) and its
+#: out-of-core table rows (:func:`scameter.ingest.ooc.event_rows`): ``"compiled"``
+#: (``scameter/ingest/_rowsfast.c``: the events' JSON, keys and CSV text in C, Python only
+#: for rare values) or ``"python"`` (the reference it must equal, byte for byte).
+ROWS_PATH: Final = "python" if _rowsfast is None else "compiled"
 
 _xxh3 = xxhash.xxh3_64_digest
 _TAGS = {k.value: KIND_TAGS[k] for k in Kind}
@@ -87,12 +100,28 @@ def decode_events(blob: bytes | None) -> list[tuple[Any, ...]]:
 EvidenceRules = dict[tuple[int, int], tuple[int, int]]
 
 
-def encode_pairs(events: Iterable[tuple[Any, ...]], rules: EvidenceRules) -> EncodedEvidence:
+def encode_pairs(
+    events: Iterable[tuple[Any, ...]], rules: EvidenceRules, *, compiled: bool = True
+) -> EncodedEvidence:
     """The evidence of one chunk's events, encoded where they were made (a parse worker):
     ``(key, blob)`` for every event that can still count under each distinct identifier it
     names, in order, as the segments of the collector's first-byte sorter
     (:func:`~scameter.index.spill.pair_segments`: the main process writes their bytes as
-    they are); with the number of events kept and the bytes filed."""
+    they are); with the number of events kept and the bytes filed.
+
+    Through ``_rowsfast.c`` when it is built and ``compiled``; it declines (None) what it
+    does not handle exactly, and this reference then encodes the whole chunk."""
+    if compiled and _rowsfast is not None and type(events) is list:
+        got = _rowsfast.encode_pairs(events, rules, _TAGS, _xxh3, orjson.dumps, SEP)
+        if got is not None:
+            return EncodedEvidence(*got)
+    return _python_encode_pairs(events, rules)
+
+
+def _python_encode_pairs(
+    events: Iterable[tuple[Any, ...]], rules: EvidenceRules
+) -> EncodedEvidence:
+    """:func:`encode_pairs` in Python: the reference (and the path without a C compiler)."""
     pairs: list[tuple[bytes, bytes]] = []
     push = pairs.append
     xxh3, tags, dumps = _xxh3, _TAGS, orjson.dumps
@@ -212,6 +241,7 @@ class EvidenceCollector:
 
 
 __all__ = [
+    "ROWS_PATH",
     "EncodedEvidence",
     "EvidenceCollector",
     "EvidenceRules",
