@@ -340,9 +340,11 @@ def _by_key_splitters_python(
 
 
 try:
-    from scameter.index._recordsfast import partition as _compiled_partition
+    from scameter.index import _recordsfast
 except ImportError:  # built without a C compiler: the Python loops above
-    _compiled_partition = None  # type: ignore[assignment]
+    _recordsfast = None  # type: ignore[assignment]
+
+_compiled_partition = None if _recordsfast is None else getattr(_recordsfast, "partition", None)
 
 
 def _by_first_byte(buf: list[bytes]) -> list[list[bytes]]:
