@@ -517,20 +517,9 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
 
     def sorted_runs(self) -> Iterator[list[tuple[bytes, bytes]]]:
         """:meth:`sorted` as consecutive lists (one per bucket), for a consumer that walks
-        them by index in C rather than pair by pair (``writers.write_records``). Consumes
-        the sorter."""
-        store = self._buckets
-        if not store.items:
-            self._spilled += len(self._buf)
-            self._buf.sort(key=_KEY)
-            buf, self._buf = self._buf, []
-            return iter([buf])
-        self._spilled += len(self._buf)
-        # The last partial buffer is partitioned but kept in memory: it joins each bucket after
-        # that bucket's file items, which is its insertion order.
-        rest = self._partition()
-        self._buckets = self._new_buckets()  # consumed: a second call is empty
-        return self._merge(store, rest)
+        them by index in C rather than pair by pair (``writers.write_records``): each of
+        :meth:`flat_runs` paired and stably sorted. Consumes the sorter."""
+        return (_sorted_pairs(flat) for flat in self.flat_runs())
 
     def flat_runs(self) -> Iterator[list[bytes]]:
         """Every pair added, unsorted, as one flat list (``[key, value, key, value, ...]``)
@@ -557,22 +546,12 @@ class ExternalSorter(_Sorter[tuple[bytes, bytes]]):
         finally:
             store.discard()
 
-    @staticmethod
-    def _merge(
-        store: _Buckets, rest: list[list[tuple[bytes, bytes]]]
-    ) -> Iterator[list[tuple[bytes, bytes]]]:
-        try:
-            for i in range(_BUCKETS):
-                flat = store.take(i)
-                it = iter(flat)
-                pairs = list(zip(it, it, strict=False))
-                del flat, it
-                pairs += rest[i]
-                rest[i] = []
-                pairs.sort(key=_KEY)
-                yield pairs
-        finally:
-            store.discard()
+
+def _sorted_pairs(flat: list[bytes]) -> list[tuple[bytes, bytes]]:
+    it = iter(flat)  # a pair is stored as two items
+    pairs = list(zip(it, it, strict=True))
+    pairs.sort(key=_KEY)  # stable: equal keys keep the order added
+    return pairs
 
 
 def grouped(stream: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, list[bytes]]]:

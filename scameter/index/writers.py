@@ -236,19 +236,12 @@ _WORST_CODES = bytes(
 )
 
 
-def _compiled_records() -> Callable[..., int] | None:
-    """``_recordsfast.pack_records`` when built and laid out as :mod:`format` says."""
-    loops = fmt.compiled_loops()
-    return None if loops is None else loops.pack_records
-
-
-def _compiled_group_pairs() -> Callable[[list[bytes]], list[tuple[bytes, bytes]] | None] | None:
-    loops = fmt.compiled_loops()
-    return None if loops is None else getattr(loops, "group_pairs", None)
-
-
-_compiled_pack = _compiled_records()
-_compiled_group = None if _compiled_pack is None else _compiled_group_pairs()
+#: The compiled loops (None: built without a compiler, or from another record layout).
+_loops = fmt.compiled_loops()
+_compiled_pack: Callable[..., int] | None = None if _loops is None else _loops.pack_records
+_compiled_group: Callable[[list[bytes]], list[tuple[bytes, bytes]] | None] | None = (
+    None if _loops is None else _loops.group_pairs
+)
 #: Which implementation packs a build's records: ``"compiled"``
 #: (``scameter/index/_recordsfast.c``) or ``"python"`` (:func:`pack_records_python`).
 RECORDS_PATH = "python" if _compiled_pack is None else "compiled"
